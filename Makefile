@@ -1,0 +1,69 @@
+# 12349 elder-care assistant. `make run` starts everything; `make test` proves it.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+LOCKS := requirements/rasa-py311.lock requirements/app.lock
+MODEL := models/current.tar.gz
+export RASA_TELEMETRY_ENABLED ?= false
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: install db train run test test-fast call benchmark system-deps clean
+
+## install: the project venv from the pinned lock files (only when they change)
+install: $(STAMP)
+$(STAMP): $(LOCKS)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	# Rasa 3.6 declares Python <3.11; both packages are pure Python (see ../shared/rasa-py311)
+	$(BIN)/pip install -q --no-deps --ignore-requires-python rasa==3.6.21 rasa-sdk==3.6.2 jieba==0.42.1
+	$(BIN)/pip install -q -r requirements/rasa-py311.lock -r requirements/app.lock
+	touch $(STAMP)
+
+## db: create/migrate the service database and load demo data when it is empty
+db: install
+	$(PY) -m bot.manage init
+
+## train: train the Rasa model; Rasa's fingerprint check skips it when nothing changed
+train: install
+	$(BIN)/rasa train --fixed-model-name current --out models --quiet
+
+## run: the three processes under honcho; Ctrl-C stops all of them
+run: install db train
+	$(PY) scripts/render_endpoints.py
+	@echo "Web widget:     http://localhost:$${WEB_PORT:-8000}/"
+	@echo "Chat API:       http://localhost:$${WEB_PORT:-8000}/api/chat"
+	@echo "Advisor console http://localhost:$${WEB_PORT:-8000}/advisor/"
+	@echo "Health:         http://localhost:$${WEB_PORT:-8000}/healthz"
+	@echo "Rasa:           http://localhost:$${RASA_PORT:-5005}   actions: http://localhost:$${ACTIONS_PORT:-5055}"
+	$(BIN)/honcho -f Procfile start
+
+## system-deps: Debian packages the browser tests need (chromium); only as root, only once
+system-deps:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	      || echo "chromium could not be installed: browser tests will be skipped"; \
+	  else echo "chromium missing and not root: browser tests will be skipped"; fi; \
+	fi
+
+## test: the whole suite; the model is trained once here and shared by every test
+test: install system-deps train
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+## test-fast: unit tests only (no servers)
+test-fast: install
+	$(BIN)/pytest -m "not e2e and not browser" $(PYTEST_ARGS)
+
+## call: a phone call as text in the terminal, against `make run`
+call: install
+	$(PY) -m server.call_simulator $(CALL_ARGS)
+
+## benchmark: start-up time and memory, NLU accuracy, chat latency
+benchmark: install train
+	$(PY) benchmarks/startup_memory.py
+
+clean:
+	rm -rf var models .rasa test-output

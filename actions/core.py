@@ -1,0 +1,109 @@
+"""Session start, repeat, handoff, misunderstanding and complaints."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import caller_phone, channel, guarded, latest_text
+from bot import handoff
+
+
+class ActionSessionStart(Action):
+    """Starts a session and remembers the channel and caller number from the metadata."""
+
+    def name(self) -> Text:
+        return "action_session_start"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        meta = tracker.get_slot("session_started_metadata") or {}
+        events: List[EventType] = [SessionStarted()]
+        # carry over what we already know (carry_over_slots_to_new_session)
+        for key, value in tracker.current_slot_values().items():
+            if key not in ("session_started_metadata", "requested_slot") and value is not None:
+                events.append(SlotSet(key, value))
+        if meta.get("channel"):
+            events.append(SlotSet("channel", meta["channel"]))
+        if meta.get("phone"):
+            events.append(SlotSet("caller_phone", meta["phone"]))
+        events.append(ActionExecuted("action_listen"))
+        return events
+
+
+class ActionRepeat(Action):
+    """Says the last bot answer again (再说一遍 / * on the keypad)."""
+
+    def name(self) -> Text:
+        return "action_repeat"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        last_turn: list[dict] = []
+        collecting = False
+        for event in reversed(tracker.events):
+            if event.get("event") == "bot":
+                collecting = True
+                last_turn.append(event)
+            elif event.get("event") == "user" and collecting:
+                break
+        if not last_turn:
+            dispatcher.utter_message(response="utter_nothing_to_repeat")
+            return []
+        for event in reversed(last_turn):
+            data = event.get("data") or {}
+            dispatcher.utter_message(text=event.get("text"), buttons=data.get("buttons") or [],
+                                     json_message=data.get("custom"))
+        return []
+
+
+class ActionHandoff(Action):
+    """Puts the conversation in the advisors' queue and tells the channel to transfer."""
+
+    def name(self) -> Text:
+        return "action_handoff"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        handoff_id = guarded(dispatcher, "create handoff", lambda: handoff.create_handoff(
+            "request_human", sender_id=tracker.sender_id, channel=channel(tracker),
+            phone=caller_phone(tracker), summary=latest_text(tracker)))
+        if handoff_id is not None:
+            dispatcher.utter_message(response="utter_handoff",
+                                     json_message={"action": "handoff", "handoff_id": handoff_id})
+        return [SlotSet("misunderstood_count", 0)]
+
+
+class ActionMisunderstood(Action):
+    """First miss: ask to rephrase. Second miss in a row: offer a human."""
+
+    def name(self) -> Text:
+        return "action_misunderstood"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        count = int(tracker.get_slot("misunderstood_count") or 0) + 1
+        if count >= 2:
+            dispatcher.utter_message(response="utter_offer_human")
+            guarded(dispatcher, "queue fallback handoff", lambda: handoff.create_handoff(
+                "fallback", sender_id=tracker.sender_id, channel=channel(tracker),
+                phone=caller_phone(tracker), summary=latest_text(tracker)))
+            return [SlotSet("misunderstood_count", 0)]
+        dispatcher.utter_message(response="utter_ask_rephrase")
+        return [SlotSet("misunderstood_count", count)]
+
+
+class ActionRecordComplaint(Action):
+    def name(self) -> Text:
+        return "action_record_complaint"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        done = guarded(dispatcher, "record complaint", lambda: handoff.create_handoff(
+            "complaint", sender_id=tracker.sender_id, channel=channel(tracker),
+            phone=caller_phone(tracker), summary=latest_text(tracker)))
+        if done is not None:
+            dispatcher.utter_message(response="utter_complaint")
+        return []

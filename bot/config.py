@@ -1,0 +1,60 @@
+"""Settings from environment variables (see .env.example for the full list).
+
+Defaults give the embedded profile: SQLite files under var/, everything on localhost.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("VAR_DIR", PROJECT_ROOT / "var"))
+
+
+def _env(name: str, default: str = "") -> str:
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(default_factory=lambda: _env(
+        "DATABASE_URL", f"sqlite:///{VAR_DIR / 'service.db'}"))
+    tracker_store_url: str = field(default_factory=lambda: _env(
+        "TRACKER_STORE_URL", _env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'tracker.db'}")))
+    redis_url: str = field(default_factory=lambda: _env("REDIS_URL"))
+    rasa_url: str = field(default_factory=lambda: _env("RASA_URL", "http://127.0.0.1:5005"))
+    action_server_url: str = field(default_factory=lambda: _env(
+        "ACTION_SERVER_URL", "http://127.0.0.1:5055"))
+    rasa_timeout_seconds: float = field(default_factory=lambda: float(_env("RASA_TIMEOUT_SECONDS", "10")))
+    policy_region: str = field(default_factory=lambda: _env("POLICY_REGION", "demo_district"))
+    policies_dir: Path = field(default_factory=lambda: Path(_env(
+        "POLICIES_DIR", str(PROJECT_ROOT / "policies"))))
+    secret_key: str = field(default_factory=lambda: _env("SECRET_KEY", "dev-only-change-me"))
+    public_base_url: str = field(default_factory=lambda: _env("PUBLIC_BASE_URL"))
+    twilio_account_sid: str = field(default_factory=lambda: _env("TWILIO_ACCOUNT_SID"))
+    twilio_auth_token: str = field(default_factory=lambda: _env("TWILIO_AUTH_TOKEN"))
+    twilio_from_number: str = field(default_factory=lambda: _env("TWILIO_FROM_NUMBER"))
+    twilio_validate_signature: bool = field(default_factory=lambda: _env_bool(
+        "TWILIO_VALIDATE_SIGNATURE", True))
+    advisor_phone_number: str = field(default_factory=lambda: _env("ADVISOR_PHONE_NUMBER"))
+    advisor_hours: str = field(default_factory=lambda: _env("ADVISOR_HOURS", "08:00-20:00"))
+    hotline_number: str = field(default_factory=lambda: _env("HOTLINE_NUMBER", "12349"))
+    today_override: str = field(default_factory=lambda: _env("TODAY"))
+
+    @property
+    def twilio_configured(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number)
+
+
+def get_settings() -> Settings:
+    """Fresh settings from the current environment (cheap; tests change the env)."""
+    return Settings()

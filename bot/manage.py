@@ -1,0 +1,62 @@
+"""Database set-up from the command line: `python -m bot.manage init` (migrate + demo data).
+
+    python -m bot.manage migrate     # alembic upgrade heads
+    python -m bot.manage demo        # load demo data if the database is empty
+    python -m bot.manage init        # both
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from alembic import command
+from alembic.config import Config
+
+from bot.config import PROJECT_ROOT, VAR_DIR, get_settings
+from bot.masking import mask_text
+
+log = logging.getLogger("bot.manage")
+
+
+def alembic_config(database_url: str | None = None) -> Config:
+    cfg = Config(str(PROJECT_ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    cfg.attributes["configure_logger"] = False
+    if database_url:
+        cfg.attributes["database_url"] = database_url
+    return cfg
+
+
+def migrate(database_url: str | None = None) -> None:
+    url = database_url or get_settings().database_url
+    if url.startswith("sqlite:///"):
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_config(url), "heads")
+    log.info("database migrated: %s", _safe_url(url))
+
+
+def _safe_url(url: str) -> str:
+    # never print a password from a URL
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return mask_text(url)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    parser = argparse.ArgumentParser(prog="python -m bot.manage")
+    parser.add_argument("command", choices=["migrate", "demo", "init"])
+    args = parser.parse_args(argv)
+    from bot import demo
+
+    if args.command in ("migrate", "init"):
+        migrate()
+    if args.command in ("demo", "init"):
+        demo.load_if_empty()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

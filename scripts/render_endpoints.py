@@ -1,0 +1,57 @@
+"""Writes var/endpoints.yml for `rasa run` from the environment (the production switch).
+
+- DATABASE_URL / TRACKER_STORE_URL pointing at PostgreSQL -> Rasa's SQL tracker store there;
+  otherwise SQLite var/tracker.db.
+- REDIS_URL set -> Redis lock store (needed for SANIC_WORKERS > 1); otherwise in memory.
+- ACTION_SERVER_URL -> the action endpoint.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import yaml  # noqa: E402
+
+from bot.config import VAR_DIR, get_settings  # noqa: E402
+
+
+def render() -> dict:
+    settings = get_settings()
+    endpoints: dict = {"action_endpoint": {"url": settings.action_server_url.rstrip("/") + "/webhook"}}
+    tracker_url = settings.tracker_store_url
+    if tracker_url.startswith("postgresql"):
+        parsed = urlparse(tracker_url)
+        endpoints["tracker_store"] = {
+            "type": "SQL", "dialect": "postgresql", "url": parsed.hostname or "127.0.0.1",
+            "port": parsed.port or 5432, "db": parsed.path.lstrip("/") or "postgres",
+            "username": parsed.username or "", "password": parsed.password or "",
+        }
+    else:
+        path = tracker_url.split("sqlite:///", 1)[-1] if tracker_url.startswith("sqlite") \
+            else str(VAR_DIR / "tracker.db")
+        endpoints["tracker_store"] = {"type": "SQL", "dialect": "sqlite", "db": path}
+    if settings.redis_url:
+        parsed = urlparse(settings.redis_url)
+        endpoints["lock_store"] = {
+            "type": "redis", "url": parsed.hostname or "127.0.0.1", "port": parsed.port or 6379,
+            "db": int((parsed.path or "/0").lstrip("/") or 0), "key_prefix": "elder12349",
+        }
+        if parsed.password:
+            endpoints["lock_store"]["password"] = parsed.password
+    else:
+        endpoints["lock_store"] = {"type": "in_memory"}
+    return endpoints
+
+
+def main(out: str | None = None) -> Path:
+    target = Path(out) if out else VAR_DIR / "endpoints.yml"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(yaml.safe_dump(render(), allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return target
+
+
+if __name__ == "__main__":
+    print(f"wrote {main(sys.argv[1] if len(sys.argv) > 1 else None)}")

@@ -1,0 +1,108 @@
+"""The one place the web server talks to Rasa (REST channel and /model/parse).
+
+When Rasa is down or slow the caller still gets a polite answer with the hotline option.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import requests
+
+from bot.config import get_settings
+from bot.masking import mask_text
+
+log = logging.getLogger(__name__)
+
+UNAVAILABLE_TEXT = ("不好意思，系统现在有点忙，暂时没法回答。"
+                    "您可以稍后再试，或者直接拨打12349，说“转人工”找顾问。")
+
+_session = requests.Session()
+
+
+@dataclass
+class Reply:
+    text: str
+    buttons: list[dict] = field(default_factory=list)
+    custom: dict | None = None
+
+    def as_json(self) -> dict:
+        data: dict = {"text": self.text, "buttons": self.buttons}
+        if self.custom:
+            data["custom"] = self.custom
+        return data
+
+
+@dataclass
+class ChatResult:
+    replies: list[Reply]
+    degraded: bool = False  # True when Rasa could not be reached
+
+    @property
+    def actions(self) -> list[str]:
+        return [r.custom.get("action") for r in self.replies if r.custom and r.custom.get("action")]
+
+
+def send_message(sender: str, message: str, metadata: dict | None = None,
+                 timeout: float | None = None) -> ChatResult:
+    settings = get_settings()
+    url = settings.rasa_url.rstrip("/") + "/webhooks/rest/webhook"
+    try:
+        response = _session.post(url, json={"sender": sender, "message": message,
+                                            "metadata": metadata or {}},
+                                 timeout=timeout or settings.rasa_timeout_seconds)
+        response.raise_for_status()
+        raw = response.json()
+    except (requests.RequestException, ValueError) as exc:
+        log.error("rasa unavailable for sender=%s: %s: %s", mask_text(sender),
+                  type(exc).__name__, mask_text(str(exc))[:200])
+        return ChatResult([Reply(UNAVAILABLE_TEXT, [], {"action": "unavailable"})], degraded=True)
+    return ChatResult(_to_replies(raw))
+
+
+def _to_replies(raw: list) -> list[Reply]:
+    """Rasa sends text and custom payloads as separate messages; merge a custom payload into
+    the text message it follows so each reply carries its own action."""
+    replies: list[Reply] = []
+    for item in raw if isinstance(raw, list) else []:
+        text = item.get("text")
+        custom = item.get("custom") if isinstance(item.get("custom"), dict) else None
+        buttons = [{"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+                   for b in item.get("buttons") or []]
+        if text:
+            replies.append(Reply(text, buttons, custom))
+        elif custom and replies:
+            merged = dict(replies[-1].custom or {})
+            merged.update(custom)
+            replies[-1].custom = merged
+        elif buttons and replies:
+            replies[-1].buttons.extend(buttons)
+    return replies
+
+
+def parse(text: str, timeout: float = 5.0) -> dict | None:
+    settings = get_settings()
+    try:
+        response = _session.post(settings.rasa_url.rstrip("/") + "/model/parse",
+                                 json={"text": text}, timeout=timeout)
+        response.raise_for_status()
+        return response.json()
+    except (requests.RequestException, ValueError) as exc:
+        log.error("rasa parse failed: %s", type(exc).__name__)
+        return None
+
+
+def rasa_status(timeout: float = 2.0) -> bool:
+    try:
+        return _session.get(get_settings().rasa_url.rstrip("/") + "/status",
+                            timeout=timeout).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def actions_status(timeout: float = 2.0) -> bool:
+    try:
+        return _session.get(get_settings().action_server_url.rstrip("/") + "/health",
+                            timeout=timeout).status_code == 200
+    except requests.RequestException:
+        return False

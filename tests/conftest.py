@@ -1,0 +1,55 @@
+"""Shared fixtures. The e2e stack is started once per test session on free ports with the
+model that `make test` trained (models/current.tar.gz) and a fresh SQLite database."""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from tests.stack import MODEL, Stack
+
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "e2e: starts the real Rasa, action and web servers")
+    config.addinivalue_line("markers", "browser: drives headless Chromium")
+    config.addinivalue_line("markers", "postgres: needs PostgreSQL on 127.0.0.1:5432")
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    if not MODEL.exists():
+        pytest.fail(f"no trained model at {MODEL}: run `make train` (make test does it)")
+    workdir = tmp_path_factory.mktemp("stack")
+    s = Stack(workdir=workdir, database_url=f"sqlite:///{workdir / 'service.db'}")
+    try:
+        s.start()
+    except Exception:
+        s.stop()
+        for name in ("rasa", "actions", "web"):
+            log = workdir / f"{name}.log"
+            if log.exists():
+                print(f"--- {name}.log ---\n" + log.read_text(errors="replace")[-4000:])
+        raise
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def sender():
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def db_url(tmp_path, monkeypatch):
+    """A fresh, migrated SQLite service database with the demo data, for unit tests."""
+    url = f"sqlite:///{tmp_path / 'unit.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    from bot import demo
+    from bot.manage import migrate
+
+    migrate(url)
+    demo.load_if_empty(url)
+    return url

@@ -1,0 +1,173 @@
+"""Starts the real processes (Rasa, action server, web server) on free ports for tests
+and benchmarks, against a database chosen by the caller. No mocks: real HTTP between them."""
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+MODEL = ROOT / "models" / "current.tar.gz"
+
+
+def free_port() -> int:
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None,
+              ok=(200,)) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process for {url} exited with {proc.returncode}")
+        try:
+            if requests.get(url, timeout=2).status_code in ok:
+                return time.monotonic() - start
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"{url} did not answer within {timeout}s")
+
+
+@dataclass
+class Process:
+    name: str
+    cmd: list[str]
+    env: dict
+    log_path: Path
+    popen: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        log = open(self.log_path, "ab")
+        self.popen = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env, stdout=log,
+                                      stderr=subprocess.STDOUT, start_new_session=True)
+
+    def stop(self, sig=signal.SIGTERM, timeout: float = 15) -> None:
+        if self.popen is None or self.popen.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, sig)
+        try:
+            self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(5)
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+
+@dataclass
+class Stack:
+    """The three processes of `make run`, on free ports, sharing one environment."""
+    workdir: Path
+    database_url: str
+    extra_env: dict = field(default_factory=dict)
+    rasa_port: int = field(default_factory=free_port)
+    actions_port: int = field(default_factory=free_port)
+    web_port: int = field(default_factory=free_port)
+    processes: dict[str, Process] = field(default_factory=dict)
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def actions_url(self) -> str:
+        return f"http://127.0.0.1:{self.actions_port}"
+
+    def env(self) -> dict:
+        env = dict(os.environ)
+        env.update({
+            "DATABASE_URL": self.database_url,
+            "VAR_DIR": str(self.workdir),
+            "RASA_URL": self.rasa_url,
+            "ACTION_SERVER_URL": self.actions_url,
+            "RASA_TELEMETRY_ENABLED": "false",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "PYTHONPATH": str(ROOT),
+            "SECRET_KEY": "test-secret",
+        })
+        env.update(self.extra_env)
+        return env
+
+    def prepare(self) -> None:
+        env = self.env()
+        subprocess.run([str(VENV_BIN / "python"), "-m", "bot.manage", "init"], cwd=ROOT,
+                       env=env, check=True, capture_output=True)
+        endpoints = self.workdir / "endpoints.yml"
+        subprocess.run([str(VENV_BIN / "python"), "scripts/render_endpoints.py", str(endpoints)],
+                       cwd=ROOT, env=env, check=True, capture_output=True)
+
+    def build(self) -> None:
+        env = self.env()
+        logs = self.workdir
+        self.processes = {
+            "actions": Process("actions", [str(VENV_BIN / "rasa"), "run", "actions", "--port",
+                                           str(self.actions_port), "--actions", "actions"],
+                               env, logs / "actions.log"),
+            "rasa": Process("rasa", [str(VENV_BIN / "rasa"), "run", "--enable-api", "--port",
+                                     str(self.rasa_port), "--model", str(MODEL), "--endpoints",
+                                     str(self.workdir / "endpoints.yml"), "--credentials",
+                                     "credentials.yml"], env, logs / "rasa.log"),
+            "web": Process("web", [str(VENV_BIN / "gunicorn"), "--bind",
+                                   f"127.0.0.1:{self.web_port}", "--workers", "1", "--threads",
+                                   "16", "--timeout", "60", "server:create_app()"],
+                           env, logs / "web.log"),
+        }
+
+    def start(self, timeout: float = 180) -> dict[str, float]:
+        self.prepare()
+        self.build()
+        t0 = time.monotonic()
+        for p in self.processes.values():
+            p.start()
+        timings = {
+            "actions": wait_http(self.actions_url + "/health", timeout, self.processes["actions"].popen),
+            "web": wait_http(self.web_url + "/healthz", timeout, self.processes["web"].popen,
+                             ok=(200, 503)),
+            "rasa": wait_http(self.rasa_url + "/status", timeout, self.processes["rasa"].popen),
+        }
+        wait_http(self.web_url + "/healthz", timeout)
+        timings["all"] = time.monotonic() - t0
+        return timings
+
+    def restart(self, name: str, timeout: float = 180) -> None:
+        p = self.processes[name]
+        p.stop()
+        p.start()
+        health = {"actions": self.actions_url + "/health", "rasa": self.rasa_url + "/status",
+                  "web": self.web_url + "/healthz"}[name]
+        wait_http(health, timeout, p.popen, ok=(200, 503) if name == "web" else (200,))
+
+    def stop(self) -> None:
+        for p in self.processes.values():
+            p.stop()
+
+    def chat(self, sender: str, message: str, metadata: dict | None = None,
+             timeout: float = 30) -> list[dict]:
+        body = {"sender": sender, "message": message}
+        if metadata is not None:
+            body["metadata"] = metadata
+        r = requests.post(self.web_url + "/api/chat", json=body, timeout=timeout)
+        r.raise_for_status()
+        return r.json()["replies"]
+
+    def chat_text(self, sender: str, message: str, metadata: dict | None = None) -> str:
+        return "\n".join(r["text"] for r in self.chat(sender, message, metadata))

@@ -1,0 +1,47 @@
+"""The whole stack answers through POST /api/chat: greeting, goodbye, 转人工, out of scope."""
+import pytest
+import requests
+
+
+pytestmark = pytest.mark.e2e
+
+
+def test_healthz_reports_every_dependency(stack):
+    r = requests.get(stack.web_url + "/healthz", timeout=10)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "ok"
+    assert body["checks"] == {"rasa": "ok", "actions": "ok", "database": "ok"}
+
+
+def test_greeting_in_chinese(stack, sender):
+    replies = stack.chat(sender, "你好")
+    assert "12349" in replies[0]["text"] and "您好" in replies[0]["text"]
+    assert {b["payload"] for b in replies[0]["buttons"]} >= {"/request_human"}
+
+
+def test_goodbye(stack, sender):
+    assert "再见" in stack.chat_text(sender, "好的再见")
+
+
+def test_request_human_queues_a_handoff(stack, sender):
+    replies = stack.chat(sender, "转人工", metadata={"phone": "13800000001"})
+    assert "人工" in replies[0]["text"]
+    assert replies[0]["custom"]["action"] == "handoff"
+    from sqlalchemy import create_engine, text
+    engine = create_engine(stack.database_url)
+    with engine.connect() as c:
+        row = c.execute(text("select kind, elder_id from handoffs where sender_id=:s"),
+                        {"s": sender}).one()
+    assert row.kind == "request_human" and row.elder_id is not None
+
+
+def test_out_of_scope_offers_what_we_can_do(stack, sender):
+    text = stack.chat_text(sender, "帮我买张火车票")
+    assert "帮不上" in text and "转人工" in text
+
+
+def test_bad_json_gets_a_polite_400(stack):
+    r = requests.post(stack.web_url + "/api/chat", data="not json",
+                      headers={"Content-Type": "application/json"}, timeout=10)
+    assert r.status_code == 400 and "JSON" in r.json()["error"]
