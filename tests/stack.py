@@ -16,7 +16,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
-MODEL = ROOT / "models" / "current.tar.gz"
+# RASA_MODEL lets a developer test a model trained elsewhere (default: what `make train` made).
+MODEL = Path(os.environ.get("RASA_MODEL") or ROOT / "models" / "current.tar.gz")
 
 
 def free_port() -> int:

@@ -1,0 +1,71 @@
+"""Sending SMS. With Twilio credentials it sends through Twilio; without them (the
+embedded default, and always in tests) the message lands in the `sms_outbox` table and
+the log with status 'outbox'. Either way there is one outbox row per message."""
+from __future__ import annotations
+
+import logging
+
+from bot.config import get_settings
+from bot.db import session_scope
+from bot.masking import mask_phone
+from bot.models import SmsOutbox
+from bot.models.base import utcnow
+
+log = logging.getLogger(__name__)
+
+SMS_MAX_CHARS = 300  # about 5 segments of 70 Chinese characters
+
+
+def normalize_number(phone: str) -> str:
+    digits = "".join(ch for ch in phone if ch.isdigit() or ch == "+")
+    if digits.startswith("+"):
+        return digits
+    if len(digits) == 11 and digits.startswith("1"):
+        return "+86" + digits
+    return digits
+
+
+def send_sms(to_number: str, body: str, *, related_booking_id: int | None = None,
+             session=None) -> int:
+    """Queues (and, with Twilio configured, sends) one SMS; returns the outbox row id.
+
+    Pass `session` to write the outbox row in the caller's transaction (so a booking and
+    its confirmation SMS are written together or not at all)."""
+    body = body.strip()[:SMS_MAX_CHARS]
+    row = SmsOutbox(to_number=normalize_number(to_number), body=body, status="outbox",
+                    related_booking_id=related_booking_id)
+    if session is not None:
+        session.add(row)
+        session.flush()
+        row_id = row.id
+    else:
+        with session_scope() as s:
+            s.add(row)
+            s.flush()
+            row_id = row.id
+    settings = get_settings()
+    if not settings.twilio_configured:
+        log.info("sms to %s kept in outbox id=%s (no Twilio credentials)",
+                 mask_phone(row.to_number), row_id)
+        return row_id
+    _deliver_via_twilio(row_id, row.to_number, body)
+    return row_id
+
+
+def _deliver_via_twilio(row_id: int, to_number: str, body: str) -> None:
+    from twilio.base.exceptions import TwilioException
+    from twilio.rest import Client
+
+    settings = get_settings()
+    try:
+        message = Client(settings.twilio_account_sid, settings.twilio_auth_token).messages.create(
+            to=to_number, from_=settings.twilio_from_number, body=body)
+        status, sid, error = "sent", message.sid, None
+    except (TwilioException, OSError) as exc:
+        status, sid, error = "failed", None, type(exc).__name__
+        log.error("sms to %s failed id=%s: %s", mask_phone(to_number), row_id, error)
+    with session_scope() as s:
+        row = s.get(SmsOutbox, row_id)
+        if row is not None:
+            row.status, row.provider_sid, row.error = status, sid, error
+            row.sent_at = utcnow() if status == "sent" else None
