@@ -2,6 +2,7 @@
 it is loaded by Rasa from config.yml and wraps the pure functions of bot/textnorm.py."""
 from __future__ import annotations
 
+import difflib
 from typing import Any, Dict, List, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -9,11 +10,93 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
-from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.textnorm import normalize
+
+
+def normalize_annotated(text: str, entities: List[Dict[Text, Any]] | None,
+                        fuzzy: bool = True) -> tuple[str, List[Dict[Text, Any]]]:
+    """Normalises an example and moves its entity spans along, so that a training example
+    written 我[八十五](age)岁 is trained as 我[85](age)岁, exactly what inference sees.
+
+    Each entity's text is normalised the same way and found again in the new text (the
+    occurrence nearest to where it was). If one cannot be found (a conversion that needs
+    context across the entity's edge), the example is normalised piece by piece instead,
+    which keeps every span exact."""
+    new_text = normalize(text, fuzzy=fuzzy)
+    if not entities:
+        return new_text, []
+    if new_text == text:
+        return text, [dict(e) for e in entities]
+    moved = []
+    ratio = len(new_text) / max(1, len(text))
+    for entity in sorted(entities, key=lambda e: e["start"]):
+        old_value = text[entity["start"]:entity["end"]]
+        new_value = normalize(old_value, fuzzy=fuzzy)
+        starts = [i for i in range(len(new_text)) if new_text.startswith(new_value, i)]
+        if new_value and starts:
+            expected = entity["start"] * ratio
+            start = min(starts, key=lambda i: abs(i - expected))
+            moved.append(_moved(entity, old_value, start, new_value))
+            continue
+        aligned = _align(text, new_text, entity["start"], entity["end"])
+        if aligned is None:
+            return _normalize_piecewise(text, entities, fuzzy)
+        moved.append(_moved(entity, old_value, aligned[0], new_text[aligned[0]:aligned[1]]))
+    spans = sorted((e["start"], e["end"]) for e in moved)
+    if any(a[1] > b[0] for a, b in zip(spans, spans[1:])):
+        return _normalize_piecewise(text, entities, fuzzy)
+    return new_text, moved
+
+
+def _align(old: str, new: str, start: int, end: int) -> tuple[int, int] | None:
+    """Maps the span old[start:end] onto new through a character alignment (我三岁 -> 我3岁:
+    三 alone is not converted, in context it is). None when a span edge falls inside a
+    rewritten block."""
+    new_start = new_end = None
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        if new_start is None and i1 <= start < i2 or (start == i1 == i2):
+            new_start = j1 + (start - i1) if tag == "equal" else (j1 if start == i1 else None)
+            if new_start is None:
+                return None
+        if new_start is not None and i1 < end <= i2:
+            new_end = j1 + (end - i1) if tag == "equal" else (j2 if end == i2 else None)
+            break
+    if new_start is None or new_end is None or new_end <= new_start:
+        return None
+    return new_start, new_end
+
+
+def _moved(entity: Dict[Text, Any], old_value: str, start: int, new_value: str) -> Dict:
+    moved = dict(entity, start=start, end=start + len(new_value))
+    if entity.get("value") in (None, old_value):
+        moved["value"] = new_value  # 八十五 -> 85; a synonym value (低保户 -> 低保) stays
+    return moved
+
+
+def _normalize_piecewise(text: str, entities: List[Dict[Text, Any]],
+                         fuzzy: bool) -> tuple[str, List[Dict[Text, Any]]]:
+    pieces, moved, pos, out_len = [], [], 0, 0
+    for entity in sorted(entities, key=lambda e: e["start"]):
+        if entity["start"] < pos:
+            continue  # overlapping annotations: keep the first
+        before = normalize(text[pos:entity["start"]], fuzzy=fuzzy)
+        old_value = text[entity["start"]:entity["end"]]
+        value = normalize(old_value, fuzzy=fuzzy) or old_value
+        # keep the separating space that normalize() trims at the piece edges
+        if before and text[pos:entity["start"]].endswith(" "):
+            before += " "
+        pieces.append(before)
+        out_len += len(before)
+        moved.append(_moved(entity, old_value, out_len, value))
+        pieces.append(value)
+        out_len += len(value)
+        pos = entity["end"]
+    pieces.append(normalize(text[pos:], fuzzy=fuzzy))
+    return "".join(pieces), moved
 
 
 @DefaultV1Recipe.register(
@@ -21,24 +104,34 @@ from bot.textnorm import normalize
 )
 class ChineseNormalizer(GraphComponent):
     """Rewrites the message text before tokenisation: half-width characters, no control
-    characters, Chinese numerals as digits (八十五岁 -> 85岁), so that jieba tokens and
-    entity spans are the same whether the caller said 八十五 or 85."""
+    characters, Chinese numerals as digits (八十五岁 -> 85岁), domain terms misheard by ASR
+    corrected by pinyin (赚人工 -> 转人工), so that jieba tokens and entity spans are the
+    same whether the caller said 八十五 or 85. Annotated training examples are normalised
+    too, with their entity spans recomputed (normalize_annotated)."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"fuzzy_terms": True}
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self.fuzzy = bool(config.get("fuzzy_terms", True))
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage,
                resource: Resource, execution_context: ExecutionContext) -> "ChineseNormalizer":
-        return cls()
+        return cls({**cls.get_default_config(), **config})
 
     def _normalize_message(self, message: Message) -> None:
         text = message.get(TEXT)
         if not text or text.startswith("/"):
             return  # intent payloads from buttons stay untouched
-        normalized = normalize(text)
-        if normalized == text:
+        entities = message.get(ENTITIES)
+        new_text, new_entities = normalize_annotated(text, entities, fuzzy=self.fuzzy)
+        if new_text == text:
             return
-        if message.get("entities"):
-            return  # annotated training examples keep their spans
-        message.set(TEXT, normalized)
+        message.set(TEXT, new_text)
+        if entities:
+            message.set(ENTITIES, new_entities)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         for example in training_data.training_examples:
