@@ -5,7 +5,10 @@ import logging
 
 from flask import Blueprint, jsonify, request
 
+import os
+
 from bot.masking import mask_text
+from bot.ratelimit import RateLimiter
 from bot.textnorm import clean
 from server import rasa_client
 
@@ -14,6 +17,16 @@ log = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 500
 MAX_SENDER_CHARS = 128
+# A person types or speaks far less than this; more is a script or a stuck client.
+CHAT_TURNS_PER_MINUTE = int(os.environ.get("CHAT_TURNS_PER_MINUTE", "30"))
+_chat_limiter: RateLimiter | None = None
+
+
+def chat_limiter() -> RateLimiter:
+    global _chat_limiter
+    if _chat_limiter is None:
+        _chat_limiter = RateLimiter("chat", CHAT_TURNS_PER_MINUTE, 60)
+    return _chat_limiter
 
 
 def bad_request(message_zh: str, code: str, status: int = 400):
@@ -42,6 +55,10 @@ def chat():
         return bad_request("缺少消息内容（message）。", "invalid_message")
     if not isinstance(metadata, dict):
         return bad_request("metadata 必须是对象。", "invalid_metadata")
+    if not chat_limiter().hit(sender.strip()):
+        log.warning("chat rate limit hit for sender=%s", mask_text(sender)[:64])
+        return jsonify(error="您发得太快了，请稍等一会儿再说。", code="rate_limited",
+                       replies=[{"text": "您发得太快了，请稍等一会儿再说。", "buttons": []}]), 429
     text = clean(message, max_length=MAX_MESSAGE_CHARS + 1)
     if not text:
         return jsonify(replies=[{"text": "您好像没有说话。请问您想办什么事？", "buttons": []}])

@@ -57,7 +57,15 @@ def send_message(sender: str, message: str, metadata: dict | None = None,
         log.error("rasa unavailable for sender=%s: %s: %s", mask_text(sender),
                   type(exc).__name__, mask_text(str(exc))[:200])
         return ChatResult([Reply(UNAVAILABLE_TEXT, [], {"action": "unavailable"})], degraded=True)
-    return ChatResult(_to_replies(raw))
+    replies = _to_replies(raw)
+    fell_back = any(r.custom and r.custom.get("fallback") for r in replies)
+    # Rasa falls back (or says nothing) when a custom action could not run: if the action
+    # server is down, say so honestly instead of "I did not understand".
+    if not replies or (fell_back and not actions_status()):
+        log.error("rasa could not run the turn for sender=%s (action server down)",
+                  mask_text(sender))
+        return ChatResult([Reply(UNAVAILABLE_TEXT, [], {"action": "unavailable"})], degraded=True)
+    return ChatResult(replies)
 
 
 def _to_replies(raw: list) -> list[Reply]:
