@@ -1,0 +1,116 @@
+"""What callers say in a booking conversation -> values: service, name, ID last four,
+phone number, yes/no, which of several bookings. Pure functions (no database, no Rasa)."""
+from __future__ import annotations
+
+import re
+
+from bot.textnorm import normalize
+
+# Service names of the demo catalogue (bot/booking_demo.py) and how people say them.
+SERVICE_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "助餐": ("助餐", "送餐", "送饭", "吃饭", "午饭", "饭菜", "餐", "做饭", "老年餐", "食堂"),
+    "助洁": ("助洁", "打扫", "保洁", "卫生", "擦窗", "收拾屋", "收拾家", "家政", "清洁", "洗衣"),
+    "助浴": ("助浴", "洗澡", "洗个澡", "擦身", "洗浴", "沐浴", "搓澡"),
+    "助医陪诊": ("助医", "陪诊", "看病", "医院", "陪我去", "挂号", "拿药", "配药", "就医", "体检"),
+    "康复护理": ("康复", "护理", "按摩", "推拿", "理疗", "针灸", "换药", "量血压", "打针"),
+    "上门理发": ("理发", "剪头", "剪发", "头发", "剃头", "修面"),
+}
+_SERVICE_ORDER = ("上门理发", "助浴", "助医陪诊", "康复护理", "助洁", "助餐")  # specific first
+
+_AFFIRM = ("对", "是", "好", "行", "可以", "嗯", "没错", "确认", "要的", "中", "成", "ok", "OK", "对头")
+_DENY = ("不", "没", "别", "错", "算了", "取消")
+_ABORT = ("不约了", "不预约了", "不要约了", "算了", "不办了", "不用约了", "先不约", "不弄了")
+_ORDINALS = {"第一": 1, "第二": 2, "第三": 3, "第四": 4, "第五": 5, "头一": 1,
+             "1": 1, "2": 2, "3": 3, "4": 4, "5": 5, "一": 1, "二": 2, "两": 2, "三": 3}
+_NAME_PREFIXES = ("我叫", "我是", "老人叫", "老人是", "她叫", "他叫", "我妈叫", "我爸叫", "我母亲叫",
+                  "我父亲叫", "名字是", "名字叫", "姓名是", "姓名", "叫", "是")
+_HAN = re.compile(r"[\u4e00-\u9fff·]")
+_PHONE = re.compile(r"(?<![0-9])(1[3-9][0-9]{9})(?![0-9])")
+_LAST4 = re.compile(r"(?<![0-9])([0-9]{3}[0-9Xx])(?![0-9])")
+_FULL_ID = re.compile(r"(?<![0-9])[1-9][0-9]{16}[0-9Xx](?![0-9])")
+
+
+def service_from_text(text: str | None, entities: list[str] | None = None) -> str | None:
+    """The catalogue name of the service a caller asked for, or None."""
+    candidates = [e for e in (entities or []) if e] + [text or ""]
+    for candidate in candidates:
+        for name in _SERVICE_ORDER:
+            if name in candidate:
+                return name
+        for name in _SERVICE_ORDER:
+            if any(word in candidate for word in SERVICE_SYNONYMS[name] if len(word) > 1):
+                return name
+        if "餐" in candidate:
+            return "助餐"
+    return None
+
+
+def phone_from_text(text: str | None) -> str | None:
+    m = _PHONE.search(normalize(text or "").replace(" ", "").replace("-", ""))
+    return m.group(1) if m else None
+
+
+def id_last4_from_text(text: str | None) -> str | None:
+    """'0027', '零零二七', '后四位是002X', or a whole ID number -> its last four."""
+    flat = normalize(text or "").replace(" ", "").upper()
+    full = _FULL_ID.search(flat)
+    if full:
+        return full.group(0)[-4:]
+    flat = flat.replace("叉", "X").replace("艾克斯", "X")
+    m = _LAST4.search(flat)
+    return m.group(1).upper() if m else None
+
+
+def name_from_text(text: str | None, entities: list[str] | None = None) -> str | None:
+    """A person's name (2-4 Chinese characters) from what the caller said."""
+    for e in entities or []:
+        if e and 2 <= len(e) <= 4 and all(_HAN.match(ch) for ch in e):
+            return e
+    flat = re.sub(r"[\s，。,.!！?？、]", "", text or "")
+    flat = re.sub(r"[0-9Xx零〇一二三四五六七八九]{4,}.*$", "", flat)  # drop an ID part
+    for prefix in _NAME_PREFIXES:
+        idx = flat.find(prefix)
+        if idx != -1 and prefix not in ("是", "叫"):
+            flat = flat[idx + len(prefix):]
+            break
+    else:
+        for prefix in ("叫", "是"):
+            if prefix in flat[:-2]:
+                flat = flat[flat.find(prefix) + 1:]
+                break
+    flat = re.sub(r"(老人|老太太|老先生|奶奶|爷爷|阿姨|的|啊|呀|吧|呢)$", "", flat)
+    if 2 <= len(flat) <= 4 and all(_HAN.match(ch) for ch in flat):
+        return flat
+    return None
+
+
+def yes_no(text: str | None, intent: str | None = None) -> bool | None:
+    if intent == "affirm":
+        return True
+    if intent == "deny":
+        return False
+    flat = (text or "").strip()
+    if not flat or len(flat) > 12:
+        return None
+    if any(w in flat for w in ("不对", "不是", "不行", "不要", "不用", "错了")):
+        return False
+    if any(flat.startswith(w) for w in _DENY):
+        return False
+    if any(w in flat for w in _AFFIRM):
+        return True
+    return None
+
+
+def wants_to_stop(text: str | None) -> bool:
+    return any(w in (text or "") for w in _ABORT)
+
+
+def ordinal_from_text(text: str | None) -> int | None:
+    """'第二个' / '2' / '后面那个' -> 1-based position in a list read out to the caller."""
+    flat = (text or "").strip()
+    for word, n in sorted(_ORDINALS.items(), key=lambda kv: -len(kv[0])):
+        if flat.startswith(word) or flat.startswith("第" + word) or flat == word:
+            return n
+    if "最后" in flat:
+        return -1
+    return None

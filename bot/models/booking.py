@@ -1,0 +1,151 @@
+"""Booking area: service types, providers, capacity windows, bookings with status history
+and the monthly entitlement ledger (free care hours).
+
+Integrity lives in the database, not in Python checks:
+- a window's `booked` can never exceed its `capacity` (CHECK), and bot/booking.py claims a
+  place with a conditional ``UPDATE ... SET booked = booked + 1 WHERE booked < capacity``
+  whose rowcount says whether the place was won, so concurrent callers cannot overbook;
+- a booking's `idempotency_key` is UNIQUE, so a retried request cannot book twice;
+- the ledger cannot spend more free minutes than were granted (CHECK).
+Durations and free time are whole minutes and money is in fen (integers: exact on both
+SQLite and PostgreSQL, no Decimal round trips).
+"""
+from __future__ import annotations
+
+from sqlalchemy import (Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Integer,
+                        String, Table, Text, UniqueConstraint)
+from sqlalchemy.orm import relationship
+
+from bot.models.base import Base, utcnow
+
+PARTS_OF_DAY = ("上午", "下午")
+BOOKING_STATUSES = ("booked", "cancelled", "done", "no_show")
+
+provider_streets = Table(
+    "provider_streets", Base.metadata,
+    Column("provider_id", Integer, ForeignKey("providers.id"), primary_key=True),
+    Column("street_id", Integer, ForeignKey("streets.id"), primary_key=True),
+)
+
+provider_services = Table(
+    "provider_services", Base.metadata,
+    Column("provider_id", Integer, ForeignKey("providers.id"), primary_key=True),
+    Column("service_type_id", Integer, ForeignKey("service_types.id"), primary_key=True),
+)
+
+
+class ServiceType(Base):
+    """助餐, 助洁, 助浴, ... with how long a visit takes and what it costs."""
+    __tablename__ = "service_types"
+    id = Column(Integer, primary_key=True)
+    code = Column(String(24), nullable=False, unique=True)  # e.g. "bath"
+    name = Column(String(16), nullable=False, unique=True)  # e.g. "助浴"
+    duration_minutes = Column(Integer, nullable=False)
+    price_fen = Column(Integer, nullable=False)  # price of one visit
+    # Whether the monthly free care hours (政府购买服务) can pay for this service.
+    uses_free_hours = Column(Boolean, nullable=False, default=True)
+    description = Column(String(200))
+    __table_args__ = (CheckConstraint("duration_minutes > 0", name="duration_positive"),
+                      CheckConstraint("price_fen >= 0", name="price_not_negative"))
+
+
+class Provider(Base):
+    """A service organisation with the streets and service types it covers."""
+    __tablename__ = "providers"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(64), nullable=False, unique=True)
+    phone = Column(String(20))
+    active = Column(Boolean, nullable=False, default=True)
+    streets = relationship("Street", secondary=provider_streets)
+    service_types = relationship("ServiceType", secondary=provider_services)
+
+
+class CapacityWindow(Base):
+    """A provider's half day (上午 8-12, 下午 13-17) with room for `capacity` visits."""
+    __tablename__ = "capacity_windows"
+    id = Column(Integer, primary_key=True)
+    provider_id = Column(Integer, ForeignKey("providers.id"), nullable=False)
+    day = Column(Date, nullable=False, index=True)
+    part = Column(String(4), nullable=False)  # 上午|下午
+    starts_at = Column(DateTime, nullable=False, index=True)  # local (Asia/Shanghai), naive
+    ends_at = Column(DateTime, nullable=False)
+    capacity = Column(Integer, nullable=False)
+    booked = Column(Integer, nullable=False, default=0)
+    provider = relationship("Provider")
+    __table_args__ = (
+        UniqueConstraint("provider_id", "starts_at", name="uq_capacity_windows_provider_start"),
+        CheckConstraint("capacity >= 0", name="capacity_not_negative"),
+        CheckConstraint("booked >= 0", name="booked_not_negative"),
+        CheckConstraint("booked <= capacity", name="booked_within_capacity"),
+    )
+
+
+class Booking(Base):
+    __tablename__ = "bookings"
+    id = Column(Integer, primary_key=True)
+    reference = Column(String(12), nullable=False, unique=True)  # read out on the phone
+    elder_id = Column(Integer, ForeignKey("elders.id"), nullable=False, index=True)
+    service_type_id = Column(Integer, ForeignKey("service_types.id"), nullable=False)
+    provider_id = Column(Integer, ForeignKey("providers.id"), nullable=False)
+    window_id = Column(Integer, ForeignKey("capacity_windows.id"), nullable=False, index=True)
+    address = Column(String(200), nullable=False)
+    status = Column(String(12), nullable=False, default="booked")
+    duration_minutes = Column(Integer, nullable=False)
+    price_fen = Column(Integer, nullable=False)
+    free_minutes_applied = Column(Integer, nullable=False, default=0)
+    cost_fen = Column(Integer, nullable=False)  # what the elder pays after free hours
+    entitlement_month = Column(String(7))  # YYYY-MM of the ledger row the free time came from
+    channel = Column(String(16), nullable=False)  # web|voice|sms|console|api
+    idempotency_key = Column(String(160), nullable=False, unique=True)
+    cancel_reason = Column(String(200))
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    elder = relationship("Elder")
+    service_type = relationship("ServiceType")
+    provider = relationship("Provider")
+    window = relationship("CapacityWindow")
+    history = relationship("BookingStatusHistory", order_by="BookingStatusHistory.id",
+                           back_populates="booking")
+    __table_args__ = (
+        CheckConstraint("free_minutes_applied >= 0", name="free_minutes_not_negative"),
+        CheckConstraint("cost_fen >= 0", name="cost_not_negative"),
+    )
+
+
+class BookingStatusHistory(Base):
+    """Every change of a booking: created, rescheduled, cancelled, done."""
+    __tablename__ = "booking_status_history"
+    id = Column(Integer, primary_key=True)
+    booking_id = Column(Integer, ForeignKey("bookings.id"), nullable=False, index=True)
+    from_status = Column(String(12))
+    to_status = Column(String(12), nullable=False)
+    event = Column(String(16), nullable=False)  # created|rescheduled|cancelled|...
+    channel = Column(String(16))
+    note = Column(Text)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    booking = relationship("Booking", back_populates="history")
+
+
+class EntitlementLedger(Base):
+    """Free care minutes per elder and month: granted by policy, used by bookings,
+    returned by cancellations. Left = granted - used + returned."""
+    __tablename__ = "entitlement_ledger"
+    id = Column(Integer, primary_key=True)
+    elder_id = Column(Integer, ForeignKey("elders.id"), nullable=False)
+    month = Column(String(7), nullable=False)  # YYYY-MM
+    granted_minutes = Column(Integer, nullable=False, default=0)
+    used_minutes = Column(Integer, nullable=False, default=0)
+    returned_minutes = Column(Integer, nullable=False, default=0)
+    policy_ref = Column(String(200))  # which rule and document granted it
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    __table_args__ = (
+        UniqueConstraint("elder_id", "month", name="uq_entitlement_ledger_elder_month"),
+        CheckConstraint("granted_minutes >= 0", name="granted_not_negative"),
+        CheckConstraint("used_minutes >= 0", name="used_not_negative"),
+        CheckConstraint("returned_minutes >= 0", name="returned_not_negative"),
+        CheckConstraint("returned_minutes <= used_minutes", name="returned_within_used"),
+        CheckConstraint("used_minutes - returned_minutes <= granted_minutes",
+                        name="spent_within_granted"),
+    )
