@@ -31,6 +31,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     # == blueprints of other areas ==
+    # == area: telephony ==
+    from server.twilio_bp import bp as twilio_bp
+    app.register_blueprint(twilio_bp)
+    # == area: web (widget + advisor console) ==
+    from server import advisor, widget
+
+    widget.init_app(app)
+    advisor.init_app(app)
 
     @app.errorhandler(413)
     def too_large(_err):

@@ -1,0 +1,58 @@
+"""Audit log of the advisor console: who viewed or changed which elder's record, and when.
+
+Write the audit row in the same transaction as the change it records, so a change is
+never without its row (pass `session=`); views use their own short transaction.
+"""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.db import session_scope
+from bot.masking import mask_text
+from bot.models.console import AuditEntry
+
+log = logging.getLogger(__name__)
+
+# action -> what the console shows (Chinese)
+ACTIONS_ZH = {
+    "view_elder": "查看老人档案",
+    "search_elders": "查找老人",
+    "reveal_phone": "查看完整电话",
+    "eligibility_check": "资格测算",
+    "book": "代为预约",
+    "cancel_booking": "代为取消预约",
+    "claim_handoff": "认领转人工",
+    "close_handoff": "处理完毕",
+    "create_user": "新建账号",
+    "set_user_active": "启用/停用账号",
+    "login": "登录",
+    "logout": "退出",
+}
+
+
+def record(actor: str, action: str, *, elder_id: int | None = None, detail: str | None = None,
+           ip: str | None = None, session: Session | None = None) -> None:
+    """Adds one audit row; with `session` it joins the caller's transaction."""
+    entry = AuditEntry(actor=actor, action=action, elder_id=elder_id,
+                       detail=mask_text(detail)[:1000] if detail else None, ip=ip)
+    if session is not None:
+        session.add(entry)
+    else:
+        with session_scope() as s:
+            s.add(entry)
+    log.info("audit actor=%s action=%s elder=%s", actor, action, elder_id)
+
+
+def for_elder(session: Session, elder_id: int, limit: int = 20) -> list[AuditEntry]:
+    return list(session.execute(
+        select(AuditEntry).where(AuditEntry.elder_id == elder_id)
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)).scalars())
+
+
+def recent(session: Session, limit: int = 100) -> list[AuditEntry]:
+    return list(session.execute(
+        select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
+    ).scalars())

@@ -1,0 +1,100 @@
+"""An elder's conversations, read from Rasa's SQL tracker store (table `events`).
+
+Which conversations belong to an elder: the sender ids of handoffs linked to them, and
+every sender whose messages carried the elder's phone number in their metadata (phone
+calls and web chats started with a phone). Read only; texts are shown with ID and phone
+numbers masked.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.clock import CHINA_TZ
+from bot.config import get_settings
+from bot.db import get_engine
+from bot.masking import mask_text
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGES = 200
+
+
+@dataclass
+class HistoryMessage:
+    sender_id: str
+    speaker: str  # "user" | "bot"
+    text: str
+    at: dt.datetime
+    channel: str | None
+
+
+@dataclass
+class History:
+    messages: list[HistoryMessage]
+    sender_ids: list[str]
+    available: bool = True
+
+
+def _digits(phone: str | None) -> str:
+    return "".join(ch for ch in (phone or "") if ch.isdigit())[-11:]
+
+
+def conversation_history(phone: str | None, extra_sender_ids: list[str] | None = None,
+                         limit: int = MAX_MESSAGES) -> History:
+    settings = get_settings()
+    try:
+        engine = get_engine(settings.tracker_store_url)
+        with engine.connect() as conn:
+            senders = set(s for s in (extra_sender_ids or []) if s)
+            digits = _digits(phone)
+            if len(digits) == 11:
+                rows = conn.execute(text(
+                    "SELECT sender_id, data FROM events "
+                    "WHERE type_name IN ('user', 'session_started') AND data LIKE :pattern"),
+                    {"pattern": f"%{digits}%"}).all()
+                for sender_id, data in rows:
+                    if _digits(_metadata(data).get("phone")) == digits:
+                        senders.add(sender_id)
+            if not senders:
+                return History([], [])
+            rows = conn.execute(text(
+                "SELECT sender_id, type_name, timestamp, data FROM events "
+                "WHERE sender_id IN :senders AND type_name IN ('user', 'bot') "
+                "ORDER BY timestamp DESC, id DESC LIMIT :limit").bindparams(
+                    bindparam("senders", expanding=True)),
+                {"senders": sorted(senders), "limit": limit}).all()
+    except SQLAlchemyError as exc:
+        # No tracker table yet (Rasa never started on this database) or the DB is down.
+        log.warning("tracker store not readable: %s", type(exc).__name__)
+        return History([], [], available=False)
+    messages = []
+    for sender_id, type_name, timestamp, data in reversed(rows):
+        event = _load(data)
+        body = event.get("text")
+        if not body:
+            continue
+        meta = event.get("metadata") if isinstance(event.get("metadata"), dict) else {}
+        messages.append(HistoryMessage(
+            sender_id=sender_id, speaker="user" if type_name == "user" else "bot",
+            text=mask_text(body), channel=meta.get("channel"),
+            at=dt.datetime.fromtimestamp(float(timestamp or 0), CHINA_TZ)))
+    return History(messages, sorted(senders))
+
+
+def _load(data) -> dict:
+    try:
+        value = json.loads(data) if isinstance(data, str) else (data or {})
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _metadata(data) -> dict:
+    meta = _load(data).get("metadata")
+    return meta if isinstance(meta, dict) else {}

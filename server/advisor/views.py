@@ -1,0 +1,271 @@
+"""Console pages: home, handoff queue, elder lookup and record, user management, audit."""
+from __future__ import annotations
+
+import logging
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import selectinload
+
+from bot import audit
+from bot.console_users import UserError, create_user
+from bot.db import session_scope
+from bot.masking import mask_phone, mask_text
+from bot.models import Elder, Handoff
+from bot.models.base import utcnow
+from bot.models.console import AdvisorUser
+from server.advisor import casework
+from server.advisor.auth import actor, admin_required, client_ip
+from server.advisor.blueprint import bp
+from server.advisor.forms import NewUserForm
+from server.advisor.history import conversation_history
+
+log = logging.getLogger(__name__)
+
+HANDOFF_KINDS_ZH = {"emergency": "紧急求助", "scam": "疑似诈骗", "callback": "回电请求",
+                    "request_human": "要求转人工", "fallback": "机器人没听懂",
+                    "complaint": "投诉"}
+HANDOFF_STATUS_ZH = {"open": "待认领", "claimed": "已认领", "closed": "已处理"}
+CHANNELS_ZH = {"web": "网页", "voice": "电话", "sms": "短信", "console": "工作台"}
+
+
+@bp.app_template_filter("zh_kind")
+def zh_kind(kind: str) -> str:
+    return HANDOFF_KINDS_ZH.get(kind, kind)
+
+
+@bp.app_template_filter("zh_channel")
+def zh_channel(channel: str | None) -> str:
+    return CHANNELS_ZH.get(channel or "", channel or "—")
+
+
+@bp.app_template_filter("zh_status")
+def zh_status(status: str) -> str:
+    return HANDOFF_STATUS_ZH.get(status, status)
+
+
+@bp.app_template_filter("hm")
+def hm(value) -> str:
+    return value.strftime("%m-%d %H:%M") if value else ""
+
+
+@bp.app_template_filter("china_time")
+def china_time(value) -> str:
+    """Stored times are naive UTC; advisors read Beijing time."""
+    if not value:
+        return ""
+    import datetime as dt
+
+    from bot.clock import CHINA_TZ
+    return value.replace(tzinfo=dt.timezone.utc).astimezone(CHINA_TZ).strftime("%m-%d %H:%M")
+
+
+@bp.app_template_filter("masked")
+def masked(value: str | None) -> str:
+    return mask_text(value)
+
+
+@bp.app_template_filter("audit_zh")
+def audit_zh(action: str) -> str:
+    return audit.ACTIONS_ZH.get(action, action)
+
+
+def _queue(s, limit: int = 100) -> list[Handoff]:
+    return list(s.execute(
+        select(Handoff).where(Handoff.status.in_(("open", "claimed")))
+        .order_by(Handoff.priority, Handoff.created_at, Handoff.id).limit(limit)).scalars())
+
+
+@bp.get("/")
+def home():
+    with session_scope() as s:
+        queue = _queue(s)
+        elders_by_id = _elders_by_id(s, [h.elder_id for h in queue])
+    open_count = sum(1 for h in queue if h.status == "open")
+    urgent = [h for h in queue if h.kind == "emergency" and h.status == "open"]
+    return render_template("advisor/home.html", open_count=open_count, urgent=urgent,
+                           queue=queue[:5], elders=elders_by_id)
+
+
+def _elders_by_id(s, ids) -> dict[int, Elder]:
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    return {e.id: e for e in s.execute(select(Elder).where(Elder.id.in_(ids))).scalars()}
+
+
+@bp.get("/queue")
+def queue(revealed: dict | None = None):
+    with session_scope() as s:
+        items = _queue(s)
+        elders = _elders_by_id(s, [h.elder_id for h in items])
+    return render_template("advisor/queue.html", items=items, elders=elders,
+                           revealed=revealed or {})
+
+
+@bp.post("/queue/<int:handoff_id>/claim")
+def claim(handoff_id: int):
+    with session_scope() as s:
+        # Conditional update: of two advisors clicking at once, exactly one gets it.
+        claimed = s.execute(update(Handoff).where(Handoff.id == handoff_id,
+                                                  Handoff.status == "open")
+                            .values(status="claimed", claimed_by=current_user.username,
+                                    claimed_at=utcnow())).rowcount
+        handoff = s.get(Handoff, handoff_id)
+        if claimed and handoff is not None:
+            audit.record(actor(), "claim_handoff", elder_id=handoff.elder_id,
+                         detail=f"handoff {handoff_id} ({handoff.kind})", ip=client_ip(), session=s)
+    if handoff is None:
+        flash("没有找到这条记录。", "error")
+    elif claimed:
+        flash(f"已认领第{handoff_id}号：{zh_kind(handoff.kind)}。请尽快联系。", "success")
+    else:
+        flash(f"第{handoff_id}号已经由 {handoff.claimed_by or '其他顾问'} 认领或处理了。", "info")
+    return redirect(url_for("advisor.queue"))
+
+
+@bp.post("/queue/<int:handoff_id>/close")
+def close(handoff_id: int):
+    with session_scope() as s:
+        done = s.execute(update(Handoff).where(Handoff.id == handoff_id,
+                                               Handoff.status == "claimed",
+                                               Handoff.claimed_by == current_user.username)
+                         .values(status="closed")).rowcount
+        handoff = s.get(Handoff, handoff_id)
+        if done:
+            audit.record(actor(), "close_handoff", elder_id=handoff.elder_id,
+                         detail=f"handoff {handoff_id}", ip=client_ip(), session=s)
+    if done:
+        flash(f"第{handoff_id}号已处理完毕。", "success")
+    else:
+        flash("只能关闭自己认领的记录。", "error")
+    return redirect(url_for("advisor.queue"))
+
+
+@bp.post("/queue/<int:handoff_id>/phone")
+def reveal_handoff_phone(handoff_id: int):
+    """A callback needs the full number: shown once, on request, and audited."""
+    with session_scope() as s:
+        handoff = s.get(Handoff, handoff_id)
+        if handoff is None or not handoff.phone:
+            flash("这条记录没有电话号码。", "error")
+            return redirect(url_for("advisor.queue"))
+        audit.record(actor(), "reveal_phone", elder_id=handoff.elder_id,
+                     detail=f"handoff {handoff_id} phone {mask_phone(handoff.phone)}",
+                     ip=client_ip(), session=s)
+        phone = handoff.phone
+    return queue(revealed={handoff_id: phone})
+
+
+def find_elders(s, query: str, limit: int = 50) -> list[Elder]:
+    """By name (part of it), phone (full, or at least the last 4 digits) or ID number
+    (full, or the last 4 characters)."""
+    q = query.strip().replace(" ", "")
+    if not q:
+        return []
+    digits = q.upper()
+    stmt = select(Elder).options(selectinload(Elder.street))
+    if digits.rstrip("X").isdigit() and len(digits) >= 4:
+        if len(digits) == 18 or (len(digits) > 11 and digits.endswith("X")):
+            stmt = stmt.where(Elder.id_number == digits)
+        elif len(digits) == 11:
+            stmt = stmt.where(Elder.phone == digits)
+        else:
+            stmt = stmt.where(or_(Elder.phone.like(f"%{digits}"),
+                                  Elder.id_number.like(f"%{digits}")))
+    else:
+        stmt = stmt.where(Elder.name.like(f"%{q[:32]}%"))
+    return list(s.execute(stmt.order_by(Elder.name, Elder.id).limit(limit)).scalars())
+
+
+@bp.get("/elders")
+def elders():
+    query = (request.args.get("q") or "").strip()[:40]
+    results: list[Elder] = []
+    if query:
+        with session_scope() as s:
+            results = find_elders(s, query)
+            audit.record(actor(), "search_elders", detail=f"q={query} results={len(results)}",
+                         ip=client_ip(), session=s)
+    return render_template("advisor/elders.html", query=query, results=results)
+
+
+def load_elder(s, elder_id: int) -> Elder | None:
+    return s.execute(select(Elder).options(selectinload(Elder.street), selectinload(Elder.community))
+                     .where(Elder.id == elder_id)).scalar_one_or_none()
+
+
+@bp.route("/elders/<int:elder_id>", methods=["GET"])
+def elder(elder_id: int, full_phone: str | None = None):
+    with session_scope() as s:
+        person = load_elder(s, elder_id)
+        if person is None:
+            return render_template("advisor/error.html", title="没有找到",
+                                   message="没有这位老人的档案。"), 404
+        audit.record(actor(), "view_elder", elder_id=elder_id, ip=client_ip(), session=s)
+        handoffs = list(s.execute(select(Handoff).where(Handoff.elder_id == elder_id)
+                                  .order_by(Handoff.created_at.desc()).limit(20)).scalars())
+        trail = audit.for_elder(s, elder_id, limit=10)
+        facts = person.facts()
+    history = conversation_history(person.phone, [h.sender_id for h in handoffs])
+    booking_info = casework.booking_overview(elder_id)
+    return render_template("advisor/elder.html", elder=person, facts=facts, handoffs=handoffs,
+                           trail=trail, history=history, booking=booking_info,
+                           full_phone=full_phone,
+                           services=casework.service_choices())
+
+
+@bp.post("/elders/<int:elder_id>/phone")
+def reveal_elder_phone(elder_id: int):
+    with session_scope() as s:
+        person = s.get(Elder, elder_id)
+        if person is None:
+            return redirect(url_for("advisor.elders"))
+        audit.record(actor(), "reveal_phone", elder_id=elder_id, ip=client_ip(), session=s)
+        phone = person.phone
+    return elder(elder_id, full_phone=phone)
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@admin_required
+def users():
+    form = NewUserForm()
+    if form.validate_on_submit():
+        try:
+            with session_scope() as s:
+                user = create_user(s, form.username.data, form.password.data,
+                                   role=form.role.data, display_name=form.display_name.data)
+                audit.record(actor(), "create_user", detail=f"{user.username} ({user.role})",
+                             ip=client_ip(), session=s)
+            flash(f"已新建账号 {user.username}。", "success")
+            return redirect(url_for("advisor.users"))
+        except UserError as exc:
+            flash(exc.message_zh, "error")
+    with session_scope() as s:
+        accounts = list(s.execute(select(AdvisorUser).order_by(AdvisorUser.username)).scalars())
+    return render_template("advisor/users.html", form=form, accounts=accounts)
+
+
+@bp.post("/users/<int:user_id>/active")
+@admin_required
+def set_user_active(user_id: int):
+    with session_scope() as s:
+        user = s.get(AdvisorUser, user_id)
+        if user is None or user.id == current_user.id:
+            flash("不能停用自己的账号。", "error")
+            return redirect(url_for("advisor.users"))
+        user.active = not user.active
+        audit.record(actor(), "set_user_active",
+                     detail=f"{user.username} active={user.active}", ip=client_ip(), session=s)
+        flash(f"账号 {user.username} 已{'启用' if user.active else '停用'}。", "success")
+    return redirect(url_for("advisor.users"))
+
+
+@bp.get("/audit")
+@admin_required
+def audit_log():
+    with session_scope() as s:
+        entries = audit.recent(s, limit=200)
+        elders = _elders_by_id(s, [e.elder_id for e in entries])
+    return render_template("advisor/audit.html", entries=entries, elders=elders)

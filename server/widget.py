@@ -1,0 +1,49 @@
+"""The web chat widget: `/` (a demo page with it), `/widget.js` (embed with one tag).
+
+    <script src="https://HOST/widget.js" defer></script>
+
+The script finds its own origin from its `src`, loads its stylesheet from there and posts
+to `/api/chat` there. Cross-origin embedding needs the embedding site's origin in
+WIDGET_ALLOWED_ORIGINS (comma-separated) so the chat API answers its browser (CORS).
+"""
+from __future__ import annotations
+
+import os
+
+from flask import Blueprint, Flask, current_app, render_template, request, send_from_directory
+
+bp = Blueprint("widget", __name__)
+
+
+@bp.get("/")
+def demo_page():
+    return render_template("widget_demo.html")
+
+
+@bp.get("/widget.js")
+def widget_js():
+    response = send_from_directory(os.path.join(current_app.static_folder, "widget"), "widget.js",
+                                   mimetype="application/javascript", max_age=300)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def allowed_origins() -> set[str]:
+    return {o.strip().rstrip("/") for o in os.environ.get("WIDGET_ALLOWED_ORIGINS", "").split(",")
+            if o.strip()}
+
+
+def _cors(response):
+    origin = request.headers.get("Origin", "").rstrip("/")
+    if request.path == "/api/chat" and origin and origin in allowed_origins():
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+        response.headers["Access-Control-Max-Age"] = "600"
+        response.headers.add("Vary", "Origin")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.after_request(_cors)
