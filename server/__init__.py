@@ -32,6 +32,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     # == blueprints of other areas ==
     # == area: telephony ==
+    from server.twilio_bp import bp as twilio_bp
+    app.register_blueprint(twilio_bp)
     # == area: web (widget + advisor console) ==
     from server import advisor, widget
 

@@ -1,0 +1,108 @@
+"""The telephony adapter interface: what the voice/SMS bridge needs from a phone provider.
+
+The bridge (server/telephony/dialogue.py) only sees provider-neutral events and answers
+with a provider-neutral plan; an adapter turns a provider's webhook into an event, the plan
+into the provider's markup, and checks that a webhook really comes from the provider.
+Twilio is the first adapter (twilio_adapter.py). Twilio no longer carries calls into
+mainland China, so a FreeSWITCH or Asterisk adapter (mod_httapi / AGI) is expected to
+follow: it implements the same methods and gets its own blueprint, nothing else changes.
+"""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Mapping
+
+
+class MalformedWebhook(ValueError):
+    """The webhook lacks what every request of its kind carries (e.g. a call id)."""
+
+
+@dataclass(frozen=True)
+class VoiceEvent:
+    """One thing that happened on a call: it started, the caller spoke or pressed keys,
+    stayed silent, or a transfer attempt ended."""
+    call_id: str
+    from_number: str = ""
+    to_number: str = ""
+    speech: str | None = None  # what speech recognition heard
+    confidence: float | None = None
+    digits: str | None = None  # keys pressed (0-9, *, #)
+    transfer_status: str | None = None  # set when a transfer attempt ended: completed|busy|no-answer|failed|canceled
+
+    @property
+    def is_silence(self) -> bool:
+        return not (self.speech or "").strip() and not (self.digits or "").strip()
+
+
+@dataclass(frozen=True)
+class SmsEvent:
+    message_id: str
+    from_number: str
+    to_number: str
+    body: str
+
+
+@dataclass(frozen=True)
+class CallStatusEvent:
+    call_id: str
+    status: str  # queued|ringing|in-progress|completed|busy|no-answer|failed|canceled
+    from_number: str = ""
+    to_number: str = ""
+    duration_seconds: int | None = None
+
+
+@dataclass
+class Listen:
+    """Wait for the caller to speak or press a key, then report to `result_url`."""
+    result_url: str
+    hints: tuple[str, ...] = ()
+    timeout_seconds: int = 8
+    max_digits: int = 1
+
+
+@dataclass
+class VoicePlan:
+    """What the line does next, in this order: say the sentences (the caller may talk over
+    them when listening), then listen, or transfer, or hang up."""
+    say: list[str] = field(default_factory=list)
+    listen: Listen | None = None
+    transfer_to: str | None = None
+    transfer_result_url: str | None = None  # reported to when the transfer attempt ends
+    transfer_timeout_seconds: int = 25
+    pause_seconds: int = 0  # before a redirect
+    redirect_url: str | None = None  # fetch the next instructions from here
+    hangup: bool = False
+
+
+class TelephonyAdapter(abc.ABC):
+    """One phone provider."""
+
+    name: str = "abstract"
+    voice_content_type: str = "application/xml"
+    sms_content_type: str = "application/xml"
+
+    @abc.abstractmethod
+    def verify(self, url: str, params: Mapping, headers: Mapping) -> bool:
+        """True when the request at `url` (the public URL the provider called) with these
+        form params and headers was signed by the provider."""
+
+    @abc.abstractmethod
+    def voice_event(self, params: Mapping) -> VoiceEvent:
+        """The event of a voice webhook; raises MalformedWebhook."""
+
+    @abc.abstractmethod
+    def sms_event(self, params: Mapping) -> SmsEvent:
+        """The event of an incoming SMS webhook; raises MalformedWebhook."""
+
+    @abc.abstractmethod
+    def status_event(self, params: Mapping) -> CallStatusEvent:
+        """The event of a call status callback; raises MalformedWebhook."""
+
+    @abc.abstractmethod
+    def render_voice(self, plan: VoicePlan) -> str:
+        """The provider's markup for a plan."""
+
+    @abc.abstractmethod
+    def render_sms(self, text: str | None) -> str:
+        """The provider's answer to an incoming SMS: reply with `text` (None: no reply)."""

@@ -1,0 +1,148 @@
+"""Twilio: webhooks in, TwiML out, X-Twilio-Signature checked with RequestValidator.
+
+Voice facts (DESIGN.md): <Gather> recognises Mandarin with language cmn-Hans-CN; <Say>
+speaks it with language cmn-CN and a Polly Mandarin voice; SSML <prosody rate> slows it
+down for older callers.
+"""
+from __future__ import annotations
+
+import os
+import re
+from typing import Mapping
+
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+from twilio.twiml.voice_response import VoiceResponse
+
+from server.telephony.base import (CallStatusEvent, MalformedWebhook, SmsEvent,
+                                   TelephonyAdapter, VoiceEvent, VoicePlan)
+
+GATHER_LANGUAGE = "cmn-Hans-CN"
+SAY_LANGUAGE = "cmn-CN"
+DEFAULT_VOICE = "Polly.Zhiyu-Neural"
+DEFAULT_RATE = "85%"
+
+_SID = re.compile(r"^[A-Za-z0-9_\-]{2,64}$")
+_PHONE = re.compile(r"^[+0-9A-Za-z:@._\-]{0,64}$")  # numbers, client:name, sip:…
+_DIAL_STATUSES = {"completed", "answered", "busy", "no-answer", "failed", "canceled"}
+MAX_FIELD_CHARS = 2000
+
+
+def _field(params: Mapping, name: str, max_chars: int = MAX_FIELD_CHARS) -> str:
+    value = params.get(name)
+    if value is None:
+        return ""
+    return str(value)[:max_chars]
+
+
+def _sid(params: Mapping, *names: str) -> str:
+    for name in names:
+        value = _field(params, name, 100).strip()
+        if value:
+            if not _SID.match(value):
+                raise MalformedWebhook(f"{name} is not a valid id")
+            return value
+    raise MalformedWebhook(f"missing {names[0]}")
+
+
+def _number(params: Mapping, name: str) -> str:
+    value = _field(params, name, 100).strip()
+    return value if _PHONE.match(value) else ""
+
+
+class TwilioAdapter(TelephonyAdapter):
+    name = "twilio"
+    voice_content_type = "text/xml; charset=utf-8"
+    sms_content_type = "text/xml; charset=utf-8"
+
+    def __init__(self, auth_token: str, voice: str = DEFAULT_VOICE, rate: str = DEFAULT_RATE):
+        self.auth_token = auth_token
+        self.voice = voice
+        self.rate = rate
+
+    @classmethod
+    def from_env(cls, auth_token: str) -> "TwilioAdapter":
+        return cls(auth_token, voice=os.environ.get("TWILIO_VOICE") or DEFAULT_VOICE,
+                   rate=os.environ.get("VOICE_SPEECH_RATE") or DEFAULT_RATE)
+
+    # --- requests in ------------------------------------------------------------------
+
+    def verify(self, url: str, params: Mapping, headers: Mapping) -> bool:
+        signature = headers.get("X-Twilio-Signature") or ""
+        if not self.auth_token or not signature:
+            return False
+        return RequestValidator(self.auth_token).validate(url, params, signature)
+
+    def voice_event(self, params: Mapping) -> VoiceEvent:
+        confidence = None
+        try:
+            confidence = float(params.get("Confidence")) if params.get("Confidence") else None
+        except ValueError:
+            confidence = None
+        dial_status = _field(params, "DialCallStatus", 32).strip().lower() or None
+        if dial_status is not None and dial_status not in _DIAL_STATUSES:
+            dial_status = "failed"
+        return VoiceEvent(
+            call_id=_sid(params, "CallSid"),
+            from_number=_number(params, "From"),
+            to_number=_number(params, "To"),
+            speech=_field(params, "SpeechResult") or None,
+            confidence=confidence,
+            digits=re.sub(r"[^0-9*#]", "", _field(params, "Digits", 64)) or None,
+            transfer_status=dial_status,
+        )
+
+    def sms_event(self, params: Mapping) -> SmsEvent:
+        return SmsEvent(message_id=_sid(params, "MessageSid", "SmsSid"),
+                        from_number=_number(params, "From"),
+                        to_number=_number(params, "To"),
+                        body=_field(params, "Body"))
+
+    def status_event(self, params: Mapping) -> CallStatusEvent:
+        duration = _field(params, "CallDuration", 12).strip()
+        return CallStatusEvent(call_id=_sid(params, "CallSid"),
+                               status=_field(params, "CallStatus", 32).strip().lower() or "unknown",
+                               from_number=_number(params, "From"),
+                               to_number=_number(params, "To"),
+                               duration_seconds=int(duration) if duration.isdigit() else None)
+
+    # --- answers out ------------------------------------------------------------------
+
+    def _say(self, parent, text: str) -> None:
+        say = parent.say(language=SAY_LANGUAGE, voice=self.voice)
+        say.prosody(text, rate=self.rate)
+
+    def render_voice(self, plan: VoicePlan) -> str:
+        response = VoiceResponse()
+        if plan.listen is not None:
+            listen = plan.listen
+            gather = response.gather(
+                input="speech dtmf", action=listen.result_url, method="POST",
+                language=GATHER_LANGUAGE, speech_timeout="auto",
+                timeout=listen.timeout_seconds, num_digits=listen.max_digits,
+                action_on_empty_result=True,
+                hints=",".join(listen.hints) if listen.hints else None)
+            for sentence in plan.say:
+                self._say(gather, sentence)
+            # Only reached if Gather ends without calling its action: silence all the same.
+            response.redirect(listen.result_url, method="POST")
+            return str(response)
+        for sentence in plan.say:
+            self._say(response, sentence)
+        if plan.transfer_to:
+            dial = response.dial(action=plan.transfer_result_url, method="POST",
+                                 timeout=plan.transfer_timeout_seconds, answer_on_bridge=True)
+            dial.number(plan.transfer_to)
+        elif plan.redirect_url:
+            if plan.pause_seconds:
+                response.pause(length=plan.pause_seconds)
+            response.redirect(plan.redirect_url, method="POST")
+        elif plan.hangup:
+            response.hangup()
+        return str(response)
+
+    def render_sms(self, text: str | None) -> str:
+        response = MessagingResponse()
+        if text:
+            response.message(text)
+        return str(response)
