@@ -4,6 +4,7 @@ when PostgreSQL or Redis do not answer on localhost."""
 from __future__ import annotations
 
 import psutil
+import requests
 import pytest
 import sqlalchemy as sa
 import yaml
@@ -60,3 +61,33 @@ def test_several_rasa_workers_run_with_the_redis_lock_store(prod_stack):
     workers = [c for c in rasa.children(recursive=True) if "python" in c.name().lower()
                or "rasa" in " ".join(c.cmdline())]
     assert len(workers) >= 2, f"expected 2 Sanic workers, saw {len(workers)}"
+
+
+def _set_connections(database_url: str, allowed: bool) -> None:
+    from tests.pg import PG_ADMIN_URL
+
+    name = database_url.rsplit("/", 1)[1]
+    admin = sa.create_engine(PG_ADMIN_URL, future=True, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allowed).lower()}'))
+        if not allowed:
+            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                 "WHERE datname = :n"), {"n": name})
+    admin.dispose()
+
+
+def test_database_outage_is_polite_and_recovers_without_restart(prod_stack, sender):
+    _set_connections(prod_stack.database_url, allowed=False)
+    try:
+        r = requests.post(prod_stack.web_url + "/api/chat",
+                          json={"sender": sender, "message": "转人工"}, timeout=60)
+        assert r.status_code == 200
+        text = r.json()["replies"][0]["text"]
+        assert "不好意思" in text and "转人工" in text
+        health = requests.get(prod_stack.web_url + "/healthz", timeout=30)
+        assert health.status_code == 503 and health.json()["checks"]["database"] == "down"
+    finally:
+        _set_connections(prod_stack.database_url, allowed=True)
+    replies = prod_stack.chat(sender + "-back", "转人工")
+    assert replies[0]["custom"]["action"] == "handoff"
+    assert requests.get(prod_stack.web_url + "/healthz", timeout=30).status_code == 200
