@@ -210,9 +210,18 @@ def _jsonable(value):
     return value
 
 
+class _RuleLoader(yaml.SafeLoader):
+    """SafeLoader that keeps dates as text, so a bad date is reported with its field."""
+
+
+_RuleLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
 def _read_yaml(path: Path, schema: dict) -> dict:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_RuleLoader)
     except yaml.YAMLError as exc:
         raise RuleError(f"{path}: not valid YAML: {exc}") from exc
     data = _jsonable(data)
@@ -228,6 +237,14 @@ def _read_yaml(path: Path, schema: dict) -> dict:
 def _parameters(raw: dict, path: Path) -> dict[str, Parameter]:
     out = {}
     for name, spec in (raw or {}).items():
+        for i, entry in enumerate(spec["values"]):
+            for key in ("from", "to"):
+                if key in entry:
+                    try:
+                        dt.date.fromisoformat(entry[key])
+                    except ValueError:
+                        raise RuleError(f"{path}: field parameters/{name}/values/{i}/{key}: "
+                                        f"{entry[key]!r} is not a date") from None
         values = tuple(sorted(spec["values"], key=lambda v: v["from"]))
         out[name] = Parameter(name, spec.get("description", name), spec.get("unit", ""), values)
     return out
@@ -298,6 +315,11 @@ def _load(rules_dir: Path, files: list[Path]) -> Pack:
             raise RuleError(f"{path}: field program_id: {raw['program_id']!r} must match the "
                             f"file name {path.stem!r}")
         params = _parameters(raw.get("parameters"), path)
+        for key, value in raw.get("in_force", {}).items():
+            try:
+                dt.date.fromisoformat(value)
+            except ValueError:
+                raise RuleError(f"{path}: field in_force/{key}: {value!r} is not a date") from None
         names = set(params) | set(pack_params)
         for name, param in params.items():
             for i, entry in enumerate(param.values):
@@ -628,14 +650,23 @@ def _evaluate_program(pack: Pack, program: Program, facts: dict, on: dt.date) ->
         if status not in h.get("for", ["not_eligible", "unknown"]):
             continue
         if ev.run(h["when"])[0]:
-            hint = h["text"].format_map(params)
-            break
-    benefit = program.benefit.format_map({**params, "tier": tier or ""})
+            hint = _fill(h["text"], params, None)
+            if hint:
+                break
+    benefit = _fill(program.benefit, {**params, "tier": tier or ""}, program.name)
     return ProgramResult(program.program_id, program.name, status, reasons,
                          _in_order(missing, pack), citation, program.citation.get("text", ""),
                          hint=hint, tier=tier, tier_missing=_in_order(tier_missing, pack),
                          benefit=benefit, summary_rank=program.summary_rank,
                          parameters=dict(sorted(ev.used_params.items())))
+
+
+def _fill(template: str, values: dict, fallback: str | None) -> str | None:
+    """Puts the parameter values of the day into a text; `fallback` when one is not in force."""
+    try:
+        return template.format_map(values)
+    except KeyError:
+        return fallback
 
 
 def _in_order(names: set[str], pack: Pack) -> list[str]:

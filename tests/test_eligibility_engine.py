@@ -1,0 +1,229 @@
+"""The eligibility engine, rule-file checking, colloquial fact parsing and POST /api/eligibility."""
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot import eligibility
+from bot.eligibility import FactError, RuleError, evaluate, load_pack, relevant_missing_facts
+from bot.facts import (DONT_KNOW, OUTSIDE_DISTRICT, extract_facts, parse_age, parse_care_level,
+                       parse_dementia, parse_economic_status, parse_living_situation,
+                       parse_relation, parse_special_family, parse_street, parse_yes_no,
+                       read_age)
+
+ON = dt.date(2026, 11, 23)
+RULES = Path(eligibility.POLICIES_DIR) / "demo_district" / "rules"
+
+
+# --- colloquial answers -------------------------------------------------------------------
+
+@pytest.mark.parametrize("text,age,approximate", [
+    ("八十五", 85, False), ("85", 85, False), ("八十五岁", 85, False),
+    ("我妈今年八十三", 83, False), ("快九十了", 89, True), ("九十多岁", 90, True),
+    ("一百零二岁", 102, False), ("虚岁八十六", 85, True), ("我今年六十五了", 65, False),
+    ("一九三八年三月十二日出生", 88, False), ("1938年生的", 87, True), ("三八年生的", 87, True),
+    ("她是1944年1月15号生的", 82, False),
+])
+def test_age_from_what_people_say(text, age, approximate):
+    reading = read_age(text, ON)
+    assert reading is not None and (reading.age, reading.approximate) == (age, approximate)
+
+
+@pytest.mark.parametrize("text", ["住在五老村12号", "不知道", "", "3楼", "好的"])
+def test_no_age_where_there_is_none(text):
+    assert parse_age(text, ON) is None
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("吃低保的", "低保"), ("我们是低保户", "低保"), ("特困户", "特困"), ("五保户", "特困"),
+    ("低保边缘", "低保边缘"), ("不是低保，有退休金", "普通"), ("都不是", "普通"), ("哦哟", None),
+])
+def test_economic_status(text, expected):
+    assert parse_economic_status(text) == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("瘫在床上", "重度失能"), ("常年卧床", "重度失能"), ("坐轮椅", "中度失能"), ("半失能", "中度失能"),
+    ("不能自己走", "中度失能"), ("拄拐杖", "轻度失能"), ("能自己走", "能力完好"),
+    ("身体挺好的", "能力完好"), ("今天天气不错", None),
+])
+def test_care_level(text, expected):
+    assert parse_care_level(text) == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("一个人住", "独居"), ("老伴走了，就她一个", "独居"), ("老两口", "空巢"), ("跟老伴住", "空巢"),
+    ("跟儿子一起住", "与家人同住"), ("随便", None),
+])
+def test_living_situation(text, expected):
+    assert parse_living_situation(text) == expected
+
+
+def test_yes_no_dementia_special_family_relation_street():
+    assert parse_yes_no("是的") is True and parse_yes_no("不是") is False
+    assert parse_yes_no("没有") is False and parse_yes_no("好，用吧") is True
+    assert parse_yes_no("八十五") is None
+    assert parse_dementia("有点老年痴呆") is True and parse_dementia("脑子清楚得很") is False
+    assert parse_special_family("独生子女前几年去世了") is True
+    assert parse_special_family("不是计划生育特殊家庭") is False
+    assert parse_relation("我妈今年八十三") == "母亲" and parse_relation("我自己") == "本人"
+    assert parse_street("中华门街道") == "中华门" and parse_street("住鼓楼区") == OUTSIDE_DISTRICT
+    assert parse_street("嗯") is None
+
+
+def test_extract_facts_from_one_sentence():
+    facts = extract_facts("我妈今年八十三，一个人住在五老村，吃低保的", ON)
+    assert facts == {"age": 83, "street": "五老村", "living_situation": "独居",
+                     "economic_status": "低保"}
+
+
+# --- the engine ---------------------------------------------------------------------------
+
+def test_results_have_reasons_with_citations_and_parameter_values():
+    results = {r.program_id: r for r in evaluate({"age": 85, "street": "五老村"}, on=ON)}
+    free = results["free_home_care_80plus"]
+    assert free.status == "eligible"
+    assert free.parameters == {"min_age": 80}
+    texts = [r.text for r in free.reasons]
+    assert "年龄85周岁，满80周岁" in texts and any("五老村" in t for t in texts)
+    assert all("示范区养老服务发展" in r.citation for r in free.reasons)
+    ltc = results["ltc_insurance"]
+    assert ltc.status == "unknown" and ltc.missing == ["care_level"]
+    assert "四(一)3" in ltc.citation
+
+
+def test_parameter_changes_on_its_date_without_code():
+    before = {r.program_id: r for r in evaluate({"age": 85, "street": "五老村"},
+                                                 on=dt.date(2024, 12, 31))}
+    after = {r.program_id: r for r in evaluate({"age": 85, "street": "五老村"},
+                                                on=dt.date(2025, 1, 1))}
+    assert before["free_home_care_80plus"].benefit == "每月2小时免费上门照料"
+    assert after["free_home_care_80plus"].benefit == "每月3小时免费上门照料"
+
+
+def test_eligible_results_come_first():
+    statuses = [r.status for r in evaluate({"age": 70, "street": "双塘", "care_level": "能力完好"}, on=ON)]
+    order = {"eligible": 0, "unknown": 1, "not_eligible": 2}
+    assert statuses == sorted(statuses, key=order.get)
+    assert statuses[0] == "eligible" and "not_eligible" in statuses
+
+
+def test_relevant_missing_facts_ask_only_what_still_matters():
+    assert relevant_missing_facts({}, on=ON)[:2] == ["age", "street"]
+    # outside the district nothing can change any more
+    assert relevant_missing_facts({"street": "外地"}, on=ON) == []
+    # a 76-year-old on 低保 with severe disability: every result is decided
+    done = {"age": 76, "street": "夫子庙", "economic_status": "低保", "care_level": "重度失能"}
+    assert relevant_missing_facts(done, on=ON, include_tiers=False) == []
+    # a centenarian is already 特惠: economic status only matters for 特困 programs
+    assert relevant_missing_facts({"age": 102, "street": "中华门"}, on=ON,
+                                  include_tiers=False) == ["economic_status", "care_level", "dementia"]
+    assert "street" not in relevant_missing_facts({"age": 80}, on=ON, skip=["street"])
+
+
+def test_dont_know_counts_as_missing():
+    results = {r.program_id: r for r in evaluate({"age": 85, "street": "五老村",
+                                                   "care_level": DONT_KNOW}, on=ON)}
+    assert results["ltc_insurance"].status == "unknown"
+
+
+@pytest.mark.parametrize("facts,field", [
+    ({"age": "很老了"}, "age"), ({"age": True}, "age"), ({"economic_status": "有钱"}, "economic_status"),
+    ({"dementia": "也许"}, "dementia"), ({"birth_date": "2099-01-01"}, "birth_date"),
+    ({"shoe_size": 42}, "shoe_size"),
+])
+def test_unusable_facts_raise_a_fact_error_in_chinese(facts, field):
+    with pytest.raises(FactError) as err:
+        evaluate(facts, on=ON)
+    assert err.value.key == field and err.value.message_zh
+
+
+# --- rule files ---------------------------------------------------------------------------
+
+def _copy_pack(tmp_path: Path) -> Path:
+    target = tmp_path / "policies" / "demo_district" / "rules"
+    shutil.copytree(RULES, target)
+    return target
+
+
+def test_every_program_has_a_rule_file_with_a_citation():
+    pack = load_pack()
+    ids = {p.program_id for p in pack.programs}
+    assert {"free_home_care_80plus", "basic_service_objects", "ltc_insurance",
+            "caregiver_training", "tekun_support"} <= ids
+    assert all(p.citation["clause"] and p.citation["text"] for p in pack.programs)
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda s: s.replace("op: \">=\"", "op: bigger"), "eligible_when"),
+    (lambda s: s.replace("param: min_age", "param: no_such_param"), "no_such_param"),
+    (lambda s: s.replace("fact: age", "fact: shoe_size"), "shoe_size"),
+    (lambda s: s.replace("program_id: free_home_care_80plus", "program_id: other"), "program_id"),
+    (lambda s: s.replace("{from: 2025-01-01, value: 3,", "{from: 2025-13-01, value: 3,"), "from"),
+])
+def test_malformed_rule_file_names_file_and_field(tmp_path, edit, message):
+    rules = _copy_pack(tmp_path)
+    path = rules / "free_home_care_80plus.yml"
+    path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
+    with pytest.raises(RuleError) as err:
+        load_pack("demo_district", tmp_path / "policies")
+    assert "free_home_care_80plus.yml" in str(err.value) and message in str(err.value)
+
+
+def test_a_new_parameter_value_changes_the_result_without_code(tmp_path):
+    rules = _copy_pack(tmp_path)
+    path = rules / "free_home_care_80plus.yml"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "      - {from: 2021-01-01, value: 80, citation: {clause: \"一(四)\"}}",
+        "      - {from: 2021-01-01, value: 80, citation: {clause: \"一(四)\"}}\n"
+        "      - {from: 2026-01-01, value: 75, citation: {clause: \"假设的新文件\"}}"),
+        encoding="utf-8")
+    pack = load_pack("demo_district", tmp_path / "policies")
+    program = next(p for p in pack.programs if p.program_id == "free_home_care_80plus")
+    facts = eligibility.derive({"age": 77, "street": "五老村"}, ON, pack)
+    assert eligibility._evaluate_program(pack, program, facts, ON).status == "eligible"
+    old_day = dt.date(2025, 6, 1)
+    assert eligibility._evaluate_program(pack, program, facts, old_day).status == "not_eligible"
+
+
+# --- the HTTP API -------------------------------------------------------------------------
+
+@pytest.fixture
+def client():
+    from server import create_app
+    return create_app({"TESTING": True}).test_client()
+
+
+def test_api_returns_results_per_program(client):
+    r = client.post("/api/eligibility", json={"facts": {"age": "八十五", "street": "五老村"},
+                                              "date": "2026-11-23"})
+    assert r.status_code == 200
+    body = r.get_json()
+    results = {x["program_id"]: x for x in body["results"]}
+    assert results["free_home_care_80plus"]["status"] == "eligible"
+    assert results["free_home_care_80plus"]["name"]
+    assert results["ltc_insurance"]["status"] == "unknown"
+    assert results["ltc_insurance"]["missing"] == ["care_level"]
+    assert "四(一)3" in results["ltc_insurance"]["citation"]
+    for item in body["results"]:
+        assert set(item) >= {"program_id", "name", "status", "reasons", "missing", "citation", "hint"}
+    assert body["relevant_missing_facts"][0] == "economic_status"
+
+
+@pytest.mark.parametrize("payload,code", [
+    ("not json", "invalid_json"), ([1, 2], "invalid_json"), ({"facts": "85岁"}, "invalid_facts"),
+    ({"facts": {"age": "很老"}}, "invalid_fact"), ({"facts": {}, "date": "明天"}, "invalid_date"),
+    ({"facts": {"care_level": 3}}, "invalid_fact"), ({"facts": {"colour": "red"}}, "invalid_fact"),
+])
+def test_api_bad_input_is_a_chinese_400(client, payload, code):
+    if isinstance(payload, str):
+        r = client.post("/api/eligibility", data=payload, content_type="application/json")
+    else:
+        r = client.post("/api/eligibility", json=payload)
+    assert r.status_code == 400
+    body = r.get_json()
+    assert body["code"] == code
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in body["error"])
