@@ -47,7 +47,9 @@ def init_app(app: Flask) -> None:
         # Only the console's own forms are checked (see views.protect_console).
         "WTF_CSRF_CHECK_DEFAULT": False,
     }.items():
-        app.config.setdefault(key, value)
+        # Override Flask's defaults, but keep what a test config set explicitly.
+        if key not in app.config or app.config[key] == app.default_config.get(key):
+            app.config[key] = value
 
     csrf.init_app(app)
     login_manager.init_app(app)

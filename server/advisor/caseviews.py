@@ -1,12 +1,14 @@
 """Console pages that act for an elder: policy search, eligibility, booking."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import uuid
 
-from flask import render_template, request
+from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from bot import audit
+from bot import audit, clock
 from bot.db import session_scope
 from bot.models import Street
 from server.advisor import casework
@@ -96,3 +98,92 @@ def eligibility():
     return render_template("advisor/eligibility.html", form=form, elder=person,
                            results=results, error=error,
                            engine_missing=run and results is None and error is None)
+
+
+# --- booking on the elder's behalf -----------------------------------------------------
+
+def _no_elder():
+    return render_template("advisor/error.html", title="没有找到", message="没有这位老人的档案。"), 404
+
+
+def _around(day_text: str | None, part: str | None) -> dt.datetime:
+    try:
+        day = dt.date.fromisoformat(day_text) if day_text else None
+    except ValueError:
+        day = None
+    day = day or clock.today() + dt.timedelta(days=1)
+    return dt.datetime.combine(day, dt.time(14 if part == "pm" else 9))
+
+
+@bp.get("/elders/<int:elder_id>/book")
+def book_windows(elder_id: int):
+    """The free windows nearest to the day the caller wants, each bookable with one click."""
+    booking = casework.booking_module()
+    service_code = (request.args.get("service") or "").strip()[:24]
+    around = _around(request.args.get("day"), request.args.get("part"))
+    with session_scope() as s:
+        person = load_elder(s, elder_id)
+        if person is None:
+            return _no_elder()
+        windows = []
+        if booking is not None and service_code:
+            windows = booking.available_windows(s, service_code, person.street_id, around, limit=5)
+    services = casework.service_choices()
+    service = next((x for x in services if x["code"] == service_code), None)
+    return render_template("advisor/book.html", elder=person, services=services,
+                           service=service, around=around, windows=windows,
+                           part=request.args.get("part") or "am",
+                           idempotency_key=uuid.uuid4().hex, available=booking is not None)
+
+
+@bp.post("/elders/<int:elder_id>/book")
+def book(elder_id: int):
+    booking = casework.booking_module()
+    if booking is None:
+        flash("预约模块还没有接入。", "error")
+        return redirect(url_for("advisor.elder", elder_id=elder_id))
+    service_code = (request.form.get("service") or "").strip()[:24]
+    key = (request.form.get("idempotency_key") or "").strip()[:64]
+    try:
+        window_start = dt.datetime.fromisoformat(request.form.get("window_start") or "")
+    except ValueError:
+        window_start = None
+    if not service_code or window_start is None or not key:
+        flash("预约信息不完整，请重新选择时间。", "error")
+        return redirect(url_for("advisor.book_windows", elder_id=elder_id, service=service_code))
+    with session_scope() as s:
+        if load_elder(s, elder_id) is None:
+            return _no_elder()
+    # The idempotency key was made when the page was shown: a double click or a resent
+    # form returns the first booking instead of booking twice.
+    result = booking.book(elder_id, service_code, window_start, channel="console",
+                          idempotency_key=f"console-{key}")
+    if result.ok:
+        audit.record(actor(), "book", elder_id=elder_id, ip=client_ip(),
+                     detail=f"{result.reference} {service_code} {window_start.isoformat()} "
+                            f"({result.code})")
+        when = result.window_start.strftime("%m月%d日 %H:%M") if result.window_start else ""
+        cost = f"，自付{result.cost_yuan_text}" if result.cost_fen else "，不用付费"
+        first = "预约成功" if result.code == "booked" else "这个预约刚才已经做好了"
+        flash(f"{first}：{result.service_name or ''} {when}，预约号 {result.reference}{cost}。"
+              "已给老人发短信。", "success")
+        return redirect(url_for("advisor.elder", elder_id=elder_id) + "#booking")
+    log.info("console booking not made: elder=%s code=%s", elder_id, result.code)
+    flash(result.message, "error")
+    return redirect(url_for("advisor.book_windows", elder_id=elder_id, service=service_code,
+                            day=window_start.date().isoformat()))
+
+
+@bp.post("/elders/<int:elder_id>/bookings/<reference>/cancel")
+def cancel_booking(elder_id: int, reference: str):
+    booking = casework.booking_module()
+    if booking is None:
+        flash("预约模块还没有接入。", "error")
+        return redirect(url_for("advisor.elder", elder_id=elder_id))
+    reason = (request.form.get("reason") or "").strip()[:200] or "顾问代为取消"
+    result = booking.cancel(reference[:32], elder_id, reason, channel="console")
+    if result.ok:
+        audit.record(actor(), "cancel_booking", elder_id=elder_id, ip=client_ip(),
+                     detail=f"{reference} ({result.code}) {reason}")
+    flash(result.message, "success" if result.ok else "error")
+    return redirect(url_for("advisor.elder", elder_id=elder_id) + "#booking")

@@ -42,12 +42,18 @@ def policy_search(query: str, limit: int = 5) -> tuple[bool, list[dict]]:
 
 
 def _policy_hit(hit) -> dict:
+    citation = _get(hit, "citation")
+    if citation is not None and not isinstance(citation, (str, dict)):
+        citation = citation.as_dict() if hasattr(citation, "as_dict") else vars(citation)
+    if isinstance(citation, str):
+        citation = {"title": citation}
     return {
         "program_id": _get(hit, "program_id"),
-        "name": _get(hit, "name") or _get(hit, "title") or "",
+        "name": _get(hit, "name") or "",
         "score": _get(hit, "score"),
-        "answer": _get(hit, "answer") or _get(hit, "text") or "",
-        "citation": _get(hit, "citation") or "",
+        "answer": _get(hit, "answer") or "",
+        "matched": _get(hit, "matched") or "",
+        "citation": citation or {},
     }
 
 
@@ -74,19 +80,18 @@ def booking_module() -> ModuleType | None:
     return _module("bot.booking")
 
 
-def service_choices() -> list[tuple[str, str]]:
-    booking = booking_module()
-    if booking is None:
+def service_choices() -> list[dict]:
+    """The bookable services (code, name, minutes, price in yuan) for the booking form."""
+    if booking_module() is None:
         return []
-    return [(code, name) for code, name in _services(booking)]
+    from bot.db import session_scope
+    from bot.models.booking import ServiceType
+    from sqlalchemy import select
 
-
-def _services(booking) -> list[tuple[str, str]]:
-    for attr in ("service_choices", "list_services"):
-        fn = getattr(booking, attr, None)
-        if fn:
-            return [(_get(s, "code") or s[0], _get(s, "name") or s[1]) for s in fn()]
-    return []
+    with session_scope() as s:
+        return [{"code": t.code, "name": t.name, "minutes": t.duration_minutes,
+                 "price": t.price_fen / 100}
+                for t in s.execute(select(ServiceType).order_by(ServiceType.id)).scalars()]
 
 
 def booking_overview(elder_id: int) -> dict:
