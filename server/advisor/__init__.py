@@ -7,6 +7,7 @@ which have their own protection), the blueprint and the `create-user` CLI comman
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 
 from flask import Flask
@@ -15,23 +16,30 @@ from flask_wtf.csrf import CSRFProtect
 
 from bot.config import get_settings
 
+log = logging.getLogger(__name__)
 csrf = CSRFProtect()
 login_manager = LoginManager()
 
 
+def production_profile() -> bool:
+    """The one production switch of README.md: the service database is PostgreSQL."""
+    return get_settings().database_url.startswith("postgresql")
+
+
 def cookie_secure_default() -> bool:
-    """Secure cookies unless told otherwise; the embedded (local http) profile turns them
-    off by default, the production profile (PostgreSQL or APP_ENV=production) keeps them on."""
+    """SESSION_COOKIE_SECURE when set; otherwise Secure cookies in the production profile
+    (served over HTTPS) and not in the embedded one (plain http on localhost)."""
     explicit = os.environ.get("SESSION_COOKIE_SECURE", "").strip().lower()
     if explicit:
         return explicit in {"1", "true", "yes", "on"}
-    production = (os.environ.get("APP_ENV", "").lower() == "production"
-                  or get_settings().database_url.startswith("postgresql"))
-    return production
+    return production_profile()
 
 
 def init_app(app: Flask) -> None:
     secure = cookie_secure_default()
+    if production_profile() and app.config.get("SECRET_KEY") in (None, "", "dev-only-change-me"):
+        log.error("SECRET_KEY is not set in the production profile: console sessions and CSRF "
+                  "tokens can be forged; set a long random SECRET_KEY")
     hours = int(os.environ.get("CONSOLE_SESSION_HOURS", "8"))
     for key, value in {
         "SESSION_COOKIE_HTTPONLY": True,

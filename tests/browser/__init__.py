@@ -1,0 +1,1 @@
+"""Helpers for the browser tests: Debian's headless Chromium driven by Playwright."""

@@ -1,0 +1,142 @@
+"""The advisor console in real headless Chromium against the real stack: log in, claim a
+handoff (emergencies first), search a policy, run an eligibility check for a demo
+persona, book on their behalf and see it (and their conversation) on their page."""
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from bot.db import session_scope
+from bot.models import Elder, Handoff, SafetyEvent
+from bot.models.console import AuditEntry
+from tests.browser.helpers import DESKTOP, browser, create_console_user, screenshot  # noqa: F401
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+ADVISOR = ("chen.advisor", "chen-advisor-2024")
+
+
+@pytest.fixture(scope="module")
+def console(stack, browser):  # noqa: F811
+    create_console_user(stack, ADVISOR[0], ADVISOR[1], "advisor")
+    context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    page = context.new_page()
+    page.goto(stack.web_url + "/advisor/")
+    assert "/advisor/login" in page.url
+    screenshot(page, "console-login")
+    page.fill("#username", ADVISOR[0])
+    page.fill("#password", ADVISOR[1])
+    page.click("button:has-text('登录')")
+    page.wait_for_selector("h1:has-text('您好')")
+    yield page
+    context.close()
+
+
+def persona(stack, name: str) -> Elder:
+    with session_scope(stack.database_url) as s:
+        return s.execute(select(Elder).where(Elder.name == name)).scalar_one()
+
+
+def test_claim_a_handoff_with_emergencies_on_top(stack, console):
+    page = console
+    # A real conversation asks for a human (by phone metadata it is 张桂兰) ...
+    sender = f"web-{uuid.uuid4().hex[:10]}"
+    replies = stack.chat(sender, "/request_human", {"phone": "13800000001"})
+    assert any(r.get("custom", {}).get("action") == "handoff" for r in replies)
+    # ... and an emergency is recorded the way the safety actions record it.
+    with session_scope(stack.database_url) as s:
+        emergency = Handoff(kind="emergency", priority=0, sender_id=f"call-{uuid.uuid4().hex[:8]}",
+                            channel="voice", phone="13800000003", summary="我摔倒了起不来")
+        s.add(emergency)
+        s.flush()
+        s.add(SafetyEvent(kind="emergency", sender_id=emergency.sender_id, channel="voice",
+                          text_masked="我摔倒了起不来", handoff_id=emergency.id))
+    with session_scope(stack.database_url) as s:
+        mine = s.execute(select(Handoff).where(Handoff.sender_id == sender)).scalar_one()
+
+    page.click("nav >> text=转人工队列")
+    rows = page.locator("table.queue tbody tr")
+    assert rows.first.get_attribute("class").startswith("kind-emergency")
+    row = page.locator(f"tr[data-handoff-id='{mine.id}']")
+    assert "张桂兰" in row.inner_text() and "138****0001" in row.inner_text()
+    screenshot(page, "console-queue", full_page=True)
+    row.locator("button.claim").click()
+    page.wait_for_selector(".flash.success")
+    assert "已认领" in page.locator(f"tr[data-handoff-id='{mine.id}']").inner_text()
+    with session_scope(stack.database_url) as s:
+        claimed = s.get(Handoff, mine.id)
+        assert (claimed.status, claimed.claimed_by) == ("claimed", ADVISOR[0])
+    screenshot(page, "console-queue-claimed", full_page=True)
+
+
+def test_policy_search_with_citations(stack, console):
+    page = console
+    page.click("nav >> text=政策查询")
+    page.fill("input[name=q]", "八十岁以上有没有免费上门服务")
+    page.click("button:has-text('查询')")
+    page.wait_for_selector("article.policy-hit")
+    first = page.locator("article.policy-hit").first
+    assert "依据：《" in first.inner_text()
+    assert first.locator(".answer").inner_text().strip()
+    screenshot(page, "console-policy-search", full_page=True)
+
+
+def test_eligibility_booking_and_elder_page(stack, console):
+    page = console
+    zhang = persona(stack, "张桂兰")
+    # her own web chat with her phone in the metadata belongs on her page
+    stack.chat(f"web-{uuid.uuid4().hex[:10]}", "你好", {"phone": "13800000001"})
+
+    page.click("nav >> text=查找老人")
+    page.fill("input[name=q]", "张桂兰")
+    page.press("input[name=q]", "Enter")
+    page.wait_for_selector("table.list")
+    assert "320104********0027" in page.inner_text("table.list")
+    page.click("table.list >> text=张桂兰")
+    page.wait_for_selector("h1:has-text('张桂兰')")
+    body = page.inner_text("main")
+    assert "320104********0027" in body and "320104193803120027" not in body
+    assert "13800000001" not in body
+    assert "你好" in page.inner_text("ol.history")  # the conversation from the tracker store
+
+    # Eligibility on her behalf, from her record.
+    page.click("a:has-text('资格测算')")
+    page.wait_for_selector("section.results")
+    results = page.locator("article.result")
+    assert results.count() >= 3
+    eligible = page.locator("article.result.status-eligible")
+    assert eligible.count() >= 1
+    assert "依据" in eligible.first.inner_text()
+    assert page.locator("article.result[data-program='free_home_care_80plus']"
+                        ".status-eligible").count() == 1  # 88 years old
+    screenshot(page, "console-eligibility", full_page=True)
+
+    # Book a visit on her behalf.
+    page.goto(f"{stack.web_url}/advisor/elders/{zhang.id}")
+    left_before = float(page.inner_text(".left-hours"))
+    page.select_option("select[name=service]", label=re.compile("助洁"))
+    page.click("button:has-text('查可约时间')")
+    page.wait_for_selector("button.book-window")
+    screenshot(page, "console-booking-windows", full_page=True)
+    page.locator("button.book-window").first.click()
+    page.wait_for_selector(".flash.success")
+    flash = page.inner_text(".flash.success")
+    reference = re.search(r"预约号 (\w+)", flash).group(1)
+    booked = page.locator(f"li.booking[data-reference='{reference}']")
+    assert "已预约" in booked.inner_text()
+    assert float(page.inner_text(".left-hours")) < left_before  # free hours were used
+    screenshot(page, "console-elder-booked", full_page=True)
+
+    # Cancel it again on her behalf: the hours come back.
+    booked.locator("button:has-text('代为取消')").click()
+    page.wait_for_selector(".flash.success")
+    assert "已取消" in page.locator(f"li.booking[data-reference='{reference}']").inner_text()
+    assert float(page.inner_text(".left-hours")) == left_before
+
+    with session_scope(stack.database_url) as s:
+        actions = set(s.execute(select(AuditEntry.action).where(
+            AuditEntry.elder_id == zhang.id, AuditEntry.actor == ADVISOR[0])).scalars())
+    assert {"view_elder", "eligibility_check", "book", "cancel_booking"} <= actions
