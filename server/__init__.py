@@ -31,6 +31,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     # == blueprints of other areas ==
+    from server.policy_api import bp as policy_bp; app.register_blueprint(policy_bp)  # == area: policy ==
     from server.eligibility_api import bp as eligibility_bp; app.register_blueprint(eligibility_bp)  # == area: eligibility ==
     # == area: telephony ==
     from server.twilio_bp import bp as twilio_bp

@@ -1,0 +1,126 @@
+"""JSON Schemas of the policy packs (policies/<region>/pack.yml and programs/<id>.yml).
+
+Checked at load time by bot.policy_kb: a malformed file stops start-up with an error that
+names the file and the field, so a typo in a policy file never reaches a caller.
+"""
+from __future__ import annotations
+
+DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
+TEXT = {"type": "string", "minLength": 1}
+ID = {"type": "string", "pattern": r"^[a-z][a-z0-9_]*$"}
+TEXT_LIST = {"type": "array", "items": TEXT}
+
+SOURCE_REF = {
+    "type": "object",
+    "required": ["document", "clause"],
+    "additionalProperties": False,
+    "properties": {
+        "document": ID,          # a source id of this pack or of a pack it extends
+        "clause": TEXT,          # where in the document, e.g. "四(一)2"
+        "quote": TEXT,           # the words of the document that carry the fact
+    },
+}
+
+PARAMETER_VALUE = {
+    "type": "object",
+    "required": ["value", "unit", "effective_from", "source"],
+    "additionalProperties": False,
+    "properties": {
+        "value": {"anyOf": [{"type": "number"}, TEXT, {"type": "array", "items": TEXT,
+                                                       "minItems": 1}]},
+        "unit": TEXT,
+        "qualifier": TEXT,       # 不少于 / 不低于 / 约: said before the value
+        "effective_from": DATE,
+        "effective_to": DATE,    # inclusive; open-ended when absent
+        "note": TEXT,            # spoken after the value, e.g. 这是2020年的标准
+        "source": SOURCE_REF,
+    },
+}
+
+PROGRAM = {
+    "type": "object",
+    "required": ["id", "name", "short_name", "aliases", "target_group", "benefits", "apply",
+                 "documents", "source", "summary", "faq"],
+    "additionalProperties": False,
+    "properties": {
+        "id": ID,
+        "name": TEXT,
+        "short_name": TEXT,
+        "aliases": {"type": "array", "items": TEXT, "minItems": 1},
+        "keywords": TEXT_LIST,
+        "target_group": {
+            "type": "object", "required": ["text"], "additionalProperties": False,
+            "properties": {"text": TEXT},
+        },
+        "parameters": {
+            "type": "object",
+            "propertyNames": ID,
+            "additionalProperties": {
+                "type": "object", "required": ["label", "values"], "additionalProperties": False,
+                "properties": {"label": TEXT,
+                               "values": {"type": "array", "items": PARAMETER_VALUE,
+                                          "minItems": 1}},
+            },
+        },
+        "benefits": {"type": "array", "items": TEXT, "minItems": 1},
+        "apply": {
+            "type": "object", "required": ["text"], "additionalProperties": False,
+            "properties": {"text": TEXT, "steps": TEXT_LIST, "where": TEXT_LIST},
+        },
+        "documents": {
+            "type": "object", "required": ["items", "text"], "additionalProperties": False,
+            "properties": {"items": {"type": "array", "items": TEXT}, "text": TEXT},
+        },
+        "source": SOURCE_REF,
+        "supporting_sources": {
+            "type": "array",
+            "items": {"type": "object", "required": ["document", "note"],
+                      "additionalProperties": False,
+                      "properties": {"document": ID, "note": TEXT}},
+        },
+        "summary": TEXT,
+        "faq": {
+            "type": "array", "minItems": 1,
+            "items": {
+                "type": "object", "required": ["q", "a"], "additionalProperties": False,
+                "properties": {
+                    "q": TEXT, "a": TEXT,
+                    "facet": {"enum": ["what", "who", "amount", "apply", "documents", "history"]},
+                },
+            },
+        },
+    },
+}
+
+PACK = {
+    "type": "object",
+    "required": ["id", "name", "level", "sources"],
+    "additionalProperties": False,
+    "properties": {
+        "id": ID,
+        "name": TEXT,
+        "level": {"enum": ["national", "province", "city", "district"]},
+        "extends": ID,
+        "sources": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "file", "kind", "title"],
+                "additionalProperties": False,
+                "properties": {
+                    "id": ID,
+                    "file": TEXT,        # file name in the seed documents folder
+                    "kind": {"enum": ["policy", "study"]},
+                    "title": TEXT,
+                    "issuer": TEXT,
+                    "date": DATE,
+                    "number": TEXT,
+                    "note": TEXT,
+                },
+                # a policy document must say who issued it and when
+                "if": {"properties": {"kind": {"const": "policy"}}},
+                "then": {"required": ["issuer", "date"]},
+            },
+        },
+    },
+}
