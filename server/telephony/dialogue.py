@@ -201,9 +201,12 @@ class VoiceBridge:
         replies = result.replies
         customs = [r.custom for r in replies if r.custom]
         said = [s for s in (speakable(r.text) for r in replies) if s]
-        if any(c.get("urgent") for c in customs):
+        urgent = next((c for c in customs if c.get("urgent")), None)
+        if urgent is not None:
             log.warning("emergency on call sid=%s: transferring at once", state.call_sid)
-            return self._transfer(state, said, nxt, urgent=True)
+            # The emergency is already at the top of the advisor queue (safety event).
+            return self._transfer(state, said, nxt, urgent=True,
+                                  already_queued=urgent.get("handoff_id") is not None)
         if "handoff" in result.actions or forced_human:
             return self._transfer(state, said, nxt)
         misunderstood = (not said or any(c.get("fallback") for c in customs)
@@ -296,9 +299,13 @@ class VoiceBridge:
 
     # people -----------------------------------------------------------------------------
     def _transfer(self, state: CallState, said: list[str], nxt: str, urgent: bool = False,
-                  hang_up_after_callback: bool = False) -> VoicePlan:
+                  hang_up_after_callback: bool = False, already_queued: bool = False) -> VoicePlan:
         """To an advisor now if one is on duty; otherwise a callback request in the queue."""
         state.awaiting = None
+        if hang_up_after_callback and not urgent and store.has_open_callback(state.sender_id):
+            # The assistant is down and an advisor already failed to answer: do not keep
+            # the caller in a loop of transfers; the callback is in the queue.
+            return VoicePlan(say=said + [CALLBACK_ALREADY, GOODBYE], hangup=True)
         if advisor_on_duty(self.settings):
             state.outcome = "emergency" if urgent else "transferred"
             log.info("transferring call sid=%s to the advisor line (%s)", state.call_sid,
@@ -311,7 +318,8 @@ class VoiceBridge:
         # Nobody to put the caller through to: drop the promise of a transfer, keep the rest.
         kept = [s for text in said for s in _sentences(text)
                 if not any(w in s for w in _TRANSFER_WORDS)]
-        say = kept + [OFF_DUTY.format(hours=hours_spoken(self.settings)), self._callback(state)]
+        say = kept + [OFF_DUTY.format(hours=hours_spoken(self.settings)),
+                      CALLBACK_TAKEN if already_queued else self._callback(state)]
         if urgent:
             state.outcome = "emergency"
             return VoicePlan(say=say + [EMERGENCY_CALL_120], hangup=True)
@@ -322,7 +330,8 @@ class VoiceBridge:
         return self._listen(say + [ANYTHING_ELSE], nxt)
 
     def _callback(self, state: CallState) -> str:
-        if state.outcome == "callback":
+        if store.has_open_callback(state.sender_id):
+            state.outcome = state.outcome if state.outcome == "emergency" else "callback"
             return CALLBACK_ALREADY
         hotline = read_digits(self.settings.hotline_number)
         try:
@@ -362,7 +371,7 @@ class VoiceBridge:
 SMS_EMPTY = "您好，这里是12349养老服务热线。请直接发文字告诉我您想办什么事，比如：问政策、预约上门服务。"
 SMS_TOO_LONG = "您发的内容有点长，麻烦您分几条发，一次说一件事。"
 SMS_BUSY = "不好意思，系统现在有点忙，暂时没法回答。请稍后再发，或拨打12349找顾问。"
-SMS_HANDOFF = "顾问会尽快用这个号码联系您。"
+SMS_HANDOFF = "已经帮您转给人工顾问，顾问会尽快用这个号码联系您。"
 
 
 def sms_turn(event: SmsEvent, settings: Settings | None = None) -> tuple[str, dict[str, str]]:
@@ -383,5 +392,8 @@ def sms_turn(event: SmsEvent, settings: Settings | None = None) -> tuple[str, di
         return SMS_BUSY, {}
     replies = [(r.text, r.buttons) for r in result.replies]
     if "handoff" in result.actions:
+        # "转接…请稍等" is for the phone; by SMS the advisor gets back to the person.
+        replies = [("".join(s for s in _sentences(text) if not any(w in s for w in _TRANSFER_WORDS)),
+                    buttons) for text, buttons in replies]
         replies.append((SMS_HANDOFF, []))
     return sms_text(replies, hotline=settings.hotline_number)

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.db import session_scope
 from bot.masking import mask_phone
+from bot.models import Handoff
 from bot.models.base import utcnow
 from bot.models.telephony import Call, CallTurn, SatisfactionRating
 
@@ -186,6 +187,18 @@ def last_sms_choices(sender_id: str) -> dict[str, str]:
     except Exception:
         log.exception("could not read the last SMS choices")
         return {}
+
+
+def has_open_callback(sender_id: str) -> bool:
+    """Is a callback request of this conversation already in the advisor queue?"""
+    try:
+        with session_scope() as s:
+            return s.execute(select(func.count(Handoff.id)).where(
+                Handoff.sender_id == sender_id, Handoff.kind == "callback",
+                Handoff.status != "closed")).scalar_one() > 0
+    except Exception:
+        log.exception("could not look up callbacks")
+        return False
 
 
 def record_rating(call_sid: str, score: int, *, phone: str | None, channel: str = "voice") -> int | None:

@@ -1,0 +1,388 @@
+"""The 12349 phone line end to end: real Rasa, action server and web server; the tests
+play Twilio's side with correctly signed form posts and read the TwiML that comes back.
+
+Two web servers share one Rasa, action server and database: `line` has an advisor on duty
+around the clock, `night_line` has advisor hours that exclude now (out of hours).
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import datetime as dt
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+import requests
+from sqlalchemy import create_engine, text
+
+from bot.clock import CHINA_TZ
+from tests.stack import ROOT, VENV_BIN, Process, Stack, free_port, wait_http
+from tests.stack import MODEL
+from tests.test_twilio_support import ADVISOR, CALLER, TOKEN, Call, TwilioSide
+
+pytestmark = pytest.mark.e2e
+
+
+def _hours_excluding_now() -> str:
+    start = (dt.datetime.now(CHINA_TZ).hour + 2) % 24
+    return f"{start:02d}:00-{start + 1:02d}:00"
+
+
+@pytest.fixture(scope="module")
+def phone_stack(tmp_path_factory):
+    if not MODEL.exists():
+        pytest.fail(f"no trained model at {MODEL}: run `make train` (make test does it)")
+    workdir = tmp_path_factory.mktemp("phone")
+    stack = Stack(workdir=workdir, database_url=f"sqlite:///{workdir / 'service.db'}",
+                  extra_env={"TWILIO_AUTH_TOKEN": TOKEN, "ADVISOR_PHONE_NUMBER": ADVISOR,
+                             "ADVISOR_HOURS": "00:00-24:00", "TWILIO_ACCOUNT_SID": "",
+                             "PUBLIC_BASE_URL": "", "TWILIO_VALIDATE_SIGNATURE": "true"})
+    night_port = free_port()
+    env = dict(stack.env(), ADVISOR_HOURS=_hours_excluding_now())
+    night = Process("web-night", [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{night_port}",
+                                  "--workers", "1", "--threads", "8", "--timeout", "60",
+                                  "server:create_app()"], env, workdir / "web-night.log")
+    try:
+        stack.start()
+        night.start()
+        wait_http(f"http://127.0.0.1:{night_port}/healthz", 60, night.popen, ok=(200, 503))
+    except Exception:
+        stack.stop()
+        night.stop()
+        for name in ("rasa", "actions", "web", "web-night"):
+            log = workdir / f"{name}.log"
+            if log.exists():
+                print(f"--- {name}.log ---\n" + log.read_text(errors="replace")[-4000:])
+        raise
+    stack.night_url = f"http://127.0.0.1:{night_port}"
+    yield stack
+    night.stop()
+    stack.stop()
+
+
+@pytest.fixture
+def line(phone_stack):
+    return TwilioSide(phone_stack.web_url)
+
+
+@pytest.fixture
+def night_line(phone_stack):
+    return TwilioSide(phone_stack.night_url)
+
+
+def db_rows(stack, sql: str, **params) -> list:
+    with create_engine(stack.database_url).connect() as c:
+        return list(c.execute(text(sql), params))
+
+
+def user_turns_in_rasa(stack, sender: str) -> int:
+    tracker = requests.get(f"{stack.rasa_url}/conversations/{sender}/tracker", timeout=10).json()
+    return sum(1 for e in tracker.get("events", []) if e.get("event") == "user")
+
+
+# --- the first seconds of a call -------------------------------------------------------
+
+def test_incoming_call_greets_slowly_in_mandarin_and_listens_for_speech_and_keys(line):
+    answer = Call(line).start()
+    assert answer.status == 200
+    assert "12349" not in answer.said and "幺二三四九" in answer.said  # read as digits
+    assert "请问您想办什么事" in answer.said
+    gather = answer.gather
+    assert gather is not None
+    assert gather.get("input") == "speech dtmf"
+    assert gather.get("language") == "cmn-Hans-CN"
+    assert gather.get("speechTimeout") == "auto"
+    assert gather.get("actionOnEmptyResult") == "true"
+    assert gather.get("action") == "/twilio/voice?turn=1"
+    says = answer.all("Say")
+    assert says and all(s.get("language") == "cmn-CN" and s.get("voice") == "Polly.Zhiyu-Neural"
+                        for s in says)
+    assert all(p.get("rate") == "85%" for p in answer.all("prosody"))
+    assert answer.body.index("<Say") > answer.body.index("<Gather")  # the caller may talk over it
+
+
+def test_silence_asks_again_then_offers_the_keypad_menu_then_says_goodbye(line, phone_stack):
+    call = Call(line)
+    greeting = call.start()
+    first = call.silence()
+    assert "没听到" in first.said and "请问您想办什么事" in first.said  # asked again
+    assert "按1" not in first.said
+    second = call.silence()
+    for option in ("政策咨询，请按1", "我能享受什么，请按2", "预约上门服务，请按3", "转人工，请按0", "星号"):
+        assert option in second.said
+    assert second.gather is not None and second.gather.get("numDigits") == "1"
+    third = call.silence()
+    assert "请按1" in third.said and third.gather is not None
+    last = call.silence()
+    assert last.hung_up and "再见" in last.said
+    assert greeting.gather is not None
+    row = db_rows(phone_stack, "select outcome, silence_count from calls where call_sid=:s",
+                  s=call.sid)[0]
+    assert row.outcome == "no_input"
+
+
+def test_keypad_menu_digit_goes_to_the_assistant(line):
+    call = Call(line)
+    call.start()
+    call.silence()
+    menu = call.silence()
+    assert "请按3" in menu.said
+    booking = call.press("3")  # 预约上门服务
+    assert booking.status == 200 and booking.gather is not None
+    assert booking.said and "政策咨询，请按1" not in booking.said  # a choice, not the menu again
+    assert "系统现在有点忙" not in booking.said
+
+
+def test_repeat_by_voice_and_by_star(line):
+    call = Call(line)
+    greeting = call.start()
+    again = call.say("再说一遍")
+    assert "我再说一遍" in again.said and "请问您想办什么事" in again.said
+    star = call.press("*")
+    assert "请问您想办什么事" in star.said
+    assert greeting.said.split("。")[1] in star.said
+
+
+def test_two_misunderstandings_offer_the_keypad_menu_or_a_human(line):
+    call = Call(line)
+    call.start()
+    first = call.say("呃那个什么东西嗯嗯嗯")
+    assert "没听明白" in first.said and "请按1" not in first.said
+    second = call.say("哎呀呀呀呀那个那个")
+    assert "转人工" in second.said and "请按0" in second.said and "请按1" in second.said
+    human = call.press("0")
+    assert human.dialled == ADVISOR
+
+
+# --- people ----------------------------------------------------------------------------
+
+def test_zhuan_ren_gong_transfers_to_the_advisor_with_dial(line, phone_stack):
+    call = Call(line)
+    call.start()
+    transfer = call.say("转人工")
+    assert transfer.dialled == ADVISOR
+    assert "转接" in transfer.said
+    assert transfer.gather is None and not transfer.hung_up
+    done = call.dial_result("completed")
+    assert done.hung_up
+    rows = db_rows(phone_stack, "select kind from handoffs where sender_id=:s", s="voice-" + call.sid)
+    assert [r.kind for r in rows] == ["request_human"]
+    assert db_rows(phone_stack, "select outcome from calls where call_sid=:s",
+                   s=call.sid)[0].outcome == "transferred"
+
+
+def test_key_zero_transfers_and_an_unanswered_transfer_becomes_a_callback(line, phone_stack):
+    call = Call(line)
+    call.start()
+    transfer = call.press("0")
+    assert transfer.dialled == ADVISOR
+    missed = call.dial_result("no-answer")
+    assert "没能接通" in missed.said and "回电话" in missed.said and missed.gather is not None
+    kinds = sorted(r.kind for r in db_rows(phone_stack, "select kind from handoffs where sender_id=:s",
+                                           s="voice-" + call.sid))
+    assert kinds == ["callback", "request_human"]
+
+
+def test_out_of_hours_takes_a_callback_request_for_the_advisor_queue(night_line, phone_stack):
+    call = Call(night_line)
+    call.start()
+    answer = call.say("转人工")
+    assert answer.dialled is None
+    assert "不在班" in answer.said and "回电话" in answer.said
+    assert "马上为您转接" not in answer.said  # no promise we cannot keep
+    assert answer.gather is not None  # the caller can go on
+    row = db_rows(phone_stack, "select kind, channel, phone, elder_id, status from handoffs "
+                               "where sender_id=:s and kind='callback'", s="voice-" + call.sid)[0]
+    assert (row.channel, row.phone, row.status) == ("voice", CALLER, "open")
+    assert row.elder_id is not None  # the advisor sees who it is (张桂兰)
+    assert db_rows(phone_stack, "select outcome from calls where call_sid=:s",
+                   s=call.sid)[0].outcome == "callback"
+
+
+def test_emergency_transfers_immediately(line, phone_stack):
+    call = Call(line)
+    call.start()
+    answer = call.say("我老伴摔倒了起不来")
+    assert answer.dialled == ADVISOR
+    assert "幺二零" in answer.said
+    assert "打个分" not in answer.said
+    assert db_rows(phone_stack, "select kind from safety_events where sender_id=:s",
+                   s="voice-" + call.sid)[0].kind == "emergency"
+
+
+def test_emergency_out_of_hours_says_call_120_and_frees_the_line(night_line):
+    call = Call(night_line)
+    call.start()
+    answer = call.say("救命啊，家里着火了")
+    assert answer.dialled is None and answer.hung_up
+    assert "幺二零" in answer.said and "回电话" in answer.said
+
+
+# --- goodbye and rating ----------------------------------------------------------------
+
+def test_goodbye_asks_for_a_rating_stores_it_and_hangs_up(line, phone_stack):
+    call = Call(line)
+    call.start()
+    ask = call.say("好的再见")
+    assert "打个分" in ask.said and "按5" in ask.said and not ask.hung_up
+    assert ask.gather.get("numDigits") == "1"
+    bye = call.press("4")
+    assert "谢谢您的评价" in bye.said and "再见" in bye.said and bye.hung_up
+    ratings = db_rows(phone_stack, "select score, channel, phone from satisfaction_ratings "
+                                   "where call_sid=:s", s=call.sid)
+    assert [(r.score, r.channel, r.phone) for r in ratings] == [(4, "voice", CALLER)]
+    assert db_rows(phone_stack, "select outcome from calls where call_sid=:s",
+                   s=call.sid)[0].outcome == "goodbye"
+
+
+def test_no_rating_given_still_ends_the_call_politely(line, phone_stack):
+    call = Call(line)
+    call.start()
+    call.say("再见")
+    bye = call.silence()
+    assert bye.hung_up and "再见" in bye.said
+    assert db_rows(phone_stack, "select count(*) from satisfaction_ratings where call_sid=:s",
+                   s=call.sid)[0][0] == 0
+
+
+# --- retries ---------------------------------------------------------------------------
+
+def test_a_retried_turn_is_answered_identically_without_running_twice(line, phone_stack):
+    call = Call(line)
+    call.start()
+    path = call.last.next_path
+    first = line.turn(path, call.sid, speech="转人工")
+    retry = line.turn(path, call.sid, speech="转人工")
+    assert retry.status == 200 and retry.body == first.body
+    sender = "voice-" + call.sid
+    assert len(db_rows(phone_stack, "select id from handoffs where sender_id=:s", s=sender)) == 1
+    assert user_turns_in_rasa(phone_stack, sender) == 2  # the greeting and one 转人工
+
+
+def test_concurrent_retries_of_a_turn_run_it_once(line, phone_stack):
+    call = Call(line)
+    call.start()
+    path = call.last.next_path
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: line.turn(path, call.sid, speech="转人工"), range(4)))
+    assert all(a.status == 200 for a in answers)
+    finished = [a for a in answers if a.dialled]
+    assert finished and all(a.body == finished[0].body for a in finished)
+    for waiting in (a for a in answers if not a.dialled):  # told to hold on and come back
+        assert "请稍等" in waiting.said and waiting.first("Redirect") is not None
+    sender = "voice-" + call.sid
+    assert len(db_rows(phone_stack, "select id from handoffs where sender_id=:s", s=sender)) == 1
+    assert user_turns_in_rasa(phone_stack, sender) == 2
+
+
+# --- SMS, status, simulator ------------------------------------------------------------
+
+def test_sms_exchange(line, phone_stack):
+    sender = "+8613800000005"
+    hello = line.sms("你好", caller=sender)
+    message = "".join(hello.first("Message").itertext())
+    assert hello.status == 200 and "12349" in message and len(message) <= 300
+    assert "回复1 问政策" in message and "回复0 转人工" in message
+    human = line.sms("0", caller=sender)
+    text_back = "".join(human.first("Message").itertext())
+    assert "人工" in text_back and "联系您" in text_back
+    rows = db_rows(phone_stack, "select kind, channel from handoffs where sender_id=:s", s=sender)
+    assert [(r.kind, r.channel) for r in rows] == [("request_human", "sms")]
+    again = line.sms("0", caller=sender, message_sid="SMfixed" + sender[-4:])
+    retried = line.sms("0", caller=sender, message_sid="SMfixed" + sender[-4:])
+    assert retried.body == again.body
+    assert len(db_rows(phone_stack, "select id from handoffs where sender_id=:s", s=sender)) == 2
+
+
+def test_status_callback_completes_the_call_record(line, phone_stack):
+    call = Call(line)
+    call.start()
+    call.say("再见")
+    call.press("5")
+    assert line.status(call.sid, "completed", duration=41).status == 200
+    row = db_rows(phone_stack, "select status, duration_seconds, ended_at, outcome, sender_id "
+                               "from calls where call_sid=:s", s=call.sid)[0]
+    assert (row.status, row.duration_seconds, row.outcome) == ("completed", 41, "goodbye")
+    assert row.ended_at is not None and row.sender_id == "voice-" + call.sid
+
+
+def test_call_simulator_plays_a_call_in_the_terminal(phone_stack):
+    script = "你好\n\n\n*\n0\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "server.call_simulator", "--url", phone_stack.web_url,
+         "--advisor-answers"], input=script, capture_output=True, text=True, timeout=120,
+        cwd=ROOT, env=dict(os.environ, TWILIO_AUTH_TOKEN=TOKEN))
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert "线路：您好，这里是幺二三四九养老服务热线" in out
+    assert "[沉默]" in out and "政策咨询，请按1" in out
+    assert f"[转接到 {ADVISOR}]" in out and "[顾问接听" in out
+    assert re.search(r"状态回调 HTTP 200", out)
+
+
+def test_call_simulator_with_the_wrong_token_is_refused(phone_stack):
+    result = subprocess.run(
+        [sys.executable, "-m", "server.call_simulator", "--url", phone_stack.web_url,
+         "--token", "wrong"], input="你好\n", capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 1 and "HTTP 403" in result.stdout
+
+
+# --- a whole booking by phone (the booking area's form, driven by voice) ---------------
+
+def _answer_for(prompt: str, id_last4: str) -> str | None:
+    """What a caller says to the booking form's question (None: the task is over)."""
+    if "还有别的事" in prompt or "打个分" in prompt:
+        return None
+    if "哪一种服务" in prompt:
+        return "洗澡"
+    if "您要哪一个" in prompt:
+        return "第一个"
+    if "哪一天" in prompt or "上午还是下午" in prompt:
+        return "后天上午"
+    if "名字" in prompt or "姓名" in prompt:
+        return "张桂兰"
+    if "最后四位" in prompt:
+        return id_last4
+    if "对吗" in prompt or "确认" in prompt or "“对”" in prompt:
+        return "对"
+    return None
+
+
+def test_a_complete_booking_by_phone_books_once_even_when_the_turn_is_retried(line, phone_stack):
+    elder = db_rows(phone_stack, "select id, id_number from elders where phone='13800000001'")[0]
+    call = Call(line)
+    call.start()
+    answer = call.say("我想预约上门帮忙洗澡")
+    confirm_turn = None
+    for _ in range(8):
+        reply = _answer_for(answer.said, elder.id_number[-4:])
+        if reply is None:
+            break
+        path = call.last.next_path
+        answer = call.say(reply)
+        if reply == "对":
+            confirm_turn = (path, reply, answer.body)
+    said = answer.said
+    bookings = db_rows(phone_stack, "select id, channel, status from bookings where elder_id=:e",
+                       e=elder.id)
+    assert len(bookings) == 1, said
+    assert bookings[0].channel == "voice"
+    assert "还有别的事" in said or "打个分" in said
+    # Twilio retries the confirmation webhook: same answer, still one booking.
+    path, reply, body = confirm_turn
+    retry = line.turn(path, call.sid, speech=reply)
+    assert retry.body == body
+    assert len(db_rows(phone_stack, "select id from bookings where elder_id=:e", e=elder.id)) == 1
+    # and the call ends with a rating (after the task, or at goodbye)
+    if "打个分" not in said:
+        said = call.say("没有了，再见").said
+    assert "打个分" in said
+    bye = call.press("5")
+    if not bye.hung_up:
+        bye = call.say("再见")
+        if not bye.hung_up:
+            bye = call.silence()
+    assert db_rows(phone_stack, "select score from satisfaction_ratings where call_sid=:s",
+                   s=call.sid)[0].score == 5
