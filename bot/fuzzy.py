@@ -19,6 +19,7 @@ import re
 from rapidfuzz import fuzz
 
 MIN_SCORE = 90.0
+COMMON_WORD_FREQ = 20  # jieba frequency from which a word straddling a span blocks it
 
 STREETS = ("五老村", "洪武路", "大光路", "瑞金路", "朝天宫", "双塘", "夫子庙", "月牙湖", "光华路",
            "中华门", "秦虹", "红花")
@@ -91,6 +92,18 @@ def _is_known_word(span: str) -> bool:
     return span in NEVER_CORRECT or bool(_known_words().get(span))
 
 
+def _crosses_a_word(text: str, start: int, end: int) -> bool:
+    """True when a common word straddles an edge of text[start:end]: in 你是智能客服 the
+    span 是智 sounds like 失智 but 智能 is a word, so 是智 is not what ASR produced."""
+    words = _known_words()
+    for edge in (start, end):
+        for a in range(max(0, edge - 3), edge):
+            for b in range(edge + 1, min(len(text), a + 4) + 1):
+                if words.get(text[a:b], 0) >= COMMON_WORD_FREQ:
+                    return True
+    return False
+
+
 @functools.lru_cache(maxsize=4096)
 def match_term(span: str) -> tuple[str, float] | None:
     """The domain term `span` most likely is (and the score 0-100), or None."""
@@ -123,17 +136,23 @@ def correct_terms(text: str) -> str:
     if not lengths:
         return text
     replacements: list[tuple[int, int, str]] = []
-    taken = [False] * len(text)
-    for length in lengths:  # longer terms first: 人工服务 before 人工
+    taken = [False] * len(text)  # replaced already
+    correct = [False] * len(text)  # inside a term spelled right: must not change
+    for length in lengths:
+        for i in range(len(text) - length + 1):
+            if text[i:i + length] in DOMAIN_TERMS:
+                correct[i:i + length] = [True] * length
+    for length in lengths:  # longer terms first: 家庭养老床位 before 养老
         for i in range(len(text) - length + 1):
             if any(taken[i:i + length]):
                 continue
             span = text[i:i + length]
             if span in DOMAIN_TERMS:
-                taken[i:i + length] = [True] * length
                 continue
             found = match_term(span)
-            if found is None or _is_known_word(span):
+            if found is None or _is_known_word(span) or _crosses_a_word(text, i, i + length):
+                continue
+            if any(correct[i + k] for k in range(length) if span[k] != found[0][k]):
                 continue
             replacements.append((i, i + length, found[0]))
             taken[i:i + length] = [True] * length

@@ -160,3 +160,38 @@ class TunedLogisticRegressionClassifier(LogisticRegressionClassifier):
                  resource: Resource) -> None:
         super().__init__(config, name, model_storage, resource)
         self.clf.set_params(C=float(self.config["C"]))
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
+)
+class EntityOverlapResolver(GraphComponent):
+    """Runs after the CRF and the regex/lookup extractors: keeps one entity per span (the
+    CRF and the lookup tables often find the same 五老村), and drops an entity overlapping
+    a kept one (the lookup's 助餐 inside 助餐点), so that slots get one clean value."""
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage,
+               resource: Resource, execution_context: ExecutionContext) -> "EntityOverlapResolver":
+        return cls()
+
+    @staticmethod
+    def resolve(entities: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:
+        # regex/lookup matches first (their spans are exact by construction; the CRF's can
+        # run one token long: 下午3点来), then the longest
+        def rank(e):
+            return (e.get("extractor") != "RegexEntityExtractor", -(e["end"] - e["start"]),
+                    e["start"])
+        kept: List[Dict[Text, Any]] = []
+        for entity in sorted(entities, key=rank):
+            if any(k["start"] < entity["end"] and entity["start"] < k["end"] for k in kept):
+                continue
+            kept.append(entity)
+        return sorted(kept, key=lambda e: e["start"])
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            entities = message.get(ENTITIES)
+            if entities and len(entities) > 1:
+                message.set(ENTITIES, self.resolve(entities), add_to_output=True)
+        return messages

@@ -39,7 +39,7 @@ _TIME_OF_DAY = ("上午", "下午", "中午", "早上", "晚上", "凌晨", "傍
                 "明天", "后天", "早", "晚", "到", "约")
 _NOT_AFTER = ("星期", "礼拜", "周", "第", "初", "统", "唯", "之")
 _CONTROL = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u200b-\u200f\u2028-\u202f\ufeff]")
-_DIGIT_GROUPS = re.compile(r"(?<![\d.])\d{2,}(?:[ \-]\d{2,})+(?:[ \-]?[Xx])?(?![\d.])")
+_DIGIT_GROUPS = re.compile(r"(?<![\d.])\d{3,}(?:[ \-]\d{3,})+(?:[ \-]?[Xx])?(?![\d.])")
 
 
 def clean(text: str | None, max_length: int = 500) -> str:

@@ -1,0 +1,56 @@
+"""Shared by the benchmark scripts: start the real stack (tests/stack.py) on free ports with a
+throw-away SQLite database, and read resident memory of a process tree with psutil."""
+from __future__ import annotations
+
+import contextlib
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.stack import MODEL, Stack  # noqa: E402
+
+
+@contextlib.contextmanager
+def running_stack(extra_env: dict | None = None):
+    """Yields (stack, seconds from the start command until /healthz answered 200)."""
+    if not MODEL.exists():
+        raise SystemExit(f"no model at {MODEL}: run `make train` or set RASA_MODEL")
+    with tempfile.TemporaryDirectory(prefix="bench-stack-") as tmp:
+        stack = Stack(workdir=Path(tmp), database_url=f"sqlite:///{tmp}/service.db",
+                      extra_env=extra_env or {})
+        t0 = time.monotonic()
+        try:
+            stack.start()
+            startup = time.monotonic() - t0
+            yield stack, startup
+        finally:
+            stack.stop()
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its children, in MB."""
+    try:
+        proc = psutil.Process(pid)
+        procs = [proc] + proc.children(recursive=True)
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0
+    for p in procs:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            total += p.memory_info().rss
+    return total / 2**20
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = (len(ordered) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)

@@ -1,0 +1,108 @@
+"""Chat-turn latency through POST /api/chat, sequential (p50/p95), and throughput with
+concurrent conversations (turns per second), against the real stack.
+
+    .venv/bin/python benchmarks/chat_latency.py [--turns 200] [--conversations 10]
+        [--url http://127.0.0.1:8000]   (default: start the stack with tests/stack.py)
+
+Messages are a fixed mix of what callers say (greetings, policy questions, numerals, ASR
+errors, short answers, thanks); every conversation starts with a new sender id.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _harness import MODEL, percentile, running_stack  # noqa: E402
+
+CONVERSATION = ["喂，你好", "高龄补贴怎么领", "我妈今年八十五岁", "住在五老春", "嗯", "啥？再说一遍",
+                "谢谢啊姑娘", "没别的事了", "你是机器人吗", "帮我查一下快递"]
+
+
+def turn(session: requests.Session, url: str, sender: str, text: str) -> float:
+    t0 = time.perf_counter()
+    r = session.post(url + "/api/chat", json={"sender": sender, "message": text}, timeout=60)
+    r.raise_for_status()
+    assert r.json()["replies"], f"no reply to {text!r}"
+    return time.perf_counter() - t0
+
+
+def sequential(url: str, turns: int) -> list[float]:
+    session = requests.Session()
+    latencies = []
+    sender = ""
+    for i in range(turns):
+        if i % len(CONVERSATION) == 0:
+            sender = f"bench-seq-{uuid.uuid4().hex[:8]}"
+        latencies.append(turn(session, url, sender, CONVERSATION[i % len(CONVERSATION)]))
+    return latencies
+
+
+def concurrent(url: str, conversations: int, turns_each: int) -> tuple[float, list[float]]:
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def talk(k: int) -> None:
+        session = requests.Session()
+        sender = f"bench-conc-{k}-{uuid.uuid4().hex[:6]}"
+        for i in range(turns_each):
+            try:
+                dt = turn(session, url, sender, CONVERSATION[(i + k) % len(CONVERSATION)])
+            except Exception as exc:  # counted, not hidden
+                with lock:
+                    errors.append(repr(exc))
+                continue
+            with lock:
+                latencies.append(dt)
+
+    threads = [threading.Thread(target=talk, args=(k,)) for k in range(conversations)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    if errors:
+        print(f"errors           {len(errors)} (first: {errors[0]})")
+    return wall, latencies
+
+
+def report(url: str, turns: int, conversations: int, turns_each: int) -> None:
+    sequential(url, 10)  # warm-up: Rasa and the action server load lazily
+    seq = sequential(url, turns)
+    ms = [x * 1000 for x in seq]
+    print(f"sequential       {len(ms)} turns: p50 {percentile(ms, .5):.0f} ms, "
+          f"p95 {percentile(ms, .95):.0f} ms, max {max(ms):.0f} ms, mean {statistics.mean(ms):.0f} ms")
+    wall, lat = concurrent(url, conversations, turns_each)
+    lat_ms = [x * 1000 for x in lat]
+    print(f"concurrent       {conversations} conversations x {turns_each} turns: "
+          f"{len(lat) / wall:.1f} turns/s, p50 {percentile(lat_ms, .5):.0f} ms, "
+          f"p95 {percentile(lat_ms, .95):.0f} ms")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--turns", type=int, default=200)
+    ap.add_argument("--conversations", type=int, default=10)
+    ap.add_argument("--turns-each", type=int, default=30)
+    ap.add_argument("--url", help="an already running web server; default: start the stack")
+    args = ap.parse_args()
+    if args.url:
+        report(args.url.rstrip("/"), args.turns, args.conversations, args.turns_each)
+        return
+    with running_stack() as (stack, startup):
+        print(f"model            {MODEL} (stack up in {startup:.1f} s)")
+        report(stack.web_url, args.turns, args.conversations, args.turns_each)
+
+
+if __name__ == "__main__":
+    main()
