@@ -115,6 +115,7 @@ RULE_SCHEMA = {
         "hints": {"type": "array", "items": {
             "type": "object", "required": ["when", "text"], "additionalProperties": False,
             "properties": {"when": {"$ref": "#/$defs/condition"}, "text": {"type": "string"},
+                           "speak": {"type": "boolean"},
                            "for": {"type": "array", "items": {"enum": list(STATUSES)}}}}},
     },
     "$defs": {"condition": CONDITION_SCHEMA, "parameter": PARAMETER_SCHEMA},
@@ -491,6 +492,7 @@ class ProgramResult:
     citation: str
     citation_text: str
     hint: str | None = None
+    hint_spoken: bool = False  # the rule says the hint is worth saying in a short summary
     tier: str | None = None
     tier_missing: list[str] = field(default_factory=list)  # could still raise the tier
     benefit: str = ""
@@ -645,18 +647,19 @@ def _evaluate_program(pack: Pack, program: Program, facts: dict, on: dt.date) ->
                 break
         tier_missing = open_missing
     params = ev.params_on_day()
-    hint = None
+    hint, hint_spoken = None, False
     for h in program.hints:
         if status not in h.get("for", ["not_eligible", "unknown"]):
             continue
         if ev.run(h["when"])[0]:
             hint = _fill(h["text"], params, None)
             if hint:
+                hint_spoken = bool(h.get("speak"))
                 break
     benefit = _fill(program.benefit, {**params, "tier": tier or ""}, program.name)
     return ProgramResult(program.program_id, program.name, status, reasons,
                          _in_order(missing, pack), citation, program.citation.get("text", ""),
-                         hint=hint, tier=tier, tier_missing=_in_order(tier_missing, pack),
+                         hint=hint, hint_spoken=hint_spoken, tier=tier, tier_missing=_in_order(tier_missing, pack),
                          benefit=benefit, summary_rank=program.summary_rank,
                          parameters=dict(sorted(ev.used_params.items())))
 

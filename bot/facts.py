@@ -386,3 +386,13 @@ def extract_facts(text: str | None, on: dt.date | None = None) -> dict:
     if re.search(r"退伍|老兵|军人|复员|转业|参过军|当过兵", t):
         facts["veteran"] = True
     return facts
+
+
+def parse_phone(text: str | None) -> str | None:
+    """A mainland mobile number from an answer, also read digit by digit in Chinese
+    (一三八零零零零零零零一) or in groups (138 0000 0001); None if there is none."""
+    t = unicodedata.normalize("NFKC", str(text or ""))
+    t = "".join(_DIGIT_BY_DIGIT.get(ch, "幺" == ch and "1" or ch) for ch in t)
+    digits = re.sub(r"[\s\-]", "", t)
+    m = re.search(r"(?<!\d)(?:\+?86)?(1[3-9]\d{9})(?!\d)", digits)
+    return m.group(1) if m else None

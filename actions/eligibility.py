@@ -1,0 +1,387 @@
+"""The eligibility conversation: "what can I (or my mother) get?".
+
+    check_eligibility -> action_eligibility_start -> eligibility_form -> action_eligibility_summary
+                         (who, facts said already,  (asks only what     (top results, offer to
+                          known caller by phone)     still matters)      book or send an SMS)
+
+Thin: the facts are read by bot/facts.py, the rules are decided by bot/eligibility.py.
+Every fact slot is `from_text` (the classifier may call "八十五" anything); the validator
+reads the answer itself, re-asks politely, and offers a human after two misses.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import caller_phone, channel, guarded, latest_text
+from bot import eligibility, handoff
+from bot import facts as factlib
+from bot.clock import today
+from bot.eligibility_caller import stored_facts_for_phone
+from bot.eligibility_summary import sms_text, spoken_summary
+from bot.masking import mask_phone
+
+log = logging.getLogger(__name__)
+
+# Facts the conversation may ask for, and their slots (same names as Elder.facts()).
+ASKABLE = ("age", "street", "economic_status", "care_level", "dementia", "living_situation",
+           "special_family", "disability_certificate", "hukou_local", "veteran")
+FACT_SLOTS = {fact: f"elig_{fact}" for fact in ASKABLE}
+SLOT_FACTS = {slot: fact for fact, slot in FACT_SLOTS.items()}
+EXTRA_SLOTS = ("elig_birth_date", "elig_age_approximate")
+STATE_SLOTS = ("elig_use_stored", "elig_stored_facts", "elig_stored_name", "elig_failures",
+               "elig_handoff", "elig_summary", "elig_sms_phone", "elig_sms_sent")
+MAX_FAILURES = 2
+
+# What to say when an answer could not be used: an example of a good answer.
+EXAMPLES = {
+    "elig_age": "说岁数就行，比如“八十五岁”，或者出生年份，比如“1938年生的”。",
+    "elig_street": "说街道的名字就行，比如五老村、夫子庙、中华门、月牙湖。",
+    "elig_economic_status": "比如“普通家庭”“吃低保的”“低保边缘”或者“特困”。",
+    "elig_care_level": "比如“能自己走”“拄拐杖”“要人扶、坐轮椅”或者“瘫在床上”。",
+    "elig_dementia": "说“有”或者“没有”就行。",
+    "elig_living_situation": "比如“一个人住”“老两口住”或者“跟子女住”。",
+    "elig_special_family": "说“是”或者“不是”就行。",
+    "elig_disability_certificate": "说“有”或者“没有”就行。",
+    "elig_hukou_local": "说“是”或者“不是”就行。",
+    "elig_veteran": "说“是”或者“不是”就行。",
+    "elig_use_stored": "说“好”就按登记的资料查，说“不用”我就一项一项问您。",
+}
+_BOOL_SLOTS = ("elig_dementia", "elig_special_family", "elig_disability_certificate",
+               "elig_hukou_local", "elig_veteran")
+
+
+def who_phrase(relation: str | None) -> str:
+    """How the questions refer to the person: 您 / 您母亲 / 老人家."""
+    if not relation or relation == "本人":
+        return "您"
+    if relation == "亲友":
+        return "老人家"
+    return f"您{relation}"
+
+
+_CHOICES = {"economic_status": factlib.ECONOMIC_STATUSES, "care_level": factlib.CARE_LEVELS,
+            "living_situation": factlib.LIVING_SITUATIONS,
+            "street": (*factlib.DISTRICT_STREETS, factlib.OUTSIDE_DISTRICT)}
+
+
+def is_validated(fact: str, value: Any) -> bool:
+    """True for values the validator produced; raw answers (the text of a from_text
+    mapping, not yet read) are not facts yet."""
+    if value == factlib.DONT_KNOW:
+        return True
+    if fact == "age":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if fact in _CHOICES:
+        return value in _CHOICES[fact]
+    return isinstance(value, bool)
+
+
+def collected_facts(tracker: Tracker) -> dict:
+    """The validated facts gathered so far, in Elder.facts() keys (DONT_KNOW stays: the
+    engine drops it, and the form does not ask again)."""
+    out = {}
+    for fact, slot in FACT_SLOTS.items():
+        value = tracker.get_slot(slot)
+        if value is not None and is_validated(fact, value):
+            out[fact] = value
+    if tracker.get_slot("elig_birth_date"):
+        out["birth_date"] = tracker.get_slot("elig_birth_date")
+    if tracker.get_slot("elig_age_approximate"):
+        out["age_approximate"] = True
+    return out
+
+
+def fact_events(found: dict, only_empty: Tracker | None = None) -> dict:
+    """Slot values for facts read from a sentence (never overwriting answered slots)."""
+    slots: dict = {}
+    for fact, value in found.items():
+        if fact == "birth_date":
+            slot = "elig_birth_date"
+        elif fact == "age_approximate":
+            slot = "elig_age_approximate"
+        else:
+            slot = FACT_SLOTS.get(fact)
+        if slot and (only_empty is None or only_empty.get_slot(slot) is None):
+            slots[slot] = value
+    return slots
+
+
+def readback(slots: dict, who: str) -> str:
+    """Numbers and choices read back, so a mishearing is caught at once."""
+    parts = []
+    if slots.get("elig_age") not in (None, factlib.DONT_KNOW):
+        approx = "左右" if slots.get("elig_age_approximate") else ""
+        parts.append(f"{who}{slots['elig_age']}岁{approx}")
+    street = slots.get("elig_street")
+    if street and street != factlib.DONT_KNOW:
+        parts.append("住在示范区以外" if street == factlib.OUTSIDE_DISTRICT else f"住{street}")
+    for slot in ("elig_economic_status", "elig_care_level", "elig_living_situation"):
+        if slots.get(slot) not in (None, factlib.DONT_KNOW):
+            parts.append(str(slots[slot]))
+    return "，".join(parts)
+
+
+class ActionEligibilityStart(Action):
+    """Starts a check: who it is for, facts said in the first sentence, known caller."""
+
+    def name(self) -> Text:
+        return "action_eligibility_start"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        text = latest_text(tracker)
+        if text.startswith("/"):
+            text = ""
+        relation = factlib.parse_relation(text) or "本人"
+        who = who_phrase(relation)
+        events: List[EventType] = [SlotSet(s, None) for s in
+                                   (*FACT_SLOTS.values(), *EXTRA_SLOTS, *STATE_SLOTS)]
+        found = factlib.extract_facts(text, today())
+        events += [SlotSet(k, v) for k, v in fact_events(found).items()]
+        events += [SlotSet("elig_subject", relation), SlotSet("elig_who", who),
+                   SlotSet("elig_failures", {}), SlotSet("requested_slot", None)]
+        phone = caller_phone(tracker)
+        stored = guarded(dispatcher, "look up caller by phone",
+                         lambda: stored_facts_for_phone(phone)) if phone else None
+        if stored:
+            name, stored_facts = stored
+            desc = f"{name}老人（{stored_facts['age']}岁，住{stored_facts['street']}）"
+            events += [SlotSet("elig_stored_name", name), SlotSet("elig_stored_facts", stored_facts),
+                       SlotSet("elig_stored_desc", desc)]
+            log.info("eligibility: caller %s is a registered elder", mask_phone(phone))
+        said = readback(fact_events(found), who)
+        intro = f"好的，我帮您查查{who}能享受哪些养老服务。"
+        if said:
+            intro += f"我记下了：{said}。"
+        dispatcher.utter_message(text=intro)
+        return events
+
+
+class ValidateEligibilityForm(FormValidationAction):
+    """Asks only the facts that can still change a result; reads colloquial answers."""
+
+    def name(self) -> Text:
+        return "validate_eligibility_form"
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+        if tracker.get_slot("elig_handoff"):
+            return []
+        slots: List[Text] = ["elig_subject"]
+        if tracker.get_slot("elig_stored_facts") and \
+                tracker.get_slot("elig_use_stored") not in ("yes", "no"):
+            slots.append("elig_use_stored")
+            return slots
+        facts = collected_facts(tracker)
+        skip = [f for f, v in facts.items() if v == factlib.DONT_KNOW]
+        try:
+            missing = eligibility.relevant_missing_facts(facts, on=today(), skip=skip,
+                                                         include_tiers=False)
+        except eligibility.FactError:
+            log.exception("eligibility: unusable collected facts %s", sorted(facts))
+            missing = []
+        slots += [FACT_SLOTS[f] for f in missing if f in FACT_SLOTS]
+        # What was just said must be validated even if it answers the last open question.
+        slots += [s for s in tracker.slots_to_validate() if s in SLOT_FACTS and s not in slots]
+        return slots
+
+    # -- shared handling of one answer -------------------------------------------------
+
+    def _answer(self, slot: str, value: Any, parsed: Any, tracker: Tracker,
+                dispatcher: CollectingDispatcher, extra: dict | None = None) -> Dict[Text, Any]:
+        failures = dict(tracker.get_slot("elig_failures") or {})
+        text = value if isinstance(value, str) else ""
+        if parsed is None and text and factlib.is_dont_know(text):
+            parsed = factlib.DONT_KNOW
+            dispatcher.utter_message(text="没关系，这一项先跳过。")
+        if parsed is None:
+            offered = failures.get(slot, 0) >= MAX_FAILURES
+            if offered and factlib.parse_yes_no(text) is True:
+                return self._handoff(tracker, dispatcher)
+            if offered and factlib.parse_yes_no(text) is False:
+                failures[slot] = 0
+                dispatcher.utter_message(text="好的，那我们接着来。")
+                return {slot: None, "elig_failures": failures}
+            failures[slot] = failures.get(slot, 0) + 1
+            if failures[slot] >= MAX_FAILURES:
+                dispatcher.utter_message(
+                    text=f"不好意思，我还是没听明白。{EXAMPLES.get(slot, '')}"
+                         "要不要我帮您转人工顾问？",
+                    buttons=[{"title": "转人工", "payload": "/request_human"}])
+            else:
+                dispatcher.utter_message(text=f"不好意思，我没听清楚。{EXAMPLES.get(slot, '')}")
+            return {slot: None, "elig_failures": failures}
+        failures.pop(slot, None)
+        result = {slot: parsed, "elig_failures": failures}
+        # Other facts said in the same breath (八十五了，住五老村) are kept too.
+        if text:
+            result.update({k: v for k, v in fact_events(factlib.extract_facts(text, today()),
+                                                        tracker).items() if k != slot})
+        if extra:
+            result.update(extra)
+        said = readback(result, tracker.get_slot("elig_who") or "您")
+        if said and parsed != factlib.DONT_KNOW:
+            dispatcher.utter_message(text=f"好的，{said}。")
+        return result
+
+    def _handoff(self, tracker: Tracker, dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
+        handoff_id = guarded(dispatcher, "eligibility handoff", lambda: handoff.create_handoff(
+            "fallback", sender_id=tracker.sender_id, channel=channel(tracker),
+            phone=caller_phone(tracker), summary="eligibility: " + latest_text(tracker)))
+        if handoff_id is not None:
+            dispatcher.utter_message(response="utter_handoff",
+                                     json_message={"action": "handoff", "handoff_id": handoff_id})
+        return {"elig_handoff": True, "requested_slot": None}
+
+    # -- one validator per slot --------------------------------------------------------
+
+    def validate_elig_subject(self, value, dispatcher, tracker, domain):
+        return {"elig_subject": value or "本人"}
+
+    def validate_elig_use_stored(self, value, dispatcher, tracker, domain):
+        if value in ("yes", "no"):
+            return {"elig_use_stored": value}
+        answer = factlib.parse_yes_no(value if isinstance(value, str) else "")
+        if answer is None:
+            return self._answer("elig_use_stored", value, None, tracker, dispatcher)
+        if not answer:
+            dispatcher.utter_message(text="好的，那我一项一项问您。")
+            return {"elig_use_stored": "no", "elig_failures": {}}
+        stored = tracker.get_slot("elig_stored_facts") or {}
+        slots: Dict[Text, Any] = {"elig_use_stored": "yes", "elig_failures": {}}
+        for fact, slot in FACT_SLOTS.items():
+            if stored.get(fact) is not None:
+                slots[slot] = stored[fact]
+        if stored.get("birth_date"):
+            slots["elig_birth_date"] = stored["birth_date"]
+            slots["elig_age_approximate"] = None
+        dispatcher.utter_message(text="好的，就按登记的资料查。")
+        return slots
+
+    def validate_elig_age(self, value, dispatcher, tracker, domain):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return {"elig_age": int(value)}
+        if value == factlib.DONT_KNOW:
+            return {"elig_age": value}
+        reading = factlib.read_age(str(value), today())
+        if reading is None:
+            return self._answer("elig_age", value, None, tracker, dispatcher)
+        extra = {"elig_age_approximate": True if reading.approximate else None,
+                 "elig_birth_date": reading.birth_date.isoformat() if reading.birth_date else None}
+        return self._answer("elig_age", value, reading.age, tracker, dispatcher, extra)
+
+    def validate_elig_street(self, value, dispatcher, tracker, domain):
+        if value in factlib.DISTRICT_STREETS or value in (factlib.OUTSIDE_DISTRICT, factlib.DONT_KNOW):
+            return {"elig_street": value}
+        return self._answer("elig_street", value, factlib.parse_street(str(value)), tracker,
+                            dispatcher)
+
+    def _choice(self, slot, allowed, parser, value, dispatcher, tracker):
+        if value in allowed or value == factlib.DONT_KNOW:
+            return {slot: value}
+        return self._answer(slot, value, parser(str(value)), tracker, dispatcher)
+
+    def validate_elig_economic_status(self, value, dispatcher, tracker, domain):
+        return self._choice("elig_economic_status", factlib.ECONOMIC_STATUSES,
+                            factlib.parse_economic_status, value, dispatcher, tracker)
+
+    def validate_elig_care_level(self, value, dispatcher, tracker, domain):
+        result = self._choice("elig_care_level", factlib.CARE_LEVELS, factlib.parse_care_level,
+                              value, dispatcher, tracker)
+        return result
+
+    def validate_elig_living_situation(self, value, dispatcher, tracker, domain):
+        return self._choice("elig_living_situation", factlib.LIVING_SITUATIONS,
+                            factlib.parse_living_situation, value, dispatcher, tracker)
+
+    def _yes_no(self, slot, value, dispatcher, tracker, specific=None):
+        if isinstance(value, bool) or value == factlib.DONT_KNOW:
+            return {slot: value}
+        text = str(value)
+        parsed = specific(text) if specific else None
+        if parsed is None and not factlib.is_dont_know(text):  # 不清楚 is not a 不
+            parsed = factlib.parse_yes_no(text)
+        return self._answer(slot, value, parsed, tracker, dispatcher)
+
+    def validate_elig_dementia(self, value, dispatcher, tracker, domain):
+        return self._yes_no("elig_dementia", value, dispatcher, tracker, factlib.parse_dementia)
+
+    def validate_elig_special_family(self, value, dispatcher, tracker, domain):
+        return self._yes_no("elig_special_family", value, dispatcher, tracker,
+                            factlib.parse_special_family)
+
+    def validate_elig_disability_certificate(self, value, dispatcher, tracker, domain):
+        return self._yes_no("elig_disability_certificate", value, dispatcher, tracker)
+
+    def validate_elig_hukou_local(self, value, dispatcher, tracker, domain):
+        return self._yes_no("elig_hukou_local", value, dispatcher, tracker)
+
+    def validate_elig_veteran(self, value, dispatcher, tracker, domain):
+        return self._yes_no("elig_veteran", value, dispatcher, tracker)
+
+
+class ActionEligibilitySummary(Action):
+    """The short spoken result, then the offer to book or to send it by SMS."""
+
+    def name(self) -> Text:
+        return "action_eligibility_summary"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        if tracker.get_slot("elig_handoff"):
+            return []
+        who = tracker.get_slot("elig_who") or "您"
+        try:
+            results = eligibility.evaluate(collected_facts(tracker), on=today())
+        except Exception:
+            log.exception("eligibility evaluation failed")
+            dispatcher.utter_message(text="不好意思，系统暂时没算出来。我帮您转人工顾问，好吗？",
+                                     buttons=[{"title": "转人工", "payload": "/request_human"}])
+            return []
+        dispatcher.utter_message(text=spoken_summary(results, who))
+        dispatcher.utter_message(response="utter_eligibility_offer")
+        name = tracker.get_slot("elig_stored_name") if tracker.get_slot("elig_use_stored") == "yes" else None
+        return [SlotSet("elig_summary", sms_text(results, name or who)),
+                SlotSet("elig_sms_phone", caller_phone(tracker))]
+
+
+class ValidateEligibilitySmsForm(FormValidationAction):
+    """Gets a mobile number for the SMS when the caller's number is not known."""
+
+    def name(self) -> Text:
+        return "validate_eligibility_sms_form"
+
+    def validate_elig_sms_phone(self, value, dispatcher, tracker, domain):
+        phone = factlib.parse_phone(str(value or ""))
+        if phone:
+            return {"elig_sms_phone": phone}
+        dispatcher.utter_message(text="不好意思，没听清手机号码。请一个数字一个数字地说，比如一三八……")
+        return {"elig_sms_phone": None}
+
+
+class ActionEligibilitySendSms(Action):
+    def name(self) -> Text:
+        return "action_eligibility_send_sms"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        phone = tracker.get_slot("elig_sms_phone") or caller_phone(tracker)
+        body = tracker.get_slot("elig_summary")
+        if not body or not phone:
+            dispatcher.utter_message(text="不好意思，还没有可以发送的结果。您可以说“我能享受什么”，我帮您查。")
+            return []
+        from bot.sms import send_sms
+
+        sent = guarded(dispatcher, "eligibility sms", lambda: send_sms(phone, body))
+        if sent is None:
+            return []
+        digits = "".join(ch for ch in phone if ch.isdigit())
+        dispatcher.utter_message(text=f"好的，结果已经用短信发到尾号{digits[-4:]}的手机上了。"
+                                      "还有别的事需要帮忙吗？")
+        return [SlotSet("elig_sms_sent", True)]

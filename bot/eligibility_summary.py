@@ -1,0 +1,66 @@
+"""What the eligibility conversation says at the end: a short spoken summary (eligible
+programs first, with their key number) and the SMS text. Pure functions over
+bot.eligibility.ProgramResult lists."""
+from __future__ import annotations
+
+from bot.eligibility import ProgramResult
+
+CN_ORDINALS = ("一", "二", "三", "四", "五")
+SPOKEN_TOP = 3  # an elder on the phone remembers about three things
+# A category, not a service: said once as "属于…对象", not listed as a benefit.
+CATEGORY_PROGRAMS = ("basic_service_objects",)
+
+
+def _benefits(results: list[ProgramResult]) -> list[ProgramResult]:
+    return [r for r in results if r.status == "eligible" and r.program_id not in CATEGORY_PROGRAMS]
+
+
+def spoken_summary(results: list[ProgramResult], who: str = "您") -> str:
+    """根据您说的情况，您可以享受：一，每月3小时免费上门照料；二，…。另外还有N项……"""
+    eligible = sorted(_benefits(results), key=lambda r: r.summary_rank)
+    category = next((r for r in results if r.program_id in CATEGORY_PROGRAMS
+                     and r.status == "eligible" and r.tier), None)
+    parts: list[str] = []
+    if eligible:
+        top = eligible[:SPOKEN_TOP]
+        items = "；".join(f"{CN_ORDINALS[i]}，{r.benefit}" for i, r in enumerate(top))
+        parts.append(f"根据您说的情况，{who}可以享受：{items}。")
+        rest = eligible[SPOKEN_TOP:]
+        if rest:
+            examples = "、".join(r.benefit for r in rest[:2])
+            parts.append(f"另外还有{examples}等{len(rest)}项。")
+    elif lives_outside(results):
+        return (f"示范区的这些养老服务，要住在示范区的街道才能享受。{who}可以打当地的12349，"
+                "或者问问所在街道的社区。")
+    else:
+        parts.append(f"根据您说的情况，{who}现在还没有能享受的项目。")
+    if category and category.tier in ("特惠", "特定"):
+        parts.append(f"{who}属于基本养老服务的{category.tier}对象。")
+    unknown = [r for r in results if r.status == "unknown"]
+    if unknown:
+        parts.append(f"还有{len(unknown)}项要等情况确认了才知道。")
+    hint = next((r.hint for r in sorted(results, key=lambda r: r.summary_rank)
+                 if r.hint and r.hint_spoken and r.status != "eligible"), None)
+    if hint:
+        parts.append(hint)
+    return "".join(parts)
+
+
+def lives_outside(results: list[ProgramResult]) -> bool:
+    return any(reason.fact == "resident" and reason.holds is False
+               for r in results for reason in r.reasons)
+
+
+def sms_text(results: list[ProgramResult], who: str = "您") -> str:
+    """The result as one SMS (kept under bot.sms.SMS_MAX_CHARS)."""
+    eligible = sorted(_benefits(results), key=lambda r: r.summary_rank)
+    if eligible:
+        lines = "；".join(f"{i + 1}.{r.benefit}" for i, r in enumerate(eligible[:6]))
+        more = f"等{len(eligible)}项" if len(eligible) > 6 else ""
+        body = f"【12349养老热线】{who}可以享受：{lines}{more}。"
+    else:
+        body = f"【12349养老热线】{who}暂时没有能享受的项目。"
+    cited = eligible[0].citation if eligible else ""
+    if cited:
+        body += f"依据{cited.split('》')[0]}》。"
+    return body + "办理请找社区银发顾问或拨打12349。"
