@@ -227,3 +227,13 @@ def test_api_bad_input_is_a_chinese_400(client, payload, code):
     body = r.get_json()
     assert body["code"] == code
     assert any("\u4e00" <= ch <= "\u9fff" for ch in body["error"])
+
+
+def test_rule_ids_are_programs_of_the_knowledge_base():
+    """Rules use the program ids of policies/demo_district/programs/ (written by the policy
+    area); a rule for a program that is not described there would be a typo."""
+    programs_dir = RULES.parent / "programs"
+    if not programs_dir.is_dir():
+        pytest.skip("policies/demo_district/programs/ not present")
+    described = {p.stem for p in programs_dir.glob("*.yml")}
+    assert {p.program_id for p in load_pack().programs} <= described
