@@ -71,32 +71,28 @@ def free_care_policy(on: dt.date) -> FreeCarePolicy:
 
 
 def _policy_kb_values(on: dt.date) -> dict:
-    """Reads the parameters from the policy knowledge base when that area provides one."""
+    """The program's parameters from the policy knowledge base (bot/policy_kb.py, pack
+    policies/<region>/programs/free_home_care_80plus.yml) when that module is present."""
     try:
-        from bot import policy_kb  # optional: built by the policy area
+        from bot import policy_kb  # built by the policy area; optional for this module
     except ImportError:
         return {}
     try:
-        kb = policy_kb.get_kb() if hasattr(policy_kb, "get_kb") else policy_kb.load()
-        values = {}
-        for key, names in (("hours", ("free_hours_per_month", "hours_per_month")),
-                           ("rate", ("rate_yuan_per_hour", "price_yuan_per_hour")),
-                           ("min_age", ("min_age",))):
-            for name in names:
-                try:
-                    value = kb.parameter(FREE_CARE_PROGRAM_ID, name, on)
-                except (KeyError, LookupError, TypeError, ValueError):
-                    continue
-                value = getattr(value, "value", value)
-                if value is not None:
-                    values[key] = value
-                    break
-        if values:
-            values["source"] = f"policies/{FREE_CARE_PROGRAM_ID}"
+        kb = policy_kb.get_kb()
+        values: dict = {}
+        for key, name in (("hours", "hours_per_month"), ("rate", "hourly_rate_yuan"),
+                          ("min_age", "min_age")):
+            value = kb.parameter(FREE_CARE_PROGRAM_ID, name, on)
+            if value is not None:
+                values[key] = value
+        entry = kb.parameter_entry(FREE_CARE_PROGRAM_ID, "hours_per_month", on)
+        citation = getattr(entry, "citation", None)
+        if citation is not None:
+            values["source"] = f"{citation.title} {citation.clause}".strip()[:150]
         return values
-    except Exception as exc:  # a broken policy pack must not stop bookings; log it
-        log.warning("policy kb unavailable for %s, using document-004 constants: %s",
-                    FREE_CARE_PROGRAM_ID, type(exc).__name__)
+    except Exception as exc:  # a broken policy pack must not stop bookings; say so in the log
+        log.warning("policy kb unusable for %s, using the document-004 constants: %s: %s",
+                    FREE_CARE_PROGRAM_ID, type(exc).__name__, str(exc)[:200])
         return {}
 
 
@@ -309,6 +305,17 @@ def available_windows(session: Session, service_code: str, street, around: dt.da
     options = sorted(by_start.values(),
                      key=lambda o: (abs((o.start - around).total_seconds()), o.start))
     return sorted(options[:limit], key=lambda o: o.start)
+
+
+def window_is_free(session: Session, service_code: str, street, start: dt.datetime) -> bool:
+    """Whether some provider of the street still has a place for the service at `start`."""
+    service = service_by_code_or_name(session, service_code)
+    street_id = _street_id(session, street)
+    if service is None or street_id is None or start <= now_local():
+        return False
+    return session.execute(_covering_windows(street_id, service.id).where(
+        CapacityWindow.starts_at == start,
+        CapacityWindow.booked < CapacityWindow.capacity).limit(1)).first() is not None
 
 
 def _ensure_ledger(session: Session, elder: Elder, month: str) -> EntitlementLedger:

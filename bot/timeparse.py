@@ -154,7 +154,10 @@ def _find_day(text: str, today: dt.date) -> tuple[dt.date | None, bool]:
             found = _checked_date(year, 2, 29)
         # Without a year, a date long gone means next year (1月5号 said in November).
         if (today - found).days > 60:
-            found = _checked_date(today.year + 1, month, day)
+            year = today.year + 1
+            while month == 2 and day == 29 and not calendar.isleap(year):
+                year += 1
+            found = _checked_date(year, month, day)
         return found, False
     m = _REL_MONTH_DAY.search(text)
     if m:

@@ -1,0 +1,676 @@
+"""Booking conversations: book_service_form, query_booking_form, cancel_booking_form,
+reschedule_booking_form. Thin: parsing is in bot/booking_text.py and bot/timeparse.py, the
+database work in bot/booking.py (one transaction per call).
+
+Every form identifies the elder the same way: the caller's phone number from the channel
+metadata, a phone number said in the conversation, or name + last four digits of the ID
+number. One question at a time; a second unusable answer in a row offers a human.
+"""
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+
+from actions.common import caller_phone, channel, entity_values, guarded, latest_text
+from bot import booking
+from bot import booking_text as bt
+from bot.db import session_scope
+from bot.masking import mask_phone
+from bot.models import Elder
+from bot.timeparse import TimeParseError, parse_time, say_window, say_window_with_hours, window_start
+
+log = logging.getLogger(__name__)
+
+IDENTITY_SLOTS = ("booking_elder_id", "booking_person_name", "booking_id_last4")
+TASK_SLOTS = ("booking_service", "booking_time", "booking_address", "booking_address_ok",
+              "booking_confirm", "booking_reference", "booking_summary", "booking_failures",
+              "booking_aborted", "booking_phone_checked", "booking_question_asked")
+# Intents that leave a booking form for a rule of their own (human, emergency, scam).
+INTERRUPT_INTENTS = {"request_human", "emergency", "scam_report"}
+OFFER_HUMAN_TEXT = "不好意思，我还是没弄明白。您可以说“转人工”，让顾问帮您办；也可以再跟我说一遍。"
+HUMAN_BUTTONS = [{"title": "转人工", "payload": "/request_human"}]
+
+
+@dataclass
+class Turn:
+    """One user turn inside a booking form: what we know and what changes."""
+    dispatcher: CollectingDispatcher
+    tracker: Tracker
+    form: str
+    slots: Dict[str, Any]
+    updates: Dict[str, Any] = field(default_factory=dict)
+
+    def get(self, name: str) -> Any:
+        return self.updates[name] if name in self.updates else self.slots.get(name)
+
+    def set(self, name: str, value: Any) -> None:
+        self.updates[name] = value
+
+    def say(self, text: str, buttons: list | None = None, asks: bool = True) -> None:
+        """Says something; `asks` when it already asks the question again (then the form's
+        own question is skipped: one question at a time)."""
+        self.dispatcher.utter_message(text=text, buttons=buttons or [])
+        if asks:
+            self.updates["booking_question_asked"] = True
+
+    @property
+    def elder_id(self) -> int | None:
+        value = self.get("booking_elder_id")
+        return int(value) if value not in (None, "") else None
+
+
+def _elder_identified(turn: Turn, elder: Elder) -> None:
+    turn.set("booking_elder_id", str(elder.id))
+    turn.set("booking_person_name", elder.name)
+    turn.set("booking_id_last4", "ok")
+    if turn.get("booking_address") is None and elder.address:
+        turn.set("booking_address", elder.address)
+
+
+def _fresh_user_answer(tracker: Tracker, form: str) -> bool:
+    """True when the form runs right after the caller said something (not after an action
+    of ours re-opened it)."""
+    events = list(tracker.events)
+    skipped_form = False
+    for event in reversed(events):
+        kind = event.get("event")
+        if kind in ("slot", "active_loop", "user_featurization", "loop_interrupted"):
+            continue
+        if kind == "action" and event.get("name") == form and not skipped_form:
+            skipped_form = True
+            continue
+        if kind == "user":
+            return True
+        if kind == "action":
+            return event.get("name") == "action_listen"
+        return False
+    return False
+
+
+def _form_turn_number(tracker: Tracker, form: str) -> int:
+    """How many user messages came before this form was (last) activated: with the sender
+    id it names one form run, so a retried confirmation turn cannot book twice."""
+    users = 0
+    activated_at = 0
+    for event in tracker.events:
+        if event.get("event") == "user":
+            users += 1
+        elif event.get("event") == "active_loop" and event.get("name") == form:
+            activated_at = users
+    return activated_at
+
+
+class BookingFormValidation(FormValidationAction):
+    """Shared validation of the booking forms. Overrides `run` so that each answer is
+    understood in the context of the question just asked (requested_slot)."""
+
+    @abc.abstractmethod
+    def name(self) -> Text:
+        """validate_<form name>."""
+
+    # the order in which a form asks; subclasses list their task slots
+    task_order: tuple[str, ...] = ()
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        form = self.form_name()
+        active = (tracker.active_loop or {}).get("name")
+        requested = tracker.get_slot("requested_slot") if active == form else None
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        text = latest_text(tracker)
+        if requested and intent in INTERRUPT_INTENTS:
+            return []  # rejected: the rules for a human / an emergency take over
+        slots = {name: tracker.get_slot(name) for name in IDENTITY_SLOTS + TASK_SLOTS}
+        turn = Turn(dispatcher, tracker, form, slots)
+        if requested and not _fresh_user_answer(tracker, form):
+            # back in the form after an action (e.g. the time was taken meanwhile): no answer
+            # to read, just ask the next question again
+            return [SlotSet("booking_failures", slots.get("booking_failures") or 0),
+                    SlotSet("requested_slot", requested)]
+        if requested and (bt.wants_to_stop(text) or intent == "goodbye"):
+            return [SlotSet("booking_aborted", "user"), SlotSet("requested_slot", None)]
+        try:
+            if requested is None:
+                self.prefill(turn, text)
+            else:
+                understood = self.handle_answer(turn, requested, text, intent)
+                failures = int(turn.get("booking_failures") or 0)
+                if understood:
+                    turn.set("booking_failures", 0)
+                elif understood is False:
+                    failures += 1
+                    turn.set("booking_failures", failures)
+                    if failures >= 2:
+                        turn.say(OFFER_HUMAN_TEXT, HUMAN_BUTTONS, asks=True)
+                        turn.set("booking_failures", 0)
+                else:  # None: not the caller's fault (e.g. the time was full)
+                    turn.set("booking_failures", failures)
+            next_slot = self.next_slot(turn)
+        except Exception:  # database down: say so politely and end the form, nothing written
+            log.exception("booking form %s failed", form)
+            dispatcher.utter_message(text=_db_down_text())
+            return [SlotSet("booking_aborted", "error"), SlotSet("booking_failures", 0),
+                    SlotSet("requested_slot", None)]
+        events: List[EventType] = [SlotSet(k, v) for k, v in turn.updates.items()]
+        events.append(SlotSet("requested_slot", next_slot))
+        return events
+
+    # ----- identification ---------------------------------------------------------------
+
+    def prefill(self, turn: Turn, text: str) -> None:
+        """At activation: who is calling, and anything already said (service, time)."""
+        self.identify_from_phone(turn, text)
+        if turn.elder_id is not None and turn.get("booking_address") is None:
+            with session_scope() as s:
+                elder = s.get(Elder, turn.elder_id)
+                if elder is not None and elder.address:
+                    turn.set("booking_address", elder.address)
+        if "booking_service" in self.task_order and turn.get("booking_service") is None:
+            service = bt.service_from_text(text, entity_values(turn.tracker, "service_type"))
+            if service:
+                turn.set("booking_service", service)
+
+    def identify_from_phone(self, turn: Turn, text: str) -> None:
+        if turn.elder_id is not None:
+            return
+        said = bt.phone_from_text(text)
+        phone = said or (None if turn.get("booking_phone_checked") else caller_phone(turn.tracker))
+        if not phone:
+            return
+        turn.set("booking_phone_checked", True)
+        with session_scope() as s:
+            elder = booking.find_elder(s, phone=phone)
+            if elder is not None:
+                _elder_identified(turn, elder)
+                log.info("booking form: elder identified by phone %s", mask_phone(phone))
+                return
+        log.info("booking form: phone %s is not an elder's", mask_phone(phone))
+        turn.say(f"尾号{phone[-4:]}的这个号码没有登记在我们的老人信息里。没关系，我们用老人的姓名来查。",
+                 asks=False)
+
+    def handle_identity(self, turn: Turn, requested: str, text: str) -> bool:
+        if bt.phone_from_text(text):
+            self.identify_from_phone(turn, text)
+            return turn.elder_id is not None
+        if requested == "booking_person_name":
+            name = bt.name_from_text(text, entity_values(turn.tracker, "person_name"))
+            if not name:
+                turn.say("不好意思，我没听清老人的名字。请您再说一遍，比如“张桂兰”。")
+                return False
+            turn.set("booking_person_name", name)
+            last4 = bt.id_last4_from_text(text)
+            if last4:
+                return self._check_last4(turn, last4)
+            return True
+        last4 = bt.id_last4_from_text(text)
+        if not last4:
+            turn.say("请您说一下老人身份证号码的最后四位，比如“零零二七”。")
+            return False
+        return self._check_last4(turn, last4)
+
+    def _check_last4(self, turn: Turn, last4: str) -> bool:
+        name = turn.get("booking_person_name")
+        with session_scope() as s:
+            elder = booking.find_elder(s, name=name, id_last4=last4)
+            if elder is not None:
+                _elder_identified(turn, elder)
+                return True
+        log.info("booking form: name + ID last four did not match an elder")
+        turn.set("booking_person_name", None)
+        turn.set("booking_id_last4", None)
+        turn.say("姓名和身份证后四位对不上，没有查到这位老人。我们再来一次。", asks=False)
+        return False
+
+    # ----- answers ------------------------------------------------------------------------
+
+    def handle_answer(self, turn: Turn, requested: str, text: str,
+                      intent: Optional[str]) -> Optional[bool]:
+        if requested in ("booking_person_name", "booking_id_last4"):
+            return self.handle_identity(turn, requested, text)
+        handler = getattr(self, f"answer_{requested[len('booking_'):]}", None)
+        if handler is None:
+            log.warning("booking form %s asked for unknown slot %s", turn.form, requested)
+            return False
+        return handler(turn, text, intent)
+
+    def answer_service(self, turn: Turn, text: str, intent: Optional[str]) -> bool:
+        service = bt.service_from_text(text, entity_values(turn.tracker, "service_type"))
+        with session_scope() as s:
+            names = booking.service_names(s)
+        if service not in names:
+            turn.say(f"不好意思，这项服务我们约不了。可以预约的有：{'、'.join(names)}。您要哪一种？")
+            return False
+        turn.set("booking_service", service)
+        return True
+
+    def answer_time(self, turn: Turn, text: str, intent: Optional[str]) -> Optional[bool]:
+        try:
+            wanted = parse_time(text)
+        except TimeParseError as exc:
+            log.info("booking form: time not usable (%s)", exc.code)
+            turn.say(exc.message)
+            return False
+        service, street_id = self.service_and_street(turn)
+        if service is None or street_id is None:
+            return False
+        parts = [wanted.part] if wanted.part else ["上午", "下午"]
+        with session_scope() as s:
+            for part in parts:
+                start = window_start(wanted.day, part)
+                if booking.window_is_free(s, service, street_id, start):
+                    turn.set("booking_time", start.isoformat())
+                    turn.set("booking_confirm", None)
+                    return True
+            around = window_start(wanted.day, parts[0])
+            options = booking.available_windows(s, service, street_id, around)
+        asked = say_window(around) if wanted.part else wanted.spoken()
+        gone = around <= booking.now_local()
+        reason = f"{asked}已经过了" if gone and wanted.part else f"{asked}已经约满了"
+        if not options:
+            turn.say(f"不好意思，{reason}，最近几周也没有空的时间。您可以说“转人工”，让顾问帮您安排。",
+                     HUMAN_BUTTONS)
+            return False
+        listed = "；".join(f"{i}，{o.spoken}" for i, o in enumerate(options, 1))
+        turn.say(f"不好意思，{reason}。最近有空的时间是：{listed}。您要哪一个？",
+                 [{"title": o.short, "payload": o.short} for o in options])
+        return None
+
+    def answer_address(self, turn: Turn, text: str, intent: Optional[str]) -> bool:
+        address = (text or "").strip()
+        if len(address) < 4 or bt.yes_no(address, None) is not None:
+            turn.say("请您说一下上门的详细地址，比如“文昌巷12号3楼”。")
+            return False
+        turn.set("booking_address", address[:200])
+        turn.set("booking_address_ok", True)
+        return True
+
+    def answer_address_ok(self, turn: Turn, text: str, intent: Optional[str]) -> bool:
+        answer = bt.yes_no(text, intent)
+        if answer is None:
+            turn.say("请您说“对”或者“不对”。")
+            return False
+        if answer:
+            turn.set("booking_address_ok", True)
+        else:
+            turn.set("booking_address", None)
+            turn.set("booking_address_ok", None)
+        return True
+
+    def answer_confirm(self, turn: Turn, text: str, intent: Optional[str]) -> bool:
+        answer = bt.yes_no(text, intent)
+        if answer is None:
+            turn.say("请您说“对”确认，或者说“不对”。")
+            return False
+        turn.set("booking_confirm", answer)
+        return True
+
+    def answer_reference(self, turn: Turn, text: str, intent: Optional[str]) -> bool:
+        bookings = booking.list_bookings(turn.elder_id)
+        chosen = _choose_booking(bookings, text)
+        if chosen is None:
+            turn.say("不好意思，我没听清是哪一个。请您说“第一个”、“第二个”，或者说日子。")
+            return False
+        turn.set("booking_reference", chosen.reference)
+        return True
+
+    # ----- what to ask next ---------------------------------------------------------------
+
+    def service_and_street(self, turn: Turn) -> tuple[Optional[str], Optional[int]]:
+        service = turn.get("booking_service")
+        with session_scope() as s:
+            elder = s.get(Elder, turn.elder_id) if turn.elder_id is not None else None
+            if service is None and turn.get("booking_reference"):
+                for view in booking.list_bookings(turn.elder_id):
+                    if view.reference == turn.get("booking_reference"):
+                        service = view.service_name
+            return service, (elder.street_id if elder else None)
+
+    def next_slot(self, turn: Turn) -> Optional[str]:
+        if "booking_service" in self.task_order and turn.get("booking_service") is None:
+            return "booking_service"
+        if turn.elder_id is None:
+            return "booking_person_name" if not turn.get("booking_person_name") else "booking_id_last4"
+        for slot in self.task_order:
+            if slot == "booking_service":
+                continue
+            if slot == "booking_reference" and turn.get(slot) is None:
+                if not self.preselect_booking(turn):
+                    return None
+                if turn.get(slot) is None:
+                    return slot
+                continue
+            if slot == "booking_address_ok":
+                if turn.get("booking_address") is None:
+                    return "booking_address"
+                if turn.get("booking_address_ok") is None:
+                    return slot
+                continue
+            if slot == "booking_confirm" and turn.get(slot) is None:
+                turn.set("booking_summary", self.summary(turn))
+                return slot
+            if turn.get(slot) is None:
+                return slot
+        return None
+
+    def preselect_booking(self, turn: Turn) -> bool:
+        """Picks the booking when there is only one; False ends the form (none at all)."""
+        bookings = booking.list_bookings(turn.elder_id)
+        if not bookings:
+            turn.say(f"没有查到{turn.get('booking_person_name') or '您'}还没到期的预约。", asks=False)
+            turn.set("booking_aborted", "no_bookings")
+            return False
+        chosen = _choose_booking(bookings, latest_text(turn.tracker)) if len(bookings) > 1 else bookings[0]
+        if chosen is not None and (len(bookings) == 1 or chosen.reference in latest_text(turn.tracker)):
+            turn.set("booking_reference", chosen.reference)
+        return True
+
+    def summary(self, turn: Turn) -> str:  # pragma: no cover - per form
+        return ""
+
+
+def _choose_booking(bookings: list[booking.BookingView], text: str) -> Optional[booking.BookingView]:
+    if not bookings:
+        return None
+    digits = "".join(ch for ch in text or "" if ch.isdigit())
+    for view in bookings:
+        if view.reference in digits:
+            return view
+    n = bt.ordinal_from_text(text)
+    if n is not None and (n == -1 or 1 <= n <= len(bookings)):
+        return bookings[n - 1] if n != -1 else bookings[-1]
+    try:
+        wanted = parse_time(text)
+    except TimeParseError:
+        wanted = None
+    if wanted is not None:
+        same_day = [v for v in bookings if v.window_start.date() == wanted.day
+                    and (wanted.part is None or say_window(v.window_start).endswith(wanted.part))]
+        if len(same_day) == 1:
+            return same_day[0]
+    service = bt.service_from_text(text)
+    by_service = [v for v in bookings if v.service_name == service]
+    return by_service[0] if len(by_service) == 1 else None
+
+
+def _db_down_text() -> str:
+    from actions.common import DB_DOWN_TEXT
+
+    return DB_DOWN_TEXT
+
+
+def _quote_sentence(elder_id: int, service_name: str, start: dt.datetime) -> str:
+    with session_scope() as s:
+        elder = s.get(Elder, elder_id)
+        service = booking.service_by_code_or_name(s, service_name)
+        free, cost = booking.quote(s, elder, service, start)
+    if free:
+        return f"用免费时长抵{booking.hours_text(free)}，您需要付{booking.yuan(cost)}"
+    return f"需要付{booking.yuan(cost)}"
+
+
+class ValidateBookServiceForm(BookingFormValidation):
+    task_order = ("booking_service", "booking_time", "booking_address_ok", "booking_confirm")
+
+    def name(self) -> Text:
+        return "validate_book_service_form"
+
+    def prefill(self, turn: Turn, text: str) -> None:
+        super().prefill(turn, text)
+        for slot in ("booking_time", "booking_confirm", "booking_address_ok", "booking_summary",
+                     "booking_aborted", "booking_reference"):
+            if turn.get(slot) is not None:
+                turn.set(slot, None)
+        turn.set("booking_failures", 0)
+        # a time said together with the request ("明天上午来帮我洗澡") is used straight away
+        if turn.elder_id is not None and turn.get("booking_service"):
+            try:
+                parse_time(text)
+            except TimeParseError:
+                return
+            self.answer_time(turn, text, None)
+
+    def summary(self, turn: Turn) -> str:
+        start = dt.datetime.fromisoformat(turn.get("booking_time"))
+        cost = _quote_sentence(turn.elder_id, turn.get("booking_service"), start)
+        return (f"我跟您核对一下：给{turn.get('booking_person_name')}预约{turn.get('booking_service')}，"
+                f"{say_window_with_hours(start)}，上门地址是{turn.get('booking_address')}。"
+                f"{cost}。对吗？")
+
+
+class ValidateQueryBookingForm(BookingFormValidation):
+    task_order = ()
+
+    def name(self) -> Text:
+        return "validate_query_booking_form"
+
+
+class ValidateCancelBookingForm(BookingFormValidation):
+    task_order = ("booking_reference", "booking_confirm")
+
+    def name(self) -> Text:
+        return "validate_cancel_booking_form"
+
+    def prefill(self, turn: Turn, text: str) -> None:
+        for slot in ("booking_reference", "booking_confirm", "booking_time", "booking_aborted"):
+            turn.set(slot, None)
+        turn.set("booking_failures", 0)
+        super().prefill(turn, text)
+
+    def summary(self, turn: Turn) -> str:
+        view = _view(turn)
+        return f"您要取消{view.spoken}，预约号{' '.join(view.reference)}，对吗？" if view else ""
+
+
+class ValidateRescheduleBookingForm(BookingFormValidation):
+    task_order = ("booking_reference", "booking_time", "booking_confirm")
+
+    def name(self) -> Text:
+        return "validate_reschedule_booking_form"
+
+    def prefill(self, turn: Turn, text: str) -> None:
+        for slot in ("booking_reference", "booking_confirm", "booking_time", "booking_service",
+                     "booking_aborted"):
+            turn.set(slot, None)
+        turn.set("booking_failures", 0)
+        super().prefill(turn, text)
+
+    def answer_time(self, turn: Turn, text: str, intent: Optional[str]) -> Optional[bool]:
+        view = _view(turn)
+        if view is not None:
+            turn.set("booking_service", view.service_name)
+        return super().answer_time(turn, text, intent)
+
+    def summary(self, turn: Turn) -> str:
+        view = _view(turn)
+        start = dt.datetime.fromisoformat(turn.get("booking_time"))
+        return (f"您要把{view.spoken}，改到{say_window_with_hours(start)}，对吗？" if view else "")
+
+
+def _view(turn: Turn) -> Optional[booking.BookingView]:
+    ref = turn.get("booking_reference")
+    if not ref or turn.elder_id is None:
+        return None
+    return next((v for v in booking.list_bookings(turn.elder_id) if v.reference == ref), None)
+
+
+class AskBookingSlot(Action, abc.ABC):
+    """Asks for a booking slot unless the validator has just asked it in its own words.
+    Form-specific wording: response utter_booking_ask_<form>_<slot>, else utter_ask_<slot>."""
+
+    slot: str = ""
+
+    @abc.abstractmethod
+    def name(self) -> Text:
+        """action_ask_<slot>."""
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        if tracker.get_slot("booking_question_asked"):
+            return [SlotSet("booking_question_asked", None)]
+        form = (tracker.active_loop or {}).get("name")
+        specific = f"utter_booking_ask_{form}_{self.slot}"
+        responses = domain.get("responses", {}) if isinstance(domain, dict) else {}
+        dispatcher.utter_message(response=specific if specific in responses
+                                 else f"utter_ask_{self.slot}")
+        return []
+
+
+def _ask_action(slot: str) -> type:
+    return type(f"ActionAsk_{slot}", (AskBookingSlot,),
+                {"slot": slot, "name": lambda self, _slot=slot: f"action_ask_{_slot}",
+                 "__module__": __name__})
+
+
+ASK_ACTIONS = [_ask_action(slot) for slot in (
+    "booking_service", "booking_person_name", "booking_id_last4", "booking_time",
+    "booking_address", "booking_address_ok", "booking_confirm")]
+
+
+class ActionAskBookingReference(Action):
+    """Reads out the elder's upcoming bookings and asks which one."""
+
+    def name(self) -> Text:
+        return "action_ask_booking_reference"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        elder_id = tracker.get_slot("booking_elder_id")
+        views = guarded(dispatcher, "list bookings",
+                        lambda: booking.list_bookings(int(elder_id))) if elder_id else None
+        if tracker.get_slot("booking_question_asked"):
+            return [SlotSet("booking_question_asked", None)]
+        if not views:
+            dispatcher.utter_message(text="请问是哪一个预约？您可以说预约号或者日子。")
+            return []
+        listed = "；".join(f"第{i}个，{v.spoken}" for i, v in enumerate(views, 1))
+        dispatcher.utter_message(
+            text=f"您有{len(views)}个预约：{listed}。是哪一个？",
+            buttons=[{"title": f"第{i}个", "payload": f"第{i}个"} for i in range(1, len(views) + 1)])
+        return []
+
+
+# ----- submit actions: write, tell the result, reset ----------------------------------------
+
+def _reset_events(keep_identity: bool = True) -> List[EventType]:
+    names = TASK_SLOTS + (() if keep_identity else IDENTITY_SLOTS)
+    return [SlotSet(n, None) for n in names if n not in ("booking_phone_checked",)] + \
+        [SlotSet("booking_failures", 0)]
+
+
+class ActionBookServiceSubmit(Action):
+    def name(self) -> Text:
+        return "action_book_service_submit"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        if tracker.get_slot("booking_aborted") or tracker.get_slot("booking_confirm") is not True \
+                or not tracker.get_slot("booking_time") or not tracker.get_slot("booking_elder_id"):
+            if tracker.get_slot("booking_aborted") != "error":
+                dispatcher.utter_message(text="好的，这次先不约了。您需要的时候，随时说“预约服务”。")
+            return _reset_events()
+        form_turn = _form_turn_number(tracker, "book_service_form")
+        key = f"chat:{tracker.sender_id}:{form_turn}"
+        start = dt.datetime.fromisoformat(tracker.get_slot("booking_time"))
+        result = guarded(dispatcher, "book", lambda: booking.book(
+            int(tracker.get_slot("booking_elder_id")), tracker.get_slot("booking_service"), start,
+            channel(tracker), key, address=tracker.get_slot("booking_address")))
+        if result is None:
+            return _reset_events()
+        if result.ok:
+            sms = "确认短信已经发到老人的手机上。" if result.sms_outbox_id or result.code == "duplicate" else ""
+            dispatcher.utter_message(text=f"{result.message}{sms}还有别的事吗？")
+            return _reset_events()
+        if result.code == "full" and result.alternatives:
+            # Someone took the last place while we talked: offer the nearest and ask again.
+            dispatcher.utter_message(text=result.message, buttons=[
+                {"title": o.short, "payload": o.short} for o in result.alternatives])
+            return [SlotSet("booking_time", None), SlotSet("booking_confirm", None),
+                    SlotSet("booking_summary", None), ActiveLoop("book_service_form"),
+                    SlotSet("requested_slot", "booking_time")]
+        dispatcher.utter_message(text=result.message, buttons=HUMAN_BUTTONS if result.code == "full" else [])
+        return _reset_events()
+
+
+class ActionQueryBookingSubmit(Action):
+    def name(self) -> Text:
+        return "action_query_booking_submit"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        elder_id = tracker.get_slot("booking_elder_id")
+        if tracker.get_slot("booking_aborted") or not elder_id:
+            dispatcher.utter_message(text="好的。您需要查的时候，随时再找我。")
+            return _reset_events()
+
+        def lookup():
+            return (booking.list_bookings(int(elder_id)),
+                    booking.entitlement_summary(int(elder_id)))
+
+        found = guarded(dispatcher, "query bookings", lookup)
+        if found is None:
+            return _reset_events()
+        views, summary = found
+        name = tracker.get_slot("booking_person_name") or ""
+        if not views:
+            text = f"{name}现在没有还没到期的预约。"
+        else:
+            listed = "；".join(f"第{i}个，{v.spoken}，预约号{' '.join(v.reference)}"
+                               for i, v in enumerate(views, 1))
+            text = f"{name}有{len(views)}个预约：{listed}。"
+        if summary.granted_minutes:
+            text += f"这个月的免费服务时长还剩{booking.hours_text(summary.left_minutes)}。"
+        dispatcher.utter_message(text=text + "还有别的事吗？")
+        return _reset_events()
+
+
+class ActionCancelBookingSubmit(Action):
+    def name(self) -> Text:
+        return "action_cancel_booking_submit"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        ref, elder_id = tracker.get_slot("booking_reference"), tracker.get_slot("booking_elder_id")
+        if tracker.get_slot("booking_aborted") or tracker.get_slot("booking_confirm") is not True \
+                or not ref or not elder_id:
+            if tracker.get_slot("booking_aborted") in (None, "user"):
+                dispatcher.utter_message(text="好的，预约没有取消，还是照常。")
+            return _reset_events()
+        result = guarded(dispatcher, "cancel booking", lambda: booking.cancel(
+            ref, int(elder_id), reason="电话/网页取消", channel=channel(tracker)))
+        if result is not None:
+            dispatcher.utter_message(text=result.message + "还有别的事吗？")
+        return _reset_events()
+
+
+class ActionRescheduleBookingSubmit(Action):
+    def name(self) -> Text:
+        return "action_reschedule_booking_submit"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        ref, elder_id = tracker.get_slot("booking_reference"), tracker.get_slot("booking_elder_id")
+        when = tracker.get_slot("booking_time")
+        if tracker.get_slot("booking_aborted") or tracker.get_slot("booking_confirm") is not True \
+                or not ref or not elder_id or not when:
+            if tracker.get_slot("booking_aborted") in (None, "user"):
+                dispatcher.utter_message(text="好的，预约时间没有改，还是原来的。")
+            return _reset_events()
+        result = guarded(dispatcher, "reschedule booking", lambda: booking.reschedule(
+            ref, int(elder_id), dt.datetime.fromisoformat(when), channel=channel(tracker)))
+        if result is None:
+            return _reset_events()
+        if result.code == "full" and result.alternatives:
+            dispatcher.utter_message(text=result.message, buttons=[
+                {"title": o.short, "payload": o.short} for o in result.alternatives])
+            return [SlotSet("booking_time", None), SlotSet("booking_confirm", None),
+                    ActiveLoop("reschedule_booking_form"), SlotSet("requested_slot", "booking_time")]
+        dispatcher.utter_message(text=result.message + ("还有别的事吗？" if result.ok else ""))
+        return _reset_events()

@@ -1,0 +1,173 @@
+"""Booking conversations through POST /api/chat against the real Rasa, action and web
+servers (the `stack` fixture), checking the database rows and the SMS outbox."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bot.timeparse import WEEKDAYS
+
+pytestmark = pytest.mark.e2e
+
+ZHANG_PHONE = {"phone": "13800000001"}
+
+
+@pytest.fixture(scope="module")
+def db(stack):
+    engine = create_engine(stack.database_url)
+    yield engine
+    engine.dispose()
+
+
+def rows(db, sql: str, **params) -> list:
+    with db.connect() as c:
+        return c.execute(text(sql), params).all()
+
+
+def reference_in(reply: str) -> str:
+    m = re.search(r"预约号([0-9 ]{6,})", reply)
+    assert m, reply
+    return m.group(1).replace(" ", "")
+
+
+def today() -> dt.date:
+    # the stack runs on the real clock of Asia/Shanghai
+    from bot import clock
+    return clock.today()
+
+
+def test_book_by_caller_phone_reads_back_and_writes_booking_and_sms(stack, sender, db):
+    say = lambda msg: stack.chat_text(sender, msg, ZHANG_PHONE)  # noqa: E731
+    reply = say("我想预约助浴")
+    assert "哪一天" in reply
+    reply = say("后天上午")
+    assert "上门地址是五老村街道文昌巷12号3楼" in reply and "对吗" in reply
+    day = today() + dt.timedelta(days=2)
+    reply = say("对")
+    assert "张桂兰" in reply and "助浴" in reply
+    assert f"{day.month}月{day.day}日，{WEEKDAYS[day.weekday()]}，上午" in reply
+    assert "免费时长" in reply and "对吗" in reply
+    reply = say("对")
+    assert "预约好了" in reply and "短信" in reply
+    ref = reference_in(reply)
+    booking = rows(db, """select b.id, b.status, b.free_minutes_applied, b.cost_fen, b.channel,
+                          b.idempotency_key, w.starts_at, e.name
+                          from bookings b join capacity_windows w on w.id = b.window_id
+                          join elders e on e.id = b.elder_id where b.reference = :r""", r=ref)
+    assert len(booking) == 1
+    b = booking[0]
+    assert (b.status, b.name, b.channel) == ("booked", "张桂兰", "web")
+    assert str(b.starts_at).startswith(f"{day.isoformat()} 08:00")
+    assert b.free_minutes_applied == 60 and b.cost_fen == 3000
+    assert b.idempotency_key.startswith(f"chat:{sender}:")
+    sms = rows(db, "select to_number, body from sms_outbox where related_booking_id = :i", i=b.id)
+    assert len(sms) == 1 and sms[0].to_number == "+8613800000001" and ref in sms[0].body
+    history = rows(db, "select event from booking_status_history where booking_id = :i", i=b.id)
+    assert [h.event for h in history] == ["created"]
+
+
+def test_name_and_id_last4_then_query_reschedule_and_cancel(stack, sender, db):
+    say = lambda msg: stack.chat_text(sender, msg)  # noqa: E731 (no caller phone)
+    assert "姓名" in say("帮我妈约个打扫卫生")
+    assert "后四位" in say("刘淑芬")
+    assert "哪一天" in say("零零四八")
+    reply = say("大后天下午")
+    assert "秦虹街道秦虹路100号" in reply
+    reply = say("对")
+    assert "刘淑芬" in reply and "助洁" in reply and "下午" in reply
+    reply = say("对的")
+    ref = reference_in(reply)
+    elder_id = rows(db, "select id from elders where name = '刘淑芬'")[0].id
+
+    reply = say("查一下我的预约")
+    assert "助洁" in reply and ref in reply.replace(" ", "")
+    assert "免费服务时长还剩" in reply
+
+    reply = say("我想改一下预约时间")
+    assert "改到" in reply
+    new_day = today() + dt.timedelta(days=4)
+    reply = say("四天后上午")
+    assert f"{new_day.month}月{new_day.day}日" in reply and "对吗" in reply
+    reply = say("对")
+    assert "改好了" in reply
+    moved = rows(db, """select w.starts_at, b.status from bookings b join capacity_windows w
+                        on w.id = b.window_id where b.reference = :r""", r=ref)[0]
+    assert str(moved.starts_at).startswith(f"{new_day.isoformat()} 08:00")
+
+    before = rows(db, """select sum(returned_minutes) as r from entitlement_ledger
+                         where elder_id = :e""", e=elder_id)[0].r or 0
+    reply = say("取消预约")
+    assert "取消" in reply and "对吗" in reply
+    reply = say("对")
+    assert "已经取消了" in reply and "退回" in reply
+    status = rows(db, "select id, status from bookings where reference = :r", r=ref)[0]
+    assert status.status == "cancelled"
+    after = rows(db, """select sum(returned_minutes) as r from entitlement_ledger
+                        where elder_id = :e""", e=elder_id)[0].r
+    assert after == before + 120  # 助洁 is two hours, all of it from free time
+    events = rows(db, "select event from booking_status_history where booking_id = :i order by id",
+                  i=status.id)
+    assert [e.event for e in events] == ["created", "rescheduled", "cancelled"]
+    assert len(rows(db, "select id from sms_outbox where related_booking_id = :i", i=status.id)) == 3
+    assert "没有还没到期的预约" in say("查预约")
+
+
+def test_bad_input_gets_clear_answers_and_writes_nothing(stack, sender, db):
+    def count():
+        return rows(db, "select count(*) as n from bookings")[0].n, \
+            rows(db, "select count(*) as n from sms_outbox")[0].n
+
+    before = count()
+    stranger = {"phone": "13912345678"}
+    reply = stack.chat_text(sender, "我要预约助浴", stranger)
+    assert "没有登记" in reply and "姓名" in reply
+    assert "后四位" in stack.chat_text(sender, "王秀英", stranger)
+    assert "对不上" in stack.chat_text(sender, "1234", stranger)
+    stack.chat_text(sender, "王秀英", stranger)
+    assert "哪一天" in stack.chat_text(sender, "0022", stranger)
+    assert "2月没有30号" in stack.chat_text(sender, "2月30日", stranger)
+    reply = stack.chat_text(sender, "昨天上午", stranger)
+    assert "已经过去了" in reply and "转人工" in reply  # second miss: a human is offered
+    assert "先不约了" in stack.chat_text(sender, "算了，不约了", stranger)
+    assert count() == before
+
+
+def test_unknown_service_is_explained(stack, sender, db):
+    before = rows(db, "select count(*) as n from bookings")[0].n
+    reply = stack.chat_text(sender, "我要预约服务", {"phone": "13800000003"})
+    assert "哪一种服务" in reply
+    reply = stack.chat_text(sender, "修电脑", {"phone": "13800000003"})
+    assert "约不了" in reply and "助浴" in reply
+    assert "先不约了" in stack.chat_text(sender, "不约了", {"phone": "13800000003"})
+    assert rows(db, "select count(*) as n from bookings")[0].n == before
+
+
+def test_full_window_offers_nearest_free_times(stack, sender, db):
+    day = today() + dt.timedelta(days=3)
+    from sqlalchemy import select, update
+
+    from bot.models import Street
+    from bot.models.booking import CapacityWindow, provider_streets
+    with db.begin() as c:  # the provider of 中华门 is fully booked that morning
+        providers = select(provider_streets.c.provider_id).join(
+            Street, Street.id == provider_streets.c.street_id).where(Street.name == "中华门")
+        done = c.execute(update(CapacityWindow).where(
+            CapacityWindow.starts_at == dt.datetime.combine(day, dt.time(8)),
+            CapacityWindow.provider_id.in_(providers)).values(booked=CapacityWindow.capacity))
+        assert done.rowcount == 1
+    meta = {"phone": "13800000003"}  # 王秀英, 中华门
+    stack.chat_text(sender, "预约上门理发", meta)
+    replies = stack.chat(sender, f"{day.month}月{day.day}号上午", meta)
+    full = next(r for r in replies if "约满" in r["text"])
+    assert "最近有空的时间是" in full["text"] and full["buttons"]
+    choice = full["buttons"][0]["payload"]
+    reply = stack.chat_text(sender, choice, meta)
+    assert "上门地址" in reply
+    stack.chat_text(sender, "对", meta)
+    ref = reference_in(stack.chat_text(sender, "对", meta))
+    booked = rows(db, """select w.starts_at from bookings b join capacity_windows w on
+                         w.id = b.window_id where b.reference = :r""", r=ref)[0]
+    assert str(booked.starts_at) != str(dt.datetime.combine(day, dt.time(8)))
