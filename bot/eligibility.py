@@ -32,6 +32,11 @@ from jsonschema import Draft202012Validator
 
 from bot import facts as factlib
 from bot.clock import age_on, today
+# The colloquial readers live in bot/facts.py; re-exported so callers need one import.
+from bot.facts import (DONT_KNOW, extract_facts, parse_age, parse_care_level,  # noqa: F401
+                       parse_dementia, parse_economic_status, parse_living_situation,
+                       parse_relation, parse_special_family, parse_street, parse_yes_no,
+                       read_age)
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES_DIR = ROOT / "policies"

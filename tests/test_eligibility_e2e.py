@@ -127,3 +127,31 @@ def test_human_during_the_form(stack, sender):
     stack.chat_text(sender, "我妈能享受什么")
     replies = stack.chat(sender, "转人工")
     assert any((r.get("custom") or {}).get("action") == "handoff" for r in replies), replies
+
+
+def test_mother_said_in_the_first_sentence_and_sms_to_a_number_given(stack, sender):
+    """A daughter without a registered number asks for her mother (我妈今年八十三，一个人住)."""
+    said, asked, summary = converse(
+        stack, sender, "我妈今年八十三，一个人住，能享受什么补贴",
+        {"street": "月牙湖", "economic": "低保边缘", "care": "能自己走", "dementia": "没有",
+         "special": "不是", "disability": "没有"})
+    assert "您母亲83岁" in said[0] and "独居" in said[0]
+    assert "age" not in asked and "living" not in asked
+    assert "每月3小时免费上门照料" in summary or "每月2小时免费上门照料" in summary
+    assert "政府购买的居家上门服务" in summary  # 低保边缘 is a 特惠 object
+    ask_number = stack.chat_text(sender, "好的")
+    assert "手机号码" in ask_number
+    done = stack.chat_text(sender, "一三九一二三四五六七八")
+    assert "尾号5678" in done
+    engine = create_engine(stack.database_url)
+    with engine.connect() as c:
+        body = c.execute(text("select body from sms_outbox where to_number = '+8613912345678'")).scalar_one()
+    assert "您母亲可以享受" in body
+
+
+def test_repeat_during_the_form_says_the_question_again(stack, sender):
+    question = stack.chat_text(sender, "我能享受什么")
+    assert "岁数" in question
+    again = stack.chat_text(sender, "再说一遍")
+    assert "岁数" in again
+    assert "街道" in stack.chat_text(sender, "七十岁")
