@@ -148,9 +148,9 @@ def test_repeat_by_voice_and_by_star(line):
 def test_two_misunderstandings_offer_the_keypad_menu_or_a_human(line):
     call = Call(line)
     call.start()
-    first = call.say("呃那个什么东西嗯嗯嗯")
+    first = call.say("啊啊啊啊")  # nlu_fallback with the current NLU data
     assert "没听明白" in first.said and "请按1" not in first.said
-    second = call.say("哎呀呀呀呀那个那个")
+    second = call.say("咕噜咕噜哗啦哗啦")
     assert "转人工" in second.said and "请按0" in second.said and "请按1" in second.said
     human = call.press("0")
     assert human.dialled == ADVISOR
