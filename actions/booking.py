@@ -593,8 +593,8 @@ class ActionBookServiceSubmit(Action):
             dispatcher.utter_message(text=result.message, buttons=[
                 {"title": o.short, "payload": o.short} for o in result.alternatives])
             return [SlotSet("booking_time", None), SlotSet("booking_confirm", None),
-                    SlotSet("booking_summary", None), ActiveLoop("book_service_form"),
-                    SlotSet("requested_slot", "booking_time")]
+                    SlotSet("booking_summary", None), SlotSet("booking_question_asked", True),
+                    ActiveLoop("book_service_form"), SlotSet("requested_slot", "booking_time")]
         dispatcher.utter_message(text=result.message, buttons=HUMAN_BUTTONS if result.code == "full" else [])
         return _reset_events()
 
@@ -671,6 +671,7 @@ class ActionRescheduleBookingSubmit(Action):
             dispatcher.utter_message(text=result.message, buttons=[
                 {"title": o.short, "payload": o.short} for o in result.alternatives])
             return [SlotSet("booking_time", None), SlotSet("booking_confirm", None),
-                    ActiveLoop("reschedule_booking_form"), SlotSet("requested_slot", "booking_time")]
+                    SlotSet("booking_question_asked", True), ActiveLoop("reschedule_booking_form"),
+                    SlotSet("requested_slot", "booking_time")]
         dispatcher.utter_message(text=result.message + ("还有别的事吗？" if result.ok else ""))
         return _reset_events()

@@ -171,3 +171,28 @@ def test_full_window_offers_nearest_free_times(stack, sender, db):
     booked = rows(db, """select w.starts_at from bookings b join capacity_windows w on
                          w.id = b.window_id where b.reference = :r""", r=ref)[0]
     assert str(booked.starts_at) != str(dt.datetime.combine(day, dt.time(8)))
+
+
+def test_place_taken_during_the_call_offers_alternatives_then_books(stack, sender, db):
+    from sqlalchemy import update
+
+    from bot.models.booking import CapacityWindow
+    meta = {"phone": "13800000002"}  # 李建国, 夫子庙
+    day = today() + dt.timedelta(days=5)
+    stack.chat_text(sender, "我要预约康复护理", meta)
+    stack.chat_text(sender, f"{day.month}月{day.day}号下午", meta)
+    assert "对吗" in stack.chat_text(sender, "对", meta)  # address ok -> read-back
+    start = dt.datetime.combine(day, dt.time(13))
+    with db.begin() as c:  # someone else takes the last places meanwhile
+        c.execute(update(CapacityWindow).where(CapacityWindow.starts_at == start)
+                  .values(booked=CapacityWindow.capacity))
+    replies = stack.chat(sender, "对", meta)
+    full = next(r for r in replies if "约满" in r["text"])
+    assert full["buttons"] and len(replies) == 1  # one question at a time
+    reply = stack.chat_text(sender, full["buttons"][0]["payload"], meta)
+    assert "对吗" in reply and "李建国" in reply
+    reply = stack.chat_text(sender, "对", meta)
+    ref = reference_in(reply)
+    row = rows(db, """select w.starts_at, b.cost_fen from bookings b join capacity_windows w
+                      on w.id = b.window_id where b.reference = :r""", r=ref)[0]
+    assert str(row.starts_at) != str(start) and row.cost_fen == 6000  # under 80: full price

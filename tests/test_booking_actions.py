@@ -1,0 +1,185 @@
+"""Booking actions with rasa-sdk trackers and CollectingDispatcher (no servers): the form
+validator's answers and re-asks, and the chat idempotency key of the submit action."""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import func, select
+
+from actions.booking import (ActionBookServiceSubmit, ValidateBookServiceForm,
+                             ValidateCancelBookingForm, _form_turn_number)
+from bot import booking, clock
+from bot.db import session_scope
+from bot.models.booking import Booking
+
+DOMAIN = {"forms": {"book_service_form": {"required_slots": []}}, "responses": {}}
+
+
+def tracker(text: str, slots: dict, *, form: str = "book_service_form", requested=None,
+            intent: str = "inform", metadata: dict | None = None, events: list | None = None,
+            sender: str = "unit-sender") -> Tracker:
+    slots = dict(slots)
+    slots["requested_slot"] = requested
+    latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": [],
+              "metadata": metadata or {}}
+    if events is None:
+        events = [{"event": "active_loop", "name": form}] if requested else []
+        events += [{"event": "action", "name": "action_listen"},
+                   {"event": "user", "text": text, "parse_data": latest}]
+        if requested:
+            events += [{"event": "slot", "name": "requested_slot", "value": requested},
+                       {"event": "action", "name": form}]
+    return Tracker(sender, slots, latest, events, False, None,
+                   {"name": form} if requested else {}, "action_listen")
+
+
+def run(action, t: Tracker):
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, t, DOMAIN))
+    return dispatcher.messages, {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+
+
+def texts(messages) -> str:
+    return "\n".join(m.get("text") or "" for m in messages)
+
+
+def test_activation_identifies_caller_by_phone_and_keeps_the_service(db_url):
+    messages, slots = run(ValidateBookServiceForm(),
+                          tracker("我想约个人来帮我洗澡", {}, metadata={"phone": "13800000001"}))
+    assert slots["booking_elder_id"] == "1" and slots["booking_person_name"] == "张桂兰"
+    assert slots["booking_service"] == "助浴"
+    assert slots["booking_address"] == "五老村街道文昌巷12号3楼"
+    assert slots["requested_slot"] == "booking_time"
+    assert messages == []
+
+
+def test_unknown_phone_is_told_and_name_is_asked(db_url):
+    messages, slots = run(ValidateBookServiceForm(),
+                          tracker("预约助浴", {}, metadata={"phone": "13912345678"}))
+    assert "没有登记" in texts(messages) and "5678" in texts(messages)
+    assert slots.get("booking_elder_id") is None
+    assert slots["requested_slot"] == "booking_person_name"
+
+
+def test_impossible_then_past_date_reasks_then_offers_a_human(db_url):
+    known = {"booking_elder_id": "1", "booking_person_name": "张桂兰", "booking_service": "助浴",
+             "booking_address": "五老村街道文昌巷12号3楼", "booking_failures": 0}
+    messages, slots = run(ValidateBookServiceForm(),
+                          tracker("2月30日", known, requested="booking_time"))
+    assert "2月没有30号" in texts(messages)
+    assert slots["booking_failures"] == 1 and slots["requested_slot"] == "booking_time"
+    assert slots["booking_question_asked"] is True  # the form does not ask a second time
+    known["booking_failures"] = 1
+    messages, slots = run(ValidateBookServiceForm(),
+                          tracker("昨天上午", known, requested="booking_time"))
+    assert "已经过去了" in texts(messages) and "转人工" in texts(messages)
+    assert any(b["payload"] == "/request_human" for m in messages for b in m.get("buttons") or [])
+    assert slots["booking_failures"] == 0
+
+
+def test_good_time_leads_to_address_then_read_back(db_url):
+    known = {"booking_elder_id": "1", "booking_person_name": "张桂兰", "booking_service": "助浴",
+             "booking_address": "五老村街道文昌巷12号3楼"}
+    _, slots = run(ValidateBookServiceForm(), tracker("后天上午", known, requested="booking_time"))
+    day = clock.today() + dt.timedelta(days=2)
+    assert slots["booking_time"] == dt.datetime.combine(day, dt.time(8)).isoformat()
+    assert slots["requested_slot"] == "booking_address_ok"
+    known.update(booking_time=slots["booking_time"])
+    _, slots = run(ValidateBookServiceForm(),
+                   tracker("对", known, requested="booking_address_ok", intent="affirm"))
+    assert slots["requested_slot"] == "booking_confirm"
+    summary = slots["booking_summary"]
+    assert "张桂兰" in summary and "助浴" in summary and "星期" in summary
+    assert "五老村街道文昌巷12号3楼" in summary and "30元" in summary and summary.endswith("对吗？")
+
+
+def test_new_address_when_the_stored_one_is_wrong(db_url):
+    known = {"booking_elder_id": "1", "booking_person_name": "张桂兰", "booking_service": "助浴",
+             "booking_address": "五老村街道文昌巷12号3楼",
+             "booking_time": dt.datetime.combine(clock.today() + dt.timedelta(days=2),
+                                                 dt.time(8)).isoformat()}
+    _, slots = run(ValidateBookServiceForm(),
+                   tracker("不对", known, requested="booking_address_ok", intent="deny"))
+    assert slots["booking_address"] is None and slots["requested_slot"] == "booking_address"
+    known.update(booking_address=None)
+    _, slots = run(ValidateBookServiceForm(),
+                   tracker("女儿家，瑞金路街道瑞金新村5栋201", known, requested="booking_address"))
+    assert slots["booking_address"] == "女儿家，瑞金路街道瑞金新村5栋201"
+    assert slots["requested_slot"] == "booking_confirm"
+
+
+def test_stop_words_end_the_form_without_writing(db_url):
+    _, slots = run(ValidateBookServiceForm(),
+                   tracker("算了，不约了", {"booking_elder_id": "1"}, requested="booking_time"))
+    assert slots == {"booking_aborted": "user", "requested_slot": None}
+
+
+def _confirmed_slots(days: int) -> dict:
+    return {"booking_elder_id": "1", "booking_person_name": "张桂兰", "booking_service": "助浴",
+            "booking_address": "五老村街道文昌巷12号3楼", "booking_address_ok": True,
+            "booking_confirm": True,
+            "booking_time": dt.datetime.combine(clock.today() + dt.timedelta(days=days),
+                                                dt.time(13)).isoformat()}
+
+
+def _form_events(activated_after_users: int) -> list:
+    events = []
+    for i in range(activated_after_users):
+        events += [{"event": "action", "name": "action_listen"}, {"event": "user", "text": f"u{i}"}]
+    events += [{"event": "active_loop", "name": "book_service_form"},
+               {"event": "action", "name": "action_listen"}, {"event": "user", "text": "对"},
+               {"event": "active_loop", "name": None}]
+    return events
+
+
+def test_a_retried_confirmation_turn_books_once(db_url):
+    events = _form_events(3)
+    assert _form_turn_number(Tracker("s", {}, {}, events, False, None, {}, None),
+                             "book_service_form") == 3
+    first, _ = run(ActionBookServiceSubmit(),
+                   tracker("对", _confirmed_slots(3), events=events, sender="retry-sender"))
+    again, _ = run(ActionBookServiceSubmit(),
+                   tracker("对", _confirmed_slots(3), events=events, sender="retry-sender"))
+    assert "预约好了" in texts(first) and "预约好了" in texts(again)
+    ref = lambda msgs: texts(msgs).split("预约号")[1][:11]  # noqa: E731
+    assert ref(first) == ref(again)
+    with session_scope() as s:
+        assert s.execute(select(func.count(Booking.id)).where(
+            Booking.idempotency_key == "chat:retry-sender:3")).scalar_one() == 1
+    # a new run of the form in the same conversation is a new booking
+    later, _ = run(ActionBookServiceSubmit(),
+                   tracker("对", _confirmed_slots(4), events=_form_events(9), sender="retry-sender"))
+    assert ref(later) != ref(first)
+
+
+def test_cancel_form_picks_the_only_booking_and_reads_it_back(db_url):
+    made = booking.book(1, "bath", dt.datetime.combine(clock.today() + dt.timedelta(days=5),
+                                                       dt.time(8)), "web", "unit:cancel")
+    _, slots = run(ValidateCancelBookingForm(),
+                   tracker("取消预约", {}, form="cancel_booking_form",
+                           metadata={"phone": "13800000001"}))
+    assert slots["booking_reference"] == made.reference
+    assert slots["requested_slot"] == "booking_confirm"
+    assert slots["booking_summary"].startswith("您要取消") and "助浴" in slots["booking_summary"]
+
+
+def test_cancel_form_without_bookings_says_so_and_ends(db_url):
+    messages, slots = run(ValidateCancelBookingForm(),
+                          tracker("取消预约", {}, form="cancel_booking_form",
+                                  metadata={"phone": "13800000004"}))
+    assert "没有查到" in texts(messages)
+    assert slots["booking_aborted"] == "no_bookings" and slots["requested_slot"] is None
+
+
+def test_a_no_at_the_read_back_writes_nothing_and_keeps_the_caller_identified(db_url):
+    messages, slots = run(ActionBookServiceSubmit(),
+                          tracker("不对", {**_confirmed_slots(3), "booking_confirm": False},
+                                  events=_form_events(1)))
+    assert "先不约了" in texts(messages)
+    assert slots["booking_time"] is None and slots["booking_confirm"] is None
+    assert "booking_elder_id" not in slots  # the caller stays identified for the session
+    with session_scope() as s:
+        assert s.execute(select(func.count(Booking.id))).scalar_one() == 0
