@@ -11,7 +11,7 @@ export RASA_TELEMETRY_ENABLED ?= false
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install db train run test test-fast call benchmark system-deps clean
+.PHONY: install db train run test test-fast call benchmark benchmark-nlu-cv system-deps clean
 
 ## install: the project venv from the pinned lock files (only when they change)
 install: $(STAMP)
@@ -61,9 +61,17 @@ test-fast: install
 call: install
 	$(PY) -m server.call_simulator $(CALL_ARGS)
 
-## benchmark: start-up time and memory, NLU accuracy, chat latency
+## benchmark: NLU accuracy on the held-out file, chat latency/throughput, start-up and memory
+## (figures only, no pass/fail; latest results and commands: benchmarks/RESULTS.md)
 benchmark: install train
+	$(PY) benchmarks/nlu_accuracy.py --model $(MODEL)
+	$(PY) benchmarks/chat_latency.py
 	$(PY) benchmarks/startup_memory.py
+
+## benchmark-nlu-cv: pipeline comparison by k-fold cross-validation (slow: minutes per fold)
+benchmark-nlu-cv: install
+	$(PY) benchmarks/nlu_crossval.py --config config.yml --folds 5
+	$(PY) benchmarks/nlu_crossval.py --config benchmarks/configs/diet.yml --folds 3
 
 clean:
 	rm -rf var models .rasa test-output
