@@ -127,6 +127,11 @@ class Faq:
     question: str
     answer: str
     facet: str | None
+    variants: tuple[str, ...] = ()
+
+    @property
+    def phrasings(self) -> tuple[str, ...]:
+        return (self.question, *self.variants)
 
 
 @dataclass(frozen=True)
@@ -422,7 +427,8 @@ class _PackLoader:
             documents_text=data["documents"]["text"],
             citation=self._citation(path, "source", data["source"]),
             supporting=supporting, summary=data["summary"],
-            faq=tuple(Faq(f["q"], f["a"], f.get("facet")) for f in data["faq"]))
+            faq=tuple(Faq(f["q"], f["a"], f.get("facet"), tuple(f.get("variants") or ()))
+                      for f in data["faq"]))
 
     def _check_aliases(self) -> None:
         """One spoken name, one program: the NLU maps each alias to exactly one id."""
@@ -463,7 +469,7 @@ FACETS: dict[str, tuple[str, ...]] = {
             "资格", "能享受", "可以享受", "能参加", "算哪一类", "算哪类", "够不够"),
     "history": ("以前", "原来", "变了", "变化", "怎么变", "调整", "涨了", "提高了"),
     "amount": ("多少钱", "多少", "几个小时", "几小时", "几个", "几次", "标准", "收费", "要钱",
-               "花钱", "交钱", "补多少", "发多少", "多久"),
+               "花钱", "交钱", "收钱", "给钱", "收不收钱", "收不收费", "收不收", "要不要钱", "补多少", "发多少", "多久"),
     "what": ("是什么", "什么是", "干什么", "干啥", "做什么", "啥意思", "什么意思", "是啥", "介绍",
              "有什么用", "有啥用", "怎么回事", "好处"),
 }
@@ -653,8 +659,9 @@ class KnowledgeBase:
             for text in dict.fromkeys(_prep(k) for k in p.keywords):  # 八十岁 = 80岁: once
                 self._add(p.id, "keyword", text)
             for f in p.faq:
-                entry = self._add(p.id, "faq", f.question)
-                entry.topic = _topic(entry.prepped)
+                for phrasing in f.phrasings:
+                    entry = self._add(p.id, "faq", phrasing)
+                    entry.topic = _topic(entry.prepped)
 
     def _add(self, program_id: str, kind: str, text: str) -> _Entry:
         prepped = _prep(text)
@@ -827,18 +834,25 @@ class KnowledgeBase:
         names = sorted({_prep(n) for n in (program.name, program.short_name, *program.aliases)},
                        key=len, reverse=True)
         q_core = _strip(_strip(q, names), _FILLERS)
+        if len(_strip(q_core, _FACET_WORDS)) <= 1:
+            # only "how much?" / "where?" about the program: the one FAQ of that aspect, if
+            # there is exactly one, else the structured answer (what it is: the summary)
+            same = [f for f in program.faq if facet not in (None, "what") and f.facet == facet]
+            return same[0] if len(same) == 1 else None
         best, best_score = None, 0.0
         for f in program.faq:
-            f_core = _strip(_strip(_prep(f.question), names), _FILLERS)
-            score = max(_dice(f_core, q_core),
-                        fuzz.ratio(_sound(f_core), _sound(q_core)) / 100 * 0.9)
+            score = 0.0
+            for phrasing in f.phrasings:
+                f_core = _strip(_strip(_prep(phrasing), names), _FILLERS)
+                score = max(score, _dice(f_core, q_core),
+                            fuzz.ratio(_sound(f_core), _sound(q_core)) / 100 * 0.9)
             if facet and f.facet == facet:
                 score += 0.15
             elif facet and f.facet and f.facet != facet:
                 score -= 0.25
             if score > best_score:
                 best, best_score = f, score
-        return best if best_score >= 0.55 else None
+        return best if best_score >= 0.5 else None
 
     def _is_generic(self, question: str) -> bool:
         q = _prep(question)

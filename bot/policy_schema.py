@@ -85,6 +85,7 @@ PROGRAM = {
                 "type": "object", "required": ["q", "a"], "additionalProperties": False,
                 "properties": {
                     "q": TEXT, "a": TEXT,
+                    "variants": TEXT_LIST,   # other ways people ask the same question
                     "facet": {"enum": ["what", "who", "amount", "apply", "documents", "history"]},
                 },
             },
