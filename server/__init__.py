@@ -33,6 +33,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     # == blueprints of other areas ==
     from server.policy_api import bp as policy_bp; app.register_blueprint(policy_bp)  # == area: policy ==
     from server.eligibility_api import bp as eligibility_bp; app.register_blueprint(eligibility_bp)  # == area: eligibility ==
+    from server.booking_api import bp as booking_bp; app.register_blueprint(booking_bp)  # == area: booking ==
     # == area: telephony ==
     from server.twilio_bp import bp as twilio_bp
     app.register_blueprint(twilio_bp)
