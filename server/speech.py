@@ -55,6 +55,7 @@ _TIME = re.compile(r"(上午|下午|中午|晚上|早上|凌晨|傍晚)?\s*(?<!\
 _RANGE_DASH = re.compile(r"(?<=[\d点半分日号])\s*[-–—~～]\s*(?=[\d上下中晚早凌傍])")
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*[%％]")
 _LONG_DIGITS = re.compile(r"(?<![\d.])(\+?\d[\d ]{2,}\d[Xx]?)(?![\d.])")
+_LANDLINE = re.compile(r"(?<!\d)[（(]?(0\d{2,3})[)）]?[-\s]?(\d{7,8})(?!\d)")  # (025)12345678
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _SPACES = re.compile(r"\s+")
 _REPEATED_PUNCT = re.compile(r"([，。、；！？,.!?])[，。、；！？,.!? ]+")
@@ -126,6 +127,7 @@ def speakable(text: str | None) -> str:
     text = _URL.sub("", text)
     text = _MASKED_PHONE.sub(lambda m: "尾号" + read_digits(m.group(2)), text)
     text = strip_symbols(text)
+    text = _LANDLINE.sub(lambda m: f"{read_digits(m.group(1))}，{read_digits(m.group(2))}", text)
     text = _DATE.sub(lambda m: f"{_say_year(m.group(1))}年{_quantity(str(int(m.group(2))))}月"
                                 f"{_quantity(str(int(m.group(3))))}日", text)
     text = _MONTH_DAY.sub(lambda m: f"{_quantity(m.group(1))}月{_quantity(m.group(2))}{m.group(3)}",
@@ -142,7 +144,9 @@ def speakable(text: str | None) -> str:
     text = _NUMBER.sub(lambda m: _quantity(m.group(), text[m.end():m.end() + 2],
                                            text[max(m.start() - 1, 0):m.start()]), text)
     text = text.replace("/", "或").replace("+", "加").replace("&", "和").replace("=", "是")
-    text = text.replace("(", "，").replace(")", "，").replace("（", "，").replace("）", "，")
+    # An aside in brackets is said as an aside: 老人（88岁，住五老村）的资料 -> 老人，八十八岁，住五老村的资料
+    text = re.sub(r"[（(]", "，", text)
+    text = re.sub(r"[）)]", "", text)
     text = _SPACES.sub(" ", text).strip()
     text = _REPEATED_PUNCT.sub(r"\1", text)
     return text.strip(" ，,、")

@@ -60,6 +60,8 @@ def rows(db_url: str, sql: str, **params) -> list:
     ("**重要** 请带身份证 👉", "重要 请带身份证"),
     ("您的号码138****0001", "您的号码尾号零零零幺"),
     ("第2次上门，9:30到", "第二次上门，上午九点半到"),
+    ("社区电话(025)12345678", "社区电话零二五，幺二三四五六七八"),
+    ("登记了张桂兰老人（88岁，住五老村）的资料", "登记了张桂兰老人，八十八岁，住五老村的资料"),
 ])
 def test_speakable_reads_numbers_dates_and_drops_symbols(raw, spoken):
     assert speakable(raw) == spoken
