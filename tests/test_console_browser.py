@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.db import session_scope
+from bot.handoff import find_elder_id_by_phone
 from bot.models import Elder, Handoff, SafetyEvent
 from bot.models.console import AuditEntry
 from tests.browser.helpers import DESKTOP, browser, create_console_user, screenshot  # noqa: F401
@@ -49,7 +50,8 @@ def test_claim_a_handoff_with_emergencies_on_top(stack, console):
     # ... and an emergency is recorded the way the safety actions record it.
     with session_scope(stack.database_url) as s:
         emergency = Handoff(kind="emergency", priority=0, sender_id=f"call-{uuid.uuid4().hex[:8]}",
-                            channel="voice", phone="13800000003", summary="我摔倒了起不来")
+                            channel="voice", phone="13800000003", summary="我摔倒了起不来",
+                            elder_id=find_elder_id_by_phone(s, "13800000003"))
         s.add(emergency)
         s.flush()
         s.add(SafetyEvent(kind="emergency", sender_id=emergency.sender_id, channel="voice",
@@ -103,7 +105,7 @@ def test_eligibility_booking_and_elder_page(stack, console):
     assert "你好" in page.inner_text("ol.history")  # the conversation from the tracker store
 
     # Eligibility on her behalf, from her record.
-    page.click("a:has-text('资格测算')")
+    page.click(".actions a:has-text('资格测算')")
     page.wait_for_selector("section.results")
     results = page.locator("article.result")
     assert results.count() >= 3
@@ -117,7 +119,8 @@ def test_eligibility_booking_and_elder_page(stack, console):
     # Book a visit on her behalf.
     page.goto(f"{stack.web_url}/advisor/elders/{zhang.id}")
     left_before = float(page.inner_text(".left-hours"))
-    page.select_option("select[name=service]", label=re.compile("助洁"))
+    cleaning = page.locator("select[name=service] option", has_text="助洁").get_attribute("value")
+    page.select_option("select[name=service]", value=cleaning)
     page.click("button:has-text('查可约时间')")
     page.wait_for_selector("button.book-window")
     screenshot(page, "console-booking-windows", full_page=True)

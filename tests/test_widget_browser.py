@@ -22,7 +22,7 @@ window.__typingSeen = false;
 new MutationObserver(function () {
   var t = document.querySelector('#elder12349-widget .ew-typing');
   if (t && !t.hidden) { window.__typingSeen = true; }
-}).observe(document.documentElement, {subtree: true, attributes: true, childList: true});
+}).observe(document, {subtree: true, attributes: true, childList: true});
 window.__spoken = [];
 if (window.speechSynthesis) {
   var realSpeak = window.speechSynthesis.speak.bind(window.speechSynthesis);
@@ -143,7 +143,9 @@ def test_read_aloud_human_handoff_and_escaping(stack, phone_page):
     sender = page.evaluate("JSON.parse(localStorage.getItem('elder12349.widget.v1')).sender")
     with session_scope(stack.database_url) as s:
         queued = s.execute(select(Handoff).where(Handoff.sender_id == sender)).scalars().all()
-    assert [h.channel for h in queued] == ["web"]
+    requests_for_human = [h for h in queued if h.kind == "request_human"]
+    assert len(requests_for_human) == 1, [(h.kind, h.summary) for h in queued]
+    assert requests_for_human[0].channel == "web"
 
     # Phone-sized: the chat fills the screen and nothing scrolls sideways.
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
