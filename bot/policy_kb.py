@@ -835,10 +835,13 @@ class KnowledgeBase:
                        key=len, reverse=True)
         q_core = _strip(_strip(q, names), _FILLERS)
         if len(_strip(q_core, _FACET_WORDS)) <= 1:
-            # only "how much?" / "where?" about the program: the one FAQ of that aspect, if
-            # there is exactly one, else the structured answer (what it is: the summary)
-            same = [f for f in program.faq if facet not in (None, "what") and f.facet == facet]
-            return same[0] if len(same) == 1 else None
+            # only "how much?" / "where?" about the program: the one FAQ of that aspect if
+            # there is exactly one; "what is it?" is the summary's job
+            if facet in (None, "what"):
+                return None
+            same = [f for f in program.faq if f.facet == facet]
+            if len(same) == 1:
+                return same[0]
         best, best_score = None, 0.0
         for f in program.faq:
             score = 0.0

@@ -44,7 +44,7 @@ CASES = [
     ("time_bank", "时间银行是干什么的", "志愿者"),
     ("time_bank", "时间银行存的时间能换什么", "兑换支取"),
     ("time_bank", "实践银行怎么参加", "注册"),
-    ("silver_advisors", "银发顾问是做什么的", "养老咨询"),
+    ("silver_advisors", "银发顾问是做什么的", "咨询"),
     ("silver_advisors", "去哪里找养老顾问", "社区居家养老服务中心"),
     ("silver_advisors", "银法顾问收费吗", "收不收费"),
     ("special_difficulty_visits", "我妈一个人住，有没有人每个月来看看她", "探访"),
