@@ -386,3 +386,23 @@ def test_a_complete_booking_by_phone_books_once_even_when_the_turn_is_retried(li
             bye = call.silence()
     assert db_rows(phone_stack, "select score from satisfaction_ratings where call_sid=:s",
                    s=call.sid)[0].score == 5
+
+
+def test_a_number_asked_for_can_be_typed_on_the_keypad(line, phone_stack):
+    """A caller whose phone is not on file is identified by name and the last four ID
+    digits; the line then takes a whole number from the keypad, ended by #."""
+    elder = db_rows(phone_stack, "select id_number from elders where phone='13800000001'")[0]
+    call = Call(line, caller="+8613811112222")
+    call.start()
+    answer = call.say("我想预约上门帮忙洗澡")
+    for _ in range(3):
+        if "最后四位" in answer.said:
+            break
+        assert "名字" in answer.said or "姓名" in answer.said, answer.said
+        answer = call.say("张桂兰")
+    assert "最后四位" in answer.said and "按完请按井号键" in answer.said
+    gather = answer.gather
+    assert gather.get("numDigits") is None and gather.get("finishOnKey") == "#"
+    typed = call.press(elder.id_number[-4:])
+    assert "哪一天" in typed.said, typed.said  # identified: the form goes on to the time
+    assert "没有这个选项" not in typed.said

@@ -121,7 +121,8 @@ def test_twiml_listen_speaks_slow_mandarin_and_gathers_speech_and_keys():
         say=["您好。"], listen=Listen("/twilio/voice?turn=1", hints=("转人工",))))
     assert '<Gather action="/twilio/voice?turn=1"' in xml
     for attribute in ('input="speech dtmf"', 'language="cmn-Hans-CN"', 'speechTimeout="auto"',
-                      'actionOnEmptyResult="true"', 'numDigits="1"', 'hints="转人工"'):
+                      'actionOnEmptyResult="true"', 'numDigits="1"', 'finishOnKey="#"',
+                      'hints="转人工"'):
         assert attribute in xml
     assert ('<Say language="cmn-CN" voice="Polly.Zhiyu-Neural"><prosody rate="85%">您好。'
             '</prosody></Say></Gather>') in xml

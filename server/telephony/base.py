@@ -58,7 +58,7 @@ class Listen:
     result_url: str
     hints: tuple[str, ...] = ()
     timeout_seconds: int = 8
-    max_digits: int = 1
+    max_digits: int | None = 1  # None: a number, ended by # (or a pause)
 
 
 @dataclass

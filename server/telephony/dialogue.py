@@ -58,6 +58,9 @@ RATING_AFTER_TASK = "为了把服务做得更好，请您给这次服务打个�
 RATING_AT_GOODBYE = "挂电话之前，请您给这次服务打个分：" + RATING_SCALE + "不想打分，直接挂机就行。"
 RATING_THANKS = "谢谢您的评价！"
 TECHNICAL_TROUBLE = "不好意思，系统出了点问题。"
+NUMBER_BY_KEYPAD = "您也可以在电话上按数字，按完请按井号键。"
+# Questions whose answer is a number an older caller may rather type than say.
+NUMBER_QUESTION = re.compile(r"最后四位|后四位|身份证号|手机号|电话号码|预约号")
 
 # What a caller says to hear the last answer again (short utterances only).
 REPEAT_PHRASES = ("再说一遍", "再说一次", "再讲一遍", "再讲一次", "重复一遍", "重复一下", "重复一次",
@@ -240,9 +243,19 @@ class VoiceBridge:
         state.last_choices = choices
         spoken = said + ([choice_text] if choice_text else [])
         state.last_spoken = "".join(spoken)
+        if not choices and any(NUMBER_QUESTION.search(r.text) for r in replies):
+            # A number is asked for (ID digits, a phone, a reference): keys are that number.
+            state.awaiting = "digits"
+            return self._listen(spoken + [NUMBER_BY_KEYPAD], nxt, number_entry=True)
+        state.awaiting = None
         return self._listen(spoken, nxt)
 
     def _keys(self, state: CallState, digits: str, nxt: str) -> VoicePlan:
+        number = digits.strip("#*")
+        if len(number) > 1 or (state.awaiting == "digits" and number and number != "0"):
+            # A number typed on the keypad is an answer, not a menu choice.
+            state.awaiting = None
+            return self._answer(state, self._send(state, number), nxt)
         key = digits[0]
         if key == "*":
             return self._repeat(state, nxt)
@@ -264,12 +277,14 @@ class VoiceBridge:
     def _repeat(self, state: CallState, nxt: str) -> VoicePlan:
         if not state.last_spoken:
             return self._listen([NOTHING_TO_REPEAT], nxt)
-        return self._listen([REPEATING, state.last_spoken], nxt)
+        return self._listen([REPEATING, state.last_spoken], nxt,
+                            number_entry=state.awaiting == "digits")
 
     def _silence(self, state: CallState, nxt: str) -> VoicePlan:
         state.silence_count += 1
         if state.silence_count == 1:
-            return self._listen([NOT_HEARD, state.last_spoken or NOTHING_TO_REPEAT], nxt)
+            return self._listen([NOT_HEARD, state.last_spoken or NOTHING_TO_REPEAT], nxt,
+                                number_entry=state.awaiting == "digits")
         if state.silence_count < MAX_SILENCES:
             return self._menu(state, [NOT_HEARD_AGAIN], nxt)
         state.outcome = state.outcome or "no_input"
@@ -360,10 +375,11 @@ class VoiceBridge:
         return self._listen(say + [ANYTHING_ELSE], nxt)
 
     # -----------------------------------------------------------------------------------
-    def _listen(self, say: list[str], nxt: str) -> VoicePlan:
+    def _listen(self, say: list[str], nxt: str, number_entry: bool = False) -> VoicePlan:
         return VoicePlan(say=[s for s in say if s],
                          listen=Listen(result_url=nxt, hints=RECOGNITION_HINTS,
-                                       timeout_seconds=self.input_timeout))
+                                       timeout_seconds=self.input_timeout,
+                                       max_digits=None if number_entry else 1))
 
 
 # --- SMS ------------------------------------------------------------------------------

@@ -120,6 +120,7 @@ class TwilioAdapter(TelephonyAdapter):
                 input="speech dtmf", action=listen.result_url, method="POST",
                 language=GATHER_LANGUAGE, speech_timeout="auto",
                 timeout=listen.timeout_seconds, num_digits=listen.max_digits,
+                finish_on_key="#",
                 action_on_empty_result=True,
                 hints=",".join(listen.hints) if listen.hints else None)
             for sentence in plan.say:
