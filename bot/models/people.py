@@ -1,0 +1,87 @@
+"""Streets, communities and elders (with the facts eligibility uses)."""
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, Date, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import relationship
+
+from bot.clock import age_on
+from bot.masking import mask_id_number, mask_phone
+from bot.models.base import Base, utcnow
+
+# Allowed values of the fact columns (the eligibility engine uses the same words).
+ECONOMIC_STATUSES = ("普通", "低保边缘", "低保", "特困")
+CARE_LEVELS = ("能力完好", "轻度失能", "中度失能", "重度失能")
+LIVING_SITUATIONS = ("独居", "空巢", "与家人同住")
+
+
+class Street(Base):
+    __tablename__ = "streets"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(32), nullable=False, unique=True)
+    inside_city_wall = Column(Boolean, nullable=False, default=False)
+    communities = relationship("Community", back_populates="street")
+
+
+class Community(Base):
+    __tablename__ = "communities"
+    id = Column(Integer, primary_key=True)
+    street_id = Column(Integer, ForeignKey("streets.id"), nullable=False)
+    name = Column(String(64), nullable=False)
+    street = relationship("Street", back_populates="communities")
+
+
+class Elder(Base):
+    __tablename__ = "elders"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(32), nullable=False, index=True)
+    birth_date = Column(Date, nullable=False)
+    gender = Column(String(4))
+    phone = Column(String(20), unique=True, index=True)
+    # Stored in full for identification; every screen and log shows `id_number_masked`.
+    id_number = Column(String(18), unique=True)
+    street_id = Column(Integer, ForeignKey("streets.id"), nullable=False)
+    community_id = Column(Integer, ForeignKey("communities.id"))
+    address = Column(String(200))
+    hukou_local = Column(Boolean, nullable=False, default=True)
+    economic_status = Column(String(8), nullable=False, default="普通")
+    care_level = Column(String(8), nullable=False, default="能力完好")
+    dementia = Column(Boolean, nullable=False, default=False)
+    living_situation = Column(String(8), nullable=False, default="与家人同住")
+    special_family = Column(Boolean, nullable=False, default=False)  # 计划生育特殊家庭
+    disability_certificate = Column(Boolean, nullable=False, default=False)
+    veteran = Column(Boolean, nullable=False, default=False)
+    emergency_contact_name = Column(String(32))
+    emergency_contact_phone = Column(String(20))
+    notes = Column(Text)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    street = relationship("Street")
+    community = relationship("Community")
+
+    @property
+    def age(self) -> int:
+        return age_on(self.birth_date)
+
+    @property
+    def id_number_masked(self) -> str:
+        return mask_id_number(self.id_number)
+
+    @property
+    def phone_masked(self) -> str:
+        return mask_phone(self.phone)
+
+    def facts(self) -> dict:
+        """The facts the eligibility engine reads (same keys as the conversation collects)."""
+        return {
+            "birth_date": self.birth_date.isoformat(),
+            "age": self.age,
+            "street": self.street.name if self.street else None,
+            "hukou_local": self.hukou_local,
+            "economic_status": self.economic_status,
+            "care_level": self.care_level,
+            "dementia": self.dementia,
+            "living_situation": self.living_situation,
+            "special_family": self.special_family,
+            "disability_certificate": self.disability_certificate,
+            "veteran": self.veteran,
+        }
