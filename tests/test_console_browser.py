@@ -91,6 +91,11 @@ def test_eligibility_booking_and_elder_page(stack, console):
     zhang = persona(stack, "张桂兰")
     # her own web chat with her phone in the metadata belongs on her page
     stack.chat(f"web-{uuid.uuid4().hex[:10]}", "你好", {"phone": "13800000001"})
+    # a phone call of hers (caller id with +86) is hers too; another elder's call is not
+    stack.chat(f"call-{uuid.uuid4().hex[:10]}", "再说一遍", {"phone": "+8613800000001",
+                                                          "channel": "voice"})
+    stack.chat(f"call-{uuid.uuid4().hex[:10]}", "再见", {"phone": "+8613800000002",
+                                                      "channel": "voice"})
 
     page.click("nav >> text=查找老人")
     page.fill("input[name=q]", "张桂兰")
@@ -102,7 +107,9 @@ def test_eligibility_booking_and_elder_page(stack, console):
     body = page.inner_text("main")
     assert "320104********0027" in body and "320104193803120027" not in body
     assert "13800000001" not in body
-    assert "你好" in page.inner_text("ol.history")  # the conversation from the tracker store
+    history = page.inner_text("ol.history")  # read from Rasa's tracker store
+    assert "你好" in history and "再说一遍" in history
+    assert "再见" not in history
 
     # Eligibility on her behalf, from her record.
     page.click(".actions a:has-text('资格测算')")

@@ -34,14 +34,14 @@ class EligibilityForm(FlaskForm):
     elder_id = HiddenField()
     age = StringField("年龄（周岁）", validators=[Optional(), Length(max=8)])
     street = SelectField("街道", choices=[], validate_choice=False)
-    hukou_local = SelectField("本区户籍", choices=YES_NO)
-    economic_status = SelectField("经济状况", choices=_choices(ECONOMIC_STATUSES))
-    care_level = SelectField("身体状况（失能程度）", choices=_choices(CARE_LEVELS))
-    living_situation = SelectField("居住情况", choices=_choices(LIVING_SITUATIONS))
-    dementia = SelectField("失智（认知障碍）", choices=YES_NO)
-    special_family = SelectField("计划生育特殊家庭", choices=YES_NO)
-    disability_certificate = SelectField("持有残疾证", choices=YES_NO)
-    veteran = SelectField("退役军人", choices=YES_NO)
+    hukou_local = SelectField("本区户籍", choices=YES_NO, validate_choice=False)
+    economic_status = SelectField("经济状况", choices=_choices(ECONOMIC_STATUSES), validate_choice=False)
+    care_level = SelectField("身体状况（失能程度）", choices=_choices(CARE_LEVELS), validate_choice=False)
+    living_situation = SelectField("居住情况", choices=_choices(LIVING_SITUATIONS), validate_choice=False)
+    dementia = SelectField("失智（认知障碍）", choices=YES_NO, validate_choice=False)
+    special_family = SelectField("计划生育特殊家庭", choices=YES_NO, validate_choice=False)
+    disability_certificate = SelectField("持有残疾证", choices=YES_NO, validate_choice=False)
+    veteran = SelectField("退役军人", choices=YES_NO, validate_choice=False)
 
     FACT_FIELDS = ("age", "street", "hukou_local", "economic_status", "care_level",
                    "living_situation", "dementia", "special_family", "disability_certificate",

@@ -23,6 +23,10 @@ from bot.masking import mask_text
 log = logging.getLogger(__name__)
 
 MAX_MESSAGES = 200
+BUTTON_INTENTS_ZH = {"request_human": "转人工", "greet": "打招呼", "ask_policy": "问政策",
+                     "check_eligibility": "我能享受什么", "book_service": "预约上门服务",
+                     "affirm": "是", "deny": "不是", "cancel_booking": "取消预约",
+                     "query_booking": "查预约"}
 
 
 @dataclass
@@ -80,6 +84,9 @@ def conversation_history(phone: str | None, extra_sender_ids: list[str] | None =
         if not body:
             continue
         meta = event.get("metadata") if isinstance(event.get("metadata"), dict) else {}
+        if type_name == "user" and body.startswith("/"):
+            intent = body[1:].split("{")[0]  # a quick reply's payload, e.g. /request_human
+            body = f"（点了按钮：{BUTTON_INTENTS_ZH.get(intent, intent)}）"
         messages.append(HistoryMessage(
             sender_id=sender_id, speaker="user" if type_name == "user" else "bot",
             text=mask_text(body), channel=meta.get("channel"),

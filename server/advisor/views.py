@@ -1,6 +1,7 @@
 """Console pages: home, handoff queue, elder lookup and record, user management, audit."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from flask import flash, redirect, render_template, request, url_for
@@ -10,6 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from bot import audit
 from bot.console_users import UserError, create_user
+from bot.clock import today
 from bot.db import session_scope
 from bot.masking import mask_phone, mask_text
 from bot.models import Elder, Handoff
@@ -212,7 +214,7 @@ def elder(elder_id: int, full_phone: str | None = None):
     booking_info = casework.booking_overview(elder_id)
     return render_template("advisor/elder.html", elder=person, facts=facts, handoffs=handoffs,
                            trail=trail, history=history, booking=booking_info,
-                           full_phone=full_phone,
+                           full_phone=full_phone, tomorrow=(today() + dt.timedelta(days=1)).isoformat(),
                            services=casework.service_choices())
 
 
