@@ -10,7 +10,7 @@ import logging
 
 from flask import Blueprint, jsonify, request
 
-from bot import policy_kb
+from bot import clock, policy_kb
 from bot.textnorm import clean
 
 bp = Blueprint("policy_api", __name__, url_prefix="/api")
@@ -51,7 +51,7 @@ def search():
         return err
     try:
         kb = policy_kb.get_kb()
-        day = on or policy_kb.clock.today()
+        day = on or clock.today()
         hits = kb.search(query, on=day, limit=limit)
         answer = kb.answer(query, on=day)
     except policy_kb.PolicyPackError as exc:
@@ -72,7 +72,7 @@ def program(program_id: str):
     try:
         kb = policy_kb.get_kb()
         found = kb.program(program_id)
-        return jsonify(found.as_dict(on or policy_kb.clock.today()))
+        return jsonify(found.as_dict(on or clock.today()))
     except KeyError:
         return _error("没有这个政策项目。", "unknown_program", 404)
     except policy_kb.PolicyPackError as exc:
