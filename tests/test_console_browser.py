@@ -32,6 +32,7 @@ def console(stack, browser):  # noqa: F811
     page.fill("#password", ADVISOR[1])
     page.click("button:has-text('登录')")
     page.wait_for_selector("h1:has-text('您好')")
+    screenshot(page, "console-home")
     yield page
     context.close()
 

@@ -6,6 +6,7 @@ import logging
 import uuid
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
 from bot import audit, clock
@@ -157,7 +158,7 @@ def book(elder_id: int):
     # The idempotency key was made when the page was shown: a double click or a resent
     # form returns the first booking instead of booking twice.
     result = booking.book(elder_id, service_code, window_start, channel="console",
-                          idempotency_key=f"console-{key}")
+                          idempotency_key=f"console:{current_user.username}:{key}")
     if result.ok:
         audit.record(actor(), "book", elder_id=elder_id, ip=client_ip(),
                      detail=f"{result.reference} {service_code} {window_start.isoformat()} "
