@@ -175,6 +175,15 @@ def test_validation_switch_off_for_local_development(app, monkeypatch):
     assert side.post("/twilio/voice", params, signature=None).status == 200
 
 
+def test_switching_validation_off_is_logged_loudly_at_start(db_url, monkeypatch, caplog):
+    monkeypatch.setenv("TWILIO_VALIDATE_SIGNATURE", "false")
+    from server import create_app
+    with caplog.at_level("WARNING", logger="server.twilio_bp"):
+        create_app({"TESTING": True})
+    assert any("NOT authenticated" in r.getMessage() and r.levelname == "WARNING"
+               for r in caplog.records)
+
+
 def test_no_token_configured_rejects_everything(app, monkeypatch):
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", "")
     side = TwilioSide("http://localhost", token="", post=app.test_client().post)
