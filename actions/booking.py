@@ -586,7 +586,8 @@ class ActionBookServiceSubmit(Action):
             return _reset_events()
         if result.ok:
             sms = "确认短信已经发到老人的手机上。" if result.sms_outbox_id or result.code == "duplicate" else ""
-            dispatcher.utter_message(text=f"{result.message}{sms}还有别的事吗？")
+            dispatcher.utter_message(text=f"{result.message}{sms}还有别的事吗？",
+                                     json_message={"task_completed": True})
             return _reset_events()
         if result.code == "full" and result.alternatives:
             # Someone took the last place while we talked: offer the nearest and ask again.
@@ -646,7 +647,8 @@ class ActionCancelBookingSubmit(Action):
         result = guarded(dispatcher, "cancel booking", lambda: booking.cancel(
             ref, int(elder_id), reason="电话/网页取消", channel=channel(tracker)))
         if result is not None:
-            dispatcher.utter_message(text=result.message + "还有别的事吗？")
+            dispatcher.utter_message(text=result.message + "还有别的事吗？",
+                                     json_message={"task_completed": True})
         return _reset_events()
 
 
@@ -673,5 +675,6 @@ class ActionRescheduleBookingSubmit(Action):
             return [SlotSet("booking_time", None), SlotSet("booking_confirm", None),
                     SlotSet("booking_question_asked", True), ActiveLoop("reschedule_booking_form"),
                     SlotSet("requested_slot", "booking_time")]
-        dispatcher.utter_message(text=result.message + ("还有别的事吗？" if result.ok else ""))
+        dispatcher.utter_message(text=result.message + ("还有别的事吗？" if result.ok else ""),
+                                 json_message={"task_completed": True} if result.ok else None)
         return _reset_events()
