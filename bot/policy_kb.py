@@ -788,7 +788,8 @@ class KnowledgeBase:
             return self._answer_for(top.program_id, question, day, top.score)
         if context_program and context_program in self._programs and facet_of(question):
             return self._answer_for(context_program, question, day, 0.7)
-        if self._is_generic(question):
+        if not question.strip() or self._is_generic(question):
+            # nothing said yet (keypad 1, a bare "问政策" button) or too vague: ask which one
             return self._clarify()
         if top and top.score >= SUGGEST_THRESHOLD:
             p = self._programs[top.program_id]
