@@ -40,13 +40,14 @@ run: install db train
 	@echo "Rasa:           http://localhost:$${RASA_PORT:-5005}   actions: http://localhost:$${ACTIONS_PORT:-5055}"
 	$(BIN)/honcho -f Procfile start
 
-## system-deps: Debian packages the browser tests need (chromium); only as root, only once
+## system-deps: Debian packages the browser tests need (chromium, a Chinese font); as root, once
+SYSTEM_PACKAGES := chromium chromium-driver fonts-wqy-microhei
 system-deps:
-	@if ! command -v chromium >/dev/null 2>&1; then \
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi wqy; then \
 	  if [ "$$(id -u)" = "0" ]; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
-	      || echo "chromium could not be installed: browser tests will be skipped"; \
-	  else echo "chromium missing and not root: browser tests will be skipped"; fi; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null) \
+	      || echo "system packages could not be installed: browser tests will be skipped"; \
+	  else echo "chromium or fonts missing and not root: browser tests will be skipped"; fi; \
 	fi
 
 ## test: the whole suite; the model is trained once here and shared by every test

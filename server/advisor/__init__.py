@@ -38,8 +38,10 @@ def cookie_secure_default() -> bool:
 def init_app(app: Flask) -> None:
     secure = cookie_secure_default()
     if production_profile() and app.config.get("SECRET_KEY") in (None, "", "dev-only-change-me"):
-        log.error("SECRET_KEY is not set in the production profile: console sessions and CSRF "
-                  "tokens can be forged; set a long random SECRET_KEY")
+        # Refuse to start: with the public default anyone could forge console sessions.
+        raise RuntimeError("SECRET_KEY is not set in the production profile (DATABASE_URL is "
+                           "PostgreSQL): console sessions and CSRF tokens could be forged; "
+                           "set a long random SECRET_KEY")
     hours = int(os.environ.get("CONSOLE_SESSION_HOURS", "8"))
     for key, value in {
         "SESSION_COOKIE_HTTPONLY": True,
