@@ -21,7 +21,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import MODEL, percentile, running_stack  # noqa: E402
+from _harness import MODEL, machine_note, percentile, running_stack  # noqa: E402
 
 CONVERSATION = ["喂，你好", "高龄补贴怎么领", "我妈今年八十五岁", "住在五老春", "嗯", "啥？再说一遍",
                 "谢谢啊姑娘", "没别的事了", "你是机器人吗", "帮我查一下快递"]
@@ -78,6 +78,7 @@ def concurrent(url: str, conversations: int, turns_each: int) -> tuple[float, li
 
 def report(url: str, turns: int, conversations: int, turns_each: int) -> None:
     sequential(url, 10)  # warm-up: Rasa and the action server load lazily
+    print(f"machine          {machine_note()}")
     seq = sequential(url, turns)
     ms = [x * 1000 for x in seq]
     print(f"sequential       {len(ms)} turns: p50 {percentile(ms, .5):.0f} ms, "
@@ -95,13 +96,22 @@ def main() -> None:
     ap.add_argument("--conversations", type=int, default=10)
     ap.add_argument("--turns-each", type=int, default=30)
     ap.add_argument("--url", help="an already running web server; default: start the stack")
+    ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                    help="extra environment for the stack, e.g. SANIC_WORKERS=2 "
+                         "REDIS_URL=redis://127.0.0.1:6379/15 (the production profile's workers)")
     args = ap.parse_args()
+    extra_env = dict(kv.split("=", 1) for kv in args.env)
     if args.url:
         report(args.url.rstrip("/"), args.turns, args.conversations, args.turns_each)
         return
-    with running_stack() as (stack, startup):
-        print(f"model            {MODEL} (stack up in {startup:.1f} s)")
+    with running_stack(extra_env) as (stack, startup):
+        print(f"model            {MODEL} (stack up in {startup:.1f} s)"
+              + (f", env {extra_env}" if extra_env else ""))
         report(stack.web_url, args.turns, args.conversations, args.turns_each)
+        from _harness import tree_rss_mb
+        rss = {name: tree_rss_mb(p.popen.pid) for name, p in stack.processes.items()}
+        print("RSS after load   " + ", ".join(f"{k} {v:.0f} MB" for k, v in rss.items())
+              + f"; total {sum(rss.values()):.0f} MB")
 
 
 if __name__ == "__main__":
