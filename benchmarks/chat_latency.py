@@ -76,14 +76,23 @@ def concurrent(url: str, conversations: int, turns_each: int) -> tuple[float, li
     return wall, latencies
 
 
-def report(url: str, turns: int, conversations: int, turns_each: int) -> None:
+def report(url: str, turns: int, conversations: int, turns_each: int,
+           pids: dict[str, int] | None = None) -> None:
     sequential(url, 10)  # warm-up: Rasa and the action server load lazily
     print(f"machine          {machine_note()}")
     seq = sequential(url, turns)
     ms = [x * 1000 for x in seq]
     print(f"sequential       {len(ms)} turns: p50 {percentile(ms, .5):.0f} ms, "
           f"p95 {percentile(ms, .95):.0f} ms, max {max(ms):.0f} ms, mean {statistics.mean(ms):.0f} ms")
+    from _harness import tree_cpu_seconds
+    cpu0 = {name: tree_cpu_seconds(pid) for name, pid in (pids or {}).items()}
     wall, lat = concurrent(url, conversations, turns_each)
+    if pids:
+        # CPU per turn and per process while concurrent: shows which process is the bottleneck
+        used = {name: (tree_cpu_seconds(pid) - cpu0[name]) * 1000 / max(1, len(lat))
+                for name, pid in pids.items()}
+        print("CPU per turn     " + ", ".join(f"{k} {v:.0f} ms" for k, v in used.items())
+              + f" (wall {wall * 1000 / max(1, len(lat)):.0f} ms per turn)")
     lat_ms = [x * 1000 for x in lat]
     print(f"concurrent       {conversations} conversations x {turns_each} turns: "
           f"{len(lat) / wall:.1f} turns/s, p50 {percentile(lat_ms, .5):.0f} ms, "
@@ -107,7 +116,8 @@ def main() -> None:
     with running_stack(extra_env) as (stack, startup):
         print(f"model            {MODEL} (stack up in {startup:.1f} s)"
               + (f", env {extra_env}" if extra_env else ""))
-        report(stack.web_url, args.turns, args.conversations, args.turns_each)
+        report(stack.web_url, args.turns, args.conversations, args.turns_each,
+               {name: p.popen.pid for name, p in stack.processes.items()})
         from _harness import tree_rss_mb
         rss = {name: tree_rss_mb(p.popen.pid) for name, p in stack.processes.items()}
         print("RSS after load   " + ", ".join(f"{k} {v:.0f} MB" for k, v in rss.items())
