@@ -37,7 +37,7 @@ NEVER_CORRECT = frozenset({"挂好", "助于", "有助", "低薄", "特困户", 
 _HAN = re.compile(r"^[\u4e00-\u9fff]+$")
 
 
-def _fold(syllable: str) -> str:
+def fold_syllable(syllable: str) -> str:
     """Merges the sounds many speakers do not distinguish (southern accents, older callers)."""
     if syllable[:2] in ("zh", "ch", "sh"):
         syllable = syllable[0] + syllable[2:]
@@ -85,7 +85,7 @@ def _term_index() -> list[tuple[str, list[str], str]]:
         if not _HAN.match(term):
             continue
         plain = syllables(term)
-        index.append((term, plain, " ".join(_fold(s) for s in plain)))
+        index.append((term, plain, " ".join(fold_syllable(s) for s in plain)))
     return index
 
 
@@ -116,7 +116,7 @@ def match_term(span: str) -> tuple[str, float] | None:
         return None
     best: tuple[str, float] | None = None
     plain = syllables(span)
-    folded = " ".join(_fold(s) for s in plain)
+    folded = " ".join(fold_syllable(s) for s in plain)
     for term, term_plain, term_folded in candidates:
         if len(term) <= 2:
             score = 100.0 if plain == term_plain else 0.0

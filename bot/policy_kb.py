@@ -35,6 +35,7 @@ from rapidfuzz import fuzz, process
 
 from bot import clock
 from bot.config import get_settings
+from bot.fuzzy import fold_syllable
 from bot.policy_schema import PACK, PROGRAM
 
 log = logging.getLogger(__name__)
@@ -516,17 +517,6 @@ def _topic(q: str) -> str:
     return _strip(_strip(q, _FILLERS), _FACET_WORDS)
 
 
-def _fold(syllable: str) -> str:
-    """Accent folding: sounds many older and southern speakers (and phone ASR) merge."""
-    if syllable[:2] in ("zh", "ch", "sh"):
-        syllable = syllable[0] + syllable[2:]
-    if syllable.startswith("l"):
-        syllable = "n" + syllable[1:]
-    if syllable.endswith(("ang", "eng", "ing")):
-        syllable = syllable[:-1]
-    return syllable
-
-
 _SYLLABLE_CODES: dict[str, str] = {}
 _CODES_LOCK = threading.Lock()
 
@@ -547,7 +537,7 @@ def _sound(text: str) -> str:
     out = []
     for piece in re.findall(r"[\u4e00-\u9fff]+|[0-9]+|[a-z]+|.", text):
         if _HAN.match(piece):
-            out.extend(_code(_fold(s)) for s in lazy_pinyin(piece))
+            out.extend(_code(fold_syllable(s)) for s in lazy_pinyin(piece))
         else:
             out.append(_code(piece))
     return "".join(out)
