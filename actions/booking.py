@@ -24,10 +24,15 @@ from bot import booking
 from bot import booking_text as bt
 from bot.db import session_scope
 from bot.masking import mask_phone
+from bot.ratelimit import RateLimiter
 from bot.models import Elder
 from bot.timeparse import TimeParseError, parse_time, say_window, say_window_with_hours, window_start
 
 log = logging.getLogger(__name__)
+
+# Name + ID last four: at most 5 tries per conversation and 10 per elder name an hour.
+IDENTIFY_LIMIT = RateLimiter("identify-sender", 5, 600)
+IDENTIFY_LIMIT_BY_NAME = RateLimiter("identify-name", 10, 3600)
 
 IDENTITY_SLOTS = ("booking_elder_id", "booking_person_name", "booking_id_last4")
 TASK_SLOTS = ("booking_service", "booking_time", "booking_address", "booking_address_ok",
@@ -218,6 +223,16 @@ class BookingFormValidation(FormValidationAction):
 
     def _check_last4(self, turn: Turn, last4: str) -> bool:
         name = turn.get("booking_person_name")
+        # Guessing the last four digits is limited per conversation and per elder name.
+        if not (IDENTIFY_LIMIT.hit(f"sender:{turn.tracker.sender_id}")
+                and IDENTIFY_LIMIT_BY_NAME.hit(f"name:{name}")):
+            log.warning("booking form: identification attempts over the limit for sender %s",
+                        turn.tracker.sender_id[:32])
+            turn.set("booking_person_name", None)
+            turn.set("booking_id_last4", None)
+            turn.say("为了保护老人的信息，核对的次数不能太多。请您说“转人工”，"
+                     "请顾问帮您核对。", asks=False)
+            return False
         with session_scope() as s:
             elder = booking.find_elder(s, name=name, id_last4=last4)
             if elder is not None:

@@ -183,3 +183,22 @@ def test_a_no_at_the_read_back_writes_nothing_and_keeps_the_caller_identified(db
     assert "booking_elder_id" not in slots  # the caller stays identified for the session
     with session_scope() as s:
         assert s.execute(select(func.count(Booking.id))).scalar_one() == 0
+
+
+def test_guessing_the_id_last_four_is_limited_even_with_the_right_digits(db_url):
+    sender = "unit-guesser"
+    slots = {"booking_service": "助洁", "booking_person_name": "刘淑芬"}
+    for wrong in ("1111", "2222", "3333", "4444", "5555"):
+        messages, _ = run(ValidateBookServiceForm(),
+                          tracker(wrong, dict(slots), requested="booking_id_last4", sender=sender))
+        assert "对不上" in texts(messages)
+    # the sixth try in this conversation is refused even with 刘淑芬's real last four digits
+    messages, out = run(ValidateBookServiceForm(),
+                        tracker("0048", dict(slots), requested="booking_id_last4", sender=sender))
+    assert "核对的次数不能太多" in texts(messages) and "转人工" in texts(messages)
+    assert not out.get("booking_elder_id")
+    # another conversation with the right digits still works
+    messages, out = run(ValidateBookServiceForm(),
+                        tracker("0048", dict(slots), requested="booking_id_last4",
+                                sender="unit-honest"))
+    assert out.get("booking_elder_id")
