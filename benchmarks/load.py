@@ -103,6 +103,22 @@ def worker(url: str, deadline: float, totals: Totals, think: float) -> None:
             totals.conversations += 1
 
 
+def process_cpu_seconds(stack) -> dict[str, float]:
+    """User+system CPU seconds so far of each process of our own stack (with children)."""
+    if stack is None:
+        return {}
+    import psutil
+
+    seconds = {}
+    for name, proc in stack.processes.items():
+        try:
+            root = psutil.Process(proc.popen.pid)
+            seconds[name] = sum(sum(p.cpu_times()[:2]) for p in [root] + root.children(recursive=True))
+        except psutil.NoSuchProcess:
+            seconds[name] = 0.0
+    return seconds
+
+
 def check_bookings(database_url: str, references: list[str]) -> tuple[int, int, int]:
     """(bookings told to callers, of those found exactly once, load bookings in the DB)."""
     engine = sa.create_engine(database_url, future=True)
@@ -133,7 +149,7 @@ def own_stack(postgres: bool):
             stack = Stack(workdir=Path(tmp), database_url=db_url, extra_env=extra)
             try:
                 stack.start()
-                yield stack.web_url, db_url
+                yield stack.web_url, db_url, stack
             finally:
                 stack.stop()
 
@@ -148,8 +164,10 @@ def main() -> int:
     ap.add_argument("--think", type=float, default=0.5, help="pause between turns (s)")
     args = ap.parse_args()
 
-    ctx = contextlib.nullcontext((args.url, args.database_url)) if args.url else own_stack(args.postgres)
-    with ctx as (url, database_url):
+    ctx = contextlib.nullcontext((args.url, args.database_url, None)) if args.url \
+        else own_stack(args.postgres)
+    with ctx as (url, database_url, stack):
+        cpu_before = process_cpu_seconds(stack)
         totals = Totals()
         deadline = time.monotonic() + args.seconds
         threads = [threading.Thread(target=worker, args=(url, deadline, totals, args.think))
@@ -160,6 +178,7 @@ def main() -> int:
         for t in threads:
             t.join()
         wall = time.monotonic() - t0
+        cpu_after = process_cpu_seconds(stack)
         told, found_once, in_db = check_bookings(database_url, totals.references) \
             if database_url else (len(totals.references), -1, -1)
 
@@ -171,6 +190,10 @@ def main() -> int:
           f"turns/s: {len(lat) / wall:.1f}")
     print(f"  turn latency p50: {percentile(lat, .5) * 1000:.0f} ms, "
           f"p95: {percentile(lat, .95) * 1000:.0f} ms, max: {max(lat, default=0) * 1000:.0f} ms")
+    if cpu_after and lat:
+        per_turn = ", ".join(f"{name} {(cpu_after[name] - cpu_before[name]) / len(lat) * 1000:.0f} ms"
+                             for name in cpu_after)
+        print(f"  CPU per turn: {per_turn}")
     print(f"  errors: {len(totals.errors)}" + (f" (first: {totals.errors[:3]})" if totals.errors else ""))
     print(f"  bookings attempted: {totals.booking_attempts}, confirmed to callers: {told}, "
           f"found exactly once in DB: {found_once}, load bookings in DB: {in_db}")
