@@ -15,6 +15,9 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.textnorm import normalize
+from bot import rasa_runtime
+
+rasa_runtime.install()
 
 
 def normalize_annotated(text: str, entities: List[Dict[Text, Any]] | None,
