@@ -3,6 +3,7 @@ it is loaded by Rasa from config.yml and wraps the pure functions of bot/textnor
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Any, Dict, List, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -10,7 +11,8 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
-from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.constants import (ENTITIES, INTENT, INTENT_NAME_KEY,
+                                       INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT)
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -197,4 +199,39 @@ class EntityOverlapResolver(GraphComponent):
             entities = message.get(ENTITIES)
             if entities and len(entities) > 1:
                 message.set(ENTITIES, self.resolve(entities), add_to_output=True)
+        return messages
+
+
+# Calls for an ambulance or the fire brigade, cries for help, someone who cannot be woken:
+# phrases that must never be classified as anything but an emergency. Deliberately narrow
+# (no "摔倒", which also appears in questions about past falls); the classifier handles
+# the rest. A false alarm costs one "please call 120" sentence; a miss can cost a life.
+EMERGENCY_PHRASES = re.compile(
+    r"(?:打|叫|拨|喊|找)[个一]?(?:120|119|救护车)|救命|(?:着|起|失)火了|叫不醒")
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
+)
+class EmergencyPhraseOverride(GraphComponent):
+    """Runs after the classifier and the fallback: a message that matches
+    EMERGENCY_PHRASES is an `emergency`, whatever the statistical classifier said."""
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage,
+               resource: Resource, execution_context: ExecutionContext) -> "EmergencyPhraseOverride":
+        return cls()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            intent = message.get(INTENT) or {}
+            if text.startswith("/") or intent.get(INTENT_NAME_KEY) == "emergency":
+                continue
+            if EMERGENCY_PHRASES.search(text):
+                top = {INTENT_NAME_KEY: "emergency", PREDICTED_CONFIDENCE_KEY: 1.0}
+                ranking = [r for r in message.get(INTENT_RANKING_KEY) or []
+                           if r.get(INTENT_NAME_KEY) != "emergency"]
+                message.set(INTENT, top, add_to_output=True)
+                message.set(INTENT_RANKING_KEY, [top] + ranking, add_to_output=True)
         return messages

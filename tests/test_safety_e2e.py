@@ -13,6 +13,7 @@ EMERGENCY_FAMILIES = {
     "breathing": ["喘不上气", "我爸喘不过气来了"],
     "fire": ["家里着火了", "厨房着火了快来人"],
     "unresponsive": ["老伴叫不醒", "我爸叫不醒了"],
+    "call_ambulance": ["快打120", "帮我叫救护车"],
 }
 SCAM_FAMILIES = {
     "transfer": ["有人让我转账", "有人打电话让我把钱转到安全账户"],
