@@ -27,6 +27,7 @@ from bot import clock
 from bot.db import session_scope
 from bot.masking import mask_phone
 from bot.models import Elder, Street
+from bot.models.people import elder_by_phone
 from bot.models.booking import (Booking, BookingStatusHistory, CapacityWindow, EntitlementLedger,
                                 Provider, ServiceType, provider_services, provider_streets)
 from bot.sms import send_sms
@@ -229,19 +230,13 @@ def _month_last_day(month: str) -> dt.date:
     return dt.date(year, mon, calendar.monthrange(year, mon)[1])
 
 
-def _digits(phone: str) -> str:
-    return "".join(ch for ch in phone if ch.isdigit())[-11:]
-
-
 def find_elder(session: Session, phone: str | None = None, name: str | None = None,
                id_last4: str | None = None) -> Elder | None:
     """The elder with this phone number, or with this name and ID-number ending."""
     if phone:
-        digits = _digits(phone)
-        if len(digits) == 11:
-            elder = session.execute(select(Elder).where(Elder.phone == digits)).scalar_one_or_none()
-            if elder is not None:
-                return elder
+        elder = elder_by_phone(session, phone)
+        if elder is not None:
+            return elder
     if name and id_last4:
         last4 = id_last4.strip().upper()
         if len(last4) != 4:

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
-
 from bot.db import session_scope
 from bot.masking import mask_phone, mask_text
-from bot.models import Elder, Handoff, SafetyEvent
+from bot.models import Handoff, SafetyEvent
+from bot.models.people import elder_by_phone
 
 log = logging.getLogger(__name__)
 
@@ -15,24 +14,21 @@ PRIORITY = {"emergency": 0, "scam": 1, "callback": 3, "request_human": 4, "fallb
             "complaint": 4}
 
 
-def find_elder_id_by_phone(session, phone: str | None) -> int | None:
-    if not phone:
-        return None
-    digits = "".join(ch for ch in phone if ch.isdigit())[-11:]
-    return session.execute(select(Elder.id).where(Elder.phone == digits)).scalar_one_or_none()
+def _add_handoff(session, kind: str, sender_id, channel, phone, text) -> Handoff:
+    elder = elder_by_phone(session, phone)
+    handoff = Handoff(kind=kind, priority=PRIORITY.get(kind, 5), sender_id=sender_id,
+                      channel=channel, phone=phone, elder_id=elder.id if elder else None,
+                      summary=mask_text(text)[:500] if text else None)
+    session.add(handoff)
+    session.flush()
+    return handoff
 
 
 def create_handoff(kind: str, *, sender_id: str | None, channel: str | None = None,
                    phone: str | None = None, summary: str | None = None) -> int:
     """Adds a conversation to the queue; returns its id."""
     with session_scope() as s:
-        handoff = Handoff(kind=kind, priority=PRIORITY.get(kind, 5), sender_id=sender_id,
-                          channel=channel, phone=phone,
-                          elder_id=find_elder_id_by_phone(s, phone),
-                          summary=mask_text(summary)[:500] if summary else None)
-        s.add(handoff)
-        s.flush()
-        handoff_id = handoff.id
+        handoff_id = _add_handoff(s, kind, sender_id, channel, phone, summary).id
     log.info("handoff queued id=%s kind=%s channel=%s phone=%s", handoff_id, kind, channel,
              mask_phone(phone))
     return handoff_id
@@ -42,12 +38,7 @@ def record_safety_event(kind: str, *, sender_id: str | None, channel: str | None
                         phone: str | None, text: str | None) -> int:
     """Records an emergency or scam report and puts it at the top of the handoff queue."""
     with session_scope() as s:
-        handoff = Handoff(kind=kind, priority=PRIORITY[kind], sender_id=sender_id,
-                          channel=channel, phone=phone,
-                          elder_id=find_elder_id_by_phone(s, phone),
-                          summary=mask_text(text)[:500] if text else None)
-        s.add(handoff)
-        s.flush()
+        handoff = _add_handoff(s, kind, sender_id, channel, phone, text)
         s.add(SafetyEvent(kind=kind, sender_id=sender_id, channel=channel,
                           text_masked=mask_text(text)[:1000] if text else None,
                           handoff_id=handoff.id))

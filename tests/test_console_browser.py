@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.db import session_scope
-from bot.handoff import find_elder_id_by_phone
+from bot.models.people import elder_by_phone
 from bot.models import Elder, Handoff, SafetyEvent
 from bot.models.console import AuditEntry
 from tests.browser.helpers import DESKTOP, browser, create_console_user, screenshot  # noqa: F401
@@ -52,7 +52,7 @@ def test_claim_a_handoff_with_emergencies_on_top(stack, console):
     with session_scope(stack.database_url) as s:
         emergency = Handoff(kind="emergency", priority=0, sender_id=f"call-{uuid.uuid4().hex[:8]}",
                             channel="voice", phone="13800000003", summary="我摔倒了起不来",
-                            elder_id=find_elder_id_by_phone(s, "13800000003"))
+                            elder_id=elder_by_phone(s, "13800000003").id)
         s.add(emergency)
         s.flush()
         s.add(SafetyEvent(kind="emergency", sender_id=emergency.sender_id, channel="voice",

@@ -1,8 +1,8 @@
 """Streets, communities and elders (with the facts eligibility uses)."""
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Date, DateTime, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import relationship
+from sqlalchemy import Boolean, Column, Date, DateTime, ForeignKey, Integer, String, Text, select
+from sqlalchemy.orm import Session, joinedload, relationship
 
 from bot.clock import age_on
 from bot.masking import mask_id_number, mask_phone
@@ -85,3 +85,17 @@ class Elder(Base):
             "disability_certificate": self.disability_certificate,
             "veteran": self.veteran,
         }
+
+
+def phone_digits(phone: str | None) -> str:
+    """The last 11 digits of a number as callers and channels give it (+86 138-0000-0001)."""
+    return "".join(ch for ch in phone or "" if ch.isdigit())[-11:]
+
+
+def elder_by_phone(session: Session, phone: str | None) -> Elder | None:
+    """The elder registered with this phone number (how known callers are recognised)."""
+    digits = phone_digits(phone)
+    if len(digits) < 7:
+        return None
+    return session.execute(select(Elder).options(joinedload(Elder.street))
+                           .where(Elder.phone == digits)).scalar_one_or_none()
