@@ -1,6 +1,7 @@
 """Writes var/endpoints.yml for `rasa run` from the environment (the production switch).
 
-- DATABASE_URL / TRACKER_STORE_URL pointing at PostgreSQL -> Rasa's SQL tracker store there;
+- DATABASE_URL / TRACKER_STORE_URL pointing at PostgreSQL -> Rasa's SQL tracker store there
+  (bot/tracker_store.py: Rasa's SQLTrackerStore with a checked per-process cache);
   otherwise SQLite var/tracker.db.
 - REDIS_URL set -> Redis lock store (needed for SANIC_WORKERS > 1); otherwise in memory.
 - ACTION_SERVER_URL -> the action endpoint.
@@ -18,6 +19,10 @@ import yaml  # noqa: E402
 from bot.config import VAR_DIR, get_settings  # noqa: E402
 
 
+# Rasa's SQL tracker store plus a per-process cache checked against the DB (see the module).
+TRACKER_STORE = "bot.tracker_store.CachingSQLTrackerStore"
+
+
 def render() -> dict:
     settings = get_settings()
     endpoints: dict = {"action_endpoint": {"url": settings.action_server_url.rstrip("/") + "/webhook"}}
@@ -25,14 +30,14 @@ def render() -> dict:
     if tracker_url.startswith("postgresql"):
         parsed = urlparse(tracker_url)
         endpoints["tracker_store"] = {
-            "type": "SQL", "dialect": "postgresql", "url": parsed.hostname or "127.0.0.1",
+            "type": TRACKER_STORE, "dialect": "postgresql", "url": parsed.hostname or "127.0.0.1",
             "port": parsed.port or 5432, "db": parsed.path.lstrip("/") or "postgres",
             "username": parsed.username or "", "password": parsed.password or "",
         }
     else:
         path = tracker_url.split("sqlite:///", 1)[-1] if tracker_url.startswith("sqlite") \
             else str(VAR_DIR / "tracker.db")
-        endpoints["tracker_store"] = {"type": "SQL", "dialect": "sqlite", "db": path}
+        endpoints["tracker_store"] = {"type": TRACKER_STORE, "dialect": "sqlite", "db": path}
     if settings.redis_url:
         parsed = urlparse(settings.redis_url)
         endpoints["lock_store"] = {
