@@ -17,20 +17,30 @@ from tests.stack import MODEL, Stack  # noqa: E402
 
 
 @contextlib.contextmanager
-def running_stack(extra_env: dict | None = None):
-    """Yields (stack, seconds from the start command until /healthz answered 200)."""
+def running_stack(extra_env: dict | None = None, postgres: bool = False):
+    """Yields (stack, seconds from the start command until /healthz answered 200).
+
+    postgres=True: the production profile on this machine's PostgreSQL (a throw-away
+    database, tests/pg.py) and Redis, with two Rasa workers unless extra_env says otherwise."""
     if not MODEL.exists():
         raise SystemExit(f"no model at {MODEL}: run `make train` or set RASA_MODEL")
     with tempfile.TemporaryDirectory(prefix="bench-stack-") as tmp:
-        stack = Stack(workdir=Path(tmp), database_url=f"sqlite:///{tmp}/service.db",
-                      extra_env=extra_env or {})
-        t0 = time.monotonic()
-        try:
-            stack.start()
-            startup = time.monotonic() - t0
-            yield stack, startup
-        finally:
-            stack.stop()
+        env = dict(extra_env or {})
+        db_ctx = contextlib.nullcontext(f"sqlite:///{tmp}/service.db")
+        if postgres:
+            from tests.pg import REDIS_TEST_URL, temporary_database
+
+            db_ctx = temporary_database("elder_bench")
+            env = {"REDIS_URL": REDIS_TEST_URL, "SANIC_WORKERS": "2", **env}
+        with db_ctx as db_url:
+            stack = Stack(workdir=Path(tmp), database_url=db_url, extra_env=env)
+            t0 = time.monotonic()
+            try:
+                stack.start()
+                startup = time.monotonic() - t0
+                yield stack, startup
+            finally:
+                stack.stop()
 
 
 def tree_rss_mb(pid: int) -> float:

@@ -15,7 +15,6 @@ import contextlib
 import random
 import re
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -27,8 +26,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._harness import percentile  # noqa: E402
-from tests.stack import MODEL, Stack  # noqa: E402
+from benchmarks._harness import percentile, running_stack  # noqa: E402
 
 PERSONA_PHONES = ["13800000001", "13800000002", "13800000003", "13800000004", "13800000005"]
 SERVICES = ["助洁", "助浴", "助餐", "陪诊", "上门理发"]
@@ -135,23 +133,8 @@ def check_bookings(database_url: str, references: list[str]) -> tuple[int, int, 
 
 @contextlib.contextmanager
 def own_stack(postgres: bool):
-    if not MODEL.exists():
-        raise SystemExit(f"no model at {MODEL}: run `make train`")
-    with tempfile.TemporaryDirectory(prefix="load-") as tmp:
-        db_ctx = contextlib.nullcontext(f"sqlite:///{tmp}/service.db")
-        extra = {"CHAT_TURNS_PER_MINUTE": "1000"}
-        if postgres:
-            from tests.pg import REDIS_TEST_URL, temporary_database
-
-            db_ctx = temporary_database("elder_load")
-            extra.update(REDIS_URL=REDIS_TEST_URL, SANIC_WORKERS="2")
-        with db_ctx as db_url:
-            stack = Stack(workdir=Path(tmp), database_url=db_url, extra_env=extra)
-            try:
-                stack.start()
-                yield stack.web_url, db_url, stack
-            finally:
-                stack.stop()
+    with running_stack({"CHAT_TURNS_PER_MINUTE": "1000"}, postgres=postgres) as (stack, _):
+        yield stack.web_url, stack.database_url, stack
 
 
 def main() -> int:

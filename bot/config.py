@@ -31,6 +31,8 @@ class Settings:
     tracker_store_url: str = field(default_factory=lambda: _env(
         "TRACKER_STORE_URL", _env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'tracker.db'}")))
     redis_url: str = field(default_factory=lambda: _env("REDIS_URL"))
+    # conversations each Rasa worker keeps in memory (bot/tracker_store.py); 0 turns it off
+    tracker_cache_size: int = field(default_factory=lambda: int(_env("TRACKER_CACHE_SIZE", "200")))
     rasa_url: str = field(default_factory=lambda: _env("RASA_URL", "http://127.0.0.1:5005"))
     action_server_url: str = field(default_factory=lambda: _env(
         "ACTION_SERVER_URL", "http://127.0.0.1:5055"))

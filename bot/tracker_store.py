@@ -42,7 +42,7 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CACHE_SIZE = 500
+DEFAULT_CACHE_SIZE = 200
 
 
 @dataclass

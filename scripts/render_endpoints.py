@@ -2,7 +2,7 @@
 
 - DATABASE_URL / TRACKER_STORE_URL pointing at PostgreSQL -> Rasa's SQL tracker store there
   (bot/tracker_store.py: Rasa's SQLTrackerStore with a checked per-process cache);
-  otherwise SQLite var/tracker.db.
+  otherwise SQLite var/tracker.db. TRACKER_CACHE_SIZE: conversations each worker caches.
 - REDIS_URL set -> Redis lock store (needed for SANIC_WORKERS > 1); otherwise in memory.
 - ACTION_SERVER_URL -> the action endpoint.
 """
@@ -33,11 +33,13 @@ def render() -> dict:
             "type": TRACKER_STORE, "dialect": "postgresql", "url": parsed.hostname or "127.0.0.1",
             "port": parsed.port or 5432, "db": parsed.path.lstrip("/") or "postgres",
             "username": parsed.username or "", "password": parsed.password or "",
+            "cache_size": settings.tracker_cache_size,
         }
     else:
         path = tracker_url.split("sqlite:///", 1)[-1] if tracker_url.startswith("sqlite") \
             else str(VAR_DIR / "tracker.db")
-        endpoints["tracker_store"] = {"type": TRACKER_STORE, "dialect": "sqlite", "db": path}
+        endpoints["tracker_store"] = {"type": TRACKER_STORE, "dialect": "sqlite", "db": path,
+                                       "cache_size": settings.tracker_cache_size}
     if settings.redis_url:
         parsed = urlparse(settings.redis_url)
         endpoints["lock_store"] = {
