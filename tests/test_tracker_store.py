@@ -199,3 +199,41 @@ def test_sqlite_runs_in_wal_mode(tmp_path):
     with store.engine.connect() as conn:
         assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
     assert "ix_events_sender_id_id" in {i["name"] for i in sa.inspect(store.engine).get_indexes("events")}
+
+
+def test_both_profiles_configure_this_store(monkeypatch, tmp_path):
+    from scripts.render_endpoints import TRACKER_STORE, render
+
+    assert TRACKER_STORE == "bot.tracker_store.CachingSQLTrackerStore"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/service.db")
+    monkeypatch.delenv("TRACKER_STORE_URL", raising=False)
+    monkeypatch.setenv("TRACKER_CACHE_SIZE", "7")
+    embedded = render()["tracker_store"]
+    assert embedded["type"] == TRACKER_STORE and embedded["cache_size"] == 7
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg2://u:p@db.example:5433/elder")
+    production = render()["tracker_store"]
+    assert production["type"] == TRACKER_STORE
+    assert (production["url"], production["port"], production["db"]) == ("db.example", 5433, "elder")
+
+
+@pytest.mark.e2e
+def test_running_rasa_uses_it_and_stores_each_event_once(stack, sender):
+    """Through the real stack: Rasa loaded this store (WAL mode and its index are on the
+    stack's tracker database) and a conversation's events are each stored once."""
+    messages = ["你好", "高龄补贴怎么领", "我妈今年八十五岁", "谢谢"]
+    for text in messages:
+        assert stack.chat_text(sender, text)
+    engine = sa.create_engine(stack.database_url)  # the embedded profile keeps both in one file
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+        indexes = {i["name"] for i in sa.inspect(conn).get_indexes("events")}
+        user_texts = [row[0] for row in conn.execute(sa.text(
+            "SELECT json_extract(data, '$.text') FROM events "
+            "WHERE sender_id = :s AND type_name = 'user' ORDER BY id"), {"s": sender})]
+        starts = conn.execute(sa.text(
+            "SELECT count(*) FROM events WHERE sender_id = :s AND type_name = 'session_started'"),
+            {"s": sender}).scalar()
+    engine.dispose()
+    assert "ix_events_sender_id_id" in indexes
+    assert user_texts == messages
+    assert starts == 1
