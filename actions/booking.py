@@ -37,7 +37,8 @@ IDENTIFY_LIMIT_BY_NAME = RateLimiter("identify-name", 10, 3600)
 IDENTITY_SLOTS = ("booking_elder_id", "booking_person_name", "booking_id_last4")
 TASK_SLOTS = ("booking_service", "booking_time", "booking_address", "booking_address_ok",
               "booking_confirm", "booking_reference", "booking_summary", "booking_failures",
-              "booking_aborted", "booking_phone_checked", "booking_question_asked")
+              "booking_aborted", "booking_phone_checked", "booking_question_asked",
+              "booking_time_options")
 # Intents that leave a booking form for a rule of their own (human, emergency, scam).
 INTERRUPT_INTENTS = {"request_human", "emergency", "scam_report"}
 OFFER_HUMAN_TEXT = "不好意思，我还是没弄明白。您可以说“转人工”，让顾问帮您办；也可以再跟我说一遍。"
@@ -270,6 +271,9 @@ class BookingFormValidation(FormValidationAction):
         try:
             wanted = parse_time(text)
         except TimeParseError as exc:
+            picked = self.pick_offered(turn, text, intent)
+            if picked is not None:
+                return picked
             log.info("booking form: time not usable (%s)", exc.code)
             turn.say(exc.message)
             return False
@@ -281,8 +285,7 @@ class BookingFormValidation(FormValidationAction):
             for part in parts:
                 start = window_start(wanted.day, part)
                 if booking.window_is_free(s, service, street_id, start):
-                    turn.set("booking_time", start.isoformat())
-                    turn.set("booking_confirm", None)
+                    self.take_time(turn, start)
                     return True
             around = window_start(wanted.day, parts[0])
             options = booking.available_windows(s, service, street_id, around)
@@ -294,9 +297,47 @@ class BookingFormValidation(FormValidationAction):
                      HUMAN_BUTTONS)
             return False
         listed = "；".join(f"{i}，{o.spoken}" for i, o in enumerate(options, 1))
+        turn.set("booking_time_options", _offered(options))
         turn.say(f"不好意思，{reason}。最近有空的时间是：{listed}。您要哪一个？",
                  [{"title": o.short, "payload": o.short} for o in options])
         return None
+
+    @staticmethod
+    def take_time(turn: Turn, start: dt.datetime) -> None:
+        turn.set("booking_time", start.isoformat())
+        turn.set("booking_time_options", None)
+        turn.set("booking_confirm", None)
+
+    def pick_offered(self, turn: Turn, text: str, intent: Optional[str]) -> Optional[bool]:
+        """An answer to "最近有空的时间是：1，…；2，…。您要哪一个？": "第二个", "2", "最后那个",
+        or "好" when only one time was offered. None when the answer is not about the list."""
+        offered = [dt.datetime.fromisoformat(x) for x in turn.get("booking_time_options") or []]
+        if not offered:
+            return None
+        n = bt.ordinal_from_text(text)
+        if n is None and len(offered) == 1 and bt.yes_no(text, intent) is True:
+            n = 1
+        if n is None:
+            if bt.yes_no(text, intent) is not None:
+                turn.say("您要第几个？请您说“第一个”、“第二个”，或者说日子。")
+                return False
+            return None
+        if not -len(offered) <= (n - 1 if n > 0 else n) < len(offered):
+            turn.say(f"我刚才说了{len(offered)}个时间。请您说“第一个”，或者说日子。")
+            return False
+        start = offered[n - 1 if n > 0 else n]
+        service, street_id = self.service_and_street(turn)
+        if service is None or street_id is None:
+            return False
+        with session_scope() as s:
+            free = booking.window_is_free(s, service, street_id, start)
+        if not free:
+            log.info("booking form: offered window was taken before the caller chose it")
+            turn.set("booking_time_options", None)
+            turn.say(f"不好意思，{say_window(start)}刚刚被别人约走了。请您再说一个日子。")
+            return False
+        self.take_time(turn, start)
+        return True
 
     def answer_address(self, turn: Turn, text: str, intent: Optional[str]) -> bool:
         address = (text or "").strip()
@@ -440,7 +481,7 @@ class ValidateBookServiceForm(BookingFormValidation):
     def prefill(self, turn: Turn, text: str) -> None:
         super().prefill(turn, text)
         for slot in ("booking_time", "booking_confirm", "booking_address_ok", "booking_summary",
-                     "booking_aborted", "booking_reference"):
+                     "booking_aborted", "booking_reference", "booking_time_options"):
             if turn.get(slot) is not None:
                 turn.set(slot, None)
         turn.set("booking_failures", 0)
@@ -492,7 +533,7 @@ class ValidateRescheduleBookingForm(BookingFormValidation):
 
     def prefill(self, turn: Turn, text: str) -> None:
         for slot in ("booking_reference", "booking_confirm", "booking_time", "booking_service",
-                     "booking_aborted"):
+                     "booking_aborted", "booking_time_options"):
             turn.set(slot, None)
         turn.set("booking_failures", 0)
         super().prefill(turn, text)
@@ -507,6 +548,11 @@ class ValidateRescheduleBookingForm(BookingFormValidation):
         view = _view(turn)
         start = dt.datetime.fromisoformat(turn.get("booking_time"))
         return (f"您要把{view.spoken}，改到{say_window_with_hours(start)}，对吗？" if view else "")
+
+
+def _offered(options: list) -> List[str]:
+    """The times just read out, kept in booking_time_options so that "第二个" can choose one."""
+    return [o.start.isoformat() for o in options]
 
 
 def _view(turn: Turn) -> Optional[booking.BookingView]:
@@ -610,6 +656,7 @@ class ActionBookServiceSubmit(Action):
                 {"title": o.short, "payload": o.short} for o in result.alternatives])
             return [SlotSet("booking_time", None), SlotSet("booking_confirm", None),
                     SlotSet("booking_summary", None), SlotSet("booking_question_asked", True),
+                    SlotSet("booking_time_options", _offered(result.alternatives)),
                     ActiveLoop("book_service_form"), SlotSet("requested_slot", "booking_time")]
         dispatcher.utter_message(text=result.message, buttons=HUMAN_BUTTONS if result.code == "full" else [])
         return _reset_events()
@@ -688,8 +735,9 @@ class ActionRescheduleBookingSubmit(Action):
             dispatcher.utter_message(text=result.message, buttons=[
                 {"title": o.short, "payload": o.short} for o in result.alternatives])
             return [SlotSet("booking_time", None), SlotSet("booking_confirm", None),
-                    SlotSet("booking_question_asked", True), ActiveLoop("reschedule_booking_form"),
-                    SlotSet("requested_slot", "booking_time")]
+                    SlotSet("booking_question_asked", True),
+                    SlotSet("booking_time_options", _offered(result.alternatives)),
+                    ActiveLoop("reschedule_booking_form"), SlotSet("requested_slot", "booking_time")]
         dispatcher.utter_message(text=result.message + ("还有别的事吗？" if result.ok else ""),
                                  json_message={"task_completed": True} if result.ok else None)
         return _reset_events()

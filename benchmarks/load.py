@@ -11,6 +11,7 @@ the conversations were told about is in the database exactly once (and no other)
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import random
 import re
@@ -41,6 +42,7 @@ class Totals:
     conversations: int = 0
     booking_attempts: int = 0
     references: list[str] = field(default_factory=list)
+    unconfirmed: collections.Counter = field(default_factory=collections.Counter)  # last replies
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -79,15 +81,20 @@ def booking_conversation(s, url, sender, meta, totals, think):
     with totals.lock:
         totals.booking_attempts += 1
     reply = turn(s, url, sender, f"我想预约{random.choice(SERVICES)}", meta, totals)
-    for answer in (random.choice(WHEN), "对", "对"):
+    for _ in range(7):
         time.sleep(think)
-        if "预约好了" in reply:
+        if "预约好了" in reply or not reply:
             break
+        # a time when asked for the day, the first one when free times are read out, else yes
+        answer = (random.choice(WHEN) if any(w in reply for w in ("哪一天", "哪天", "日子"))
+                  else "第一个" if "哪一个" in reply else "对")
         reply = turn(s, url, sender, answer, meta, totals)
     match = REFERENCE.search(reply)
-    if "预约好了" in reply and match:
-        with totals.lock:
+    with totals.lock:
+        if "预约好了" in reply and match:
             totals.references.append(match.group(1).replace(" ", ""))
+        else:
+            totals.unconfirmed[reply.split("。")[0][:30]] += 1
 
 
 def worker(url: str, deadline: float, totals: Totals, think: float) -> None:
@@ -180,6 +187,9 @@ def main() -> int:
     print(f"  errors: {len(totals.errors)}" + (f" (first: {totals.errors[:3]})" if totals.errors else ""))
     print(f"  bookings attempted: {totals.booking_attempts}, confirmed to callers: {told}, "
           f"found exactly once in DB: {found_once}, load bookings in DB: {in_db}")
+    if totals.unconfirmed:
+        print("  why the others were not booked (last reply, count): "
+              + "; ".join(f"{k!r} {n}" for k, n in totals.unconfirmed.most_common(4)))
     ok = not totals.errors and (found_once == told == in_db or found_once == -1)
     print("  RESULT:", "ok" if ok else "PROBLEM")
     return 0 if ok else 1

@@ -22,6 +22,10 @@ _DENY = ("不", "没", "别", "错", "算了", "取消")
 _ABORT = ("不约了", "不预约了", "不要约了", "算了", "不办了", "不用约了", "先不约", "不弄了")
 _ORDINALS = {"第一": 1, "第二": 2, "第三": 3, "第四": 4, "第五": 5, "头一": 1,
              "1": 1, "2": 2, "3": 3, "4": 4, "5": 5, "一": 1, "二": 2, "两": 2, "三": 3}
+_CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
+              "九": 9, "十": 10}
+_ORDINAL_ANYWHERE = re.compile(r"第([一二两三四五六七八九十]|[0-9]+)")
+_CHOICE_FILLER = re.compile(r"^(?:那就|我就要|我要|就要|要|就|选)")
 _NAME_PREFIXES = ("我叫", "我是", "老人叫", "老人是", "她叫", "他叫", "我妈叫", "我爸叫", "我母亲叫",
                   "我父亲叫", "名字是", "名字叫", "姓名是", "姓名", "叫", "是")
 _HAN = re.compile(r"[\u4e00-\u9fff·]")
@@ -108,6 +112,11 @@ def wants_to_stop(text: str | None) -> bool:
 def ordinal_from_text(text: str | None) -> int | None:
     """'第二个' / '2' / '后面那个' -> 1-based position in a list read out to the caller."""
     flat = (text or "").strip()
+    marked = _ORDINAL_ANYWHERE.search(flat)  # 我要第二个吧, 就第3个, 第九个 (out of range later)
+    if marked:
+        word = marked.group(1)
+        return int(word) if word.isdigit() else _CN_DIGITS[word]
+    flat = _CHOICE_FILLER.sub("", flat)  # 要一, 就两个, 选2
     for word, n in sorted(_ORDINALS.items(), key=lambda kv: -len(kv[0])):
         if flat.startswith(word) or flat.startswith("第" + word) or flat == word:
             return n

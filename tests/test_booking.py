@@ -382,3 +382,14 @@ def test_booking_cancel_reschedule_on_postgresql(pg_url):
     with pytest.raises(IntegrityError):
         with session_scope() as s:
             s.execute(text("UPDATE capacity_windows SET booked = capacity + 1 WHERE id = 1"))
+
+
+@pytest.mark.parametrize("said, position", [
+    ("第一个", 1), ("第2个", 2), ("我要第二个吧", 2), ("就第三个", 3), ("要第三个", 3),
+    ("头一个", 1), ("第九个", 9), ("第12个", 12), ("2", 2), ("两个", 2), ("选3", 3), ("最后那个", -1),
+    ("好", None), ("对", None), ("明天上午", None), ("", None), (None, None),
+])
+def test_choosing_from_a_list_read_out(said, position):
+    from bot.booking_text import ordinal_from_text
+
+    assert ordinal_from_text(said) == position

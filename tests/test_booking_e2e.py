@@ -145,19 +145,23 @@ def test_unknown_service_is_explained(stack, sender, db):
     assert rows(db, "select count(*) as n from bookings")[0].n == before
 
 
-def test_full_window_offers_nearest_free_times(stack, sender, db):
-    day = today() + dt.timedelta(days=3)
+def _fill_morning(db, day: dt.date, street: str) -> int:
+    """Books out the morning of `day` at every provider serving `street`; how many windows."""
     from sqlalchemy import select, update
 
     from bot.models import Street
     from bot.models.booking import CapacityWindow, provider_streets
-    with db.begin() as c:  # the provider of 中华门 is fully booked that morning
+    with db.begin() as c:
         providers = select(provider_streets.c.provider_id).join(
-            Street, Street.id == provider_streets.c.street_id).where(Street.name == "中华门")
-        done = c.execute(update(CapacityWindow).where(
+            Street, Street.id == provider_streets.c.street_id).where(Street.name == street)
+        return c.execute(update(CapacityWindow).where(
             CapacityWindow.starts_at == dt.datetime.combine(day, dt.time(8)),
-            CapacityWindow.provider_id.in_(providers)).values(booked=CapacityWindow.capacity))
-        assert done.rowcount == 1
+            CapacityWindow.provider_id.in_(providers)).values(booked=CapacityWindow.capacity)).rowcount
+
+
+def test_full_window_offers_nearest_free_times(stack, sender, db):
+    day = today() + dt.timedelta(days=3)
+    assert _fill_morning(db, day, "中华门") == 1  # its one provider is fully booked that morning
     meta = {"phone": "13800000003"}  # 王秀英, 中华门
     stack.chat_text(sender, "预约上门理发", meta)
     replies = stack.chat(sender, f"{day.month}月{day.day}号上午", meta)
@@ -171,6 +175,37 @@ def test_full_window_offers_nearest_free_times(stack, sender, db):
     booked = rows(db, """select w.starts_at from bookings b join capacity_windows w on
                          w.id = b.window_id where b.reference = :r""", r=ref)[0]
     assert str(booked.starts_at) != str(dt.datetime.combine(day, dt.time(8)))
+
+
+def _offered_times(text: str) -> list[str]:
+    """'最近有空的时间是：1，11月26日，星期四，上午；2，…。' -> the spoken times in order."""
+    listed = text.split("最近有空的时间是：", 1)[1].split("。", 1)[0]
+    return [re.sub(r"^\d+，", "", item) for item in listed.split("；")]
+
+
+def test_caller_chooses_an_offered_time_by_number(stack, sender, db):
+    """On the phone there are no buttons: "第二个" picks the second time read out, and a
+    bare "对" to a list of several is asked again, not taken as a date."""
+    day = today() + dt.timedelta(days=4)
+    _fill_morning(db, day, "中华门")
+    meta = {"phone": "13800000003"}  # 王秀英, 中华门
+    stack.chat_text(sender, "我想约个助洁", meta)
+    full = stack.chat_text(sender, f"{day.month}月{day.day}号上午", meta)
+    assert "约满" in full
+    times = _offered_times(full)
+    assert len(times) >= 2
+    assert "第几个" in stack.chat_text(sender, "对", meta)
+    assert "说了" in stack.chat_text(sender, "第九个", meta)  # there were not nine
+    reply = stack.chat_text(sender, "我要第二个", meta)
+    assert "上门地址" in reply
+    stack.chat_text(sender, "对", meta)
+    ref = reference_in(stack.chat_text(sender, "对", meta))
+    booked = rows(db, """select w.starts_at from bookings b join capacity_windows w on
+                         w.id = b.window_id where b.reference = :r""", r=ref)[0]
+    starts = booked.starts_at if isinstance(booked.starts_at, dt.datetime) \
+        else dt.datetime.fromisoformat(str(booked.starts_at))
+    from bot.timeparse import say_window
+    assert say_window(starts) == times[1]
 
 
 def test_place_taken_during_the_call_offers_alternatives_then_books(stack, sender, db):
