@@ -27,6 +27,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Optional, Text
@@ -43,6 +44,10 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 log = logging.getLogger(__name__)
 
 DEFAULT_CACHE_SIZE = 200
+# A conversation idle this long is read from the DB again (and its memory freed): the cache
+# is for the turns of a call in progress, and rows deleted by hand (retention) are not seen
+# by the id check unless the newest one goes.
+DEFAULT_CACHE_SECONDS = 900
 
 
 @dataclass
@@ -50,14 +55,17 @@ class _Entry:
     tracker: DialogueStateTracker
     stored: int       # events of `tracker` that are in the database
     last_id: int      # newest events.id for this sender when they were stored
+    at: float = 0.0   # time.monotonic() when cached
 
 
 class CachingSQLTrackerStore(SQLTrackerStore):
     """SQLTrackerStore that keeps the trackers it saved and checks them against the DB."""
 
-    def __init__(self, *args: Any, cache_size: int = DEFAULT_CACHE_SIZE, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, cache_size: int = DEFAULT_CACHE_SIZE,
+                 cache_seconds: float = DEFAULT_CACHE_SECONDS, **kwargs: Any) -> None:
         self._cache: "OrderedDict[str, _Entry]" = OrderedDict()
         self._cache_size = max(0, int(cache_size))
+        self._cache_seconds = float(cache_seconds)
         self.cache_hits = 0
         self.cache_misses = 0
         super().__init__(*args, **kwargs)
@@ -98,7 +106,8 @@ class CachingSQLTrackerStore(SQLTrackerStore):
             # read before the events: a write in between makes the entry stale, never wrong
             current = self._last_id(session, sender_id)
         if entry is not None and current == entry.last_id \
-                and len(entry.tracker.events) == entry.stored:
+                and len(entry.tracker.events) == entry.stored \
+                and time.monotonic() - entry.at < self._cache_seconds:
             self._remember(sender_id, entry)
             self.cache_hits += 1
             return entry.tracker
@@ -135,6 +144,7 @@ class CachingSQLTrackerStore(SQLTrackerStore):
     def _remember(self, sender_id: Text, entry: _Entry) -> None:
         if not self._cache_size:
             return
+        entry.at = time.monotonic()
         self._cache[sender_id] = entry
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)

@@ -186,6 +186,15 @@ def test_cache_is_bounded(tmp_path):
     assert len(store._cache) == 3
 
 
+def test_idle_conversations_are_read_again(tmp_path):
+    store = CachingSQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"),
+                                   cache_seconds=0)
+    run(converse(store, "elder-7", 3))
+    tracker = run(store.retrieve("elder-7"))
+    assert run(store.retrieve("elder-7")) is not tracker
+    assert store.cache_hits == 0
+
+
 def test_new_domain_empties_the_cache(tmp_path):
     store = CachingSQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
     run(converse(store, "elder-6", 2))
