@@ -284,6 +284,10 @@ class BookingFormValidation(FormValidationAction):
         with session_scope() as s:
             for part in parts:
                 start = window_start(wanted.day, part)
+                already = self.already_booked(turn, s, service, start)
+                if already:
+                    turn.say(already + "您要约别的时间吗？")
+                    return False
                 if booking.window_is_free(s, service, street_id, start):
                     self.take_time(turn, start)
                     return True
@@ -300,6 +304,11 @@ class BookingFormValidation(FormValidationAction):
         turn.set("booking_time_options", _offered(options))
         turn.say(f"不好意思，{reason}。最近有空的时间是：{listed}。您要哪一个？",
                  [{"title": o.short, "payload": o.short} for o in options])
+        return None
+
+    def already_booked(self, turn: Turn, session: Any, service: str,
+                       start: dt.datetime) -> Optional[str]:
+        """What to tell a caller who asks for a visit the elder already has (booking only)."""
         return None
 
     @staticmethod
@@ -493,6 +502,13 @@ class ValidateBookServiceForm(BookingFormValidation):
                 return
             self.answer_time(turn, text, None)
 
+    def already_booked(self, turn: Turn, session: Any, service: str,
+                       start: dt.datetime) -> Optional[str]:
+        svc = booking.service_by_code_or_name(session, service)
+        same = booking.same_visit_booked(session, turn.elder_id, svc.id, start) \
+            if svc is not None and turn.elder_id is not None else None
+        return booking.already_message(same) if same is not None else None
+
     def summary(self, turn: Turn) -> str:
         start = dt.datetime.fromisoformat(turn.get("booking_time"))
         cost = _quote_sentence(turn.elder_id, turn.get("booking_service"), start)
@@ -658,7 +674,9 @@ class ActionBookServiceSubmit(Action):
                     SlotSet("booking_summary", None), SlotSet("booking_question_asked", True),
                     SlotSet("booking_time_options", _offered(result.alternatives)),
                     ActiveLoop("book_service_form"), SlotSet("requested_slot", "booking_time")]
-        dispatcher.utter_message(text=result.message, buttons=HUMAN_BUTTONS if result.code == "full" else [])
+        follow = "还有别的事吗？" if result.code == "already_booked" else ""
+        dispatcher.utter_message(text=result.message + follow,
+                                 buttons=HUMAN_BUTTONS if result.code == "full" else [])
         return _reset_events()
 
 

@@ -17,7 +17,7 @@ import datetime as dt
 import logging
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -445,6 +445,21 @@ def _sms_text(b: Booking, what: str) -> str:
             f"{_cost_sentence(b.free_minutes_applied, b.cost_fen)}。改期或取消请拨12349。")
 
 
+def same_visit_booked(session: Session, elder_id: int, service_id: int,
+                      window_start: dt.datetime) -> Booking | None:
+    """The elder's active booking of this service in this window, if there is one."""
+    return session.execute(
+        select(Booking).join(CapacityWindow, CapacityWindow.id == Booking.window_id)
+        .where(Booking.elder_id == elder_id, Booking.service_type_id == service_id,
+               Booking.status == "booked", CapacityWindow.starts_at == window_start)
+    ).scalars().first()
+
+
+def already_message(b: Booking) -> str:
+    return (f"{b.elder.name}{say_window(b.window.starts_at)}已经约了{b.service_type.name}，"
+            f"预约号{' '.join(b.reference)}，不用再约了。")
+
+
 def _full_message(start: dt.datetime, alternatives: list[WindowOption]) -> str:
     if not alternatives:
         return f"不好意思，{say_window(start)}已经约满了，附近几周也没有空的时间。我帮您转人工安排，好吗？"
@@ -508,6 +523,12 @@ def _book(elder_id, service_code, window_start, channel, idempotency_key, addres
                                  f"不好意思，我们没有这项服务。可以预约的有：{names}。")
         if window_start <= now_local():
             return BookingResult(False, "past", f"{say_window(window_start)}已经过去了，请您换一个时间。")
+        same = same_visit_booked(s, elder.id, service.id, window_start)
+        if same is not None:
+            # A caller who forgot the first call must not get (and pay for) a second visit.
+            log.info("booking refused: elder=%s already has ref=%s for service=%s start=%s",
+                     elder.id, same.reference, service.code, window_start.isoformat())
+            return replace(_result(same, "already_booked", already_message(same)), ok=False)
         window = _claim_place(s, elder.street_id, service.id, window_start)
         if window is None:
             alternatives = available_windows(s, service.code, elder.street_id, window_start)

@@ -22,6 +22,8 @@ _DENY = ("不", "没", "别", "错", "算了", "取消")
 _ABORT = ("不约了", "不预约了", "不要约了", "算了", "不办了", "不用约了", "先不约", "不弄了")
 _ORDINALS = {"第一": 1, "第二": 2, "第三": 3, "第四": 4, "第五": 5, "头一": 1,
              "1": 1, "2": 2, "3": 3, "4": 4, "5": 5, "一": 1, "二": 2, "两": 2, "三": 3}
+# the same phrase as the `dont_come` NLU feature in data/nlu/lookups.yml
+_DONT_COME = re.compile(r"(?:不用|别|不要|甭|不必)(?:再)?(?:过|上门)?来(?:了|啦|人)")
 _CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
               "九": 9, "十": 10}
 _ORDINAL_ANYWHERE = re.compile(r"第([一二两三四五六七八九十]|[0-9]+)")
@@ -106,7 +108,8 @@ def yes_no(text: str | None, intent: str | None = None) -> bool | None:
 
 
 def wants_to_stop(text: str | None) -> bool:
-    return any(w in (text or "") for w in _ABORT)
+    """不约了, 算了, and "don't come" (不用来了, 别过来了) said in the middle of booking."""
+    return any(w in (text or "") for w in _ABORT) or bool(_DONT_COME.search(text or ""))
 
 
 def ordinal_from_text(text: str | None) -> int | None:

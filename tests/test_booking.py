@@ -87,6 +87,24 @@ def test_retried_request_is_idempotent(db_url):
             CapacityWindow.starts_at == afternoon(4), CapacityWindow.booked > 0)).scalar_one() == 1
 
 
+def test_same_visit_twice_is_refused_without_a_second_charge(db_url):
+    """A caller who forgot she already booked gets the first booking read back, not a
+    second visit; another service, another window or after cancelling is fine."""
+    first = booking.book(ZHANG, "bath", morning(5), "voice", key())
+    with session_scope() as s:
+        before = counts(s)
+    again = booking.book(ZHANG, "bath", morning(5), "voice", key())
+    assert not again.ok and again.code == "already_booked"
+    assert again.reference == first.reference and "不用再约" in again.message
+    assert " ".join(first.reference) in again.message
+    with session_scope() as s:
+        assert counts(s) == before
+    assert booking.book(ZHANG, "cleaning", morning(5), "voice", key()).ok
+    assert booking.book(ZHANG, "bath", afternoon(5), "voice", key()).ok
+    assert booking.cancel(first.reference, ZHANG, reason="test", channel="voice").ok
+    assert booking.book(ZHANG, "bath", morning(5), "voice", key()).ok
+
+
 @pytest.mark.parametrize("service, start, code", [
     ("massage_on_the_moon", "morning", "unknown_service"),
     ("bath", "past", "past"),
@@ -393,3 +411,14 @@ def test_choosing_from_a_list_read_out(said, position):
     from bot.booking_text import ordinal_from_text
 
     assert ordinal_from_text(said) == position
+
+
+@pytest.mark.parametrize("said, stop", [
+    ("不约了", True), ("算了", True), ("不用来了", True), ("阿姨别过来了", True), ("甭来了", True),
+    ("明天不要来人了", True), ("对", False), ("文昌巷12号", False), ("不用来电话", False),
+    ("你们几点来", False),
+])
+def test_stopping_in_the_middle_of_a_booking(said, stop):
+    from bot.booking_text import wants_to_stop
+
+    assert wants_to_stop(said) is stop

@@ -231,3 +231,40 @@ def test_place_taken_during_the_call_offers_alternatives_then_books(stack, sende
     row = rows(db, """select w.starts_at, b.cost_fen from bookings b join capacity_windows w
                       on w.id = b.window_id where b.reference = :r""", r=ref)[0]
     assert str(row.starts_at) != str(start) and row.cost_fen == 6000  # under 80: full price
+
+
+def test_asking_again_for_a_visit_already_booked_reads_the_first_back(stack, sender, db):
+    """An elder who forgot she booked: the second call is told the booking she has, before
+    any read-back, and nothing new is written."""
+    day = today() + dt.timedelta(days=6)
+    meta = {"phone": "13800000002"}  # 李建国
+    when = f"{day.month}月{day.day}号下午"
+    stack.chat_text(sender, "我想预约助洁", meta)
+    stack.chat_text(sender, when, meta)
+    stack.chat_text(sender, "对", meta)
+    ref = reference_in(stack.chat_text(sender, "对", meta))
+    before = rows(db, "select count(*) as n from bookings")[0].n
+    again = f"{sender}-again"
+    stack.chat_text(again, "帮我约个助洁", meta)
+    reply = stack.chat_text(again, when, meta)
+    assert "已经约了助洁" in reply and " ".join(ref) in reply and "别的时间" in reply
+    assert rows(db, "select count(*) as n from bookings")[0].n == before
+
+
+def test_dont_come_stops_a_booking_or_cancels_the_one_made(stack, sender, db):
+    meta = {"phone": "13800000005"}  # 刘淑芬
+    day = today() + dt.timedelta(days=9)
+    stack.chat_text(sender, "我想预约上门理发", meta)
+    stack.chat_text(sender, f"{day.month}月{day.day}号下午", meta)
+    before = rows(db, "select count(*) as n from bookings")[0].n
+    assert "先不约了" in stack.chat_text(sender, "不用来了", meta)  # said at the address question
+    assert rows(db, "select count(*) as n from bookings")[0].n == before
+
+    stack.chat_text(sender, "我想预约上门理发", meta)
+    stack.chat_text(sender, f"{day.month}月{day.day}号下午", meta)
+    stack.chat_text(sender, "对", meta)
+    ref = reference_in(stack.chat_text(sender, "对", meta))
+    reply = stack.chat_text(sender, f"{day.month}月{day.day}号就别过来了", meta)
+    assert "取消" in reply and " ".join(ref) in reply and "对吗" in reply
+    assert "取消" in stack.chat_text(sender, "对", meta)
+    assert rows(db, "select status from bookings where reference = :r", r=ref)[0].status == "cancelled"
