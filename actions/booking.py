@@ -26,7 +26,8 @@ from bot.db import session_scope
 from bot.masking import mask_phone
 from bot.ratelimit import RateLimiter
 from bot.models import Elder
-from bot.timeparse import TimeParseError, parse_time, say_window, say_window_with_hours, window_start
+from bot.timeparse import (TimeParseError, parse_time, say_day, say_window, say_window_with_hours,
+                           window_start)
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,8 @@ class BookingFormValidation(FormValidationAction):
 
     # the order in which a form asks; subclasses list their task slots
     task_order: tuple[str, ...] = ()
+    # whether a day in the request picks the booking (cancel: yes; reschedule: the new day)
+    day_names_booking = False
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
@@ -432,13 +435,29 @@ class BookingFormValidation(FormValidationAction):
             turn.say(f"没有查到{turn.get('booking_person_name') or '您'}还没到期的预约。", asks=False)
             turn.set("booking_aborted", "no_bookings")
             return False
-        chosen = _choose_booking(bookings, latest_text(turn.tracker)) if len(bookings) > 1 else bookings[0]
-        if chosen is not None and (len(bookings) == 1 or chosen.reference in latest_text(turn.tracker)):
+        text = latest_text(turn.tracker)
+        if self.day_names_booking:
+            day = _said_day(text)
+            same_day = [b for b in bookings if day is not None and b.window_start.date() == day]
+            if len(same_day) == 1:  # 明天的不用来了: that one (read back before anything is done)
+                turn.set("booking_reference", same_day[0].reference)
+                return True
+            if day is not None and not same_day:
+                turn.say(f"{say_day(day)}没有您的预约。", asks=False)
+        chosen = _choose_booking(bookings, text) if len(bookings) > 1 else bookings[0]
+        if chosen is not None and (len(bookings) == 1 or chosen.reference in text):
             turn.set("booking_reference", chosen.reference)
         return True
 
     def summary(self, turn: Turn) -> str:  # pragma: no cover - per form
         return ""
+
+
+def _said_day(text: str) -> Optional[dt.date]:
+    try:
+        return parse_time(text).day
+    except TimeParseError:
+        return None
 
 
 def _choose_booking(bookings: list[booking.BookingView], text: str) -> Optional[booking.BookingView]:
@@ -526,6 +545,7 @@ class ValidateQueryBookingForm(BookingFormValidation):
 
 class ValidateCancelBookingForm(BookingFormValidation):
     task_order = ("booking_reference", "booking_confirm")
+    day_names_booking = True  # 周五的不用来了
 
     def name(self) -> Text:
         return "validate_cancel_booking_form"

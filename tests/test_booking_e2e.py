@@ -268,3 +268,25 @@ def test_dont_come_stops_a_booking_or_cancels_the_one_made(stack, sender, db):
     assert "取消" in reply and " ".join(ref) in reply and "对吗" in reply
     assert "取消" in stack.chat_text(sender, "对", meta)
     assert rows(db, "select status from bookings where reference = :r", r=ref)[0].status == "cancelled"
+
+
+def test_a_day_in_the_cancel_request_picks_the_booking_or_says_there_is_none(stack, sender, db):
+    meta = {"phone": "13800000004"}  # 陈志明
+    days = [today() + dt.timedelta(days=n) for n in (10, 12)]
+    refs = []
+    for day in days:
+        stack.chat_text(sender, "我想预约助洁", meta)
+        stack.chat_text(sender, f"{day.month}月{day.day}号上午", meta)
+        stack.chat_text(sender, "对", meta)
+        refs.append(reference_in(stack.chat_text(sender, "对", meta)))
+    # two bookings, the day said names the second one: read back straight away
+    reply = stack.chat_text(sender, f"{days[1].month}月{days[1].day}号的不用来了", meta)
+    assert " ".join(refs[1]) in reply and " ".join(refs[0]) not in reply and "对吗" in reply
+    assert "没有取消" in stack.chat_text(sender, "不对", meta)
+    # a day with no booking: said so, then the choice between the two
+    empty = days[0] + dt.timedelta(days=1)
+    reply = stack.chat_text(sender, f"{empty.month}月{empty.day}号的取消", meta)
+    assert f"{empty.month}月{empty.day}日" in reply and "没有您的预约" in reply
+    assert "哪一个" in reply
+    assert rows(db, "select count(*) as n from bookings where reference in (:a, :b) "
+                    "and status = 'booked'", a=refs[0], b=refs[1])[0].n == 2
