@@ -45,6 +45,8 @@ class Settings:
     twilio_account_sid: str = field(default_factory=lambda: _env("TWILIO_ACCOUNT_SID"))
     twilio_auth_token: str = field(default_factory=lambda: _env("TWILIO_AUTH_TOKEN"))
     twilio_from_number: str = field(default_factory=lambda: _env("TWILIO_FROM_NUMBER"))
+    # Twilio's REST address; empty = https://api.twilio.com (tests play Twilio on localhost)
+    twilio_api_url: str = field(default_factory=lambda: _env("TWILIO_API_URL"))
     twilio_validate_signature: bool = field(default_factory=lambda: _env_bool(
         "TWILIO_VALIDATE_SIGNATURE", True))
     advisor_phone_number: str = field(default_factory=lambda: _env("ADVISOR_PHONE_NUMBER"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy import event as sa_event
+
 from bot.config import get_settings
 from bot.db import session_scope
 from bot.masking import mask_phone
@@ -48,8 +50,23 @@ def send_sms(to_number: str, body: str, *, related_booking_id: int | None = None
         log.info("sms to %s kept in outbox id=%s (no Twilio credentials)",
                  mask_phone(row.to_number), row_id)
         return row_id
+    if session is not None:
+        # Send only once the caller's transaction has committed: a booking that is rolled
+        # back sends nothing, and the status update below can see (and write) the row.
+        to_number = row.to_number
+        sa_event.listen(session, "after_commit",
+                        lambda _s: _deliver_after_commit(row_id, to_number, body), once=True)
+        return row_id
     _deliver_via_twilio(row_id, row.to_number, body)
     return row_id
+
+
+def _deliver_after_commit(row_id: int, to_number: str, body: str) -> None:
+    # The caller's commit has succeeded: nothing here may turn it into an error for them.
+    try:
+        _deliver_via_twilio(row_id, to_number, body)
+    except Exception:  # noqa: BLE001 - logged; the row stays 'outbox' for a resend
+        log.exception("sms id=%s to %s: delivery after commit failed", row_id, mask_phone(to_number))
 
 
 def _deliver_via_twilio(row_id: int, to_number: str, body: str) -> None:
@@ -58,7 +75,10 @@ def _deliver_via_twilio(row_id: int, to_number: str, body: str) -> None:
 
     settings = get_settings()
     try:
-        message = Client(settings.twilio_account_sid, settings.twilio_auth_token).messages.create(
+        client = Client(settings.twilio_account_sid, settings.twilio_auth_token)
+        if settings.twilio_api_url:
+            client.api.base_url = settings.twilio_api_url.rstrip("/")
+        message = client.messages.create(
             to=to_number, from_=settings.twilio_from_number, body=body)
         status, sid, error = "sent", message.sid, None
     except (TwilioException, OSError) as exc:

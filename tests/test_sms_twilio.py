@@ -1,0 +1,124 @@
+"""Sending SMS with Twilio configured, against a local HTTP server that plays Twilio's REST
+API (TWILIO_API_URL). A booking's confirmation is sent only after the booking committed
+(the fake checks the booking is visible from another connection when the request arrives),
+the outbox row records what Twilio answered, and a rolled-back transaction sends nothing."""
+from __future__ import annotations
+
+import json
+import threading
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from sqlalchemy import create_engine, select, text
+
+from bot import booking
+from bot.db import session_scope
+from bot.models import SmsOutbox
+from bot.sms import send_sms
+from tests.test_booking import ZHANG, key, morning
+
+ACCOUNT = "ACfaketestaccount"
+
+
+class FakeTwilio:
+    """Records Messages.json POSTs; answers 201 (or `status`) like Twilio's API does."""
+
+    def __init__(self, db_url: str):
+        self.requests: list[dict] = []
+        self.status = 201
+        engine = create_engine(db_url)
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's name
+                length = int(self.headers.get("Content-Length") or 0)
+                form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
+                with engine.connect() as conn:  # what another connection sees right now
+                    committed = conn.execute(text("select count(*) from bookings")).scalar()
+                fake.requests.append({"path": self.path, "form": form,
+                                      "bookings_visible": committed})
+                body = json.dumps({"sid": f"SM{len(fake.requests):032d}", "status": "queued",
+                                   "to": form.get("To"), "from": form.get("From"),
+                                   "body": form.get("Body"), "account_sid": ACCOUNT}).encode()
+                if fake.status >= 400:
+                    body = json.dumps({"code": 20500, "message": "fake outage",
+                                       "status": fake.status}).encode()
+                self.send_response(fake.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.engine = engine
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.engine.dispose()
+
+
+@pytest.fixture
+def twilio(db_url, monkeypatch):
+    fake = FakeTwilio(db_url)
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", ACCOUNT)
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "fake-token")
+    monkeypatch.setenv("TWILIO_FROM_NUMBER", "+15005550006")
+    monkeypatch.setenv("TWILIO_API_URL", fake.url)
+    yield fake
+    fake.close()
+
+
+def outbox(sms_id: int) -> SmsOutbox:
+    with session_scope() as s:
+        row = s.get(SmsOutbox, sms_id)
+        s.expunge(row)
+        return row
+
+
+def test_booking_sms_is_sent_after_the_booking_committed(twilio):
+    result = booking.book(ZHANG, "bath", morning(6), "voice", key())
+    assert result.ok and result.sms_outbox_id
+    assert len(twilio.requests) == 1
+    sent = twilio.requests[0]
+    assert sent["path"] == f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
+    assert sent["form"]["To"] == "+8613800000001" and result.reference in sent["form"]["Body"]
+    assert sent["bookings_visible"] >= 1, "sent before the booking was committed"
+    row = outbox(result.sms_outbox_id)
+    assert (row.status, row.provider_sid, row.error) == ("sent", f"SM{1:032d}", None)
+    assert row.sent_at is not None
+
+
+def test_twilio_refusing_leaves_the_booking_and_marks_the_sms_failed(twilio):
+    twilio.status = 500
+    result = booking.book(ZHANG, "cleaning", morning(6), "voice", key())
+    assert result.ok, "a failed SMS must not undo the booking"
+    row = outbox(result.sms_outbox_id)
+    assert row.status == "failed" and row.error and row.provider_sid is None
+    with session_scope() as s:
+        assert booking.count_bookings(s, reference=result.reference) == 1
+
+
+def test_a_rolled_back_transaction_sends_nothing(twilio):
+    class Abandoned(Exception):
+        pass
+
+    with pytest.raises(Abandoned):
+        with session_scope() as s:
+            send_sms("13800000001", "不该发出的短信", session=s)
+            raise Abandoned
+    assert twilio.requests == []
+    with session_scope() as s:
+        assert s.execute(select(SmsOutbox).where(SmsOutbox.body == "不该发出的短信")).first() is None
+
+
+def test_without_a_session_it_sends_at_once(twilio):
+    sms_id = send_sms("13800000005", "您的测算结果：高龄津贴可以申请。")
+    assert len(twilio.requests) == 1 and outbox(sms_id).status == "sent"
