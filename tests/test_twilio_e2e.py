@@ -423,3 +423,23 @@ def test_a_number_asked_for_can_be_typed_on_the_keypad(line, phone_stack):
     typed = call.press(elder.id_number[-4:])
     assert "哪一天" in typed.said, typed.said  # identified: the form goes on to the time
     assert "没有这个选项" not in typed.said
+
+
+def test_a_full_morning_offers_times_and_the_caller_picks_one_by_number(line, phone_stack):
+    """No buttons on a phone: the free times are read out numbered and "第二个。" (as the
+    speech recogniser writes it, with a full stop) chooses the second."""
+    from tests.test_booking_e2e import _fill_morning
+
+    day = dt.datetime.now(CHINA_TZ).date() + dt.timedelta(days=11)
+    with create_engine(phone_stack.database_url).connect() as conn:
+        assert _fill_morning(conn.engine, day, "五老村") >= 1
+    call = Call(line)
+    call.start()
+    call.say("我想预约上门帮忙洗澡")
+    full = call.say(f"{day.month}月{day.day}号上午").said
+    assert "约满" in full and "您要哪一个" in full and "二，" in full, full
+    second = full.split("二，", 1)[1].split("；", 1)[0]  # spoken: 二，十二月四日，星期五，下午
+    answer = call.say("第二个。").said
+    assert "上门地址" in answer, answer
+    answer = call.say("对").said
+    assert second in answer and "对吗" in answer, (second, answer)

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 MAX_SPEECH_CHARS = 500
 MAX_SILENCES = 4  # 1: ask again, 2-3: keypad menu, 4: goodbye
 RECOGNITION_HINTS = ("转人工", "再说一遍", "政策", "补贴", "预约", "上门服务", "助浴", "助餐",
-                     "再见", "是的", "不是")
+                     "再见", "是的", "不是", "第一个", "第二个", "第三个", "取消预约", "不用来了")
 
 # Said on the line by the bridge itself.
 NOT_HEARD = "不好意思，我没听到您说话。"
