@@ -141,7 +141,17 @@ def test_eligibility_booking_and_elder_page(stack, console):
     assert float(page.inner_text(".left-hours")) < left_before  # free hours were used
     screenshot(page, "console-elder-booked", full_page=True)
 
-    # Cancel it again on her behalf: the hours come back.
+    # Move it to the afternoon on her behalf, then cancel it: the hours come back.
+    booked.locator("a:has-text('代为改期')").click()
+    page.wait_for_selector(".card.moving")
+    page.select_option("select[name=part]", value="pm")
+    page.click("button:has-text('查可约时间')")
+    page.wait_for_selector("button.move-window")
+    page.locator("button.move-window").first.click()
+    page.wait_for_selector(".flash.success")
+    assert "改好了" in page.inner_text(".flash.success")
+    booked = page.locator(f"li.booking[data-reference='{reference}']")
+    assert "已预约" in booked.inner_text() and "13:00" in booked.inner_text()
     booked.locator("button:has-text('代为取消')").click()
     page.wait_for_selector(".flash.success")
     assert "已取消" in page.locator(f"li.booking[data-reference='{reference}']").inner_text()
@@ -150,4 +160,4 @@ def test_eligibility_booking_and_elder_page(stack, console):
     with session_scope(stack.database_url) as s:
         actions = set(s.execute(select(AuditEntry.action).where(
             AuditEntry.elder_id == zhang.id, AuditEntry.actor == ADVISOR[0])).scalars())
-    assert {"view_elder", "eligibility_check", "book", "cancel_booking"} <= actions
+    assert {"view_elder", "eligibility_check", "book", "reschedule_booking", "cancel_booking"} <= actions

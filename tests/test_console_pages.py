@@ -2,6 +2,7 @@
 and the real policy KB, eligibility engine and booking ledger (no servers needed)."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -109,3 +110,47 @@ def test_book_retry_and_cancel_on_behalf(client):
 def test_unknown_elder_is_a_polite_404(client):
     r = client.get("/advisor/elders/99999")
     assert r.status_code == 404 and "没有这位老人" in r.get_data(as_text=True)
+
+
+def test_reschedule_on_behalf(client):
+    """An advisor moves an elder's booking to another free window: one booking, new window,
+    an SMS, an audit line; another elder's page cannot move it; a second click is harmless."""
+    zhang = elder_id("张桂兰")
+    page = client.get(f"/advisor/elders/{zhang}/book", query_string={"service": "bath"})\
+        .get_data(as_text=True)
+    start = re.findall(r'name="window_start" value="([^"]+)"', page)[0]
+    key = re.findall(r'name="idempotency_key" value="([^"]+)"', page)[0]
+    html = client.post(f"/advisor/elders/{zhang}/book", follow_redirects=True, data={
+        "csrf_token": csrf_token(page), "service": "bath", "window_start": start,
+        "idempotency_key": key}).get_data(as_text=True)
+    ref = re.findall(r'data-reference="(\w+)"', html)[0]
+    assert "代为改期" in html
+    later = (dt.date.fromisoformat(start[:10]) + dt.timedelta(days=3)).isoformat()
+    page = client.get(f"/advisor/elders/{zhang}/bookings/{ref}/reschedule",
+                      query_string={"day": later, "part": "pm"}).get_data(as_text=True)
+    assert "现在的预约" in page and ref in page and "改到这个时间" in page
+    target = re.findall(r'name="window_start" value="([^"]+)"', page)[0]
+    assert target != start
+    form = {"csrf_token": csrf_token(page), "window_start": target}
+    done = client.post(f"/advisor/elders/{zhang}/bookings/{ref}/reschedule", data=form,
+                       follow_redirects=True).get_data(as_text=True)
+    assert "改好了" in done and "已给老人发短信" in done
+    again = client.post(f"/advisor/elders/{zhang}/bookings/{ref}/reschedule", data=form,
+                        follow_redirects=True).get_data(as_text=True)
+    assert "不用改" in again
+    li = elder_id("李建国")
+    other = client.post(f"/advisor/elders/{li}/bookings/{ref}/reschedule", data=form,
+                        follow_redirects=True).get_data(as_text=True)
+    assert "没有查到这个还有效的预约" in other
+    bad = client.post(f"/advisor/elders/{zhang}/bookings/{ref}/reschedule",
+                      data={"csrf_token": csrf_token(page), "window_start": "下周二"},
+                      follow_redirects=True).get_data(as_text=True)
+    assert "改期信息不完整" in bad
+    with session_scope() as s:
+        from bot.models.booking import Booking, CapacityWindow
+        row = s.execute(select(CapacityWindow.starts_at).join(
+            Booking, Booking.window_id == CapacityWindow.id).where(Booking.reference == ref)).scalar_one()
+        assert row.isoformat() == target
+        assert s.execute(select(func.count(Booking.id)).where(Booking.elder_id == zhang)).scalar_one() == 1
+        actions = list(s.execute(select(AuditEntry.action).where(AuditEntry.elder_id == zhang)).scalars())
+    assert actions.count("reschedule_booking") == 2  # the move and the harmless repeat

@@ -134,7 +134,8 @@ def book_windows(elder_id: int):
     return render_template("advisor/book.html", elder=person, services=services,
                            service=service, around=around, windows=windows,
                            part=request.args.get("part") or "am",
-                           idempotency_key=uuid.uuid4().hex, available=booking is not None)
+                           idempotency_key=uuid.uuid4().hex, available=booking is not None,
+                           moving=None)
 
 
 @bp.post("/elders/<int:elder_id>/book")
@@ -188,3 +189,57 @@ def cancel_booking(elder_id: int, reference: str):
                      detail=f"{reference} ({result.code}) {reason}")
     flash(result.message, "success" if result.ok else "error")
     return redirect(url_for("advisor.elder", elder_id=elder_id) + "#booking")
+
+
+@bp.get("/elders/<int:elder_id>/bookings/<reference>/reschedule")
+def reschedule_windows(elder_id: int, reference: str):
+    """The free windows for the booking's service near the day the caller now wants."""
+    booking = casework.booking_module()
+    if booking is None:
+        flash("预约模块还没有接入。", "error")
+        return redirect(url_for("advisor.elder", elder_id=elder_id))
+    moving = next((v for v in booking.list_bookings(elder_id) if v.reference == reference[:32]), None)
+    if moving is None:
+        flash("没有查到这个还有效的预约。", "error")
+        return redirect(url_for("advisor.elder", elder_id=elder_id) + "#booking")
+    around = _around(request.args.get("day"), request.args.get("part"))
+    with session_scope() as s:
+        person = load_elder(s, elder_id)
+        if person is None:
+            return _no_elder()
+        service = booking.service_by_code_or_name(s, moving.service_name)
+        windows = booking.available_windows(s, service.code, person.street_id, around, limit=6) \
+            if service is not None else []
+        windows = [w for w in windows if w.start != moving.window_start][:5]  # not where it is
+        service = {"code": service.code, "name": service.name} if service is not None else None
+    return render_template("advisor/book.html", elder=person, services=[], service=service,
+                           around=around, windows=windows, part=request.args.get("part") or "am",
+                           idempotency_key="", available=True, moving=moving)
+
+
+@bp.post("/elders/<int:elder_id>/bookings/<reference>/reschedule")
+def reschedule_booking(elder_id: int, reference: str):
+    booking = casework.booking_module()
+    if booking is None:
+        flash("预约模块还没有接入。", "error")
+        return redirect(url_for("advisor.elder", elder_id=elder_id))
+    try:
+        new_start = dt.datetime.fromisoformat(request.form.get("window_start") or "")
+    except ValueError:
+        new_start = None
+    if new_start is None:
+        flash("改期信息不完整，请重新选择时间。", "error")
+        return redirect(url_for("advisor.reschedule_windows", elder_id=elder_id, reference=reference))
+    # Moving twice to the same window is harmless: the second answer is "unchanged".
+    result = booking.reschedule(reference[:32], elder_id, new_start, channel="console")
+    if result.ok:
+        audit.record(actor(), "reschedule_booking", elder_id=elder_id, ip=client_ip(),
+                     detail=f"{reference} -> {new_start.isoformat()} ({result.code})")
+        flash(result.message + ("已给老人发短信。" if result.code == "rescheduled" else ""), "success")
+        return redirect(url_for("advisor.elder", elder_id=elder_id) + "#booking")
+    log.info("console reschedule not made: elder=%s code=%s", elder_id, result.code)
+    flash(result.message, "error")
+    if result.code == "not_found":
+        return redirect(url_for("advisor.elder", elder_id=elder_id) + "#booking")
+    return redirect(url_for("advisor.reschedule_windows", elder_id=elder_id, reference=reference,
+                            day=new_start.date().isoformat()))
