@@ -637,6 +637,9 @@ def _reschedule(reference, elder_id, new_start, channel, database_url) -> Bookin
             return _result(booking, "unchanged", f"您的预约本来就是{say_window(old_start)}，不用改。")
         if new_start <= now_local():
             return BookingResult(False, "past", f"{say_window(new_start)}已经过去了，请您换一个时间。")
+        same = same_visit_booked(s, booking.elder_id, booking.service_type_id, new_start)
+        if same is not None:  # moving onto a visit the elder already has would make two
+            return replace(_result(same, "already_booked", already_message(same)), ok=False)
         old_window_id = booking.window_id
         # Lock the old window first in id order with the new one (PostgreSQL) so two
         # reschedules in opposite directions cannot deadlock.

@@ -100,7 +100,10 @@ def test_same_visit_twice_is_refused_without_a_second_charge(db_url):
     with session_scope() as s:
         assert counts(s) == before
     assert booking.book(ZHANG, "cleaning", morning(5), "voice", key()).ok
-    assert booking.book(ZHANG, "bath", afternoon(5), "voice", key()).ok
+    other = booking.book(ZHANG, "bath", afternoon(5), "voice", key())
+    assert other.ok
+    moved = booking.reschedule(other.reference, ZHANG, morning(5), channel="voice")
+    assert not moved.ok and moved.code == "already_booked" and moved.reference == first.reference
     assert booking.cancel(first.reference, ZHANG, reason="test", channel="voice").ok
     assert booking.book(ZHANG, "bath", morning(5), "voice", key()).ok
 
