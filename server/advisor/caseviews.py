@@ -107,6 +107,11 @@ def _no_elder():
     return render_template("advisor/error.html", title="没有找到", message="没有这位老人的档案。"), 404
 
 
+def _no_booking_module(elder_id: int):
+    flash("预约模块还没有接入。", "error")
+    return redirect(url_for("advisor.elder", elder_id=elder_id))
+
+
 def _around(day_text: str | None, part: str | None) -> dt.datetime:
     try:
         day = dt.date.fromisoformat(day_text) if day_text else None
@@ -142,8 +147,7 @@ def book_windows(elder_id: int):
 def book(elder_id: int):
     booking = casework.booking_module()
     if booking is None:
-        flash("预约模块还没有接入。", "error")
-        return redirect(url_for("advisor.elder", elder_id=elder_id))
+        return _no_booking_module(elder_id)
     service_code = (request.form.get("service") or "").strip()[:24]
     key = (request.form.get("idempotency_key") or "").strip()[:64]
     try:
@@ -180,8 +184,7 @@ def book(elder_id: int):
 def cancel_booking(elder_id: int, reference: str):
     booking = casework.booking_module()
     if booking is None:
-        flash("预约模块还没有接入。", "error")
-        return redirect(url_for("advisor.elder", elder_id=elder_id))
+        return _no_booking_module(elder_id)
     reason = (request.form.get("reason") or "").strip()[:200] or "顾问代为取消"
     result = booking.cancel(reference[:32], elder_id, reason, channel="console")
     if result.ok:
@@ -196,8 +199,7 @@ def reschedule_windows(elder_id: int, reference: str):
     """The free windows for the booking's service near the day the caller now wants."""
     booking = casework.booking_module()
     if booking is None:
-        flash("预约模块还没有接入。", "error")
-        return redirect(url_for("advisor.elder", elder_id=elder_id))
+        return _no_booking_module(elder_id)
     moving = next((v for v in booking.list_bookings(elder_id) if v.reference == reference[:32]), None)
     if moving is None:
         flash("没有查到这个还有效的预约。", "error")
@@ -221,8 +223,7 @@ def reschedule_windows(elder_id: int, reference: str):
 def reschedule_booking(elder_id: int, reference: str):
     booking = casework.booking_module()
     if booking is None:
-        flash("预约模块还没有接入。", "error")
-        return redirect(url_for("advisor.elder", elder_id=elder_id))
+        return _no_booking_module(elder_id)
     try:
         new_start = dt.datetime.fromisoformat(request.form.get("window_start") or "")
     except ValueError:
