@@ -234,7 +234,7 @@ def test_every_console_route_needs_a_login(app, client):
 
 def test_admin_pages_refuse_advisors_and_allow_admins(app, client):
     admin_only = [("GET", "/advisor/users"), ("POST", "/advisor/users"), ("GET", "/advisor/audit"),
-                  ("POST", "/advisor/users/1/active")]
+                  ("POST", "/advisor/users/1/active"), ("POST", "/advisor/users/1/password")]
     login(client, "wangli", ADVISOR_PW)
     app.config["WTF_CSRF_ENABLED"] = False
     for method, url in admin_only:
@@ -261,6 +261,32 @@ def test_admin_creates_a_user_with_the_form(client):
     with session_scope() as s:
         assert s.execute(select(AuditEntry).where(AuditEntry.action == "create_user",
                                                   AuditEntry.actor == "boss")).first()
+
+
+def test_admin_resets_a_forgotten_password(client):
+    login(client, "boss", ADMIN_PW)
+    with session_scope() as s:
+        wangli = s.execute(select(AdvisorUser).where(AdvisorUser.username == "wangli")).scalar_one()
+        wangli_id, old_hash = wangli.id, wangli.password_hash
+    page = client.get("/advisor/users").get_data(as_text=True)
+    assert "重设密码" in page
+    weak = client.post(f"/advisor/users/{wangli_id}/password", follow_redirects=True,
+                       data={"csrf_token": csrf_token(page), "password": "12345"})
+    assert "密码至少需要" in weak.get_data(as_text=True)
+    with session_scope() as s:
+        assert s.get(AdvisorUser, wangli_id).password_hash == old_hash
+    done = client.post(f"/advisor/users/{wangli_id}/password", follow_redirects=True,
+                       data={"csrf_token": csrf_token(page), "password": "wang-li-new-2025"})
+    assert "密码已重设" in done.get_data(as_text=True)
+    missing = client.post("/advisor/users/999999/password", follow_redirects=True,
+                          data={"csrf_token": csrf_token(page), "password": "wang-li-new-2025"})
+    assert "没有这个账号" in missing.get_data(as_text=True)
+    fresh = client.application.test_client()
+    assert login(fresh, "wangli", ADVISOR_PW).status_code == 401  # the old one no longer works
+    assert login(fresh, "wangli", "wang-li-new-2025").status_code == 302
+    with session_scope() as s:
+        entries = s.execute(select(AuditEntry).where(AuditEntry.action == "reset_password")).scalars().all()
+        assert [(e.actor, e.detail) for e in entries] == [("boss", "wangli")]  # never the password
 
 
 # --- masking and the audit log ----------------------------------------------------------------

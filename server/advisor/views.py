@@ -10,7 +10,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
 from bot import audit
-from bot.console_users import UserError, create_user
+from bot.console_users import UserError, create_user, set_password
 from bot.clock import today
 from bot.db import session_scope
 from bot.masking import mask_phone, mask_text
@@ -261,6 +261,26 @@ def set_user_active(user_id: int):
         audit.record(actor(), "set_user_active",
                      detail=f"{user.username} active={user.active}", ip=client_ip(), session=s)
         flash(f"账号 {user.username} 已{'启用' if user.active else '停用'}。", "success")
+    return redirect(url_for("advisor.users"))
+
+
+@bp.post("/users/<int:user_id>/password")
+@admin_required
+def reset_password(user_id: int):
+    """An administrator sets a new password for an account (someone forgot theirs)."""
+    with session_scope() as s:
+        user = s.get(AdvisorUser, user_id)
+        if user is None:
+            flash("没有这个账号。", "error")
+            return redirect(url_for("advisor.users"))
+        try:
+            set_password(s, user, request.form.get("password") or "")
+        except UserError as exc:
+            log.info("password reset refused for %s: %s", user.username, exc)
+            flash(exc.message_zh, "error")
+            return redirect(url_for("advisor.users"))
+        audit.record(actor(), "reset_password", detail=user.username, ip=client_ip(), session=s)
+        flash(f"账号 {user.username} 的密码已重设，请当面或电话告诉本人。", "success")
     return redirect(url_for("advisor.users"))
 
 
