@@ -287,15 +287,13 @@ class BookingFormValidation(FormValidationAction):
         with session_scope() as s:
             for part in parts:
                 start = window_start(wanted.day, part)
-                already = self.already_booked(turn, s, service, start)
-                if already:
-                    turn.say(already + "您要约别的时间吗？")
-                    return False
-                if booking.window_is_free(s, service, street_id, start):
-                    self.take_time(turn, start)
-                    return True
+                # free, or full because she has it already (take_time then reads it back)
+                if booking.window_is_free(s, service, street_id, start) \
+                        or self.already_booked(turn, s, service, start):
+                    return self.take_time(turn, s, service, start)
             around = window_start(wanted.day, parts[0])
-            options = booking.available_windows(s, service, street_id, around)
+            options = [o for o in booking.available_windows(s, service, street_id, around)
+                       if not self.already_booked(turn, s, service, o.start)]
         asked = say_window(around) if wanted.part else wanted.spoken()
         gone = around <= booking.now_local()
         reason = f"{asked}已经过了" if gone and wanted.part else f"{asked}已经约满了"
@@ -314,11 +312,17 @@ class BookingFormValidation(FormValidationAction):
         """What to tell a caller who asks for a visit the elder already has (booking only)."""
         return None
 
-    @staticmethod
-    def take_time(turn: Turn, start: dt.datetime) -> None:
-        turn.set("booking_time", start.isoformat())
+    def take_time(self, turn: Turn, session: Any, service: str, start: dt.datetime) -> bool:
+        """The one way a time is accepted, whether said as a date or chosen from a list;
+        a visit the elder already has is read back instead."""
         turn.set("booking_time_options", None)
+        already = self.already_booked(turn, session, service, start)
+        if already:
+            turn.say(already + "还想约别的时间的话，请您说哪一天。")
+            return False
+        turn.set("booking_time", start.isoformat())
         turn.set("booking_confirm", None)
+        return True
 
     def pick_offered(self, turn: Turn, text: str, intent: Optional[str]) -> Optional[bool]:
         """An answer to "最近有空的时间是：1，…；2，…。您要哪一个？": "第二个", "2", "最后那个",
@@ -342,14 +346,12 @@ class BookingFormValidation(FormValidationAction):
         if service is None or street_id is None:
             return False
         with session_scope() as s:
-            free = booking.window_is_free(s, service, street_id, start)
-        if not free:
-            log.info("booking form: offered window was taken before the caller chose it")
-            turn.set("booking_time_options", None)
-            turn.say(f"不好意思，{say_window(start)}刚刚被别人约走了。请您再说一个日子。")
-            return False
-        self.take_time(turn, start)
-        return True
+            if not booking.window_is_free(s, service, street_id, start):
+                log.info("booking form: offered window was taken before the caller chose it")
+                turn.set("booking_time_options", None)
+                turn.say(f"不好意思，{say_window(start)}刚刚被别人约走了。请您再说一个日子。")
+                return False
+            return self.take_time(turn, s, service, start)
 
     def answer_address(self, turn: Turn, text: str, intent: Optional[str]) -> bool:
         address = (text or "").strip()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -43,18 +44,48 @@ def running_stack(extra_env: dict | None = None, postgres: bool = False):
                 stack.stop()
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its children, in MB."""
+def _tree(pid: int) -> list:
+    """A process and all its children (empty when it is gone)."""
     try:
         proc = psutil.Process(pid)
-        procs = [proc] + proc.children(recursive=True)
+        return [proc] + proc.children(recursive=True)
     except psutil.NoSuchProcess:
-        return 0.0
-    total = 0
-    for p in procs:
+        return []
+
+
+def _tree_sum(pid: int, read) -> float:
+    total = 0.0
+    for p in _tree(pid):
         with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
-            total += p.memory_info().rss
-    return total / 2**20
+            total += read(p)
+    return total
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its children, in MB."""
+    return _tree_sum(pid, lambda p: p.memory_info().rss) / 2**20
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds used so far by a process and its children."""
+    return _tree_sum(pid, lambda p: sum(p.cpu_times()[:2]))
+
+
+def stack_cpu_seconds(stack) -> dict[str, float]:
+    """tree_cpu_seconds of each process of a Stack, by name ({} without a stack)."""
+    return {name: tree_cpu_seconds(proc.popen.pid)
+            for name, proc in (stack.processes.items() if stack is not None else ())}
+
+
+def run_threads(target, args_list: list[tuple]) -> float:
+    """Runs target(*args) in one thread per entry, waits for all; wall seconds."""
+    threads = [threading.Thread(target=target, args=args) for args in args_list]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - t0
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -71,18 +102,3 @@ def machine_note() -> str:
     import os
     one, five, _ = os.getloadavg()
     return f"{os.cpu_count()} CPUs, load average {one:.1f} (1 min) / {five:.1f} (5 min)"
-
-
-def tree_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds used so far by a process and its children."""
-    try:
-        proc = psutil.Process(pid)
-        procs = [proc] + proc.children(recursive=True)
-    except psutil.NoSuchProcess:
-        return 0.0
-    total = 0.0
-    for p in procs:
-        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
-            t = p.cpu_times()
-            total += t.user + t.system
-    return total

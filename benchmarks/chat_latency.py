@@ -21,7 +21,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import MODEL, machine_note, percentile, running_stack  # noqa: E402
+from _harness import MODEL, machine_note, percentile, run_threads, running_stack  # noqa: E402
 
 CONVERSATION = ["喂，你好", "高龄补贴怎么领", "我妈今年八十五岁", "住在五老春", "嗯", "啥？再说一遍",
                 "谢谢啊姑娘", "没别的事了", "你是机器人吗", "帮我查一下快递"]
@@ -64,13 +64,7 @@ def concurrent(url: str, conversations: int, turns_each: int) -> tuple[float, li
             with lock:
                 latencies.append(dt)
 
-    threads = [threading.Thread(target=talk, args=(k,)) for k in range(conversations)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - t0
+    wall = run_threads(talk, [(k,) for k in range(conversations)])
     if errors:
         print(f"errors           {len(errors)} (first: {errors[0]})")
     return wall, latencies

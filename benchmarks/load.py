@@ -27,7 +27,8 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._harness import percentile, running_stack  # noqa: E402
+from benchmarks._harness import (percentile, run_threads, running_stack,  # noqa: E402
+                                 stack_cpu_seconds)
 
 PERSONA_PHONES = ["13800000001", "13800000002", "13800000003", "13800000004", "13800000005"]
 SERVICES = ["助洁", "助浴", "助餐", "陪诊", "上门理发"]
@@ -108,22 +109,6 @@ def worker(url: str, deadline: float, totals: Totals, think: float) -> None:
             totals.conversations += 1
 
 
-def process_cpu_seconds(stack) -> dict[str, float]:
-    """User+system CPU seconds so far of each process of our own stack (with children)."""
-    if stack is None:
-        return {}
-    import psutil
-
-    seconds = {}
-    for name, proc in stack.processes.items():
-        try:
-            root = psutil.Process(proc.popen.pid)
-            seconds[name] = sum(sum(p.cpu_times()[:2]) for p in [root] + root.children(recursive=True))
-        except psutil.NoSuchProcess:
-            seconds[name] = 0.0
-    return seconds
-
-
 def check_bookings(database_url: str, references: list[str]) -> tuple[int, int, int]:
     """(bookings told to callers, of those found exactly once, load bookings in the DB)."""
     engine = sa.create_engine(database_url, future=True)
@@ -157,18 +142,11 @@ def main() -> int:
     ctx = contextlib.nullcontext((args.url, args.database_url, None)) if args.url \
         else own_stack(args.postgres)
     with ctx as (url, database_url, stack):
-        cpu_before = process_cpu_seconds(stack)
+        cpu_before = stack_cpu_seconds(stack)
         totals = Totals()
         deadline = time.monotonic() + args.seconds
-        threads = [threading.Thread(target=worker, args=(url, deadline, totals, args.think))
-                   for _ in range(args.conversations)]
-        t0 = time.monotonic()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        wall = time.monotonic() - t0
-        cpu_after = process_cpu_seconds(stack)
+        wall = run_threads(worker, [(url, deadline, totals, args.think)] * args.conversations)
+        cpu_after = stack_cpu_seconds(stack)
         told, found_once, in_db = check_bookings(database_url, totals.references) \
             if database_url else (len(totals.references), -1, -1)
 

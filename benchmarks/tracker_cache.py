@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -19,7 +18,8 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import machine_note, running_stack, tree_cpu_seconds, tree_rss_mb  # noqa: E402
+from _harness import (machine_note, run_threads, running_stack, tree_cpu_seconds,  # noqa: E402
+                      tree_rss_mb)
 from chat_latency import CONVERSATION, sequential, turn  # noqa: E402
 
 
@@ -42,13 +42,8 @@ def drive(url: str, conversations: int, turns_each: int, parallel: int) -> tuple
                 with lock:
                     done[0] += 1
 
-    threads = [threading.Thread(target=worker) for _ in range(parallel)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return done[0], time.perf_counter() - t0
+    wall = run_threads(worker, [()] * parallel)
+    return done[0], wall
 
 
 def one_run(cache_size: int, args, extra_env: dict) -> None:

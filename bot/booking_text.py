@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import cn2an
+
 from bot.textnorm import normalize
 
 # Service names of the demo catalogue (bot/booking_demo.py) and how people say them.
@@ -24,8 +26,6 @@ _ORDINALS = {"第一": 1, "第二": 2, "第三": 3, "第四": 4, "第五": 5, "�
              "1": 1, "2": 2, "3": 3, "4": 4, "5": 5, "一": 1, "二": 2, "两": 2, "三": 3}
 # the same phrase as the `dont_come` NLU feature in data/nlu/lookups.yml
 _DONT_COME = re.compile(r"(?:不用|别|不要|甭|不必)(?:再)?(?:过|上门)?来(?:了|啦|人)")
-_CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
-              "九": 9, "十": 10}
 _ORDINAL_ANYWHERE = re.compile(r"第([一二两三四五六七八九十]|[0-9]+)")
 _CHOICE_FILLER = re.compile(r"^(?:那就|我就要|我要|就要|要|就|选)")
 _NAME_PREFIXES = ("我叫", "我是", "老人叫", "老人是", "她叫", "他叫", "我妈叫", "我爸叫", "我母亲叫",
@@ -117,8 +117,7 @@ def ordinal_from_text(text: str | None) -> int | None:
     flat = (text or "").strip()
     marked = _ORDINAL_ANYWHERE.search(flat)  # 我要第二个吧, 就第3个, 第九个 (out of range later)
     if marked:
-        word = marked.group(1)
-        return int(word) if word.isdigit() else _CN_DIGITS[word]
+        return int(cn2an.cn2an(marked.group(1), "smart"))
     flat = _CHOICE_FILLER.sub("", flat)  # 要一, 就两个, 选2
     for word, n in sorted(_ORDINALS.items(), key=lambda kv: -len(kv[0])):
         if flat.startswith(word) or flat.startswith("第" + word) or flat == word:

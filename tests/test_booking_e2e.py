@@ -290,3 +290,22 @@ def test_a_day_in_the_cancel_request_picks_the_booking_or_says_there_is_none(sta
     assert "哪一个" in reply
     assert rows(db, "select count(*) as n from bookings where reference in (:a, :b) "
                     "and status = 'booked'", a=refs[0], b=refs[1])[0].n == 2
+
+
+def test_times_read_out_leave_out_a_visit_she_already_has(stack, sender, db):
+    """The free times offered after a full half-day never include a window where the elder
+    already has this service; so choosing one never ends in "已经约了" after the read-back."""
+    day = today() + dt.timedelta(days=13)
+    meta = {"phone": "13800000003"}  # 王秀英, 中华门
+    stack.chat_text(sender, "我想预约助浴", meta)
+    stack.chat_text(sender, f"{day.month}月{day.day}号下午", meta)
+    stack.chat_text(sender, "对", meta)
+    reference_in(stack.chat_text(sender, "对", meta))
+    assert _fill_morning(db, day, "中华门") >= 1
+    again = f"{sender}-2"
+    stack.chat_text(again, "我想预约助浴", meta)
+    full = stack.chat_text(again, f"{day.month}月{day.day}号上午", meta)
+    assert "约满" in full
+    from bot.timeparse import say_window
+    afternoon = say_window(dt.datetime.combine(day, dt.time(13)))
+    assert afternoon not in _offered_times(full)
