@@ -11,7 +11,7 @@ export RASA_TELEMETRY_ENABLED ?= false
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install db train run test test-fast call benchmark benchmark-nlu-cv system-deps clean
+.PHONY: install db train run test test-fast test-shifted-clocks call benchmark benchmark-nlu-cv system-deps clean
 
 ## install: the project venv from the pinned lock files (only when they change)
 install: $(STAMP)
@@ -40,19 +40,35 @@ run: install db train
 	@echo "Rasa:           http://localhost:$${RASA_PORT:-5005}   actions: http://localhost:$${ACTIONS_PORT:-5055}"
 	$(BIN)/honcho -f Procfile start
 
-## system-deps: Debian packages the browser tests need (chromium, a Chinese font); as root, once
-SYSTEM_PACKAGES := chromium chromium-driver fonts-wqy-microhei
+## system-deps: Debian packages the tests need (chromium and a Chinese font for the browser
+## tests, faketime for the shifted-clock runs); as root, once
+SYSTEM_PACKAGES := chromium chromium-driver fonts-wqy-microhei faketime
 system-deps:
-	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi wqy; then \
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v faketime >/dev/null 2>&1 \
+	    || ! fc-list 2>/dev/null | grep -qi wqy; then \
 	  if [ "$$(id -u)" = "0" ]; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null) \
 	      || echo "system packages could not be installed: browser tests will be skipped"; \
 	  else echo "chromium or fonts missing and not root: browser tests will be skipped"; fi; \
 	fi
 
-## test: the whole suite; the model is trained once here and shared by every test
+## test: the whole suite; the model is trained once here and shared by every test. Then the
+## unit tests again under shifted system clocks, so wall-clock reads fail the day they are written.
 test: install system-deps train
 	$(BIN)/pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-shifted-clocks
+
+## test-shifted-clocks: the unit tests with the system clock (UTC) faked by Debian's faketime to
+## 23:50 China time on a month's last day, 23:55 on 31 December, and 00:30 on 29 February 2028.
+## The suite pins its own clock (tests/conftest.py), so a result that changes here read the wall clock.
+SHIFTED_CLOCKS := "2026-11-30 15:50:00" "2026-12-31 15:55:00" "2028-02-28 16:30:00"
+test-shifted-clocks: install
+	@command -v faketime >/dev/null 2>&1 || { echo "faketime is not installed (make system-deps as root)"; exit 1; }
+	@for moment in $(SHIFTED_CLOCKS); do \
+	  echo "== unit tests with the system clock at $$moment UTC =="; \
+	  TZ=UTC faketime -f "@$$moment" $(BIN)/pytest -q -p no:cacheprovider \
+	    -m "not e2e and not browser and not postgres" $(PYTEST_ARGS) || exit 1; \
+	done
 
 ## test-fast: unit tests only (no servers)
 test-fast: install

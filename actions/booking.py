@@ -20,7 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
 from actions.common import caller_phone, channel, entity_values, guarded, latest_text
-from bot import booking
+from bot import booking, safety
 from bot import booking_text as bt
 from bot.db import session_scope
 from bot.masking import mask_phone
@@ -41,7 +41,7 @@ TASK_SLOTS = ("booking_service", "booking_time", "booking_address", "booking_add
               "booking_aborted", "booking_phone_checked", "booking_question_asked",
               "booking_time_options")
 # Intents that leave a booking form for a rule of their own (human, emergency, scam).
-INTERRUPT_INTENTS = {"request_human", "emergency", "scam_report"}
+INTERRUPT_INTENTS = {"request_human"} | safety.LAYER_INTENTS
 OFFER_HUMAN_TEXT = "不好意思，我还是没弄明白。您可以说“转人工”，让顾问帮您办；也可以再跟我说一遍。"
 HUMAN_BUTTONS = [{"title": "转人工", "payload": "/request_human"}]
 

@@ -1,4 +1,10 @@
-"""Emergencies and scam reports: protective advice first, then a record and a human."""
+"""Crisis, emergency, scam, a question when unsure, and a correction: the actions of the
+safety layer (bot/safety reads the message; these answer it, record it and queue a person).
+
+The advice always goes out, even when recording fails. Every high-stakes reply carries
+the reply-contract flags (`handoff`, `urgent`, `kind`) so the voice line transfers or
+keeps the caller without reading the wording.
+"""
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text
@@ -7,8 +13,74 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import caller_phone, channel, latest_text, log
+from actions.common import caller_phone, channel, is_voice, latest_text, log
 from bot import handoff
+from bot.safety import replies
+
+# How long (in turns of this conversation) an emergency or crisis stays open for follow-ups.
+OPEN_FOR_TURNS = 6
+
+
+def _assessment(tracker: Tracker) -> dict:
+    found = (tracker.latest_message or {}).get("safety")
+    return found if isinstance(found, dict) else {}
+
+
+def _record(tracker: Tracker, kind: str, detail: str | None = None) -> int | None:
+    try:
+        return handoff.record_safety_event(
+            kind, sender_id=tracker.sender_id, channel=channel(tracker),
+            phone=caller_phone(tracker), text=latest_text(tracker), detail=detail)
+    except Exception:
+        log.exception("could not record %s (%s) for sender %s", kind, detail, tracker.sender_id)
+        return None
+
+
+def _already(tracker: Tracker, action_name: str) -> bool:
+    """Did this action already answer in the last OPEN_FOR_TURNS user turns?"""
+    turns = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            turns += 1
+            if turns > OPEN_FOR_TURNS:
+                return False
+        elif event.get("event") == "action" and event.get("name") == action_name and turns > 1:
+            return True
+    return False
+
+
+def _intent(tracker: Tracker) -> str | None:
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name")
+
+
+def _stop_forms() -> List[EventType]:
+    return [ActiveLoop(None), SlotSet("requested_slot", None)]
+
+
+class ActionCrisis(Action):
+    def name(self) -> Text:
+        return "action_crisis"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        return self.answer(dispatcher, tracker, confirmed=False)
+
+    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+               confirmed: bool) -> List[EventType]:
+        text = replies()["crisis"]
+        intent = "crisis" if confirmed else _intent(tracker)
+        if not confirmed and (_already(tracker, self.name()) or intent != "crisis"):
+            dispatcher.utter_message(text=text["followup"],
+                                     json_message={"urgent": True, "kind": "crisis",
+                                                   "followup": True})
+            return [SlotSet("safety_open", "crisis" if _already(tracker, self.name())
+                            or intent == "crisis" else None)]
+        handoff_id = _record(tracker, "crisis", _assessment(tracker).get("category"))
+        dispatcher.utter_message(
+            text="".join((text["first"], text["steps"], text["handoff"], text["question"])),
+            json_message={"action": "handoff", "urgent": True, "kind": "crisis",
+                          "handoff_id": handoff_id})
+        return _stop_forms() + [SlotSet("safety_open", "crisis")]
 
 
 class ActionEmergency(Action):
@@ -17,19 +89,31 @@ class ActionEmergency(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        # The advice goes out even if recording fails: never let the database stop it.
-        handoff_id = None
-        try:
-            handoff_id = handoff.record_safety_event(
-                "emergency", sender_id=tracker.sender_id, channel=channel(tracker),
-                phone=caller_phone(tracker), text=latest_text(tracker))
-        except Exception:
-            log.exception("could not record emergency for sender %s", tracker.sender_id)
-        dispatcher.utter_message(response="utter_emergency",
+        return self.answer(dispatcher, tracker, confirmed=False)
+
+    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+               confirmed: bool) -> List[EventType]:
+        text = replies()["emergency"]
+        category = _assessment(tracker).get("category") or "call_for_help"
+        intent = "emergency" if confirmed else _intent(tracker)
+        if not confirmed and (_already(tracker, self.name()) or intent != "emergency"):
+            # "the ambulance hasn't come": guidance, and it stays an emergency
+            dispatcher.utter_message(text=text["followup"],
+                                     json_message={"urgent": True, "kind": "emergency",
+                                                   "followup": True})
+            # still open while the last emergency is recent; then ordinary rules apply again
+            return [SlotSet("safety_open", "emergency" if _already(tracker, self.name())
+                            or intent == "emergency" else None)]
+        handoff_id = _record(tracker, "emergency", category)
+        first = {"fire_gas": text["call_fire"], "missing_person": text["call_missing"]}.get(
+            category, text["call"])
+        if category == "fire_gas" and "气" in latest_text(tracker) and "火" not in latest_text(tracker):
+            first = text["call"].replace("120急救电话", "119或者燃气公司的电话")
+        steps = text["steps"].get(category) or ""
+        dispatcher.utter_message(text=first + steps + text["handoff"],
                                  json_message={"action": "handoff", "urgent": True,
-                                               "handoff_id": handoff_id})
-        # An emergency ends whatever form was in progress.
-        return [ActiveLoop(None), SlotSet("requested_slot", None)]
+                                               "kind": "emergency", "handoff_id": handoff_id})
+        return _stop_forms() + [SlotSet("safety_open", "emergency")]
 
 
 class ActionScamReport(Action):
@@ -38,12 +122,71 @@ class ActionScamReport(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        try:
-            handoff.record_safety_event(
-                "scam", sender_id=tracker.sender_id, channel=channel(tracker),
-                phone=caller_phone(tracker), text=latest_text(tracker))
-        except Exception:
-            log.exception("could not record scam report for sender %s", tracker.sender_id)
-        dispatcher.utter_message(response="utter_scam_advice")
-        dispatcher.utter_message(response="utter_anything_else")
-        return [ActiveLoop(None), SlotSet("requested_slot", None)]
+        return self.answer(dispatcher, tracker, confirmed=False)
+
+    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+               confirmed: bool) -> List[EventType]:
+        text = replies()["scam"]
+        # a yes to "有人向您要钱吗" means someone is asking now
+        stage = "in_progress" if confirmed else _assessment(tracker).get("stage") or "asking"
+        if stage == "in_progress":
+            advice = text["in_progress_voice"] if is_voice(tracker) else text["in_progress_web"]
+        else:
+            advice = text[stage] if stage in text else text["asking"]
+        handoff_id = _record(tracker, "scam", stage)
+        custom = {"kind": "scam", "stage": stage, "handoff_id": handoff_id}
+        if stage == "paid":
+            custom["action"] = "handoff"
+        dispatcher.utter_message(text=advice, json_message=custom)
+        if stage != "paid":
+            dispatcher.utter_message(response="utter_anything_else")
+        return _stop_forms()
+
+
+class ActionSafetyCheck(Action):
+    """Near a high-stakes reading without a concrete cue: one short yes/no question."""
+
+    def name(self) -> Text:
+        return "action_safety_check"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        suspected = _assessment(tracker).get("suspected") or "emergency"
+        log.info("safety check asked sender=%s suspected=%s", tracker.sender_id, suspected)
+        dispatcher.utter_message(
+            text=replies()["unsure"][suspected],
+            buttons=[{"title": "是", "payload": "/affirm"}, {"title": "不是", "payload": "/deny"}],
+            json_message={"yes_no": True, "kind": "safety_check", "suspected": suspected})
+        return [SlotSet("safety_suspected", suspected)]
+
+
+class ActionSafetyConfirmed(Action):
+    """The answer to the safety question: yes runs that kind's answer, no goes on."""
+
+    def name(self) -> Text:
+        return "action_safety_confirmed"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        suspected = tracker.get_slot("safety_suspected")
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        events: List[EventType] = [SlotSet("safety_suspected", None)]
+        if intent != "affirm" or suspected not in ("crisis", "emergency", "scam"):
+            dispatcher.utter_message(text=replies()["unsure"]["not_meant"])
+            return events
+        runner = {"crisis": ActionCrisis, "emergency": ActionEmergency,
+                  "scam": ActionScamReport}[suspected]()
+        return events + runner.answer(dispatcher, tracker, confirmed=True)
+
+
+class ActionSafetyDenial(Action):
+    """"不是诈骗", "你搞错了": the assistant apologises and goes on."""
+
+    def name(self) -> Text:
+        return "action_safety_denial"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        log.info("safety reading corrected by the caller sender=%s", tracker.sender_id)
+        dispatcher.utter_message(text=replies()["denial"])
+        return [SlotSet("safety_open", None), SlotSet("safety_suspected", None)]

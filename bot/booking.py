@@ -322,7 +322,7 @@ def _ensure_ledger(session: Session, elder: Elder, month: str) -> EntitlementLed
     dialect = session.get_bind().dialect.name
     values = dict(elder_id=elder.id, month=month, granted_minutes=granted, used_minutes=0,
                   returned_minutes=0, policy_ref=f"{FREE_CARE_PROGRAM_ID}: {policy.source}",
-                  created_at=dt.datetime.utcnow(), updated_at=dt.datetime.utcnow())
+                  created_at=clock.utcnow_naive(), updated_at=clock.utcnow_naive())
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     elif dialect == "sqlite":

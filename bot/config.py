@@ -52,7 +52,6 @@ class Settings:
     advisor_phone_number: str = field(default_factory=lambda: _env("ADVISOR_PHONE_NUMBER"))
     advisor_hours: str = field(default_factory=lambda: _env("ADVISOR_HOURS", "08:00-20:00"))
     hotline_number: str = field(default_factory=lambda: _env("HOTLINE_NUMBER", "12349"))
-    today_override: str = field(default_factory=lambda: _env("TODAY"))
 
     @property
     def twilio_configured(self) -> bool:

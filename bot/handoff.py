@@ -10,13 +10,18 @@ from bot.models.people import elder_by_phone
 
 log = logging.getLogger(__name__)
 
-PRIORITY = {"emergency": 0, "scam": 1, "callback": 3, "request_human": 4, "fallback": 5,
-            "complaint": 4}
+PRIORITY = {"crisis": 0, "emergency": 0, "scam": 1, "callback": 3, "request_human": 4,
+            "fallback": 5, "complaint": 4}
+# A scam report's priority depends on its stage: money already gone is urgent (the bank can
+# still stop it); a question whether something is a scam waits behind people in danger.
+SCAM_STAGE_PRIORITY = {"paid": 1, "in_progress": 2, "asking": 5}
 
 
-def _add_handoff(session, kind: str, sender_id, channel, phone, text) -> Handoff:
+def _add_handoff(session, kind: str, sender_id, channel, phone, text,
+                 priority: int | None = None) -> Handoff:
     elder = elder_by_phone(session, phone)
-    handoff = Handoff(kind=kind, priority=PRIORITY.get(kind, 5), sender_id=sender_id,
+    priority = PRIORITY.get(kind, 5) if priority is None else priority
+    handoff = Handoff(kind=kind, priority=priority, sender_id=sender_id,
                       channel=channel, phone=phone, elder_id=elder.id if elder else None,
                       summary=mask_text(text)[:500] if text else None)
     session.add(handoff)
@@ -35,14 +40,16 @@ def create_handoff(kind: str, *, sender_id: str | None, channel: str | None = No
 
 
 def record_safety_event(kind: str, *, sender_id: str | None, channel: str | None,
-                        phone: str | None, text: str | None) -> int:
-    """Records an emergency or scam report and puts it at the top of the handoff queue."""
+                        phone: str | None, text: str | None, detail: str | None = None) -> int:
+    """Records a crisis, an emergency or a scam report and queues it for an advisor:
+    crises and emergencies at the top, scams by stage (`detail`)."""
+    priority = SCAM_STAGE_PRIORITY.get(detail or "", 2) if kind == "scam" else None
     with session_scope() as s:
-        handoff = _add_handoff(s, kind, sender_id, channel, phone, text)
+        handoff = _add_handoff(s, kind, sender_id, channel, phone, text, priority)
         s.add(SafetyEvent(kind=kind, sender_id=sender_id, channel=channel,
                           text_masked=mask_text(text)[:1000] if text else None,
                           handoff_id=handoff.id))
         handoff_id = handoff.id
-    log.warning("safety event kind=%s handoff=%s channel=%s phone=%s", kind, handoff_id,
-                channel, mask_phone(phone))
+    log.warning("safety event kind=%s detail=%s handoff=%s channel=%s phone=%s", kind, detail,
+                handoff_id, channel, mask_phone(phone))
     return handoff_id

@@ -3,7 +3,6 @@ it is loaded by Rasa from config.yml and wraps the pure functions of bot/textnor
 from __future__ import annotations
 
 import difflib
-import re
 from typing import Any, Dict, List, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -16,8 +15,8 @@ from rasa.shared.nlu.constants import (ENTITIES, INTENT, INTENT_NAME_KEY,
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot import rasa_runtime, safety
 from bot.textnorm import normalize
-from bot import rasa_runtime
 
 rasa_runtime.install()
 
@@ -202,36 +201,64 @@ class EntityOverlapResolver(GraphComponent):
         return messages
 
 
-# Calls for an ambulance or the fire brigade, cries for help, someone who cannot be woken:
-# phrases that must never be classified as anything but an emergency. Deliberately narrow
-# (no "摔倒", which also appears in questions about past falls); the classifier handles
-# the rest. A false alarm costs one "please call 120" sentence; a miss can cost a life.
-EMERGENCY_PHRASES = re.compile(
-    r"(?:打|叫|拨|喊|找)[个一]?(?:120|119|救护车)|救命|(?:着|起|失)火了|叫不醒")
-
-
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
 )
-class EmergencyPhraseOverride(GraphComponent):
-    """Runs after the classifier and the fallback: a message that matches
-    EMERGENCY_PHRASES is an `emergency`, whatever the statistical classifier said."""
+class SafetyLayer(GraphComponent):
+    """Last in the pipeline: bot.safety reads every message and its answer replaces the
+    classifier's for the high-stakes readings (crisis, emergency, scam), for a question
+    when unsure (`safety_check`) and for a caller correcting a wrong reading
+    (`safety_denial`). A classifier's emergency or scam guess without a concrete cue is
+    not kept: the next ordinary intent is used, or nlu_fallback when that one is weak.
+    The assessment is added to the parse data as `safety` for the actions."""
+
+    KIND_INTENT = {"crisis": "crisis", "emergency": "emergency", "scam": "scam_report",
+                   "unsure": "safety_check", "denial": "safety_denial"}
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"fallback_threshold": 0.3}
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self.fallback_threshold = float(config.get("fallback_threshold", 0.3))
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage,
-               resource: Resource, execution_context: ExecutionContext) -> "EmergencyPhraseOverride":
-        return cls()
+               resource: Resource, execution_context: ExecutionContext) -> "SafetyLayer":
+        safety.load_cues()  # a malformed cue file fails at start-up, not on a caller
+        return cls({**cls.get_default_config(), **config})
+
+    def _set_top(self, message: Message, name: str, confidence: float) -> None:
+        top = {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: confidence}
+        ranking = [r for r in message.get(INTENT_RANKING_KEY) or []
+                   if r.get(INTENT_NAME_KEY) != name]
+        message.set(INTENT, top, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [top] + ranking, add_to_output=True)
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             text = message.get(TEXT) or ""
+            if text.startswith("/"):
+                continue  # button payloads say what they are
             intent = message.get(INTENT) or {}
-            if text.startswith("/") or intent.get(INTENT_NAME_KEY) == "emergency":
-                continue
-            if EMERGENCY_PHRASES.search(text):
-                top = {INTENT_NAME_KEY: "emergency", PREDICTED_CONFIDENCE_KEY: 1.0}
-                ranking = [r for r in message.get(INTENT_RANKING_KEY) or []
-                           if r.get(INTENT_NAME_KEY) != "emergency"]
-                message.set(INTENT, top, add_to_output=True)
-                message.set(INTENT_RANKING_KEY, [top] + ranking, add_to_output=True)
+            name = intent.get(INTENT_NAME_KEY)
+            ranking = message.get(INTENT_RANKING_KEY) or []
+            if name == "nlu_fallback":  # judge the classifier's own best guess
+                best = next((r for r in ranking if r.get(INTENT_NAME_KEY) != "nlu_fallback"), {})
+                name, confidence = best.get(INTENT_NAME_KEY), best.get(PREDICTED_CONFIDENCE_KEY, 0.0)
+            else:
+                confidence = intent.get(PREDICTED_CONFIDENCE_KEY, 0.0)
+            found = safety.assess(text, name, float(confidence or 0.0))
+            message.set("safety", found.as_dict(), add_to_output=True)
+            if found.kind in self.KIND_INTENT:
+                self._set_top(message, self.KIND_INTENT[found.kind], 1.0)
+            elif (intent.get(INTENT_NAME_KEY) in safety.SAFETY_INTENTS
+                  or name in safety.SAFETY_INTENTS):
+                ordinary = [r for r in ranking if r.get(INTENT_NAME_KEY) not in
+                            safety.SAFETY_INTENTS and r.get(INTENT_NAME_KEY) != "nlu_fallback"]
+                if ordinary and ordinary[0].get(PREDICTED_CONFIDENCE_KEY, 0.0) >= self.fallback_threshold:
+                    self._set_top(message, ordinary[0][INTENT_NAME_KEY],
+                                  ordinary[0][PREDICTED_CONFIDENCE_KEY])
+                else:
+                    self._set_top(message, "nlu_fallback", 1.0 - float(confidence or 0.0))
         return messages

@@ -158,6 +158,12 @@ def _find_day(text: str, today: dt.date) -> tuple[dt.date | None, bool]:
             while month == 2 and day == 29 and not calendar.isleap(year):
                 year += 1
             found = _checked_date(year, month, day)
+        # ...and a date just gone across the new year is that past date (12月31号 said on
+        # 1 January), not one almost a year away.
+        elif (found - today).days > 300 and not (month == 2 and day == 29):
+            last_year = _checked_date(today.year - 1, month, day)
+            if 0 < (today - last_year).days <= 60:
+                found = last_year
         return found, False
     m = _REL_MONTH_DAY.search(text)
     if m:

@@ -1,5 +1,12 @@
 """Shared fixtures. The e2e stack is started once per test session on free ports with the
-model that `make test` trained (models/current.tar.gz) and a fresh SQLite database."""
+model that `make test` trained (models/current.tar.gz) and a fresh SQLite database.
+
+The whole suite runs on one pinned clock, SUITE_NOW (China time), set here before any
+test module is imported and inherited by every process the e2e stack starts. Tests about
+calendar edges pin their own moment with the `pin_clock` fixture. `make test` also runs
+the unit tests under shifted system clocks (faketime), so code that reads the wall clock
+instead of bot/clock.py fails the day it is written.
+"""
 from __future__ import annotations
 
 import os
@@ -7,9 +14,14 @@ import uuid
 
 import pytest
 
-from tests.stack import MODEL, Stack
+from bot import clock
 
+# Monday 23 November 2026, 10:00 in China: a mid-month working day in office hours.
+SUITE_NOW = "2026-11-23T10:00:00+08:00"
+os.environ[clock.ENV_VAR] = SUITE_NOW
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+
+from tests.stack import MODEL, Stack  # noqa: E402  (after the clock is pinned)
 
 
 def pytest_configure(config):
@@ -35,6 +47,16 @@ def stack(tmp_path_factory):
         raise
     yield s
     s.stop()
+
+
+@pytest.fixture
+def pin_clock(monkeypatch):
+    """`pin_clock("2026-11-30T23:50")` moves this process's clock to that instant (China
+    time unless an offset is given) for one test; returns the pinned datetime."""
+    def pin(moment: str):
+        monkeypatch.setenv(clock.ENV_VAR, moment)
+        return clock.now()
+    return pin
 
 
 @pytest.fixture

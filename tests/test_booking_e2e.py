@@ -34,7 +34,7 @@ def reference_in(reply: str) -> str:
 
 
 def today() -> dt.date:
-    # the stack runs on the real clock of Asia/Shanghai
+    # the stack runs on the suite's pinned clock (tests/conftest.py), inherited by its processes
     from bot import clock
     return clock.today()
 

@@ -20,7 +20,7 @@ DOMAIN = yaml.safe_load((Path(__file__).resolve().parent.parent / "domain.yml").
 
 @pytest.fixture(autouse=True)
 def pinned_today(monkeypatch):
-    monkeypatch.setenv("TODAY", "2026-11-23")
+    monkeypatch.setenv("CLOCK_NOW", "2026-11-23")
 
 
 def tracker(slots: dict | None = None, text: str = "", requested: str | None = None,

@@ -27,7 +27,7 @@ def _run(text: str, entities: list[dict] | None = None, slots: dict | None = Non
 
 @pytest.fixture(autouse=True)
 def pinned_today(monkeypatch):
-    monkeypatch.setenv("TODAY", "2026-11-23")
+    monkeypatch.setenv("CLOCK_NOW", "2026-11-23")
 
 
 def test_answers_from_the_words_when_no_entity():

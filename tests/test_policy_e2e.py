@@ -106,7 +106,7 @@ def test_the_answer_follows_todays_date(stack, tmp_path_factory):
         pytest.fail(f"no trained model at {MODEL}")
     workdir = tmp_path_factory.mktemp("stack2023")
     old = Stack(workdir=workdir, database_url=f"sqlite:///{workdir / 'service.db'}",
-                extra_env={"TODAY": "2023-06-01"})
+                extra_env={"CLOCK_NOW": "2023-06-01"})
     try:
         old.start()
         old_text = old.chat_text(_sender(), question)

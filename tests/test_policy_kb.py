@@ -115,10 +115,10 @@ def test_hours_per_month_follow_their_effective_dates(kb):
 
 
 def test_today_comes_from_the_clock(kb, monkeypatch):
-    monkeypatch.setenv("TODAY", "2023-06-01")
+    monkeypatch.setenv("CLOCK_NOW", "2023-06-01")
     assert kb.parameter("free_home_care_80plus", "hours_per_month") == 2
     assert "每月免费照料2小时" in kb.answer("八十岁以上每个月免费照料几个小时").text
-    monkeypatch.setenv("TODAY", "2026-11-23")
+    monkeypatch.setenv("CLOCK_NOW", "2026-11-23")
     assert kb.parameter("free_home_care_80plus", "hours_per_month") == 3
     assert "不少于3小时" in kb.answer("八十岁以上每个月免费照料几个小时").text
 

@@ -17,7 +17,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from bot.clock import CHINA_TZ
+from bot import clock
 from tests.stack import ROOT, VENV_BIN, Process, Stack, free_port, wait_http
 from tests.stack import MODEL
 from tests.test_twilio_support import ADVISOR, CALLER, TOKEN, Call, TwilioSide
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.e2e
 
 
 def _hours_excluding_now() -> str:
-    start = (dt.datetime.now(CHINA_TZ).hour + 2) % 24
+    start = (clock.now().hour + 2) % 24
     return f"{start:02d}:00-{start + 1:02d}:00"
 
 
@@ -430,7 +430,7 @@ def test_a_full_morning_offers_times_and_the_caller_picks_one_by_number(line, ph
     speech recogniser writes it, with a full stop) chooses the second."""
     from tests.test_booking_e2e import _fill_morning
 
-    day = dt.datetime.now(CHINA_TZ).date() + dt.timedelta(days=11)
+    day = clock.today() + dt.timedelta(days=11)
     with create_engine(phone_stack.database_url).connect() as conn:
         assert _fill_morning(conn.engine, day, "五老村") >= 1
     call = Call(line)

@@ -100,6 +100,19 @@ def test_advisor_hours(monkeypatch):
     assert not advisor_on_duty(get_settings(), dt.datetime(2026, 11, 23, 9, 0, tzinfo=CHINA_TZ))
 
 
+@pytest.mark.parametrize("moment, on_duty", [
+    ("2026-11-23T19:59", True), ("2026-11-23T20:00", False),
+    # 00:30 UTC on the 24th is 08:30 in China: on duty although it is still night in UTC
+    ("2026-11-24T00:30:00Z", True), ("2026-11-23T23:59:00Z", False),
+    ("2026-11-23T11:59:00Z", True), ("2026-11-23T12:00:00Z", False),
+])
+def test_advisor_duty_reads_the_clock_in_china_time(monkeypatch, pin_clock, moment, on_duty):
+    monkeypatch.setenv("ADVISOR_PHONE_NUMBER", ADVISOR)
+    monkeypatch.setenv("ADVISOR_HOURS", "08:00-20:00")
+    pin_clock(moment)
+    assert advisor_on_duty(get_settings()) is on_duty
+
+
 @pytest.mark.parametrize("speech, digits, score", [
     (None, "5", 5), (None, "1", 1), (None, "7", None), ("五分", None, 5), ("4", None, 4),
     ("很满意", None, 5), ("不太满意", None, 2), ("一般吧", None, 3), ("我想问个政策", None, None),
@@ -241,10 +254,11 @@ def test_rasa_down_call_is_told_and_transferred_and_retry_is_identical(side, db_
     assert [(q.kind, q.channel, q.phone) for q in queued] == [("callback", "voice", "+8613800000001")]
 
 
-def test_rasa_down_out_of_hours_takes_a_callback_and_says_goodbye(side, db_url, monkeypatch):
-    monkeypatch.setenv("ADVISOR_HOURS", "00:00-00:01")
-    if advisor_on_duty(get_settings()):
-        pytest.skip("the test runs in the one minute of the day the advisor is on duty")
+def test_rasa_down_out_of_hours_takes_a_callback_and_says_goodbye(side, db_url, monkeypatch,
+                                                                  pin_clock):
+    pin_clock("2026-11-23T21:30")
+    monkeypatch.setenv("ADVISOR_HOURS", "08:00-20:00")
+    assert not advisor_on_duty(get_settings())
     call = Call(side)
     answer = call.start()
     assert answer.status == 200 and answer.dialled is None

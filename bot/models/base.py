@@ -5,6 +5,8 @@ import datetime as dt
 from sqlalchemy import MetaData
 from sqlalchemy.orm import declarative_base
 
+from bot import clock
+
 # Named constraints so Alembic migrations are stable across SQLite and PostgreSQL.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -18,4 +20,5 @@ Base = declarative_base(metadata=MetaData(naming_convention=NAMING))
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    """Record timestamps (naive UTC) come from the domain clock, so a pinned clock pins them."""
+    return clock.utcnow_naive()

@@ -25,7 +25,7 @@ from server.advisor.history import conversation_history
 
 log = logging.getLogger(__name__)
 
-HANDOFF_KINDS_ZH = {"emergency": "紧急求助", "scam": "疑似诈骗", "callback": "回电请求",
+HANDOFF_KINDS_ZH = {"crisis": "心理危机", "emergency": "紧急求助", "scam": "疑似诈骗", "callback": "回电请求",
                     "request_human": "要求转人工", "fallback": "机器人没听懂",
                     "complaint": "投诉"}
 HANDOFF_STATUS_ZH = {"open": "待认领", "claimed": "已认领", "closed": "已处理"}
@@ -85,7 +85,7 @@ def home():
         queue = _queue(s)
         elders_by_id = _elders_by_id(s, [h.elder_id for h in queue])
     open_count = sum(1 for h in queue if h.status == "open")
-    urgent = [h for h in queue if h.kind == "emergency" and h.status == "open"]
+    urgent = [h for h in queue if h.kind in ("crisis", "emergency") and h.status == "open"]
     return render_template("advisor/home.html", open_count=open_count, urgent=urgent,
                            queue=queue[:5], elders=elders_by_id)
 

@@ -1,0 +1,143 @@
+"""Safety figures: emergency + crisis recall, scam precision, harmful confusions.
+
+    .venv/bin/python benchmarks/safety_eval.py [--model models/current.tar.gz] [--errors SET]
+
+Three sets, none of them trained on:
+- `shared`: ../shared/nlu-eval/corpus.tsv (safety column), written from the definitions alone;
+- `dev`: benchmarks/data/safety_eval.tsv, written by a helper from the definitions only; its
+  misses were read while the cues were written, so it is a tuned figure;
+- `holdout`: benchmarks/data/safety_holdout.tsv, written by another helper the same way,
+  never read by whoever wrote the cues.
+
+`layer` scores bot.safety.assess alone on the normalised text (what every message goes
+through); with --model the whole Rasa pipeline is run too (classifier + SafetyLayer), and the
+final intent is scored. A message the assistant answers with a question (`unsure`) is
+counted apart: it is neither a miss of a danger that is then asked about nor a false alarm.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from bot.safety import assess  # noqa: E402
+from bot.textnorm import normalize  # noqa: E402
+
+SETS = {
+    "shared": ROOT.parent / "shared" / "nlu-eval" / "corpus.tsv",
+    "dev": ROOT / "benchmarks" / "data" / "safety_eval.tsv",
+    "holdout": ROOT / "benchmarks" / "data" / "safety_holdout.tsv",
+}
+INTENT_KIND = {"emergency": "emergency", "crisis": "crisis", "scam_report": "scam",
+               "safety_check": "unsure", "safety_denial": "none"}
+
+
+def load(name: str) -> list[tuple[str, str]]:
+    """(text, gold kind) pairs; gold is crisis | emergency | scam | none."""
+    path = SETS[name]
+    if not path.exists():
+        return []
+    rows = []
+    with path.open(encoding="utf-8") as f:
+        if name == "shared":
+            for line in f:
+                if line.startswith("#") or not line.strip():
+                    continue
+                parts = line.rstrip("\n").split("\t")
+                rows.append((parts[2], parts[1]))
+        else:
+            for row in csv.DictReader(f, delimiter="\t"):
+                label = row["label"].strip()
+                rows.append((row["text"].strip(), "none" if label == "ordinary" else label))
+    return rows
+
+
+def score(pairs: list[tuple[str, str]]) -> dict:
+    """pairs: (gold, predicted kind). Figures the issue's targets are stated in."""
+    danger = [p for g, p in pairs if g in ("crisis", "emergency")]
+    scam_gold = [p for g, p in pairs if g == "scam"]
+    ordinary = [p for g, p in pairs if g == "none"]
+    predicted_scam = [g for g, p in pairs if p == "scam"]
+    return {
+        "lines": len(pairs),
+        "danger": len(danger),
+        "danger_recall": sum(p in ("crisis", "emergency") for p in danger) / max(1, len(danger)),
+        "danger_recall_or_asked": sum(p in ("crisis", "emergency", "unsure") for p in danger)
+        / max(1, len(danger)),
+        "danger_told_scam": sum(p == "scam" for p in danger),
+        "crisis_as_crisis": sum(p == "crisis" for g, p in pairs if g == "crisis"),
+        "crisis": sum(g == "crisis" for g, _ in pairs),
+        "scam": len(scam_gold),
+        "scam_recall": sum(p == "scam" for p in scam_gold) / max(1, len(scam_gold)),
+        "scam_precision": sum(g == "scam" for g in predicted_scam) / max(1, len(predicted_scam)),
+        "ordinary": len(ordinary),
+        "ordinary_told_scam": sum(p == "scam" for p in ordinary),
+        "ordinary_told_danger": sum(p in ("crisis", "emergency") for p in ordinary),
+        "ordinary_asked": sum(p == "unsure" for p in ordinary),
+    }
+
+
+def layer_predictions(rows):
+    return [(gold, assess(normalize(text)).kind, text) for text, gold in rows]
+
+
+def model_predictions(rows, model: str):
+    import asyncio
+
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(model)
+    out = []
+    for text, gold in rows:
+        parsed = asyncio.run(agent.parse_message(text))
+        name = (parsed.get("intent") or {}).get("name") or ""
+        out.append((gold, INTENT_KIND.get(name, "none"), text))
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", help="also run the whole Rasa pipeline of this model")
+    ap.add_argument("--errors", choices=sorted(SETS), help="print this set's errors (layer)")
+    ap.add_argument("--json", help="write the figures here")
+    args = ap.parse_args()
+    figures = {}
+    for name in SETS:
+        rows = load(name)
+        if not rows:
+            print(f"{name}: {SETS[name]} not found, skipped")
+            continue
+        runs = [("layer", layer_predictions(rows))]
+        if args.model:
+            runs.append(("model", model_predictions(rows, args.model)))
+        for how, preds in runs:
+            fig = score([(g, p) for g, p, _ in preds])
+            figures[f"{name}/{how}"] = fig
+            print(f"{name:8s} {how:5s} lines={fig['lines']:4d}  danger recall "
+                  f"{fig['danger_recall']:.3f} (asked incl. {fig['danger_recall_or_asked']:.3f}, "
+                  f"n={fig['danger']}, told scam {fig['danger_told_scam']})  crisis as crisis "
+                  f"{fig['crisis_as_crisis']}/{fig['crisis']}  scam precision "
+                  f"{fig['scam_precision']:.3f} recall {fig['scam_recall']:.3f} (n={fig['scam']})  "
+                  f"ordinary told scam {fig['ordinary_told_scam']}, told danger "
+                  f"{fig['ordinary_told_danger']}, asked {fig['ordinary_asked']} "
+                  f"(n={fig['ordinary']})")
+            if args.errors == name and how == "layer":
+                for gold, pred, text in preds:
+                    if gold != pred:
+                        print(f"   {gold:9s} -> {pred:9s} {text}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,192 @@
+"""The safety layer: is this message a crisis, an emergency or a scam?
+
+It reads every message before, and independently of, intent classification and of any
+form in progress (the Rasa component `bot.nlu_components.SafetyLayer` calls `assess` last
+in the pipeline and its answer replaces the classifier's). The cues are data
+(`cues.yml`, with comments); this module only applies them:
+
+1. crisis (wanting to die, self-harm, goodbye for ever),
+2. emergency (falls, bleeding, not responding, chest pain, breathlessness, stroke signs,
+   fire, gas, a missing elder with dementia),
+3. scam, only on concrete cues, with the stage (paid, in progress, asking),
+4. `unsure` when the message is near a high-stakes reading without a concrete cue, so the
+   assistant asks one question instead of guessing, and
+5. `denial` ("不是诈骗", "你搞错了"): the caller correcting a wrong reading.
+
+Pure Python, no Rasa: tested on its own (tests/test_safety_layer.py) and measured by
+benchmarks/safety_eval.py.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import yaml
+
+CUES_PATH = Path(__file__).with_name("cues.yml")
+
+HIGH_STAKES = ("crisis", "emergency", "scam")
+# The intents the safety layer sets; any form in progress gives way to them.
+LAYER_INTENTS = frozenset({"crisis", "emergency", "scam_report", "safety_check", "safety_denial"})
+# Classifier intents that are high-stakes readings (what the classifier may guess).
+SAFETY_INTENTS = {"emergency": "emergency", "crisis": "crisis", "scam_report": "scam"}
+# Below this the classifier's ordinary reading is weak enough to ask about a near-miss.
+WEAK_CLASSIFIER = 0.5
+
+
+@dataclass(frozen=True)
+class Assessment:
+    kind: str = "none"            # crisis | emergency | scam | unsure | denial | none
+    category: str | None = None   # which cue group (fall, stroke, wish_to_die...)
+    stage: str | None = None      # scam: paid | in_progress | asking
+    suspected: str | None = None  # unsure: the high-stakes kind it is near
+    matched: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def high_stakes(self) -> bool:
+        return self.kind in HIGH_STAKES
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "category": self.category, "stage": self.stage,
+                "suspected": self.suspected}
+
+
+@dataclass(frozen=True)
+class _Group:
+    id: str
+    any: tuple[re.Pattern, ...]
+    unless: tuple[re.Pattern, ...] = ()
+    require: tuple[re.Pattern, ...] = ()
+
+    def match(self, text: str) -> str | None:
+        if self.require and not _first(self.require, text):
+            return None
+        hit = _first(self.any, text)
+        if hit is None or _first(self.unless, text):
+            return None
+        return hit
+
+
+@dataclass(frozen=True)
+class Cues:
+    past: re.Pattern
+    now: re.Pattern
+    denial: tuple[re.Pattern, ...]
+    crisis: tuple[_Group, ...]
+    emergency: tuple[_Group, ...]
+    scam_strong: tuple[re.Pattern, ...]
+    scam_ask: tuple[re.Pattern, ...]
+    scam_actor: tuple[re.Pattern, ...]
+    scam_unless: tuple[re.Pattern, ...]
+    stage_paid: tuple[re.Pattern, ...]
+    stage_in_progress: tuple[re.Pattern, ...]
+    stage_asking_only: tuple[re.Pattern, ...]
+    unsure: dict[str, tuple[re.Pattern, ...]]
+
+
+def _compile(patterns: Iterable[str] | None) -> tuple[re.Pattern, ...]:
+    return tuple(re.compile(p) for p in patterns or ())
+
+
+def _first(patterns: Iterable[re.Pattern], text: str) -> str | None:
+    for pattern in patterns:
+        m = pattern.search(text)
+        if m:
+            return m.group(0)
+    return None
+
+
+def _groups(raw: list[dict]) -> tuple[_Group, ...]:
+    return tuple(_Group(id=g["id"], any=_compile(g["any"]), unless=_compile(g.get("unless")),
+                        require=_compile(g.get("require"))) for g in raw)
+
+
+@functools.lru_cache(maxsize=4)
+def load_cues(path: Path = CUES_PATH) -> Cues:
+    """The cue file, compiled; a malformed pattern fails here, at start-up."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    scam = raw["scam"]
+    return Cues(past=re.compile(raw["past"]), now=re.compile(raw["now"]),
+                denial=_compile(raw["denial"]), crisis=_groups(raw["crisis"]),
+                emergency=_groups(raw["emergency"]), scam_strong=_compile(scam["strong"]),
+                scam_ask=_compile(scam["ask"]), scam_actor=_compile(scam["actor"]),
+                scam_unless=_compile(scam["unless"]), stage_paid=_compile(scam["stage_paid"]),
+                stage_in_progress=_compile(scam["stage_in_progress"]),
+                stage_asking_only=_compile(scam["stage_asking_only"]),
+                unsure={k: _compile(v) for k, v in raw["unsure"].items()})
+
+
+def _emergency(cues: Cues, text: str) -> Assessment | None:
+    in_past = bool(cues.past.search(text)) and not cues.now.search(text)
+    for group in cues.emergency:
+        hit = group.match(text)
+        if hit is None:
+            continue
+        if in_past and group.id in ("fall", "stroke", "head_or_bleeding", "severe_symptoms"):
+            continue  # history ("去年摔过一跤"), not a call for help
+        return Assessment("emergency", category=group.id, matched=(hit,))
+    return None
+
+
+def _scam(cues: Cues, text: str) -> Assessment | None:
+    strong = _first(cues.scam_strong, text)
+    ask, actor = _first(cues.scam_ask, text), _first(cues.scam_actor, text)
+    if not strong and not (ask and actor and not _first(cues.scam_unless, text)):
+        return None
+    in_progress = _first(cues.stage_in_progress, text)
+    if _first(cues.stage_paid, text) and not re.search(r"没(给|转|说|交|付|去|投|理)", text):
+        stage = "paid"
+    elif in_progress:
+        stage = "in_progress"
+    else:
+        stage = "asking"
+    return Assessment("scam", category="strong" if strong else "ask_and_actor", stage=stage,
+                      matched=tuple(x for x in (strong, ask, actor) if x))
+
+
+def assess(text: str | None, intent: str | None = None, confidence: float = 1.0,
+           cues: Cues | None = None) -> Assessment:
+    """Reads one (normalised) message. `intent`/`confidence` are the classifier's guess,
+    used only to decide whether a near-miss deserves a question."""
+    text = re.sub(r"\s+", "", text or "")
+    if not text or text.startswith("/"):
+        return Assessment()
+    cues = cues or load_cues()
+    for group in cues.crisis:
+        hit = group.match(text)
+        if hit is not None:
+            return Assessment("crisis", category=group.id, matched=(hit,))
+    found = _emergency(cues, text)
+    if found is not None:
+        return found
+    denial = _first(cues.denial, text)
+    if denial is None:
+        found = _scam(cues, text)
+        if found is not None:
+            return found
+    else:
+        return Assessment("denial", matched=(denial,))
+    # No concrete cue. A high-stakes guess of the classifier, or a weak ordinary one near a
+    # high-stakes reading, becomes one question; otherwise the message is ordinary.
+    guessed = SAFETY_INTENTS.get(intent or "")
+    weak = confidence < WEAK_CLASSIFIER
+    for kind in ("crisis", "emergency", "scam"):
+        hit = _first(cues.unsure.get(kind, ()), text)
+        if hit is None:
+            continue
+        # scam is only asked about when the classifier itself guessed a high-stakes reading
+        if guessed is not None or (weak and kind != "scam"):
+            return Assessment("unsure", suspected=kind, matched=(hit,))
+    return Assessment()
+
+
+REPLIES_PATH = Path(__file__).with_name("replies.yml")
+
+
+@functools.lru_cache(maxsize=1)
+def replies() -> dict:
+    """The safety sentences (replies.yml), the one home of what the assistant says here."""
+    return yaml.safe_load(REPLIES_PATH.read_text(encoding="utf-8"))

@@ -1,0 +1,131 @@
+"""The safety layer on its own (bot/safety): crisis before emergency before scam, scam only
+on concrete cues, a question when unsure, corrections understood. Examples here are the
+developers' own; the independent figures come from benchmarks/safety_eval.py, whose
+held-out floors are checked at the end."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.safety import LAYER_INTENTS, assess, load_cues, replies
+from bot.textnorm import normalize
+
+
+def kind(text: str, intent: str | None = None, confidence: float = 1.0) -> str:
+    return assess(normalize(text), intent, confidence).kind
+
+
+@pytest.mark.parametrize("text", [
+    "我不想活了", "活着真没意思，还拖累孩子", "我把安眠药都攒起来了", "我想跳楼",
+    "遗书已经写好了", "这是我最后一次给你们打电话了", "儿女都不管我，我死了算了",
+    "我吃了一大把安眠药", "我想割腕", "老伴走了，我也想跟他去了",
+])
+def test_crisis_is_recognised(text):
+    assert kind(text) == "crisis"
+
+
+@pytest.mark.parametrize("text, category", [
+    ("我妈摔倒了起不来", "fall"), ("老头子倒在厕所里了", "fall"),
+    ("头磕破了血流不止", "head_or_bleeding"), ("我爸叫不醒了", "unresponsive"),
+    ("胸口疼得厉害，喘不上气", "cardiac_breathing"), ("我妈突然嘴歪了，说话不清楚", "stroke"),
+    ("他左边胳膊腿都没力气了", "stroke"), ("厨房着火了", "fire_gas"),
+    ("家里一股煤气味", "fire_gas"), ("有老年痴呆的老爷子走丢了", "missing_person"),
+    ("快帮我叫救护车", "call_for_help"), ("救护车怎么还没来", "call_for_help"),
+])
+def test_emergency_is_recognised_with_its_kind(text, category):
+    found = assess(normalize(text))
+    assert (found.kind, found.category) == ("emergency", category)
+
+
+@pytest.mark.parametrize("text", [
+    "我去年摔过一跤，能申请适老化改造吗", "120急救电话收费吗", "煤气费在哪里交",
+    "我妈中风以后腿脚不利索，想约康复护理", "我上午起不来，能不能下午来",
+    "老伴去世了，丧葬补贴怎么领", "气死我了，送餐又晚了", "我死也不去养老院",
+    "怕滑倒，想装个扶手", "燃气灶打不着火了找谁修",
+])
+def test_ordinary_messages_that_look_risky_stay_ordinary(text):
+    assert kind(text) == "none"
+
+
+@pytest.mark.parametrize("text, stage", [
+    ("我已经把钱转到他说的安全账户了", "paid"),
+    ("验证码我告诉他了，卡里的钱就没了", "paid"),
+    ("有人打电话说我医保卡冻结了，现在让我转账", "in_progress"),
+    ("对方说是公安局的，他还在电话上", "in_progress"),
+    ("有人说交三百块手续费才能领高龄补贴，这是不是骗子", "asking"),
+    ("有个人说是我孙子，出车祸了要我打两万过去，我没转，是不是骗人的", "asking"),
+])
+def test_scam_needs_a_concrete_cue_and_gets_its_stage(text, stage):
+    found = assess(normalize(text))
+    assert (found.kind, found.stage) == ("scam", stage)
+
+
+@pytest.mark.parametrize("text", [
+    "高龄津贴打到哪张银行卡", "护理费怎么交", "我没收到验证码", "我的养老金这个月少了",
+    "医保卡丢了怎么补", "上门洗澡要自己出钱吗",
+])
+def test_money_and_cards_alone_are_not_a_scam(text):
+    assert kind(text) == "none"
+
+
+@pytest.mark.parametrize("text", ["不是诈骗，我就是问问补贴", "你搞错了", "你听错了，不是这个意思"])
+def test_a_correction_is_understood(text):
+    assert kind(text) == "denial"
+
+
+def test_is_it_a_scam_is_not_a_denial():
+    assert kind("有人打电话让我交钱领补贴，是不是诈骗") == "scam"
+
+
+def test_crisis_wins_over_emergency_and_scam():
+    assert kind("钱都被人骗光了，我不想活了") == "crisis"
+    assert kind("我吃了一把药，你们别管我") == "crisis"
+
+
+def test_a_classifier_guess_without_a_cue_becomes_a_question_or_nothing():
+    # the classifier said scam: no cue, but near one -> ask; far from one -> ordinary
+    assert assess("我接到个陌生电话，心里不放心", "scam_report", 0.9).kind == "unsure"
+    assert assess("我想找社区的小李", "scam_report", 0.85).kind == "none"
+    # the classifier said emergency on a vague complaint of feeling unwell -> ask
+    found = assess("我有点头晕", "emergency", 0.6)
+    assert (found.kind, found.suspected) == ("unsure", "emergency")
+    # a confident ordinary reading is not second-guessed
+    assert assess("我有点头晕，想约个陪诊", "book_service", 0.9).kind == "none"
+
+
+def test_button_payloads_are_not_read():
+    assert assess("/emergency").kind == "none"
+
+
+def test_every_cue_compiles_and_every_group_has_a_reason():
+    import yaml
+
+    from bot.safety import CUES_PATH
+
+    load_cues()
+    raw = yaml.safe_load(CUES_PATH.read_text(encoding="utf-8"))
+    for section in ("crisis", "emergency"):
+        for group in raw[section]:
+            assert group.get("why"), group["id"]
+
+
+def test_replies_cover_every_category_and_never_say_hang_up_on_the_web():
+    text = replies()
+    for group in load_cues().emergency:
+        assert group.id in text["emergency"]["steps"]
+    web_sentences = [text["crisis"][k] for k in text["crisis"]] + \
+        [text["scam"][k] for k in ("paid", "in_progress_web", "asking", "police")] + \
+        list(text["unsure"].values()) + [text["denial"]]
+    assert not [s for s in web_sentences if re.search("挂断|挂掉|挂了", s)]
+    assert "12356" in text["crisis"]["steps"] and "120" in text["crisis"]["steps"]
+    assert "110" in text["scam"]["paid"] and "银行" in text["scam"]["paid"]
+
+
+def test_layer_intents_are_in_the_domain():
+    import yaml
+
+    from tests.stack import ROOT
+
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    assert LAYER_INTENTS <= set(domain["intents"])
