@@ -37,14 +37,15 @@ def _record(tracker: Tracker, kind: str, detail: str | None = None) -> int | Non
 
 
 def _already(tracker: Tracker, action_name: str) -> bool:
-    """Did this action already answer in the last OPEN_FOR_TURNS user turns?"""
+    """Did this action already answer in the last OPEN_FOR_TURNS user turns? (The running
+    action is not in the events yet, so every action found answered an earlier message.)"""
     turns = 0
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             turns += 1
             if turns > OPEN_FOR_TURNS:
                 return False
-        elif event.get("event") == "action" and event.get("name") == action_name and turns > 1:
+        elif event.get("event") == "action" and event.get("name") == action_name and turns >= 1:
             return True
     return False
 
@@ -105,10 +106,11 @@ class ActionEmergency(Action):
             return [SlotSet("safety_open", "emergency" if _already(tracker, self.name())
                             or intent == "emergency" else None)]
         handoff_id = _record(tracker, "emergency", category)
-        first = {"fire_gas": text["call_fire"], "missing_person": text["call_missing"]}.get(
-            category, text["call"])
-        if category == "fire_gas" and "气" in latest_text(tracker) and "火" not in latest_text(tracker):
-            first = text["call"].replace("120急救电话", "119或者燃气公司的电话")
+        said = latest_text(tracker)
+        if category == "fire_gas" and "气" in said and "火" not in said and "烟" not in said:
+            category = "gas"  # a gas smell: no flame, no switch, windows open
+        first = {"fire_gas": text["call_fire"], "gas": text["call_gas"],
+                 "missing_person": text["call_missing"]}.get(category, text["call"])
         steps = text["steps"].get(category) or ""
         dispatcher.utter_message(text=first + steps + text["handoff"],
                                  json_message={"action": "handoff", "urgent": True,

@@ -78,6 +78,8 @@ def score(pairs: list[tuple[str, str]]) -> dict:
         "crisis": sum(g == "crisis" for g, _ in pairs),
         "scam": len(scam_gold),
         "scam_recall": sum(p == "scam" for p in scam_gold) / max(1, len(scam_gold)),
+        "scam_recall_or_asked": sum(p in ("scam", "unsure") for p in scam_gold)
+        / max(1, len(scam_gold)),
         "scam_precision": sum(g == "scam" for g in predicted_scam) / max(1, len(predicted_scam)),
         "ordinary": len(ordinary),
         "ordinary_told_scam": sum(p == "scam" for p in ordinary),
@@ -95,6 +97,9 @@ def model_predictions(rows, model: str):
 
     from rasa.core.agent import Agent
 
+    import logging
+
+    logging.disable(logging.INFO)  # Rasa's debug lines would print the held-out sentences
     agent = Agent.load(model)
     out = []
     for text, gold in rows:
@@ -126,7 +131,8 @@ def main() -> int:
                   f"{fig['danger_recall']:.3f} (asked incl. {fig['danger_recall_or_asked']:.3f}, "
                   f"n={fig['danger']}, told scam {fig['danger_told_scam']})  crisis as crisis "
                   f"{fig['crisis_as_crisis']}/{fig['crisis']}  scam precision "
-                  f"{fig['scam_precision']:.3f} recall {fig['scam_recall']:.3f} (n={fig['scam']})  "
+                  f"{fig['scam_precision']:.3f} recall {fig['scam_recall']:.3f} (asked incl. "
+                  f"{fig['scam_recall_or_asked']:.3f}, n={fig['scam']})  "
                   f"ordinary told scam {fig['ordinary_told_scam']}, told danger "
                   f"{fig['ordinary_told_danger']}, asked {fig['ordinary_asked']} "
                   f"(n={fig['ordinary']})")

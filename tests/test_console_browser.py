@@ -145,9 +145,11 @@ def test_eligibility_booking_and_elder_page(stack, console):
     booked.locator("a:has-text('代为改期')").click()
     page.wait_for_selector(".card.moving")
     page.select_option("select[name=part]", value="pm")
-    page.click("button:has-text('查可约时间')")
+    with page.expect_navigation():  # the am list is on the page already: wait for the pm one
+        page.click("button:has-text('查可约时间')")
     page.wait_for_selector("button.move-window")
-    page.locator("button.move-window").first.click()
+    # the nearest free times are listed in time order: pick an afternoon one explicitly
+    page.locator("ul.windows li", has_text="13:00").locator("button.move-window").first.click()
     page.wait_for_selector(".flash.success")
     assert "改好了" in page.inner_text(".flash.success")
     booked = page.locator(f"li.booking[data-reference='{reference}']")

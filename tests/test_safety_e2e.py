@@ -49,8 +49,96 @@ def test_emergency_phrases_get_120_and_a_transfer(stack, db, sender, family, phr
 @pytest.mark.parametrize("family, phrase", [(f, p) for f, ps in SCAM_FAMILIES.items() for p in ps])
 def test_scam_reports_get_protective_advice_and_a_record(stack, db, sender, family, phrase):
     text = stack.chat_text(sender, phrase)
-    assert "诈骗" in text and "转账" in text and "110" in text, (family, text)
+    assert "110" in text and ("转账" in text or "先交钱" in text), (family, text)
+    assert "挂断" not in text and "挂掉" not in text  # the web chat never says hang up
     assert [r.kind for r in safety_rows(db, sender)] == ["scam"]
+
+
+def test_a_victim_who_already_paid_hears_110_and_the_bank_and_gets_a_person(stack, db, sender):
+    replies = stack.chat(sender, "我刚才已经把两万块转到他说的安全账户了，怎么办")
+    text = "\n".join(r["text"] for r in replies)
+    assert "110" in text and "银行" in text and "止付" in text
+    assert any((r.get("custom") or {}).get("action") == "handoff" for r in replies)
+    assert [(r.kind, r.priority) for r in safety_rows(db, sender)] == [("scam", 1)]
+
+
+def test_asking_whether_it_is_a_scam_waits_behind_people_in_danger(stack, db, sender):
+    text = stack.chat_text(sender, "有人打电话说交三百块手续费才能领高龄补贴，我没给，这是不是骗子")
+    assert "很像诈骗" in text and "挂" not in text
+    assert [(r.kind, r.priority) for r in safety_rows(db, sender)] == [("scam", 5)]
+
+
+def test_not_a_scam_after_a_warning_is_understood(stack, db, sender):
+    stack.chat_text(sender, "有人打电话让我把验证码告诉他")
+    text = stack.chat_text(sender, "不是诈骗，你搞错了")
+    assert "理解错了" in text and "诈骗" not in text
+
+
+@pytest.mark.parametrize("phrase", ["我不想活了", "安眠药我都攒好了，今天晚上就吃", "活着没意思，不想再拖累孩子了"])
+def test_crisis_gets_12356_120_and_the_top_of_the_queue(stack, db, sender, phrase):
+    replies = stack.chat(sender, phrase)
+    text = "\n".join(r["text"] for r in replies)
+    assert "12356" in text and "120" in text and "陪着您" in text
+    assert "诈骗" not in text and "挂" not in text and "意见" not in text
+    custom = next(r.get("custom") for r in replies if r.get("custom"))
+    assert custom["urgent"] is True and custom["kind"] == "crisis"
+    assert [tuple(r) for r in safety_rows(db, sender)] == [("crisis", 0, "open")]
+
+
+def test_crisis_in_the_middle_of_an_eligibility_check(stack, db, sender):
+    first = stack.chat_text(sender, "我能享受什么补贴")
+    assert "？" in first
+    text = stack.chat_text(sender, "算了，查这些有什么用，我不想活了")
+    assert "12356" in text
+    assert [r.kind for r in safety_rows(db, sender)] == ["crisis"]
+    # the person is not left: what follows is answered as part of the crisis
+    again = stack.chat_text(sender, "嗯")
+    assert "诈骗" not in again and "意见" not in again
+
+
+def test_a_follow_up_after_120_stays_an_emergency(stack, db, sender):
+    text = stack.chat_text(sender, "我老伴摔倒了，头上在流血")
+    assert "120" in text and "不要" in text  # a first step: do not move him
+    follow = stack.chat_text(sender, "救护车怎么还没来")
+    assert "再打一次120" in follow and "诈骗" not in follow and "意见" not in follow
+    vague = stack.chat_text(sender, "哎呀，那现在咋弄啊")
+    assert "120" in vague and "诈骗" not in vague
+    assert [r.kind for r in safety_rows(db, sender)] == ["emergency"]
+
+
+def test_gas_advice_opens_windows_and_touches_no_switch(stack, sender):
+    text = stack.chat_text(sender, "家里好大一股煤气味")
+    assert "打开门窗" in text and "不要开灯" in text and "119" in text
+
+
+def test_unsure_gets_one_question_and_yes_is_taken_seriously(stack, db, sender):
+    question = stack.chat(sender, "我妈刚才突然站不住了")
+    text = "\n".join(r["text"] for r in question)
+    if "120" in text:  # read as an emergency outright: also right
+        assert [r.kind for r in safety_rows(db, sender)] == ["emergency"]
+        return
+    assert "？" in text and any((r.get("custom") or {}).get("yes_no") for r in question)
+    yes = stack.chat_text(sender, "是的")
+    assert "120" in yes
+    assert [r.kind for r in safety_rows(db, sender)] == ["emergency"]
+
+
+def test_unsure_and_no_goes_on_without_a_record(stack, db, sender):
+    question = stack.chat_text(sender, "唉，我真是绝望了")
+    assert "？" in question and "12356" not in question
+    no = stack.chat_text(sender, "不是不是")
+    assert "想办什么事" in no
+    assert safety_rows(db, sender) == []
+
+
+def test_the_queue_puts_crisis_and_emergency_before_scams(stack, db, sender):
+    stack.chat(sender + "-s", "有人让我交钱领补贴，是不是骗子")
+    stack.chat(sender + "-c", "我不想活了")
+    with db.connect() as conn:
+        kinds = [k for (k,) in conn.execute(sa.text(
+            "SELECT kind FROM handoffs WHERE status = 'open' AND sender_id IN (:a, :b) "
+            "ORDER BY priority, id"), {"a": sender + "-s", "b": sender + "-c"}).all()]
+    assert kinds == ["crisis", "scam"]
 
 
 @pytest.mark.parametrize("start", ["我能享受什么补贴", "我想预约助浴"])

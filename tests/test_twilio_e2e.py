@@ -237,6 +237,35 @@ def test_emergency_out_of_hours_says_call_120_and_frees_the_line(night_line):
     assert "幺二零" in answer.said and "回电话" in answer.said
 
 
+def test_crisis_on_the_phone_transfers_at_once(line, phone_stack):
+    call = Call(line)
+    call.start()
+    answer = call.say("我不想活了，安眠药都攒好了")
+    assert answer.dialled == ADVISOR
+    assert "心理援助" in answer.said and "幺二零" in answer.said and "诈骗" not in answer.said
+    assert db_rows(phone_stack, "select kind from safety_events where sender_id=:s",
+                   s="voice-" + call.sid)[0].kind == "crisis"
+
+
+def test_crisis_out_of_hours_is_not_hung_up_on(night_line):
+    call = Call(night_line)
+    call.start()
+    answer = call.say("活着没意思，我想去找老伴了")
+    assert answer.dialled is None and not answer.hung_up
+    assert "心理援助" in answer.said and "回电话" in answer.said and "挂断" not in answer.said
+    assert answer.gather is not None  # the line stays open; the assistant keeps listening
+    again = call.say("嗯")
+    assert not again.hung_up and "诈骗" not in again.said
+
+
+def test_a_scam_in_progress_on_the_phone_means_the_other_call(line):
+    call = Call(line)
+    call.start()
+    answer = call.say("有人打电话说我医保卡冻结了，现在让我转账")
+    assert "对方那个电话" in answer.said and "放心" in answer.said
+    assert not answer.hung_up and answer.dialled is None
+
+
 # --- goodbye and rating ----------------------------------------------------------------
 
 def test_goodbye_asks_for_a_rating_stores_it_and_hangs_up(line, phone_stack):

@@ -85,6 +85,7 @@ class Cues:
     stage_in_progress: tuple[re.Pattern, ...]
     stage_asking_only: tuple[re.Pattern, ...]
     unsure: dict[str, tuple[re.Pattern, ...]]
+    ask_always: dict[str, tuple[re.Pattern, ...]]
 
 
 def _compile(patterns: Iterable[str] | None) -> tuple[re.Pattern, ...]:
@@ -116,7 +117,8 @@ def load_cues(path: Path = CUES_PATH) -> Cues:
                 scam_unless=_compile(scam["unless"]), stage_paid=_compile(scam["stage_paid"]),
                 stage_in_progress=_compile(scam["stage_in_progress"]),
                 stage_asking_only=_compile(scam["stage_asking_only"]),
-                unsure={k: _compile(v) for k, v in raw["unsure"].items()})
+                unsure={k: _compile(v) for k, v in raw["unsure"].items()},
+                ask_always={k: _compile(v) for k, v in raw["ask_always"].items()})
 
 
 def _emergency(cues: Cues, text: str) -> Assessment | None:
@@ -143,6 +145,9 @@ def _scam(cues: Cues, text: str) -> Assessment | None:
         stage = "in_progress"
     else:
         stage = "asking"
+    if not strong and stage == "asking" and not _first(cues.stage_asking_only, text):
+        # money and someone else, but no loss, no pressure and no question: ask first
+        return Assessment("unsure", suspected="scam", matched=(ask, actor))
     return Assessment("scam", category="strong" if strong else "ask_and_actor", stage=stage,
                       matched=tuple(x for x in (strong, ask, actor) if x))
 
@@ -171,6 +176,11 @@ def assess(text: str | None, intent: str | None = None, confidence: float = 1.0,
         return Assessment("denial", matched=(denial,))
     # No concrete cue. A high-stakes guess of the classifier, or a weak ordinary one near a
     # high-stakes reading, becomes one question; otherwise the message is ordinary.
+    if not _first(cues.ask_always["ordinary"], text):
+        for kind in ("crisis", "emergency"):
+            hit = _first(cues.ask_always[kind], text)
+            if hit is not None:
+                return Assessment("unsure", suspected=kind, matched=(hit,))
     guessed = SAFETY_INTENTS.get(intent or "")
     weak = confidence < WEAK_CLASSIFIER
     for kind in ("crisis", "emergency", "scam"):

@@ -51,6 +51,7 @@ CALLBACK_ALREADY = "您的回电登记已经记下了，顾问会尽快给您回
 CALLBACK_FAILED = "不好意思，登记没有成功。请您在顾问上班时间再打{hotline}。"
 ADVISOR_NO_ANSWER = "不好意思，顾问现在都在忙，没能接通。"
 EMERGENCY_CALL_120 = "如果情况紧急，请您先挂断，马上拨打幺二零。"
+STAY_ON_LINE = "我还在听，您想说什么都可以跟我说。"
 ANYTHING_ELSE = "还有别的事需要帮忙吗？"
 GOODBYE = "祝您身体健康，再见！"
 RATING_SCALE = "很满意请按5，满意按4，一般按3，不太满意按2，很不满意按1。"
@@ -209,7 +210,9 @@ class VoiceBridge:
             log.warning("emergency on call sid=%s: transferring at once", state.call_sid)
             # The emergency is already at the top of the advisor queue (safety event).
             return self._transfer(state, said, nxt, urgent=True,
-                                  already_queued=urgent.get("handoff_id") is not None)
+                                  already_queued=urgent.get("handoff_id") is not None
+                                  or bool(urgent.get("followup")),
+                                  crisis=urgent.get("kind") == "crisis")
         if "handoff" in result.actions or forced_human:
             return self._transfer(state, said, nxt)
         misunderstood = (not said or any(c.get("fallback") for c in customs)
@@ -314,7 +317,8 @@ class VoiceBridge:
 
     # people -----------------------------------------------------------------------------
     def _transfer(self, state: CallState, said: list[str], nxt: str, urgent: bool = False,
-                  hang_up_after_callback: bool = False, already_queued: bool = False) -> VoicePlan:
+                  hang_up_after_callback: bool = False, already_queued: bool = False,
+                  crisis: bool = False) -> VoicePlan:
         """To an advisor now if one is on duty; otherwise a callback request in the queue."""
         state.awaiting = None
         if hang_up_after_callback and not urgent and store.has_open_callback(state.sender_id):
@@ -335,6 +339,12 @@ class VoiceBridge:
                 if not any(w in s for w in _TRANSFER_WORDS)]
         say = kept + [OFF_DUTY.format(hours=hours_spoken(self.settings)),
                       CALLBACK_TAKEN if already_queued else self._callback(state)]
+        if urgent and crisis:
+            # A person in crisis is not hung up on: the assistant stays on the line.
+            state.outcome = "emergency"
+            state.last_spoken = STAY_ON_LINE
+            state.last_choices = {}
+            return self._listen(say + [STAY_ON_LINE], nxt)
         if urgent:
             state.outcome = "emergency"
             return VoicePlan(say=say + [EMERGENCY_CALL_120], hangup=True)
