@@ -31,14 +31,16 @@ train: install
 	$(BIN)/rasa train --fixed-model-name current --out models --quiet
 
 ## run: the three processes under honcho; Ctrl-C stops all of them
+## The internal servers' secrets (var/internal.env, 0600) are generated once and loaded for all.
 run: install db train
-	$(PY) scripts/render_endpoints.py
+	$(PY) scripts/internal_secrets.py
 	@echo "Web widget:     http://localhost:$${WEB_PORT:-8000}/"
 	@echo "Chat API:       http://localhost:$${WEB_PORT:-8000}/api/chat"
 	@echo "Advisor console http://localhost:$${WEB_PORT:-8000}/advisor/"
 	@echo "Health:         http://localhost:$${WEB_PORT:-8000}/healthz"
 	@echo "Rasa:           http://localhost:$${RASA_PORT:-5005}   actions: http://localhost:$${ACTIONS_PORT:-5055}"
-	$(BIN)/honcho -f Procfile start
+	set -a && . $${VAR_DIR:-var}/internal.env && set +a && $(PY) scripts/render_endpoints.py \
+	  && exec $(BIN)/honcho -f Procfile start
 
 ## system-deps: Debian packages the tests need (chromium and a Chinese font for the browser
 ## tests, faketime for the shifted-clock runs); as root, once

@@ -36,6 +36,11 @@ class Settings:
     rasa_url: str = field(default_factory=lambda: _env("RASA_URL", "http://127.0.0.1:5005"))
     action_server_url: str = field(default_factory=lambda: _env(
         "ACTION_SERVER_URL", "http://127.0.0.1:5055"))
+    # Shared secrets of the internal servers (both listen on 127.0.0.1 only): the web server
+    # sends RASA_AUTH_TOKEN to Rasa's HTTP API; Rasa sends ACTION_SERVER_SECRET to the action
+    # server in the X-Action-Secret header. `make run` generates both into var/internal.env.
+    rasa_auth_token: str = field(default_factory=lambda: _env("RASA_AUTH_TOKEN"))
+    action_server_secret: str = field(default_factory=lambda: _env("ACTION_SERVER_SECRET"))
     rasa_timeout_seconds: float = field(default_factory=lambda: float(_env("RASA_TIMEOUT_SECONDS", "10")))
     policy_region: str = field(default_factory=lambda: _env("POLICY_REGION", "demo_district"))
     policies_dir: Path = field(default_factory=lambda: Path(_env(

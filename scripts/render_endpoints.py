@@ -4,10 +4,13 @@
   (bot/tracker_store.py: Rasa's SQLTrackerStore with a checked per-process cache);
   otherwise SQLite var/tracker.db. TRACKER_CACHE_SIZE: conversations each worker caches.
 - REDIS_URL set -> Redis lock store (needed for SANIC_WORKERS > 1); otherwise in memory.
-- ACTION_SERVER_URL -> the action endpoint.
+- ACTION_SERVER_URL -> the action endpoint; ACTION_SERVER_SECRET -> the header Rasa sends
+  with every action call (actions/server.py refuses calls without it). The file holds
+  secrets, so it is written readable by its owner only.
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from urllib.parse import urlparse
@@ -19,6 +22,7 @@ import yaml  # noqa: E402
 from bot.config import VAR_DIR, get_settings  # noqa: E402
 
 
+SECRET_HEADER = "X-Action-Secret"
 # Rasa's SQL tracker store plus a per-process cache checked against the DB (see the module).
 TRACKER_STORE = "bot.tracker_store.CachingSQLTrackerStore"
 
@@ -26,6 +30,8 @@ TRACKER_STORE = "bot.tracker_store.CachingSQLTrackerStore"
 def render() -> dict:
     settings = get_settings()
     endpoints: dict = {"action_endpoint": {"url": settings.action_server_url.rstrip("/") + "/webhook"}}
+    if settings.action_server_secret:
+        endpoints["action_endpoint"]["headers"] = {SECRET_HEADER: settings.action_server_secret}
     tracker_url = settings.tracker_store_url
     if tracker_url.startswith("postgresql"):
         parsed = urlparse(tracker_url)
@@ -56,7 +62,10 @@ def render() -> dict:
 def main(out: str | None = None) -> Path:
     target = Path(out) if out else VAR_DIR / "endpoints.yml"
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(yaml.safe_dump(render(), allow_unicode=True, sort_keys=False), encoding="utf-8")
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(yaml.safe_dump(render(), allow_unicode=True, sort_keys=False))
+    os.chmod(target, 0o600)
     return target
 
 

@@ -88,11 +88,17 @@ def _to_replies(raw: list) -> list[Reply]:
     return replies
 
 
+def _token() -> dict:
+    """Rasa's HTTP API (`--auth-token`) takes the token as a query parameter."""
+    token = get_settings().rasa_auth_token
+    return {"token": token} if token else {}
+
+
 def parse(text: str, timeout: float = 5.0) -> dict | None:
     settings = get_settings()
     try:
         response = _session.post(settings.rasa_url.rstrip("/") + "/model/parse",
-                                 json={"text": text}, timeout=timeout)
+                                 json={"text": text}, params=_token(), timeout=timeout)
         response.raise_for_status()
         return response.json()
     except (requests.RequestException, ValueError) as exc:
@@ -103,7 +109,7 @@ def parse(text: str, timeout: float = 5.0) -> dict | None:
 def rasa_status(timeout: float = 2.0) -> bool:
     try:
         return _session.get(get_settings().rasa_url.rstrip("/") + "/status",
-                            timeout=timeout).status_code == 200
+                            params=_token(), timeout=timeout).status_code == 200
     except requests.RequestException:
         return False
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -80,6 +81,9 @@ class Stack:
     actions_port: int = field(default_factory=free_port)
     web_port: int = field(default_factory=free_port)
     processes: dict[str, Process] = field(default_factory=dict)
+    # the internal servers' shared secrets, new for every stack (as `make run` generates them)
+    rasa_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    action_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
 
     @property
     def web_url(self) -> str:
@@ -88,6 +92,14 @@ class Stack:
     @property
     def rasa_url(self) -> str:
         return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def rasa_status_url(self) -> str:
+        return f"{self.rasa_url}/status?token={self.rasa_token}"
+
+    def rasa_api(self, path: str) -> str:
+        """A URL of Rasa's HTTP API with the token (tests that read Rasa directly)."""
+        return f"{self.rasa_url}{path}?token={self.rasa_token}"
 
     @property
     def actions_url(self) -> str:
@@ -104,6 +116,8 @@ class Stack:
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "PYTHONPATH": str(ROOT),
             "SECRET_KEY": "test-secret",
+            "RASA_AUTH_TOKEN": self.rasa_token,
+            "ACTION_SERVER_SECRET": self.action_secret,
         })
         env.update(self.extra_env)
         return env
@@ -120,10 +134,12 @@ class Stack:
         env = self.env()
         logs = self.workdir
         self.processes = {
-            "actions": Process("actions", [str(VENV_BIN / "rasa"), "run", "actions", "--port",
-                                           str(self.actions_port), "--actions", "actions"],
+            "actions": Process("actions", [str(VENV_BIN / "python"), "-m", "actions.server",
+                                           "--port", str(self.actions_port)],
                                env, logs / "actions.log"),
-            "rasa": Process("rasa", [str(VENV_BIN / "rasa"), "run", "--enable-api", "--port",
+            "rasa": Process("rasa", [str(VENV_BIN / "rasa"), "run", "--enable-api",
+                                     "--interface", "127.0.0.1", "--auth-token",
+                                     env["RASA_AUTH_TOKEN"], "--port",
                                      str(self.rasa_port), "--model", str(MODEL), "--endpoints",
                                      str(self.workdir / "endpoints.yml"), "--credentials",
                                      "credentials.yml"], env, logs / "rasa.log"),
@@ -143,7 +159,7 @@ class Stack:
             "actions": wait_http(self.actions_url + "/health", timeout, self.processes["actions"].popen),
             "web": wait_http(self.web_url + "/healthz", timeout, self.processes["web"].popen,
                              ok=(200, 503)),
-            "rasa": wait_http(self.rasa_url + "/status", timeout, self.processes["rasa"].popen),
+            "rasa": wait_http(self.rasa_status_url, timeout, self.processes["rasa"].popen),
         }
         wait_http(self.web_url + "/healthz", timeout)
         timings["all"] = time.monotonic() - t0
@@ -153,7 +169,7 @@ class Stack:
         p = self.processes[name]
         p.stop()
         p.start()
-        health = {"actions": self.actions_url + "/health", "rasa": self.rasa_url + "/status",
+        health = {"actions": self.actions_url + "/health", "rasa": self.rasa_status_url,
                   "web": self.web_url + "/healthz"}[name]
         wait_http(health, timeout, p.popen, ok=(200, 503) if name == "web" else (200,))
 

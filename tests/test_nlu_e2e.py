@@ -13,7 +13,7 @@ def test_misheard_request_for_a_human_is_handed_off(stack, sender, heard):
 
 
 def parse(stack, text):
-    r = requests.post(stack.rasa_url + "/model/parse", json={"text": text}, timeout=30)
+    r = requests.post(stack.rasa_api("/model/parse"), json={"text": text}, timeout=30)
     r.raise_for_status()
     return r.json()
 

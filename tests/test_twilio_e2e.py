@@ -78,7 +78,7 @@ def db_rows(stack, sql: str, **params) -> list:
 
 
 def user_turns_in_rasa(stack, sender: str) -> int:
-    tracker = requests.get(f"{stack.rasa_url}/conversations/{sender}/tracker", timeout=10).json()
+    tracker = requests.get(stack.rasa_api(f"/conversations/{sender}/tracker"), timeout=10).json()
     return sum(1 for e in tracker.get("events", []) if e.get("event") == "user")
 
 
@@ -154,7 +154,7 @@ def not_understood_utterances(stack, n: int = 2) -> list[str]:
     speech into. Chosen through Rasa's own /model/parse, as NLU data changes over time."""
     found = []
     for text in GIBBERISH:
-        parsed = requests.post(f"{stack.rasa_url}/model/parse", json={"text": text}, timeout=10).json()
+        parsed = requests.post(stack.rasa_api("/model/parse"), json={"text": text}, timeout=10).json()
         if parsed["intent"]["name"] == "nlu_fallback":
             found.append(text)
     assert len(found) >= n, f"the NLU understands all of {GIBBERISH}: add stranger ones"

@@ -1,0 +1,63 @@
+"""The action server, closed to strangers: rasa-sdk's app, bound to 127.0.0.1, refusing every
+request but /health that does not carry the shared secret Rasa sends (X-Action-Secret,
+configured in var/endpoints.yml by scripts/render_endpoints.py).
+
+    python -m actions.server [--port 5055]
+
+Without ACTION_SERVER_SECRET it does not start: an action server anyone on the machine can
+call would run "send this SMS" or "cancel booking N" for them.
+"""
+from __future__ import annotations
+
+import argparse
+import hmac
+import logging
+import os
+import sys
+
+from rasa_sdk import endpoint, utils
+from sanic import response
+
+from bot.config import get_settings
+
+log = logging.getLogger("actions.server")
+SECRET_HEADER = "X-Action-Secret"
+OPEN_PATHS = {"/health"}
+
+
+def create_app(secret: str):
+    app = endpoint.create_app("actions", cors_origins=None)
+
+    @app.on_request
+    async def require_secret(request):
+        if request.path in OPEN_PATHS:
+            return None
+        supplied = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(supplied.encode(), secret.encode()):
+            log.warning("action server refused %s %s from %s: %s", request.method, request.path,
+                        request.ip, "wrong secret" if supplied else "no secret")
+            return response.json({"error": "forbidden"}, status=403)
+        return None
+
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=int(os.environ.get("ACTIONS_PORT", 5055)))
+    parser.add_argument("--host", default=os.environ.get("ACTIONS_HOST", "127.0.0.1"))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    secret = get_settings().action_server_secret
+    if not secret:
+        log.error("ACTION_SERVER_SECRET is not set: the action server does not start without it")
+        return 2
+    utils.update_sanic_log_level()
+    app = create_app(secret)
+    log.info("action server on http://%s:%s (secret required)", args.host, args.port)
+    app.run(args.host, args.port, workers=utils.number_of_sanic_workers(), access_log=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
