@@ -2,15 +2,19 @@
 reschedule_booking_form. Thin: parsing is in bot/booking_text.py and bot/timeparse.py, the
 database work in bot/booking.py (one transaction per call).
 
-Every form identifies the elder the same way: the caller's phone number from the channel
-metadata, a phone number said in the conversation, or name + last four digits of the ID
-number. One question at a time; a second unusable answer in a row offers a human.
+Every form identifies the elder the same way (bot/identity.py): a phone number said in the
+conversation, or name + last four digits of the ID number, says *which* elder is meant; the
+caller then proves control of her registered mobile with a one-time SMS code. On the phone,
+a caller ID matching her registered number is the proof. Nothing on file is read out and
+nothing is booked, changed or cancelled before that. One question at a time; a second
+unusable answer in a row offers a human.
 """
 from __future__ import annotations
 
 import abc
 import datetime as dt
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Text
 
@@ -20,22 +24,20 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
 from actions.common import caller_phone, channel, entity_values, guarded, latest_text
-from bot import booking, safety
+from bot import booking, identity, safety
 from bot import booking_text as bt
 from bot.db import session_scope
 from bot.masking import mask_phone
-from bot.ratelimit import RateLimiter
 from bot.models import Elder
 from bot.timeparse import (TimeParseError, parse_time, say_day, say_window, say_window_with_hours,
                            window_start)
 
 log = logging.getLogger(__name__)
+# "I did not get it", "send it again": a new code rather than a wrong one
+_RESEND = re.compile(r"没收到|没有收到|收不到|重新发|再发|重发|再来一个")
 
-# Name + ID last four: at most 5 tries per conversation and 10 per elder name an hour.
-IDENTIFY_LIMIT = RateLimiter("identify-sender", 5, 600)
-IDENTIFY_LIMIT_BY_NAME = RateLimiter("identify-name", 10, 3600)
-
-IDENTITY_SLOTS = ("booking_elder_id", "booking_person_name", "booking_id_last4")
+IDENTITY_SLOTS = ("booking_elder_id", "booking_person_name", "booking_id_last4",
+                  "booking_candidate")
 TASK_SLOTS = ("booking_service", "booking_time", "booking_address", "booking_address_ok",
               "booking_confirm", "booking_reference", "booking_summary", "booking_failures",
               "booking_aborted", "booking_phone_checked", "booking_question_asked",
@@ -102,17 +104,17 @@ def _fresh_user_answer(tracker: Tracker, form: str) -> bool:
     return False
 
 
-def _form_turn_number(tracker: Tracker, form: str) -> int:
-    """How many user messages came before this form was (last) activated: with the sender
-    id it names one form run, so a retried confirmation turn cannot book twice."""
-    users = 0
-    activated_at = 0
-    for event in tracker.events:
-        if event.get("event") == "user":
-            users += 1
-        elif event.get("event") == "active_loop" and event.get("name") == form:
-            activated_at = users
-    return activated_at
+def _request_key(tracker: Tracker, what: str) -> str:
+    """The idempotency key of this request: the sender plus the id Rasa gave the message that
+    confirmed it (unique per message, so a later booking in a later session is never answered
+    with an earlier one); the database's active-visit constraint stops duplicates besides."""
+    message_id = (tracker.latest_message or {}).get("message_id") or ""
+    if not message_id:
+        users = sum(1 for e in tracker.events if e.get("event") == "user")
+        started = next((e.get("timestamp") for e in reversed(tracker.events)
+                        if e.get("event") == "session_started"), 0)
+        message_id = f"{started}:{users}"
+    return f"{what}:{tracker.sender_id}:{message_id}"[:160]
 
 
 class BookingFormValidation(FormValidationAction):
@@ -188,22 +190,82 @@ class BookingFormValidation(FormValidationAction):
                 turn.set("booking_service", service)
 
     def identify_from_phone(self, turn: Turn, text: str) -> None:
-        if turn.elder_id is not None:
+        if turn.elder_id is not None or turn.get("booking_candidate"):
             return
         said = bt.phone_from_text(text)
-        phone = said or (None if turn.get("booking_phone_checked") else caller_phone(turn.tracker))
+        trusted = caller_phone(turn.tracker)  # set by the voice/SMS channel only, never a client
+        phone = said or (None if turn.get("booking_phone_checked") else trusted)
         if not phone:
             return
         turn.set("booking_phone_checked", True)
         with session_scope() as s:
             elder = booking.find_elder(s, phone=phone)
+            found = (elder.id, elder.name) if elder is not None else None
+        if found is None:
+            log.info("booking form: phone %s is not an elder's", mask_phone(phone))
+            turn.say(f"尾号{phone[-4:]}的这个号码没有登记在我们的老人信息里。没关系，我们用老人的姓名来查。",
+                     asks=False)
+            return
+        if identity.caller_id_matches(found[0], trusted):
+            # the carrier's caller ID is her registered number (voice and SMS only)
+            identity.record_attempt(turn.tracker.sender_id, found[0], "caller_id", True,
+                                    channel(turn.tracker))
+            self.proven(turn, found[0])
+            return
+        log.info("booking form: phone %s names elder %s; proof needed", mask_phone(phone), found[0])
+        self.challenge(turn, found[0])
+
+    # ----- proof: a one-time code to her mobile on file ------------------------------------
+
+    def challenge(self, turn: Turn, elder_id: int) -> None:
+        sent = identity.send_code(turn.tracker.sender_id, elder_id, channel(turn.tracker))
+        if sent.ok:
+            turn.set("booking_candidate", str(elder_id))
+            whose = "老人家属" if sent.to_relative else "老人"
+            turn.say(f"为了保护老人的信息，我们给{whose}的手机{sent.sent_to_masked}发了一条短信，"
+                     "里面有6位数的验证码。请您说一下验证码。")
+            return
+        turn.set("booking_candidate", None)
+        turn.set("booking_person_name", None)
+        turn.set("booking_id_last4", None)
+        turn.set("booking_aborted", "identity")
+        if sent.code == "locked":
+            turn.say("为了保护老人的信息，核对的次数不能太多。请您说“转人工”，请顾问帮您核对。",
+                     HUMAN_BUTTONS, asks=False)
+        else:
+            turn.say("这位老人没有登记手机，没法发验证码。请您说“转人工”，请顾问帮您核实。",
+                     HUMAN_BUTTONS, asks=False)
+
+    def proven(self, turn: Turn, elder_id: int) -> None:
+        with session_scope() as s:
+            elder = s.get(Elder, elder_id)
             if elder is not None:
                 _elder_identified(turn, elder)
-                log.info("booking form: elder identified by phone %s", mask_phone(phone))
-                return
-        log.info("booking form: phone %s is not an elder's", mask_phone(phone))
-        turn.say(f"尾号{phone[-4:]}的这个号码没有登记在我们的老人信息里。没关系，我们用老人的姓名来查。",
-                 asks=False)
+        turn.set("booking_candidate", None)
+
+    def answer_code(self, turn: Turn, text: str, intent: Optional[str]) -> Optional[bool]:
+        candidate = int(turn.get("booking_candidate"))
+        if identity.code_from_text(text) is None and _RESEND.search(text or ""):
+            self.challenge(turn, candidate)
+            return None
+        checked = identity.verify(turn.tracker.sender_id, text, channel(turn.tracker))
+        if checked.ok:
+            self.proven(turn, candidate)
+            return True
+        if checked.code == "expired" or checked.code == "no_challenge":
+            turn.say("验证码已经过期了，我再给您发一个。", asks=False)
+            self.challenge(turn, candidate)
+            return None
+        if checked.code == "locked":
+            turn.set("booking_candidate", None)
+            turn.set("booking_person_name", None)
+            turn.set("booking_id_last4", None)
+            turn.set("booking_aborted", "identity")
+            turn.say("验证码不对，核对的次数已经用完了。为了保护老人的信息，请您说“转人工”，"
+                     "请顾问帮您核对。", HUMAN_BUTTONS, asks=False)
+            return None
+        turn.say(f"验证码不对。请您再看一下短信，说那6位数字。还可以试{checked.tries_left}次。")
+        return None
 
     def handle_identity(self, turn: Turn, requested: str, text: str) -> bool:
         if bt.phone_from_text(text):
@@ -227,21 +289,24 @@ class BookingFormValidation(FormValidationAction):
 
     def _check_last4(self, turn: Turn, last4: str) -> bool:
         name = turn.get("booking_person_name")
-        # Guessing the last four digits is limited per conversation and per elder name.
-        if not (IDENTIFY_LIMIT.hit(f"sender:{turn.tracker.sender_id}")
-                and IDENTIFY_LIMIT_BY_NAME.hit(f"name:{name}")):
+        sender = turn.tracker.sender_id
+        if identity.locked(sender):
             log.warning("booking form: identification attempts over the limit for sender %s",
-                        turn.tracker.sender_id[:32])
+                        sender[:32])
             turn.set("booking_person_name", None)
             turn.set("booking_id_last4", None)
+            turn.set("booking_aborted", "identity")
             turn.say("为了保护老人的信息，核对的次数不能太多。请您说“转人工”，"
-                     "请顾问帮您核对。", asks=False)
+                     "请顾问帮您核对。", HUMAN_BUTTONS, asks=False)
             return False
         with session_scope() as s:
             elder = booking.find_elder(s, name=name, id_last4=last4)
-            if elder is not None:
-                _elder_identified(turn, elder)
-                return True
+            elder_id = elder.id if elder is not None else None
+        if elder_id is not None:
+            # name and ID digits say who is meant; the code to her mobile proves it
+            self.challenge(turn, elder_id)
+            return True
+        identity.record_attempt(sender, None, "id_last4", False, channel(turn.tracker))
         log.info("booking form: name + ID last four did not match an elder")
         turn.set("booking_person_name", None)
         turn.set("booking_id_last4", None)
@@ -254,6 +319,8 @@ class BookingFormValidation(FormValidationAction):
                       intent: Optional[str]) -> Optional[bool]:
         if requested in ("booking_person_name", "booking_id_last4"):
             return self.handle_identity(turn, requested, text)
+        if requested == "booking_code":
+            return self.answer_code(turn, text, intent)
         handler = getattr(self, f"answer_{requested[len('booking_'):]}", None)
         if handler is None:
             log.warning("booking form %s asked for unknown slot %s", turn.form, requested)
@@ -406,7 +473,11 @@ class BookingFormValidation(FormValidationAction):
     def next_slot(self, turn: Turn) -> Optional[str]:
         if "booking_service" in self.task_order and turn.get("booking_service") is None:
             return "booking_service"
+        if turn.get("booking_aborted"):
+            return None
         if turn.elder_id is None:
+            if turn.get("booking_candidate"):
+                return "booking_code"
             return "booking_person_name" if not turn.get("booking_person_name") else "booking_id_last4"
         for slot in self.task_order:
             if slot == "booking_service":
@@ -509,12 +580,12 @@ class ValidateBookServiceForm(BookingFormValidation):
         return "validate_book_service_form"
 
     def prefill(self, turn: Turn, text: str) -> None:
-        super().prefill(turn, text)
         for slot in ("booking_time", "booking_confirm", "booking_address_ok", "booking_summary",
                      "booking_aborted", "booking_reference", "booking_time_options"):
             if turn.get(slot) is not None:
                 turn.set(slot, None)
         turn.set("booking_failures", 0)
+        super().prefill(turn, text)
         # a time said together with the request ("明天上午来帮我洗澡") is used straight away
         if turn.elder_id is not None and turn.get("booking_service"):
             try:
@@ -629,7 +700,7 @@ def _ask_action(slot: str) -> type:
 
 
 ASK_ACTIONS = [_ask_action(slot) for slot in (
-    "booking_service", "booking_person_name", "booking_id_last4", "booking_time",
+    "booking_service", "booking_person_name", "booking_id_last4", "booking_code", "booking_time",
     "booking_address", "booking_address_ok", "booking_confirm")]
 
 
@@ -672,11 +743,10 @@ class ActionBookServiceSubmit(Action):
                   domain: Dict[Text, Any]) -> List[EventType]:
         if tracker.get_slot("booking_aborted") or tracker.get_slot("booking_confirm") is not True \
                 or not tracker.get_slot("booking_time") or not tracker.get_slot("booking_elder_id"):
-            if tracker.get_slot("booking_aborted") != "error":
+            if tracker.get_slot("booking_aborted") not in ("error", "identity"):
                 dispatcher.utter_message(text="好的，这次先不约了。您需要的时候，随时说“预约服务”。")
             return _reset_events()
-        form_turn = _form_turn_number(tracker, "book_service_form")
-        key = f"chat:{tracker.sender_id}:{form_turn}"
+        key = _request_key(tracker, "book")
         start = dt.datetime.fromisoformat(tracker.get_slot("booking_time"))
         result = guarded(dispatcher, "book", lambda: booking.book(
             int(tracker.get_slot("booking_elder_id")), tracker.get_slot("booking_service"), start,

@@ -10,6 +10,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import caller_phone, channel, guarded, latest_text
 from bot import handoff
 
+# Slots that never outlive a session: who the caller proved to be, and what the channel
+# said about this session (channel and caller ID are set again from its metadata).
+SESSION_ONLY_SLOTS = {"session_started_metadata", "requested_slot", "booking_elder_id",
+                      "booking_person_name", "booking_id_last4", "booking_candidate",
+                      "booking_code", "caller_phone", "channel", "elig_stored_facts"}
+
 
 class ActionSessionStart(Action):
     """Starts a session and remembers the channel and caller number from the metadata."""
@@ -21,9 +27,10 @@ class ActionSessionStart(Action):
                   domain: Dict[Text, Any]) -> List[EventType]:
         meta = tracker.get_slot("session_started_metadata") or {}
         events: List[EventType] = [SessionStarted()]
-        # carry over what we already know (carry_over_slots_to_new_session)
+        # carry over what we already know (carry_over_slots_to_new_session), except proof of
+        # identity: it expires with the session (the next person at a shared computer)
         for key, value in tracker.current_slot_values().items():
-            if key not in ("session_started_metadata", "requested_slot") and value is not None:
+            if key not in SESSION_ONLY_SLOTS and value is not None:
                 events.append(SlotSet(key, value))
         if meta.get("channel"):
             events.append(SlotSet("channel", meta["channel"]))

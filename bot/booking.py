@@ -29,7 +29,8 @@ from bot.masking import mask_phone
 from bot.models import Elder, Street
 from bot.models.people import elder_by_phone
 from bot.models.booking import (Booking, BookingStatusHistory, CapacityWindow, EntitlementLedger,
-                                Provider, ServiceType, provider_services, provider_streets)
+                                Provider, ServiceType, active_visit_key, provider_services,
+                                provider_streets)
 from bot.sms import send_sms
 from bot.timeparse import say_window, say_window_with_hours
 
@@ -496,13 +497,37 @@ def book(elder_id: int, service_code: str, window_start: dt.datetime, channel: s
         return _retrying(_book, elder_id, service_code, window_start, channel, idempotency_key,
                          address, database_url)
     except IntegrityError:
-        # A concurrent request with the same key committed first: answer with its booking.
+        # A concurrent request committed first: with the same key (answer with its booking,
+        # if it is the same visit), or for the same visit with another key (already booked).
         with session_scope(database_url) as s:
             existing = s.execute(select(Booking).where(
                 Booking.idempotency_key == idempotency_key)).scalar_one_or_none()
-            if existing is None:
+            if existing is not None:
+                return _answer_for_key(existing, elder_id, service_code, window_start, s)
+            service = service_by_code_or_name(s, service_code)
+            same = same_visit_booked(s, elder_id, service.id, window_start) if service else None
+            if same is None:
                 raise
-            return _result(existing, "duplicate", _booked_message(existing))
+            log.info("booking refused by the database: elder=%s already has ref=%s start=%s",
+                     elder_id, same.reference, window_start.isoformat())
+            return replace(_result(same, "already_booked", already_message(same)), ok=False)
+
+
+def _answer_for_key(existing: Booking, elder_id: int, service_code: str,
+                    window_start: dt.datetime, s: Session) -> BookingResult:
+    """A stored idempotency key answers only for the same elder, service and time; anything
+    else under a used key is refused (never a false "预约好了" for another visit)."""
+    service = service_by_code_or_name(s, service_code)
+    if (existing.elder_id == elder_id and service is not None
+            and existing.service_type_id == service.id
+            and existing.window.starts_at == window_start):
+        log.info("booking retry answered from idempotency key, ref=%s", existing.reference)
+        return _result(existing, "duplicate", _booked_message(existing))
+    log.error("idempotency key reused for another visit: ref=%s elder=%s/%s start=%s/%s",
+              existing.reference, existing.elder_id, elder_id,
+              existing.window.starts_at.isoformat(), window_start.isoformat())
+    return BookingResult(False, "key_conflict",
+                         "不好意思，这次预约没有办成，系统出了点问题。请您再说一遍想约的时间，或者说“转人工”。")
 
 
 def _book(elder_id, service_code, window_start, channel, idempotency_key, address,
@@ -511,8 +536,7 @@ def _book(elder_id, service_code, window_start, channel, idempotency_key, addres
         existing = s.execute(select(Booking).where(
             Booking.idempotency_key == idempotency_key)).scalar_one_or_none()
         if existing is not None:
-            log.info("booking retry answered from idempotency key, ref=%s", existing.reference)
-            return _result(existing, "duplicate", _booked_message(existing))
+            return _answer_for_key(existing, elder_id, service_code, window_start, s)
         elder = s.get(Elder, elder_id)
         if elder is None:
             return BookingResult(False, "unknown_elder", "不好意思，没有查到这位老人的登记信息。")
@@ -545,7 +569,8 @@ def _book(elder_id, service_code, window_start, channel, idempotency_key, addres
                           status="booked", duration_minutes=service.duration_minutes,
                           price_fen=service.price_fen, free_minutes_applied=free, cost_fen=cost,
                           entitlement_month=month, channel=channel,
-                          idempotency_key=idempotency_key)
+                          idempotency_key=idempotency_key,
+                          active_visit=active_visit_key(elder.id, service.id, window_start))
         s.add(booking)
         s.flush()
         _history(s, booking, "created", None, channel)
@@ -605,6 +630,7 @@ def _cancel(reference, elder_id, reason, channel, database_url) -> CancelResult:
         _release_place(s, booking.window_id)
         returned = _return_free_time(s, booking)
         booking.status = "cancelled"
+        booking.active_visit = None
         booking.cancel_reason = (reason or "")[:200] or None
         _history(s, booking, "cancelled", "booked", channel, reason)
         back = f"，{hours_text(returned)}免费时长已经退回" if returned else ""
@@ -622,7 +648,15 @@ def _cancel(reference, elder_id, reason, channel, database_url) -> CancelResult:
 def reschedule(reference: str, elder_id: int, new_window_start: dt.datetime, *,
                channel: str = "api", database_url: str | None = None) -> BookingResult:
     """Moves a booking to another window (all or nothing); free hours follow the month."""
-    return _retrying(_reschedule, reference, elder_id, new_window_start, channel, database_url)
+    try:
+        return _retrying(_reschedule, reference, elder_id, new_window_start, channel,
+                         database_url)
+    except IntegrityError:
+        # another request gave her this same visit meanwhile (the active_visit constraint)
+        log.info("reschedule refused by the database: ref=%s start=%s already booked",
+                 reference, new_window_start.isoformat())
+        return BookingResult(False, "already_booked",
+                             f"{say_window(new_window_start)}您已经约了这项服务，不用再改过去了。")
 
 
 def _reschedule(reference, elder_id, new_start, channel, database_url) -> BookingResult:
@@ -659,6 +693,7 @@ def _reschedule(reference, elder_id, new_start, channel, database_url) -> Bookin
             free, cost, month = _apply_free_time(s, booking.elder, booking.service_type, new_start)
             booking.free_minutes_applied, booking.cost_fen, booking.entitlement_month = free, cost, month
         booking.window_id, booking.window, booking.provider_id = window.id, window, window.provider_id
+        booking.active_visit = active_visit_key(booking.elder_id, booking.service_type_id, new_start)
         note = f"{old_start.isoformat()} -> {new_start.isoformat()}"
         _history(s, booking, "rescheduled", "booked", channel, note)
         if booking.elder.phone:

@@ -81,6 +81,7 @@ class Stack:
     actions_port: int = field(default_factory=free_port)
     web_port: int = field(default_factory=free_port)
     processes: dict[str, Process] = field(default_factory=dict)
+    _issued: dict[str, str] = field(default_factory=dict)  # test's name -> issued sender
     # the internal servers' shared secrets, new for every stack (as `make run` generates them)
     rasa_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     action_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
@@ -179,12 +180,32 @@ class Stack:
 
     def chat(self, sender: str, message: str, metadata: dict | None = None,
              timeout: float = 30) -> list[dict]:
-        body = {"sender": sender, "message": message}
+        """One web turn. `sender` is the test's own name for a conversation: the server
+        issues the real id on the first turn and the stack sends it back from then on, as
+        the widget does. `metadata` is sent as a client would; the server ignores it."""
+        body = {"sender": self._issued.get(sender), "message": message}
         if metadata is not None:
             body["metadata"] = metadata
         r = requests.post(self.web_url + "/api/chat", json=body, timeout=timeout)
         r.raise_for_status()
-        return r.json()["replies"]
+        data = r.json()
+        self._issued[sender] = data["sender"]
+        return data["replies"]
+
+    def conversation(self, sender: str) -> str:
+        """The conversation id Rasa and the database know for a test's conversation."""
+        return self.conversation_of(self._issued[sender])
+
+    def conversation_of(self, token: str) -> str:
+        from itsdangerous import URLSafeSerializer
+
+        return URLSafeSerializer(self.env()["SECRET_KEY"], salt="elder12349-sender").loads(token)
+
+    def press(self, sender: str, replies: list[dict], title: str) -> list[dict]:
+        """Presses a button offered in `replies` (sends its signed payload, as the widget)."""
+        payload = next(b["payload"] for r in replies for b in r.get("buttons") or []
+                       if b["title"] == title)
+        return self.chat(sender, payload)
 
     def chat_text(self, sender: str, message: str, metadata: dict | None = None) -> str:
         return "\n".join(r["text"] for r in self.chat(sender, message, metadata))

@@ -343,9 +343,68 @@ def _race_same_key(url: str) -> None:
         assert booking.count_bookings(s, idempotency_key="CA123:turn7") == 1
 
 
+def _race_same_visit_different_keys(url: str) -> None:
+    """Twelve requests for the same elder, service and time, each with its own key (a caller
+    on the phone and her son on the web at once): exactly one booking, the rest are told."""
+    start = morning(9)
+    barrier = threading.Barrier(12)
+    results = []
+
+    def attempt():
+        barrier.wait()
+        results.append(booking.book(ZHANG, "rehab", start, "web", key(), database_url=url))
+
+    threads = [threading.Thread(target=attempt) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(results) == 12
+    assert sorted(r.code for r in results).count("booked") == 1
+    assert {r.code for r in results} <= {"booked", "already_booked"}
+    assert len({r.reference for r in results}) == 1  # all read back the one booking
+    with session_scope(url) as s:
+        n = s.execute(select(func.count(Booking.id)).join(CapacityWindow).where(
+            Booking.elder_id == ZHANG, CapacityWindow.starts_at == start,
+            Booking.status == "booked")).scalar_one()
+        assert n == 1
+
+
 def test_concurrent_bookings_sqlite(db_url):
     _race_for_last_window(db_url)
     _race_same_key(db_url)
+    _race_same_visit_different_keys(db_url)
+
+
+def test_the_database_refuses_a_second_active_booking_of_the_same_visit(db_url):
+    made = booking.book(ZHANG, "bath", morning(4), "web", key())
+    with pytest.raises(IntegrityError):
+        with session_scope() as s:
+            s.execute(text("UPDATE bookings SET active_visit = NULL WHERE id = -1"))
+            first = s.execute(select(Booking).where(Booking.reference == made.reference)).scalar_one()
+            copy = Booking(**{c.name: getattr(first, c.name) for c in Booking.__table__.columns
+                              if c.name not in ("id", "reference", "idempotency_key")},
+                           reference="999999", idempotency_key=key())
+            s.add(copy)
+            s.flush()
+    # once cancelled, the same visit can be booked again
+    assert booking.cancel(made.reference, ZHANG).ok
+    again = booking.book(ZHANG, "bath", morning(4), "web", key())
+    assert again.ok and again.code == "booked" and again.reference != made.reference
+
+
+def test_a_used_key_never_confirms_another_visit(db_url):
+    used = key()
+    first = booking.book(ZHANG, "bath", morning(3), "web", used)
+    assert first.code == "booked"
+    assert booking.book(ZHANG, "bath", morning(3), "web", used).code == "duplicate"  # a retry
+    with session_scope() as s:
+        before = counts(s)
+    other = booking.book(ZHANG, "bath", afternoon(5), "web", used)  # same key, another time
+    assert not other.ok and other.code == "key_conflict" and "预约好了" not in other.message
+    assert booking.book(LI, "bath", morning(3), "web", used).code == "key_conflict"
+    with session_scope() as s:
+        assert counts(s) == before
 
 
 def _pg_admin():
@@ -391,6 +450,7 @@ def pg_url(monkeypatch):
 def test_concurrent_bookings_postgresql(pg_url):
     _race_for_last_window(pg_url)
     _race_same_key(pg_url)
+    _race_same_visit_different_keys(pg_url)
 
 
 @pytest.mark.postgres

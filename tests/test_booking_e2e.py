@@ -12,7 +12,7 @@ from bot.timeparse import WEEKDAYS
 
 pytestmark = pytest.mark.e2e
 
-ZHANG_PHONE = {"phone": "13800000001"}
+ZHANG = "13800000001"
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +33,25 @@ def reference_in(reply: str) -> str:
     return m.group(1).replace(" ", "")
 
 
+def latest_code(db, phone: str) -> str:
+    """The newest one-time code the assistant sent to this number (the embedded outbox)."""
+    body = rows(db, "select body from sms_outbox where to_number = :n order by id desc limit 1",
+                n="+86" + phone)[0].body
+    return re.search(r"验证码(\d{6})", body).group(1)
+
+
+def open_booking(stack, db, sender: str, request: str, phone: str) -> str:
+    """Opens a booking conversation as a web visitor must: the request, the elder's number
+    when asked who it is for, then the code the assistant sent to that number. Returns the
+    assistant's next question."""
+    reply = stack.chat_text(sender, request)
+    if "验证码" not in reply:
+        assert "姓名" in reply or "哪位" in reply or "名字" in reply, reply
+        reply = stack.chat_text(sender, f"老人的手机号是{phone}")
+    assert "验证码" in reply and phone[-4:] in reply, reply
+    return stack.chat_text(sender, latest_code(db, phone))
+
+
 def today() -> dt.date:
     # the stack runs on the suite's pinned clock (tests/conftest.py), inherited by its processes
     from bot import clock
@@ -40,8 +59,8 @@ def today() -> dt.date:
 
 
 def test_book_by_caller_phone_reads_back_and_writes_booking_and_sms(stack, sender, db):
-    say = lambda msg: stack.chat_text(sender, msg, ZHANG_PHONE)  # noqa: E731
-    reply = say("我想预约助浴")
+    say = lambda msg: stack.chat_text(sender, msg)  # noqa: E731
+    reply = open_booking(stack, db, sender, "我想预约助浴", ZHANG)
     assert "哪一天" in reply
     reply = say("后天上午")
     assert "上门地址是五老村街道文昌巷12号3楼" in reply and "对吗" in reply
@@ -62,7 +81,7 @@ def test_book_by_caller_phone_reads_back_and_writes_booking_and_sms(stack, sende
     assert (b.status, b.name, b.channel) == ("booked", "张桂兰", "web")
     assert str(b.starts_at).startswith(f"{day.isoformat()} 08:00")
     assert b.free_minutes_applied == 60 and b.cost_fen == 3000
-    assert b.idempotency_key.startswith(f"chat:{sender}:")
+    assert b.idempotency_key.startswith(f"book:{stack.conversation(sender)}:")
     sms = rows(db, "select to_number, body from sms_outbox where related_booking_id = :i", i=b.id)
     assert len(sms) == 1 and sms[0].to_number == "+8613800000001" and ref in sms[0].body
     history = rows(db, "select event from booking_status_history where booking_id = :i", i=b.id)
@@ -73,7 +92,10 @@ def test_name_and_id_last4_then_query_reschedule_and_cancel(stack, sender, db):
     say = lambda msg: stack.chat_text(sender, msg)  # noqa: E731 (no caller phone)
     assert "姓名" in say("帮我妈约个打扫卫生")
     assert "后四位" in say("刘淑芬")
-    assert "哪一天" in say("零零四八")
+    # name and ID digits say who is meant; the code sent to her mobile proves it
+    assert "验证码" in say("零零四八")
+    assert "不对" in say("000000")  # a wrong code is refused, with tries left
+    assert "哪一天" in say(latest_code(db, "13800000005"))
     reply = say("大后天下午")
     assert "秦虹街道秦虹路100号" in reply
     reply = say("对")
@@ -121,13 +143,16 @@ def test_bad_input_gets_clear_answers_and_writes_nothing(stack, sender, db):
             rows(db, "select count(*) as n from sms_outbox")[0].n
 
     before = count()
-    stranger = {"phone": "13912345678"}
-    reply = stack.chat_text(sender, "我要预约助浴", stranger)
+    stranger = {"phone": "13912345678"}  # a client's claim, ignored by the server
+    assert "姓名" in stack.chat_text(sender, "我要预约助浴", stranger)
+    reply = stack.chat_text(sender, "13912345678", stranger)
     assert "没有登记" in reply and "姓名" in reply
     assert "后四位" in stack.chat_text(sender, "王秀英", stranger)
     assert "对不上" in stack.chat_text(sender, "1234", stranger)
     stack.chat_text(sender, "王秀英", stranger)
-    assert "哪一天" in stack.chat_text(sender, "0022", stranger)
+    assert "验证码" in stack.chat_text(sender, "0022", stranger)
+    before = (before[0], before[1] + 1)  # the code's SMS
+    assert "哪一天" in stack.chat_text(sender, latest_code(db, "13800000003"), stranger)
     assert "2月没有30号" in stack.chat_text(sender, "2月30日", stranger)
     reply = stack.chat_text(sender, "昨天上午", stranger)
     assert "已经过去了" in reply and "转人工" in reply  # second miss: a human is offered
@@ -137,11 +162,11 @@ def test_bad_input_gets_clear_answers_and_writes_nothing(stack, sender, db):
 
 def test_unknown_service_is_explained(stack, sender, db):
     before = rows(db, "select count(*) as n from bookings")[0].n
-    reply = stack.chat_text(sender, "我要预约服务", {"phone": "13800000003"})
+    reply = stack.chat_text(sender, "我要预约服务")
     assert "哪一种服务" in reply
-    reply = stack.chat_text(sender, "修电脑", {"phone": "13800000003"})
+    reply = stack.chat_text(sender, "修电脑")
     assert "约不了" in reply and "助浴" in reply
-    assert "先不约了" in stack.chat_text(sender, "不约了", {"phone": "13800000003"})
+    assert "先不约了" in stack.chat_text(sender, "不约了")
     assert rows(db, "select count(*) as n from bookings")[0].n == before
 
 
@@ -162,13 +187,13 @@ def _fill_morning(db, day: dt.date, street: str) -> int:
 def test_full_window_offers_nearest_free_times(stack, sender, db):
     day = today() + dt.timedelta(days=3)
     assert _fill_morning(db, day, "中华门") == 1  # its one provider is fully booked that morning
-    meta = {"phone": "13800000003"}  # 王秀英, 中华门
-    stack.chat_text(sender, "预约上门理发", meta)
+    meta = None
+    open_booking(stack, db, sender, "预约上门理发", "13800000003")  # 王秀英, 中华门
     replies = stack.chat(sender, f"{day.month}月{day.day}号上午", meta)
     full = next(r for r in replies if "约满" in r["text"])
     assert "最近有空的时间是" in full["text"] and full["buttons"]
-    choice = full["buttons"][0]["payload"]
-    reply = stack.chat_text(sender, choice, meta)
+    reply = stack.press(sender, [full], full["buttons"][0]["title"])
+    reply = "\n".join(r["text"] for r in reply)
     assert "上门地址" in reply
     stack.chat_text(sender, "对", meta)
     ref = reference_in(stack.chat_text(sender, "对", meta))
@@ -188,8 +213,8 @@ def test_caller_chooses_an_offered_time_by_number(stack, sender, db):
     bare "对" to a list of several is asked again, not taken as a date."""
     day = today() + dt.timedelta(days=4)
     _fill_morning(db, day, "中华门")
-    meta = {"phone": "13800000003"}  # 王秀英, 中华门
-    stack.chat_text(sender, "我想约个助洁", meta)
+    meta = None
+    open_booking(stack, db, sender, "我想约个助洁", "13800000003")  # 王秀英, 中华门
     full = stack.chat_text(sender, f"{day.month}月{day.day}号上午", meta)
     assert "约满" in full
     times = _offered_times(full)
@@ -212,9 +237,9 @@ def test_place_taken_during_the_call_offers_alternatives_then_books(stack, sende
     from sqlalchemy import update
 
     from bot.models.booking import CapacityWindow
-    meta = {"phone": "13800000002"}  # 李建国, 夫子庙
+    meta = None
     day = today() + dt.timedelta(days=5)
-    stack.chat_text(sender, "我要预约康复护理", meta)
+    open_booking(stack, db, sender, "我要预约康复护理", "13800000002")  # 李建国, 夫子庙
     stack.chat_text(sender, f"{day.month}月{day.day}号下午", meta)
     assert "对吗" in stack.chat_text(sender, "对", meta)  # address ok -> read-back
     start = dt.datetime.combine(day, dt.time(13))
@@ -224,7 +249,7 @@ def test_place_taken_during_the_call_offers_alternatives_then_books(stack, sende
     replies = stack.chat(sender, "对", meta)
     full = next(r for r in replies if "约满" in r["text"])
     assert full["buttons"] and len(replies) == 1  # one question at a time
-    reply = stack.chat_text(sender, full["buttons"][0]["payload"], meta)
+    reply = "\n".join(r["text"] for r in stack.press(sender, [full], full["buttons"][0]["title"]))
     assert "对吗" in reply and "李建国" in reply
     reply = stack.chat_text(sender, "对", meta)
     ref = reference_in(reply)
@@ -237,24 +262,24 @@ def test_asking_again_for_a_visit_already_booked_reads_the_first_back(stack, sen
     """An elder who forgot she booked: the second call is told the booking she has, before
     any read-back, and nothing new is written."""
     day = today() + dt.timedelta(days=6)
-    meta = {"phone": "13800000002"}  # 李建国
+    meta = None
     when = f"{day.month}月{day.day}号下午"
-    stack.chat_text(sender, "我想预约助洁", meta)
+    open_booking(stack, db, sender, "我想预约助洁", "13800000002")  # 李建国
     stack.chat_text(sender, when, meta)
     stack.chat_text(sender, "对", meta)
     ref = reference_in(stack.chat_text(sender, "对", meta))
     before = rows(db, "select count(*) as n from bookings")[0].n
     again = f"{sender}-again"
-    stack.chat_text(again, "帮我约个助洁", meta)
+    open_booking(stack, db, again, "帮我约个助洁", "13800000002")  # another call: proven again
     reply = stack.chat_text(again, when, meta)
     assert "已经约了助洁" in reply and " ".join(ref) in reply and "别的时间" in reply
     assert rows(db, "select count(*) as n from bookings")[0].n == before
 
 
 def test_dont_come_stops_a_booking_or_cancels_the_one_made(stack, sender, db):
-    meta = {"phone": "13800000005"}  # 刘淑芬
+    meta = None
     day = today() + dt.timedelta(days=9)
-    stack.chat_text(sender, "我想预约上门理发", meta)
+    open_booking(stack, db, sender, "我想预约上门理发", "13800000005")  # 刘淑芬
     stack.chat_text(sender, f"{day.month}月{day.day}号下午", meta)
     before = rows(db, "select count(*) as n from bookings")[0].n
     assert "先不约了" in stack.chat_text(sender, "不用来了", meta)  # said at the address question
@@ -271,11 +296,13 @@ def test_dont_come_stops_a_booking_or_cancels_the_one_made(stack, sender, db):
 
 
 def test_a_day_in_the_cancel_request_picks_the_booking_or_says_there_is_none(stack, sender, db):
-    meta = {"phone": "13800000004"}  # 陈志明
+    meta = None
     days = [today() + dt.timedelta(days=n) for n in (10, 12)]
     refs = []
-    for day in days:
-        stack.chat_text(sender, "我想预约助洁", meta)
+    open_booking(stack, db, sender, "我想预约助洁", "13800000004")  # 陈志明
+    for i, day in enumerate(days):
+        if i:  # proven once in this conversation
+            stack.chat_text(sender, "我想预约助洁", meta)
         stack.chat_text(sender, f"{day.month}月{day.day}号上午", meta)
         stack.chat_text(sender, "对", meta)
         refs.append(reference_in(stack.chat_text(sender, "对", meta)))
@@ -296,14 +323,14 @@ def test_times_read_out_leave_out_a_visit_she_already_has(stack, sender, db):
     """The free times offered after a full half-day never include a window where the elder
     already has this service; so choosing one never ends in "已经约了" after the read-back."""
     day = today() + dt.timedelta(days=13)
-    meta = {"phone": "13800000003"}  # 王秀英, 中华门
-    stack.chat_text(sender, "我想预约助浴", meta)
+    meta = None
+    open_booking(stack, db, sender, "我想预约助浴", "13800000003")  # 王秀英, 中华门
     stack.chat_text(sender, f"{day.month}月{day.day}号下午", meta)
     stack.chat_text(sender, "对", meta)
     reference_in(stack.chat_text(sender, "对", meta))
     assert _fill_morning(db, day, "中华门") >= 1
     again = f"{sender}-2"
-    stack.chat_text(again, "我想预约助浴", meta)
+    open_booking(stack, db, again, "我想预约助浴", "13800000003")
     full = stack.chat_text(again, f"{day.month}月{day.day}号上午", meta)
     assert "约满" in full
     from bot.timeparse import say_window

@@ -58,7 +58,7 @@ def test_claim_a_handoff_with_emergencies_on_top(stack, console):
         s.add(SafetyEvent(kind="emergency", sender_id=emergency.sender_id, channel="voice",
                           text_masked="我摔倒了起不来", handoff_id=emergency.id))
     with session_scope(stack.database_url) as s:
-        mine = s.execute(select(Handoff).where(Handoff.sender_id == sender)).scalar_one()
+        mine = s.execute(select(Handoff).where(Handoff.sender_id == stack.conversation(sender))).scalar_one()
 
     page.click("nav >> text=转人工队列")
     rows = page.locator("table.queue tbody tr")

@@ -17,7 +17,11 @@ def test_healthz_reports_every_dependency(stack):
 def test_greeting_in_chinese(stack, sender):
     replies = stack.chat(sender, "你好")
     assert "12349" in replies[0]["text"] and "您好" in replies[0]["text"]
-    assert {b["payload"] for b in replies[0]["buttons"]} >= {"/request_human"}
+    assert {b["title"] for b in replies[0]["buttons"]} >= {"转人工"}
+    # intent payloads come signed for this conversation; pressing one works
+    assert all(b["payload"].startswith("btn:") for b in replies[0]["buttons"])
+    human = stack.press(sender, replies, "转人工")
+    assert human[0]["custom"]["action"] == "handoff"
 
 
 def test_goodbye(stack, sender):
@@ -32,8 +36,9 @@ def test_request_human_queues_a_handoff(stack, sender):
     engine = create_engine(stack.database_url)
     with engine.connect() as c:
         row = c.execute(text("select kind, elder_id from handoffs where sender_id=:s"),
-                        {"s": sender}).one()
-    assert row.kind == "request_human" and row.elder_id is not None
+                        {"s": stack.conversation(sender)}).one()
+    # a number the client claims is not an identity: the queue row names no elder
+    assert row.kind == "request_human" and row.elder_id is None
 
 
 def test_out_of_scope_offers_what_we_can_do(stack, sender):

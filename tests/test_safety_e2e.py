@@ -23,18 +23,28 @@ SCAM_FAMILIES = {
 }
 
 
+class _Db:
+    def __init__(self, stack):
+        self.stack = stack
+        self.engine = sa.create_engine(stack.database_url, future=True)
+
+    def connect(self):
+        return self.engine.connect()
+
+
 @pytest.fixture(scope="module")
 def db(stack):
-    engine = sa.create_engine(stack.database_url, future=True)
-    yield engine
-    engine.dispose()
+    wrapped = _Db(stack)
+    yield wrapped
+    wrapped.engine.dispose()
 
 
 def safety_rows(db, sender):
     with db.connect() as conn:
         return conn.execute(sa.text(
             "SELECT s.kind, h.priority, h.status FROM safety_events s "
-            "JOIN handoffs h ON h.id = s.handoff_id WHERE s.sender_id = :s"), {"s": sender}).all()
+            "JOIN handoffs h ON h.id = s.handoff_id WHERE s.sender_id = :s"),
+            {"s": db.stack.conversation(sender)}).all()
 
 
 @pytest.mark.parametrize("family, phrase", [(f, p) for f, ps in EMERGENCY_FAMILIES.items() for p in ps])
@@ -137,7 +147,8 @@ def test_the_queue_puts_crisis_and_emergency_before_scams(stack, db, sender):
     with db.connect() as conn:
         kinds = [k for (k,) in conn.execute(sa.text(
             "SELECT kind FROM handoffs WHERE status = 'open' AND sender_id IN (:a, :b) "
-            "ORDER BY priority, id"), {"a": sender + "-s", "b": sender + "-c"}).all()]
+            "ORDER BY priority, id"), {"a": stack.conversation(sender + "-s"),
+                                       "b": stack.conversation(sender + "-c")}).all()]
     assert kinds == ["crisis", "scam"]
 
 

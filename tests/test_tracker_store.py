@@ -238,10 +238,10 @@ def test_running_rasa_uses_it_and_stores_each_event_once(stack, sender):
         indexes = {i["name"] for i in sa.inspect(conn).get_indexes("events")}
         user_texts = [row[0] for row in conn.execute(sa.text(
             "SELECT json_extract(data, '$.text') FROM events "
-            "WHERE sender_id = :s AND type_name = 'user' ORDER BY id"), {"s": sender})]
+            "WHERE sender_id = :s AND type_name = 'user' ORDER BY id"), {"s": stack.conversation(sender)})]
         starts = conn.execute(sa.text(
             "SELECT count(*) FROM events WHERE sender_id = :s AND type_name = 'session_started'"),
-            {"s": sender}).scalar()
+            {"s": stack.conversation(sender)}).scalar()
     engine.dispose()
     assert "ix_events_sender_id_id" in indexes
     assert user_texts == messages

@@ -95,11 +95,11 @@ def test_conversation_large_text_and_reload(stack, phone_page):
 
     # Reload: same conversation, same size, same sender id.
     texts = page.locator("#elder12349-widget .ew-bubble").all_inner_texts()
-    sender = page.evaluate("JSON.parse(localStorage.getItem('elder12349.widget.v1')).sender")
+    sender = page.evaluate("JSON.parse(sessionStorage.getItem('elder12349.widget.v1')).sender")
     page.reload()
     page.wait_for_selector(f"{BOT} .ew-bubble")
     assert page.locator("#elder12349-widget .ew-bubble").all_inner_texts() == texts
-    assert page.evaluate("JSON.parse(localStorage.getItem('elder12349.widget.v1')).sender") == sender
+    assert page.evaluate("JSON.parse(sessionStorage.getItem('elder12349.widget.v1')).sender") == sender
     assert "ew-large" in page.get_attribute("#elder12349-widget", "class")
     # and the conversation goes on with the same sender on the server
     page.fill("#elder12349-widget .ew-input", "谢谢")
@@ -111,7 +111,7 @@ def test_conversation_large_text_and_reload(stack, phone_page):
 def test_read_aloud_human_handoff_and_escaping(stack, phone_page):
     page = phone_page
     page.goto(stack.web_url + "/")
-    page.evaluate("localStorage.clear()")
+    page.evaluate("sessionStorage.clear()")
     page.reload()
     wait_bot_count(page, 1)
 
@@ -140,9 +140,9 @@ def test_read_aloud_human_handoff_and_escaping(stack, phone_page):
     human.click()
     wait_bot_count(page, bots + 1)
     assert "人工" in page.locator(f"{BOT} .ew-bubble").last.inner_text()
-    sender = page.evaluate("JSON.parse(localStorage.getItem('elder12349.widget.v1')).sender")
+    sender = page.evaluate("JSON.parse(sessionStorage.getItem('elder12349.widget.v1')).sender")
     with session_scope(stack.database_url) as s:
-        queued = s.execute(select(Handoff).where(Handoff.sender_id == sender)).scalars().all()
+        queued = s.execute(select(Handoff).where(Handoff.sender_id == stack.conversation_of(sender))).scalars().all()
     requests_for_human = [h for h in queued if h.kind == "request_human"]
     assert len(requests_for_human) == 1, [(h.kind, h.summary) for h in queued]
     assert requests_for_human[0].channel == "web"

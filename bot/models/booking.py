@@ -12,6 +12,8 @@ SQLite and PostgreSQL, no Decimal round trips).
 """
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import (Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Integer,
                         String, Table, Text, UniqueConstraint)
 from sqlalchemy.orm import relationship
@@ -97,6 +99,9 @@ class Booking(Base):
     entitlement_month = Column(String(7))  # YYYY-MM of the ledger row the free time came from
     channel = Column(String(16), nullable=False)  # web|voice|sms|console|api
     idempotency_key = Column(String(160), nullable=False, unique=True)
+    # "elder:service:start" while active, NULL once cancelled: UNIQUE, so the database itself
+    # refuses a second active booking of the same visit (active_visit_key below)
+    active_visit = Column(String(64), unique=True)
     cancel_reason = Column(String(200))
     created_at = Column(DateTime, nullable=False, default=utcnow)
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
@@ -149,3 +154,7 @@ class EntitlementLedger(Base):
         CheckConstraint("used_minutes - returned_minutes <= granted_minutes",
                         name="spent_within_granted"),
     )
+
+
+def active_visit_key(elder_id: int, service_type_id: int, starts_at: dt.datetime) -> str:
+    return f"{elder_id}:{service_type_id}:{starts_at:%Y-%m-%dT%H:%M}"

@@ -6,7 +6,8 @@
  *
  * Talks to POST {origin of this script}/api/chat. Every text is put into the page with
  * textContent, never as HTML. The conversation (sender id + messages) and the text-size
- * choice are kept in localStorage, so a reload continues the same conversation.
+ * choice are kept in sessionStorage (a reload continues; a new tab or browser session does
+ * not), and the conversation id is the one the server issued.
  */
 (function () {
   "use strict";
@@ -25,30 +26,25 @@
   var OFFLINE_TEXT = "网络好像断了，消息没有发出去。请稍后再试，或者直接拨打12349找人工顾问。";
 
   // ---- state kept across reloads -------------------------------------------------
-  function newSenderId() {
-    var bytes = new Uint8Array(12);
-    (window.crypto || window.msCrypto).getRandomValues(bytes);
-    return "web-" + Array.prototype.map.call(bytes, function (b) {
-      return ("0" + b.toString(16)).slice(-2);
-    }).join("");
-  }
-
   function loadState() {
     try {
-      var raw = window.localStorage.getItem(STORE_KEY);
+      // sessionStorage: the conversation ends with the browser tab, so the next person at a
+      // shared computer does not continue it; the server issues the conversation id.
+      var raw = window.sessionStorage.getItem(STORE_KEY);
       var data = raw ? JSON.parse(raw) : null;
-      if (data && typeof data.sender === "string" && Array.isArray(data.messages)) {
+      if (data && (typeof data.sender === "string" || data.sender === null) &&
+          Array.isArray(data.messages)) {
         return data;
       }
     } catch (e) { /* storage blocked or corrupt: start afresh */ }
-    return { sender: newSenderId(), messages: [], large: false, open: START_OPEN };
+    return { sender: null, messages: [], large: false, open: START_OPEN };
   }
 
   var state = loadState();
 
   function saveState() {
     state.messages = state.messages.slice(-MAX_KEPT);
-    try { window.localStorage.setItem(STORE_KEY, JSON.stringify(state)); } catch (e) { /* ignore */ }
+    try { window.sessionStorage.setItem(STORE_KEY, JSON.stringify(state)); } catch (e) { /* ignore */ }
   }
 
   // ---- small DOM helpers (text only: no innerHTML anywhere) ----------------------
@@ -122,7 +118,7 @@
 
   var footer = el("form", "ew-footer");
   footer.setAttribute("autocomplete", "off");
-  var human = button("ew-human", "转人工", function () { send("转人工", "/request_human"); });
+  var human = button("ew-human", "转人工", function () { send("转人工", null); });
   human.setAttribute("aria-label", "转人工，找真人顾问");
   var input = el("input", "ew-input");
   input.type = "text";
@@ -279,11 +275,14 @@
       return fetch(BASE + "/api/chat", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ sender: state.sender, message: message,
-                               metadata: { channel: "web" } })
+        body: JSON.stringify({ sender: state.sender, message: message })
       }).then(function (response) {
         return response.json().catch(function () { return {}; });
       }).then(function (data) {
+        if (data && typeof data.sender === "string" && data.sender) {
+          state.sender = data.sender;  // the id the server issued; sent back from now on
+          saveState();
+        }
         var replies = (data && Array.isArray(data.replies)) ? data.replies : [];
         if (!replies.length && data && data.error) { replies = [{ text: data.error }]; }
         replies.forEach(function (r) {
@@ -335,7 +334,7 @@
     close: function () { setOpen(false); },
     send: function (text) { return send(String(text), null); },
     reset: function () {
-      state = { sender: newSenderId(), messages: [], large: state.large, open: state.open };
+      state = { sender: null, messages: [], large: state.large, open: state.open };
       saveState();
       renderAll();
     }
