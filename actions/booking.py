@@ -63,10 +63,12 @@ class Turn:
     def set(self, name: str, value: Any) -> None:
         self.updates[name] = value
 
-    def say(self, text: str, buttons: list | None = None, asks: bool = True) -> None:
+    def say(self, text: str, buttons: list | None = None, asks: bool = True,
+            custom: dict | None = None) -> None:
         """Says something; `asks` when it already asks the question again (then the form's
-        own question is skipped: one question at a time)."""
-        self.dispatcher.utter_message(text=text, buttons=buttons or [])
+        own question is skipped: one question at a time). `custom` carries reply-contract
+        flags (e.g. expects_digits) for the channels."""
+        self.dispatcher.utter_message(text=text, buttons=buttons or [], json_message=custom)
         if asks:
             self.updates["booking_question_asked"] = True
 
@@ -223,7 +225,8 @@ class BookingFormValidation(FormValidationAction):
             turn.set("booking_candidate", str(elder_id))
             whose = "老人家属" if sent.to_relative else "老人"
             turn.say(f"为了保护老人的信息，我们给{whose}的手机{sent.sent_to_masked}发了一条短信，"
-                     "里面有6位数的验证码。请您说一下验证码。")
+                     "里面有6位数的验证码。请您说一下验证码。",
+                     custom={"expects_digits": identity.CODE_DIGITS})
             return
         turn.set("booking_candidate", None)
         turn.set("booking_person_name", None)
@@ -264,7 +267,8 @@ class BookingFormValidation(FormValidationAction):
             turn.say("验证码不对，核对的次数已经用完了。为了保护老人的信息，请您说“转人工”，"
                      "请顾问帮您核对。", HUMAN_BUTTONS, asks=False)
             return None
-        turn.say(f"验证码不对。请您再看一下短信，说那6位数字。还可以试{checked.tries_left}次。")
+        turn.say(f"验证码不对。请您再看一下短信，说那6位数字。还可以试{checked.tries_left}次。",
+                 custom={"expects_digits": identity.CODE_DIGITS})
         return None
 
     def handle_identity(self, turn: Turn, requested: str, text: str) -> bool:

@@ -25,7 +25,15 @@ def channel(tracker: Tracker) -> str:
     return metadata(tracker).get("channel") or tracker.get_slot("channel") or "web"
 
 
+# Channels whose caller number comes from the carrier (signature-checked by the web server),
+# never from a client: only there is the number a proof (bot/identity.py).
+TRUSTED_NUMBER_CHANNELS = ("voice", "sms")
+
+
 def caller_phone(tracker: Tracker) -> str | None:
+    """The carrier's caller number on the phone and SMS lines; None on the web."""
+    if channel(tracker) not in TRUSTED_NUMBER_CHANNELS:
+        return None
     return metadata(tracker).get("phone") or tracker.get_slot("caller_phone")
 
 

@@ -192,6 +192,16 @@ class Stack:
         self._issued[sender] = data["sender"]
         return data["replies"]
 
+    def bridge_turn(self, sender: str, message: str, metadata: dict) -> list[dict]:
+        """One turn as the phone/SMS bridge sends it: straight to Rasa's REST channel on
+        127.0.0.1 with the carrier's caller number in the metadata (what the web server does
+        after checking Twilio's signature; tests/test_twilio_e2e.py plays the whole line)."""
+        r = requests.post(self.rasa_url + "/webhooks/rest/webhook",
+                          json={"sender": sender, "message": message, "metadata": metadata},
+                          timeout=30)
+        r.raise_for_status()
+        return r.json()
+
     def conversation(self, sender: str) -> str:
         """The conversation id Rasa and the database know for a test's conversation."""
         return self.conversation_of(self._issued[sender])

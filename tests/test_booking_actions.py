@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import func, select
 
 from actions.booking import (ActionBookServiceSubmit, ValidateBookServiceForm,
-                             ValidateCancelBookingForm, _form_turn_number)
+                             ValidateCancelBookingForm)
 from bot import booking, clock
 from bot.db import session_scope
 from bot.models.booking import Booking
@@ -20,11 +20,11 @@ DOMAIN = {"forms": {"book_service_form": {"required_slots": []}}, "responses": {
 
 def tracker(text: str, slots: dict, *, form: str = "book_service_form", requested=None,
             intent: str = "inform", metadata: dict | None = None, events: list | None = None,
-            sender: str = "unit-sender") -> Tracker:
+            sender: str = "unit-sender", message_id: str | None = None) -> Tracker:
     slots = dict(slots)
     slots["requested_slot"] = requested
     latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": [],
-              "metadata": metadata or {}}
+              "metadata": metadata or {}, "message_id": message_id}
     if events is None:
         events = [{"event": "active_loop", "name": form}] if requested else []
         events += [{"event": "action", "name": "action_listen"},
@@ -48,7 +48,7 @@ def texts(messages) -> str:
 
 def test_activation_identifies_caller_by_phone_and_keeps_the_service(db_url):
     messages, slots = run(ValidateBookServiceForm(),
-                          tracker("我想约个人来帮我洗澡", {}, metadata={"phone": "13800000001"}))
+                          tracker("我想约个人来帮我洗澡", {}, metadata={"phone": "13800000001", "channel": "voice"}))
     assert slots["booking_elder_id"] == "1" and slots["booking_person_name"] == "张桂兰"
     assert slots["booking_service"] == "助浴"
     assert slots["booking_address"] == "五老村街道文昌巷12号3楼"
@@ -58,7 +58,7 @@ def test_activation_identifies_caller_by_phone_and_keeps_the_service(db_url):
 
 def test_unknown_phone_is_told_and_name_is_asked(db_url):
     messages, slots = run(ValidateBookServiceForm(),
-                          tracker("预约助浴", {}, metadata={"phone": "13912345678"}))
+                          tracker("预约助浴", {}, metadata={"phone": "13912345678", "channel": "voice"}))
     assert "没有登记" in texts(messages) and "5678" in texts(messages)
     assert slots.get("booking_elder_id") is None
     assert slots["requested_slot"] == "booking_person_name"
@@ -137,22 +137,39 @@ def _form_events(activated_after_users: int) -> list:
 
 def test_a_retried_confirmation_turn_books_once(db_url):
     events = _form_events(3)
-    assert _form_turn_number(Tracker("s", {}, {}, events, False, None, {}, None),
-                             "book_service_form") == 3
-    first, _ = run(ActionBookServiceSubmit(),
-                   tracker("对", _confirmed_slots(3), events=events, sender="retry-sender"))
-    again, _ = run(ActionBookServiceSubmit(),
-                   tracker("对", _confirmed_slots(3), events=events, sender="retry-sender"))
+    first, _ = run(ActionBookServiceSubmit(), tracker("对", _confirmed_slots(3), events=events,
+                                                      sender="retry-sender", message_id="m-1"))
+    again, _ = run(ActionBookServiceSubmit(), tracker("对", _confirmed_slots(3), events=events,
+                                                      sender="retry-sender", message_id="m-1"))
     assert "预约好了" in texts(first) and "预约好了" in texts(again)
     ref = lambda msgs: texts(msgs).split("预约号")[1][:11]  # noqa: E731
     assert ref(first) == ref(again)
     with session_scope() as s:
         assert s.execute(select(func.count(Booking.id)).where(
-            Booking.idempotency_key == "chat:retry-sender:3")).scalar_one() == 1
-    # a new run of the form in the same conversation is a new booking
-    later, _ = run(ActionBookServiceSubmit(),
-                   tracker("对", _confirmed_slots(4), events=_form_events(9), sender="retry-sender"))
-    assert ref(later) != ref(first)
+            Booking.idempotency_key == "book:retry-sender:m-1")).scalar_one() == 1
+    # a later confirmation (another message, e.g. in a later session) is a new booking,
+    # never answered with the first one
+    later, _ = run(ActionBookServiceSubmit(), tracker("对", _confirmed_slots(4),
+                                                      events=_form_events(9),
+                                                      sender="retry-sender", message_id="m-2"))
+    assert "预约好了" in texts(later) and ref(later) != ref(first)
+
+
+def test_web_metadata_phone_is_not_trusted(db_url):
+    messages, slots = run(ValidateBookServiceForm(),
+                          tracker("预约助浴", {}, metadata={"phone": "13800000001",
+                                                           "channel": "web"}))
+    assert slots.get("booking_elder_id") is None
+    assert slots["requested_slot"] == "booking_person_name"
+
+
+def test_a_said_number_needs_the_code(db_url):
+    messages, slots = run(ValidateBookServiceForm(),
+                          tracker("13800000001", {"booking_service": "助浴"},
+                                  requested="booking_person_name"))
+    assert slots.get("booking_elder_id") is None and slots["booking_candidate"] == "1"
+    assert slots["requested_slot"] == "booking_code" and "验证码" in texts(messages)
+    assert "文昌巷" not in texts(messages)
 
 
 def test_cancel_form_picks_the_only_booking_and_reads_it_back(db_url):
@@ -160,7 +177,7 @@ def test_cancel_form_picks_the_only_booking_and_reads_it_back(db_url):
                                                        dt.time(8)), "web", "unit:cancel")
     _, slots = run(ValidateCancelBookingForm(),
                    tracker("取消预约", {}, form="cancel_booking_form",
-                           metadata={"phone": "13800000001"}))
+                           metadata={"phone": "13800000001", "channel": "voice"}))
     assert slots["booking_reference"] == made.reference
     assert slots["requested_slot"] == "booking_confirm"
     assert slots["booking_summary"].startswith("您要取消") and "助浴" in slots["booking_summary"]
@@ -169,7 +186,7 @@ def test_cancel_form_picks_the_only_booking_and_reads_it_back(db_url):
 def test_cancel_form_without_bookings_says_so_and_ends(db_url):
     messages, slots = run(ValidateCancelBookingForm(),
                           tracker("取消预约", {}, form="cancel_booking_form",
-                                  metadata={"phone": "13800000004"}))
+                                  metadata={"phone": "13800000004", "channel": "voice"}))
     assert "没有查到" in texts(messages)
     assert slots["booking_aborted"] == "no_bookings" and slots["requested_slot"] is None
 
@@ -188,11 +205,11 @@ def test_a_no_at_the_read_back_writes_nothing_and_keeps_the_caller_identified(db
 def test_guessing_the_id_last_four_is_limited_even_with_the_right_digits(db_url):
     sender = "unit-guesser"
     slots = {"booking_service": "助洁", "booking_person_name": "刘淑芬"}
-    for wrong in ("1111", "2222", "3333", "4444", "5555"):
+    for wrong in ("1111", "2222", "3333"):
         messages, _ = run(ValidateBookServiceForm(),
                           tracker(wrong, dict(slots), requested="booking_id_last4", sender=sender))
         assert "对不上" in texts(messages)
-    # the sixth try in this conversation is refused even with 刘淑芬's real last four digits
+    # the fourth try in this conversation is refused even with 刘淑芬's real last four digits
     messages, out = run(ValidateBookServiceForm(),
                         tracker("0048", dict(slots), requested="booking_id_last4", sender=sender))
     assert "核对的次数不能太多" in texts(messages) and "转人工" in texts(messages)
@@ -201,4 +218,4 @@ def test_guessing_the_id_last_four_is_limited_even_with_the_right_digits(db_url)
     messages, out = run(ValidateBookServiceForm(),
                         tracker("0048", dict(slots), requested="booking_id_last4",
                                 sender="unit-honest"))
-    assert out.get("booking_elder_id")
+    assert out.get("booking_candidate") == "5" and "验证码" in texts(messages)

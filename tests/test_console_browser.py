@@ -44,10 +44,10 @@ def persona(stack, name: str) -> Elder:
 
 def test_claim_a_handoff_with_emergencies_on_top(stack, console):
     page = console
-    # A real conversation asks for a human (by phone metadata it is 张桂兰) ...
-    sender = f"web-{uuid.uuid4().hex[:10]}"
-    replies = stack.chat(sender, "/request_human", {"phone": "13800000001"})
-    assert any(r.get("custom", {}).get("action") == "handoff" for r in replies)
+    # A real phone conversation asks for a human (her caller ID: it is 张桂兰) ...
+    sender = f"call-{uuid.uuid4().hex[:10]}"
+    replies = stack.bridge_turn(sender, "转人工", {"phone": "+8613800000001", "channel": "voice"})
+    assert any((r.get("custom") or {}).get("action") == "handoff" for r in replies)
     # ... and an emergency is recorded the way the safety actions record it.
     with session_scope(stack.database_url) as s:
         emergency = Handoff(kind="emergency", priority=0, sender_id=f"call-{uuid.uuid4().hex[:8]}",
@@ -58,7 +58,7 @@ def test_claim_a_handoff_with_emergencies_on_top(stack, console):
         s.add(SafetyEvent(kind="emergency", sender_id=emergency.sender_id, channel="voice",
                           text_masked="我摔倒了起不来", handoff_id=emergency.id))
     with session_scope(stack.database_url) as s:
-        mine = s.execute(select(Handoff).where(Handoff.sender_id == stack.conversation(sender))).scalar_one()
+        mine = s.execute(select(Handoff).where(Handoff.sender_id == sender)).scalar_one()
 
     page.click("nav >> text=转人工队列")
     rows = page.locator("table.queue tbody tr")
@@ -90,13 +90,15 @@ def test_policy_search_with_citations(stack, console):
 def test_eligibility_booking_and_elder_page(stack, console):
     page = console
     zhang = persona(stack, "张桂兰")
-    # her own web chat with her phone in the metadata belongs on her page
-    stack.chat(f"web-{uuid.uuid4().hex[:10]}", "你好", {"phone": "13800000001"})
-    # a phone call of hers (caller id with +86) is hers too; another elder's call is not
-    stack.chat(f"call-{uuid.uuid4().hex[:10]}", "再说一遍", {"phone": "+8613800000001",
-                                                          "channel": "voice"})
-    stack.chat(f"call-{uuid.uuid4().hex[:10]}", "再见", {"phone": "+8613800000002",
-                                                      "channel": "voice"})
+    # her phone calls (caller id, with or without +86) belong on her page; another elder's
+    # call does not, nor does a web chat that only claims her number
+    stack.bridge_turn(f"call-{uuid.uuid4().hex[:10]}", "你好", {"phone": "13800000001",
+                                                               "channel": "voice"})
+    stack.bridge_turn(f"call-{uuid.uuid4().hex[:10]}", "再说一遍", {"phone": "+8613800000001",
+                                                                 "channel": "voice"})
+    stack.bridge_turn(f"call-{uuid.uuid4().hex[:10]}", "再见", {"phone": "+8613800000002",
+                                                              "channel": "voice"})
+    stack.chat(f"web-{uuid.uuid4().hex[:10]}", "谢谢", {"phone": "13800000001"})
 
     page.click("nav >> text=查找老人")
     page.fill("input[name=q]", "张桂兰")
@@ -110,7 +112,7 @@ def test_eligibility_booking_and_elder_page(stack, console):
     assert "13800000001" not in body
     history = page.inner_text("ol.history")  # read from Rasa's tracker store
     assert "你好" in history and "再说一遍" in history
-    assert "再见" not in history
+    assert "再见" not in history and "谢谢" not in history
 
     # Eligibility on her behalf, from her record.
     page.click(".actions a:has-text('资格测算')")

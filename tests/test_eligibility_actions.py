@@ -100,7 +100,7 @@ def test_outside_the_district_ends_the_questions():
 
 def test_known_caller_is_offered_the_stored_facts(db_url):
     dispatcher = CollectingDispatcher()
-    t = tracker(text="我能享受什么补贴", metadata={"phone": "13800000001"})
+    t = tracker(text="我能享受什么补贴", metadata={"phone": "13800000001", "channel": "voice"})
     events = asyncio.run(ActionEligibilityStart().run(dispatcher, t, DOMAIN))
     slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
     assert slots["elig_stored_name"] == "张桂兰"

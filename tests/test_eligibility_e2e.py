@@ -80,19 +80,21 @@ def test_chinese_numerals_for_a_centenarian(stack, sender):
     assert "重度失能" in summary  # the hint: an assessment of 重度失能 opens the insurance
 
 
-def test_known_caller_by_phone_uses_stored_facts_and_sends_sms(stack, sender):
-    """张桂兰 calls from her registered number; she accepts the stored facts."""
-    meta = {"phone": "13800000001"}
-    offer = stack.chat_text(sender, "我能享受什么补贴", meta)
+def test_known_caller_on_the_phone_line_uses_stored_facts_and_sends_sms(stack, sender):
+    """张桂兰 calls from her registered number (the bridge passes the carrier's caller ID);
+    she accepts the stored facts."""
+    meta = {"phone": "+8613800000001", "channel": "voice"}
+    say = lambda msg: "\n".join(r.get("text") or "" for r in stack.bridge_turn(sender, msg, meta))  # noqa: E731
+    offer = say("我能享受什么补贴")
     assert "张桂兰" in offer and "五老村" in offer
-    assert spoken_age("张桂兰") not in offer  # digits on screen ...
+    assert spoken_age("张桂兰") not in offer  # digits in the text ...
     assert str(age_on(persona("张桂兰")["birth_date"], today())) + "岁" in offer  # ... read back
-    summary = stack.chat_text(sender, "好的", meta)
+    summary = say("好的")
     assert SUMMARY_MARK in summary
     assert "每月3小时免费上门照料" in summary if today().year >= 2025 else "每月2小时" in summary
     assert "每月有人上门或打电话探访" in summary  # lives alone
     assert "岁数" not in summary and "街道" not in summary.split(SUMMARY_MARK)[0]
-    done = stack.chat_text(sender, "发短信给我", meta)
+    done = say("发短信给我")
     assert "尾号0001" in done
     engine = create_engine(stack.database_url)
     with engine.connect() as c:
@@ -103,10 +105,16 @@ def test_known_caller_by_phone_uses_stored_facts_and_sends_sms(stack, sender):
 
 def test_known_caller_can_decline_stored_facts(stack, sender):
     """陈志明's number is known, but he wants to answer himself."""
-    meta = {"phone": "13800000004"}
-    assert "陈志明" in stack.chat_text(sender, "帮我查查我符合什么条件", meta)
-    first_question = stack.chat_text(sender, "不用", meta)
+    meta = {"phone": "13800000004", "channel": "voice"}
+    offer = "\n".join(r.get("text") or "" for r in stack.bridge_turn(sender, "帮我查查我符合什么条件", meta))
+    assert "陈志明" in offer
+    first_question = "\n".join(r.get("text") or "" for r in stack.bridge_turn(sender, "不用", meta))
     assert "岁数" in first_question
+
+
+def test_a_web_visitor_claiming_a_number_is_not_offered_anyones_facts(stack, sender):
+    offer = stack.chat_text(sender, "我能享受什么补贴", {"phone": "13800000001"})
+    assert "张桂兰" not in offer and "五老村" not in offer and "岁数" in offer
 
 
 def test_unusable_answer_is_asked_again_then_a_human_is_offered(stack, sender):
@@ -117,7 +125,7 @@ def test_unusable_answer_is_asked_again_then_a_human_is_offered(stack, sender):
     second_miss = stack.chat(sender, "今天天气真好")
     texts = "\n".join(r["text"] for r in second_miss)
     assert "转人工" in texts
-    assert any(b["payload"] == "/request_human" for r in second_miss for b in r["buttons"])
+    assert any(b["title"] == "转人工" for r in second_miss for b in r["buttons"])
     # a usable answer after all: the conversation goes on with the next question
     going_on = stack.chat_text(sender, "八十五")
     assert "85岁" in going_on and "街道" in going_on

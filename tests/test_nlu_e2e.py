@@ -8,7 +8,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.mark.parametrize("heard", ["赚人工", "我要赚人工服务", "撰人工", "给我转个人工"])
 def test_misheard_request_for_a_human_is_handed_off(stack, sender, heard):
-    replies = stack.chat(sender, heard, metadata={"phone": "13800000001"})
+    replies = stack.chat(sender, heard)
     assert replies and replies[0].get("custom", {}).get("action") == "handoff", replies
 
 

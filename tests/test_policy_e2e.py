@@ -122,22 +122,22 @@ def test_out_of_pack_question_is_not_guessed_and_offers_a_human(stack):
     replies = stack.chat(sender, "请问殡葬补贴能领多少钱")
     text = replies[0]["text"]
     assert "不太确定" in text and "人工" in text and "依据" not in text
-    assert "/request_human" in {b["payload"] for b in replies[0]["buttons"]}
+    assert "转人工" in {b["title"] for b in replies[0]["buttons"]}
     accepted = stack.chat(sender, "好的")
     assert accepted[0].get("custom", {}).get("action") == "handoff", accepted
 
 
 def test_on_the_phone_the_offer_is_spoken_without_buttons(stack):
-    replies = stack.chat(_sender(), "老人坐公交车要不要钱", metadata={"channel": "voice"})
-    assert "不太确定" in replies[0]["text"] and not replies[0]["buttons"]
+    replies = stack.bridge_turn(_sender(), "老人坐公交车要不要钱", {"channel": "voice"})
+    assert "不太确定" in replies[0]["text"] and not replies[0].get("buttons")
 
 
 def test_a_vague_question_asks_which_program_and_a_button_answers(stack):
     sender = _sender()
     replies = stack.chat(sender, "我想了解一下养老政策")
     assert "哪一项" in replies[0]["text"]
-    button = next(b for b in replies[0]["buttons"] if "family_care_beds" in b["payload"])
-    text = stack.chat_text(sender, button["payload"])
+    button = next(b for b in replies[0]["buttons"] if "家庭养老床位" in b["title"])
+    text = "\n".join(r["text"] for r in stack.press(sender, replies, button["title"]))
     assert "家庭养老床位" in text and "依据：《" in text
 
 

@@ -450,8 +450,14 @@ def test_a_number_asked_for_can_be_typed_on_the_keypad(line, phone_stack):
     gather = answer.gather
     assert gather.get("numDigits") is None and gather.get("finishOnKey") == "#"
     typed = call.press(elder.id_number[-4:])
-    assert "哪一天" in typed.said, typed.said  # identified: the form goes on to the time
+    # named, not proven: the caller ID is not hers, so a code goes to her mobile on file
+    assert "验证码" in typed.said and "尾号零零零幺" in typed.said, typed.said
+    assert typed.gather.get("finishOnKey") == "#"  # the code can be keyed in too
     assert "没有这个选项" not in typed.said
+    body = db_rows(phone_stack, "select body from sms_outbox where to_number = '+8613800000001' "
+                                "order by id desc limit 1")[0].body
+    proven = call.press(re.search(r"验证码(\d{6})", body).group(1))
+    assert "哪一天" in proven.said, proven.said  # proven: the form goes on to the time
 
 
 def test_a_full_morning_offers_times_and_the_caller_picks_one_by_number(line, phone_stack):

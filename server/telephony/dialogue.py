@@ -246,7 +246,8 @@ class VoiceBridge:
         state.last_choices = choices
         spoken = said + ([choice_text] if choice_text else [])
         state.last_spoken = "".join(spoken)
-        if not choices and any(NUMBER_QUESTION.search(r.text) for r in replies):
+        expects_digits = any(c.get("expects_digits") for c in customs)
+        if not choices and (expects_digits or any(NUMBER_QUESTION.search(r.text) for r in replies)):
             # A number is asked for (ID digits, a phone, a reference): keys are that number.
             state.awaiting = "digits"
             return self._listen(spoken + [NUMBER_BY_KEYPAD], nxt, number_entry=True)
