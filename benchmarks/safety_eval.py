@@ -6,8 +6,10 @@ Three sets, none of them trained on:
 - `shared`: ../shared/nlu-eval/corpus.tsv (safety column), written from the definitions alone;
 - `dev`: benchmarks/data/safety_eval.tsv, written by a helper from the definitions only; its
   misses were read while the cues were written, so it is a tuned figure;
+- `dev2`: benchmarks/data/safety_dev2.tsv, a second set written the same way (indirect and
+  dialect phrasings of danger), also read while the cues were tuned;
 - `holdout`: benchmarks/data/safety_holdout.tsv, written by another helper the same way,
-  never read by whoever wrote the cues.
+  never read by whoever wrote the cues (only its totals are looked at).
 
 `layer` scores bot.safety.assess alone on the normalised text (what every message goes
 through); with --model the whole Rasa pipeline is run too (classifier + SafetyLayer), and the
@@ -35,6 +37,7 @@ from bot.textnorm import normalize  # noqa: E402
 SETS = {
     "shared": ROOT.parent / "shared" / "nlu-eval" / "corpus.tsv",
     "dev": ROOT / "benchmarks" / "data" / "safety_eval.tsv",
+    "dev2": ROOT / "benchmarks" / "data" / "safety_dev2.tsv",
     "holdout": ROOT / "benchmarks" / "data" / "safety_holdout.tsv",
 }
 INTENT_KIND = {"emergency": "emergency", "crisis": "crisis", "scam_report": "scam",

@@ -147,9 +147,10 @@ def test_no_form_takes_a_safety_message_as_an_answer():
 # layer miss more dangers, or warn more honest callers of a scam, fails CI. The sets are
 # never trained on; `holdout` was never read by whoever wrote the cues.
 FLOORS = {
-    "shared": {"danger_recall": 0.98, "scam_precision": 0.88},
+    "shared": {"danger_recall": 0.98, "scam_precision": 0.89},
     "dev": {"danger_recall": 0.98, "scam_precision": 0.97},
-    "holdout": {"danger_recall": 0.82, "danger_recall_or_asked": 0.89, "scam_precision": 0.97},
+    "dev2": {"danger_recall": 0.92, "danger_recall_or_asked": 0.98, "scam_precision": 0.97},
+    "holdout": {"danger_recall": 0.84, "danger_recall_or_asked": 0.90, "scam_precision": 0.97},
 }
 
 

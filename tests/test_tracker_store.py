@@ -166,9 +166,12 @@ def test_new_session_is_read_back_from_the_database(db_kwargs):
     store = CachingSQLTrackerStore(domain=DOMAIN, **db_kwargs)
     run(converse(store, "elder-5", 2))
     tracker = run(store.retrieve("elder-5"))
-    tracker.update(ActionExecuted("action_session_start", timestamp=1_800_000_000.0))
-    tracker.update(SessionStarted(timestamp=1_800_000_000.5))
-    tracker.update(ActionExecuted("action_listen", timestamp=1_800_000_001.0))
+    # the new session starts after the conversation's own events (Rasa stamps those with
+    # the system clock, which make test-shifted-clocks moves; a fixed date could be earlier)
+    later = max(e.timestamp for e in tracker.events) + 3600
+    tracker.update(ActionExecuted("action_session_start", timestamp=later))
+    tracker.update(SessionStarted(timestamp=later + 0.5))
+    tracker.update(ActionExecuted("action_listen", timestamp=later + 1))
     run(store.save(tracker))
     fresh = run(store.retrieve("elder-5"))
     assert fresh is not tracker

@@ -127,7 +127,8 @@ def _emergency(cues: Cues, text: str) -> Assessment | None:
         hit = group.match(text)
         if hit is None:
             continue
-        if in_past and group.id in ("fall", "stroke", "head_or_bleeding", "severe_symptoms"):
+        if in_past and group.id in ("fall", "stroke", "head_or_bleeding", "severe_symptoms",
+                                    "cardiac_breathing"):
             continue  # history ("去年摔过一跤"), not a call for help
         return Assessment("emergency", category=group.id, matched=(hit,))
     return None
