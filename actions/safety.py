@@ -129,6 +129,12 @@ class ActionScamReport(Action):
     def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                confirmed: bool) -> List[EventType]:
         text = replies()["scam"]
+        if not confirmed and _intent(tracker) != "scam_report":
+            # "他又在催了": the scam is still going on; stay with it, do not start over
+            voice = is_voice(tracker)
+            dispatcher.utter_message(text=text["followup_voice" if voice else "followup_web"],
+                                     json_message={"kind": "scam", "followup": True})
+            return [SlotSet("safety_open", "scam" if _already(tracker, self.name()) else None)]
         # a yes to "有人向您要钱吗" means someone is asking now
         stage = "in_progress" if confirmed else _assessment(tracker).get("stage") or "asking"
         if stage == "in_progress":
@@ -142,7 +148,9 @@ class ActionScamReport(Action):
         dispatcher.utter_message(text=advice, json_message=custom)
         if stage != "paid":
             dispatcher.utter_message(response="utter_anything_else")
-        return _stop_forms()
+        # while money is going or gone, what follows is about it
+        return _stop_forms() + [SlotSet("safety_open", "scam" if stage in ("paid", "in_progress")
+                                        else None)]
 
 
 class ActionSafetyCheck(Action):

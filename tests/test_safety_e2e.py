@@ -78,6 +78,13 @@ def test_asking_whether_it_is_a_scam_waits_behind_people_in_danger(stack, db, se
     assert [(r.kind, r.priority) for r in safety_rows(db, sender)] == [("scam", 5)]
 
 
+def test_pressure_during_a_scam_gets_scam_advice_not_a_shrug(stack, db, sender):
+    first = stack.chat_text(sender, "电话里有人说是公安局的，让我把银行卡里的钱转到安全账户，他还没挂")
+    assert "不要转账" in first
+    follow = stack.chat_text(sender, "那边一直催我，说不转就要抓我")
+    assert "别听他的" in follow and "挂" not in follow and "没听明白" not in follow
+
+
 def test_not_a_scam_after_a_warning_is_understood(stack, db, sender):
     stack.chat_text(sender, "有人打电话让我把验证码告诉他")
     text = stack.chat_text(sender, "不是诈骗，你搞错了")

@@ -115,7 +115,7 @@ def test_replies_cover_every_category_and_never_say_hang_up_on_the_web():
     for group in load_cues().emergency:
         assert group.id in text["emergency"]["steps"]
     web_sentences = [text["crisis"][k] for k in text["crisis"]] + \
-        [text["scam"][k] for k in ("paid", "in_progress_web", "asking", "police")] + \
+        [text["scam"][k] for k in ("paid", "in_progress_web", "asking", "police", "followup_web")] + \
         list(text["unsure"].values()) + [text["denial"]]
     assert not [s for s in web_sentences if re.search("挂断|挂掉|挂了", s)]
     assert "12356" in text["crisis"]["steps"] and "120" in text["crisis"]["steps"]

@@ -84,6 +84,7 @@ class Cues:
     stage_paid: tuple[re.Pattern, ...]
     stage_in_progress: tuple[re.Pattern, ...]
     stage_asking_only: tuple[re.Pattern, ...]
+    suspicion: tuple[re.Pattern, ...]
     unsure: dict[str, tuple[re.Pattern, ...]]
     ask_always: dict[str, tuple[re.Pattern, ...]]
 
@@ -117,6 +118,7 @@ def load_cues(path: Path = CUES_PATH) -> Cues:
                 scam_unless=_compile(scam["unless"]), stage_paid=_compile(scam["stage_paid"]),
                 stage_in_progress=_compile(scam["stage_in_progress"]),
                 stage_asking_only=_compile(scam["stage_asking_only"]),
+                suspicion=_compile(scam["suspicion"]),
                 unsure={k: _compile(v) for k, v in raw["unsure"].items()},
                 ask_always={k: _compile(v) for k, v in raw["ask_always"].items()})
 
@@ -146,7 +148,7 @@ def _scam(cues: Cues, text: str) -> Assessment | None:
         stage = "in_progress"
     else:
         stage = "asking"
-    if not strong and stage == "asking" and not _first(cues.stage_asking_only, text):
+    if not strong and stage == "asking" and not _first(cues.suspicion, text):
         # money and someone else, but no loss, no pressure and no question: ask first
         return Assessment("unsure", suspected="scam", matched=(ask, actor))
     return Assessment("scam", category="strong" if strong else "ask_and_actor", stage=stage,
