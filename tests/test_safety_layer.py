@@ -62,6 +62,14 @@ def test_scam_needs_a_concrete_cue_and_gets_its_stage(text, stage):
 
 
 @pytest.mark.parametrize("text", [
+    "走不动了，要人扶着坐轮椅", "半身不遂好几年了，动不了", "中风以后半边身子不利索",
+    "瘫在床上三年了", "腿脚不方便，拿不动重东西", "能自己走，就是慢", "卧床不起，吃饭要人喂",
+])
+def test_answers_about_long_standing_care_needs_are_not_emergencies(text):
+    assert kind(text) == "none"
+
+
+@pytest.mark.parametrize("text", [
     "高龄津贴打到哪张银行卡", "护理费怎么交", "我没收到验证码", "我的养老金这个月少了",
     "医保卡丢了怎么补", "上门洗澡要自己出钱吗",
 ])

@@ -1,0 +1,164 @@
+"""Intent and entity figures on sentences nobody trained on.
+
+    .venv/bin/python benchmarks/nlu_independent.py [--model models/current.tar.gz] [--json out.json]
+
+Two sets, both written from the intent and entity definitions alone, never read into
+data/nlu: ../shared/nlu-eval/corpus.tsv (932 lines; a second intent from
+secondary_intents.tsv is accepted for two-request lines) and tests/nlu/independent.tsv
+(566 lines, written by a helper who did not see the training data). Emergency, crisis and
+scam lines are the safety layer's (benchmarks/safety_eval.py) and are left out here.
+
+Per set: intent accuracy, macro-F1 (over the gold intents present), per-intent precision and
+recall, the most frequent confusions, and entity F1 on (type, normalised value) pairs.
+The model is parsed in-process with Rasa's Agent, as the server parses a message.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import logging
+import os
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+SHARED = ROOT.parent / "shared" / "nlu-eval"
+SAFETY_INTENTS = {"emergency", "scam_report", "crisis", "safety_check", "safety_denial"}
+
+
+def load_shared() -> list[dict]:
+    secondary: dict[str, str] = {}
+    path = SHARED / "secondary_intents.tsv"
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():  # text, intent, second
+            parts = line.split("\t")
+            if len(parts) >= 3 and not line.startswith("#"):
+                secondary[parts[0]] = parts[2]
+    rows = []
+    for line in (SHARED / "corpus.tsv").read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        intent, safety, text = parts[0], parts[1], parts[2]
+        if safety != "none" or intent in SAFETY_INTENTS:
+            continue
+        entities = _entities(parts[3] if len(parts) > 3 else "")
+        rows.append({"text": text, "intent": intent, "entities": entities,
+                     "also": secondary.get(text)})
+    return rows
+
+
+def load_independent() -> list[dict]:
+    path = ROOT / "tests" / "nlu" / "independent.tsv"
+    rows = []
+    with path.open(encoding="utf-8") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            if row["intent"] in SAFETY_INTENTS:
+                continue
+            rows.append({"text": row["text"], "intent": row["intent"],
+                         "entities": _entities(row.get("entities") or ""), "also": None})
+    return rows
+
+
+def _entities(field: str) -> list[tuple[str, str]]:
+    pairs = []
+    for item in field.split(";"):
+        if "=" in item:
+            kind, value = item.split("=", 1)
+            pairs.append((kind.strip(), value.strip()))
+    return pairs
+
+
+def _norm(value: str) -> str:
+    from bot.textnorm import normalize
+
+    return normalize(str(value), fuzzy=True).replace(" ", "")
+
+
+def score(rows: list[dict], parsed: list[dict]) -> dict:
+    gold_counts, pred_counts, correct = Counter(), Counter(), Counter()
+    confusions: Counter = Counter()
+    ent_tp = ent_fp = ent_fn = 0
+    for row, p in zip(rows, parsed):
+        predicted = (p.get("intent") or {}).get("name") or "nlu_fallback"
+        gold = row["intent"]
+        ok = predicted == gold or (row["also"] and predicted == row["also"])
+        gold_counts[gold] += 1
+        pred_counts[predicted] += 1
+        if ok:
+            correct[gold] += 1
+        else:
+            confusions[(gold, predicted)] += 1
+        gold_e = Counter((k, _norm(v)) for k, v in row["entities"])
+        pred_e = Counter((e["entity"], _norm(e.get("value", ""))) for e in p.get("entities") or []
+                         if e.get("entity") and not str(e.get("entity")).startswith("safety"))
+        tp = sum((gold_e & pred_e).values())
+        ent_tp += tp
+        ent_fp += sum(pred_e.values()) - tp
+        ent_fn += sum(gold_e.values()) - tp
+    per_intent = {}
+    for intent in sorted(gold_counts):
+        recall = correct[intent] / gold_counts[intent]
+        precision = correct[intent] / pred_counts[intent] if pred_counts[intent] else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_intent[intent] = {"n": gold_counts[intent], "precision": round(precision, 3),
+                              "recall": round(recall, 3), "f1": round(f1, 3)}
+    precision_e = ent_tp / (ent_tp + ent_fp) if ent_tp + ent_fp else 0.0
+    recall_e = ent_tp / (ent_tp + ent_fn) if ent_tp + ent_fn else 0.0
+    return {
+        "lines": len(rows),
+        "intent_accuracy": round(sum(correct.values()) / max(1, len(rows)), 3),
+        "intent_macro_f1": round(sum(v["f1"] for v in per_intent.values()) / max(1, len(per_intent)), 3),
+        "entity_precision": round(precision_e, 3), "entity_recall": round(recall_e, 3),
+        "entity_f1": round(2 * precision_e * recall_e / (precision_e + recall_e), 3)
+        if precision_e + recall_e else 0.0,
+        "per_intent": per_intent,
+        "confusions": [[g, p, n] for (g, p), n in confusions.most_common(15)],
+    }
+
+
+def parse_all(model: str, texts: list[str]) -> list[dict]:
+    from rasa.core.agent import Agent
+
+    logging.disable(logging.INFO)  # Rasa's debug lines would print the evaluation sentences
+    agent = Agent.load(model)
+
+    async def run():
+        return [await agent.parse_message(t) for t in texts]
+
+    return asyncio.run(run())
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default=str(ROOT / "models" / "current.tar.gz"))
+    ap.add_argument("--json", help="write all figures here")
+    args = ap.parse_args()
+    sets = {"shared": load_shared(), "independent": load_independent()}
+    figures = {}
+    for name, rows in sets.items():
+        parsed = parse_all(args.model, [r["text"] for r in rows])
+        fig = score(rows, parsed)
+        figures[name] = fig
+        print(f"{name:12s} lines={fig['lines']:4d} intent accuracy {fig['intent_accuracy']:.3f} "
+              f"macro-F1 {fig['intent_macro_f1']:.3f} entity P/R/F1 {fig['entity_precision']:.3f}/"
+              f"{fig['entity_recall']:.3f}/{fig['entity_f1']:.3f}")
+        worst = sorted(fig["per_intent"].items(), key=lambda kv: kv[1]["f1"])[:6]
+        print("   weakest intents: " + ", ".join(f"{k} {v['f1']:.2f} (P {v['precision']:.2f} "
+                                                   f"R {v['recall']:.2f}, n={v['n']})" for k, v in worst))
+        print("   top confusions (gold -> predicted): " + ", ".join(
+            f"{g}->{p} {n}" for g, p, n in fig["confusions"][:8]))
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, ensure_ascii=False, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
