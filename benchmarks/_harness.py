@@ -77,6 +77,38 @@ def stack_cpu_seconds(stack) -> dict[str, float]:
             for name, proc in (stack.processes.items() if stack is not None else ())}
 
 
+class WebConversation:
+    """One web conversation: sends back the id the server issued (as the widget does)."""
+
+    def __init__(self, session, url: str):
+        self.session, self.url, self.sender = session, url.rstrip("/") + "/api/chat", None
+
+    def post(self, text: str, timeout: float = 60):
+        body = {"message": text} if self.sender is None else {"sender": self.sender, "message": text}
+        r = self.session.post(self.url, json=body, timeout=timeout)
+        if r.status_code == 200:
+            self.sender = r.json().get("sender") or self.sender
+        return r
+
+
+def latest_code(database_url: str, phone: str) -> str | None:
+    """The newest one-time code sent to `phone` (the embedded SMS outbox)."""
+    import re
+
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url, future=True)
+    try:
+        with engine.connect() as conn:
+            body = conn.execute(sa.text("select body from sms_outbox where to_number = :n "
+                                        "order by id desc limit 1"),
+                                {"n": "+86" + phone[-11:]}).scalar()
+    finally:
+        engine.dispose()
+    m = re.search(r"验证码(\d{6})", body or "")
+    return m.group(1) if m else None
+
+
 def run_threads(target, args_list: list[tuple]) -> float:
     """Runs target(*args) in one thread per entry, waits for all; wall seconds."""
     threads = [threading.Thread(target=target, args=args) for args in args_list]

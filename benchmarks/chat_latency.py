@@ -14,22 +14,22 @@ import statistics
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import MODEL, machine_note, percentile, run_threads, running_stack  # noqa: E402
+from _harness import (MODEL, WebConversation, machine_note, percentile, run_threads,  # noqa: E402
+                      running_stack)
 
 CONVERSATION = ["喂，你好", "高龄补贴怎么领", "我妈今年八十五岁", "住在五老春", "嗯", "啥？再说一遍",
                 "谢谢啊姑娘", "没别的事了", "你是机器人吗", "帮我查一下快递"]
 
 
-def turn(session: requests.Session, url: str, sender: str, text: str) -> float:
+def turn(conversation: WebConversation, text: str) -> float:
     t0 = time.perf_counter()
-    r = session.post(url + "/api/chat", json={"sender": sender, "message": text}, timeout=60)
+    r = conversation.post(text)
     r.raise_for_status()
     assert r.json()["replies"], f"no reply to {text!r}"
     return time.perf_counter() - t0
@@ -38,11 +38,11 @@ def turn(session: requests.Session, url: str, sender: str, text: str) -> float:
 def sequential(url: str, turns: int) -> list[float]:
     session = requests.Session()
     latencies = []
-    sender = ""
+    conversation = WebConversation(session, url)
     for i in range(turns):
         if i % len(CONVERSATION) == 0:
-            sender = f"bench-seq-{uuid.uuid4().hex[:8]}"
-        latencies.append(turn(session, url, sender, CONVERSATION[i % len(CONVERSATION)]))
+            conversation = WebConversation(session, url)  # a new conversation
+        latencies.append(turn(conversation, CONVERSATION[i % len(CONVERSATION)]))
     return latencies
 
 
@@ -52,11 +52,10 @@ def concurrent(url: str, conversations: int, turns_each: int) -> tuple[float, li
     lock = threading.Lock()
 
     def talk(k: int) -> None:
-        session = requests.Session()
-        sender = f"bench-conc-{k}-{uuid.uuid4().hex[:6]}"
+        conversation = WebConversation(requests.Session(), url)
         for i in range(turns_each):
             try:
-                dt = turn(session, url, sender, CONVERSATION[(i + k) % len(CONVERSATION)])
+                dt = turn(conversation, CONVERSATION[(i + k) % len(CONVERSATION)])
             except Exception as exc:  # counted, not hidden
                 with lock:
                     errors.append(repr(exc))

@@ -18,7 +18,6 @@ import re
 import sys
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,10 +26,12 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._harness import (percentile, run_threads, running_stack,  # noqa: E402
+from benchmarks._harness import (WebConversation, latest_code, percentile, run_threads,
+                                 running_stack,  # noqa: E402
                                  stack_cpu_seconds)
 
 PERSONA_PHONES = ["13800000001", "13800000002", "13800000003", "13800000004", "13800000005"]
+PHONE_LOCKS = {p: threading.Lock() for p in PERSONA_PHONES}
 SERVICES = ["助洁", "助浴", "助餐", "陪诊", "上门理发"]
 WHEN = ["明天上午", "明天下午", "后天上午", "后天下午", "大后天上午", "下周一下午", "下周二上午"]
 REFERENCE = re.compile(r"预约号([0-9 ]{6,})")
@@ -47,12 +48,10 @@ class Totals:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def turn(session: requests.Session, url: str, sender: str, text: str, meta: dict,
-         totals: Totals) -> str:
+def turn(conversation: WebConversation, text: str, totals: Totals) -> str:
     t0 = time.monotonic()
     try:
-        r = session.post(url + "/api/chat", json={"sender": sender, "message": text,
-                                                   "metadata": meta}, timeout=60)
+        r = conversation.post(text)
         elapsed = time.monotonic() - t0
         body = r.json() if r.status_code == 200 else None
     except (requests.RequestException, ValueError) as exc:
@@ -71,25 +70,39 @@ def turn(session: requests.Session, url: str, sender: str, text: str, meta: dict
     return "\n".join(x.get("text", "") for x in replies)
 
 
-def policy_conversation(s, url, sender, meta, totals, think):
+def policy_conversation(c, phone, database_url, totals, think):
     for text in ("你好", random.choice(["高龄补贴有多少", "八十岁以上免费照料几个小时",
                                         "家庭养老床位是什么", "时间银行怎么参加"]), "谢谢", "再见"):
-        turn(s, url, sender, text, meta, totals)
+        turn(c, text, totals)
         time.sleep(think)
 
 
-def booking_conversation(s, url, sender, meta, totals, think):
+def booking_conversation(c, phone, database_url, totals, think):
+    """A relative on the web: the request, the elder's number when asked, the SMS code
+    (read from the outbox, as the elder would read it to her son), then the time."""
     with totals.lock:
         totals.booking_attempts += 1
-    reply = turn(s, url, sender, f"我想预约{random.choice(SERVICES)}", meta, totals)
-    for _ in range(7):
+    reply = turn(c, f"我想预约{random.choice(SERVICES)}", totals)
+    code = None
+    for _ in range(9):
         time.sleep(think)
         if "预约好了" in reply or not reply:
             break
+        if code is not None and "验证码" in reply:
+            answer, code = code, None
+        elif any(w in reply for w in ("姓名", "名字", "哪位老人")):
+            if not database_url:
+                break  # against a remote URL without its database: no code to read
+            with PHONE_LOCKS[phone]:  # the newest code to this number is ours while we hold it
+                reply = turn(c, phone, totals)
+                code = latest_code(database_url, phone) if "验证码" in reply else None
+            continue
         # a time when asked for the day, the first one when free times are read out, else yes
-        answer = (random.choice(WHEN) if any(w in reply for w in ("哪一天", "哪天", "日子"))
-                  else "第一个" if "哪一个" in reply else "对")
-        reply = turn(s, url, sender, answer, meta, totals)
+        elif any(w in reply for w in ("哪一天", "哪天", "日子")):
+            answer = random.choice(WHEN)
+        else:
+            answer = "第一个" if "哪一个" in reply else "对"
+        reply = turn(c, answer, totals)
     match = REFERENCE.search(reply)
     with totals.lock:
         if "预约好了" in reply and match:
@@ -98,13 +111,14 @@ def booking_conversation(s, url, sender, meta, totals, think):
             totals.unconfirmed[reply.split("。")[0][:30]] += 1
 
 
-def worker(url: str, deadline: float, totals: Totals, think: float) -> None:
+def worker(url: str, database_url: str | None, deadline: float, totals: Totals,
+           think: float) -> None:
     session = requests.Session()
     while time.monotonic() < deadline:
-        sender = f"load-{uuid.uuid4().hex[:12]}"
-        meta = {"phone": random.choice(PERSONA_PHONES)}
+        conversation = WebConversation(session, url)
+        phone = random.choice(PERSONA_PHONES)
         scenario = booking_conversation if random.random() < 0.5 else policy_conversation
-        scenario(session, url, sender, meta, totals, think)
+        scenario(conversation, phone, database_url, totals, think)
         with totals.lock:
             totals.conversations += 1
 
@@ -145,7 +159,8 @@ def main() -> int:
         cpu_before = stack_cpu_seconds(stack)
         totals = Totals()
         deadline = time.monotonic() + args.seconds
-        wall = run_threads(worker, [(url, deadline, totals, args.think)] * args.conversations)
+        wall = run_threads(worker, [(url, database_url, deadline, totals, args.think)]
+                           * args.conversations)
         cpu_after = stack_cpu_seconds(stack)
         told, found_once, in_db = check_bookings(database_url, totals.references) \
             if database_url else (len(totals.references), -1, -1)

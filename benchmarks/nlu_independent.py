@@ -127,6 +127,9 @@ def score(rows: list[dict], parsed: list[dict]) -> dict:
 def parse_all(model: str, texts: list[str]) -> list[dict]:
     from rasa.core.agent import Agent
 
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     logging.disable(logging.INFO)  # Rasa's debug lines would print the evaluation sentences
     agent = Agent.load(model)
 

@@ -102,6 +102,9 @@ def model_predictions(rows, model: str):
 
     import logging
 
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     logging.disable(logging.INFO)  # Rasa's debug lines would print the held-out sentences
     agent = Agent.load(model)
     out = []

@@ -5,12 +5,19 @@ process's memory (the embedded default; each worker counts on its own)."""
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 
 from bot.config import get_settings
 
 log = logging.getLogger(__name__)
+
+
+def traffic_limits_on() -> bool:
+    """`RATE_LIMITS=off` turns the traffic limits off (benchmarks, load tests). Identity
+    attempt limits are not traffic limits: they live in bot/identity.py and stay on."""
+    return os.environ.get("RATE_LIMITS", "on").strip().lower() not in ("off", "0", "false", "no")
 
 
 class RateLimiter:
@@ -30,6 +37,8 @@ class RateLimiter:
 
     def hit(self, key: str) -> bool:
         """Counts one event for `key`; False when the key is over its limit in this window."""
+        if not traffic_limits_on():
+            return True
         bucket = self._bucket()
         if self._redis is not None:
             try:

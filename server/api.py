@@ -17,7 +17,10 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 500
 # A person types or speaks far less than this; more is a script or a stuck client.
 CHAT_TURNS_PER_MINUTE = int(os.environ.get("CHAT_TURNS_PER_MINUTE", "30"))
+# One address starting conversation after conversation (new ids cost nothing) is a script.
+CHAT_TURNS_PER_MINUTE_PER_ADDRESS = int(os.environ.get("CHAT_TURNS_PER_MINUTE_PER_ADDRESS", "240"))
 _chat_limiter: RateLimiter | None = None
+_address_limiter: RateLimiter | None = None
 
 
 def chat_limiter() -> RateLimiter:
@@ -25,6 +28,13 @@ def chat_limiter() -> RateLimiter:
     if _chat_limiter is None:
         _chat_limiter = RateLimiter("chat", CHAT_TURNS_PER_MINUTE, 60)
     return _chat_limiter
+
+
+def address_limiter() -> RateLimiter:
+    global _address_limiter
+    if _address_limiter is None:
+        _address_limiter = RateLimiter("chat-address", CHAT_TURNS_PER_MINUTE_PER_ADDRESS, 60)
+    return _address_limiter
 
 
 def bad_request(message_zh: str, code: str, status: int = 400):
@@ -57,6 +67,10 @@ def chat():
         if token not in (None, ""):
             log.info("chat: a sender the server did not issue starts a new conversation")
         token, conversation = chat_ids.new_sender()
+    if not address_limiter().hit(request.remote_addr or "unknown"):
+        log.warning("chat rate limit hit for client address %s", request.remote_addr)
+        return jsonify(error="您发得太快了，请稍等一会儿再说。", code="rate_limited", sender=token,
+                       replies=[{"text": "您发得太快了，请稍等一会儿再说。", "buttons": []}]), 429
     if not chat_limiter().hit(conversation):
         log.warning("chat rate limit hit for conversation=%s", conversation[:16])
         return jsonify(error="您发得太快了，请稍等一会儿再说。", code="rate_limited", sender=token,

@@ -117,6 +117,9 @@ class Stack:
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "PYTHONPATH": str(ROOT),
             "SECRET_KEY": "test-secret",
+            # every test conversation comes from 127.0.0.1: the per-address limit is tested
+            # on its own (tests/test_chat_limits.py), the per-conversation one stays on
+            "CHAT_TURNS_PER_MINUTE_PER_ADDRESS": "1000000",
             "RASA_AUTH_TOKEN": self.rasa_token,
             "ACTION_SERVER_SECRET": self.action_secret,
         })
