@@ -44,6 +44,7 @@ TASK_SLOTS = ("booking_service", "booking_time", "booking_address", "booking_add
               "booking_time_options")
 # Intents that leave a booking form for a rule of their own (human, emergency, scam).
 INTERRUPT_INTENTS = {"request_human"} | safety.LAYER_INTENTS
+TOO_MANY_TRIES = "为了保护老人的信息，核对的次数不能太多。"
 OFFER_HUMAN_TEXT = "不好意思，我还是没弄明白。您可以说“转人工”，让顾问帮您办；也可以再跟我说一遍。"
 HUMAN_BUTTONS = [{"title": "转人工", "payload": "/request_human"}]
 
@@ -228,16 +229,15 @@ class BookingFormValidation(FormValidationAction):
                      "里面有6位数的验证码。请您说一下验证码。",
                      custom={"expects_digits": identity.CODE_DIGITS})
             return
-        turn.set("booking_candidate", None)
-        turn.set("booking_person_name", None)
-        turn.set("booking_id_last4", None)
+        self.to_a_person(turn, TOO_MANY_TRIES if sent.code == "locked"
+                         else "这位老人没有登记手机，没法发验证码。")
+
+    def to_a_person(self, turn: Turn, why: str) -> None:
+        """Proof failed or cannot be given here: nothing more is tried, a person helps."""
+        for slot in ("booking_candidate", "booking_person_name", "booking_id_last4"):
+            turn.set(slot, None)
         turn.set("booking_aborted", "identity")
-        if sent.code == "locked":
-            turn.say("为了保护老人的信息，核对的次数不能太多。请您说“转人工”，请顾问帮您核对。",
-                     HUMAN_BUTTONS, asks=False)
-        else:
-            turn.say("这位老人没有登记手机，没法发验证码。请您说“转人工”，请顾问帮您核实。",
-                     HUMAN_BUTTONS, asks=False)
+        turn.say(why + "请您说“转人工”，请顾问帮您核对。", HUMAN_BUTTONS, asks=False)
 
     def proven(self, turn: Turn, elder_id: int) -> None:
         with session_scope() as s:
@@ -260,12 +260,7 @@ class BookingFormValidation(FormValidationAction):
             self.challenge(turn, candidate)
             return None
         if checked.code == "locked":
-            turn.set("booking_candidate", None)
-            turn.set("booking_person_name", None)
-            turn.set("booking_id_last4", None)
-            turn.set("booking_aborted", "identity")
-            turn.say("验证码不对，核对的次数已经用完了。为了保护老人的信息，请您说“转人工”，"
-                     "请顾问帮您核对。", HUMAN_BUTTONS, asks=False)
+            self.to_a_person(turn, "验证码不对。" + TOO_MANY_TRIES)
             return None
         turn.say(f"验证码不对。请您再看一下短信，说那6位数字。还可以试{checked.tries_left}次。",
                  custom={"expects_digits": identity.CODE_DIGITS})
@@ -297,11 +292,7 @@ class BookingFormValidation(FormValidationAction):
         if identity.locked(sender):
             log.warning("booking form: identification attempts over the limit for sender %s",
                         sender[:32])
-            turn.set("booking_person_name", None)
-            turn.set("booking_id_last4", None)
-            turn.set("booking_aborted", "identity")
-            turn.say("为了保护老人的信息，核对的次数不能太多。请您说“转人工”，"
-                     "请顾问帮您核对。", HUMAN_BUTTONS, asks=False)
+            self.to_a_person(turn, TOO_MANY_TRIES)
             return False
         with session_scope() as s:
             elder = booking.find_elder(s, name=name, id_last4=last4)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any, Dict, List, Text, Tuple
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -134,10 +134,3 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
             self._featurize(messages, attribute)
         return messages
 
-
-def embedding_dim(variant: str = "original", num_threads: int = 1) -> int:
-    return int(load_model(variant, num_threads).dim)
-
-
-__all__: List[str] = ["E5SentenceFeaturizer", "load_model", "embedding_dim"]
-_: Optional[int] = None
