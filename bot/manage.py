@@ -3,6 +3,7 @@
     python -m bot.manage migrate     # alembic upgrade heads
     python -m bot.manage demo        # load demo data if the database is empty
     python -m bot.manage init        # both
+    python -m bot.manage retention [--days N] [--dry-run]   # delete personal data past its period
 """
 from __future__ import annotations
 
@@ -47,8 +48,16 @@ def _safe_url(url: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     parser = argparse.ArgumentParser(prog="python -m bot.manage")
-    parser.add_argument("command", choices=["migrate", "demo", "init"])
+    parser.add_argument("command", choices=["migrate", "demo", "init", "retention"])
+    parser.add_argument("--days", type=int, help="retention period (default RETENTION_DAYS or 180)")
+    parser.add_argument("--dry-run", action="store_true", help="retention: only count")
     args = parser.parse_args(argv)
+    if args.command == "retention":
+        from bot import retention
+
+        print(retention.run(days=args.days, dry_run=args.dry_run).line()
+              + (" (dry run)" if args.dry_run else ""))
+        return 0
     from bot import demo
 
     if args.command in ("migrate", "init"):

@@ -1,0 +1,74 @@
+"""The retention job on the pinned clock: what is older than the period goes, what is newer
+stays, whole conversations only, and a dry run changes nothing."""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import subprocess
+
+import sqlalchemy as sa
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot import clock, identity, retention
+from bot.db import session_scope
+from bot.models import SmsOutbox
+from bot.sms import send_sms
+from bot.tracker_store import CachingSQLTrackerStore
+from tests.stack import ROOT, VENV_BIN
+
+DOMAIN = Domain.load(str(ROOT / "domain.yml"))
+
+
+def _conversation(store, sender: str, when: dt.datetime) -> None:
+    stamp = when.timestamp()
+    tracker = DialogueStateTracker(sender, DOMAIN.slots)
+    tracker.update(ActionExecuted("action_listen", timestamp=stamp))
+    tracker.update(UserUttered("我的手机是13800000001", timestamp=stamp + 1))
+    asyncio.run(store.save(tracker))
+
+
+def _senders(tracker_db: str) -> set[str]:
+    engine = sa.create_engine(f"sqlite:///{tracker_db}")
+    with engine.connect() as c:
+        found = {r[0] for r in c.execute(sa.text("select distinct sender_id from events"))}
+    engine.dispose()
+    return found
+
+
+def test_old_personal_data_goes_and_recent_stays(db_url, tmp_path, pin_clock, monkeypatch):
+    tracker_db = str(tmp_path / "tracker.db")
+    monkeypatch.setenv("TRACKER_STORE_URL", f"sqlite:///{tracker_db}")
+    store = CachingSQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=tracker_db)
+    pin_clock("2026-01-10T10:00")
+    old_sms = send_sms("13800000001", "【12349养老服务】旧的短信")
+    identity.send_code("old-conversation", 1)
+    _conversation(store, "old-conversation", clock.now())
+    pin_clock("2026-11-20T10:00")
+    new_sms = send_sms("13800000001", "【12349养老服务】新的短信")
+    _conversation(store, "new-conversation", clock.now())
+
+    pin_clock("2026-11-23T10:00")
+    dry = retention.run(days=180, dry_run=True)
+    assert dry.counts["conversations"] == 1 and dry.counts["sms"] >= 1
+    assert _senders(tracker_db) == {"old-conversation", "new-conversation"}  # nothing yet
+
+    done = retention.run(days=180)
+    assert done.counts["conversations"] == 1 and done.counts["identity_codes"] == 1
+    assert _senders(tracker_db) == {"new-conversation"}
+    with session_scope() as s:
+        old, new = s.get(SmsOutbox, old_sms), s.get(SmsOutbox, new_sms)
+        assert old.body == retention.REMOVED_BODY and old.to_number == "-"
+        assert "新的短信" in new.body and new.to_number == "+8613800000001"
+    assert retention.run(days=180).counts["sms"] == 0  # nothing left to do
+
+
+def test_the_command_line_reports_a_dry_run(db_url, tmp_path):
+    done = subprocess.run([str(VENV_BIN / "python"), "-m", "bot.manage", "retention", "--dry-run"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={"PATH": "/usr/bin:/bin", "DATABASE_URL": db_url,
+                               "TRACKER_STORE_URL": f"sqlite:///{tmp_path / 't.db'}",
+                               "CLOCK_NOW": "2026-11-23T10:00", "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0 and "retention before 2026-05-27" in done.stdout
+    assert "(dry run)" in done.stdout
