@@ -12,6 +12,11 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", PROJECT_ROOT / "var"))
 
 
+# Public, so it may only sign sessions, chat ids and buttons on a server nobody else reaches.
+DEV_SECRET_KEY = "dev-only-change-me"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 def _env(name: str, default: str = "") -> str:
     value = os.environ.get(name)
     return default if value is None or value == "" else value
@@ -45,7 +50,10 @@ class Settings:
     policy_region: str = field(default_factory=lambda: _env("POLICY_REGION", "demo_district"))
     policies_dir: Path = field(default_factory=lambda: Path(_env(
         "POLICIES_DIR", str(PROJECT_ROOT / "policies"))))
-    secret_key: str = field(default_factory=lambda: _env("SECRET_KEY", "dev-only-change-me"))
+    secret_key: str = field(default_factory=lambda: _env("SECRET_KEY", DEV_SECRET_KEY))
+    # Where the web server listens (Procfile); the development key is refused unless it is
+    # the loopback address only.
+    web_bind: str = field(default_factory=lambda: _env("WEB_BIND", "127.0.0.1"))
     public_base_url: str = field(default_factory=lambda: _env("PUBLIC_BASE_URL"))
     twilio_account_sid: str = field(default_factory=lambda: _env("TWILIO_ACCOUNT_SID"))
     twilio_auth_token: str = field(default_factory=lambda: _env("TWILIO_AUTH_TOKEN"))

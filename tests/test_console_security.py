@@ -407,3 +407,16 @@ def test_demo_accounts_only_from_environment(tmp_path, monkeypatch):
     with session_scope(url) as s:
         names = set(s.execute(select(AdvisorUser.username)).scalars())
     assert names == {"advisor"}
+
+
+def test_the_public_development_key_is_refused_off_localhost(monkeypatch, db_url):
+    from server import create_app
+
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("WEB_BIND", "127.0.0.1")
+    assert create_app() is not None  # a demo on this machine only
+    monkeypatch.setenv("WEB_BIND", "0.0.0.0")
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app()
+    monkeypatch.setenv("SECRET_KEY", "a-long-random-secret-for-this-test-only")
+    assert create_app() is not None

@@ -14,7 +14,7 @@ from flask import Flask
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
-from bot.config import get_settings
+from bot.config import DEV_SECRET_KEY, LOOPBACK, get_settings
 
 log = logging.getLogger(__name__)
 csrf = CSRFProtect()
@@ -37,11 +37,14 @@ def cookie_secure_default() -> bool:
 
 def init_app(app: Flask) -> None:
     secure = cookie_secure_default()
-    if production_profile() and app.config.get("SECRET_KEY") in (None, "", "dev-only-change-me"):
-        # Refuse to start: with the public default anyone could forge console sessions.
-        raise RuntimeError("SECRET_KEY is not set in the production profile (DATABASE_URL is "
-                           "PostgreSQL): console sessions and CSRF tokens could be forged; "
-                           "set a long random SECRET_KEY")
+    settings = get_settings()
+    default_key = app.config.get("SECRET_KEY") in (None, "", DEV_SECRET_KEY)
+    if default_key and (production_profile() or settings.web_bind not in LOOPBACK):
+        # Refuse to start: with the public default anyone could forge console sessions,
+        # chat conversation ids and button payloads.
+        raise RuntimeError("SECRET_KEY is the public development key while the web server is "
+                           f"reachable from other machines (WEB_BIND={settings.web_bind}) or in "
+                           "the production profile: set a long random SECRET_KEY")
     hours = int(os.environ.get("CONSOLE_SESSION_HOURS", "8"))
     for key, value in {
         "SESSION_COOKIE_HTTPONLY": True,
