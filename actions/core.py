@@ -7,8 +7,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import caller_phone, channel, guarded, latest_text
+from actions.common import caller_phone, channel, guarded, latest_text, log
 from bot import handoff
+
+QUEUE_DOWN_TEXT = ("不好意思，系统暂时登记不了。请您直接拨打12349，说“转人工”，顾问会接听。"
+                   "如果有危险，请马上打120。")
 
 # Slots that never outlive a session: who the caller proved to be, and what the channel
 # said about this session (channel and caller ID are set again from its metadata).
@@ -74,12 +77,20 @@ class ActionHandoff(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        handoff_id = guarded(dispatcher, "create handoff", lambda: handoff.create_handoff(
-            "request_human", sender_id=tracker.sender_id, channel=channel(tracker),
-            phone=caller_phone(tracker), summary=latest_text(tracker)))
-        if handoff_id is not None:
-            dispatcher.utter_message(response="utter_handoff",
-                                     json_message={"action": "handoff", "handoff_id": handoff_id})
+        try:
+            handoff_id = handoff.create_handoff(
+                "request_human", sender_id=tracker.sender_id, channel=channel(tracker),
+                phone=caller_phone(tracker), summary=latest_text(tracker))
+        except Exception:  # the queue is down: a person is still reachable
+            log.exception("could not queue a handoff for sender %s", tracker.sender_id)
+            handoff_id = None
+            if channel(tracker) != "voice":
+                dispatcher.utter_message(text=QUEUE_DOWN_TEXT,
+                                         json_message={"action": "handoff_unavailable"})
+                return [SlotSet("misunderstood_count", 0)]
+        # on the phone the line transfers whether or not the queue took it
+        dispatcher.utter_message(response="utter_handoff",
+                                 json_message={"action": "handoff", "handoff_id": handoff_id})
         return [SlotSet("misunderstood_count", 0)]
 
 
