@@ -106,6 +106,18 @@ def parse(text: str, timeout: float = 5.0) -> dict | None:
         return None
 
 
+def active_form(sender: str, timeout: float = 3.0) -> str | None:
+    """The form a conversation is in the middle of (e.g. book_service_form), if any."""
+    try:
+        r = _session.get(f"{get_settings().rasa_url.rstrip('/')}/conversations/{sender}/tracker",
+                         params={**_token(), "include_events": "NONE"}, timeout=timeout)
+        r.raise_for_status()
+        return (r.json().get("active_loop") or {}).get("name")
+    except (requests.RequestException, ValueError) as exc:
+        log.warning("could not read the state of %s: %s", mask_text(sender), type(exc).__name__)
+        return None
+
+
 def rasa_status(timeout: float = 2.0) -> bool:
     try:
         return _session.get(get_settings().rasa_url.rstrip("/") + "/status",

@@ -354,6 +354,25 @@ def test_status_callback_completes_the_call_record(line, phone_stack):
     assert row.ended_at is not None and row.sender_id == "voice-" + call.sid
 
 
+def test_a_call_cut_off_in_the_middle_of_a_booking_is_called_back(line, phone_stack):
+    call = Call(line)
+    call.start()
+    asked = call.say("我想预约上门洗澡")
+    assert "哪一天" in asked.said  # her caller ID proved who she is: the form is running
+    assert line.status(call.sid, "completed", duration=25).status == 200  # the line dropped
+    queued = db_rows(phone_stack, "select kind, phone, summary from handoffs where sender_id=:s",
+                     s="voice-" + call.sid)
+    assert [(q.kind, q.phone) for q in queued] == [("callback", CALLER)]
+    assert "中途挂断" in queued[0].summary and "预约服务" in queued[0].summary
+    # a call that ended normally leaves no task
+    done = Call(line)
+    done.start()
+    done.say("高龄补贴怎么领")
+    line.status(done.sid, "completed", duration=30)
+    assert db_rows(phone_stack, "select id from handoffs where sender_id=:s",
+                   s="voice-" + done.sid) == []
+
+
 def test_call_simulator_plays_a_call_in_the_terminal(phone_stack):
     script = "你好\n\n\n*\n0\n"
     result = subprocess.run(

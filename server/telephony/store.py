@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 
 FINAL_STATUSES = {"completed", "busy", "no-answer", "failed", "canceled"}
 # What a call's outcome is when the bridge did not end it itself.
+FORM_NAMES_ZH = {"book_service_form": "预约服务", "cancel_booking_form": "取消预约",
+                 "reschedule_booking_form": "改期", "query_booking_form": "查预约",
+                 "eligibility_form": "资格测算"}
 _OUTCOME_BY_STATUS = {"completed": "caller_hung_up", "busy": "failed", "no-answer": "failed",
                       "failed": "failed", "canceled": "abandoned"}
 
@@ -217,7 +220,9 @@ def record_rating(call_sid: str, score: int, *, phone: str | None, channel: str 
 
 
 def record_status(event, provider: str) -> None:
-    """A status callback: creates or updates the call record (start, end, duration, outcome)."""
+    """A status callback: creates or updates the call record (start, end, duration, outcome);
+    a caller cut off in the middle of a task gets a callback in the advisor queue."""
+    hung_up: tuple[str, str] | None = None
     with session_scope() as s:
         call = s.execute(select(Call).where(Call.call_sid == event.call_id)).scalar_one_or_none()
         if call is None:
@@ -233,5 +238,27 @@ def record_status(event, provider: str) -> None:
                 call.duration_seconds = event.duration_seconds
             if not call.outcome:
                 call.outcome = _OUTCOME_BY_STATUS.get(event.status, event.status[:16])
+                if call.outcome == "caller_hung_up" and call.from_number:
+                    hung_up = (call.sender_id, call.from_number)
+    if hung_up is not None:
+        _callback_if_cut_off(*hung_up)
     log.info("call status sid=%s status=%s duration=%s", event.call_id, event.status,
              event.duration_seconds)
+
+
+def _callback_if_cut_off(sender_id: str, phone: str) -> None:
+    """A caller who hung up in the middle of a booking (a form still open) is called back:
+    a line that dropped must not look like a visit she cancelled."""
+    from bot import handoff
+    from server import rasa_client
+
+    form = rasa_client.active_form(sender_id)
+    if not form:
+        return
+    if has_open_callback(sender_id):
+        return
+    try:
+        handoff.create_handoff("callback", sender_id=sender_id, channel="voice", phone=phone,
+                               summary=f"来电中途挂断，事情没办完（{FORM_NAMES_ZH.get(form, form)}），请回电")
+    except Exception:
+        log.exception("could not queue a callback for a cut-off call sender=%s", sender_id)
