@@ -19,7 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import caller_phone, channel, guarded, latest_text
-from bot import eligibility, handoff
+from bot import eligibility, handoff, identity
 from bot import facts as factlib
 from bot.clock import today
 from bot.eligibility_caller import stored_facts_for_phone
@@ -357,8 +357,17 @@ class ValidateEligibilitySmsForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_eligibility_sms_form"
 
+    async def required_slots(self, domain_slots, dispatcher, tracker, domain):
+        return [] if tracker.get_slot("elig_sms_refused") else domain_slots
+
     def validate_elig_sms_phone(self, value, dispatcher, tracker, domain):
         phone = factlib.parse_phone(str(value or ""))
+        if phone and not identity.number_on_file(phone):
+            # the hotline's sender must not become a way to text strangers
+            log.info("eligibility sms refused: %s is not a number on file", mask_phone(phone))
+            dispatcher.utter_message(text="为了防止短信发错人，结果只能发到我们登记过的老人或家属的手机上。"
+                                          "您可以把结果记下来，或者说“转人工”。")
+            return {"elig_sms_phone": None, "elig_sms_refused": True}
         if phone:
             return {"elig_sms_phone": phone}
         dispatcher.utter_message(text="不好意思，没听清手机号码。请一个数字一个数字地说，比如一三八……")
@@ -371,6 +380,9 @@ class ActionEligibilitySendSms(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
+        if tracker.get_slot("elig_sms_refused"):
+            dispatcher.utter_message(response="utter_anything_else")
+            return [SlotSet("elig_sms_refused", None)]
         phone = tracker.get_slot("elig_sms_phone") or caller_phone(tracker)
         body = tracker.get_slot("elig_summary")
         if not body or not phone:

@@ -90,6 +90,16 @@ def record_attempt(sender_id: str, elder_id: int | None, method: str, ok: bool,
                                       method, ok, elder_id, sender_id[:24])
 
 
+def number_on_file(phone: str | None) -> bool:
+    """Is this an elder's registered number or her family contact's? (SMS go only there.)"""
+    digits = phone_digits(phone)
+    if not digits:
+        return False
+    with session_scope() as s:
+        return s.execute(select(func.count(Elder.id)).where(
+            (Elder.phone == digits) | (Elder.emergency_contact_phone == digits))).scalar_one() > 0
+
+
 def caller_id_matches(elder_id: int, caller_phone: str | None) -> bool:
     """On the phone: the (carrier-supplied) caller ID is her registered number."""
     if not caller_phone:

@@ -137,8 +137,9 @@ def test_human_during_the_form(stack, sender):
     assert any((r.get("custom") or {}).get("action") == "handoff" for r in replies), replies
 
 
-def test_mother_said_in_the_first_sentence_and_sms_to_a_number_given(stack, sender):
-    """A daughter without a registered number asks for her mother (我妈今年八十三，一个人住)."""
+def test_mother_said_in_the_first_sentence_and_sms_only_to_a_number_on_file(stack, sender):
+    """A daughter without a registered number asks for her mother (我妈今年八十三，一个人住);
+    the result goes by SMS only to a number on file, never to any number typed in."""
     said, asked, summary = converse(
         stack, sender, "我妈今年八十三，一个人住，能享受什么补贴",
         {"street": "月牙湖", "economic": "低保边缘", "care": "能自己走", "dementia": "没有",
@@ -149,12 +150,13 @@ def test_mother_said_in_the_first_sentence_and_sms_to_a_number_given(stack, send
     assert "政府购买的居家上门服务" in summary  # 低保边缘 is a 特惠 object
     ask_number = stack.chat_text(sender, "好的")
     assert "手机号码" in ask_number
-    done = stack.chat_text(sender, "一三九一二三四五六七八")
-    assert "尾号5678" in done
+    refused = stack.chat_text(sender, "一三九一二三四五六七八")
+    assert "登记过" in refused and "尾号5678" not in refused
     engine = create_engine(stack.database_url)
     with engine.connect() as c:
-        body = c.execute(text("select body from sms_outbox where to_number = '+8613912345678'")).scalar_one()
-    assert "您母亲可以享受" in body
+        assert c.execute(text("select count(*) from sms_outbox where to_number = '+8613912345678'")
+                         ).scalar_one() == 0
+    assert "还有别的事" in refused  # the conversation goes on
 
 
 def test_repeat_during_the_form_says_the_question_again(stack, sender):

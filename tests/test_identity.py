@@ -95,3 +95,8 @@ def test_caller_id_is_compared_digit_for_digit(db_url):
     assert identity.caller_id_matches(ZHANG, "+8613800000001")
     assert not identity.caller_id_matches(ZHANG, "+8613800000002")
     assert not identity.caller_id_matches(ZHANG, None)
+
+
+def test_only_numbers_on_file_receive_our_sms(db_url):
+    assert identity.number_on_file("13800000001") and identity.number_on_file("+8613800000005")
+    assert not identity.number_on_file("13912345678") and not identity.number_on_file("")
