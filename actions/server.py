@@ -37,6 +37,13 @@ def create_app(secret: str):
             log.warning("action server refused %s %s from %s: %s", request.method, request.path,
                         request.ip, "wrong secret" if supplied else "no secret")
             return response.json({"error": "forbidden"}, status=403)
+        if request.path == "/webhook":
+            try:  # a compressed (deflate) body is left to rasa-sdk to read
+                body = request.json if isinstance(request.json, dict) else {}
+            except Exception:
+                body = {}
+            log.info("action call %s for %s", body.get("next_action"),
+                     str(body.get("sender_id", ""))[:16])
         return None
 
     return app

@@ -29,7 +29,9 @@ TRACKER_STORE = "bot.tracker_store.CachingSQLTrackerStore"
 
 def render() -> dict:
     settings = get_settings()
-    endpoints: dict = {"action_endpoint": {"url": settings.action_server_url.rstrip("/") + "/webhook"}}
+    # one Rasa server calls one action server: the first of ACTION_SERVER_URL
+    action_url = settings.action_server_url.split(",")[0].strip().rstrip("/")
+    endpoints: dict = {"action_endpoint": {"url": action_url + "/webhook"}}
     if settings.action_server_secret:
         endpoints["action_endpoint"]["headers"] = {SECRET_HEADER: settings.action_server_secret}
     tracker_url = settings.tracker_store_url

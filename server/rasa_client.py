@@ -1,10 +1,16 @@
 """The one place the web server talks to Rasa (REST channel and /model/parse).
 
 When Rasa is down or slow the caller still gets a polite answer with the hotline option.
+RASA_URL may list several Rasa servers (comma-separated; README "Running on several
+machines"): turns go to them in turn, and a server that refuses the connection is skipped
+(the turn never reached it, so trying the next cannot run it twice). They share the tracker
+store (PostgreSQL) and the lock store (Redis), so any of them can take a conversation's next turn.
 """
 from __future__ import annotations
 
+import itertools
 import logging
+import threading
 from dataclasses import dataclass, field
 
 import requests
@@ -18,6 +24,23 @@ UNAVAILABLE_TEXT = ("不好意思，系统现在有点忙，暂时没法回答�
                     "您可以稍后再试，或者直接拨打12349，说“转人工”找顾问。")
 
 _session = requests.Session()
+_next_server = itertools.count()
+_next_lock = threading.Lock()
+
+
+def _urls(value: str) -> list[str]:
+    return [u.strip().rstrip("/") for u in value.split(",") if u.strip()]
+
+
+def rasa_urls() -> list[str]:
+    return _urls(get_settings().rasa_url)
+
+
+def _rotation() -> list[str]:
+    urls = rasa_urls()
+    with _next_lock:
+        start = next(_next_server) % len(urls)
+    return urls[start:] + urls[:start]
 
 
 @dataclass
@@ -46,11 +69,19 @@ class ChatResult:
 def send_message(sender: str, message: str, metadata: dict | None = None,
                  timeout: float | None = None) -> ChatResult:
     settings = get_settings()
-    url = settings.rasa_url.rstrip("/") + "/webhooks/rest/webhook"
     try:
-        response = _session.post(url, json={"sender": sender, "message": message,
-                                            "metadata": metadata or {}},
-                                 timeout=timeout or settings.rasa_timeout_seconds)
+        for n, server in enumerate(_rotation(), 1):
+            try:
+                response = _session.post(server + "/webhooks/rest/webhook",
+                                         json={"sender": sender, "message": message,
+                                               "metadata": metadata or {}},
+                                         timeout=timeout or settings.rasa_timeout_seconds)
+                break
+            except requests.ConnectionError:
+                if n == len(rasa_urls()):
+                    raise
+                log.warning("rasa server %s refused the connection; trying the next", server)
+        log.debug("turn of %s answered by %s", mask_text(sender), server)
         response.raise_for_status()
         raw = response.json()
     except (requests.RequestException, ValueError) as exc:
@@ -97,7 +128,7 @@ def _token() -> dict:
 def parse(text: str, timeout: float = 5.0) -> dict | None:
     settings = get_settings()
     try:
-        response = _session.post(settings.rasa_url.rstrip("/") + "/model/parse",
+        response = _session.post(_rotation()[0] + "/model/parse",
                                  json={"text": text}, params=_token(), timeout=timeout)
         response.raise_for_status()
         return response.json()
@@ -109,7 +140,7 @@ def parse(text: str, timeout: float = 5.0) -> dict | None:
 def active_form(sender: str, timeout: float = 3.0) -> str | None:
     """The form a conversation is in the middle of (e.g. book_service_form), if any."""
     try:
-        r = _session.get(f"{get_settings().rasa_url.rstrip('/')}/conversations/{sender}/tracker",
+        r = _session.get(f"{_rotation()[0]}/conversations/{sender}/tracker",
                          params={**_token(), "include_events": "NONE"}, timeout=timeout)
         r.raise_for_status()
         return (r.json().get("active_loop") or {}).get("name")
@@ -119,16 +150,18 @@ def active_form(sender: str, timeout: float = 3.0) -> str | None:
 
 
 def rasa_status(timeout: float = 2.0) -> bool:
+    """Every Rasa server listed answers."""
     try:
-        return _session.get(get_settings().rasa_url.rstrip("/") + "/status",
-                            params=_token(), timeout=timeout).status_code == 200
+        return all(_session.get(url + "/status", params=_token(), timeout=timeout).status_code == 200
+                   for url in rasa_urls())
     except requests.RequestException:
         return False
 
 
 def actions_status(timeout: float = 2.0) -> bool:
+    """Every action server listed (ACTION_SERVER_URL, comma-separated) answers."""
     try:
-        return _session.get(get_settings().action_server_url.rstrip("/") + "/health",
-                            timeout=timeout).status_code == 200
+        return all(_session.get(url + "/health", timeout=timeout).status_code == 200
+                   for url in _urls(get_settings().action_server_url))
     except requests.RequestException:
         return False
