@@ -44,6 +44,7 @@ TASK_SLOTS = ("booking_service", "booking_time", "booking_address", "booking_add
               "booking_time_options")
 # Intents that leave a booking form for a rule of their own (human, emergency, scam).
 INTERRUPT_INTENTS = {"request_human"} | safety.LAYER_INTENTS
+YES_NO_SLOTS = ("booking_confirm", "booking_address_ok")
 TOO_MANY_TRIES = "为了保护老人的信息，核对的次数不能太多。"
 OFFER_HUMAN_TEXT = "不好意思，我还是没弄明白。您可以说“转人工”，让顾问帮您办；也可以再跟我说一遍。"
 HUMAN_BUTTONS = [{"title": "转人工", "payload": "/request_human"}]
@@ -683,8 +684,10 @@ class AskBookingSlot(Action, abc.ABC):
         form = (tracker.active_loop or {}).get("name")
         specific = f"utter_booking_ask_{form}_{self.slot}"
         responses = domain.get("responses", {}) if isinstance(domain, dict) else {}
+        # read-backs are yes/no questions: the phone line offers 1 for yes and 2 for no
+        flags = {"yes_no": True} if self.slot in YES_NO_SLOTS else None
         dispatcher.utter_message(response=specific if specific in responses
-                                 else f"utter_ask_{self.slot}")
+                                 else f"utter_ask_{self.slot}", json_message=flags)
         return []
 
 

@@ -479,6 +479,21 @@ def test_a_number_asked_for_can_be_typed_on_the_keypad(line, phone_stack):
     assert "哪一天" in proven.said, proven.said  # proven: the form goes on to the time
 
 
+def test_read_backs_are_answered_with_the_keypad(line, phone_stack):
+    """"…对吗？" on the phone: 1 is yes, 2 is no (an older caller presses rather than speaks)."""
+    day = clock.today() + dt.timedelta(days=15)
+    call = Call(line)
+    call.start()
+    call.say("我想预约上门理发")
+    address = call.say(f"{day.month}月{day.day}号下午")
+    assert "上门地址" in address.said and "对的请按1" in address.said, address.said
+    summary = call.press("1")
+    assert "对吗" in summary.said and "理发" in summary.said and "对的请按1" in summary.said
+    no = call.press("2")
+    assert "预约好了" not in no.said and "主菜单" not in no.said
+    assert "没有这个选项" not in no.said
+
+
 def test_a_full_morning_offers_times_and_the_caller_picks_one_by_number(line, phone_stack):
     """No buttons on a phone: the free times are read out numbered and "第二个。" (as the
     speech recogniser writes it, with a full stop) chooses the second."""

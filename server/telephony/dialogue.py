@@ -59,6 +59,8 @@ RATING_AFTER_TASK = "为了把服务做得更好，请您给这次服务打个�
 RATING_AT_GOODBYE = "挂电话之前，请您给这次服务打个分：" + RATING_SCALE + "不想打分，直接挂机就行。"
 RATING_THANKS = "谢谢您的评价！"
 TECHNICAL_TROUBLE = "不好意思，系统出了点问题。"
+YES_NO_KEYS = {"1": "对", "2": "不对"}
+YES_NO_KEYS_TEXT = "对的请按1，不对请按2。"
 NUMBER_BY_KEYPAD = "您也可以在电话上按数字，按完请按井号键。"
 # Questions whose answer is a number an older caller may rather type than say.
 NUMBER_QUESTION = re.compile(r"最后四位|后四位|身份证号|手机号|电话号码|预约号")
@@ -246,6 +248,13 @@ class VoiceBridge:
         state.last_choices = choices
         spoken = said + ([choice_text] if choice_text else [])
         state.last_spoken = "".join(spoken)
+        if not choices and any(c.get("yes_no") for c in customs):
+            # a read-back ("…对吗？"): the keypad answers it too
+            state.last_choices = dict(YES_NO_KEYS)
+            state.awaiting = None
+            spoken = said + [YES_NO_KEYS_TEXT]
+            state.last_spoken = "".join(spoken)
+            return self._listen(spoken, nxt)
         expects_digits = any(c.get("expects_digits") for c in customs)
         if not choices and (expects_digits or any(NUMBER_QUESTION.search(r.text) for r in replies)):
             # A number is asked for (ID digits, a phone, a reference): keys are that number.
