@@ -175,8 +175,10 @@ def _polite(status_code: int) -> Response:
 
 @bp.errorhandler(MalformedWebhook)
 def malformed(exc):
+    # Signed but unusable: the caller hears our Chinese sentence with a 200 (on a 4xx Twilio
+    # plays its own English error message); the operator gets the precise log line.
     log.warning("malformed twilio webhook on %s: %s", request.path, exc)
-    return _polite(400)
+    return _polite(400 if request.path.endswith("/status") else 200)
 
 
 @bp.errorhandler(HTTPException)
