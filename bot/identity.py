@@ -28,7 +28,7 @@ from bot.db import session_scope
 from bot.masking import mask_phone
 from bot.models import Elder
 from bot.models.identity import IdentityAttempt, IdentityChallenge
-from bot.models.people import phone_digits
+from bot.models.people import is_mobile, phone_digits
 from bot.sms import send_sms
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,6 @@ CODE_VALID = dt.timedelta(minutes=5)
 TRIES_PER_CODE = 3
 FAILURES_PER_CONVERSATION = 3
 FAILURES_PER_ELDER_PER_HOUR = 3
-_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 
 
 @dataclass(frozen=True)
@@ -48,10 +47,6 @@ class Outcome:
     sent_to_masked: str = ""
     to_relative: bool = False
     tries_left: int = 0
-
-
-def is_mobile(phone: str | None) -> bool:
-    return bool(_MOBILE.match(phone_digits(phone)))
 
 
 def _hash(sender_id: str, code: str) -> str:
@@ -131,7 +126,7 @@ def send_code(sender_id: str, elder_id: int, channel: str | None = None) -> Outc
                                 code_hash=_hash(sender_id, code), tries=0, status="open",
                                 expires_at=clock.utcnow_naive() + CODE_VALID))
         send_sms(target, f"【12349养老服务】验证码{code}，5分钟内有效，只用于在12349核实身份。"
-                         "别人向您要这个码，请不要给。", session=s)
+                         "别人向您要这个码，请不要给。", session=s, requested=True)
         masked = mask_phone(target)
     log.info("identity: code sent for elder=%s to %s (relative=%s) channel=%s", elder_id, masked,
              to_relative, channel)

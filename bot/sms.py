@@ -6,11 +6,13 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import event as sa_event
+from sqlalchemy import select
 
 from bot.config import get_settings
 from bot.db import session_scope
 from bot.masking import mask_phone
-from bot.models import SmsOutbox
+from bot.models import SmsOptOut, SmsOutbox
+from bot.models.people import is_mobile, phone_digits
 from bot.models.base import utcnow
 
 log = logging.getLogger(__name__)
@@ -27,12 +29,39 @@ def normalize_number(phone: str) -> str:
     return digits
 
 
+def opted_out(number: str, session=None) -> bool:
+    digits = phone_digits(number)
+    if session is not None:
+        return session.execute(select(SmsOptOut.id).where(SmsOptOut.number == digits)).first() is not None
+    with session_scope() as s:
+        return opted_out(number, s)
+
+
+def opt_out(number: str) -> bool:
+    """Records a 退订; True when it is new."""
+    digits = phone_digits(number)
+    with session_scope() as s:
+        if opted_out(digits, s):
+            return False
+        s.add(SmsOptOut(number=digits))
+    log.info("sms opt-out recorded for %s", mask_phone(digits))
+    return True
+
+
 def send_sms(to_number: str, body: str, *, related_booking_id: int | None = None,
-             session=None) -> int:
-    """Queues (and, with Twilio configured, sends) one SMS; returns the outbox row id.
+             session=None, requested: bool = False) -> int | None:
+    """Queues (and, with Twilio configured, sends) one SMS; returns the outbox row id, or
+    None when the number cannot or must not get it: a landline (the provider rejects it) or
+    a number that replied 退订 (unless the person `requested` it now, e.g. a one-time code).
 
     Pass `session` to write the outbox row in the caller's transaction (so a booking and
     its confirmation SMS are written together or not at all)."""
+    if not is_mobile(to_number):
+        log.info("sms not sent: %s is not a mobile number", mask_phone(to_number))
+        return None
+    if not requested and opted_out(to_number, session):
+        log.info("sms not sent: %s opted out", mask_phone(to_number))
+        return None
     body = body.strip()[:SMS_MAX_CHARS]
     row = SmsOutbox(to_number=normalize_number(to_number), body=body, status="outbox",
                     related_booking_id=related_booking_id)

@@ -342,6 +342,15 @@ def test_sms_exchange(line, phone_stack):
     assert len(db_rows(phone_stack, "select id from handoffs where sender_id=:s", s=sender)) == 2
 
 
+def test_td_by_sms_stops_notices(line, phone_stack):
+    caller = "+8613800000004"  # 陈志明
+    reply = line.sms("TD", caller=caller)
+    said = "".join(reply.first("Message").itertext())
+    assert "已为您退订" in said and "12349" in said
+    assert db_rows(phone_stack, "select number from sms_optouts where number='13800000004'")
+    assert "已为您退订" in "".join(line.sms("退订", caller=caller).first("Message").itertext())
+
+
 def test_status_callback_completes_the_call_record(line, phone_stack):
     call = Call(line)
     call.start()

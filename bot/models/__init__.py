@@ -4,7 +4,7 @@ Every module registers its tables on `Base.metadata`; Alembic (migrations/) read
 """
 from bot.models.base import Base  # noqa: F401
 from bot.models.people import Community, Elder, Street  # noqa: F401
-from bot.models.messaging import Handoff, SafetyEvent, SmsOutbox  # noqa: F401
+from bot.models.messaging import Handoff, SafetyEvent, SmsOptOut, SmsOutbox  # noqa: F401
 
 # Areas added by later modules register themselves here.
 from bot.models import booking  # noqa: F401,E402

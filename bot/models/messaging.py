@@ -20,6 +20,15 @@ class SmsOutbox(Base):
     sent_at = Column(DateTime)
 
 
+class SmsOptOut(Base):
+    """A number that replied 退订/TD/STOP: it gets no more notices (a code it asks for in a
+    conversation is still sent)."""
+    __tablename__ = "sms_optouts"
+    id = Column(Integer, primary_key=True)
+    number = Column(String(20), nullable=False, unique=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
 class Handoff(Base):
     """A conversation that needs a person: asked for a human, bot gave up, emergency, callback."""
     __tablename__ = "handoffs"

@@ -92,6 +92,12 @@ def phone_digits(phone: str | None) -> str:
     return "".join(ch for ch in phone or "" if ch.isdigit())[-11:]
 
 
+def is_mobile(phone: str | None) -> bool:
+    """A mainland mobile number (SMS can reach it; a landline cannot)."""
+    digits = phone_digits(phone)
+    return len(digits) == 11 and digits[0] == "1" and digits[1] in "3456789"
+
+
 def elder_by_phone(session: Session, phone: str | None) -> Elder | None:
     """The elder registered with this phone number (how known callers are recognised)."""
     digits = phone_digits(phone)

@@ -408,6 +408,9 @@ SMS_EMPTY = "您好，这里是12349养老服务热线。请直接发文字告�
 SMS_TOO_LONG = "您发的内容有点长，麻烦您分几条发，一次说一件事。"
 SMS_BUSY = "不好意思，系统现在有点忙，暂时没法回答。请稍后再发，或拨打12349找顾问。"
 SMS_HANDOFF = "已经帮您转给人工顾问，顾问会尽快用这个号码联系您。"
+SMS_OPTED_OUT = "好的，已为您退订，以后不再给您发通知短信。需要帮助请拨打12349。"
+# What people reply to stop notices (the carriers' TD, and plain words)
+SMS_STOP = re.compile(r"^(退订|TD|T|STOP|UNSUBSCRIBE|取消订阅|不要再发了?|别再发了?)[。.!！]*$", re.I)
 
 
 def sms_turn(event: SmsEvent, settings: Settings | None = None) -> tuple[str, dict[str, str]]:
@@ -418,6 +421,11 @@ def sms_turn(event: SmsEvent, settings: Settings | None = None) -> tuple[str, di
         return SMS_EMPTY, {}
     if len(body) > MAX_SPEECH_CHARS:
         return SMS_TOO_LONG, {}
+    if SMS_STOP.match(body.strip()):
+        from bot.sms import opt_out
+
+        opt_out(event.from_number)
+        return SMS_OPTED_OUT, {}
     message = body
     if re.fullmatch(r"[0-9]", body):
         message = store.last_sms_choices(event.from_number).get(body) \
