@@ -27,7 +27,8 @@ def ensure(path: Path | None = None) -> Path:
             name, _, value = line.partition("=")
             if name in NAMES and value:
                 current[name] = value
-    values = {n: os.environ.get(n) or current.get(n) or secrets.token_urlsafe(32) for n in NAMES}
+    # hex: a value starting with "-" would be read as an option by `rasa run --auth-token`
+    values = {n: os.environ.get(n) or current.get(n) or secrets.token_hex(32) for n in NAMES}
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -83,8 +83,8 @@ class Stack:
     processes: dict[str, Process] = field(default_factory=dict)
     _issued: dict[str, str] = field(default_factory=dict)  # test's name -> issued sender
     # the internal servers' shared secrets, new for every stack (as `make run` generates them)
-    rasa_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    action_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    rasa_token: str = field(default_factory=lambda: secrets.token_hex(24))
+    action_secret: str = field(default_factory=lambda: secrets.token_hex(24))
 
     @property
     def web_url(self) -> str:
@@ -142,8 +142,8 @@ class Stack:
                                            "--port", str(self.actions_port)],
                                env, logs / "actions.log"),
             "rasa": Process("rasa", [str(VENV_BIN / "rasa"), "run", "--enable-api",
-                                     "--interface", "127.0.0.1", "--auth-token",
-                                     env["RASA_AUTH_TOKEN"], "--port",
+                                     "--interface", "127.0.0.1",
+                                     f"--auth-token={env['RASA_AUTH_TOKEN']}", "--port",
                                      str(self.rasa_port), "--model", str(MODEL), "--endpoints",
                                      str(self.workdir / "endpoints.yml"), "--credentials",
                                      "credentials.yml"], env, logs / "rasa.log"),

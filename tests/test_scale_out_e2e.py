@@ -47,7 +47,7 @@ class TwoByTwo(Stack):
                          str(self.actions2_port)], env, self.workdir / "actions2.log")
         self.processes["rasa2"] = Process(
             "rasa2", [str(VENV_BIN / "rasa"), "run", "--enable-api", "--interface", "127.0.0.1",
-                      "--auth-token", env["RASA_AUTH_TOKEN"], "--port", str(self.rasa2_port),
+                      f"--auth-token={env['RASA_AUTH_TOKEN']}", "--port", str(self.rasa2_port),
                       "--model", str(MODEL), "--endpoints", str(second), "--credentials",
                       "credentials.yml"], env, self.workdir / "rasa2.log")
 
