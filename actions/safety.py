@@ -7,6 +7,7 @@ keeps the caller without reading the wording.
 """
 from __future__ import annotations
 
+import abc
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
@@ -58,24 +59,48 @@ def _stop_forms() -> List[EventType]:
     return [ActiveLoop(None), SlotSet("requested_slot", None)]
 
 
-class ActionCrisis(Action):
-    def name(self) -> Text:
-        return "action_crisis"
+class _SafetyAction(Action, abc.ABC):
+    """One high-stakes kind: its first answer, and its follow-ups while it is open."""
+
+    kind = ""                   # crisis | emergency | scam
+    intent = ""                 # the intent the safety layer sets for it
+    repeat_is_followup = True   # a second message of the same kind is a follow-up too
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
         return self.answer(dispatcher, tracker, confirmed=False)
 
+    @abc.abstractmethod
+    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+               confirmed: bool) -> List[EventType]:
+        """The answer; `confirmed` when the caller said yes to the safety question."""
+
+    def follow_up(self, dispatcher: CollectingDispatcher, tracker: Tracker, confirmed: bool,
+                  text: str, urgent: bool) -> List[EventType] | None:
+        """Answers a follow-up ("救护车怎么还没来", "他又在催") and keeps the kind open while
+        it is recent; None when this message is a new first report."""
+        intent = _intent(tracker)
+        before = _already(tracker, self.name())
+        if confirmed or (intent == self.intent and not (self.repeat_is_followup and before)):
+            return None
+        custom = {"kind": self.kind, "followup": True, **({"urgent": True} if urgent else {})}
+        dispatcher.utter_message(text=text, json_message=custom)
+        still_open = before or intent == self.intent
+        return [SlotSet("safety_open", self.kind if still_open else None)]
+
+
+class ActionCrisis(_SafetyAction):
+    kind = intent = "crisis"
+
+    def name(self) -> Text:
+        return "action_crisis"
+
     def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                confirmed: bool) -> List[EventType]:
         text = replies()["crisis"]
-        intent = "crisis" if confirmed else _intent(tracker)
-        if not confirmed and (_already(tracker, self.name()) or intent != "crisis"):
-            dispatcher.utter_message(text=text["followup"],
-                                     json_message={"urgent": True, "kind": "crisis",
-                                                   "followup": True})
-            return [SlotSet("safety_open", "crisis" if _already(tracker, self.name())
-                            or intent == "crisis" else None)]
+        followed = self.follow_up(dispatcher, tracker, confirmed, text["followup"], urgent=True)
+        if followed is not None:
+            return followed
         handoff_id = _record(tracker, "crisis", _assessment(tracker).get("category"))
         dispatcher.utter_message(
             text="".join((text["first"], text["steps"], text["handoff"], text["question"])),
@@ -84,27 +109,20 @@ class ActionCrisis(Action):
         return _stop_forms() + [SlotSet("safety_open", "crisis")]
 
 
-class ActionEmergency(Action):
+class ActionEmergency(_SafetyAction):
+    kind = intent = "emergency"
+
     def name(self) -> Text:
         return "action_emergency"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
-        return self.answer(dispatcher, tracker, confirmed=False)
 
     def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                confirmed: bool) -> List[EventType]:
         text = replies()["emergency"]
+        # "the ambulance hasn't come": guidance, and it stays an emergency
+        followed = self.follow_up(dispatcher, tracker, confirmed, text["followup"], urgent=True)
+        if followed is not None:
+            return followed
         category = _assessment(tracker).get("category") or "call_for_help"
-        intent = "emergency" if confirmed else _intent(tracker)
-        if not confirmed and (_already(tracker, self.name()) or intent != "emergency"):
-            # "the ambulance hasn't come": guidance, and it stays an emergency
-            dispatcher.utter_message(text=text["followup"],
-                                     json_message={"urgent": True, "kind": "emergency",
-                                                   "followup": True})
-            # still open while the last emergency is recent; then ordinary rules apply again
-            return [SlotSet("safety_open", "emergency" if _already(tracker, self.name())
-                            or intent == "emergency" else None)]
         handoff_id = _record(tracker, "emergency", category)
         said = latest_text(tracker)
         if category == "fire_gas" and "气" in said and "火" not in said and "烟" not in said:
@@ -118,23 +136,21 @@ class ActionEmergency(Action):
         return _stop_forms() + [SlotSet("safety_open", "emergency")]
 
 
-class ActionScamReport(Action):
+class ActionScamReport(_SafetyAction):
+    kind, intent = "scam", "scam_report"
+    repeat_is_followup = False  # a new scam message may bring a new stage
+
     def name(self) -> Text:
         return "action_scam_report"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
-        return self.answer(dispatcher, tracker, confirmed=False)
 
     def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                confirmed: bool) -> List[EventType]:
         text = replies()["scam"]
-        if not confirmed and _intent(tracker) != "scam_report":
-            # "他又在催了": the scam is still going on; stay with it, do not start over
-            voice = is_voice(tracker)
-            dispatcher.utter_message(text=text["followup_voice" if voice else "followup_web"],
-                                     json_message={"kind": "scam", "followup": True})
-            return [SlotSet("safety_open", "scam" if _already(tracker, self.name()) else None)]
+        # "他又在催了": the scam is still going on; stay with it, do not start over
+        followed = self.follow_up(dispatcher, tracker, confirmed, text[
+            "followup_voice" if is_voice(tracker) else "followup_web"], urgent=False)
+        if followed is not None:
+            return followed
         # a yes to "有人向您要钱吗" means someone is asking now
         stage = "in_progress" if confirmed else _assessment(tracker).get("stage") or "asking"
         if stage == "in_progress":
