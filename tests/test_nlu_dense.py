@@ -52,7 +52,7 @@ def test_training_data_and_inference_give_the_same_vector_and_meaning_counts():
 
 def test_model_is_loaded_once_and_empty_text_is_skipped():
     f, g = featurizer(), featurizer()
-    assert f.model is g.model is nlu_dense.load_model("original", 1)
+    assert f.model is g.model is nlu_dense.load_model("original")
     empty = Message(data={TEXT: ""})
     f.process([empty])
     assert empty.features == []
