@@ -274,7 +274,8 @@ class BookingFormValidation(FormValidationAction):
         if requested == "booking_person_name":
             name = bt.name_from_text(text, entity_values(turn.tracker, "person_name"))
             if not name:
-                turn.say("不好意思，我没听清老人的名字。请您再说一遍，比如“张桂兰”。")
+                # no example name: any real name could be a registered elder's
+                turn.say("不好意思，我没听清老人的名字。请您再说一遍老人的全名。")
                 return False
             turn.set("booking_person_name", name)
             last4 = bt.id_last4_from_text(text)
@@ -283,7 +284,7 @@ class BookingFormValidation(FormValidationAction):
             return True
         last4 = bt.id_last4_from_text(text)
         if not last4:
-            turn.say("请您说一下老人身份证号码的最后四位，比如“零零二七”。")
+            turn.say("请您说一下老人身份证号码的最后四位，一个数字一个数字地说。")
             return False
         return self._check_last4(turn, last4)
 
