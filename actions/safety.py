@@ -216,3 +216,18 @@ class ActionSafetyDenial(Action):
         log.info("safety reading corrected by the caller sender=%s", tracker.sender_id)
         dispatcher.utter_message(text=replies()["denial"])
         return [SlotSet("safety_open", None), SlotSet("safety_suspected", None)]
+
+
+class ActionPrivacyRefusal(Action):
+    """Another person's address, phone, ID number or bookings are never read out on request,
+    whoever the caller says they are."""
+
+    def name(self) -> Text:
+        return "action_privacy_refusal"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        log.warning("privacy request refused sender=%s", tracker.sender_id[:24])
+        dispatcher.utter_message(text=replies()["privacy"])
+        return _stop_forms()
+

@@ -213,7 +213,8 @@ class SafetyLayer(GraphComponent):
     The assessment is added to the parse data as `safety` for the actions."""
 
     KIND_INTENT = {"crisis": "crisis", "emergency": "emergency", "scam": "scam_report",
-                   "unsure": "safety_check", "denial": "safety_denial"}
+                   "unsure": "safety_check", "denial": "safety_denial",
+                   "privacy": "privacy_request"}
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:

@@ -30,7 +30,8 @@ CUES_PATH = Path(__file__).with_name("cues.yml")
 
 HIGH_STAKES = ("crisis", "emergency", "scam")
 # The intents the safety layer sets; any form in progress gives way to them.
-LAYER_INTENTS = frozenset({"crisis", "emergency", "scam_report", "safety_check", "safety_denial"})
+LAYER_INTENTS = frozenset({"crisis", "emergency", "scam_report", "safety_check", "safety_denial",
+                           "privacy_request"})
 # Classifier intents that are high-stakes readings (what the classifier may guess).
 SAFETY_INTENTS = {"emergency": "emergency", "crisis": "crisis", "scam_report": "scam"}
 # Below this the classifier's ordinary reading is weak enough to ask about a near-miss.
@@ -39,7 +40,7 @@ WEAK_CLASSIFIER = 0.5
 
 @dataclass(frozen=True)
 class Assessment:
-    kind: str = "none"            # crisis | emergency | scam | unsure | denial | none
+    kind: str = "none"  # crisis | emergency | scam | unsure | denial | privacy | none
     category: str | None = None   # which cue group (fall, stroke, wish_to_die...)
     stage: str | None = None      # scam: paid | in_progress | asking
     suspected: str | None = None  # unsure: the high-stakes kind it is near
@@ -87,6 +88,7 @@ class Cues:
     suspicion: tuple[re.Pattern, ...]
     unsure: dict[str, tuple[re.Pattern, ...]]
     ask_always: dict[str, tuple[re.Pattern, ...]]
+    privacy: tuple[re.Pattern, re.Pattern, re.Pattern]
 
 
 def _compile(patterns: Iterable[str] | None) -> tuple[re.Pattern, ...]:
@@ -120,7 +122,8 @@ def load_cues(path: Path = CUES_PATH) -> Cues:
                 stage_asking_only=_compile(scam["stage_asking_only"]),
                 suspicion=_compile(scam["suspicion"]),
                 unsure={k: _compile(v) for k, v in raw["unsure"].items()},
-                ask_always={k: _compile(v) for k, v in raw["ask_always"].items()})
+                ask_always={k: _compile(v) for k, v in raw["ask_always"].items()},
+                privacy=tuple(re.compile(raw["privacy_request"][k]) for k in ("ask", "give", "other")))
 
 
 def _emergency(cues: Cues, text: str) -> Assessment | None:
@@ -170,6 +173,8 @@ def assess(text: str | None, intent: str | None = None, confidence: float = 1.0,
     found = _emergency(cues, text)
     if found is not None:
         return found
+    if all(p.search(text) for p in cues.privacy):
+        return Assessment("privacy", matched=tuple(p.search(text).group(0) for p in cues.privacy))
     denial = _first(cues.denial, text)
     if denial is None:
         found = _scam(cues, text)
