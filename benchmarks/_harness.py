@@ -14,7 +14,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.stack import MODEL, Stack  # noqa: E402
+from tests.stack import MODEL, Stack, latest_code  # noqa: E402,F401  (load.py reads codes)
 
 
 @contextlib.contextmanager
@@ -89,24 +89,6 @@ class WebConversation:
         if r.status_code == 200:
             self.sender = r.json().get("sender") or self.sender
         return r
-
-
-def latest_code(database_url: str, phone: str) -> str | None:
-    """The newest one-time code sent to `phone` (the embedded SMS outbox)."""
-    import re
-
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(database_url, future=True)
-    try:
-        with engine.connect() as conn:
-            body = conn.execute(sa.text("select body from sms_outbox where to_number = :n "
-                                        "order by id desc limit 1"),
-                                {"n": "+86" + phone[-11:]}).scalar()
-    finally:
-        engine.dispose()
-    m = re.search(r"验证码(\d{6})", body or "")
-    return m.group(1) if m else None
 
 
 def run_threads(target, args_list: list[tuple]) -> float:

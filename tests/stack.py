@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import signal
 import socket
@@ -19,6 +20,23 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 # RASA_MODEL lets a developer test a model trained elsewhere (default: what `make train` made).
 MODEL = Path(os.environ.get("RASA_MODEL") or ROOT / "models" / "current.tar.gz")
+
+
+def latest_code(database_url: str, phone: str) -> str | None:
+    """The newest one-time code the assistant texted to `phone`, read from the SMS outbox
+    (the embedded default keeps every SMS there), as the person would read it off her phone."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url, future=True)
+    try:
+        with engine.connect() as conn:
+            body = conn.execute(sa.text("select body from sms_outbox where to_number = :n "
+                                        "order by id desc limit 1"),
+                                {"n": "+86" + "".join(ch for ch in phone if ch.isdigit())[-11:]}).scalar()
+    finally:
+        engine.dispose()
+    m = re.search(r"验证码(\d{6})", body or "")
+    return m.group(1) if m else None
 
 
 def free_port() -> int:

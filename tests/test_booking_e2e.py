@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot.timeparse import WEEKDAYS
+from tests.stack import latest_code as stack_latest_code
 
 pytestmark = pytest.mark.e2e
 
@@ -34,10 +35,7 @@ def reference_in(reply: str) -> str:
 
 
 def latest_code(db, phone: str) -> str:
-    """The newest one-time code the assistant sent to this number (the embedded outbox)."""
-    body = rows(db, "select body from sms_outbox where to_number = :n order by id desc limit 1",
-                n="+86" + phone)[0].body
-    return re.search(r"验证码(\d{6})", body).group(1)
+    return stack_latest_code(str(db.url), phone)
 
 
 def open_booking(stack, db, sender: str, request: str, phone: str) -> str:

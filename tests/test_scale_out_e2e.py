@@ -13,7 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from tests.pg import REDIS_TEST_URL, postgres_available, redis_available, temporary_database
-from tests.stack import MODEL, ROOT, VENV_BIN, Process, Stack, free_port, wait_http
+from tests.stack import (MODEL, ROOT, VENV_BIN, Process, Stack, free_port, latest_code,
+                         wait_http)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -81,19 +82,12 @@ def two(tmp_path_factory):
             s.stop()
 
 
-def _code(engine, phone: str) -> str:
-    with engine.connect() as c:
-        body = c.execute(sa.text("select body from sms_outbox where to_number = :n "
-                                 "order by id desc limit 1"), {"n": "+86" + phone}).scalar_one()
-    return re.search(r"验证码(\d{6})", body).group(1)
-
-
 def test_a_booking_through_two_rasa_and_two_action_servers(two, sender):
     engine = sa.create_engine(two.database_url, future=True)
     said = ["我想预约上门理发", "13800000003"]
     two.chat_text(sender, said[0])
     assert "验证码" in two.chat_text(sender, said[1])
-    said.append(_code(engine, "13800000003"))
+    said.append(latest_code(two.database_url, "13800000003"))
     assert "哪一天" in two.chat_text(sender, said[-1])
     for text in ("后天下午", "对", "对"):
         said.append(text)

@@ -28,7 +28,6 @@ import yaml
 
 CUES_PATH = Path(__file__).with_name("cues.yml")
 
-HIGH_STAKES = ("crisis", "emergency", "scam")
 # The intents the safety layer sets; any form in progress gives way to them.
 LAYER_INTENTS = frozenset({"crisis", "emergency", "scam_report", "safety_check", "safety_denial",
                            "privacy_request"})
@@ -45,10 +44,6 @@ class Assessment:
     stage: str | None = None      # scam: paid | in_progress | asking
     suspected: str | None = None  # unsure: the high-stakes kind it is near
     matched: tuple[str, ...] = field(default_factory=tuple)
-
-    @property
-    def high_stakes(self) -> bool:
-        return self.kind in HIGH_STAKES
 
     def as_dict(self) -> dict:
         return {"kind": self.kind, "category": self.category, "stage": self.stage,
@@ -84,7 +79,6 @@ class Cues:
     scam_unless: tuple[re.Pattern, ...]
     stage_paid: tuple[re.Pattern, ...]
     stage_in_progress: tuple[re.Pattern, ...]
-    stage_asking_only: tuple[re.Pattern, ...]
     suspicion: tuple[re.Pattern, ...]
     unsure: dict[str, tuple[re.Pattern, ...]]
     ask_always: dict[str, tuple[re.Pattern, ...]]
@@ -119,7 +113,6 @@ def load_cues(path: Path = CUES_PATH) -> Cues:
                 scam_ask=_compile(scam["ask"]), scam_actor=_compile(scam["actor"]),
                 scam_unless=_compile(scam["unless"]), stage_paid=_compile(scam["stage_paid"]),
                 stage_in_progress=_compile(scam["stage_in_progress"]),
-                stage_asking_only=_compile(scam["stage_asking_only"]),
                 suspicion=_compile(scam["suspicion"]),
                 unsure={k: _compile(v) for k, v in raw["unsure"].items()},
                 ask_always={k: _compile(v) for k, v in raw["ask_always"].items()},
@@ -173,15 +166,15 @@ def assess(text: str | None, intent: str | None = None, confidence: float = 1.0,
     found = _emergency(cues, text)
     if found is not None:
         return found
-    if all(p.search(text) for p in cues.privacy):
-        return Assessment("privacy", matched=tuple(p.search(text).group(0) for p in cues.privacy))
+    privacy = [m.group(0) for m in (p.search(text) for p in cues.privacy) if m]
+    if len(privacy) == len(cues.privacy):
+        return Assessment("privacy", matched=tuple(privacy))
     denial = _first(cues.denial, text)
-    if denial is None:
-        found = _scam(cues, text)
-        if found is not None:
-            return found
-    else:
+    if denial is not None:
         return Assessment("denial", matched=(denial,))
+    found = _scam(cues, text)
+    if found is not None:
+        return found
     # No concrete cue. A high-stakes guess of the classifier, or a weak ordinary one near a
     # high-stakes reading, becomes one question; otherwise the message is ordinary.
     if not _first(cues.ask_always["ordinary"], text):
