@@ -29,11 +29,12 @@ from bot.masking import mask_phone
 log = logging.getLogger(__name__)
 
 # Facts the conversation may ask for, and their slots (same names as Elder.facts()).
-ASKABLE = ("age", "street", "economic_status", "care_level", "dementia", "living_situation",
-           "special_family", "disability_certificate", "hukou_local", "veteran")
+ASKABLE = ("age", "birth_date", "street", "economic_status", "care_level", "dementia",
+           "living_situation", "special_family", "disability_certificate", "poverty_registered",
+           "severe_disability_family", "hukou_local", "veteran")
 FACT_SLOTS = {fact: f"elig_{fact}" for fact in ASKABLE}
 SLOT_FACTS = {slot: fact for fact, slot in FACT_SLOTS.items()}
-EXTRA_SLOTS = ("elig_birth_date", "elig_age_approximate")
+EXTRA_SLOTS = ("elig_age_approximate",)
 STATE_SLOTS = ("elig_use_stored", "elig_stored_facts", "elig_stored_name", "elig_failures",
                "elig_handoff", "elig_summary", "elig_sms_phone", "elig_sms_sent")
 MAX_FAILURES = 2
@@ -50,10 +51,14 @@ EXAMPLES = {
     "elig_disability_certificate": "说“有”或者“没有”就行。",
     "elig_hukou_local": "说“是”或者“不是”就行。",
     "elig_veteran": "说“是”或者“不是”就行。",
+    "elig_birth_date": "说出生的年和月就行，比如“1945年3月”。",
+    "elig_poverty_registered": "说“是”或者“不是”就行。",
+    "elig_severe_disability_family": "说“是”或者“不是”就行。",
     "elig_use_stored": "说“好”就按登记的资料查，说“不用”我就一项一项问您。",
 }
 _BOOL_SLOTS = ("elig_dementia", "elig_special_family", "elig_disability_certificate",
-               "elig_hukou_local", "elig_veteran")
+               "elig_hukou_local", "elig_veteran", "elig_poverty_registered",
+               "elig_severe_disability_family")
 
 
 def who_phrase(relation: str | None) -> str:
@@ -77,6 +82,8 @@ def is_validated(fact: str, value: Any) -> bool:
         return True
     if fact == "age":
         return isinstance(value, int) and not isinstance(value, bool)
+    if fact == "birth_date":
+        return isinstance(value, str) and len(value) == 10
     if fact in _CHOICES:
         return value in _CHOICES[fact]
     return isinstance(value, bool)
@@ -90,8 +97,6 @@ def collected_facts(tracker: Tracker) -> dict:
         value = tracker.get_slot(slot)
         if value is not None and is_validated(fact, value):
             out[fact] = value
-    if tracker.get_slot("elig_birth_date"):
-        out["birth_date"] = tracker.get_slot("elig_birth_date")
     if tracker.get_slot("elig_age_approximate"):
         out["age_approximate"] = True
     return out
@@ -101,9 +106,7 @@ def fact_events(found: dict, only_empty: Tracker | None = None) -> dict:
     """Slot values for facts read from a sentence (never overwriting answered slots)."""
     slots: dict = {}
     for fact, value in found.items():
-        if fact == "birth_date":
-            slot = "elig_birth_date"
-        elif fact == "age_approximate":
+        if fact == "age_approximate":
             slot = "elig_age_approximate"
         else:
             slot = FACT_SLOTS.get(fact)
@@ -324,6 +327,32 @@ class ValidateEligibilityForm(FormValidationAction):
 
     def validate_elig_veteran(self, value, dispatcher, tracker, domain):
         return self._yes_no("elig_veteran", value, dispatcher, tracker)
+
+    def validate_elig_poverty_registered(self, value, dispatcher, tracker, domain):
+        return self._yes_no("elig_poverty_registered", value, dispatcher, tracker)
+
+    def validate_elig_severe_disability_family(self, value, dispatcher, tracker, domain):
+        return self._yes_no("elig_severe_disability_family", value, dispatcher, tracker)
+
+    def validate_elig_birth_date(self, value, dispatcher, tracker, domain):
+        """Asked only when an approximate age (虚岁八十一, 八十岁左右) sits at a threshold: the
+        year and month of birth decide; a year alone does not, and is not asked again."""
+        if value == factlib.DONT_KNOW or (isinstance(value, str) and len(value) == 10
+                                          and value[4] == "-"):
+            return {"elig_birth_date": value}
+        text = str(value or "")
+        reading = factlib.read_age(text, today())
+        if reading is None or reading.birth_year is None:
+            return self._answer("elig_birth_date", value, None, tracker, dispatcher)
+        if reading.approximate:
+            # the year alone leaves the age open at the threshold: 社区认定 instead of asking again
+            dispatcher.utter_message(text="好的，具体周岁要按身份证上的出生日期算，这一项请社区帮您认定。")
+            return {"elig_birth_date": factlib.DONT_KNOW, "elig_age": reading.age,
+                    "elig_age_approximate": True}
+        born = reading.birth_date.isoformat() if reading.birth_date else factlib.DONT_KNOW
+        who = tracker.get_slot("elig_who") or "您"
+        dispatcher.utter_message(text=f"好的，{who}今年{reading.age}周岁。")
+        return {"elig_birth_date": born, "elig_age": reading.age, "elig_age_approximate": None}
 
 
 class ActionEligibilitySummary(Action):

@@ -37,17 +37,10 @@ from bot.timeparse import say_window, say_window_with_hours
 log = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------------------------------
-# Policy: free care hours for people aged 80 and over (政府购买居家养老服务).
-# Seed document 004 (示范区"十四五"养老服务发展规划): "80周岁及以上老年人每月免费照护服务
-# 仅有2个小时，经费标准为20元/小时" (problems of the 13th plan) and "到2025年，80岁以上老年人
-# 每人每月享受免费照料服务不少于3小时" (goals). When the policy knowledge base
-# (bot/policy_kb.py, policies/<region>/programs/free_home_care_80plus.yml) is present its
-# parameters win; these constants are the fallback and say where the numbers come from.
+# Policy: free care hours for people aged 80 and over. The numbers live once, in the policy
+# pack (policies/<region>/programs/free_home_care_80plus.yml: min_age, hours_per_month,
+# hourly_rate_yuan, each with its clause); the ledger reads them for the day of the visit.
 FREE_CARE_PROGRAM_ID = "free_home_care_80plus"
-FREE_CARE_MIN_AGE = 80
-FREE_CARE_HOURS_PER_MONTH = [(dt.date(2025, 1, 1), 3), (dt.date(1900, 1, 1), 2)]  # (from, hours)
-FREE_CARE_RATE_YUAN_PER_HOUR = 20
-FREE_CARE_SOURCE = "示范区十四五养老服务发展规划（种子文档004）"
 
 
 @dataclass(frozen=True)
@@ -59,43 +52,21 @@ class FreeCarePolicy:
 
 
 def free_care_policy(on: dt.date) -> FreeCarePolicy:
-    """The free-care parameters in force on a date (policy pack first, constants second)."""
-    hours = next(h for start, h in FREE_CARE_HOURS_PER_MONTH if on >= start)
-    rate, min_age, source = FREE_CARE_RATE_YUAN_PER_HOUR, FREE_CARE_MIN_AGE, FREE_CARE_SOURCE
-    kb_values = _policy_kb_values(on)
-    if kb_values:
-        hours = kb_values.get("hours", hours)
-        rate = kb_values.get("rate", rate)
-        min_age = kb_values.get("min_age", min_age)
-        source = kb_values.get("source", source)
-    return FreeCarePolicy(min_age=int(min_age), minutes_per_month=int(round(float(hours) * 60)),
-                          rate_fen_per_hour=int(round(float(rate) * 100)), source=source)
-
-
-def _policy_kb_values(on: dt.date) -> dict:
-    """The program's parameters from the policy knowledge base (bot/policy_kb.py, pack
-    policies/<region>/programs/free_home_care_80plus.yml) when that module is present."""
-    try:
-        from bot import policy_kb  # built by the policy area; optional for this module
-    except ImportError:
-        return {}
-    try:
-        kb = policy_kb.get_kb()
-        values: dict = {}
-        for key, name in (("hours", "hours_per_month"), ("rate", "hourly_rate_yuan"),
-                          ("min_age", "min_age")):
-            value = kb.parameter(FREE_CARE_PROGRAM_ID, name, on)
-            if value is not None:
-                values[key] = value
-        entry = kb.parameter_entry(FREE_CARE_PROGRAM_ID, "hours_per_month", on)
-        citation = getattr(entry, "citation", None)
-        if citation is not None:
-            values["source"] = f"{citation.title} {citation.clause}".strip()[:150]
-        return values
-    except Exception as exc:  # a broken policy pack must not stop bookings; say so in the log
-        log.warning("policy kb unusable for %s, using the document-004 constants: %s: %s",
-                    FREE_CARE_PROGRAM_ID, type(exc).__name__, str(exc)[:200])
-        return {}
+    """The free-care parameters in force on a date, from the policy pack. A pack without
+    them for that day is a configuration error (PolicyPackError), never a silent default."""
+    from bot import policy_kb
+    kb = policy_kb.get_kb()
+    entries = {name: kb.parameter_entry(FREE_CARE_PROGRAM_ID, name, on)
+               for name in ("min_age", "hours_per_month", "hourly_rate_yuan")}
+    missing = [name for name, entry in entries.items() if entry is None]
+    if missing:
+        raise policy_kb.PolicyPackError(kb.program(FREE_CARE_PROGRAM_ID).path, "parameters",
+                                        f"no value in force on {on} for {', '.join(missing)}")
+    hours = entries["hours_per_month"]
+    return FreeCarePolicy(min_age=int(entries["min_age"].value),
+                          minutes_per_month=int(round(float(hours.value) * 60)),
+                          rate_fen_per_hour=int(round(float(entries["hourly_rate_yuan"].value) * 100)),
+                          source=f"{hours.citation.title} {hours.citation.clause}".strip()[:150])
 
 
 # ---------------------------------------------------------------------------------------

@@ -31,16 +31,15 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from bot import facts as factlib
+from bot import policy_kb
 from bot.clock import age_on, today
+from bot.config import get_settings
 # The colloquial readers live in bot/facts.py; re-exported so callers need one import.
 from bot.facts import (DONT_KNOW, extract_facts, parse_age, parse_care_level,  # noqa: F401
                        parse_dementia, parse_economic_status, parse_living_situation,
                        parse_relation, parse_special_family, parse_street, parse_yes_no,
                        read_age)
 
-ROOT = Path(__file__).resolve().parent.parent
-POLICIES_DIR = ROOT / "policies"
-DEFAULT_PACK = "demo_district"
 
 STATUSES = ("eligible", "not_eligible", "unknown")
 
@@ -61,12 +60,6 @@ class FactError(ValueError):
 # --- rule file format ---------------------------------------------------------------------
 
 _DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
-_CITATION = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {"document": {"type": "string"}, "clause": {"type": "string"},
-                   "text": {"type": "string"}},
-}
 _SCALAR = {"type": ["string", "number", "boolean"]}
 CONDITION_SCHEMA = {
     "oneOf": [
@@ -80,6 +73,10 @@ CONDITION_SCHEMA = {
          "properties": {"not": {"$ref": "#/$defs/condition"}}},
         {"type": "object", "required": ["always"], "additionalProperties": False,
          "properties": {"always": {"type": "boolean"}}},
+        # a reading the document leaves open (an `assumptions` id of the program): the
+        # engine does not guess, the result is unknown and says 请社区认定
+        {"type": "object", "required": ["review"], "additionalProperties": False,
+         "properties": {"review": {"type": "string"}}},
         {"type": "object", "required": ["fact", "op"], "additionalProperties": False,
          "properties": {
              "fact": {"type": "string"},
@@ -89,28 +86,15 @@ CONDITION_SCHEMA = {
              "param": {"type": "string"}}},
     ]
 }
-PARAMETER_SCHEMA = {
-    "type": "object", "required": ["values"], "additionalProperties": False,
-    "properties": {
-        "description": {"type": "string"}, "unit": {"type": "string"},
-        "values": {"type": "array", "minItems": 1, "items": {
-            "type": "object", "required": ["from", "value", "citation"],
-            "additionalProperties": False,
-            "properties": {"from": _DATE, "to": _DATE, "value": _SCALAR,
-                           "citation": _CITATION}}}},
-}
 RULE_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
-    "required": ["program_id", "name", "citation", "eligible_when"],
+    "required": ["program_id", "eligible_when"],
     "additionalProperties": False,
     "properties": {
         "program_id": {"type": "string", "pattern": "^[a-z0-9_]+$"},
-        "name": {"type": "string", "minLength": 1},
         "benefit": {"type": "string"},
         "summary_rank": {"type": "integer"},
-        "citation": {**_CITATION, "required": ["document", "clause"]},
-        "parameters": {"type": "object", "additionalProperties": {"$ref": "#/$defs/parameter"}},
         "in_force": {"type": "object", "additionalProperties": False,
                      "properties": {"from": _DATE, "to": _DATE}},
         "eligible_when": {"$ref": "#/$defs/condition"},
@@ -123,86 +107,78 @@ RULE_SCHEMA = {
                            "speak": {"type": "boolean"},
                            "for": {"type": "array", "items": {"enum": list(STATUSES)}}}}},
     },
-    "$defs": {"condition": CONDITION_SCHEMA, "parameter": PARAMETER_SCHEMA},
+    "$defs": {"condition": CONDITION_SCHEMA},
 }
 PACK_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
-    "required": ["pack", "region", "documents", "streets", "ask_order"],
+    "required": ["pack", "region", "streets", "ask_order"],
     "additionalProperties": False,
     "properties": {
         "pack": {"type": "string"}, "region": {"type": "string"},
-        "documents": {"type": "object", "additionalProperties": {
-            "type": "object", "required": ["title"],
-            "properties": {"title": {"type": "string"}, "issued": _DATE,
-                           "issuer": {"type": "string"}}}},
-        "streets": {"type": "object", "required": ["names"], "properties": {
-            "names": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-            "citation": _CITATION}},
-        "parameters": {"type": "object", "additionalProperties": {"$ref": "#/$defs/parameter"}},
+        "streets": {"type": "object", "required": ["names"], "additionalProperties": False,
+                    "properties": {
+                        "names": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                        "source": {"type": "object", "required": ["document", "clause"],
+                                   "properties": {"document": {"type": "string"},
+                                                  "clause": {"type": "string"}}}}},
         "ask_order": {"type": "array", "items": {"type": "string"}},
+        "volunteered_only": {"type": "array", "items": {"type": "string"}},
     },
-    "$defs": {"parameter": PARAMETER_SCHEMA},
 }
 
 # Facts rules may name: Elder.facts() keys plus `resident` (derived from street).
 KNOWN_FACTS = set(factlib.FACT_KEYS) | {"resident"}
 # Where a derived fact comes from: what to ask when it is missing.
 FACT_SOURCES = {"resident": "street", "age": "age"}
+# An approximate age this close to a threshold (in years) decides nothing: the birth date is asked.
+APPROXIMATE_AGE_MARGIN = 1
 
 
 # --- loaded rules -------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Parameter:
-    name: str
-    description: str
-    unit: str
-    values: tuple[dict, ...]  # sorted by `from`
-
-    def on(self, day: dt.date) -> dict | None:
-        """The value entry in force on `day` (the latest `from` not after it), or None."""
-        current = None
-        for entry in self.values:
-            if dt.date.fromisoformat(entry["from"]) <= day and (
-                    "to" not in entry or day <= dt.date.fromisoformat(entry["to"])):
-                current = entry
-        return current
-
-
-@dataclass(frozen=True)
 class Program:
     program_id: str
-    name: str
+    name: str                       # the policy pack's name of the program (one home)
     benefit: str
     summary_rank: int
-    citation: dict
-    parameters: dict[str, Parameter]
+    citation: policy_kb.Citation    # the program's clause in the policy pack
     in_force: dict
     eligible_when: dict
     tiers: tuple[dict, ...]
     hints: tuple[dict, ...]
     source: str
+    kb_program: policy_kb.Program = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
+
+    def assumption(self, assumption_id: str) -> dict | None:
+        return next((a for a in self.kb_program.assumptions if a["id"] == assumption_id), None)
 
 
 @dataclass(frozen=True)
 class Pack:
     name: str
     region: str
-    documents: dict
     streets: tuple[str, ...]
-    parameters: dict[str, Parameter]
     ask_order: tuple[str, ...]
     programs: tuple[Program, ...]
+    volunteered_only: tuple[str, ...] = ()   # used when said, never asked
+    kb: policy_kb.KnowledgeBase = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
 
-    def parameter(self, program: Program, name: str) -> Parameter:
-        return program.parameters.get(name) or self.parameters[name]
+    def parameter(self, program: Program, name: str) -> policy_kb.Parameter:
+        """A parameter of the program, or one the region shares (policies/*/parameters.yml):
+        the numbers live once, in the policy pack; the rules only name them."""
+        param = program.kb_program.parameter(name)
+        if param is None:
+            raise KeyError(name)
+        return param
 
-    def cite(self, citation: dict, default_document: str | None = None) -> str:
-        doc_key = citation.get("document") or default_document
-        title = self.documents.get(doc_key, {}).get("title", doc_key or "")
-        clause = citation.get("clause", "")
-        return f"《{title}》{clause}".strip() if title else clause
+    def names(self, program: Program) -> set[str]:
+        return set(program.kb_program.parameters) | set(program.kb_program.common)
+
+    @staticmethod
+    def cite(citation: policy_kb.Citation) -> str:
+        return f"《{citation.title}》{citation.clause}"
 
 
 def _jsonable(value):
@@ -240,32 +216,23 @@ def _read_yaml(path: Path, schema: dict) -> dict:
     return data
 
 
-def _parameters(raw: dict, path: Path) -> dict[str, Parameter]:
-    out = {}
-    for name, spec in (raw or {}).items():
-        for i, entry in enumerate(spec["values"]):
-            for key in ("from", "to"):
-                if key in entry:
-                    try:
-                        dt.date.fromisoformat(entry[key])
-                    except ValueError:
-                        raise RuleError(f"{path}: field parameters/{name}/values/{i}/{key}: "
-                                        f"{entry[key]!r} is not a date") from None
-        values = tuple(sorted(spec["values"], key=lambda v: v["from"]))
-        out[name] = Parameter(name, spec.get("description", name), spec.get("unit", ""), values)
-    return out
-
-
-def _check_condition(cond: dict, where: str, path: Path, params: set[str]) -> None:
+def _check_condition(cond: dict, where: str, path: Path, params: set[str],
+                     assumptions: set[str]) -> None:
     for key in ("all", "any"):
         if key in cond:
             for i, part in enumerate(cond[key]):
-                _check_condition(part, f"{where}/{key}/{i}", path, params)
+                _check_condition(part, f"{where}/{key}/{i}", path, params, assumptions)
             return
     if "not" in cond:
-        _check_condition(cond["not"], f"{where}/not", path, params)
+        _check_condition(cond["not"], f"{where}/not", path, params, assumptions)
         return
     if "always" in cond:
+        return
+    if "review" in cond:
+        if cond["review"] not in assumptions:
+            raise RuleError(f"{path}: field {where}/review: {cond['review']!r} is not an "
+                            f"assumption of the program's policy file (known: "
+                            f"{', '.join(sorted(assumptions)) or 'none'})")
         return
     if cond["fact"] not in KNOWN_FACTS:
         raise RuleError(f"{path}: field {where}/fact: unknown fact {cond['fact']!r} "
@@ -276,40 +243,51 @@ def _check_condition(cond: dict, where: str, path: Path, params: set[str]) -> No
                         f"of value or param")
     if "param" in cond and cond["param"] not in params:
         raise RuleError(f"{path}: field {where}/param: parameter {cond['param']!r} is defined "
-                        f"neither in this file nor in _pack.yml")
+                        f"neither in the program's policy file nor in the region's "
+                        f"parameters.yml")
     if cond["op"] in ("in", "not_in") and not isinstance(cond.get("value", []), list):
         raise RuleError(f"{path}: field {where}/value: operator {cond['op']!r} needs a list")
 
 
 def load_pack(pack: str | None = None, policies_dir: Path | str | None = None) -> Pack:
-    """Reads and checks a rule pack (cached until a file in it changes)."""
-    pack = pack or os.environ.get("POLICY_PACK") or DEFAULT_PACK
-    rules_dir = Path(policies_dir or POLICIES_DIR) / pack / "rules"
+    """Reads and checks a rule pack with the policy pack it rests on (POLICY_REGION, the one
+    setting for both). Cached with the policy pack: reloaded when a file under the policies
+    folder changes."""
+    settings = get_settings()
+    pack = pack or settings.policy_region
+    root = Path(policies_dir or settings.policies_dir)
+    rules_dir = root / pack / "rules"
     if not rules_dir.is_dir():
         raise RuleError(f"{rules_dir}: no rule pack {pack!r}")
-    files = sorted(rules_dir.glob("*.yml"))
-    signature = (str(rules_dir), tuple((f.name, f.stat().st_mtime_ns) for f in files))
+    try:
+        kb = policy_kb.get_kb(pack, root)
+    except policy_kb.PolicyPackError as exc:
+        raise RuleError(str(exc)) from exc
+    key = str(rules_dir)
     with _cache_lock:
-        cached = _cache.get(signature[0])
-        if cached and cached[0] == signature:
+        cached = _cache.get(key)
+        if cached and cached[0] is kb:
             return cached[1]
-    loaded = _load(rules_dir, files)
+    loaded = _load(rules_dir, sorted(rules_dir.glob("*.yml")), kb)
     with _cache_lock:
-        _cache[signature[0]] = (signature, loaded)
+        _cache[key] = (kb, loaded)
     return loaded
 
 
-_cache: dict[str, tuple[tuple, Pack]] = {}
+_cache: dict[str, tuple[policy_kb.KnowledgeBase, Pack]] = {}
 _cache_lock = threading.Lock()
 
 
-def _load(rules_dir: Path, files: list[Path]) -> Pack:
+def _load(rules_dir: Path, files: list[Path], kb: policy_kb.KnowledgeBase) -> Pack:
     pack_file = rules_dir / "_pack.yml"
     if not pack_file.exists():
         raise RuleError(f"{pack_file}: missing (every rule pack has one)")
     meta = _read_yaml(pack_file, PACK_SCHEMA)
-    pack_params = _parameters(meta.get("parameters"), pack_file)
-    unknown_order = set(meta["ask_order"]) - set(factlib.FACT_KEYS)
+    street_source = meta["streets"].get("source", {}).get("document")
+    if street_source and street_source not in kb.sources:
+        raise RuleError(f"{pack_file}: field streets/source/document: unknown document "
+                        f"{street_source!r} (not a source of the policy pack)")
+    unknown_order = (set(meta["ask_order"]) | set(meta.get("volunteered_only", ()))) - set(factlib.FACT_KEYS)
     if unknown_order:
         raise RuleError(f"{pack_file}: field ask_order: unknown facts {sorted(unknown_order)}")
     programs = []
@@ -320,27 +298,22 @@ def _load(rules_dir: Path, files: list[Path]) -> Pack:
         if raw["program_id"] != path.stem:
             raise RuleError(f"{path}: field program_id: {raw['program_id']!r} must match the "
                             f"file name {path.stem!r}")
-        params = _parameters(raw.get("parameters"), path)
+        if raw["program_id"] not in kb.program_ids():
+            raise RuleError(f"{path}: field program_id: {raw['program_id']!r} is not a program "
+                            f"of the policy pack (policies/*/programs/)")
+        kb_program = kb.program(raw["program_id"])
         for key, value in raw.get("in_force", {}).items():
             try:
                 dt.date.fromisoformat(value)
             except ValueError:
                 raise RuleError(f"{path}: field in_force/{key}: {value!r} is not a date") from None
-        names = set(params) | set(pack_params)
-        for name, param in params.items():
-            for i, entry in enumerate(param.values):
-                doc = entry["citation"].get("document", raw["citation"]["document"])
-                if doc not in meta["documents"]:
-                    raise RuleError(f"{path}: field parameters/{name}/values/{i}/citation/"
-                                    f"document: unknown document {doc!r}")
-        if raw["citation"]["document"] not in meta["documents"]:
-            raise RuleError(f"{path}: field citation/document: unknown document "
-                            f"{raw['citation']['document']!r} (add it to _pack.yml)")
-        _check_condition(raw["eligible_when"], "eligible_when", path, names)
+        names = set(kb_program.parameters) | set(kb_program.common)
+        assumptions = {a["id"] for a in kb_program.assumptions}
+        _check_condition(raw["eligible_when"], "eligible_when", path, names, assumptions)
         for i, tier in enumerate(raw.get("tiers", [])):
-            _check_condition(tier["when"], f"tiers/{i}/when", path, names)
+            _check_condition(tier["when"], f"tiers/{i}/when", path, names, assumptions)
         for i, hint in enumerate(raw.get("hints", [])):
-            _check_condition(hint["when"], f"hints/{i}/when", path, names)
+            _check_condition(hint["when"], f"hints/{i}/when", path, names, assumptions)
             for ref in re.findall(r"{(\w+)}", hint["text"]):
                 if ref not in names:
                     raise RuleError(f"{path}: field hints/{i}/text: unknown parameter {ref!r}")
@@ -348,34 +321,40 @@ def _load(rules_dir: Path, files: list[Path]) -> Pack:
             if ref not in names and ref != "tier":
                 raise RuleError(f"{path}: field benefit: unknown parameter {ref!r}")
         programs.append(Program(
-            program_id=raw["program_id"], name=raw["name"],
-            benefit=raw.get("benefit", raw["name"]), summary_rank=raw.get("summary_rank", 100),
-            citation=raw["citation"], parameters=params, in_force=raw.get("in_force", {}),
-            eligible_when=raw["eligible_when"], tiers=tuple(raw.get("tiers", [])),
-            hints=tuple(raw.get("hints", [])), source=str(path)))
+            program_id=raw["program_id"], name=kb_program.name,
+            benefit=raw.get("benefit", kb_program.short_name),
+            summary_rank=raw.get("summary_rank", 100), citation=kb_program.citation,
+            in_force=raw.get("in_force", {}), eligible_when=raw["eligible_when"],
+            tiers=tuple(raw.get("tiers", [])), hints=tuple(raw.get("hints", [])),
+            source=str(path), kb_program=kb_program))
     if not programs:
         raise RuleError(f"{rules_dir}: no rule files")
-    return Pack(name=meta["pack"], region=meta["region"], documents=meta["documents"],
-                streets=tuple(meta["streets"]["names"]), parameters=pack_params,
-                ask_order=tuple(meta["ask_order"]),
-                programs=tuple(sorted(programs, key=lambda p: (p.summary_rank, p.program_id))))
+    return Pack(name=meta["pack"], region=meta["region"],
+                streets=tuple(meta["streets"]["names"]), ask_order=tuple(meta["ask_order"]),
+                volunteered_only=tuple(meta.get("volunteered_only", ())),
+                programs=tuple(sorted(programs, key=lambda p: (p.summary_rank, p.program_id))),
+                kb=kb)
 
 
 # --- facts --------------------------------------------------------------------------------
 
-_BOOL_FACTS = ("hukou_local", "dementia", "special_family", "disability_certificate", "veteran")
+_BOOL_FACTS = ("hukou_local", "dementia", "special_family", "disability_certificate", "veteran",
+               "poverty_registered", "severe_disability_family")
 _CHOICES = {"economic_status": (factlib.ECONOMIC_STATUSES, factlib.parse_economic_status),
             "care_level": (factlib.CARE_LEVELS, factlib.parse_care_level),
             "living_situation": (factlib.LIVING_SITUATIONS, factlib.parse_living_situation)}
-_LABELS = {"age": "年龄", "birth_date": "出生日期", "street": "住址街道", "resident": "住址",
+FACT_LABELS = {"age": "年龄", "birth_date": "出生日期", "street": "住址街道", "resident": "住址",
            "hukou_local": "本地户籍", "economic_status": "经济状况", "care_level": "身体状况",
            "dementia": "失智", "living_situation": "居住情况",
            "special_family": "计划生育特殊家庭", "disability_certificate": "残疾证",
-           "veteran": "退役军人"}
+           "veteran": "退役军人", "poverty_registered": "建档立卡",
+           "severe_disability_family": "重度残疾人家庭"}
 _BOOL_TEXT = {"hukou_local": ("本地户籍", "不是本地户籍"), "dementia": ("有失智", "没有失智"),
               "special_family": ("是计划生育特殊家庭", "不是计划生育特殊家庭"),
               "disability_certificate": ("有残疾证", "没有残疾证"),
-              "veteran": ("是退役军人", "不是退役军人")}
+              "veteran": ("是退役军人", "不是退役军人"),
+              "poverty_registered": ("纳入了建档立卡", "没有纳入建档立卡"),
+              "severe_disability_family": ("是重度残疾人家庭", "不是重度残疾人家庭")}
 
 
 def _is_blank(value) -> bool:
@@ -396,7 +375,7 @@ def _as_bool(key: str, value) -> bool:
         answer = factlib.parse_yes_no(value)
         if answer is not None:
             return answer
-    raise FactError(key, value, f"“{_LABELS.get(key, key)}”应该填“是”或“否”。")
+    raise FactError(key, value, f"“{FACT_LABELS.get(key, key)}”应该填“是”或“否”。")
 
 
 def normalize_facts(raw: dict, on: dt.date | None = None) -> dict:
@@ -439,7 +418,7 @@ def normalize_facts(raw: dict, on: dt.date | None = None) -> dict:
             text = str(value).strip()
             canonical = text if text in allowed else parser(text)
             if canonical not in allowed:
-                raise FactError(key, value, f"“{_LABELS[key]}”只能是：" + "、".join(allowed) + "。")
+                raise FactError(key, value, f"“{FACT_LABELS[key]}”只能是：" + "、".join(allowed) + "。")
             out[key] = canonical
         elif key in _BOOL_FACTS or key in ("age_approximate", "resident"):
             out[key] = _as_bool(key, value)
@@ -503,13 +482,15 @@ class ProgramResult:
     benefit: str = ""
     summary_rank: int = 100
     parameters: dict = field(default_factory=dict)
+    review: list[str] = field(default_factory=list)   # open readings: 请社区认定
+    plan_ended: list[str] = field(default_factory=list)   # parameters that are an ended plan's targets
 
     def to_dict(self) -> dict:
         return {"program_id": self.program_id, "name": self.name, "status": self.status,
                 "reasons": [r.to_dict() for r in self.reasons], "missing": self.missing,
                 "citation": self.citation, "citation_text": self.citation_text,
                 "hint": self.hint, "tier": self.tier, "tier_missing": self.tier_missing,
-                "benefit": self.benefit,
+                "benefit": self.benefit, "review": self.review, "plan_ended": self.plan_ended,
                 "parameters": self.parameters}
 
 
@@ -520,24 +501,30 @@ class _Evaluator:
 
     def param_value(self, name: str):
         param = self.pack.parameter(self.program, name)
-        entry = param.on(self.on)
+        entry = param.at(self.on)
         if entry is None:
             return None, param, None
-        self.used_params[name] = entry["value"]
-        return entry["value"], param, entry
+        self.used_params[name] = entry.value
+        return entry.value, param, entry
 
     def params_on_day(self) -> dict:
         values = {}
-        for name in set(self.pack.parameters) | set(self.program.parameters):
-            entry = self.pack.parameter(self.program, name).on(self.on)
+        for name in self.pack.names(self.program):
+            entry = self.pack.parameter(self.program, name).at(self.on)
             if entry is not None:
-                values[name] = entry["value"]
+                values[name] = policy_kb.spoken_number(entry.value)
         return values
 
     def run(self, cond: dict) -> tuple[bool | None, list[Reason], set[str]]:
         """(truth, reasons that decide it, facts whose absence leaves it open)."""
         if "always" in cond:
             return bool(cond["always"]), [], set()
+        if "review" in cond:
+            assumption = self.program.assumption(cond["review"]) or {}
+            text = f"{assumption.get('reading', cond['review'])}，请社区认定"
+            citation = self.pack.cite(self.program.citation)
+            return None, [Reason("review", None, f"review {cond['review']}", None, text,
+                                 citation)], set()
         if "not" in cond:
             value, reasons, missing = self.run(cond["not"])
             return (None if value is None else not value), reasons, missing
@@ -561,21 +548,28 @@ class _Evaluator:
         operand, operand_unit, rule_text = cond.get("value"), "", ""
         if "param" in cond:
             operand, param, entry = self.param_value(cond["param"])
-            operand_unit = param.unit
             rule_text = f"{fact} {op} {cond['param']}"
             if entry is None:
-                text = f"“{param.description}”这一条在{self.on.isoformat()}还没有施行"
+                text = f"“{param.label}”这一条在{self.on.isoformat()}还没有施行"
                 return False, [Reason(fact, self.facts.get(fact), rule_text, False, text,
                                       citation)], set()
-            citation = self.pack.cite(entry["citation"], self.program.citation["document"])
+            operand_unit = entry.unit
+            citation = self.pack.cite(entry.citation)
             rule_text += f" ({operand}{operand_unit})"
         else:
             rule_text = f"{fact} {op} {operand}" if operand is not None else f"{fact} {op}"
         value = self.facts.get(fact)
         if value is None:
             source = FACT_SOURCES.get(fact, fact)
-            text = f"还不知道{_LABELS.get(source, source)}"
+            text = f"还不知道{FACT_LABELS.get(source, source)}"
             return None, [Reason(fact, None, rule_text, None, text, citation)], {source}
+        if (fact == "age" and op in (">=", ">", "<=", "<") and self.facts.get("age_approximate")
+                and isinstance(operand, (int, float))
+                and abs(value - operand) <= APPROXIMATE_AGE_MARGIN):
+            # 虚岁八十一, 八十岁左右, 快八十了: too close to the line to decide; ask the birth date
+            text = (f"年龄是估计的（{value}岁左右），正好在{operand}{operand_unit}上下，"
+                    "要按出生日期算")
+            return None, [Reason(fact, value, rule_text, None, text, citation)], {"birth_date"}
         holds = _compare(op, value, operand)
         text = self._describe(fact, op, value, operand, operand_unit, holds)
         return holds, [Reason(fact, value, rule_text, holds, text, citation)], set()
@@ -594,7 +588,7 @@ class _Evaluator:
         if fact in _BOOL_TEXT:
             yes, no = _BOOL_TEXT[fact]
             return yes if value else no
-        label = _LABELS.get(fact, fact)
+        label = FACT_LABELS.get(fact, fact)
         if op in ("in", "not_in"):
             options = "、".join(map(str, operand))
             inside = value in operand
@@ -633,18 +627,24 @@ def _evaluate_program(pack: Pack, program: Program, facts: dict, on: dt.date) ->
         reason = Reason("date", on.isoformat(), "in_force", False,
                         f"这个项目在{on.isoformat()}不在实施期内", citation)
         return ProgramResult(program.program_id, program.name, "not_eligible", [reason], [],
-                             citation, program.citation.get("text", ""),
+                             citation, program.citation.quote or "",
                              summary_rank=program.summary_rank)
     truth, reasons, missing = ev.run(program.eligible_when)
     status = {True: "eligible", False: "not_eligible", None: "unknown"}[truth]
     tier = None
     tier_missing: set[str] = set()
+    tier_review: list[str] = []
     if truth and program.tiers:
         open_missing: set[str] = set()
         for t in program.tiers:
             t_truth, t_reasons, t_missing = ev.run(t["when"])
             if t_truth is None:
                 open_missing |= t_missing  # a higher tier might still apply
+                if not t_missing and any(r.fact == "review" for r in t_reasons):
+                    # only an open reading stands between this tier and the person: no
+                    # lower tier is claimed, the community decides
+                    tier_review = [r.text for r in t_reasons if r.fact == "review"]
+                    break
                 continue
             if t_truth:
                 tier = t["name"]
@@ -662,11 +662,20 @@ def _evaluate_program(pack: Pack, program: Program, facts: dict, on: dt.date) ->
                 hint_spoken = bool(h.get("speak"))
                 break
     benefit = _fill(program.benefit, {**params, "tier": tier or ""}, program.name)
+    ended = [name for name in re.findall(r"{(\w+)}", program.benefit) if name != "tier"
+             and (entry := pack.parameter(program, name).at(on)) is not None
+             and entry.plan_ended(on)]
+    if benefit and ended:
+        end = pack.parameter(program, ended[0]).at(on).plan_end
+        benefit += f"（这是区里规划到{end.year}年的目标）"
+    review = [r.text for r in reasons if r.fact == "review" and status == "unknown"] + tier_review
     return ProgramResult(program.program_id, program.name, status, reasons,
-                         _in_order(missing, pack), citation, program.citation.get("text", ""),
+                         _in_order(missing, pack), citation, program.citation.quote or "",
+                         review=review,
                          hint=hint, hint_spoken=hint_spoken, tier=tier, tier_missing=_in_order(tier_missing, pack),
                          benefit=benefit, summary_rank=program.summary_rank,
-                         parameters=dict(sorted(ev.used_params.items())))
+                         parameters=dict(sorted(ev.used_params.items())),
+                         plan_ended=ended)
 
 
 def _fill(template: str, values: dict, fallback: str | None) -> str | None:
@@ -705,8 +714,9 @@ def relevant_missing_facts(facts: dict, on: dt.date | None = None, pack: str | N
         wanted.update(result.missing)
         if include_tiers:
             wanted.update(result.tier_missing)
-    wanted -= set(skip)
-    return _in_order(wanted, load_pack(pack))
+    rules = load_pack(pack)
+    wanted -= set(skip) | set(rules.volunteered_only)
+    return _in_order(wanted, rules)
 
 
 def programs(pack: str | None = None) -> list[tuple[str, str]]:

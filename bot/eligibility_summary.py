@@ -16,7 +16,7 @@ def _benefits(results: list[ProgramResult]) -> list[ProgramResult]:
 
 
 def spoken_summary(results: list[ProgramResult], who: str = "您") -> str:
-    """根据您说的情况，您可以享受：一，每月3小时免费上门照料；二，…。另外还有N项……"""
+    """根据您说的情况，您可以享受：一，每月3小时免费照料；二，…。另外还有N项……"""
     eligible = sorted(_benefits(results), key=lambda r: r.summary_rank)
     category = next((r for r in results if r.program_id in CATEGORY_PROGRAMS
                      and r.status == "eligible" and r.tier), None)
@@ -36,7 +36,14 @@ def spoken_summary(results: list[ProgramResult], who: str = "您") -> str:
         parts.append(f"根据您说的情况，{who}现在还没有能享受的项目。")
     if category and category.tier in ("特惠", "特定"):
         parts.append(f"{who}属于基本养老服务的{category.tier}对象。")
-    unknown = [r for r in results if r.status == "unknown"]
+    elif any(r.program_id in CATEGORY_PROGRAMS and r.review for r in results):
+        parts.append(f"{who}是不是基本养老服务的特惠或特定对象，要请社区认定。")
+    review = [r for r in results if r.review and r.program_id not in CATEGORY_PROGRAMS]
+    unknown = [r for r in results if r.status == "unknown" and r not in review]
+    if review:
+        names = "、".join(r.name for r in review[:2])
+        more = f"等{len(review)}项" if len(review) > 2 else ""
+        parts.append(f"{names}{more}，文件没有写清楚谁能享受，要请社区认定。")
     if unknown:
         parts.append(f"还有{len(unknown)}项要等情况确认了才知道。")
     hint = next((r.hint for r in sorted(results, key=lambda r: r.summary_rank)

@@ -20,21 +20,27 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 
 import cn2an
+import yaml
 
 from bot.clock import age_on, today
 
 DONT_KNOW = "unknown"  # the caller does not know; the fact stays missing, not asked again
 
-ECONOMIC_STATUSES = ("普通", "低保边缘", "低保", "特困")
+# 经济困难: the caller says the family is hard up, without a 低保/特困 certificate. Document
+# 004 names 经济困难 groups but does not define them, so rules send these to 社区认定.
+ECONOMIC_STATUSES = ("普通", "经济困难", "低保边缘", "低保", "特困")
 CARE_LEVELS = ("能力完好", "轻度失能", "中度失能", "重度失能")
 LIVING_SITUATIONS = ("独居", "空巢", "与家人同住")
 
 # The keys of Elder.facts(); the conversation collects the same ones.
 FACT_KEYS = ("age", "birth_date", "street", "hukou_local", "economic_status", "care_level",
              "dementia", "living_situation", "special_family", "disability_certificate",
-             "veteran")
+             "veteran", "poverty_registered", "severe_disability_family")
+# poverty_registered: 纳入建档立卡范围 (document 004, 四(四)3); severe_disability_family:
+# 重度残疾人家庭 (same clause). Neither is in the elder registry: the conversation asks.
 
 OUTSIDE_DISTRICT = "区外"  # a street value meaning "lives outside the demo district"
 
@@ -134,6 +140,13 @@ def read_age(text: str | None, on: dt.date | None = None) -> AgeReading | None:
                 age = age_on(born, on)
                 if MIN_AGE <= age <= MAX_AGE:
                     return AgeReading(age, False, birth_date=born, birth_year=born.year)
+    m = re.search(r"((?:19|20)?\d{2})年(\d{1,2})月(?!\d{1,2}[日号])", t)
+    if m and 1 <= int(m.group(2)) <= 12:
+        year, month = _full_year(m.group(1), on), int(m.group(2))
+        age = on.year - year - (1 if on.month < month else 0)
+        if MIN_AGE <= age <= MAX_AGE and (year, month) < (on.year, on.month + 1):
+            # the birthday is known to the month: exact unless it is this very month
+            return AgeReading(age, on.month == month, birth_year=year)
     m = _YEAR.search(t) or _YEAR_BARE.search(t)
     if m:
         year = _full_year(m.group(1), on)
@@ -143,6 +156,11 @@ def read_age(text: str | None, on: dt.date | None = None) -> AgeReading | None:
     m = re.search(r"(?:快|将近|接近|差不多|马上|眼看)(?:就|要)?(?:到)?(\d{2,3})(?:岁|周岁)?", t)
     if m and MIN_AGE < int(m.group(1)) <= MAX_AGE + 1:
         return AgeReading(int(m.group(1)) - 1, True)
+    m = re.search(r"(?:大概|大约|估计|可能|差不多)(\d{2,3})(?:周?岁)?|(\d{2,3})(?:周?岁)?(?:左右|上下|的样子)", t)
+    if m:
+        value = int(m.group(1) or m.group(2))
+        if MIN_AGE <= value <= MAX_AGE:
+            return AgeReading(value, True)
     m = re.search(r"虚岁(\d{2,3})", t)
     if m and MIN_AGE < int(m.group(1)) <= MAX_AGE + 1:
         return AgeReading(int(m.group(1)) - 1, True)
@@ -185,6 +203,8 @@ _ECONOMIC = [
     (r"低保边缘|边缘户|低边", "低保边缘"),
     (r"特困|五保|特困供养|三无老人", "特困"),
     (r"(?<!不是)(?<!没有)(?<!不吃)(?<!没吃)(?<!没)低保", "低保"),
+    (r"(?<!不)(?<!没有)(?<!没)(经济|生活|家里|家庭|日子)(比较|很|挺|有点|非常)?困难|手头紧|没(什么|啥)钱|收入(很|比较)?低|"
+     r"(?<!不)穷", "经济困难"),
     (r"不是低保|没有低保|不吃低保|没吃低保|没低保|都不是|没有困难|不困难|普通|一般|还行|还可以|"
      r"退休金|退休工资|养老金|有工资|有收入|过得去|够用|都没有|不是$|没有$|没$|不是的|^否|^无$", "普通"),
 ]
@@ -287,10 +307,17 @@ def parse_yes_no(text: str | None) -> bool | None:
 
 # --- place --------------------------------------------------------------------------------
 
-# The 12 streets of the demo district (DESIGN.md; seed document 004, 四(二)1-2); the rule
-# pack (policies/demo_district/rules/_pack.yml) holds the same list for the engine.
-DISTRICT_STREETS = ("五老村", "洪武路", "大光路", "瑞金路", "朝天宫", "双塘", "夫子庙",
-                    "月牙湖", "光华路", "中华门", "秦虹", "红花")
+# The streets of the district, read from their one home: the rule pack of the configured
+# region (policies/<region>/rules/_pack.yml, cited to document 004, 四(二)1-2).
+def _district_streets() -> tuple[str, ...]:
+    from bot.config import get_settings
+    settings = get_settings()
+    path = Path(settings.policies_dir) / settings.policy_region / "rules" / "_pack.yml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return tuple(data["streets"]["names"])
+
+
+DISTRICT_STREETS = _district_streets()
 _STREET_ALIASES = {"五老村街道": "五老村", "双塘街道": "双塘", "红花街道": "红花", "秦虹街道": "秦虹",
                    "五老": "五老村", "朝天宫街道": "朝天宫"}
 _PLACE_WORDS = re.compile(r"区|县|市|省|街道|镇|乡|外地|老家|别的地方|不在这|不在示范区|不在你们")
@@ -385,6 +412,10 @@ def extract_facts(text: str | None, on: dt.date | None = None) -> dict:
         facts["disability_certificate"] = True
     if re.search(r"退伍|老兵|军人|复员|转业|参过军|当过兵", t):
         facts["veteran"] = True
+    if re.search(r"建档立卡|贫困户|扶贫户", t) and not re.search(r"不是(建档立卡|贫困户)|没有建档", t):
+        facts["poverty_registered"] = True
+    if re.search(r"重度残疾|一级残疾|二级残疾|残疾(等级)?[一二12]级", t) and not re.search(r"不是重度", t):
+        facts["severe_disability_family"] = True
     return facts
 
 

@@ -11,17 +11,17 @@ A pack (policies/<region>/pack.yml) names its documents and may extend a parent 
 policies/<region>/rules/ belongs to the eligibility engine and is not read here.
 
 Every number an answer gives is a parameter value with an effective period; the value in
-force on the day asked (bot.clock.today() by default) is the one spoken. Retrieval combines
-character n-gram overlap with toneless, accent-folded pinyin matching (pypinyin +
-rapidfuzz), so 时间迎行 finds 时间银行 and 一样融合 finds 医养融合. Below the confidence
-threshold the answer says it is not sure and offers a human advisor instead of guessing.
+force on the day asked (bot.clock.today() by default) is the one spoken. Retrieval
+(bot/policy_search.py) weighs exact mentions of a program's names and keywords, toneless,
+accent-folded pinyin matching (pypinyin + rapidfuzz: 时间迎行 finds 时间银行, 一样融合 finds
+医养融合) and FAQ phrasings. Below the confidence threshold the answer says it is not sure
+and offers a human advisor instead of guessing.
 
 No Rasa and no Flask here: actions/policy.py and server/policy_api.py are thin wrappers.
 """
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 import re
 import threading
@@ -31,20 +31,23 @@ from typing import Any, Iterable
 
 import jsonschema
 import yaml
-from rapidfuzz import fuzz, process
 
 from bot import clock
 from bot.config import get_settings
-from bot.fuzzy import fold_syllable
-from bot.policy_schema import PACK, PROGRAM
+from bot.policy_schema import COMMON_PARAMETERS, PACK, PROGRAM
+from bot.policy_search import (  # retrieval: which program, which FAQ (bot/policy_search.py)
+    FACETS, NO_PRICE, SearchIndex, _GENERIC, _prep, _Scored, _strip, _topic, facet_of,
+)
 
 log = logging.getLogger(__name__)
 
-ANSWER_THRESHOLD = 0.6      # below this the bot does not answer, it offers a human
-SUGGEST_THRESHOLD = 0.52    # between the two: "您是想问……吗？" with the best guess
+# Calibrated on benchmarks/data/policy_questions.tsv (benchmarks/policy_retrieval.py): the
+# lowest threshold whose precision is >= 0.95 there. Between the two thresholds the best
+# guess is offered ("您是想问……吗？"), never stated.
+ANSWER_THRESHOLD = 0.65     # below this the bot does not answer, it offers a human
+SUGGEST_THRESHOLD = 0.5    # between the two: "您是想问……吗？" with the best guess
 HOTLINE_HINT = "具体请问街道便民服务中心，或者拨打12349。"
 NOT_SURE_TEXT = "这个我不太确定，怕说错了耽误您。我帮您转给人工顾问，好吗？"
-_NOISE_FLOOR = {"name": 0.7, "faq": 0.45}
 GENERIC_EXAMPLES = ("free_home_care_80plus", "family_care_beds", "meal_aid",
                     "age_friendly_modification")
 
@@ -71,7 +74,13 @@ class Source:
     date: str | None = None
     number: str | None = None
     note: str | None = None
+    valid_from: str | None = None
+    valid_to: str | None = None
     pack: str = ""
+
+    def ended_on(self, on: dt.date) -> bool:
+        """True when this is a plan whose period ended before `on`."""
+        return bool(self.valid_to) and on > dt.date.fromisoformat(str(self.valid_to))
 
 
 @dataclass(frozen=True)
@@ -83,14 +92,45 @@ class Citation:
     issuer: str | None = None
     date: str | None = None
     quote: str | None = None
+    kind: str = "policy"
+
+    @property
+    def section(self) -> str:
+        """The clause as a listener hears it: 四(一)2 -> 第四部分第（一）条第2项."""
+        return spoken_section(self.clause)
 
     def spoken(self) -> str:
-        return f"依据：《{self.title}》。"
+        if self.kind == "study":
+            return f"这是研究的发现，不是本区的规定，来源：{self.title}。"
+        return f"依据：《{self.title}》{self.section}。"
 
     def as_dict(self) -> dict:
         return {"document_id": self.document_id, "title": self.title, "file": self.file,
                 "issuer": self.issuer, "date": self.date, "clause": self.clause,
-                "quote": self.quote}
+                "section": self.section, "kind": self.kind, "quote": self.quote}
+
+
+_CLAUSE = re.compile(r"([一二三四五六七八九十]+)(?:[(（]([一二三四五六七八九十]+)[)）])?(\d+)?(【[^】]*】)?")
+
+
+def spoken_section(clause: str) -> str:
+    """Document 004's numbering spoken: 一(四) -> 第一部分第（四）条; 四(一)2 -> 第四部分第（一）条
+    第2项; several clauses joined with 和; anything else (摘要, 第二条) as written."""
+    parts = []
+    for piece in re.split(r"[、,，;；]", clause or ""):
+        piece = piece.strip()
+        m = _CLAUSE.fullmatch(piece)
+        if not m:
+            if piece:
+                parts.append(piece)
+            continue
+        text = f"第{m.group(1)}部分"
+        if m.group(2):
+            text += f"第（{m.group(2)}）条"
+        if m.group(3):
+            text += f"第{m.group(3)}项"
+        parts.append(text)
+    return "和".join(parts)
 
 
 @dataclass(frozen=True)
@@ -102,12 +142,18 @@ class ParameterValue:
     citation: Citation
     qualifier: str | None = None
     note: str | None = None
+    target: bool = False       # a plan's goal for a year, not a standard in force
+    plan_end: dt.date | None = None   # the end of the plan that set it (its source's valid_to)
 
     def in_force(self, on: dt.date) -> bool:
         return self.effective_from <= on and (self.effective_to is None or on <= self.effective_to)
 
     def spoken_value(self) -> str:
         return (self.qualifier or "") + _spoken(self.value)
+
+    def plan_ended(self, on: dt.date) -> bool:
+        """A target of a plan whose period is over on `on`: said as an ended plan's goal."""
+        return self.target and self.plan_end is not None and on > self.plan_end
 
 
 @dataclass(frozen=True)
@@ -129,6 +175,8 @@ class Faq:
     answer: str
     facet: str | None
     variants: tuple[str, ...] = ()
+    citation: Citation | None = None     # the clause this answer rests on
+    group: tuple[str, ...] = ()          # only for questions naming one of these
 
     @property
     def phrasings(self) -> tuple[str, ...]:
@@ -156,6 +204,11 @@ class Program:
     supporting: tuple[tuple[Citation, str], ...]
     summary: str
     faq: tuple[Faq, ...]
+    assumptions: tuple[dict, ...] = ()
+    common: dict[str, Parameter] = field(default_factory=dict)   # the region's shared ones
+
+    def parameter(self, name: str) -> Parameter | None:
+        return self.parameters.get(name) or self.common.get(name)
 
     def as_dict(self, on: dt.date) -> dict:
         """A JSON-ready view with every text rendered for the day `on` (API, console)."""
@@ -169,12 +222,14 @@ class Program:
                       "where": list(self.apply_where)},
             "documents": {"items": list(self.documents), "text": self.documents_text},
             "parameters": {
-                name: {"label": p.label, "in_force": _value_dict(p.at(on)),
-                       "history": [_value_dict(v) for v in p.values]}
+                name: {"label": p.label, "in_force": _value_dict(p.at(on), on),
+                       "history": [_value_dict(v, on) for v in p.values]}
                 for name, p in self.parameters.items()},
+            "assumptions": [dict(a) for a in self.assumptions],
             "citation": self.citation.as_dict(),
             "supporting_sources": [dict(c.as_dict(), note=note) for c, note in self.supporting],
-            "faq": [{"q": f.question, "a": _render_or_fallback(self, f.answer, on)}
+            "faq": [{"q": f.question, "a": _render_or_fallback(self, f.answer, on),
+                     "citation": f.citation.as_dict() if f.citation else None}
                     for f in self.faq],
         }
 
@@ -202,6 +257,8 @@ class Answer:
     program_id: str | None
     kind: str = "answer"        # answer | not_sure | clarify
     suggestions: tuple[tuple[str, str], ...] = ()   # (program_id, short_name)
+    plan_ended: bool = False    # the answer states a target of a plan whose period is over
+    also: tuple[str, ...] = ()  # a two-topic question: the other programs answered after it
 
     @property
     def confident(self) -> bool:
@@ -211,6 +268,7 @@ class Answer:
         return {"text": self.text, "kind": self.kind, "confidence": round(self.confidence, 3),
                 "program_id": self.program_id,
                 "citation": self.citation.as_dict() if self.citation else None,
+                "plan_ended": self.plan_ended, "also": list(self.also),
                 "suggestions": [{"program_id": p, "name": n} for p, n in self.suggestions]}
 
 
@@ -281,6 +339,13 @@ class _Missing(LookupError):
     pass
 
 
+def spoken_number(value: Any) -> Any:
+    """3.0 -> 3 (a number as it is said); anything else unchanged."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def _spoken(value: Any) -> str:
     if isinstance(value, list):
         return "、".join(str(v) for v in value)
@@ -289,21 +354,32 @@ def _spoken(value: Any) -> str:
     return str(value)
 
 
-def _value_dict(v: ParameterValue | None) -> dict | None:
+def _value_dict(v: ParameterValue | None, on: dt.date) -> dict | None:
     if v is None:
         return None
     return {"value": v.value, "unit": v.unit, "qualifier": v.qualifier,
             "effective_from": v.effective_from.isoformat(),
             "effective_to": v.effective_to.isoformat() if v.effective_to else None,
-            "note": v.note, "citation": v.citation.as_dict()}
+            "note": v.note, "target": v.target, "plan_ended": v.plan_ended(on),
+            "citation": v.citation.as_dict()}
 
 
-def _render(program: Program, template: str, on: dt.date) -> str:
+def ended_plan_text(value: ParameterValue) -> str:
+    """Said after a target of an ended plan (issue: documents have a validity period)."""
+    year = value.plan_end.year if value.plan_end else ""
+    return f"这是区里规划到{year}年的目标，现在执行的标准请以街道或12349为准。"
+
+
+def _render(program: Program, template: str, on: dt.date,
+            used: list[ParameterValue] | None = None) -> str:
+    """The text with the parameter values of the day; `used` collects the values spoken."""
     def substitute(match: re.Match) -> str:
-        param = program.parameters.get(match.group(1))
+        param = program.parameter(match.group(1))
         value = param.at(on) if param else None
         if value is None:
             raise _Missing(match.group(1))
+        if used is not None and value not in used:
+            used.append(value)
         part = match.group(2)
         if part == "note":
             return value.note or ""
@@ -325,9 +401,10 @@ def _render(program: Program, template: str, on: dt.date) -> str:
     return _PLACEHOLDER.sub(substitute, text)
 
 
-def _render_or_fallback(program: Program, template: str, on: dt.date) -> str:
+def _render_or_fallback(program: Program, template: str, on: dt.date,
+                        used: list[ParameterValue] | None = None) -> str:
     try:
-        return _render(program, template, on)
+        return _render(program, template, on, used)
     except _Missing:
         return f"关于{program.short_name}，这个日期还没有文件写明的标准。{HOTLINE_HINT}"
 
@@ -337,6 +414,7 @@ class _PackLoader:
         self.root = root
         self.sources: dict[str, Source] = {}
         self.programs: dict[str, Program] = {}
+        self.common: dict[str, Parameter] = {}
         self.chain: list[str] = []
 
     def load(self, region: str) -> None:
@@ -362,6 +440,11 @@ class _PackLoader:
                 if src["id"] in self.sources and self.sources[src["id"]].pack == pack_id:
                     raise PolicyPackError(path, f"sources[{i}].id", f"duplicate id {src['id']}")
                 self.sources[src["id"]] = Source(pack=pack_id, **src)
+        for pack_id, _data, _path in reversed(chain):   # a child's shared value wins
+            common_file = self.root / pack_id / "parameters.yml"
+            if common_file.is_file():
+                data = _read_yaml(common_file, COMMON_PARAMETERS)
+                self.common.update(self._parameters(common_file, data["parameters"]))
         for pack_id, _data, _path in reversed(chain):
             folder = self.root / pack_id / "programs"
             for file in sorted(folder.glob("*.yml")) if folder.is_dir() else []:
@@ -376,14 +459,11 @@ class _PackLoader:
                                   f"unknown document '{ref['document']}' (not in the pack's sources)")
         return Citation(document_id=src.id, title=src.title, file=src.file,
                         clause=ref["clause"], issuer=src.issuer, date=src.date,
-                        quote=ref.get("quote"))
+                        quote=ref.get("quote"), kind=src.kind)
 
-    def _program(self, pack_id: str, path: Path) -> Program:
-        data = _read_yaml(path, PROGRAM)
-        if data["id"] != path.stem:
-            raise PolicyPackError(path, "id", f"is '{data['id']}' but the file is '{path.name}'")
+    def _parameters(self, path: Path, raw: dict) -> dict[str, Parameter]:
         parameters: dict[str, Parameter] = {}
-        for pname, pdata in (data.get("parameters") or {}).items():
+        for pname, pdata in (raw or {}).items():
             values = []
             for i, v in enumerate(pdata["values"]):
                 fp = f"parameters.{pname}.values[{i}]"
@@ -392,10 +472,13 @@ class _PackLoader:
                     if v.get("effective_to") else None
                 if end is not None and end < start:
                     raise PolicyPackError(path, fp + ".effective_to", "is before effective_from")
+                citation = self._citation(path, fp + ".source", v["source"])
+                src = self.sources[citation.document_id]
                 values.append(ParameterValue(
                     value=v["value"], unit=v["unit"], effective_from=start, effective_to=end,
-                    citation=self._citation(path, fp + ".source", v["source"]),
-                    qualifier=v.get("qualifier"), note=v.get("note")))
+                    citation=citation, qualifier=v.get("qualifier"), note=v.get("note"),
+                    target=bool(v.get("target")),
+                    plan_end=dt.date.fromisoformat(src.valid_to) if src.valid_to else None))
             values.sort(key=lambda x: x.effective_from)
             for i, (a, b) in enumerate(zip(values, values[1:])):
                 if a.effective_to is None or a.effective_to >= b.effective_from:
@@ -404,12 +487,24 @@ class _PackLoader:
                         f"periods overlap ({a.effective_from} and {b.effective_from}): "
                         "close the older value with effective_to")
             parameters[pname] = Parameter(pname, pdata["label"], tuple(values))
+        return parameters
+
+    def _program(self, pack_id: str, path: Path) -> Program:
+        data = _read_yaml(path, PROGRAM)
+        if data["id"] != path.stem:
+            raise PolicyPackError(path, "id", f"is '{data['id']}' but the file is '{path.name}'")
+        parameters = self._parameters(path, data.get("parameters") or {})
+        for pname in parameters:
+            if pname in self.common:
+                raise PolicyPackError(path, f"parameters.{pname}",
+                                      "is a shared parameter of the region (parameters.yml): "
+                                      "use it, do not define it again")
         texts = [("summary", data["summary"])] + \
             [(f"benefits[{i}]", b) for i, b in enumerate(data["benefits"])] + \
             [(f"faq[{i}].a", f["a"]) for i, f in enumerate(data["faq"])]
         for fp, text in texts:
             for match in _PLACEHOLDER.finditer(text):
-                if match.group(1) not in parameters:
+                if match.group(1) not in parameters and match.group(1) not in self.common:
                     raise PolicyPackError(path, fp, f"unknown parameter {{{match.group(1)}}}")
         supporting = tuple(
             (self._citation(path, f"supporting_sources[{i}]",
@@ -428,8 +523,12 @@ class _PackLoader:
             documents_text=data["documents"]["text"],
             citation=self._citation(path, "source", data["source"]),
             supporting=supporting, summary=data["summary"],
-            faq=tuple(Faq(f["q"], f["a"], f.get("facet"), tuple(f.get("variants") or ()))
-                      for f in data["faq"]))
+            faq=tuple(Faq(f["q"], f["a"], f.get("facet"), tuple(f.get("variants") or ()),
+                          self._citation(path, f"faq[{i}].source", f["source"])
+                          if f.get("source") else None,
+                          tuple(f.get("group") or ()))
+                      for i, f in enumerate(data["faq"])),
+            assumptions=tuple(data.get("assumptions") or ()), common=self.common)
 
     def _check_aliases(self) -> None:
         """One spoken name, one program: the NLU maps each alias to exactly one id."""
@@ -444,191 +543,6 @@ class _PackLoader:
                 owner[key] = program.id
 
 
-# ---------------------------------------------------------------------------- text matching
-
-_PUNCT = re.compile(r"[\s\u3000-\u303f\uff00-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
-                    r"!-/:-@\[-`{-~“”‘’…—·]+")
-_HAN = re.compile(r"[\u4e00-\u9fff]")
-
-_FILLERS = sorted([
-    "请问一下", "请问", "我想问一下", "我想问问", "我想问", "想问一下", "想问问", "问一下", "问问",
-    "我想知道", "想知道", "想了解一下", "想了解", "了解一下", "咨询一下", "你好", "您好", "喂",
-    "那个", "这个", "就是", "我妈妈", "我爸爸", "我妈", "我爸", "我老伴", "老伴", "我家老人",
-    "我们家", "我家", "家里老人", "老爷子", "老太太", "我奶奶", "我爷爷", "我婆婆", "我公公",
-    "我岳母", "我丈母娘", "是不是", "有没有", "能不能", "可不可以", "帮我", "给我", "说说",
-    "讲讲", "告诉我", "一下", "你们", "我", "您", "你", "的", "了", "吗", "呢", "啊", "呀", "吧",
-    "嘛", "哦", "哈", "呗", "噢", "嗯",
-], key=len, reverse=True)
-
-FACETS: dict[str, tuple[str, ...]] = {
-    "documents": ("带什么", "带哪些", "要带", "材料", "证件", "资料", "证明", "身份证", "户口本"),
-    "apply": ("怎么申请", "如何申请", "怎样申请", "怎么办理", "怎么办", "怎么弄", "咋办", "咋弄",
-              "咋申请", "怎么领", "怎么报名", "怎么参加", "怎么叫", "怎么找", "去哪里", "去哪儿",
-              "去哪", "在哪里", "在哪儿", "在哪", "哪里", "找谁", "申请", "办理", "报名", "流程",
-              "手续", "下单", "怎么联系", "电话多少", "附近"),
-    "who": ("谁能", "谁可以", "什么人", "哪些人", "什么样的人", "什么条件", "条件", "符合",
-            "资格", "能享受", "可以享受", "能参加", "算哪一类", "算哪类", "够不够"),
-    "history": ("以前", "原来", "变了", "变化", "怎么变", "调整", "涨了", "提高了"),
-    "amount": ("多少钱", "多少", "几个小时", "几小时", "几个", "几次", "标准", "收费", "要钱",
-               "花钱", "交钱", "收钱", "给钱", "收不收钱", "收不收费", "收不收", "要不要钱", "补多少", "发多少", "多久"),
-    "what": ("是什么", "什么是", "干什么", "干啥", "做什么", "啥意思", "什么意思", "是啥", "介绍",
-             "有什么用", "有啥用", "怎么回事", "好处"),
-}
-_FACET_ORDER = ("documents", "apply", "who", "history", "amount", "what")
-_GENERIC = sorted(["养老政策", "政策", "养老服务", "养老", "老年人", "老人", "服务", "有什么",
-                   "有哪些", "什么", "哪些", "问题", "事情", "补贴", "待遇", "福利", "优惠",
-                   "方面", "规定", "能", "可以", "想", "要"], key=len, reverse=True)
-
-
-def _prep(text: str | None) -> str:
-    """Normalised query text: numerals as digits, ASR-corrected domain terms, no spaces
-    or punctuation, lower case."""
-    if not text:
-        return ""
-    try:
-        from bot.textnorm import normalize
-        text = normalize(text)
-    except Exception:  # normalisation is a help, never a reason to fail
-        log.exception("text normalisation failed; matching the raw text")
-    return _PUNCT.sub("", str(text)).lower()
-
-
-def _strip(text: str, words: Iterable[str]) -> str:
-    for w in words:
-        if w in text:
-            text = text.replace(w, " ")
-    return re.sub(r"\s+", "", text)
-
-
-def facet_of(query: str) -> str | None:
-    """Which aspect of a program the question asks about (apply, documents, who, ...)."""
-    q = _prep(query)
-    for facet in _FACET_ORDER:
-        if any(word in q for word in FACETS[facet]):
-            return facet
-    return None
-
-
-_FACET_WORDS = sorted({w for ws in FACETS.values() for w in ws}, key=len, reverse=True)
-
-
-def _topic(q: str) -> str:
-    """The query without fillers and facet words: what it is about."""
-    return _strip(_strip(q, _FILLERS), _FACET_WORDS)
-
-
-_SYLLABLE_CODES: dict[str, str] = {}
-_CODES_LOCK = threading.Lock()
-
-
-def _code(syllable: str) -> str:
-    """One private-use character per folded syllable, so that rapidfuzz aligns syllables."""
-    code = _SYLLABLE_CODES.get(syllable)
-    if code is None:
-        with _CODES_LOCK:
-            code = _SYLLABLE_CODES.setdefault(syllable, chr(0xE000 + len(_SYLLABLE_CODES)))
-    return code
-
-
-@functools.lru_cache(maxsize=8192)
-def _sound(text: str) -> str:
-    """The folded pinyin of `text` as a string of syllable codes (digits, letters: as is)."""
-    from pypinyin import lazy_pinyin   # ~0.25 s import, only on first use
-    out = []
-    for piece in re.findall(r"[\u4e00-\u9fff]+|[0-9]+|[a-z]+|.", text):
-        if _HAN.match(piece):
-            out.extend(_code(fold_syllable(s)) for s in lazy_pinyin(piece))
-        else:
-            out.append(_code(piece))
-    return "".join(out)
-
-
-def _bigrams(text: str) -> set[str]:
-    return {text[i:i + 2] for i in range(len(text) - 1)} if len(text) > 1 else {text} - {""}
-
-
-def _dice(a: str, b: str) -> float:
-    x, y = _bigrams(a), _bigrams(b)
-    return 2 * len(x & y) / (len(x) + len(y)) if x and y else 0.0
-
-
-class _QuerySound:
-    """The query's syllable string and its windows, computed once per query."""
-
-    def __init__(self, sound: str):
-        self.sound = sound
-        self._windows: dict[int, list[str]] = {}
-
-    def windows(self, width: int) -> list[str]:
-        if width not in self._windows:
-            s = self.sound
-            self._windows[width] = [s[i:i + width] for i in range(len(s) - width + 1)]
-        return self._windows[width]
-
-
-def _name_score(alias: str, alias_sound: str, q: str, qs: _QuerySound) -> float:
-    """How well the query mentions this name: in full, by sound (ASR), or most of it.
-    Sound similarity is aligned syllable by syllable on windows of the alias's length
-    (an edge overlap or a scattered match does not count)."""
-    if not alias:
-        return 0.0
-    if alias in q:   # longer names win ties: 家庭养老床位 over 养老
-        return 0.97 + 0.03 * min(1.0, len(alias) / 8)
-    q_sound = qs.sound
-    if not alias_sound or not q_sound:
-        return 0.0
-    n = len(alias_sound)
-    if alias_sound in q_sound:
-        return 0.93 if n >= 3 else 0.85
-    if n <= 2:
-        return 0.0   # two syllables collide too easily: exact sound only
-    if n > len(q_sound):
-        score = fuzz.ratio(alias_sound, q_sound) / 100 * 0.9
-    else:
-        score = 0.0
-        for width in (n, n + 1):   # a syllable misheard, or one inserted
-            windows = qs.windows(width)
-            if windows:
-                found = process.extractOne(alias_sound, windows, scorer=fuzz.ratio)
-                score = max(score, found[1] / 100)
-    if n == 3 and score < 1:
-        score *= 0.8
-    return score
-
-
-def _keyword_score(keyword: str, keyword_sound: str, q: str, qs: _QuerySound) -> float:
-    if keyword in q:
-        return 1.0
-    if len(keyword_sound) >= 2 and keyword_sound in qs.sound:
-        return 0.9
-    return 0.0
-
-
-def _faq_topic_score(faq_topic: str, q_topic: str) -> float:
-    if not faq_topic or not q_topic:
-        return 0.0
-    return max(_dice(faq_topic, q_topic),
-               fuzz.ratio(_sound(faq_topic), _sound(q_topic)) / 100 * 0.95)
-
-
-@dataclass
-class _Entry:
-    program_id: str
-    kind: str        # name | keyword | faq
-    text: str
-    prepped: str
-    sound: str
-    topic: str = ""
-
-
-@dataclass
-class _Scored:
-    program_id: str
-    score: float
-    matched: str
-    signals: dict = field(default_factory=dict)
-
-
 # ---------------------------------------------------------------------------- the KB
 
 class KnowledgeBase:
@@ -640,24 +554,11 @@ class KnowledgeBase:
         self.chain = tuple(chain)
         self._programs = programs
         self.sources = sources
-        self._entries: list[_Entry] = []
         self._alias_to_id: dict[str, str] = {}
         for p in programs.values():
             for text in (p.name, p.short_name, *p.aliases):
-                self._add(p.id, "name", text)
                 self._alias_to_id.setdefault(_prep(text), p.id)
-            for text in dict.fromkeys(_prep(k) for k in p.keywords):  # 八十岁 = 80岁: once
-                self._add(p.id, "keyword", text)
-            for f in p.faq:
-                for phrasing in f.phrasings:
-                    entry = self._add(p.id, "faq", phrasing)
-                    entry.topic = _topic(entry.prepped)
-
-    def _add(self, program_id: str, kind: str, text: str) -> _Entry:
-        prepped = _prep(text)
-        entry = _Entry(program_id, kind, text, prepped, _sound(prepped))
-        self._entries.append(entry)
-        return entry
+        self._index = SearchIndex(programs.values())
 
     # -- lookups -----------------------------------------------------------------------
 
@@ -682,11 +583,7 @@ class KnowledgeBase:
         prepped = _prep(name)
         if prepped in self._alias_to_id:
             return self._alias_to_id[prepped]
-        qs = _QuerySound(_sound(prepped))
-        best = max(((e, _name_score(e.prepped, e.sound, prepped, qs))
-                    for e in self._entries if e.kind == "name"), key=lambda x: x[1],
-                   default=(None, 0.0))
-        return best[0].program_id if best[0] is not None and best[1] >= 0.85 else None
+        return self._index.resolve(prepped)
 
     def parameter_entry(self, program_id: str, name: str,
                         on: dt.date | str | None = None) -> ParameterValue | None:
@@ -704,48 +601,8 @@ class KnowledgeBase:
     # -- retrieval ---------------------------------------------------------------------
 
     def _score(self, query: str) -> list[_Scored]:
-        q = _prep(query)
-        if not q:
-            return []
-        qs = _QuerySound(_sound(q))
-        q_topic = _topic(q)
-        best: dict[str, dict[str, tuple[float, str]]] = {}
-        keyword_hits: dict[str, list[tuple[float, str]]] = {}
-        for e in self._entries:
-            if e.kind == "name":
-                s = _name_score(e.prepped, e.sound, q, qs)
-            elif e.kind == "keyword":
-                s = _keyword_score(e.prepped, e.sound, q, qs)
-                if s:
-                    keyword_hits.setdefault(e.program_id, []).append((s, e.text))
-                continue
-            else:
-                s = _faq_topic_score(e.topic, q_topic) * 0.95
-            if s < _NOISE_FLOOR[e.kind]:
-                continue   # half a name ("养老…") is noise, not evidence
-            slot = best.setdefault(e.program_id, {})
-            if s > slot.get(e.kind, (0.0, ""))[0]:
-                slot[e.kind] = (s, e.text)
-        for pid, hits in keyword_hits.items():
-            remaining = 1.0
-            for s, _text in hits:
-                remaining *= 1 - 0.45 * s
-            top = max(hits)[1]
-            best.setdefault(pid, {})["keyword"] = (1 - remaining, top)
-        scored = []
-        for pid, signals in best.items():
-            if not signals:
-                continue
-            # independent evidence adds up (noisy-or): a keyword plus a similar FAQ
-            # question is stronger than either alone
-            ranked = sorted(signals.values(), reverse=True)
-            remaining = 1.0
-            for s, _text in ranked:
-                remaining *= 1 - s
-            scored.append(_Scored(pid, min(1.0, 1 - remaining), ranked[0][1],
-                                  {k: round(v[0], 3) for k, v in signals.items()}))
-        scored.sort(key=lambda s: s.score, reverse=True)
-        return scored
+        """Programs ranked by the evidence in the query (bot.policy_search)."""
+        return self._index.score(query)
 
     def search(self, query: str, on: dt.date | str | None = None, limit: int = 5) -> list[Hit]:
         """Programs ranked by how well they match the query, each with the answer it
@@ -774,36 +631,74 @@ class KnowledgeBase:
                 return self._answer_for(pid, question, day, 1.0)
         scored = self._score(question) if question else []
         top = scored[0] if scored else None
-        if top and top.score >= ANSWER_THRESHOLD:
-            return self._answer_for(top.program_id, question, day, top.score)
+        also = self._index.two_topics(question, scored, ANSWER_THRESHOLD) if top else []
+        if also:
+            return self._answer_two([top, *also], question, day)
+        confidence = SearchIndex.confidence(scored)
+        if top and confidence >= ANSWER_THRESHOLD:
+            priced = self._index.price_program(question, top)
+            return self._answer_for(priced or top.program_id, question, day, confidence)
         if context_program and context_program in self._programs and facet_of(question):
             return self._answer_for(context_program, question, day, 0.7)
         if not question.strip() or self._is_generic(question):
             # nothing said yet (keypad 1, a bare "问政策" button) or too vague: ask which one
             return self._clarify()
-        if top and top.score >= SUGGEST_THRESHOLD:
+        if top and confidence >= SUGGEST_THRESHOLD:
             p = self._programs[top.program_id]
             return Answer(text=f"这个我不太确定。您是想问{p.short_name}吗？如果不是，"
                                "我帮您转给人工顾问。",
-                          citation=None, confidence=top.score, program_id=None, kind="not_sure",
-                          suggestions=((p.id, p.short_name),))
-        return Answer(text=NOT_SURE_TEXT, citation=None,
-                      confidence=top.score if top else 0.0, program_id=None, kind="not_sure")
+                          citation=None, confidence=confidence, program_id=None,
+                          kind="not_sure", suggestions=((p.id, p.short_name),))
+        return Answer(text=NOT_SURE_TEXT, citation=None, confidence=confidence,
+                      program_id=None, kind="not_sure")
 
     # -- composing answers -------------------------------------------------------------
 
     def _answer_for(self, pid: str, question: str, day: dt.date, confidence: float) -> Answer:
         program = self._programs[pid]
-        text, citation = self._compose(program, question, day)
-        return Answer(text=text, citation=citation, confidence=confidence, program_id=pid)
+        text, citation, ended = self._compose_full(program, question, day)
+        return Answer(text=text, citation=citation, confidence=confidence, program_id=pid,
+                      plan_ended=ended)
+
+    def _answer_two(self, topics: list[_Scored], question: str, day: dt.date) -> Answer:
+        """A question about two programs (助餐和助浴怎么收费): a short answer for each, in
+        the order the caller named them, each with its own citation and each answered on
+        the question without the other program's words. `also` names the later ones."""
+        topics = SearchIndex.in_order(topics)
+        parts, pids, citation, ended_any = [], [], None, False
+        for s in topics:
+            part = SearchIndex.part_for(question, s, topics)
+            pid = self._index.price_program(part, s) or s.program_id
+            if pid in pids:
+                continue
+            text, cited, ended = self._compose_full(self._programs[pid], part, day)
+            parts.append(text)
+            pids.append(pid)
+            citation = citation or cited
+            ended_any = ended_any or ended
+        return Answer(text="".join(parts), citation=citation,
+                      confidence=min(s.evidence for s in topics), program_id=pids[0],
+                      plan_ended=ended_any, also=tuple(pids[1:]))
 
     def _compose(self, program: Program, question: str, day: dt.date) -> tuple[str, Citation]:
+        text, citation, _ended = self._compose_full(program, question, day)
+        return text, citation
+
+    def _compose_full(self, program: Program, question: str,
+                      day: dt.date) -> tuple[str, Citation, bool]:
+        """(spoken text, the citation of what was actually used, whether it states an
+        ended plan's target). The citation is the FAQ's clause when a FAQ answered, else
+        the clause of the first number spoken, else the program's."""
         q = _prep(question)
         facet = facet_of(question) if q else None
         body = None
+        used: list[ParameterValue] = []
         faq = self._best_faq(program, q, facet)
+        citation = program.citation
         if faq is not None:
-            body = _render_or_fallback(program, faq.answer, day)
+            body = _render_or_fallback(program, faq.answer, day, used)
+            # a number spoken is cited by its own clause; otherwise the FAQ's clause
+            citation = used[0].citation if used else (faq.citation or program.citation)
         elif facet == "documents":
             body = f"关于{program.short_name}，{program.documents_text}"
         elif facet == "apply":
@@ -811,42 +706,27 @@ class KnowledgeBase:
         elif facet == "who":
             body = f"{program.short_name}的对象是：{program.target_group}"
         else:
-            body = _render_or_fallback(program, program.summary, day)
+            body = _render_or_fallback(program, program.summary, day, used)
+            if used:
+                citation = used[0].citation
         body = body.rstrip()
         if not body.endswith(("。", "？", "！")):
             body += "。"
-        return f"{body}{program.citation.spoken()}", program.citation
+        ended = next((v for v in used if v.plan_ended(day)), None)
+        if ended is not None:
+            body += ended_plan_text(ended)
+        return f"{body}{citation.spoken()}", citation, ended is not None
 
     @staticmethod
     def _best_faq(program: Program, q: str, facet: str | None) -> Faq | None:
-        if not q:
-            return None
-        # within one program its own name says nothing: compare what is asked about it
-        names = sorted({_prep(n) for n in (program.name, program.short_name, *program.aliases)},
-                       key=len, reverse=True)
-        q_core = _strip(_strip(q, names), _FILLERS)
-        if len(_strip(q_core, _FACET_WORDS)) <= 1:
-            # only "how much?" / "where?" about the program: the one FAQ of that aspect if
-            # there is exactly one; "what is it?" is the summary's job
-            if facet in (None, "what"):
-                return None
-            same = [f for f in program.faq if f.facet == facet]
-            if len(same) == 1:
-                return same[0]
-        best, best_score = None, 0.0
-        for f in program.faq:
-            score = 0.0
-            for phrasing in f.phrasings:
-                f_core = _strip(_strip(_prep(phrasing), names), _FILLERS)
-                score = max(score, _dice(f_core, q_core),
-                            fuzz.ratio(_sound(f_core), _sound(q_core)) / 100 * 0.9)
-            if facet and f.facet == facet:
-                score += 0.15
-            elif facet and f.facet and f.facet != facet:
-                score -= 0.25
-            if score > best_score:
-                best, best_score = f, score
-        return best if best_score >= 0.5 else None
+        """The FAQ that answers `q` (bot.policy_search.SearchIndex.best_faq); a price the
+        documents do not give is said so, as an FAQ of the program's own clause."""
+        found = SearchIndex.best_faq(program, q, facet)
+        if found == NO_PRICE:
+            return Faq(question="", answer=f"{program.short_name}怎么收费、多少钱，文件里没有写。"
+                                          f"{HOTLINE_HINT}", facet="amount",
+                       citation=program.citation)
+        return found
 
     def _is_generic(self, question: str) -> bool:
         q = _prep(question)
@@ -879,23 +759,32 @@ def load_kb(policies_dir: Path | str, region: str) -> KnowledgeBase:
     return KnowledgeBase(region, loader.programs, loader.sources, loader.chain)
 
 
-_CACHE: dict[tuple[str, str], KnowledgeBase] = {}
+_CACHE: dict[tuple[str, str], tuple[tuple, KnowledgeBase]] = {}
 _CACHE_LOCK = threading.Lock()
 
 
+def _signature(root: Path) -> tuple:
+    """What the cached pack was read from: every YAML file under the policies folder."""
+    return tuple((str(f), f.stat().st_mtime_ns) for f in sorted(root.rglob("*.yml")))
+
+
 def get_kb(region: str | None = None, policies_dir: Path | str | None = None) -> KnowledgeBase:
-    """The process-wide KB of a region (default POLICY_REGION), loaded once."""
+    """The process-wide KB of a region (default POLICY_REGION). The one cache of the policy
+    pack: the eligibility engine and the booking ledger read it too. Reloaded when a file
+    under the policies folder changes."""
     settings = get_settings()
     key = (str(policies_dir or settings.policies_dir), region or settings.policy_region)
-    kb = _CACHE.get(key)
-    if kb is None:
+    signature = _signature(Path(key[0]))
+    cached = _CACHE.get(key)
+    if cached is None or cached[0] != signature:
         with _CACHE_LOCK:
-            kb = _CACHE.get(key)
-            if kb is None:
+            cached = _CACHE.get(key)
+            if cached is None or cached[0] != signature:
                 kb = load_kb(key[0], key[1])
-                _CACHE[key] = kb
+                cached = (signature, kb)
+                _CACHE[key] = cached
                 log.info("policy pack %s loaded: %d programs", key[1], len(kb.program_ids()))
-    return kb
+    return cached[1]
 
 
 def clear_cache() -> None:

@@ -33,8 +33,25 @@ PARAMETER_VALUE = {
         "effective_from": DATE,
         "effective_to": DATE,    # inclusive; open-ended when absent
         "note": TEXT,            # spoken after the value, e.g. 这是2020年的标准
+        "target": {"type": "boolean"},   # a plan's goal ("到2025年……"), not a standard in force
         "source": SOURCE_REF,
     },
+}
+
+PARAMETERS = {
+    "type": "object",
+    "propertyNames": ID,
+    "additionalProperties": {
+        "type": "object", "required": ["label", "values"], "additionalProperties": False,
+        "properties": {"label": TEXT,
+                       "values": {"type": "array", "items": PARAMETER_VALUE, "minItems": 1}},
+    },
+}
+
+# policies/<region>/parameters.yml: values several programs share (who is 老年人, 高龄, …)
+COMMON_PARAMETERS = {
+    "type": "object", "required": ["parameters"], "additionalProperties": False,
+    "properties": {"parameters": PARAMETERS},
 }
 
 PROGRAM = {
@@ -52,16 +69,7 @@ PROGRAM = {
             "type": "object", "required": ["text"], "additionalProperties": False,
             "properties": {"text": TEXT},
         },
-        "parameters": {
-            "type": "object",
-            "propertyNames": ID,
-            "additionalProperties": {
-                "type": "object", "required": ["label", "values"], "additionalProperties": False,
-                "properties": {"label": TEXT,
-                               "values": {"type": "array", "items": PARAMETER_VALUE,
-                                          "minItems": 1}},
-            },
-        },
+        "parameters": PARAMETERS,
         "benefits": {"type": "array", "items": TEXT, "minItems": 1},
         "apply": {
             "type": "object", "required": ["text"], "additionalProperties": False,
@@ -79,6 +87,14 @@ PROGRAM = {
                       "properties": {"document": ID, "note": TEXT}},
         },
         "summary": TEXT,
+        # where the document allows several readings: the one chosen, and why
+        "assumptions": {
+            "type": "array",
+            "items": {"type": "object", "required": ["id", "reading", "note"],
+                      "additionalProperties": False,
+                      "properties": {"id": ID, "reading": TEXT, "note": TEXT,
+                                     "clause": TEXT}},
+        },
         "faq": {
             "type": "array", "minItems": 1,
             "items": {
@@ -87,6 +103,8 @@ PROGRAM = {
                     "q": TEXT, "a": TEXT,
                     "variants": TEXT_LIST,   # other ways people ask the same question
                     "facet": {"enum": ["what", "who", "amount", "apply", "documents", "history"]},
+                    "source": SOURCE_REF,    # the clause this answer rests on (cited when used)
+                    "group": TEXT_LIST,      # answer only when the question names one of these
                 },
             },
         },
@@ -111,12 +129,15 @@ PACK = {
                 "properties": {
                     "id": ID,
                     "file": TEXT,        # file name in the seed documents folder
-                    "kind": {"enum": ["policy", "study"]},
+                    "kind": {"enum": ["policy", "law", "study"]},
                     "title": TEXT,
                     "issuer": TEXT,
                     "date": DATE,
                     "number": TEXT,
                     "note": TEXT,
+                    # the period a plan covers; after valid_to its targets are an ended plan's
+                    "valid_from": DATE,
+                    "valid_to": DATE,
                 },
                 # a policy document must say who issued it and when
                 "if": {"properties": {"kind": {"const": "policy"}}},

@@ -57,7 +57,8 @@ def test_approximate_age_and_a_street_in_the_same_answer():
     assert slots["elig_age"] == 89 and slots["elig_age_approximate"] is True
     assert slots["elig_street"] == "五老村"
     assert "89岁左右" in said[0] and "五老村" in said[0]
-    assert slots["requested_slot"] == "elig_economic_status"
+    # 89 "or so" is a year from the 90 of the caregiver training: the birth month decides
+    assert slots["requested_slot"] == "elig_birth_date"
 
 
 def test_unusable_answer_is_asked_again_then_a_human_is_offered():
@@ -90,6 +91,11 @@ def test_only_facts_that_still_matter_are_asked():
     facts = {"elig_age": 76, "elig_street": "夫子庙", "elig_economic_status": "低保"}
     slots, said, _ = validate(tracker(facts, text="瘫在床上", requested="elig_care_level"))
     assert slots["elig_care_level"] == "重度失能"
+    # 低保 + 失能: only 建档立卡 (适老化改造, 四(五)3) can still change a result
+    assert slots["requested_slot"] == "elig_poverty_registered"
+    slots, said, _ = validate(tracker({**facts, "elig_care_level": "重度失能"}, text="不是",
+                                      requested="elig_poverty_registered"))
+    assert slots["elig_poverty_registered"] is False
     assert slots["requested_slot"] is None  # nothing else can change a result: the form ends
 
 
@@ -131,7 +137,23 @@ def test_summary_names_eligible_programs_first_with_the_number():
     dispatcher = CollectingDispatcher()
     events = asyncio.run(ActionEligibilitySummary().run(dispatcher, tracker(facts), DOMAIN))
     summary = dispatcher.messages[0]["text"]
-    assert summary.startswith("根据您说的情况，您可以享受：一，每月3小时免费上门照料")
+    assert summary.startswith("根据您说的情况，您可以享受：一，每月3小时免费照料")
     assert dispatcher.messages[1]["response"] == "utter_eligibility_offer"
     sms = next(e["value"] for e in events if e["name"] == "elig_summary")
-    assert "每月3小时免费上门照料" in sms and len(sms) <= 300
+    assert "每月3小时免费照料" in sms and len(sms) <= 300
+
+
+def test_an_approximate_age_at_a_threshold_asks_the_birth_month():
+    """虚岁八十一 is 80 or 79: the year and month of birth decide the 80+ programs."""
+    slots, said, _ = validate(tracker(text="虚岁八十一", requested="elig_age"))
+    assert slots["elig_age"] == 80 and slots["elig_age_approximate"] is True
+    assert slots["requested_slot"] == "elig_birth_date"
+    answered = {"elig_age": 80, "elig_age_approximate": True}
+    slots, said, _ = validate(tracker(answered, text="一九四六年三月", requested="elig_birth_date"))
+    assert slots["elig_age"] == 80 and slots["elig_age_approximate"] is None
+    assert "80周岁" in said[0] and slots["requested_slot"] == "elig_street"
+    slots, said, _ = validate(tracker(answered, text="就记得是四六年生的", requested="elig_birth_date"))
+    assert slots["elig_birth_date"] == "unknown" and "社区" in said[0]
+    assert slots["requested_slot"] == "elig_street"      # not asked again
+    slots, said, _ = validate(tracker(answered, text="蓝色的", requested="elig_birth_date"))
+    assert slots["elig_birth_date"] is None and "1945年3月" in said[0]

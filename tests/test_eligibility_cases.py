@@ -56,6 +56,9 @@ def test_case(case):
         assert results[pid].benefit == benefit
     for pid, missing in (case.get("missing") or {}).items():
         assert results[pid].missing == missing, (pid, results[pid].missing)
+    for pid in case.get("review") or []:
+        assert results[pid].review and "社区认定" in results[pid].review[0], (pid, results[pid].review)
+        assert results[pid].tier is None, (pid, results[pid].tier)
     for pid, words in (case.get("hint_contains") or {}).items():
         assert results[pid].hint and words in results[pid].hint, (pid, results[pid].hint)
 

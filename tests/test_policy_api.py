@@ -27,7 +27,8 @@ def test_search_returns_ranked_cited_results(client):
     assert top["program_id"] == "time_bank" and top["score"] >= policy_kb.ANSWER_THRESHOLD
     assert top["citation"]["title"] == "示范区养老服务发展“十四五”规划"
     assert top["citation"]["file"].startswith("004_") and top["citation"]["clause"]
-    assert top["answer"].endswith("依据：《示范区养老服务发展“十四五”规划》。")
+    assert "依据：《示范区养老服务发展“十四五”规划》第" in top["answer"]
+    assert top["citation"]["section"] in top["answer"]
     scores = [h["score"] for h in body["results"]]
     assert scores == sorted(scores, reverse=True)
     assert body["answer"]["kind"] == "answer" and body["answer"]["program_id"] == "time_bank"

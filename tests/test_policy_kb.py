@@ -128,7 +128,7 @@ def test_the_spoken_answer_changes_with_the_date(kb):
     before = kb.answer(question, on="2023-06-01")
     after = kb.answer(question, on="2026-11-23")
     assert before.program_id == after.program_id == "free_home_care_80plus"
-    assert "2小时" in before.text and "2020年" in before.text and "3小时" not in before.text
+    assert "2小时" in before.text and "3小时" not in before.text
     assert "不少于3小时" in after.text and "2025年" in after.text
     uni = "老年大学在哪儿上课呀"
     assert "部分街道" in kb.answer(uni, on="2021-06-01").text
@@ -170,7 +170,7 @@ def test_search_tolerates_asr_errors(kb, query, expected):
     hits = kb.search(query)
     assert hits and hits[0].program_id == expected, [(h.program_id, h.score) for h in hits]
     assert hits[0].score >= ANSWER_THRESHOLD
-    assert hits[0].citation.title and hits[0].answer.endswith("》。")
+    assert hits[0].citation.title and hits[0].answer.endswith(hits[0].citation.spoken())
 
 
 @pytest.mark.parametrize("query,expected", [
@@ -197,7 +197,7 @@ def test_search_ranks_and_limits(kb):
 
 
 @pytest.mark.parametrize("question", ["殡葬补贴怎么领", "老人坐公交车要不要钱", "残疾证去哪里办",
-                                      "养老院一个月收多少钱", "宠物狗要打什么疫苗"])
+                                      "老年证在哪里办", "宠物狗要打什么疫苗"])
 def test_out_of_pack_questions_get_an_honest_not_sure(kb, question):
     answer = kb.answer(question)
     assert answer.kind == "not_sure" and not answer.confident
@@ -243,7 +243,10 @@ def test_answers_are_short_spoken_and_cited(kb, program_id):
     for question in questions:
         answer = kb.answer(question, on="2026-11-23")
         assert answer.program_id == program_id, (question, answer)
-        assert answer.text.endswith(f"依据：《{program.citation.title}》。")
+        # the program's document, or a study it rests on when an FAQ says so
+        titles = {program.citation.title, *(c.title for c, _note in program.supporting)}
+        assert answer.citation.title in titles
+        assert answer.text.endswith(answer.citation.spoken()), answer.text
         assert not VOICE_UNSAFE.search(answer.text), answer.text
         assert len(answer.text) <= 200, answer.text
 

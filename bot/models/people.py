@@ -84,6 +84,9 @@ class Elder(Base):
             "special_family": self.special_family,
             "disability_certificate": self.disability_certificate,
             "veteran": self.veteran,
+            # not in the registry (bot.facts.FACT_KEYS): the conversation asks when it matters
+            "poverty_registered": None,
+            "severe_disability_family": None,
         }
 
 

@@ -78,7 +78,7 @@ def eligibility():
         for key in ("economic_status", "care_level", "living_situation"):
             getattr(form, key).data = facts.get(key) or ""
         for key in ("hukou_local", "dementia", "special_family", "disability_certificate",
-                    "veteran"):
+                    "veteran", "poverty_registered", "severe_disability_family"):
             getattr(form, key).data = _bool_text(facts.get(key))
         run = True
     elif form.validate_on_submit():

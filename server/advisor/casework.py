@@ -10,6 +10,8 @@ import importlib
 import logging
 from types import ModuleType
 
+from bot.eligibility import FACT_LABELS  # noqa: F401  (one home: the engine's labels)
+
 log = logging.getLogger(__name__)
 
 
@@ -67,11 +69,6 @@ def evaluate(facts: dict):
     return eligibility.evaluate(facts)
 
 
-FACT_LABELS = {"age": "年龄", "birth_date": "出生日期", "street": "住址街道", "resident": "住址",
-               "hukou_local": "本地户籍", "economic_status": "经济状况", "care_level": "身体状况",
-               "dementia": "失智", "living_situation": "居住情况",
-               "special_family": "计划生育特殊家庭", "disability_certificate": "残疾证",
-               "veteran": "退役军人"}
 
 
 # --- booking -----------------------------------------------------------------------------

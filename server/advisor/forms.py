@@ -42,10 +42,12 @@ class EligibilityForm(FlaskForm):
     special_family = SelectField("计划生育特殊家庭", choices=YES_NO, validate_choice=False)
     disability_certificate = SelectField("持有残疾证", choices=YES_NO, validate_choice=False)
     veteran = SelectField("退役军人", choices=YES_NO, validate_choice=False)
+    poverty_registered = SelectField("纳入建档立卡", choices=YES_NO, validate_choice=False)
+    severe_disability_family = SelectField("重度残疾人家庭", choices=YES_NO, validate_choice=False)
 
     FACT_FIELDS = ("age", "street", "hukou_local", "economic_status", "care_level",
                    "living_situation", "dementia", "special_family", "disability_certificate",
-                   "veteran")
+                   "veteran", "poverty_registered", "severe_disability_family")
 
 
 class CancelForm(FlaskForm):
