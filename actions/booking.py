@@ -213,7 +213,9 @@ class BookingFormValidation(FormValidationAction):
         if identity.caller_id_matches(found[0], trusted):
             # the carrier's caller ID is her registered number (voice and SMS only)
             identity.record_attempt(turn.tracker.sender_id, found[0], "caller_id", True,
-                                    channel(turn.tracker))
+                                    channel(turn.tracker),
+                                    relation=identity.said_relation(turn.tracker.events),
+                                    proved_by=trusted)
             self.proven(turn, found[0])
             return
         log.info("booking form: phone %s names elder %s; proof needed", mask_phone(phone), found[0])
@@ -252,7 +254,9 @@ class BookingFormValidation(FormValidationAction):
         if identity.code_from_text(text) is None and _RESEND.search(text or ""):
             self.challenge(turn, candidate)
             return None
-        checked = identity.verify(turn.tracker.sender_id, text, channel(turn.tracker))
+        # who the caller said they are to her (我是她女儿) goes into the proof's record
+        checked = identity.verify(turn.tracker.sender_id, text, channel(turn.tracker),
+                                  relation=identity.said_relation(turn.tracker.events))
         if checked.ok:
             self.proven(turn, candidate)
             return True

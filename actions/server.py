@@ -6,27 +6,67 @@ configured in var/endpoints.yml by scripts/render_endpoints.py).
 
 Without ACTION_SERVER_SECRET it does not start: an action server anyone on the machine can
 call would run "send this SMS" or "cancel booking N" for them.
+
+Off the event loop: rasa-sdk 3.6 awaits each action's `run` on Sanic's event loop
+(rasa_sdk.executor.ActionExecutor.run -> utils.call_potential_coroutine), and our actions are
+`async def` calling blocking code (SQLAlchemy, the Twilio REST client). Here every action
+call runs in a worker thread of its own pool (ACTION_THREADS, default 8) with an event loop
+of that thread, so one slow database call or SMS does not stop /health or other
+conversations' actions.
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
+import concurrent.futures
 import hmac
 import logging
 import os
 import sys
 
 from rasa_sdk import endpoint, utils
+from rasa_sdk.executor import ActionExecutor
 from sanic import response
 
 from bot.config import get_settings
+from bot.masking import install_log_masking
 
 log = logging.getLogger("actions.server")
 SECRET_HEADER = "X-Action-Secret"
 OPEN_PATHS = {"/health"}
 
 
+_pool: concurrent.futures.ThreadPoolExecutor | None = None
+
+
+def action_pool() -> concurrent.futures.ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=int(os.environ.get("ACTION_THREADS") or 8),
+            thread_name_prefix="action")
+    return _pool
+
+
+class ThreadedActionExecutor(ActionExecutor):
+    """rasa-sdk's executor, but each action call runs in a worker thread (its own event
+    loop there), never on the server's event loop."""
+
+    async def run(self, action_call):
+        loop = asyncio.get_running_loop()
+        parent_run = super().run
+        return await loop.run_in_executor(action_pool(),
+                                          lambda: asyncio.run(parent_run(action_call)))
+
+
 def create_app(secret: str):
-    app = endpoint.create_app("actions", cors_origins=None)
+    install_log_masking()
+    # rasa-sdk builds its routes around `ActionExecutor()`: give it the threaded one
+    original, endpoint.ActionExecutor = endpoint.ActionExecutor, ThreadedActionExecutor
+    try:
+        app = endpoint.create_app("actions", cors_origins=None)
+    finally:
+        endpoint.ActionExecutor = original
 
     @app.on_request
     async def require_secret(request):

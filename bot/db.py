@@ -4,11 +4,22 @@ One engine per database URL per process; one session per unit of work:
 
     with session_scope() as s:      # commits on success, rolls back on any error
         s.add(...)
+
+Every database call has a bound on how long it may wait, well below Twilio's 15 s webhook
+limit, so a stuck database gives a polite answer instead of a hung call:
+- SQLite: busy timeout DB_BUSY_TIMEOUT_MS (default 5000) for a locked database;
+- PostgreSQL: connect timeout DB_CONNECT_TIMEOUT_SECONDS (5), statement_timeout
+  DB_STATEMENT_TIMEOUT_MS (5000) and lock_timeout DB_LOCK_TIMEOUT_MS (3000), set for every
+  connection through the driver's options;
+- both: waiting for a free pooled connection, DB_POOL_TIMEOUT_SECONDS (5).
+Migrations (`python -m bot.manage migrate`) get a long statement timeout instead
+(`migration_engine`): creating an index on a big table may take minutes.
 """
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 from typing import Iterator
 
@@ -24,12 +35,63 @@ _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+def _env_int(name: str, default: int) -> int:
+    try:
+        value = int(os.environ.get(name) or default)
+    except ValueError:
+        log.warning("%s is not a whole number; using %s", name, default)
+        return default
+    return value if value >= 0 else default
+
+
+def busy_timeout_ms() -> int:
+    return _env_int("DB_BUSY_TIMEOUT_MS", 5000)
+
+
+def statement_timeout_ms() -> int:
+    return _env_int("DB_STATEMENT_TIMEOUT_MS", 5000)
+
+
+def lock_timeout_ms() -> int:
+    return _env_int("DB_LOCK_TIMEOUT_MS", 3000)
+
+
+def _sqlite_pragmas_for(busy_ms: int):
+    def pragmas(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+        cursor.close()
+    return pragmas
+
+
+def engine_options(url: str, statement_ms: int | None = None,
+                   lock_ms: int | None = None) -> dict:
+    """create_engine() keyword arguments with the timeouts of the module doc."""
+    kwargs: dict = {"future": True, "pool_pre_ping": True,
+                    "pool_timeout": _env_int("DB_POOL_TIMEOUT_SECONDS", 5)}
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"check_same_thread": False,
+                                  "timeout": busy_timeout_ms() / 1000}
+        kwargs.pop("pool_timeout")  # SQLite files use a pool without a wait
+    else:
+        statement_ms = statement_timeout_ms() if statement_ms is None else statement_ms
+        lock_ms = lock_timeout_ms() if lock_ms is None else lock_ms
+        kwargs.update(pool_size=10, max_overflow=20)
+        if url.startswith("postgresql"):
+            kwargs["connect_args"] = {
+                "connect_timeout": _env_int("DB_CONNECT_TIMEOUT_SECONDS", 5),
+                "options": f"-c statement_timeout={int(statement_ms)} "
+                           f"-c lock_timeout={int(lock_ms)}"}
+    return kwargs
+
+
+def _create(url: str, statement_ms: int | None = None, lock_ms: int | None = None) -> Engine:
+    engine = create_engine(url, **engine_options(url, statement_ms, lock_ms))
+    if url.startswith("sqlite"):
+        event.listen(engine, "connect", _sqlite_pragmas_for(busy_timeout_ms()))
+    return engine
 
 
 def get_engine(url: str | None = None) -> Engine:
@@ -37,16 +99,30 @@ def get_engine(url: str | None = None) -> Engine:
     with _lock:
         engine = _engines.get(url)
         if engine is None:
-            kwargs: dict = {"future": True, "pool_pre_ping": True}
-            if url.startswith("sqlite"):
-                kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-            else:
-                kwargs.update(pool_size=10, max_overflow=20)
-            engine = create_engine(url, **kwargs)
-            if url.startswith("sqlite"):
-                event.listen(engine, "connect", _sqlite_pragmas)
+            engine = _create(url)
             _engines[url] = engine
         return engine
+
+
+@contextlib.contextmanager
+def migration_engine(url: str, statement_ms: int = 600_000,
+                     lock_ms: int = 10_000) -> Iterator[Engine]:
+    """While migrating, `get_engine(url)` hands out an engine with a long statement timeout
+    (10 minutes; locks still 10 s); afterwards the service engine with its short ones."""
+    engine = _create(url, statement_ms, lock_ms)
+    with _lock:
+        previous = _engines.get(url)
+        _engines[url] = engine
+    try:
+        yield engine
+    finally:
+        with _lock:
+            if _engines.get(url) is engine:
+                if previous is not None:
+                    _engines[url] = previous
+                else:
+                    _engines.pop(url, None)
+        engine.dispose()
 
 
 def make_session(url: str | None = None) -> Session:

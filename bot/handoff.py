@@ -1,14 +1,65 @@
-"""The handoff queue: people who need a human advisor, most urgent first."""
+"""The handoff queue: people who need a human advisor, most urgent first.
+
+Flood limit: the web chat's conversation ids carry a keyed tag of the client address that
+opened them (server/chat_ids.py), so requests for a person (转人工, a complaint, the bot
+giving up) from one address are limited (WEB_HANDOFFS_PER_HOUR_PER_ADDRESS, default 10 an
+hour), counted like the chat limits (bot/ratelimit.py: Redis when REDIS_URL is set;
+RATE_LIMITS=off turns it off). Over the limit, `create_handoff` raises HandoffLimited and
+nothing is queued; the action then tells the person to call 12349. Crises, emergencies and
+scam reports are never limited, and the phone and SMS lines are not counted here.
+"""
 from __future__ import annotations
 
 import logging
+import os
 
 from bot.db import session_scope
 from bot.masking import mask_phone, mask_text
 from bot.models import Handoff, SafetyEvent
 from bot.models.people import elder_by_phone
+from bot.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
+
+# Kinds a script could use to flood the advisors' queue; people in danger are never refused.
+LIMITED_KINDS = frozenset({"request_human", "fallback", "complaint", "callback"})
+WEB_SENDER_PREFIX = "web-"
+ADDRESS_TAG_CHARS = 8
+_limiter: RateLimiter | None = None
+
+
+class HandoffLimited(RuntimeError):
+    """Too many requests for a person from one client address: nothing was queued."""
+
+
+def web_handoffs_per_hour() -> int:
+    return int(os.environ.get("WEB_HANDOFFS_PER_HOUR_PER_ADDRESS") or 10)
+
+
+def handoff_limiter() -> RateLimiter:
+    global _limiter
+    if _limiter is None or _limiter.limit != web_handoffs_per_hour():
+        _limiter = RateLimiter("handoff-address", web_handoffs_per_hour(), 3600)
+    return _limiter
+
+
+def address_tag(sender_id: str | None) -> str | None:
+    """The client-address tag of a web conversation id (web-<tag><random>); None otherwise."""
+    if not sender_id or not sender_id.startswith(WEB_SENDER_PREFIX):
+        return None
+    tag = sender_id[len(WEB_SENDER_PREFIX):len(WEB_SENDER_PREFIX) + ADDRESS_TAG_CHARS]
+    return tag if len(tag) == ADDRESS_TAG_CHARS else None
+
+
+def _check_flood(kind: str, sender_id: str | None) -> None:
+    tag = address_tag(sender_id)
+    if kind not in LIMITED_KINDS or tag is None:
+        return
+    if not handoff_limiter().hit(tag):
+        log.warning("handoff refused: client address tag %s is over its limit (%d an hour) "
+                    "kind=%s conversation=%s", tag, web_handoffs_per_hour(), kind,
+                    (sender_id or "")[:16])
+        raise HandoffLimited(f"too many {kind} handoffs from one client address")
 
 PRIORITY = {"crisis": 0, "emergency": 0, "scam": 1, "callback": 3, "request_human": 4,
             "fallback": 5, "complaint": 4}
@@ -31,7 +82,9 @@ def _add_handoff(session, kind: str, sender_id, channel, phone, text,
 
 def create_handoff(kind: str, *, sender_id: str | None, channel: str | None = None,
                    phone: str | None = None, summary: str | None = None) -> int:
-    """Adds a conversation to the queue; returns its id."""
+    """Adds a conversation to the queue; returns its id. Raises HandoffLimited when the web
+    client address behind `sender_id` asked for a person too often (see the module doc)."""
+    _check_flood(kind, sender_id)
     with session_scope() as s:
         handoff_id = _add_handoff(s, kind, sender_id, channel, phone, summary).id
     log.info("handoff queued id=%s kind=%s channel=%s phone=%s", handoff_id, kind, channel,

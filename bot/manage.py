@@ -4,6 +4,9 @@
     python -m bot.manage demo        # load demo data if the database is empty
     python -m bot.manage init        # both
     python -m bot.manage retention [--days N] [--dry-run]   # delete personal data past its period
+
+In the production profile (PostgreSQL, bot/profile.py) `init` only migrates and `demo`
+refuses: demo people and accounts never reach a live database.
 """
 from __future__ import annotations
 
@@ -14,8 +17,10 @@ import sys
 from alembic import command
 from alembic.config import Config
 
+from bot import profile
 from bot.config import PROJECT_ROOT, VAR_DIR, get_settings
-from bot.masking import mask_text
+from bot.db import migration_engine
+from bot.masking import install_log_masking, mask_text
 
 log = logging.getLogger("bot.manage")
 
@@ -33,7 +38,8 @@ def migrate(database_url: str | None = None) -> None:
     url = database_url or get_settings().database_url
     if url.startswith("sqlite:///"):
         VAR_DIR.mkdir(parents=True, exist_ok=True)
-    command.upgrade(alembic_config(url), "heads")
+    with migration_engine(url):  # a long statement timeout while migrating only
+        command.upgrade(alembic_config(url), "heads")
     log.info("database migrated: %s", _safe_url(url))
 
 
@@ -47,6 +53,7 @@ def _safe_url(url: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    install_log_masking()
     parser = argparse.ArgumentParser(prog="python -m bot.manage")
     parser.add_argument("command", choices=["migrate", "demo", "init", "retention"])
     parser.add_argument("--days", type=int, help="retention period (default RETENTION_DAYS or 180)")
@@ -60,10 +67,23 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from bot import demo
 
+    if args.command == "demo" and profile.demo_refused():
+        log.error("refusing to load demo data: production profile (DATABASE_URL is PostgreSQL). "
+                  "Demo people and accounts never go into a live database "
+                  "(DEMO_DATA=allow only on a test/staging stack).")
+        return 2
     if args.command in ("migrate", "init"):
         migrate()
     if args.command in ("demo", "init"):
-        demo.load_if_empty()
+        if profile.demo_refused():
+            log.info("production profile (DATABASE_URL is PostgreSQL): demo data not loaded "
+                     "(load the real register of elders; create console accounts with "
+                     "`flask --app server create-user`)")
+        else:
+            if profile.production_profile():
+                log.warning("DEMO_DATA=allow: loading demo data into PostgreSQL "
+                            "(test/staging only)")
+            demo.load_if_empty()
     return 0
 
 

@@ -37,6 +37,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     # == area: telephony ==
     from server.twilio_bp import bp as twilio_bp
     app.register_blueprint(twilio_bp)
+    from server.freeswitch_bp import bp as freeswitch_bp
+    app.register_blueprint(freeswitch_bp)
     # == area: web (widget + advisor console) ==
     from server import advisor, widget
 
@@ -67,3 +69,7 @@ def _configure_logging() -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
                             format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # every log line of the web server, whoever writes it, with ID and phone numbers masked
+    from bot.masking import install_log_masking
+
+    install_log_masking()

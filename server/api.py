@@ -18,6 +18,8 @@ MAX_MESSAGE_CHARS = 500
 # A person types or speaks far less than this; more is a script or a stuck client.
 CHAT_TURNS_PER_MINUTE = int(os.environ.get("CHAT_TURNS_PER_MINUTE", "30"))
 # One address starting conversation after conversation (new ids cost nothing) is a script.
+# Requests for a person are limited per address too (WEB_HANDOFFS_PER_HOUR_PER_ADDRESS), where
+# they are queued: the conversation id carries the address's tag (chat_ids, bot/handoff.py).
 CHAT_TURNS_PER_MINUTE_PER_ADDRESS = int(os.environ.get("CHAT_TURNS_PER_MINUTE_PER_ADDRESS", "240"))
 _chat_limiter: RateLimiter | None = None
 _address_limiter: RateLimiter | None = None
@@ -66,7 +68,7 @@ def chat():
     if conversation is None:
         if token not in (None, ""):
             log.info("chat: a sender the server did not issue starts a new conversation")
-        token, conversation = chat_ids.new_sender()
+        token, conversation = chat_ids.new_sender(request.remote_addr)
     if not address_limiter().hit(request.remote_addr or "unknown"):
         log.warning("chat rate limit hit for client address %s", request.remote_addr)
         return jsonify(error="您发得太快了，请稍等一会儿再说。", code="rate_limited", sender=token,

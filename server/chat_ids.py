@@ -2,13 +2,18 @@
 
 - A chat conversation id is issued by the server (`new_sender`), signed with SECRET_KEY and
   returned to the client; a sender the server did not issue starts a new conversation.
-  Rasa sees only the unsigned part, so the token never lands in the tracker store.
+  Rasa sees only the unsigned part, so the token never lands in the tracker store. The id
+  begins with a keyed tag of the client address that opened it (`web-<8 hex><24 hex>`, the
+  address itself is never stored): the action server limits requests for a person per
+  address by it (bot/handoff.py).
 - Button payloads that carry an intent (`/affirm`, `/inform{...}`) are signed for the
   conversation they were offered in; a client can send back only what it was offered.
   Any other text starting with "/" is read as plain text, never as an intent.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import uuid
 
@@ -27,9 +32,19 @@ def _signer(purpose: str) -> URLSafeSerializer:
     return URLSafeSerializer(get_settings().secret_key, salt=f"elder12349-{purpose}")
 
 
-def new_sender() -> tuple[str, str]:
-    """(token for the client, conversation id for Rasa)."""
-    conversation = "web-" + uuid.uuid4().hex
+def address_tag(address: str | None) -> str:
+    """8 hex characters standing for a client address (keyed: not reversible without the
+    SECRET_KEY); a random one when the address is unknown."""
+    if not address:
+        return uuid.uuid4().hex[:8]
+    key = (get_settings().secret_key or "").encode()
+    return hmac.new(key, f"client-address:{address}".encode(), hashlib.sha256).hexdigest()[:8]
+
+
+def new_sender(address: str | None = None) -> tuple[str, str]:
+    """(token for the client, conversation id for Rasa) for a conversation opened from
+    client `address`."""
+    conversation = "web-" + address_tag(address) + uuid.uuid4().hex[:24]
     return _signer("sender").dumps(conversation), conversation
 
 

@@ -1,4 +1,5 @@
-"""Twilio webhooks: POST /twilio/voice, /twilio/sms, /twilio/status.
+"""Twilio webhooks: POST /twilio/voice, /twilio/sms, /twilio/status. A thin adapter: the
+turn engine (claims, idempotency, retries, call state) is server/telephony/engine.py.
 
 Every request must carry a valid X-Twilio-Signature for the public URL Twilio called
 (PUBLIC_BASE_URL + path when behind a proxy, else the URL as received), or it gets 403.
@@ -16,18 +17,12 @@ from flask import Blueprint, Response, request
 from werkzeug.exceptions import HTTPException
 
 from bot.config import get_settings
-from bot.masking import mask_phone, mask_text
-from server.telephony import store
 from server.telephony.base import MalformedWebhook, VoicePlan
-from server.telephony.dialogue import TECHNICAL_TROUBLE, VoiceBridge, advisor_on_duty, sms_turn
+from server.telephony.engine import MAX_TURNS, SMS_TROUBLE, TelephonyService
 from server.telephony.twilio_adapter import TwilioAdapter
 
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
 log = logging.getLogger(__name__)
-
-MAX_TURNS = 500  # a call longer than this is not a person talking
-RUNNING_WAIT_SECONDS = 8.0  # how long a retry waits for the first request's answer
-MAX_WAIT_REDIRECTS = 3
 
 
 @bp.record_once
@@ -42,6 +37,10 @@ def _announce(_state) -> None:
 
 def _adapter() -> TwilioAdapter:
     return TwilioAdapter.from_env(get_settings().twilio_auth_token)
+
+
+def _service() -> TelephonyService:
+    return TelephonyService(_adapter(), _turn_url)
 
 
 def public_url() -> str:
@@ -84,72 +83,27 @@ def _turn_no() -> int:
 
 @bp.post("/voice")
 def voice():
-    adapter = _adapter()
-    event = adapter.voice_event(request.form)
+    service = _service()
+    event = service.adapter.voice_event(request.form)
     turn_no = _turn_no()
-    sender_id = store.voice_sender_id(event.call_id)
-    kind = ("start" if turn_no == 0 and event.is_silence else
-            "dial_result" if event.transfer_status else "dtmf" if event.digits else
-            "speech" if event.speech else "silence")
-    claim = store.claim_turn(event.call_id, turn_no, channel="voice", sender_id=sender_id,
-                             input_kind=kind,
-                             input_masked=mask_text(event.speech or event.digits or ""))
-    if claim.status == "answered":
-        return _xml(claim.body)
-    if claim.status == "running":
-        body = store.wait_for_answer(event.call_id, turn_no, RUNNING_WAIT_SECONDS)
-        if body is not None:
-            return _xml(body)
-        waits = int(request.args.get("wait", "0")) if request.args.get("wait", "").isdigit() else 0
-        if waits < MAX_WAIT_REDIRECTS:
-            return _xml(adapter.render_voice(VoicePlan(
-                say=["请稍等。"], pause_seconds=2, redirect_url=_turn_url(turn_no, wait=waits + 1))))
-        log.error("turn sid=%s no=%s never finished: apologising", event.call_id, turn_no)
-    state = store.load_call(event.call_id, event.from_number, event.to_number, adapter.name)
-    bridge = VoiceBridge(_turn_url)
-    try:
-        if claim.status == "running":
-            plan = bridge.failure_plan(state, turn_no)
-        else:
-            plan = bridge.handle(state, event, turn_no)
-    except Exception:
-        log.exception("voice turn failed sid=%s turn=%s", event.call_id, turn_no)
-        plan = bridge.failure_plan(state, turn_no)
-    body = adapter.render_voice(plan)
-    if state.persisted:
-        store.finish_turn(state, turn_no, body, recorded=claim.status == "claimed")
-    elif claim.status == "claimed":
-        store.answer_turn(event.call_id, turn_no, body)
-    return _xml(body)
+    waits = int(request.args.get("wait", "0")) if request.args.get("wait", "").isdigit() else 0
+    return _xml(service.voice_turn(event, turn_no, waits))
 
 
 @bp.post("/sms")
 def sms():
-    adapter = _adapter()
-    event = adapter.sms_event(request.form)
+    service = _service()
+    event = service.adapter.sms_event(request.form)
     if not event.from_number:
         raise MalformedWebhook("SMS without a sender number")
-    claim = store.claim_turn(event.message_id, 0, channel="sms", sender_id=event.from_number,
-                             input_kind="sms", input_masked=mask_text(event.body)[:500])
-    if claim.status == "answered":
-        return _xml(claim.body)
-    if claim.status == "running":
-        body = store.wait_for_answer(event.message_id, 0, RUNNING_WAIT_SECONDS)
-        # The first request will answer; a second reply would be a duplicate SMS.
-        return _xml(body if body is not None else adapter.render_sms(None))
-    text, choices = sms_turn(event)
-    body = adapter.render_sms(text)
-    if claim.status == "claimed":
-        store.answer_turn(event.message_id, 0, body, choices)
-    log.info("sms answered to %s (%d chars)", mask_phone(event.from_number), len(text))
-    return _xml(body)
+    return _xml(service.sms(event))
 
 
 @bp.post("/status")
 def status():
-    event = _adapter().status_event(request.form)
-    store.record_status(event, "twilio")
-    return _xml(str(_empty_voice()))
+    service = _service()
+    service.call_status(service.adapter.status_event(request.form))
+    return _xml(_empty_voice())
 
 
 def _empty_voice() -> str:
@@ -158,18 +112,11 @@ def _empty_voice() -> str:
 
 def _polite(status_code: int) -> Response:
     """An answer Twilio can play when something went wrong: never silence, never a 500."""
-    adapter = _adapter()
+    service = _service()
     if request.path.endswith("/sms"):
-        return _xml(adapter.render_sms("不好意思，系统出了点问题。请稍后再发，或拨打12349找顾问。"),
-                    status_code)
+        return _xml(service.adapter.render_sms(SMS_TROUBLE), status_code)
     if request.path.endswith("/voice"):
-        settings = get_settings()
-        if advisor_on_duty(settings):
-            plan = VoicePlan(say=[TECHNICAL_TROUBLE + "正在为您转接人工顾问，请不要挂机。"],
-                             transfer_to=settings.advisor_phone_number)
-        else:
-            plan = VoicePlan(say=[TECHNICAL_TROUBLE + "请您稍后再打幺二三四九。再见！"], hangup=True)
-        return _xml(adapter.render_voice(plan), status_code)
+        return _xml(service.adapter.render_voice(service.trouble_plan()), status_code)
     return _xml(_empty_voice(), status_code)
 
 

@@ -138,6 +138,12 @@ class Stack:
             # every test conversation comes from 127.0.0.1: the per-address limit is tested
             # on its own (tests/test_chat_limits.py), the per-conversation one stays on
             "CHAT_TURNS_PER_MINUTE_PER_ADDRESS": "1000000",
+            # ... and so is the per-address limit on requests for a person
+            # (tests/test_handoff_limit.py)
+            "WEB_HANDOFFS_PER_HOUR_PER_ADDRESS": "1000000",
+            # a test stack is never a live line: the demo personas are loaded on PostgreSQL too
+            # (the production profile refuses them otherwise, tests/test_demo_refused.py)
+            "DEMO_DATA": "allow",
             "RASA_AUTH_TOKEN": self.rasa_token,
             "ACTION_SERVER_SECRET": self.action_secret,
         })

@@ -14,6 +14,7 @@ from flask import Flask
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
+from bot import profile
 from bot.config import DEV_SECRET_KEY, LOOPBACK, get_settings
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ login_manager = LoginManager()
 
 def production_profile() -> bool:
     """The one production switch of README.md: the service database is PostgreSQL."""
-    return get_settings().database_url.startswith("postgresql")
+    return profile.production_profile()
 
 
 def cookie_secure_default() -> bool:
@@ -45,6 +46,8 @@ def init_app(app: Flask) -> None:
         raise RuntimeError("SECRET_KEY is the public development key while the web server is "
                            f"reachable from other machines (WEB_BIND={settings.web_bind}) or in "
                            "the production profile: set a long random SECRET_KEY")
+    # Demo people (public ID and phone numbers) and demo accounts never on a live line.
+    profile.check_start_up()
     hours = int(os.environ.get("CONSOLE_SESSION_HOURS", "8"))
     for key, value in {
         "SESSION_COOKIE_HTTPONLY": True,

@@ -96,6 +96,9 @@ def eligibility():
             summary = ", ".join(f"{r.program_id}={r.status}" for r in results)
             audit.record(actor(), "eligibility_check", elder_id=person.id,
                          detail=summary[:900], ip=client_ip())
+    if person is not None and results is None:
+        # the page shows her facts from the record even when nothing was calculated
+        audit.record(actor(), "view_elder_facts", elder_id=person.id, ip=client_ip())
     return render_template("advisor/eligibility.html", form=form, elder=person,
                            results=results, error=error,
                            engine_missing=run and results is None and error is None)
@@ -131,6 +134,9 @@ def book_windows(elder_id: int):
         person = load_elder(s, elder_id)
         if person is None:
             return _no_elder()
+        # the page shows her address: a read of personal data
+        audit.record(actor(), "view_booking_page", elder_id=elder_id, ip=client_ip(),
+                     detail=f"book {service_code}".strip(), session=s)
         windows = []
         if booking is not None and service_code:
             windows = booking.available_windows(s, service_code, person.street_id, around, limit=5)
@@ -209,6 +215,9 @@ def reschedule_windows(elder_id: int, reference: str):
         person = load_elder(s, elder_id)
         if person is None:
             return _no_elder()
+        # the page shows her address and the booking: a read of personal data
+        audit.record(actor(), "view_booking_page", elder_id=elder_id, ip=client_ip(),
+                     detail=f"reschedule {moving.reference}", session=s)
         service = booking.service_by_code_or_name(s, moving.service_name)
         windows = booking.available_windows(s, service.code, person.street_id, around, limit=6) \
             if service is not None else []

@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
-from bot import audit
+from bot import audit, identity
 from bot.console_users import UserError, create_user, set_password
 from bot.clock import today
 from bot.db import session_scope
@@ -66,6 +66,14 @@ def china_time(value) -> str:
 @bp.app_template_filter("masked")
 def masked(value: str | None) -> str:
     return mask_text(value)
+
+
+METHODS_ZH = {"sms_code": "短信验证码", "caller_id": "来电号码"}
+
+
+@bp.app_template_filter("proof_method")
+def proof_method(method: str) -> str:
+    return METHODS_ZH.get(method, method)
 
 
 @bp.app_template_filter("audit_zh")
@@ -209,11 +217,12 @@ def elder(elder_id: int, full_phone: str | None = None):
         handoffs = list(s.execute(select(Handoff).where(Handoff.elder_id == elder_id)
                                   .order_by(Handoff.created_at.desc()).limit(20)).scalars())
         trail = audit.for_elder(s, elder_id, limit=10)
+        proofs = identity.proofs_for(s, elder_id, limit=10)
         facts = person.facts()
     history = conversation_history(person.phone, [h.sender_id for h in handoffs])
     booking_info = casework.booking_overview(elder_id)
     return render_template("advisor/elder.html", elder=person, facts=facts, handoffs=handoffs,
-                           trail=trail, history=history, booking=booking_info,
+                           trail=trail, proofs=proofs, history=history, booking=booking_info,
                            full_phone=full_phone, tomorrow=(today() + dt.timedelta(days=1)).isoformat(),
                            services=casework.service_choices())
 

@@ -3,9 +3,11 @@
 The bridge (server/telephony/dialogue.py) only sees provider-neutral events and answers
 with a provider-neutral plan; an adapter turns a provider's webhook into an event, the plan
 into the provider's markup, and checks that a webhook really comes from the provider.
-Twilio is the first adapter (twilio_adapter.py). Twilio no longer carries calls into
-mainland China, so a FreeSWITCH or Asterisk adapter (mod_httapi / AGI) is expected to
-follow: it implements the same methods and gets its own blueprint, nothing else changes.
+The turn engine around the bridge (claims, idempotency, retries) is engine.py, shared by
+all adapters. Adapters: Twilio (twilio_adapter.py) and, because Twilio no longer carries
+calls into mainland China, FreeSWITCH through mod_httapi (freeswitch_adapter.py). Another
+one (Asterisk AGI, a carrier's own API) implements the same methods and gets a thin
+blueprint; nothing else changes.
 """
 from __future__ import annotations
 
