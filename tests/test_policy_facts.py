@@ -315,3 +315,82 @@ def test_severe_disability_family_is_used_when_said_but_never_asked():
     said = factlib.extract_facts("我老伴是重度残疾，一级的", ON)
     assert said["severe_disability_family"] is True
     assert _result({**facts, **said}, "severe_disability_families").status == "eligible"
+
+
+# ---------------------------------------------------------------- every program, five ways
+
+# Two more wordings per program beside the three of tests/test_policy_e2e.py (written by hand
+# after reading the programs, so a regression test, not a measurement: the measured figures
+# are benchmarks/policy_retrieval.py on benchmarks/data/policy_questions.tsv).
+PARAPHRASES = [
+    ("free_home_care_80plus", "俺娘八十三了，每个月能有几个钟头免费照顾"),
+    ("free_home_care_80plus", "满了八十岁，政府给的免费照料有多少时间"),
+    ("basic_service_objects", "普惠对象是什么意思"),
+    ("basic_service_objects", "基本养老服务对象分哪几种"),
+    ("gov_purchased_home_services", "政府购买服务的比例有多少"),
+    ("family_care_beds", "家庭养老床位要怎么认定"),
+    ("ltc_insurance", "长期护理保险能报多少"),
+    ("ltc_insurance", "重度失能了有没有护理保险"),
+    ("capacity_assessment", "能力评估到哪里去做"),
+    ("capacity_assessment", "老人的能力和需求评估是干嘛用的"),
+    ("age_friendly_modification", "家里装扶手防滑这些适老化改造有补贴吗"),
+    ("age_friendly_modification", "老小区的无障碍改造什么时候弄"),
+    ("meal_aid", "助餐点是不是每个社区都有"),
+    ("time_bank", "年轻时做志愿者存的时间，老了能换服务吗"),
+    ("time_bank", "养老服务时间银行在哪里注册"),
+    ("silver_advisors", "有没有人能给我讲讲养老政策，银发顾问在哪"),
+    ("silver_advisors", "社区的养老顾问能帮什么忙"),
+    ("special_difficulty_visits", "特殊困难老人有人定期探访吗"),
+    ("special_difficulty_visits", "谁算特殊困难老人"),
+    ("legal_aid_12348", "老年人维权有没有绿色通道"),
+    ("tekun_support", "特困老人有什么救助"),
+    ("tekun_support", "五保户分散供养有人照顾吗"),
+    ("elder_university", "老年大学今年招生吗"),
+    ("elder_university", "社区里有老年大学学习点吗"),
+    ("medical_care_integration", "社区医院能给失能老人建健康档案吗"),
+    ("medical_care_integration", "医养结合具体有什么服务"),
+    ("hotline_12349", "12349这个电话是干什么的"),
+    ("hotline_12349", "养老热线能帮老人办什么事"),
+    ("caregiver_training", "失能老人的家属能学护理吗"),
+    ("caregiver_training", "照顾老人的培训要钱吗"),
+    ("home_community_pilot_reform", "居家和社区养老服务改革试点是哪年开始的"),
+    ("home_community_pilot_reform", "国家的养老改革试点有几批"),
+    ("day_care_centers", "日间照料中心是做什么的"),
+    ("day_care_centers", "老人白天能去社区的照料中心待着吗"),
+    ("elder_care_institutions", "养老机构有没有医保"),
+    ("elder_care_institutions", "区里养老机构床位够不够"),
+    ("assistive_devices", "老人的康复辅具在哪里能配"),
+    ("assistive_devices", "康复辅具配置站点有几个"),
+    ("mental_care", "老人心理健康有人关心吗"),
+    ("mental_care", "社区有没有心理讲座"),
+    ("smart_elder_care", "智慧养老有什么用"),
+    ("smart_elder_care", "紧急呼叫系统是干啥的"),
+    ("mutual_aid", "互助小组是什么"),
+    ("family_planning_special_families", "独生子女去世了，我们老两口有什么保障"),
+    ("family_planning_special_families", "计划生育特殊家庭老人有什么待遇"),
+    ("severe_disability_families", "重度残疾人家庭能得到什么帮助"),
+    ("severe_disability_families", "重度残疾人家庭帮扶是什么"),
+    ("subsistence_relief", "低保一个月能领多少"),
+    ("subsistence_relief", "临时救助怎么申请"),
+    ("hospice_care", "临终关怀哪里有"),
+    ("hospice_care", "安宁疗护什么人能做"),
+    ("service_prices", "居家养老上门服务怎么收费"),
+    ("gov_purchased_home_services", "政府购买的上门服务是给哪些老人的"),
+    ("family_care_beds", "家庭养老床位签约以后有什么服务"),
+    ("meal_aid", "社区老年食堂在哪"),
+    ("legal_aid_12348", "子女不给赡养费，老人能找律师帮忙吗"),
+    ("mutual_aid", "社区有没有老人互助的活动"),
+    ("service_prices", "上门服务一个小时多少钱"),
+]
+
+
+def test_every_program_answers_at_least_five_paraphrases(kb):
+    from tests.test_policy_e2e import CASES
+    asked: dict[str, set[str]] = {}
+    for program, question in [*PARAPHRASES, *((p, q) for p, q, _fact in CASES)]:
+        answer = kb.answer(question, on="2026-11-23")
+        assert answer.program_id == program, (question, answer.program_id, answer.kind)
+        asked.setdefault(program, set()).add(question)
+    assert set(asked) == set(kb.program_ids())
+    assert all(len(questions) >= 5 for questions in asked.values()), \
+        {p: len(q) for p, q in asked.items() if len(q) < 5}
