@@ -41,7 +41,12 @@ from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
+from bot import db
+from bot.masking import install_log_masking
+
 log = logging.getLogger(__name__)
+# Rasa loads this module at start-up: from then on its log lines are masked like ours.
+install_log_masking()
 
 DEFAULT_CACHE_SIZE = 200
 # A conversation idle this long is read from the DB again (and its memory freed): the cache
@@ -74,9 +79,20 @@ class CachingSQLTrackerStore(SQLTrackerStore):
             # keep a few open instead, each with the pragmas below.
             url = self.engine.url
             self.engine.dispose()
-            self.engine = sa.create_engine(url, poolclass=sa.pool.QueuePool, pool_size=4,
-                                           connect_args={"check_same_thread": False})
+            self.engine = sa.create_engine(
+                url, poolclass=sa.pool.QueuePool, pool_size=4,
+                connect_args={"check_same_thread": False,
+                              "timeout": db.busy_timeout_ms() / 1000})
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        elif self.engine.dialect.name == "postgresql":
+            # the same statement/lock/connect timeouts as the service database (bot/db.py),
+            # so a locked row cannot hold a caller's turn past the carrier's webhook limit
+            url = self.engine.url
+            self.engine.dispose()
+            options = db.engine_options(url.render_as_string(hide_password=False))
+            self.engine = sa.create_engine(url, pool_pre_ping=True,
+                                           connect_args=options["connect_args"])
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         # The cache check asks for the newest event id of one sender on every turn.
         # Plain DDL: an sa.Index on SQLEvent would join Rasa's shared metadata.

@@ -83,7 +83,7 @@ CASES = [
     ("mental_care", "我妈老是一个人闷闷不乐，社区有心理关爱吗", "心理咨询"),
     ("mental_care", "老年人心理咨询有没有", "心理健康志愿者"),
     ("mental_care", "精神慰藉服务是什么", "长者课堂"),
-    ("smart_elder_care", "老人在家摔倒了有没有一键呼叫的设备", "紧急呼叫系统"),
+    ("smart_elder_care", "家里想装一键呼叫的设备，有没有政策", "紧急呼叫系统"),
     ("smart_elder_care", "智慧养老平台是干啥的", "信息平台"),
     ("smart_elder_care", "紧急呼叫器怎么装", "文件没有写"),
     ("mutual_aid", "互助养老是什么意思", "互助小组"),
@@ -125,7 +125,9 @@ def test_policy_question_gets_a_correct_cited_answer(stack, program, question, f
     replies = stack.chat(_sender(), question)
     text = "\n".join(r["text"] for r in replies)
     title = KB.program(program).citation.title
-    assert f"依据：《{title}》" in text, text
+    studies = [c.title for c, _note in KB.program(program).supporting]
+    # the district plan's clause, or a study said as a study (never as the plan)
+    assert f"依据：《{title}》" in text or any(f"来源：{t}" in text for t in studies), text
     assert fact in text, text
     assert "不太确定" not in text
 

@@ -3,8 +3,10 @@ it answers) the local PostgreSQL: the same events end up in the database, the ca
 served while the database agrees with it, and a failed save leaves nothing behind."""
 from __future__ import annotations
 
+
 import asyncio
 import contextlib
+import logging
 import sqlite3
 from pathlib import Path
 
@@ -249,3 +251,21 @@ def test_running_rasa_uses_it_and_stores_each_event_once(stack, sender):
     assert "ix_events_sender_id_id" in indexes
     assert user_texts == messages
     assert starts == 1
+
+
+@pytest.mark.postgres
+def test_postgres_tracker_store_has_the_service_timeouts(tmp_path):
+    """A locked row must not hold a caller's turn: the Rasa tracker store gets the same
+    statement and lock timeouts as the service database (bot/db.py)."""
+    with database("postgresql", tmp_path) as kwargs:
+        store = CachingSQLTrackerStore(Domain.empty(), **kwargs)
+        with store.engine.connect() as conn:
+            assert conn.execute(sa.text("SHOW statement_timeout")).scalar() == "5s"
+            assert conn.execute(sa.text("SHOW lock_timeout")).scalar() == "3s"
+
+
+def test_the_rasa_process_masks_personal_data_in_its_logs(caplog):
+    import bot.tracker_store  # noqa: F401  (loading it installs the masking, as in Rasa)
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("rasa.core.processor").info("user said 13800000001 and 025-80000001")
+    assert "13800000001" not in caplog.text and "80000001" not in caplog.text
