@@ -224,13 +224,16 @@ _CANON = {w: group[0] for group in _SAME for w in group}
 
 @functools.lru_cache(maxsize=1)
 def _jieba():
-    """jieba, quiet (its dictionary loads once, ~1 s; bot.fuzzy loads it too), or None."""
+    """A private jieba tokenizer with the stock dictionary (loads once, ~1 s), or None.
+    Private, so that the words of a question do not depend on what else the process did:
+    Rasa's JiebaTokenizer loads the NLU's user dictionary into jieba's global tokenizer, and
+    retrieval scores must be the same in the action server, the API and every test order."""
     try:
         import jieba
     except ImportError:   # pragma: no cover
         return None
     jieba.setLogLevel(60)
-    return jieba
+    return jieba.Tokenizer()
 
 
 def _words(text: str) -> list[str]:

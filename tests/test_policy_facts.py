@@ -394,3 +394,19 @@ def test_every_program_answers_at_least_five_paraphrases(kb):
     assert set(asked) == set(kb.program_ids())
     assert all(len(questions) >= 5 for questions in asked.values()), \
         {p: len(q) for p, q in asked.items() if len(q) < 5}
+
+
+def test_retrieval_does_not_depend_on_what_else_changed_jieba(kb, monkeypatch):
+    """Rasa's tokenizer loads the NLU's user dictionary into jieba's global tokenizer when a
+    model is loaded in the same process; retrieval must give the same answer either way
+    (a whole-suite run once answered differently from the file alone)."""
+    import jieba
+    question = "居家养老上门服务怎么收费"
+    alone = kb.answer(question, on="2026-11-23").program_id
+    changed = jieba.Tokenizer()
+    for word in ("居家养老", "上门服务", "养老上门", "服务收费", "居家养老上门服务"):
+        changed.add_word(word, freq=100000)
+    for name in ("lcut", "lcut_for_search", "tokenize", "cut", "cut_for_search"):
+        monkeypatch.setattr(jieba, name, getattr(changed, name))
+    monkeypatch.setattr(jieba, "dt", changed)
+    assert kb.answer(question, on="2026-11-23").program_id == alone == "service_prices"
