@@ -25,6 +25,7 @@ import datetime as dt
 import logging
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -760,6 +761,8 @@ def load_kb(policies_dir: Path | str, region: str) -> KnowledgeBase:
 
 
 _CACHE: dict[tuple[str, str], tuple[tuple, KnowledgeBase]] = {}
+_CHECKED: dict[tuple[str, str], float] = {}   # when the files were last compared
+RELOAD_CHECK_SECONDS = 5.0   # an edited policy file is picked up within this time
 _CACHE_LOCK = threading.Lock()
 
 
@@ -774,8 +777,12 @@ def get_kb(region: str | None = None, policies_dir: Path | str | None = None) ->
     under the policies folder changes."""
     settings = get_settings()
     key = (str(policies_dir or settings.policies_dir), region or settings.policy_region)
-    signature = _signature(Path(key[0]))
     cached = _CACHE.get(key)
+    now = time.monotonic()
+    if cached is not None and now - _CHECKED.get(key, 0.0) < RELOAD_CHECK_SECONDS:
+        return cached[1]    # a chat turn does not stat every policy file
+    _CHECKED[key] = now
+    signature = _signature(Path(key[0]))
     if cached is None or cached[0] != signature:
         with _CACHE_LOCK:
             cached = _CACHE.get(key)
@@ -783,6 +790,7 @@ def get_kb(region: str | None = None, policies_dir: Path | str | None = None) ->
                 kb = load_kb(key[0], key[1])
                 cached = (signature, kb)
                 _CACHE[key] = cached
+                _CHECKED[key] = time.monotonic()   # loading takes seconds (jieba)
                 log.info("policy pack %s loaded: %d programs", key[1], len(kb.program_ids()))
     return cached[1]
 
@@ -791,3 +799,4 @@ def clear_cache() -> None:
     """Forgets loaded packs (tests; a reload after editing policy files)."""
     with _CACHE_LOCK:
         _CACHE.clear()
+        _CHECKED.clear()

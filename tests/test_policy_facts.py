@@ -410,3 +410,18 @@ def test_retrieval_does_not_depend_on_what_else_changed_jieba(kb, monkeypatch):
         monkeypatch.setattr(jieba, name, getattr(changed, name))
     monkeypatch.setattr(jieba, "dt", changed)
     assert kb.answer(question, on="2026-11-23").program_id == alone == "service_prices"
+
+
+def test_a_chat_turn_does_not_stat_every_policy_file(monkeypatch):
+    """get_kb is called on every policy and eligibility turn: the files are compared at most
+    once per RELOAD_CHECK_SECONDS, not on every call."""
+    policy_kb.clear_cache()
+    calls = []
+    real = policy_kb._signature
+    monkeypatch.setattr(policy_kb, "_signature", lambda root: calls.append(root) or real(root))
+    first = policy_kb.get_kb()
+    for _ in range(20):
+        assert policy_kb.get_kb() is first
+        eligibility.load_pack()
+    assert len(calls) == 1
+    policy_kb.clear_cache()
