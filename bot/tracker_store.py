@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 install_log_masking()
 
 DEFAULT_CACHE_SIZE = 200
+# pg_advisory_xact_lock key for the index creation at start-up (any constant bigint)
+_INDEX_LOCK_KEY = 0x12349_0001
 # A conversation idle this long is read from the DB again (and its memory freed): the cache
 # is for the turns of a call in progress, and rows deleted by hand (retention) are not seen
 # by the id check unless the newest one goes.
@@ -96,7 +98,13 @@ class CachingSQLTrackerStore(SQLTrackerStore):
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         # The cache check asks for the newest event id of one sender on every turn.
         # Plain DDL: an sa.Index on SQLEvent would join Rasa's shared metadata.
+        # Several Rasa workers start at once: PostgreSQL's CREATE INDEX IF NOT EXISTS is not
+        # safe against a concurrent one (UniqueViolation on pg_class, which killed a worker
+        # in CI), so the workers take turns under a transaction-scoped advisory lock.
         with self.engine.begin() as conn:
+            if self.engine.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
+                             {"key": _INDEX_LOCK_KEY})
             conn.execute(sa.text(
                 "CREATE INDEX IF NOT EXISTS ix_events_sender_id_id ON events (sender_id, id)"))
 

@@ -264,6 +264,36 @@ def test_postgres_tracker_store_has_the_service_timeouts(tmp_path):
             assert conn.execute(sa.text("SHOW lock_timeout")).scalar() == "3s"
 
 
+def _open_store(kwargs, barrier, results):
+    try:
+        barrier.wait(timeout=30)
+        CachingSQLTrackerStore(Domain.empty(), **kwargs)
+        results.put("ok")
+    except Exception as exc:  # reported to the parent, which fails the test with it
+        results.put(repr(exc)[:300])
+
+
+@pytest.mark.postgres
+def test_workers_starting_together_on_a_new_database_all_start(tmp_path):
+    """SANIC_WORKERS > 1: every worker opens the store at the same moment on a fresh
+    database. CREATE INDEX IF NOT EXISTS alone races in PostgreSQL (a worker died of a
+    UniqueViolation in CI); the advisory lock makes them take turns."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    for _ in range(10):  # without the lock about one round in five lost a worker
+        with database("postgresql", tmp_path) as kwargs:
+            barrier, results = ctx.Barrier(4), ctx.Queue()
+            workers = [ctx.Process(target=_open_store, args=(kwargs, barrier, results))
+                       for _ in range(4)]
+            for w in workers:
+                w.start()
+            outcomes = [results.get(timeout=120) for _ in workers]
+            for w in workers:
+                w.join(timeout=30)
+            assert outcomes == ["ok"] * 4
+
+
 def test_the_rasa_process_masks_personal_data_in_its_logs(caplog):
     import bot.tracker_store  # noqa: F401  (loading it installs the masking, as in Rasa)
     with caplog.at_level(logging.INFO):
