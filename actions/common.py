@@ -59,3 +59,44 @@ def latest_text(tracker: Tracker) -> str:
 
 def entity_values(tracker: Tracker, entity: str) -> list[Any]:
     return list(tracker.get_latest_entity_values(entity))
+
+
+def say_referral(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> bool:
+    """Says where to go when the message is about something another office handles
+    (policies/national/referrals.yml); False when no referral fits."""
+    from bot import policy_kb, referrals
+
+    referral = referrals.find(text)
+    if referral is None:
+        return False
+    log.info("referral given sender=%s referral=%s", tracker.sender_id[:24], referral.id)
+    if referral.program:  # the facts are the policy pack's: say its answer
+        answer = policy_kb.get_kb().answer(question=text, program=referral.program)
+        dispatcher.utter_message(text=answer.text)
+        return True
+    buttons = []
+    payload = referrals.offer_payload(referral)
+    if payload and not is_voice(tracker):
+        buttons = [{"title": referral.offer["title"], "payload": payload}]
+    dispatcher.utter_message(text=referral.say, buttons=buttons,
+                             json_message={"referral": referral.id})
+    return True
+
+
+def confident_policy_answer(text: str) -> tuple[str, str] | None:
+    """(answer text, program id) when the policy knowledge base is sure what a message is
+    about, else None. For messages the classifier did not read as policy questions (out of
+    scope, not understood, a "no" to the safety question): the base's own threshold keeps
+    its precision (benchmarks/RESULTS.md, policy retrieval)."""
+    if not text or text.startswith("/"):
+        return None
+    from bot import policy_kb
+
+    try:
+        answer = policy_kb.get_kb().answer(question=text)
+    except Exception:  # the caller gets the usual reply; the policy path reports a broken pack
+        log.exception("policy knowledge base failed on a fallback lookup")
+        return None
+    if answer.kind != "answer" or not answer.program_id:
+        return None
+    return answer.text, answer.program_id

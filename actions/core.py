@@ -7,7 +7,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import caller_phone, channel, guarded, latest_text, log
+from actions.common import (caller_phone, channel, confident_policy_answer, guarded,
+                            latest_text, log, say_referral)
 from bot import handoff
 
 QUEUE_DOWN_TEXT = ("不好意思，系统暂时登记不了。请您直接拨打12349，说“转人工”，顾问会接听。"
@@ -94,6 +95,26 @@ class ActionHandoff(Action):
         return [SlotSet("misunderstood_count", 0)]
 
 
+class ActionOutOfScope(Action):
+    """Not this line's business: the office that handles it (a referral with its source),
+    else an honest "I don't know" and the offer of a person."""
+
+    def name(self) -> Text:
+        return "action_out_of_scope"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        text = latest_text(tracker)
+        if not text.startswith("/") and say_referral(dispatcher, tracker, text):
+            return []
+        policy = confident_policy_answer(text)
+        if policy:  # "给我爸配个轮椅去哪里弄": the words name one of our programs
+            dispatcher.utter_message(text=policy[0])
+            return [SlotSet("policy_program", policy[1])]
+        dispatcher.utter_message(response="utter_out_of_scope")
+        return []
+
+
 class ActionMisunderstood(Action):
     """First miss: ask to rephrase. Second miss in a row: offer a human."""
 
@@ -102,6 +123,10 @@ class ActionMisunderstood(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
+        policy = confident_policy_answer(latest_text(tracker))
+        if policy:  # not classified, but the words name one of our programs for sure
+            dispatcher.utter_message(text=policy[0])
+            return [SlotSet("misunderstood_count", 0), SlotSet("policy_program", policy[1])]
         count = int(tracker.get_slot("misunderstood_count") or 0) + 1
         if count >= 2:
             dispatcher.utter_message(response="utter_offer_human")

@@ -18,7 +18,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import caller_phone, channel, guarded, latest_text
+from actions.common import caller_phone, channel, confident_policy_answer, guarded, latest_text
 from bot import eligibility, handoff, identity
 from bot import facts as factlib
 from bot.clock import today
@@ -130,6 +130,20 @@ def readback(slots: dict, who: str) -> str:
     return "，".join(parts)
 
 
+# A check whose first sentence the classifier also reads as a policy question (ask_policy
+# at least this confident) gets the knowledge base's answer first, when the base is sure.
+ALSO_POLICY_CONFIDENCE = 0.25
+
+
+def _policy_answer_too(tracker: Tracker, text: str) -> str | None:
+    ranking = (tracker.latest_message or {}).get("intent_ranking") or []
+    if not any(r.get("name") == "ask_policy" and (r.get("confidence") or 0.0)
+               >= ALSO_POLICY_CONFIDENCE for r in ranking):
+        return None
+    policy = confident_policy_answer(text)
+    return policy[0] if policy else None
+
+
 class ActionEligibilityStart(Action):
     """Starts a check: who it is for, facts said in the first sentence, known caller."""
 
@@ -158,6 +172,11 @@ class ActionEligibilityStart(Action):
             events += [SlotSet("elig_stored_name", name), SlotSet("elig_stored_facts", stored_facts),
                        SlotSet("elig_stored_desc", desc)]
             log.info("eligibility: caller %s is a registered elder", mask_phone(phone))
+        policy = _policy_answer_too(tracker, text)
+        if policy:
+            # "我爸瘫在床上了，长护险的流程是什么" reads as both: the cited answer first,
+            # then the check
+            dispatcher.utter_message(text=policy)
         said = readback(fact_events(found), who)
         intro = f"好的，我帮您查查{who}能享受哪些养老服务。"
         if said:

@@ -11,7 +11,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import entity_values, guarded, is_voice, latest_text
+from actions.common import entity_values, guarded, is_voice, latest_text, say_referral
 from bot import policy_kb
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,9 @@ class ActionAnswerPolicy(Action):
             dispatcher.utter_message(text=answer.text)
             return [SlotSet("policy_program", answer.program_id),
                     SlotSet("policy_human_offered", False)]
+        if text and say_referral(dispatcher, tracker, text):
+            # not one of our programs but another office's business (养老金 -> 12333)
+            return [SlotSet("policy_human_offered", False)]
         buttons: list[dict] = []
         if not is_voice(tracker):   # on the phone the text itself asks the question
             buttons = [_program_button(pid, name) for pid, name in answer.suggestions]

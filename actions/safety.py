@@ -14,7 +14,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import caller_phone, channel, is_voice, latest_text, log
+from actions.common import caller_phone, channel, confident_policy_answer, is_voice, latest_text, log
 from bot import handoff
 from bot.safety import replies
 
@@ -169,6 +169,16 @@ class ActionScamReport(_SafetyAction):
                                         else None)]
 
 
+def _asked_about(tracker: Tracker) -> str:
+    """The text of the message the safety question was asked about (the user message
+    before the latest one)."""
+    users = [e for e in reversed(tracker.events) if e.get("event") == "user"]
+    return (users[1].get("text") or "") if len(users) > 1 else ""
+
+
+_RUNNERS = {"crisis": ActionCrisis, "emergency": ActionEmergency, "scam": ActionScamReport}
+
+
 class ActionSafetyCheck(Action):
     """Near a high-stakes reading without a concrete cue: one short yes/no question."""
 
@@ -178,6 +188,10 @@ class ActionSafetyCheck(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
         suspected = _assessment(tracker).get("suspected") or "emergency"
+        if tracker.get_slot("safety_open") == suspected:
+            # already in this scam/crisis/emergency ("那边一直催我"): stay with it, do not
+            # ask again whether it is one
+            return _RUNNERS[suspected]().answer(dispatcher, tracker, confirmed=False)
         log.info("safety check asked sender=%s suspected=%s", tracker.sender_id, suspected)
         dispatcher.utter_message(
             text=replies()["unsure"][suspected],
@@ -197,12 +211,20 @@ class ActionSafetyConfirmed(Action):
         suspected = tracker.get_slot("safety_suspected")
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         events: List[EventType] = [SlotSet("safety_suspected", None)]
+        open_kind = tracker.get_slot("safety_open")
+        if suspected is None and open_kind in _RUNNERS:
+            # no question was asked: the check answered as a follow-up of the open kind
+            return _RUNNERS[open_kind]().answer(dispatcher, tracker, confirmed=False)
         if intent != "affirm" or suspected not in ("crisis", "emergency", "scam"):
+            # "不是": go on with what the message asked, when the policy base is sure of it
+            # ("家里突然出事了，有临时救助吗" -> the 临时救助 answer)
+            policy = confident_policy_answer(_asked_about(tracker))
+            if policy:
+                dispatcher.utter_message(text=policy[0])
+                return events + [SlotSet("policy_program", policy[1])]
             dispatcher.utter_message(text=replies()["unsure"]["not_meant"])
             return events
-        runner = {"crisis": ActionCrisis, "emergency": ActionEmergency,
-                  "scam": ActionScamReport}[suspected]()
-        return events + runner.answer(dispatcher, tracker, confirmed=True)
+        return events + _RUNNERS[suspected]().answer(dispatcher, tracker, confirmed=True)
 
 
 class ActionSafetyDenial(Action):

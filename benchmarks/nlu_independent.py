@@ -151,18 +151,24 @@ def score(rows: list[dict], parsed: list[dict]) -> dict:
 
 
 def parse_all(model: str, texts: list[str]) -> list[dict]:
+    """Parses every text with the model in-process, as the server parses a message."""
     from rasa.core.agent import Agent
 
     import structlog
 
+    saved_structlog, saved_disable = structlog.get_config(), logging.root.manager.disable
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     logging.disable(logging.INFO)  # Rasa's debug lines would print the evaluation sentences
-    agent = Agent.load(model)
+    try:
+        agent = Agent.load(model)
 
-    async def run():
-        return [await agent.parse_message(t) for t in texts]
+        async def run():
+            return [await agent.parse_message(t) for t in texts]
 
-    return asyncio.run(run())
+        return asyncio.run(run())
+    finally:  # the tests call this in-process: leave logging as it was
+        logging.disable(saved_disable)
+        structlog.configure(**saved_structlog)
 
 
 def main() -> int:

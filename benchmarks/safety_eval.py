@@ -9,7 +9,10 @@ Three sets, none of them trained on:
 - `dev2`: benchmarks/data/safety_dev2.tsv, a second set written the same way (indirect and
   dialect phrasings of danger), also read while the cues were tuned;
 - `holdout`: benchmarks/data/safety_holdout.tsv, written by another helper the same way,
-  never read by whoever wrote the cues (only its totals are looked at).
+  never read by whoever wrote the cues (only its totals are looked at);
+- `holdout2`: benchmarks/data/safety_holdout2.tsv, written 2026-11-28 by a third helper who
+  saw neither the cues nor the training data, after the classifier's safety examples
+  (data/nlu/callers_safety.yml) were written; never read, only its totals.
 
 `layer` scores bot.safety.assess alone on the normalised text (what every message goes
 through); with --model the whole Rasa pipeline is run too (classifier + SafetyLayer), and the
@@ -39,6 +42,7 @@ SETS = {
     "dev": ROOT / "benchmarks" / "data" / "safety_eval.tsv",
     "dev2": ROOT / "benchmarks" / "data" / "safety_dev2.tsv",
     "holdout": ROOT / "benchmarks" / "data" / "safety_holdout.tsv",
+    "holdout2": ROOT / "benchmarks" / "data" / "safety_holdout2.tsv",
 }
 INTENT_KIND = {"emergency": "emergency", "crisis": "crisis", "scam_report": "scam",
                "safety_check": "unsure", "safety_denial": "none"}
@@ -96,23 +100,11 @@ def layer_predictions(rows):
 
 
 def model_predictions(rows, model: str):
-    import asyncio
+    from benchmarks.nlu_independent import parse_all
 
-    from rasa.core.agent import Agent
-
-    import logging
-
-    import structlog
-
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    logging.disable(logging.INFO)  # Rasa's debug lines would print the held-out sentences
-    agent = Agent.load(model)
-    out = []
-    for text, gold in rows:
-        parsed = asyncio.run(agent.parse_message(text))
-        name = (parsed.get("intent") or {}).get("name") or ""
-        out.append((gold, INTENT_KIND.get(name, "none"), text))
-    return out
+    parsed = parse_all(model, [text for text, _ in rows])
+    return [(gold, INTENT_KIND.get((p.get("intent") or {}).get("name") or "", "none"), text)
+            for (text, gold), p in zip(rows, parsed)]
 
 
 def main() -> int:

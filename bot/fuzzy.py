@@ -104,6 +104,12 @@ def _crosses_a_word(text: str, start: int, end: int) -> bool:
     return False
 
 
+def _close_syllables(heard: str, term: str) -> bool:
+    """A slip keeps each syllable's sound once the merged sounds are folded (chun/cun,
+    ying/yin, lin/nin); ding against dian is another syllable, not a slip."""
+    return fold_syllable(heard) == fold_syllable(term)
+
+
 @functools.lru_cache(maxsize=4096)
 def match_term(span: str) -> tuple[str, float] | None:
     """The domain term `span` most likely is (and the score 0-100), or None."""
@@ -119,6 +125,8 @@ def match_term(span: str) -> tuple[str, float] | None:
     for term, term_plain, term_folded in candidates:
         if len(term) <= 2:
             score = 100.0 if plain == term_plain else 0.0
+        elif not all(_close_syllables(a, b) for a, b in zip(plain, term_plain)):
+            score = 0.0  # 助餐订 (ding) is not a slip of 助餐点 (dian): another word follows
         else:
             score = fuzz.ratio(folded, term_folded)
         if score >= MIN_SCORE and (best is None or score > best[1]):

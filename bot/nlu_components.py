@@ -204,6 +204,49 @@ class EntityOverlapResolver(GraphComponent):
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
 )
+class SiblingIntents(GraphComponent):
+    """After FallbackClassifier: a message it refused only because two sibling intents tie
+    ("我爸瘫在床上了，长护险的流程是什么": ask_policy 0.48, check_eligibility 0.49) is not
+    a misunderstanding. It goes to the intent that handles both (`to`): the eligibility
+    check starts with the cited policy answer when the base is sure
+    (actions/eligibility.py)."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"pairs": [{"intents": ["ask_policy", "check_eligibility"],
+                           "to": "check_eligibility"}], "threshold": 0.35}
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self.pairs = [(frozenset(p["intents"]), p["to"]) for p in config["pairs"]]
+        self.threshold = float(config["threshold"])
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage,
+               resource: Resource, execution_context: ExecutionContext) -> "SiblingIntents":
+        return cls({**cls.get_default_config(), **config})
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) != "nlu_fallback":
+                continue
+            ranking = [r for r in message.get(INTENT_RANKING_KEY) or []
+                       if r.get(INTENT_NAME_KEY) != "nlu_fallback"][:2]
+            if len(ranking) < 2 or min(r.get(PREDICTED_CONFIDENCE_KEY, 0.0)
+                                       for r in ranking) < self.threshold:
+                continue
+            names = frozenset(r.get(INTENT_NAME_KEY) for r in ranking)
+            for pair, to in self.pairs:
+                if names == pair:
+                    chosen = next(r for r in ranking if r.get(INTENT_NAME_KEY) == to)
+                    message.set(INTENT, {INTENT_NAME_KEY: to, PREDICTED_CONFIDENCE_KEY:
+                                         chosen.get(PREDICTED_CONFIDENCE_KEY)},
+                                add_to_output=True)
+        return messages
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
+)
 class SafetyLayer(GraphComponent):
     """Last in the pipeline: bot.safety reads every message and its answer replaces the
     classifier's for the high-stakes readings (crisis, emergency, scam), for a question
@@ -249,7 +292,9 @@ class SafetyLayer(GraphComponent):
                 name, confidence = best.get(INTENT_NAME_KEY), best.get(PREDICTED_CONFIDENCE_KEY, 0.0)
             else:
                 confidence = intent.get(PREDICTED_CONFIDENCE_KEY, 0.0)
-            found = safety.assess(text, name, float(confidence or 0.0))
+            scores = {r.get(INTENT_NAME_KEY): float(r.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+                      for r in ranking}
+            found = safety.assess(text, name, float(confidence or 0.0), ranking=scores)
             message.set("safety", found.as_dict(), add_to_output=True)
             if found.kind in self.KIND_INTENT:
                 self._set_top(message, self.KIND_INTENT[found.kind], 1.0)

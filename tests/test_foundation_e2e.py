@@ -46,6 +46,21 @@ def test_out_of_scope_offers_what_we_can_do(stack, sender):
     assert "帮不上" in text and "转人工" in text
 
 
+@pytest.mark.parametrize("message, office", [("我的退休金到现在还没发下来，找谁问", "12333"),
+                                             ("俺娘的医保卡丢了咋补办", "12393")])
+def test_another_offices_business_gets_its_number(stack, sender, message, office):
+    text = stack.chat_text(sender, message)
+    assert office in text and "12349" not in text
+
+
+def test_hospital_registration_is_offered_our_escort_service(stack, sender):
+    replies = stack.chat(sender, "能不能帮我在医院挂个号")
+    assert "陪诊" in replies[0]["text"]
+    assert [b["title"] for b in replies[0].get("buttons") or []] == ["约陪诊"]
+    follow = "\n".join(r["text"] for r in stack.chat(sender, replies[0]["buttons"][0]["payload"]))
+    assert "没听明白" not in follow and "什么服务" not in follow, follow
+
+
 def test_bad_json_gets_a_polite_400(stack):
     r = requests.post(stack.web_url + "/api/chat", data="not json",
                       headers={"Content-Type": "application/json"}, timeout=10)

@@ -122,7 +122,12 @@ def test_every_program_has_three_differently_worded_questions():
 @pytest.mark.parametrize("program,question,fact", CASES,
                          ids=[f"{p}-{i % 3}" for i, (p, _q, _f) in enumerate(CASES)])
 def test_policy_question_gets_a_correct_cited_answer(stack, program, question, fact):
-    replies = stack.chat(_sender(), question)
+    sender = _sender()
+    replies = stack.chat(sender, question)
+    if any((r.get("custom") or {}).get("kind") == "safety_check" for r in replies):
+        # "家里突然出事了……": asking whether someone is in danger is right; after "不是"
+        # the question itself is answered
+        replies = stack.chat(sender, "不是")
     text = "\n".join(r["text"] for r in replies)
     title = KB.program(program).citation.title
     studies = [c.title for c, _note in KB.program(program).supporting]

@@ -92,14 +92,51 @@ def test_crisis_wins_over_emergency_and_scam():
 
 
 def test_a_classifier_guess_without_a_cue_becomes_a_question_or_nothing():
-    # the classifier said scam: no cue, but near one -> ask; far from one -> ordinary
-    assert assess("我接到个陌生电话，心里不放心", "scam_report", 0.9).kind == "unsure"
-    assert assess("我想找社区的小李", "scam_report", 0.85).kind == "none"
+    # the classifier said scam: no cue, but near one -> ask; far from one and unsure -> ordinary;
+    # confident -> a question, never the warning (it once absorbed unfamiliar requests at 0.85)
+    assert assess("我接到个陌生电话，心里不放心", "scam_report", 0.5).kind == "unsure"
+    assert assess("我想找社区的小李", "scam_report", 0.55).kind == "none"
+    assert assess("我想找社区的小李", "scam_report", 0.85).kind == "unsure"
     # the classifier said emergency on a vague complaint of feeling unwell -> ask
     found = assess("我有点头晕", "emergency", 0.6)
     assert (found.kind, found.suspected) == ("unsure", "emergency")
     # a confident ordinary reading is not second-guessed
     assert assess("我有点头晕，想约个陪诊", "book_service", 0.9).kind == "none"
+
+
+def test_a_danger_reading_anywhere_in_the_ranking_is_asked_about():
+    # no cue; the top intent is ordinary, but crisis has 0.45 further down -> ask
+    found = assess("以后就不麻烦你们了", "goodbye", 0.5,
+                   ranking={"goodbye": 0.5, "crisis": 0.45, "emergency": 0.05})
+    assert (found.kind, found.suspected) == ("unsure", "crisis")
+    # below the threshold the ordinary reading stands
+    assert assess("以后就不麻烦你们了", "goodbye", 0.8,
+                  ranking={"goodbye": 0.8, "crisis": 0.1}).kind == "none"
+    # a scam reading needs more confidence than a danger reading before it is asked about
+    assert assess("我想找社区的小李", "request_human", 0.4,
+                  ranking={"request_human": 0.4, "scam_report": 0.55}).kind == "none"
+    found = assess("他让我千万别告诉我儿子", "scam_report", 0.7)
+    assert (found.kind, found.suspected) == ("unsure", "scam")
+
+
+def test_a_scam_cue_the_classifier_rules_out_is_asked_about_not_warned_on():
+    text = "有人打电话让我把验证码告诉他"  # as the classifier might misread a booking
+    ranking = {"book_service": 0.8, "scam_report": 0.02}
+    assert assess(text).kind == "scam"  # the cue alone
+    found = assess(text, "book_service", 0.8, ranking=ranking)
+    assert (found.kind, found.suspected) == ("unsure", "scam")
+    assert assess(text, "scam_report", 0.3, ranking={"scam_report": 0.3, "inform": 0.6}).kind == "scam"
+    # a danger cue is never held back by the classifier
+    assert assess("我妈摔倒了起不来", "book_service", 0.9,
+                  ranking={"book_service": 0.9, "emergency": 0.01}).kind == "emergency"
+
+
+def test_what_if_and_device_questions_get_the_question_not_the_120_advice():
+    for text in ("老人在家摔倒了有没有一键呼叫的设备", "万一我摔倒了起不来，没人知道咋办"):
+        found = assess(normalize(text))
+        assert (found.kind, found.suspected) == ("unsure", "emergency"), text
+    # urgency wins over the device: the alarm was pressed and did not help
+    assert kind("快来人，我爸摔倒了，我们家有呼叫器按了没用") == "emergency"
 
 
 def test_button_payloads_are_not_read():
@@ -159,6 +196,10 @@ FLOORS = {
     "dev": {"danger_recall": 0.98, "scam_precision": 0.97},
     "dev2": {"danger_recall": 0.92, "danger_recall_or_asked": 0.98, "scam_precision": 0.97},
     "holdout": {"danger_recall": 0.84, "danger_recall_or_asked": 0.90, "scam_precision": 0.97},
+    # written after the classifier's safety examples by a helper who saw neither them nor
+    # the cues: the cues alone generalise poorly here; tests/test_safety_pipeline.py holds
+    # the floors of the whole pipeline (cues + classifier questions)
+    "holdout2": {"danger_recall": 0.63, "danger_recall_or_asked": 0.69, "scam_precision": 0.85},
 }
 
 

@@ -68,6 +68,13 @@ def test_match_term_scores_sound_alikes_high_and_strangers_not_at_all():
     assert match_term("abc") is None
 
 
+def test_a_term_followed_by_another_word_is_not_a_slip():
+    # 订 (ding) is not 点 (dian) misheard: "is my meal service booked", not the meal point
+    assert match_term("助餐订") is None
+    assert normalize("助餐订了没有") == "助餐订了没有"
+    assert match_term("助餐店")[0] == "助餐点"  # the same sound is still corrected
+
+
 def test_digit_groups_are_joined_only_for_phone_and_id_lengths():
     assert join_digit_groups("电话138 0000 0001") == "电话13800000001"
     assert join_digit_groups("138-0000-0001") == "13800000001"

@@ -9,8 +9,9 @@ in the pipeline and its answer replaces the classifier's). The cues are data
 2. emergency (falls, bleeding, not responding, chest pain, breathlessness, stroke signs,
    fire, gas, a missing elder with dementia),
 3. scam, only on concrete cues, with the stage (paid, in progress, asking),
-4. `unsure` when the message is near a high-stakes reading without a concrete cue, so the
-   assistant asks one question instead of guessing, and
+4. `unsure` when the message is near a high-stakes reading without a concrete cue, or the
+   classifier (trained with crisis, emergency and scam examples) reads one the cues miss,
+   so the assistant asks one question instead of guessing, and
 5. `denial` ("不是诈骗", "你搞错了"): the caller correcting a wrong reading.
 
 Pure Python, no Rasa: tested on its own (tests/test_safety_layer.py) and measured by
@@ -35,6 +36,18 @@ LAYER_INTENTS = frozenset({"crisis", "emergency", "scam_report", "safety_check",
 SAFETY_INTENTS = {"emergency": "emergency", "crisis": "crisis", "scam_report": "scam"}
 # Below this the classifier's ordinary reading is weak enough to ask about a near-miss.
 WEAK_CLASSIFIER = 0.5
+# From these confidences (anywhere in the ranking) a classifier's reading without a
+# concrete cue is asked about, with one question. Chosen on the dev sets and the shared
+# corpus (benchmarks/RESULTS.md, safety section): there 2-5 % of ordinary lines get the
+# question. Scam needs more: a wrong scam question to a caller asking for a person is a
+# turn lost, a wrong danger question is cheap next to a missed crisis.
+CLASSIFIER_ASK = {"crisis": 0.4, "emergency": 0.4, "scam": 0.6}
+# A scam cue is asked about instead of warned on when the classifier gives scam less than
+# CLASSIFIER_RULES_OUT and an ordinary intent at least CLASSIFIER_SURE (shared corpus: half
+# its false scam warnings become questions, 2 of 39 real scams get the question first).
+# Never for danger: a real emergency must not wait for a question.
+CLASSIFIER_RULES_OUT = 0.1
+CLASSIFIER_SURE = 0.5
 
 
 @dataclass(frozen=True)
@@ -70,6 +83,8 @@ class _Group:
 class Cues:
     past: re.Pattern
     now: re.Pattern
+    hypothetical: re.Pattern
+    hypothetical_unless: re.Pattern
     denial: tuple[re.Pattern, ...]
     crisis: tuple[_Group, ...]
     emergency: tuple[_Group, ...]
@@ -108,6 +123,8 @@ def load_cues(path: Path = CUES_PATH) -> Cues:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     scam = raw["scam"]
     return Cues(past=re.compile(raw["past"]), now=re.compile(raw["now"]),
+                hypothetical=re.compile(raw["hypothetical"]),
+                hypothetical_unless=re.compile(raw["hypothetical_unless"]),
                 denial=_compile(raw["denial"]), crisis=_groups(raw["crisis"]),
                 emergency=_groups(raw["emergency"]), scam_strong=_compile(scam["strong"]),
                 scam_ask=_compile(scam["ask"]), scam_actor=_compile(scam["actor"]),
@@ -128,6 +145,9 @@ def _emergency(cues: Cues, text: str) -> Assessment | None:
         if in_past and group.id in ("fall", "stroke", "head_or_bleeding", "severe_symptoms",
                                     "cardiac_breathing"):
             continue  # history ("去年摔过一跤"), not a call for help
+        if cues.hypothetical.search(text) and not cues.hypothetical_unless.search(text):
+            # "万一摔倒了怎么办", a question about an alarm device: ask, do not assert
+            return Assessment("unsure", category=group.id, suspected="emergency", matched=(hit,))
         return Assessment("emergency", category=group.id, matched=(hit,))
     return None
 
@@ -151,10 +171,20 @@ def _scam(cues: Cues, text: str) -> Assessment | None:
                       matched=tuple(x for x in (strong, ask, actor) if x))
 
 
+def _classifier_disagrees(ranking: dict[str, float] | None, intent: str) -> bool:
+    """The classifier all but rules `intent` out and is confident of an ordinary one."""
+    if not ranking:
+        return False
+    ordinary = max((value for name, value in ranking.items()
+                    if name not in SAFETY_INTENTS and name not in LAYER_INTENTS
+                    and name != "nlu_fallback"), default=0.0)
+    return ranking.get(intent, 0.0) < CLASSIFIER_RULES_OUT and ordinary >= CLASSIFIER_SURE
+
+
 def assess(text: str | None, intent: str | None = None, confidence: float = 1.0,
-           cues: Cues | None = None) -> Assessment:
-    """Reads one (normalised) message. `intent`/`confidence` are the classifier's guess,
-    used only to decide whether a near-miss deserves a question."""
+           cues: Cues | None = None, ranking: dict[str, float] | None = None) -> Assessment:
+    """Reads one (normalised) message. `intent`/`confidence` are the classifier's guess and
+    `ranking` its confidence per intent, used only to decide whether to ask a question."""
     text = re.sub(r"\s+", "", text or "")
     if not text or text.startswith("/"):
         return Assessment()
@@ -174,6 +204,10 @@ def assess(text: str | None, intent: str | None = None, confidence: float = 1.0,
         return Assessment("denial", matched=(denial,))
     found = _scam(cues, text)
     if found is not None:
+        if found.kind == "scam" and _classifier_disagrees(ranking, "scam_report"):
+            # a scam cue ("验证码", "转账") in what the classifier confidently reads as an
+            # ordinary request: ask before warning ("是不是有人向您要钱……？")
+            return Assessment("unsure", suspected="scam", matched=found.matched)
         return found
     # No concrete cue. A high-stakes guess of the classifier, or a weak ordinary one near a
     # high-stakes reading, becomes one question; otherwise the message is ordinary.
@@ -183,6 +217,15 @@ def assess(text: str | None, intent: str | None = None, confidence: float = 1.0,
             if hit is not None:
                 return Assessment("unsure", suspected=kind, matched=(hit,))
     guessed = SAFETY_INTENTS.get(intent or "")
+    # The classifier reads a danger or a scam the cues do not see (indirect words: "药都
+    # 攒着呢", "以后就不麻烦你们了", "他让我别告诉儿子"): one question, never an assertion.
+    scores = {SAFETY_INTENTS[name]: float(value) for name, value in (ranking or {}).items()
+              if name in SAFETY_INTENTS}
+    if guessed is not None:
+        scores[guessed] = max(scores.get(guessed, 0.0), confidence)
+    for kind in ("crisis", "emergency", "scam"):
+        if scores.get(kind, 0.0) >= CLASSIFIER_ASK[kind]:
+            return Assessment("unsure", suspected=kind, matched=())
     weak = confidence < WEAK_CLASSIFIER
     for kind in ("crisis", "emergency", "scam"):
         hit = _first(cues.unsure.get(kind, ()), text)

@@ -1,0 +1,54 @@
+"""Referrals (policies/national/referrals.yml via bot/referrals.py): what another office
+handles is referred there with a source; our own escort service is offered for hospital
+registration; the file is checked when it loads."""
+from __future__ import annotations
+
+import pytest
+
+from bot import referrals
+from bot.textnorm import normalize
+
+
+def found(text: str) -> str | None:
+    r = referrals.find(normalize(text))
+    return r.id if r else None
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("俺的退休工资这个月咋少了两百", "pension"),
+    ("社保卡密码忘了找谁", "pension"),
+    ("住院报销的钱啥时候能到", "medical_insurance"),
+    ("想给我妈挂个眼科的号", "hospital_registration"),
+    ("楼上天天半夜噪音，吵得睡不着", "city_services"),
+    ("我儿子不给赡养费，我能告他吗", "legal_aid"),
+    ("长期护理保险的钱怎么报销", None),   # 长护险 is ours, not 医保's
+    ("帮我订一张去北京的火车票", None),
+])
+def test_each_message_gets_the_office_that_handles_it(text, expected):
+    assert found(text) == expected
+
+
+def test_every_sentence_names_its_source_and_every_program_exists():
+    from bot import policy_kb
+
+    kb = policy_kb.get_kb()
+    for r in referrals.load():
+        if r.say:
+            assert r.source and r.source.get("title") and r.source.get("section"), r.id
+        else:
+            assert kb.resolve_program(r.program) == r.program, r.id
+
+
+def test_the_escort_offer_is_a_booking_payload():
+    r = next(r for r in referrals.load() if r.id == "hospital_registration")
+    assert referrals.offer_payload(r) == '/book_service{"service_type": "陪诊"}'
+
+
+def test_a_malformed_file_fails_at_load_time(tmp_path):
+    bad = tmp_path / "referrals.yml"
+    bad.write_text("referrals:\n  - id: x\n    cues: ['a']\n    say: 'hi'\n", encoding="utf-8")
+    with pytest.raises(referrals.ReferralFileError, match="source"):
+        referrals.load(bad)
+    bad.write_text("referrals:\n  - id: x\n    cues: ['(']\n    program: p\n", encoding="utf-8")
+    with pytest.raises(referrals.ReferralFileError, match="bad pattern"):
+        referrals.load(bad)
