@@ -50,6 +50,17 @@ OFFER_HUMAN_TEXT = "不好意思，我还是没弄明白。您可以说“转人
 HUMAN_BUTTONS = [{"title": "转人工", "payload": "/request_human"}]
 
 
+def _code_we_asked_for(requested: str, tracker: Tracker) -> bool:
+    """The one-time code this form asked for, said with words the classifier alone reads as
+    a scam ("验证码收到了，要告诉你是吧？是307300"): an answer, not a scam to ask about. A
+    concrete scam cue (someone else asking for it) still interrupts: that is `scam_report`."""
+    message = tracker.latest_message or {}
+    assessment = message.get("safety") or {}
+    return (requested == "booking_code"
+            and (message.get("intent") or {}).get("name") == "safety_check"
+            and assessment.get("suspected") == "scam")
+
+
 @dataclass
 class Turn:
     """One user turn inside a booking form: what we know and what changes."""
@@ -141,7 +152,7 @@ class BookingFormValidation(FormValidationAction):
         requested = tracker.get_slot("requested_slot") if active == form else None
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         text = latest_text(tracker)
-        if requested and intent in INTERRUPT_INTENTS:
+        if requested and intent in INTERRUPT_INTENTS and not _code_we_asked_for(requested, tracker):
             return []  # rejected: the rules for a human / an emergency take over
         slots = {name: tracker.get_slot(name) for name in IDENTITY_SLOTS + TASK_SLOTS}
         turn = Turn(dispatcher, tracker, form, slots)

@@ -72,16 +72,18 @@ class _SafetyAction(Action, abc.ABC):
 
     @abc.abstractmethod
     def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-               confirmed: bool) -> List[EventType]:
-        """The answer; `confirmed` when the caller said yes to the safety question."""
+               confirmed: bool, first: bool = False) -> List[EventType]:
+        """The answer; `confirmed` when the caller said yes to the safety question, `first`
+        when this is a first report whatever the intent says."""
 
     def follow_up(self, dispatcher: CollectingDispatcher, tracker: Tracker, confirmed: bool,
-                  text: str, urgent: bool) -> List[EventType] | None:
+                  text: str, urgent: bool, first: bool = False) -> List[EventType] | None:
         """Answers a follow-up ("救护车怎么还没来", "他又在催") and keeps the kind open while
         it is recent; None when this message is a new first report."""
         intent = _intent(tracker)
         before = _already(tracker, self.name())
-        if confirmed or (intent == self.intent and not (self.repeat_is_followup and before)):
+        if first or confirmed or (intent == self.intent
+                                  and not (self.repeat_is_followup and before)):
             return None
         custom = {"kind": self.kind, "followup": True, **({"urgent": True} if urgent else {})}
         dispatcher.utter_message(text=text, json_message=custom)
@@ -96,9 +98,10 @@ class ActionCrisis(_SafetyAction):
         return "action_crisis"
 
     def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-               confirmed: bool) -> List[EventType]:
+               confirmed: bool, first: bool = False) -> List[EventType]:
         text = replies()["crisis"]
-        followed = self.follow_up(dispatcher, tracker, confirmed, text["followup"], urgent=True)
+        followed = self.follow_up(dispatcher, tracker, confirmed, text["followup"], urgent=True,
+                                  first=first)
         if followed is not None:
             return followed
         handoff_id = _record(tracker, "crisis", _assessment(tracker).get("category"))
@@ -116,10 +119,11 @@ class ActionEmergency(_SafetyAction):
         return "action_emergency"
 
     def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-               confirmed: bool) -> List[EventType]:
+               confirmed: bool, first: bool = False) -> List[EventType]:
         text = replies()["emergency"]
         # "the ambulance hasn't come": guidance, and it stays an emergency
-        followed = self.follow_up(dispatcher, tracker, confirmed, text["followup"], urgent=True)
+        followed = self.follow_up(dispatcher, tracker, confirmed, text["followup"], urgent=True,
+                                  first=first)
         if followed is not None:
             return followed
         category = _assessment(tracker).get("category") or "call_for_help"
@@ -127,10 +131,10 @@ class ActionEmergency(_SafetyAction):
         said = latest_text(tracker)
         if category == "fire_gas" and "气" in said and "火" not in said and "烟" not in said:
             category = "gas"  # a gas smell: no flame, no switch, windows open
-        first = {"fire_gas": text["call_fire"], "gas": text["call_gas"],
-                 "missing_person": text["call_missing"]}.get(category, text["call"])
+        opening = {"fire_gas": text["call_fire"], "gas": text["call_gas"],
+                   "missing_person": text["call_missing"]}.get(category, text["call"])
         steps = text["steps"].get(category) or ""
-        dispatcher.utter_message(text=first + steps + text["handoff"],
+        dispatcher.utter_message(text=opening + steps + text["handoff"],
                                  json_message={"action": "handoff", "urgent": True,
                                                "kind": "emergency", "handoff_id": handoff_id})
         return _stop_forms() + [SlotSet("safety_open", "emergency")]
@@ -144,11 +148,12 @@ class ActionScamReport(_SafetyAction):
         return "action_scam_report"
 
     def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-               confirmed: bool) -> List[EventType]:
+               confirmed: bool, first: bool = False) -> List[EventType]:
         text = replies()["scam"]
         # "他又在催了": the scam is still going on; stay with it, do not start over
         followed = self.follow_up(dispatcher, tracker, confirmed, text[
-            "followup_voice" if is_voice(tracker) else "followup_web"], urgent=False)
+            "followup_voice" if is_voice(tracker) else "followup_web"], urgent=False,
+            first=first)
         if followed is not None:
             return followed
         # a yes to "有人向您要钱吗" means someone is asking now
@@ -167,6 +172,18 @@ class ActionScamReport(_SafetyAction):
         # while money is going or gone, what follows is about it
         return _stop_forms() + [SlotSet("safety_open", "scam" if stage in ("paid", "in_progress")
                                         else None)]
+
+
+def _just_asked(tracker: Tracker) -> bool:
+    """Was the assistant's last action before this message the safety question?"""
+    users = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users += 1
+        elif event.get("event") == "action" and users == 1 and event.get("name") not in (
+                "action_listen", None):
+            return event.get("name") == "action_safety_check"
+    return False
 
 
 def _asked_about(tracker: Tracker) -> str:
@@ -188,6 +205,19 @@ class ActionSafetyCheck(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
         suspected = _assessment(tracker).get("suspected") or "emergency"
+        if tracker.get_slot("safety_suspected") == suspected and _just_asked(tracker):
+            # the question was asked and the answer is more of the same ("他们说是政府支持
+            # 的"): never the same question twice. A "what if" about an emergency that the
+            # policy base can answer (an alarm device) gets that answer; otherwise the
+            # kind's own answer (a crisis or scam answer does no harm if it was not one)
+            if suspected == "emergency":
+                policy = confident_policy_answer(latest_text(tracker))
+                if policy:
+                    dispatcher.utter_message(text=policy[0])
+                    return [SlotSet("safety_suspected", None),
+                            SlotSet("policy_program", policy[1])]
+            return [SlotSet("safety_suspected", None)] + _RUNNERS[suspected]().answer(
+                dispatcher, tracker, confirmed=False, first=True)
         if tracker.get_slot("safety_open") == suspected:
             # already in this scam/crisis/emergency ("那边一直催我"): stay with it, do not
             # ask again whether it is one

@@ -112,6 +112,7 @@ def score(rows: list[dict], parsed: list[dict]) -> dict:
     gold_counts, pred_counts, correct = Counter(), Counter(), Counter()
     confusions: Counter = Counter()
     ent_tp = ent_fp = ent_fn = 0
+    by_type: dict = defaultdict(Counter)
     for row, p in zip(rows, parsed):
         predicted = (p.get("intent") or {}).get("name") or "nlu_fallback"
         gold = row["intent"]
@@ -122,13 +123,32 @@ def score(rows: list[dict], parsed: list[dict]) -> dict:
             correct[gold] += 1
         else:
             confusions[(gold, predicted)] += 1
-        gold_e = Counter((k, _norm(v)) for k, v in row["entities"])
-        pred_e = Counter((e["entity"], _norm(e.get("value", ""))) for e in p.get("entities") or []
-                         if e.get("entity") and not str(e.get("entity")).startswith("safety"))
-        tp = sum((gold_e & pred_e).values())
-        ent_tp += tp
-        ent_fp += sum(pred_e.values()) - tp
-        ent_fn += sum(gold_e.values()) - tp
+        gold_e = [(k, _norm(v)) for k, v in row["entities"]]
+        # a prediction is right when its canonical value (母亲) or the words it covers (妈)
+        # are the gold value: the corpora annotate values as they appear in the text
+        said = p.get("text") or ""
+        pred_e = []
+        for e in p.get("entities") or []:
+            if not e.get("entity") or str(e.get("entity")).startswith("safety"):
+                continue
+            forms = {_norm(e.get("value", ""))}
+            if isinstance(e.get("start"), int) and isinstance(e.get("end"), int):
+                forms.add(_norm(said[e["start"]:e["end"]]))
+            pred_e.append((e["entity"], forms))
+        unmatched = list(pred_e)
+        for kind, value in gold_e:
+            hit = next((i for i, (k, forms) in enumerate(unmatched)
+                        if k == kind and value in forms), None)
+            if hit is None:
+                ent_fn += 1
+                by_type[kind]["fn"] += 1
+            else:
+                ent_tp += 1
+                by_type[kind]["tp"] += 1
+                unmatched.pop(hit)
+        for kind, _forms in unmatched:
+            ent_fp += 1
+            by_type[kind]["fp"] += 1
     per_intent = {}
     for intent in sorted(gold_counts):
         recall = correct[intent] / gold_counts[intent]
@@ -146,8 +166,17 @@ def score(rows: list[dict], parsed: list[dict]) -> dict:
         "entity_f1": round(2 * precision_e * recall_e / (precision_e + recall_e), 3)
         if precision_e + recall_e else 0.0,
         "per_intent": per_intent,
+        "per_entity": {kind: _prf(c["tp"], c["fp"], c["fn"]) for kind, c in sorted(by_type.items())},
         "confusions": [[g, p, n] for (g, p), n in confusions.most_common(15)],
     }
+
+
+def _prf(tp: int, fp: int, fn: int) -> dict:
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"n": tp + fn, "precision": round(precision, 3), "recall": round(recall, 3),
+            "f1": round(f1, 3)}
 
 
 def parse_all(model: str, texts: list[str]) -> list[dict]:
@@ -192,6 +221,9 @@ def main() -> int:
                                                    f"R {v['recall']:.2f}, n={v['n']})" for k, v in worst))
         print("   top confusions (gold -> predicted): " + ", ".join(
             f"{g}->{p} {n}" for g, p, n in fig["confusions"][:8]))
+        print("   entities by type: " + ", ".join(
+            f"{k} {v['f1']:.2f} (P {v['precision']:.2f} R {v['recall']:.2f}, n={v['n']})"
+            for k, v in fig["per_entity"].items()))
     if args.json:
         Path(args.json).write_text(json.dumps(figures, ensure_ascii=False, indent=2))
     return 0

@@ -121,10 +121,30 @@ def _full_year(y: str, on: dt.date) -> int:
     return year
 
 
+# A caller correcting herself: "八十一，不对不对，八十二了" -> what follows counts.
+_CORRECTION = re.compile(r"(?:不对不对|不对|说错了|搞错了|记错了|哦不|噢不|不是不是)[，,。、\s]*")
+
+
+def after_correction(text: str | None) -> str | None:
+    """The words after the last self-correction, or None when there is none."""
+    parts = _CORRECTION.split(text or "")
+    return parts[-1] if len(parts) > 1 and parts[-1].strip() else None
+
+
 def read_age(text: str | None, on: dt.date | None = None) -> AgeReading | None:
     """An age from an answer: 八十五, 85岁, 我妈今年八十三, 快九十了 (89, approximate),
-    九十多岁 (90, approximate), 虚岁86 (85, approximate), 1938年生的, 1938年3月12日.
+    九十多岁 (90, approximate), 虚岁86 (85, approximate), 1938年生的, 1938年3月12日;
+    after a self-correction the corrected age (八十一，不对，八十二 -> 82).
     Ages outside 40..120 are not taken (they are usually something else: a house number)."""
+    corrected = after_correction(text)
+    if corrected is not None:
+        reading = _read_age(corrected, on)
+        if reading is not None:
+            return reading
+    return _read_age(text, on)
+
+
+def _read_age(text: str | None, on: dt.date | None = None) -> AgeReading | None:
     on = on or today()
     t = to_digits(text)
     if not t:
@@ -352,6 +372,8 @@ _RELATIONS = [
     (r"老伴|爱人|老公|老婆|老头子|老太婆", "老伴"),
     (r"邻居|亲戚|朋友", "亲友"),
 ]
+_GONE = re.compile("(?:" + "|".join(p for p, _ in _RELATIONS) + r")(?:早就|已经|都)?"
+                   r"(?:走了|去世|过世|不在了|没了|死了|先走)")
 _FEMALE = {"母亲", "奶奶", "婆婆"}
 _MALE = {"父亲", "爷爷", "公公"}
 
@@ -362,10 +384,13 @@ def parse_relation(text: str | None) -> str | None:
     t = clean(text)
     if not t:
         return None
+    # a relative who has died or left is not whom the caller asks about: "老伴走了好几年了，
+    # 我能享受什么" is about the caller herself
+    t = _GONE.sub("", t)
     found = _first(t, _RELATIONS)
     if found:
         return found
-    if re.search(r"我自己|本人|我今年|我是|我能|我可以|我住|我够|我符合", t):
+    if re.search(r"我自己|本人|我今年|我是|我能|我可以|我住|我够|我符合|我一个人", t):
         return "本人"
     return None
 

@@ -140,6 +140,10 @@ def relation_from_text(text: str | None) -> str | None:
 
 
 _GENERIC_RELATIONS = {"子女", "孙辈", "外孙辈", "家属"}
+# Words for an older relative: naming one says the elder is that relative of the caller.
+_ELDER_KIN = {word for word, caller in _RELATION_WORDS.items()
+              if caller in ("子女", "孙辈", "外孙辈") and word not in ("子女", "孙辈", "外孙辈")} \
+    | {"婆婆", "公公", "岳母", "丈母娘", "岳父"}
 
 
 def said_relation(events: list[dict] | None) -> str | None:
@@ -153,9 +157,14 @@ def said_relation(events: list[dict] | None) -> str | None:
             break
         if kind != "user":
             continue
+        # A `relation` entity names a kinship word wherever it is said ("我儿子让我打的"
+        # names the son, not the caller): only the words for an older relative (妈, 婆婆,
+        # 奶奶: the elder is the caller's mother...) say who the caller is; roles (女儿,
+        # 邻居, 老伴) are read from the words ("我是她女儿") by relation_from_text.
         said = [normalize_relation(entity.get("value"))
                 for entity in ((event.get("parse_data") or {}).get("entities") or [])
-                if entity.get("entity") == "relation"]
+                if entity.get("entity") == "relation"
+                and str(entity.get("value") or "").lstrip("我俺") in _ELDER_KIN]
         said.append(relation_from_text(event.get("text")))
         for relation in said:
             if relation and relation not in _GENERIC_RELATIONS:

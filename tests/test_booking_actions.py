@@ -219,3 +219,21 @@ def test_guessing_the_id_last_four_is_limited_even_with_the_right_digits(db_url)
                         tracker("0048", dict(slots), requested="booking_id_last4",
                                 sender="unit-honest"))
     assert out.get("booking_candidate") == "5" and "验证码" in texts(messages)
+
+
+def test_the_code_we_asked_for_is_an_answer_even_when_the_classifier_reads_a_scam():
+    from actions.booking import _code_we_asked_for
+
+    t = tracker("你们发的验证码我收到了，要告诉你是吧？是307300", {}, requested="booking_code",
+                intent="safety_check")
+    t.latest_message["safety"] = {"kind": "unsure", "suspected": "scam"}
+    assert _code_we_asked_for("booking_code", t)
+    # someone else asking for it is a scam report: it still interrupts the form
+    t = tracker("有个公安局的人打电话要我把验证码告诉他", {}, requested="booking_code",
+                intent="scam_report")
+    t.latest_message["safety"] = {"kind": "scam", "stage": "asking"}
+    assert not _code_we_asked_for("booking_code", t)
+    # a danger question is never swallowed, whatever the form asked
+    t = tracker("我心口疼得厉害", {}, requested="booking_code", intent="safety_check")
+    t.latest_message["safety"] = {"kind": "unsure", "suspected": "emergency"}
+    assert not _code_we_asked_for("booking_code", t)

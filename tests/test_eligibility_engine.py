@@ -225,3 +225,17 @@ def test_rule_ids_are_programs_of_the_knowledge_base():
         pytest.skip("policies/demo_district/programs/ not present")
     described = {p.stem for p in programs_dir.glob("*.yml")}
     assert {p.program_id for p in load_pack().programs} <= described
+
+
+def test_a_self_correction_gives_the_corrected_age_and_a_dead_spouse_is_not_the_subject():
+    import datetime as dt
+
+    from bot import facts
+    day = dt.date(2026, 11, 23)
+    said = "我一个人住在月牙湖，今年八十一，不对不对，八十二了，老伴走了好几年了，我能享受什么服务"
+    assert facts.parse_age(said, day) == 82
+    assert facts.parse_age("八十四，哦不，八十五", day) == 85
+    assert facts.parse_age("八十四了，不对，生日还没过", day) == 84  # nothing after: the first
+    assert facts.parse_relation(said) == "本人"
+    assert facts.parse_relation("老伴去世了，帮我妈查查") == "母亲"
+    assert facts.parse_relation("帮我老伴查查") == "老伴"

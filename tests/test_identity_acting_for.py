@@ -110,6 +110,10 @@ def test_relation_is_read_from_this_sessions_words_and_entities():
     entity = [{"event": "user", "text": "帮我妈约个助浴", "parse_data": {"entities": [
         {"entity": "relation", "value": "母亲"}]}}]
     assert identity.said_relation(entity) == "子女"  # she is the caller's mother
+    # a kinship word is not the caller's role: the elder herself mentions her son
+    son = [{"event": "user", "text": "是我儿子让我打这个电话的", "parse_data": {"entities": [
+        {"entity": "relation", "value": "儿子"}]}}]
+    assert identity.said_relation(son) is None
     assert identity.relation_from_text("我替我老伴问的") == "配偶"
     assert identity.relation_from_text("我是老人的邻居") == "邻居"
     assert identity.relation_from_text("我想约个助浴") is None

@@ -85,6 +85,15 @@ def test_pressure_during_a_scam_gets_scam_advice_not_a_shrug(stack, db, sender):
     assert "别听他的" in follow and "挂" not in follow and "没听明白" not in follow
 
 
+def test_the_safety_question_is_never_asked_twice_in_a_row(stack, db, sender):
+    first = stack.chat(sender, "万一我半夜摔倒了起不来，没人知道咋办")
+    assert any((r.get("custom") or {}).get("kind") == "safety_check" for r in first)
+    again = stack.chat(sender, "我就是怕哪天摔了爬不起来，家里也没别人")
+    assert not any((r.get("custom") or {}).get("kind") == "safety_check" for r in again)
+    text = "\n".join(r["text"] for r in again)
+    assert "我想问您一句" not in text and "诈骗" not in text
+
+
 def test_not_a_scam_after_a_warning_is_understood(stack, db, sender):
     stack.chat_text(sender, "有人打电话让我把验证码告诉他")
     text = stack.chat_text(sender, "不是诈骗，你搞错了")
