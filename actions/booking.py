@@ -161,7 +161,8 @@ class BookingFormValidation(FormValidationAction):
             # to read, just ask the next question again
             return [SlotSet("booking_failures", slots.get("booking_failures") or 0),
                     SlotSet("requested_slot", requested)]
-        if requested and (bt.wants_to_stop(text) or intent == "goodbye"):
+        if requested and (bt.wants_to_stop(text) or intent in ("goodbye", "stop")):
+            # the booking forms' own way out ("先不约了"); other forms: rules.yml `stop`
             return [SlotSet("booking_aborted", "user"), SlotSet("requested_slot", None)]
         try:
             if requested is None:

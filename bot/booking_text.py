@@ -67,12 +67,25 @@ def id_last4_from_text(text: str | None) -> str | None:
     return m.group(1).upper() if m else None
 
 
+# How people spell a name's characters out loud: 木子李, 弓长张, 建设的建, 国家的国.
+_SPELLED_SURNAMES = ("木子李", "弓长张", "耳东陈", "口天吴", "立早章", "双木林", "古月胡",
+                     "言午许", "草头黄", "人可何", "双口吕", "禾呈程", "三横王", "文刀刘")
+
+
+def _is_spelling(segment: str) -> bool:
+    m = re.fullmatch(r"(?:是|就是)?([\u4e00-\u9fff]{1,3})的([\u4e00-\u9fff])", segment)
+    return segment in _SPELLED_SURNAMES or bool(m and m.group(2) in m.group(1))
+
+
 def name_from_text(text: str | None, entities: list[str] | None = None) -> str | None:
-    """A person's name (2-4 Chinese characters) from what the caller said."""
+    """A person's name (2-4 Chinese characters) from what the caller said; the spelling
+    that often follows it ("李建国，木子李，建设的建，国家的国") is set aside."""
     for e in entities or []:
         if e and 2 <= len(e) <= 4 and all(_HAN.match(ch) for ch in e):
             return e
-    flat = re.sub(r"[\s，。,.!！?？、]", "", text or "")
+    segments = [seg for seg in re.split(r"[\s，。,.!！?？、；;]+", text or "") if seg]
+    kept = [seg for seg in segments if not _is_spelling(seg)]
+    flat = "".join(kept if kept else segments)
     flat = re.sub(r"[0-9Xx零〇一二三四五六七八九]{4,}.*$", "", flat)  # drop an ID part
     for prefix in _NAME_PREFIXES:
         idx = flat.find(prefix)

@@ -501,3 +501,12 @@ def test_dont_come_phrase_is_the_same_for_the_nlu_and_the_booking_form():
     entry = next(e for e in lookups if e.get("regex") == "dont_come")
     patterns = [line.strip()[2:] for line in entry["examples"].splitlines() if line.strip()]
     assert patterns == [_DONT_COME.pattern]
+
+
+def test_a_name_spelled_out_character_by_character_is_read():
+    from bot.booking_text import name_from_text
+
+    assert name_from_text("李建国，木子李，建设的建，国家的国") == "李建国"
+    assert name_from_text("是刘淑芬，文刀刘") == "刘淑芬"
+    assert name_from_text("陈志明，耳东陈，志气的志，明天的明") == "陈志明"
+    assert name_from_text("老人叫王秀英") == "王秀英"

@@ -334,3 +334,21 @@ def test_times_read_out_leave_out_a_visit_she_already_has(stack, sender, db):
     from bot.timeparse import say_window
     afternoon = say_window(dt.datetime.combine(day, dt.time(13)))
     assert afternoon not in _offered_times(full)
+
+
+def test_the_caller_can_leave_a_booking_half_way_and_nothing_is_written(stack, sender, db):
+    before = rows(db, "SELECT count(*) FROM bookings")[0][0]
+    open_booking(stack, db, sender, "我想约个助浴", ZHANG)
+    text = stack.chat_text(sender, "算了，先不约了，等我女儿回来再说")
+    assert "先不约了" in text, text
+    assert rows(db, "SELECT count(*) FROM bookings")[0][0] == before
+    # the form is over: the next question is answered, not taken as a booking answer
+    after = stack.chat_text(sender, "高龄津贴怎么申请")
+    assert "高龄" in after and "几点" not in after and "哪天" not in after, after
+
+
+def test_the_caller_can_leave_an_eligibility_check(stack, sender):
+    first = stack.chat_text(sender, "帮我查查我能享受什么补贴")
+    assert "？" in first or "?" in first
+    text = stack.chat_text(sender, "我不查了，改天再说吧")
+    assert "先不办了" in text, text
