@@ -103,9 +103,19 @@ def name_from_text(text: str | None, entities: list[str] | None = None) -> str |
     return None
 
 
+# Words a "yes" at a read-back is made of, beyond _AFFIRM. The classifier's `affirm` alone is
+# not enough there: noise it has never seen ("滴滴答答") can score 0.65 affirm, and a booking
+# must not be written on noise; such a reply is asked again.
+_YES_WORDS = _AFFIRM + ("要得", "妥", "没问题", "同意", "就这样", "就这么", "定了", "约吧", "安排",
+                        "嗯呐", "对的", "好嘞", "yes")
+
+
 def yes_no(text: str | None, intent: str | None = None) -> bool | None:
     if intent == "affirm":
-        return True
+        flat = (text or "").strip()
+        if flat.startswith("/") or any(w in flat for w in _YES_WORDS):
+            return True
+        return None
     if intent == "deny":
         return False
     flat = (text or "").strip()

@@ -510,3 +510,13 @@ def test_a_name_spelled_out_character_by_character_is_read():
     assert name_from_text("是刘淑芬，文刀刘") == "刘淑芬"
     assert name_from_text("陈志明，耳东陈，志气的志，明天的明") == "陈志明"
     assert name_from_text("老人叫王秀英") == "王秀英"
+
+
+def test_noise_the_classifier_calls_affirm_does_not_confirm_a_booking():
+    from bot.booking_text import yes_no
+
+    assert yes_no("滴滴答答滴滴答答", "affirm") is None   # asked again, nothing written
+    assert yes_no("对，就这么约吧", "affirm") is True
+    assert yes_no("/affirm", "affirm") is True
+    assert yes_no("要得要得", "affirm") is True
+    assert yes_no("不对", "deny") is False
