@@ -71,8 +71,10 @@ def say_referral(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) 
         return False
     log.info("referral given sender=%s referral=%s", tracker.sender_id[:24], referral.id)
     if referral.program:  # the facts are the policy pack's: say its answer
-        answer = policy_kb.get_kb().answer(question=text, program=referral.program)
-        dispatcher.utter_message(text=answer.text)
+        answer = guarded(dispatcher, "referral policy answer", lambda: policy_kb.get_kb().answer(
+            question=text, program=referral.program))
+        if answer is not None:  # else guarded has already told the person, politely
+            dispatcher.utter_message(text=answer.text)
         return True
     buttons = []
     payload = referrals.offer_payload(referral)

@@ -52,3 +52,20 @@ def test_a_malformed_file_fails_at_load_time(tmp_path):
     bad.write_text("referrals:\n  - id: x\n    cues: ['(']\n    program: p\n", encoding="utf-8")
     with pytest.raises(referrals.ReferralFileError, match="bad pattern"):
         referrals.load(bad)
+
+
+def test_a_broken_policy_pack_on_a_program_referral_is_a_polite_sentence(monkeypatch):
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.common import DB_DOWN_TEXT, say_referral
+    from bot import policy_kb
+
+    def broken():
+        raise RuntimeError("pack unreadable")
+
+    monkeypatch.setattr(policy_kb, "get_kb", broken)
+    dispatcher = CollectingDispatcher()
+    tracker = Tracker("unit", {}, {"text": "儿子不给赡养费"}, [], False, None, {}, "action_listen")
+    assert say_referral(dispatcher, tracker, "儿子不给赡养费，我想打官司") is True
+    assert [m["text"] for m in dispatcher.messages] == [DB_DOWN_TEXT]
