@@ -213,8 +213,9 @@ def find_elder(session: Session, phone: str | None = None, name: str | None = No
         last4 = id_last4.strip().upper()
         if len(last4) != 4:
             return None
-        rows = session.execute(select(Elder).where(Elder.name == name.strip())).scalars().all()
-        matches = [e for e in rows if e.id_number and e.id_number.upper().endswith(last4)]
+        matches = session.execute(select(Elder).where(
+            Elder.name == name.strip(), Elder.id_number_last4 == last4,
+            Elder.status == "active").limit(2)).scalars().all()
         return matches[0] if len(matches) == 1 else None
     return None
 

@@ -65,6 +65,8 @@ class Settings:
     advisor_phone_number: str = field(default_factory=lambda: _env("ADVISOR_PHONE_NUMBER"))
     advisor_hours: str = field(default_factory=lambda: _env("ADVISOR_HOURS", "08:00-20:00"))
     hotline_number: str = field(default_factory=lambda: _env("HOTLINE_NUMBER", "12349"))
+    # The district's telephone area code: registry files may give landlines without it
+    local_area_code: str = field(default_factory=lambda: _env("LOCAL_AREA_CODE", "025"))
 
     @property
     def twilio_configured(self) -> bool:

@@ -119,6 +119,8 @@ PACK_SCHEMA = {
         "streets": {"type": "object", "required": ["names"], "additionalProperties": False,
                     "properties": {
                         "names": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                        # 四(二)1: the seven streets inside the Ming city wall
+                        "inside_city_wall": {"type": "array", "items": {"type": "string"}},
                         "source": {"type": "object", "required": ["document", "clause"],
                                    "properties": {"document": {"type": "string"},
                                                   "clause": {"type": "string"}}}}},

@@ -329,15 +329,15 @@ def parse_yes_no(text: str | None) -> bool | None:
 
 # The streets of the district, read from their one home: the rule pack of the configured
 # region (policies/<region>/rules/_pack.yml, cited to document 004, 四(二)1-2).
-def _district_streets() -> tuple[str, ...]:
+def _district_streets() -> tuple[tuple[str, ...], frozenset[str]]:
     from bot.config import get_settings
     settings = get_settings()
     path = Path(settings.policies_dir) / settings.policy_region / "rules" / "_pack.yml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return tuple(data["streets"]["names"])
+    return tuple(data["streets"]["names"]), frozenset(data["streets"].get("inside_city_wall", ()))
 
 
-DISTRICT_STREETS = _district_streets()
+DISTRICT_STREETS, INSIDE_CITY_WALL = _district_streets()
 _STREET_ALIASES = {"五老村街道": "五老村", "双塘街道": "双塘", "红花街道": "红花", "秦虹街道": "秦虹",
                    "五老": "五老村", "朝天宫街道": "朝天宫"}
 _PLACE_WORDS = re.compile(r"区|县|市|省|街道|镇|乡|外地|老家|别的地方|不在这|不在示范区|不在你们")

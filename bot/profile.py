@@ -59,10 +59,12 @@ def demo_leftovers(database_url: str | None = None) -> list[str]:
     tables = set(inspect(get_engine(database_url)).get_table_names())
     with session_scope(database_url) as s:
         if "elders" in tables:
-            ids = [p["id_number"] for p in PERSONAS]
+            from bot.registry.crypto import id_lookup_hash
+
+            hashes = [id_lookup_hash(p["id_number"]) for p in PERSONAS]
             phones = [p["phone"] for p in PERSONAS]
             people = s.execute(select(Elder.id).where(
-                Elder.id_number.in_(ids) | Elder.phone.in_(phones))).scalars().all()
+                Elder.id_number_hash.in_(hashes) | Elder.phone.in_(phones))).scalars().all()
             if people:
                 found.append(f"{len(people)} demo people")
         if "advisor_users" in tables:

@@ -44,6 +44,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     widget.init_app(app)
     advisor.init_app(app)
+    # == area: registry (district files in, CLI) ==
+    from server import registry_cli
+
+    registry_cli.register(app)
 
     @app.errorhandler(413)
     def too_large(_err):

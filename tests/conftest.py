@@ -9,6 +9,7 @@ instead of bot/clock.py fails the day it is written.
 """
 from __future__ import annotations
 
+import base64
 import os
 import uuid
 
@@ -20,6 +21,9 @@ from bot import clock
 SUITE_NOW = "2026-11-23T10:00:00+08:00"
 os.environ[clock.ENV_VAR] = SUITE_NOW
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+# The registry key (ID numbers at rest) for this run, inherited by every process started
+# here; tests of the key's own rules (bot/registry/crypto.py) unset it themselves.
+os.environ.setdefault("REGISTRY_KEY", base64.urlsafe_b64encode(os.urandom(32)).decode())
 
 from tests.stack import MODEL, Stack  # noqa: E402  (after the clock is pinned)
 

@@ -104,11 +104,11 @@ def test_eligibility_booking_and_elder_page(stack, console):
     page.fill("input[name=q]", "张桂兰")
     page.press("input[name=q]", "Enter")
     page.wait_for_selector("table.list")
-    assert "320104********0027" in page.inner_text("table.list")
+    assert "**************0027" in page.inner_text("table.list")
     page.click("table.list >> text=张桂兰")
     page.wait_for_selector("h1:has-text('张桂兰')")
     body = page.inner_text("main")
-    assert "320104********0027" in body and "320104193803120027" not in body
+    assert "**************0027" in body and "320119193803120027" not in body
     assert "13800000001" not in body
     history = page.inner_text("ol.history")  # read from Rasa's tracker store
     assert "你好" in history and "再说一遍" in history

@@ -139,16 +139,16 @@ def _neutral(said: str, name: str, address: str) -> str:
 
 
 def test_the_same_booking_conversation_over_freeswitch_as_over_twilio(fs, fs_stack):
-    twilio_elder = db_rows(fs_stack, "select id, id_number from elders where phone='13800000001'")[0]
-    fs_elder = db_rows(fs_stack, "select id, id_number from elders where phone='13800000005'")[0]
+    twilio_elder = db_rows(fs_stack, "select id, id_number_last4 from elders where phone='13800000001'")[0]
+    fs_elder = db_rows(fs_stack, "select id, id_number_last4 from elders where phone='13800000005'")[0]
 
     over_twilio = TwilioCall(TwilioSide(fs_stack.web_url), caller="+8613800000001")
     over_twilio.start()
-    twilio_turns = _book_by_phone(over_twilio, twilio_elder.id_number[-4:])
+    twilio_turns = _book_by_phone(over_twilio, twilio_elder.id_number_last4)
 
     call = FsCall(fs, caller="13800000005")  # 刘淑芬, as a domestic carrier gives her number
     call.start()
-    fs_turns = _book_by_phone(call, fs_elder.id_number[-4:])
+    fs_turns = _book_by_phone(call, fs_elder.id_number_last4)
 
     assert [c for c, _, _ in fs_turns] == [c for c, _, _ in twilio_turns]
     for (caller, by_twilio, _), (_, by_fs, _) in zip(twilio_turns, fs_turns):
@@ -187,7 +187,7 @@ def test_the_same_booking_conversation_over_freeswitch_as_over_twilio(fs, fs_sta
 def test_a_number_can_be_typed_on_the_keypad_ended_by_hash(fs, fs_stack):
     """A caller whose number is not on file: name, then the last four ID digits typed
     (the document collects a number, # ends it), then the texted code typed too."""
-    elder = db_rows(fs_stack, "select id_number from elders where phone='13800000001'")[0]
+    elder = db_rows(fs_stack, "select id_number_last4 from elders where phone='13800000001'")[0]
     call = FsCall(fs, caller="02584001234")  # a landline not on file
     call.start()
     answer = call.say("我想预约上门帮忙洗澡")
@@ -198,7 +198,7 @@ def test_a_number_can_be_typed_on_the_keypad_ended_by_hash(fs, fs_stack):
         answer = call.say("张桂兰")
     assert "最后四位" in answer.said and "按完请按井号键" in answer.said
     assert answer.number_entry and answer.binds == ["~^[0-9]+$", "~^[*]$"]
-    typed = call.press(elder.id_number[-4:] + "#")
+    typed = call.press(elder.id_number_last4 + "#")
     assert "验证码" in typed.said and "尾号零零零幺" in typed.said, typed.said
     assert typed.number_entry  # the code can be keyed in too
     proven = call.press(latest_code(fs_stack.database_url, "13800000001") + "#")

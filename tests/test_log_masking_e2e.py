@@ -25,16 +25,15 @@ def landline_elder(stack):
     with engine.begin() as c:
         street = c.execute(sa.text("select id from streets where name = '五老村'")).scalar_one()
         c.execute(sa.text(
-            "insert into elders (name, birth_date, gender, phone, id_number, street_id, address, "
+            "insert into elders (name, birth_date, gender, phone, id_number_last4, street_id, address, "
             "hukou_local, economic_status, care_level, dementia, living_situation, special_family,"
             " disability_certificate, veteran, emergency_contact_name, emergency_contact_phone, "
-            "created_at) values ('赵玉珍', '1940-01-01', '女', :phone, :id, :street, "
-            "'五老村街道文昌巷20号', true, '普通', '轻度失能', false, '独居', false, false, false, "
-            "'孙丽', :daughter, '2026-11-01 00:00:00')"),
-            {"phone": LANDLINE.replace("-", ""), "id": ID_NUMBER, "street": street,
+            "created_at, updated_at, status) values ('赵玉珍', '1940-01-01', '女', :phone, :id, "
+            ":street, '五老村街道文昌巷20号', true, '普通', '轻度失能', false, '独居', false, false, "
+            "false, '孙丽', :daughter, '2026-11-01 00:00:00', '2026-11-01 00:00:00', 'active')"),
+            {"phone": LANDLINE.replace("-", ""), "id": ID_NUMBER[-4:], "street": street,
              "daughter": DAUGHTER})
-        elder_id = c.execute(sa.text("select id from elders where id_number = :i"),
-                             {"i": ID_NUMBER}).scalar_one()
+        elder_id = c.execute(sa.text("select id from elders where name = '赵玉珍'")).scalar_one()
     yield engine, elder_id
     engine.dispose()
 

@@ -5,11 +5,15 @@ from sqlalchemy import Boolean, Column, Date, DateTime, ForeignKey, Integer, Str
 from sqlalchemy.orm import Session, joinedload, relationship
 
 from bot.clock import age_on
-from bot.masking import mask_id_number, mask_phone
+from bot.masking import mask_phone
 from bot.models.base import Base, utcnow
 
 # Allowed values of the fact columns (the eligibility engine uses the same words).
 ECONOMIC_STATUSES = ("普通", "低保边缘", "低保", "特困")
+# An elder's place in the registry: only `active` elders are recognised by their phone
+# number, booked or called; the others stay for the record (bookings, audit).
+ELDER_STATUSES = ("active", "moved", "deceased")
+ELDER_STATUS_ZH = {"active": "在册", "moved": "已迁出", "deceased": "已去世"}
 CARE_LEVELS = ("能力完好", "轻度失能", "中度失能", "重度失能")
 LIVING_SITUATIONS = ("独居", "空巢", "与家人同住")
 
@@ -36,9 +40,13 @@ class Elder(Base):
     name = Column(String(32), nullable=False, index=True)
     birth_date = Column(Date, nullable=False)
     gender = Column(String(4))
-    phone = Column(String(20), unique=True, index=True)
-    # Stored in full for identification; every screen and log shows `id_number_masked`.
-    id_number = Column(String(18), unique=True)
+    # Not unique: an old couple often shares one landline (elder_by_phone then asks who).
+    phone = Column(String(20), index=True)
+    # The full ID number only encrypted (bot/registry/crypto.py); found by its keyed hash;
+    # the last four characters in clear for "name + last four" checks and masked display.
+    id_number_cipher = Column(Text)
+    id_number_hash = Column(String(64), unique=True)
+    id_number_last4 = Column(String(4), index=True)
     street_id = Column(Integer, ForeignKey("streets.id"), nullable=False)
     community_id = Column(Integer, ForeignKey("communities.id"))
     address = Column(String(200))
@@ -52,8 +60,14 @@ class Elder(Base):
     veteran = Column(Boolean, nullable=False, default=False)
     emergency_contact_name = Column(String(32))
     emergency_contact_phone = Column(String(20))
+    emergency_contact_relation = Column(String(16))
     notes = Column(Text)
+    status = Column(String(12), nullable=False, default="active", server_default="active",
+                    index=True)
+    status_note = Column(String(200))
+    status_changed_at = Column(DateTime)
     created_at = Column(DateTime, nullable=False, default=utcnow)
+    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
     street = relationship("Street")
     community = relationship("Community")
@@ -63,8 +77,31 @@ class Elder(Base):
         return age_on(self.birth_date)
 
     @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+    @property
+    def status_zh(self) -> str:
+        return ELDER_STATUS_ZH.get(self.status, self.status)
+
+    def set_id_number(self, id_number: str) -> None:
+        from bot.registry import crypto
+
+        self.id_number_cipher = crypto.encrypt_id(id_number)
+        self.id_number_hash = crypto.id_lookup_hash(id_number)
+        self.id_number_last4 = crypto.id_last4(id_number)
+
+    @property
+    def id_number(self) -> str | None:
+        """The full number, decrypted: only for a person entitled to it (audited by the caller)."""
+        from bot.registry import crypto
+
+        return crypto.decrypt_id(self.id_number_cipher)
+
+    @property
     def id_number_masked(self) -> str:
-        return mask_id_number(self.id_number)
+        """Only the last four characters: the rest is not stored in clear."""
+        return ("*" * 14 + self.id_number_last4) if self.id_number_last4 else ""
 
     @property
     def phone_masked(self) -> str:
@@ -102,9 +139,19 @@ def is_mobile(phone: str | None) -> bool:
 
 
 def elder_by_phone(session: Session, phone: str | None) -> Elder | None:
-    """The elder registered with this phone number (how known callers are recognised)."""
+    """The one active elder registered with this phone number (how known callers are
+    recognised); None when nobody, or more than one person (a shared landline), has it."""
     digits = phone_digits(phone)
     if len(digits) < 7:
         return None
-    return session.execute(select(Elder).options(joinedload(Elder.street))
-                           .where(Elder.phone == digits)).scalar_one_or_none()
+    found = session.execute(select(Elder).options(joinedload(Elder.street))
+                            .where(Elder.phone == digits, Elder.status == "active")
+                            .limit(2)).unique().scalars().all()
+    return found[0] if len(found) == 1 else None
+
+
+def elder_by_id_number(session: Session, id_number: str) -> Elder | None:
+    from bot.registry import crypto
+
+    return session.execute(select(Elder).where(
+        Elder.id_number_hash == crypto.id_lookup_hash(id_number))).scalar_one_or_none()

@@ -17,6 +17,7 @@ from bot.masking import mask_phone, mask_text
 from bot.models import Elder, Handoff
 from bot.models.base import utcnow
 from bot.models.console import AdvisorUser
+from bot.registry.crypto import id_lookup_hash
 from server.advisor import casework
 from server.advisor.auth import actor, admin_required, client_ip
 from server.advisor.blueprint import bp
@@ -178,12 +179,13 @@ def find_elders(s, query: str, limit: int = 50) -> list[Elder]:
     stmt = select(Elder).options(selectinload(Elder.street))
     if digits.rstrip("X").isdigit() and len(digits) >= 4:
         if len(digits) == 18 or (len(digits) > 11 and digits.endswith("X")):
-            stmt = stmt.where(Elder.id_number == digits)
+            stmt = stmt.where(Elder.id_number_hash == id_lookup_hash(digits))
         elif len(digits) == 11:
             stmt = stmt.where(Elder.phone == digits)
+        elif len(digits) == 4:
+            stmt = stmt.where(or_(Elder.phone.like(f"%{digits}"), Elder.id_number_last4 == digits))
         else:
-            stmt = stmt.where(or_(Elder.phone.like(f"%{digits}"),
-                                  Elder.id_number.like(f"%{digits}")))
+            stmt = stmt.where(Elder.phone.like(f"%{digits}"))
     else:
         stmt = stmt.where(Elder.name.like(f"%{q[:32]}%"))
     return list(s.execute(stmt.order_by(Elder.name, Elder.id).limit(limit)).scalars())
