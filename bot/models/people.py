@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, Date, DateTime, ForeignKey, Integer, String, Text, select
-from sqlalchemy.orm import Session, joinedload, relationship
+from sqlalchemy.orm import Session, joinedload, relationship, validates
 
 from bot.clock import age_on
 from bot.masking import mask_phone
@@ -42,6 +42,8 @@ class Elder(Base):
     gender = Column(String(4))
     # Not unique: an old couple often shares one landline (elder_by_phone then asks who).
     phone = Column(String(20), index=True)
+    # Derived from `phone` (set by _set_phone below): the console finds "尾号1234" by index.
+    phone_last4 = Column(String(4), index=True)
     # The full ID number only encrypted (bot/registry/crypto.py); found by its keyed hash;
     # the last four characters in clear for "name + last four" checks and masked display.
     id_number_cipher = Column(Text)
@@ -62,8 +64,7 @@ class Elder(Base):
     emergency_contact_phone = Column(String(20))
     emergency_contact_relation = Column(String(16))
     notes = Column(Text)
-    status = Column(String(12), nullable=False, default="active", server_default="active",
-                    index=True)
+    status = Column(String(12), nullable=False, default="active", server_default="active")
     status_note = Column(String(200))
     status_changed_at = Column(DateTime)
     created_at = Column(DateTime, nullable=False, default=utcnow)
@@ -75,6 +76,11 @@ class Elder(Base):
     @property
     def age(self) -> int:
         return age_on(self.birth_date)
+
+    @validates("phone")
+    def _set_phone(self, _key: str, value: str | None) -> str | None:
+        self.phone_last4 = phone_digits(value)[-4:] or None
+        return value
 
     @property
     def active(self) -> bool:

@@ -5,7 +5,8 @@
   registry key (bot/registry/crypto.py) and the clear column is dropped;
 - status (active|moved|deceased) with a note and when it changed; updated_at;
 - emergency_contact_relation (与老人关系 of the registry file);
-- phone is no longer unique: an old couple often shares one landline.
+- phone is no longer unique: an old couple often shares one landline; phone_last4
+  (derived from phone by the model) lets the console find "尾号1234" by index.
 Merges the branches that grew from 0001.
 
 Revision ID: 0009_registry
@@ -27,6 +28,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("id_number_cipher", sa.Text(), nullable=True))
         batch.add_column(sa.Column("id_number_hash", sa.String(length=64), nullable=True))
         batch.add_column(sa.Column("id_number_last4", sa.String(length=4), nullable=True))
+        batch.add_column(sa.Column("phone_last4", sa.String(length=4), nullable=True))
         batch.add_column(sa.Column("emergency_contact_relation", sa.String(length=16), nullable=True))
         batch.add_column(sa.Column("status", sa.String(length=12), nullable=False,
                                    server_default="active"))
@@ -34,7 +36,12 @@ def upgrade() -> None:
         batch.add_column(sa.Column("status_changed_at", sa.DateTime(), nullable=True))
         batch.add_column(sa.Column("updated_at", sa.DateTime(), nullable=True))
     conn = op.get_bind()
-    rows = conn.execute(sa.text("SELECT id, id_number, created_at FROM elders")).fetchall()
+    rows = conn.execute(sa.text("SELECT id, id_number, phone FROM elders")).fetchall()
+    for r in rows:
+        digits = "".join(ch for ch in r.phone or "" if ch.isdigit())
+        if digits:
+            conn.execute(sa.text("UPDATE elders SET phone_last4 = :l WHERE id = :id"),
+                         dict(l=digits[-4:], id=r.id))
     if any(r.id_number for r in rows):
         from bot.registry import crypto
 
@@ -54,7 +61,7 @@ def upgrade() -> None:
         batch.create_index("ix_elders_phone", ["phone"], unique=False)
         batch.create_unique_constraint("uq_elders_id_number_hash", ["id_number_hash"])
         batch.create_index("ix_elders_id_number_last4", ["id_number_last4"], unique=False)
-        batch.create_index("ix_elders_status", ["status"], unique=False)
+        batch.create_index("ix_elders_phone_last4", ["phone_last4"], unique=False)
 
 
 def downgrade() -> None:

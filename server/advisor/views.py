@@ -183,7 +183,7 @@ def find_elders(s, query: str, limit: int = 50) -> list[Elder]:
         elif len(digits) == 11:
             stmt = stmt.where(Elder.phone == digits)
         elif len(digits) == 4:
-            stmt = stmt.where(or_(Elder.phone.like(f"%{digits}"), Elder.id_number_last4 == digits))
+            stmt = stmt.where(or_(Elder.phone_last4 == digits, Elder.id_number_last4 == digits))
         else:
             stmt = stmt.where(Elder.phone.like(f"%{digits}"))
     else:
