@@ -1,6 +1,7 @@
 """Policy retrieval figures: precision, recall and the not-sure rate of KnowledgeBase.answer.
 
-    .venv/bin/python benchmarks/policy_retrieval.py [--set dev|independent|both] [--errors]
+    .venv/bin/python benchmarks/policy_retrieval.py [--set dev|independent|holdout|both|all]
+                                                    [--errors] [--no-meaning]
                                                     [--json] [--on 2026-11-23]
 
 Two sets, same columns (question, expected, kind):
@@ -48,6 +49,9 @@ REGION = "demo_district"
 SETS = {
     "dev": ROOT / "benchmarks" / "data" / "policy_dev.tsv",
     "independent": ROOT / "benchmarks" / "data" / "policy_questions.tsv",
+    # a second set written by a helper from the program names and target groups only
+    # (2026-11-28, before the meaning signal was measured); never read, totals only
+    "holdout": ROOT / "benchmarks" / "data" / "policy_holdout.tsv",
 }
 SWEEP = [round(0.40 + 0.05 * i, 2) for i in range(11)]
 
@@ -176,16 +180,21 @@ def _print_errors(rows: list[dict], results: list[dict]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", choices=["dev", "independent", "both"], default="both")
+    parser.add_argument("--set", choices=["dev", "independent", "holdout", "both", "all"],
+                        default="all", help="both = dev and independent; all = the three")
     parser.add_argument("--errors", action="store_true",
                         help="list the dev set's misses (never the independent set's)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--on", default=DATE, help="the day the questions are asked")
     parser.add_argument("--no-sweep", action="store_true")
+    parser.add_argument("--no-meaning", action="store_true",
+                        help="lexical signals only (bot/policy_meaning.py off), for comparison")
     args = parser.parse_args(argv)
     os.environ.setdefault("CLOCK_NOW", args.on)
     kb = policy_kb.load_kb(ROOT / "policies", REGION)
-    names = ["dev", "independent"] if args.set == "both" else [args.set]
+    if args.no_meaning:
+        kb._index.meaning = None
+    names = {"both": ["dev", "independent"], "all": list(SETS)}.get(args.set, [args.set])
     report: dict = {"date": args.on, "region": REGION, "programs": len(kb.program_ids()),
                     "threshold": policy_kb.ANSWER_THRESHOLD,
                     "suggest_threshold": policy_kb.SUGGEST_THRESHOLD, "sets": {}}

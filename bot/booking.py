@@ -512,6 +512,11 @@ def _book(elder_id, service_code, window_start, channel, idempotency_key, addres
         elder = s.get(Elder, elder_id)
         if elder is None:
             return BookingResult(False, "unknown_elder", "不好意思，没有查到这位老人的登记信息。")
+        if not elder.active:  # moved away or deceased (bot/registry/console.py set_status)
+            log.info("booking refused: elder=%s status=%s", elder.id, elder.status)
+            return BookingResult(False, "inactive_elder",
+                                 "不好意思，这位老人的档案已经不在册了，不能再预约上门服务。"
+                                 "有疑问请说“转人工”。")
         service = service_by_code_or_name(s, service_code)
         if service is None:
             names = "、".join(service_names(s))
@@ -593,28 +598,51 @@ def _cancel(reference, elder_id, reason, channel, database_url) -> CancelResult:
         booking = _own_booking(s, reference, elder_id)
         if booking is None:
             return CancelResult(False, "not_found", "不好意思，没有查到这个预约。", reference)
-        if booking.status == "cancelled":
-            return CancelResult(True, "already_cancelled", "这个预约已经取消过了。", reference)
-        if booking.status != "booked" or booking.window.starts_at <= now_local():
-            return CancelResult(False, "too_late",
-                                "这个预约的时间已经到了，没法在电话里取消了。我帮您转人工处理，好吗？",
-                                reference)
-        _release_place(s, booking.window_id)
-        returned = _return_free_time(s, booking)
-        booking.status = "cancelled"
-        booking.active_visit = None
-        booking.cancel_reason = (reason or "")[:200] or None
-        _history(s, booking, "cancelled", "booked", channel, reason)
-        back = f"，{hours_text(returned)}免费时长已经退回" if returned else ""
-        if booking.elder.phone:
-            send_sms(booking.elder.phone,
-                     f"【12349养老服务】{booking.elder.name}您好，您{say_window(booking.window.starts_at)}"
-                     f"的{booking.service_type.name}（预约号{booking.reference}）已取消{back}。",
-                     related_booking_id=booking.id, session=s)
-        log.info("cancelled ref=%s elder=%s returned_min=%s", booking.reference, elder_id, returned)
-        return CancelResult(True, "cancelled",
-                            f"好的，{say_window(booking.window.starts_at)}的{booking.service_type.name}"
-                            f"已经取消了{back}。", booking.reference, returned)
+        return _cancel_booking(s, booking, reason, channel)
+
+
+def _cancel_booking(s: Session, booking: Booking, reason: str | None, channel: str,
+                    notify: bool = True) -> CancelResult:
+    """Cancels one locked booking in the caller's transaction: frees its place, returns its
+    free minutes, notes the reason in its history and (when `notify`) texts the elder."""
+    reference = booking.reference
+    if booking.status == "cancelled":
+        return CancelResult(True, "already_cancelled", "这个预约已经取消过了。", reference)
+    if booking.status != "booked" or booking.window.starts_at <= now_local():
+        return CancelResult(False, "too_late",
+                            "这个预约的时间已经到了，没法在电话里取消了。我帮您转人工处理，好吗？",
+                            reference)
+    _release_place(s, booking.window_id)
+    returned = _return_free_time(s, booking)
+    booking.status = "cancelled"
+    booking.active_visit = None
+    booking.cancel_reason = (reason or "")[:200] or None
+    _history(s, booking, "cancelled", "booked", channel, reason)
+    back = f"，{hours_text(returned)}免费时长已经退回" if returned else ""
+    if notify and booking.elder.phone:
+        send_sms(booking.elder.phone,
+                 f"【12349养老服务】{booking.elder.name}您好，您{say_window(booking.window.starts_at)}"
+                 f"的{booking.service_type.name}（预约号{booking.reference}）已取消{back}。",
+                 related_booking_id=booking.id, session=s)
+    log.info("cancelled ref=%s elder=%s returned_min=%s", booking.reference, booking.elder_id,
+             returned)
+    return CancelResult(True, "cancelled",
+                        f"好的，{say_window(booking.window.starts_at)}的{booking.service_type.name}"
+                        f"已经取消了{back}。", booking.reference, returned)
+
+
+def cancel_future_bookings(session: Session, elder_id: int, reason: str, *, channel: str,
+                           notify: bool = True) -> list[CancelResult]:
+    """Cancels every visit of the elder that is booked and has not started yet, in the
+    caller's transaction (bot/registry/console.py: an elder who moved away or died), with
+    the same effects as `cancel` for each; visits already started or past are left alone."""
+    bookings = session.execute(
+        select(Booking).join(CapacityWindow, CapacityWindow.id == Booking.window_id)
+        .where(Booking.elder_id == elder_id, Booking.status == "booked",
+               CapacityWindow.starts_at > now_local())
+        .order_by(CapacityWindow.starts_at, Booking.id)
+        .with_for_update(of=Booking)).scalars().all()
+    return [_cancel_booking(session, b, reason, channel, notify) for b in bookings]
 
 
 def reschedule(reference: str, elder_id: int, new_window_start: dt.datetime, *,

@@ -1,83 +1,60 @@
-"""Demo data of the booking area: service catalogue, providers covering the 12 streets,
-capacity windows for the coming weeks and this and next month's free-care grants.
+"""Demo data of the booking area: the service catalogue, providers covering the 12 streets,
+their capacity and this and next month's free-care grants.
+
+The catalogue, providers and closures are files under demo/ (services.csv, providers.csv,
+closures.csv) loaded by the same code as a district's files (bot/registry/), and the
+windows come from the same generator (bot/registry/capacity.py): six services, four
+providers with 3 places every half day, CAPACITY_WEEKS_AHEAD weeks (6: 42 days) from today.
 
 Registered with bot.demo.register_loader (runs inside load_if_empty's transaction).
 `python -m bot.booking_demo extend [DAYS]` tops up capacity windows on a long-lived
-demo database (idempotent).
+demo database (idempotent; `flask --app server registry capacity` does the same by weeks).
 """
 from __future__ import annotations
 
 import datetime as dt
 import sys
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import clock
 from bot.booking import ensure_month_grants, month_key
-from bot.demo import register_loader
-from bot.models import Street
-from bot.models.booking import CapacityWindow, Provider, ServiceType
-from bot.timeparse import PART_HOURS
+from bot.demo import DEMO_DIR, register_loader
+from bot.registry import capacity, providers, services
+from bot.registry.files import FileReport
 
-# (code, name, minutes, price in yuan, free hours can pay for it, description)
-SERVICE_TYPES = [
-    ("meal", "助餐", 30, 15, False, "送餐上门或到助餐点用餐"),
-    ("cleaning", "助洁", 120, 40, True, "打扫卫生、整理房间、洗衣"),
-    ("bath", "助浴", 60, 50, True, "上门协助洗澡、擦身"),
-    ("escort", "助医陪诊", 120, 60, True, "陪同就医、挂号取药"),
-    ("rehab", "康复护理", 60, 60, True, "康复训练、基础护理、量血压"),
-    ("haircut", "上门理发", 30, 15, True, "上门理发、修面"),
-]
-
-# Providers and the streets they cover; every one offers the whole catalogue.
-PROVIDERS = [
-    ("悦华养老服务中心", "025-80000001", ["五老村", "洪武路", "大光路", "瑞金路"]),
-    ("城南居家养老服务站", "025-80000002", ["朝天宫", "双塘", "夫子庙"]),
-    ("月牙湖社区居家养老服务中心", "025-80000003", ["月牙湖", "光华路"]),
-    ("秦淮颐养居家服务社", "025-80000004", ["中华门", "秦虹", "红花"]),
-]
-
-WINDOW_CAPACITY = 3  # visits per provider per half day
-DAYS_AHEAD = 42
+SERVICES_FILE = DEMO_DIR / "services.csv"
+PROVIDERS_FILE = DEMO_DIR / "providers.csv"
+CLOSURES_FILE = DEMO_DIR / "closures.csv"
+DAYS_AHEAD = 42  # `extend`'s default: the 6 weeks of CAPACITY_WEEKS_AHEAD's default
 
 
-def add_windows(session: Session, provider: Provider, first: dt.date, days: int,
-                capacity: int = WINDOW_CAPACITY) -> int:
-    existing = set(session.execute(select(CapacityWindow.starts_at).where(
-        CapacityWindow.provider_id == provider.id)).scalars())
-    added = 0
-    for offset in range(days):
-        day = first + dt.timedelta(days=offset)
-        for part, (start_hour, end_hour) in PART_HOURS.items():
-            start = dt.datetime.combine(day, dt.time(start_hour))
-            if start in existing:
-                continue
-            session.add(CapacityWindow(provider_id=provider.id, day=day, part=part,
-                                       starts_at=start, capacity=capacity, booked=0,
-                                       ends_at=dt.datetime.combine(day, dt.time(end_hour))))
-            added += 1
-    return added
+def _checked(path, parsed):
+    _count, records, problems = parsed
+    if problems:
+        raise ValueError(f"{path}: " + "; ".join(p.line() for p in problems))
+    return records
+
+
+def load_catalogue(session: Session) -> None:
+    """demo/services.csv, providers.csv and closures.csv into the session (no windows)."""
+    for path, parse, apply in (
+            (SERVICES_FILE, services.parse_file, services.apply_services),
+            (PROVIDERS_FILE, lambda p: providers.parse_file(p, area_code="025"),
+             providers.apply_providers),
+            (CLOSURES_FILE, capacity.parse_closures_file,
+             lambda s, records, report: capacity.apply_closures(s, records, report, "demo"))):
+        report = FileReport()
+        apply(session, _checked(path, parse(path)), report)
+        if report.errors:
+            raise ValueError(f"{path}: " + "; ".join(p.line() for p in report.errors))
+        session.flush()
 
 
 def load_booking_demo(session: Session) -> None:
-    services = []
-    for code, name, minutes, price, free, desc in SERVICE_TYPES:
-        service = ServiceType(code=code, name=name, duration_minutes=minutes,
-                              price_fen=price * 100, uses_free_hours=free, description=desc)
-        session.add(service)
-        services.append(service)
-    session.flush()
-    streets = {s.name: s for s in session.execute(select(Street)).scalars()}
+    load_catalogue(session)
     today = clock.today()
-    for name, phone, street_names in PROVIDERS:
-        provider = Provider(name=name, phone=phone, active=True,
-                            streets=[streets[n] for n in street_names if n in streets],
-                            service_types=list(services))
-        session.add(provider)
-        session.flush()
-        add_windows(session, provider, today, DAYS_AHEAD)
-    session.flush()
+    capacity.generate_windows(session, first=today)
     next_month = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
     for month in (month_key(today), month_key(next_month)):
         ensure_month_grants(session, month)
@@ -87,11 +64,11 @@ register_loader(load_booking_demo)
 
 
 def extend(days: int = DAYS_AHEAD, url: str | None = None) -> int:
+    """Windows from today for `days` days by the generator; returns how many were added."""
     from bot.db import session_scope
 
     with session_scope(url) as s:
-        return sum(add_windows(s, p, clock.today(), days)
-                   for p in s.execute(select(Provider)).scalars())
+        return capacity.generate_windows(s, first=clock.today(), days=days).added
 
 
 if __name__ == "__main__":

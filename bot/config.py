@@ -67,6 +67,8 @@ class Settings:
     hotline_number: str = field(default_factory=lambda: _env("HOTLINE_NUMBER", "12349"))
     # The district's telephone area code: registry files may give landlines without it
     local_area_code: str = field(default_factory=lambda: _env("LOCAL_AREA_CODE", "025"))
+    # How many weeks ahead capacity windows are kept (bot/registry/capacity.py)
+    capacity_weeks_ahead: int = field(default_factory=lambda: int(_env("CAPACITY_WEEKS_AHEAD", "6")))
 
     @property
     def twilio_configured(self) -> bool:

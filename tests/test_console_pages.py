@@ -5,26 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-import pytest
 from sqlalchemy import func, select
 
-from bot.console_users import create_user
 from bot.db import session_scope
 from bot.models.console import AuditEntry
-from tests.test_console_security import csrf_token, elder_id, login
+from tests.test_console_security import csrf_token, elder_id
 
-PW = "advisor-pass-2024"
-
-
-@pytest.fixture
-def client(db_url):
-    with session_scope(db_url) as s:
-        create_user(s, "wangli", PW)
-    from server import create_app
-
-    c = create_app({"TESTING": True}).test_client()
-    assert login(c, "wangli", PW).status_code == 302
-    return c
+from tests.console_fixtures import advisor_client  # noqa: F401  (the fixture `client`)
 
 
 def statuses(html: str) -> dict[str, str]:

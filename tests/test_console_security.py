@@ -217,7 +217,8 @@ def console_urls(app) -> list[tuple[str, str]]:
         if not rule.rule.startswith("/advisor") or rule.endpoint == "advisor.login":
             continue
         url = rule.rule.replace("<int:elder_id>", "1").replace("<int:handoff_id>", "1")\
-            .replace("<int:user_id>", "1").replace("<reference>", "X1")
+            .replace("<int:user_id>", "1").replace("<reference>", "X1")\
+            .replace("<int:provider_id>", "1").replace("<int:exception_id>", "1")
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             out.append((method, url))
     return out

@@ -217,14 +217,26 @@ def bench():
 
 
 def test_the_independent_set_stays_above_its_floors(kb, bench):
-    """Measured 2026-11-28 (benchmarks/RESULTS.md, "Policy retrieval"): precision 0.973,
-    recall 0.585 at ANSWER_THRESHOLD 0.65. The floors sit a little under, so a real
-    regression fails and a reworded YAML answer does not."""
+    """Measured 2026-11-28 (benchmarks/RESULTS.md): precision 0.971, recall 0.691 at
+    ANSWER_THRESHOLD 0.65 with the meaning signal (0.970 / 0.650 lexical only). The floors
+    sit a little under, so a real regression fails and a reworded YAML answer does not."""
     path = bench.SETS["independent"]
     if not path.exists():
         pytest.skip(f"{path} not found")
     figures = bench.evaluate(kb, bench.load(path), DAY, sweep=False)
     assert figures["rows"] >= 250
     assert figures["precision"] >= 0.93, figures
-    assert figures["recall"] >= 0.55, figures
+    assert figures["recall"] >= 0.63, figures
     assert figures["per_kind"]["none"]["answered"] <= 3, figures
+
+
+def test_the_holdout_set_stays_above_its_floors(kb, bench):
+    """Measured 2026-11-28 with the meaning signal (benchmarks/RESULTS.md, "Policy retrieval
+    with a meaning signal"): precision 0.953, recall 0.748 (lexical only 0.946 / 0.723).
+    Floors a little under; the set itself is never read row by row."""
+    path = bench.SETS["holdout"]
+    figures = bench.evaluate(kb, bench.load(path), DAY, sweep=False)
+    assert figures["rows"] >= 250
+    assert figures["precision"] >= 0.93, figures
+    assert figures["recall"] >= 0.70, figures
+    assert figures["per_kind"]["none"]["answered"] <= 4, figures

@@ -9,13 +9,18 @@ Integrity lives in the database, not in Python checks:
 - the ledger cannot spend more free minutes than were granted (CHECK).
 Durations and free time are whole minutes and money is in fen (integers: exact on both
 SQLite and PostgreSQL, no Decimal round trips).
+
+Where windows come from (bot/registry/capacity.py): each provider's weekly template
+(`capacity_templates`, one row per weekday and half day) and the exceptions to it
+(`capacity_exceptions`: public holidays, closures, extra places) are turned into windows a
+few weeks ahead; the district's files set both (bot/registry/providers.py).
 """
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import (Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Integer,
-                        String, Table, Text, UniqueConstraint)
+from sqlalchemy import (Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Index,
+                        Integer, String, Table, Text, UniqueConstraint, func)
 from sqlalchemy.orm import relationship
 
 from bot.models.base import Base, utcnow
@@ -57,9 +62,52 @@ class Provider(Base):
     id = Column(Integer, primary_key=True)
     name = Column(String(64), nullable=False, unique=True)
     phone = Column(String(20))
+    contact_name = Column(String(32))  # 联系人 of the providers file
     active = Column(Boolean, nullable=False, default=True)
     streets = relationship("Street", secondary=provider_streets)
     service_types = relationship("ServiceType", secondary=provider_services)
+    templates = relationship("CapacityTemplate", back_populates="provider",
+                             cascade="all, delete-orphan",
+                             order_by="[CapacityTemplate.weekday, CapacityTemplate.part]")
+
+    def weekly_template(self) -> dict[tuple[int, str], int]:
+        """(weekday 0 = Monday, 上午|下午) -> places; empty before a template was set."""
+        return {(t.weekday, t.part): t.capacity for t in self.templates}
+
+
+class CapacityTemplate(Base):
+    """A provider's usual places for one weekday's half day; 0 = closed that half day."""
+    __tablename__ = "capacity_templates"
+    id = Column(Integer, primary_key=True)
+    provider_id = Column(Integer, ForeignKey("providers.id"), nullable=False)
+    weekday = Column(Integer, nullable=False)  # 0 = Monday ... 6 = Sunday (date.weekday())
+    part = Column(String(4), nullable=False)  # 上午|下午
+    capacity = Column(Integer, nullable=False)
+    provider = relationship("Provider", back_populates="templates")
+    __table_args__ = (
+        UniqueConstraint("provider_id", "weekday", "part",
+                         name="uq_capacity_templates_provider_weekday_part"),
+        CheckConstraint("weekday >= 0 AND weekday <= 6", name="weekday_range"),
+        CheckConstraint("capacity >= 0", name="capacity_not_negative"),
+    )
+
+
+class CapacityException(Base):
+    """An exception to the weekly templates on one day: a public holiday, a closure, or
+    extra places (e.g. a weekend made a working day). `provider_id` NULL = every provider,
+    `part` NULL = the whole day; `capacity` 0 = closed. The most specific one wins
+    (bot/registry/capacity.py), and at most one exists per day, provider and part."""
+    __tablename__ = "capacity_exceptions"
+    id = Column(Integer, primary_key=True)
+    provider_id = Column(Integer, ForeignKey("providers.id"), index=True)
+    day = Column(Date, nullable=False, index=True)
+    part = Column(String(4))  # 上午|下午, NULL = 全天
+    capacity = Column(Integer, nullable=False, default=0)
+    reason = Column(String(200), nullable=False)
+    created_by = Column(String(64), nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    provider = relationship("Provider")
+    __table_args__ = (CheckConstraint("capacity >= 0", name="capacity_not_negative"),)
 
 
 class CapacityWindow(Base):
@@ -154,6 +202,13 @@ class EntitlementLedger(Base):
         CheckConstraint("used_minutes - returned_minutes <= granted_minutes",
                         name="spent_within_granted"),
     )
+
+
+# One exception per day, provider (NULL = all) and part (NULL = whole day): NULLs are distinct
+# in a plain UNIQUE constraint, so the index is on the coalesced values (SQLite and PostgreSQL).
+Index("uq_capacity_exceptions_scope", CapacityException.day,
+      func.coalesce(CapacityException.provider_id, 0), func.coalesce(CapacityException.part, ""),
+      unique=True)
 
 
 def active_visit_key(elder_id: int, service_type_id: int, starts_at: dt.datetime) -> str:

@@ -74,7 +74,8 @@ def init_app(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 
-    from server.advisor import auth, caseviews, cli, views  # noqa: F401  (routes register on import)
+    from server.advisor import auth, caseviews, cli, registry_views, views  # noqa: F401  (routes register on import)
+    from server.advisor import providers_views  # noqa: F401  (服务机构 pages)
     from server.advisor.blueprint import bp
 
     app.register_blueprint(bp)

@@ -110,6 +110,12 @@ def _no_elder():
     return render_template("advisor/error.html", title="没有找到", message="没有这位老人的档案。"), 404
 
 
+def _not_in_register(person):
+    """Elders who moved away or died are not booked (bot.booking refuses them too)."""
+    flash(f"{person.name}{person.status_zh}，不能再预约或改期。如是登记错了，请先在档案页恢复在册。", "error")
+    return redirect(url_for("advisor.elder", elder_id=person.id))
+
+
 def _no_booking_module(elder_id: int):
     flash("预约模块还没有接入。", "error")
     return redirect(url_for("advisor.elder", elder_id=elder_id))
@@ -134,6 +140,8 @@ def book_windows(elder_id: int):
         person = load_elder(s, elder_id)
         if person is None:
             return _no_elder()
+        if not person.active:
+            return _not_in_register(person)
         # the page shows her address: a read of personal data
         audit.record(actor(), "view_booking_page", elder_id=elder_id, ip=client_ip(),
                      detail=f"book {service_code}".strip(), session=s)
@@ -164,8 +172,11 @@ def book(elder_id: int):
         flash("预约信息不完整，请重新选择时间。", "error")
         return redirect(url_for("advisor.book_windows", elder_id=elder_id, service=service_code))
     with session_scope() as s:
-        if load_elder(s, elder_id) is None:
+        person = load_elder(s, elder_id)
+        if person is None:
             return _no_elder()
+        if not person.active:
+            return _not_in_register(person)
     # The idempotency key was made when the page was shown: a double click or a resent
     # form returns the first booking instead of booking twice.
     result = booking.book(elder_id, service_code, window_start, channel="console",
@@ -215,6 +226,8 @@ def reschedule_windows(elder_id: int, reference: str):
         person = load_elder(s, elder_id)
         if person is None:
             return _no_elder()
+        if not person.active:
+            return _not_in_register(person)
         # the page shows her address and the booking: a read of personal data
         audit.record(actor(), "view_booking_page", elder_id=elder_id, ip=client_ip(),
                      detail=f"reschedule {moving.reference}", session=s)
@@ -240,6 +253,10 @@ def reschedule_booking(elder_id: int, reference: str):
     if new_start is None:
         flash("改期信息不完整，请重新选择时间。", "error")
         return redirect(url_for("advisor.reschedule_windows", elder_id=elder_id, reference=reference))
+    with session_scope() as s:
+        person = load_elder(s, elder_id)
+        if person is not None and not person.active:
+            return _not_in_register(person)
     # Moving twice to the same window is harmless: the second answer is "unchanged".
     result = booking.reschedule(reference[:32], elder_id, new_start, channel="console")
     if result.ok:

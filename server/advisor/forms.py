@@ -52,3 +52,36 @@ class EligibilityForm(FlaskForm):
 
 class CancelForm(FlaskForm):
     reason = TextAreaField("取消原因", validators=[Optional(), Length(max=200)])
+
+
+class ElderForm(FlaskForm):
+    """An elder's record in the register (new or edit). No field validators here on
+    purpose: every check is bot/registry/validate.py's, the same as the file import, run
+    by bot.registry.console; the form carries the CSRF token and the typed text."""
+    name = StringField("姓名")
+    id_number = StringField("身份证号")
+    phone = StringField("联系电话")
+    street = SelectField("街道", choices=[], validate_choice=False)
+    community = StringField("社区（选填）")
+    address = StringField("详细地址")
+    living_situation = SelectField("居住情况", choices=[("", "请选择")] + [(v, v) for v in LIVING_SITUATIONS],
+                                   validate_choice=False)
+    economic_status = SelectField("经济状况", choices=[("", "请选择")] + [(v, v) for v in ECONOMIC_STATUSES],
+                                  validate_choice=False)
+    care_level = SelectField("能力等级", choices=[("", "请选择")] + [(v, v) for v in CARE_LEVELS],
+                             validate_choice=False)
+    hukou_local = SelectField("户籍本地", choices=[("是", "是"), ("否", "否")], default="是",
+                              validate_choice=False)
+    dementia = SelectField("失智", choices=[("否", "否"), ("是", "是")], validate_choice=False)
+    special_family = SelectField("计划生育特殊家庭", choices=[("否", "否"), ("是", "是")],
+                                 validate_choice=False)
+    disability_certificate = SelectField("残疾证", choices=[("否", "否"), ("是", "是")],
+                                         validate_choice=False)
+    veteran = SelectField("退役军人", choices=[("否", "否"), ("是", "是")], validate_choice=False)
+    emergency_contact_name = StringField("紧急联系人")
+    emergency_contact_phone = StringField("紧急联系人电话")
+    emergency_contact_relation = StringField("与老人关系")
+    notes = TextAreaField("备注")
+
+    YES_NO_FIELDS = ("hukou_local", "dementia", "special_family", "disability_certificate",
+                     "veteran")
