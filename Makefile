@@ -11,7 +11,7 @@ export RASA_TELEMETRY_ENABLED ?= false
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install db train run test test-fast test-shifted-clocks call benchmark benchmark-nlu-cv system-deps clean
+.PHONY: install db train run lint test test-fast test-shifted-clocks call benchmark benchmark-nlu-cv system-deps clean
 
 ## install: the project venv from the pinned lock files (only when they change)
 install: $(STAMP)
@@ -55,9 +55,15 @@ system-deps:
 	  else echo "chromium or fonts missing and not root: browser tests will be skipped"; fi; \
 	fi
 
+## lint: the gates before the tests: ruff (bugs, not style: pyproject.toml) and Rasa's own
+## check of the training data, domain and stories
+lint: install
+	$(BIN)/ruff check --no-cache .
+	$(BIN)/rasa data validate --quiet
+
 ## test: the whole suite; the model is trained once here and shared by every test. Then the
 ## unit tests again under shifted system clocks, so wall-clock reads fail the day they are written.
-test: install system-deps train
+test: install system-deps lint train
 	$(BIN)/pytest $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-shifted-clocks
 

@@ -26,7 +26,6 @@ import csv
 import json
 import os
 import sys
-from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -81,7 +81,7 @@ def main() -> None:
     startups, memories = [], []
     for run in range(args.runs):
         with running_stack(extra_env) as (stack, startup):
-            for i, text in enumerate(WARM_UP):
+            for text in WARM_UP:
                 stack.chat(f"bench-warm-{run}", text)
             memory = {name: tree_rss_mb(p.popen.pid) for name, p in stack.processes.items()}
         startups.append(startup)

@@ -69,6 +69,8 @@ class Settings:
     local_area_code: str = field(default_factory=lambda: _env("LOCAL_AREA_CODE", "025"))
     # How many weeks ahead capacity windows are kept (bot/registry/capacity.py)
     capacity_weeks_ahead: int = field(default_factory=lambda: int(_env("CAPACITY_WEEKS_AHEAD", "6")))
+    # When the evening-before visit reminders go out, China time HH:MM (bot/outreach/)
+    reminder_time: str = field(default_factory=lambda: _env("REMINDER_TIME", "18:00"))
 
     @property
     def twilio_configured(self) -> bool:

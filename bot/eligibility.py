@@ -20,7 +20,6 @@ conversation which questions are still worth asking.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import threading
 from dataclasses import dataclass, field

@@ -37,7 +37,7 @@ from bot import clock
 from bot.config import get_settings
 from bot.policy_schema import COMMON_PARAMETERS, PACK, PROGRAM
 from bot.policy_search import (  # retrieval: which program, which FAQ (bot/policy_search.py)
-    FACETS, NO_PRICE, SearchIndex, _GENERIC, _prep, _Scored, _strip, _topic, facet_of,
+    NO_PRICE, SearchIndex, _GENERIC, _prep, _Scored, _strip, _topic, facet_of,
 )
 
 log = logging.getLogger(__name__)
@@ -481,7 +481,7 @@ class _PackLoader:
                     target=bool(v.get("target")),
                     plan_end=dt.date.fromisoformat(src.valid_to) if src.valid_to else None))
             values.sort(key=lambda x: x.effective_from)
-            for i, (a, b) in enumerate(zip(values, values[1:])):
+            for a, b in zip(values, values[1:]):
                 if a.effective_to is None or a.effective_to >= b.effective_from:
                     raise PolicyPackError(
                         path, f"parameters.{pname}.values",

@@ -31,9 +31,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     # == blueprints of other areas ==
-    from server.policy_api import bp as policy_bp; app.register_blueprint(policy_bp)  # == area: policy ==
-    from server.eligibility_api import bp as eligibility_bp; app.register_blueprint(eligibility_bp)  # == area: eligibility ==
-    from server.booking_api import bp as booking_bp; app.register_blueprint(booking_bp)  # == area: booking ==
+    from server.policy_api import bp as policy_bp  # == area: policy ==
+    app.register_blueprint(policy_bp)
+    from server.eligibility_api import bp as eligibility_bp  # == area: eligibility ==
+    app.register_blueprint(eligibility_bp)
+    from server.booking_api import bp as booking_bp  # == area: booking ==
+    app.register_blueprint(booking_bp)
     # == area: telephony ==
     from server.twilio_bp import bp as twilio_bp
     app.register_blueprint(twilio_bp)
@@ -48,6 +51,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from server import registry_cli
 
     registry_cli.register(app)
+    # == area: outbound care (CLI) ==
+    from server import care_cli
+
+    care_cli.register(app)
 
     @app.errorhandler(413)
     def too_large(_err):

@@ -126,7 +126,6 @@ def _token() -> dict:
 
 
 def parse(text: str, timeout: float = 5.0) -> dict | None:
-    settings = get_settings()
     try:
         response = _session.post(_rotation()[0] + "/model/parse",
                                  json={"text": text}, params=_token(), timeout=timeout)

@@ -11,10 +11,10 @@ from bot.db import session_scope
 from bot.models import Elder, Handoff
 from bot.models.console import AuditEntry
 from server.advisor import casework
+from tests.console_fixtures import advisor_client  # noqa: F401  (the fixture `client`)
 from tests.test_booking import morning
 
 ZHANG = 1
-from tests.console_fixtures import advisor_client  # noqa: F401  (the fixture `client`)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from bot import eligibility
 from bot.config import PROJECT_ROOT
 from bot.eligibility import FactError, RuleError, evaluate, load_pack, relevant_missing_facts
 from bot.facts import (DONT_KNOW, OUTSIDE_DISTRICT, extract_facts, parse_age, parse_care_level,

@@ -2,7 +2,6 @@
 clock, tries, and the attempt limits that are never turned off."""
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from bot import identity

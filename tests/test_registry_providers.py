@@ -13,6 +13,7 @@ import uuid
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from bot import booking
 from bot.db import session_scope
@@ -535,8 +536,6 @@ def test_console_changes_need_the_csrf_token(app):
 
 @pytest.mark.postgres
 def test_exceptions_and_held_windows_on_postgresql(pg_url):
-    from sqlalchemy.exc import IntegrityError
-
     start = dt.datetime(2026, 11, 26, 8)
     assert booking.book(ZHANG, "bath", start, "web", f"t:{uuid.uuid4().hex}").ok
     with session_scope() as s:

@@ -162,7 +162,7 @@ class BlockingAction(Action):
         return "action_blocking_test"
 
     async def run(self, dispatcher, tracker, domain):
-        time.sleep(0.4)
+        time.sleep(0.4)  # noqa: ASYNC251  (an action that blocks its event loop, on purpose)
         dispatcher.utter_message(text="好了")
         return []
 

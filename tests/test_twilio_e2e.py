@@ -153,10 +153,11 @@ def not_understood_utterances(stack, n: int = 2) -> list[str]:
     """Utterances the current NLU falls back on (nlu_fallback): what a bad line turns
     speech into. Chosen through Rasa's own /model/parse, as NLU data changes over time."""
     found = []
-    for text in GIBBERISH:
-        parsed = requests.post(stack.rasa_api("/model/parse"), json={"text": text}, timeout=10).json()
+    for phrase in GIBBERISH:
+        parsed = requests.post(stack.rasa_api("/model/parse"), json={"text": phrase},
+                               timeout=10).json()
         if parsed["intent"]["name"] == "nlu_fallback":
-            found.append(text)
+            found.append(phrase)
     assert len(found) >= n, f"the NLU understands all of {GIBBERISH}: add stranger ones"
     return found[:n]
 

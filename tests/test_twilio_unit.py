@@ -146,7 +146,7 @@ def test_twiml_transfer_and_hangup():
     adapter = TwilioAdapter(TOKEN)
     xml = adapter.render_voice(VoicePlan(say=["转接。"], transfer_to=ADVISOR,
                                          transfer_result_url="/twilio/voice?turn=3"))
-    assert f'<Dial action="/twilio/voice?turn=3"' in xml and f"<Number>{ADVISOR}</Number>" in xml
+    assert '<Dial action="/twilio/voice?turn=3"' in xml and f"<Number>{ADVISOR}</Number>" in xml
     assert adapter.render_voice(VoicePlan(say=["再见。"], hangup=True)).endswith(
         "再见。</prosody></Say><Hangup /></Response>")
 

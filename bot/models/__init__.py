@@ -11,3 +11,4 @@ from bot.models import booking  # noqa: F401,E402
 from bot.models import telephony  # noqa: F401,E402
 from bot.models import console  # noqa: F401,E402
 from bot.models import identity  # noqa: F401,E402
+from bot.models import outreach  # noqa: F401,E402

@@ -145,7 +145,7 @@ def apply_records(session: Session, records: list[ElderRecord], report: FileRepo
                         if street is not None and record.community else None)
         if elder is None:
             report.new += 1
-            for header, (attr, default) in FLAGS.items():
+            for attr, default in FLAGS.values():
                 values.setdefault(attr, default)
             elder = Elder(**values, community_id=community_id)
             elder.set_id_number(record.id_number)

@@ -413,6 +413,20 @@ SMS_OPTED_OUT = "好的，已为您退订，以后不再给您发通知短信。
 SMS_STOP = re.compile(r"^(退订|TD|T|STOP|UNSUBSCRIBE|取消订阅|不要再发了?|别再发了?)[。.!！]*$", re.I)
 
 
+def _reminder_reply(number: str, body: str) -> str | None:
+    """The intent payload of a reply to a visit reminder, or None (also when the database
+    cannot answer: the words then go to the conversation as they are)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.outreach.reminders import reminder_reply_payload
+
+    try:
+        return reminder_reply_payload(number, body.strip())
+    except SQLAlchemyError as exc:
+        log.warning("reminder reply lookup failed: %s", type(exc).__name__)
+        return None
+
+
 def sms_turn(event: SmsEvent, settings: Settings | None = None) -> tuple[str, dict[str, str]]:
     """One incoming SMS -> the reply text and the digits it offers ("回复1 …")."""
     settings = settings or get_settings()
@@ -427,7 +441,10 @@ def sms_turn(event: SmsEvent, settings: Settings | None = None) -> tuple[str, di
         opt_out(event.from_number)
         return SMS_OPTED_OUT, {}
     message = body
-    if re.fullmatch(r"[0-9]", body):
+    reply_payload = _reminder_reply(event.from_number, body)
+    if reply_payload:
+        message = reply_payload  # 改时间 / 取消 after a visit reminder (bot/outreach/)
+    elif re.fullmatch(r"[0-9]", body):
         message = store.last_sms_choices(event.from_number).get(body) \
             or keypad_choices().get(body) or body
     result = rasa_client.send_message(event.from_number, message,

@@ -1,0 +1,61 @@
+"""Scheduled jobs run at most once per run key, whichever scheduler process gets there
+first: each run first inserts a `job_runs` row (UNIQUE job, run_key) in its own
+transaction; the process that loses the insert logs it and does nothing."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+
+from sqlalchemy.exc import IntegrityError
+
+from bot import clock
+from bot.db import session_scope
+from bot.models.outreach import JobRun
+from bot.outreach.reminders import ReminderRun, send_reminders
+
+log = logging.getLogger(__name__)
+
+REMIND_JOB = "remind"
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:100]
+
+
+def claim_run(job: str, run_key: str, *, database_url: str | None = None) -> int | None:
+    """The new job_runs row's id, or None when another process claimed this run."""
+    try:
+        with session_scope(database_url) as s:
+            row = JobRun(job=job, run_key=run_key, status="running", owner=_owner())
+            s.add(row)
+            s.flush()
+            return row.id
+    except IntegrityError:
+        log.info("job %s %s already claimed by another process; nothing to do", job, run_key)
+        return None
+
+
+def finish_run(run_id: int, status: str, summary: str, *, database_url: str | None = None) -> None:
+    with session_scope(database_url) as s:
+        row = s.get(JobRun, run_id)
+        row.status, row.summary, row.finished_at = status, summary[:2000], clock.utcnow_naive()
+
+
+def run_reminder_job(day: dt.date | None = None, *,
+                     database_url: str | None = None) -> ReminderRun | None:
+    """The scheduler's reminder run for `day` (default today, China time); None when
+    another process has claimed it."""
+    day = day or clock.today()
+    run_id = claim_run(REMIND_JOB, day.isoformat(), database_url=database_url)
+    if run_id is None:
+        return None
+    try:
+        run = send_reminders(day, database_url=database_url)
+    except Exception as exc:
+        finish_run(run_id, "failed", type(exc).__name__, database_url=database_url)
+        log.exception("job %s %s failed", REMIND_JOB, day.isoformat())
+        raise
+    finish_run(run_id, "done", run.summary(), database_url=database_url)
+    return run

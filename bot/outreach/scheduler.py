@@ -1,0 +1,81 @@
+"""The outbound-care scheduler process (Procfile `scheduler`):
+
+    .venv/bin/python -m bot.outreach.scheduler
+
+APScheduler keeps its jobs in the service database (table `apscheduler_jobs`), so every
+scheduler process shares one job list; a cron trigger fires the visit reminders at
+REMINDER_TIME (default 18:00) China time. APScheduler does not stop two processes from
+firing the same job, so each run claims a `job_runs` row first (bot/outreach/jobs.py) and
+only the first claimant sends anything.
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from bot.config import get_settings
+from bot.outreach import rules
+
+log = logging.getLogger(__name__)
+
+TIMEZONE = "Asia/Shanghai"
+REMIND_JOB_ID = "care-remind"
+JOBS_TABLE = "apscheduler_jobs"
+
+
+def reminder_time(value: str | None = None) -> tuple[int, int]:
+    """REMINDER_TIME "HH:MM" -> (hour, minute); ValueError when malformed."""
+    text = (value if value is not None else get_settings().reminder_time).strip()
+    hour_text, _, minute_text = text.partition(":")
+    hour, minute = int(hour_text), int(minute_text or 0)
+    if not (0 <= hour <= 23 and 0 <= minute <= 59):
+        raise ValueError(f"REMINDER_TIME {text!r} is not a time of day HH:MM")
+    return hour, minute
+
+
+def remind_job() -> None:
+    """What the cron trigger runs (a module-level function: the job store keeps its name)."""
+    from bot.outreach.jobs import run_reminder_job
+
+    run_reminder_job()
+
+
+def build_scheduler(scheduler_class=BlockingScheduler, database_url: str | None = None):
+    settings = get_settings()
+    hour, minute = reminder_time(settings.reminder_time)
+    start, end = rules.CONTACT_HOURS
+    if not start.hour * 60 <= hour * 60 + minute < end.hour * 60:
+        log.warning("REMINDER_TIME %02d:%02d is outside contact hours %s-%s: reminders will be "
+                    "recorded as skipped", hour, minute, start.strftime("%H:%M"), end.strftime("%H:%M"))
+    scheduler = scheduler_class(
+        jobstores={"default": SQLAlchemyJobStore(url=database_url or settings.database_url,
+                                                 tablename=JOBS_TABLE)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+        timezone=TIMEZONE)
+    scheduler.add_job("bot.outreach.scheduler:remind_job",
+                      CronTrigger(hour=hour, minute=minute, timezone=TIMEZONE),
+                      id=REMIND_JOB_ID, name="evening-before visit reminders",
+                      replace_existing=True)
+    return scheduler
+
+
+def main() -> None:
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from bot.masking import install_log_masking
+
+    install_log_masking()
+    scheduler = build_scheduler()
+    log.info("outreach scheduler starting: reminders at %02d:%02d %s", *reminder_time(), TIMEZONE)
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        log.info("outreach scheduler stopped")
+
+
+if __name__ == "__main__":
+    main()
