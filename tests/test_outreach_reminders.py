@@ -317,3 +317,25 @@ def test_cli_refuse_puts_the_elder_on_the_list(db_url, pin_clock):
     pin_clock("2026-11-23T18:00")
     assert [o.reason for o in send_reminders().outcomes] == [rules.REFUSED]
     assert app.test_cli_runner().invoke(args=["care", "refuse", "999"]).exit_code != 0
+
+
+def test_a_failed_run_may_be_claimed_again_but_a_finished_one_not(db_url, pin_clock, monkeypatch):
+    from bot.outreach import jobs
+
+    book(ZHANG, "bath", at("2026-11-24", 8))
+    pin_clock("2026-11-23T18:00")
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("database went away")
+
+    with monkeypatch.context() as m:
+        m.setattr(jobs, "send_reminders", broken)
+        with pytest.raises(RuntimeError):
+            jobs.run_reminder_job()
+    pin_clock("2026-11-23T18:05")
+    assert jobs.run_reminder_job() is not None  # the failed run is taken over
+    assert jobs.run_reminder_job() is None      # a finished run is not run twice
+    with session_scope() as s:
+        assert len(reminder_sms(s)) == 1
+        (job,) = s.execute(select(JobRun)).scalars().all()
+        assert job.status == "done"

@@ -8,6 +8,7 @@ import logging
 import os
 import socket
 
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot import clock
@@ -25,7 +26,9 @@ def _owner() -> str:
 
 
 def claim_run(job: str, run_key: str, *, database_url: str | None = None) -> int | None:
-    """The new job_runs row's id, or None when another process claimed this run."""
+    """The job_runs row's id, or None when another process claimed this run. A run that
+    failed may be claimed again (the jobs are idempotent per item), by one process only:
+    the conditional UPDATE's row count says who won."""
     try:
         with session_scope(database_url) as s:
             row = JobRun(job=job, run_key=run_key, status="running", owner=_owner())
@@ -33,8 +36,17 @@ def claim_run(job: str, run_key: str, *, database_url: str | None = None) -> int
             s.flush()
             return row.id
     except IntegrityError:
-        log.info("job %s %s already claimed by another process; nothing to do", job, run_key)
-        return None
+        pass
+    with session_scope(database_url) as s:
+        retried = s.execute(update(JobRun).where(
+            JobRun.job == job, JobRun.run_key == run_key, JobRun.status == "failed")
+            .values(status="running", owner=_owner(), finished_at=None))
+        if retried.rowcount == 1:
+            log.info("job %s %s failed before: claimed again", job, run_key)
+            return s.execute(select(JobRun.id).where(
+                JobRun.job == job, JobRun.run_key == run_key)).scalar_one()
+    log.info("job %s %s already claimed by another process; nothing to do", job, run_key)
+    return None
 
 
 def finish_run(run_id: int, status: str, summary: str, *, database_url: str | None = None) -> None:
