@@ -9,7 +9,8 @@ What it removes, older than the period:
   older (whole conversations, never half of one);
 - SMS bodies and numbers (the outbox row stays, as a count, with the body replaced);
 - phone-call turns (what was said and answered) and the numbers on call records;
-- identity attempts; one-time codes after a day whatever the period.
+- identity attempts; one-time codes after a day whatever the period;
+- the numbers on outbound-care contacts (the contact row stays, as the record of a reminder).
 Kept: bookings and their history (the service record), the handoff queue and safety events
 (their texts were masked when written), the audit log and ratings.
 """
@@ -27,6 +28,7 @@ from bot.config import get_settings
 from bot.db import session_scope
 from bot.models import SmsOutbox
 from bot.models.identity import IdentityAttempt, IdentityChallenge
+from bot.models.outreach import OutreachContact
 from bot.models.telephony import Call, CallTurn
 
 log = logging.getLogger(__name__)
@@ -62,10 +64,12 @@ def run(days: int | None = None, dry_run: bool = False, database_url: str | None
         old_calls = (Call.started_at < cutoff) & (Call.from_number.isnot(None))
         old_attempts = IdentityAttempt.at < cutoff
         old_codes = IdentityChallenge.created_at < now - CODES_KEPT
+        old_contacts = (OutreachContact.created_at < cutoff) & OutreachContact.to_number.isnot(None)
         for name, model, where in (("sms", SmsOutbox, old_sms), ("call_turns", CallTurn, old_turns),
                                    ("calls", Call, old_calls),
                                    ("identity_attempts", IdentityAttempt, old_attempts),
-                                   ("identity_codes", IdentityChallenge, old_codes)):
+                                   ("identity_codes", IdentityChallenge, old_codes),
+                                   ("outreach_contacts", OutreachContact, old_contacts)):
             report.counts[name] = s.execute(select(func.count()).select_from(model)
                                             .where(where)).scalar_one()
         if not dry_run:
@@ -75,6 +79,7 @@ def run(days: int | None = None, dry_run: bool = False, database_url: str | None
                                                            last_spoken=None, last_choices=None))
             s.execute(delete(IdentityAttempt).where(old_attempts))
             s.execute(delete(IdentityChallenge).where(old_codes))
+            s.execute(update(OutreachContact).where(old_contacts).values(to_number=None))
     report.counts["conversations"] = _old_conversations(
         tracker_store_url or get_settings().tracker_store_url, cutoff, dry_run)
     log.info("%s%s", report.line(), " (dry run)" if dry_run else "")

@@ -14,6 +14,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from bot import clock, identity, retention
 from bot.db import session_scope
 from bot.models import SmsOutbox
+from bot.models.outreach import OutreachContact
 from bot.sms import send_sms
 from bot.tracker_store import CachingSQLTrackerStore
 from tests.stack import ROOT, VENV_BIN
@@ -45,8 +46,14 @@ def test_old_personal_data_goes_and_recent_stays(db_url, tmp_path, pin_clock, mo
     old_sms = send_sms("13800000001", "【12349养老服务】旧的短信")
     identity.send_code("old-conversation", 1)
     _conversation(store, "old-conversation", clock.now())
+    with session_scope() as s:
+        s.add(OutreachContact(kind="reminder", elder_id=1, channel="sms", to_number="13800000001",
+                              day=clock.today(), status="queued", attempt_key="reminder:old"))
     pin_clock("2026-11-20T10:00")
     new_sms = send_sms("13800000001", "【12349养老服务】新的短信")
+    with session_scope() as s:
+        s.add(OutreachContact(kind="reminder", elder_id=1, channel="sms", to_number="13800000001",
+                              day=clock.today(), status="queued", attempt_key="reminder:new"))
     _conversation(store, "new-conversation", clock.now())
 
     pin_clock("2026-11-23T10:00")
@@ -61,6 +68,8 @@ def test_old_personal_data_goes_and_recent_stays(db_url, tmp_path, pin_clock, mo
         old, new = s.get(SmsOutbox, old_sms), s.get(SmsOutbox, new_sms)
         assert old.body == retention.REMOVED_BODY and old.to_number == "-"
         assert "新的短信" in new.body and new.to_number == "+8613800000001"
+        contacts = {c.attempt_key: c.to_number for c in s.query(OutreachContact)}
+        assert contacts == {"reminder:old": None, "reminder:new": "13800000001"}
     assert retention.run(days=180).counts["sms"] == 0  # nothing left to do
 
 
