@@ -189,22 +189,28 @@ def test_due_reminders_for_a_given_day(db_url):
         assert due_reminders(s, dt.date(2026, 11, 24)) == []
 
 
-def test_two_schedulers_at_once_send_once(db_url, pin_clock):
-    for elder_id in (ZHANG, LI, 5):
-        book(elder_id, "bath", at("2026-11-24", 8))
-    pin_clock("2026-11-23T18:00")
-    barrier = threading.Barrier(2)
+def at_once(fn, n: int) -> list:
+    """Runs `fn()` in n threads released together; their results."""
+    barrier = threading.Barrier(n)
     results: list = []
 
-    def scheduler_process():
+    def run():
         barrier.wait()
-        results.append(run_reminder_job())
+        results.append(fn())
 
-    threads = [threading.Thread(target=scheduler_process) for _ in range(2)]
+    threads = [threading.Thread(target=run) for _ in range(n)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(30)
+    return results
+
+
+def test_two_schedulers_at_once_send_once(db_url, pin_clock):
+    for elder_id in (ZHANG, LI, 5):
+        book(elder_id, "bath", at("2026-11-24", 8))
+    pin_clock("2026-11-23T18:00")
+    results = at_once(run_reminder_job, 2)
     ran = [r for r in results if r is not None]
     assert len(results) == 2 and len(ran) == 1  # exactly one claimed the run
     with session_scope() as s:
@@ -218,18 +224,7 @@ def test_two_manual_runs_at_once_send_once(db_url, pin_clock):
     for elder_id in (ZHANG, LI, 5):
         book(elder_id, "bath", at("2026-11-24", 8))
     pin_clock("2026-11-23T18:00")
-    barrier = threading.Barrier(3)
-    runs: list = []
-
-    def run():
-        barrier.wait()
-        runs.append(send_reminders())
-
-    threads = [threading.Thread(target=run) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    runs = at_once(send_reminders, 3)
     assert sum(r.count("queued") for r in runs) == 3
     with session_scope() as s:
         assert len(reminder_sms(s)) == 3 and len(contacts(s)) == 3

@@ -58,11 +58,9 @@ ALL = None  # provider_id of an exception for every provider
 # --- the generator ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class WindowChange:
+class _Window:
     provider: str
     starts_at: dt.datetime
-    old: int
-    new: int
 
     @property
     def label(self) -> str:
@@ -70,16 +68,16 @@ class WindowChange:
 
 
 @dataclass(frozen=True)
-class HeldWindow:
+class WindowChange(_Window):
+    old: int
+    new: int
+
+
+@dataclass(frozen=True)
+class HeldWindow(_Window):
     """A window that should have fewer places than are booked: kept at what is booked."""
-    provider: str
-    starts_at: dt.datetime
     wanted: int
     booked: int
-
-    @property
-    def label(self) -> str:
-        return f"{self.provider} {self.starts_at:%Y-%m-%d} {part_of(self.starts_at)}"
 
     def line_zh(self) -> str:
         return (f"{self.provider} {self.starts_at.month}月{self.starts_at.day}日"

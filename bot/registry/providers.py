@@ -27,7 +27,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.config import get_settings
-from bot.models import Street
 from bot.models.booking import PARTS_OF_DAY, CapacityTemplate, Provider, ServiceType
 from bot.registry import validate as v
 from bot.registry.files import (Checker, FileReport, RowProblem, first_of_each, read_records,
@@ -107,12 +106,6 @@ def parse_file(path: Path, area_code: str | None = None) -> tuple[int, list[Prov
     return count, kept, problems
 
 
-def _ensure_streets(session: Session) -> dict[str, Street]:
-    from bot.registry.elders import ensure_streets
-
-    return ensure_streets(session)
-
-
 def set_template(provider: Provider, template: dict[tuple[int, str], int]) -> bool:
     """Makes the provider's template rows say `template`; whether anything changed."""
     rows = {(t.weekday, t.part): t for t in provider.templates}
@@ -135,7 +128,9 @@ def apply_providers(session: Session, records: list[ProviderRecord],
     is a problem of that row (skipped). Returns the ids of new and changed providers."""
     catalogue = list(session.execute(select(ServiceType).order_by(ServiceType.id)).scalars())
     by_word = {s.code: s for s in catalogue} | {s.name: s for s in catalogue}
-    streets = _ensure_streets(session)
+    from bot.registry.elders import ensure_streets
+
+    streets = ensure_streets(session)
     existing = {p.name: p for p in session.execute(select(Provider).options(
         selectinload(Provider.streets), selectinload(Provider.service_types),
         selectinload(Provider.templates))).scalars()}
