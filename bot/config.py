@@ -71,6 +71,7 @@ class Settings:
     capacity_weeks_ahead: int = field(default_factory=lambda: int(_env("CAPACITY_WEEKS_AHEAD", "6")))
     # When the evening-before visit reminders go out, China time HH:MM (bot/outreach/)
     reminder_time: str = field(default_factory=lambda: _env("REMINDER_TIME", "18:00"))
+    checkin_time: str = field(default_factory=lambda: _env("CHECKIN_TIME", "10:00"))
 
     @property
     def twilio_configured(self) -> bool:

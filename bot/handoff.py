@@ -62,7 +62,10 @@ def _check_flood(kind: str, sender_id: str | None) -> None:
         raise HandoffLimited(f"too many {kind} handoffs from one client address")
 
 PRIORITY = {"crisis": 0, "emergency": 0, "scam": 1, "callback": 3, "request_human": 4,
-            "fallback": 5, "complaint": 4}
+            "fallback": 5, "complaint": 4,
+            # outbound care (bot/outreach/): a check-in that found a need, an elder nobody
+            # reached this month, a visit tomorrow whose reminder calls went unanswered
+            "checkin_need": 3, "visit_needed": 3, "reminder_missed": 3}
 # A scam report's priority depends on its stage: money already gone is urgent (the bank can
 # still stop it); a question whether something is a scam waits behind people in danger.
 SCAM_STAGE_PRIORITY = {"paid": 1, "in_progress": 2, "asking": 5}

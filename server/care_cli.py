@@ -1,12 +1,16 @@
 """`flask --app server care ...`: run outbound-care jobs by hand.
 
     flask --app server care remind [--date YYYY-MM-DD] [--dry-run]
+    flask --app server care checkins [--month YYYY-MM] [--dry-run]
     flask --app server care refuse ELDER_ID [--note TEXT]
 
 `remind` texts the visits of the day after --date (default: today, China time) that have
 not been reminded yet, one line per booking (texted, skipped and why; numbers masked) and a
 summary line; --dry-run writes nothing. A run by hand does not claim the scheduler's run
 (job_runs): it is safe anyway, each booking is reminded at most once.
+`checkins` calls this month's check-in campaign members who are due today (one line per
+member: called, skipped and why), within the contact rules; --dry-run lists who would be
+called. A month other than the current one is listed only: calls are made today.
 `refuse` puts an elder on the refusal list (source advisor): no reminders or calls.
 """
 from __future__ import annotations
@@ -17,7 +21,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-care_cli = AppGroup("care", help="Outbound care: visit reminders and contact rules.")
+care_cli = AppGroup("care", help="Outbound care: visit reminders, check-in calls, contact rules.")
 
 
 @care_cli.command("remind")
@@ -33,6 +37,25 @@ def remind_command(day: str | None, dry_run: bool) -> None:
     except ValueError:
         raise click.BadParameter(f"{day!r} is not a date YYYY-MM-DD", param_hint="--date") from None
     run = send_reminders(run_day, dry_run=dry_run)
+    for outcome in run.outcomes:
+        click.echo(outcome.line())
+    click.echo(run.summary())
+
+
+@care_cli.command("checkins")
+@click.option("--month", default=None, metavar="YYYY-MM",
+              help="the campaign month; default this month (China time)")
+@click.option("--dry-run", is_flag=True, help="list who would be called; write and dial nothing")
+def checkins_command(month: str | None, dry_run: bool) -> None:
+    """Call today's due monthly check-ins (at most one attempt a day, three a month)."""
+    from bot.outreach.campaign import month_key, parse_month
+    from bot.outreach.checkins import run_checkins
+
+    try:
+        month = month_key(parse_month(month)) if month else None
+    except ValueError:
+        raise click.BadParameter(f"{month!r} is not a month YYYY-MM", param_hint="--month") from None
+    run = run_checkins(dry_run=dry_run, month=month)
     for outcome in run.outcomes:
         click.echo(outcome.line())
     click.echo(run.summary())

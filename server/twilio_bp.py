@@ -87,7 +87,17 @@ def voice():
     event = service.adapter.voice_event(request.form)
     turn_no = _turn_no()
     waits = int(request.args.get("wait", "0")) if request.args.get("wait", "").isdigit() else 0
-    return _xml(service.voice_turn(event, turn_no, waits))
+    return _xml(service.voice_turn(event, turn_no, waits, outreach_id=_outreach_id()))
+
+
+def _outreach_id() -> int | None:
+    """The outbound-care contact in the URL we gave Twilio for an outbound call (signed)."""
+    raw = request.args.get("outreach", "")
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 12:
+        raise MalformedWebhook("outreach is not a contact id")
+    return int(raw)
 
 
 @bp.post("/sms")
@@ -102,7 +112,7 @@ def sms():
 @bp.post("/status")
 def status():
     service = _service()
-    service.call_status(service.adapter.status_event(request.form))
+    service.call_status(service.adapter.status_event(request.form), outreach_id=_outreach_id())
     return _xml(_empty_voice())
 
 

@@ -15,6 +15,7 @@ from bot.models import Elder, SmsOptOut, SmsOutbox
 from bot.models.booking import CapacityWindow
 from bot.models.outreach import JobRun, OutreachContact
 from bot.outreach import rules
+from bot.outreach.calls import NO_CREDENTIALS
 from bot.outreach.jobs import run_reminder_job
 from bot.outreach.reminders import due_reminders, reminder_reply_payload, send_reminders
 
@@ -131,7 +132,7 @@ def test_contact_hours_edges():
     assert rules.within_contact_hours(dt.datetime(2026, 11, 23, 1, 0, tzinfo=dt.timezone.utc))
 
 
-def test_opted_out_refused_deceased_and_landline_are_skipped(db_url, pin_clock):
+def test_opted_out_refused_and_deceased_are_skipped_a_landline_is_called(db_url, pin_clock):
     for elder_id in (ZHANG, LI, WANG, 4, 5):
         book(elder_id, "bath" if elder_id != 4 else "cleaning", at("2026-11-24", 8))
     with session_scope() as s:
@@ -144,7 +145,8 @@ def test_opted_out_refused_deceased_and_landline_are_skipped(db_url, pin_clock):
     by_elder = {o.due.elder_id: (o.status, o.reason) for o in run.outcomes}
     assert by_elder == {ZHANG: ("skipped", rules.OPTED_OUT), LI: ("skipped", rules.REFUSED),
                         WANG: ("skipped", "inactive elder (deceased)"),
-                        4: ("skipped", rules.LANDLINE), 5: ("queued", None)}
+                        4: ("queued", NO_CREDENTIALS), 5: ("queued", None)}
+    assert {o.due.elder_id: o.due.channel for o in run.outcomes}[4] == "call"
     with session_scope() as s:
         assert [m.to_number for m in reminder_sms(s)] == ["+8613800000005"]
         assert len(contacts(s)) == 5  # every skip recorded with its reason
@@ -292,12 +294,12 @@ def test_cli_remind_prints_each_booking_and_a_summary(db_url, pin_clock):
     assert "would_send" in lines[0] and "13800000001" not in dry.output  # masked
     assert "would_skip" in lines[1] and "退订" in lines[1]
     assert lines[-1] == ("remind 2026-11-23 (visits on 2026-11-24) dry run: 2 bookings, "
-                         "1 would be texted, 1 would be skipped, 0 already reminded")
+                         "1 would be reminded, 1 would be skipped, 0 already reminded")
     real = app.test_cli_runner().invoke(args=["care", "remind"])
     assert real.exit_code == 0, real.output
     assert real.output.strip().splitlines()[-1] == (
-        "remind 2026-11-23 (visits on 2026-11-24): 2 bookings, 1 texted, 1 skipped, "
-        "0 already reminded")
+        "remind 2026-11-23 (visits on 2026-11-24): 2 bookings, 1 texted, 0 called, 0 failed, "
+        "1 skipped, 0 already reminded")
     bad = app.test_cli_runner().invoke(args=["care", "remind", "--date", "2026-11-31"])
     assert bad.exit_code != 0
 

@@ -1,5 +1,5 @@
-"""Outbound care: every contact we make or deliberately skip (visit reminders now, check-in
-calls later), the elders and numbers that asked not to be contacted, and the claims that
+"""Outbound care: every contact we make or deliberately skip (visit reminders by SMS or
+call, monthly check-in calls), the elders and numbers that asked not to be contacted, and the claims that
 keep two scheduler processes from running the same job twice.
 
 Integrity lives in the database:
@@ -21,6 +21,13 @@ from bot.models.base import Base, utcnow
 CONTACT_KINDS = ("reminder", "checkin")
 CONTACT_CHANNELS = ("sms", "call")
 CONTACT_STATUSES = ("queued", "sent", "skipped", "failed")
+# What came of an outbound call (None until it ended; SMS have none):
+# reached - a check-in answered, nothing needed;  needs_followup - a need became a task;
+# emergency - the safety layer took over;  opted_out - asked never to be called again;
+# confirmed / reschedule / cancel / transferred - the reminder's 1, 2, 取消 and 0;
+# no_answer - not picked up, busy or failed;  hung_up - picked up, nothing said.
+CALL_OUTCOMES = ("reached", "needs_followup", "emergency", "opted_out", "confirmed",
+                 "reschedule", "cancel", "transferred", "no_answer", "hung_up")
 REFUSAL_SOURCES = ("voice", "sms", "advisor")
 
 
@@ -38,6 +45,14 @@ class OutreachContact(Base):
     reason = Column(String(200))  # why skipped or failed
     sms_outbox_id = Column(Integer, ForeignKey("sms_outbox.id"))
     attempt_key = Column(String(64), unique=True)  # NULL for transient skips
+    attempt_no = Column(Integer, nullable=False, default=1)  # 1st, 2nd... call of its kind
+    campaign = Column(String(16), index=True)  # check-ins: the month "2026-11"
+    provider_call_id = Column(String(64), index=True)  # the carrier's call id (Twilio CallSid)
+    outcome = Column(String(20))  # CALL_OUTCOMES, once the call ended
+    transcript = Column(Text)  # what was said on an outbound call (advisors only)
+    needs = Column(String(80))  # check-ins: the needs heard, comma-separated (answers.NEEDS)
+    handoff_id = Column(Integer, ForeignKey("handoffs.id"))  # the task it became, if any
+    finished_at = Column(DateTime)
     created_at = Column(DateTime, nullable=False, default=utcnow)
     __table_args__ = (
         CheckConstraint("kind IN ('reminder', 'checkin')", name="kind_known"),

@@ -14,11 +14,14 @@ from sqlalchemy.exc import IntegrityError
 from bot import clock
 from bot.db import session_scope
 from bot.models.outreach import JobRun
+from bot.outreach.checkins import CheckinRun, run_checkins
 from bot.outreach.reminders import ReminderRun, send_reminders
 
 log = logging.getLogger(__name__)
 
 REMIND_JOB = "remind"
+REMIND_RETRY_JOB = "remind-retry"  # the second call to landlines that did not answer
+CHECKIN_JOB = "checkins"
 
 
 def _owner() -> str:
@@ -55,19 +58,33 @@ def finish_run(run_id: int, status: str, summary: str, *, database_url: str | No
         row.status, row.summary, row.finished_at = status, summary[:2000], clock.utcnow_naive()
 
 
-def run_reminder_job(day: dt.date | None = None, *,
-                     database_url: str | None = None) -> ReminderRun | None:
-    """The scheduler's reminder run for `day` (default today, China time); None when
-    another process has claimed it."""
-    day = day or clock.today()
-    run_id = claim_run(REMIND_JOB, day.isoformat(), database_url=database_url)
+def _claimed(job: str, run_key: str, work, database_url: str | None):
+    run_id = claim_run(job, run_key, database_url=database_url)
     if run_id is None:
         return None
     try:
-        run = send_reminders(day, database_url=database_url)
+        run = work()
     except Exception as exc:
         finish_run(run_id, "failed", type(exc).__name__, database_url=database_url)
-        log.exception("job %s %s failed", REMIND_JOB, day.isoformat())
+        log.exception("job %s %s failed", job, run_key)
         raise
     finish_run(run_id, "done", run.summary(), database_url=database_url)
     return run
+
+
+def run_reminder_job(day: dt.date | None = None, *, retry: bool = False,
+                     database_url: str | None = None) -> ReminderRun | None:
+    """The scheduler's reminder run for `day` (default today, China time); None when
+    another process has claimed it. The retry run (later the same evening) calls the
+    landlines whose first reminder call was not answered; SMS already sent stay sent."""
+    day = day or clock.today()
+    return _claimed(REMIND_RETRY_JOB if retry else REMIND_JOB, day.isoformat(),
+                    lambda: send_reminders(day, database_url=database_url), database_url)
+
+
+def run_checkin_job(day: dt.date | None = None, *,
+                    database_url: str | None = None) -> CheckinRun | None:
+    """The scheduler's daily check-in run (this month's campaign); None when another
+    process has claimed today's run."""
+    day = day or clock.today()
+    return _claimed(CHECKIN_JOB, day.isoformat(), lambda: run_checkins(day), database_url)

@@ -1,17 +1,21 @@
-"""Evening-before visit reminders by SMS (issue 21, first part).
+"""Evening-before visit reminders (issue 21): an SMS to a mobile, a call to a landline.
 
 `due_reminders(session, day)` lists the booked visits whose window starts the day after
-`day` (China dates) and who would be texted, or why not; `send_reminders(day, dry_run)`
-texts each one once, within the contact rules (bot/outreach/rules.py), and records every
-SMS and every deliberate skip in `outreach_contacts`.
+`day` (China dates), how each elder is reminded (SMS or call) or why not;
+`send_reminders(day, dry_run)` reminds each one once, within the contact rules
+(bot/outreach/rules.py), and records every SMS, call and deliberate skip in
+`outreach_contacts`. A reminder call that was not answered is tried once more by a later
+run (at least RETRY_GAP after the first); unanswered twice, the visit is flagged for the
+advisor (bot/outreach/calls.py).
 
 Once per booking is enforced by the database: the contact row's UNIQUE attempt_key
-("reminder:<booking id>") is written in the same transaction as the SMS outbox row, so a
-second run, or two runs at once, write (and, with Twilio, deliver) nothing more.
+("reminder:<booking id>", the second call "reminder:<booking id>:2") is written in the
+same transaction as the SMS outbox row, or committed before the carrier is asked to dial,
+so a second run, or two runs at once, write (and deliver) nothing more.
 
-Who gets it: the elder's registered mobile, the number the booking confirmation went to.
+Who gets it: the elder's registered number, the number the booking confirmation went to.
 A booking does not record who made it (identity proofs belong to the conversation), so
-a relative who booked for her is not texted separately.
+a relative who booked for her is not reminded separately.
 """
 from __future__ import annotations
 
@@ -31,8 +35,9 @@ from bot.masking import mask_phone
 from bot.models import Elder
 from bot.models.booking import Booking, CapacityWindow
 from bot.models.outreach import OutreachContact
-from bot.models.people import phone_digits
+from bot.models.people import is_mobile, phone_digits
 from bot.outreach import rules
+from bot.outreach.calls import dial
 from bot.sms import send_sms
 from bot.timeparse import say_window
 
@@ -41,10 +46,11 @@ log = logging.getLogger(__name__)
 REMINDER_REPLIES = "要改时间请回复“改时间”，不要了请回复“取消”。"
 SMS_RULES_REFUSED = "refused by the SMS rules (see log)"
 ALREADY = "already reminded"
+RETRY_GAP = dt.timedelta(minutes=60)  # between an unanswered reminder call and the second
 
 
-def attempt_key(booking_id: int) -> str:
-    return f"reminder:{booking_id}"
+def attempt_key(booking_id: int, attempt_no: int = 1) -> str:
+    return f"reminder:{booking_id}" + (f":{attempt_no}" if attempt_no > 1 else "")
 
 
 def reminder_text(booking: Booking) -> str:
@@ -62,8 +68,10 @@ class DueReminder:
     service_name: str
     window_start: dt.datetime
     to_number: str | None
-    skip_reason: str | None  # None: text her
+    skip_reason: str | None  # None: remind her
     already_reminded: bool
+    channel: str = "sms"  # sms to a mobile, call to a landline
+    attempt_no: int = 1
 
 
 @dataclass(frozen=True)
@@ -77,8 +85,10 @@ class ReminderOutcome:
         """One line for operators: no names, the number masked."""
         d = self.due
         part = "上午" if d.window_start.hour < 12 else "下午"
+        attempt = f" attempt {d.attempt_no}" if d.attempt_no > 1 else ""
         head = (f"booking {d.reference} elder #{d.elder_id} {d.service_name} "
-                f"{d.window_start:%Y-%m-%d} {part} -> {mask_phone(d.to_number) or '-'}")
+                f"{d.window_start:%Y-%m-%d} {part} -> {d.channel}{attempt} "
+                f"{mask_phone(d.to_number) or '-'}")
         tail = f" ({self.reason})" if self.reason else ""
         sms = f" sms #{self.sms_outbox_id}" if self.sms_outbox_id else ""
         return f"{head}: {self.status}{sms}{tail}"
@@ -102,18 +112,21 @@ class ReminderRun:
         head = (f"remind {self.day.isoformat()} (visits on {self.visit_day.isoformat()})"
                 f"{' dry run' if self.dry_run else ''}: {len(self.outcomes)} bookings")
         if self.dry_run:
-            body = (f", {self.count('would_send')} would be texted, "
+            body = (f", {self.count('would_send')} would be reminded, "
                     f"{self.count('would_skip')} would be skipped, {self.count('already')} already reminded")
         else:
-            body = (f", {self.count('queued')} texted, {self.count('skipped')} skipped, "
-                    f"{self.count('already')} already reminded")
+            sent = [o for o in self.outcomes if o.status == "queued"]
+            calls = sum(1 for o in sent if o.due.channel == "call")
+            body = (f", {len(sent) - calls} texted, {calls} called, {self.count('failed')} failed, "
+                    f"{self.count('skipped')} skipped, {self.count('already')} already reminded")
         quiet = "; quiet hours now: nothing sent" if self.quiet_hours else ""
         return head + body + quiet
 
 
-def due_reminders(session: Session, day: dt.date) -> list[DueReminder]:
-    """Booked visits whose window starts on `day` + 1 (China date), each with whom to text
-    or why not."""
+def due_reminders(session: Session, day: dt.date,
+                  now: dt.datetime | None = None) -> list[DueReminder]:
+    """Booked visits whose window starts on `day` + 1 (China date), each with how to remind
+    her (SMS or call, which attempt) or why not."""
     visit_day = day + dt.timedelta(days=1)
     bookings = session.execute(
         select(Booking).join(CapacityWindow, CapacityWindow.id == Booking.window_id)
@@ -121,17 +134,33 @@ def due_reminders(session: Session, day: dt.date) -> list[DueReminder]:
                  joinedload(Booking.window))
         .where(Booking.status == "booked", CapacityWindow.day == visit_day)
         .order_by(CapacityWindow.starts_at, Booking.id)).unique().scalars().all()
-    keys = {attempt_key(b.id) for b in bookings}
-    done = set(session.execute(select(OutreachContact.attempt_key).where(
-        OutreachContact.attempt_key.in_(keys))).scalars()) if keys else set()
+    done: dict[str, OutreachContact] = {}
+    if bookings:
+        done = {c.attempt_key: c for c in session.execute(select(OutreachContact).where(
+            OutreachContact.kind == "reminder",
+            OutreachContact.booking_id.in_([b.id for b in bookings]),
+            OutreachContact.attempt_key.is_not(None))).scalars()}
+    retry_before = (now or clock.utcnow_naive()) - RETRY_GAP
     due = []
     for b in bookings:
         number = b.elder.phone
+        channel = "sms" if is_mobile(number) or not phone_digits(number) else "call"
+        first, second = done.get(attempt_key(b.id)), done.get(attempt_key(b.id, 2))
+        attempt_no, already = 1, first is not None
+        if (channel == "call" and first is not None and second is None
+                and first.channel == "call" and first.outcome == "no_answer"
+                and first.created_at <= retry_before):
+            attempt_no, already = 2, False
+        elif second is not None:
+            attempt_no = 2
         due.append(DueReminder(booking_id=b.id, reference=b.reference, elder_id=b.elder_id,
                                service_name=b.service_type.name,
                                window_start=b.window.starts_at, to_number=number,
-                               skip_reason=rules.sms_skip_reason(session, b.elder, number),
-                               already_reminded=attempt_key(b.id) in done))
+                               skip_reason=(rules.sms_skip_reason(session, b.elder, number)
+                                            if channel == "sms" else
+                                            rules.contact_skip_reason(session, b.elder, number)),
+                               already_reminded=already, channel=channel,
+                               attempt_no=attempt_no))
     return due
 
 
@@ -175,13 +204,15 @@ def _with_retry(fn, *args):
 def _record_quiet_hours(item: DueReminder, database_url: str | None) -> ReminderOutcome:
     with session_scope(database_url) as s:
         s.add(OutreachContact(kind="reminder", elder_id=item.elder_id, booking_id=item.booking_id,
-                              channel="sms", to_number=item.to_number, day=clock.today(),
+                              channel=item.channel, to_number=item.to_number, day=clock.today(),
                               status="skipped", reason=rules.QUIET_HOURS, attempt_key=None))
     log.info("reminder ref=%s not sent: quiet hours", item.reference)
     return ReminderOutcome(item, "skipped", rules.QUIET_HOURS)
 
 
 def _remind_one(item: DueReminder, database_url: str | None) -> ReminderOutcome:
+    if item.channel == "call":
+        return _call_one(item, database_url)
     try:
         with session_scope(database_url) as s:
             booking = s.get(Booking, item.booking_id)
@@ -213,6 +244,32 @@ def _remind_one(item: DueReminder, database_url: str | None) -> ReminderOutcome:
     log.info("reminder ref=%s elder=%s to %s: %s%s", item.reference, item.elder_id,
              mask_phone(number), outcome.status, f" ({outcome.reason})" if outcome.reason else "")
     return outcome
+
+
+def _call_one(item: DueReminder, database_url: str | None) -> ReminderOutcome:
+    """Claims the attempt (committed), then asks the carrier to dial."""
+    try:
+        with session_scope(database_url) as s:
+            booking = s.get(Booking, item.booking_id)
+            elder = s.get(Elder, booking.elder_id)
+            reason = (f"booking {booking.status}" if booking.status != "booked"
+                      else rules.contact_skip_reason(s, elder, elder.phone))
+            contact = OutreachContact(kind="reminder", elder_id=elder.id, booking_id=booking.id,
+                                      channel="call", to_number=phone_digits(elder.phone),
+                                      day=clock.today(), attempt_no=item.attempt_no,
+                                      status="skipped" if reason else "queued", reason=reason,
+                                      attempt_key=attempt_key(booking.id, item.attempt_no))
+            s.add(contact)
+            s.flush()
+            contact_id, number = contact.id, contact.to_number
+    except IntegrityError:
+        log.info("reminder call ref=%s attempt %s already recorded by another run",
+                 item.reference, item.attempt_no)
+        return ReminderOutcome(item, "already", ALREADY)
+    if reason:
+        return ReminderOutcome(item, "skipped", reason)
+    placed = dial(contact_id, number)
+    return ReminderOutcome(item, placed.status, placed.reason)
 
 
 # Replies to a reminder: handed to the normal conversation as the intent they mean, so

@@ -5,7 +5,7 @@ calls later) goes through before it texts or calls anyone.
 - only active elders (not moved away, not deceased);
 - never an elder or a number on the refusal list (voice, SMS or advisor), nor a number that
   replied 退订 (`sms_optouts`, bot/sms.py);
-- SMS only to a mobile; a landline would need an automated call, which is not built yet.
+- SMS only to a mobile; an elder whose number is a landline gets an automated call.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ CONTACT_HOURS = (dt.time(9, 0), dt.time(20, 0))  # China time, start inclusive, 
 QUIET_HOURS = "quiet hours: contact only 09:00-20:00 China time"
 INACTIVE = "inactive elder"
 NO_PHONE = "no phone on file"
-LANDLINE = "landline: call not built yet"
+LANDLINE = "landline: no SMS"
 OPTED_OUT = "opted out by SMS (退订)"
 REFUSED = "on the refusal list"
 
@@ -70,6 +70,15 @@ def add_refusal(session: Session, *, source: str, elder_id: int | None = None,
 def sms_skip_reason(session: Session, elder: Elder, number: str | None) -> str | None:
     """Why this elder must not get an SMS at this number now (None: she may). Quiet hours
     are checked once per run by the caller, not here."""
+    reason = contact_skip_reason(session, elder, number)
+    if reason is None and not is_mobile(number):
+        return LANDLINE
+    return reason
+
+
+def contact_skip_reason(session: Session, elder: Elder, number: str | None) -> str | None:
+    """Why this elder must not be contacted at this number at all, by SMS or call (None:
+    she may). An SMS 退订 counts for calls too: she asked us to stop."""
     if not elder.active:
         return f"{INACTIVE} ({elder.status})"
     if not phone_digits(number):
@@ -78,6 +87,4 @@ def sms_skip_reason(session: Session, elder: Elder, number: str | None) -> str |
         return REFUSED
     if opted_out(number, session):
         return OPTED_OUT
-    if not is_mobile(number):
-        return LANDLINE
     return None

@@ -3,9 +3,10 @@
     .venv/bin/python -m bot.outreach.scheduler
 
 APScheduler keeps its jobs in the service database (table `apscheduler_jobs`), so every
-scheduler process shares one job list; a cron trigger fires the visit reminders at
-REMINDER_TIME (default 18:00) China time. APScheduler does not stop two processes from
-firing the same job, so each run claims a `job_runs` row first (bot/outreach/jobs.py) and
+scheduler process shares one job list. Cron triggers (China time) fire the visit reminders
+at REMINDER_TIME (default 18:00), a second call to unanswered landlines 90 minutes later,
+and the day's check-in calls at CHECKIN_TIME (default 10:00). APScheduler does not stop
+two processes from firing the same job, so each run claims a `job_runs` row first (bot/outreach/jobs.py) and
 only the first claimant sends anything.
 """
 from __future__ import annotations
@@ -24,11 +25,14 @@ log = logging.getLogger(__name__)
 
 TIMEZONE = "Asia/Shanghai"
 REMIND_JOB_ID = "care-remind"
+REMIND_RETRY_JOB_ID = "care-remind-retry"
+CHECKIN_JOB_ID = "care-checkins"
+RETRY_AFTER_MINUTES = 90  # the second reminder call, after the first run
 JOBS_TABLE = "apscheduler_jobs"
 
 
 def reminder_time(value: str | None = None) -> tuple[int, int]:
-    """REMINDER_TIME "HH:MM" -> (hour, minute); ValueError when malformed."""
+    """REMINDER_TIME (or CHECKIN_TIME) "HH:MM" -> (hour, minute); ValueError when malformed."""
     text = (value if value is not None else get_settings().reminder_time).strip()
     hour_text, _, minute_text = text.partition(":")
     hour, minute = int(hour_text), int(minute_text or 0)
@@ -44,13 +48,30 @@ def remind_job() -> None:
     run_reminder_job()
 
 
+def remind_retry_job() -> None:
+    from bot.outreach.jobs import run_reminder_job
+
+    run_reminder_job(retry=True)
+
+
+def checkin_job() -> None:
+    from bot.outreach.jobs import run_checkin_job
+
+    run_checkin_job()
+
+
 def build_scheduler(scheduler_class=BlockingScheduler, database_url: str | None = None):
     settings = get_settings()
     hour, minute = reminder_time(settings.reminder_time)
+    retry = hour * 60 + minute + RETRY_AFTER_MINUTES
+    checkin_hour, checkin_minute = reminder_time(settings.checkin_time)
     start, end = rules.CONTACT_HOURS
-    if not start.hour * 60 <= hour * 60 + minute < end.hour * 60:
-        log.warning("REMINDER_TIME %02d:%02d is outside contact hours %s-%s: reminders will be "
-                    "recorded as skipped", hour, minute, start.strftime("%H:%M"), end.strftime("%H:%M"))
+    for name, at in (("REMINDER_TIME", hour * 60 + minute), ("the reminder retry", retry),
+                     ("CHECKIN_TIME", checkin_hour * 60 + checkin_minute)):
+        if not start.hour * 60 <= at < end.hour * 60:
+            log.warning("%s %02d:%02d is outside contact hours %s-%s: its contacts will be "
+                        "recorded as skipped", name, at // 60 % 24, at % 60,
+                        start.strftime("%H:%M"), end.strftime("%H:%M"))
     scheduler = scheduler_class(
         jobstores={"default": SQLAlchemyJobStore(url=database_url or settings.database_url,
                                                  tablename=JOBS_TABLE)},
@@ -59,6 +80,14 @@ def build_scheduler(scheduler_class=BlockingScheduler, database_url: str | None 
     scheduler.add_job("bot.outreach.scheduler:remind_job",
                       CronTrigger(hour=hour, minute=minute, timezone=TIMEZONE),
                       id=REMIND_JOB_ID, name="evening-before visit reminders",
+                      replace_existing=True)
+    scheduler.add_job("bot.outreach.scheduler:remind_retry_job",
+                      CronTrigger(hour=retry // 60 % 24, minute=retry % 60, timezone=TIMEZONE),
+                      id=REMIND_RETRY_JOB_ID, name="second reminder call to unanswered landlines",
+                      replace_existing=True)
+    scheduler.add_job("bot.outreach.scheduler:checkin_job",
+                      CronTrigger(hour=checkin_hour, minute=checkin_minute, timezone=TIMEZONE),
+                      id=CHECKIN_JOB_ID, name="monthly check-in calls (daily attempts)",
                       replace_existing=True)
     return scheduler
 

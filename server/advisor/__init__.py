@@ -76,6 +76,7 @@ def init_app(app: Flask) -> None:
 
     from server.advisor import auth, caseviews, cli, registry_views, views  # noqa: F401  (routes register on import)
     from server.advisor import providers_views  # noqa: F401  (服务机构 pages)
+    from server.advisor import outreach_views  # noqa: F401  (外呼关怀 page)
     from server.advisor.blueprint import bp
 
     app.register_blueprint(bp)

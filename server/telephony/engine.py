@@ -28,6 +28,7 @@ from server.telephony import store
 from server.telephony.base import (CallStatusEvent, SmsEvent, TelephonyAdapter, VoiceEvent,
                                    VoicePlan)
 from server.telephony.dialogue import TECHNICAL_TROUBLE, VoiceBridge, advisor_on_duty, sms_turn
+from server.telephony.outreach_dialogue import OutreachBridge
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,18 @@ SMS_TROUBLE = "不好意思，系统出了点问题。请稍后再发，或拨�
 # turn_url(turn_no, wait=K): where (Twilio) or with which params (FreeSWITCH) the provider
 # reports turn `turn_no`; `wait` counts the "please wait" loops of a turn still running.
 TurnUrl = Callable[..., str]
+
+
+def _outreach_call(event: VoiceEvent, outreach_id: int | None):
+    """The outbound-care contact of this call, or None (an ordinary call; also when the
+    database cannot say: the caller is then served as on the hotline)."""
+    from bot.outreach.calls import contact_for_call
+
+    try:
+        return contact_for_call(event.call_id, outreach_id, event.to_number)
+    except Exception:
+        log.exception("outbound-care lookup failed for sid=%s", event.call_id)
+        return None
 
 
 def input_kind(event: VoiceEvent, turn_no: int) -> str:
@@ -63,9 +76,11 @@ class TelephonyService:
         self.settings = settings or get_settings()
 
     # --- voice --------------------------------------------------------------------------
-    def voice_turn(self, event: VoiceEvent, turn_no: int, waits: int = 0) -> str:
+    def voice_turn(self, event: VoiceEvent, turn_no: int, waits: int = 0,
+                   outreach_id: int | None = None) -> str:
         """Runs turn `turn_no` of a call once, whatever the provider retries; returns the
-        provider's markup for what the line does next."""
+        provider's markup for what the line does next. `outreach_id`: the outbound-care
+        contact named in the (signed) URL of an outbound call's first webhook."""
         adapter = self.adapter
         claim = store.claim_turn(event.call_id, turn_no, channel="voice",
                                  sender_id=store.voice_sender_id(event.call_id),
@@ -82,8 +97,14 @@ class TelephonyService:
                     say=[HOLD_ON], pause_seconds=2,
                     redirect_url=self.turn_url(turn_no, wait=waits + 1)))
             log.error("turn sid=%s no=%s never finished: apologising", event.call_id, turn_no)
-        state = store.load_call(event.call_id, event.from_number, event.to_number, adapter.name)
-        bridge = VoiceBridge(self.turn_url, self.settings)
+        outreach = _outreach_call(event, outreach_id)
+        if outreach is None:
+            state = store.load_call(event.call_id, event.from_number, event.to_number, adapter.name)
+            bridge = VoiceBridge(self.turn_url, self.settings)
+        else:
+            # We called her: the person on the line is the number we dialled.
+            state = store.load_call(event.call_id, event.to_number, event.from_number, adapter.name)
+            bridge = OutreachBridge(self.turn_url, self.settings, outreach)
         try:
             if claim.status == "running":
                 plan = bridge.failure_plan(state, turn_no)
@@ -110,9 +131,18 @@ class TelephonyService:
         return VoicePlan(say=[TECHNICAL_TROUBLE + "请您稍后再打幺二三四九。再见！"], hangup=True)
 
     # --- end of a call --------------------------------------------------------------------
-    def call_status(self, event: CallStatusEvent) -> None:
+    def call_status(self, event: CallStatusEvent, outreach_id: int | None = None) -> None:
         """A status report (Twilio's callback, mod_httapi's exiting post): the call record's
-        status, end and outcome; a caller cut off in the middle of a task gets a callback."""
+        status, end and outcome; a caller cut off in the middle of a task gets a callback.
+        An outbound-care call's end is written to its contact (bot/outreach/calls.py)."""
+        if outreach_id is not None:
+            from bot.outreach.calls import call_ended, contact_for_call
+
+            if event.status in store.FINAL_STATUSES:
+                if contact_for_call(event.call_id, outreach_id, event.to_number) is not None:
+                    call_ended(outreach_id, event.status)
+            if event.status in ("busy", "no-answer", "failed", "canceled"):
+                return  # nobody picked up: no call record, and no callback to offer
         store.record_status(event, self.adapter.name)
 
     # --- SMS ------------------------------------------------------------------------------
