@@ -48,8 +48,12 @@ def main() -> int:
         parses = parse_all(args.model, [r["answer"] for r in rows])
     confusion = collections.Counter()
     per_label = collections.defaultdict(lambda: [0, 0])
+    asserted = collections.Counter()  # (gold is danger, the layer asserted rather than asked)
     for row, parse in zip(rows, parses):
-        guess = predicted(read_answer(row["question"], row["answer"], parse))
+        reading = read_answer(row["question"], row["answer"], parse)
+        guess = predicted(reading)
+        if guess == "danger":
+            asserted[(row["label"] == "danger", reading.safety.get("kind") != "unsure")] += 1
         confusion[(row["label"], guess)] += 1
         per_label[row["label"]][0] += guess == row["label"]
         per_label[row["label"]][1] += 1
@@ -64,7 +68,9 @@ def main() -> int:
     false_danger = sum(v for (gold, guess), v in confusion.items() if guess == "danger" and gold != "danger")
     ordinary = total - danger_n
     print(f"danger reaches the safety path: {danger_hit}/{danger_n} = {danger_hit / danger_n:.3f}")
-    print(f"ordinary answers sent to the safety path: {false_danger}/{ordinary} = {false_danger / ordinary:.3f}")
+    print(f"ordinary answers sent to the safety path: {false_danger}/{ordinary} = {false_danger / ordinary:.3f}"
+          f" (asserted {asserted[(False, True)]}, asked {asserted[(False, False)]})")
+    print(f"danger answers: asserted {asserted[(True, True)]}, asked {asserted[(True, False)]}")
     need_gold = {k for k in per_label if k not in ("none", "danger", "unclear")}
     missed = sum(v for (gold, guess), v in confusion.items() if gold in need_gold and guess in ("none",))
     n_need = sum(per_label[k][1] for k in need_gold)

@@ -43,6 +43,8 @@ ACTIONS_ZH = {
     "registry_import_providers": "导入服务机构",
     "registry_import_closures": "导入停约日期",
     "registry_capacity": "生成可约时段",
+    "view_outreach": "查看外呼关怀进度",
+    "outreach_refusal": "登记不再外呼联系",
     "create_user": "新建账号",
     "set_user_active": "启用/停用账号",
     "reset_password": "重设密码",

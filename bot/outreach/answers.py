@@ -57,16 +57,20 @@ def _intent(parse: dict | None) -> tuple[str | None, float, dict[str, float]]:
     return intent.get("name"), float(intent.get("confidence") or 0.0), ranking
 
 
-def read_answer(question: str | None, text: str | None, parse: dict | None = None) -> Reading:
+def read_answer(question: str | None, text: str | None, parse: dict | None = None, *,
+                safety_first: bool = True) -> Reading:
     """What an answer to `question` (health | help | visitor; None for a reminder call)
-    says. `parse` is Rasa's /model/parse result for the text, when Rasa answered."""
+    says. `parse` is Rasa's /model/parse result for the text, when Rasa answered.
+    `safety_first=False` only once the safety layer's own question has been answered."""
     flat = re.sub(r"\s+", "", clean(text or "", 500))
     if not flat:
         return Reading("unclear")
     intent, confidence, ranking = _intent(parse)
-    assessment = safety.assess(flat, intent, confidence if intent else 1.0, ranking=ranking or None)
-    if assessment.kind in DANGER_KINDS:
-        return Reading("danger", safety=assessment.as_dict())
+    if safety_first:
+        assessment = safety.assess(flat, intent, confidence if intent else 1.0,
+                                   ranking=ranking or None)
+        if assessment.kind in DANGER_KINDS:
+            return Reading("danger", safety=assessment.as_dict())
     cues = _cues()
     if cues["opt_out"].search(flat):
         return Reading("opt_out")

@@ -159,8 +159,14 @@ def _visit_task_when_unreachable(elder_id: int, campaign: str) -> None:
             OutreachContact.campaign == campaign)).scalars().all()
         if any(r.outcome in ANSWERED for r in rows):
             return
-        days = sorted({r.day for r in rows if r.outcome == "no_answer"})
-        if len(days) < needed or any(r.handoff_id for r in rows if r.outcome == "no_answer"):
+        unanswered = [r for r in rows if r.outcome == "no_answer"]
+        existing = next((r.handoff_id for r in unanswered if r.handoff_id), None)
+        if existing is not None:  # the month's task is open: this attempt belongs to it
+            for r in unanswered:
+                r.handoff_id = existing
+            return
+        days = sorted({r.day for r in unanswered})
+        if len(days) < needed:
             return
         summary = VISIT_SUMMARY.format(n=len(days), days="、".join(f"{d.month}月{d.day}日" for d in days))
         task = _task(s, VISIT_TASK, elder_id, summary)

@@ -27,9 +27,6 @@ NOTE_MAX = 200
 COUNT_ORDER = ("reached", "needs_followup", "unreachable", "opted_out", "in_progress", "not_yet")
 ATTENTION = {s: i for i, s in enumerate(
     ("needs_followup", "unreachable", "in_progress", "not_yet", "reached", "opted_out"))}
-# Tasks outbound care opens in the queue (bot/handoff.py PRIORITY).
-TASK_KINDS_ZH = {"visit_needed": "请上门探访", "checkin_need": "问候电话发现需求",
-                 "reminder_missed": "提醒电话没有接通"}
 BAD_MONTH = "月份“{}”看不懂，请按“2026-11”这样的格式填写。下面显示的是本月（{}）。"
 BAD_DAY = "日期“{}”看不懂，请按“2026-11-23”这样的格式填写。下面显示的是今天（{}）。"
 
@@ -54,7 +51,8 @@ def _day(raw: str | None, today: dt.date) -> tuple[dt.date, str | None]:
 
 
 def task_label(kind: str | None) -> str:
-    return TASK_KINDS_ZH.get(kind or "") or HANDOFF_KINDS_ZH.get(kind or "", kind or "任务")
+    """What the queue calls the task (e.g. visit_needed: 请上门探访)."""
+    return HANDOFF_KINDS_ZH.get(kind or "", kind or "任务")
 
 
 @bp.get("/outreach")

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 CHECKIN_STEP = "ci:"       # + question id
 REMINDER_STEP = "rem"
 OPT_OUT_STEP = "oo:"       # + the step to go back to
+SAFETY_STEP = "sq:"        # + the step to go back to: the safety layer asked its question
 RESCHEDULE_PAYLOAD = "/reschedule_booking"
 CANCEL_PAYLOAD = "/cancel_booking"
 
@@ -59,7 +60,18 @@ def _next_question(qid: str) -> str | None:
 
 
 def in_script(state: CallState) -> bool:
-    return bool(state.awaiting) and state.awaiting.startswith((CHECKIN_STEP, REMINDER_STEP, OPT_OUT_STEP))
+    return bool(state.awaiting) and state.awaiting.startswith(
+        (CHECKIN_STEP, REMINDER_STEP, OPT_OUT_STEP, SAFETY_STEP))
+
+
+def _back(step: str) -> str:
+    """The script step a side step (opt-out read-back, safety question) returns to."""
+    return step[len(OPT_OUT_STEP):] if step.startswith((OPT_OUT_STEP, SAFETY_STEP)) else step
+
+
+def _question_id(step: str) -> str | None:
+    step = _back(step)
+    return step[len(CHECKIN_STEP):] if step.startswith(CHECKIN_STEP) else None
 
 
 class OutreachBridge(VoiceBridge):
@@ -84,8 +96,9 @@ class OutreachBridge(VoiceBridge):
         text = clean(event.speech, MAX_SPEECH_CHARS)
         if is_repeat_request(text):
             return self._listen([state.last_spoken or ""], nxt)
-        reading = read_answer(step[len(CHECKIN_STEP):] if step.startswith(CHECKIN_STEP) else None,
-                              text, rasa_client.parse(text))
+        if step.startswith(SAFETY_STEP):
+            return self._safety_answer(state, step, text, nxt)
+        reading = read_answer(_question_id(step), text, rasa_client.parse(text))
         if reading.kind == "danger":
             return self._to_conversation(state, text, reading, nxt)
         if step.startswith(OPT_OUT_STEP):
@@ -144,6 +157,8 @@ class OutreachBridge(VoiceBridge):
             return self._listen([state.last_spoken or ""], nxt)
         if key == "0":
             return self._person(state, "（按了0）", nxt)
+        if step.startswith(SAFETY_STEP) and key in state.last_choices:
+            return self._safety_answer(state, step, state.last_choices[key], nxt)
         if step.startswith(OPT_OUT_STEP) and key in "12":
             return self._opt_out_decided(state, step, key == "1", f"（按了{key}）", nxt)
         if step == REMINDER_STEP and key == "1":
@@ -240,6 +255,9 @@ class OutreachBridge(VoiceBridge):
     def _to_conversation(self, state: CallState, text: str, reading: Reading,
                          nxt: str) -> VoicePlan:
         kind = reading.safety.get("kind")
+        step = state.awaiting or ""
+        if kind == "unsure" and not step.startswith(OPT_OUT_STEP):
+            return self._safety_question(state, step, text, nxt)
         log.warning("outbound call contact=%s: the safety layer read %s; the hotline "
                     "conversation takes over", self.call.contact_id, kind)
         calls.note_turn(self.call.contact_id, state.last_spoken or "", text, "转入热线对话")
@@ -248,6 +266,48 @@ class OutreachBridge(VoiceBridge):
         state.awaiting = None
         state.misunderstood_count = 0
         return self._answer(state, self._send(state, text), nxt)
+
+    # the safety layer unsure: its question, asked by the hotline conversation ---------------
+    def _safety_question(self, state: CallState, step: str, text: str, nxt: str) -> VoicePlan:
+        """The answer might mean danger: the conversation asks the hotline's question. The
+        answer's needs are kept; "no" goes back to the script."""
+        qid = _question_id(step)
+        plain = read_answer(qid, text, None, safety_first=False) if qid else None
+        calls.note_turn(self.call.contact_id, state.last_spoken or "", text, "安全确认",
+                        plain.needs if plain is not None else ())
+        result = self._send(state, text)
+        if self._hotline_took_over(result):
+            calls.finish(self.call.contact_id, "emergency")
+            state.awaiting = None
+            return self._answer(state, result, nxt)
+        plan = self._answer(state, result, nxt)
+        state.awaiting = SAFETY_STEP + step
+        return plan
+
+    def _hotline_took_over(self, result: rasa_client.ChatResult) -> bool:
+        return (result.degraded or "handoff" in result.actions
+                or any(r.custom.get("urgent") for r in result.replies if r.custom))
+
+    def _safety_answer(self, state: CallState, step: str, text: str, nxt: str) -> VoicePlan:
+        result = self._send(state, text)
+        back = _back(step)
+        if self._hotline_took_over(result):
+            calls.note_turn(self.call.contact_id, state.last_spoken or "", text, "转入热线对话")
+            calls.finish(self.call.contact_id, "emergency")
+            state.awaiting = None
+            return self._answer(state, result, nxt)
+        if any(r.custom.get("kind") == "safety_check" for r in result.replies if r.custom):
+            plan = self._answer(state, result, nxt)  # asked again, in other words
+            state.awaiting = step
+            return plan
+        calls.note_turn(self.call.contact_id, state.last_spoken or "", text, "没有危险")
+        qid = _question_id(back)
+        if qid is None:
+            return self._resume(state, back, [], nxt)
+        following = _next_question(qid)
+        if following is None:
+            return self._close_checkin(state)
+        return self._ask(state, CHECKIN_STEP + following, ["好的。", _question(following)], nxt)
 
     def _person(self, state: CallState, heard: str, nxt: str) -> VoicePlan:
         calls.note_turn(self.call.contact_id, state.last_spoken or "", heard, "转人工")
@@ -258,8 +318,7 @@ class OutreachBridge(VoiceBridge):
     # "不要再打了" ------------------------------------------------------------------------
     def _ask_opt_out(self, state: CallState, step: str, text: str, nxt: str) -> VoicePlan:
         calls.note_turn(self.call.contact_id, state.last_spoken or "", text, "不想再接电话？")
-        back = step[len(CHECKIN_STEP):] if step.startswith(CHECKIN_STEP) else step
-        state.awaiting = (OPT_OUT_STEP + back)[:16]
+        state.awaiting = OPT_OUT_STEP + step
         question = script()["opt_out_confirm"]
         state.last_spoken, state.last_choices = question, {}
         return self._listen([question], nxt)
@@ -278,7 +337,7 @@ class OutreachBridge(VoiceBridge):
 
     def _opt_out_decided(self, state: CallState, step: str, yes: bool, heard: str,
                          nxt: str) -> VoicePlan:
-        back = step[len(OPT_OUT_STEP):]
+        back = _back(step)
         if yes:
             with session_scope() as s:
                 rules.add_refusal(s, source="voice", elder_id=self.call.elder_id,
@@ -288,6 +347,10 @@ class OutreachBridge(VoiceBridge):
             calls.finish(self.call.contact_id, "opted_out")
             state.awaiting, state.outcome = None, "goodbye"
             return VoicePlan(say=[script()["opted_out"]], hangup=True)
-        resume = REMINDER_STEP if back == REMINDER_STEP else CHECKIN_STEP + back
-        question = self._visit_sentence() if resume == REMINDER_STEP else _question(back)
-        return self._ask(state, resume, [script()["opt_out_kept"], question], nxt)
+        return self._resume(state, back, [script()["opt_out_kept"]], nxt)
+
+    def _resume(self, state: CallState, step: str, before: list[str], nxt: str) -> VoicePlan:
+        """Asks the script step's question again."""
+        qid = _question_id(step)
+        question = _question(qid) if qid else self._visit_sentence()
+        return self._ask(state, step, before + [question], nxt)
