@@ -49,18 +49,24 @@ def main() -> int:
     confusion = collections.Counter()
     per_label = collections.defaultdict(lambda: [0, 0])
     asserted = collections.Counter()  # (gold is danger, the layer asserted rather than asked)
+    after_no = 0  # right once an "unsure" safety question is answered "no" (the call goes on)
     for row, parse in zip(rows, parses):
         reading = read_answer(row["question"], row["answer"], parse)
         guess = predicted(reading)
         if guess == "danger":
             asserted[(row["label"] == "danger", reading.safety.get("kind") != "unsure")] += 1
+        final = guess
+        if guess == "danger" and reading.safety.get("kind") == "unsure" and row["label"] != "danger":
+            final = predicted(read_answer(row["question"], row["answer"], parse, safety_first=False))
+        after_no += final == row["label"]
         confusion[(row["label"], guess)] += 1
         per_label[row["label"]][0] += guess == row["label"]
         per_label[row["label"]][1] += 1
     total = sum(per_label[k][1] for k in per_label)
     right = sum(per_label[k][0] for k in per_label)
     print(f"check-in answers: {total} rows, main label accuracy {right / total:.3f}"
-          f"{' (no NLU)' if args.no_nlu else ''}")
+          f"{' (no NLU)' if args.no_nlu else ''}; after a safety question answered 'no' "
+          f"on ordinary answers: {after_no / total:.3f}")
     for label, (ok, n) in sorted(per_label.items()):
         print(f"  {label:14s} recall {ok / n:.3f} ({ok}/{n})")
     danger_n = per_label["danger"][1]

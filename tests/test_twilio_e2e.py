@@ -520,3 +520,90 @@ def test_a_full_morning_offers_times_and_the_caller_picks_one_by_number(line, ph
     assert "上门地址" in answer, answer
     answer = call.say("对").said
     assert second in answer and "对吗" in answer, (second, answer)
+
+
+# --- outbound care: our calls, answered by the elder (issue 21) -----------------------------
+
+def _outbound(line, phone_stack, monkeypatch, pin_clock, elder_id: int = 1, kind: str = "checkin"):
+    """Places today's check-in (or a reminder) in the stack's database, as the scheduler
+    would without carrier credentials, and returns Twilio's side of the answered call."""
+    from tests.test_outreach_calls import OutboundCall
+
+    monkeypatch.setenv("DATABASE_URL", phone_stack.database_url)
+    monkeypatch.delenv("TWILIO_ACCOUNT_SID", raising=False)
+    if kind == "checkin":
+        from bot.outreach.checkins import run_checkins
+
+        pin_clock("2026-11-23T10:00")
+        run_checkins()
+        row = db_rows(phone_stack, "select id, to_number from outreach_contacts where kind='checkin' "
+                      "and elder_id=:e order by id desc", e=elder_id)[0]
+    else:
+        from bot import booking
+        from bot.outreach.reminders import send_reminders
+
+        db_rows_write(phone_stack, "update elders set phone='02584441234' where id=:e", e=elder_id)
+        start = dt.datetime.combine(clock.today() + dt.timedelta(days=1), dt.time(8))
+        result = booking.book(elder_id, "cleaning", start, "web", f"test:{os.urandom(8).hex()}")
+        assert result.ok, result.message
+        pin_clock(clock.today().isoformat() + "T18:00")
+        send_reminders()
+        row = db_rows(phone_stack, "select id, to_number from outreach_contacts where kind='reminder' "
+                      "and booking_id=:b", b=result.booking_id)[0]
+    return OutboundCall(line, row.id, row.to_number)
+
+
+def db_rows_write(stack, sql: str, **params) -> None:
+    with create_engine(stack.database_url).begin() as c:
+        c.execute(text(sql), params)
+
+
+def test_a_check_in_call_that_reports_a_fall_is_the_hotline_emergency(line, phone_stack,
+                                                                   monkeypatch, pin_clock):
+    call = _outbound(line, phone_stack, monkeypatch, pin_clock)
+    first = call.answer()
+    assert "最近身体怎么样？" in first.said
+    answer = call.say("我刚才在卫生间摔倒了，头破了流血，起不来")
+    assert "幺二零" in answer.said, answer.said
+    assert answer.dialled == ADVISOR  # an advisor is on duty: put through at once
+    event = db_rows(phone_stack, "select kind, handoff_id from safety_events where sender_id=:s",
+                    s="voice-" + call.sid)
+    assert [e.kind for e in event] == ["emergency"]
+    handoff = db_rows(phone_stack, "select kind, priority, elder_id from handoffs where id=:h",
+                      h=event[0].handoff_id)[0]
+    assert (handoff.kind, handoff.priority, handoff.elder_id) == ("emergency", 0, 1)
+    contact = db_rows(phone_stack, "select outcome, transcript from outreach_contacts where id=:c",
+                      c=call.contact_id)[0]
+    assert contact.outcome == "emergency" and "摔倒" in contact.transcript
+
+
+def test_a_check_in_call_with_the_real_classifier(line, phone_stack, monkeypatch, pin_clock):
+    call = _outbound(line, phone_stack, monkeypatch, pin_clock, elder_id=5)
+    call.answer()
+    said = call.say("还行吧，老毛病了，血压有点高").said
+    if "这个月有人来看过您吗" not in said and "帮忙" not in said:
+        # the safety layer may ask first; "no" goes back to the check-in
+        said = call.say("没有没有，没那么严重").said
+    assert "家里有什么需要帮忙的吗？" in said, said
+    said = call.say("不用不用").said
+    assert "这个月有人来看过您吗？" in said
+    last = call.say("没有，孩子不在了，没人来")
+    assert last.hung_up or "顾问" in last.said
+    contact = db_rows(phone_stack, "select outcome, needs, handoff_id from outreach_contacts "
+                      "where id=:c", c=call.contact_id)[0]
+    assert contact.outcome in ("needs_followup", "emergency")
+    if contact.outcome == "needs_followup":
+        assert "no_visitor" in contact.needs and contact.handoff_id
+
+
+def test_a_reminder_call_2_starts_the_hotline_reschedule(line, phone_stack, monkeypatch, pin_clock):
+    call = _outbound(line, phone_stack, monkeypatch, pin_clock, elder_id=4, kind="reminder")
+    first = call.answer()
+    assert "自动语音提醒" in first.said and "助洁" in first.said
+    answer = call.press("2")
+    assert not answer.hung_up and answer.gather is not None
+    assert any(w in answer.said for w in ("改到", "哪天", "什么时候", "时间")), answer.said
+    contact = db_rows(phone_stack, "select outcome from outreach_contacts where id=:c",
+                      c=call.contact_id)[0]
+    assert contact.outcome == "reschedule"
+    db_rows_write(phone_stack, "update elders set phone='13800000004' where id=4")
