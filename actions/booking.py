@@ -763,13 +763,17 @@ class ActionBookServiceSubmit(Action):
             return _reset_events()
         key = _request_key(tracker, "book")
         start = dt.datetime.fromisoformat(tracker.get_slot("booking_time"))
+        elder_id = int(tracker.get_slot("booking_elder_id"))
+        to_family = identity.proved_through_family_contact(tracker.sender_id, elder_id)
         result = guarded(dispatcher, "book", lambda: booking.book(
-            int(tracker.get_slot("booking_elder_id")), tracker.get_slot("booking_service"), start,
-            channel(tracker), key, address=tracker.get_slot("booking_address")))
+            elder_id, tracker.get_slot("booking_service"), start,
+            channel(tracker), key, address=tracker.get_slot("booking_address"),
+            notify="family_contact" if to_family else "elder"))
         if result is None:
             return _reset_events()
         if result.ok:
-            sms = "确认短信已经发到老人的手机上。" if result.sms_outbox_id or result.code == "duplicate" else ""
+            whose = "您" if to_family else "老人"
+            sms = f"确认短信已经发到{whose}的手机上。" if result.sms_outbox_id or result.code == "duplicate" else ""
             dispatcher.utter_message(text=f"{result.message}{sms}还有别的事吗？",
                                      json_message={"task_completed": True})
             return _reset_events()

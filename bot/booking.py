@@ -413,7 +413,9 @@ def _booked_message(b: Booking) -> str:
 
 
 def _sms_text(b: Booking, what: str) -> str:
-    return (f"【12349养老服务】{b.elder.name}您好，{what}：{b.service_type.name}，"
+    if b.to_family:  # to the family contact: about her, by name
+        what = what.replace("为您", f"为{b.elder.name}").replace("您的", f"{b.elder.name}的")
+    return (f"【12349养老服务】{b.greeting()}，{what}：{b.service_type.name}，"
             f"{say_window_with_hours(b.window.starts_at)}，地址{b.address}。预约号{b.reference}。"
             f"{_cost_sentence(b.free_minutes_applied, b.cost_fen)}。改期或取消请拨12349。")
 
@@ -458,16 +460,22 @@ def _retrying(fn, *args, **kwargs):
 # ---------------------------------------------------------------------------------------
 # Public API
 
+NOTIFY_CHOICES = ("elder", "family_contact")
+
 
 def book(elder_id: int, service_code: str, window_start: dt.datetime, channel: str,
-         idempotency_key: str, address: str | None = None, *,
+         idempotency_key: str, address: str | None = None, *, notify: str = "elder",
          database_url: str | None = None) -> BookingResult:
-    """Books one visit. Exactly once per idempotency key: a retry returns the first result."""
+    """Books one visit. Exactly once per idempotency key: a retry returns the first result.
+    `notify` "family_contact": the visit's notices go to the family contact on file (the
+    person who booked proved their identity through that contact's phone)."""
     if not idempotency_key:
         raise BookingError("idempotency_key is required")
+    if notify not in NOTIFY_CHOICES:
+        raise BookingError(f"notify must be one of {NOTIFY_CHOICES}")
     try:
         return _retrying(_book, elder_id, service_code, window_start, channel, idempotency_key,
-                         address, database_url)
+                         address, database_url, notify)
     except IntegrityError:
         # A concurrent request committed first: with the same key (answer with its booking,
         # if it is the same visit), or for the same visit with another key (already booked).
@@ -503,7 +511,7 @@ def _answer_for_key(existing: Booking, elder_id: int, service_code: str,
 
 
 def _book(elder_id, service_code, window_start, channel, idempotency_key, address,
-          database_url) -> BookingResult:
+          database_url, notify="elder") -> BookingResult:
     with session_scope(database_url) as s:
         existing = s.execute(select(Booking).where(
             Booking.idempotency_key == idempotency_key)).scalar_one_or_none()
@@ -545,15 +553,15 @@ def _book(elder_id, service_code, window_start, channel, idempotency_key, addres
                           address=(address or elder.address or "").strip()[:200],
                           status="booked", duration_minutes=service.duration_minutes,
                           price_fen=service.price_fen, free_minutes_applied=free, cost_fen=cost,
-                          entitlement_month=month, channel=channel,
+                          entitlement_month=month, channel=channel, notify=notify,
                           idempotency_key=idempotency_key,
                           active_visit=active_visit_key(elder.id, service.id, window_start))
         s.add(booking)
         s.flush()
         _history(s, booking, "created", None, channel)
         sms_id = None
-        if elder.phone:
-            sms_id = send_sms(elder.phone, _sms_text(booking, "已为您预约"),
+        if booking.notice_number():
+            sms_id = send_sms(booking.notice_number(), _sms_text(booking, "已为您预约"),
                               related_booking_id=booking.id, session=s)
         log.info("booked ref=%s elder=%s service=%s start=%s free_min=%s cost_fen=%s phone=%s",
                  booking.reference, elder.id, service.code, window_start.isoformat(), free, cost,
@@ -619,9 +627,10 @@ def _cancel_booking(s: Session, booking: Booking, reason: str | None, channel: s
     booking.cancel_reason = (reason or "")[:200] or None
     _history(s, booking, "cancelled", "booked", channel, reason)
     back = f"，{hours_text(returned)}免费时长已经退回" if returned else ""
-    if notify and booking.elder.phone:
-        send_sms(booking.elder.phone,
-                 f"【12349养老服务】{booking.elder.name}您好，您{say_window(booking.window.starts_at)}"
+    if notify and booking.notice_number():
+        whose = booking.elder.name if booking.to_family else "您"
+        send_sms(booking.notice_number(),
+                 f"【12349养老服务】{booking.greeting()}，{whose}{say_window(booking.window.starts_at)}"
                  f"的{booking.service_type.name}（预约号{booking.reference}）已取消{back}。",
                  related_booking_id=booking.id, session=s)
     log.info("cancelled ref=%s elder=%s returned_min=%s", booking.reference, booking.elder_id,
@@ -696,8 +705,8 @@ def _reschedule(reference, elder_id, new_start, channel, database_url) -> Bookin
         booking.active_visit = active_visit_key(booking.elder_id, booking.service_type_id, new_start)
         note = f"{old_start.isoformat()} -> {new_start.isoformat()}"
         _history(s, booking, "rescheduled", "booked", channel, note)
-        if booking.elder.phone:
-            send_sms(booking.elder.phone, _sms_text(booking, "您的预约已改到"),
+        if booking.notice_number():
+            send_sms(booking.notice_number(), _sms_text(booking, "您的预约已改到"),
                      related_booking_id=booking.id, session=s)
         log.info("rescheduled ref=%s elder=%s %s", booking.reference, elder_id, note)
         return _result(booking, "rescheduled",

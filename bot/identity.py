@@ -322,6 +322,21 @@ def verified_elder(sender_id: str) -> int | None:
             .order_by(IdentityChallenge.id.desc()).limit(1)).scalar_one_or_none()
 
 
+def proved_through_family_contact(sender_id: str, elder_id: int) -> bool:
+    """Did this conversation prove itself for the elder with a code sent to her family
+    contact's phone (not to hers)? Then that contact booked, and gets the visit's notices."""
+    with session_scope() as s:
+        proof = s.execute(select(IdentityProof).where(
+            IdentityProof.sender_id == sender_id, IdentityProof.elder_id == elder_id)
+            .order_by(IdentityProof.id.desc()).limit(1)).scalar_one_or_none()
+        elder = s.get(Elder, elder_id)
+        if proof is None or elder is None or proof.method != "sms_code" \
+                or not elder.emergency_contact_phone:
+            return False
+        contact = mask_phone(elder.emergency_contact_phone)
+        return proof.proved_with == contact and contact != mask_phone(elder.phone)
+
+
 def proofs_for(session, elder_id: int, limit: int = 10) -> list[IdentityProof]:
     """The newest proofs given for an elder (the case file's 身份核实与代办记录)."""
     return list(session.execute(

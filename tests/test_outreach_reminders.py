@@ -336,3 +336,48 @@ def test_a_failed_run_may_be_claimed_again_but_a_finished_one_not(db_url, pin_cl
         assert len(reminder_sms(s)) == 1
         (job,) = s.execute(select(JobRun)).scalars().all()
         assert job.status == "done"
+
+
+def test_a_relative_who_booked_gets_the_confirmation_and_the_reminder(db_url, pin_clock):
+    """Her daughter proved herself with a code sent to the family contact's phone on file
+    and booked: the notices of that visit go to the daughter, naming her mother."""
+    from bot import identity
+    from bot.models.identity import IdentityProof
+
+    sender = "web-daughter-test"
+    with session_scope() as s:
+        elder = s.get(Elder, ZHANG)
+        elder.emergency_contact_phone, elder.emergency_contact_name = "13900000011", "王丽"
+        s.add(IdentityProof(sender_id=sender, elder_id=ZHANG, method="sms_code", channel="web",
+                            acting_for=True, relation="女儿", contact_name="王丽",
+                            proved_with="139****0011"))
+    assert identity.proved_through_family_contact(sender, ZHANG)
+    assert not identity.proved_through_family_contact("web-someone-else", ZHANG)
+    result = booking.book(ZHANG, "bath", at("2026-11-24", 8), "web", key(), notify="family_contact")
+    assert result.ok
+    with session_scope() as s:
+        confirmation = s.get(SmsOutbox, result.sms_outbox_id)
+        assert confirmation.to_number == "+8613900000011"
+        assert "为张桂兰预约" in confirmation.body and "张桂兰您好" not in confirmation.body
+    pin_clock("2026-11-23T18:00")
+    assert [o.status for o in send_reminders().outcomes] == ["queued"]
+    with session_scope() as s:
+        sms = reminder_sms(s)
+        assert [m.to_number for m in sms] == ["+8613900000011"]
+        assert sms[0].body.startswith("【12349养老服务】您好，提醒您：明天") and "张桂兰有助浴" in sms[0].body
+
+
+def test_the_elder_who_booked_herself_is_reminded_herself(db_url, pin_clock):
+    from bot import identity
+    from bot.models.identity import IdentityProof
+
+    with session_scope() as s:
+        s.get(Elder, ZHANG).emergency_contact_phone = "13900000011"
+        s.add(IdentityProof(sender_id="web-herself", elder_id=ZHANG, method="sms_code",
+                            channel="web", acting_for=False, proved_with="138****0001"))
+    assert not identity.proved_through_family_contact("web-herself", ZHANG)
+    book(ZHANG, "bath", at("2026-11-24", 8))
+    pin_clock("2026-11-23T18:00")
+    send_reminders()
+    with session_scope() as s:
+        assert [m.to_number for m in reminder_sms(s)] == ["+8613800000001"]

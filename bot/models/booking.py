@@ -146,6 +146,10 @@ class Booking(Base):
     cost_fen = Column(Integer, nullable=False)  # what the elder pays after free hours
     entitlement_month = Column(String(7))  # YYYY-MM of the ledger row the free time came from
     channel = Column(String(16), nullable=False)  # web|voice|sms|console|api
+    # Who gets this visit's notices (confirmation, changes, the evening-before reminder): the
+    # elder, or the family contact on file when the person who booked proved their identity
+    # with a code sent to that contact's phone (bot/identity.py).
+    notify = Column(String(16), nullable=False, default="elder", server_default="elder")
     idempotency_key = Column(String(160), nullable=False, unique=True)
     # "elder:service:start" while active, NULL once cancelled: UNIQUE, so the database itself
     # refuses a second active booking of the same visit (active_visit_key below)
@@ -158,6 +162,18 @@ class Booking(Base):
     service_type = relationship("ServiceType")
     provider = relationship("Provider")
     window = relationship("CapacityWindow")
+
+    @property
+    def to_family(self) -> bool:
+        return self.notify == "family_contact" and bool(self.elder.emergency_contact_phone)
+
+    def notice_number(self) -> str | None:
+        """The number this visit's notices go to (see `notify`)."""
+        return self.elder.emergency_contact_phone if self.to_family else self.elder.phone
+
+    def greeting(self) -> str:
+        """How a notice starts: the elder by name, or the family contact about her."""
+        return "您好" if self.to_family else f"{self.elder.name}您好"
     history = relationship("BookingStatusHistory", order_by="BookingStatusHistory.id",
                            back_populates="booking")
     __table_args__ = (

@@ -13,9 +13,9 @@ Once per booking is enforced by the database: the contact row's UNIQUE attempt_k
 same transaction as the SMS outbox row, or committed before the carrier is asked to dial,
 so a second run, or two runs at once, write (and deliver) nothing more.
 
-Who gets it: the elder's registered number, the number the booking confirmation went to.
-A booking does not record who made it (identity proofs belong to the conversation), so
-a relative who booked for her is not reminded separately.
+Who gets it: the number the booking's confirmation went to (`Booking.notice_number`): the
+elder's, or the family contact's when that relative booked for her, having proved their
+identity with a code sent to their own phone.
 """
 from __future__ import annotations
 
@@ -54,8 +54,9 @@ def attempt_key(booking_id: int, attempt_no: int = 1) -> str:
 
 
 def reminder_text(booking: Booking) -> str:
-    return (f"【12349养老服务】{booking.elder.name}您好，提醒您：明天，"
-            f"{say_window(booking.window.starts_at)}，有{booking.service_type.name}上门服务，"
+    whose = f"{booking.elder.name}" if booking.to_family else ""
+    return (f"【12349养老服务】{booking.greeting()}，提醒您：明天，"
+            f"{say_window(booking.window.starts_at)}，{whose}有{booking.service_type.name}上门服务，"
             f"预约号{booking.reference}。{REMINDER_REPLIES}")
 
 
@@ -143,7 +144,7 @@ def due_reminders(session: Session, day: dt.date,
     retry_before = (now or clock.utcnow_naive()) - RETRY_GAP
     due = []
     for b in bookings:
-        number = b.elder.phone
+        number = b.notice_number()
         channel = "sms" if is_mobile(number) or not phone_digits(number) else "call"
         first, second = done.get(attempt_key(b.id)), done.get(attempt_key(b.id, 2))
         attempt_no, already = 1, first is not None
@@ -217,7 +218,7 @@ def _remind_one(item: DueReminder, database_url: str | None) -> ReminderOutcome:
         with session_scope(database_url) as s:
             booking = s.get(Booking, item.booking_id)
             elder = s.get(Elder, booking.elder_id)
-            number = elder.phone
+            number = booking.notice_number()
             # Claim first: a concurrent run fails here, before any SMS row exists.
             contact = OutreachContact(kind="reminder", elder_id=elder.id, booking_id=booking.id,
                                       channel="sms", to_number=number, day=clock.today(),
@@ -253,9 +254,9 @@ def _call_one(item: DueReminder, database_url: str | None) -> ReminderOutcome:
             booking = s.get(Booking, item.booking_id)
             elder = s.get(Elder, booking.elder_id)
             reason = (f"booking {booking.status}" if booking.status != "booked"
-                      else rules.contact_skip_reason(s, elder, elder.phone))
+                      else rules.contact_skip_reason(s, elder, booking.notice_number()))
             contact = OutreachContact(kind="reminder", elder_id=elder.id, booking_id=booking.id,
-                                      channel="call", to_number=phone_digits(elder.phone),
+                                      channel="call", to_number=phone_digits(booking.notice_number()),
                                       day=clock.today(), attempt_no=item.attempt_no,
                                       status="skipped" if reason else "queued", reason=reason,
                                       attempt_key=attempt_key(booking.id, item.attempt_no))
