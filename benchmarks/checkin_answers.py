@@ -33,19 +33,10 @@ def predicted(reading) -> str:
     return {"fine": "none", "human": "wants_service"}.get(reading.kind, reading.kind)
 
 
-def main() -> int:
+def evaluate(rows: list[dict], parses: list) -> dict:
+    """The figures for `rows` read with these classifier results (None: cues only)."""
     from bot.outreach.answers import read_answer
 
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default=str(ROOT / "models" / "current.tar.gz"))
-    ap.add_argument("--no-nlu", action="store_true")
-    args = ap.parse_args()
-    rows = load()
-    parses = [None] * len(rows)
-    if not args.no_nlu:
-        from benchmarks.nlu_independent import parse_all
-
-        parses = parse_all(args.model, [r["answer"] for r in rows])
     confusion = collections.Counter()
     per_label = collections.defaultdict(lambda: [0, 0])
     asserted = collections.Counter()  # (gold is danger, the layer asserted rather than asked)
@@ -62,27 +53,50 @@ def main() -> int:
         confusion[(row["label"], guess)] += 1
         per_label[row["label"]][0] += guess == row["label"]
         per_label[row["label"]][1] += 1
-    total = sum(per_label[k][1] for k in per_label)
-    right = sum(per_label[k][0] for k in per_label)
-    print(f"check-in answers: {total} rows, main label accuracy {right / total:.3f}"
-          f"{' (no NLU)' if args.no_nlu else ''}; after a safety question answered 'no' "
-          f"on ordinary answers: {after_no / total:.3f}")
-    for label, (ok, n) in sorted(per_label.items()):
-        print(f"  {label:14s} recall {ok / n:.3f} ({ok}/{n})")
-    danger_n = per_label["danger"][1]
-    danger_hit = confusion[("danger", "danger")]
-    false_danger = sum(v for (gold, guess), v in confusion.items() if guess == "danger" and gold != "danger")
-    ordinary = total - danger_n
-    print(f"danger reaches the safety path: {danger_hit}/{danger_n} = {danger_hit / danger_n:.3f}")
-    print(f"ordinary answers sent to the safety path: {false_danger}/{ordinary} = {false_danger / ordinary:.3f}"
-          f" (asserted {asserted[(False, True)]}, asked {asserted[(False, False)]})")
-    print(f"danger answers: asserted {asserted[(True, True)]}, asked {asserted[(True, False)]}")
+    total = sum(n for _, n in per_label.values())
     need_gold = {k for k in per_label if k not in ("none", "danger", "unclear")}
-    missed = sum(v for (gold, guess), v in confusion.items() if gold in need_gold and guess in ("none",))
-    n_need = sum(per_label[k][1] for k in need_gold)
-    print(f"a need read as 'fine' (a task not made): {missed}/{n_need} = {missed / n_need:.3f}")
+    return {
+        "total": total,
+        "accuracy": sum(ok for ok, _ in per_label.values()) / total,
+        "accuracy_after_no": after_no / total,
+        "per_label": {k: tuple(v) for k, v in per_label.items()},
+        "danger_recall": confusion[("danger", "danger")] / per_label["danger"][1],
+        "danger_asserted": asserted[(True, True)], "danger_asked": asserted[(True, False)],
+        "ordinary_to_safety": sum(v for (g, p), v in confusion.items() if p == "danger" and g != "danger"),
+        "ordinary_asserted": asserted[(False, True)], "ordinary_asked": asserted[(False, False)],
+        "ordinary": total - per_label["danger"][1],
+        "need_as_fine": sum(v for (g, p), v in confusion.items() if g in need_gold and p == "none"),
+        "needs": sum(per_label[k][1] for k in need_gold),
+        "confusion": confusion,
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default=str(ROOT / "models" / "current.tar.gz"))
+    ap.add_argument("--no-nlu", action="store_true")
+    args = ap.parse_args()
+    rows = load()
+    parses = [None] * len(rows)
+    if not args.no_nlu:
+        from benchmarks.nlu_independent import parse_all
+
+        parses = parse_all(args.model, [r["answer"] for r in rows])
+    f = evaluate(rows, parses)
+    print(f"check-in answers: {f['total']} rows, main label accuracy {f['accuracy']:.3f}"
+          f"{' (no NLU)' if args.no_nlu else ''}; after a safety question answered 'no' "
+          f"on ordinary answers: {f['accuracy_after_no']:.3f}")
+    for label, (ok, n) in sorted(f["per_label"].items()):
+        print(f"  {label:14s} recall {ok / n:.3f} ({ok}/{n})")
+    n_danger = f["per_label"]["danger"][1]
+    print(f"danger reaches the safety path: {f['danger_recall']:.3f} of {n_danger} "
+          f"(asserted {f['danger_asserted']}, asked {f['danger_asked']})")
+    print(f"ordinary answers sent to the safety path: {f['ordinary_to_safety']}/{f['ordinary']} "
+          f"(asserted {f['ordinary_asserted']}, asked {f['ordinary_asked']})")
+    print(f"a need read as 'fine' (a task not made): {f['need_as_fine']}/{f['needs']} = "
+          f"{f['need_as_fine'] / f['needs']:.3f}")
     print("confusions (gold -> guess: count):")
-    for (gold, guess), v in sorted(confusion.items(), key=lambda kv: -kv[1]):
+    for (gold, guess), v in sorted(f["confusion"].items(), key=lambda kv: -kv[1]):
         if gold != guess:
             print(f"  {gold} -> {guess}: {v}")
     return 0
