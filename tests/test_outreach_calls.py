@@ -25,7 +25,7 @@ from bot.outreach.campaign import checkin_campaign
 from bot.outreach.checkins import MONTH_LIMIT, REACHED, TODAY_DONE, run_checkins
 from bot.outreach.jobs import run_checkin_job
 from bot.outreach.reminders import send_reminders
-from server.speech import read_digits
+from server.speech import say_reference
 from tests.test_sms_twilio import ACCOUNT, FakeTwilio
 from tests.test_twilio_support import TOKEN, TwilioSide, new_call_sid
 from tests.test_twilio_unit import _dead_port
@@ -57,6 +57,13 @@ def by_elder(run) -> dict[int, tuple[str, str | None]]:
 
 # --- who is in the campaign ---------------------------------------------------------------
 
+def test_campaign_serves_a_program_of_the_pack():
+    from bot.policy_kb import get_kb
+
+    program = get_kb().program(checkin_campaign().basis_program)
+    assert program.citation.clause == "四(四)1" and "每月进行探访" in program.citation.quote
+
+
 def test_campaign_members_and_why(db_url):
     with session_scope() as s:
         members = {e.id: why for e, why in checkin_campaign().members(s)}
@@ -75,7 +82,7 @@ def test_campaign_file_errors_name_the_key(tmp_path):
     with pytest.raises(CampaignConfigError, match="max_attempts_per_month"):
         parse_campaign({"monthly_checkin": {
             "any_of": [{"field": "special_family", "is": True}],
-            "basis": {"clause": "四(四)1", "quote": "每月进行探访"},
+            "basis_program": "special_difficulty_visits",
             "max_attempts_per_day": 1, "max_attempts_per_month": 0,
             "unanswered_attempts_for_visit": 2}}, tmp_path / "outreach.yml")
 
@@ -478,7 +485,7 @@ def test_reminder_call_confirmed_with_1(side, pin_clock, db_url):
     first = call.answer()
     assert "自动语音提醒" in first.said and "明天" in first.said and "助洁" in first.said
     assert "确认请按1，要改时间请按2，转人工请按0" in first.said
-    assert f"预约号{read_digits(ref)}" in first.said
+    assert f"预约号{say_reference(ref)}" in first.said
     done = call.press("1")
     assert done.hung_up and "请您在家等候" in done.said
     assert _contact(contact.id).outcome == "confirmed"

@@ -3,7 +3,7 @@
 One home: `policies/<region>/outreach.yml` (`monthly_checkin`). The plan asks for a monthly
 visit or call to 特殊困难老人 but does not say who they are, so the list of registry fields
 that puts an elder in the campaign is the district's operating decision, kept in that file
-with the plan's clause it serves. This module reads and checks it and answers two
+with the program it serves (`basis_program`; the program holds the clause and the quote). This module reads and checks it and answers two
 questions: is this elder in the campaign, and why (for the operator's lines and the console).
 """
 from __future__ import annotations
@@ -54,7 +54,7 @@ class CheckinCampaign:
     max_attempts_per_day: int
     max_attempts_per_month: int
     unanswered_attempts_for_visit: int
-    basis_clause: str
+    basis_program: str  # the policy pack's program the campaign serves (its citation)
 
     def reasons(self, elder: Elder) -> list[str]:
         """Why this elder is in the campaign (empty: she is not)."""
@@ -92,15 +92,15 @@ def parse_campaign(data: dict, path: Path) -> CheckinCampaign:
                                       "or `is: true|false`")
     if not conditions:
         raise CampaignConfigError(f"{path}: monthly_checkin.any_of is empty")
-    basis = raw.get("basis") or {}
-    if not basis.get("clause") or not basis.get("quote"):
-        raise CampaignConfigError(f"{path}: monthly_checkin.basis needs clause and quote")
+    basis = raw.get("basis_program")
+    if not isinstance(basis, str) or not basis:
+        raise CampaignConfigError(f"{path}: monthly_checkin.basis_program must name a program")
     return CheckinCampaign(
         any_of=tuple(conditions),
         max_attempts_per_day=_positive_int(raw, "max_attempts_per_day", path),
         max_attempts_per_month=_positive_int(raw, "max_attempts_per_month", path),
         unanswered_attempts_for_visit=_positive_int(raw, "unanswered_attempts_for_visit", path),
-        basis_clause=str(basis["clause"]))
+        basis_program=basis)
 
 
 @lru_cache(maxsize=4)

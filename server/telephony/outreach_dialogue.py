@@ -29,7 +29,7 @@ from bot.outreach.calls import OutreachCall
 from bot.textnorm import clean
 from bot.timeparse import say_window
 from server import rasa_client
-from server.speech import HUMAN_PAYLOAD, read_digits, speakable
+from server.speech import HUMAN_PAYLOAD, say_reference, speakable
 from server.telephony.base import VoiceEvent, VoicePlan
 from server.telephony.dialogue import MAX_SPEECH_CHARS, NOT_HEARD, VoiceBridge, is_repeat_request
 from server.telephony.store import CallState
@@ -132,8 +132,7 @@ class OutreachBridge(VoiceBridge):
         when = ("明天" if tomorrow else "") + say_window(call.window_start)
         return script()["reminder"]["visit"].format(
             when=speakable(when), service=call.service_name,
-            reference=read_digits(call.reference) if call.reference.isdigit()
-            else "，".join(call.reference))
+            reference=say_reference(call.reference))
 
     def _ask(self, state: CallState, step: str, say: list[str], nxt: str) -> VoicePlan:
         """Says `say` (its last sentence is the question) and the step's keypad options."""
