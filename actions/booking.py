@@ -772,10 +772,11 @@ class ActionBookServiceSubmit(Action):
         if result is None:
             return _reset_events()
         if result.ok:
-            whose = "您" if to_family else "老人"
-            sms = f"确认短信已经发到{whose}的手机上。" if result.sms_outbox_id or result.code == "duplicate" else ""
+            whose = "您的手机上" if to_family else "登记的手机上"
+            sms = f"确认短信已经发到{whose}。" if result.sms_outbox_id or result.code == "duplicate" else ""
             dispatcher.utter_message(text=f"{result.message}{sms}还有别的事吗？",
-                                     json_message={"task_completed": True})
+                                     json_message={"task_completed": True,
+                                                   "reference": result.reference})
             return _reset_events()
         if result.code == "full" and result.alternatives:
             # Someone took the last place while we talked: offer the nearest and ask again.
@@ -868,5 +869,6 @@ class ActionRescheduleBookingSubmit(Action):
                     SlotSet("booking_time_options", _offered(result.alternatives)),
                     ActiveLoop("reschedule_booking_form"), SlotSet("requested_slot", "booking_time")]
         dispatcher.utter_message(text=result.message + ("还有别的事吗？" if result.ok else ""),
-                                 json_message={"task_completed": True} if result.ok else None)
+                                 json_message={"task_completed": True, "reference": result.reference}
+                                 if result.ok else None)
         return _reset_events()

@@ -31,7 +31,7 @@ from bot.models.people import elder_by_phone
 from bot.models.booking import (Booking, BookingStatusHistory, CapacityWindow, EntitlementLedger,
                                 Provider, ServiceType, active_visit_key, provider_services,
                                 provider_streets)
-from bot.sms import send_sms
+from bot.sms import note_sms_unsent, send_sms
 from bot.timeparse import say_window, say_window_with_hours
 
 log = logging.getLogger(__name__)
@@ -412,12 +412,34 @@ def _booked_message(b: Booking) -> str:
             f"{_cost_sentence(b.free_minutes_applied, b.cost_fen)}。")
 
 
-def _sms_text(b: Booking, what: str) -> str:
-    if b.to_family:  # to the family contact: about her, by name
-        what = what.replace("为您", f"为{b.elder.name}").replace("您的", f"{b.elder.name}的")
-    return (f"【12349养老服务】{b.greeting()}，{what}：{b.service_type.name}，"
-            f"{say_window_with_hours(b.window.starts_at)}，地址{b.address}。预约号{b.reference}。"
-            f"{_cost_sentence(b.free_minutes_applied, b.cost_fen)}。改期或取消请拨12349。")
+def _notify(s: Session, b: Booking, kind: str, returned_minutes: int = 0) -> int | None:
+    """Texts the visit's notice (booking_confirmed | booking_rescheduled | booking_cancelled)
+    to whoever gets its notices (Booking.notice_number), in the caller's transaction, as
+    full text and as the provider template's parameters (bot/sms_templates.yml). When
+    nobody can be texted (a landline and no family mobile) the advisor gets a note to tell
+    her by phone. Returns the outbox row id."""
+    number = b.notice_number()
+    if not number:
+        note_sms_unsent(b.elder_id, kind, booking_reference=b.reference, session=s)
+        return None
+    greeting = b.greeting(number)
+    whom = b.elder.name if b.to_family(number) else "您"
+    service, ref = b.service_type.name, b.reference
+    if kind == "booking_cancelled":
+        back = f"{hours_text(returned_minutes)}免费时长已经退回" if returned_minutes else ""
+        text = (f"【12349养老服务】{greeting}，{whom}{say_window(b.window.starts_at)}的{service}"
+                f"（预约号{ref}）已取消{'，' + back if back else ''}。")
+        params = {"greeting": greeting, "whom": whom, "time": say_window(b.window.starts_at),
+                  "service": service, "reference": ref, "returned": back or "本次未使用免费时长"}
+    else:
+        time, cost = say_window_with_hours(b.window.starts_at), _cost_sentence(
+            b.free_minutes_applied, b.cost_fen)
+        what = f"已为{whom}预约" if kind == "booking_confirmed" else f"{whom}的预约已改到"
+        text = (f"【12349养老服务】{greeting}，{what}：{service}，{time}，地址{b.address}。"
+                f"预约号{ref}。{cost}。改期或取消请拨12349。")
+        params = {"greeting": greeting, "whom": whom, "service": service, "time": time,
+                  "address": b.address or "登记的住址", "reference": ref, "cost": cost}
+    return send_sms(number, text, related_booking_id=b.id, session=s, template=(kind, params))
 
 
 def same_visit_booked(session: Session, elder_id: int, service_id: int,
@@ -559,10 +581,7 @@ def _book(elder_id, service_code, window_start, channel, idempotency_key, addres
         s.add(booking)
         s.flush()
         _history(s, booking, "created", None, channel)
-        sms_id = None
-        if booking.notice_number():
-            sms_id = send_sms(booking.notice_number(), _sms_text(booking, "已为您预约"),
-                              related_booking_id=booking.id, session=s)
+        sms_id = _notify(s, booking, "booking_confirmed")
         log.info("booked ref=%s elder=%s service=%s start=%s free_min=%s cost_fen=%s phone=%s",
                  booking.reference, elder.id, service.code, window_start.isoformat(), free, cost,
                  mask_phone(elder.phone))
@@ -627,12 +646,8 @@ def _cancel_booking(s: Session, booking: Booking, reason: str | None, channel: s
     booking.cancel_reason = (reason or "")[:200] or None
     _history(s, booking, "cancelled", "booked", channel, reason)
     back = f"，{hours_text(returned)}免费时长已经退回" if returned else ""
-    if notify and booking.notice_number():
-        whose = booking.elder.name if booking.to_family else "您"
-        send_sms(booking.notice_number(),
-                 f"【12349养老服务】{booking.greeting()}，{whose}{say_window(booking.window.starts_at)}"
-                 f"的{booking.service_type.name}（预约号{booking.reference}）已取消{back}。",
-                 related_booking_id=booking.id, session=s)
+    if notify:
+        _notify(s, booking, "booking_cancelled", returned)
     log.info("cancelled ref=%s elder=%s returned_min=%s", booking.reference, booking.elder_id,
              returned)
     return CancelResult(True, "cancelled",
@@ -705,9 +720,7 @@ def _reschedule(reference, elder_id, new_start, channel, database_url) -> Bookin
         booking.active_visit = active_visit_key(booking.elder_id, booking.service_type_id, new_start)
         note = f"{old_start.isoformat()} -> {new_start.isoformat()}"
         _history(s, booking, "rescheduled", "booked", channel, note)
-        if booking.notice_number():
-            send_sms(booking.notice_number(), _sms_text(booking, "您的预约已改到"),
-                     related_booking_id=booking.id, session=s)
+        _notify(s, booking, "booking_rescheduled")
         log.info("rescheduled ref=%s elder=%s %s", booking.reference, elder_id, note)
         return _result(booking, "rescheduled",
                        f"改好了。{booking.service_type.name}改到{say_window_with_hours(new_start)}，"

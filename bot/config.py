@@ -22,6 +22,15 @@ def _env(name: str, default: str = "") -> str:
     return default if value is None or value == "" else value
 
 
+def _env_seconds(name: str, default: float) -> float:
+    """A positive number of seconds; a missing, unreadable or non-positive value is the default."""
+    try:
+        value = float(_env(name, str(default)))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
 def _env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None or value == "":
@@ -62,8 +71,30 @@ class Settings:
     twilio_api_url: str = field(default_factory=lambda: _env("TWILIO_API_URL"))
     twilio_validate_signature: bool = field(default_factory=lambda: _env_bool(
         "TWILIO_VALIDATE_SIGNATURE", True))
+    # Which SMS sender (bot/sms.py, bot/sms_senders.py): "twilio" (the default: Twilio when
+    # its three credentials are set) or "template" (a mainland provider such as Aliyun or
+    # Tencent SMS: an approved template code plus parameters, see bot/sms_templates.yml).
+    # Without the chosen provider's credentials every SMS stays in the outbox table.
+    sms_provider: str = field(default_factory=lambda: _env("SMS_PROVIDER", "twilio").strip().lower())
+    sms_template_api_url: str = field(default_factory=lambda: _env("SMS_TEMPLATE_API_URL"))
+    # Sent as "Authorization: Bearer <key>"
+    sms_template_api_key: str = field(default_factory=lambda: _env("SMS_TEMPLATE_API_KEY"))
+    # The approved signature (签名); the provider puts it in front of the text as 【...】
+    sms_template_sign_name: str = field(default_factory=lambda: _env(
+        "SMS_TEMPLATE_SIGN_NAME", "12349养老服务"))
+    sms_template_timeout_seconds: float = field(default_factory=lambda: _env_seconds(
+        "SMS_TEMPLATE_TIMEOUT_SECONDS", 10.0))
+    # The provider's code of each approved template, SMS_TEMPLATE_CODE_<KIND>=SMS_123456789
+    # (kinds and wording: bot/sms_templates.yml), as (kind, code) pairs
+    sms_template_codes: tuple[tuple[str, str], ...] = field(default_factory=lambda: tuple(sorted(
+        (name[len("SMS_TEMPLATE_CODE_"):].lower(), value.strip()) for name, value in os.environ.items()
+        if name.startswith("SMS_TEMPLATE_CODE_") and value.strip())))
+    # Where transfers go: a phone number, a queue/extension number or a SIP address
+    # (sip:advisors@pbx.example.cn); server/telephony/advisor_line.py reads it.
     advisor_phone_number: str = field(default_factory=lambda: _env("ADVISOR_PHONE_NUMBER"))
-    advisor_hours: str = field(default_factory=lambda: _env("ADVISOR_HOURS", "08:00-20:00"))
+    # Empty: the region's advisor calendar (policies/<region>/advisor_calendar.yml, with the
+    # public holidays); set (08:00-20:00[,…]): these hours every day instead.
+    advisor_hours: str = field(default_factory=lambda: _env("ADVISOR_HOURS"))
     hotline_number: str = field(default_factory=lambda: _env("HOTLINE_NUMBER", "12349"))
     # The district's telephone area code: registry files may give landlines without it
     local_area_code: str = field(default_factory=lambda: _env("LOCAL_AREA_CODE", "025"))
@@ -76,6 +107,10 @@ class Settings:
     @property
     def twilio_configured(self) -> bool:
         return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number)
+
+    @property
+    def template_sms_configured(self) -> bool:
+        return bool(self.sms_template_api_url and self.sms_template_api_key)
 
 
 def get_settings() -> Settings:

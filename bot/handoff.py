@@ -65,7 +65,9 @@ PRIORITY = {"crisis": 0, "emergency": 0, "scam": 1, "callback": 3, "request_huma
             "fallback": 5, "complaint": 4,
             # outbound care (bot/outreach/): a check-in that found a need, an elder nobody
             # reached this month, a visit tomorrow whose reminder calls went unanswered
-            "checkin_need": 3, "visit_needed": 3, "reminder_missed": 3}
+            "checkin_need": 3, "visit_needed": 3, "reminder_missed": 3,
+            # a notice nobody could be texted (bot/sms.py note_sms_unsent)
+            "sms_unsent": 5}
 # A scam report's priority depends on its stage: money already gone is urgent (the bank can
 # still stop it); a question whether something is a scam waits behind people in danger.
 SCAM_STAGE_PRIORITY = {"paid": 1, "in_progress": 2, "asking": 5}

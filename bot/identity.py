@@ -261,7 +261,8 @@ def send_code(sender_id: str, elder_id: int, channel: str | None = None) -> Outc
                                 code_hash=_hash(sender_id, code), tries=0, status="open",
                                 expires_at=clock.utcnow_naive() + CODE_VALID))
         send_sms(target, f"【12349养老服务】验证码{code}，5分钟内有效，只用于在12349核实身份。"
-                         "别人向您要这个码，请不要给。", session=s, requested=True)
+                         "别人向您要这个码，请不要给。", session=s, requested=True,
+                 template=("identity_code", {"code": code}))
         masked = mask_phone(target)
     log.info("identity: code sent for elder=%s to %s (relative=%s) channel=%s", elder_id, masked,
              to_relative, channel)

@@ -19,7 +19,7 @@ import time
 import uuid
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import requests
 from twilio.request_validator import RequestValidator
@@ -115,6 +115,11 @@ def run_call(line: Line, read_line, advisor_answers: bool | None, echo: bool) ->
                 if answered is None:
                     reply = read_line("顾问接听了吗？(y/N)> ")
                     answered = (reply or "").strip().lower() in ("y", "yes", "是")
+                target = next(iter(verb), None)  # <Number>/<Sip>; its url is the whisper
+                whisper = parse_qs(urlsplit(target.get("url") or "").query).get("text", [""])[0] \
+                    if target is not None else ""
+                if answered and whisper:
+                    line.out(f"[顾问接听后先听到（来电人听不到）：{whisper}]")
                 line.out("[顾问接听，人工通话…结束]" if answered else "[顾问没有接听]")
                 if verb.get("action"):
                     path = _local(urljoin(current, verb.get("action")))

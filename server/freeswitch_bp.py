@@ -93,7 +93,11 @@ def _polite(status_code: int) -> Response:
     """A document FreeSWITCH can play when something went wrong: never silence, never a
     500 (on anything but 200 mod_httapi stops and the caller falls into the dialplan)."""
     service = _service()
-    return _xml(service.adapter.render_voice(service.trouble_plan()), status_code)
+    try:  # the caller's number, for the advisor's whisper (never fails the apology)
+        caller = str(request.values.get("Caller-Caller-ID-Number", ""))[:64] if status_code != 413 else ""
+    except Exception:  # noqa: BLE001
+        caller = ""
+    return _xml(service.adapter.render_voice(service.trouble_plan(caller=caller)), status_code)
 
 
 @bp.errorhandler(MalformedWebhook)

@@ -1,5 +1,7 @@
-"""Twilio webhooks: POST /twilio/voice, /twilio/sms, /twilio/status. A thin adapter: the
-turn engine (claims, idempotency, retries, call state) is server/telephony/engine.py.
+"""Twilio webhooks: POST /twilio/voice, /twilio/sms, /twilio/status, /twilio/whisper (said
+to the advisor before a transfer connects) and /twilio/fallback (Twilio's "primary handler
+fails" URL). A thin adapter: the turn engine (claims, idempotency, retries, call state) is
+server/telephony/engine.py.
 
 Every request must carry a valid X-Twilio-Signature for the public URL Twilio called
 (PUBLIC_BASE_URL + path when behind a proxy, else the URL as received), or it gets 403.
@@ -7,17 +9,24 @@ TWILIO_VALIDATE_SIGNATURE=false switches this off for local development only.
 
 Voice turns are numbered in the URLs we hand to Twilio (?turn=N); CallSid + turn is the
 idempotency key: a retried webhook gets the stored TwiML and the turn does not run twice.
+
+Answers: a caller or an SMS sender always gets a 200 with our Chinese TwiML, whatever went
+wrong (on any other status Twilio speaks its own English error), except 403 for a bad
+signature and 413 for a body too large to be read (neither can be Twilio's). Status
+callbacks keep their codes: nobody hears them, and Twilio's debugger shows them.
 """
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlencode
+import re
+from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import HTTPException
 
 from bot.config import get_settings
 from server.telephony.base import MalformedWebhook, VoicePlan
+from server.speech import read_digits
 from server.telephony.engine import MAX_TURNS, SMS_TROUBLE, TelephonyService
 from server.telephony.twilio_adapter import TwilioAdapter
 
@@ -35,8 +44,26 @@ def _announce(_state) -> None:
         log.error("TWILIO_AUTH_TOKEN is not set: every Twilio webhook will be rejected (403)")
 
 
+MAX_WHISPER_CHARS = 200
+_UNSPEAKABLE = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u2028-\u202f\ufeff]")
+
+
 def _adapter() -> TwilioAdapter:
-    return TwilioAdapter.from_env(get_settings().twilio_auth_token)
+    adapter = TwilioAdapter.from_env(get_settings().twilio_auth_token)
+    adapter.whisper_url = _whisper_url
+    return adapter
+
+
+def _whisper_url(text: str) -> str:
+    """Where Twilio fetches the advisor's whisper. Absolute, on the public base when behind
+    a proxy (what Twilio then signs), because it is fetched for the advisor's leg."""
+    base = get_settings().public_base_url or request.url_root
+    return (base.rstrip("/") + f"{bp.url_prefix}/whisper?"
+            + urlencode({"text": text[:MAX_WHISPER_CHARS]}))
+
+
+def _generic_whisper() -> str:
+    return f"{read_digits(get_settings().hotline_number)}转接来电。"
 
 
 def _service() -> TelephonyService:
@@ -44,12 +71,13 @@ def _service() -> TelephonyService:
 
 
 def public_url() -> str:
-    """The URL Twilio signed: behind a proxy the configured public base, not what we see."""
+    """The URL Twilio signed: behind a proxy the configured public base, not what we see.
+    The query string as it came, still percent-encoded: Twilio signs the URL as we gave it,
+    and request.url would decode a whisper's %E5… into characters."""
     base = get_settings().public_base_url
-    if not base:
-        return request.url
     query = request.query_string.decode("latin-1")
-    return base.rstrip("/") + request.path + (f"?{query}" if query else "")
+    root = base.rstrip("/") + request.path if base else request.base_url
+    return root + (f"?{query}" if query else "")
 
 
 def _xml(body: str, status: int = 200) -> Response:
@@ -109,6 +137,41 @@ def sms():
     return _xml(service.sms(event))
 
 
+@bp.post("/whisper")
+def whisper():
+    """The url of <Number>/<Sip> in a transfer: Twilio posts here (signed, for the advisor's
+    leg) when the advisor answers, and the TwiML is said to the advisor alone; when it ends,
+    the caller is put through. The text is the one our own TwiML named (VoicePlan's
+    transfer_whisper): who calls and why, nothing more."""
+    text = _UNSPEAKABLE.sub("", request.args.get("text", ""))[:MAX_WHISPER_CHARS].strip()
+    return _xml(_adapter().render_whisper(text or _generic_whisper()))
+
+
+@bp.post("/fallback")
+def fallback():
+    """Twilio's "primary handler fails" URL, for calls and SMS: Twilio posts here (signed,
+    with ErrorCode and ErrorUrl) when /twilio/voice or /twilio/sms answered with an error or
+    too late. A caller hears the trouble plan (an advisor when one is on duty, otherwise an
+    apology and 12349); an SMS gets the apology."""
+    service = _service()
+    error_code = re.sub(r"\D", "", request.form.get("ErrorCode", ""))[:8]
+    log.error("twilio fallback: the primary handler failed (ErrorCode=%s on %s)", error_code,
+              urlsplit(request.form.get("ErrorUrl", "")).path[:100] or "?")
+    if not request.form.get("CallSid") and (request.form.get("MessageSid")
+                                            or request.form.get("SmsSid")):
+        return _xml(service.adapter.render_sms(SMS_TROUBLE))
+    return _xml(service.adapter.render_voice(service.trouble_plan(caller=_caller())))
+
+
+def _caller() -> str:
+    """The From of the request, when it can be read (never raises); only its last digits
+    are ever said (advisor_line.caller_tail_spoken)."""
+    try:
+        return str(request.form.get("From", ""))[:64]
+    except Exception:  # noqa: BLE001 - an error handler must not fail on the body
+        return ""
+
+
 @bp.post("/status")
 def status():
     service = _service()
@@ -121,12 +184,17 @@ def _empty_voice() -> str:
 
 
 def _polite(status_code: int) -> Response:
-    """An answer Twilio can play when something went wrong: never silence, never a 500."""
+    """An answer Twilio can play when something went wrong: never silence, never a 500. The
+    whisper's goes to an advisor: a generic whisper (never the caller's trouble plan, which
+    would dial or hang up the advisor's leg)."""
     service = _service()
     if request.path.endswith("/sms"):
         return _xml(service.adapter.render_sms(SMS_TROUBLE), status_code)
-    if request.path.endswith("/voice"):
-        return _xml(service.adapter.render_voice(service.trouble_plan()), status_code)
+    if request.path.endswith("/whisper"):
+        return _xml(service.adapter.render_whisper(_generic_whisper()), status_code)
+    if request.path.endswith(("/voice", "/fallback")):
+        caller = _caller() if status_code != 413 else ""
+        return _xml(service.adapter.render_voice(service.trouble_plan(caller=caller)), status_code)
     return _xml(_empty_voice(), status_code)
 
 
@@ -141,7 +209,10 @@ def malformed(exc):
 @bp.errorhandler(HTTPException)
 def http_error(exc: HTTPException):
     log.warning("twilio webhook on %s failed with %s", request.path, exc.code)
-    return _polite(exc.code or 400)
+    if request.path.endswith("/status") or exc.code == 413:
+        # a status callback keeps its code; a body too large to read was never verified
+        return _polite(exc.code or 400)
+    return _polite(200)
 
 
 @bp.errorhandler(Exception)

@@ -68,7 +68,7 @@ def test_the_line_needs_basic_auth_and_greets_listening_for_speech_and_keys(fs, 
     greeting = call.start()
     assert greeting.status == 200 and greeting.content_type.startswith("text/xml")
     assert "幺二三四九" in greeting.said and "12349" not in greeting.said
-    assert "请问您想办什么事" in greeting.said
+    assert "自动语音助手" in greeting.said and "人工服务请按0" in greeting.said
     listen = greeting.listen
     assert listen.tag == "playback" and listen.get("file").startswith("say:")
     assert greeting.speech_input and listen.get("name") == INPUT_NAME
@@ -85,7 +85,7 @@ def test_silence_then_the_keypad_menu_then_a_key(fs):
     call = FsCall(fs)
     call.start()
     first = call.silence()
-    assert "没听到" in first.said and "请问您想办什么事" in first.said
+    assert "没听到" in first.said and "请直接说您想办的事" in first.said
     assert first.params["turn"] == "2"
     menu = call.silence()
     for option in ("政策咨询，请按1", "预约上门服务，请按3", "转人工，请按0"):
@@ -102,7 +102,9 @@ def test_zhuan_ren_gong_bridges_to_the_advisor_and_a_failed_bridge_becomes_a_cal
     call = FsCall(fs)
     call.start()
     transfer = call.say("转人工")
-    assert transfer.bridged == "{originate_timeout=25}sofia/gateway/carrier/" + ADVISOR
+    # the advisor first hears who calls and why (answer confirmation, before the bridge)
+    assert transfer.bridged.endswith("}[leg_timeout=25]sofia/gateway/carrier/" + ADVISOR)
+    assert "group_confirm_file='playback say:幺二三四九转接：" in transfer.bridged
     assert "转接" in transfer.said and transfer.listen is None and not transfer.hung_up
     assert transfer.params["turn_after"] == "transfer"
     missed = call.bridge_failed("NO_ANSWER")
@@ -134,7 +136,7 @@ def _book_by_phone(call, id_last4: str) -> list[tuple[str, str, object]]:
 
 def _neutral(said: str, name: str, address: str) -> str:
     """What the line said without what differs between two elders."""
-    said = re.sub(r"预约号[零幺一二三四五六七八九]+", "预约号…", said)
+    said = re.sub(r"预约号(是)?[零幺一二三四五六七八九，]+", r"预约号\1…", said)
     return said.replace(name, "〈名字〉").replace(address, "〈地址〉")
 
 
@@ -155,7 +157,7 @@ def test_the_same_booking_conversation_over_freeswitch_as_over_twilio(fs, fs_sta
         assert _neutral(by_fs, "刘淑芬", "秦虹街道秦虹路一百号") == \
             _neutral(by_twilio, "张桂兰", "五老村街道文昌巷十二号三楼"), caller
     said = fs_turns[-1][1]
-    assert "预约好了" in said and "打个分" in said, said
+    assert "预约好了" in said and "我再说一遍，预约号是" in said and "打个分" not in said, said
     bookings = db_rows(fs_stack, "select channel, status from bookings where elder_id=:e",
                        e=fs_elder.id)
     assert [tuple(b) for b in bookings] == [("voice", "booked")]
@@ -168,12 +170,10 @@ def test_the_same_booking_conversation_over_freeswitch_as_over_twilio(fs, fs_sta
     assert again.body == fs_turns[confirm][2].body
     assert len(db_rows(fs_stack, "select id from bookings where elder_id=:e", e=fs_elder.id)) == 1
 
-    # the rating by key, then goodbye, then FreeSWITCH's exiting post
-    rated = call.press("5")
-    if not rated.hung_up:
-        rated = call.say("没有了，再见")
-        if not rated.hung_up:
-            rated = call.silence()
+    # goodbye, the rating by key (only at the end of the call), then the exiting post
+    rated = call.say("没有了，再见")
+    assert "满意请按1" in rated.said, rated.said
+    rated = call.press("1")
     assert rated.hung_up, rated.body
     call.hang_up(duration=95)
     assert db_rows(fs_stack, "select score, channel, phone from satisfaction_ratings "

@@ -116,6 +116,7 @@ def test_credentials_are_never_taken_from_the_form(side):
 # --- golden documents ------------------------------------------------------------------
 
 GREETING = ["您好，这里是幺二三四九养老服务热线，我是智能助手。", "请问您想办什么事？"]
+WHISPER = "幺二三四九转接：紧急求助，来电尾号零零零幺，老人张桂兰（已核实）。"
 
 
 def _golden_cases():
@@ -137,6 +138,15 @@ def _golden_cases():
         "transfer_keypad.xml": keypad.render_voice(VoicePlan(
             say=["正在为您转接人工顾问，请不要挂机。"], transfer_to="013912349000",
             transfer_result_url="/freeswitch/voice?turn=3")),
+        # the advisor hears who calls and why before the bridge (group_confirm_key=exec)
+        "transfer_whisper.xml": speech.render_voice(VoicePlan(
+            say=["好的，正在为您转接人工顾问，请不要挂机。"], transfer_to="+8613912349000",
+            transfer_result_url="/freeswitch/voice?turn=3",
+            transfer_whisper=WHISPER)),
+        "transfer_sip_whisper_keypad.xml": keypad.render_voice(VoicePlan(
+            say=["正在为您转接人工顾问，请不要挂机。"], transfer_to="sip:advisors@pbx.example.cn",
+            transfer_result_url="/freeswitch/voice?turn=3",
+            transfer_whisper=WHISPER)),
         "hold.xml": speech.render_voice(VoicePlan(
             say=["请稍等。"], pause_seconds=2, redirect_url="/freeswitch/voice?turn=4&wait=1")),
         "hangup.xml": speech.render_voice(VoicePlan(say=["谢谢您的评价！祝您身体健康，再见！"],
@@ -293,7 +303,9 @@ def test_rasa_down_call_is_bridged_to_an_advisor_and_a_retry_is_identical(side, 
     answer = call.start()
     assert answer.status == 200 and answer.content_type.startswith("text/xml")
     assert "系统现在有点忙" in answer.said
-    assert answer.bridged == "{originate_timeout=25}sofia/gateway/carrier/" + ADVISOR
+    # the advisor first hears why (tests/test_telephony_people.py has the whole string)
+    assert answer.bridged.endswith("}[leg_timeout=25]sofia/gateway/carrier/" + ADVISOR)
+    assert "group_confirm_key=exec" in answer.bridged and "系统故障" in answer.bridged
     assert answer.params == {"turn": "1", "turn_wait": "0", "turn_after": "transfer"}
     assert answer.variables["hangup_after_bridge"] == "true"
     assert answer.variables["continue_on_fail"] == "true"

@@ -381,3 +381,35 @@ def test_the_elder_who_booked_herself_is_reminded_herself(db_url, pin_clock):
     send_reminders()
     with session_scope() as s:
         assert [m.to_number for m in reminder_sms(s)] == ["+8613800000001"]
+
+
+def test_a_landline_elders_notices_go_to_her_familys_mobile_and_the_reminder_is_a_call(db_url, pin_clock):
+    from bot.models import Handoff
+
+    with session_scope() as s:
+        elder = s.get(Elder, 4)
+        elder.phone, elder.emergency_contact_phone = "02584441234", "13900000044"
+    result = booking.book(4, "cleaning", at("2026-11-24", 8), "web", key())
+    assert result.ok
+    with session_scope() as s:
+        confirmation = s.get(SmsOutbox, result.sms_outbox_id)
+        assert confirmation.to_number == "+8613900000044" and "为陈志明预约" in confirmation.body
+    pin_clock("2026-11-23T18:00")
+    run = send_reminders()
+    assert [(o.due.channel, o.due.to_number) for o in run.outcomes] == [("call", "02584441234")]
+    with session_scope() as s:
+        assert s.execute(select(Handoff).where(Handoff.kind == "sms_unsent")).first() is None
+
+
+def test_nobody_to_text_leaves_a_note_for_the_advisor(db_url):
+    from bot.models import Handoff
+
+    with session_scope() as s:
+        elder = s.get(Elder, 4)
+        elder.phone, elder.emergency_contact_phone = "02584441234", None
+    result = booking.book(4, "cleaning", at("2026-11-24", 8), "web", key())
+    assert result.ok and result.sms_outbox_id is None
+    with session_scope() as s:
+        notes = s.execute(select(Handoff).where(Handoff.kind == "sms_unsent")).scalars().all()
+        assert len(notes) == 1 and notes[0].elder_id == 4 and result.reference in notes[0].summary
+        assert "0258" not in notes[0].summary

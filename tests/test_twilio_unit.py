@@ -114,8 +114,10 @@ def test_advisor_duty_reads_the_clock_in_china_time(monkeypatch, pin_clock, mome
 
 
 @pytest.mark.parametrize("speech, digits, score", [
-    (None, "5", 5), (None, "1", 1), (None, "7", None), ("五分", None, 5), ("4", None, 4),
-    ("很满意", None, 5), ("不太满意", None, 2), ("一般吧", None, 3), ("我想问个政策", None, None),
+    (None, "1", 5), (None, "2", 3), (None, "3", 1), (None, "5", None), (None, "7", None),
+    ("满意", None, 5), ("很满意", None, 5), ("我觉得挺满意的", None, 5), ("一般吧", None, 3),
+    ("不满意", None, 1), ("不太满意", None, 1), ("五分", None, None), ("4", None, None),
+    ("再说一遍", None, None), ("我还有两个问题", None, None), ("我想问个政策", None, None),
 ])
 def test_parse_rating(speech, digits, score):
     assert parse_rating(VoiceEvent("CA1", speech=speech, digits=digits)) == score
@@ -133,7 +135,8 @@ def test_twiml_listen_speaks_slow_mandarin_and_gathers_speech_and_keys():
     xml = TwilioAdapter(TOKEN).render_voice(VoicePlan(
         say=["您好。"], listen=Listen("/twilio/voice?turn=1", hints=("转人工",))))
     assert '<Gather action="/twilio/voice?turn=1"' in xml
-    for attribute in ('input="speech dtmf"', 'language="cmn-Hans-CN"', 'speechTimeout="auto"',
+    for attribute in ('input="speech dtmf"', 'language="cmn-Hans-CN"', 'speechTimeout="3"',
+                      'speechModel="googlev2_long"',
                       'actionOnEmptyResult="true"', 'numDigits="1"', 'finishOnKey="#"',
                       'hints="转人工"'):
         assert attribute in xml

@@ -24,6 +24,7 @@ from sqlalchemy import (Boolean, CheckConstraint, Column, Date, DateTime, Foreig
 from sqlalchemy.orm import relationship
 
 from bot.models.base import Base, utcnow
+from bot.models.people import is_mobile, phone_digits
 
 PARTS_OF_DAY = ("上午", "下午")
 BOOKING_STATUSES = ("booked", "cancelled", "done", "no_show")
@@ -163,17 +164,27 @@ class Booking(Base):
     provider = relationship("Provider")
     window = relationship("CapacityWindow")
 
-    @property
-    def to_family(self) -> bool:
-        return self.notify == "family_contact" and bool(self.elder.emergency_contact_phone)
+    def notice_number(self, *, landline_ok: bool = False) -> str | None:
+        """The number this visit's notices go to: the family contact when they booked for
+        her; otherwise hers. An SMS needs a mobile: when hers is a landline, her family
+        contact's mobile (None: nobody can be texted). `landline_ok`: a call may go to her
+        landline (the evening-before reminder)."""
+        elder = self.elder
+        if self.notify == "family_contact" and elder.emergency_contact_phone:
+            return elder.emergency_contact_phone
+        if landline_ok or is_mobile(elder.phone):
+            return elder.phone
+        return elder.emergency_contact_phone if is_mobile(elder.emergency_contact_phone) else None
 
-    def notice_number(self) -> str | None:
-        """The number this visit's notices go to (see `notify`)."""
-        return self.elder.emergency_contact_phone if self.to_family else self.elder.phone
+    def to_family(self, number: str | None) -> bool:
+        """Does a notice to `number` reach her family contact rather than her?"""
+        digits = phone_digits(number)
+        return bool(digits) and digits == phone_digits(self.elder.emergency_contact_phone) \
+            and digits != phone_digits(self.elder.phone)
 
-    def greeting(self) -> str:
+    def greeting(self, number: str | None) -> str:
         """How a notice starts: the elder by name, or the family contact about her."""
-        return "您好" if self.to_family else f"{self.elder.name}您好"
+        return "您好" if self.to_family(number) else f"{self.elder.name}您好"
     history = relationship("BookingStatusHistory", order_by="BookingStatusHistory.id",
                            back_populates="booking")
     __table_args__ = (

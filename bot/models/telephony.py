@@ -38,7 +38,10 @@ class Call(Base):
     misunderstood_count = Column(Integer, nullable=False, default=0)
     last_spoken = Column(Text)  # the last answer, for 再说一遍 / *
     last_choices = Column(JSON)  # keypad digit -> payload offered with the last answer
-    awaiting = Column(String(16))  # None | menu | rating | rating_then_hangup
+    awaiting = Column(String(16))  # None | menu | rating | rating_then_hangup | confirm_speech ...
+    speech_rate = Column(Integer)  # percent, after 说慢点 (None: the default rate)
+    volume = Column(String(8))  # after 大声点: loud | x-loud (None: default)
+    pending_speech = Column(Text)  # heard with low confidence, waiting for "您是说……吗？"
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
 

@@ -53,11 +53,17 @@ def attempt_key(booking_id: int, attempt_no: int = 1) -> str:
     return f"reminder:{booking_id}" + (f":{attempt_no}" if attempt_no > 1 else "")
 
 
-def reminder_text(booking: Booking) -> str:
-    whose = f"{booking.elder.name}" if booking.to_family else ""
-    return (f"【12349养老服务】{booking.greeting()}，提醒您：明天，"
-            f"{say_window(booking.window.starts_at)}，{whose}有{booking.service_type.name}上门服务，"
+def reminder_text(booking: Booking, number: str) -> tuple[str, tuple[str, dict]]:
+    """The reminder SMS to `number`, and its provider template (bot/sms_templates.yml)."""
+    greeting = booking.greeting(number)
+    whom = booking.elder.name if booking.to_family(number) else "您"
+    when = say_window(booking.window.starts_at)
+    text = (f"【12349养老服务】{greeting}，提醒您：明天，{when}，"
+            f"{whom if whom != '您' else ''}有{booking.service_type.name}上门服务，"
             f"预约号{booking.reference}。{REMINDER_REPLIES}")
+    return text, ("visit_reminder", {"greeting": greeting, "time": when, "whom": whom,
+                                     "service": booking.service_type.name,
+                                     "reference": booking.reference})
 
 
 @dataclass(frozen=True)
@@ -144,7 +150,7 @@ def due_reminders(session: Session, day: dt.date,
     retry_before = (now or clock.utcnow_naive()) - RETRY_GAP
     due = []
     for b in bookings:
-        number = b.notice_number()
+        number = b.notice_number(landline_ok=True)
         channel = "sms" if is_mobile(number) or not phone_digits(number) else "call"
         first, second = done.get(attempt_key(b.id)), done.get(attempt_key(b.id, 2))
         attempt_no, already = 1, first is not None
@@ -218,7 +224,7 @@ def _remind_one(item: DueReminder, database_url: str | None) -> ReminderOutcome:
         with session_scope(database_url) as s:
             booking = s.get(Booking, item.booking_id)
             elder = s.get(Elder, booking.elder_id)
-            number = booking.notice_number()
+            number = booking.notice_number(landline_ok=True)
             # Claim first: a concurrent run fails here, before any SMS row exists.
             contact = OutreachContact(kind="reminder", elder_id=elder.id, booking_id=booking.id,
                                       channel="sms", to_number=number, day=clock.today(),
@@ -229,8 +235,9 @@ def _remind_one(item: DueReminder, database_url: str | None) -> ReminderOutcome:
             reason = (f"booking {booking.status}" if booking.status != "booked"
                       else rules.sms_skip_reason(s, elder, number))
             if reason is None:
-                sms_id = send_sms(number, reminder_text(booking), related_booking_id=booking.id,
-                                  session=s)
+                text, template = reminder_text(booking, number)
+                sms_id = send_sms(number, text, related_booking_id=booking.id, session=s,
+                                  template=template)
                 if sms_id is None:
                     reason = SMS_RULES_REFUSED
                 else:
@@ -254,9 +261,9 @@ def _call_one(item: DueReminder, database_url: str | None) -> ReminderOutcome:
             booking = s.get(Booking, item.booking_id)
             elder = s.get(Elder, booking.elder_id)
             reason = (f"booking {booking.status}" if booking.status != "booked"
-                      else rules.contact_skip_reason(s, elder, booking.notice_number()))
+                      else rules.contact_skip_reason(s, elder, booking.notice_number(landline_ok=True)))
             contact = OutreachContact(kind="reminder", elder_id=elder.id, booking_id=booking.id,
-                                      channel="call", to_number=phone_digits(booking.notice_number()),
+                                      channel="call", to_number=phone_digits(booking.notice_number(landline_ok=True)),
                                       day=clock.today(), attempt_no=item.attempt_no,
                                       status="skipped" if reason else "queued", reason=reason,
                                       attempt_key=attempt_key(booking.id, item.attempt_no))

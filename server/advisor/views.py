@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 HANDOFF_KINDS_ZH = {"crisis": "心理危机", "emergency": "紧急求助", "scam": "疑似诈骗", "callback": "回电请求",
                     "request_human": "要求转人工", "fallback": "机器人没听懂",
                     "complaint": "投诉", "checkin_need": "问候电话发现需要",
-                    "visit_needed": "请上门探访", "reminder_missed": "提醒电话未接通"}
+                    "visit_needed": "请上门探访", "reminder_missed": "提醒电话未接通",
+                    "sms_unsent": "短信未能发出"}
 HANDOFF_STATUS_ZH = {"open": "待认领", "claimed": "已认领", "closed": "已处理"}
 CHANNELS_ZH = {"web": "网页", "voice": "电话", "sms": "短信", "console": "工作台"}
 

@@ -59,8 +59,9 @@ class Listen:
     """Wait for the caller to speak or press a key, then report to `result_url`."""
     result_url: str
     hints: tuple[str, ...] = ()
-    timeout_seconds: int = 8
+    timeout_seconds: int = 8  # silence before anything is said
     max_digits: int | None = 1  # None: a number, ended by # (or a pause)
+    speech_end_seconds: int = 3  # a pause this long ends what the caller says
 
 
 @dataclass
@@ -72,9 +73,20 @@ class VoicePlan:
     transfer_to: str | None = None
     transfer_result_url: str | None = None  # reported to when the transfer attempt ends
     transfer_timeout_seconds: int = 25
+    # Said to the advisor (never the caller) when they answer, before the caller is put
+    # through: who calls and why (server/telephony/advisor_line.py whisper()).
+    transfer_whisper: str | None = None
     pause_seconds: int = 0  # before a redirect
     redirect_url: str | None = None  # fetch the next instructions from here
     hangup: bool = False
+    # How the line speaks: a rate ("85%") and a volume ("loud") chosen for this caller
+    # (说慢点 / 大声点); None: the provider's configured default.
+    rate: str | None = None
+    volume: str | None = None
+    # False: the caller cannot talk over `say` (a read-back); only `listen_prompt` is
+    # interruptible. The flag is set where the question is asked, never from wording.
+    interruptible: bool = True
+    listen_prompt: list[str] = field(default_factory=list)
 
 
 class TelephonyAdapter(abc.ABC):

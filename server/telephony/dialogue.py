@@ -15,16 +15,20 @@ import datetime as dt
 import logging
 import os
 import re
+from functools import lru_cache
 from typing import Callable
 
-from bot import clock, handoff
+from bot import advisor_calendar, clock, handoff
 from bot.config import Settings, get_settings
 from bot.masking import mask_phone
 from bot.textnorm import clean
 from server import rasa_client
 from server.speech import (HUMAN_PAYLOAD, KEYPAD_MENU_TEXT, keypad_choices, read_digits,
                            sms_text, speakable, spoken_choices)
+from server.speech import say_reference
 from server.telephony import store
+from server.telephony.advisor_line import (caller_id_withheld, callback_number, digits_said,
+                                           transfer_target, whisper)
 from server.telephony.base import Listen, SmsEvent, VoiceEvent, VoicePlan
 from server.telephony.store import CallState
 
@@ -32,8 +36,9 @@ log = logging.getLogger(__name__)
 
 MAX_SPEECH_CHARS = 500
 MAX_SILENCES = 4  # 1: ask again, 2-3: keypad menu, 4: goodbye
-RECOGNITION_HINTS = ("转人工", "再说一遍", "政策", "补贴", "预约", "上门服务", "助浴", "助餐",
-                     "再见", "是的", "不是", "第一个", "第二个", "第三个", "取消预约", "不用来了")
+RECOGNITION_HINTS = ("转人工", "再说一遍", "说慢点", "大声点", "政策", "补贴", "预约", "上门服务",
+                     "再见", "第一个", "第二个", "第三个", "取消预约", "不用来了")
+YES_NO_HINTS = ("对", "不对", "是的", "不是", "对的", "没错", "再说一遍", "转人工")
 
 # Said on the line by the bridge itself.
 NOT_HEARD = "不好意思，我没听到您说话。"
@@ -49,15 +54,40 @@ OFF_DUTY = "现在顾问不在班，顾问的上班时间是{hours}。"
 CALLBACK_TAKEN = "我已经帮您登记了，顾问会尽快给您回电话，打到您现在用的这个号码。"
 CALLBACK_ALREADY = "您的回电登记已经记下了，顾问会尽快给您回电话。"
 CALLBACK_FAILED = "不好意思，登记没有成功。请您在顾问上班时间再打{hotline}。"
+# Caller ID withheld (server/telephony/advisor_line.py): a callback needs a typed number.
+CALLER_ID_WITHHELD = "您的来电没有显示号码，顾问回电话需要您留一个号码。"
+ASK_CALLBACK_NUMBER = "请输入您的电话号码，按井号键结束。"
+READ_BACK_NUMBER = "您输入的是{digits}，"
+CONFIRM_NUMBER_KEYS = "对请按1，不对请按2。"
+NUMBER_NOT_HEARD = "我没有收到号码。"
+NUMBER_WRONG_LENGTH = "这个号码的位数不对。"
+NUMBER_BY_KEYS = "请在电话上按号码的数字。"
+CALLBACK_TO_NUMBER = "好的，已经帮您登记了，顾问会尽快打{digits}给您回电话。"
+NO_CALLBACK_NUMBER = "没有您的号码，顾问没法给您回电话。请您在顾问上班时间再打{hotline}，上班时间是{hours}。"
+NO_NUMBER_TO_CALL = "您的来电没有显示号码，顾问没法给您回电话。"
+CALLBACK_NUMBER, CALLBACK_CONFIRM = "callback_number", "callback_confirm"  # CallState.awaiting
+MAX_CALLBACK_NUMBER_TRIES = 3
+_NO_NUMBER_WORDS = ("不用", "不要", "算了", "不留", "没有", "不需要", "不方便")
 ADVISOR_NO_ANSWER = "不好意思，顾问现在都在忙，没能接通。"
 EMERGENCY_CALL_120 = "如果情况紧急，请您先挂断，马上拨打幺二零。"
 STAY_ON_LINE = "我还在听，您想说什么都可以跟我说。"
 ANYTHING_ELSE = "还有别的事需要帮忙吗？"
 GOODBYE = "祝您身体健康，再见！"
-RATING_SCALE = "很满意请按5，满意按4，一般按3，不太满意按2，很不满意按1。"
-RATING_AFTER_TASK = "为了把服务做得更好，请您给这次服务打个分：" + RATING_SCALE
+RATING_SCALE = "满意请按1，一般请按2，不满意请按3。"
 RATING_AT_GOODBYE = "挂电话之前，请您给这次服务打个分：" + RATING_SCALE + "不想打分，直接挂机就行。"
 RATING_THANKS = "谢谢您的评价！"
+# The first thing a caller hears: who answers, that a person is one key away, and (when
+# VOICE_RECORDING_NOTICE is on) that the call may be recorded.
+FIRST_PROMPT = "您好，这里是{hotline}养老服务热线的自动语音助手。"
+RECORDING_NOTICE = "为了服务质量，通话可能会被录音。"
+FIRST_QUESTION = "请直接说您想办的事，比如问政策、预约上门服务。人工服务请按0。"
+CONFIRM_SPEECH = "您是说“{text}”吗？对请按1，不对请按2。"
+SAY_AGAIN = "好的，请您再说一遍。"
+SLOWER_DONE = "好的，我说慢一点。"
+LOUDER_DONE = "好的，我大声一点。"
+FORM_MISUNDERSTOOD = "您可以换个说法再说一遍，或者按0转人工。"
+REFERENCE_AGAIN = "我再说一遍，预约号是{reference}。"
+ID_X_BY_STAR = "身份证最后一位是X的，请按星号键。"
 TECHNICAL_TROUBLE = "不好意思，系统出了点问题。"
 YES_NO_KEYS = {"1": "对", "2": "不对"}
 YES_NO_KEYS_TEXT = "对的请按1，不对请按2。"
@@ -74,54 +104,89 @@ MISUNDERSTOOD_MARKERS = ("没听明白", "没听懂", "没明白您的意思")
 # The assistant's goodbye (utter_goodbye); the bridge hangs up after it.
 GOODBYE_MARKER = "再见"
 _TRANSFER_WORDS = ("转接", "转人工", "请稍等", "不要挂")
-_RATING_WORDS = (("非常不满意", 1), ("很不满意", 1), ("不太满意", 2), ("不满意", 2),
-                 ("非常满意", 5), ("很满意", 5), ("特别满意", 5), ("满意", 4), ("一般", 3),
-                 ("还行", 3), ("凑合", 3))
-_RATING_DIGITS = {"1": 1, "2": 2, "3": 3, "4": 4, "5": 5, "一": 1, "二": 2, "两": 2, "三": 3,
-                  "四": 4, "五": 5}
+# The rating: three answers, by key or by word; nothing else counts (a number said in a
+# sentence is not a rating). Stored on the 1-5 scale of satisfaction_ratings: 5, 3, 1.
+_RATING_KEYS = {"1": 5, "2": 3, "3": 1}
+_RATING_WORDS = (("不满意", 1), ("不太满意", 1), ("满意", 5), ("一般", 3), ("还行", 3),
+                 ("凑合", 3))
+_RATING_FILLER = re.compile(r"[\s，。！？,.!?]|很|非常|挺|特别|比较|还|都|吧|啊|呀|嗯|的|我|觉得|打|分")
+# 说慢点 / 大声点: the rest of the call is slower (down to a floor) or louder.
+SLOWER_PHRASES = ("说慢点", "慢点说", "说慢一点", "慢一点说", "讲慢点", "慢点讲", "太快了", "说得太快",
+                  "慢一点")
+LOUDER_PHRASES = ("大声点", "大点声", "大声一点", "声音大点", "声音大一点", "声音太小", "听不太清楚")
+RATE_STEPS = (85, 75, 65)  # percent; the last is the floor
+VOLUMES = ("loud", "x-loud")
+CONFIRM_BELOW = 0.5  # recognition confidence below which "您是说……吗？" is asked
+_YES_WORDS = ("对", "对的", "是", "是的", "对对", "嗯", "没错", "是这个意思")
+_NO_WORDS = ("不对", "不是", "错了", "不是的", "说错了")
 
 
 # --- advisor hours --------------------------------------------------------------------
 
 def parse_hours(spec: str) -> list[tuple[dt.time, dt.time]]:
-    """'08:00-12:00,13:30-20:00' -> [(08:00, 12:00), (13:30, 20:00)]; 24:00 means midnight
-    at the end of the day. Malformed parts are skipped (and logged)."""
-    ranges = []
-    for part in (spec or "").split(","):
-        match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", part)
-        if not match:
-            if part.strip():
-                log.warning("ADVISOR_HOURS part %r is not HH:MM-HH:MM; ignored", part)
-            continue
-        h1, m1, h2, m2 = (int(g) for g in match.groups())
-        if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2):
-            log.warning("ADVISOR_HOURS part %r is out of range; ignored", part)
-            continue
-        end = dt.time.max if h2 == 24 else dt.time(h2, m2)
-        ranges.append((dt.time(h1, m1), end))
-    return ranges
+    """'08:00-12:00,13:30-20:00' -> [(08:00, 12:00), (13:30, 20:00)] (bot/advisor_calendar.py)."""
+    return advisor_calendar.parse_hours(spec)
 
 
 def advisor_on_duty(settings: Settings, now: dt.datetime | None = None) -> bool:
-    """Is an advisor there to take a transfer now (China time)?"""
+    """Is an advisor there to take a transfer now (China time)? The region's advisor
+    calendar (weekly hours, public holidays, 调休) or ADVISOR_HOURS decides, and only when
+    ADVISOR_PHONE_NUMBER can be dialled (a number or a SIP address)."""
     if not settings.advisor_phone_number:
         return False
-    moment = (now or clock.now()).time()
-    return any(start <= moment < end for start, end in parse_hours(settings.advisor_hours))
+    if transfer_target(settings.advisor_phone_number) is None:
+        log.error("ADVISOR_PHONE_NUMBER is neither a phone number nor a SIP address: "
+                  "callers get callbacks instead of transfers")
+        return False
+    return advisor_calendar.on_duty(now or clock.now(), settings)
 
 
 def hours_spoken(settings: Settings) -> str:
-    ranges = parse_hours(settings.advisor_hours)
-    if not ranges:
-        return "工作日白天"
+    """The advisor hours as a caller hears them: 周一到周五上午八点到晚上八点，周六上午九点到
+    下午五点，周日和法定节假日休息 (or ADVISOR_HOURS' ranges, the same every day)."""
     parts = []
-    for start, end in ranges:
-        end_text = "24:00" if end == dt.time.max else end.strftime("%H:%M")
-        parts.append(speakable(f"{start.strftime('%H:%M')}-{end_text}"))
-    return "，".join(parts)
+    for days, spec in advisor_calendar.weekly_summary(settings):
+        if spec:
+            parts.append(days + "，".join(speakable(r) for r in spec.split(",")))
+        else:
+            parts.append(f"{days}休息")
+    return "，".join(parts) or "工作日白天"
 
 
 # --- understanding what the caller gave us --------------------------------------------
+
+@lru_cache(maxsize=1)
+def _vocabulary() -> tuple[str, ...]:
+    """What callers name most: the services, the district's streets, the programs (read
+    from the service database and the policy pack once per process)."""
+    words: list[str] = []
+    try:
+        from bot.db import session_scope
+        from bot.models.booking import ServiceType
+        from bot.models.people import Street
+        from sqlalchemy import select
+
+        with session_scope() as s:
+            words += list(s.execute(select(ServiceType.name)).scalars())
+            words += list(s.execute(select(Street.name)).scalars())
+    except Exception:  # noqa: BLE001 - hints are a help to recognition, never a failure
+        log.warning("recognition hints: services and streets unavailable")
+    try:
+        from bot.policy_kb import get_kb
+
+        words += [p.short_name for p in get_kb().programs()]
+    except Exception:  # noqa: BLE001
+        log.warning("recognition hints: policy programs unavailable")
+    return tuple(dict.fromkeys(w for w in words if w and len(w) <= 20))
+
+
+def step_hints(buttons: list[dict] | None = None) -> tuple[str, ...]:
+    """Recognition hints for the question just asked: its choices when it offers some,
+    otherwise what callers name (services, streets, programs); always the line's words."""
+    titles = tuple(b.get("title", "") for b in (buttons or []) if b.get("title"))
+    base = RECOGNITION_HINTS[:4]
+    return tuple(dict.fromkeys(base + (titles or RECOGNITION_HINTS[4:] + _vocabulary())))[:100]
+
 
 def is_repeat_request(text: str) -> bool:
     core = re.sub(r"[\s，。！？,.!?、]|请|麻烦|您|你|能|吗|吧|啊|呀|一下子", "", text)
@@ -129,17 +194,33 @@ def is_repeat_request(text: str) -> bool:
 
 
 def parse_rating(event: VoiceEvent) -> int | None:
-    """1-5 from a key press, a spoken digit (五分, 5) or words (很满意)."""
+    """5, 3 or 1 from key 1/2/3 or the words 满意/一般/不满意; None for anything else."""
     if event.digits:
-        return _RATING_DIGITS.get(event.digits[0]) if event.digits[0] in "12345" else None
-    text = re.sub(r"[\s，。！？,.!?]", "", event.speech or "")
-    if not text or len(text) > 12:
+        return _RATING_KEYS.get(event.digits[0])
+    core = _RATING_FILLER.sub("", event.speech or "")
+    if not core or len(core) > 5:
         return None
     for word, score in _RATING_WORDS:
-        if word in text:
+        if core == word:
             return score
-    found = [_RATING_DIGITS[ch] for ch in text if ch in _RATING_DIGITS]
-    return found[0] if len(found) == 1 else None
+    return None
+
+
+def yes_or_no(event: VoiceEvent) -> bool | None:
+    """Key 1/2 or a short 对/不对 (for "您是说……吗？"); None when it is neither."""
+    if event.digits:
+        return {"1": True, "2": False}.get(event.digits[0])
+    core = re.sub(r"[\s，。！？,.!?]", "", event.speech or "")
+    if core in _NO_WORDS:
+        return False
+    if core in _YES_WORDS:
+        return True
+    return None
+
+
+def _asks(text: str, phrases: tuple[str, ...]) -> bool:
+    core = re.sub(r"[\s，。！？,.!?]|请|麻烦|您|你|能|吗|吧|啊|呀|再|一下|可以", "", text)
+    return len(core) <= 8 and any(p in text for p in phrases)
 
 
 def _sentences(text: str) -> list[str]:
@@ -157,6 +238,14 @@ class VoiceBridge:
         timeout = os.environ.get("VOICE_INPUT_TIMEOUT_SECONDS", "").strip()
         # Older callers take a moment to start speaking; 8 s before a silence counts.
         self.input_timeout = int(timeout) if timeout.isdigit() and 1 <= int(timeout) <= 30 else 8
+        # A pause this long ends what the caller says (not "auto": it cuts off hesitant
+        # speakers at their first pause).
+        pause = os.environ.get("VOICE_SPEECH_END_SECONDS", "").strip()
+        self.speech_end = int(pause) if pause.isdigit() and 1 <= int(pause) <= 10 else 3
+        try:
+            self.confirm_below = float(os.environ.get("VOICE_CONFIRM_BELOW") or CONFIRM_BELOW)
+        except ValueError:
+            self.confirm_below = CONFIRM_BELOW
 
     # entry point ------------------------------------------------------------------------
     def handle(self, state: CallState, event: VoiceEvent, turn_no: int) -> VoicePlan:
@@ -165,8 +254,14 @@ class VoiceBridge:
             return self._start(state, nxt)
         if event.transfer_status is not None:
             return self._after_transfer(state, event, nxt)
+        if state.awaiting in (CALLBACK_NUMBER, CALLBACK_CONFIRM):
+            return self._callback_number(state, event, nxt)  # caller ID withheld
         if state.awaiting in ("rating", "rating_then_hangup"):
             plan = self._rating(state, event, nxt)
+            if plan is not None:
+                return plan
+        if state.awaiting == "confirm_speech" and not event.is_silence:
+            plan = self._confirmed_speech(state, event, nxt)
             if plan is not None:
                 return plan
         if event.is_silence:
@@ -177,9 +272,53 @@ class VoiceBridge:
         text = clean(event.speech, MAX_SPEECH_CHARS + 1)
         if len(text) > MAX_SPEECH_CHARS:
             return self._listen(["您说的内容有点长，麻烦您说短一点，一次说一件事。"], nxt)
+        if _asks(text, SLOWER_PHRASES):
+            return self._slower(state, nxt)
+        if _asks(text, LOUDER_PHRASES):
+            return self._louder(state, nxt)
         if is_repeat_request(text):
             return self._repeat(state, nxt)
+        if self._unsure_heard(event, text):
+            # Low recognition confidence: one question before acting on words we may have
+            # misheard (never for words that may mean danger: those are acted on at once).
+            state.pending_speech, state.awaiting = text, "confirm_speech"
+            state.last_spoken = CONFIRM_SPEECH.format(text=text)
+            return self._listen([state.last_spoken], nxt, hints=YES_NO_HINTS)
         return self._answer(state, self._send(state, text), nxt)
+
+    # what the caller asked of the line itself -----------------------------------------
+    def _unsure_heard(self, event: VoiceEvent, text: str) -> bool:
+        if event.confidence is None or event.confidence >= self.confirm_below:
+            return False
+        from bot import safety
+
+        return safety.assess(text).kind not in ("crisis", "emergency", "scam", "unsure")
+
+    def _confirmed_speech(self, state: CallState, event: VoiceEvent, nxt: str) -> VoicePlan | None:
+        """The answer to "您是说……吗？": yes acts on the words heard, no asks again;
+        anything else is a new message (None: handled as usual)."""
+        pending, answer = state.pending_speech, yes_or_no(event)
+        state.pending_speech, state.awaiting = None, None
+        if answer is True and pending:
+            return self._answer(state, self._send(state, pending), nxt)
+        if answer is False:
+            state.last_spoken = SAY_AGAIN
+            return self._listen([SAY_AGAIN], nxt)
+        return None
+
+    def _slower(self, state: CallState, nxt: str) -> VoicePlan:
+        current = state.speech_rate or RATE_STEPS[0]
+        state.speech_rate = next((r for r in RATE_STEPS if r < current), RATE_STEPS[-1])
+        log.info("call sid=%s speech rate now %s%%", state.call_sid, state.speech_rate)
+        return self._listen([SLOWER_DONE] + ([state.last_spoken] if state.last_spoken else []), nxt,
+                            number_entry=state.awaiting == "digits")
+
+    def _louder(self, state: CallState, nxt: str) -> VoicePlan:
+        state.volume = VOLUMES[min(VOLUMES.index(state.volume) + 1, len(VOLUMES) - 1)] \
+            if state.volume in VOLUMES else VOLUMES[0]
+        log.info("call sid=%s volume now %s", state.call_sid, state.volume)
+        return self._listen([LOUDER_DONE] + ([state.last_spoken] if state.last_spoken else []), nxt,
+                            number_entry=state.awaiting == "digits")
 
     def failure_plan(self, state: CallState, turn_no: int) -> VoicePlan:
         """When a turn fails unexpectedly: never silence, never a dropped caller."""
@@ -188,12 +327,18 @@ class VoiceBridge:
 
     # turns ------------------------------------------------------------------------------
     def _start(self, state: CallState, nxt: str) -> VoicePlan:
-        result = self._send(state, "/greet")
+        """A short first prompt: an automated assistant, the recording notice, key 0."""
+        result = self._send(state, "/greet")  # opens the conversation; its wording is the web's
+        hotline = read_digits(self.settings.hotline_number)
         if result.degraded or not result.replies:
-            hotline = read_digits(self.settings.hotline_number)
             return self._transfer(state, [f"您好，这里是{hotline}养老服务热线。", SYSTEM_BUSY], nxt,
                                   hang_up_after_callback=True)
-        return self._answer(state, result, nxt)
+        first = FIRST_PROMPT.format(hotline=hotline)
+        notice = RECORDING_NOTICE if os.environ.get("VOICE_RECORDING_NOTICE", "on").lower() \
+            not in ("off", "0", "false", "no") else ""
+        state.last_spoken = FIRST_QUESTION
+        state.last_choices = keypad_choices()
+        return self._listen([first + notice, FIRST_QUESTION], nxt)
 
     def _send(self, state: CallState, message: str) -> rasa_client.ChatResult:
         return rasa_client.send_message(state.sender_id, message, {
@@ -223,12 +368,17 @@ class VoiceBridge:
             said = [NOT_UNDERSTOOD]
         state.misunderstood_count = state.misunderstood_count + 1 if misunderstood else 0
         if any(c.get("task_completed") for c in customs):
-            state.task_completed += 1
-            if not state.rated:
-                state.awaiting = "rating"
-                state.last_choices = {}
-                state.last_spoken = RATING_AFTER_TASK
-                return self._listen(said + [RATING_AFTER_TASK], nxt)
+            state.task_completed += 1  # the rating waits for the end of the call
+        reference = next((c["reference"] for c in customs if c.get("reference")), None)
+        if reference and said:
+            # A booking reference: said once more, in groups of three, before the reply's
+            # closing question.
+            again = REFERENCE_AGAIN.format(reference=say_reference(reference))
+            last = _sentences(said[-1])
+            if len(last) > 1 and last[-1].rstrip().endswith(("？", "?")):
+                said = said[:-1] + ["".join(last[:-1]), again, last[-1]]
+            else:
+                said = said + [again]
         if any(GOODBYE_MARKER in r.text for r in replies):
             state.outcome = "goodbye"
             if state.rated:
@@ -242,28 +392,41 @@ class VoiceBridge:
         buttons = next((r.buttons for r in reversed(replies) if r.buttons), [])
         choice_text, choices = spoken_choices(buttons)
         if misunderstood and state.misunderstood_count >= 2:
-            # Two misses in a row: the keypad menu (and 0 for a human) instead of more guessing.
+            # Two misses in a row: inside a form (a booking half done) the form goes on and
+            # 0 reaches a person; elsewhere the keypad menu instead of more guessing.
             state.misunderstood_count = 0
-            choice_text, choices = KEYPAD_MENU_TEXT, keypad_choices()
+            if rasa_client.active_form(state.sender_id):
+                choice_text, choices = FORM_MISUNDERSTOOD, {"0": HUMAN_PAYLOAD}
+            else:
+                choice_text, choices = KEYPAD_MENU_TEXT, keypad_choices()
         state.last_choices = choices
         spoken = said + ([choice_text] if choice_text else [])
         state.last_spoken = "".join(spoken)
         if not choices and any(c.get("yes_no") for c in customs):
-            # a read-back ("…对吗？"): the keypad answers it too
+            # a read-back ("…对吗？"): heard to the end, then 1/2 or speech answers it
             state.last_choices = dict(YES_NO_KEYS)
             state.awaiting = None
-            spoken = said + [YES_NO_KEYS_TEXT]
-            state.last_spoken = "".join(spoken)
-            return self._listen(spoken, nxt)
+            state.last_spoken = "".join(said + [YES_NO_KEYS_TEXT])
+            plan = self._listen(said, nxt, hints=YES_NO_HINTS)
+            plan.interruptible, plan.listen_prompt = False, [YES_NO_KEYS_TEXT]
+            return plan
         expects_digits = any(c.get("expects_digits") for c in customs)
-        if not choices and (expects_digits or any(NUMBER_QUESTION.search(r.text) for r in replies)):
+        asks_number = expects_digits or (not reference and any(NUMBER_QUESTION.search(r.text)
+                                                              for r in replies))
+        if not choices and asks_number:
             # A number is asked for (ID digits, a phone, a reference): keys are that number.
             state.awaiting = "digits"
-            return self._listen(spoken + [NUMBER_BY_KEYPAD], nxt, number_entry=True)
+            extra = [ID_X_BY_STAR] if any("身份证" in r.text for r in replies) else []
+            return self._listen(spoken + [NUMBER_BY_KEYPAD] + extra, nxt, number_entry=True,
+                                hints=())
         state.awaiting = None
-        return self._listen(spoken, nxt)
+        return self._listen(spoken, nxt, hints=step_hints(buttons))
 
     def _keys(self, state: CallState, digits: str, nxt: str) -> VoicePlan:
+        if state.awaiting == "digits" and digits.rstrip("#").endswith("*") \
+                and len(digits.strip("#*")) >= 3:
+            # an ID number ending in X: the * key stands for it
+            digits = digits.rstrip("#")[:-1] + "X"
         number = digits.strip("#*")
         if len(number) > 1 or (state.awaiting == "digits" and number and number != "0"):
             # A number typed on the keypad is an answer, not a menu choice.
@@ -316,6 +479,8 @@ class VoiceBridge:
             return self._listen([RATING_THANKS + ANYTHING_ELSE], nxt)
         if event.digits and event.digits[0] in "*0":
             return None  # repeat the question / a person: handled as usual
+        if event.speech and is_repeat_request(clean(event.speech, MAX_SPEECH_CHARS)):
+            return self._listen([REPEATING, RATING_AT_GOODBYE], nxt)
         if event.is_silence or event.digits:
             state.awaiting = None
             if then_hang_up:
@@ -329,7 +494,9 @@ class VoiceBridge:
     def _transfer(self, state: CallState, said: list[str], nxt: str, urgent: bool = False,
                   hang_up_after_callback: bool = False, already_queued: bool = False,
                   crisis: bool = False) -> VoicePlan:
-        """To an advisor now if one is on duty; otherwise a callback request in the queue."""
+        """To an advisor now if one is on duty (who first hears who calls and why);
+        otherwise a callback request in the queue, to the caller's number or, when caller
+        ID is withheld, to a number typed on the keypad and read back."""
         state.awaiting = None
         if hang_up_after_callback and not urgent and store.has_open_callback(state.sender_id):
             # The assistant is down and an advisor already failed to answer: do not keep
@@ -337,18 +504,29 @@ class VoiceBridge:
             return VoicePlan(say=said + [CALLBACK_ALREADY, GOODBYE], hangup=True)
         if advisor_on_duty(self.settings):
             state.outcome = "emergency" if urgent else "transferred"
-            log.info("transferring call sid=%s to the advisor line (%s)", state.call_sid,
-                     "urgent" if urgent else "requested")
+            reason = ("crisis" if urgent and crisis else "urgent" if urgent
+                      else "trouble" if hang_up_after_callback else "requested")
+            log.info("transferring call sid=%s to the advisor line (%s)", state.call_sid, reason)
             say = list(said)
             if not any(w in "".join(said) for w in ("转接", "转人工")):
                 say.append(TRANSFERRING)
             return VoicePlan(say=say, transfer_to=self.settings.advisor_phone_number,
-                             transfer_result_url=nxt)
+                             transfer_result_url=nxt,
+                             transfer_whisper=whisper(reason, caller=state.from_number,
+                                                      sender_id=state.sender_id,
+                                                      settings=self.settings))
         # Nobody to put the caller through to: drop the promise of a transfer, keep the rest.
         kept = [s for text in said for s in _sentences(text)
                 if not any(w in s for w in _TRANSFER_WORDS)]
-        say = kept + [OFF_DUTY.format(hours=hours_spoken(self.settings)),
-                      CALLBACK_TAKEN if already_queued else self._callback(state)]
+        say = kept + [OFF_DUTY.format(hours=hours_spoken(self.settings))]
+        if caller_id_withheld(state.from_number) and not store.has_open_callback(state.sender_id):
+            if not urgent:
+                return self._ask_callback_number(
+                    state, say, nxt, then="hangup" if hang_up_after_callback else "listen")
+            # In danger there is no time for typing a number: the truth, then 120 / stay.
+            say.append(NO_NUMBER_TO_CALL)
+        else:
+            say.append(CALLBACK_TAKEN if already_queued else self._callback(state))
         if urgent and crisis:
             # A person in crisis is not hung up on: the assistant stays on the line.
             state.outcome = "emergency"
@@ -364,21 +542,29 @@ class VoiceBridge:
         state.last_choices = {}
         return self._listen(say + [ANYTHING_ELSE], nxt)
 
-    def _callback(self, state: CallState) -> str:
+    def _callback(self, state: CallState, number: str | None = None) -> str:
+        """Queues a callback to the caller's number, or to `number` (typed on the keypad when
+        caller ID was withheld); returns what the caller is told."""
         if store.has_open_callback(state.sender_id):
             state.outcome = state.outcome if state.outcome == "emergency" else "callback"
             return CALLBACK_ALREADY
         hotline = read_digits(self.settings.hotline_number)
+        phone = number or state.from_number
+        summary = ("电话来电没有显示号码，来电人按键留了回电号码（转人工时无人接听或不在班）" if number
+                   else "电话来电需要顾问回电（转人工时无人接听或不在班）")
         try:
             handoff_id = handoff.create_handoff(
-                "callback", sender_id=state.sender_id, channel="voice", phone=state.from_number,
-                summary="电话来电需要顾问回电（转人工时无人接听或不在班）")
+                "callback", sender_id=state.sender_id, channel="voice", phone=phone,
+                summary=summary)
         except Exception:
             log.exception("could not queue a callback for call sid=%s phone=%s",
-                          state.call_sid, mask_phone(state.from_number))
+                          state.call_sid, mask_phone(phone))
             return CALLBACK_FAILED.format(hotline=hotline)
         state.outcome = state.outcome if state.outcome == "emergency" else "callback"
-        log.info("callback queued handoff=%s call sid=%s", handoff_id, state.call_sid)
+        log.info("callback queued handoff=%s call sid=%s%s", handoff_id, state.call_sid,
+                 " (number typed by the caller)" if number else "")
+        if number:
+            return CALLBACK_TO_NUMBER.format(digits=read_digits(number))
         return CALLBACK_TAKEN
 
     def _after_transfer(self, state: CallState, event: VoiceEvent, nxt: str) -> VoicePlan:
@@ -387,6 +573,11 @@ class VoiceBridge:
         log.info("advisor line did not answer (%s) for call sid=%s", event.transfer_status,
                  state.call_sid)
         urgent = state.outcome == "emergency"
+        if caller_id_withheld(state.from_number) and not store.has_open_callback(state.sender_id):
+            if not urgent:
+                return self._ask_callback_number(state, [ADVISOR_NO_ANSWER], nxt, then="listen")
+            return VoicePlan(say=[ADVISOR_NO_ANSWER, NO_NUMBER_TO_CALL, EMERGENCY_CALL_120],
+                             hangup=True)
         say = [ADVISOR_NO_ANSWER, self._callback(state)]
         if urgent:
             return VoicePlan(say=say + [EMERGENCY_CALL_120], hangup=True)
@@ -394,12 +585,105 @@ class VoiceBridge:
         state.last_choices = {}
         return self._listen(say + [ANYTHING_ELSE], nxt)
 
+    # a callback number typed on the keypad (caller ID withheld) ------------------------
+    # The entry lives in the call's state: awaiting is CALLBACK_NUMBER, then CALLBACK_CONFIRM;
+    # last_choices keeps what comes after ("then": hangup|listen), the tries and the number.
+    def _ask_callback_number(self, state: CallState, before: list[str], nxt: str,
+                             then: str) -> VoicePlan:
+        state.awaiting = CALLBACK_NUMBER
+        state.last_choices = {"then": then, "tries": "0"}
+        state.last_spoken = ASK_CALLBACK_NUMBER
+        log.info("call sid=%s: caller ID withheld, asking for a callback number", state.call_sid)
+        return self._listen(before + [CALLER_ID_WITHHELD, ASK_CALLBACK_NUMBER], nxt,
+                            number_entry=True, hints=())
+
+    def _callback_number(self, state: CallState, event: VoiceEvent, nxt: str) -> VoicePlan:
+        memo = dict(state.last_choices or {})
+        then = "hangup" if memo.get("then") == "hangup" else "listen"
+        tries = int(memo["tries"]) if str(memo.get("tries", "")).isdigit() else 0
+        keys = (event.digits or "").strip("#")
+        text = clean(event.speech, MAX_SPEECH_CHARS)
+        again = keys == "*" or (bool(text) and is_repeat_request(text))
+        if state.awaiting == CALLBACK_CONFIRM:
+            number, typed = memo.get("number", ""), memo.get("typed", "")
+            if again:
+                return self._read_back(state, typed, nxt)
+            answer = yes_or_no(event)
+            if answer is True and number:
+                return self._callback_entry_done(state, [self._callback(state, number)], then, nxt)
+            if tries + 1 >= MAX_CALLBACK_NUMBER_TRIES:
+                return self._no_callback_number(state, then, nxt)
+            state.last_choices = {"then": then, "tries": str(tries + 1)}
+            if answer is False:
+                state.awaiting, state.last_spoken = CALLBACK_NUMBER, ASK_CALLBACK_NUMBER
+                return self._listen(["好的，请重新输入。", ASK_CALLBACK_NUMBER], nxt,
+                                    number_entry=True, hints=())
+            state.last_choices.update(number=number, typed=typed)
+            return self._read_back(state, typed, nxt)
+        # CALLBACK_NUMBER: the number, by key (or said digit by digit)
+        if again:
+            return self._listen([REPEATING, ASK_CALLBACK_NUMBER], nxt, number_entry=True, hints=())
+        typed = re.sub(r"\D", "", keys) or digits_said(text)
+        if not typed and (event.is_silence or any(w in text for w in _NO_NUMBER_WORDS)):
+            if event.is_silence and tries == 0:
+                state.last_choices = {"then": then, "tries": "1"}
+                return self._listen([NUMBER_NOT_HEARD, ASK_CALLBACK_NUMBER], nxt,
+                                    number_entry=True, hints=())
+            return self._no_callback_number(state, then, nxt)
+        number = callback_number(typed, self.settings)
+        if number is None:
+            if tries + 1 >= MAX_CALLBACK_NUMBER_TRIES:
+                return self._no_callback_number(state, then, nxt)
+            state.last_choices = {"then": then, "tries": str(tries + 1)}
+            return self._listen([NUMBER_WRONG_LENGTH if typed else NUMBER_BY_KEYS,
+                                 ASK_CALLBACK_NUMBER], nxt, number_entry=True, hints=())
+        state.awaiting = CALLBACK_CONFIRM
+        state.last_choices = {"then": then, "tries": str(tries), "number": number, "typed": typed}
+        return self._read_back(state, typed, nxt)
+
+    def _read_back(self, state: CallState, typed: str, nxt: str) -> VoicePlan:
+        """您输入的是……, heard to the end, then 1 (right) or 2 (wrong)."""
+        read_back = READ_BACK_NUMBER.format(digits=read_digits(typed))
+        state.last_spoken = read_back + CONFIRM_NUMBER_KEYS
+        plan = self._listen([read_back], nxt, hints=YES_NO_HINTS)
+        plan.interruptible, plan.listen_prompt = False, [CONFIRM_NUMBER_KEYS]
+        return plan
+
+    def _no_callback_number(self, state: CallState, then: str, nxt: str) -> VoicePlan:
+        """No usable number: say honestly that nobody can call back, and when to call."""
+        log.info("call sid=%s: no callback number given (caller ID withheld)", state.call_sid)
+        if state.outcome != "emergency":
+            state.outcome = "no_callback"
+        told = NO_CALLBACK_NUMBER.format(hotline=read_digits(self.settings.hotline_number),
+                                         hours=hours_spoken(self.settings))
+        return self._callback_entry_done(state, [told], then, nxt)
+
+    def _callback_entry_done(self, state: CallState, say: list[str], then: str,
+                             nxt: str) -> VoicePlan:
+        state.awaiting, state.last_choices = None, {}
+        if then == "hangup":
+            return VoicePlan(say=say + [GOODBYE], hangup=True)
+        state.last_spoken = ANYTHING_ELSE
+        return self._listen(say + [ANYTHING_ELSE], nxt)
+
     # -----------------------------------------------------------------------------------
-    def _listen(self, say: list[str], nxt: str, number_entry: bool = False) -> VoicePlan:
+    def _listen(self, say: list[str], nxt: str, number_entry: bool = False,
+                hints: tuple[str, ...] | None = None) -> VoicePlan:
         return VoicePlan(say=[s for s in say if s],
-                         listen=Listen(result_url=nxt, hints=RECOGNITION_HINTS,
+                         listen=Listen(result_url=nxt,
+                                       hints=RECOGNITION_HINTS if hints is None else hints,
                                        timeout_seconds=self.input_timeout,
+                                       speech_end_seconds=self.speech_end,
                                        max_digits=None if number_entry else 1))
+
+
+def apply_voice(state: CallState, plan: VoicePlan) -> VoicePlan:
+    """The caller's own rate and volume (说慢点 / 大声点) for everything the line says."""
+    if state.speech_rate:
+        plan.rate = f"{state.speech_rate}%"
+    if state.volume:
+        plan.volume = state.volume
+    return plan
 
 
 # --- SMS ------------------------------------------------------------------------------

@@ -25,9 +25,11 @@ from typing import Callable
 from bot.config import Settings, get_settings
 from bot.masking import mask_phone, mask_text
 from server.telephony import store
+from server.telephony.advisor_line import whisper
 from server.telephony.base import (CallStatusEvent, SmsEvent, TelephonyAdapter, VoiceEvent,
                                    VoicePlan)
-from server.telephony.dialogue import TECHNICAL_TROUBLE, VoiceBridge, advisor_on_duty, sms_turn
+from server.telephony.dialogue import (TECHNICAL_TROUBLE, VoiceBridge, advisor_on_duty, apply_voice,
+                                      sms_turn)
 from server.telephony.outreach_dialogue import OutreachBridge
 
 log = logging.getLogger(__name__)
@@ -114,20 +116,23 @@ class TelephonyService:
             log.exception("voice turn failed sid=%s turn=%s provider=%s", event.call_id,
                           turn_no, adapter.name)
             plan = bridge.failure_plan(state, turn_no)
-        body = adapter.render_voice(plan)
+        body = adapter.render_voice(apply_voice(state, plan))
         if state.persisted:
             store.finish_turn(state, turn_no, body, recorded=claim.status == "claimed")
         elif claim.status == "claimed":
             store.answer_turn(event.call_id, turn_no, body)
         return body
 
-    def trouble_plan(self) -> VoicePlan:
+    def trouble_plan(self, caller: str = "") -> VoicePlan:
         """What a caller hears when a webhook could not be handled at all: a person when one
-        is on duty, otherwise a polite goodbye. Never silence."""
+        is on duty (told first that the system failed), otherwise a polite goodbye. Never
+        silence. `caller`: the From of the failed webhook, when it could be read."""
         settings = self.settings
         if advisor_on_duty(settings):
             return VoicePlan(say=[TECHNICAL_TROUBLE + "正在为您转接人工顾问，请不要挂机。"],
-                             transfer_to=settings.advisor_phone_number)
+                             transfer_to=settings.advisor_phone_number,
+                             transfer_whisper=whisper("trouble", caller=caller, sender_id=None,
+                                                      settings=settings))
         return VoicePlan(say=[TECHNICAL_TROUBLE + "请您稍后再打幺二三四九。再见！"], hangup=True)
 
     # --- end of a call --------------------------------------------------------------------

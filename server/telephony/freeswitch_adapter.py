@@ -25,6 +25,8 @@ Out: <document type="xml/freeswitch-httapi"> with <params> (the next turn), <var
 - speech with input: <playback file="say:…" asr-engine asr-grammar> (speech and keys), or
   without ASR <speak engine voice text> with a DTMF <bind> (keys only)
 - speech without input: <speak>; transfer: <execute application="bridge">; <hangup/>
+- the advisor's whisper (who calls and why) travels in the bridge's dial string as an
+  answer confirmation that speaks it on the advisor's leg (bridge_data)
 Only tags mod_httapi registers are used (speak, playback, pause, execute, hangup, break):
 an unknown tag would stop the document.
 """
@@ -39,6 +41,7 @@ import xml.etree.ElementTree as ET
 from typing import Mapping
 from urllib.parse import parse_qs, urlsplit
 
+from server.telephony.advisor_line import transfer_target
 from server.telephony.base import (CallStatusEvent, MalformedWebhook, SmsEvent,
                                    TelephonyAdapter, VoiceEvent, VoicePlan)
 
@@ -48,6 +51,10 @@ DEFAULT_TTS_ENGINE = "unimrcp"
 DEFAULT_ASR_ENGINE = "unimrcp"
 DEFAULT_ASR_GRAMMAR = "builtin:speech/transcribe"
 DEFAULT_BRIDGE = "sofia/gateway/carrier/{number}"
+DEFAULT_SIP_PROFILE = "external"  # the sofia profile that dials a SIP address
+# How long the advisor's leg may take to say the whisper after answering, on top of the
+# ringing time (originate_timeout counts until the bridge, whisper included).
+WHISPER_SECONDS = 30
 NO_ASR = {"", "none", "off", "false", "0"}
 
 _ID = re.compile(r"^[A-Za-z0-9_\-]{2,64}$")
@@ -161,6 +168,14 @@ def _speakable_in_file(text: str) -> str:
     return text.replace(":", "，").replace("!", "！").lstrip("{[")
 
 
+def _whisper_in_dial_string(text: str) -> str:
+    """Whisper text safe inside a single-quoted value of a dial string's {…}: no quote,
+    backslash, brace, bracket, comma, '|' or '^' (they end or split the value), no '$'
+    (mod_httapi refuses variable expansion) and none of what a say: file string splits on."""
+    text = _speakable_in_file(text).replace(",", "，")
+    return re.sub(r"['\"\\{}\[\]<>|^$=]", "", text).strip()
+
+
 class FreeswitchAdapter(TelephonyAdapter):
     name = "freeswitch"
     voice_content_type = "text/xml; charset=utf-8"  # mod_httapi requires text/xml
@@ -168,7 +183,8 @@ class FreeswitchAdapter(TelephonyAdapter):
 
     def __init__(self, user: str, password: str, *, tts_engine: str = DEFAULT_TTS_ENGINE,
                  tts_voice: str = "", asr_engine: str = DEFAULT_ASR_ENGINE,
-                 asr_grammar: str = DEFAULT_ASR_GRAMMAR, bridge: str = DEFAULT_BRIDGE):
+                 asr_grammar: str = DEFAULT_ASR_GRAMMAR, bridge: str = DEFAULT_BRIDGE,
+                 sip_profile: str = DEFAULT_SIP_PROFILE):
         self.user = user
         self.password = password
         self.tts_engine = tts_engine or DEFAULT_TTS_ENGINE
@@ -177,6 +193,7 @@ class FreeswitchAdapter(TelephonyAdapter):
         self.asr_engine = asr_engine.strip()
         self.asr_grammar = asr_grammar.strip()
         self.bridge = bridge or DEFAULT_BRIDGE
+        self.sip_profile = re.sub(r"[^A-Za-z0-9_.\-]", "", sip_profile or "") or DEFAULT_SIP_PROFILE
 
     @classmethod
     def from_env(cls) -> "FreeswitchAdapter":
@@ -186,7 +203,8 @@ class FreeswitchAdapter(TelephonyAdapter):
                    tts_voice=env("FREESWITCH_TTS_VOICE") or "",
                    asr_engine=env("FREESWITCH_ASR_ENGINE", DEFAULT_ASR_ENGINE),
                    asr_grammar=env("FREESWITCH_ASR_GRAMMAR") or DEFAULT_ASR_GRAMMAR,
-                   bridge=env("FREESWITCH_BRIDGE") or DEFAULT_BRIDGE)
+                   bridge=env("FREESWITCH_BRIDGE") or DEFAULT_BRIDGE,
+                   sip_profile=env("FREESWITCH_SIP_PROFILE") or DEFAULT_SIP_PROFILE)
 
     @property
     def configured(self) -> bool:
@@ -274,10 +292,35 @@ class FreeswitchAdapter(TelephonyAdapter):
             speak.set(key, value)
         return speak
 
-    def bridge_data(self, number: str, timeout_seconds: int) -> str:
-        """The bridge application's dial string for the advisor line."""
-        digits = re.sub(r"[^0-9+*#]", "", number or "")
-        return f"{{originate_timeout={int(timeout_seconds)}}}" + self.bridge.replace("{number}", digits)
+    def bridge_data(self, number: str, timeout_seconds: int, whisper: str | None = None) -> str:
+        """The bridge application's dial string for the advisor line: a SIP address through
+        the SIP profile (sofia/external/sip:advisors@pbx.example.cn), anything else as a
+        number through FREESWITCH_BRIDGE (sofia/gateway/…/{number}, user/{number}).
+
+        The whisper is FreeSWITCH's answer confirmation (switch_ivr_originate.c): with
+        group_confirm_key=exec, group_confirm_file is an application the advisor's leg runs
+        when it answers, before it is bridged; the caller keeps hearing ringback meanwhile.
+        Here it is `playback say:…` with the leg's own tts_engine/tts_voice. All of it
+        travels in the dial string's {…} (nothing is left set on the caller's channel for a
+        later bridge), the text single-quoted. The ringing time moves to [leg_timeout] and
+        group_confirm_cancel_timeout stops it once the advisor answers, while
+        originate_timeout, which still runs, gets WHISPER_SECONDS more for the whisper."""
+        target = transfer_target(number)
+        if target is not None and target.kind == "sip":
+            destination = f"sofia/{self.sip_profile}/{target.address}"
+        else:
+            digits = re.sub(r"[^0-9+*#]", "", number or "")
+            destination = self.bridge.replace("{number}", digits)
+        timeout = int(timeout_seconds)
+        text = _whisper_in_dial_string(whisper or "")
+        if not text:
+            return f"{{originate_timeout={timeout}}}" + destination
+        leg_vars = [f"originate_timeout={timeout + WHISPER_SECONDS}", "group_confirm_key=exec",
+                    f"group_confirm_file='playback say:{text}'",
+                    "group_confirm_cancel_timeout=true", f"tts_engine={self.tts_engine}"]
+        if self.tts_voice:
+            leg_vars.append(f"tts_voice={self.tts_voice}")
+        return "{" + ",".join(leg_vars) + "}" + f"[leg_timeout={timeout}]" + destination
 
     def render_voice(self, plan: VoicePlan) -> str:
         text = "".join(s.strip() for s in plan.say if s and s.strip())
@@ -285,6 +328,12 @@ class FreeswitchAdapter(TelephonyAdapter):
             listen = plan.listen
             turn, wait = turn_of(listen.result_url)
             root, work = self._document(turn, wait, "listen")
+            if not plan.interruptible:
+                # A read-back is heard to the end (a speak without binds cannot be
+                # interrupted); only the short prompt after it takes input.
+                if text:
+                    self._speak(work, text)
+                text = "".join(s.strip() for s in plan.listen_prompt if s and s.strip())
             timeout_ms = str(max(1, int(listen.timeout_seconds)) * 1000)
             number = listen.max_digits is None
             attrs = {"name": INPUT_NAME, "input-timeout": timeout_ms,
@@ -314,7 +363,8 @@ class FreeswitchAdapter(TelephonyAdapter):
             if text:
                 self._speak(work, text)
             ET.SubElement(work, "execute", application="bridge",
-                          data=self.bridge_data(plan.transfer_to, plan.transfer_timeout_seconds))
+                          data=self.bridge_data(plan.transfer_to, plan.transfer_timeout_seconds,
+                                                plan.transfer_whisper))
             if not plan.transfer_result_url:
                 ET.SubElement(work, "hangup")  # nowhere to report: the call ends with the bridge
             return _serialise(root)

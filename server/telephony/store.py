@@ -51,6 +51,9 @@ class CallState:
     task_completed: int = 0
     outcome: str | None = None
     rated: bool = False
+    speech_rate: int | None = None
+    volume: str | None = None
+    pending_speech: str | None = None
     persisted: bool = True
 
 
@@ -77,7 +80,8 @@ def load_call(call_sid: str, from_number: str, to_number: str, provider: str) ->
                              last_spoken=call.last_spoken,
                              last_choices=dict(call.last_choices or {}),
                              awaiting=call.awaiting, task_completed=call.task_completed,
-                             outcome=call.outcome, rated=rated)
+                             outcome=call.outcome, rated=rated, speech_rate=call.speech_rate,
+                             volume=call.volume, pending_speech=call.pending_speech)
     except IntegrityError:
         # Two first webhooks of one call at once: the other created it.
         return load_call(call_sid, from_number, to_number, provider)
@@ -110,6 +114,8 @@ def _save_call(s, state: CallState) -> None:
     call.last_choices = state.last_choices or None
     call.awaiting = state.awaiting
     call.task_completed = state.task_completed
+    call.speech_rate, call.volume = state.speech_rate, state.volume
+    call.pending_speech = state.pending_speech
     if state.outcome:
         call.outcome = state.outcome
 
@@ -239,7 +245,11 @@ def record_status(event, provider: str) -> None:
             if not call.outcome:
                 call.outcome = _OUTCOME_BY_STATUS.get(event.status, event.status[:16])
                 if call.outcome == "caller_hung_up" and call.from_number:
-                    hung_up = (call.sender_id, call.from_number)
+                    from server.telephony.advisor_line import caller_id_withheld
+
+                    # a withheld caller ID ("anonymous") is no number to call back
+                    if not caller_id_withheld(call.from_number):
+                        hung_up = (call.sender_id, call.from_number)
     if hung_up is not None:
         _callback_if_cut_off(*hung_up)
     log.info("call status sid=%s status=%s duration=%s", event.call_id, event.status,

@@ -1,19 +1,20 @@
 """Twilio: webhooks in, TwiML out, X-Twilio-Signature checked with RequestValidator.
 
-Voice facts (DESIGN.md): <Gather> recognises Mandarin with language cmn-Hans-CN; <Say>
-speaks it with language cmn-CN and a Polly Mandarin voice; SSML <prosody rate> slows it
-down for older callers.
+Voice facts (DESIGN.md): <Gather> recognises Mandarin with language cmn-Hans-CN and a pinned
+speech model; <Say> speaks it with language cmn-CN and a Polly Mandarin voice; SSML
+<prosody rate volume> slows it down (further after 说慢点) and raises it (大声点).
 """
 from __future__ import annotations
 
 import os
 import re
-from typing import Mapping
+from typing import Callable, Mapping
 
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
+from server.telephony.advisor_line import transfer_target
 from server.telephony.base import (CallStatusEvent, MalformedWebhook, SmsEvent,
                                    TelephonyAdapter, VoiceEvent, VoicePlan)
 
@@ -21,6 +22,11 @@ GATHER_LANGUAGE = "cmn-Hans-CN"
 SAY_LANGUAGE = "cmn-CN"
 DEFAULT_VOICE = "Polly.Zhiyu-Neural"
 DEFAULT_RATE = "85%"
+WHISPER_RATE = "100%"
+# Pinned, not left to Twilio's choice: Google Speech-to-Text V2's "long" model, which Google
+# lists for cmn-Hans-CN (TWILIO_SPEECH_MODEL overrides; check Twilio's <Gather> speechModel
+# table when changing it).
+DEFAULT_SPEECH_MODEL = "googlev2_long"
 
 _SID = re.compile(r"^[A-Za-z0-9_\-]{2,64}$")
 _PHONE = re.compile(r"^[+0-9A-Za-z:@._\-]{0,64}$")  # numbers, client:name, sip:…
@@ -54,16 +60,22 @@ class TwilioAdapter(TelephonyAdapter):
     name = "twilio"
     voice_content_type = "text/xml; charset=utf-8"
     sms_content_type = "text/xml; charset=utf-8"
+    # whisper text -> the signed route that says it to the advisor (server/twilio_bp.py);
+    # None: transfers go without a whisper
+    whisper_url: Callable[[str], str] | None = None
 
-    def __init__(self, auth_token: str, voice: str = DEFAULT_VOICE, rate: str = DEFAULT_RATE):
+    def __init__(self, auth_token: str, voice: str = DEFAULT_VOICE, rate: str = DEFAULT_RATE,
+                 speech_model: str = DEFAULT_SPEECH_MODEL):
         self.auth_token = auth_token
         self.voice = voice
         self.rate = rate
+        self.speech_model = speech_model
 
     @classmethod
     def from_env(cls, auth_token: str) -> "TwilioAdapter":
         return cls(auth_token, voice=os.environ.get("TWILIO_VOICE") or DEFAULT_VOICE,
-                   rate=os.environ.get("VOICE_SPEECH_RATE") or DEFAULT_RATE)
+                   rate=os.environ.get("VOICE_SPEECH_RATE") or DEFAULT_RATE,
+                   speech_model=os.environ.get("TWILIO_SPEECH_MODEL") or DEFAULT_SPEECH_MODEL)
 
     # --- requests in ------------------------------------------------------------------
 
@@ -108,23 +120,30 @@ class TwilioAdapter(TelephonyAdapter):
 
     # --- answers out ------------------------------------------------------------------
 
-    def _say(self, parent, text: str) -> None:
+    def _say(self, parent, text: str, plan: VoicePlan | None = None) -> None:
         say = parent.say(language=SAY_LANGUAGE, voice=self.voice)
-        say.prosody(text, rate=self.rate)
+        rate = (plan.rate if plan is not None and plan.rate else None) or self.rate
+        volume = plan.volume if plan is not None else None
+        say.prosody(text, rate=rate, volume=volume)
 
     def render_voice(self, plan: VoicePlan) -> str:
         response = VoiceResponse()
         if plan.listen is not None:
             listen = plan.listen
+            if not plan.interruptible:
+                # A read-back is heard to the end: said before the Gather, not inside it.
+                for sentence in plan.say:
+                    self._say(response, sentence, plan)
             gather = response.gather(
                 input="speech dtmf", action=listen.result_url, method="POST",
-                language=GATHER_LANGUAGE, speech_timeout="auto",
+                language=GATHER_LANGUAGE, speech_model=self.speech_model,
+                speech_timeout=str(listen.speech_end_seconds),
                 timeout=listen.timeout_seconds, num_digits=listen.max_digits,
                 finish_on_key="#",
                 action_on_empty_result=True,
                 hints=",".join(listen.hints) if listen.hints else None)
-            for sentence in plan.say:
-                self._say(gather, sentence)
+            for sentence in (plan.say if plan.interruptible else plan.listen_prompt):
+                self._say(gather, sentence, plan)
             # Only reached if Gather ends without calling its action: silence all the same.
             response.redirect(listen.result_url, method="POST")
             return str(response)
@@ -133,13 +152,35 @@ class TwilioAdapter(TelephonyAdapter):
         if plan.transfer_to:
             dial = response.dial(action=plan.transfer_result_url, method="POST",
                                  timeout=plan.transfer_timeout_seconds, answer_on_bridge=True)
-            dial.number(plan.transfer_to)
+            self._dial_target(dial, plan)
         elif plan.redirect_url:
             if plan.pause_seconds:
                 response.pause(length=plan.pause_seconds)
             response.redirect(plan.redirect_url, method="POST")
         elif plan.hangup:
             response.hangup()
+        return str(response)
+
+    def _dial_target(self, dial, plan: VoicePlan) -> None:
+        """<Number> for a phone or queue number, <Sip> for a SIP address. The whisper's url
+        runs on the advisor's leg once they answer, before the caller is put through (with
+        answerOnBridge the caller keeps hearing it ring); it is absolute, because it is
+        fetched for the advisor's call, not for the one whose TwiML this is."""
+        target = transfer_target(plan.transfer_to)
+        whisper = {}
+        if plan.transfer_whisper and self.whisper_url is not None:
+            whisper = {"url": self.whisper_url(plan.transfer_whisper), "method": "POST"}
+        if target is not None and target.kind == "sip":
+            dial.sip(target.address, **whisper)
+        else:
+            dial.number(target.address if target is not None else plan.transfer_to, **whisper)
+
+    def render_whisper(self, text: str) -> str:
+        """The advisor's leg before the bridge: the whisper, at an ordinary pace (the advisor
+        is not the older caller). Nothing else: when it ends, the caller is put through."""
+        response = VoiceResponse()
+        say = response.say(language=SAY_LANGUAGE, voice=self.voice)
+        say.prosody(text, rate=WHISPER_RATE)
         return str(response)
 
     def render_sms(self, text: str | None) -> str:
