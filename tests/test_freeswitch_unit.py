@@ -389,3 +389,15 @@ def test_the_exiting_post_ends_the_call_record(side, db_url):
     unknown.hang_up()
     assert rows(db_url, "select status, outcome from calls where call_sid=:s",
                 s=unknown.session_id)[0].outcome == "caller_hung_up"
+
+
+def test_slower_and_louder_reach_the_tts_engine_as_ssml():
+    from server.telephony.base import Listen, VoicePlan
+    from server.telephony.freeswitch_adapter import FreeswitchAdapter
+
+    adapter = FreeswitchAdapter("u", "p", asr_engine="none")
+    plain = adapter.render_voice(VoicePlan(say=["好的。"], listen=Listen("/freeswitch/voice?turn=1")))
+    assert "prosody" not in plain
+    slow = adapter.render_voice(VoicePlan(say=["好的。"], listen=Listen("/freeswitch/voice?turn=1"),
+                                          rate="75%", volume="loud"))
+    assert 'text="&lt;speak&gt;&lt;prosody rate=&quot;75%&quot; volume=&quot;loud&quot;&gt;好的。' in slow

@@ -607,3 +607,50 @@ def test_a_reminder_call_2_starts_the_hotline_reschedule(line, phone_stack, monk
                       c=call.contact_id)[0]
     assert contact.outcome == "reschedule"
     db_rows_write(phone_stack, "update elders set phone='13800000004' where id=4")
+
+
+# --- the line for older callers (issue 19), end to end -------------------------------------
+
+def _book_bath(line, phone_stack, caller: str = CALLER):
+    elder = db_rows(phone_stack, "select id, id_number_last4 from elders where phone=:p",
+                    p=caller.replace("+86", ""))[0]
+    call = Call(line, caller=caller)
+    call.start()
+    answer = call.say("我想预约上门帮忙洗澡")
+    for _ in range(8):
+        reply = _answer_for(answer.said, elder.id_number_last4)
+        if reply is None:
+            break
+        answer = call.say(reply)
+    return call, answer
+
+
+def test_repeat_after_a_booking_repeats_the_booking_not_a_rating(line, phone_stack):
+    call, booked = _book_bath(line, phone_stack, caller="+8613800000002")
+    assert "预约好了" in booked.said and "我再说一遍，预约号是" in booked.said, booked.said
+    assert "打个分" not in booked.said
+    again = call.say("再说一遍")
+    assert "预约好了" in again.said and "打个分" not in again.said
+
+
+def test_slow_down_lasts_for_the_rest_of_the_call(line):
+    call = Call(line)
+    call.start()
+    slow = call.say("您说慢点")
+    assert "说慢一点" in slow.said and all(p.get("rate") == "75%" for p in slow.all("prosody"))
+    later = call.say("高龄老人有什么补贴")
+    assert later.all("prosody") and all(p.get("rate") == "75%" for p in later.all("prosody"))
+
+
+def test_withheld_caller_id_out_of_hours_types_a_number_for_the_callback(night_line, phone_stack):
+    call = Call(night_line, caller="anonymous")
+    call.start()
+    asked = call.say("转人工")
+    assert "请输入您的电话号码" in asked.said and "这个号码" not in asked.said, asked.said
+    typed = call.press("13912345678#")
+    assert "幺三九幺二三四五六七八" in typed.said and "按1" in typed.said
+    done = call.press("1")
+    assert "回电话" in done.said
+    rows = db_rows(phone_stack, "select kind, phone from handoffs where sender_id=:s",
+                   s="voice-" + call.sid)
+    assert ("callback", "13912345678") in [(r.kind, r.phone) for r in rows]

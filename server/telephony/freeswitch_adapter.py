@@ -287,7 +287,13 @@ class FreeswitchAdapter(TelephonyAdapter):
         speak = ET.SubElement(work, "speak", engine=self.tts_engine)
         if self.tts_voice:
             speak.set("voice", self.tts_voice)
-        speak.set("text", re.sub(r"\s+", " ", text).strip())
+        said = re.sub(r"\s+", " ", text).strip()
+        prosody = getattr(self, "_prosody", None)
+        if prosody and said:
+            said = re.sub(r"[<>&\"]", "", said)
+            settings = " ".join(f'{k}="{v}"' for k, v in prosody.items())
+            said = f'<speak><prosody {settings}>{said}</prosody></speak>'
+        speak.set("text", said)
         for key, value in attrs.items():
             speak.set(key, value)
         return speak
@@ -323,6 +329,10 @@ class FreeswitchAdapter(TelephonyAdapter):
         return "{" + ",".join(leg_vars) + "}" + f"[leg_timeout={timeout}]" + destination
 
     def render_voice(self, plan: VoicePlan) -> str:
+        # 说慢点 / 大声点: SSML prosody around what <speak> sends to the TTS engine (MRCP
+        # servers take SSML when the text starts with <speak>); the say: files of speech
+        # recognition prompts stay plain text. Not tried on a real FreeSWITCH.
+        self._prosody = {k: v for k, v in (("rate", plan.rate), ("volume", plan.volume)) if v}
         text = "".join(s.strip() for s in plan.say if s and s.strip())
         if plan.listen is not None:
             listen = plan.listen
