@@ -4,7 +4,6 @@ when Rasa is down (really down: nothing listens on its port), through the same t
 as Twilio. The Flask app runs in-process against a real migrated database."""
 from __future__ import annotations
 
-import socket
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -18,17 +17,13 @@ from server.telephony.dialogue import advisor_on_duty
 from server.telephony.freeswitch_adapter import FreeswitchAdapter, speech_result, turn_of
 from tests.test_freeswitch_support import (CALLER, HTTAPI_TAGS, INPUT_NAME, PASSWORD, USER,
                                            FreeswitchSide, FsCall, basic_auth, nlsml)
-from tests.test_twilio_support import ADVISOR, TOKEN
+from tests.test_twilio_support import ADVISOR, phone_line_env
 from tests.test_twilio_support import Call as TwilioCall
 from tests.test_twilio_support import TwilioSide
 
 GOLDEN = Path(__file__).parent / "freeswitch_golden"
 
 
-def _dead_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -42,14 +37,7 @@ def fs_env(monkeypatch):
 
 @pytest.fixture
 def app(db_url, monkeypatch, fs_env):
-    dead = f"http://127.0.0.1:{_dead_port()}"
-    monkeypatch.setenv("RASA_URL", dead)
-    monkeypatch.setenv("ACTION_SERVER_URL", dead)
-    monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)
-    monkeypatch.setenv("ADVISOR_PHONE_NUMBER", ADVISOR)
-    monkeypatch.setenv("ADVISOR_HOURS", "00:00-24:00")
-    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
-    monkeypatch.delenv("TWILIO_VALIDATE_SIGNATURE", raising=False)
+    phone_line_env(monkeypatch)
     from server import create_app
     return create_app({"TESTING": True})
 

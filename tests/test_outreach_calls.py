@@ -27,8 +27,7 @@ from bot.outreach.jobs import run_checkin_job
 from bot.outreach.reminders import send_reminders
 from server.speech import say_reference
 from tests.test_sms_twilio import ACCOUNT, FakeTwilio
-from tests.test_twilio_support import TOKEN, TwilioSide, new_call_sid
-from tests.test_twilio_unit import _dead_port
+from tests.test_twilio_support import TOKEN, TwilioSide, new_call_sid, phone_line_env
 
 ZHANG, LI, WANG, CHEN, LIU = 1, 2, 3, 4, 5
 OUR_NUMBER = "+15005550006"
@@ -312,14 +311,7 @@ def test_carrier_refusing_marks_the_attempt_failed(twilio_rest, pin_clock):
 
 @pytest.fixture
 def app(db_url, monkeypatch):
-    dead = f"http://127.0.0.1:{_dead_port()}"
-    monkeypatch.setenv("RASA_URL", dead)
-    monkeypatch.setenv("ACTION_SERVER_URL", dead)
-    monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)
-    monkeypatch.setenv("ADVISOR_PHONE_NUMBER", "+8613912349000")
-    monkeypatch.setenv("ADVISOR_HOURS", "00:00-24:00")
-    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
-    monkeypatch.delenv("TWILIO_ACCOUNT_SID", raising=False)
+    phone_line_env(monkeypatch)
     from server import create_app
     return create_app({"TESTING": True})
 

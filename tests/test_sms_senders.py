@@ -9,10 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import threading
 import time
 from types import SimpleNamespace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
@@ -24,6 +22,7 @@ from bot.sms import (FAMILY_MOBILE, NO_MOBILE, ELDER_MOBILE, configured_sender, 
                      notice_number_for, opt_out, send_sms)
 from bot.sms_senders import SendResult, TemplateSender, TwilioSender
 from tests.test_booking import ZHANG, key, morning
+from tests.local_http import JsonHandler, LocalServer
 from tests.test_sms_twilio import ACCOUNT, FakeTwilio
 
 API_KEY = "test-provider-key"
@@ -43,10 +42,9 @@ class FakeProvider:
         engine = create_engine(db_url)
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_POST(self):  # noqa: N802 - http.server's name
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length)
+                raw = self.read_body()
                 with engine.connect() as conn:  # what another connection sees right now
                     committed = conn.execute(text("select count(*) from bookings")).scalar()
                 fake.requests.append({"path": self.path, "json": json.loads(raw),
@@ -57,26 +55,14 @@ class FakeProvider:
                 body = json.dumps({"Code": fake.code, "Message": "OK" if fake.code == "OK" else "业务限流",
                                    "BizId": f"{len(fake.requests):06d}^0",
                                    "RequestId": "F0000000-0000-0000-0000-000000000000"}).encode()
-                try:
-                    self.send_response(fake.status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client timed out and left
+                self.send_json(body, fake.status)
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/sms/send"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.local = LocalServer(Handler)
+        self.url = self.local.url + "/sms/send"
         self.engine = engine
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.local.close()
         self.engine.dispose()
 
 

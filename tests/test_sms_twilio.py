@@ -5,9 +5,7 @@ the outbox row records what Twilio answered, and a rolled-back transaction sends
 from __future__ import annotations
 
 import json
-import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import create_engine, select, text
@@ -16,6 +14,7 @@ from bot import booking
 from bot.db import session_scope
 from bot.models import SmsOutbox
 from bot.sms import send_sms
+from tests.local_http import JsonHandler, LocalServer
 from tests.test_booking import ZHANG, key, morning
 
 ACCOUNT = "ACfaketestaccount"
@@ -30,10 +29,9 @@ class FakeTwilio:
         engine = create_engine(db_url)
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_POST(self):  # noqa: N802 - http.server's name
-                length = int(self.headers.get("Content-Length") or 0)
-                form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
+                form = dict(urllib.parse.parse_qsl(self.read_body().decode()))
                 with engine.connect() as conn:  # what another connection sees right now
                     committed = conn.execute(text("select count(*) from bookings")).scalar()
                 fake.requests.append({"path": self.path, "form": form,
@@ -44,24 +42,14 @@ class FakeTwilio:
                 if fake.status >= 400:
                     body = json.dumps({"code": 20500, "message": "fake outage",
                                        "status": fake.status}).encode()
-                self.send_response(fake.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.send_json(body, fake.status)
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.local = LocalServer(Handler)
+        self.url = self.local.url
         self.engine = engine
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.local.close()
         self.engine.dispose()
 
 

@@ -10,7 +10,6 @@ call starts with "系统现在有点忙" and a transfer (or, off duty, a callbac
 from __future__ import annotations
 
 import datetime as dt
-import socket
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -30,27 +29,17 @@ from server.telephony.freeswitch_adapter import FreeswitchAdapter
 from server.telephony.store import CallState
 from server.telephony.twilio_adapter import TwilioAdapter
 from tests.test_freeswitch_support import PASSWORD, USER, FreeswitchSide, FsCall
-from tests.test_twilio_support import ADVISOR, CALLER, TOKEN, Call, TwiML, TwilioSide, new_call_sid
+from tests.test_twilio_support import (ADVISOR, CALLER, TOKEN, Call, TwiML, TwilioSide, new_call_sid,
+                                       phone_line_env)
 
 TWILIO_GOLDEN = Path(__file__).parent / "twilio_golden"
 WHISPER = "幺二三四九转接：紧急求助，来电尾号零零零幺，老人张桂兰（已核实）。"
 SIP_ADVISORS = "sip:advisors@pbx.example.cn"
 
 
-def _dead_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def app(db_url, monkeypatch):
-    dead = f"http://127.0.0.1:{_dead_port()}"
-    monkeypatch.setenv("RASA_URL", dead)
-    monkeypatch.setenv("ACTION_SERVER_URL", dead)
-    monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)
-    monkeypatch.setenv("ADVISOR_PHONE_NUMBER", ADVISOR)
-    monkeypatch.setenv("ADVISOR_HOURS", "00:00-24:00")
+    phone_line_env(monkeypatch)
     monkeypatch.setenv("FREESWITCH_HTTAPI_USER", USER)
     monkeypatch.setenv("FREESWITCH_HTTAPI_PASSWORD", PASSWORD)
     for name in ("PUBLIC_BASE_URL", "TWILIO_VALIDATE_SIGNATURE", "FREESWITCH_TTS_ENGINE",

@@ -5,6 +5,7 @@ over the full URL and the form fields), so the server's check is exercised for r
 """
 from __future__ import annotations
 
+import socket
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -16,6 +17,26 @@ TOKEN = "test-twilio-token-0123456789abcdef"
 ADVISOR = "+8613912349000"
 CALLER = "+8613800000001"  # 张桂兰 in the demo data
 HOTLINE = "+8612349"
+
+
+def dead_port() -> int:
+    """A local port nothing listens on: Rasa really down."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def phone_line_env(monkeypatch, rasa_url: str | None = None) -> None:
+    """The environment of the phone line in unit tests: Rasa at `rasa_url` (default: really
+    down), signed Twilio webhooks, an advisor on duty around the clock, no public base."""
+    rasa_url = rasa_url or f"http://127.0.0.1:{dead_port()}"
+    monkeypatch.setenv("RASA_URL", rasa_url)
+    monkeypatch.setenv("ACTION_SERVER_URL", rasa_url)
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)
+    monkeypatch.setenv("ADVISOR_PHONE_NUMBER", ADVISOR)
+    monkeypatch.setenv("ADVISOR_HOURS", "00:00-24:00")
+    for name in ("PUBLIC_BASE_URL", "TWILIO_VALIDATE_SIGNATURE", "TWILIO_ACCOUNT_SID"):
+        monkeypatch.delenv(name, raising=False)
 
 
 def new_call_sid() -> str:

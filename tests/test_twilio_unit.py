@@ -4,36 +4,22 @@ listens on its port). The Flask app runs in-process against a real migrated data
 from __future__ import annotations
 
 import datetime as dt
-import socket
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from bot.clock import CHINA_TZ
 from bot.config import get_settings
-from server.speech import sms_text, speakable, spoken_choices
+from server.speech import sms_text, spoken_choices
 from server.telephony.base import Listen, VoiceEvent, VoicePlan
 from server.telephony.dialogue import advisor_on_duty, is_repeat_request, parse_hours, parse_rating
 from server.telephony.twilio_adapter import TwilioAdapter
-from tests.test_twilio_support import ADVISOR, TOKEN, Call, TwilioSide, new_call_sid
-
-
-def _dead_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.test_twilio_support import ADVISOR, TOKEN, Call, TwilioSide, new_call_sid, phone_line_env
 
 
 @pytest.fixture
 def app(db_url, monkeypatch):
-    dead = f"http://127.0.0.1:{_dead_port()}"
-    monkeypatch.setenv("RASA_URL", dead)
-    monkeypatch.setenv("ACTION_SERVER_URL", dead)
-    monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)
-    monkeypatch.setenv("ADVISOR_PHONE_NUMBER", ADVISOR)
-    monkeypatch.setenv("ADVISOR_HOURS", "00:00-24:00")
-    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
-    monkeypatch.delenv("TWILIO_VALIDATE_SIGNATURE", raising=False)
+    phone_line_env(monkeypatch)
     from server import create_app
     return create_app({"TESTING": True})
 
@@ -50,21 +36,7 @@ def rows(db_url: str, sql: str, **params) -> list:
 
 # --- voice wording ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("raw, spoken", [
-    ("您好，这里是12349养老服务热线😊。", "您好，这里是幺二三四九养老服务热线。"),
-    ("请马上拨打120急救电话！", "请马上拨打幺二零急救电话！"),
-    ("顾问会打13800000001回访您", "顾问会打幺三八零零零零零零零幺回访您"),
-    ("已预约2026-11-25 15:00的助浴服务", "已预约二零二六年十一月二十五日下午三点的助浴服务"),
-    ("上班时间08:00-20:00", "上班时间上午八点到晚上八点"),
-    ("每月补贴300元，共2小时，报销85%", "每月补贴三百元，共两小时，报销百分之八十五"),
-    ("**重要** 请带身份证 👉", "重要 请带身份证"),
-    ("您的号码138****0001", "您的号码尾号零零零幺"),
-    ("第2次上门，9:30到", "第二次上门，上午九点半到"),
-    ("社区电话(025)12345678", "社区电话零二五，幺二三四五六七八"),
-    ("登记了张桂兰老人（88岁，住五老村）的资料", "登记了张桂兰老人，八十八岁，住五老村的资料"),
-])
-def test_speakable_reads_numbers_dates_and_drops_symbols(raw, spoken):
-    assert speakable(raw) == spoken
+# The wording table (speakable) lives in tests/test_speech_wording.py.
 
 
 def test_buttons_become_spoken_choices_with_keys_and_a_human_on_zero():

@@ -9,14 +9,13 @@ misunderstanding inside a form, an ID ending in X keyed with *, the reference sa
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from server.speech import say_reference
-from tests.test_twilio_support import ADVISOR, TOKEN, Call, TwilioSide
+from tests.local_http import JsonHandler, LocalServer
+from tests.test_twilio_support import ADVISOR, Call, TwilioSide, phone_line_env
 
 
 class FakeRasa:
@@ -29,17 +28,12 @@ class FakeRasa:
         self.active_loop: str | None = None
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def _send(self, body) -> None:
-                data = json.dumps(body, ensure_ascii=False).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self.send_json(body)
 
             def do_POST(self):  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+                body = json.loads(self.read_body())
                 if self.path.startswith("/model/parse"):
                     return self._send({"text": body["text"], "intent": {"name": "inform",
                                                                         "confidence": 0.9}})
@@ -55,16 +49,11 @@ class FakeRasa:
                     return self._send({"active_loop": {"name": fake.active_loop} if fake.active_loop else {}})
                 return self._send({"status": "ok"})
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.local = LocalServer(Handler)
+        self.url = self.local.url
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.local.close()
 
 
 @pytest.fixture
@@ -76,12 +65,7 @@ def rasa():
 
 @pytest.fixture
 def side(db_url, monkeypatch, rasa):
-    monkeypatch.setenv("RASA_URL", rasa.url)
-    monkeypatch.setenv("ACTION_SERVER_URL", rasa.url)
-    monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)
-    monkeypatch.setenv("ADVISOR_PHONE_NUMBER", ADVISOR)
-    monkeypatch.setenv("ADVISOR_HOURS", "00:00-24:00")
-    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    phone_line_env(monkeypatch, rasa.url)
     from server import create_app
 
     app = create_app({"TESTING": True})
