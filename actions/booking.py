@@ -291,7 +291,8 @@ class BookingFormValidation(FormValidationAction):
             name = bt.name_from_text(text, entity_values(turn.tracker, "person_name"))
             if not name:
                 # no example name: any real name could be a registered elder's
-                turn.say("不好意思，我没听清老人的名字。请您再说一遍老人的全名。")
+                turn.say("不好意思，我没听清老人的名字。请您再说一遍老人的全名。",
+                         custom={"misunderstood": True})
                 return False
             turn.set("booking_person_name", name)
             last4 = bt.id_last4_from_text(text)
@@ -358,7 +359,7 @@ class BookingFormValidation(FormValidationAction):
             if picked is not None:
                 return picked
             log.info("booking form: time not usable (%s)", exc.code)
-            turn.say(exc.message)
+            turn.say(exc.message, custom={"misunderstood": True} if exc.code == "not_understood" else None)
             return False
         service, street_id = self.service_and_street(turn)
         if service is None or street_id is None:
@@ -466,7 +467,8 @@ class BookingFormValidation(FormValidationAction):
         bookings = booking.list_bookings(turn.elder_id)
         chosen = _choose_booking(bookings, text)
         if chosen is None:
-            turn.say("不好意思，我没听清是哪一个。请您说“第一个”、“第二个”，或者说日子。")
+            turn.say("不好意思，我没听清是哪一个。请您说“第一个”、“第二个”，或者说日子。",
+                     custom={"misunderstood": True})
             return False
         turn.set("booking_reference", chosen.reference)
         return True

@@ -235,9 +235,11 @@ class ValidateEligibilityForm(FormValidationAction):
                 dispatcher.utter_message(
                     text=f"不好意思，我还是没听明白。{EXAMPLES.get(slot, '')}"
                          "要不要我帮您转人工顾问？",
-                    buttons=[{"title": "转人工", "payload": "/request_human"}])
+                    buttons=[{"title": "转人工", "payload": "/request_human"}],
+                    json_message={"misunderstood": True})
             else:
-                dispatcher.utter_message(text=f"不好意思，我没听清楚。{EXAMPLES.get(slot, '')}")
+                dispatcher.utter_message(text=f"不好意思，我没听清楚。{EXAMPLES.get(slot, '')}",
+                                         json_message={"misunderstood": True})
             return {slot: None, "elig_failures": failures}
         failures.pop(slot, None)
         result = {slot: parsed, "elig_failures": failures}

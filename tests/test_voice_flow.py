@@ -124,7 +124,7 @@ def test_rating_only_at_the_end_and_only_three_answers_count(side, rasa, db_url)
     assert done.said.endswith("还有别的事吗？") or "还有别的事吗" in done.said[-12:]
     again = call.say("再说一遍")
     assert "预约号" in again.said and "打个分" not in again.said
-    rasa.queue.append([{"text": "不客气，再见！"}])
+    rasa.queue.append([{"text": "不客气，再见！", "custom": {"end": True}}])
     bye = call.say("没有了再见")
     assert "满意请按1，一般请按2，不满意请按3" in bye.said and not bye.hung_up
     repeat = call.say("再说一遍")
@@ -139,7 +139,7 @@ def test_rating_only_at_the_end_and_only_three_answers_count(side, rasa, db_url)
 def test_a_sentence_with_a_number_is_not_a_rating(side, rasa, db_url):
     call = Call(side)
     call.start()
-    rasa.queue.append([{"text": "好的，再见！"}])
+    rasa.queue.append([{"text": "好的，再见！", "custom": {"end": True}}])
     call.say("再见")
     rasa.queue.append([{"text": "您请说第一个问题。"}])
     going_on = call.say("我还有两个问题")
@@ -201,8 +201,9 @@ def test_second_misunderstanding_inside_a_form_keeps_the_form(side, rasa):
     call = Call(side)
     call.start()
     rasa.active_loop = "book_service_form"
-    for _ in range(2):
-        rasa.queue.append([{"text": "不好意思，我没听明白。请问想约哪天？", "custom": {"fallback": True}}])
+    for _ in range(2):  # the booking form's own "not understood", flagged where it is decided
+        rasa.queue.append([{"text": "不好意思，我没听清是哪天。请问想约哪天？",
+                            "custom": {"misunderstood": True}}])
     call.say("嗯那个")
     second = call.say("就是那个啥")
     assert "按0转人工" in second.said and "政策咨询，请按1" not in second.said
@@ -227,3 +228,15 @@ def test_an_id_ending_in_x_is_keyed_with_star(side, rasa):
     assert "星号键" in asked.said and asked.gather.get("finishOnKey") == "#"
     call.press("002*#")
     assert rasa.messages[-1] == "002X"
+
+
+def test_the_line_acts_on_flags_not_on_words(side, rasa):
+    call = Call(side)
+    call.start()
+    rasa.queue.append([{"text": "老年大学的课，学员说声再见就下课了。还有别的事吗？"}])
+    answer = call.say("老年大学怎么上课")
+    assert not answer.hung_up and "打个分" not in answer.said, "再见 in words is not a goodbye"
+    for _ in range(2):
+        rasa.queue.append([{"text": "您说的情况我记下了。"}])
+        call.say("嗯")
+    assert "政策咨询，请按1" not in call.last.said, "no misunderstanding flag: no menu"

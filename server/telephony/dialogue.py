@@ -99,10 +99,6 @@ NUMBER_QUESTION = re.compile(r"最后四位|后四位|身份证号|手机号|电
 REPEAT_PHRASES = ("再说一遍", "再说一次", "再讲一遍", "再讲一次", "重复一遍", "重复一下", "重复一次",
                   "再来一遍", "没听清", "没听见", "听不清", "听不见", "你说什么", "您说什么", "说慢点",
                   "慢点说", "再说一下")
-# Replies of the assistant that mean "not understood" (besides custom.fallback).
-MISUNDERSTOOD_MARKERS = ("没听明白", "没听懂", "没明白您的意思")
-# The assistant's goodbye (utter_goodbye); the bridge hangs up after it.
-GOODBYE_MARKER = "再见"
 _TRANSFER_WORDS = ("转接", "转人工", "请稍等", "不要挂")
 # The rating: three answers, by key or by word; nothing else counts (a number said in a
 # sentence is not a rating). Stored on the 1-5 scale of satisfaction_ratings: 5, 3, 1.
@@ -362,8 +358,9 @@ class VoiceBridge:
                                   crisis=urgent.get("kind") == "crisis")
         if "handoff" in result.actions or forced_human:
             return self._transfer(state, said, nxt)
-        misunderstood = (not said or any(c.get("fallback") for c in customs)
-                         or any(m in r.text for r in replies for m in MISUNDERSTOOD_MARKERS))
+        # reply-contract flags, set where the assistant decided (never read from its words)
+        misunderstood = not said or any(c.get("fallback") or c.get("misunderstood")
+                                        for c in customs)
         if not said:
             said = [NOT_UNDERSTOOD]
         state.misunderstood_count = state.misunderstood_count + 1 if misunderstood else 0
@@ -379,7 +376,7 @@ class VoiceBridge:
                 said = said[:-1] + ["".join(last[:-1]), again, last[-1]]
             else:
                 said = said + [again]
-        if any(GOODBYE_MARKER in r.text for r in replies):
+        if any(c.get("end") for c in customs):
             state.outcome = "goodbye"
             if state.rated:
                 return VoicePlan(say=said, hangup=True)
@@ -387,7 +384,8 @@ class VoiceBridge:
             state.last_choices = {}
             state.last_spoken = RATING_AT_GOODBYE
             # The goodbye waits until the caller has rated (or not).
-            kept = [s for s in said if GOODBYE_MARKER not in s] or ["好的。"]
+            kept = [s for s in (speakable(r.text) for r in replies if not (r.custom or {}).get("end"))
+                    if s] or ["好的。"]
             return self._listen(kept + [RATING_AT_GOODBYE], nxt)
         buttons = next((r.buttons for r in reversed(replies) if r.buttons), [])
         choice_text, choices = spoken_choices(buttons)
