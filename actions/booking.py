@@ -646,7 +646,7 @@ class ValidateCancelBookingForm(BookingFormValidation):
 
     def summary(self, turn: Turn) -> str:
         view = _view(turn)
-        return f"您要取消{view.spoken}，预约号{' '.join(view.reference)}，对吗？" if view else ""
+        return f"您要取消{view.spoken}，预约号{view.reference}，对吗？" if view else ""
 
 
 class ValidateRescheduleBookingForm(BookingFormValidation):
@@ -817,7 +817,7 @@ class ActionQueryBookingSubmit(Action):
         if not views:
             text = f"{name}现在没有还没到期的预约。"
         else:
-            listed = "；".join(f"第{i}个，{v.spoken}，预约号{' '.join(v.reference)}"
+            listed = "；".join(f"第{i}个，{v.spoken}，预约号{v.reference}"
                                for i, v in enumerate(views, 1))
             text = f"{name}有{len(views)}个预约：{listed}。"
         if summary.granted_minutes:

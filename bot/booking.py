@@ -407,7 +407,7 @@ def _cost_sentence(free_minutes: int, cost_fen: int) -> str:
 
 
 def _booked_message(b: Booking) -> str:
-    return (f"预约好了。预约号{' '.join(b.reference)}。{b.elder.name}，{b.service_type.name}，"
+    return (f"预约好了。预约号{b.reference}。{b.elder.name}，{b.service_type.name}，"
             f"{say_window_with_hours(b.window.starts_at)}。"
             f"{_cost_sentence(b.free_minutes_applied, b.cost_fen)}。")
 
@@ -454,7 +454,7 @@ def same_visit_booked(session: Session, elder_id: int, service_id: int,
 
 def already_message(b: Booking) -> str:
     return (f"{b.elder.name}{say_window(b.window.starts_at)}已经约了{b.service_type.name}，"
-            f"预约号{' '.join(b.reference)}，不用再约了。")
+            f"预约号{b.reference}，不用再约了。")
 
 
 def _full_message(start: dt.datetime, alternatives: list[WindowOption]) -> str:
@@ -724,7 +724,7 @@ def _reschedule(reference, elder_id, new_start, channel, database_url) -> Bookin
         log.info("rescheduled ref=%s elder=%s %s", booking.reference, elder_id, note)
         return _result(booking, "rescheduled",
                        f"改好了。{booking.service_type.name}改到{say_window_with_hours(new_start)}，"
-                       f"预约号还是{' '.join(booking.reference)}。"
+                       f"预约号还是{booking.reference}。"
                        f"{_cost_sentence(booking.free_minutes_applied, booking.cost_fen)}。")
 
 

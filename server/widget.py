@@ -1,4 +1,5 @@
-"""The web chat widget: `/` (a demo page with it), `/widget.js` (embed with one tag).
+"""The web chat widget: `/` (the elders' page with it), `/embed` (how a site owner embeds
+it), `/widget.js` (embed with one tag).
 
     <script src="https://HOST/widget.js" defer></script>
 
@@ -18,6 +19,12 @@ bp = Blueprint("widget", __name__)
 @bp.get("/")
 def demo_page():
     return render_template("widget_demo.html")
+
+
+@bp.get("/embed")
+def embed_page():
+    """For site owners, kept off the elders' page: the one tag that embeds the widget."""
+    return render_template("widget_embed.html")
 
 
 @bp.get("/widget.js")

@@ -96,7 +96,7 @@ def test_same_visit_twice_is_refused_without_a_second_charge(db_url):
     again = booking.book(ZHANG, "bath", morning(5), "voice", key())
     assert not again.ok and again.code == "already_booked"
     assert again.reference == first.reference and "不用再约" in again.message
-    assert " ".join(first.reference) in again.message
+    assert first.reference in again.message
     with session_scope() as s:
         assert counts(s) == before
     assert booking.book(ZHANG, "cleaning", morning(5), "voice", key()).ok

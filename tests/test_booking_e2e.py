@@ -270,7 +270,7 @@ def test_asking_again_for_a_visit_already_booked_reads_the_first_back(stack, sen
     again = f"{sender}-again"
     open_booking(stack, db, again, "帮我约个助洁", "13800000002")  # another call: proven again
     reply = stack.chat_text(again, when, meta)
-    assert "已经约了助洁" in reply and " ".join(ref) in reply and "别的时间" in reply
+    assert "已经约了助洁" in reply and ref in reply and "别的时间" in reply
     assert rows(db, "select count(*) as n from bookings")[0].n == before
 
 
@@ -288,7 +288,7 @@ def test_dont_come_stops_a_booking_or_cancels_the_one_made(stack, sender, db):
     stack.chat_text(sender, "对", meta)
     ref = reference_in(stack.chat_text(sender, "对", meta))
     reply = stack.chat_text(sender, f"{day.month}月{day.day}号就别过来了", meta)
-    assert "取消" in reply and " ".join(ref) in reply and "对吗" in reply
+    assert "取消" in reply and ref in reply and "对吗" in reply
     assert "取消" in stack.chat_text(sender, "对", meta)
     assert rows(db, "select status from bookings where reference = :r", r=ref)[0].status == "cancelled"
 
@@ -306,7 +306,7 @@ def test_a_day_in_the_cancel_request_picks_the_booking_or_says_there_is_none(sta
         refs.append(reference_in(stack.chat_text(sender, "对", meta)))
     # two bookings, the day said names the second one: read back straight away
     reply = stack.chat_text(sender, f"{days[1].month}月{days[1].day}号的不用来了", meta)
-    assert " ".join(refs[1]) in reply and " ".join(refs[0]) not in reply and "对吗" in reply
+    assert refs[1] in reply and refs[0] not in reply and "对吗" in reply
     assert "没有取消" in stack.chat_text(sender, "不对", meta)
     # a day with no booking: said so, then the choice between the two
     empty = days[0] + dt.timedelta(days=1)

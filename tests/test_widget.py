@@ -22,6 +22,13 @@ def test_demo_page_embeds_the_widget_with_one_script_tag(client):
     assert '<html lang="zh-CN">' in html
     assert len(re.findall(r'<script src="/widget.js"', html)) == 1
     assert 'name="viewport"' in html  # phone-sized screens
+    assert "&lt;script" not in html, "the elders' page shows no embed code"
+    assert 'href="tel:12349"' in html
+
+
+def test_embedding_instructions_are_for_site_owners_on_their_own_page(client):
+    html = client.get("/embed").get_data(as_text=True)
+    assert "&lt;script src=" in html and "widget.js" in html and "WIDGET_ALLOWED_ORIGINS" in html
 
 
 def test_widget_script_and_styles_are_served(client):

@@ -122,6 +122,10 @@ def test_read_aloud_human_handoff_and_escaping(stack, phone_page):
     assert spoken and spoken[0]["lang"] == "zh-CN"
     assert spoken[0]["text"] in first_reply
 
+    # A service number in a reply is a tap-to-call link showing just the number.
+    link = page.locator(f"{BOT} .ew-bubble a.ew-tel").first
+    assert link.get_attribute("href") == "tel:12349" and link.inner_text() == "12349"
+
     # Text that looks like HTML is shown as text and never runs.
     attack = '<img src=x onerror="window.__xss=1"><b>粗体</b>'
     page.fill("#elder12349-widget .ew-input", attack)

@@ -62,6 +62,22 @@
     return b;
   }
 
+  // Service numbers in a reply (12349, 120, 12356 …) become tap-to-call links on a phone.
+  var CALLABLE = /(?<![0-9])(12349|12356|12348|12333|12393|120|110|119)(?![0-9])/g;
+
+  function appendWithCallLinks(parent, text) {
+    var last = 0;
+    String(text).replace(CALLABLE, function (number, _n, at) {
+      if (at > last) { parent.appendChild(document.createTextNode(text.slice(last, at))); }
+      var link = el("a", "ew-tel", number);
+      link.href = "tel:" + number;
+      parent.appendChild(link);
+      last = at + number.length;
+      return number;
+    });
+    if (last < text.length) { parent.appendChild(document.createTextNode(text.slice(last))); }
+  }
+
   function clock(ts) {
     var d = new Date(ts);
     return ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2);
@@ -184,7 +200,11 @@
     var who = el("span", "ew-sr-only", fromUser ? "我说：" : "助手说：");
     var bubble = el("div", "ew-bubble");
     bubble.appendChild(who);
-    bubble.appendChild(document.createTextNode(msg.text));
+    if (fromUser) {
+      bubble.appendChild(document.createTextNode(msg.text));
+    } else {
+      appendWithCallLinks(bubble, msg.text);
+    }
     body.appendChild(bubble);
 
     var meta = el("div", "ew-meta");
