@@ -85,6 +85,18 @@ def _add_handoff(session, kind: str, sender_id, channel, phone, text,
     return handoff
 
 
+def add_task(session, kind: str, *, elder_id: int, summary: str, channel: str | None = None,
+             max_chars: int = 2000) -> Handoff:
+    """A task about an elder with no conversation behind it (outbound care, a notice that
+    could not be texted), in the caller's transaction: priority from PRIORITY, the summary
+    masked like every handoff's."""
+    task = Handoff(kind=kind, priority=PRIORITY.get(kind, 5), channel=channel, elder_id=elder_id,
+                   summary=mask_text(summary)[:max_chars])
+    session.add(task)
+    session.flush()
+    return task
+
+
 def create_handoff(kind: str, *, sender_id: str | None, channel: str | None = None,
                    phone: str | None = None, summary: str | None = None) -> int:
     """Adds a conversation to the queue; returns its id. Raises HandoffLimited when the web

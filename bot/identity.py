@@ -37,9 +37,9 @@ from bot.db import session_scope
 from bot.masking import mask_phone
 from bot.models import Elder
 from bot.models.identity import IdentityAttempt, IdentityChallenge, IdentityProof
-from bot.models.people import is_mobile, phone_digits
+from bot.models.people import phone_digits
 from bot.sms import number_on_file as _number_on_file
-from bot.sms import send_sms
+from bot.sms import FAMILY_MOBILE, notice_number_for, send_sms
 
 log = logging.getLogger(__name__)
 
@@ -248,9 +248,9 @@ def send_code(sender_id: str, elder_id: int, channel: str | None = None) -> Outc
         elder = s.get(Elder, elder_id)
         if elder is None:
             return Outcome(False, "no_mobile")
-        to_relative = not is_mobile(elder.phone)
-        target = elder.emergency_contact_phone if to_relative else elder.phone
-        if not is_mobile(target):
+        target, whose = notice_number_for(elder)
+        to_relative = whose == FAMILY_MOBILE
+        if target is None:
             log.info("identity: elder=%s has no mobile on file (self or family)", elder_id)
             return Outcome(False, "no_mobile")
         s.execute(update(IdentityChallenge).where(

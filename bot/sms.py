@@ -205,8 +205,7 @@ def _deliver(sender: SmsSender, row_id: int, to_number: str, body: str, template
 ELDER_MOBILE = "elder_mobile"  # her own mobile
 FAMILY_MOBILE = "family_mobile"  # her number is a landline (or missing): her family contact's
 NO_MOBILE = "no_mobile"  # neither she nor her family contact has a mobile on file
-SMS_UNSENT_KIND = "sms_unsent"
-SMS_UNSENT_PRIORITY = 5
+SMS_UNSENT_KIND = "sms_unsent"  # its priority: bot/handoff.py PRIORITY
 
 
 def notice_number_for(elder: Elder) -> tuple[str | None, str]:
@@ -237,16 +236,16 @@ def note_sms_unsent(elder_id: int, what: str | None = None, *, booking_reference
     if session is None:
         with session_scope() as s:
             return note_sms_unsent(elder_id, what, booking_reference=booking_reference, session=s)
+    from bot.handoff import add_task
+    from bot.masking import mask_text
+
     existing = session.execute(select(Handoff.id).where(
         Handoff.kind == SMS_UNSENT_KIND, Handoff.elder_id == elder_id,
-        Handoff.status == "open", Handoff.summary == summary)).scalars().first()
+        Handoff.status == "open", Handoff.summary == mask_text(summary))).scalars().first()
     if existing is not None:
         log.info("sms unsent for elder=%s (%s): advisor note %s already open", elder_id,
                  what or "-", existing)
         return existing
-    handoff = Handoff(kind=SMS_UNSENT_KIND, priority=SMS_UNSENT_PRIORITY, channel="sms",
-                      elder_id=elder_id, summary=summary)
-    session.add(handoff)
-    session.flush()
+    handoff = add_task(session, SMS_UNSENT_KIND, elder_id=elder_id, summary=summary, channel="sms")
     log.info("sms unsent for elder=%s (%s): advisor note %s", elder_id, what or "-", handoff.id)
     return handoff.id

@@ -24,7 +24,7 @@ from sqlalchemy import (Boolean, CheckConstraint, Column, Date, DateTime, Foreig
 from sqlalchemy.orm import relationship
 
 from bot.models.base import Base, utcnow
-from bot.models.people import is_mobile, phone_digits
+from bot.models.people import phone_digits
 
 PARTS_OF_DAY = ("上午", "下午")
 BOOKING_STATUSES = ("booked", "cancelled", "done", "no_show")
@@ -169,12 +169,14 @@ class Booking(Base):
         her; otherwise hers. An SMS needs a mobile: when hers is a landline, her family
         contact's mobile (None: nobody can be texted). `landline_ok`: a call may go to her
         landline (the evening-before reminder)."""
+        from bot.sms import notice_number_for  # the one rule for whose mobile gets an SMS
+
         elder = self.elder
         if self.notify == "family_contact" and elder.emergency_contact_phone:
             return elder.emergency_contact_phone
-        if landline_ok or is_mobile(elder.phone):
+        if landline_ok and elder.phone:
             return elder.phone
-        return elder.emergency_contact_phone if is_mobile(elder.emergency_contact_phone) else None
+        return notice_number_for(elder)[0]
 
     def to_family(self, number: str | None) -> bool:
         """Does a notice to `number` reach her family contact rather than her?"""

@@ -29,7 +29,7 @@ from bot import clock
 from bot.config import get_settings
 from bot.db import session_scope
 from bot.masking import mask_phone
-from bot.models import Handoff
+from bot.handoff import add_task
 from bot.models.booking import Booking
 from bot.models.outreach import CALL_OUTCOMES, OutreachContact
 from bot.models.people import phone_digits
@@ -194,13 +194,7 @@ def _flag_reminder_when_unreachable(booking_id: int) -> None:
 
 
 def _task(s, kind: str, elder_id: int, summary: str) -> int:
-    from bot.handoff import PRIORITY
-
-    task = Handoff(kind=kind, priority=PRIORITY.get(kind, 5), sender_id=None, channel="voice",
-                   phone=None, elder_id=elder_id, summary=summary[:2000])
-    s.add(task)
-    s.flush()
-    return task.id
+    return add_task(s, kind, elder_id=elder_id, summary=summary, channel="voice").id
 
 
 ANSWERED = tuple(o for o in CALL_OUTCOMES if o != "no_answer")  # somebody picked up
@@ -285,8 +279,6 @@ def note_turn(contact_id: int, said: str, heard: str | None, reading: str | None
 def finish(contact_id: int, outcome: str, *, summary: str | None = None) -> int | None:
     """The script ended the call with `outcome`; with `summary`, a check-in need becomes a
     task in the advisor queue, carrying the transcript. Returns the task id."""
-    from bot.masking import mask_text
-
     if outcome not in CALL_OUTCOMES:
         raise ValueError(f"unknown call outcome {outcome!r}")
     task = None
@@ -297,7 +289,7 @@ def finish(contact_id: int, outcome: str, *, summary: str | None = None) -> int 
         row.status, row.outcome, row.finished_at = "sent", outcome, clock.utcnow_naive()
         if summary:
             text = summary + ("\n" + row.transcript if row.transcript else "")
-            task = _task(s, NEED_TASK, row.elder_id, mask_text(text))
+            task = _task(s, NEED_TASK, row.elder_id, text)
             row.handoff_id = task
     log.info("outbound call contact=%s ended: %s%s", contact_id, outcome,
              f", task {task}" if task else "")
