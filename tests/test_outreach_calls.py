@@ -299,12 +299,21 @@ def test_a_check_in_is_dialled_through_the_rest_api(twilio_rest, pin_clock):
     assert zhang.provider_call_id and zhang.status == "queued" and zhang.reason is None
 
 
-def test_carrier_refusing_marks_the_attempt_failed(twilio_rest, pin_clock):
+def test_carrier_refusing_is_not_an_attempt_and_never_a_visit_task(twilio_rest, pin_clock):
     twilio_rest.status = 500
     pin_clock("2026-11-23T10:00")
     run = run_checkins()
     assert run.count("failed") == len(_members())
-    assert {(c.status, c.outcome) for c in contacts()} == {("failed", "no_answer")}
+    rows = contacts()
+    assert {(c.status, c.outcome, c.attempt_key) for c in rows} == {("skipped", None, None)}
+    assert all(c.reason.startswith("carrier refused") for c in rows)
+    pin_clock("2026-11-24T10:00")
+    run_checkins()  # the carrier still refuses: two days, but nobody was ever called
+    assert tasks("visit_needed") == []
+    twilio_rest.status = 201
+    pin_clock("2026-11-24T11:00")
+    again = run_checkins()  # the same day, once the carrier is back: called
+    assert again.count("queued") == len(_members())
 
 
 # --- the call scripts, played as Twilio plays them ----------------------------------------

@@ -94,9 +94,10 @@ def dial(contact_id: int, to_number: str) -> Placed:
         if placed.call_id:
             row.provider_call_id = placed.call_id
         if placed.status == "failed":
-            row.outcome, row.finished_at = "no_answer", clock.utcnow_naive()
-    if placed.status == "failed":
-        call_ended(contact_id, "failed")
+            # Nobody was dialled (the carrier refused, or it could not reach us): not an
+            # attempt and not an unanswered call. The row says why; releasing its attempt key
+            # lets a later run try again, and an outage never becomes "请上门探访" tasks.
+            row.status, row.attempt_key = "skipped", None
     log.info("outbound call contact=%s to %s: %s%s", contact_id, mask_phone(to_number),
              placed.status, f" ({placed.reason})" if placed.reason else "")
     return placed
