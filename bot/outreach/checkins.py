@@ -31,7 +31,6 @@ from bot.models.people import phone_digits
 from bot.outreach import rules
 from bot.outreach.calls import ANSWERED, dial
 from bot.outreach.campaign import CheckinCampaign, checkin_campaign, month_key
-from bot.sms import opted_out
 
 log = logging.getLogger(__name__)
 
@@ -100,31 +99,27 @@ def due_checkins(session, day: dt.date, campaign: CheckinCampaign | None = None,
     """Every campaign member, with whether she would be called on `day` and why not."""
     campaign = campaign or checkin_campaign()
     month = month or month_key(day)
-    members = campaign.members(session)
-    ids = [e.id for e, _ in members]
     contacts: dict[int, list[OutreachContact]] = {}
-    if ids:
-        for row in session.execute(select(OutreachContact).where(
-                OutreachContact.kind == "checkin", OutreachContact.campaign == month,
-                OutreachContact.elder_id.in_(ids))).scalars():
-            contacts.setdefault(row.elder_id, []).append(row)
+    for row in session.execute(select(OutreachContact).where(  # the month's calls, one query
+            OutreachContact.kind == "checkin", OutreachContact.campaign == month)).scalars():
+        contacts.setdefault(row.elder_id, []).append(row)
+    stop = rules.do_not_contact(session)
     due = []
-    for elder, why in members:
+    for elder, why in campaign.members(session):
         mine = [c for c in contacts.get(elder.id, []) if c.status != "skipped"]
         due.append(DueCheckin(elder_id=elder.id, to_number=elder.phone, why=tuple(why),
                               attempt_no=len(mine) + 1,
-                              skip_reason=_skip_reason(session, elder, mine, day, campaign)))
+                              skip_reason=_skip_reason(elder, mine, day, campaign, stop)))
     return due
 
 
-def _skip_reason(session, elder: Elder, mine: list[OutreachContact], day: dt.date,
-                 campaign: CheckinCampaign) -> str | None:
+def _skip_reason(elder: Elder, mine: list[OutreachContact], day: dt.date,
+                 campaign: CheckinCampaign, stop: rules.DoNotContact) -> str | None:
     if not phone_digits(elder.phone):
         return rules.NO_PHONE
-    if rules.refused(session, elder.id, elder.phone):
-        return rules.REFUSED
-    if opted_out(elder.phone, session):
-        return rules.OPTED_OUT
+    refused = stop.reason(elder.id, elder.phone)
+    if refused:
+        return refused
     if any(c.outcome in ANSWERED and c.outcome != "hung_up" for c in mine):
         return REACHED
     if sum(1 for c in mine if c.day == day) >= campaign.max_attempts_per_day:

@@ -31,9 +31,9 @@ from sqlalchemy.orm import Session
 
 from bot.models import Elder, Handoff
 from bot.models.booking import Booking
-from bot.models.messaging import SmsOptOut
-from bot.models.outreach import OutreachContact, OutreachRefusal
-from bot.models.people import Street, phone_digits
+from bot.models.outreach import OutreachContact
+from bot.models.people import Street
+from bot.outreach import rules
 from bot.outreach.campaign import CheckinCampaign, checkin_campaign, month_key
 
 # Check-in states, in the order the rule above tries them.
@@ -140,20 +140,6 @@ def _month_calls(session: Session, campaign: str) -> dict[int, _Calls]:
     return by_elder
 
 
-def _refusals(session: Session) -> tuple[set[int], set[str]]:
-    """Elders and numbers that must not be contacted: the refusal list and SMS 退订."""
-    elders, numbers = set(), set()
-    for elder_id, number in session.execute(select(OutreachRefusal.elder_id,
-                                                   OutreachRefusal.number)):
-        if elder_id is not None:
-            elders.add(elder_id)
-        if number:
-            numbers.add(phone_digits(number))
-    numbers.update(phone_digits(n) for n in session.execute(select(SmsOptOut.number)).scalars())
-    numbers.discard("")
-    return elders, numbers
-
-
 def checkin_progress(session: Session, month: dt.date,
                      campaign: CheckinCampaign | None = None) -> CampaignProgress:
     """Every member of the monthly check-in campaign and how far her month's calls got."""
@@ -161,11 +147,11 @@ def checkin_progress(session: Session, month: dt.date,
     key = month_key(month)
     streets = dict(session.execute(select(Street.id, Street.name)).all())
     calls = _month_calls(session, key)
-    refused_elders, refused_numbers = _refusals(session)
+    stop = rules.do_not_contact(session)
     rows, counts = [], Counter()
     for elder, reasons in campaign.members(session):
         mine = calls.get(elder.id)
-        refused = elder.id in refused_elders or phone_digits(elder.phone) in refused_numbers
+        refused = stop.reason(elder.id, elder.phone) is not None
         state = _state(mine, refused, campaign.unanswered_attempts_for_visit)
         counts[state] += 1
         handoff = mine.handoff if mine else None

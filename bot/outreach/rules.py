@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bot import clock
 from bot.masking import mask_phone
-from bot.models import Elder
+from bot.models import Elder, SmsOptOut
 from bot.models.outreach import REFUSAL_SOURCES, OutreachRefusal
 from bot.models.people import is_mobile, phone_digits
 from bot.sms import opted_out
@@ -47,6 +48,35 @@ def refused(session: Session, elder_id: int, number: str | None = None) -> bool:
     if digits:
         who.append(OutreachRefusal.number == digits)
     return session.execute(select(OutreachRefusal.id).where(or_(*who)).limit(1)).first() is not None
+
+
+@dataclass(frozen=True)
+class DoNotContact:
+    """The refusal list and the SMS 退订 numbers, read once for a whole run or page."""
+    refused_elders: frozenset[int]
+    refused_numbers: frozenset[str]
+    opted_out_numbers: frozenset[str]
+
+    def reason(self, elder_id: int, number: str | None) -> str | None:
+        """REFUSED, OPTED_OUT, or None when she may be contacted at this number."""
+        digits = phone_digits(number)
+        if elder_id in self.refused_elders or (digits and digits in self.refused_numbers):
+            return REFUSED
+        if digits and digits in self.opted_out_numbers:
+            return OPTED_OUT
+        return None
+
+
+def do_not_contact(session: Session) -> DoNotContact:
+    elders, numbers = set(), set()
+    for elder_id, number in session.execute(select(OutreachRefusal.elder_id,
+                                                   OutreachRefusal.number)):
+        if elder_id is not None:
+            elders.add(elder_id)
+        if number:
+            numbers.add(phone_digits(number))
+    opted = {phone_digits(n) for n in session.execute(select(SmsOptOut.number)).scalars()}
+    return DoNotContact(frozenset(elders), frozenset(numbers - {""}), frozenset(opted - {""}))
 
 
 def add_refusal(session: Session, *, source: str, elder_id: int | None = None,
