@@ -11,7 +11,7 @@ conversation exactly as a hotline message would. Only then are the check-in's cu
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -46,6 +46,7 @@ class Reading:
     kind: str  # danger | opt_out | human | need | fine | unclear
     needs: tuple[str, ...] = ()  # for kind "need", the question's own need first
     safety: dict = field(default_factory=dict)  # the safety layer's assessment
+    intent: str | None = None  # the classifier's intent when it is sure (SURE), else None
 
 
 def _intent(parse: dict | None) -> tuple[str | None, float, dict[str, float]]:
@@ -57,8 +58,25 @@ def _intent(parse: dict | None) -> tuple[str | None, float, dict[str, float]]:
     return intent.get("name"), float(intent.get("confidence") or 0.0), ranking
 
 
+def read_reminder_reply(text: str) -> str | None:
+    """What an answer to a reminder call asks for: cancel | change | confirm | None."""
+    cues = _cues()
+    for kind, cue in (("cancel", "reminder_cancel"), ("change", "reminder_change"),
+                      ("confirm", "reminder_confirm")):
+        if cues[cue].search(text or ""):
+            return kind
+    return None
+
+
 def read_answer(question: str | None, text: str | None, parse: dict | None = None, *,
                 safety_first: bool = True) -> Reading:
+    reading = _read_answer(question, text, parse, safety_first)
+    intent, confidence, _ = _intent(parse)
+    return replace(reading, intent=intent if confidence >= SURE else None)
+
+
+def _read_answer(question: str | None, text: str | None, parse: dict | None,
+                 safety_first: bool) -> Reading:
     """What an answer to `question` (health | help | visitor; None for a reminder call)
     says. `parse` is Rasa's /model/parse result for the text, when Rasa answered.
     `safety_first=False` only once the safety layer's own question has been answered."""

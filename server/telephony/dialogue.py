@@ -113,7 +113,7 @@ LOUDER_PHRASES = ("大声点", "大点声", "大声一点", "声音大点", "声
 RATE_STEPS = (85, 75, 65)  # percent; the last is the floor
 VOLUMES = ("loud", "x-loud")
 CONFIRM_BELOW = 0.5  # recognition confidence below which "您是说……吗？" is asked
-_YES_WORDS = ("对", "对的", "是", "是的", "对对", "嗯", "没错", "是这个意思")
+_YES_WORDS = ("对", "对的", "是", "是的", "对对", "嗯", "没错", "是这个意思", "好", "好的")
 _NO_WORDS = ("不对", "不是", "错了", "不是的", "说错了")
 
 
@@ -206,7 +206,12 @@ def yes_or_no(event: VoiceEvent) -> bool | None:
     """Key 1/2 or a short 对/不对 (for "您是说……吗？"); None when it is neither."""
     if event.digits:
         return {"1": True, "2": False}.get(event.digits[0])
-    core = re.sub(r"[\s，。！？,.!?]", "", event.speech or "")
+    return yes_or_no_said(event.speech)
+
+
+def yes_or_no_said(text: str | None) -> bool | None:
+    """A short spoken 对/是的 (True) or 不对/不是 (False); None for anything longer or else."""
+    core = re.sub(r"[\s，。！？,.!?]", "", text or "")
     if core in _NO_WORDS:
         return False
     if core in _YES_WORDS:

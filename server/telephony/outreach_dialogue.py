@@ -24,14 +24,15 @@ import logging
 from bot import clock
 from bot.db import session_scope
 from bot.outreach import calls, rules
-from bot.outreach.answers import Reading, read_answer, script
+from bot.outreach.answers import Reading, read_answer, read_reminder_reply, script
 from bot.outreach.calls import OutreachCall
 from bot.textnorm import clean
 from bot.timeparse import say_window
 from server import rasa_client
 from server.speech import HUMAN_PAYLOAD, say_reference, speakable
 from server.telephony.base import VoiceEvent, VoicePlan
-from server.telephony.dialogue import MAX_SPEECH_CHARS, NOT_HEARD, VoiceBridge, is_repeat_request
+from server.telephony.dialogue import (MAX_SPEECH_CHARS, NOT_HEARD, VoiceBridge, is_repeat_request,
+                                      yes_or_no_said)
 from server.telephony.store import CallState
 
 log = logging.getLogger(__name__)
@@ -217,14 +218,12 @@ class OutreachBridge(VoiceBridge):
 
     # the reminder ------------------------------------------------------------------------
     def _reminder_answer(self, state: CallState, text: str, nxt: str) -> VoicePlan:
-        from bot.outreach.answers import _cues
-
-        cues = _cues()
-        if cues["reminder_cancel"].search(text):
+        wants = read_reminder_reply(text)
+        if wants == "cancel":
             return self._hand_over(state, CANCEL_PAYLOAD, text, "cancel", nxt)
-        if cues["reminder_change"].search(text):
+        if wants == "change":
             return self._hand_over(state, RESCHEDULE_PAYLOAD, text, "reschedule", nxt)
-        if cues["reminder_confirm"].search(text):
+        if wants == "confirm":
             return self._confirmed(state, text)
         state.misunderstood_count += 1
         if state.misunderstood_count >= 3:
@@ -324,12 +323,9 @@ class OutreachBridge(VoiceBridge):
 
     def _opt_out_answer(self, state: CallState, step: str, text: str, reading: Reading,
                         nxt: str) -> VoicePlan:
-        from bot.outreach.answers import _intent
-
-        intent, confidence, _ = _intent(rasa_client.parse(text))
-        yes = reading.kind == "opt_out" or (intent == "affirm" and confidence >= 0.6) \
-            or text.strip("。！!，, ") in ("对", "对的", "是", "是的", "嗯", "好", "好的", "对对")
-        no = intent == "deny" and confidence >= 0.6
+        said = yes_or_no_said(text)
+        yes = reading.kind == "opt_out" or reading.intent == "affirm" or said is True
+        no = reading.intent == "deny" or said is False
         if yes or no:
             return self._opt_out_decided(state, step, yes and not no, text, nxt)
         return self._listen([script()["opt_out_confirm"]], nxt)
