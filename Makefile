@@ -14,13 +14,21 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: install db train run lint test test-fast test-shifted-clocks call benchmark benchmark-nlu-cv system-deps clean
 
 ## install: the project venv from the pinned lock files (only when they change)
-install: $(STAMP)
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+install: $(STAMP) $(AXE)
 $(STAMP): $(LOCKS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	# Rasa 3.6 declares Python <3.11; both packages are pure Python (see ../shared/rasa-py311)
 	$(BIN)/pip install -q --no-deps --ignore-requires-python rasa==3.6.21 rasa-sdk==3.6.2 jieba==0.42.1
 	$(BIN)/pip install -q -r requirements/rasa-py311.lock -r requirements/app.lock
 	touch $(STAMP)
+# axe-core for the browser tests' accessibility gate, pinned in tests/browser/package-lock.json
+# (npm dates unpacked files 1985, hence the touch)
+$(AXE): tests/browser/package-lock.json
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory system-deps
+	@command -v npm >/dev/null || { echo "npm is missing: run make system-deps (as root), then make install"; exit 1; }
+	npm ci --prefix tests/browser --no-audit --no-fund
+	touch $@
 
 ## db: create/migrate the service database and load demo data when it is empty
 db: install
@@ -45,9 +53,10 @@ run: install db train
 
 ## system-deps: Debian packages the tests need (chromium and a Chinese font for the browser
 ## tests, faketime for the shifted-clock runs); as root, once
-SYSTEM_PACKAGES := chromium chromium-driver fonts-wqy-microhei faketime
+SYSTEM_PACKAGES := chromium chromium-driver fonts-wqy-microhei faketime nodejs npm
 system-deps:
 	@if ! command -v chromium >/dev/null 2>&1 || ! command -v faketime >/dev/null 2>&1 \
+	    || ! command -v npm >/dev/null 2>&1 \
 	    || ! fc-list 2>/dev/null | grep -qi wqy; then \
 	  if [ "$$(id -u)" = "0" ]; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null) \
@@ -55,10 +64,13 @@ system-deps:
 	  else echo "chromium or fonts missing and not root: browser tests will be skipped"; fi; \
 	fi
 
-## lint: the gates before the tests: ruff (bugs, not style: pyproject.toml) and Rasa's own
-## check of the training data, domain and stories
+## lint: the gates before the tests: ruff (bugs, not style), the import contracts between the
+## layers (import-linter) and type checks of bot/ (mypy), all set in pyproject.toml and
+## described in docs/ARCHITECTURE.md; then Rasa's own check of the training data, domain and stories
 lint: install
 	$(BIN)/ruff check --no-cache .
+	$(BIN)/lint-imports --no-cache --no-logo
+	$(BIN)/mypy
 	$(BIN)/rasa data validate --quiet
 
 ## test: the whole suite; the model is trained once here and shared by every test. Then the

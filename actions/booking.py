@@ -23,14 +23,18 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
-from actions.common import caller_phone, channel, entity_values, guarded, latest_text
+from actions.common import (HUMAN_BUTTON, ID_LAST4_FLAGS, REFERENCE_FLAGS, STOP_BUTTON,
+                            caller_phone, channel, entity_values, form_buttons, guarded,
+                            is_voice, latest_text)
+from actions.policy import answer_price_question, is_service_price_question
 from bot import booking, identity, safety
 from bot import booking_text as bt
 from bot.db import session_scope
 from bot.masking import mask_phone
 from bot.models import Elder
-from bot.timeparse import (TimeParseError, parse_time, say_day, say_window, say_window_with_hours,
-                           window_start)
+from bot.clock import today
+from bot.timeparse import (PART_HOURS, TimeParseError, parse_time, part_of, say_day,
+                           say_window, say_window_with_hours, window_start)
 
 log = logging.getLogger(__name__)
 # "I did not get it", "send it again": a new code rather than a wrong one
@@ -47,7 +51,10 @@ INTERRUPT_INTENTS = {"request_human"} | safety.LAYER_INTENTS
 YES_NO_SLOTS = ("booking_confirm", "booking_address_ok")
 TOO_MANY_TRIES = "为了保护老人的信息，核对的次数不能太多。"
 OFFER_HUMAN_TEXT = "不好意思，我还是没弄明白。您可以说“转人工”，让顾问帮您办；也可以再跟我说一遍。"
-HUMAN_BUTTONS = [{"title": "转人工", "payload": "/request_human"}]
+HUMAN_BUTTONS = [HUMAN_BUTTON]
+# Relative day words a caller says (bot/timeparse reads them), for the time buttons.
+_NEAR_DAYS = {1: "明天", 2: "后天"}
+TIME_BUTTONS = 4
 
 
 def _code_we_asked_for(requested: str, tracker: Tracker) -> bool:
@@ -81,7 +88,12 @@ class Turn:
         """Says something; `asks` when it already asks the question again (then the form's
         own question is skipped: one question at a time). `custom` carries reply-contract
         flags (e.g. expects_digits) for the channels."""
-        self.dispatcher.utter_message(text=text, buttons=buttons or [], json_message=custom)
+        buttons = list(buttons or [])
+        # a question of the form offers the way out too (on the web; a turn without a
+        # tracker is a bare validator call)
+        if asks and self.tracker is not None and not is_voice(self.tracker):
+            buttons.append(STOP_BUTTON)
+        self.dispatcher.utter_message(text=text, buttons=buttons, json_message=custom)
         if asks:
             self.updates["booking_question_asked"] = True
 
@@ -144,6 +156,8 @@ class BookingFormValidation(FormValidationAction):
     task_order: tuple[str, ...] = ()
     # whether a day in the request picks the booking (cancel: yes; reschedule: the new day)
     day_names_booking = False
+    # whether a question about what a service costs is answered instead of starting the form
+    answers_price_questions = False
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
@@ -164,6 +178,11 @@ class BookingFormValidation(FormValidationAction):
         if requested and (bt.wants_to_stop(text) or intent in ("goodbye", "stop")):
             # the booking forms' own way out ("先不约了"); other forms: rules.yml `stop`
             return [SlotSet("booking_aborted", "user"), SlotSet("requested_slot", None)]
+        if requested is None and self.answers_price_questions and is_service_price_question(
+                text, entity_values(tracker, "service_type")):
+            # 上门洗澡要自己出钱吗 read as a booking: the price list answers, 帮我预约 offers
+            if answer_price_question(dispatcher, tracker, text):
+                return [SlotSet("booking_aborted", "question"), SlotSet("requested_slot", None)]
         try:
             if requested is None:
                 self.prefill(turn, text)
@@ -301,7 +320,8 @@ class BookingFormValidation(FormValidationAction):
             return True
         last4 = bt.id_last4_from_text(text)
         if not last4:
-            turn.say("请您说一下老人身份证号码的最后四位，一个数字一个数字地说。")
+            turn.say("请您说一下老人身份证号码的最后四位，一个数字一个数字地说。",
+                     custom=dict(ID_LAST4_FLAGS))
             return False
         return self._check_last4(turn, last4)
 
@@ -590,6 +610,7 @@ def _quote_sentence(elder_id: int, service_name: str, start: dt.datetime) -> str
 
 class ValidateBookServiceForm(BookingFormValidation):
     task_order = ("booking_service", "booking_time", "booking_address_ok", "booking_confirm")
+    answers_price_questions = True
 
     def name(self) -> Text:
         return "validate_book_service_form"
@@ -705,9 +726,46 @@ class AskBookingSlot(Action, abc.ABC):
         responses = domain.get("responses", {}) if isinstance(domain, dict) else {}
         # read-backs are yes/no questions: the phone line offers 1 for yes and 2 for no
         flags = {"yes_no": True} if self.slot in YES_NO_SLOTS else None
+        answers = time_choices(tracker) if self.slot == "booking_time" and \
+            not is_voice(tracker) else []
         dispatcher.utter_message(response=specific if specific in responses
-                                 else f"utter_ask_{self.slot}", json_message=flags)
+                                 else f"utter_ask_{self.slot}", json_message=flags,
+                                 buttons=form_buttons(tracker, answers))
         return []
+
+
+def _say_near(start: dt.datetime) -> str:
+    """明天上午 / 后天下午 when near, else 11月26日上午: words bot/timeparse reads back."""
+    word = _NEAR_DAYS.get((start.date() - today()).days)
+    part = part_of(start)
+    return f"{word}{part}" if word else f"{start.month}月{start.day}日{part}"
+
+
+def time_choices(tracker: Tracker) -> List[str]:
+    """The times to offer as buttons: the nearest free half days from tomorrow for the
+    elder's street and the service (from the clock and the providers' places); the next
+    two days' half days when those cannot be read."""
+    elder_id = tracker.get_slot("booking_elder_id")
+    service = tracker.get_slot("booking_service")
+    reference = tracker.get_slot("booking_reference")
+    tomorrow = dt.datetime.combine(today() + dt.timedelta(days=1), dt.time(0))
+    try:
+        with session_scope() as s:
+            elder = s.get(Elder, int(elder_id)) if elder_id else None
+            if service is None and reference and elder is not None:
+                service = next((v.service_name for v in booking.list_bookings(elder.id)
+                                if v.reference == reference), None)
+            options = booking.available_windows(s, service, elder.street_id, tomorrow,
+                                                limit=TIME_BUTTONS + 2) \
+                if elder is not None and service else []
+        options = [o for o in options if o.start >= tomorrow][:TIME_BUTTONS]  # from tomorrow
+    except Exception:  # the question is asked all the same, with the plain choices
+        log.exception("booking form: free times for the buttons not readable")
+        options = []
+    if options:
+        return [_say_near(o.start) for o in options]
+    return [_say_near(window_start(tomorrow.date() + dt.timedelta(days=d), part))
+            for d in range(2) for part in PART_HOURS][:TIME_BUTTONS]
 
 
 def _ask_action(slot: str) -> type:
@@ -735,12 +793,14 @@ class ActionAskBookingReference(Action):
         if tracker.get_slot("booking_question_asked"):
             return [SlotSet("booking_question_asked", None)]
         if not views:
-            dispatcher.utter_message(text="请问是哪一个预约？您可以说预约号或者日子。")
+            dispatcher.utter_message(text="请问是哪一个预约？您可以说预约号或者日子。",
+                                     json_message=dict(REFERENCE_FLAGS),
+                                     buttons=form_buttons(tracker))
             return []
         listed = "；".join(f"第{i}个，{v.spoken}" for i, v in enumerate(views, 1))
         dispatcher.utter_message(
             text=f"您有{len(views)}个预约：{listed}。是哪一个？",
-            buttons=[{"title": f"第{i}个", "payload": f"第{i}个"} for i in range(1, len(views) + 1)])
+            buttons=form_buttons(tracker, [f"第{i}个" for i in range(1, len(views) + 1)]))
         return []
 
 
@@ -760,7 +820,7 @@ class ActionBookServiceSubmit(Action):
                   domain: Dict[Text, Any]) -> List[EventType]:
         if tracker.get_slot("booking_aborted") or tracker.get_slot("booking_confirm") is not True \
                 or not tracker.get_slot("booking_time") or not tracker.get_slot("booking_elder_id"):
-            if tracker.get_slot("booking_aborted") not in ("error", "identity"):
+            if tracker.get_slot("booking_aborted") not in ("error", "identity", "question"):
                 dispatcher.utter_message(text="好的，这次先不约了。您需要的时候，随时说“预约服务”。")
             return _reset_events()
         key = _request_key(tracker, "book")

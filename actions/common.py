@@ -13,6 +13,18 @@ T = TypeVar("T")
 DB_DOWN_TEXT = ("不好意思，系统暂时有点问题，没能办好。您可以稍后再试，"
                 "或者说“转人工”，顾问会帮您办。")
 
+# Reply-contract flags (server/rasa_client.py Reply) of questions whose answer is a number
+# the caller may key in; domain.yml's utter_ask_* responses for the same questions carry the
+# same values (tests/test_voice_flow.py checks they agree).
+ID_LAST4_FLAGS = {"expects_digits": 4, "digits_allow_x": True}  # an ID number may end in X
+MOBILE_NUMBER_FLAGS = {"expects_digits": 11}  # a mainland mobile (bot/facts.parse_phone)
+REFERENCE_FLAGS = {"expects_digits": "any"}  # a booking reference, or a day said instead
+
+HUMAN_BUTTON = {"title": "转人工", "payload": "/request_human"}
+# The way out of every form question on the web: the `stop` intent (rules.yml leaves the
+# eligibility forms with utter_stopped; the booking forms read it themselves).
+STOP_BUTTON = {"title": "先不办了", "payload": "/stop"}
+
 
 def metadata(tracker: Tracker) -> dict:
     meta = (tracker.latest_message or {}).get("metadata") or {}
@@ -39,6 +51,15 @@ def caller_phone(tracker: Tracker) -> str | None:
 
 def is_voice(tracker: Tracker) -> bool:
     return channel(tracker) == "voice"
+
+
+def form_buttons(tracker: Tracker, answers: tuple[str, ...] | list[str] = ()) -> list[dict]:
+    """The buttons of a form question on the web: its usual answers (each sent as the words
+    themselves, so the form reads a tap as it reads typing), then the way out of the form.
+    None on the phone, whose questions say their choices."""
+    if is_voice(tracker):
+        return []
+    return [{"title": a, "payload": a} for a in answers] + [STOP_BUTTON]
 
 
 def guarded(dispatcher: CollectingDispatcher, what: str, fn: Callable[[], T]) -> T | None:

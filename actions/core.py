@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (caller_phone, channel, confident_policy_answer, guarded,
                             latest_text, log, say_referral)
-from bot import handoff
+from bot import advisor_calendar, handoff, live_chat
 
 QUEUE_DOWN_TEXT = ("不好意思，系统暂时登记不了。请您直接拨打12349，说“转人工”，顾问会接听。"
                    "如果有危险，请马上打120。")
@@ -89,10 +89,28 @@ class ActionHandoff(Action):
                 dispatcher.utter_message(text=QUEUE_DOWN_TEXT,
                                          json_message={"action": "handoff_unavailable"})
                 return [SlotSet("misunderstood_count", 0)]
-        # on the phone the line transfers whether or not the queue took it
+        if channel(tracker) == "web" and handoff_id is not None:
+            say_web_handoff(dispatcher, tracker.sender_id, handoff_id)
+            return [SlotSet("misunderstood_count", 0)]
+        # on the phone the line transfers whether or not the queue took it; the line drops
+        # a message flagged `transfer_promise` when nobody can take the call
         dispatcher.utter_message(response="utter_handoff",
-                                 json_message={"action": "handoff", "handoff_id": handoff_id})
+                                 json_message={"action": "handoff", "handoff_id": handoff_id,
+                                               "transfer_promise": True})
         return [SlotSet("misunderstood_count", 0)]
+
+
+def say_web_handoff(dispatcher: CollectingDispatcher, sender_id: str, handoff_id: int) -> None:
+    """The web chat: an advisor will answer in this chat (advisor hours), or the person is
+    asked for a callback number (bot/live_chat.py runs the rest)."""
+    thread = live_chat.thread_id(sender_id) or handoff_id
+    if advisor_calendar.on_duty():
+        dispatcher.utter_message(response="utter_handoff_live", json_message={
+            "action": "handoff", "handoff_id": thread, "live": True})
+        return
+    live_chat.ask_callback(thread)
+    dispatcher.utter_message(response="utter_handoff_ask_callback", json_message={
+        "action": "handoff", "handoff_id": thread, "live": False, "callback": True})
 
 
 class ActionOutOfScope(Action):

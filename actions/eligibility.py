@@ -10,6 +10,8 @@ reads the answer itself, re-asks politely, and offers a human after two misses.
 """
 from __future__ import annotations
 
+import abc
+import json
 import logging
 from typing import Any, Dict, List, Text
 
@@ -18,12 +20,14 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import caller_phone, channel, confident_policy_answer, guarded, latest_text
+from actions.common import (MOBILE_NUMBER_FLAGS, caller_phone, channel, confident_policy_answer,
+                            entity_values, form_buttons, guarded, is_voice, latest_text)
 from bot import eligibility, handoff, identity
 from bot import facts as factlib
 from bot.clock import today
 from bot.eligibility_caller import stored_facts_for_phone
-from bot.eligibility_summary import sms_text, spoken_summary
+from bot.eligibility_summary import (SCREEN_WHY, explanation, screen_summary, sms_text,
+                                     spoken_summary)
 from bot.masking import mask_phone
 
 log = logging.getLogger(__name__)
@@ -59,6 +63,23 @@ EXAMPLES = {
 _BOOL_SLOTS = ("elig_dementia", "elig_special_family", "elig_disability_certificate",
                "elig_hukou_local", "elig_veteran", "elig_poverty_registered",
                "elig_severe_disability_family")
+
+# The answers offered as buttons on the web, in the words a caller would use: a tap is read
+# by the same validator as typing (普通家庭 -> 普通, 卧床 -> 重度失能, 不清楚 -> DONT_KNOW).
+DONT_KNOW_ANSWER = "不清楚"
+ANSWER_BUTTONS: dict[str, tuple[str, ...]] = {
+    "elig_economic_status": ("普通家庭", "低保", "低保边缘", "特困", DONT_KNOW_ANSWER),
+    "elig_care_level": ("能自己走动", "要人扶", "卧床", DONT_KNOW_ANSWER),
+    "elig_living_situation": ("一个人住", "老两口住", "跟子女住"),
+    **{slot: ("是", "不是", DONT_KNOW_ANSWER) for slot in _BOOL_SLOTS},
+}
+
+
+def answer_buttons(slot: str) -> tuple[str, ...]:
+    """The usual answers to the question for `slot` (the streets from their one home)."""
+    if slot == "elig_street":
+        return factlib.DISTRICT_STREETS
+    return ANSWER_BUTTONS.get(slot, ())
 
 
 def who_phrase(relation: str | None) -> str:
@@ -222,6 +243,14 @@ class ValidateEligibilityForm(FormValidationAction):
         if parsed is None and text and factlib.is_dont_know(text):
             parsed = factlib.DONT_KNOW
             dispatcher.utter_message(text="没关系，这一项先跳过。")
+        side = _policy_answer_too(tracker, text) if parsed is None and text else None
+        if side:
+            # a side question ("助餐点在哪儿？") instead of an answer: answered, then the same
+            # question again, with everything said so far kept and no miss counted
+            log.info("eligibility: side question answered while asking %s", slot)
+            dispatcher.utter_message(text=side)
+            dispatcher.utter_message(response="utter_back_to_form")
+            return {slot: None, "elig_failures": failures}
         if parsed is None:
             offered = failures.get(slot, 0) >= MAX_FAILURES
             if offered and factlib.parse_yes_no(text) is True:
@@ -376,6 +405,29 @@ class ValidateEligibilityForm(FormValidationAction):
         return {"elig_birth_date": born, "elig_age": reading.age, "elig_age_approximate": None}
 
 
+class AskEligibilitySlot(Action, abc.ABC):
+    """Asks a question of the eligibility forms (the domain's utter_ask_<slot>, with its
+    phone variant), with its usual answers and the way out as buttons on the web."""
+
+    slot: str = ""
+
+    @abc.abstractmethod
+    def name(self) -> Text:
+        """action_ask_<slot>."""
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        dispatcher.utter_message(response=f"utter_ask_{self.slot}",
+                                 buttons=form_buttons(tracker, answer_buttons(self.slot)))
+        return []
+
+
+ASK_ACTIONS = [type(f"ActionAsk_{slot}", (AskEligibilitySlot,),
+                    {"slot": slot, "name": lambda self, _slot=slot: f"action_ask_{_slot}",
+                     "__module__": __name__})
+               for slot in ("elig_use_stored", *FACT_SLOTS.values(), "elig_sms_phone")]
+
+
 class ActionEligibilitySummary(Action):
     """The short spoken result, then the offer to book or to send it by SMS."""
 
@@ -394,11 +446,43 @@ class ActionEligibilitySummary(Action):
             dispatcher.utter_message(text="不好意思，系统暂时没算出来。我帮您转人工顾问，好吗？",
                                      buttons=[{"title": "转人工", "payload": "/request_human"}])
             return []
-        dispatcher.utter_message(text=spoken_summary(results, who))
+        if is_voice(tracker):
+            dispatcher.utter_message(text=spoken_summary(results, who))
+        else:  # a screen: one line per benefit, "为什么" on demand
+            text, listed = screen_summary(results, who)
+            dispatcher.utter_message(text=text, buttons=[
+                {"title": f"为什么能享受第{n}项",
+                 "payload": "/explain_eligibility" + json.dumps({"program": r.program_id})}
+                for n, r in enumerate(listed[:SCREEN_WHY], 1)])
         dispatcher.utter_message(response="utter_eligibility_offer")
         name = tracker.get_slot("elig_stored_name") if tracker.get_slot("elig_use_stored") == "yes" else None
         return [SlotSet("elig_summary", sms_text(results, name or who)),
                 SlotSet("elig_sms_phone", caller_phone(tracker))]
+
+
+class ActionExplainEligibility(Action):
+    """Why one benefit of the result: the conditions that held and the document (the
+    "为什么" buttons under the list), from the same facts as the result."""
+
+    def name(self) -> Text:
+        return "action_explain_eligibility"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        wanted = {str(v) for v in entity_values(tracker, "program") if v}
+        try:
+            results = eligibility.evaluate(collected_facts(tracker), on=today())
+        except Exception:
+            log.exception("eligibility evaluation failed for an explanation")
+            results = []
+        found = next((r for r in results if r.program_id in wanted and r.status == "eligible"),
+                     None)
+        if found is None:
+            log.info("explain_eligibility: no eligible result for %s", sorted(wanted))
+            dispatcher.utter_message(response="utter_explain_not_found")
+            return []
+        dispatcher.utter_message(text=explanation(found, tracker.get_slot("elig_who") or "您"))
+        return []
 
 
 class ValidateEligibilitySmsForm(FormValidationAction):
@@ -420,7 +504,8 @@ class ValidateEligibilitySmsForm(FormValidationAction):
             return {"elig_sms_phone": None, "elig_sms_refused": True}
         if phone:
             return {"elig_sms_phone": phone}
-        dispatcher.utter_message(text="不好意思，没听清手机号码。请一个数字一个数字地说，比如一三八……")
+        dispatcher.utter_message(text="不好意思，没听清手机号码。请一个数字一个数字地说，比如一三八……",
+                                 json_message=dict(MOBILE_NUMBER_FLAGS))
         return {"elig_sms_phone": None}
 
 

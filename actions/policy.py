@@ -1,5 +1,10 @@
 """Policy questions: reads the `program` entity or the caller's words, asks bot.policy_kb,
-says the answer. When the KB is not sure it offers a human advisor instead of guessing."""
+says the answer. When the KB is not sure it offers a human advisor instead of guessing.
+
+On the web an answer ends with what the caller can do next (issue 20, "answer, then offer to
+act"): 帮我预约 when the program is about the home visits the booking form books, 我能享受吗
+when the eligibility rules cover it, and 转人工. A question about what a home service costs
+is answered from the pack's price list, then offers the booking (never starts it)."""
 from __future__ import annotations
 
 import json
@@ -11,12 +16,16 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import entity_values, guarded, is_voice, latest_text, say_referral
-from bot import policy_kb
+from actions.common import (HUMAN_BUTTON, entity_values, guarded, is_voice, latest_text,
+                            say_referral)
+from bot import booking, eligibility, policy_kb, policy_search
+from bot import booking_text as bt
+from bot.db import session_scope
 
 log = logging.getLogger(__name__)
 
-HUMAN_BUTTON = {"title": "转人工", "payload": "/request_human"}
+BOOK_TITLE = "帮我预约"
+ELIGIBILITY_BUTTON = {"title": "我能享受吗", "payload": "/check_eligibility"}
 
 
 def _warm_up() -> None:
@@ -35,6 +44,104 @@ def _program_button(program_id: str, title: str) -> dict:
             "payload": "/ask_policy" + json.dumps({"program": program_id}, ensure_ascii=False)}
 
 
+def _catalogue() -> list[str]:
+    """The names of the services the booking form books (the district's catalogue); empty
+    when the database cannot be read (the answer then offers no booking, and says so in
+    the log)."""
+    try:
+        with session_scope() as s:
+            return booking.service_names(s)
+    except Exception:  # the answer itself does not need the database
+        log.exception("policy answer: service catalogue not readable, no booking offered")
+        return []
+
+
+def price_list_program(kb: policy_kb.KnowledgeBase) -> str | None:
+    """The program the pack answers "what does a home service cost" with (its price list)."""
+    answer = kb.answer(question=f"{policy_search.HOME_SERVICE}多少钱")
+    return answer.program_id if answer.kind == "answer" else None
+
+
+def is_service_price_question(text: str, service_entities: list[str] | None = None) -> bool:
+    """上门洗澡要自己出钱吗, 助浴多少钱: what a service the booking form books costs."""
+    return bool(text) and not text.startswith("/") and policy_search.is_price_question(text) \
+        and bt.service_from_text(text, service_entities) is not None
+
+
+def booking_offer(kb: policy_kb.KnowledgeBase, program_id: str, question: str,
+                  service_entities: list[str] | None = None) -> dict | None:
+    """The 帮我预约 button when the program is about home visits the booking form books: the
+    program whose free hours pay for visits (the booking ledger's), a program named after
+    home services (policy_search.HOME_SERVICE: the price list, government-purchased
+    services) or after a service of the catalogue (助餐). The service asked about, or the
+    one the program names, is filled in."""
+    catalogue = _catalogue()
+    if not catalogue:
+        return None
+    program = kb.program(program_id)
+    names = (program.name, program.short_name, *program.aliases)
+    named = next((svc for svc in catalogue if any(svc in n for n in names)), None)
+    if program_id != booking.FREE_CARE_PROGRAM_ID and named is None \
+            and not any(policy_search.HOME_SERVICE in n for n in names):
+        return None
+    said = bt.service_from_text(question, service_entities) if question else None
+    service = said if said in catalogue else named
+    payload = "/book_service"
+    if service:
+        payload += json.dumps({"service_type": service}, ensure_ascii=False)
+    return {"title": BOOK_TITLE, "payload": payload}
+
+
+def next_steps(kb: policy_kb.KnowledgeBase, program_id: str, question: str,
+               service_entities: list[str] | None = None) -> list[dict]:
+    """The buttons after an answer about `program_id` (web only; the caller decides)."""
+    buttons: list[dict] = []
+    offer = booking_offer(kb, program_id, question, service_entities)
+    if offer:
+        buttons.append(offer)
+    try:
+        checked = {pid for pid, _name in eligibility.programs()}
+    except Exception:  # a broken rule pack: the check itself reports it when started
+        log.exception("policy answer: eligibility rules not readable")
+        checked = set()
+    if program_id in checked:
+        buttons.append(ELIGIBILITY_BUTTON)
+    buttons.append(HUMAN_BUTTON)
+    return buttons
+
+
+def say_answer(dispatcher: CollectingDispatcher, tracker: Tracker, answer: policy_kb.Answer,
+               question: str) -> None:
+    """Says a confident answer, with the next steps on the web."""
+    buttons: list[dict] = []
+    if not is_voice(tracker) and answer.program_id:
+        services = [str(v) for v in entity_values(tracker, "service_type") if v]
+        try:
+            buttons = next_steps(policy_kb.get_kb(), answer.program_id, question, services)
+        except Exception:  # the answer stands without its offers
+            log.exception("policy answer: next steps for %s failed", answer.program_id)
+            buttons = [HUMAN_BUTTON]
+    dispatcher.utter_message(text=answer.text, buttons=buttons)
+
+
+def answer_price_question(dispatcher: CollectingDispatcher, tracker: Tracker,
+                          text: str) -> bool:
+    """Answers what a home service costs from the price list (the booking form's first step
+    when the classifier read the question as a booking). False when the pack has no price
+    list or it does not answer."""
+    def ask() -> policy_kb.Answer | None:
+        kb = policy_kb.get_kb()
+        program = price_list_program(kb)
+        return kb.answer(question=text, program=program) if program else None
+
+    answer = guarded(dispatcher, "price answer", ask)
+    if answer is None or answer.kind != "answer":
+        return False
+    log.info("price question answered from %s instead of booking", answer.program_id)
+    say_answer(dispatcher, tracker, answer, text)
+    return True
+
+
 class ActionAnswerPolicy(Action):
     def name(self) -> Text:
         return "action_answer_policy"
@@ -45,12 +152,14 @@ class ActionAnswerPolicy(Action):
         if text.startswith("/"):
             text = ""   # a button payload: the entity says which program
         mentioned = [str(v) for v in entity_values(tracker, "program") if v]
+        services = [str(v) for v in entity_values(tracker, "service_type") if v]
         answer = guarded(dispatcher, "policy answer",
-                         lambda: self._answer(text, mentioned, tracker.get_slot("policy_program")))
+                         lambda: self._answer(text, mentioned, tracker.get_slot("policy_program"),
+                                              services))
         if answer is None:
             return []
         if answer.kind == "answer":
-            dispatcher.utter_message(text=answer.text)
+            say_answer(dispatcher, tracker, answer, text)
             return [SlotSet("policy_program", answer.program_id),
                     SlotSet("policy_human_offered", False)]
         if text and say_referral(dispatcher, tracker, text):
@@ -66,9 +175,19 @@ class ActionAnswerPolicy(Action):
         return [SlotSet("policy_human_offered", answer.kind == "not_sure")]
 
     @staticmethod
-    def _answer(text: str, mentioned: list[str], previous: str | None) -> policy_kb.Answer:
+    def _answer(text: str, mentioned: list[str], previous: str | None,
+                services: list[str] | None = None) -> policy_kb.Answer:
         kb = policy_kb.get_kb()
         ids = {pid for pid in (kb.resolve_program(m) for m in mentioned) if pid}
         # one program named: answer about it; none or several: let retrieval weigh the words
         program = next(iter(ids)) if len(ids) == 1 else None
-        return kb.answer(question=text, program=program, context_program=previous)
+        answer = kb.answer(question=text, program=program, context_program=previous)
+        if answer.kind != "answer" and program is None \
+                and is_service_price_question(text, services):
+            # 上门洗澡要自己出钱吗: what a home service costs is the price list's question
+            price_list = price_list_program(kb)
+            if price_list:
+                priced = kb.answer(question=text, program=price_list)
+                if priced.kind == "answer":
+                    return priced
+        return answer

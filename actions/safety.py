@@ -3,7 +3,9 @@ safety layer (bot/safety reads the message; these answer it, record it and queue
 
 The advice always goes out, even when recording fails. Every high-stakes reply carries
 the reply-contract flags (`handoff`, `urgent`, `kind`) so the voice line transfers or
-keeps the caller without reading the wording.
+keeps the caller without reading the wording; the sentence that promises a person
+(replies.yml `handoff`) is a message of its own flagged `transfer_promise`, which a
+channel that cannot transfer (the phone off duty, SMS) leaves out.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from bot.safety import replies
 
 # How long (in turns of this conversation) an emergency or crisis stays open for follow-ups.
 OPEN_FOR_TURNS = 6
+TRANSFER_PROMISE = {"transfer_promise": True}
 
 
 def _assessment(tracker: Tracker) -> dict:
@@ -106,9 +109,11 @@ class ActionCrisis(_SafetyAction):
             return followed
         handoff_id = _record(tracker, "crisis", _assessment(tracker).get("category"))
         dispatcher.utter_message(
-            text="".join((text["first"], text["steps"], text["handoff"], text["question"])),
+            text=text["first"] + text["steps"],
             json_message={"action": "handoff", "urgent": True, "kind": "crisis",
                           "handoff_id": handoff_id})
+        dispatcher.utter_message(text=text["handoff"], json_message=dict(TRANSFER_PROMISE))
+        dispatcher.utter_message(text=text["question"])
         return _stop_forms() + [SlotSet("safety_open", "crisis")]
 
 
@@ -134,9 +139,10 @@ class ActionEmergency(_SafetyAction):
         opening = {"fire_gas": text["call_fire"], "gas": text["call_gas"],
                    "missing_person": text["call_missing"]}.get(category, text["call"])
         steps = text["steps"].get(category) or ""
-        dispatcher.utter_message(text=opening + steps + text["handoff"],
+        dispatcher.utter_message(text=opening + steps,
                                  json_message={"action": "handoff", "urgent": True,
                                                "kind": "emergency", "handoff_id": handoff_id})
+        dispatcher.utter_message(text=text["handoff"], json_message=dict(TRANSFER_PROMISE))
         return _stop_forms() + [SlotSet("safety_open", "emergency")]
 
 

@@ -21,7 +21,6 @@ import asyncio
 import concurrent.futures
 import hmac
 import logging
-import os
 import sys
 
 from rasa_sdk import endpoint, utils
@@ -43,7 +42,7 @@ def action_pool() -> concurrent.futures.ThreadPoolExecutor:
     global _pool
     if _pool is None:
         _pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=int(os.environ.get("ACTION_THREADS") or 8),
+            max_workers=get_settings().action_threads,
             thread_name_prefix="action")
     return _pool
 
@@ -91,11 +90,12 @@ def create_app(secret: str):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=int(os.environ.get("ACTIONS_PORT", 5055)))
-    parser.add_argument("--host", default=os.environ.get("ACTIONS_HOST", "127.0.0.1"))
+    settings = get_settings()
+    parser.add_argument("--port", type=int, default=settings.actions_port)
+    parser.add_argument("--host", default=settings.actions_host)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    secret = get_settings().action_server_secret
+    secret = settings.action_server_secret
     if not secret:
         log.error("ACTION_SERVER_SECRET is not set: the action server does not start without it")
         return 2

@@ -5,7 +5,7 @@
 
 The model is loaded in-process with Rasa's Agent and every example is parsed as the server
 would parse it. Gold entity spans are moved through the same normalisation the pipeline
-applies (bot.nlu_components.normalize_annotated: 八十五 -> 85), then compared exactly:
+applies (rasa_ext.nlu_components.normalize_annotated: 八十五 -> 85), then compared exactly:
 an entity counts as correct when type, start and end all match (strict, span-level F1;
 `rasa test nlu` reports a token-level F1, which is more lenient and cannot see through the
 normaliser's change of offsets). A second figure compares (type, value) after synonyms.
@@ -36,7 +36,7 @@ def load_examples(path: Path) -> list[dict]:
 
 def examples_from_messages(messages) -> list[dict]:
     """Gold examples with their entity spans moved through the pipeline's normalisation."""
-    from bot.nlu_components import normalize_annotated
+    from rasa_ext.nlu_components import normalize_annotated
 
     examples = []
     for message in messages:

@@ -1,4 +1,4 @@
-"""What the tracker cache (bot/tracker_store.py) buys and costs: the same load run twice
+"""What the tracker cache (rasa_ext/tracker_store.py) buys and costs: the same load run twice
 against the real stack, once with TRACKER_CACHE_SIZE=0 (Rasa's plain SQL tracker store
 behaviour) and once with the cache, printing turns/s, Rasa CPU per turn and Rasa's RSS
 after many conversations have been cached.

@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -93,7 +94,7 @@ class AdvisorCalendar:
     weekly: tuple[Ranges, ...]  # Monday first
     public_holiday: Ranges
     make_up_working_day: Ranges
-    years: dict  # year -> HolidayYear
+    years: dict[int, HolidayYear]
     source: str  # the files, for log lines
 
     def hours_on(self, day: dt.date) -> DayHours:
@@ -127,7 +128,7 @@ def _warn_once(year: int, message: str) -> None:
 
 # --- reading the files -----------------------------------------------------------------
 
-def _ranges(value, path: Path, key: str) -> Ranges:
+def _ranges(value: object, path: Path, key: str) -> Ranges:
     if value is None or (isinstance(value, str) and value.strip().lower() == CLOSED):
         return ()
     if not isinstance(value, str):
@@ -138,7 +139,7 @@ def _ranges(value, path: Path, key: str) -> Ranges:
     return tuple(ranges)
 
 
-def _date(value, path: Path, key: str) -> dt.date:
+def _date(value: object, path: Path, key: str) -> dt.date:
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
     try:
@@ -147,11 +148,11 @@ def _date(value, path: Path, key: str) -> dt.date:
         raise AdvisorCalendarError(f"{path}: {key}: {value!r} is not a date YYYY-MM-DD") from None
 
 
-def parse_holidays(data: dict, path: Path) -> dict:
+def parse_holidays(data: dict[str, Any], path: Path) -> dict[int, HolidayYear]:
     years = (data or {}).get("years")
     if not isinstance(years, dict) or not years:
         raise AdvisorCalendarError(f"{path}: years is missing")
-    parsed = {}
+    parsed: dict[int, HolidayYear] = {}
     for year, raw in years.items():
         where = f"years.{year}"
         if not isinstance(year, int) or not isinstance(raw, dict):
@@ -185,7 +186,8 @@ def parse_holidays(data: dict, path: Path) -> dict:
     return parsed
 
 
-def parse_calendar(data: dict, path: Path, holidays: dict, holidays_path: Path) -> AdvisorCalendar:
+def parse_calendar(data: dict[str, Any], path: Path, holidays: dict[int, HolidayYear],
+                   holidays_path: Path) -> AdvisorCalendar:
     weekly_raw = (data or {}).get("weekly")
     if not isinstance(weekly_raw, dict) or set(weekly_raw) != set(WEEKDAYS):
         raise AdvisorCalendarError(f"{path}: weekly must name each of {', '.join(WEEKDAYS)}")
@@ -199,9 +201,10 @@ def parse_calendar(data: dict, path: Path, holidays: dict, holidays_path: Path) 
         years=holidays, source=f"{path} + {holidays_path}")
 
 
-def _read(path: Path) -> dict:
+def _read(path: Path) -> dict[str, Any]:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return data
     except FileNotFoundError:
         raise AdvisorCalendarError(f"{path}: not found") from None
     except yaml.YAMLError as exc:
@@ -209,7 +212,7 @@ def _read(path: Path) -> dict:
 
 
 @lru_cache(maxsize=8)
-def _load(path: str, _stamp: tuple) -> AdvisorCalendar:
+def _load(path: str, _stamp: tuple[tuple[str, int | None], ...]) -> AdvisorCalendar:
     file = Path(path)
     data = _read(file)
     pack = data.get("public_holidays")
@@ -227,7 +230,7 @@ def calendar_path(settings: Settings) -> Path:
 def load_calendar(settings: Settings | None = None) -> AdvisorCalendar:
     """The region's calendar (cached until a file changes); raises AdvisorCalendarError."""
     path = calendar_path(settings or get_settings())
-    stamp = []
+    stamp: list[tuple[str, int | None]] = []
     for file in [path] + sorted(path.parent.parent.glob(f"*/{HOLIDAYS_FILE}")):
         try:
             stamp.append((file.name, file.stat().st_mtime_ns))
@@ -277,7 +280,7 @@ def weekly_summary(settings: Settings | None = None) -> list[tuple[str, str]]:
         calendar = load_calendar(settings)
     except AdvisorCalendarError:
         return [("", FALLBACK_HOURS)]
-    groups: list[list] = []  # [first weekday, last weekday, spec]
+    groups: list[list[Any]] = []  # [first weekday, last weekday, spec]
     for index, ranges in enumerate(calendar.weekly):
         spec = _ranges_spec(ranges)
         if groups and groups[-1][2] == spec and groups[-1][1] == index - 1:
@@ -320,10 +323,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{year.year}: {year.status}, {len(year.holidays)} holidays ({days} days off), "
               f"{len(year.make_up_working_days)} make-up working days")
     this_year = clock.today().year
-    for year in (this_year, this_year + 1):
-        entry = calendar.years.get(year)
+    for number in (this_year, this_year + 1):
+        entry = calendar.years.get(number)
         if entry is None or entry.status != "published":
-            print(f"WARNING {year}: the State Council's schedule is not entered "
+            print(f"WARNING {number}: the State Council's schedule is not entered "
                   f"({'missing' if entry is None else entry.status})")
     return 0
 

@@ -39,6 +39,8 @@ def parse_pinned(value: str) -> dt.datetime:
 
 def now() -> dt.datetime:
     """The current instant, aware, in China time."""
+    # Read here, at every call, not through bot/config.py's Settings: time has one home, and
+    # tests pin it per test (pin_clock) and per process (the e2e stack) by the environment.
     pinned = os.environ.get(ENV_VAR)
     if pinned:
         return parse_pinned(pinned)

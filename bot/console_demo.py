@@ -7,10 +7,10 @@ Unset -> no account; create one with `flask --app server create-user NAME --role
 from __future__ import annotations
 
 import logging
-import os
 
 from sqlalchemy.orm import Session
 
+from bot.config import get_settings
 from bot.console_users import UserError, create_user
 from bot.demo import register_loader
 
@@ -22,10 +22,16 @@ DEMO_ACCOUNTS = (
 )
 
 
+def demo_password(env_name: str) -> str:
+    """The password set in DEMO_ADVISOR_PASSWORD / DEMO_ADMIN_PASSWORD ("" when unset):
+    each is the Settings field named after its variable."""
+    return str(getattr(get_settings(), env_name.lower()))
+
+
 @register_loader
 def load_console_users(session: Session) -> None:
     for env_name, username, role, display_name in DEMO_ACCOUNTS:
-        password = os.environ.get(env_name)
+        password = demo_password(env_name)
         if not password:
             log.info("demo console user %s not created: %s is not set", username, env_name)
             continue

@@ -7,6 +7,7 @@ One engine per database URL per process; one session per unit of work:
 
 Every database call has a bound on how long it may wait, well below Twilio's 15 s webhook
 limit, so a stuck database gives a polite answer instead of a hung call:
+(all read through bot/config.py's Settings)
 - SQLite: busy timeout DB_BUSY_TIMEOUT_MS (default 5000) for a locked database;
 - PostgreSQL: connect timeout DB_CONNECT_TIMEOUT_SECONDS (5), statement_timeout
   DB_STATEMENT_TIMEOUT_MS (5000) and lock_timeout DB_LOCK_TIMEOUT_MS (3000), set for every
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import threading
 from typing import Iterator
 
@@ -35,25 +35,16 @@ _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
 
 
-def _env_int(name: str, default: int) -> int:
-    try:
-        value = int(os.environ.get(name) or default)
-    except ValueError:
-        log.warning("%s is not a whole number; using %s", name, default)
-        return default
-    return value if value >= 0 else default
-
-
 def busy_timeout_ms() -> int:
-    return _env_int("DB_BUSY_TIMEOUT_MS", 5000)
+    return get_settings().db_busy_timeout_ms
 
 
 def statement_timeout_ms() -> int:
-    return _env_int("DB_STATEMENT_TIMEOUT_MS", 5000)
+    return get_settings().db_statement_timeout_ms
 
 
 def lock_timeout_ms() -> int:
-    return _env_int("DB_LOCK_TIMEOUT_MS", 3000)
+    return get_settings().db_lock_timeout_ms
 
 
 def _sqlite_pragmas_for(busy_ms: int):
@@ -70,7 +61,7 @@ def engine_options(url: str, statement_ms: int | None = None,
                    lock_ms: int | None = None) -> dict:
     """create_engine() keyword arguments with the timeouts of the module doc."""
     kwargs: dict = {"future": True, "pool_pre_ping": True,
-                    "pool_timeout": _env_int("DB_POOL_TIMEOUT_SECONDS", 5)}
+                    "pool_timeout": get_settings().db_pool_timeout_seconds}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False,
                                   "timeout": busy_timeout_ms() / 1000}
@@ -81,7 +72,7 @@ def engine_options(url: str, statement_ms: int | None = None,
         kwargs.update(pool_size=10, max_overflow=20)
         if url.startswith("postgresql"):
             kwargs["connect_args"] = {
-                "connect_timeout": _env_int("DB_CONNECT_TIMEOUT_SECONDS", 5),
+                "connect_timeout": get_settings().db_connect_timeout_seconds,
                 "options": f"-c statement_timeout={int(statement_ms)} "
                            f"-c lock_timeout={int(lock_ms)}"}
     return kwargs

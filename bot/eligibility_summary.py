@@ -53,6 +53,37 @@ def spoken_summary(results: list[ProgramResult], who: str = "您") -> str:
     return "".join(parts)
 
 
+SCREEN_WHY = 3  # "为什么" buttons under the list: the first items, as on the phone
+
+
+def screen_summary(results: list[ProgramResult], who: str = "您") -> tuple[str, list[ProgramResult]]:
+    """The result as a screen shows it: a short plain list, one line per benefit, then the
+    same notes as the spoken summary (category, 请社区认定, still unknown). Returns the text
+    and the benefits listed (in order), for "为什么" on demand (`explanation`)."""
+    eligible = sorted(_benefits(results), key=lambda r: r.summary_rank)
+    if not eligible:
+        return spoken_summary(results, who), []
+    lines = [f"根据您说的情况，{who}可以享受这{len(eligible)}项：" if len(eligible) > 1
+             else f"根据您说的情况，{who}可以享受："]
+    lines += [f"{i + 1}. {r.benefit}" for i, r in enumerate(eligible)]
+    spoken = spoken_summary(results, who)
+    # the notes after the spoken list (category, review, unknown, hint), said the same way
+    listed = spoken.split("。")
+    notes = [part for part in listed[1:] if part and not part.startswith("另外还有")]
+    if notes:
+        lines.append("。".join(notes) + "。")
+    return "\n".join(lines), eligible
+
+
+def explanation(result: ProgramResult, who: str = "您") -> str:
+    """Why this benefit: the conditions that held, in plain words, and the document."""
+    held = [r.text for r in result.reasons if r.holds and r.text]
+    because = "，".join(held) if held else "符合文件写的条件"
+    document = result.citation.split("》")[0] + "》" if "》" in result.citation else result.citation
+    text = f"{result.benefit}：因为{because}。"
+    return text + (f"依据是{document}。" if document else "")
+
+
 def lives_outside(results: list[ProgramResult]) -> bool:
     return any(reason.fact == "resident" and reason.holds is False
                for r in results for reason in r.reasons)

@@ -21,6 +21,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cn2an
 import yaml
@@ -212,7 +213,7 @@ def is_dont_know(text: str | None) -> bool:
     return bool(_DONT_KNOW.search(clean(text)))
 
 
-def _first(text: str, table: list[tuple[str, str]]):
+def _first(text: str, table: list[tuple[str, str]]) -> str | None:
     for pattern, value in table:
         if re.search(pattern, text):
             return value
@@ -408,10 +409,10 @@ def pronoun(relation: str | None) -> str:
 
 # --- all at once --------------------------------------------------------------------------
 
-def extract_facts(text: str | None, on: dt.date | None = None) -> dict:
+def extract_facts(text: str | None, on: dt.date | None = None) -> dict[str, Any]:
     """Every fact a free sentence gives away, in Elder.facts() keys (plus
     `age_approximate` when the age was a guess such as 快九十了)."""
-    facts: dict = {}
+    facts: dict[str, Any] = {}
     reading = read_age(text, on)
     if reading:
         facts["age"] = reading.age

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import Callable
 
 from rapidfuzz import fuzz
 
@@ -48,7 +49,7 @@ def fold_syllable(syllable: str) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def _pinyin():
+def _pinyin() -> Callable[..., list[str]]:
     from pypinyin import lazy_pinyin  # imported here: ~0.3 s, only on first use
     return lazy_pinyin
 
@@ -67,12 +68,13 @@ def syllables(text: str) -> list[str]:
 
 
 @functools.lru_cache(maxsize=1)
-def _known_words() -> dict:
+def _known_words() -> dict[str, int]:
     try:
         import jieba
         jieba.setLogLevel(60)
         jieba.initialize()
-        return jieba.dt.FREQ
+        freq: dict[str, int] = jieba.dt.FREQ
+        return freq
     except Exception:  # jieba missing: fall back to the explicit list only
         return {}
 

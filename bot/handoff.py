@@ -7,12 +7,16 @@ hour), counted like the chat limits (bot/ratelimit.py: Redis when REDIS_URL is s
 RATE_LIMITS=off turns it off). Over the limit, `create_handoff` raises HandoffLimited and
 nothing is queued; the action then tells the person to call 12349. Crises, emergencies and
 scam reports are never limited, and the phone and SMS lines are not counted here.
+
+A web conversation's request for a person also opens its live thread with an advisor
+(bot/live_chat.py).
 """
 from __future__ import annotations
 
 import logging
-import os
 
+from bot import live_chat
+from bot.config import get_settings
 from bot.db import session_scope
 from bot.masking import mask_phone, mask_text
 from bot.models import Handoff, SafetyEvent
@@ -33,7 +37,7 @@ class HandoffLimited(RuntimeError):
 
 
 def web_handoffs_per_hour() -> int:
-    return int(os.environ.get("WEB_HANDOFFS_PER_HOUR_PER_ADDRESS") or 10)
+    return get_settings().web_handoffs_per_hour_per_address
 
 
 def handoff_limiter() -> RateLimiter:
@@ -80,6 +84,7 @@ def _add_handoff(session, kind: str, sender_id, channel, phone, text,
     handoff = Handoff(kind=kind, priority=priority, sender_id=sender_id,
                       channel=channel, phone=phone, elder_id=elder.id if elder else None,
                       summary=mask_text(text)[:500] if text else None)
+    live_chat.attach(session, handoff)  # a web request for a person starts a live thread
     session.add(handoff)
     session.flush()
     return handoff

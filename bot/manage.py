@@ -18,7 +18,7 @@ from alembic import command
 from alembic.config import Config
 
 from bot import profile
-from bot.config import PROJECT_ROOT, VAR_DIR, get_settings
+from bot.config import PROJECT_ROOT, get_settings
 from bot.db import migration_engine
 from bot.masking import install_log_masking, mask_text
 
@@ -37,7 +37,7 @@ def alembic_config(database_url: str | None = None) -> Config:
 def migrate(database_url: str | None = None) -> None:
     url = database_url or get_settings().database_url
     if url.startswith("sqlite:///"):
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        get_settings().var_dir.mkdir(parents=True, exist_ok=True)
     with migration_engine(url):  # a long statement timeout while migrating only
         command.upgrade(alembic_config(url), "heads")
     log.info("database migrated: %s", _safe_url(url))

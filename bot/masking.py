@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from typing import Any, Callable
 
 _ID_RE = re.compile(r"(?<![0-9A-Za-z])([1-9]\d{5})[ -]?(\d{8})[ -]?(\d{3}[\dXx])(?![0-9A-Za-z])")
 _MOBILE_RE = re.compile(
@@ -65,8 +66,8 @@ def mask_phone(phone: str | None) -> str:
     return f"{prefix}{digits[:3]}****{digits[-4:]}"
 
 
-def _keep_last4(m: re.Match) -> str:
-    run = m.group(0)
+def _keep_last4(m: re.Match[str]) -> str:
+    run: str = m.group(0)
     return "*" * (len(run) - 4) + run[-4:]
 
 
@@ -76,8 +77,9 @@ def _keep_ends(run: str, head: int) -> str:
     return run[:max(len(run) - 4 - hidden, 0)] + "*" * hidden + run[-4:]
 
 
-def _mask_intl_landline(m: re.Match) -> str:
-    prefix, sep1, area, sep2, local, last = m.groups()
+def _mask_intl_landline(m: re.Match[str]) -> str:
+    groups: tuple[str, ...] = m.groups()
+    prefix, sep1, area, sep2, local, last = groups
     if sep2:  # +86 25 8000 0001: the area code is set apart, show it
         return prefix + sep1 + area + sep2 + "****" + last
     return prefix + sep1 + _keep_ends(area + local + last, 2)
@@ -103,8 +105,8 @@ _installed = False
 _install_lock = threading.Lock()
 
 
-def _masked_record_factory(base):
-    def factory(*args, **kwargs):
+def _masked_record_factory(base: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = base(*args, **kwargs)
         try:
             message = record.getMessage()
@@ -116,7 +118,7 @@ def _masked_record_factory(base):
         if record.stack_info:
             record.stack_info = mask_text(record.stack_info)
         return record
-    factory.masks_personal_data = True
+    factory.masks_personal_data = True  # type: ignore[attr-defined]  # a marker read by getattr
     return factory
 
 

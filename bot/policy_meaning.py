@@ -37,9 +37,9 @@ _MODEL_FAILED = False
 
 
 def cache_dir() -> Path:
-    from bot.config import PROJECT_ROOT
+    from bot.config import get_settings
 
-    return Path(os.environ.get("POLICY_EMBEDDINGS_DIR") or PROJECT_ROOT / "var" / "cache")
+    return get_settings().policy_embeddings_dir
 
 
 def _model():

@@ -49,7 +49,6 @@ from __future__ import annotations
 import functools
 import logging
 import math
-import os
 import re
 import threading
 from dataclasses import dataclass, field
@@ -57,6 +56,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from rapidfuzz import fuzz, process
 
+from bot.config import get_settings
 from bot.fuzzy import fold_syllable
 
 if TYPE_CHECKING:   # the data model lives in bot.policy_kb, which imports this module
@@ -459,7 +459,7 @@ class SearchIndex:
     def __init__(self, programs: Iterable["Program"], meaning: bool = True):
         self.programs = {p.id: p for p in programs}
         self.meaning = None
-        if meaning and os.environ.get("POLICY_MEANING", "on").strip().lower() != "off":
+        if meaning and get_settings().policy_meaning:
             from bot.policy_meaning import MeaningIndex
 
             self.meaning = MeaningIndex(self.programs.values())

@@ -16,7 +16,6 @@ tests set it); it is never set on a live line, and start-up logs a warning when 
 from __future__ import annotations
 
 import logging
-import os
 
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -39,7 +38,7 @@ def production_profile(database_url: str | None = None) -> bool:
 
 def demo_data_allowed() -> bool:
     """DEMO_DATA=allow: a test or staging stack on PostgreSQL may hold the demo data."""
-    return os.environ.get("DEMO_DATA", "").strip().lower() == "allow"
+    return get_settings().demo_data_allowed
 
 
 def demo_refused(database_url: str | None = None) -> bool:
@@ -49,13 +48,13 @@ def demo_refused(database_url: str | None = None) -> bool:
 def demo_leftovers(database_url: str | None = None) -> list[str]:
     """What of the demo data is in this database or environment (English, no personal data):
     e.g. ["5 demo people", "demo account 'advisor'", "DEMO_ADMIN_PASSWORD is set"]."""
-    from bot.console_demo import DEMO_ACCOUNTS
+    from bot.console_demo import DEMO_ACCOUNTS, demo_password
     from bot.db import get_engine, session_scope
     from bot.demo import PERSONAS
     from bot.models import Elder
     from bot.models.console import AdvisorUser
 
-    found = [f"{name} is set" for name in DEMO_PASSWORD_VARS if os.environ.get(name)]
+    found = [f"{name} is set" for name in DEMO_PASSWORD_VARS if demo_password(name)]
     tables = set(inspect(get_engine(database_url)).get_table_names())
     with session_scope(database_url) as s:
         if "elders" in tables:

@@ -5,7 +5,6 @@ process's memory (the embedded default; each worker counts on its own)."""
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 
@@ -17,7 +16,7 @@ log = logging.getLogger(__name__)
 def traffic_limits_on() -> bool:
     """`RATE_LIMITS=off` turns the traffic limits off (benchmarks, load tests). Identity
     attempt limits are not traffic limits: they live in bot/identity.py and stay on."""
-    return os.environ.get("RATE_LIMITS", "on").strip().lower() not in ("off", "0", "false", "no")
+    return get_settings().rate_limits_on
 
 
 class RateLimiter:

@@ -10,6 +10,7 @@ import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -19,12 +20,12 @@ REFERRALS_PATH = Path(__file__).resolve().parent.parent / "policies" / "national
 @dataclass(frozen=True)
 class Referral:
     id: str
-    cues: tuple[re.Pattern, ...]
-    unless: tuple[re.Pattern, ...]
+    cues: tuple[re.Pattern[str], ...]
+    unless: tuple[re.Pattern[str], ...]
     say: str | None          # the sentence, or None when `program` answers instead
     program: str | None      # a policy-pack program whose answer is said
-    offer: dict | None       # {"intent", "service_type", "title"}: one of our own services
-    source: dict | None
+    offer: dict[str, Any] | None       # {"intent", "service_type", "title"}: one of our own services
+    source: dict[str, Any] | None
 
     def matches(self, text: str) -> bool:
         return any(p.search(text) for p in self.cues) and \
@@ -35,7 +36,7 @@ class ReferralFileError(ValueError):
     """The referral file is malformed: raised at load time, never on a caller."""
 
 
-def _check(raw: dict, index: int) -> None:
+def _check(raw: dict[str, Any], index: int) -> None:
     where = f"{REFERRALS_PATH.name} referral #{index} ({raw.get('id')!r})"
     if not raw.get("id") or not raw.get("cues"):
         raise ReferralFileError(f"{where}: needs an id and cues")
@@ -85,5 +86,5 @@ def offer_payload(referral: Referral) -> str | None:
     import json
 
     entities = {k: v for k, v in referral.offer.items() if k not in ("intent", "title")}
-    return "/" + referral.offer["intent"] + (json.dumps(entities, ensure_ascii=False)
-                                              if entities else "")
+    intent: str = referral.offer["intent"]
+    return "/" + intent + (json.dumps(entities, ensure_ascii=False) if entities else "")

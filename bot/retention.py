@@ -6,7 +6,8 @@ Run it daily (cron: `15 3 * * * cd /srv/elder12349 && .venv/bin/python -m bot.ma
 retention`). `RETENTION_DAYS` (default 180) sets the period; the clock is bot/clock.py.
 What it removes, older than the period:
 - conversation transcripts: Rasa's tracker events of conversations whose last event is
-  older (whole conversations, never half of one);
+  older (whole conversations, never half of one), and the web chat's threads with an
+  advisor (chat_messages, bot/live_chat.py) whose last message is older;
 - SMS bodies and numbers (the outbox row stays, as a count, with the body replaced);
 - phone-call turns (what was said and answered) and the numbers on call records;
 - identity attempts; one-time codes after a day whatever the period;
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 from dataclasses import dataclass, field
 
 from sqlalchemy import create_engine, delete, func, inspect, select, text, update
@@ -28,12 +28,12 @@ from bot.config import get_settings
 from bot.db import session_scope
 from bot.models import SmsOutbox
 from bot.models.identity import IdentityAttempt, IdentityChallenge
+from bot.models.live_chat import ChatMessage
 from bot.models.outreach import OutreachContact
 from bot.models.telephony import Call, CallTurn
 
 log = logging.getLogger(__name__)
 
-DEFAULT_DAYS = 180
 CODES_KEPT = dt.timedelta(days=1)
 REMOVED_BODY = "[内容已按保留期删除]"
 
@@ -49,7 +49,7 @@ class Report:
 
 
 def retention_days() -> int:
-    return int(os.environ.get("RETENTION_DAYS") or DEFAULT_DAYS)
+    return get_settings().retention_days
 
 
 def run(days: int | None = None, dry_run: bool = False, database_url: str | None = None,
@@ -65,11 +65,16 @@ def run(days: int | None = None, dry_run: bool = False, database_url: str | None
         old_attempts = IdentityAttempt.at < cutoff
         old_codes = IdentityChallenge.created_at < now - CODES_KEPT
         old_contacts = (OutreachContact.created_at < cutoff) & OutreachContact.to_number.isnot(None)
+        # whole threads only: a thread whose newest message is older than the period
+        old_threads = (select(ChatMessage.handoff_id).group_by(ChatMessage.handoff_id)
+                       .having(func.max(ChatMessage.created_at) < cutoff))
+        old_thread_messages = ChatMessage.handoff_id.in_(old_threads)
         for name, model, where in (("sms", SmsOutbox, old_sms), ("call_turns", CallTurn, old_turns),
                                    ("calls", Call, old_calls),
                                    ("identity_attempts", IdentityAttempt, old_attempts),
                                    ("identity_codes", IdentityChallenge, old_codes),
-                                   ("outreach_contacts", OutreachContact, old_contacts)):
+                                   ("outreach_contacts", OutreachContact, old_contacts),
+                                   ("chat_messages", ChatMessage, old_thread_messages)):
             report.counts[name] = s.execute(select(func.count()).select_from(model)
                                             .where(where)).scalar_one()
         if not dry_run:
@@ -80,6 +85,8 @@ def run(days: int | None = None, dry_run: bool = False, database_url: str | None
             s.execute(delete(IdentityAttempt).where(old_attempts))
             s.execute(delete(IdentityChallenge).where(old_codes))
             s.execute(update(OutreachContact).where(old_contacts).values(to_number=None))
+            s.execute(delete(ChatMessage).where(old_thread_messages)
+                      .execution_options(synchronize_session=False))
     report.counts["conversations"] = _old_conversations(
         tracker_store_url or get_settings().tracker_store_url, cutoff, dry_run)
     log.info("%s%s", report.line(), " (dry run)" if dry_run else "")

@@ -15,7 +15,6 @@ the caller's transaction has committed."""
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 
 from sqlalchemy import event as sa_event
@@ -34,16 +33,11 @@ log = logging.getLogger(__name__)
 
 SMS_MAX_CHARS = 300  # about 5 segments of 70 Chinese characters
 SMS_PROVIDERS = ("twilio", "template")
-DEFAULT_TWILIO_TIMEOUT_SECONDS = 10.0
 
 
 def twilio_timeout_seconds() -> float:
     """Connect/read timeout of every Twilio REST call (TWILIO_TIMEOUT_SECONDS, default 10)."""
-    try:
-        value = float(os.environ.get("TWILIO_TIMEOUT_SECONDS") or DEFAULT_TWILIO_TIMEOUT_SECONDS)
-    except ValueError:
-        value = DEFAULT_TWILIO_TIMEOUT_SECONDS
-    return value if value > 0 else DEFAULT_TWILIO_TIMEOUT_SECONDS
+    return get_settings().twilio_timeout_seconds
 
 
 def number_on_file(phone: str | None, session=None) -> bool:

@@ -1,6 +1,6 @@
 """Chinese text normalisation for what callers say and what phone ASR hears.
 
-Pure functions, no Rasa: the NLU component (bot/nlu_components.py), the form validators
+Pure functions, no Rasa: the NLU component (rasa_ext/nlu_components.py), the form validators
 and the server all call these.
 
 What `normalize` does, in order:
@@ -61,7 +61,7 @@ def _spoken_digits(run: str) -> str | None:
 
 
 def _protected(text: str) -> list[tuple[int, int]]:
-    spans = []
+    spans: list[tuple[int, int]] = []
     for keep in _KEEP:
         spans.extend(m.span() for m in re.finditer(re.escape(keep), text))
     return spans
@@ -121,7 +121,7 @@ def numerals_to_digits(text: str) -> str:
 def join_digit_groups(text: str) -> str:
     """138 0000 0001 and 138-0000-0001 -> 13800000001: numbers read out in groups, when the
     result is as long as a phone (7, 8, 11, 12 digits) or ID number (15, 18)."""
-    def join(m: re.Match) -> str:
+    def join(m: re.Match[str]) -> str:
         joined = re.sub(r"[ \-]", "", m.group())
         return joined if len(joined) in (7, 8, 11, 12, 15, 18) else m.group()
     return _DIGIT_GROUPS.sub(join, text)

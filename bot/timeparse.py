@@ -179,8 +179,8 @@ def _find_day(text: str, today: dt.date) -> tuple[dt.date | None, bool]:
         year, month = _add_months(today, shift)
         return dt.date(year, month, calendar.monthrange(year, month)[1]), False
     m = _AFTER_WEEKS.search(text)
-    if m and _safe_int(m.group("n")) is not None:
-        return today + dt.timedelta(weeks=_safe_int(m.group("n"))), False
+    if m and (weeks := _safe_int(m.group("n"))) is not None:
+        return today + dt.timedelta(weeks=weeks), False
     m = _AFTER_DAYS.search(text)
     if m:
         n = _safe_int(m.group("a") or m.group("b"))

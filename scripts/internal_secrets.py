@@ -14,13 +14,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.config import VAR_DIR  # noqa: E402
+from bot.config import get_settings  # noqa: E402
 
 NAMES = ("RASA_AUTH_TOKEN", "ACTION_SERVER_SECRET")
 
 
 def ensure(path: Path | None = None) -> Path:
-    path = path or VAR_DIR / "internal.env"
+    settings = get_settings()
+    path = path or settings.var_dir / "internal.env"
     current: dict[str, str] = {}
     if path.exists():
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -28,7 +29,9 @@ def ensure(path: Path | None = None) -> Path:
             if name in NAMES and value:
                 current[name] = value
     # hex: a value starting with "-" would be read as an option by `rasa run --auth-token`
-    values = {n: os.environ.get(n) or current.get(n) or secrets.token_hex(32) for n in NAMES}
+    configured = {"RASA_AUTH_TOKEN": settings.rasa_auth_token,
+                  "ACTION_SERVER_SECRET": settings.action_server_secret}
+    values = {n: configured[n] or current.get(n) or secrets.token_hex(32) for n in NAMES}
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -1,7 +1,7 @@
 """Writes var/endpoints.yml for `rasa run` from the environment (the production switch).
 
 - DATABASE_URL / TRACKER_STORE_URL pointing at PostgreSQL -> Rasa's SQL tracker store there
-  (bot/tracker_store.py: Rasa's SQLTrackerStore with a checked per-process cache);
+  (rasa_ext/tracker_store.py: Rasa's SQLTrackerStore with a checked per-process cache);
   otherwise SQLite var/tracker.db. TRACKER_CACHE_SIZE: conversations each worker caches.
 - REDIS_URL set -> Redis lock store (needed for SANIC_WORKERS > 1); otherwise in memory.
 - ACTION_SERVER_URL -> the action endpoint; ACTION_SERVER_SECRET -> the header Rasa sends
@@ -19,12 +19,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import yaml  # noqa: E402
 
-from bot.config import VAR_DIR, get_settings  # noqa: E402
+from bot.config import get_settings  # noqa: E402
 
 
 SECRET_HEADER = "X-Action-Secret"
 # Rasa's SQL tracker store plus a per-process cache checked against the DB (see the module).
-TRACKER_STORE = "bot.tracker_store.CachingSQLTrackerStore"
+TRACKER_STORE = "rasa_ext.tracker_store.CachingSQLTrackerStore"
 
 
 def render() -> dict:
@@ -45,7 +45,7 @@ def render() -> dict:
         }
     else:
         path = tracker_url.split("sqlite:///", 1)[-1] if tracker_url.startswith("sqlite") \
-            else str(VAR_DIR / "tracker.db")
+            else str(settings.var_dir / "tracker.db")
         endpoints["tracker_store"] = {"type": TRACKER_STORE, "dialect": "sqlite", "db": path,
                                        "cache_size": settings.tracker_cache_size}
     if settings.redis_url:
@@ -62,7 +62,7 @@ def render() -> dict:
 
 
 def main(out: str | None = None) -> Path:
-    target = Path(out) if out else VAR_DIR / "endpoints.yml"
+    target = Path(out) if out else get_settings().var_dir / "endpoints.yml"
     target.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:

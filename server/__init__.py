@@ -5,19 +5,33 @@ Talks to Rasa over HTTP only (server/rasa_client.py); domain logic lives in bot/
 from __future__ import annotations
 
 import logging
-import os
+from collections.abc import Mapping
+from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, appcontext_pushed, g, jsonify
 
-from bot.config import get_settings
+from bot.config import Settings, get_settings, use_settings
 
 
-def create_app(test_config: dict | None = None) -> Flask:
+def create_app(settings: Settings | Mapping[str, Any] | None = None,
+               test_config: Mapping[str, Any] | None = None) -> Flask:
+    """The web app. `settings`: what it runs with (database included) in place of the
+    environment: every request, CLI command and app context of this app sees them through
+    `get_settings()`, so apps with different settings can live in one process. None (gunicorn,
+    `flask --app server`): the environment, read at each use. `test_config`: Flask config
+    overrides; a mapping given as `settings` is taken as these (the older call form)."""
+    if isinstance(settings, Mapping):
+        settings, test_config = None, settings
+    with use_settings(settings):
+        return _build(settings, test_config)
+
+
+def _build(explicit: Settings | None, test_config: Mapping[str, Any] | None) -> Flask:
     app = Flask(__name__)
     settings = get_settings()
     app.config.from_mapping(
         SECRET_KEY=settings.secret_key,
-        MAX_CONTENT_LENGTH=int(os.environ.get("MAX_CONTENT_LENGTH", 256 * 1024)),
+        MAX_CONTENT_LENGTH=settings.max_content_length,
         JSON_AS_ASCII=False,
         SETTINGS=settings,
     )
@@ -25,6 +39,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     app.json.ensure_ascii = False
     _configure_logging()
+    if explicit is not None:
+        _run_with(app, explicit)
 
     from server import api, health
 
@@ -76,9 +92,26 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
+def _run_with(app: Flask, settings: Settings) -> None:
+    """Every app context of `app` (each request, CLI command, test client call) runs with
+    `settings`; they are put back when the context ends."""
+    def enter(sender: Flask, **_extra: Any) -> None:
+        if "_settings_in_force" not in g:  # a context pushed again keeps its first entry
+            g._settings_in_force = use_settings(settings)
+            g._settings_in_force.__enter__()
+
+    def leave(_exc: BaseException | None) -> None:
+        block = g.pop("_settings_in_force", None)
+        if block is not None:
+            block.__exit__(None, None, None)
+
+    appcontext_pushed.connect(enter, app, weak=False)
+    app.teardown_appcontext(leave)
+
+
 def _configure_logging() -> None:
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
+        logging.basicConfig(level=get_settings().log_level,
                             format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # every log line of the web server, whoever writes it, with ID and phone numbers masked
     from bot.masking import install_log_masking

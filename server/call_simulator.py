@@ -175,6 +175,8 @@ def _local(url: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m server.call_simulator",
                                      description="A 12349 phone call as text in the terminal.")
+    # A client of a running server, not part of it: its environment reads are option defaults
+    # (overridable here), not the service's settings (tests/test_config.py lets them stay).
     parser.add_argument("--url", default=os.environ.get("CALL_URL", "http://localhost:8000"),
                         help="web server to call (default http://localhost:8000)")
     parser.add_argument("--public-url", help="URL Twilio would call, if the server validates "

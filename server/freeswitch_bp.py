@@ -30,7 +30,7 @@ MIN_PASSWORD_CHARS = 16
 
 @bp.record_once
 def _announce(_state) -> None:
-    adapter = FreeswitchAdapter.from_env()
+    adapter = FreeswitchAdapter.from_settings()
     if not adapter.configured:
         log.info("FREESWITCH_HTTAPI_USER/FREESWITCH_HTTAPI_PASSWORD not set: "
                  "/freeswitch/voice is not served")
@@ -47,7 +47,7 @@ def _announce(_state) -> None:
 
 
 def _service() -> TelephonyService:
-    return TelephonyService(FreeswitchAdapter.from_env(), _turn_url)
+    return TelephonyService(FreeswitchAdapter.from_settings(), _turn_url)
 
 
 def _turn_url(turn_no: int, **extra) -> str:
@@ -61,7 +61,7 @@ def _xml(body: str, status: int = 200) -> Response:
 
 @bp.before_request
 def check_credentials():
-    adapter = FreeswitchAdapter.from_env()
+    adapter = FreeswitchAdapter.from_settings()
     if not adapter.configured:
         return jsonify(error="没有这个地址。", code="not_found"), 404
     # Only the Authorization header: an anonymous body is never parsed.

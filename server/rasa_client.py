@@ -45,6 +45,31 @@ def _rotation() -> list[str]:
 
 @dataclass
 class Reply:
+    """One message of the assistant. `custom` carries the reply-contract flags
+    (../shared/DESIGN.md), set where the decision is made: in a domain.yml response's
+    `custom:` or an action's json_message. Voice, SMS and web act on them, never on the words.
+
+    - action: "handoff" (put the person through to an advisor), "handoff_unavailable",
+      "unavailable" (set here: Rasa or the action server is down); handoff_id: its queue row.
+    - urgent: true, with kind "crisis" | "emergency": a person in danger; the phone
+      transfers at once. followup: true on a follow-up of an open crisis/emergency/scam.
+    - transfer_promise: true: this message promises the transfer ("马上为您转接…") and
+      nothing else; a channel that cannot put the person through now (the phone with no
+      advisor on duty, SMS always) leaves the message out. When the phone transfers and the
+      reply does not end with such a message, the line says its own TRANSFERRING.
+    - end: true: the conversation is over (the phone asks the rating, then hangs up).
+    - misunderstood: true (or fallback): the assistant did not understand the person.
+    - yes_no: true: a yes/no question (a read-back); the phone offers 1 for yes, 2 for no.
+    - expects_digits: the answer is a number the caller may key in: an int N (exactly N
+      digits: 4 for an ID number's last four, 6 for a one-time code, 11 for a mobile), a
+      list [min, max] when the length varies within bounds, or "any" when it is open (a
+      booking reference or a day). digits_allow_x: true: the number may end in X (a
+      Chinese ID number); the phone takes * for it and says so.
+    - task_completed: true: a task was done (the phone asks the rating at goodbye);
+      reference: a booking reference the phone says once more in groups of three.
+    - kind / stage / suspected / referral: what the safety layer or a referral decided
+      (kind "crisis" keeps the phone line open when nobody can take the call).
+    """
     text: str
     buttons: list[dict] = field(default_factory=list)
     custom: dict | None = None

@@ -49,7 +49,7 @@ _UNSPEAKABLE = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u2028-\u202f\ufeff]")
 
 
 def _adapter() -> TwilioAdapter:
-    adapter = TwilioAdapter.from_env(get_settings().twilio_auth_token)
+    adapter = TwilioAdapter.from_settings()
     adapter.whisper_url = _whisper_url
     return adapter
 

@@ -3,8 +3,9 @@ it), `/widget.js` (embed with one tag).
 
     <script src="https://HOST/widget.js" defer></script>
 
-The script finds its own origin from its `src`, loads its stylesheet from there and posts
-to `/api/chat` there. Cross-origin embedding needs the embedding site's origin in
+The script finds its own origin from its `src`, loads its stylesheet from there, posts
+to `/api/chat` there and, while an advisor is joining or holds the conversation, polls
+`/api/chat/updates`. Cross-origin embedding needs the embedding site's origin in
 WIDGET_ALLOWED_ORIGINS (comma-separated) so the chat API answers its browser (CORS).
 """
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import os
 
 from flask import Blueprint, Flask, current_app, render_template, request, send_from_directory
+
+from bot.config import get_settings
 
 bp = Blueprint("widget", __name__)
 
@@ -36,15 +39,19 @@ def widget_js():
 
 
 def allowed_origins() -> set[str]:
-    return {o.strip().rstrip("/") for o in os.environ.get("WIDGET_ALLOWED_ORIGINS", "").split(",")
-            if o.strip()}
+    return set(get_settings().widget_allowed_origins)
+
+
+# What the widget calls on its own origin: a turn, and the advisor's messages while live.
+WIDGET_API_METHODS = {"/api/chat": "POST, OPTIONS", "/api/chat/updates": "GET, OPTIONS"}
 
 
 def _cors(response):
     origin = request.headers.get("Origin", "").rstrip("/")
-    if request.path == "/api/chat" and origin and origin in allowed_origins():
+    methods = WIDGET_API_METHODS.get(request.path)
+    if methods and origin and origin in allowed_origins():
         response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+        response.headers["Access-Control-Allow-Methods"] = methods
         response.headers["Access-Control-Allow-Headers"] = "Content-Type"
         response.headers["Access-Control-Max-Age"] = "600"
         response.headers.add("Vary", "Origin")

@@ -9,7 +9,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import func, select
 
-from actions.booking import (ActionBookServiceSubmit, ValidateBookServiceForm,
+from actions.booking import (ASK_ACTIONS, ActionBookServiceSubmit, ValidateBookServiceForm,
                              ValidateCancelBookingForm)
 from bot import booking, clock
 from bot.db import session_scope
@@ -237,3 +237,59 @@ def test_the_code_we_asked_for_is_an_answer_even_when_the_classifier_reads_a_sca
     t = tracker("我心口疼得厉害", {}, requested="booking_code", intent="safety_check")
     t.latest_message["safety"] = {"kind": "unsure", "suspected": "emergency"}
     assert not _code_we_asked_for("booking_code", t)
+
+
+def test_a_price_question_is_answered_instead_of_starting_the_booking(db_url):
+    """上门洗澡要自己出钱吗 read as book_service: the price list answers and offers the
+    booking with the service known; the form ends at once and its submit says nothing."""
+    messages, slots = run(ValidateBookServiceForm(),
+                          tracker("上门洗澡要自己出钱吗", {}, intent="book_service"))
+    assert slots == {"booking_aborted": "question", "requested_slot": None}
+    assert len(messages) == 1 and "收费" in messages[0]["text"]
+    assert messages[0]["buttons"][0] == {"title": "帮我预约",
+                                         "payload": '/book_service{"service_type": "助浴"}'}
+    said, _ = run(ActionBookServiceSubmit(), tracker("", {"booking_aborted": "question"}))
+    assert said == []
+
+
+def test_the_offered_booking_starts_the_form_with_the_service(db_url):
+    t = tracker('/book_service{"service_type": "助浴"}', {}, intent="book_service")
+    t.latest_message["entities"] = [{"entity": "service_type", "value": "助浴"}]
+    messages, slots = run(ValidateBookServiceForm(), t)
+    assert slots["booking_service"] == "助浴"
+    assert slots["requested_slot"] == "booking_person_name"
+
+
+def _ask(slot: str, slots: dict, channel: str = "web"):
+    action = next(a() for a in ASK_ACTIONS if a().name() == f"action_ask_{slot}")
+    t = tracker("", slots, requested=slot, metadata={"channel": channel})
+    return run(action, t)[0]
+
+
+def test_the_time_question_offers_free_times_from_the_clock_and_the_way_out(db_url):
+    known = {"booking_elder_id": "1", "booking_person_name": "张桂兰", "booking_service": "助浴",
+             "booking_address": "五老村街道文昌巷12号3楼"}
+    [message] = _ask("booking_time", known)
+    titles = [b["title"] for b in message["buttons"]]
+    assert titles[-1] == "先不办了" and message["buttons"][-1]["payload"] == "/stop"
+    assert 1 <= len(titles) - 1 <= 4
+    for title in titles[:-1]:
+        _, slots = run(ValidateBookServiceForm(), tracker(title, known, requested="booking_time"))
+        assert slots.get("booking_time"), title
+        assert dt.datetime.fromisoformat(slots["booking_time"]).date() > clock.today()
+        assert slots["requested_slot"] == "booking_address_ok"
+    assert not _ask("booking_time", known, channel="voice")[0]["buttons"]
+
+
+def test_a_re_ask_by_the_validator_offers_the_way_out(db_url):
+    known = {"booking_elder_id": "1", "booking_person_name": "张桂兰", "booking_service": "助浴",
+             "booking_address": "五老村街道文昌巷12号3楼", "booking_failures": 0}
+    messages, _ = run(ValidateBookServiceForm(), tracker("2月30日", known, requested="booking_time"))
+    assert messages[-1]["buttons"][-1] == {"title": "先不办了", "payload": "/stop"}
+
+
+def test_the_stop_button_leaves_the_form(db_url):
+    _, slots = run(ValidateBookServiceForm(),
+                   tracker("/stop", {"booking_elder_id": "1"}, requested="booking_time",
+                           intent="stop"))
+    assert slots == {"booking_aborted": "user", "requested_slot": None}

@@ -12,7 +12,7 @@ from server import api, rasa_client
 def client(monkeypatch, db_url):
     monkeypatch.setattr(api, "_chat_limiter", None)
     monkeypatch.setattr(api, "_address_limiter", None)
-    monkeypatch.setattr(api, "CHAT_TURNS_PER_MINUTE_PER_ADDRESS", 5)
+    monkeypatch.setenv("CHAT_TURNS_PER_MINUTE_PER_ADDRESS", "5")
     monkeypatch.setattr(rasa_client, "send_message", lambda sender, text, meta: rasa_client.ChatResult(
         [rasa_client.Reply(f"收到：{text}")]))
     from server import create_app

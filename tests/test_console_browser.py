@@ -68,6 +68,8 @@ def test_claim_a_handoff_with_emergencies_on_top(stack, console):
     screenshot(page, "console-queue", full_page=True)
     row.locator("button.claim").click()
     page.wait_for_selector(".flash.success")
+    assert page.url.endswith(f"/advisor/conversations/{mine.id}")  # claiming opens it
+    page.click("nav >> text=转人工队列")
     assert "已认领" in page.locator(f"tr[data-handoff-id='{mine.id}']").inner_text()
     with session_scope(stack.database_url) as s:
         claimed = s.get(Handoff, mine.id)
@@ -156,7 +158,10 @@ def test_eligibility_booking_and_elder_page(stack, console):
     assert "改好了" in page.inner_text(".flash.success")
     booked = page.locator(f"li.booking[data-reference='{reference}']")
     assert "已预约" in booked.inner_text() and "13:00" in booked.inner_text()
-    booked.locator("button:has-text('代为取消')").click()
+    booked.locator("a:has-text('代为取消')").click()  # a confirmation page asks why
+    page.wait_for_selector(".confirm-cancel")
+    page.select_option("#f-reason_choice", "时间不方便，以后再约")
+    page.click("button:has-text('确认取消预约')")
     page.wait_for_selector(".flash.success")
     assert "已取消" in page.locator(f"li.booking[data-reference='{reference}']").inner_text()
     assert float(page.inner_text(".left-hours")) == left_before

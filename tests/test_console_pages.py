@@ -53,9 +53,12 @@ def test_eligibility_what_if_and_unknown_facts(client):
 
 
 def test_policy_search_gives_answers_with_citations(client):
+    from bot.policy_kb import get_kb
+
     page = client.get("/advisor/policies", query_string={"q": "高龄老人免费照料"}).get_data(as_text=True)
     assert page.count('class="card policy-hit"') >= 1
-    assert "依据：《" in page and "free_home_care_80plus" in page
+    assert "依据：《" in page and get_kb().program("free_home_care_80plus").name in page
+    assert "free_home_care_80plus" not in page  # no internal ids on the page
     empty = client.get("/advisor/policies", query_string={"q": "火星旅游签证"}).get_data(as_text=True)
     assert "没有找到" in empty
 
@@ -79,14 +82,16 @@ def test_book_retry_and_cancel_on_behalf(client):
     assert "预约成功" in first.get_data(as_text=True) and "刚才已经做好了" in html
     assert float(re.search(r'class="left-hours">([\d.]+)<', html).group(1)) == left - 2
     r = client.post(f"/advisor/elders/{zhang}/bookings/{refs[0]}/cancel",
-                    data={"csrf_token": csrf_token(html)}, follow_redirects=True)
+                    data={"csrf_token": csrf_token(html), "reason_choice": "住院"},
+                    follow_redirects=True)
     html = r.get_data(as_text=True)
     assert "已经取消" in html
     assert float(re.search(r'class="left-hours">([\d.]+)<', html).group(1)) == left
     # another elder's booking cannot be cancelled through this elder's page
     li = elder_id("李建国")
     r = client.post(f"/advisor/elders/{li}/bookings/{refs[0]}/cancel",
-                    data={"csrf_token": csrf_token(html)}, follow_redirects=True)
+                    data={"csrf_token": csrf_token(html), "reason_choice": "住院"},
+                    follow_redirects=True)
     assert "没有查到这个预约" in r.get_data(as_text=True)
     with session_scope() as s:
         actions = list(s.execute(select(AuditEntry.action).where(AuditEntry.elder_id == zhang)

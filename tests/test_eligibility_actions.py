@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,9 +12,11 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.eligibility import (ActionEligibilityStart, ActionEligibilitySummary,
-                                 ValidateEligibilityForm)
-from bot.facts import DONT_KNOW
+from actions.eligibility import (ANSWER_BUTTONS, ASK_ACTIONS, DONT_KNOW_ANSWER,
+                                 ActionEligibilityStart, ActionEligibilitySummary,
+                                 ActionExplainEligibility,
+                                 ValidateEligibilityForm, answer_buttons)
+from bot.facts import DISTRICT_STREETS, DONT_KNOW
 
 DOMAIN = yaml.safe_load((Path(__file__).resolve().parent.parent / "domain.yml").read_text())
 
@@ -134,12 +138,44 @@ def test_summary_names_eligible_programs_first_with_the_number():
              "elig_care_level": "轻度失能", "elig_living_situation": "独居",
              "elig_dementia": False, "elig_special_family": False}
     dispatcher = CollectingDispatcher()
-    events = asyncio.run(ActionEligibilitySummary().run(dispatcher, tracker(facts), DOMAIN))
+    phone = tracker(facts, metadata={"channel": "voice"})
+    events = asyncio.run(ActionEligibilitySummary().run(dispatcher, phone, DOMAIN))
     summary = dispatcher.messages[0]["text"]
     assert summary.startswith("根据您说的情况，您可以享受：一，每月3小时免费照料")
+    assert dispatcher.messages[0]["buttons"] == []
     assert dispatcher.messages[1]["response"] == "utter_eligibility_offer"
     sms = next(e["value"] for e in events if e["name"] == "elig_summary")
     assert "每月3小时免费照料" in sms and len(sms) <= 300
+
+
+def test_on_a_screen_the_result_is_a_plain_list_with_why_on_demand():
+    facts = {"elig_age": 88, "elig_street": "五老村", "elig_economic_status": "普通",
+             "elig_care_level": "轻度失能", "elig_living_situation": "独居",
+             "elig_dementia": False, "elig_special_family": False}
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionEligibilitySummary().run(dispatcher, tracker(facts), DOMAIN))
+    lines = dispatcher.messages[0]["text"].split("\n")
+    count = int(re.match(r"根据您说的情况，您可以享受这(\d+)项：", lines[0]).group(1))
+    assert [line.split(". ")[0] for line in lines[1:count + 1]] == [str(n) for n in range(1, count + 1)]
+    assert lines[1].startswith("1. 每月3小时免费照料") and "等" not in lines[1 + count - 1]
+    buttons = dispatcher.messages[0]["buttons"]
+    assert [b["title"] for b in buttons] == ["为什么能享受第1项", "为什么能享受第2项", "为什么能享受第3项"]
+    first = json.loads(buttons[0]["payload"].removeprefix("/explain_eligibility"))
+
+    # 为什么: the conditions that held, from the same facts, and the document
+    asked = tracker(facts)
+    asked.latest_message["entities"] = [{"entity": "program", "value": first["program"]}]
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionExplainEligibility().run(dispatcher, asked, DOMAIN))
+    why = dispatcher.messages[0]["text"]
+    assert why.startswith("每月3小时免费照料") and "88周岁" in why and "五老村" in why
+    assert "依据是《" in why
+
+    # a program she does not get (or a forged payload) is not explained
+    asked.latest_message["entities"] = [{"entity": "program", "value": "no_such_program"}]
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionExplainEligibility().run(dispatcher, asked, DOMAIN))
+    assert dispatcher.messages[0]["response"] == "utter_explain_not_found"
 
 
 def test_an_approximate_age_at_a_threshold_asks_the_birth_month():
@@ -156,3 +192,69 @@ def test_an_approximate_age_at_a_threshold_asks_the_birth_month():
     assert slots["requested_slot"] == "elig_street"      # not asked again
     slots, said, _ = validate(tracker(answered, text="蓝色的", requested="elig_birth_date"))
     assert slots["elig_birth_date"] is None and "1945年3月" in said[0]
+
+
+def ask(slot: str, channel: str = "web") -> dict:
+    action = next(a() for a in ASK_ACTIONS if a().name() == f"action_ask_{slot}")
+    dispatcher = CollectingDispatcher()
+    t = tracker(metadata={"channel": channel})
+    assert asyncio.run(action.run(dispatcher, t, DOMAIN)) == []
+    assert len(dispatcher.messages) == 1
+    return dispatcher.messages[0]
+
+
+def test_every_question_of_the_forms_has_an_ask_action_in_the_domain():
+    asked = {f"action_ask_{slot}" for form in ("eligibility_form", "eligibility_sms_form")
+             for slot in DOMAIN["forms"][form]["required_slots"] if slot != "elig_subject"}
+    assert asked == {a().name() for a in ASK_ACTIONS}
+    assert asked <= set(DOMAIN["actions"])
+
+
+def test_on_the_web_a_question_offers_its_answers_and_the_way_out():
+    message = ask("elig_economic_status")
+    assert message["response"] == "utter_ask_elig_economic_status"
+    assert [b["title"] for b in message["buttons"]] == [
+        "普通家庭", "低保", "低保边缘", "特困", "不清楚", "先不办了"]
+    assert message["buttons"][-1]["payload"] == "/stop"
+    street = ask("elig_street")
+    assert [b["payload"] for b in street["buttons"][:-1]] == list(DISTRICT_STREETS)
+    assert [b["title"] for b in ask("elig_age")["buttons"]] == ["先不办了"]
+    assert [b["title"] for b in ask("elig_veteran")["buttons"]] == ["是", "不是", "不清楚", "先不办了"]
+    assert [b["title"] for b in ask("elig_dementia")["buttons"]] == ["是", "不是", "不清楚", "先不办了"]
+
+
+def test_on_the_phone_a_question_has_no_buttons():
+    for slot in ("elig_street", "elig_care_level", "elig_hukou_local", "elig_sms_phone"):
+        message = ask(slot, channel="voice")
+        assert message["response"] == f"utter_ask_{slot}" and not message["buttons"]
+
+
+EXPECTED = {"普通家庭": "普通", "低保": "低保", "低保边缘": "低保边缘", "特困": "特困",
+            "能自己走动": "能力完好", "要人扶": "中度失能", "卧床": "重度失能",
+            "一个人住": "独居", "老两口住": "空巢", "跟子女住": "与家人同住",
+            "是": True, "不是": False, DONT_KNOW_ANSWER: DONT_KNOW}
+
+
+@pytest.mark.parametrize("slot", sorted({*ANSWER_BUTTONS, "elig_street"}))
+def test_every_answer_button_is_read_by_the_validator(slot):
+    facts = {"elig_age": 85}
+    for title in answer_buttons(slot):
+        slots, said, _ = validate(tracker(facts, text=title, requested=slot))
+        assert slots[slot] == EXPECTED.get(title, title), (slot, title, said)
+        assert not any("没听清" in (s or "") for s in said)
+
+
+def test_a_side_question_is_answered_and_the_same_question_comes_back():
+    """Asked for the street, the caller asks about meals instead: the answer, then the street
+    question again; the age already given is kept and no miss is counted."""
+    asked = tracker({"elig_age": 83}, text="老年人助餐点是什么", requested="elig_street")
+    asked.latest_message["intent_ranking"] = [{"name": "ask_policy", "confidence": 0.7},
+                                              {"name": "inform", "confidence": 0.2}]
+    slots, said, _ = validate(asked)
+    assert "助餐" in said[0] and said[1] == "utter_back_to_form"
+    assert slots["elig_street"] is None and slots.get("elig_failures") == {}
+    assert "elig_age" not in slots or slots["elig_age"] == 83
+    # an answer the classifier does not read as a question is a miss, as before
+    plain = tracker({"elig_age": 83}, text="蓝色的", requested="elig_street")
+    slots, said, _ = validate(plain)
+    assert slots["elig_failures"] == {"elig_street": 1} and "没听清" in said[0]

@@ -389,3 +389,44 @@ def test_slower_and_louder_reach_the_tts_engine_as_ssml():
     slow = adapter.render_voice(VoicePlan(say=["好的。"], listen=Listen("/freeswitch/voice?turn=1"),
                                           rate="75%", volume="loud"))
     assert 'text="&lt;speak&gt;&lt;prosody rate=&quot;75%&quot; volume=&quot;loud&quot;&gt;好的。' in slow
+
+
+# --- the reply contract through mod_httapi ------------------------------------------------
+
+@pytest.fixture
+def fake_rasa():
+    from tests.test_voice_flow import FakeRasa
+
+    fake = FakeRasa()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def fs_line(db_url, monkeypatch, fs_env, fake_rasa):
+    phone_line_env(monkeypatch, fake_rasa.url)
+    from server import create_app
+
+    return FreeswitchSide("http://localhost", post=create_app({"TESTING": True}).test_client().post)
+
+
+def test_number_entry_and_transfer_promises_follow_the_flags_over_freeswitch(fs_line, fake_rasa,
+                                                                           monkeypatch):
+    call = FsCall(fs_line)
+    call.start()
+    fake_rasa.queue.append([{"text": "结果会发到您登记的手机号上。还有别的事吗？"}])
+    told = call.say("发短信给我")
+    assert not told.number_entry and "井号键" not in told.said
+    fake_rasa.queue.append([{"text": "请说一下老人证件的最后几位。",
+                             "custom": {"expects_digits": 4, "digits_allow_x": True}}])
+    asked = call.say("好")
+    assert asked.number_entry and "按完请按井号键" in asked.said and "星号键" in asked.said
+    typed = call.press("0027#")
+    assert fake_rasa.messages[-1] == "0027" and only_httapi_tags(typed)
+    monkeypatch.setenv("ADVISOR_PHONE_NUMBER", "")  # nobody on duty from now on
+    fake_rasa.queue.append([{"text": "这件事可以转接到街道。", "custom": {"action": "handoff"}},
+                            {"text": "马上为您转接人工顾问，请稍等。",
+                             "custom": {"transfer_promise": True}}])
+    off = call.say("转人工")
+    assert off.bridged is None and "不在班" in off.said
+    assert "转接到街道" in off.said and "马上为您转接" not in off.said

@@ -27,7 +27,8 @@ def _run(channel: str, monkeypatch, fail: bool):
 
 def test_phone_still_transfers_when_the_queue_is_down(monkeypatch):
     messages = _run("voice", monkeypatch, fail=True)
-    assert messages[0]["custom"] == {"action": "handoff", "handoff_id": None}
+    assert messages[0]["custom"] == {"action": "handoff", "handoff_id": None,
+                                     "transfer_promise": True}
 
 
 def test_web_is_told_to_ring_12349_when_the_queue_is_down(monkeypatch):

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.nlu_components import EntityOverlapResolver, normalize_annotated
+from rasa_ext.nlu_components import EntityOverlapResolver, normalize_annotated
 from bot.textnorm import normalize
 
 

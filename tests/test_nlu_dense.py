@@ -1,4 +1,4 @@
-"""The e5 sentence featurizer (bot/nlu_dense.py) without a trained model: one sentence-level
+"""The e5 sentence featurizer (rasa_ext/nlu_dense.py) without a trained model: one sentence-level
 dense feature of 384 floats per message text, the same for training data and inference,
 similar sentences closer than unrelated ones; the model is loaded once per process."""
 import numpy as np
@@ -11,8 +11,8 @@ from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, TEXT  # noq
 from rasa.shared.nlu.training_data.message import Message  # noqa: E402
 from rasa.shared.nlu.training_data.training_data import TrainingData  # noqa: E402
 
-from bot import nlu_dense  # noqa: E402
-from bot.nlu_dense import E5SentenceFeaturizer  # noqa: E402
+from rasa_ext import nlu_dense  # noqa: E402
+from rasa_ext.nlu_dense import E5SentenceFeaturizer  # noqa: E402
 
 
 def featurizer(**config):

@@ -9,7 +9,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.policy import ActionAnswerPolicy
+from actions.common import HUMAN_BUTTON
+from actions.policy import ELIGIBILITY_BUTTON, ActionAnswerPolicy
+from bot import booking
 
 
 def _run(text: str, entities: list[dict] | None = None, slots: dict | None = None,
@@ -31,12 +33,13 @@ def pinned_today(monkeypatch):
     monkeypatch.setenv("CLOCK_NOW", "2026-11-23")
 
 
-def test_answers_from_the_words_when_no_entity():
+def test_answers_from_the_words_when_no_entity(db_url):
     message, events = _run("时间迎行是什么")
     assert "志愿者" in message["text"] and re.search(r"依据：《[^》]+》第.+部分.*。$", message["text"])
     assert SlotSet("policy_program", "time_bank") in events
     assert SlotSet("policy_human_offered", False) in events
-    assert not message["buttons"]
+    # not a home visit the booking form books: no 帮我预约; the rules cover it: 我能享受吗
+    assert message["buttons"] == [ELIGIBILITY_BUTTON, HUMAN_BUTTON]
 
 
 def test_the_entity_decides_the_program_and_the_words_the_aspect():
@@ -75,3 +78,51 @@ def test_a_vague_question_offers_programs_as_buttons():
     assert '/ask_policy{"program": "free_home_care_80plus"}' in payloads
     assert "/request_human" in payloads
     assert SlotSet("policy_human_offered", False) in events
+
+
+def _titles(message) -> list[str]:
+    return [b["title"] for b in message["buttons"]]
+
+
+def test_a_price_question_about_a_service_is_answered_from_the_price_list(db_url):
+    """上门洗澡要自己出钱吗: the pack's price list answers; the booking is offered with the
+    service filled in, not started; prices are no entitlement, so no 我能享受吗."""
+    message, events = _run("上门洗澡要自己出钱吗")
+    assert "收费" in message["text"] and "依据" in message["text"]
+    assert SlotSet("policy_program", "service_prices") in events
+    assert message["buttons"][0] == {"title": "帮我预约",
+                                     "payload": '/book_service{"service_type": "助浴"}'}
+    assert _titles(message) == ["帮我预约", "转人工"]
+
+
+def test_a_program_named_after_a_catalogue_service_offers_that_booking(db_url):
+    message, events = _run("老年人助餐点是什么")
+    assert SlotSet("policy_program", "meal_aid") in events
+    assert message["buttons"][0]["payload"] == '/book_service{"service_type": "助餐"}'
+    assert _titles(message) == ["帮我预约", "我能享受吗", "转人工"]
+
+
+def test_the_free_hours_program_offers_a_booking_without_a_service(db_url):
+    message, events = _run("高龄免费照料是什么")
+    assert SlotSet("policy_program", booking.FREE_CARE_PROGRAM_ID) in events
+    assert message["buttons"][0] == {"title": "帮我预约", "payload": "/book_service"}
+
+
+def test_a_program_that_is_not_a_home_visit_offers_no_booking(db_url):
+    message, _ = _run("这个怎么申请", entities=[{"entity": "program", "value": "长护险"}])
+    assert _titles(message) == ["我能享受吗", "转人工"]
+
+
+def test_on_the_phone_an_answer_has_no_buttons(db_url):
+    message, _ = _run("上门洗澡要自己出钱吗", channel="voice")
+    assert "收费" in message["text"] and not message["buttons"]
+
+
+def test_without_the_catalogue_the_answer_stands_without_the_booking(db_url, monkeypatch):
+    def broken(session):
+        raise RuntimeError("database down")
+
+    monkeypatch.setattr(booking, "service_names", broken)
+    message, events = _run("老年人助餐点是什么")
+    assert SlotSet("policy_program", "meal_aid") in events and "助餐" in message["text"]
+    assert _titles(message) == ["我能享受吗", "转人工"]

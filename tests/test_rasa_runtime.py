@@ -1,12 +1,16 @@
-"""The action-result validation installed in the Rasa process accepts and rejects exactly
-what Rasa's own jsonschema.validate does, with the same error message."""
+"""The action-result validation installed in the Rasa process (rasa_ext/runtime.py) accepts
+and rejects exactly what Rasa's own jsonschema.validate does, with the same error message,
+and only on the pinned Rasa version."""
 from __future__ import annotations
+
+import logging
 
 import jsonschema
 import pytest
+import rasa
 from rasa.core.actions.action import RemoteAction
 
-from bot import rasa_runtime
+from rasa_ext import runtime
 
 GOOD = [
     {"events": [], "responses": []},
@@ -25,9 +29,9 @@ BAD = [
 
 @pytest.fixture(scope="module")
 def validate():
-    rasa_runtime.install()
+    assert runtime.install() is True
     fast = RemoteAction._validate_action_result
-    assert fast.__module__ == "bot.rasa_runtime"
+    assert fast.__module__ == "rasa_ext.runtime"
     return lambda result: fast(RemoteAction("x", None), result)
 
 
@@ -50,3 +54,18 @@ def test_invalid_results_raise_the_same_error(validate, result):
     assert rasa_verdict(result) is False
     with pytest.raises(jsonschema.ValidationError, match="Failed to validate Action server response"):
         validate(result)
+
+
+def test_the_installed_rasa_is_the_pinned_one():
+    assert rasa.__version__ == runtime.PINNED_RASA_VERSION
+
+
+def test_another_rasa_version_is_left_unpatched(monkeypatch, caplog):
+    """The patch replaces a private method of one Rasa version: on any other it refuses."""
+    monkeypatch.setattr(rasa, "__version__", "3.6.22")
+    monkeypatch.setattr(runtime, "_installed", False)
+    monkeypatch.setattr(RemoteAction, "_validate_action_result", lambda self, result: "rasa's own")
+    with caplog.at_level(logging.WARNING, logger=runtime.__name__):
+        assert runtime.install() is False
+    assert RemoteAction._validate_action_result(None, {}) == "rasa's own"
+    assert "Rasa 3.6.22 is not the pinned 3.6.21" in caplog.text

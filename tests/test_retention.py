@@ -13,10 +13,11 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot import clock, identity, retention
 from bot.db import session_scope
-from bot.models import SmsOutbox
+from bot.models import Handoff, SmsOutbox
+from bot.models.live_chat import ChatMessage
 from bot.models.outreach import OutreachContact
 from bot.sms import send_sms
-from bot.tracker_store import CachingSQLTrackerStore
+from rasa_ext.tracker_store import CachingSQLTrackerStore
 from tests.stack import ROOT, VENV_BIN
 
 DOMAIN = Domain.load(str(ROOT / "domain.yml"))
@@ -71,6 +72,34 @@ def test_old_personal_data_goes_and_recent_stays(db_url, tmp_path, pin_clock, mo
         contacts = {c.attempt_key: c.to_number for c in s.query(OutreachContact)}
         assert contacts == {"reminder:old": None, "reminder:new": "13800000001"}
     assert retention.run(days=180).counts["sms"] == 0  # nothing left to do
+
+
+def test_a_web_thread_with_an_advisor_goes_whole_when_its_last_message_is_old(
+        db_url, tmp_path, pin_clock, monkeypatch):
+    monkeypatch.setenv("TRACKER_STORE_URL", f"sqlite:///{tmp_path / 'tracker.db'}")
+    pin_clock("2026-01-10T10:00")
+    with session_scope() as s:
+        old = Handoff(kind="request_human", sender_id="web-old", channel="web",
+                      live_step="closed", status="closed")
+        going_on = Handoff(kind="request_human", sender_id="web-going-on", channel="web",
+                           live_step="live", status="claimed")
+        s.add_all([old, going_on])
+        s.flush()
+        for thread in (old, going_on):
+            s.add(ChatMessage(handoff_id=thread.id, sender_id=thread.sender_id,
+                              author="person", text="我的电话是13800000001"))
+        old_id, going_on_id = old.id, going_on.id
+    pin_clock("2026-11-20T10:00")
+    with session_scope() as s:  # the second thread went on: it is kept whole
+        s.add(ChatMessage(handoff_id=going_on_id, sender_id="web-going-on", author="advisor",
+                          text="您好，我是顾问。"))
+    pin_clock("2026-11-23T10:00")
+    assert retention.run(days=180, dry_run=True).counts["chat_messages"] == 1
+    assert retention.run(days=180).counts["chat_messages"] == 1
+    with session_scope() as s:
+        left = [(m.handoff_id, m.author) for m in s.query(ChatMessage).order_by(ChatMessage.id)]
+        assert left == [(going_on_id, "person"), (going_on_id, "advisor")]
+        assert s.get(Handoff, old_id) is not None  # the queue row stays (its text was masked)
 
 
 def test_the_command_line_reports_a_dry_run(db_url, tmp_path):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from bot.safety import replies as safety_replies
+
 pytestmark = pytest.mark.e2e
 
 EMERGENCY_FAMILIES = {
@@ -39,6 +41,11 @@ def db(stack):
     wrapped.engine.dispose()
 
 
+def promises(replies: list[dict]) -> list[str]:
+    """The messages flagged as a promise of a person (a phone line off duty drops them)."""
+    return [r["text"] for r in replies if (r.get("custom") or {}).get("transfer_promise")]
+
+
 def safety_rows(db, sender):
     with db.connect() as conn:
         return conn.execute(sa.text(
@@ -53,6 +60,7 @@ def test_emergency_phrases_get_120_and_a_transfer(stack, db, sender, family, phr
     text = "\n".join(r["text"] for r in replies)
     assert "120" in text and "转人工" in text, (family, text)
     assert any((r.get("custom") or {}).get("action") == "handoff" for r in replies)
+    assert promises(replies) == [safety_replies()["emergency"]["handoff"]]
     assert [tuple(r) for r in safety_rows(db, sender)] == [("emergency", 0, "open")]
 
 
@@ -108,6 +116,7 @@ def test_crisis_gets_12356_120_and_the_top_of_the_queue(stack, db, sender, phras
     assert "诈骗" not in text and "挂" not in text and "意见" not in text
     custom = next(r.get("custom") for r in replies if r.get("custom"))
     assert custom["urgent"] is True and custom["kind"] == "crisis"
+    assert promises(replies) == [safety_replies()["crisis"]["handoff"]]
     assert [tuple(r) for r in safety_rows(db, sender)] == [("crisis", 0, "open")]
 
 
@@ -183,6 +192,11 @@ def test_emergencies_are_at_the_top_of_the_handoff_queue(stack, db, sender):
     stack.chat(sender + "-h", "转人工")
     stack.chat(sender, "老伴叫不醒")
     with db.connect() as conn:
-        first = conn.execute(sa.text(
-            "SELECT kind FROM handoffs WHERE status = 'open' ORDER BY priority, created_at LIMIT 1")).scalar_one()
-    assert first == "emergency"
+        # the queue's order (crises and emergencies of earlier tests share the top priority)
+        order = [row[0] for row in conn.execute(sa.text(
+            "SELECT sender_id FROM handoffs WHERE status = 'open' ORDER BY priority, created_at, id"))]
+        kinds = {row[0] for row in conn.execute(sa.text(
+            "SELECT kind FROM handoffs WHERE status = 'open' AND priority = 0"))}
+    conversation, asked_for_a_person = stack.conversation(sender), stack.conversation(sender + "-h")
+    assert order.index(conversation) < order.index(asked_for_a_person)
+    assert "emergency" in kinds and kinds <= {"emergency", "crisis"}

@@ -1,5 +1,5 @@
 """The whole understanding pipeline on the safety sets nobody trained on: the trained
-classifier plus the safety layer (bot.nlu_components.SafetyLayer), as the server parses a
+classifier plus the safety layer (rasa_ext.nlu_components.SafetyLayer), as the server parses a
 message. The cues alone miss indirect phrasings (tests/test_safety_layer.py floors); the
 classifier's crisis, emergency and scam readings turn most of those into one question.
 Floors sit just under the figures in benchmarks/RESULTS.md (safety section)."""

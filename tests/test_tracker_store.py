@@ -1,4 +1,4 @@
-"""bot/tracker_store.py against Rasa's own SQLTrackerStore, on a real SQLite file and (when
+"""rasa_ext/tracker_store.py against Rasa's own SQLTrackerStore, on a real SQLite file and (when
 it answers) the local PostgreSQL: the same events end up in the database, the cache is only
 served while the database agrees with it, and a failed save leaves nothing behind."""
 from __future__ import annotations
@@ -18,7 +18,7 @@ from rasa.shared.core.events import (ActionExecuted, BotUttered, SessionStarted,
                                      UserUttered)
 from rasa.shared.core.trackers import EventVerbosity
 
-from bot.tracker_store import CachingSQLTrackerStore
+from rasa_ext.tracker_store import CachingSQLTrackerStore
 from tests.pg import postgres_available, temporary_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -218,7 +218,7 @@ def test_sqlite_runs_in_wal_mode(tmp_path):
 def test_both_profiles_configure_this_store(monkeypatch, tmp_path):
     from scripts.render_endpoints import TRACKER_STORE, render
 
-    assert TRACKER_STORE == "bot.tracker_store.CachingSQLTrackerStore"
+    assert TRACKER_STORE == "rasa_ext.tracker_store.CachingSQLTrackerStore"
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/service.db")
     monkeypatch.delenv("TRACKER_STORE_URL", raising=False)
     monkeypatch.setenv("TRACKER_CACHE_SIZE", "7")
@@ -295,7 +295,7 @@ def test_workers_starting_together_on_a_new_database_all_start(tmp_path):
 
 
 def test_the_rasa_process_masks_personal_data_in_its_logs(caplog):
-    import bot.tracker_store  # noqa: F401  (loading it installs the masking, as in Rasa)
+    import rasa_ext.tracker_store  # noqa: F401  (loading it installs the masking, as in Rasa)
     with caplog.at_level(logging.INFO):
         logging.getLogger("rasa.core.processor").info("user said 13800000001 and 025-80000001")
     assert "13800000001" not in caplog.text and "80000001" not in caplog.text

@@ -18,8 +18,12 @@ import requests
 from sqlalchemy import create_engine, text
 
 from bot import clock
+from bot.safety import replies as safety_replies
+from server import rasa_client
+from server.speech import speakable
 from tests.stack import ROOT, VENV_BIN, Process, Stack, free_port, latest_code, wait_http
 from tests.stack import MODEL
+from server.telephony.dialogue import TRANSFERRING
 from tests.test_twilio_support import ADVISOR, CALLER, TOKEN, Call, TwilioSide
 
 pytestmark = pytest.mark.e2e
@@ -236,6 +240,7 @@ def test_emergency_out_of_hours_says_call_120_and_frees_the_line(night_line):
     answer = call.say("救命啊，家里着火了")
     assert answer.dialled is None and answer.hung_up
     assert "幺二零" in answer.said and "回电话" in answer.said
+    assert safety_replies()["emergency"]["handoff"] not in answer.said  # flagged promise
 
 
 def test_crisis_on_the_phone_transfers_at_once(line, phone_stack):
@@ -244,6 +249,10 @@ def test_crisis_on_the_phone_transfers_at_once(line, phone_stack):
     answer = call.say("我不想活了，安眠药都攒好了")
     assert answer.dialled == ADVISOR
     assert "心理援助" in answer.said and "幺二零" in answer.said and "诈骗" not in answer.said
+    # the promise is kept when the call is put through; the question after it is followed
+    # by the line's own "正在为您转接"
+    assert safety_replies()["crisis"]["handoff"] in answer.said
+    assert answer.said.endswith(TRANSFERRING)
     assert db_rows(phone_stack, "select kind from safety_events where sender_id=:s",
                    s="voice-" + call.sid)[0].kind == "crisis"
 
@@ -254,6 +263,7 @@ def test_crisis_out_of_hours_is_not_hung_up_on(night_line):
     answer = call.say("活着没意思，我想去找老伴了")
     assert answer.dialled is None and not answer.hung_up
     assert "心理援助" in answer.said and "回电话" in answer.said and "挂断" not in answer.said
+    assert safety_replies()["crisis"]["handoff"] not in answer.said  # nobody on duty
     assert answer.gather is not None  # the line stays open; the assistant keeps listening
     again = call.say("嗯")
     assert not again.hung_up and "诈骗" not in again.said
@@ -476,6 +486,7 @@ def test_a_number_asked_for_can_be_typed_on_the_keypad(line, phone_stack):
         assert "名字" in answer.said or "姓名" in answer.said, answer.said
         answer = call.say("张桂兰")
     assert "最后四位" in answer.said and "按完请按井号键" in answer.said
+    assert "星号键" in answer.said  # digits_allow_x: the last may be X
     gather = answer.gather
     assert gather.get("numDigits") is None and gather.get("finishOnKey") == "#"
     typed = call.press(elder.id_number_last4)
@@ -654,3 +665,50 @@ def test_withheld_caller_id_out_of_hours_types_a_number_for_the_callback(night_l
     rows = db_rows(phone_stack, "select kind, phone from handoffs where sender_id=:s",
                    s="voice-" + call.sid)
     assert ("callback", "13912345678") in [(r.kind, r.phone) for r in rows]
+
+
+# --- the reply contract with the trained model (needs the model trained on domain.yml) ----
+
+def test_a_domain_response_flag_reaches_the_bridge_merged_into_its_question(phone_stack):
+    """utter_ask_booking_id_last4 carries `custom:` in domain.yml: the REST channel sends it
+    as a message of its own after the text, and rasa_client merges it into the question."""
+    sender = "voice-contract-" + os.urandom(4).hex()
+    meta = {"channel": "voice", "phone": "+8613811112222"}  # not on file: name + ID digits
+    raw = phone_stack.bridge_turn(sender, "我想预约上门帮忙洗澡", meta)
+    for _ in range(3):
+        if any("最后四位" in (m.get("text") or "") for m in raw):
+            break
+        raw = phone_stack.bridge_turn(sender, "张桂兰", meta)
+    asked = next(i for i, m in enumerate(raw) if "最后四位" in (m.get("text") or ""))
+    flags = raw[asked + 1]
+    assert "text" not in flags and flags.get("custom") == {"expects_digits": 4,
+                                                            "digits_allow_x": True}, raw
+    merged = rasa_client._to_replies(raw)
+    question = next(r for r in merged if "最后四位" in r.text)
+    assert question.custom == {"expects_digits": 4, "digits_allow_x": True}
+
+
+def test_a_transfer_promise_reaches_neither_sms_nor_an_off_duty_call(line, night_line,
+                                                                     phone_stack):
+    """The handoff reply's promise (flag transfer_promise, set by action_handoff) is said
+    when the call is put through, and dropped by SMS and by the line out of hours."""
+    def promises(channel: str) -> list[str]:
+        raw = phone_stack.bridge_turn(f"{channel}-contract-" + os.urandom(4).hex(), "转人工",
+                                      {"channel": channel, "phone": "+8613800000004"})
+        found = [speakable(r.text) if channel == "voice" else r.text
+                 for r in rasa_client._to_replies(raw) if (r.custom or {}).get("transfer_promise")]
+        assert found, raw
+        return found
+
+    promised = promises("sms")
+    sms = "".join(line.sms("转人工", caller="+8613800000004").first("Message").itertext())
+    assert "联系您" in sms and not any(p in sms for p in promised), sms
+    promised = promises("voice")
+    night = Call(night_line, caller="+8613800000004")
+    night.start()
+    off = night.say("转人工")
+    assert off.dialled is None and not any(p in off.said for p in promised), off.said
+    day = Call(line, caller="+8613800000004")
+    day.start()
+    on = day.say("转人工")
+    assert on.dialled == ADVISOR and any(p in on.said for p in promised), on.said

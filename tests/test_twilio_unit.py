@@ -3,16 +3,22 @@ bad webhooks, status callbacks, and the line when Rasa is down (really down: not
 listens on its port). The Flask app runs in-process against a real migrated database."""
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from pathlib import Path
 
 import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import create_engine, text
 
 from bot.clock import CHINA_TZ
 from bot.config import get_settings
 from server.speech import sms_text, spoken_choices
 from server.telephony.base import Listen, VoiceEvent, VoicePlan
-from server.telephony.dialogue import advisor_on_duty, is_repeat_request, parse_hours, parse_rating
+from server.telephony.dialogue import (advisor_on_duty, is_repeat_request, number_asked,
+                                       parse_hours, parse_rating, valid_expects_digits)
 from server.telephony.twilio_adapter import TwilioAdapter
 from tests.test_twilio_support import ADVISOR, TOKEN, Call, TwilioSide, new_call_sid, phone_line_env
 
@@ -99,6 +105,77 @@ def test_repeat_requests_are_short_asks_only():
     assert is_repeat_request("再说一遍") and is_repeat_request("麻烦您再说一遍吧")
     assert is_repeat_request("没听清")
     assert not is_repeat_request("我没听清楚医生说的护理补贴怎么申请，帮我查一下")
+
+
+# --- the reply contract: flags set where the question is asked ---------------------------
+
+DOMAIN = yaml.safe_load((Path(__file__).resolve().parent.parent / "domain.yml")
+                        .read_text(encoding="utf-8"))
+
+
+def _response_flags() -> list[tuple[str, dict]]:
+    return [(name, variant["custom"]) for name, variants in DOMAIN["responses"].items()
+            for variant in variants if isinstance(variant.get("custom"), dict)]
+
+
+@pytest.mark.parametrize("value, valid", [
+    (4, True), (11, True), ([7, 12], True), ((1, 1), True), ("any", True),
+    (0, False), (True, False), ([12, 7], False), ([4], False), ("4", False), (None, False),
+    ([True, 3], False), ({"min": 4}, False),
+])
+def test_expects_digits_is_a_length_a_range_or_any(value, valid):
+    assert valid_expects_digits(value) is valid
+    assert number_asked([{"expects_digits": value, "digits_allow_x": True}]) == (valid, valid)
+
+
+def test_number_questions_in_the_domain_carry_the_actions_flags():
+    from actions.common import ID_LAST4_FLAGS, MOBILE_NUMBER_FLAGS
+    from bot.identity import CODE_DIGITS
+
+    flags = dict(_response_flags())
+    assert flags["utter_ask_booking_id_last4"] == ID_LAST4_FLAGS
+    assert flags["utter_ask_booking_code"] == {"expects_digits": CODE_DIGITS}
+    assert flags["utter_ask_elig_sms_phone"] == MOBILE_NUMBER_FLAGS
+    for name, custom in _response_flags():
+        if "expects_digits" in custom:
+            assert valid_expects_digits(custom["expects_digits"]), name
+        if "digits_allow_x" in custom:
+            assert custom["digits_allow_x"] is True and "expects_digits" in custom, name
+
+
+def test_the_actions_asking_again_for_a_number_flag_it():
+    from actions.booking import Turn, ValidateBookServiceForm
+    from actions.common import ID_LAST4_FLAGS, MOBILE_NUMBER_FLAGS
+    from actions.eligibility import ValidateEligibilitySmsForm
+
+    dispatcher = CollectingDispatcher()
+    turn = Turn(dispatcher, None, "book_service_form", {})
+    assert ValidateBookServiceForm().handle_identity(turn, "booking_id_last4", "我记不清") is False
+    ValidateEligibilitySmsForm().validate_elig_sms_phone("蓝色的", dispatcher, None, {})
+    last4, mobile = dispatcher.messages
+    assert "最后四位" in last4["text"] and last4["custom"] == ID_LAST4_FLAGS
+    assert "手机号码" in mobile["text"] and mobile["custom"] == MOBILE_NUMBER_FLAGS
+
+
+@pytest.mark.parametrize("kind, said", [("crisis", "我不想活了"), ("emergency", "我老伴摔倒了")])
+def test_the_safety_promise_of_a_person_is_a_flagged_message_of_its_own(db_url, kind, said):
+    from actions.safety import ActionCrisis, ActionEmergency
+    from bot.safety import replies
+
+    latest = {"text": said, "intent": {"name": kind}, "metadata": {"channel": "voice"},
+              "safety": {"kind": kind, "category": "fall" if kind == "emergency" else None}}
+    tracker = Tracker("voice-CAtest", {}, latest, [{"event": "user", "text": said}], False,
+                      None, {}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    action = ActionCrisis() if kind == "crisis" else ActionEmergency()
+    asyncio.run(action.run(dispatcher, tracker, {}))
+    messages = dispatcher.messages
+    promise = replies()[kind]["handoff"]
+    flagged = [m for m in messages if (m.get("custom") or {}).get("transfer_promise")]
+    assert [(m["text"], m["custom"]) for m in flagged] == [(promise, {"transfer_promise": True})]
+    assert messages[0]["custom"]["urgent"] is True and messages[0]["custom"]["kind"] == kind
+    assert promise not in messages[0]["text"]  # the advice is kept whole, without it
+    assert all(promise not in m["text"] for m in messages if m not in flagged)
 
 
 # --- TwiML -----------------------------------------------------------------------------

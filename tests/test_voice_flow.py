@@ -5,7 +5,8 @@ reply contract's flags. The real assistant end to end: tests/test_twilio_e2e.py.
 First prompt, read-backs heard to the end and answered by 1/2, the rating only at the end
 (1/2/3 or 满意/一般/不满意, nothing else), 再说一遍 after a booking, 说慢点 / 大声点 for the
 rest of the call, "您是说……吗？" below the confidence threshold, hints per step, a second
-misunderstanding inside a form, an ID ending in X keyed with *, the reference said twice."""
+misunderstanding inside a form, an ID ending in X keyed with *, the reference said twice;
+number entry and transfer promises decided by the reply flags alone, never by the words."""
 from __future__ import annotations
 
 import json
@@ -18,9 +19,21 @@ from tests.local_http import JsonHandler, LocalServer
 from tests.test_twilio_support import ADVISOR, Call, TwilioSide, phone_line_env
 
 
+def rest_messages(replies: list[dict]) -> list[dict]:
+    """What Rasa's REST channel sends for these replies: the text (with its buttons), then
+    the custom payload as a message of its own."""
+    sent: list[dict] = []
+    for reply in replies:
+        sent.append({k: v for k, v in reply.items() if k != "custom"})
+        if reply.get("custom"):
+            sent.append({"custom": reply["custom"]})
+    return sent
+
+
 class FakeRasa:
     """Answers /webhooks/rest/webhook from a queue of scripted replies (default: a plain
-    answer), records the messages, and reports `active_loop` for the tracker."""
+    answer) sent the way the REST channel sends them, records the messages, and reports
+    `active_loop` for the tracker."""
 
     def __init__(self):
         self.messages: list[str] = []
@@ -41,7 +54,7 @@ class FakeRasa:
                 if body["message"] == "/greet":
                     return self._send([{"text": "您好，这里是12349养老服务热线。请问您想办什么事？"}])
                 if fake.queue:
-                    return self._send(fake.queue.pop(0))
+                    return self._send(rest_messages(fake.queue.pop(0)))
                 return self._send([{"text": "好的，我知道了。还有别的事吗？"}])
 
             def do_GET(self):  # noqa: N802
@@ -223,11 +236,22 @@ def test_second_misunderstanding_outside_a_form_offers_the_menu(side, rasa):
 def test_an_id_ending_in_x_is_keyed_with_star(side, rasa):
     call = Call(side)
     call.start()
-    rasa.queue.append([{"text": "请说一下老人身份证号的最后四位。", "custom": {"expects_digits": 4}}])
+    rasa.queue.append([{"text": "请说一下老人身份证号的最后四位。",
+                        "custom": {"expects_digits": 4, "digits_allow_x": True}}])
     asked = call.say("预约助浴")
     assert "星号键" in asked.said and asked.gather.get("finishOnKey") == "#"
     call.press("002*#")
     assert rasa.messages[-1] == "002X"
+
+
+def test_x_by_star_only_where_the_number_may_end_in_x(side, rasa):
+    call = Call(side)
+    call.start()
+    rasa.queue.append([{"text": "请您说一下身份证上的那串验证数字。", "custom": {"expects_digits": 6}}])
+    asked = call.say("预约助浴")
+    assert "按完请按井号键" in asked.said and "星号键" not in asked.said
+    call.press("123456#")
+    assert rasa.messages[-1] == "123456"
 
 
 def test_the_line_acts_on_flags_not_on_words(side, rasa):
@@ -240,3 +264,79 @@ def test_the_line_acts_on_flags_not_on_words(side, rasa):
         rasa.queue.append([{"text": "您说的情况我记下了。"}])
         call.say("嗯")
     assert "政策咨询，请按1" not in call.last.said, "no misunderstanding flag: no menu"
+
+
+def test_number_entry_comes_from_the_flag_not_from_the_words(side, rasa):
+    """手机号 in a reply without the flag does not turn the keypad into number entry; a
+    flagged question without any of those words does."""
+    call = Call(side)
+    call.start()
+    rasa.queue.append([{"text": "短信会发到您登记的手机号上。还有别的事吗？"}])
+    told = call.say("结果发短信给我")
+    assert "按完请按井号键" not in told.said and "星号键" not in told.said
+    assert told.gather.get("numDigits") == "1"
+    rasa.queue.append([{"text": "请说一下短信里的数字。", "custom": {"expects_digits": 6}}])
+    asked = call.say("好的")
+    assert "按完请按井号键" in asked.said
+    assert asked.gather.get("numDigits") is None and asked.gather.get("finishOnKey") == "#"
+    call.press("307300#")
+    assert rasa.messages[-1] == "307300"
+    rasa.queue.append([{"text": "预约号是多少都行，您也可以说日子。", "custom": {"expects_digits": [1, 0]}}])
+    malformed = call.say("我想查预约")
+    assert malformed.gather.get("numDigits") == "1", "a malformed flag is not a number question"
+
+
+HANDOFF = {"action": "handoff", "handoff_id": 7}
+PROMISE = "马上为您转接人工顾问，请稍等。"
+
+
+def test_a_flagged_promise_is_dropped_off_duty_and_words_alone_are_kept(side, rasa, monkeypatch):
+    monkeypatch.setenv("ADVISOR_PHONE_NUMBER", "")  # nobody to take the call
+    call = Call(side)
+    call.start()
+    rasa.queue.append([{"text": "这件事要转接到街道办，请稍等几天就有结果。", "custom": HANDOFF},
+                       {"text": PROMISE, "custom": {"transfer_promise": True}}])
+    answer = call.say("我要找人")
+    assert answer.dialled is None and "不在班" in answer.said and "回电话" in answer.said
+    assert "转接到街道办" in answer.said, "an unflagged sentence is kept, whatever its words"
+    assert PROMISE not in answer.said and "正在为您转接" not in answer.said
+    # a promise with no transfer on the turn is not said either
+    rasa.queue.append([{"text": "好的。", "custom": {}},
+                       {"text": PROMISE, "custom": {"transfer_promise": True}}])
+    assert PROMISE not in call.say("嗯").said
+
+
+def test_on_duty_the_line_says_transferring_unless_the_reply_ends_with_a_promise(side, rasa):
+    from server.telephony.dialogue import TRANSFERRING
+
+    call = Call(side)
+    call.start()
+    rasa.queue.append([{"text": "好的。", "custom": HANDOFF},
+                       {"text": PROMISE, "custom": {"transfer_promise": True}}])
+    promised = call.say("转人工")
+    assert promised.dialled == ADVISOR
+    assert PROMISE in promised.said and TRANSFERRING not in promised.said
+    call = Call(side)
+    call.start()
+    rasa.queue.append([{"text": "我帮您转接。", "custom": HANDOFF}])
+    worded = call.say("转人工")
+    assert worded.dialled == ADVISOR and worded.said.endswith(TRANSFERRING), \
+        "转接 in the words is no promise: the line says its own"
+    call = Call(side)
+    call.start()
+    rasa.queue.append([{"text": "请马上拨打120急救电话。", "custom": {
+        "action": "handoff", "urgent": True, "kind": "crisis", "handoff_id": 3}},
+                       {"text": "我已经请值班顾问马上联系您。", "custom": {"transfer_promise": True}},
+                       {"text": "您现在身边有家人吗？"}])
+    crisis = call.say("我不想活了")
+    assert crisis.dialled == ADVISOR and "值班顾问" in crisis.said
+    assert crisis.said.endswith(TRANSFERRING), "a question after the promise: the line says it"
+
+
+def test_sms_drops_flagged_promises_and_keeps_words(side, rasa):
+    rasa.queue.append([{"text": "这件事要转接到街道办。", "custom": HANDOFF},
+                       {"text": PROMISE, "custom": {"transfer_promise": True}}])
+    reply = side.sms("找人工")
+    body = "".join(reply.first("Message").itertext())
+    assert "转接到街道办" in body and PROMISE not in body
+    assert "顾问会尽快用这个号码联系您" in body

@@ -65,3 +65,32 @@ def test_cors_only_for_configured_embedding_sites(client):
     # only the chat API is opened to embedding sites, never the console
     console = client.get("/advisor/login", headers={"Origin": "https://care.example"})
     assert "Access-Control-Allow-Origin" not in console.headers
+
+
+def test_each_chat_reply_carries_the_wording_to_read_aloud(monkeypatch, db_url):
+    """The widget's 自动朗读 reads `speech` (the phone wording: 12349 digit by digit, no
+    symbols), not the text as shown; the shown text and the buttons stay as they were."""
+    from server import api, rasa_client
+    from server.speech import speakable
+
+    shown = "请拨打12349，每月补贴300元。"
+    monkeypatch.setattr(api, "_chat_limiter", None)
+    monkeypatch.setattr(api, "_address_limiter", None)
+    monkeypatch.setattr(rasa_client, "send_message", lambda sender, text, meta: rasa_client.ChatResult(
+        [rasa_client.Reply(shown, [{"title": "好的", "payload": "/affirm"}]),
+         rasa_client.Reply("再见。", custom={"end": True})]))
+    r = create_app({"TESTING": True}).test_client().post("/api/chat", json={"message": "你好"})
+    assert r.status_code == 200
+    first, second = r.get_json()["replies"]
+    assert first["text"] == shown and first["speech"] == speakable(shown)
+    assert "12349" not in first["speech"] and "幺二三四九" in first["speech"]
+    assert [b["title"] for b in first["buttons"]] == ["好的"]
+    assert second["speech"] == speakable("再见。") and second["custom"] == {"end": True}
+
+
+def test_cors_lets_embedding_sites_poll_for_advisor_messages(client):
+    r = client.get("/api/chat/updates?sender=x&after=0", headers={"Origin": "https://partner.example"})
+    assert r.headers.get("Access-Control-Allow-Origin") == "https://partner.example"
+    assert "GET" in r.headers.get("Access-Control-Allow-Methods", "")
+    other = client.get("/api/chat/updates?sender=x&after=0", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers

@@ -12,3 +12,5 @@ from bot.models import telephony  # noqa: F401,E402
 from bot.models import console  # noqa: F401,E402
 from bot.models import identity  # noqa: F401,E402
 from bot.models import outreach  # noqa: F401,E402
+from bot.models import live_chat  # noqa: F401,E402
+from bot.models import casefile  # noqa: F401,E402

@@ -44,6 +44,16 @@ class Handoff(Base):
     claimed_by = Column(String(64))
     created_at = Column(DateTime, nullable=False, default=utcnow, index=True)
     claimed_at = Column(DateTime)
+    # how it ended (the console's close form; keys of bot.models.live_chat.OUTCOMES)
+    outcome = Column(String(16))
+    notes = Column(Text)
+    closed_at = Column(DateTime)
+    closed_by = Column(String(64))
+    # a web conversation's live thread with an advisor (bot/live_chat.py): its step (one of
+    # bot.models.live_chat.LIVE_STEPS; NULL: not a web thread) and the number a person gave
+    # for a callback until they confirm it
+    live_step = Column(String(16))
+    callback_phone = Column(String(20))
 
 
 class SafetyEvent(Base):

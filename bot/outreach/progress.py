@@ -148,7 +148,8 @@ def checkin_progress(session: Session, month: dt.date,
     streets = dict(session.execute(select(Street.id, Street.name)).all())
     calls = _month_calls(session, key)
     stop = rules.do_not_contact(session)
-    rows, counts = [], Counter()
+    rows = []
+    counts: Counter[str] = Counter()
     for elder, reasons in campaign.members(session):
         mine = calls.get(elder.id)
         refused = stop.reason(elder.id, elder.phone) is not None

@@ -12,7 +12,6 @@ only the first claimant sends anything.
 from __future__ import annotations
 
 import logging
-import os
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -93,7 +92,7 @@ def build_scheduler(scheduler_class=BlockingScheduler, database_url: str | None 
 
 
 def main() -> None:
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
+    logging.basicConfig(level=get_settings().log_level,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     from bot.masking import install_log_masking
 

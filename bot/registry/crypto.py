@@ -28,9 +28,9 @@ class RegistryKeyError(RuntimeError):
 
 
 def _key_file() -> Path:
-    from bot.config import VAR_DIR
+    from bot.config import get_settings
 
-    return Path(os.environ.get("VAR_DIR") or VAR_DIR) / "registry.key"
+    return get_settings().var_dir / "registry.key"
 
 
 def _file_key() -> str:
@@ -54,7 +54,9 @@ def _file_key() -> str:
 
 
 def current_key() -> str:
-    key = os.environ.get(ENV_VAR, "").strip()
+    from bot.config import get_settings
+
+    key = get_settings().registry_key
     if key:
         return key
     from bot import profile

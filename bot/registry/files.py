@@ -157,7 +157,8 @@ def first_of_each(records: list, key: Callable, field: str, what: str,
                   problems: list[RowProblem]) -> list:
     """The records with a key not seen in an earlier row; each repeat becomes a problem
     naming the first row ("和第2行是同一个身份证号"). Sorts `problems` by row."""
-    kept, first_row = [], {}
+    kept = []
+    first_row: dict[object, int] = {}
     for r in records:
         k = key(r)
         if k in first_row:

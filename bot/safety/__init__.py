@@ -1,7 +1,7 @@
 """The safety layer: is this message a crisis, an emergency or a scam?
 
 It reads every message before, and independently of, intent classification and of any
-form in progress (the Rasa component `bot.nlu_components.SafetyLayer` calls `assess` last
+form in progress (the Rasa component `rasa_ext.nlu_components.SafetyLayer` calls `assess` last
 in the pipeline and its answer replaces the classifier's). The cues are data
 (`cues.yml`, with comments); this module only applies them:
 
@@ -23,7 +23,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 import yaml
 
@@ -58,7 +58,7 @@ class Assessment:
     suspected: str | None = None  # unsure: the high-stakes kind it is near
     matched: tuple[str, ...] = field(default_factory=tuple)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, str | None]:
         return {"kind": self.kind, "category": self.category, "stage": self.stage,
                 "suspected": self.suspected}
 
@@ -66,9 +66,9 @@ class Assessment:
 @dataclass(frozen=True)
 class _Group:
     id: str
-    any: tuple[re.Pattern, ...]
-    unless: tuple[re.Pattern, ...] = ()
-    require: tuple[re.Pattern, ...] = ()
+    any: tuple[re.Pattern[str], ...]
+    unless: tuple[re.Pattern[str], ...] = ()
+    require: tuple[re.Pattern[str], ...] = ()
 
     def match(self, text: str) -> str | None:
         if self.require and not _first(self.require, text):
@@ -81,30 +81,30 @@ class _Group:
 
 @dataclass(frozen=True)
 class Cues:
-    past: re.Pattern
-    now: re.Pattern
-    hypothetical: re.Pattern
-    hypothetical_unless: re.Pattern
-    denial: tuple[re.Pattern, ...]
+    past: re.Pattern[str]
+    now: re.Pattern[str]
+    hypothetical: re.Pattern[str]
+    hypothetical_unless: re.Pattern[str]
+    denial: tuple[re.Pattern[str], ...]
     crisis: tuple[_Group, ...]
     emergency: tuple[_Group, ...]
-    scam_strong: tuple[re.Pattern, ...]
-    scam_ask: tuple[re.Pattern, ...]
-    scam_actor: tuple[re.Pattern, ...]
-    scam_unless: tuple[re.Pattern, ...]
-    stage_paid: tuple[re.Pattern, ...]
-    stage_in_progress: tuple[re.Pattern, ...]
-    suspicion: tuple[re.Pattern, ...]
-    unsure: dict[str, tuple[re.Pattern, ...]]
-    ask_always: dict[str, tuple[re.Pattern, ...]]
-    privacy: tuple[re.Pattern, re.Pattern, re.Pattern]
+    scam_strong: tuple[re.Pattern[str], ...]
+    scam_ask: tuple[re.Pattern[str], ...]
+    scam_actor: tuple[re.Pattern[str], ...]
+    scam_unless: tuple[re.Pattern[str], ...]
+    stage_paid: tuple[re.Pattern[str], ...]
+    stage_in_progress: tuple[re.Pattern[str], ...]
+    suspicion: tuple[re.Pattern[str], ...]
+    unsure: dict[str, tuple[re.Pattern[str], ...]]
+    ask_always: dict[str, tuple[re.Pattern[str], ...]]
+    privacy: tuple[re.Pattern[str], ...]  # ask, give, other
 
 
-def _compile(patterns: Iterable[str] | None) -> tuple[re.Pattern, ...]:
+def _compile(patterns: Iterable[str] | None) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(p) for p in patterns or ())
 
 
-def _first(patterns: Iterable[re.Pattern], text: str) -> str | None:
+def _first(patterns: Iterable[re.Pattern[str]], text: str) -> str | None:
     for pattern in patterns:
         m = pattern.search(text)
         if m:
@@ -112,7 +112,7 @@ def _first(patterns: Iterable[re.Pattern], text: str) -> str | None:
     return None
 
 
-def _groups(raw: list[dict]) -> tuple[_Group, ...]:
+def _groups(raw: list[dict[str, Any]]) -> tuple[_Group, ...]:
     return tuple(_Group(id=g["id"], any=_compile(g["any"]), unless=_compile(g.get("unless")),
                         require=_compile(g.get("require"))) for g in raw)
 
@@ -166,7 +166,7 @@ def _scam(cues: Cues, text: str) -> Assessment | None:
         stage = "asking"
     if not strong and stage == "asking" and not _first(cues.suspicion, text):
         # money and someone else, but no loss, no pressure and no question: ask first
-        return Assessment("unsure", suspected="scam", matched=(ask, actor))
+        return Assessment("unsure", suspected="scam", matched=tuple(x for x in (ask, actor) if x))
     return Assessment("scam", category="strong" if strong else "ask_and_actor", stage=stage,
                       matched=tuple(x for x in (strong, ask, actor) if x))
 
@@ -241,6 +241,7 @@ REPLIES_PATH = Path(__file__).with_name("replies.yml")
 
 
 @functools.lru_cache(maxsize=1)
-def replies() -> dict:
+def replies() -> dict[str, Any]:
     """The safety sentences (replies.yml), the one home of what the assistant says here."""
-    return yaml.safe_load(REPLIES_PATH.read_text(encoding="utf-8"))
+    data: dict[str, Any] = yaml.safe_load(REPLIES_PATH.read_text(encoding="utf-8"))
+    return data

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 
 from flask import Flask
 from flask_login import LoginManager
@@ -30,10 +29,8 @@ def production_profile() -> bool:
 def cookie_secure_default() -> bool:
     """SESSION_COOKIE_SECURE when set; otherwise Secure cookies in the production profile
     (served over HTTPS) and not in the embedded one (plain http on localhost)."""
-    explicit = os.environ.get("SESSION_COOKIE_SECURE", "").strip().lower()
-    if explicit:
-        return explicit in {"1", "true", "yes", "on"}
-    return production_profile()
+    explicit = get_settings().session_cookie_secure
+    return production_profile() if explicit is None else explicit
 
 
 def init_app(app: Flask) -> None:
@@ -48,7 +45,7 @@ def init_app(app: Flask) -> None:
                            "the production profile: set a long random SECRET_KEY")
     # Demo people (public ID and phone numbers) and demo accounts never on a live line.
     profile.check_start_up()
-    hours = int(os.environ.get("CONSOLE_SESSION_HOURS", "8"))
+    hours = settings.console_session_hours
     for key, value in {
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -77,6 +74,7 @@ def init_app(app: Flask) -> None:
     from server.advisor import auth, caseviews, cli, registry_views, views  # noqa: F401  (routes register on import)
     from server.advisor import providers_views  # noqa: F401  (服务机构 pages)
     from server.advisor import outreach_views  # noqa: F401  (外呼关怀 page)
+    from server.advisor import notes_views  # noqa: F401  (the case file's notes and tasks)
     from server.advisor.blueprint import bp
 
     app.register_blueprint(bp)

@@ -9,13 +9,15 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from bot import audit, clock
+from bot import audit, booking, clock
 from bot.db import session_scope
+from bot.masking import mask_phone
 from bot.models import Street
+from bot.registry.providers import WEEKDAYS_ZH
 from server.advisor import casework
 from server.advisor.auth import actor, client_ip
 from server.advisor.blueprint import bp
-from server.advisor.forms import EligibilityForm
+from server.advisor.forms import CANCEL_REASONS, CancelForm, EligibilityForm
 from server.advisor.views import load_elder
 
 log = logging.getLogger(__name__)
@@ -33,18 +35,23 @@ def fact_label(key: str) -> str:
     return casework.FACT_LABELS.get(key, key)
 
 
+@bp.app_template_filter("weekday_zh")
+def weekday_zh(value) -> str:
+    """周一…周日 of a date or datetime (slots and visits are read with their weekday)."""
+    return WEEKDAYS_ZH[value.weekday()] if value else ""
+
+
 @bp.get("/policies")
 def policies():
     query = (request.args.get("q") or "").strip()[:100]
-    available, hits, failed = True, [], False
+    hits, failed = [], False
     if query:
         try:
-            available, hits = casework.policy_search(query)
+            hits = casework.policy_search(query)
         except Exception:
             log.exception("console: policy search failed")
             failed = True
-    return render_template("advisor/policies.html", query=query, hits=hits,
-                           available=available, failed=failed)
+    return render_template("advisor/policies.html", query=query, hits=hits, failed=failed)
 
 
 def _bool_text(value) -> str:
@@ -86,12 +93,7 @@ def eligibility():
     elif request.method == "POST":
         error = "表单已过期，请刷新页面再试。"
     if run:
-        facts = {k: getattr(form, k).data for k in EligibilityForm.FACT_FIELDS}
-        facts = {k: v for k, v in facts.items() if v not in (None, "")}
-        try:
-            results = casework.evaluate(facts)
-        except ValueError as exc:  # the engine's FactError carries a Chinese message
-            error = getattr(exc, "message_zh", None) or "有一项信息没看明白，请检查后再试。"
+        results, error = _evaluate_form(form)
         if results is not None and person is not None:
             summary = ", ".join(f"{r.program_id}={r.status}" for r in results)
             audit.record(actor(), "eligibility_check", elder_id=person.id,
@@ -101,7 +103,89 @@ def eligibility():
         audit.record(actor(), "view_elder_facts", elder_id=person.id, ip=client_ip())
     return render_template("advisor/eligibility.html", form=form, elder=person,
                            results=results, error=error,
-                           engine_missing=run and results is None and error is None)
+                           engine_missing=run and results is None and error is None,
+                           recipients=casework.sms_recipients(person) if person is not None else [])
+
+
+def _evaluate_form(form: EligibilityForm):
+    """(results, Chinese error) for the facts on the form; ("不清楚" facts are left out)."""
+    facts = {k: getattr(form, k).data for k in EligibilityForm.FACT_FIELDS}
+    facts = {k: v for k, v in facts.items() if v not in (None, "")}
+    try:
+        return casework.evaluate(facts), None
+    except ValueError as exc:  # the engine's FactError carries a Chinese message
+        return None, getattr(exc, "message_zh", None) or "有一项信息没看明白，请检查后再试。"
+
+
+def _posted_eligibility(elder_id: int):
+    """The elder and the results for the facts posted from the results page (the print and
+    SMS forms carry the facts the advisor calculated with), or an error response."""
+    form = EligibilityForm()
+    with session_scope() as s:
+        form.street.choices = _street_choices(s)
+        person = load_elder(s, elder_id)
+    if person is None:
+        return None, None, None, _no_elder()
+    if not form.validate_on_submit():
+        flash("表单已过期，请重新测算。", "error")
+        return person, form, None, redirect(url_for("advisor.eligibility", elder_id=elder_id))
+    results, error = _evaluate_form(form)
+    if results is None:
+        log.info("eligibility print/sms for elder %s: no results (%s)", elder_id,
+                 "bad facts" if error else "engine missing")
+        flash(error or "资格测算模块还没有接入，请稍后再试。", "error")
+        return person, form, None, redirect(url_for("advisor.eligibility", elder_id=elder_id))
+    return person, form, results, None
+
+
+@bp.post("/elders/<int:elder_id>/eligibility/print")
+def eligibility_print(elder_id: int):
+    """The result on a page of its own, laid out for paper (the print stylesheet)."""
+    person, form, results, failed = _posted_eligibility(elder_id)
+    if failed is not None:
+        return failed
+    audit.record(actor(), "view_eligibility_print", elder_id=elder_id, ip=client_ip())
+    return render_template("advisor/eligibility_print.html", elder=person, form=form,
+                           results=results, on=clock.today())
+
+
+@bp.post("/elders/<int:elder_id>/eligibility/sms")
+def eligibility_sms(elder_id: int):
+    """First POST: the confirmation (to whom, masked, and the exact text); reveal=yes shows
+    the full number (audited); confirm=yes sends it through bot.sms (outbox fallback)."""
+    person, form, results, failed = _posted_eligibility(elder_id)
+    if failed is not None:
+        return failed
+    to = (request.form.get("to") or "").strip()
+    recipient = next((r for r in casework.sms_recipients(person) if r["key"] == to), None)
+    if recipient is None:
+        log.info("eligibility sms for elder %s: no mobile on file for %r", elder_id, to[:16])
+        flash("请选择发给谁：只能发到登记过的老人本人或紧急联系人的手机。", "error")
+        return redirect(url_for("advisor.eligibility", elder_id=elder_id))
+    body = casework.eligibility_sms_text(results, recipient["who"])
+    if request.form.get("confirm") != "yes":
+        revealed = request.form.get("reveal") == "yes"
+        if revealed:
+            audit.record(actor(), "reveal_phone", elder_id=elder_id, ip=client_ip(),
+                         detail=f"eligibility sms to {to} {mask_phone(recipient['number'])}")
+        return render_template("advisor/eligibility_sms.html", elder=person, form=form,
+                               recipient=recipient, body=body, revealed=revealed)
+    from bot.sms import send_sms
+
+    with session_scope() as s:
+        outbox_id = send_sms(recipient["number"], body, session=s)
+        if outbox_id is not None:
+            audit.record(actor(), "send_eligibility_sms", elder_id=elder_id, ip=client_ip(),
+                         detail=f"to {to} {mask_phone(recipient['number'])} outbox {outbox_id}",
+                         session=s)
+    tail = recipient["number"][-4:]
+    if outbox_id is None:
+        log.info("eligibility sms for elder %s to %s not sent (opted out or not on file)",
+                 elder_id, mask_phone(recipient["number"]))
+        flash(f"尾号{tail}的手机不能接收短信（可能已回复退订）。请电话告知结果。", "error")
+    else:
+        flash(f"测算结果已用短信发给{recipient['label']}（尾号{tail}）。", "success")
+    return redirect(url_for("advisor.eligibility", elder_id=elder_id))
 
 
 # --- booking on the elder's behalf -----------------------------------------------------
@@ -116,9 +200,14 @@ def _not_in_register(person):
     return redirect(url_for("advisor.elder", elder_id=person.id))
 
 
-def _no_booking_module(elder_id: int):
-    flash("预约模块还没有接入。", "error")
-    return redirect(url_for("advisor.elder", elder_id=elder_id))
+def _active_visit(elder_id: int, reference: str):
+    """The elder's booking still to come with this reference, or None."""
+    return next((v for v in booking.list_bookings(elder_id) if v.reference == reference[:32]), None)
+
+
+def _no_such_visit(elder_id: int):
+    flash("没有查到这个还有效的预约。", "error")
+    return redirect(url_for("advisor.elder", elder_id=elder_id) + "#booking")
 
 
 def _around(day_text: str | None, part: str | None) -> dt.datetime:
@@ -133,7 +222,6 @@ def _around(day_text: str | None, part: str | None) -> dt.datetime:
 @bp.get("/elders/<int:elder_id>/book")
 def book_windows(elder_id: int):
     """The free windows nearest to the day the caller wants, each bookable with one click."""
-    booking = casework.booking_module()
     service_code = (request.args.get("service") or "").strip()[:24]
     around = _around(request.args.get("day"), request.args.get("part"))
     with session_scope() as s:
@@ -146,22 +234,20 @@ def book_windows(elder_id: int):
         audit.record(actor(), "view_booking_page", elder_id=elder_id, ip=client_ip(),
                      detail=f"book {service_code}".strip(), session=s)
         windows = []
-        if booking is not None and service_code:
+        if service_code:
             windows = booking.available_windows(s, service_code, person.street_id, around, limit=5)
+    hours = casework.entitlements(elder_id)
     services = casework.service_choices()
     service = next((x for x in services if x["code"] == service_code), None)
     return render_template("advisor/book.html", elder=person, services=services,
                            service=service, around=around, windows=windows,
                            part=request.args.get("part") or "am",
-                           idempotency_key=uuid.uuid4().hex, available=booking is not None,
-                           moving=None)
+                           idempotency_key=uuid.uuid4().hex,
+                           moving=None, entitlements=hours)
 
 
 @bp.post("/elders/<int:elder_id>/book")
 def book(elder_id: int):
-    booking = casework.booking_module()
-    if booking is None:
-        return _no_booking_module(elder_id)
     service_code = (request.form.get("service") or "").strip()[:24]
     key = (request.form.get("idempotency_key") or "").strip()[:64]
     try:
@@ -197,12 +283,33 @@ def book(elder_id: int):
                             day=window_start.date().isoformat()))
 
 
+@bp.get("/elders/<int:elder_id>/bookings/<reference>/cancel")
+def cancel_confirm(elder_id: int, reference: str):
+    """Before a visit is cancelled: which one, and why (a common reason or the advisor's
+    words). Nothing is written here."""
+    visit = _active_visit(elder_id, reference)
+    if visit is None:
+        return _no_such_visit(elder_id)
+    with session_scope() as s:
+        person = load_elder(s, elder_id)
+        if person is None:
+            return _no_elder()
+        # the page shows her booking: a read of personal data
+        audit.record(actor(), "view_booking_page", elder_id=elder_id, ip=client_ip(),
+                     detail=f"cancel {visit.reference}", session=s)
+    return render_template("advisor/cancel_booking.html", elder=person, visit=visit,
+                           form=CancelForm(), reasons=CANCEL_REASONS)
+
+
 @bp.post("/elders/<int:elder_id>/bookings/<reference>/cancel")
 def cancel_booking(elder_id: int, reference: str):
-    booking = casework.booking_module()
-    if booking is None:
-        return _no_booking_module(elder_id)
-    reason = (request.form.get("reason") or "").strip()[:200] or "顾问代为取消"
+    form = CancelForm()
+    reason = form.reason() if form.validate_on_submit() else None
+    if reason is None:
+        log.info("console cancel refused: elder=%s ref=%s without a reason (%s)", elder_id,
+                 reference[:32], sorted(form.errors) or "no reason")
+        flash("请选择或写下取消原因，再确认取消。", "error")
+        return redirect(url_for("advisor.cancel_confirm", elder_id=elder_id, reference=reference[:32]))
     result = booking.cancel(reference[:32], elder_id, reason, channel="console")
     if result.ok:
         audit.record(actor(), "cancel_booking", elder_id=elder_id, ip=client_ip(),
@@ -214,13 +321,9 @@ def cancel_booking(elder_id: int, reference: str):
 @bp.get("/elders/<int:elder_id>/bookings/<reference>/reschedule")
 def reschedule_windows(elder_id: int, reference: str):
     """The free windows for the booking's service near the day the caller now wants."""
-    booking = casework.booking_module()
-    if booking is None:
-        return _no_booking_module(elder_id)
-    moving = next((v for v in booking.list_bookings(elder_id) if v.reference == reference[:32]), None)
+    moving = _active_visit(elder_id, reference)
     if moving is None:
-        flash("没有查到这个还有效的预约。", "error")
-        return redirect(url_for("advisor.elder", elder_id=elder_id) + "#booking")
+        return _no_such_visit(elder_id)
     around = _around(request.args.get("day"), request.args.get("part"))
     with session_scope() as s:
         person = load_elder(s, elder_id)
@@ -238,14 +341,12 @@ def reschedule_windows(elder_id: int, reference: str):
         service = {"code": service.code, "name": service.name} if service is not None else None
     return render_template("advisor/book.html", elder=person, services=[], service=service,
                            around=around, windows=windows, part=request.args.get("part") or "am",
-                           idempotency_key="", available=True, moving=moving)
+                           idempotency_key="", moving=moving,
+                           entitlements=casework.entitlements(elder_id))
 
 
 @bp.post("/elders/<int:elder_id>/bookings/<reference>/reschedule")
 def reschedule_booking(elder_id: int, reference: str):
-    booking = casework.booking_module()
-    if booking is None:
-        return _no_booking_module(elder_id)
     try:
         new_start = dt.datetime.fromisoformat(request.form.get("window_start") or "")
     except ValueError:
@@ -270,3 +371,4 @@ def reschedule_booking(elder_id: int, reference: str):
         return redirect(url_for("advisor.elder", elder_id=elder_id) + "#booking")
     return redirect(url_for("advisor.reschedule_windows", elder_id=elder_id, reference=reference,
                             day=new_start.date().isoformat()))
+

@@ -1,61 +1,54 @@
-"""What the console does for an elder, through the other areas' bot/ modules:
-policy search (bot.policy_kb), eligibility (bot.eligibility) and booking (bot.booking).
-
-Each module is imported when first used, so the console runs (and says so politely)
-while a module is missing or broken, and its errors are logged here in English.
+"""What the console does for an elder, through the core's modules: policy search
+(bot.policy_kb), eligibility (bot.eligibility) and booking (bot.booking), in the wording
+and shape an advisor's page needs.
 """
 from __future__ import annotations
 
-import importlib
+import datetime as dt
 import logging
-from types import ModuleType
+import re
 
+from sqlalchemy import select
+
+from bot import booking, clock, eligibility, policy_kb
+from bot.db import session_scope
 from bot.eligibility import FACT_LABELS  # noqa: F401  (one home: the engine's labels)
+from bot.models.booking import ServiceType
 
 log = logging.getLogger(__name__)
 
 
-def _module(name: str) -> ModuleType | None:
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name != name:
-            raise
-        log.warning("console: %s is not installed yet", name)
-        return None
-
-
-def _get(obj, name, default=None):
-    if isinstance(obj, dict):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
-
-
 # --- policy search -------------------------------------------------------------------
 
-def policy_search(query: str, limit: int = 5) -> tuple[bool, list[dict]]:
-    """(available, hits) where each hit is a dict with program_id, name, score, answer,
-    citation."""
-    kb = _module("bot.policy_kb")
-    if kb is None:
-        return False, []
-    hits = kb.get_kb().search(query, on=None, limit=limit)
-    return True, [_policy_hit(h) for h in hits]
+POLICY_HITS = 3  # an advisor on the phone reads the best three, not a list
+# Endings written for the elder on the line ("……，也可以拨打12349"): the advisor reading
+# the answer is the 12349 line, so the referral to it is left out of their wording.
+_HOTLINE_REFERRAL = re.compile(r"[，,、]?\s*(?:也可以|或者|或是|或)?(?:拨打|打)12349(?:咨询)?"
+                               r"|[或、]12349(?=为准)")
 
 
-def _policy_hit(hit) -> dict:
-    citation = _get(hit, "citation")
-    if citation is not None and not isinstance(citation, (str, dict)):
-        citation = citation.as_dict() if hasattr(citation, "as_dict") else vars(citation)
-    if isinstance(citation, str):
-        citation = {"title": citation}
+def policy_search(query: str, limit: int = POLICY_HITS) -> list[dict]:
+    """The best hits, each a dict with name, answer (advisor wording), matched and
+    citation (document title, clause, section, issuer, date, quote)."""
+    hits = policy_kb.get_kb().search(query, on=None, limit=limit)
+    return [_policy_hit(h) for h in hits]
+
+
+def advisor_wording(answer: str, citation: policy_kb.Citation) -> str:
+    """The KB's spoken answer as an advisor reads it: without the spoken citation at its end
+    (the page shows the citation itself) and without the referral to 12349."""
+    spoken = citation.spoken()
+    text = answer[:-len(spoken)] if spoken and answer.endswith(spoken) else answer
+    text = _HOTLINE_REFERRAL.sub("", text)
+    return re.sub(r"[，,、]+(?=[。！？])", "", text).strip()
+
+
+def _policy_hit(hit: policy_kb.Hit) -> dict:
     return {
-        "program_id": _get(hit, "program_id"),
-        "name": _get(hit, "name") or "",
-        "score": _get(hit, "score"),
-        "answer": _get(hit, "answer") or "",
-        "matched": _get(hit, "matched") or "",
-        "citation": citation or {},
+        "name": hit.name,
+        "answer": advisor_wording(hit.answer, hit.citation),
+        "matched": hit.matched,
+        "citation": hit.citation.as_dict(),
     }
 
 
@@ -63,42 +56,106 @@ def _policy_hit(hit) -> dict:
 
 def evaluate(facts: dict):
     """The engine's results for these facts, or raises its FactError (message_zh)."""
-    eligibility = _module("bot.eligibility")
-    if eligibility is None:
-        return None
     return eligibility.evaluate(facts)
 
 
 
 
+# --- sending the eligibility result by SMS ----------------------------------------------
+
+def sms_recipients(elder) -> list[dict]:
+    """Who may get the elder's result by SMS: her own mobile and her family contact's, as on
+    file (bot.sms sends only to numbers on file). Each: key, label, number (full: show it
+    masked unless revealed), who (how the text names the elder)."""
+    from bot.models.people import is_mobile, phone_digits
+
+    found = []
+    if is_mobile(elder.phone):
+        found.append({"key": "elder", "label": "老人本人", "number": phone_digits(elder.phone),
+                      "who": "您"})
+    if is_mobile(elder.emergency_contact_phone):
+        relation = f"（{elder.emergency_contact_relation}）" if elder.emergency_contact_relation else ""
+        found.append({"key": "family",
+                      "label": f"紧急联系人 {elder.emergency_contact_name or ''}{relation}".strip(),
+                      "number": phone_digits(elder.emergency_contact_phone), "who": elder.name})
+    return found
+
+
+def eligibility_sms_text(results, who: str) -> str:
+    """The same SMS the conversation sends (bot.eligibility_summary.sms_text)."""
+    from bot.eligibility_summary import sms_text
+
+    return sms_text(results, who)
+
+
 # --- booking -----------------------------------------------------------------------------
-
-def booking_module() -> ModuleType | None:
-    return _module("bot.booking")
-
 
 def service_choices() -> list[dict]:
     """The bookable services (code, name, minutes, price in yuan) for the booking form."""
-    if booking_module() is None:
-        return []
-    from bot.db import session_scope
-    from bot.models.booking import ServiceType
-    from sqlalchemy import select
-
     with session_scope() as s:
         return [{"code": t.code, "name": t.name, "minutes": t.duration_minutes,
                  "price": t.price_fen / 100}
                 for t in s.execute(select(ServiceType).order_by(ServiceType.id)).scalars()]
 
 
+def months_shown() -> tuple[dt.date, dt.date]:
+    """This month and next (their first days, China time): the free hours an advisor
+    plans with (a visit booked now may fall in either)."""
+    first = clock.today().replace(day=1)
+    return first, (first + dt.timedelta(days=32)).replace(day=1)
+
+
+def entitlements(elder_id: int) -> list:
+    """The elder's free-hours ledger for this month and next (bot.booking reads the ledger,
+    or the policy grant for a month with no row yet)."""
+    return [booking.entitlement_summary(elder_id, month) for month in months_shown()]
+
+
 def booking_overview(elder_id: int) -> dict:
-    booking = booking_module()
-    if booking is None:
-        return {"available": False}
+    """What the elder's page shows about visits, read from bot.booking: the free-hours
+    ledger for this month and next (`entitlements`), the visits still to come
+    (`upcoming`) and every booking (`bookings`)."""
     try:
-        return {"available": True,
-                "entitlement": booking.entitlement_summary(elder_id),
+        return {"entitlements": entitlements(elder_id),
+                "upcoming": booking.list_bookings(elder_id, upcoming_only=True),
                 "bookings": booking.list_bookings(elder_id, upcoming_only=False)}
     except Exception:  # the elder's page must still show facts and history
         log.exception("console: booking overview failed for elder %s", elder_id)
-        return {"available": True, "error": True}
+        return {"error": True}
+
+
+# --- the elder's last contact ---------------------------------------------------------
+
+def last_contact(s, elder, history) -> dict | None:
+    """The newest contact with the elder: a conversation with the assistant (tracker
+    store), a phone call from her number or an outbound care call that got through.
+    {"at": China time, "kind": conversation|call|outreach, "channel"}, or None."""
+    from sqlalchemy import select
+
+    from bot.clock import CHINA_TZ
+    from bot.models.outreach import OutreachContact
+    from bot.models.people import phone_digits
+    from bot.models.telephony import Call
+
+    found: list[dict] = []
+    newest = history.newest if history is not None else None
+    if newest is not None:
+        channel = next((c.channel for c in history.conversations
+                        if c.sender_id == newest.sender_id), None)
+        found.append({"at": newest.at, "kind": "conversation", "channel": channel})
+    digits = phone_digits(elder.phone)
+    if len(digits) >= 7:
+        call = s.execute(select(Call.started_at).where(Call.from_number.like(f"%{digits}"))
+                         .order_by(Call.started_at.desc()).limit(1)).scalar_one_or_none()
+        if call is not None:
+            found.append({"at": call.replace(tzinfo=dt.timezone.utc).astimezone(CHINA_TZ),
+                          "kind": "call", "channel": "voice"})
+    outbound = s.execute(select(OutreachContact.finished_at).where(
+        OutreachContact.elder_id == elder.id, OutreachContact.channel == "call",
+        OutreachContact.finished_at.is_not(None),
+        OutreachContact.outcome.not_in(("no_answer", "hung_up")))
+        .order_by(OutreachContact.finished_at.desc()).limit(1)).scalar_one_or_none()
+    if outbound is not None:
+        found.append({"at": outbound.replace(tzinfo=dt.timezone.utc).astimezone(CHINA_TZ),
+                      "kind": "outreach", "channel": "voice"})
+    return max(found, key=lambda c: c["at"], default=None)

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from bot.models.casefile import NOTE_MAX_CHARS, TASK_MAX_CHARS
 from bot.models.people import CARE_LEVELS, ECONOMIC_STATUSES, LIVING_SITUATIONS
 
 
@@ -50,8 +51,39 @@ class EligibilityForm(FlaskForm):
                    "veteran", "poverty_registered", "severe_disability_family")
 
 
+# Why visits are cancelled on the phone; "其他" needs the advisor's words.
+CANCEL_REASONS = ("老人身体不适", "住院", "家人已安排", "时间不方便，以后再约", "不需要这项服务了",
+                  "外出或不在家", "其他")
+
+
 class CancelForm(FlaskForm):
-    reason = TextAreaField("取消原因", validators=[Optional(), Length(max=200)])
+    """Cancelling a visit for an elder: a common reason and/or the advisor's words."""
+    reason_choice = SelectField("取消原因", choices=[("", "请选择")] + [(r, r) for r in CANCEL_REASONS],
+                                validate_choice=False)
+    reason_text = StringField("补充说明", validators=[Optional(), Length(max=150)])
+
+    def reason(self) -> str | None:
+        """The reason to store, or None when none was given ("其他" needs words)."""
+        choice = (self.reason_choice.data or "").strip()
+        words = (self.reason_text.data or "").strip()
+        if choice not in CANCEL_REASONS:
+            choice = ""
+        if choice == "其他":
+            choice = ""
+            if not words:
+                return None
+        text = "：".join(part for part in (choice, words) if part)
+        return text[:200] or None
+
+
+class NoteForm(FlaskForm):
+    body = TextAreaField("备注", validators=[DataRequired("请写下备注内容。"), Length(max=NOTE_MAX_CHARS)])
+
+
+class FollowUpForm(FlaskForm):
+    title = StringField("跟进事项", validators=[DataRequired("请写下要跟进的事。"),
+                                                 Length(max=TASK_MAX_CHARS)])
+    due_on = DateField("截止日期", validators=[DataRequired("请选择截止日期。")])
 
 
 class ElderForm(FlaskForm):

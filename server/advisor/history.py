@@ -1,8 +1,9 @@
 """An elder's conversations, read from Rasa's SQL tracker store (table `events`).
 
-Which conversations belong to an elder: the sender ids of handoffs linked to them, and
-every sender whose messages carried the elder's phone number in their metadata (phone
-calls and web chats started with a phone). Read only; texts are shown with ID and phone
+Which conversations belong to an elder: the sender ids of handoffs linked to them and of
+conversations whose caller proved control of her number (bot/identity.py: she herself, or a
+relative acting for her), and every sender whose messages carried the elder's phone number
+in their metadata (phone calls and web chats started with a phone). Read only; texts are shown with ID and phone
 numbers masked.
 """
 from __future__ import annotations
@@ -39,10 +40,43 @@ class HistoryMessage:
 
 
 @dataclass
+class Conversation:
+    """One conversation (one Rasa sender id): its messages oldest first, read like a chat."""
+    sender_id: str
+    messages: list[HistoryMessage]
+
+    @property
+    def started_at(self) -> dt.datetime:
+        return self.messages[0].at
+
+    @property
+    def last_at(self) -> dt.datetime:
+        return self.messages[-1].at
+
+    @property
+    def channel(self) -> str | None:
+        """The channel the caller's messages came through (bot messages carry none)."""
+        return next((m.channel for m in self.messages if m.channel), None)
+
+
+@dataclass
 class History:
     messages: list[HistoryMessage]
     sender_ids: list[str]
     available: bool = True
+
+    @property
+    def conversations(self) -> list[Conversation]:
+        """One block per conversation, the newest conversation first."""
+        by_sender: dict[str, list[HistoryMessage]] = {}
+        for message in self.messages:  # already oldest first
+            by_sender.setdefault(message.sender_id, []).append(message)
+        blocks = [Conversation(sender, messages) for sender, messages in by_sender.items()]
+        return sorted(blocks, key=lambda c: (c.started_at, c.sender_id), reverse=True)
+
+    @property
+    def newest(self) -> HistoryMessage | None:
+        return max(self.messages, key=lambda m: m.at, default=None)
 
 
 def _digits(phone: str | None) -> str:

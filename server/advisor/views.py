@@ -6,21 +6,24 @@ import logging
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from bot import audit, identity
+from bot import audit, identity, live_chat
 from bot.console_users import UserError, create_user, set_password
 from bot.clock import today
 from bot.db import session_scope
 from bot.masking import mask_phone, mask_text
 from bot.models import Elder, Handoff
-from bot.models.base import utcnow
 from bot.models.console import AdvisorUser
+from bot.models.identity import IdentityProof
+from bot.models.live_chat import OUTCOMES
 from bot.registry.crypto import id_lookup_hash
 from server.advisor import casework
 from server.advisor.auth import actor, admin_required, client_ip
 from server.advisor.blueprint import bp
+from server.advisor.conversation_views import conversation, queue_context
+from server.advisor.notes_views import case_file
 from server.advisor.forms import NewUserForm
 from server.advisor.history import conversation_history
 
@@ -84,21 +87,13 @@ def audit_zh(action: str) -> str:
     return audit.ACTIONS_ZH.get(action, action)
 
 
-def _queue(s, limit: int = 100) -> list[Handoff]:
-    return list(s.execute(
-        select(Handoff).where(Handoff.status.in_(("open", "claimed")))
-        .order_by(Handoff.priority, Handoff.created_at, Handoff.id).limit(limit)).scalars())
-
-
 @bp.get("/")
 def home():
-    with session_scope() as s:
-        queue = _queue(s)
-        elders_by_id = _elders_by_id(s, [h.elder_id for h in queue])
-    open_count = sum(1 for h in queue if h.status == "open")
-    urgent = [h for h in queue if h.kind in ("crisis", "emergency") and h.status == "open"]
-    return render_template("advisor/home.html", open_count=open_count, urgent=urgent,
-                           queue=queue[:5], elders=elders_by_id)
+    context = queue_context(None)
+    groups = context["groups"]
+    open_count = sum(1 for g in groups if g.status == "open")
+    return render_template("advisor/home.html", open_count=open_count, urgent=context["alert"],
+                           groups=groups[:5], elders=context["elders"], alert=context["alert"])
 
 
 def _elders_by_id(s, ids) -> dict[int, Elder]:
@@ -110,29 +105,25 @@ def _elders_by_id(s, ids) -> dict[int, Elder]:
 
 @bp.get("/queue")
 def queue(revealed: dict | None = None):
-    with session_scope() as s:
-        items = _queue(s)
-        elders = _elders_by_id(s, [h.elder_id for h in items])
-    return render_template("advisor/queue.html", items=items, elders=elders,
-                           revealed=revealed or {})
+    """Grouped by conversation, filtered by ?show=, self-refreshing (conversation_views)."""
+    return render_template("advisor/queue.html",
+                           **queue_context(request.args.get("show"), revealed))
 
 
 @bp.post("/queue/<int:handoff_id>/claim")
 def claim(handoff_id: int):
+    """Claims the handoff and the rest of its conversation, then opens the conversation."""
     with session_scope() as s:
         # Conditional update: of two advisors clicking at once, exactly one gets it.
-        claimed = s.execute(update(Handoff).where(Handoff.id == handoff_id,
-                                                  Handoff.status == "open")
-                            .values(status="claimed", claimed_by=current_user.username,
-                                    claimed_at=utcnow())).rowcount
-        handoff = s.get(Handoff, handoff_id)
-        if claimed and handoff is not None:
+        handoff, claimed = live_chat.claim(s, handoff_id, current_user.username)
+        if claimed:
             audit.record(actor(), "claim_handoff", elder_id=handoff.elder_id,
                          detail=f"handoff {handoff_id} ({handoff.kind})", ip=client_ip(), session=s)
     if handoff is None:
         flash("没有找到这条记录。", "error")
     elif claimed:
         flash(f"已认领第{handoff_id}号：{zh_kind(handoff.kind)}。请尽快联系。", "success")
+        return redirect(url_for("advisor.conversation", handoff_id=handoff_id))
     else:
         flash(f"第{handoff_id}号已经由 {handoff.claimed_by or '其他顾问'} 认领或处理了。", "info")
     return redirect(url_for("advisor.queue"))
@@ -140,19 +131,23 @@ def claim(handoff_id: int):
 
 @bp.post("/queue/<int:handoff_id>/close")
 def close(handoff_id: int):
-    with session_scope() as s:
-        done = s.execute(update(Handoff).where(Handoff.id == handoff_id,
-                                               Handoff.status == "claimed",
-                                               Handoff.claimed_by == current_user.username)
-                         .values(status="closed")).rowcount
-        handoff = s.get(Handoff, handoff_id)
-        if done:
-            audit.record(actor(), "close_handoff", elder_id=handoff.elder_id,
-                         detail=f"handoff {handoff_id}", ip=client_ip(), session=s)
-    if done:
-        flash(f"第{handoff_id}号已处理完毕。", "success")
-    else:
-        flash("只能关闭自己认领的记录。", "error")
+    """Closes the advisor's handoff (and the rest of the conversation they hold) with an
+    outcome and notes; a live web chat ends and the bot takes over."""
+    outcome = request.form.get("outcome") or ""
+    try:
+        with session_scope() as s:
+            items = live_chat.close(s, handoff_id, current_user.username, outcome,
+                                    request.form.get("notes") or "")
+            for item in items:
+                audit.record(actor(), "close_handoff", elder_id=item.elder_id,
+                             detail=f"handoff {item.id}: {OUTCOMES[outcome]}", ip=client_ip(),
+                             session=s)
+    except live_chat.LiveChatError as exc:
+        log.info("close refused: handoff=%s advisor=%s: %s", handoff_id,
+                 current_user.username, exc)
+        flash(str(exc), "error")
+        return redirect(url_for("advisor.conversation", handoff_id=handoff_id))
+    flash(f"第{handoff_id}号已处理完毕（{OUTCOMES[outcome]}）。", "success")
     return redirect(url_for("advisor.queue"))
 
 
@@ -168,6 +163,8 @@ def reveal_handoff_phone(handoff_id: int):
                      detail=f"handoff {handoff_id} phone {mask_phone(handoff.phone)}",
                      ip=client_ip(), session=s)
         phone = handoff.phone
+    if request.form.get("back") == "conversation":
+        return conversation(handoff_id, revealed_phone=phone)
     return queue(revealed={handoff_id: phone})
 
 
@@ -211,7 +208,10 @@ def load_elder(s, elder_id: int) -> Elder | None:
 
 
 @bp.route("/elders/<int:elder_id>", methods=["GET"])
-def elder(elder_id: int, full_phone: str | None = None):
+def elder(elder_id: int, full_phone: str | None = None, full_family_phone: str | None = None):
+    """The case file: what matters now (open handoffs, next visits, free hours this month
+    and next, last contact, emergency contact), then the record, notes and follow-up tasks,
+    then the conversations (her own and those of relatives who proved they act for her)."""
     with session_scope() as s:
         person = load_elder(s, elder_id)
         if person is None:
@@ -220,25 +220,45 @@ def elder(elder_id: int, full_phone: str | None = None):
         audit.record(actor(), "view_elder", elder_id=elder_id, ip=client_ip(), session=s)
         handoffs = list(s.execute(select(Handoff).where(Handoff.elder_id == elder_id)
                                   .order_by(Handoff.created_at.desc()).limit(20)).scalars())
+        open_handoffs = list(s.execute(
+            select(Handoff).where(Handoff.elder_id == elder_id,
+                                  Handoff.status.in_(("open", "claimed")))
+            .order_by(Handoff.priority, Handoff.created_at, Handoff.id)).scalars())
         trail = audit.for_elder(s, elder_id, limit=10)
         proofs = identity.proofs_for(s, elder_id, limit=10)
+        proof_by_sender: dict[str, IdentityProof] = {}
+        for proof in s.execute(select(IdentityProof).where(IdentityProof.elder_id == elder_id)
+                               .order_by(IdentityProof.at.desc()).limit(50)).scalars():
+            proof_by_sender.setdefault(proof.sender_id, proof)
         facts = person.facts()
-    history = conversation_history(person.phone, [h.sender_id for h in handoffs])
+        notes = case_file(s, elder_id)
+    history = conversation_history(person.phone, [h.sender_id for h in handoffs]
+                                   + list(proof_by_sender))
+    with session_scope() as s:
+        contact = casework.last_contact(s, person, history)
     booking_info = casework.booking_overview(elder_id)
     return render_template("advisor/elder.html", elder=person, facts=facts, handoffs=handoffs,
-                           trail=trail, proofs=proofs, history=history, booking=booking_info,
-                           full_phone=full_phone, tomorrow=(today() + dt.timedelta(days=1)).isoformat(),
+                           open_handoffs=open_handoffs, trail=trail, proofs=proofs,
+                           proof_by_sender=proof_by_sender, history=history,
+                           last_contact=contact, booking=booking_info, casefile=notes,
+                           full_phone=full_phone, full_family_phone=full_family_phone,
+                           tomorrow=(today() + dt.timedelta(days=1)).isoformat(),
                            services=casework.service_choices())
 
 
 @bp.post("/elders/<int:elder_id>/phone")
 def reveal_elder_phone(elder_id: int):
+    """Her full number, or her family contact's (which=family): shown once, audited."""
+    family = request.form.get("which") == "family"
     with session_scope() as s:
         person = s.get(Elder, elder_id)
         if person is None:
             return redirect(url_for("advisor.elders"))
-        audit.record(actor(), "reveal_phone", elder_id=elder_id, ip=client_ip(), session=s)
-        phone = person.phone
+        audit.record(actor(), "reveal_phone", elder_id=elder_id, ip=client_ip(),
+                     detail="family contact" if family else None, session=s)
+        phone = person.emergency_contact_phone if family else person.phone
+    if family:
+        return elder(elder_id, full_family_phone=phone)
     return elder(elder_id, full_phone=phone)
 
 

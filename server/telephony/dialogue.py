@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import re
 from functools import lru_cache
 from typing import Callable
@@ -92,14 +91,13 @@ TECHNICAL_TROUBLE = "不好意思，系统出了点问题。"
 YES_NO_KEYS = {"1": "对", "2": "不对"}
 YES_NO_KEYS_TEXT = "对的请按1，不对请按2。"
 NUMBER_BY_KEYPAD = "您也可以在电话上按数字，按完请按井号键。"
-# Questions whose answer is a number an older caller may rather type than say.
-NUMBER_QUESTION = re.compile(r"最后四位|后四位|身份证号|手机号|电话号码|预约号")
+# CallState.awaiting while a number is keyed in (an ID number may end in X, keyed as *).
+DIGITS, DIGITS_X = "digits", "digits_x"
 
 # What a caller says to hear the last answer again (short utterances only).
 REPEAT_PHRASES = ("再说一遍", "再说一次", "再讲一遍", "再讲一次", "重复一遍", "重复一下", "重复一次",
                   "再来一遍", "没听清", "没听见", "听不清", "听不见", "你说什么", "您说什么", "说慢点",
                   "慢点说", "再说一下")
-_TRANSFER_WORDS = ("转接", "转人工", "请稍等", "不要挂")
 # The rating: three answers, by key or by word; nothing else counts (a number said in a
 # sentence is not a rating). Stored on the 1-5 scale of satisfaction_ratings: 5, 3, 1.
 _RATING_KEYS = {"1": 5, "2": 3, "3": 1}
@@ -228,6 +226,41 @@ def _sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[。！？!?])", text) if s.strip()]
 
 
+def valid_expects_digits(value: object) -> bool:
+    """Is `value` a well-formed `expects_digits` flag (server/rasa_client.py Reply): a
+    length N >= 1, a [min, max] range, or "any"?"""
+    if value == "any":
+        return True
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return value >= 1
+    return (isinstance(value, (list, tuple)) and len(value) == 2
+            and all(isinstance(n, int) and not isinstance(n, bool) for n in value)
+            and 1 <= value[0] <= value[1])
+
+
+def number_asked(customs: list[dict]) -> tuple[bool, bool]:
+    """(a number is asked for, it may end in X) from the replies' flags."""
+    asked = allow_x = False
+    for custom in customs:
+        value = custom.get("expects_digits")
+        if value is None:
+            continue
+        if not valid_expects_digits(value):
+            log.warning("reply flag expects_digits=%r is not a length, a range or 'any'", value)
+            continue
+        asked = True
+        allow_x = allow_x or bool(custom.get("digits_allow_x"))
+    return asked, allow_x
+
+
+def _heard(replies: list[rasa_client.Reply]) -> list[tuple[str, bool]]:
+    """What of the replies can be said, each with its `transfer_promise` flag."""
+    heard = [(speakable(r.text), bool((r.custom or {}).get("transfer_promise"))) for r in replies]
+    return [(text, promise) for text, promise in heard if text]
+
+
 # --- the voice bridge -----------------------------------------------------------------
 
 class VoiceBridge:
@@ -236,17 +269,13 @@ class VoiceBridge:
     def __init__(self, turn_url: Callable[[int], str], settings: Settings | None = None):
         self.turn_url = turn_url
         self.settings = settings or get_settings()
-        timeout = os.environ.get("VOICE_INPUT_TIMEOUT_SECONDS", "").strip()
-        # Older callers take a moment to start speaking; 8 s before a silence counts.
-        self.input_timeout = int(timeout) if timeout.isdigit() and 1 <= int(timeout) <= 30 else 8
+        # Older callers take a moment to start speaking (8 s by default before a silence counts)
+        self.input_timeout = self.settings.voice_input_timeout_seconds
         # A pause this long ends what the caller says (not "auto": it cuts off hesitant
         # speakers at their first pause).
-        pause = os.environ.get("VOICE_SPEECH_END_SECONDS", "").strip()
-        self.speech_end = int(pause) if pause.isdigit() and 1 <= int(pause) <= 10 else 3
-        try:
-            self.confirm_below = float(os.environ.get("VOICE_CONFIRM_BELOW") or CONFIRM_BELOW)
-        except ValueError:
-            self.confirm_below = CONFIRM_BELOW
+        self.speech_end = self.settings.voice_speech_end_seconds
+        confirm_below = self.settings.voice_confirm_below
+        self.confirm_below = CONFIRM_BELOW if confirm_below is None else confirm_below
 
     # entry point ------------------------------------------------------------------------
     def handle(self, state: CallState, event: VoiceEvent, turn_no: int) -> VoicePlan:
@@ -312,14 +341,14 @@ class VoiceBridge:
         state.speech_rate = next((r for r in RATE_STEPS if r < current), RATE_STEPS[-1])
         log.info("call sid=%s speech rate now %s%%", state.call_sid, state.speech_rate)
         return self._listen([SLOWER_DONE] + ([state.last_spoken] if state.last_spoken else []), nxt,
-                            number_entry=state.awaiting == "digits")
+                            number_entry=state.awaiting in (DIGITS, DIGITS_X))
 
     def _louder(self, state: CallState, nxt: str) -> VoicePlan:
         state.volume = VOLUMES[min(VOLUMES.index(state.volume) + 1, len(VOLUMES) - 1)] \
             if state.volume in VOLUMES else VOLUMES[0]
         log.info("call sid=%s volume now %s", state.call_sid, state.volume)
         return self._listen([LOUDER_DONE] + ([state.last_spoken] if state.last_spoken else []), nxt,
-                            number_entry=state.awaiting == "digits")
+                            number_entry=state.awaiting in (DIGITS, DIGITS_X))
 
     def failure_plan(self, state: CallState, turn_no: int) -> VoicePlan:
         """When a turn fails unexpectedly: never silence, never a dropped caller."""
@@ -335,8 +364,7 @@ class VoiceBridge:
             return self._transfer(state, [f"您好，这里是{hotline}养老服务热线。", SYSTEM_BUSY], nxt,
                                   hang_up_after_callback=True)
         first = FIRST_PROMPT.format(hotline=hotline)
-        notice = RECORDING_NOTICE if os.environ.get("VOICE_RECORDING_NOTICE", "on").lower() \
-            not in ("off", "0", "false", "no") else ""
+        notice = RECORDING_NOTICE if self.settings.voice_recording_notice else ""
         state.last_spoken = FIRST_QUESTION
         state.last_choices = keypad_choices()
         return self._listen([first + notice, FIRST_QUESTION], nxt)
@@ -352,7 +380,8 @@ class VoiceBridge:
             return self._transfer(state, [SYSTEM_BUSY], nxt, hang_up_after_callback=True)
         replies = result.replies
         customs = [r.custom for r in replies if r.custom]
-        said = [s for s in (speakable(r.text) for r in replies) if s]
+        heard = _heard(replies)
+        said, promises = [text for text, _ in heard], [promise for _, promise in heard]
         urgent = next((c for c in customs if c.get("urgent")), None)
         if urgent is not None:
             log.warning("emergency on call sid=%s: transferring at once", state.call_sid)
@@ -360,9 +389,11 @@ class VoiceBridge:
             return self._transfer(state, said, nxt, urgent=True,
                                   already_queued=urgent.get("handoff_id") is not None
                                   or bool(urgent.get("followup")),
-                                  crisis=urgent.get("kind") == "crisis")
+                                  crisis=urgent.get("kind") == "crisis", promises=promises)
         if "handoff" in result.actions or forced_human:
-            return self._transfer(state, said, nxt)
+            return self._transfer(state, said, nxt, promises=promises)
+        # No transfer on this turn: a promise of one is not said.
+        said = [text for text, promise in heard if not promise]
         # reply-contract flags, set where the assistant decided (never read from its words)
         misunderstood = not said or any(c.get("fallback") or c.get("misunderstood")
                                         for c in customs)
@@ -389,7 +420,9 @@ class VoiceBridge:
             state.last_choices = {}
             state.last_spoken = RATING_AT_GOODBYE
             # The goodbye waits until the caller has rated (or not).
-            kept = [s for s in (speakable(r.text) for r in replies if not (r.custom or {}).get("end"))
+            kept = [s for s in (speakable(r.text) for r in replies
+                                if not (r.custom or {}).get("end")
+                                and not (r.custom or {}).get("transfer_promise"))
                     if s] or ["好的。"]
             return self._listen(kept + [RATING_AT_GOODBYE], nxt)
         buttons = next((r.buttons for r in reversed(replies) if r.buttons), [])
@@ -413,25 +446,23 @@ class VoiceBridge:
             plan = self._listen(said, nxt, hints=YES_NO_HINTS)
             plan.interruptible, plan.listen_prompt = False, [YES_NO_KEYS_TEXT]
             return plan
-        expects_digits = any(c.get("expects_digits") for c in customs)
-        asks_number = expects_digits or (not reference and any(NUMBER_QUESTION.search(r.text)
-                                                              for r in replies))
+        asks_number, allow_x = number_asked(customs)
         if not choices and asks_number:
-            # A number is asked for (ID digits, a phone, a reference): keys are that number.
-            state.awaiting = "digits"
-            extra = [ID_X_BY_STAR] if any("身份证" in r.text for r in replies) else []
+            # A number is asked for (ID digits, a phone, a code): keys are that number.
+            state.awaiting = DIGITS_X if allow_x else DIGITS
+            extra = [ID_X_BY_STAR] if allow_x else []
             return self._listen(spoken + [NUMBER_BY_KEYPAD] + extra, nxt, number_entry=True,
                                 hints=())
         state.awaiting = None
         return self._listen(spoken, nxt, hints=step_hints(buttons))
 
     def _keys(self, state: CallState, digits: str, nxt: str) -> VoicePlan:
-        if state.awaiting == "digits" and digits.rstrip("#").endswith("*") \
+        if state.awaiting == DIGITS_X and digits.rstrip("#").endswith("*") \
                 and len(digits.strip("#*")) >= 3:
             # an ID number ending in X: the * key stands for it
             digits = digits.rstrip("#")[:-1] + "X"
         number = digits.strip("#*")
-        if len(number) > 1 or (state.awaiting == "digits" and number and number != "0"):
+        if len(number) > 1 or (state.awaiting in (DIGITS, DIGITS_X) and number and number != "0"):
             # A number typed on the keypad is an answer, not a menu choice.
             state.awaiting = None
             return self._answer(state, self._send(state, number), nxt)
@@ -457,13 +488,13 @@ class VoiceBridge:
         if not state.last_spoken:
             return self._listen([NOTHING_TO_REPEAT], nxt)
         return self._listen([REPEATING, state.last_spoken], nxt,
-                            number_entry=state.awaiting == "digits")
+                            number_entry=state.awaiting in (DIGITS, DIGITS_X))
 
     def _silence(self, state: CallState, nxt: str) -> VoicePlan:
         state.silence_count += 1
         if state.silence_count == 1:
             return self._listen([NOT_HEARD, state.last_spoken or NOTHING_TO_REPEAT], nxt,
-                                number_entry=state.awaiting == "digits")
+                                number_entry=state.awaiting in (DIGITS, DIGITS_X))
         if state.silence_count < MAX_SILENCES:
             return self._menu(state, [NOT_HEARD_AGAIN], nxt)
         state.outcome = state.outcome or "no_input"
@@ -496,11 +527,14 @@ class VoiceBridge:
     # people -----------------------------------------------------------------------------
     def _transfer(self, state: CallState, said: list[str], nxt: str, urgent: bool = False,
                   hang_up_after_callback: bool = False, already_queued: bool = False,
-                  crisis: bool = False) -> VoicePlan:
+                  crisis: bool = False, promises: list[bool] | None = None) -> VoicePlan:
         """To an advisor now if one is on duty (who first hears who calls and why);
         otherwise a callback request in the queue, to the caller's number or, when caller
-        ID is withheld, to a number typed on the keypad and read back."""
+        ID is withheld, to a number typed on the keypad and read back. `promises[i]`: said[i]
+        promises the transfer (reply flag transfer_promise), kept only when one is made."""
         state.awaiting = None
+        promises = list(promises or [])
+        promises += [False] * (len(said) - len(promises))
         if hang_up_after_callback and not urgent and store.has_open_callback(state.sender_id):
             # The assistant is down and an advisor already failed to answer: do not keep
             # the caller in a loop of transfers; the callback is in the queue.
@@ -511,7 +545,8 @@ class VoiceBridge:
                       else "trouble" if hang_up_after_callback else "requested")
             log.info("transferring call sid=%s to the advisor line (%s)", state.call_sid, reason)
             say = list(said)
-            if not any(w in "".join(said) for w in ("转接", "转人工")):
+            if not (promises and promises[-1]):
+                # the last thing heard before the ringing says what is happening
                 say.append(TRANSFERRING)
             return VoicePlan(say=say, transfer_to=self.settings.advisor_phone_number,
                              transfer_result_url=nxt,
@@ -519,8 +554,7 @@ class VoiceBridge:
                                                       sender_id=state.sender_id,
                                                       settings=self.settings))
         # Nobody to put the caller through to: drop the promise of a transfer, keep the rest.
-        kept = [s for text in said for s in _sentences(text)
-                if not any(w in s for w in _TRANSFER_WORDS)]
+        kept = [text for text, promise in zip(said, promises) if not promise]
         say = kept + [OFF_DUTY.format(hours=hours_spoken(self.settings))]
         if caller_id_withheld(state.from_number) and not store.has_open_callback(state.sender_id):
             if not urgent:
@@ -738,10 +772,10 @@ def sms_turn(event: SmsEvent, settings: Settings | None = None) -> tuple[str, di
                                       {"channel": "sms", "phone": event.from_number})
     if result.degraded or "unavailable" in result.actions:
         return SMS_BUSY, {}
-    replies = [(r.text, r.buttons) for r in result.replies]
+    # A promise of a transfer ("马上为您转接…") is for the phone: SMS never transfers, the
+    # advisor gets back to the person instead.
+    replies = [(r.text, r.buttons) for r in result.replies
+               if not (r.custom or {}).get("transfer_promise")]
     if "handoff" in result.actions:
-        # "转接…请稍等" is for the phone; by SMS the advisor gets back to the person.
-        replies = [("".join(s for s in _sentences(text) if not any(w in s for w in _TRANSFER_WORDS)),
-                    buttons) for text, buttons in replies]
         replies.append((SMS_HANDOFF, []))
     return sms_text(replies, hotline=settings.hotline_number)

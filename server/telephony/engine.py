@@ -28,8 +28,8 @@ from server.telephony import store
 from server.telephony.advisor_line import whisper
 from server.telephony.base import (CallStatusEvent, SmsEvent, TelephonyAdapter, VoiceEvent,
                                    VoicePlan)
-from server.telephony.dialogue import (TECHNICAL_TROUBLE, VoiceBridge, advisor_on_duty, apply_voice,
-                                      sms_turn)
+from server.telephony.dialogue import (TECHNICAL_TROUBLE, TRANSFERRING, VoiceBridge,
+                                      advisor_on_duty, apply_voice, sms_turn)
 from server.telephony.outreach_dialogue import OutreachBridge
 
 log = logging.getLogger(__name__)
@@ -129,7 +129,7 @@ class TelephonyService:
         silence. `caller`: the From of the failed webhook, when it could be read."""
         settings = self.settings
         if advisor_on_duty(settings):
-            return VoicePlan(say=[TECHNICAL_TROUBLE + "正在为您转接人工顾问，请不要挂机。"],
+            return VoicePlan(say=[TECHNICAL_TROUBLE + TRANSFERRING],
                              transfer_to=settings.advisor_phone_number,
                              transfer_whisper=whisper("trouble", caller=caller, sender_id=None,
                                                       settings=settings))

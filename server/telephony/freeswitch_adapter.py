@@ -35,12 +35,12 @@ from __future__ import annotations
 import base64
 import hmac
 import json
-import os
 import re
 import xml.etree.ElementTree as ET
 from typing import Mapping
 from urllib.parse import parse_qs, urlsplit
 
+from bot.config import Settings, get_settings
 from server.telephony.advisor_line import transfer_target
 from server.telephony.base import (CallStatusEvent, MalformedWebhook, SmsEvent,
                                    TelephonyAdapter, VoiceEvent, VoicePlan)
@@ -196,15 +196,18 @@ class FreeswitchAdapter(TelephonyAdapter):
         self.sip_profile = re.sub(r"[^A-Za-z0-9_.\-]", "", sip_profile or "") or DEFAULT_SIP_PROFILE
 
     @classmethod
-    def from_env(cls) -> "FreeswitchAdapter":
-        env = os.environ.get
-        return cls(env("FREESWITCH_HTTAPI_USER", ""), env("FREESWITCH_HTTAPI_PASSWORD", ""),
-                   tts_engine=env("FREESWITCH_TTS_ENGINE") or DEFAULT_TTS_ENGINE,
-                   tts_voice=env("FREESWITCH_TTS_VOICE") or "",
-                   asr_engine=env("FREESWITCH_ASR_ENGINE", DEFAULT_ASR_ENGINE),
-                   asr_grammar=env("FREESWITCH_ASR_GRAMMAR") or DEFAULT_ASR_GRAMMAR,
-                   bridge=env("FREESWITCH_BRIDGE") or DEFAULT_BRIDGE,
-                   sip_profile=env("FREESWITCH_SIP_PROFILE") or DEFAULT_SIP_PROFILE)
+    def from_settings(cls, settings: Settings | None = None) -> "FreeswitchAdapter":
+        """The FREESWITCH_* settings; unset ones take the defaults above (FREESWITCH_ASR_ENGINE
+        set but empty: keys only)."""
+        s = settings or get_settings()
+        return cls(s.freeswitch_httapi_user, s.freeswitch_httapi_password,
+                   tts_engine=s.freeswitch_tts_engine or DEFAULT_TTS_ENGINE,
+                   tts_voice=s.freeswitch_tts_voice,
+                   asr_engine=DEFAULT_ASR_ENGINE if s.freeswitch_asr_engine is None
+                   else s.freeswitch_asr_engine,
+                   asr_grammar=s.freeswitch_asr_grammar or DEFAULT_ASR_GRAMMAR,
+                   bridge=s.freeswitch_bridge or DEFAULT_BRIDGE,
+                   sip_profile=s.freeswitch_sip_profile or DEFAULT_SIP_PROFILE)
 
     @property
     def configured(self) -> bool:

@@ -6,7 +6,6 @@ speech model; <Say> speaks it with language cmn-CN and a Polly Mandarin voice; S
 """
 from __future__ import annotations
 
-import os
 import re
 from typing import Callable, Mapping
 
@@ -14,6 +13,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
+from bot.config import Settings, get_settings
 from server.telephony.advisor_line import transfer_target
 from server.telephony.base import (CallStatusEvent, MalformedWebhook, SmsEvent,
                                    TelephonyAdapter, VoiceEvent, VoicePlan)
@@ -72,10 +72,13 @@ class TwilioAdapter(TelephonyAdapter):
         self.speech_model = speech_model
 
     @classmethod
-    def from_env(cls, auth_token: str) -> "TwilioAdapter":
-        return cls(auth_token, voice=os.environ.get("TWILIO_VOICE") or DEFAULT_VOICE,
-                   rate=os.environ.get("VOICE_SPEECH_RATE") or DEFAULT_RATE,
-                   speech_model=os.environ.get("TWILIO_SPEECH_MODEL") or DEFAULT_SPEECH_MODEL)
+    def from_settings(cls, settings: Settings | None = None) -> "TwilioAdapter":
+        """TWILIO_AUTH_TOKEN, TWILIO_VOICE, VOICE_SPEECH_RATE, TWILIO_SPEECH_MODEL (unset: the
+        defaults above)."""
+        s = settings or get_settings()
+        return cls(s.twilio_auth_token, voice=s.twilio_voice or DEFAULT_VOICE,
+                   rate=s.voice_speech_rate or DEFAULT_RATE,
+                   speech_model=s.twilio_speech_model or DEFAULT_SPEECH_MODEL)
 
     # --- requests in ------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
-"""Custom Rasa NLU components. This module is the only part of bot/ that imports Rasa;
-it is loaded by Rasa from config.yml and wraps the pure functions of bot/textnorm.py."""
+"""Custom Rasa NLU components, loaded by Rasa from config.yml; they wrap the pure functions
+of bot/textnorm.py and bot/safety. Loading them also installs rasa_ext/runtime.py's patch
+in the Rasa process (explicitly, below)."""
 from __future__ import annotations
 
 import difflib
@@ -15,10 +16,12 @@ from rasa.shared.nlu.constants import (ENTITIES, INTENT, INTENT_NAME_KEY,
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot import rasa_runtime, safety
+from bot import safety
 from bot.textnorm import normalize
+from rasa_ext import runtime
 
-rasa_runtime.install()
+# Every Rasa server process loads these components: the one place the patch is installed.
+runtime.install()
 
 
 def normalize_annotated(text: str, entities: List[Dict[Text, Any]] | None,

@@ -1,6 +1,6 @@
 """Rasa's SQL tracker store with a per-process cache of the trackers it last saved
-(loaded by Rasa from var/endpoints.yml as `type: bot.tracker_store.CachingSQLTrackerStore`;
-like bot/nlu_components.py this is Rasa-side code and is never imported by the web app or
+(loaded by Rasa from var/endpoints.yml as `type: rasa_ext.tracker_store.CachingSQLTrackerStore`;
+like rasa_ext/nlu_components.py this is Rasa-side code and is never imported by the web app or
 the action server).
 
 Why: py-spy under benchmarks/chat_latency.py showed ~40 % of the Rasa server's CPU per turn

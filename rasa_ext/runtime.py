@@ -1,5 +1,6 @@
-"""A performance fix inside the Rasa server process (imported by bot/nlu_components.py,
-the only project code Rasa loads).
+"""A performance fix inside the Rasa server process, installed explicitly by `install()`:
+rasa_ext/nlu_components.py calls it when Rasa loads the NLU components (the project code
+every Rasa server process loads).
 
 Rasa 3.6 checks every action-server response with `jsonschema.validate(result, spec)`,
 which re-checks the schema itself and builds a new Draft 2020-12 validator on every call.
@@ -7,19 +8,32 @@ Profiled with py-spy under benchmarks/load.py this was about a third of the Rasa
 CPU per turn. We validate against the same schema with one validator built once. The
 schema uses only type/properties/items/required/oneOf/const, which Draft 7 checks the same
 way and faster; the error raised and its message are the same as Rasa's own.
+
+The patch replaces a private method, so it is made for one Rasa version only
+(PINNED_RASA_VERSION, the one the Makefile installs): on any other version install() logs
+a warning and leaves Rasa as it is.
 """
 from __future__ import annotations
 
 import logging
 
 log = logging.getLogger(__name__)
+PINNED_RASA_VERSION = "3.6.21"
 _installed = False
 
 
-def install() -> None:
+def install() -> bool:
+    """Installs the validator once per process; True when it is in place, False when the
+    installed Rasa is not the pinned version (nothing patched)."""
     global _installed
     if _installed:
-        return
+        return True
+    import rasa
+
+    if rasa.__version__ != PINNED_RASA_VERSION:
+        log.warning("Rasa %s is not the pinned %s: action-result validation left as Rasa's own",
+                    rasa.__version__, PINNED_RASA_VERSION)
+        return False
     import jsonschema
     from rasa.core.actions import action as rasa_action
     from rasa.shared.constants import DOCS_BASE_URL
@@ -42,3 +56,4 @@ def install() -> None:
     rasa_action.RemoteAction._validate_action_result = _validate_action_result
     _installed = True
     log.info("action-result validation uses one prebuilt Draft 7 validator")
+    return True
