@@ -10,8 +10,11 @@ context bypasses CSP (Playwright's bypass_csp); the pages themselves are unchang
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from bot import advisor_calendar
+from bot.db import session_scope
+from bot.models import Handoff
 from tests.browser.helpers import (DESKTOP, PHONE, axe_violations, browser,  # noqa: F401
                                    console_login, create_console_user, describe_violations,
                                    screenshot)
@@ -46,7 +49,13 @@ def test_an_advisor_replies_inside_the_web_chat(stack, browser):  # noqa: F811
     context, desk = console(browser, stack, DESKTOP)
     try:
         desk.goto(stack.web_url + "/advisor/queue")
-        row = desk.locator("tr[data-handoff-id]").first  # the module's first conversation
+        # the stack is shared by the whole session: find this conversation's own row
+        token = widget.evaluate("JSON.parse(sessionStorage.getItem('elder12349.widget.v1')).sender")
+        with session_scope(stack.database_url) as s:
+            mine = set(s.execute(select(Handoff.id).where(
+                Handoff.sender_id == stack.conversation_of(token))).scalars())
+        assert mine, "转人工 queued nothing"
+        row = desk.locator(",".join(f'tr[data-handoff-id="{i}"]' for i in sorted(mine))).first
         row.locator("button:has-text('认领')").click()
         desk.wait_for_url("**/advisor/conversations/*")
         assert "转人工" in desk.inner_text("main")
