@@ -73,21 +73,24 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/rasa data validate --quiet
 
-## test: the whole suite; the model is trained once here and shared by every test. Then the
-## unit tests again under shifted system clocks, so wall-clock reads fail the day they are written.
+## test: the gates, then the whole suite: the e2e, browser and postgres tests at today's date
+## (the model is trained once here and shared by every test), then the unit tests under shifted
+## system clocks, so wall-clock reads fail the day they are written.
 test: install system-deps lint train
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -m "e2e or browser or postgres" $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-shifted-clocks
 
-## test-shifted-clocks: the unit tests with the system clock (UTC) faked by Debian's faketime to
-## 23:50 China time on a month's last day, 23:55 on 31 December, and 00:30 on 29 February 2028.
-## The suite pins its own clock (tests/conftest.py), so a result that changes here read the wall clock.
-SHIFTED_CLOCKS := "2026-11-30 15:50:00" "2026-12-31 15:55:00" "2028-02-28 16:30:00"
+## test-shifted-clocks: the unit tests (everything but e2e, browser and postgres) with the system
+## clock (UTC) faked by Debian's faketime to 23:55 China time on 31 December (a month's and a
+## year's turn at once) and to 00:30 on 29 February 2028, two workers each
+## (pytest-xdist). The suite pins its own clock (tests/conftest.py), so a result that changes
+## here read the wall clock. `make test` runs the unit tests only here, not also at today's date.
+SHIFTED_CLOCKS := "2026-12-31 15:55:00" "2028-02-28 16:30:00"
 test-shifted-clocks: install
 	@command -v faketime >/dev/null 2>&1 || { echo "faketime is not installed (make system-deps as root)"; exit 1; }
 	@for moment in $(SHIFTED_CLOCKS); do \
 	  echo "== unit tests with the system clock at $$moment UTC =="; \
-	  TZ=UTC faketime -f "@$$moment" $(BIN)/pytest -q -p no:cacheprovider \
+	  TZ=UTC faketime -f "@$$moment" $(BIN)/pytest -q -p no:cacheprovider -n 2 \
 	    -m "not e2e and not browser and not postgres" $(PYTEST_ARGS) || exit 1; \
 	done
 
