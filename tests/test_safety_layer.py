@@ -139,6 +139,75 @@ def test_what_if_and_device_questions_get_the_question_not_the_120_advice():
     assert kind("快来人，我爸摔倒了，我们家有呼叫器按了没用") == "emergency"
 
 
+@pytest.mark.parametrize("text", [
+    "活着净拖累儿女，我准备走了",            # burden + leaving
+    "对不起孩子们，以后不会再连累他们了",    # burden + not again
+    "房子存折都交代给闺女了，我也没啥牵挂了",  # affairs handed over + nothing left to hold
+    "安眠药我早就备齐了",                    # a means made ready
+    "站在阳台上，真想往下跳",                # a height + wanting to jump
+    "你们不用再给我打电话了，我也该走了",    # goodbye to the line
+    "不想再看病了，就这样让我去吧",          # refusing treatment + letting go
+    "我老伴一直念叨要去找我奶奶",            # a relative reports joining the dead
+])
+def test_weak_crisis_words_together_make_a_crisis(text):
+    assert kind(text) == "crisis"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("我老了，尽拖累孩子", "unsure"),           # a burden alone is asked about
+    ("我把旧衣服送人了，家里清爽多了", "none"),  # giving things away alone is ordinary
+    ("我每天晚上去跳广场舞", "none"),
+    ("我想立个遗嘱，找谁咨询", "none"),          # a will is a legal question, a 遗书 is not
+])
+def test_one_weak_crisis_word_alone_is_not_a_crisis(text, expected):
+    assert kind(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "我没有摔倒，是想问怎么装扶手", "不是着火，是想问烟雾报警器", "手机摔坏了，能帮我查预约吗",
+    "碗摔碎了一个，没伤着人", "社区的防诈骗知识讲座在哪里听", "儿子让我把钱转给他交房租，手机银行怎么转",
+])
+def test_denied_events_things_that_fall_and_anti_fraud_classes_are_not_alarms(text):
+    assert kind(text) not in ("emergency", "crisis", "scam")
+
+
+@pytest.mark.parametrize("text", [
+    "屋里有股怪味，是不是煤气漏了",       # "是不是" asks, it does not deny
+    "他摔倒了，不知道有没有摔着骨头",     # "有没有" asks, it does not deny
+    "隔壁走水了", "我爹栽倒在院子里", "老太婆跶了一跤，起不来",  # dialect words
+    "腰疼得满头大汗", "他背过气去了", "老伴手脚突然不听使唤了",
+    "老爷子五天没怎么吃东西了", "我闻到一股臭鸡蛋味",
+    "电梯卡住了，我被关在电梯里",
+])
+def test_questions_dialect_and_body_part_with_severity_are_emergencies(text):
+    assert kind(text) == "emergency"
+
+
+@pytest.mark.parametrize("text", ["腰疼，想约个推拿", "老人不爱吃饭怎么办", "我腿脚站不稳，想装扶手"])
+def test_a_symptom_without_severity_is_not_an_emergency(text):
+    assert kind(text) not in ("emergency", "crisis")
+
+
+def test_taking_back_a_crisis_word_gets_a_question_unless_the_rest_is_one_too():
+    found = assess(normalize("我不想活了……不对，我是说不想活动"))
+    assert (found.kind, found.suspected) == ("unsure", "crisis")
+    assert kind("我不想活了，不对，我是说真的活不下去了") == "crisis"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("自称银行客服的人让我把卡里的钱转出来", "scam"),
+    ("我按他说的点了链接输了密码", "scam"),
+    ("有人说是公检法的，让我配合资金核查", "scam"),
+    ("对方说卡被人盗刷了，叫我把钱存到监管账户", "scam"),
+    # a scam word, nobody asking the caller for anything: a question, not the warning
+    ("领高龄津贴需不需要交钱", "unsure"),
+    # a scam that came to nothing, then another request: asked about first
+    ("以前有个骗子冒充过民警，没上当，今天想约个助浴", "unsure"),
+])
+def test_scam_impersonation_and_questions(text, expected):
+    assert kind(text) == expected
+
+
 def test_button_payloads_are_not_read():
     assert assess("/emergency").kind == "none"
 
