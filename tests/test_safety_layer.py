@@ -183,6 +183,31 @@ def test_questions_dialect_and_body_part_with_severity_are_emergencies(text):
     assert kind(text) == "emergency"
 
 
+@pytest.mark.parametrize("text", [
+    "外婆在澡堂里晕了", "老伴一直冒虚汗，说心里难受", "我爷爷喉咙里呼噜呼噜的，喘气很费劲",
+    "我掉进沟里了，爬不上来", "液化气罐子呲呲响", "邻居家老人好几天没见了，门口牛奶都没拿",
+    "我爸走着走着就不认识家了", "我心脏突突跳，胸口发紧",
+])
+def test_fainting_breathing_and_unseen_neighbours_are_emergencies(text):
+    assert kind(text) == "emergency"
+
+
+@pytest.mark.parametrize("text", [
+    "我被你们说晕了", "楼梯太陡，我爬不上来", "饭烧出焦味了", "护工好几天没见来了",
+    "我想这样去医院行不行", "我妈不认识路，想约陪诊", "你们电话一直没人接", "热得我快虚脱了",
+])
+def test_the_same_words_in_everyday_sentences_stay_ordinary(text):
+    assert kind(text) == "none"
+
+
+@pytest.mark.parametrize("text", [
+    "我想一死了之", "我活得太累了，想解脱", "我这条老命不要了", "永远不麻烦你们了",
+    "我要去陪我老伴了", "我吃了半瓶安眠药", "孩子们不要我了，活着还有什么意思",
+])
+def test_more_old_peoples_words_for_ending_it_are_crises(text):
+    assert kind(text) == "crisis"
+
+
 @pytest.mark.parametrize("text", ["腰疼，想约个推拿", "老人不爱吃饭怎么办", "我腿脚站不稳，想装扶手"])
 def test_a_symptom_without_severity_is_not_an_emergency(text):
     assert kind(text) not in ("emergency", "crisis")
