@@ -286,14 +286,15 @@ def test_no_form_takes_a_safety_message_as_an_answer():
 # layer miss more dangers, or warn more honest callers of a scam, fails CI. The sets are
 # never trained on; `holdout` was never read by whoever wrote the cues.
 FLOORS = {
-    "shared": {"danger_recall": 0.98, "scam_precision": 0.89},
-    "dev": {"danger_recall": 0.98, "scam_precision": 0.97},
-    "dev2": {"danger_recall": 0.92, "danger_recall_or_asked": 0.98, "scam_precision": 0.97},
-    "holdout": {"danger_recall": 0.84, "danger_recall_or_asked": 0.90, "scam_precision": 0.97},
+    "shared": {"danger_recall": 0.99, "scam_precision": 0.90},
+    "dev": {"danger_recall": 0.99, "scam_precision": 0.99},
+    "dev2": {"danger_recall": 0.98, "danger_recall_or_asked": 0.98, "scam_precision": 0.99},
+    "dev3": {"danger_recall": 0.99, "danger_recall_or_asked": 0.99, "scam_precision": 0.99},
+    "holdout": {"danger_recall": 0.89, "danger_recall_or_asked": 0.94, "scam_precision": 0.99},
     # written after the classifier's safety examples by a helper who saw neither them nor
     # the cues: the cues alone generalise poorly here; tests/test_safety_pipeline.py holds
     # the floors of the whole pipeline (cues + classifier questions)
-    "holdout2": {"danger_recall": 0.63, "danger_recall_or_asked": 0.69, "scam_precision": 0.85},
+    "holdout2": {"danger_recall": 0.67, "danger_recall_or_asked": 0.73, "scam_precision": 0.95},
 }
 
 
