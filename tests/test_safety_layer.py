@@ -233,6 +233,24 @@ def test_scam_impersonation_and_questions(text, expected):
     assert kind(text) == expected
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("我妈胸口有时候闷，想约个心电图", "none"),       # comes and goes: not an emergency
+    ("我烫伤的地方好了，想问问护理补贴", "none"),     # a healed burn is history
+    ("我想学心肺复苏", "none"),
+    ("我爸有时候胸口疼，现在疼得满头大汗", "emergency"),  # now wins over "sometimes"
+    ("去年摔过一次，今天又摔了，起不来", "emergency"),  # again, now
+    ("他以前中过风，这次又嘴歪了", "emergency"),
+])
+def test_history_and_now(text, expected):
+    assert kind(text) == expected
+
+
+def test_talk_of_after_death_in_a_legal_question_is_asked_about_not_a_crisis():
+    found = assess(normalize("等我死了房子留给谁，想问问遗嘱公证"))
+    assert (found.kind, found.suspected) == ("unsure", "crisis")
+    assert kind("我不想活了，想问问遗嘱怎么办理") == "crisis"
+
+
 def test_button_payloads_are_not_read():
     assert assess("/emergency").kind == "none"
 

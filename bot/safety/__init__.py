@@ -87,6 +87,8 @@ class Cues:
     past: re.Pattern[str]
     negation: re.Pattern[str]
     correction: re.Pattern[str]
+    history_groups: frozenset[str]
+    crisis_ask_instead: tuple[re.Pattern[str], re.Pattern[str]]  # (hit, context)
     now: re.Pattern[str]
     hypothetical: re.Pattern[str]
     hypothetical_unless: re.Pattern[str]
@@ -146,6 +148,9 @@ def load_cues(path: Path = CUES_PATH) -> Cues:
     scam = raw["scam"]
     return Cues(past=re.compile(raw["past"]), negation=re.compile(raw["negation"]),
                 correction=re.compile(raw["correction"]),
+                history_groups=frozenset(raw["history_groups"]),
+                crisis_ask_instead=(re.compile(raw["crisis_ask_instead"]["hit"]),
+                                    re.compile(raw["crisis_ask_instead"]["context"])),
                 now=re.compile(raw["now"]),
                 hypothetical=re.compile(raw["hypothetical"]),
                 hypothetical_unless=re.compile(raw["hypothetical_unless"]),
@@ -169,8 +174,7 @@ def _emergency(cues: Cues, text: str) -> Assessment | None:
         hit = group.match(text, cues.negation)
         if hit is None:
             continue
-        if in_past and group.id in ("fall", "stroke", "head_or_bleeding", "severe_symptoms",
-                                    "cardiac_breathing"):
+        if in_past and group.id in cues.history_groups:
             continue  # history ("去年摔过一跤"), not a call for help
         if cues.hypothetical.search(text) and not cues.hypothetical_unless.search(text):
             # "万一摔倒了怎么办", a question about an alarm device: ask, do not assert
@@ -241,8 +245,10 @@ def assess(text: str | None, intent: str | None = None, confidence: float = 1.0,
         hit = group.match(text)
         if hit is not None:
             instead = _corrected(cues, text, hit)
-            if instead is not None and not any(g.match(instead) for g in cues.crisis):
-                # taken back: a question, never a silent drop (the first words may be true)
+            taken_back = instead is not None and not any(g.match(instead) for g in cues.crisis)
+            after_death, legal = cues.crisis_ask_instead
+            if taken_back or (after_death.search(hit) and legal.search(text)):
+                # taken back, or a question about a will: ask, never a silent drop
                 return Assessment("unsure", category=group.id, suspected="crisis", matched=(hit,))
             return Assessment("crisis", category=group.id, matched=(hit,))
     found = _emergency(cues, text)
