@@ -234,8 +234,8 @@ def test_scam_impersonation_and_questions(text, expected):
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("我妈胸口有时候闷，想约个心电图", "none"),       # comes and goes: not an emergency
-    ("我烫伤的地方好了，想问问护理补贴", "none"),     # a healed burn is history
+    ("我妈胸口有时候闷，想约个心电图", "unsure"),     # comes and goes: asked, not asserted
+    ("我老伴平时有心脏病，胸口疼得厉害", "emergency"),  # background, not "comes and goes"
     ("我想学心肺复苏", "none"),
     ("我爸有时候胸口疼，现在疼得满头大汗", "emergency"),  # now wins over "sometimes"
     ("去年摔过一次，今天又摔了，起不来", "emergency"),  # again, now

@@ -88,6 +88,7 @@ class Cues:
     negation: re.Pattern[str]
     correction: re.Pattern[str]
     history_groups: frozenset[str]
+    intermittent: re.Pattern[str]
     crisis_ask_instead: tuple[re.Pattern[str], re.Pattern[str]]  # (hit, context)
     now: re.Pattern[str]
     hypothetical: re.Pattern[str]
@@ -149,6 +150,7 @@ def load_cues(path: Path = CUES_PATH) -> Cues:
     return Cues(past=re.compile(raw["past"]), negation=re.compile(raw["negation"]),
                 correction=re.compile(raw["correction"]),
                 history_groups=frozenset(raw["history_groups"]),
+                intermittent=re.compile(raw["intermittent"]),
                 crisis_ask_instead=(re.compile(raw["crisis_ask_instead"]["hit"]),
                                     re.compile(raw["crisis_ask_instead"]["context"])),
                 now=re.compile(raw["now"]),
@@ -169,13 +171,18 @@ def load_cues(path: Path = CUES_PATH) -> Cues:
 
 
 def _emergency(cues: Cues, text: str) -> Assessment | None:
-    in_past = bool(cues.past.search(text)) and not cues.now.search(text)
+    now = cues.now.search(text)
+    in_past = bool(cues.past.search(text)) and not now
+    comes_and_goes = bool(cues.intermittent.search(text)) and not now
     for group in cues.emergency:
         hit = group.match(text, cues.negation)
         if hit is None:
             continue
         if in_past and group.id in cues.history_groups:
             continue  # history ("去年摔过一跤"), not a call for help
+        if comes_and_goes and group.id in cues.history_groups:
+            # "胸口有时候闷": maybe now, maybe not; one question
+            return Assessment("unsure", category=group.id, suspected="emergency", matched=(hit,))
         if cues.hypothetical.search(text) and not cues.hypothetical_unless.search(text):
             # "万一摔倒了怎么办", a question about an alarm device: ask, do not assert
             return Assessment("unsure", category=group.id, suspected="emergency", matched=(hit,))
