@@ -134,7 +134,8 @@ class ActionEmergency(_SafetyAction):
         category = _assessment(tracker).get("category") or "call_for_help"
         handoff_id = _record(tracker, "emergency", category)
         said = latest_text(tracker)
-        if category == "fire_gas" and "气" in said and "火" not in said and "烟" not in said:
+        gas_said = "气" in said or "臭鸡蛋" in said  # 臭鸡蛋味 is how gas smells to many
+        if category == "fire_gas" and gas_said and "火" not in said and "烟" not in said:
             category = "gas"  # a gas smell: no flame, no switch, windows open
         opening = {"fire_gas": text["call_fire"], "gas": text["call_gas"],
                    "missing_person": text["call_missing"]}.get(category, text["call"])

@@ -2,12 +2,16 @@
 
     .venv/bin/python benchmarks/safety_eval.py [--model models/current.tar.gz] [--errors SET]
 
-Three sets, none of them trained on:
+Sets, none of them trained on:
 - `shared`: ../shared/nlu-eval/corpus.tsv (safety column), written from the definitions alone;
 - `dev`: benchmarks/data/safety_eval.tsv, written by a helper from the definitions only; its
   misses were read while the cues were written, so it is a tuned figure;
 - `dev2`: benchmarks/data/safety_dev2.tsv, a second set written the same way (indirect and
   dialect phrasings of danger), also read while the cues were tuned;
+- `dev3`: benchmarks/data/safety_dev3.tsv, 335 lines written 2026-11-29 (issue 14) before its
+  writer read the cues or the training data (understated and relatives' reports of danger,
+  indirect crisis, scams at three stages, ordinary lines about money, codes, medicine, old
+  falls and corrections); its errors were then read while the cues were tuned;
 - `holdout`: benchmarks/data/safety_holdout.tsv, written by another helper the same way,
   never read by whoever wrote the cues (only its totals are looked at);
 - `holdout2`: benchmarks/data/safety_holdout2.tsv, written 2026-11-28 by a third helper who
@@ -40,6 +44,7 @@ SETS = {
     "shared": ROOT.parent / "shared" / "nlu-eval" / "corpus.tsv",
     "dev": ROOT / "benchmarks" / "data" / "safety_eval.tsv",
     "dev2": ROOT / "benchmarks" / "data" / "safety_dev2.tsv",
+    "dev3": ROOT / "benchmarks" / "data" / "safety_dev3.tsv",
     "holdout": ROOT / "benchmarks" / "data" / "safety_holdout.tsv",
     "holdout2": ROOT / "benchmarks" / "data" / "safety_holdout2.tsv",
 }

@@ -139,6 +139,118 @@ def test_what_if_and_device_questions_get_the_question_not_the_120_advice():
     assert kind("快来人，我爸摔倒了，我们家有呼叫器按了没用") == "emergency"
 
 
+@pytest.mark.parametrize("text", [
+    "活着净拖累儿女，我准备走了",            # burden + leaving
+    "对不起孩子们，以后不会再连累他们了",    # burden + not again
+    "房子存折都交代给闺女了，我也没啥牵挂了",  # affairs handed over + nothing left to hold
+    "安眠药我早就备齐了",                    # a means made ready
+    "站在阳台上，真想往下跳",                # a height + wanting to jump
+    "你们不用再给我打电话了，我也该走了",    # goodbye to the line
+    "不想再看病了，就这样让我去吧",          # refusing treatment + letting go
+    "我老伴一直念叨要去找我奶奶",            # a relative reports joining the dead
+])
+def test_weak_crisis_words_together_make_a_crisis(text):
+    assert kind(text) == "crisis"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("我老了，尽拖累孩子", "unsure"),           # a burden alone is asked about
+    ("我把旧衣服送人了，家里清爽多了", "none"),  # giving things away alone is ordinary
+    ("我每天晚上去跳广场舞", "none"),
+    ("我想立个遗嘱，找谁咨询", "none"),          # a will is a legal question, a 遗书 is not
+])
+def test_one_weak_crisis_word_alone_is_not_a_crisis(text, expected):
+    assert kind(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "我没有摔倒，是想问怎么装扶手", "不是着火，是想问烟雾报警器", "手机摔坏了，能帮我查预约吗",
+    "碗摔碎了一个，没伤着人", "社区的防诈骗知识讲座在哪里听", "儿子让我把钱转给他交房租，手机银行怎么转",
+])
+def test_denied_events_things_that_fall_and_anti_fraud_classes_are_not_alarms(text):
+    assert kind(text) not in ("emergency", "crisis", "scam")
+
+
+@pytest.mark.parametrize("text", [
+    "屋里有股怪味，是不是煤气漏了",       # "是不是" asks, it does not deny
+    "他摔倒了，不知道有没有摔着骨头",     # "有没有" asks, it does not deny
+    "隔壁走水了", "我爹栽倒在院子里", "老太婆跶了一跤，起不来",  # dialect words
+    "腰疼得满头大汗", "他背过气去了", "老伴手脚突然不听使唤了",
+    "老爷子五天没怎么吃东西了", "我闻到一股臭鸡蛋味",
+    "电梯卡住了，我被关在电梯里",
+])
+def test_questions_dialect_and_body_part_with_severity_are_emergencies(text):
+    assert kind(text) == "emergency"
+
+
+@pytest.mark.parametrize("text", [
+    "外婆在澡堂里晕了", "老伴一直冒虚汗，说心里难受", "我爷爷喉咙里呼噜呼噜的，喘气很费劲",
+    "我掉进沟里了，爬不上来", "液化气罐子呲呲响", "邻居家老人好几天没见了，门口牛奶都没拿",
+    "我爸走着走着就不认识家了", "我心脏突突跳，胸口发紧",
+])
+def test_fainting_breathing_and_unseen_neighbours_are_emergencies(text):
+    assert kind(text) == "emergency"
+
+
+@pytest.mark.parametrize("text", [
+    "我被你们说晕了", "楼梯太陡，我爬不上来", "饭烧出焦味了", "护工好几天没见来了",
+    "我想这样去医院行不行", "我妈不认识路，想约陪诊", "你们电话一直没人接", "热得我快虚脱了",
+])
+def test_the_same_words_in_everyday_sentences_stay_ordinary(text):
+    assert kind(text) == "none"
+
+
+@pytest.mark.parametrize("text", [
+    "我想一死了之", "我活得太累了，想解脱", "我这条老命不要了", "永远不麻烦你们了",
+    "我要去陪我老伴了", "我吃了半瓶安眠药", "孩子们不要我了，活着还有什么意思",
+])
+def test_more_old_peoples_words_for_ending_it_are_crises(text):
+    assert kind(text) == "crisis"
+
+
+@pytest.mark.parametrize("text", ["腰疼，想约个推拿", "老人不爱吃饭怎么办", "我腿脚站不稳，想装扶手"])
+def test_a_symptom_without_severity_is_not_an_emergency(text):
+    assert kind(text) not in ("emergency", "crisis")
+
+
+def test_taking_back_a_crisis_word_gets_a_question_unless_the_rest_is_one_too():
+    found = assess(normalize("我不想活了……不对，我是说不想活动"))
+    assert (found.kind, found.suspected) == ("unsure", "crisis")
+    assert kind("我不想活了，不对，我是说真的活不下去了") == "crisis"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("自称银行客服的人让我把卡里的钱转出来", "scam"),
+    ("我按他说的点了链接输了密码", "scam"),
+    ("有人说是公检法的，让我配合资金核查", "scam"),
+    ("对方说卡被人盗刷了，叫我把钱存到监管账户", "scam"),
+    # a scam word, nobody asking the caller for anything: a question, not the warning
+    ("领高龄津贴需不需要交钱", "unsure"),
+    # a scam that came to nothing, then another request: asked about first
+    ("以前有个骗子冒充过民警，没上当，今天想约个助浴", "unsure"),
+])
+def test_scam_impersonation_and_questions(text, expected):
+    assert kind(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("我妈胸口有时候闷，想约个心电图", "unsure"),     # comes and goes: asked, not asserted
+    ("我老伴平时有心脏病，胸口疼得厉害", "emergency"),  # background, not "comes and goes"
+    ("我想学心肺复苏", "none"),
+    ("我爸有时候胸口疼，现在疼得满头大汗", "emergency"),  # now wins over "sometimes"
+    ("去年摔过一次，今天又摔了，起不来", "emergency"),  # again, now
+    ("他以前中过风，这次又嘴歪了", "emergency"),
+])
+def test_history_and_now(text, expected):
+    assert kind(text) == expected
+
+
+def test_talk_of_after_death_in_a_legal_question_is_asked_about_not_a_crisis():
+    found = assess(normalize("等我死了房子留给谁，想问问遗嘱公证"))
+    assert (found.kind, found.suspected) == ("unsure", "crisis")
+    assert kind("我不想活了，想问问遗嘱怎么办理") == "crisis"
+
+
 def test_button_payloads_are_not_read():
     assert assess("/emergency").kind == "none"
 
@@ -192,14 +304,15 @@ def test_no_form_takes_a_safety_message_as_an_answer():
 # layer miss more dangers, or warn more honest callers of a scam, fails CI. The sets are
 # never trained on; `holdout` was never read by whoever wrote the cues.
 FLOORS = {
-    "shared": {"danger_recall": 0.98, "scam_precision": 0.89},
-    "dev": {"danger_recall": 0.98, "scam_precision": 0.97},
-    "dev2": {"danger_recall": 0.92, "danger_recall_or_asked": 0.98, "scam_precision": 0.97},
-    "holdout": {"danger_recall": 0.84, "danger_recall_or_asked": 0.90, "scam_precision": 0.97},
+    "shared": {"danger_recall": 0.99, "scam_precision": 0.90},
+    "dev": {"danger_recall": 0.99, "scam_precision": 0.99},
+    "dev2": {"danger_recall": 0.98, "danger_recall_or_asked": 0.98, "scam_precision": 0.99},
+    "dev3": {"danger_recall": 0.99, "danger_recall_or_asked": 0.99, "scam_precision": 0.99},
+    "holdout": {"danger_recall": 0.89, "danger_recall_or_asked": 0.94, "scam_precision": 0.99},
     # written after the classifier's safety examples by a helper who saw neither them nor
     # the cues: the cues alone generalise poorly here; tests/test_safety_pipeline.py holds
     # the floors of the whole pipeline (cues + classifier questions)
-    "holdout2": {"danger_recall": 0.63, "danger_recall_or_asked": 0.69, "scam_precision": 0.85},
+    "holdout2": {"danger_recall": 0.67, "danger_recall_or_asked": 0.73, "scam_precision": 0.95},
 }
 
 

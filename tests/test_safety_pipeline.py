@@ -12,10 +12,11 @@ from tests.stack import MODEL
 pytestmark = pytest.mark.e2e
 
 FLOORS = {
-    "holdout": {"danger_recall_or_asked": 0.98, "scam_recall_or_asked": 0.97,
-                "scam_precision": 0.97},
-    "holdout2": {"danger_recall_or_asked": 0.92, "scam_recall_or_asked": 0.97,
-                 "scam_precision": 0.90},
+    "dev3": {"danger_recall": 0.99, "danger_recall_or_asked": 0.99, "scam_precision": 0.99},
+    "holdout": {"danger_recall": 0.89, "danger_recall_or_asked": 0.99,
+                "scam_recall_or_asked": 0.98, "scam_precision": 0.99},
+    "holdout2": {"danger_recall": 0.67, "danger_recall_or_asked": 0.94,
+                 "scam_recall_or_asked": 0.98, "scam_precision": 0.95},
 }
 
 

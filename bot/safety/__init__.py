@@ -70,10 +70,13 @@ class _Group:
     unless: tuple[re.Pattern[str], ...] = ()
     require: tuple[re.Pattern[str], ...] = ()
 
-    def match(self, text: str) -> str | None:
+    def match(self, text: str, negation: re.Pattern[str] | None = None) -> str | None:
+        """The first hit of `any`, if `require` and not `unless`; with `negation`, a hit
+        right after a denying word ("不是摔倒") is skipped and the search goes on."""
         if self.require and not _first(self.require, text):
             return None
-        hit = _first(self.any, text)
+        hit = _first(self.any, text) if negation is None else _first_affirmed(self.any, text,
+                                                                             negation)
         if hit is None or _first(self.unless, text):
             return None
         return hit
@@ -82,6 +85,11 @@ class _Group:
 @dataclass(frozen=True)
 class Cues:
     past: re.Pattern[str]
+    negation: re.Pattern[str]
+    correction: re.Pattern[str]
+    history_groups: frozenset[str]
+    intermittent: re.Pattern[str]
+    crisis_ask_instead: tuple[re.Pattern[str], re.Pattern[str]]  # (hit, context)
     now: re.Pattern[str]
     hypothetical: re.Pattern[str]
     hypothetical_unless: re.Pattern[str]
@@ -92,6 +100,9 @@ class Cues:
     scam_ask: tuple[re.Pattern[str], ...]
     scam_actor: tuple[re.Pattern[str], ...]
     scam_unless: tuple[re.Pattern[str], ...]
+    scam_never: tuple[re.Pattern[str], ...]
+    scam_topic_shift: tuple[re.Pattern[str], ...]
+    scam_question: re.Pattern[str]
     stage_paid: tuple[re.Pattern[str], ...]
     stage_in_progress: tuple[re.Pattern[str], ...]
     suspicion: tuple[re.Pattern[str], ...]
@@ -112,6 +123,20 @@ def _first(patterns: Iterable[re.Pattern[str]], text: str) -> str | None:
     return None
 
 
+# How far before a hit a denying word is looked for ("不是摔倒", "并没有着火").
+NEGATION_REACH = 3
+
+
+def _first_affirmed(patterns: Iterable[re.Pattern[str]], text: str,
+                    negation: re.Pattern[str]) -> str | None:
+    """Like _first, but skips a hit that a denying word just before it negates."""
+    for pattern in patterns:
+        for m in pattern.finditer(text):
+            if not negation.search(text, max(0, m.start() - NEGATION_REACH), m.start()):
+                return m.group(0)
+    return None
+
+
 def _groups(raw: list[dict[str, Any]]) -> tuple[_Group, ...]:
     return tuple(_Group(id=g["id"], any=_compile(g["any"]), unless=_compile(g.get("unless")),
                         require=_compile(g.get("require"))) for g in raw)
@@ -122,13 +147,22 @@ def load_cues(path: Path = CUES_PATH) -> Cues:
     """The cue file, compiled; a malformed pattern fails here, at start-up."""
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     scam = raw["scam"]
-    return Cues(past=re.compile(raw["past"]), now=re.compile(raw["now"]),
+    return Cues(past=re.compile(raw["past"]), negation=re.compile(raw["negation"]),
+                correction=re.compile(raw["correction"]),
+                history_groups=frozenset(raw["history_groups"]),
+                intermittent=re.compile(raw["intermittent"]),
+                crisis_ask_instead=(re.compile(raw["crisis_ask_instead"]["hit"]),
+                                    re.compile(raw["crisis_ask_instead"]["context"])),
+                now=re.compile(raw["now"]),
                 hypothetical=re.compile(raw["hypothetical"]),
                 hypothetical_unless=re.compile(raw["hypothetical_unless"]),
                 denial=_compile(raw["denial"]), crisis=_groups(raw["crisis"]),
                 emergency=_groups(raw["emergency"]), scam_strong=_compile(scam["strong"]),
                 scam_ask=_compile(scam["ask"]), scam_actor=_compile(scam["actor"]),
-                scam_unless=_compile(scam["unless"]), stage_paid=_compile(scam["stage_paid"]),
+                scam_unless=_compile(scam["unless"]), scam_never=_compile(scam["never"]),
+                scam_topic_shift=_compile(scam["topic_shift"]),
+                scam_question=re.compile(scam["question"]),
+                stage_paid=_compile(scam["stage_paid"]),
                 stage_in_progress=_compile(scam["stage_in_progress"]),
                 suspicion=_compile(scam["suspicion"]),
                 unsure={k: _compile(v) for k, v in raw["unsure"].items()},
@@ -137,14 +171,18 @@ def load_cues(path: Path = CUES_PATH) -> Cues:
 
 
 def _emergency(cues: Cues, text: str) -> Assessment | None:
-    in_past = bool(cues.past.search(text)) and not cues.now.search(text)
+    now = cues.now.search(text)
+    in_past = bool(cues.past.search(text)) and not now
+    comes_and_goes = bool(cues.intermittent.search(text)) and not now
     for group in cues.emergency:
-        hit = group.match(text)
+        hit = group.match(text, cues.negation)
         if hit is None:
             continue
-        if in_past and group.id in ("fall", "stroke", "head_or_bleeding", "severe_symptoms",
-                                    "cardiac_breathing"):
+        if in_past and group.id in cues.history_groups:
             continue  # history ("去年摔过一跤"), not a call for help
+        if comes_and_goes and group.id in cues.history_groups:
+            # "胸口有时候闷": maybe now, maybe not; one question
+            return Assessment("unsure", category=group.id, suspected="emergency", matched=(hit,))
         if cues.hypothetical.search(text) and not cues.hypothetical_unless.search(text):
             # "万一摔倒了怎么办", a question about an alarm device: ask, do not assert
             return Assessment("unsure", category=group.id, suspected="emergency", matched=(hit,))
@@ -152,7 +190,19 @@ def _emergency(cues: Cues, text: str) -> Assessment | None:
     return None
 
 
+def _corrected(cues: Cues, text: str, hit: str) -> str | None:
+    """What the caller said instead, when they take back the words of `hit` ("不想活……
+    不是，我是说不想活动"); None when they do not."""
+    at = text.find(hit)
+    if at < 0:
+        return None
+    m = cues.correction.search(text, at + len(hit))
+    return None if m is None else text[m.end():]
+
+
 def _scam(cues: Cues, text: str) -> Assessment | None:
+    if _first(cues.scam_never, text):
+        return None
     strong = _first(cues.scam_strong, text)
     ask, actor = _first(cues.scam_ask, text), _first(cues.scam_actor, text)
     if not strong and not (ask and actor and not _first(cues.scam_unless, text)):
@@ -164,11 +214,20 @@ def _scam(cues: Cues, text: str) -> Assessment | None:
         stage = "in_progress"
     else:
         stage = "asking"
-    if not strong and stage == "asking" and not _first(cues.suspicion, text):
-        # money and someone else, but no loss, no pressure and no question: ask first
-        return Assessment("unsure", suspected="scam", matched=tuple(x for x in (ask, actor) if x))
+    matched = tuple(x for x in (strong, ask, actor) if x)
+    if stage == "asking":
+        suspicious = _first(cues.suspicion, text)
+        if not strong and not suspicious:
+            # money and someone else, but no loss, no pressure and no question: ask first
+            return Assessment("unsure", suspected="scam", matched=matched)
+        if strong and not actor and not suspicious and cues.scam_question.search(text):
+            # a scam word but nobody asking for anything ("办补贴要不要交钱"): ask who
+            return Assessment("unsure", suspected="scam", matched=matched)
+        if _first(cues.scam_topic_shift, text):
+            # a scam that came to nothing, then another request: ask before warning
+            return Assessment("unsure", suspected="scam", matched=matched)
     return Assessment("scam", category="strong" if strong else "ask_and_actor", stage=stage,
-                      matched=tuple(x for x in (strong, ask, actor) if x))
+                      matched=matched)
 
 
 def _classifier_disagrees(ranking: dict[str, float] | None, intent: str) -> bool:
@@ -192,9 +251,19 @@ def assess(text: str | None, intent: str | None = None, confidence: float = 1.0,
     for group in cues.crisis:
         hit = group.match(text)
         if hit is not None:
+            instead = _corrected(cues, text, hit)
+            taken_back = instead is not None and not any(g.match(instead) for g in cues.crisis)
+            after_death, legal = cues.crisis_ask_instead
+            if taken_back or (after_death.search(hit) and legal.search(text)):
+                # taken back, or a question about a will: ask, never a silent drop
+                return Assessment("unsure", category=group.id, suspected="crisis", matched=(hit,))
             return Assessment("crisis", category=group.id, matched=(hit,))
     found = _emergency(cues, text)
     if found is not None:
+        instead = _corrected(cues, text, found.matched[0]) if found.matched else None
+        if found.kind == "emergency" and instead is not None and _emergency(cues, instead) is None:
+            return Assessment("unsure", category=found.category, suspected="emergency",
+                              matched=found.matched)
         return found
     privacy = [m.group(0) for m in (p.search(text) for p in cues.privacy) if m]
     if len(privacy) == len(cues.privacy):
