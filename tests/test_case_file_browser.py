@@ -8,6 +8,7 @@ import datetime as dt
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import select
 
 from bot import clock
@@ -47,10 +48,18 @@ def elder_named(stack, name: str) -> Elder:
         return s.execute(select(Elder).where(Elder.name == name)).scalar_one()
 
 
-def in_view(page, selector: str) -> bool:
-    box = page.locator(selector).first.bounding_box()
-    height = page.viewport_size["height"]
-    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= height
+def in_view(page, selector: str, wait_ms: int = 5000) -> bool:
+    """True once the element is wholly inside the viewport. Polled: the browser scrolls to the
+    page's #fragment after layout, and a late font can move it (seen on a loaded machine)."""
+    try:
+        page.wait_for_function(
+            """sel => { const el = document.querySelector(sel); if (!el) return false;
+                        const r = el.getBoundingClientRect();
+                        return r.top >= 0 && r.bottom <= window.innerHeight; }""",
+            arg=selector, timeout=wait_ms)
+    except PlaywrightTimeout:
+        return False
+    return True
 
 
 def test_follow_up_and_note_on_desktop(stack, desktop):
