@@ -25,6 +25,7 @@ from flask import Blueprint, Response, request
 from werkzeug.exceptions import HTTPException
 
 from bot.config import get_settings
+from server import wording
 from server.telephony.base import MalformedWebhook, VoicePlan
 from server.speech import read_digits
 from server.telephony.engine import MAX_TURNS, SMS_TROUBLE, TelephonyService
@@ -63,7 +64,7 @@ def _whisper_url(text: str) -> str:
 
 
 def _generic_whisper() -> str:
-    return f"{read_digits(get_settings().hotline_number)}转接来电。"
+    return wording.text("whisper", "transfer").format(hotline=read_digits(get_settings().hotline_number))
 
 
 def _service() -> TelephonyService:
