@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, appcontext_pushed, g, jsonify
+from flask.json.provider import DefaultJSONProvider
 
 from bot.config import Settings, get_settings, use_settings
 
@@ -37,7 +38,8 @@ def _build(explicit: Settings | None, test_config: Mapping[str, Any] | None) -> 
     )
     if test_config:
         app.config.update(test_config)
-    app.json.ensure_ascii = False
+    if isinstance(app.json, DefaultJSONProvider):  # always: Flask's default provider
+        app.json.ensure_ascii = False
     _configure_logging()
     if explicit is not None:
         _run_with(app, explicit)

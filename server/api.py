@@ -7,6 +7,7 @@ polls for the advisor's and the system's messages."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Blueprint, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
@@ -143,7 +144,7 @@ def _turn_body(token: str, conversation: str, replies: list[dict], live: bool) -
                              "payload": chat_ids.sign_payload(conversation, b["payload"])}
                             for b in shown.get("buttons") or []]
         shown_replies.append(shown)
-    body = {"sender": token, "replies": shown_replies}
+    body: dict[str, Any] = {"sender": token, "replies": shown_replies}
     if live:
         body["live"] = True
     return body

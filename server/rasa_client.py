@@ -88,7 +88,7 @@ class ChatResult:
 
     @property
     def actions(self) -> list[str]:
-        return [r.custom.get("action") for r in self.replies if r.custom and r.custom.get("action")]
+        return [r.custom["action"] for r in self.replies if r.custom and r.custom.get("action")]
 
 
 def send_message(sender: str, message: str, metadata: dict | None = None,

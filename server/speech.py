@@ -235,8 +235,8 @@ def speakable(text: str | None) -> str:
     text = re.sub(r"(?<!\d)(1[12][029]|12[0-9]{3}|96110)(?!\d)",
                   lambda m: read_digits(m.group(1)) if m.group(1) in _SERVICE_NUMBERS
                   else m.group(1), text)
-    text = _NUMBER.sub(lambda m: _quantity(m.group(), text[m.end():m.end() + 2],
-                                           text[max(m.start() - 1, 0):m.start()]), text)
+    text = _NUMBER.sub(lambda m: _quantity(m.group(), m.string[m.end():m.end() + 2],
+                                           m.string[max(m.start() - 1, 0):m.start()]), text)
     text = text.replace("/", "或").replace("+", "加").replace("&", "和").replace("=", "是")
     # An aside in brackets is said as an aside: 老人（88岁，住五老村）的资料 -> 老人，八十八岁，住五老村的资料
     text = re.sub(r"[（(]", "，", text)

@@ -188,14 +188,15 @@ def _polite(status_code: int) -> Response:
     """An answer Twilio can play when something went wrong: never silence, never a 500. The
     whisper's goes to an advisor: a generic whisper (never the caller's trouble plan, which
     would dial or hang up the advisor's leg)."""
-    service = _service()
+    adapter = _adapter()
+    service = TelephonyService(adapter, _turn_url)
     if request.path.endswith("/sms"):
-        return _xml(service.adapter.render_sms(SMS_TROUBLE), status_code)
+        return _xml(adapter.render_sms(SMS_TROUBLE), status_code)
     if request.path.endswith("/whisper"):
-        return _xml(service.adapter.render_whisper(_generic_whisper()), status_code)
+        return _xml(adapter.render_whisper(_generic_whisper()), status_code)
     if request.path.endswith(("/voice", "/fallback")):
         caller = _caller() if status_code != 413 else ""
-        return _xml(service.adapter.render_voice(service.trouble_plan(caller=caller)), status_code)
+        return _xml(adapter.render_voice(service.trouble_plan(caller=caller)), status_code)
     return _xml(_empty_voice(), status_code)
 
 

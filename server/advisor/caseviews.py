@@ -347,8 +347,8 @@ def reschedule_windows(elder_id: int, reference: str):
         windows = booking.available_windows(s, service.code, person.street_id, around, limit=6) \
             if service is not None else []
         windows = [w for w in windows if w.start != moving.window_start][:5]  # not where it is
-        service = {"code": service.code, "name": service.name} if service is not None else None
-    return render_template("advisor/book.html", elder=person, services=[], service=service,
+        shown = {"code": service.code, "name": service.name} if service is not None else None
+    return render_template("advisor/book.html", elder=person, services=[], service=shown,
                            around=around, windows=windows, part=request.args.get("part") or "am",
                            idempotency_key="", moving=moving,
                            entitlements=casework.entitlements(elder_id))

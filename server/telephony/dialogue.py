@@ -666,15 +666,15 @@ class VoiceBridge:
                 return self._listen([NUMBER_NOT_HEARD, ASK_CALLBACK_NUMBER], nxt,
                                     number_entry=True, hints=())
             return self._no_callback_number(state, then, nxt)
-        number = callback_number(typed, self.settings)
-        if number is None:
+        dialled = callback_number(typed, self.settings)
+        if dialled is None:
             if tries + 1 >= MAX_CALLBACK_NUMBER_TRIES:
                 return self._no_callback_number(state, then, nxt)
             state.last_choices = {"then": then, "tries": str(tries + 1)}
             return self._listen([NUMBER_WRONG_LENGTH if typed else NUMBER_BY_KEYS,
                                  ASK_CALLBACK_NUMBER], nxt, number_entry=True, hints=())
         state.awaiting = CALLBACK_CONFIRM
-        state.last_choices = {"then": then, "tries": str(tries), "number": number, "typed": typed}
+        state.last_choices = {"then": then, "tries": str(tries), "number": dialled, "typed": typed}
         return self._read_back(state, typed, nxt)
 
     def _read_back(self, state: CallState, typed: str, nxt: str) -> VoicePlan:

@@ -89,7 +89,7 @@ class TelephonyService:
                                  sender_id=store.voice_sender_id(event.call_id),
                                  input_kind=input_kind(event, turn_no),
                                  input_masked=mask_text(event.speech or event.digits or ""))
-        if claim.status == "answered":
+        if claim.status == "answered" and claim.body is not None:  # answered: always a body
             return claim.body
         if claim.status == "running":
             body = store.wait_for_answer(event.call_id, turn_no, RUNNING_WAIT_SECONDS)
@@ -157,7 +157,7 @@ class TelephonyService:
         adapter = self.adapter
         claim = store.claim_turn(event.message_id, 0, channel="sms", sender_id=event.from_number,
                                  input_kind="sms", input_masked=mask_text(event.body)[:500])
-        if claim.status == "answered":
+        if claim.status == "answered" and claim.body is not None:  # answered: always a body
             return claim.body
         if claim.status == "running":
             body = store.wait_for_answer(event.message_id, 0, RUNNING_WAIT_SECONDS)

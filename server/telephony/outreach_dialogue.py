@@ -61,8 +61,8 @@ def _next_question(qid: str) -> str | None:
 
 
 def in_script(state: CallState) -> bool:
-    return bool(state.awaiting) and state.awaiting.startswith(
-        (CHECKIN_STEP, REMINDER_STEP, OPT_OUT_STEP, SAFETY_STEP))
+    awaiting = state.awaiting or ""
+    return awaiting.startswith((CHECKIN_STEP, REMINDER_STEP, OPT_OUT_STEP, SAFETY_STEP))
 
 
 def _back(step: str) -> str:
@@ -88,7 +88,7 @@ class OutreachBridge(VoiceBridge):
             return self._open(state, nxt)
         if event.transfer_status is not None or not in_script(state):
             return super().handle(state, event, turn_no)
-        step = state.awaiting
+        step = state.awaiting or ""  # in_script: one of the script's steps
         if event.is_silence:
             return self._script_silence(state, step, nxt)
         state.silence_count = 0
@@ -129,11 +129,13 @@ class OutreachBridge(VoiceBridge):
 
     def _visit_sentence(self) -> str:
         call = self.call
-        tomorrow = clock.today().toordinal() + 1 == call.window_start.date().toordinal()
-        when = (wording.voice("tomorrow") if tomorrow else "") + say_window(call.window_start)
+        start, reference = call.window_start, call.reference
+        if start is None or reference is None:  # a reminder is only read for a booked visit
+            raise ValueError(f"outreach contact {call.contact_id} has no booked visit to read")
+        tomorrow = clock.today().toordinal() + 1 == start.date().toordinal()
+        when = (wording.voice("tomorrow") if tomorrow else "") + say_window(start)
         return script()["reminder"]["visit"].format(
-            when=speakable(when), service=call.service_name,
-            reference=say_reference(call.reference))
+            when=speakable(when), service=call.service_name, reference=say_reference(reference))
 
     def _ask(self, state: CallState, step: str, say: list[str], nxt: str) -> VoicePlan:
         """Says `say` (its last sentence is the question) and the step's keypad options."""
