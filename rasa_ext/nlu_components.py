@@ -291,7 +291,7 @@ class SafetyLayer(GraphComponent):
             name = intent.get(INTENT_NAME_KEY)
             ranking = message.get(INTENT_RANKING_KEY) or []
             if name == "nlu_fallback":  # judge the classifier's own best guess
-                best = next((r for r in ranking if r.get(INTENT_NAME_KEY) != "nlu_fallback"), {})
+                best: Dict[str, Any] = next((r for r in ranking if r.get(INTENT_NAME_KEY) != "nlu_fallback"), {})
                 name, confidence = best.get(INTENT_NAME_KEY), best.get(PREDICTED_CONFIDENCE_KEY, 0.0)
             else:
                 confidence = intent.get(PREDICTED_CONFIDENCE_KEY, 0.0)

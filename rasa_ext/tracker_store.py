@@ -68,6 +68,8 @@ class _Entry:
 class CachingSQLTrackerStore(SQLTrackerStore):
     """SQLTrackerStore that keeps the trackers it saved and checks them against the DB."""
 
+    engine: sa.engine.Engine  # set by SQLTrackerStore.__init__ (unannotated there)
+
     def __init__(self, *args: Any, cache_size: int = DEFAULT_CACHE_SIZE,
                  cache_seconds: float = DEFAULT_CACHE_SECONDS, **kwargs: Any) -> None:
         self._cache: "OrderedDict[str, _Entry]" = OrderedDict()

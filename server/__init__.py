@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, appcontext_pushed, g, jsonify
+from flask.json.provider import DefaultJSONProvider
 
 from bot.config import Settings, get_settings, use_settings
 
@@ -37,39 +38,20 @@ def _build(explicit: Settings | None, test_config: Mapping[str, Any] | None) -> 
     )
     if test_config:
         app.config.update(test_config)
-    app.json.ensure_ascii = False
+    if isinstance(app.json, DefaultJSONProvider):  # always: Flask's default provider
+        app.json.ensure_ascii = False
     _configure_logging()
     if explicit is not None:
         _run_with(app, explicit)
 
-    from server import api, health
+    from server import (advisor, api, booking_api, care_cli, eligibility_api, freeswitch_bp, health,
+                        policy_api, registry_cli, twilio_bp, widget)
 
-    app.register_blueprint(health.bp)
-    app.register_blueprint(api.bp)
-    # == blueprints of other areas ==
-    from server.policy_api import bp as policy_bp  # == area: policy ==
-    app.register_blueprint(policy_bp)
-    from server.eligibility_api import bp as eligibility_bp  # == area: eligibility ==
-    app.register_blueprint(eligibility_bp)
-    from server.booking_api import bp as booking_bp  # == area: booking ==
-    app.register_blueprint(booking_bp)
-    # == area: telephony ==
-    from server.twilio_bp import bp as twilio_bp
-    app.register_blueprint(twilio_bp)
-    from server.freeswitch_bp import bp as freeswitch_bp
-    app.register_blueprint(freeswitch_bp)
-    # == area: web (widget + advisor console) ==
-    from server import advisor, widget
-
+    for module in (health, api, policy_api, eligibility_api, booking_api, twilio_bp, freeswitch_bp):
+        app.register_blueprint(module.bp)
     widget.init_app(app)
     advisor.init_app(app)
-    # == area: registry (district files in, CLI) ==
-    from server import registry_cli
-
     registry_cli.register(app)
-    # == area: outbound care (CLI) ==
-    from server import care_cli
-
     care_cli.register(app)
 
     @app.errorhandler(413)

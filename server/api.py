@@ -7,6 +7,7 @@ polls for the advisor's and the system's messages."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Blueprint, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
@@ -15,7 +16,7 @@ from bot import live_chat
 from bot.config import get_settings
 from bot.ratelimit import RateLimiter
 from bot.textnorm import clean
-from server import chat_ids, rasa_client
+from server import chat_ids, rasa_client, wording
 from server.speech import speakable
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -31,7 +32,7 @@ MAX_MESSAGE_CHARS = 500
 # - CHAT_UPDATES_PER_MINUTE(_PER_ADDRESS): the widget polls /api/chat/updates every few
 #   seconds while a person waits for an advisor: counted apart from the chat turns, so
 #   polling never uses up what the person may type.
-RATE_LIMITED_TEXT = "您发得太快了，请稍等一会儿再说。"
+RATE_LIMITED_TEXT = wording.chat("rate_limited")
 _chat_limiter: RateLimiter | None = None
 _address_limiter: RateLimiter | None = None
 _updates_limiter: RateLimiter | None = None
@@ -110,11 +111,11 @@ def chat():
     if len(text) > MAX_MESSAGE_CHARS:
         log.info("chat message too long in conversation=%s (%d chars)", conversation[:16],
                  len(message))
-        return jsonify(sender=token, replies=[{"text": "您说的内容有点长，麻烦您说短一点，一次说一件事。",
+        return jsonify(sender=token, replies=[{"text": wording.chat("too_long"),
                                                "buttons": []}])
     text = chat_ids.read_message(conversation, text).strip()
     if not text:
-        return jsonify(sender=token, replies=[{"text": "您好像没有说话。请问您想办什么事？",
+        return jsonify(sender=token, replies=[{"text": wording.chat("empty"),
                                                "buttons": []}])
     turn = _live_turn(conversation, text)
     if not turn.to_bot:  # an advisor holds the conversation, or the callback questions
@@ -143,7 +144,7 @@ def _turn_body(token: str, conversation: str, replies: list[dict], live: bool) -
                              "payload": chat_ids.sign_payload(conversation, b["payload"])}
                             for b in shown.get("buttons") or []]
         shown_replies.append(shown)
-    body = {"sender": token, "replies": shown_replies}
+    body: dict[str, Any] = {"sender": token, "replies": shown_replies}
     if live:
         body["live"] = True
     return body

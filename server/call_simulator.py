@@ -68,7 +68,8 @@ def run_call(line: Line, read_line, advisor_answers: bool | None, echo: bool) ->
     base = {"CallSid": call_sid, "AccountSid": "AC" + "0" * 32, "From": line.caller,
             "To": line.callee, "Direction": "inbound", "CallStatus": "in-progress"}
     started = time.monotonic()
-    path, extra = "/twilio/voice", {}
+    path: str | None = "/twilio/voice"
+    extra: dict[str, str] = {}
     line.out(f"[来电 {line.caller} -> {line.callee}，CallSid {call_sid}]")
     ended_by = "caller"
     while path:

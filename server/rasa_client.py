@@ -17,11 +17,11 @@ import requests
 
 from bot.config import get_settings
 from bot.masking import mask_text
+from server import wording
 
 log = logging.getLogger(__name__)
 
-UNAVAILABLE_TEXT = ("不好意思，系统现在有点忙，暂时没法回答。"
-                    "您可以稍后再试，或者直接拨打12349，说“转人工”找顾问。")
+UNAVAILABLE_TEXT = wording.chat("unavailable")
 
 _session = requests.Session()
 _next_server = itertools.count()
@@ -88,7 +88,7 @@ class ChatResult:
 
     @property
     def actions(self) -> list[str]:
-        return [r.custom.get("action") for r in self.replies if r.custom and r.custom.get("action")]
+        return [r.custom["action"] for r in self.replies if r.custom and r.custom.get("action")]
 
 
 def send_message(sender: str, message: str, metadata: dict | None = None,

@@ -19,7 +19,7 @@ import datetime as dt
 import click
 
 from bot.masking import mask_text
-from server.registry_cli import registry_cli
+from server.registry_cli import echo_summary, registry_cli
 
 MAX_LISTED = 50  # changed windows printed one by one; the rest are counted
 
@@ -52,10 +52,7 @@ def _run_import(fn, path: str, dry_run: bool, skip_errors: bool, what: str) -> N
     except RegistryFileError as exc:
         click.echo(f"{mask_text(path)}: {exc}", err=True)
         raise SystemExit(2) from None
-    click.echo(report.summary() + (" (dry run: nothing written)" if dry_run else
-                                   "" if report.written else " (nothing written)"))
-    for problem in report.errors:
-        click.echo(problem.line())
+    echo_summary(report, dry_run)
     if report.not_in_file:
         click.echo(f"{len(report.not_in_file)} {what} in the database are not in this file "
                    "(kept): " + "、".join(report.not_in_file))

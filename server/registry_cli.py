@@ -19,11 +19,16 @@ from bot.masking import mask_text
 registry_cli = AppGroup("registry", help="Import the district's registry files.")
 
 
-def _report(report, dry_run: bool) -> None:
+def echo_summary(report, dry_run: bool) -> None:
+    """An import's summary line, whether anything was written, and its row errors."""
     click.echo(report.summary() + (" (dry run: nothing written)" if dry_run else
                                    "" if report.written else " (nothing written)"))
     for problem in report.errors:
         click.echo(problem.line())
+
+
+def _report(report, dry_run: bool) -> None:
+    echo_summary(report, dry_run)
     if report.not_in_file:
         click.echo(f"{len(report.not_in_file)} elders of the register are not in this file "
                    "(kept; please review):")

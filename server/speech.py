@@ -18,6 +18,8 @@ import unicodedata
 
 import cn2an
 
+from server import wording
+
 _CONTROL = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u200b-\u200f\u2028-\u202f\ufeff]")
 
 
@@ -29,17 +31,18 @@ def _tidy(text: str, max_length: int = 2000) -> str:
     return _CONTROL.sub("", text)[:max_length]
 
 # The keypad menu offered after silence or two misunderstandings. Digit -> (what the
-# caller hears, the Rasa payload sent when pressed). 0 is always a human.
-KEYPAD_MENU: dict[str, tuple[str, str]] = {
-    "1": ("政策咨询", "/ask_policy"),
-    "2": ("我能享受什么", "/check_eligibility"),
-    "3": ("预约上门服务", "/book_service"),
-    "0": ("转人工", "/request_human"),
-}
+# caller hears, from server/wording.yml, the Rasa payload sent when pressed). 0 is always a human.
 HUMAN_PAYLOAD = "/request_human"
+_KEYPAD_PAYLOADS = {"1": "/ask_policy", "2": "/check_eligibility", "3": "/book_service",
+                    "0": HUMAN_PAYLOAD}
+KEYPAD_MENU: dict[str, tuple[str, str]] = {
+    digit: (title, _KEYPAD_PAYLOADS[digit])
+    for digit, title in wording.keyed("voice", "keypad_menu").items()}
 
-KEYPAD_MENU_TEXT = ("您也可以按电话上的数字键：政策咨询，请按1；我能享受什么，请按2；"
-                    "预约上门服务，请按3；转人工，请按0；再听一遍，请按星号键。")
+KEYPAD_MENU_TEXT = (wording.voice("keypad_menu_intro")
+                    + "；".join([wording.voice("choice").format(title=title, key=digit)
+                                for digit, (title, _) in KEYPAD_MENU.items()]
+                               + [wording.voice("keypad_menu_repeat")]) + "。")
 
 _SERVICE_NUMBERS = {"110", "119", "120", "122", "12345", "12349", "12315", "96110"}
 _DIGIT_WORDS = {"0": "零", "1": "幺", "2": "二", "3": "三", "4": "四", "5": "五", "6": "六",
@@ -232,8 +235,8 @@ def speakable(text: str | None) -> str:
     text = re.sub(r"(?<!\d)(1[12][029]|12[0-9]{3}|96110)(?!\d)",
                   lambda m: read_digits(m.group(1)) if m.group(1) in _SERVICE_NUMBERS
                   else m.group(1), text)
-    text = _NUMBER.sub(lambda m: _quantity(m.group(), text[m.end():m.end() + 2],
-                                           text[max(m.start() - 1, 0):m.start()]), text)
+    text = _NUMBER.sub(lambda m: _quantity(m.group(), m.string[m.end():m.end() + 2],
+                                           m.string[max(m.start() - 1, 0):m.start()]), text)
     text = text.replace("/", "或").replace("+", "加").replace("&", "和").replace("=", "是")
     # An aside in brackets is said as an aside: 老人（88岁，住五老村）的资料 -> 老人，八十八岁，住五老村的资料
     text = re.sub(r"[（(]", "，", text)
@@ -266,11 +269,12 @@ def spoken_choices(buttons: list[dict]) -> tuple[str, dict[str, str]]:
         if key in choices:
             continue
         choices[key] = payload
-        parts.append(f"{title}，请按{key}")
+        parts.append(wording.voice("choice").format(title=title, key=key))
     if not parts:
         return "", {}
-    parts.sort(key=lambda part: part.endswith("按0"))  # a human is offered last
-    return "您可以直接说，也可以按键：" + "；".join(parts) + "。", choices
+    human = wording.voice("choice").format(title="", key="0")
+    parts.sort(key=lambda part: part.endswith(human))  # a human is offered last
+    return wording.voice("choices_intro") + "；".join(parts) + "。", choices
 
 
 def keypad_choices() -> dict[str, str]:
@@ -303,18 +307,19 @@ def sms_text(replies: list[tuple[str, list[dict]]], limit: int = SMS_LIMIT,
         if key in choices or len(key) > 1:
             continue
         choices[key] = payload
-        options.append(f"回复{key} {title}")
-    options.sort(key=lambda option: option.startswith("回复0"))
+        options.append(wording.sms("choice").format(key=key, title=title))
+    human = wording.sms("choice").format(key="0", title="")
+    options.sort(key=lambda option: option.startswith(human))  # a human is offered last
     menu = "；".join(options)
     body = "\n".join(t for t in texts if t)
     suffix = ("\n" + menu) if menu else ""
     if len(body) + len(suffix) <= limit:
         return body + suffix, choices
-    tail = f"…详情请拨{hotline}。"
+    tail = wording.sms("cut_mid_sentence").format(hotline=hotline)
     room = max(limit - len(suffix) - len(tail), 20)
     cut = body[:room]
     # End at a sentence when one ends in the last third, so the message reads whole.
     last_stop = max(cut.rfind(p) for p in "。！？\n")
     if last_stop >= room * 2 // 3:
-        cut, tail = cut[:last_stop + 1], f"详情请拨{hotline}。"
+        cut, tail = cut[:last_stop + 1], wording.sms("cut_at_sentence").format(hotline=hotline)
     return (cut + tail + suffix)[:limit], choices

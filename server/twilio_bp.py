@@ -25,6 +25,7 @@ from flask import Blueprint, Response, request
 from werkzeug.exceptions import HTTPException
 
 from bot.config import get_settings
+from server import wording
 from server.telephony.base import MalformedWebhook, VoicePlan
 from server.speech import read_digits
 from server.telephony.engine import MAX_TURNS, SMS_TROUBLE, TelephonyService
@@ -63,7 +64,7 @@ def _whisper_url(text: str) -> str:
 
 
 def _generic_whisper() -> str:
-    return f"{read_digits(get_settings().hotline_number)}转接来电。"
+    return wording.text("whisper", "transfer").format(hotline=read_digits(get_settings().hotline_number))
 
 
 def _service() -> TelephonyService:
@@ -187,14 +188,15 @@ def _polite(status_code: int) -> Response:
     """An answer Twilio can play when something went wrong: never silence, never a 500. The
     whisper's goes to an advisor: a generic whisper (never the caller's trouble plan, which
     would dial or hang up the advisor's leg)."""
-    service = _service()
+    adapter = _adapter()
+    service = TelephonyService(adapter, _turn_url)
     if request.path.endswith("/sms"):
-        return _xml(service.adapter.render_sms(SMS_TROUBLE), status_code)
+        return _xml(adapter.render_sms(SMS_TROUBLE), status_code)
     if request.path.endswith("/whisper"):
-        return _xml(service.adapter.render_whisper(_generic_whisper()), status_code)
+        return _xml(adapter.render_whisper(_generic_whisper()), status_code)
     if request.path.endswith(("/voice", "/fallback")):
         caller = _caller() if status_code != 413 else ""
-        return _xml(service.adapter.render_voice(service.trouble_plan(caller=caller)), status_code)
+        return _xml(adapter.render_voice(service.trouble_plan(caller=caller)), status_code)
     return _xml(_empty_voice(), status_code)
 
 

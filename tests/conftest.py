@@ -25,7 +25,7 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 # here; tests of the key's own rules (bot/registry/crypto.py) unset it themselves.
 os.environ.setdefault("REGISTRY_KEY", base64.urlsafe_b64encode(os.urandom(32)).decode())
 
-from tests.stack import MODEL, Stack  # noqa: E402  (after the clock is pinned)
+from tests.stack import new_stack, started  # noqa: E402  (after the clock is pinned)
 
 
 def pytest_configure(config):
@@ -36,21 +36,8 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
-    if not MODEL.exists():
-        pytest.fail(f"no trained model at {MODEL}: run `make train` (make test does it)")
-    workdir = tmp_path_factory.mktemp("stack")
-    s = Stack(workdir=workdir, database_url=f"sqlite:///{workdir / 'service.db'}")
-    try:
-        s.start()
-    except Exception:
-        s.stop()
-        for name in ("rasa", "actions", "web"):
-            log = workdir / f"{name}.log"
-            if log.exists():
-                print(f"--- {name}.log ---\n" + log.read_text(errors="replace")[-4000:])
-        raise
-    yield s
-    s.stop()
+    with started(new_stack(tmp_path_factory, "stack")) as s:
+        yield s
 
 
 @pytest.fixture

@@ -89,6 +89,59 @@ class Process:
         self.stop(signal.SIGKILL)
 
 
+def new_stack(tmp_path_factory, name: str, extra_env: dict | None = None) -> Stack:
+    """A stack in a new folder of its own with a SQLite service database; fails the test
+    when there is no trained model to run."""
+    import pytest
+
+    if not MODEL.exists():
+        pytest.fail(f"no trained model at {MODEL}: run `make train` (make test does it)")
+    workdir = tmp_path_factory.mktemp(name)
+    return Stack(workdir=workdir, database_url=f"sqlite:///{workdir / 'service.db'}",
+                 extra_env=extra_env or {})
+
+
+def print_logs(workdir: Path, names: tuple[str, ...] = ("rasa", "actions", "web")) -> None:
+    """The end of each process's log, for a stack that did not start."""
+    for name in names:
+        log = workdir / f"{name}.log"
+        if log.exists():
+            print(f"--- {name}.log ---\n" + log.read_text(errors="replace")[-4000:])
+
+
+@contextlib.contextmanager
+def started(stack: Stack):
+    """The stack running for the block, stopped after it; when it does not start, the end of
+    each process's log is printed before the error."""
+    try:
+        stack.start()
+    except Exception:
+        stack.stop()
+        print_logs(stack.workdir)
+        raise
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def rows(database_url: str, sql: str, **params) -> list:
+    """The rows of one query, on a connection of its own."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as c:
+            return list(c.execute(sa.text(sql), params))
+    finally:
+        engine.dispose()
+
+
+def db_rows(stack: Stack, sql: str, **params) -> list:
+    """The rows of one query on the stack's service database."""
+    return rows(stack.database_url, sql, **params)
+
+
 @dataclass
 class Stack:
     """The three processes of `make run`, on free ports, sharing one environment."""

@@ -12,11 +12,11 @@ import re
 
 import pytest
 import requests
-from sqlalchemy import create_engine, text
 
-from tests.stack import MODEL, Stack, latest_code
+
+from tests.stack import db_rows, latest_code, new_stack, started
 from tests.test_freeswitch_support import INPUT_NAME, PASSWORD, USER, FreeswitchSide, FsCall
-from tests.test_twilio_e2e import _answer_for
+from tests.test_twilio_e2e import _answer_for, asked_for_the_last_four
 from tests.test_twilio_support import ADVISOR, TOKEN
 from tests.test_twilio_support import Call as TwilioCall
 from tests.test_twilio_support import TwilioSide
@@ -26,35 +26,18 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def fs_stack(tmp_path_factory):
-    if not MODEL.exists():
-        pytest.fail(f"no trained model at {MODEL}: run `make train` (make test does it)")
-    workdir = tmp_path_factory.mktemp("freeswitch")
-    stack = Stack(workdir=workdir, database_url=f"sqlite:///{workdir / 'service.db'}",
-                  extra_env={"FREESWITCH_HTTAPI_USER": USER, "FREESWITCH_HTTAPI_PASSWORD": PASSWORD,
-                             "TWILIO_AUTH_TOKEN": TOKEN, "ADVISOR_PHONE_NUMBER": ADVISOR,
-                             "ADVISOR_HOURS": "00:00-24:00", "TWILIO_ACCOUNT_SID": "",
-                             "PUBLIC_BASE_URL": "", "TWILIO_VALIDATE_SIGNATURE": "true"})
-    try:
-        stack.start()
-    except Exception:
-        stack.stop()
-        for name in ("rasa", "actions", "web"):
-            log = workdir / f"{name}.log"
-            if log.exists():
-                print(f"--- {name}.log ---\n" + log.read_text(errors="replace")[-4000:])
-        raise
-    yield stack
-    stack.stop()
+    stack = new_stack(tmp_path_factory, "freeswitch",
+                      extra_env={"FREESWITCH_HTTAPI_USER": USER, "FREESWITCH_HTTAPI_PASSWORD": PASSWORD,
+                                 "TWILIO_AUTH_TOKEN": TOKEN, "ADVISOR_PHONE_NUMBER": ADVISOR,
+                                 "ADVISOR_HOURS": "00:00-24:00", "TWILIO_ACCOUNT_SID": "",
+                                 "PUBLIC_BASE_URL": "", "TWILIO_VALIDATE_SIGNATURE": "true"})
+    with started(stack):
+        yield stack
 
 
 @pytest.fixture
 def fs(fs_stack):
     return FreeswitchSide(fs_stack.web_url)
-
-
-def db_rows(stack, sql: str, **params) -> list:
-    with create_engine(stack.database_url).connect() as c:
-        return list(c.execute(text(sql), params))
 
 
 # --- the first seconds of a call -------------------------------------------------------
@@ -190,12 +173,7 @@ def test_a_number_can_be_typed_on_the_keypad_ended_by_hash(fs, fs_stack):
     elder = db_rows(fs_stack, "select id_number_last4 from elders where phone='13800000001'")[0]
     call = FsCall(fs, caller="02584001234")  # a landline not on file
     call.start()
-    answer = call.say("我想预约上门帮忙洗澡")
-    for _ in range(3):
-        if "最后四位" in answer.said:
-            break
-        assert "名字" in answer.said or "姓名" in answer.said, answer.said
-        answer = call.say("张桂兰")
+    answer = asked_for_the_last_four(call, call.say("我想预约上门帮忙洗澡"))
     assert "最后四位" in answer.said and "按完请按井号键" in answer.said
     assert answer.number_entry and answer.binds == ["~^[0-9]+$", "~^[*]$"]
     typed = call.press(elder.id_number_last4 + "#")

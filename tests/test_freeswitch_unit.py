@@ -17,9 +17,11 @@ from server.telephony.dialogue import advisor_on_duty
 from server.telephony.freeswitch_adapter import FreeswitchAdapter, speech_result, turn_of
 from tests.test_freeswitch_support import (CALLER, HTTAPI_TAGS, INPUT_NAME, PASSWORD, USER,
                                            FreeswitchSide, FsCall, basic_auth, nlsml)
-from tests.test_twilio_support import ADVISOR, phone_line_env
+from tests.test_twilio_support import ADVISOR, phone_line_app
 from tests.test_twilio_support import Call as TwilioCall
 from tests.test_twilio_support import TwilioSide
+from tests.test_voice_flow import rasa  # noqa: F401  (the scripted Rasa fixture)
+from tests.stack import rows
 
 GOLDEN = Path(__file__).parent / "freeswitch_golden"
 
@@ -37,19 +39,12 @@ def fs_env(monkeypatch):
 
 @pytest.fixture
 def app(db_url, monkeypatch, fs_env):
-    phone_line_env(monkeypatch)
-    from server import create_app
-    return create_app({"TESTING": True})
+    return phone_line_app(monkeypatch)
 
 
 @pytest.fixture
 def side(app):
     return FreeswitchSide("http://localhost", post=app.test_client().post)
-
-
-def rows(db_url: str, sql: str, **params) -> list:
-    with create_engine(db_url).connect() as c:
-        return list(c.execute(text(sql), params))
 
 
 def only_httapi_tags(doc) -> bool:
@@ -394,37 +389,25 @@ def test_slower_and_louder_reach_the_tts_engine_as_ssml():
 # --- the reply contract through mod_httapi ------------------------------------------------
 
 @pytest.fixture
-def fake_rasa():
-    from tests.test_voice_flow import FakeRasa
-
-    fake = FakeRasa()
-    yield fake
-    fake.close()
+def fs_line(db_url, monkeypatch, fs_env, rasa):
+    return FreeswitchSide("http://localhost", post=phone_line_app(monkeypatch, rasa.url).test_client().post)
 
 
-@pytest.fixture
-def fs_line(db_url, monkeypatch, fs_env, fake_rasa):
-    phone_line_env(monkeypatch, fake_rasa.url)
-    from server import create_app
-
-    return FreeswitchSide("http://localhost", post=create_app({"TESTING": True}).test_client().post)
-
-
-def test_number_entry_and_transfer_promises_follow_the_flags_over_freeswitch(fs_line, fake_rasa,
+def test_number_entry_and_transfer_promises_follow_the_flags_over_freeswitch(fs_line, rasa,
                                                                            monkeypatch):
     call = FsCall(fs_line)
     call.start()
-    fake_rasa.queue.append([{"text": "结果会发到您登记的手机号上。还有别的事吗？"}])
+    rasa.queue.append([{"text": "结果会发到您登记的手机号上。还有别的事吗？"}])
     told = call.say("发短信给我")
     assert not told.number_entry and "井号键" not in told.said
-    fake_rasa.queue.append([{"text": "请说一下老人证件的最后几位。",
+    rasa.queue.append([{"text": "请说一下老人证件的最后几位。",
                              "custom": {"expects_digits": 4, "digits_allow_x": True}}])
     asked = call.say("好")
     assert asked.number_entry and "按完请按井号键" in asked.said and "星号键" in asked.said
     typed = call.press("0027#")
-    assert fake_rasa.messages[-1] == "0027" and only_httapi_tags(typed)
+    assert rasa.messages[-1] == "0027" and only_httapi_tags(typed)
     monkeypatch.setenv("ADVISOR_PHONE_NUMBER", "")  # nobody on duty from now on
-    fake_rasa.queue.append([{"text": "这件事可以转接到街道。", "custom": {"action": "handoff"}},
+    rasa.queue.append([{"text": "这件事可以转接到街道。", "custom": {"action": "handoff"}},
                             {"text": "马上为您转接人工顾问，请稍等。",
                              "custom": {"transfer_promise": True}}])
     off = call.say("转人工")

@@ -27,7 +27,7 @@ from bot.outreach.jobs import run_checkin_job
 from bot.outreach.reminders import send_reminders
 from server.speech import say_reference
 from tests.test_sms_twilio import ACCOUNT, FakeTwilio
-from tests.test_twilio_support import TOKEN, TwilioSide, new_call_sid, phone_line_env
+from tests.test_twilio_support import TOKEN, TwilioSide, new_call_sid, phone_line_app
 
 ZHANG, LI, WANG, CHEN, LIU = 1, 2, 3, 4, 5
 OUR_NUMBER = "+15005550006"
@@ -320,9 +320,7 @@ def test_carrier_refusing_is_not_an_attempt_and_never_a_visit_task(twilio_rest, 
 
 @pytest.fixture
 def app(db_url, monkeypatch):
-    phone_line_env(monkeypatch)
-    from server import create_app
-    return create_app({"TESTING": True})
+    return phone_line_app(monkeypatch)
 
 
 class OutboundCall:

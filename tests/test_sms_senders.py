@@ -13,7 +13,7 @@ import time
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from bot import booking, sms_templates
 from bot.db import session_scope
@@ -22,8 +22,8 @@ from bot.sms import (FAMILY_MOBILE, NO_MOBILE, ELDER_MOBILE, configured_sender, 
                      notice_number_for, opt_out, send_sms)
 from bot.sms_senders import SendResult, TemplateSender, TwilioSender
 from tests.test_booking import ZHANG, key, morning
-from tests.local_http import JsonHandler, LocalServer
-from tests.test_sms_twilio import ACCOUNT, FakeTwilio
+from tests.local_http import JsonHandler
+from tests.test_sms_twilio import ACCOUNT, CommitWatchingFake, FakeTwilio, outbox
 
 API_KEY = "test-provider-key"
 CODE_CONFIRMED = "SMS_100000001"
@@ -32,38 +32,30 @@ FAMILY = "13912345678"
 LANDLINE = "02584000053"
 
 
-class FakeProvider:
+class FakeProvider(CommitWatchingFake):
     """Records SendSms POSTs; answers like Aliyun: {"Code": "OK", "BizId": ...}, or
     `code` / `status` when told to refuse, after `delay` seconds."""
 
     def __init__(self, db_url: str):
-        self.requests: list[dict] = []
+        super().__init__(db_url)
         self.status, self.code, self.delay = 200, "OK", 0.0
-        engine = create_engine(db_url)
         fake = self
 
         class Handler(JsonHandler):
             def do_POST(self):  # noqa: N802 - http.server's name
                 raw = self.read_body()
-                with engine.connect() as conn:  # what another connection sees right now
-                    committed = conn.execute(text("select count(*) from bookings")).scalar()
                 fake.requests.append({"path": self.path, "json": json.loads(raw),
                                       "authorization": self.headers.get("Authorization"),
                                       "content_type": self.headers.get("Content-Type"),
-                                      "bookings_visible": committed})
+                                      "bookings_visible": fake.bookings_visible()})
                 time.sleep(fake.delay)
                 body = json.dumps({"Code": fake.code, "Message": "OK" if fake.code == "OK" else "业务限流",
                                    "BizId": f"{len(fake.requests):06d}^0",
                                    "RequestId": "F0000000-0000-0000-0000-000000000000"}).encode()
                 self.send_json(body, fake.status)
 
-        self.local = LocalServer(Handler)
+        self.serve(Handler)
         self.url = self.local.url + "/sms/send"
-        self.engine = engine
-
-    def close(self):
-        self.local.close()
-        self.engine.dispose()
 
 
 @pytest.fixture
@@ -76,13 +68,6 @@ def provider(db_url, monkeypatch):
     monkeypatch.setenv("SMS_TEMPLATE_CODE_IDENTITY_CODE", CODE_IDENTITY)
     yield fake
     fake.close()
-
-
-def outbox(sms_id: int) -> SmsOutbox:
-    with session_scope() as s:
-        row = s.get(SmsOutbox, sms_id)
-        s.expunge(row)
-        return row
 
 
 def outbox_count() -> int:

@@ -20,22 +20,40 @@ from tests.test_booking import ZHANG, key, morning
 ACCOUNT = "ACfaketestaccount"
 
 
-class FakeTwilio:
-    """Records Messages.json POSTs; answers 201 (or `status`) like Twilio's API does."""
+class CommitWatchingFake:
+    """A local stand-in for an SMS API that records its requests and can tell how many
+    bookings another connection sees when one arrives (a notice leaves only after its
+    booking committed)."""
 
     def __init__(self, db_url: str):
         self.requests: list[dict] = []
+        self.engine = create_engine(db_url)
+
+    def bookings_visible(self) -> int:
+        with self.engine.connect() as conn:  # what another connection sees right now
+            return conn.execute(text("select count(*) from bookings")).scalar()
+
+    def serve(self, handler: type[JsonHandler]) -> None:
+        self.local = LocalServer(handler)
+
+    def close(self):
+        self.local.close()
+        self.engine.dispose()
+
+
+class FakeTwilio(CommitWatchingFake):
+    """Records Messages.json POSTs; answers 201 (or `status`) like Twilio's API does."""
+
+    def __init__(self, db_url: str):
+        super().__init__(db_url)
         self.status = 201
-        engine = create_engine(db_url)
         fake = self
 
         class Handler(JsonHandler):
             def do_POST(self):  # noqa: N802 - http.server's name
                 form = dict(urllib.parse.parse_qsl(self.read_body().decode()))
-                with engine.connect() as conn:  # what another connection sees right now
-                    committed = conn.execute(text("select count(*) from bookings")).scalar()
                 fake.requests.append({"path": self.path, "form": form,
-                                      "bookings_visible": committed})
+                                      "bookings_visible": fake.bookings_visible()})
                 body = json.dumps({"sid": f"SM{len(fake.requests):032d}", "status": "queued",
                                    "to": form.get("To"), "from": form.get("From"),
                                    "body": form.get("Body"), "account_sid": ACCOUNT}).encode()
@@ -44,13 +62,8 @@ class FakeTwilio:
                                        "status": fake.status}).encode()
                 self.send_json(body, fake.status)
 
-        self.local = LocalServer(Handler)
+        self.serve(Handler)
         self.url = self.local.url
-        self.engine = engine
-
-    def close(self):
-        self.local.close()
-        self.engine.dispose()
 
 
 @pytest.fixture

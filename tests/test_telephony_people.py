@@ -31,6 +31,7 @@ from server.telephony.twilio_adapter import TwilioAdapter
 from tests.test_freeswitch_support import PASSWORD, USER, FreeswitchSide, FsCall
 from tests.test_twilio_support import (ADVISOR, CALLER, TOKEN, Call, TwiML, TwilioSide, new_call_sid,
                                        phone_line_env)
+from tests.stack import rows
 
 TWILIO_GOLDEN = Path(__file__).parent / "twilio_golden"
 WHISPER = "幺二三四九转接：紧急求助，来电尾号零零零幺，老人张桂兰（已核实）。"
@@ -68,11 +69,6 @@ def night(monkeypatch, pin_clock):
     """Out of hours: 21:30 on a Monday, advisors until 20:00."""
     pin_clock("2026-11-23T21:30")
     monkeypatch.setenv("ADVISOR_HOURS", "08:00-20:00")
-
-
-def rows(db_url: str, sql: str, **params) -> list:
-    with create_engine(db_url).connect() as c:
-        return list(c.execute(text(sql), params))
 
 
 def path_of(url: str) -> str:

@@ -21,8 +21,8 @@ from bot import clock
 from bot.safety import replies as safety_replies
 from server import rasa_client
 from server.speech import speakable
-from tests.stack import ROOT, VENV_BIN, Process, Stack, free_port, latest_code, wait_http
-from tests.stack import MODEL
+from tests.stack import (ROOT, VENV_BIN, Process, db_rows, free_port, latest_code, new_stack, print_logs,
+                         wait_http)
 from server.telephony.dialogue import TRANSFERRING
 from tests.test_twilio_support import ADVISOR, CALLER, TOKEN, Call, TwilioSide
 
@@ -36,18 +36,15 @@ def _hours_excluding_now() -> str:
 
 @pytest.fixture(scope="module")
 def phone_stack(tmp_path_factory):
-    if not MODEL.exists():
-        pytest.fail(f"no trained model at {MODEL}: run `make train` (make test does it)")
-    workdir = tmp_path_factory.mktemp("phone")
-    stack = Stack(workdir=workdir, database_url=f"sqlite:///{workdir / 'service.db'}",
-                  extra_env={"TWILIO_AUTH_TOKEN": TOKEN, "ADVISOR_PHONE_NUMBER": ADVISOR,
-                             "ADVISOR_HOURS": "00:00-24:00", "TWILIO_ACCOUNT_SID": "",
-                             "PUBLIC_BASE_URL": "", "TWILIO_VALIDATE_SIGNATURE": "true"})
+    stack = new_stack(tmp_path_factory, "phone",
+                      extra_env={"TWILIO_AUTH_TOKEN": TOKEN, "ADVISOR_PHONE_NUMBER": ADVISOR,
+                                 "ADVISOR_HOURS": "00:00-24:00", "TWILIO_ACCOUNT_SID": "",
+                                 "PUBLIC_BASE_URL": "", "TWILIO_VALIDATE_SIGNATURE": "true"})
     night_port = free_port()
     env = dict(stack.env(), ADVISOR_HOURS=_hours_excluding_now())
     night = Process("web-night", [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{night_port}",
                                   "--workers", "1", "--threads", "8", "--timeout", "60",
-                                  "server:create_app()"], env, workdir / "web-night.log")
+                                  "server:create_app()"], env, stack.workdir / "web-night.log")
     try:
         stack.start()
         night.start()
@@ -55,10 +52,7 @@ def phone_stack(tmp_path_factory):
     except Exception:
         stack.stop()
         night.stop()
-        for name in ("rasa", "actions", "web", "web-night"):
-            log = workdir / f"{name}.log"
-            if log.exists():
-                print(f"--- {name}.log ---\n" + log.read_text(errors="replace")[-4000:])
+        print_logs(stack.workdir, ("rasa", "actions", "web", "web-night"))
         raise
     stack.night_url = f"http://127.0.0.1:{night_port}"
     yield stack
@@ -76,9 +70,15 @@ def night_line(phone_stack):
     return TwilioSide(phone_stack.night_url)
 
 
-def db_rows(stack, sql: str, **params) -> list:
-    with create_engine(stack.database_url).connect() as c:
-        return list(c.execute(text(sql), params))
+def asked_for_the_last_four(call, answer):
+    """Gives 张桂兰's name (a caller not on file) until the line asks for the last four
+    characters of her ID number; that answer."""
+    for _ in range(3):
+        if "最后四位" in answer.said:
+            break
+        assert "名字" in answer.said or "姓名" in answer.said, answer.said
+        answer = call.say("张桂兰")
+    return answer
 
 
 def user_turns_in_rasa(stack, sender: str) -> int:
@@ -479,12 +479,7 @@ def test_a_number_asked_for_can_be_typed_on_the_keypad(line, phone_stack):
     elder = db_rows(phone_stack, "select id_number_last4 from elders where phone='13800000001'")[0]
     call = Call(line, caller="+8613811112222")
     call.start()
-    answer = call.say("我想预约上门帮忙洗澡")
-    for _ in range(3):
-        if "最后四位" in answer.said:
-            break
-        assert "名字" in answer.said or "姓名" in answer.said, answer.said
-        answer = call.say("张桂兰")
+    answer = asked_for_the_last_four(call, call.say("我想预约上门帮忙洗澡"))
     assert "最后四位" in answer.said and "按完请按井号键" in answer.said
     assert "星号键" in answer.said  # digits_allow_x: the last may be X
     gather = answer.gather

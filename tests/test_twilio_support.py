@@ -39,6 +39,14 @@ def phone_line_env(monkeypatch, rasa_url: str | None = None) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+def phone_line_app(monkeypatch, rasa_url: str | None = None):
+    """The web app in-process, on the phone line's environment (`phone_line_env`)."""
+    phone_line_env(monkeypatch, rasa_url)
+    from server import create_app
+
+    return create_app({"TESTING": True})
+
+
 def new_call_sid() -> str:
     return "CA" + uuid.uuid4().hex
 

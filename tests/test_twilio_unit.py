@@ -11,7 +11,6 @@ import pytest
 import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import create_engine, text
 
 from bot.clock import CHINA_TZ
 from bot.config import get_settings
@@ -20,24 +19,18 @@ from server.telephony.base import Listen, VoiceEvent, VoicePlan
 from server.telephony.dialogue import (advisor_on_duty, is_repeat_request, number_asked,
                                        parse_hours, parse_rating, valid_expects_digits)
 from server.telephony.twilio_adapter import TwilioAdapter
-from tests.test_twilio_support import ADVISOR, TOKEN, Call, TwilioSide, new_call_sid, phone_line_env
+from tests.test_twilio_support import ADVISOR, TOKEN, Call, TwilioSide, new_call_sid, phone_line_app
+from tests.stack import rows
 
 
 @pytest.fixture
 def app(db_url, monkeypatch):
-    phone_line_env(monkeypatch)
-    from server import create_app
-    return create_app({"TESTING": True})
+    return phone_line_app(monkeypatch)
 
 
 @pytest.fixture
 def side(app):
     return TwilioSide("http://localhost", post=app.test_client().post)
-
-
-def rows(db_url: str, sql: str, **params) -> list:
-    with create_engine(db_url).connect() as c:
-        return list(c.execute(text(sql), params))
 
 
 # --- voice wording ---------------------------------------------------------------------

@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from server.speech import say_reference
 from tests.local_http import JsonHandler, LocalServer
-from tests.test_twilio_support import ADVISOR, Call, TwilioSide, phone_line_env
+from tests.test_twilio_support import ADVISOR, Call, TwilioSide, phone_line_app
+from tests.stack import rows
 
 
 def rest_messages(replies: list[dict]) -> list[dict]:
@@ -78,16 +78,7 @@ def rasa():
 
 @pytest.fixture
 def side(db_url, monkeypatch, rasa):
-    phone_line_env(monkeypatch, rasa.url)
-    from server import create_app
-
-    app = create_app({"TESTING": True})
-    return TwilioSide("http://localhost", post=app.test_client().post)
-
-
-def rows(db_url: str, sql: str, **params) -> list:
-    with create_engine(db_url).connect() as c:
-        return list(c.execute(text(sql), params))
+    return TwilioSide("http://localhost", post=phone_line_app(monkeypatch, rasa.url).test_client().post)
 
 
 def speech(call: Call, words: str, confidence: str = "0.92"):

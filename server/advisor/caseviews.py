@@ -200,6 +200,27 @@ def _not_in_register(person):
     return redirect(url_for("advisor.elder", elder_id=person.id))
 
 
+def _bookable(s, elder_id: int):
+    """The elder, and the page to show instead of booking for her (no such elder, or one no
+    longer in the register), or None."""
+    person = load_elder(s, elder_id)
+    if person is None:
+        return None, _no_elder()
+    if not person.active:
+        return person, _not_in_register(person)
+    return person, None
+
+
+def _booking_page_for(s, elder_id: int, detail: str):
+    """`_bookable`, and the page's read recorded: a booking page shows her address (and the
+    booking being moved), a read of personal data."""
+    person, refusal = _bookable(s, elder_id)
+    if refusal is None:
+        audit.record(actor(), "view_booking_page", elder_id=elder_id, ip=client_ip(),
+                     detail=detail, session=s)
+    return person, refusal
+
+
 def _active_visit(elder_id: int, reference: str):
     """The elder's booking still to come with this reference, or None."""
     return next((v for v in booking.list_bookings(elder_id) if v.reference == reference[:32]), None)
@@ -225,14 +246,9 @@ def book_windows(elder_id: int):
     service_code = (request.args.get("service") or "").strip()[:24]
     around = _around(request.args.get("day"), request.args.get("part"))
     with session_scope() as s:
-        person = load_elder(s, elder_id)
-        if person is None:
-            return _no_elder()
-        if not person.active:
-            return _not_in_register(person)
-        # the page shows her address: a read of personal data
-        audit.record(actor(), "view_booking_page", elder_id=elder_id, ip=client_ip(),
-                     detail=f"book {service_code}".strip(), session=s)
+        person, refusal = _booking_page_for(s, elder_id, f"book {service_code}".strip())
+        if refusal is not None:
+            return refusal
         windows = []
         if service_code:
             windows = booking.available_windows(s, service_code, person.street_id, around, limit=5)
@@ -258,11 +274,9 @@ def book(elder_id: int):
         flash("预约信息不完整，请重新选择时间。", "error")
         return redirect(url_for("advisor.book_windows", elder_id=elder_id, service=service_code))
     with session_scope() as s:
-        person = load_elder(s, elder_id)
-        if person is None:
-            return _no_elder()
-        if not person.active:
-            return _not_in_register(person)
+        person, refusal = _bookable(s, elder_id)
+        if refusal is not None:
+            return refusal
     # The idempotency key was made when the page was shown: a double click or a resent
     # form returns the first booking instead of booking twice.
     result = booking.book(elder_id, service_code, window_start, channel="console",
@@ -326,20 +340,15 @@ def reschedule_windows(elder_id: int, reference: str):
         return _no_such_visit(elder_id)
     around = _around(request.args.get("day"), request.args.get("part"))
     with session_scope() as s:
-        person = load_elder(s, elder_id)
-        if person is None:
-            return _no_elder()
-        if not person.active:
-            return _not_in_register(person)
-        # the page shows her address and the booking: a read of personal data
-        audit.record(actor(), "view_booking_page", elder_id=elder_id, ip=client_ip(),
-                     detail=f"reschedule {moving.reference}", session=s)
+        person, refusal = _booking_page_for(s, elder_id, f"reschedule {moving.reference}")
+        if refusal is not None:
+            return refusal
         service = booking.service_by_code_or_name(s, moving.service_name)
         windows = booking.available_windows(s, service.code, person.street_id, around, limit=6) \
             if service is not None else []
         windows = [w for w in windows if w.start != moving.window_start][:5]  # not where it is
-        service = {"code": service.code, "name": service.name} if service is not None else None
-    return render_template("advisor/book.html", elder=person, services=[], service=service,
+        shown = {"code": service.code, "name": service.name} if service is not None else None
+    return render_template("advisor/book.html", elder=person, services=[], service=shown,
                            around=around, windows=windows, part=request.args.get("part") or "am",
                            idempotency_key="", moving=moving,
                            entitlements=casework.entitlements(elder_id))

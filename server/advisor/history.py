@@ -117,7 +117,8 @@ def conversation_history(phone: str | None, extra_sender_ids: list[str] | None =
         body = event.get("text")
         if not body:
             continue
-        meta = event.get("metadata") if isinstance(event.get("metadata"), dict) else {}
+        metadata = event.get("metadata")
+        meta = metadata if isinstance(metadata, dict) else {}
         if type_name == "user" and body.startswith("/"):
             intent = body[1:].split("{")[0]  # a quick reply's payload, e.g. /request_human
             body = f"（点了按钮：{BUTTON_INTENTS_ZH.get(intent, intent)}）"

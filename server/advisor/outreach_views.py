@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 
@@ -88,7 +89,7 @@ def outreach():
 def refuse_outreach(elder_id: int):
     """An advisor heard (on the phone, from the family) that she does not want our calls."""
     note = (request.form.get("note") or "").strip()
-    back_args = {}
+    back_args: dict[str, Any] = {}
     month, _ = _month(request.form.get("month"), clock.today())
     back_args["month"] = month_key(month)
     if request.form.get("state") in progress.STATE_ZH:

@@ -116,7 +116,7 @@ def claim(handoff_id: int):
     with session_scope() as s:
         # Conditional update: of two advisors clicking at once, exactly one gets it.
         handoff, claimed = live_chat.claim(s, handoff_id, current_user.username)
-        if claimed:
+        if claimed and handoff is not None:  # claimed: the handoff exists
             audit.record(actor(), "claim_handoff", elder_id=handoff.elder_id,
                          detail=f"handoff {handoff_id} ({handoff.kind})", ip=client_ip(), session=s)
     if handoff is None:

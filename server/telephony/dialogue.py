@@ -21,7 +21,7 @@ from bot import advisor_calendar, clock, handoff
 from bot.config import Settings, get_settings
 from bot.masking import mask_phone
 from bot.textnorm import clean
-from server import rasa_client
+from server import rasa_client, wording
 from server.speech import (HUMAN_PAYLOAD, KEYPAD_MENU_TEXT, keypad_choices, read_digits,
                            sms_text, speakable, spoken_choices)
 from server.speech import say_reference
@@ -35,84 +35,83 @@ log = logging.getLogger(__name__)
 
 MAX_SPEECH_CHARS = 500
 MAX_SILENCES = 4  # 1: ask again, 2-3: keypad menu, 4: goodbye
-RECOGNITION_HINTS = ("转人工", "再说一遍", "说慢点", "大声点", "政策", "补贴", "预约", "上门服务",
-                     "再见", "第一个", "第二个", "第三个", "取消预约", "不用来了")
-YES_NO_HINTS = ("对", "不对", "是的", "不是", "对的", "没错", "再说一遍", "转人工")
+RECOGNITION_HINTS = wording.words("recognition_hints")
+YES_NO_HINTS = wording.words("yes_no_hints")
 
-# Said on the line by the bridge itself.
-NOT_HEARD = "不好意思，我没听到您说话。"
-NOT_HEARD_AGAIN = "我还是没听到您的声音。您可以直接说想办什么事。"
-NO_INPUT_GOODBYE = "我一直没听到您的声音，先挂断了。需要帮助请再打{hotline}。再见！"
-REPEATING = "好的，我再说一遍。"
-NOTHING_TO_REPEAT = "我刚才还没说什么。请问您想办什么事？"
-NO_SUCH_KEY = "没有这个选项。"
-NOT_UNDERSTOOD = "不好意思，我没听明白。您能换个说法再说一遍吗？"
-TRANSFERRING = "正在为您转接人工顾问，请不要挂机。"
-SYSTEM_BUSY = "不好意思，系统现在有点忙，暂时没法回答您的问题。"
-OFF_DUTY = "现在顾问不在班，顾问的上班时间是{hours}。"
-CALLBACK_TAKEN = "我已经帮您登记了，顾问会尽快给您回电话，打到您现在用的这个号码。"
-CALLBACK_ALREADY = "您的回电登记已经记下了，顾问会尽快给您回电话。"
-CALLBACK_FAILED = "不好意思，登记没有成功。请您在顾问上班时间再打{hotline}。"
+# Said on the line by the bridge itself (server/wording.yml).
+NOT_HEARD = wording.voice("not_heard")
+NOT_HEARD_AGAIN = wording.voice("not_heard_again")
+NO_INPUT_GOODBYE = wording.voice("no_input_goodbye")
+REPEATING = wording.voice("repeating")
+NOTHING_TO_REPEAT = wording.voice("nothing_to_repeat")
+NO_SUCH_KEY = wording.voice("no_such_key")
+NOT_UNDERSTOOD = wording.voice("not_understood")
+SPEECH_TOO_LONG = wording.voice("speech_too_long")
+TRANSFERRING = wording.voice("transferring")
+SYSTEM_BUSY = wording.voice("system_busy")
+GREETING_WHEN_BUSY = wording.voice("greeting_when_busy")
+OFF_DUTY = wording.voice("off_duty")
+CALLBACK_TAKEN = wording.voice("callback_taken")
+CALLBACK_ALREADY = wording.voice("callback_already")
+CALLBACK_FAILED = wording.voice("callback_failed")
 # Caller ID withheld (server/telephony/advisor_line.py): a callback needs a typed number.
-CALLER_ID_WITHHELD = "您的来电没有显示号码，顾问回电话需要您留一个号码。"
-ASK_CALLBACK_NUMBER = "请输入您的电话号码，按井号键结束。"
-READ_BACK_NUMBER = "您输入的是{digits}，"
-CONFIRM_NUMBER_KEYS = "对请按1，不对请按2。"
-NUMBER_NOT_HEARD = "我没有收到号码。"
-NUMBER_WRONG_LENGTH = "这个号码的位数不对。"
-NUMBER_BY_KEYS = "请在电话上按号码的数字。"
-CALLBACK_TO_NUMBER = "好的，已经帮您登记了，顾问会尽快打{digits}给您回电话。"
-NO_CALLBACK_NUMBER = "没有您的号码，顾问没法给您回电话。请您在顾问上班时间再打{hotline}，上班时间是{hours}。"
-NO_NUMBER_TO_CALL = "您的来电没有显示号码，顾问没法给您回电话。"
+CALLER_ID_WITHHELD = wording.voice("caller_id_withheld")
+ASK_CALLBACK_NUMBER = wording.voice("ask_callback_number")
+TYPE_AGAIN = wording.voice("type_again")
+READ_BACK_NUMBER = wording.voice("read_back_number")
+CONFIRM_NUMBER_KEYS = wording.voice("confirm_number_keys")
+NUMBER_NOT_HEARD = wording.voice("number_not_heard")
+NUMBER_WRONG_LENGTH = wording.voice("number_wrong_length")
+NUMBER_BY_KEYS = wording.voice("number_by_keys")
+CALLBACK_TO_NUMBER = wording.voice("callback_to_number")
+NO_CALLBACK_NUMBER = wording.voice("no_callback_number")
+NO_NUMBER_TO_CALL = wording.voice("no_number_to_call")
 CALLBACK_NUMBER, CALLBACK_CONFIRM = "callback_number", "callback_confirm"  # CallState.awaiting
 MAX_CALLBACK_NUMBER_TRIES = 3
-_NO_NUMBER_WORDS = ("不用", "不要", "算了", "不留", "没有", "不需要", "不方便")
-ADVISOR_NO_ANSWER = "不好意思，顾问现在都在忙，没能接通。"
-EMERGENCY_CALL_120 = "如果情况紧急，请您先挂断，马上拨打幺二零。"
-STAY_ON_LINE = "我还在听，您想说什么都可以跟我说。"
-ANYTHING_ELSE = "还有别的事需要帮忙吗？"
-GOODBYE = "祝您身体健康，再见！"
-RATING_SCALE = "满意请按1，一般请按2，不满意请按3。"
-RATING_AT_GOODBYE = "挂电话之前，请您给这次服务打个分：" + RATING_SCALE + "不想打分，直接挂机就行。"
-RATING_THANKS = "谢谢您的评价！"
+_NO_NUMBER_WORDS = wording.words("no_number")
+ADVISOR_NO_ANSWER = wording.voice("advisor_no_answer")
+EMERGENCY_CALL_120 = wording.voice("emergency_call_120")
+STAY_ON_LINE = wording.voice("stay_on_line")
+OK = wording.voice("ok")
+ANYTHING_ELSE = wording.voice("anything_else")
+GOODBYE = wording.voice("goodbye")
+RATING_SCALE = wording.voice("rating_scale")
+RATING_AT_GOODBYE = wording.voice("rating_at_goodbye").format(scale=RATING_SCALE)
+RATING_THANKS = wording.voice("rating_thanks")
 # The first thing a caller hears: who answers, that a person is one key away, and (when
 # VOICE_RECORDING_NOTICE is on) that the call may be recorded.
-FIRST_PROMPT = "您好，这里是{hotline}养老服务热线的自动语音助手。"
-RECORDING_NOTICE = "为了服务质量，通话可能会被录音。"
-FIRST_QUESTION = "请直接说您想办的事，比如问政策、预约上门服务。人工服务请按0。"
-CONFIRM_SPEECH = "您是说“{text}”吗？对请按1，不对请按2。"
-SAY_AGAIN = "好的，请您再说一遍。"
-SLOWER_DONE = "好的，我说慢一点。"
-LOUDER_DONE = "好的，我大声一点。"
-FORM_MISUNDERSTOOD = "您可以换个说法再说一遍，或者按0转人工。"
-REFERENCE_AGAIN = "我再说一遍，预约号是{reference}。"
-ID_X_BY_STAR = "身份证最后一位是X的，请按星号键。"
-TECHNICAL_TROUBLE = "不好意思，系统出了点问题。"
-YES_NO_KEYS = {"1": "对", "2": "不对"}
-YES_NO_KEYS_TEXT = "对的请按1，不对请按2。"
-NUMBER_BY_KEYPAD = "您也可以在电话上按数字，按完请按井号键。"
+FIRST_PROMPT = wording.voice("first_prompt")
+RECORDING_NOTICE = wording.voice("recording_notice")
+FIRST_QUESTION = wording.voice("first_question")
+CONFIRM_SPEECH = wording.voice("confirm_speech")
+SAY_AGAIN = wording.voice("say_again")
+SLOWER_DONE = wording.voice("slower_done")
+LOUDER_DONE = wording.voice("louder_done")
+FORM_MISUNDERSTOOD = wording.voice("form_misunderstood")
+REFERENCE_AGAIN = wording.voice("reference_again")
+ID_X_BY_STAR = wording.voice("id_x_by_star")
+TECHNICAL_TROUBLE = wording.voice("technical_trouble")
+YES_NO_KEYS = wording.keyed("words", "yes_no_keys")
+YES_NO_KEYS_TEXT = wording.voice("yes_no_keys")
+NUMBER_BY_KEYPAD = wording.voice("number_by_keypad")
 # CallState.awaiting while a number is keyed in (an ID number may end in X, keyed as *).
 DIGITS, DIGITS_X = "digits", "digits_x"
 
 # What a caller says to hear the last answer again (short utterances only).
-REPEAT_PHRASES = ("再说一遍", "再说一次", "再讲一遍", "再讲一次", "重复一遍", "重复一下", "重复一次",
-                  "再来一遍", "没听清", "没听见", "听不清", "听不见", "你说什么", "您说什么", "说慢点",
-                  "慢点说", "再说一下")
+REPEAT_PHRASES = wording.words("repeat")
 # The rating: three answers, by key or by word; nothing else counts (a number said in a
 # sentence is not a rating). Stored on the 1-5 scale of satisfaction_ratings: 5, 3, 1.
 _RATING_KEYS = {"1": 5, "2": 3, "3": 1}
-_RATING_WORDS = (("不满意", 1), ("不太满意", 1), ("满意", 5), ("一般", 3), ("还行", 3),
-                 ("凑合", 3))
+_RATING_WORDS = wording.scored_words("rating")
 _RATING_FILLER = re.compile(r"[\s，。！？,.!?]|很|非常|挺|特别|比较|还|都|吧|啊|呀|嗯|的|我|觉得|打|分")
 # 说慢点 / 大声点: the rest of the call is slower (down to a floor) or louder.
-SLOWER_PHRASES = ("说慢点", "慢点说", "说慢一点", "慢一点说", "讲慢点", "慢点讲", "太快了", "说得太快",
-                  "慢一点")
-LOUDER_PHRASES = ("大声点", "大点声", "大声一点", "声音大点", "声音大一点", "声音太小", "听不太清楚")
+SLOWER_PHRASES = wording.words("slower")
+LOUDER_PHRASES = wording.words("louder")
 RATE_STEPS = (85, 75, 65)  # percent; the last is the floor
 VOLUMES = ("loud", "x-loud")
 CONFIRM_BELOW = 0.5  # recognition confidence below which "您是说……吗？" is asked
-_YES_WORDS = ("对", "对的", "是", "是的", "对对", "嗯", "没错", "是这个意思", "好", "好的")
-_NO_WORDS = ("不对", "不是", "错了", "不是的", "说错了")
+_YES_WORDS = wording.words("yes")
+_NO_WORDS = wording.words("no")
 
 
 # --- advisor hours --------------------------------------------------------------------
@@ -143,8 +142,8 @@ def hours_spoken(settings: Settings) -> str:
         if spec:
             parts.append(days + "，".join(speakable(r) for r in spec.split(",")))
         else:
-            parts.append(f"{days}休息")
-    return "，".join(parts) or "工作日白天"
+            parts.append(wording.voice("hours_closed").format(days=days))
+    return "，".join(parts) or wording.voice("hours_unknown")
 
 
 # --- understanding what the caller gave us --------------------------------------------
@@ -301,7 +300,7 @@ class VoiceBridge:
             return self._keys(state, event.digits, nxt)
         text = clean(event.speech, MAX_SPEECH_CHARS + 1)
         if len(text) > MAX_SPEECH_CHARS:
-            return self._listen(["您说的内容有点长，麻烦您说短一点，一次说一件事。"], nxt)
+            return self._listen([SPEECH_TOO_LONG], nxt)
         if _asks(text, SLOWER_PHRASES):
             return self._slower(state, nxt)
         if _asks(text, LOUDER_PHRASES):
@@ -361,7 +360,7 @@ class VoiceBridge:
         result = self._send(state, "/greet")  # opens the conversation; its wording is the web's
         hotline = read_digits(self.settings.hotline_number)
         if result.degraded or not result.replies:
-            return self._transfer(state, [f"您好，这里是{hotline}养老服务热线。", SYSTEM_BUSY], nxt,
+            return self._transfer(state, [GREETING_WHEN_BUSY.format(hotline=hotline), SYSTEM_BUSY], nxt,
                                   hang_up_after_callback=True)
         first = FIRST_PROMPT.format(hotline=hotline)
         notice = RECORDING_NOTICE if self.settings.voice_recording_notice else ""
@@ -423,7 +422,7 @@ class VoiceBridge:
             kept = [s for s in (speakable(r.text) for r in replies
                                 if not (r.custom or {}).get("end")
                                 and not (r.custom or {}).get("transfer_promise"))
-                    if s] or ["好的。"]
+                    if s] or [OK]
             return self._listen(kept + [RATING_AT_GOODBYE], nxt)
         buttons = next((r.buttons for r in reversed(replies) if r.buttons), [])
         choice_text, choices = spoken_choices(buttons)
@@ -520,7 +519,7 @@ class VoiceBridge:
             if then_hang_up:
                 return VoicePlan(say=[GOODBYE], hangup=True)
             state.last_spoken = ANYTHING_ELSE
-            return self._listen(["好的。" + ANYTHING_ELSE], nxt)
+            return self._listen([OK + ANYTHING_ELSE], nxt)
         state.awaiting = None  # the caller said something else: carry on with it
         return None
 
@@ -653,7 +652,7 @@ class VoiceBridge:
             state.last_choices = {"then": then, "tries": str(tries + 1)}
             if answer is False:
                 state.awaiting, state.last_spoken = CALLBACK_NUMBER, ASK_CALLBACK_NUMBER
-                return self._listen(["好的，请重新输入。", ASK_CALLBACK_NUMBER], nxt,
+                return self._listen([TYPE_AGAIN, ASK_CALLBACK_NUMBER], nxt,
                                     number_entry=True, hints=())
             state.last_choices.update(number=number, typed=typed)
             return self._read_back(state, typed, nxt)
@@ -667,15 +666,15 @@ class VoiceBridge:
                 return self._listen([NUMBER_NOT_HEARD, ASK_CALLBACK_NUMBER], nxt,
                                     number_entry=True, hints=())
             return self._no_callback_number(state, then, nxt)
-        number = callback_number(typed, self.settings)
-        if number is None:
+        dialled = callback_number(typed, self.settings)
+        if dialled is None:
             if tries + 1 >= MAX_CALLBACK_NUMBER_TRIES:
                 return self._no_callback_number(state, then, nxt)
             state.last_choices = {"then": then, "tries": str(tries + 1)}
             return self._listen([NUMBER_WRONG_LENGTH if typed else NUMBER_BY_KEYS,
                                  ASK_CALLBACK_NUMBER], nxt, number_entry=True, hints=())
         state.awaiting = CALLBACK_CONFIRM
-        state.last_choices = {"then": then, "tries": str(tries), "number": number, "typed": typed}
+        state.last_choices = {"then": then, "tries": str(tries), "number": dialled, "typed": typed}
         return self._read_back(state, typed, nxt)
 
     def _read_back(self, state: CallState, typed: str, nxt: str) -> VoicePlan:
@@ -725,11 +724,11 @@ def apply_voice(state: CallState, plan: VoicePlan) -> VoicePlan:
 
 # --- SMS ------------------------------------------------------------------------------
 
-SMS_EMPTY = "您好，这里是12349养老服务热线。请直接发文字告诉我您想办什么事，比如：问政策、预约上门服务。"
-SMS_TOO_LONG = "您发的内容有点长，麻烦您分几条发，一次说一件事。"
-SMS_BUSY = "不好意思，系统现在有点忙，暂时没法回答。请稍后再发，或拨打12349找顾问。"
-SMS_HANDOFF = "已经帮您转给人工顾问，顾问会尽快用这个号码联系您。"
-SMS_OPTED_OUT = "好的，已为您退订，以后不再给您发通知短信。需要帮助请拨打12349。"
+SMS_EMPTY = wording.sms("empty")
+SMS_TOO_LONG = wording.sms("too_long")
+SMS_BUSY = wording.sms("busy")
+SMS_HANDOFF = wording.sms("handoff")
+SMS_OPTED_OUT = wording.sms("opted_out")
 # What people reply to stop notices (the carriers' TD, and plain words)
 SMS_STOP = re.compile(r"^(退订|TD|T|STOP|UNSUBSCRIBE|取消订阅|不要再发了?|别再发了?)[。.!！]*$", re.I)
 

@@ -24,6 +24,7 @@ from typing import Callable
 
 from bot.config import Settings, get_settings
 from bot.masking import mask_phone, mask_text
+from server import wording
 from server.telephony import store
 from server.telephony.advisor_line import whisper
 from server.telephony.base import (CallStatusEvent, SmsEvent, TelephonyAdapter, VoiceEvent,
@@ -37,8 +38,8 @@ log = logging.getLogger(__name__)
 MAX_TURNS = 500  # a call longer than this is not a person talking
 RUNNING_WAIT_SECONDS = 8.0  # how long a retry waits for the first request's answer
 MAX_WAIT_REDIRECTS = 3
-HOLD_ON = "请稍等。"
-SMS_TROUBLE = "不好意思，系统出了点问题。请稍后再发，或拨打12349找顾问。"
+HOLD_ON = wording.voice("hold_on")
+SMS_TROUBLE = wording.sms("trouble")
 
 # turn_url(turn_no, wait=K): where (Twilio) or with which params (FreeSWITCH) the provider
 # reports turn `turn_no`; `wait` counts the "please wait" loops of a turn still running.
@@ -88,7 +89,7 @@ class TelephonyService:
                                  sender_id=store.voice_sender_id(event.call_id),
                                  input_kind=input_kind(event, turn_no),
                                  input_masked=mask_text(event.speech or event.digits or ""))
-        if claim.status == "answered":
+        if claim.status == "answered" and claim.body is not None:  # answered: always a body
             return claim.body
         if claim.status == "running":
             body = store.wait_for_answer(event.call_id, turn_no, RUNNING_WAIT_SECONDS)
@@ -133,7 +134,7 @@ class TelephonyService:
                              transfer_to=settings.advisor_phone_number,
                              transfer_whisper=whisper("trouble", caller=caller, sender_id=None,
                                                       settings=settings))
-        return VoicePlan(say=[TECHNICAL_TROUBLE + "请您稍后再打幺二三四九。再见！"], hangup=True)
+        return VoicePlan(say=[TECHNICAL_TROUBLE + wording.voice("call_again_later")], hangup=True)
 
     # --- end of a call --------------------------------------------------------------------
     def call_status(self, event: CallStatusEvent, outreach_id: int | None = None) -> None:
@@ -156,7 +157,7 @@ class TelephonyService:
         adapter = self.adapter
         claim = store.claim_turn(event.message_id, 0, channel="sms", sender_id=event.from_number,
                                  input_kind="sms", input_masked=mask_text(event.body)[:500])
-        if claim.status == "answered":
+        if claim.status == "answered" and claim.body is not None:  # answered: always a body
             return claim.body
         if claim.status == "running":
             body = store.wait_for_answer(event.message_id, 0, RUNNING_WAIT_SECONDS)

@@ -41,6 +41,7 @@ from typing import Mapping
 from urllib.parse import parse_qs, urlsplit
 
 from bot.config import Settings, get_settings
+from server import wording
 from server.telephony.advisor_line import transfer_target
 from server.telephony.base import (CallStatusEvent, MalformedWebhook, SmsEvent,
                                    TelephonyAdapter, VoiceEvent, VoicePlan)
@@ -356,14 +357,14 @@ class FreeswitchAdapter(TelephonyAdapter):
                 attrs["terminators"] = "#"
             if self.asr:
                 element = ET.SubElement(work, "playback", name=INPUT_NAME,
-                                        file="say:" + _speakable_in_file(text or "请说。"))
+                                        file="say:" + _speakable_in_file(text or wording.voice("speak_now")))
                 element.set("asr-engine", self.asr_engine)
                 element.set("asr-grammar", self.asr_grammar)
                 for key, value in attrs.items():
                     if key != "name":
                         element.set(key, value)
             else:
-                element = self._speak(work, text or "请按键。", **attrs)
+                element = self._speak(work, text or wording.voice("press_keys"), **attrs)
             for expression in (NUMBER_BINDS if number else SINGLE_KEY_BINDS):
                 bind = ET.SubElement(element, "bind")
                 if number:

@@ -28,11 +28,11 @@ from bot.outreach.answers import Reading, read_answer, read_reminder_reply, scri
 from bot.outreach.calls import OutreachCall
 from bot.textnorm import clean
 from bot.timeparse import say_window
-from server import rasa_client
+from server import rasa_client, wording
 from server.speech import HUMAN_PAYLOAD, say_reference, speakable
 from server.telephony.base import VoiceEvent, VoicePlan
-from server.telephony.dialogue import (MAX_SPEECH_CHARS, NOT_HEARD, VoiceBridge, is_repeat_request,
-                                      yes_or_no_said)
+from server.telephony.dialogue import (MAX_SPEECH_CHARS, NO_SUCH_KEY, NOT_HEARD, OK, VoiceBridge,
+                                      is_repeat_request, yes_or_no_said)
 from server.telephony.store import CallState
 
 log = logging.getLogger(__name__)
@@ -61,8 +61,8 @@ def _next_question(qid: str) -> str | None:
 
 
 def in_script(state: CallState) -> bool:
-    return bool(state.awaiting) and state.awaiting.startswith(
-        (CHECKIN_STEP, REMINDER_STEP, OPT_OUT_STEP, SAFETY_STEP))
+    awaiting = state.awaiting or ""
+    return awaiting.startswith((CHECKIN_STEP, REMINDER_STEP, OPT_OUT_STEP, SAFETY_STEP))
 
 
 def _back(step: str) -> str:
@@ -88,7 +88,7 @@ class OutreachBridge(VoiceBridge):
             return self._open(state, nxt)
         if event.transfer_status is not None or not in_script(state):
             return super().handle(state, event, turn_no)
-        step = state.awaiting
+        step = state.awaiting or ""  # in_script: one of the script's steps
         if event.is_silence:
             return self._script_silence(state, step, nxt)
         state.silence_count = 0
@@ -129,11 +129,13 @@ class OutreachBridge(VoiceBridge):
 
     def _visit_sentence(self) -> str:
         call = self.call
-        tomorrow = clock.today().toordinal() + 1 == call.window_start.date().toordinal()
-        when = ("明天" if tomorrow else "") + say_window(call.window_start)
+        start, reference = call.window_start, call.reference
+        if start is None or reference is None:  # a reminder is only read for a booked visit
+            raise ValueError(f"outreach contact {call.contact_id} has no booked visit to read")
+        tomorrow = clock.today().toordinal() + 1 == start.date().toordinal()
+        when = (wording.voice("tomorrow") if tomorrow else "") + say_window(start)
         return script()["reminder"]["visit"].format(
-            when=speakable(when), service=call.service_name,
-            reference=say_reference(call.reference))
+            when=speakable(when), service=call.service_name, reference=say_reference(reference))
 
     def _ask(self, state: CallState, step: str, say: list[str], nxt: str) -> VoicePlan:
         """Says `say` (its last sentence is the question) and the step's keypad options."""
@@ -165,7 +167,7 @@ class OutreachBridge(VoiceBridge):
             return self._confirmed(state, "（按了1）")
         if step == REMINDER_STEP and key == "2":
             return self._hand_over(state, RESCHEDULE_PAYLOAD, "（按了2）", "reschedule", nxt)
-        return self._listen(["没有这个选项。", state.last_spoken or ""], nxt)
+        return self._listen([NO_SUCH_KEY, state.last_spoken or ""], nxt)
 
     def _script_silence(self, state: CallState, step: str, nxt: str) -> VoicePlan:
         state.silence_count += 1
@@ -305,7 +307,7 @@ class OutreachBridge(VoiceBridge):
         following = _next_question(qid)
         if following is None:
             return self._close_checkin(state)
-        return self._ask(state, CHECKIN_STEP + following, ["好的。", _question(following)], nxt)
+        return self._ask(state, CHECKIN_STEP + following, [OK, _question(following)], nxt)
 
     def _person(self, state: CallState, heard: str, nxt: str) -> VoicePlan:
         calls.note_turn(self.call.contact_id, state.last_spoken or "", heard, "转人工")

@@ -90,8 +90,9 @@ class TwilioAdapter(TelephonyAdapter):
 
     def voice_event(self, params: Mapping) -> VoiceEvent:
         confidence = None
+        said_confidence = params.get("Confidence")
         try:
-            confidence = float(params.get("Confidence")) if params.get("Confidence") else None
+            confidence = float(said_confidence) if said_confidence else None
         except ValueError:
             confidence = None
         dial_status = _field(params, "DialCallStatus", 32).strip().lower() or None
