@@ -96,10 +96,6 @@ CORROBORATED = 0.10
 # meaning signal picks, when it leads the next by MEANING_DECIDES_GAP (cosine), comes first
 MEANING_DECIDES = 0.15
 MEANING_DECIDES_GAP = 0.01
-# ... and when it picks neither while the second scores CONTESTED_FLOOR or more, the best
-# is a guess: its confidence at most CONTESTED_CAP (under ANSWER_THRESHOLD: "您是想问…吗")
-CONTESTED_FLOOR = 0.8
-CONTESTED_CAP = 0.6
 CLOSE_MARGIN = 0.1     # a runner-up closer than this to the best program ...
 CLOSE_PENALTY = 0.5    # ... takes this share of the difference off the confidence
 FAQ_UNSAID = 0.6       # an FAQ phrasing none of whose telling words is said: this much
@@ -453,7 +449,6 @@ class _Scored:
     signals: dict = field(default_factory=dict)
     mentions: tuple[_Mention, ...] = ()     # its exact mentions in the query
     evidence: float = 0.0   # the score before the share of the question it explains counts
-    contested: bool = False   # another program named in characters is as likely
 
 
 def alias_weight(text: str) -> float:
@@ -711,9 +706,6 @@ class SearchIndex:
         if meant == second.program_id and sim - runner_up >= MEANING_DECIDES_GAP:
             first.score, second.score = second.score, first.score
             scored[0], scored[1] = second, first
-        elif meant != first.program_id and second.score >= CONTESTED_FLOOR:
-            # both said outright and the meaning backs neither: a guess between the two
-            first.contested = True
 
     def two_topics(self, query: str, scored: list[_Scored], threshold: float) -> list[_Scored]:
         """The programs after the first that the question also asks about: each named
@@ -749,8 +741,7 @@ class SearchIndex:
         top = scored[0].score
         if len(scored) < 2:
             return top
-        sure = top - CLOSE_PENALTY * max(0.0, scored[1].score - (top - CLOSE_MARGIN))
-        return min(sure, CONTESTED_CAP) if scored[0].contested else sure
+        return top - CLOSE_PENALTY * max(0.0, scored[1].score - (top - CLOSE_MARGIN))
 
     @staticmethod
     def in_order(scored: list[_Scored]) -> list[_Scored]:
