@@ -12,8 +12,7 @@ import pytest
 from bot import policy_kb
 from bot.config import PROJECT_ROOT
 from bot.policy_kb import load_kb
-from bot.policy_search import (CONTESTED_CAP, SearchIndex, _prep, _Scored, _strip, has_price,
-                               is_price_question)
+from bot.policy_search import SearchIndex, _prep, _Scored, _strip, has_price, is_price_question
 
 POLICIES = PROJECT_ROOT / "policies"
 DAY = "2026-11-23"
@@ -245,7 +244,7 @@ def test_the_holdout_set_stays_above_its_floors(kb, bench):
 
 def test_the_second_dev_set_stays_above_its_floors(kb, bench):
     """dev2 (written from the seeds and program names before the aliases were read, then
-    tuned on): precision 0.974, recall 0.935 on 2026-11-29 (0.951 / 0.870 before)."""
+    tuned on): precision 0.969, recall 0.935 on 2026-11-29 (0.951 / 0.870 before)."""
     figures = bench.evaluate(kb, bench.load(bench.SETS["dev2"]), DAY, sweep=False)
     assert figures["rows"] >= 200
     assert figures["precision"] >= 0.96, figures
@@ -290,20 +289,21 @@ def test_the_meaning_decides_between_two_programs_named_in_characters():
     scored = [first, second]
     SearchIndex._meaning_decides(scored, {"meal_aid": 0.95, "subsistence_relief": 0.93})
     assert [s.program_id for s in scored] == ["meal_aid", "subsistence_relief"]
-    assert scored[0].score == 0.9 and not scored[0].contested
-    # the meaning backs neither: a guess between the two, asked rather than answered
-    first = _Scored("subsistence_relief", 0.9, "低保", {}, named)   # type: ignore[arg-type]
-    second = _Scored("meal_aid", 0.85, "吃饭", {}, named)   # type: ignore[arg-type]
-    scored = [first, second]
-    SearchIndex._meaning_decides(scored, {"hotline_12349": 0.95, "meal_aid": 0.93})
-    assert scored[0].program_id == "subsistence_relief" and scored[0].contested
-    assert SearchIndex.confidence(scored) <= CONTESTED_CAP < policy_kb.ANSWER_THRESHOLD
+    assert scored[0].score == 0.9 and scored[1].score == 0.8
+    # a meaning that barely leads, or leads elsewhere, changes nothing
+    for sims in ({"meal_aid": 0.95, "subsistence_relief": 0.945},
+                 {"hotline_12349": 0.95, "meal_aid": 0.93}):
+        first = _Scored("subsistence_relief", 0.9, "低保", {}, named)   # type: ignore[arg-type]
+        second = _Scored("meal_aid", 0.85, "吃饭", {}, named)   # type: ignore[arg-type]
+        scored = [first, second]
+        SearchIndex._meaning_decides(scored, sims)
+        assert scored == [first, second] and first.score == 0.9
     # a clear score lead is kept whatever the meaning says
     first = _Scored("subsistence_relief", 0.95, "低保", {}, named)   # type: ignore[arg-type]
     second = _Scored("meal_aid", 0.7, "吃饭", {}, named)   # type: ignore[arg-type]
     scored = [first, second]
     SearchIndex._meaning_decides(scored, {"meal_aid": 0.97, "subsistence_relief": 0.90})
-    assert scored[0].program_id == "subsistence_relief" and not scored[0].contested
+    assert scored[0].program_id == "subsistence_relief"
 
 
 @pytest.mark.parametrize("question, price", [
