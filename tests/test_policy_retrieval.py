@@ -12,7 +12,7 @@ import pytest
 from bot import policy_kb
 from bot.config import PROJECT_ROOT
 from bot.policy_kb import load_kb
-from bot.policy_search import SearchIndex, _prep, _strip, has_price
+from bot.policy_search import SearchIndex, _prep, _Scored, _strip, has_price, is_price_question
 
 POLICIES = PROJECT_ROOT / "policies"
 DAY = "2026-11-23"
@@ -217,26 +217,101 @@ def bench():
 
 
 def test_the_independent_set_stays_above_its_floors(kb, bench):
-    """Measured 2026-11-28 (benchmarks/RESULTS.md): precision 0.971, recall 0.691 at
-    ANSWER_THRESHOLD 0.65 with the meaning signal (0.970 / 0.650 lexical only). The floors
-    sit a little under, so a real regression fails and a reworded YAML answer does not."""
+    """Measured 2026-11-29 (benchmarks/RESULTS.md, "Policy retrieval: words and meaning
+    agreeing"): precision 0.955, recall 0.776 at ANSWER_THRESHOLD 0.65 (0.971 / 0.687 the
+    day before). The floors sit a little under, so a real regression fails and a reworded
+    YAML answer does not."""
     path = bench.SETS["independent"]
     if not path.exists():
         pytest.skip(f"{path} not found")
     figures = bench.evaluate(kb, bench.load(path), DAY, sweep=False)
     assert figures["rows"] >= 250
-    assert figures["precision"] >= 0.93, figures
-    assert figures["recall"] >= 0.63, figures
+    assert figures["precision"] >= 0.945, figures
+    assert figures["recall"] >= 0.76, figures
     assert figures["per_kind"]["none"]["answered"] <= 3, figures
 
 
 def test_the_holdout_set_stays_above_its_floors(kb, bench):
-    """Measured 2026-11-28 with the meaning signal (benchmarks/RESULTS.md, "Policy retrieval
-    with a meaning signal"): precision 0.953, recall 0.748 (lexical only 0.946 / 0.723).
-    Floors a little under; the set itself is never read row by row."""
+    """Measured 2026-11-29 (benchmarks/RESULTS.md): precision 0.944, recall 0.843 (0.953 /
+    0.748 the day before). Floors a little under; the set itself is never read row by row."""
     path = bench.SETS["holdout"]
     figures = bench.evaluate(kb, bench.load(path), DAY, sweep=False)
     assert figures["rows"] >= 250
-    assert figures["precision"] >= 0.93, figures
-    assert figures["recall"] >= 0.70, figures
+    assert figures["precision"] >= 0.935, figures
+    assert figures["recall"] >= 0.83, figures
     assert figures["per_kind"]["none"]["answered"] <= 4, figures
+
+
+def test_the_second_dev_set_stays_above_its_floors(kb, bench):
+    """dev2 (written from the seeds and program names before the aliases were read, then
+    tuned on): precision 0.969, recall 0.935 on 2026-11-29 (0.951 / 0.870 before)."""
+    figures = bench.evaluate(kb, bench.load(bench.SETS["dev2"]), DAY, sweep=False)
+    assert figures["rows"] >= 200
+    assert figures["precision"] >= 0.96, figures
+    assert figures["recall"] >= 0.92, figures
+
+
+# ---------------------------------------------------------------- words and meaning
+
+class _Meaning:
+    """A stand-in for bot.policy_meaning.MeaningIndex: fixed similarities."""
+
+    def __init__(self, sims: dict[str, float]):
+        self.sims = sims
+
+    def similarities(self, _query: str) -> dict[str, float]:
+        return dict(self.sims)
+
+
+def _top_score(kb, question: str, pid: str) -> float:
+    return next(s.score for s in kb._score(question) if s.program_id == pid)
+
+
+def test_a_keyword_the_meaning_agrees_with_counts_more_than_one_it_does_not(kb, monkeypatch):
+    """A keyword alone in a question the program's texts hardly explain is discounted as a
+    likely coincidence, unless what the whole question means points at the same program."""
+    question = "一键呼救的手环政府发吗"
+    pid = "smart_elder_care"
+    others = [p for p in kb.program_ids() if p != pid]
+    # barely alike, but clearly the most alike: the meaning signal itself is small
+    agree = _Meaning({pid: 0.905, others[0]: 0.85, others[1]: 0.84})
+    disagree = _Meaning({others[0]: 0.905, pid: 0.85, others[1]: 0.84})
+    monkeypatch.setattr(kb._index, "meaning", agree)
+    agreed = _top_score(kb, question, pid)
+    monkeypatch.setattr(kb._index, "meaning", disagree)
+    alone = _top_score(kb, question, pid)
+    assert agreed >= alone + 0.1
+
+
+def test_the_meaning_decides_between_two_programs_named_in_characters():
+    named = (object(),)
+    first = _Scored("subsistence_relief", 0.9, "低保", {}, named)   # type: ignore[arg-type]
+    second = _Scored("meal_aid", 0.8, "吃饭", {}, named)   # type: ignore[arg-type]
+    scored = [first, second]
+    SearchIndex._meaning_decides(scored, {"meal_aid": 0.95, "subsistence_relief": 0.93})
+    assert [s.program_id for s in scored] == ["meal_aid", "subsistence_relief"]
+    assert scored[0].score == 0.9 and scored[1].score == 0.8
+    # a meaning that barely leads, or leads elsewhere, changes nothing
+    for sims in ({"meal_aid": 0.95, "subsistence_relief": 0.945},
+                 {"hotline_12349": 0.95, "meal_aid": 0.93}):
+        first = _Scored("subsistence_relief", 0.9, "低保", {}, named)   # type: ignore[arg-type]
+        second = _Scored("meal_aid", 0.85, "吃饭", {}, named)   # type: ignore[arg-type]
+        scored = [first, second]
+        SearchIndex._meaning_decides(scored, sims)
+        assert scored == [first, second] and first.score == 0.9
+    # a clear score lead is kept whatever the meaning says
+    first = _Scored("subsistence_relief", 0.95, "低保", {}, named)   # type: ignore[arg-type]
+    second = _Scored("meal_aid", 0.7, "吃饭", {}, named)   # type: ignore[arg-type]
+    scored = [first, second]
+    SearchIndex._meaning_decides(scored, {"meal_aid": 0.97, "subsistence_relief": 0.90})
+    assert scored[0].program_id == "subsistence_relief"
+
+
+@pytest.mark.parametrize("question, price", [
+    ("政府花钱买服务给老人上门，哪些人能享受", False),
+    ("政府出钱请人上门照顾老人是怎么回事", False),
+    ("上门服务要自己花钱吗", True),
+    ("政府补一部分，剩下的上门服务收费多少", True),
+])
+def test_the_government_paying_is_not_the_caller_paying(question, price):
+    assert is_price_question(_prep(question)) is price
