@@ -39,6 +39,7 @@ class ScriptedChat:
         self.polls: list[dict] = []         # query of each GET /api/chat/updates
         self.thread: list[dict] = []        # the live thread (advisor and system messages)
         self.state = "none"                 # none | waiting | live | callback | closed
+        self.queued: list[dict] = []        # replies the test chose for the next messages
 
     def install(self, page, base_url: str) -> None:
         page.route(f"{base_url}/api/chat", self._chat)
@@ -69,7 +70,9 @@ class ScriptedChat:
     def _chat(self, route, request) -> None:
         message = json.loads(request.post_data or "{}").get("message", "")
         self.turns.append(message)
-        if message == "/greet":
+        if self.queued and message != "/greet":
+            replies = [self.queued.pop(0)]
+        elif message == "/greet":
             replies = [self.reply("您好！这里是12349在线助手。请问您想问什么？", [
                 {"title": "问政策", "payload": "/ask_policy"},
                 {"title": "预约上门服务", "payload": "/book_service"},

@@ -485,3 +485,23 @@ def test_read_aloud_says_plainly_when_the_device_has_no_chinese_voice(scripted):
     bare.click(f"{W} .ew-read-aloud")
     bare.wait_for_selector(f"{W} .ew-notice:has-text('这台设备不能朗读中文。')")
     assert bare.get_attribute(f"{W} .ew-read-aloud", "aria-checked") == "false"
+
+
+@pytest.mark.browser
+def test_a_number_question_brings_up_the_digit_keyboard(scripted):
+    """The reply flag expects_digits, not the question's words, chooses the keyboard."""
+    new_page, chat = scripted
+    page = new_page()
+    box = page.locator(f"{W} .ew-input")
+    assert box.get_attribute("inputmode") is None
+    chat.queued += [
+        chat.reply("请告诉我要接收短信的手机号码。", custom={"expects_digits": 11}),
+        chat.reply("请说一下老人身份证号的最后四位。", custom={"expects_digits": 4, "digits_allow_x": True}),
+        chat.reply("请告诉我您的手机号码。"),  # the same kind of words, without the flag
+    ]
+    expected = ["numeric", None, None]
+    for n, keyboard in enumerate(expected):
+        box.fill("好的")
+        box.press("Enter")
+        wait_bot_count(page, 2 + n)
+        assert box.get_attribute("inputmode") == keyboard, n

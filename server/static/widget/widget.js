@@ -537,6 +537,7 @@
           addMessage({ from: "bot", text: r.text, buttons: cleanButtons(r.buttons),
                        speech: typeof r.speech === "string" ? r.speech : null, ts: Date.now() });
         });
+        if (replies.length) { setKeyboard(replies[replies.length - 1]); }
         if (data.live === true && !replies.length && userMsg) {
           // An advisor holds the conversation: the message went to them, not to the assistant.
           userMsg.note = TEXT.sentToAdvisor;
@@ -550,6 +551,17 @@
       }).then(function () { setWaiting(-1); });
     });
     return pending;
+  }
+
+  /* The reply flag expects_digits (a phone number, a code): phones show the digit keyboard for
+     the answer. Not when the number may end in X (an ID number), nor for other questions. */
+  function setKeyboard(reply) {
+    var custom = (reply && reply.custom && typeof reply.custom === "object") ? reply.custom : {};
+    if (custom.expects_digits && custom.digits_allow_x !== true) {
+      input.setAttribute("inputmode", "numeric");
+    } else {
+      input.removeAttribute("inputmode");
+    }
   }
 
   // ---- live advisor messages -------------------------------------------------------------
