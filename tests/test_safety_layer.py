@@ -172,6 +172,18 @@ def test_denied_events_things_that_fall_and_anti_fraud_classes_are_not_alarms(te
 
 
 @pytest.mark.parametrize("text", [
+    "我婆婆不小心在厨房跌了一跤，爬不起来",  # 不小心 tells an accident, 小心 a warning
+    "老爷子一不小心从台阶上滑下去了",
+])
+def test_an_accident_is_not_read_as_a_warning(text):
+    assert kind(text) == "emergency"
+
+
+def test_a_warning_about_falling_is_not_an_emergency():
+    assert kind("楼道里刚拖过地，您出门小心滑倒") == "none"
+
+
+@pytest.mark.parametrize("text", [
     "屋里有股怪味，是不是煤气漏了",       # "是不是" asks, it does not deny
     "他摔倒了，不知道有没有摔着骨头",     # "有没有" asks, it does not deny
     "隔壁走水了", "我爹栽倒在院子里", "老太婆跶了一跤，起不来",  # dialect words
