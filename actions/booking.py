@@ -27,7 +27,7 @@ from actions.common import (HUMAN_BUTTON, ID_LAST4_FLAGS, REFERENCE_FLAGS, STOP_
                             caller_phone, channel, entity_values, form_buttons, guarded,
                             is_voice, latest_text)
 from actions.policy import answer_price_question, is_service_price_question
-from bot import booking, identity, safety
+from bot import booking, identity, policy_search, safety
 from bot import booking_text as bt
 from bot.db import session_scope
 from bot.masking import mask_phone
@@ -181,6 +181,12 @@ class BookingFormValidation(FormValidationAction):
         if requested and (bt.wants_to_stop(text) or intent in ("goodbye", "stop")):
             # the booking forms' own way out ("先不约了"); other forms: rules.yml `stop`
             return [SlotSet("booking_aborted", "user"), SlotSet("requested_slot", None)]
+        if requested and requested != "booking_code" \
+                and self.side_question(dispatcher, tracker, text, slots):
+            # "洗一次澡要多少钱？" instead of a day: answered, then the same question again
+            # with everything said so far kept, and no miss counted
+            return [SlotSet("booking_failures", slots.get("booking_failures") or 0),
+                    SlotSet("booking_question_asked", None), SlotSet("requested_slot", requested)]
         if requested is None and self.answers_price_questions and is_service_price_question(
                 text, entity_values(tracker, "service_type")):
             # 上门洗澡要自己出钱吗 read as a booking: the price list answers, 帮我预约 offers
@@ -211,6 +217,22 @@ class BookingFormValidation(FormValidationAction):
         events: List[EventType] = [SlotSet(k, v) for k, v in turn.updates.items()]
         events.append(SlotSet("requested_slot", next_slot))
         return events
+
+    def side_question(self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str,
+                      slots: Dict[str, Any]) -> bool:
+        """A question about what the visit costs, asked in the middle of the form: answered
+        from the price list (about the service being booked when it names none)."""
+        if not text or text.startswith("/") or not policy_search.is_price_question(text):
+            return False
+        named = bt.service_from_text(text, entity_values(tracker, "service_type"))
+        service = named or slots.get("booking_service")
+        price = _price_sentence(service) if service else None
+        if price:
+            dispatcher.utter_message(text=price)
+        elif not answer_price_question(dispatcher, tracker, text):
+            return False
+        dispatcher.utter_message(response="utter_back_to_form")
+        return True
 
     # ----- identification ---------------------------------------------------------------
 
@@ -673,6 +695,22 @@ def _db_down_text() -> str:
     from actions.common import DB_DOWN_TEXT
 
     return DB_DOWN_TEXT
+
+
+def _price_sentence(service_name: str) -> Optional[str]:
+    """What one visit of the service costs, from the catalogue (the price the read-back
+    quotes): 助浴每次60分钟，50元，可以用每月的免费服务时长抵。"""
+    try:
+        with session_scope() as s:
+            svc = booking.service_by_code_or_name(s, service_name)
+            if svc is None:
+                return None
+            free = "，可以用每月的免费服务时长抵" if svc.uses_free_hours else ""
+            return (f"{svc.name}每次{svc.duration_minutes}分钟，{booking.yuan(svc.price_fen)}{free}。"
+                    "约好时间以后，我会跟您核对这次要付多少。")
+    except Exception:  # the question is answered by the policy pack instead
+        log.exception("booking form: price of %s not readable", service_name)
+        return None
 
 
 def _quote_sentence(elder_id: int, service_name: str, start: dt.datetime) -> str:

@@ -213,3 +213,16 @@ def test_reschedule_no_with_a_new_time_at_the_read_back(db_url):
         intent="deny"))
     assert slots["booking_time"] == _at(3, 13) and slots["booking_confirm"] is None
     assert slots["requested_slot"] == "booking_confirm" and "下午" in slots["booking_summary"]
+
+
+def test_a_price_question_inside_the_form_is_answered_and_the_form_resumes(db_url):
+    known = {"booking_elder_id": "1", "booking_person_name": "张桂兰", "booking_service": "助浴",
+             "booking_address": "五老村街道文昌巷12号3楼", "booking_failures": 0}
+    messages, slots = run(ValidateBookServiceForm(), tracker(
+        "这个要多少钱啊", known, requested="booking_time"))
+    said = texts(messages)
+    assert "元" in said  # the price list's answer
+    assert any(m.get("response") == "utter_back_to_form" for m in messages)
+    assert slots["requested_slot"] == "booking_time" and slots["booking_failures"] == 0
+    assert slots["booking_question_asked"] is None  # the time is asked again
+    assert "booking_service" not in slots and "booking_elder_id" not in slots  # all kept
