@@ -243,7 +243,9 @@ class BookingFormValidation(FormValidationAction):
         self.identify_from_phone(turn, text)
         if turn.elder_id is None and not turn.get("booking_candidate") \
                 and not turn.get("booking_aborted"):
-            name = bt.name_said_upfront(text)
+            name = bt.name_said_upfront(text) or next(
+                (e for e in entity_values(turn.tracker, "person_name")
+                 if bt.name_from_text(e) == e), None)
             if name and not turn.get("booking_person_name"):
                 turn.set("booking_person_name", name)
             last4 = bt.id_last4_said_upfront(text)

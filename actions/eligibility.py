@@ -184,6 +184,29 @@ def unhedged(text: str) -> str:
 
 
 _NOT_A_STATUS = re.compile(r"(?:不是|没有|没)(?:特困户?|五保户?|特困供养)")
+# A clause of a longer sentence that talks about money or about getting about: read with the
+# answer readers of those questions ("住夫子庙，家里条件一般，…" -> 普通), so a fact said up
+# front is not asked again.
+_CLAUSE_READERS = (
+    ("economic_status", re.compile(r"经济|条件|收入|家境|日子|低保|特困|五保|困难"),
+     factlib.parse_economic_status),
+    ("care_level", re.compile(r"走|卧床|瘫|扶|轮椅|自理|腿脚|拐"), factlib.parse_care_level),
+)
+
+
+def facts_said(text: str) -> dict:
+    """The facts in a caller's sentence: the fact reader's, plus a money or mobility fact
+    said in a clause of its own that the reader passed over."""
+    plain = unhedged(text)
+    found = factlib.extract_facts(plain, today())
+    for clause in re.split(r"[，,。；;！!？?\s]+", plain):
+        for fact, cue, reader in _CLAUSE_READERS:
+            if fact not in found and cue.search(clause):
+                value = reader(clause)
+                if value is not None:
+                    found[fact] = value
+    return found
+
 
 class ActionEligibilityStart(Action):
     """Starts a check: who it is for, facts said in the first sentence, known caller."""
@@ -200,7 +223,7 @@ class ActionEligibilityStart(Action):
         who = who_phrase(relation)
         events: List[EventType] = [SlotSet(s, None) for s in
                                    (*FACT_SLOTS.values(), *EXTRA_SLOTS, *STATE_SLOTS)]
-        found = factlib.extract_facts(unhedged(text), today())
+        found = facts_said(text)
         events += [SlotSet(k, v) for k, v in fact_events(found).items()]
         events += [SlotSet("elig_subject", relation), SlotSet("elig_who", who),
                    SlotSet("elig_failures", {}), SlotSet("requested_slot", None)]
@@ -294,7 +317,7 @@ class ValidateEligibilityForm(FormValidationAction):
         result = {slot: parsed, "elig_failures": failures}
         # Other facts said in the same breath (八十五了，住五老村) are kept too.
         if text:
-            result.update({k: v for k, v in fact_events(factlib.extract_facts(unhedged(text), today()),
+            result.update({k: v for k, v in fact_events(facts_said(text),
                                                         tracker).items() if k != slot})
         if extra:
             result.update(extra)

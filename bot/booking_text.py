@@ -84,8 +84,17 @@ _UPFRONT_NAME = [
     re.compile(r"(?:我叫|我是|老人叫|老人是|名字叫|名字是|姓名是)([\u4e00-\u9fff]{2,3}?)" + _NAME_END),
     re.compile(r"(?:我|我家|我们家)" + _KIN + r"(?:叫)?([\u4e00-\u9fff]{2,3}?)" + _NAME_END),
 ]
+_ID_CUE = r"(?:身份证|尾号|后四位|最后四位)"
+_UPFRONT_NAME += [
+    # a name in a clause of its own next to the ID digits: "张桂兰，尾号0027", "…0027，张桂兰"
+    re.compile(r"(?:^|[，,。])([\u4e00-\u9fff]{2,3})[，,](?=.*" + _ID_CUE + ")"),
+    re.compile(_ID_CUE + r"[^，,]*?[0-9零〇一二三四五六七八九Xx叉]{4}[，,]([\u4e00-\u9fff]{2,3})(?=$|[，,。])"),
+    re.compile(r"把([\u4e00-\u9fff]{2,3}?)的(?:预约|服务|洗澡|打扫|理发|陪诊|送餐|助)"),
+]
 _NOT_A_NAME = ("老人", "家属", "本人", "女儿", "儿子", "他们", "她们", "我们", "自己", "一个",
-               "想约", "想问", "要约", "这个", "那个", "谁")
+               "想约", "想问", "要约", "这个", "那个", "谁", "取消", "改期", "你好", "您好",
+               "喂", "好的", "麻烦", "请问", "预约", "查询", "时间", "帮忙", "服务", "退掉", "的")
+_NOT_A_NAME_START = ("我", "你", "您", "他", "她", "老", "这", "那", "要", "想", "改", "帮")
 
 
 def name_said_upfront(text: str | None) -> str | None:
@@ -93,7 +102,8 @@ def name_said_upfront(text: str | None) -> str | None:
     flat = re.sub(r"\s+", "", text or "")
     for pattern in _UPFRONT_NAME:
         m = pattern.search(flat)
-        if m and not any(w in m.group(1) for w in _NOT_A_NAME):
+        if m and not any(w in m.group(1) for w in _NOT_A_NAME) \
+                and not m.group(1).startswith(_NOT_A_NAME_START):
             return m.group(1)
     return None
 

@@ -226,3 +226,22 @@ def test_a_price_question_inside_the_form_is_answered_and_the_form_resumes(db_ur
     assert slots["requested_slot"] == "booking_time" and slots["booking_failures"] == 0
     assert slots["booking_question_asked"] is None  # the time is asked again
     assert "booking_service" not in slots and "booking_elder_id" not in slots  # all kept
+
+
+@pytest.mark.parametrize("text, name", [
+    ("我要取消，身份证后四位0027，张桂兰", "张桂兰"),
+    ("张桂兰，尾号零零二七，我想把洗澡改一天", "张桂兰"),
+    ("麻烦把李建国的预约撤掉", "李建国"),
+    ("取消，身份证后四位0027", None),
+    ("好的，尾号0027", None),
+    ("把我妈的预约取消", None),
+])
+def test_a_name_next_to_the_id_digits(text, name):
+    assert bt.name_said_upfront(text) == name
+
+
+def test_cancel_request_with_name_and_digits_goes_straight_to_the_code(db_url):
+    messages, slots = run(ValidateCancelBookingForm(), tracker(
+        "我要取消，身份证后四位0027，张桂兰", {}, form="cancel_booking_form"))
+    assert slots["booking_candidate"] == "1" and slots["requested_slot"] == "booking_code"
+    assert "验证码" in texts(messages)
