@@ -58,6 +58,12 @@ TIME_BUTTONS = 4
 # "不对" at a read-back says something is wrong, not "cancel it" (不要了, 算了 do)
 _WRONG = re.compile(r"不对|错了|不是|搞错|弄错|说错")
 WHICH_PART_WRONG = "好的，哪里不对？是服务、日子，还是地址？您直接说要改成什么就行。"
+# "越快越好", "哪天都行": no day named, the nearest free times are offered
+_ANY_DAY = re.compile(r"越快越好|越早越好|尽快|尽早|早点|最近|最早|哪天都|随便|都可以|都行|你们定|你们安排|"
+                      r"看着办|看着安排|有空就|什么时候都|啥时候都|哪天有空|什么时候有空|啥时候有空")
+# "下礼拜" with no weekday: the nearest free times from next Monday
+_NEXT_WEEK = re.compile(r"下个?(?:礼拜|星期|周)(?![一二三四五六日天1-7])")
+OFFERED_TIMES = 3
 
 
 def _code_we_asked_for(requested: str, tracker: Tracker) -> bool:
@@ -416,6 +422,9 @@ class BookingFormValidation(FormValidationAction):
             picked = self.pick_offered(turn, text, intent)
             if picked is not None:
                 return picked
+            first = self.open_request(text) if exc.code == "not_understood" else None
+            if first is not None:
+                return self.offer_nearest(turn, first)
             log.info("booking form: time not usable (%s)", exc.code)
             turn.say(exc.message, custom={"misunderstood": True} if exc.code == "not_understood" else None)
             return False
@@ -443,6 +452,37 @@ class BookingFormValidation(FormValidationAction):
         listed = "；".join(f"{i}，{o.spoken}" for i, o in enumerate(options, 1))
         turn.set("booking_time_options", _offered(options))
         turn.say(f"不好意思，{reason}。最近有空的时间是：{listed}。您要哪一个？",
+                 [{"title": o.short, "payload": o.short} for o in options])
+        return None
+
+    @staticmethod
+    def open_request(text: str) -> Optional[dt.date]:
+        """The first day to offer from when the caller names no day: "越快越好" (tomorrow),
+        "下礼拜" (next Monday); None when the text is not such a request."""
+        if _NEXT_WEEK.search(text or ""):
+            day = today()
+            return day + dt.timedelta(days=7 - day.weekday())
+        if _ANY_DAY.search(text or ""):
+            return today() + dt.timedelta(days=1)
+        return None
+
+    def offer_nearest(self, turn: Turn, first: dt.date) -> Optional[bool]:
+        """Reads out the nearest free half days from `first` and asks which one."""
+        service, street_id = self.service_and_street(turn)
+        if service is None or street_id is None:
+            return False
+        around = window_start(first, "上午")
+        with session_scope() as s:
+            options = [o for o in booking.available_windows(s, service, street_id, around,
+                                                            limit=OFFERED_TIMES + 3)
+                       if o.start >= around and not self.already_booked(turn, s, service, o.start)]
+        options = options[:OFFERED_TIMES]
+        if not options:
+            turn.say("不好意思，最近几周没有空的时间。您可以说“转人工”，让顾问帮您安排。", HUMAN_BUTTONS)
+            return False
+        listed = "；".join(f"{i}，{o.spoken}" for i, o in enumerate(options, 1))
+        turn.set("booking_time_options", _offered(options))
+        turn.say(f"好的。最近有空的时间是：{listed}。您要哪一个？",
                  [{"title": o.short, "payload": o.short} for o in options])
         return None
 

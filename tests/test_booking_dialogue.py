@@ -245,3 +245,37 @@ def test_cancel_request_with_name_and_digits_goes_straight_to_the_code(db_url):
         "我要取消，身份证后四位0027，张桂兰", {}, form="cancel_booking_form"))
     assert slots["booking_candidate"] == "1" and slots["requested_slot"] == "booking_code"
     assert "验证码" in texts(messages)
+
+
+@pytest.mark.parametrize("text, first_days", [
+    ("越快越好", 1),
+    ("哪天都行，你们安排", 1),
+])
+def test_no_day_named_offers_the_nearest_free_times(db_url, text, first_days):
+    known = {"booking_elder_id": "1", "booking_person_name": "张桂兰", "booking_service": "助浴",
+             "booking_address": "五老村街道文昌巷12号3楼", "booking_failures": 0}
+    messages, slots = run(ValidateBookServiceForm(), tracker(text, known, requested="booking_time"))
+    offered = slots["booking_time_options"]
+    assert 1 <= len(offered) <= 3 and "最近有空的时间是" in texts(messages)
+    first = dt.datetime.combine(clock.today() + dt.timedelta(days=first_days), dt.time(8))
+    assert all(dt.datetime.fromisoformat(o) >= first for o in offered)
+    assert slots["requested_slot"] == "booking_time" and slots["booking_failures"] == 0
+    known["booking_time_options"] = offered
+    _, slots = run(ValidateBookServiceForm(), tracker("第二个", known, requested="booking_time"))
+    assert slots["booking_time"] == offered[1]
+
+
+def test_next_week_without_a_weekday_offers_from_next_monday(db_url):
+    known = {"booking_elder_id": "1", "booking_person_name": "张桂兰", "booking_service": "助浴",
+             "booking_address": "五老村街道文昌巷12号3楼"}
+    _, slots = run(ValidateBookServiceForm(), tracker("下礼拜吧", known, requested="booking_time"))
+    monday = clock.today() + dt.timedelta(days=7 - clock.today().weekday())
+    assert dt.datetime.fromisoformat(slots["booking_time_options"][0]).date() >= monday
+
+
+def test_a_time_still_not_understood_is_asked_again(db_url):
+    known = {"booking_elder_id": "1", "booking_person_name": "张桂兰", "booking_service": "助浴",
+             "booking_address": "五老村街道文昌巷12号3楼", "booking_failures": 0}
+    messages, slots = run(ValidateBookServiceForm(), tracker("嗯嗯那个", known,
+                                                             requested="booking_time"))
+    assert "没听清" in texts(messages) and slots["booking_failures"] == 1
