@@ -693,8 +693,11 @@ class BookingFormValidation(FormValidationAction):
                 return True
             if day is not None and not same_day:
                 turn.say(f"{say_day(day)}没有您的预约。", asks=False)
-        chosen = _choose_booking(bookings, text) if len(bookings) > 1 else bookings[0]
-        if chosen is not None:  # read back before anything is done
+        # one booking, or the one the request names by its number, day or service (never by
+        # a bare ordinal: "12月4号" is no "第1个"); read back before anything is done
+        chosen = _choose_booking(bookings, text, ordinals=False) if len(bookings) > 1 \
+            else bookings[0]
+        if chosen is not None:
             turn.set("booking_reference", chosen.reference)
         return True
 
@@ -709,14 +712,15 @@ def _said_day(text: str) -> Optional[dt.date]:
         return None
 
 
-def _choose_booking(bookings: list[booking.BookingView], text: str) -> Optional[booking.BookingView]:
+def _choose_booking(bookings: list[booking.BookingView], text: str,
+                    ordinals: bool = True) -> Optional[booking.BookingView]:
     if not bookings:
         return None
     digits = "".join(ch for ch in text or "" if ch.isdigit())
     for view in bookings:
         if view.reference in digits:
             return view
-    n = bt.ordinal_from_text(text)
+    n = bt.ordinal_from_text(text) if ordinals else None
     if n is not None and (n == -1 or 1 <= n <= len(bookings)):
         return bookings[n - 1] if n != -1 else bookings[-1]
     try:

@@ -279,3 +279,22 @@ def test_a_time_still_not_understood_is_asked_again(db_url):
     messages, slots = run(ValidateBookServiceForm(), tracker("嗯嗯那个", known,
                                                              requested="booking_time"))
     assert "没听清" in texts(messages) and slots["booking_failures"] == 1
+
+
+def test_a_date_starting_with_1_is_not_read_as_the_first_booking(db_url):
+    _two_bookings()
+    day = clock.today() + dt.timedelta(days=9)
+    _, slots = run(ValidateCancelBookingForm(), tracker(
+        f"{day.month}月{day.day}号的取消", {}, form="cancel_booking_form",
+        metadata={"phone": "13800000001", "channel": "voice"}))
+    assert slots.get("booking_reference") is None
+    assert slots["requested_slot"] == "booking_reference"
+
+
+def test_the_service_in_the_request_names_one_of_two_bookings(db_url):
+    _bath, clean = _two_bookings()
+    _, slots = run(ValidateCancelBookingForm(), tracker(
+        "打扫那个不要了", {}, form="cancel_booking_form",
+        metadata={"phone": "13800000001", "channel": "voice"}))
+    assert slots["booking_reference"] == clean.reference
+    assert slots["requested_slot"] == "booking_confirm"
