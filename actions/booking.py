@@ -27,14 +27,14 @@ from actions.common import (HUMAN_BUTTON, ID_LAST4_FLAGS, REFERENCE_FLAGS, STOP_
                             caller_phone, channel, entity_values, form_buttons, guarded,
                             is_voice, latest_text)
 from actions.policy import answer_price_question, is_service_price_question
-from bot import booking, identity, safety
+from bot import booking, identity, policy_search, safety
 from bot import booking_text as bt
 from bot.db import session_scope
 from bot.masking import mask_phone
 from bot.models import Elder
 from bot.clock import today
-from bot.timeparse import (PART_HOURS, TimeParseError, parse_time, part_of, say_day,
-                           say_window, say_window_with_hours, window_start)
+from bot.timeparse import (PART_HOURS, TimeParseError, after_correction, parse_time,
+                           part_of, say_day, say_window, say_window_with_hours, window_start)
 
 log = logging.getLogger(__name__)
 # "I did not get it", "send it again": a new code rather than a wrong one
@@ -45,7 +45,7 @@ IDENTITY_SLOTS = ("booking_elder_id", "booking_person_name", "booking_id_last4",
 TASK_SLOTS = ("booking_service", "booking_time", "booking_address", "booking_address_ok",
               "booking_confirm", "booking_reference", "booking_summary", "booking_failures",
               "booking_aborted", "booking_phone_checked", "booking_question_asked",
-              "booking_time_options")
+              "booking_time_options", "booking_request")
 # Intents that leave a booking form for a rule of their own (human, emergency, scam).
 INTERRUPT_INTENTS = {"request_human"} | safety.LAYER_INTENTS
 YES_NO_SLOTS = ("booking_confirm", "booking_address_ok")
@@ -55,6 +55,15 @@ HUMAN_BUTTONS = [HUMAN_BUTTON]
 # Relative day words a caller says (bot/timeparse reads them), for the time buttons.
 _NEAR_DAYS = {1: "明天", 2: "后天"}
 TIME_BUTTONS = 4
+# "不对" at a read-back says something is wrong, not "cancel it" (不要了, 算了 do)
+_WRONG = re.compile(r"不对|错了|不是|搞错|弄错|说错")
+WHICH_PART_WRONG = "好的，哪里不对？是服务、日子，还是地址？您直接说要改成什么就行。"
+# "越快越好", "哪天都行": no day named, the nearest free times are offered
+_ANY_DAY = re.compile(r"越快越好|越早越好|尽快|尽早|早点|最近|最早|哪天都|随便|都可以|都行|你们定|你们安排|"
+                      r"看着办|看着安排|有空就|什么时候都|啥时候都|哪天有空|什么时候有空|啥时候有空")
+# "下礼拜" with no weekday: the nearest free times from next Monday
+_NEXT_WEEK = re.compile(r"下个?(?:礼拜|星期|周)(?![一二三四五六日天1-7])")
+OFFERED_TIMES = 3
 
 
 def _code_we_asked_for(requested: str, tracker: Tracker) -> bool:
@@ -178,6 +187,12 @@ class BookingFormValidation(FormValidationAction):
         if requested and (bt.wants_to_stop(text) or intent in ("goodbye", "stop")):
             # the booking forms' own way out ("先不约了"); other forms: rules.yml `stop`
             return [SlotSet("booking_aborted", "user"), SlotSet("requested_slot", None)]
+        if requested and requested != "booking_code" \
+                and self.side_question(dispatcher, tracker, text, slots):
+            # "洗一次澡要多少钱？" instead of a day: answered, then the same question again
+            # with everything said so far kept, and no miss counted
+            return [SlotSet("booking_failures", slots.get("booking_failures") or 0),
+                    SlotSet("booking_question_asked", None), SlotSet("requested_slot", requested)]
         if requested is None and self.answers_price_questions and is_service_price_question(
                 text, entity_values(tracker, "service_type")):
             # 上门洗澡要自己出钱吗 read as a booking: the price list answers, 帮我预约 offers
@@ -209,11 +224,39 @@ class BookingFormValidation(FormValidationAction):
         events.append(SlotSet("requested_slot", next_slot))
         return events
 
+    def side_question(self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str,
+                      slots: Dict[str, Any]) -> bool:
+        """A question about what the visit costs, asked in the middle of the form: answered
+        from the price list (about the service being booked when it names none)."""
+        if not text or text.startswith("/") or not policy_search.is_price_question(text):
+            return False
+        named = bt.service_from_text(text, entity_values(tracker, "service_type"))
+        service = named or slots.get("booking_service")
+        price = _price_sentence(service) if service else None
+        if price:
+            dispatcher.utter_message(text=price)
+        elif not answer_price_question(dispatcher, tracker, text):
+            return False
+        dispatcher.utter_message(response="utter_back_to_form")
+        return True
+
     # ----- identification ---------------------------------------------------------------
 
     def prefill(self, turn: Turn, text: str) -> None:
-        """At activation: who is calling, and anything already said (service, time)."""
+        """At activation: who is calling, and anything already said (service, time, the
+        elder's name and ID digits): nothing said up front is asked for again."""
+        turn.set("booking_request", (text or "")[:300] or None)
         self.identify_from_phone(turn, text)
+        if turn.elder_id is None and not turn.get("booking_candidate") \
+                and not turn.get("booking_aborted"):
+            name = bt.name_said_upfront(text) or next(
+                (e for e in entity_values(turn.tracker, "person_name")
+                 if bt.name_from_text(e) == e), None)
+            if name and not turn.get("booking_person_name"):
+                turn.set("booking_person_name", name)
+            last4 = bt.id_last4_said_upfront(text)
+            if last4 and turn.get("booking_person_name"):
+                self._check_last4(turn, last4)
         if turn.elder_id is not None and turn.get("booking_address") is None:
             with session_scope() as s:
                 elder = s.get(Elder, turn.elder_id)
@@ -371,13 +414,17 @@ class BookingFormValidation(FormValidationAction):
         turn.set("booking_service", service)
         return True
 
-    def answer_time(self, turn: Turn, text: str, intent: Optional[str]) -> Optional[bool]:
+    def answer_time(self, turn: Turn, text: str, intent: Optional[str],
+                    day_if_missing: Optional[dt.date] = None) -> Optional[bool]:
         try:
-            wanted = parse_time(text)
+            wanted = parse_time(text, day_if_missing=day_if_missing)
         except TimeParseError as exc:
             picked = self.pick_offered(turn, text, intent)
             if picked is not None:
                 return picked
+            first = self.open_request(text) if exc.code == "not_understood" else None
+            if first is not None:
+                return self.offer_nearest(turn, first)
             log.info("booking form: time not usable (%s)", exc.code)
             turn.say(exc.message, custom={"misunderstood": True} if exc.code == "not_understood" else None)
             return False
@@ -405,6 +452,37 @@ class BookingFormValidation(FormValidationAction):
         listed = "；".join(f"{i}，{o.spoken}" for i, o in enumerate(options, 1))
         turn.set("booking_time_options", _offered(options))
         turn.say(f"不好意思，{reason}。最近有空的时间是：{listed}。您要哪一个？",
+                 [{"title": o.short, "payload": o.short} for o in options])
+        return None
+
+    @staticmethod
+    def open_request(text: str) -> Optional[dt.date]:
+        """The first day to offer from when the caller names no day: "越快越好" (tomorrow),
+        "下礼拜" (next Monday); None when the text is not such a request."""
+        if _NEXT_WEEK.search(text or ""):
+            day = today()
+            return day + dt.timedelta(days=7 - day.weekday())
+        if _ANY_DAY.search(text or ""):
+            return today() + dt.timedelta(days=1)
+        return None
+
+    def offer_nearest(self, turn: Turn, first: dt.date) -> Optional[bool]:
+        """Reads out the nearest free half days from `first` and asks which one."""
+        service, street_id = self.service_and_street(turn)
+        if service is None or street_id is None:
+            return False
+        around = window_start(first, "上午")
+        with session_scope() as s:
+            options = [o for o in booking.available_windows(s, service, street_id, around,
+                                                            limit=OFFERED_TIMES + 3)
+                       if o.start >= around and not self.already_booked(turn, s, service, o.start)]
+        options = options[:OFFERED_TIMES]
+        if not options:
+            turn.say("不好意思，最近几周没有空的时间。您可以说“转人工”，让顾问帮您安排。", HUMAN_BUTTONS)
+            return False
+        listed = "；".join(f"{i}，{o.spoken}" for i, o in enumerate(options, 1))
+        turn.set("booking_time_options", _offered(options))
+        turn.say(f"好的。最近有空的时间是：{listed}。您要哪一个？",
                  [{"title": o.short, "payload": o.short} for o in options])
         return None
 
@@ -475,13 +553,51 @@ class BookingFormValidation(FormValidationAction):
             turn.set("booking_address_ok", None)
         return True
 
-    def answer_confirm(self, turn: Turn, text: str, intent: Optional[str]) -> bool:
+    # what to ask when the caller says only "不对" at the read-back
+    which_part_wrong = WHICH_PART_WRONG
+
+    def answer_confirm(self, turn: Turn, text: str, intent: Optional[str]) -> Optional[bool]:
+        """对 confirms; 不要了 / 算了 ends without writing; "不对" says something is wrong:
+        a correction said with it ("不对，要下午") is applied and read back again, a bare
+        "不对" asks which part is wrong (it never throws the whole request away)."""
         answer = bt.yes_no(text, intent)
+        if answer is True:
+            turn.set("booking_confirm", True)
+            return True
+        wrong = answer is False and bool(_WRONG.search(text or ""))
+        if answer is None or wrong:
+            fixed = self.correct(turn, text, intent)
+            if fixed is not None:
+                turn.set("booking_confirm", None)
+                return fixed
+        if wrong:
+            turn.set("booking_confirm", None)
+            turn.say(self.which_part_wrong)
+            return None
         if answer is None:
             turn.say("请您说“对”确认，或者说“不对”。")
             return False
-        turn.set("booking_confirm", answer)
+        turn.set("booking_confirm", False)
         return True
+
+    def correct(self, turn: Turn, text: str, intent: Optional[str]) -> Optional[bool]:
+        """Applies a correction said at the read-back; None when the text holds none."""
+        return None
+
+    def correct_time(self, turn: Turn, text: str, intent: Optional[str]) -> Optional[bool]:
+        """A new day or half day said at the read-back ("不对，要下午": the same day)."""
+        current = turn.get("booking_time")
+        day = dt.datetime.fromisoformat(current).date() if current else None
+        try:
+            parse_time(text, day_if_missing=day)
+        except TimeParseError as exc:
+            if exc.code == "not_understood":
+                if re.search(r"(时间|日子|哪天|日期|上午|下午)", text or ""):
+                    turn.set("booking_time", None)  # "时间不对": asked again
+                    return True
+                return None
+        turn.set("booking_time", None)
+        return self.answer_time(turn, text, intent, day_if_missing=day)
 
     def answer_reference(self, turn: Turn, text: str, intent: Optional[str]) -> bool:
         bookings = booking.list_bookings(turn.elder_id)
@@ -529,12 +645,37 @@ class BookingFormValidation(FormValidationAction):
                 if turn.get("booking_address_ok") is None:
                     return slot
                 continue
+            if slot == "booking_time" and turn.get(slot) is None and turn.get("booking_request"):
+                # a time said with the request ("后天上午给我妈约个洗澡") is used once the
+                # elder is known; it was read back or asked about if it could not be taken
+                said = self.time_in_request(turn.get("booking_request"))
+                turn.set("booking_request", None)
+                if said and self.answer_time(turn, said, None) and turn.get(slot) is not None:
+                    continue
+                return slot
             if slot == "booking_confirm" and turn.get(slot) is None:
                 turn.set("booking_summary", self.summary(turn))
                 return slot
             if turn.get(slot) is None:
                 return slot
         return None
+
+    def time_in_request(self, request: str) -> Optional[str]:
+        """The words of the request that say when the visit should be, or None."""
+        try:
+            parse_time(request)
+        except TimeParseError:
+            return None
+        return request
+
+    def booking_words(self, turn: Turn) -> str:
+        """What names the booking to change: the request ("礼拜四那个打扫"), else the
+        latest answer."""
+        request = turn.get("booking_request")
+        if not request:
+            return latest_text(turn.tracker)
+        tail = after_correction(request)
+        return request[:len(request) - len(tail)] if tail != request else request
 
     def preselect_booking(self, turn: Turn) -> bool:
         """Picks the booking when there is only one; False ends the form (none at all)."""
@@ -543,7 +684,7 @@ class BookingFormValidation(FormValidationAction):
             turn.say(f"没有查到{turn.get('booking_person_name') or '您'}还没到期的预约。", asks=False)
             turn.set("booking_aborted", "no_bookings")
             return False
-        text = latest_text(turn.tracker)
+        text = self.booking_words(turn)
         if self.day_names_booking:
             day = _said_day(text)
             same_day = [b for b in bookings if day is not None and b.window_start.date() == day]
@@ -552,8 +693,11 @@ class BookingFormValidation(FormValidationAction):
                 return True
             if day is not None and not same_day:
                 turn.say(f"{say_day(day)}没有您的预约。", asks=False)
-        chosen = _choose_booking(bookings, text) if len(bookings) > 1 else bookings[0]
-        if chosen is not None and (len(bookings) == 1 or chosen.reference in text):
+        # one booking, or the one the request names by its number, day or service (never by
+        # a bare ordinal: "12月4号" is no "第1个"); read back before anything is done
+        chosen = _choose_booking(bookings, text, ordinals=False) if len(bookings) > 1 \
+            else bookings[0]
+        if chosen is not None:
             turn.set("booking_reference", chosen.reference)
         return True
 
@@ -568,14 +712,15 @@ def _said_day(text: str) -> Optional[dt.date]:
         return None
 
 
-def _choose_booking(bookings: list[booking.BookingView], text: str) -> Optional[booking.BookingView]:
+def _choose_booking(bookings: list[booking.BookingView], text: str,
+                    ordinals: bool = True) -> Optional[booking.BookingView]:
     if not bookings:
         return None
     digits = "".join(ch for ch in text or "" if ch.isdigit())
     for view in bookings:
         if view.reference in digits:
             return view
-    n = bt.ordinal_from_text(text)
+    n = bt.ordinal_from_text(text) if ordinals else None
     if n is not None and (n == -1 or 1 <= n <= len(bookings)):
         return bookings[n - 1] if n != -1 else bookings[-1]
     try:
@@ -596,6 +741,22 @@ def _db_down_text() -> str:
     from actions.common import DB_DOWN_TEXT
 
     return DB_DOWN_TEXT
+
+
+def _price_sentence(service_name: str) -> Optional[str]:
+    """What one visit of the service costs, from the catalogue (the price the read-back
+    quotes): 助浴每次60分钟，50元，可以用每月的免费服务时长抵。"""
+    try:
+        with session_scope() as s:
+            svc = booking.service_by_code_or_name(s, service_name)
+            if svc is None:
+                return None
+            free = "，可以用每月的免费服务时长抵" if svc.uses_free_hours else ""
+            return (f"{svc.name}每次{svc.duration_minutes}分钟，{booking.yuan(svc.price_fen)}{free}。"
+                    "约好时间以后，我会跟您核对这次要付多少。")
+    except Exception:  # the question is answered by the policy pack instead
+        log.exception("booking form: price of %s not readable", service_name)
+        return None
 
 
 def _quote_sentence(elder_id: int, service_name: str, start: dt.datetime) -> str:
@@ -622,13 +783,6 @@ class ValidateBookServiceForm(BookingFormValidation):
                 turn.set(slot, None)
         turn.set("booking_failures", 0)
         super().prefill(turn, text)
-        # a time said together with the request ("明天上午来帮我洗澡") is used straight away
-        if turn.elder_id is not None and turn.get("booking_service"):
-            try:
-                parse_time(text)
-            except TimeParseError:
-                return
-            self.answer_time(turn, text, None)
 
     def already_booked(self, turn: Turn, session: Any, service: str,
                        start: dt.datetime) -> Optional[str]:
@@ -636,6 +790,29 @@ class ValidateBookServiceForm(BookingFormValidation):
         same = booking.same_visit_booked(session, turn.elder_id, svc.id, start) \
             if svc is not None and turn.elder_id is not None else None
         return booking.already_message(same) if same is not None else None
+
+    def correct(self, turn: Turn, text: str, intent: Optional[str]) -> Optional[bool]:
+        service = bt.service_from_text(text, entity_values(turn.tracker, "service_type"))
+        if service and service != turn.get("booking_service"):
+            with session_scope() as s:
+                if service not in booking.service_names(s):
+                    return None
+            turn.set("booking_service", service)
+            timed = self.correct_time(turn, text, intent)
+            if timed is None and turn.get("booking_time") is not None:
+                # the same half day for the new service, if it has a place then
+                start = dt.datetime.fromisoformat(turn.get("booking_time"))
+                turn.set("booking_time", None)
+                return self.answer_time(turn, say_window(start), intent)
+            return True if timed is None else timed
+        if re.search(r"地址|住的地方|门牌|几号楼", text or ""):
+            turn.set("booking_address", None)
+            turn.set("booking_address_ok", None)
+            return True
+        if re.search(r"服务不对|不是这个服务|不是这项", text or ""):
+            turn.set("booking_service", None)
+            return True
+        return self.correct_time(turn, text, intent)
 
     def summary(self, turn: Turn) -> str:
         start = dt.datetime.fromisoformat(turn.get("booking_time"))
@@ -665,6 +842,21 @@ class ValidateCancelBookingForm(BookingFormValidation):
         turn.set("booking_failures", 0)
         super().prefill(turn, text)
 
+    which_part_wrong = "好的，是哪一个预约？"
+
+    def correct(self, turn: Turn, text: str, intent: Optional[str]) -> Optional[bool]:
+        """"不对，是打扫那个": the booking named instead; a bare "不对": asked which."""
+        turn.set("booking_request", None)  # the request named the wrong one
+        bookings = booking.list_bookings(turn.elder_id)
+        chosen = _choose_booking(bookings, after_correction(text))
+        if chosen is not None and chosen.reference != turn.get("booking_reference"):
+            turn.set("booking_reference", chosen.reference)
+            return True
+        if len(bookings) > 1 and _WRONG.search(text or ""):
+            turn.set("booking_reference", None)  # the list is read out and asked
+            return True
+        return None
+
     def summary(self, turn: Turn) -> str:
         view = _view(turn)
         return f"您要取消{view.spoken}，预约号{view.reference}，对吗？" if view else ""
@@ -672,9 +864,27 @@ class ValidateCancelBookingForm(BookingFormValidation):
 
 class ValidateRescheduleBookingForm(BookingFormValidation):
     task_order = ("booking_reference", "booking_time", "booking_confirm")
+    day_names_booking = True  # 礼拜四那个打扫想换个日子: the day before 改到 names the booking
+    which_part_wrong = "好的，哪里不对？是要改的那个预约，还是新的时间？您直接说就行。"
 
     def name(self) -> Text:
         return "validate_reschedule_booking_form"
+
+    def time_in_request(self, request: str) -> Optional[str]:
+        """Only the time after 改到 / 换到 is the new one; a day before it names the booking."""
+        tail = after_correction(request)
+        return super().time_in_request(tail) if tail != request else None
+
+    def correct(self, turn: Turn, text: str, intent: Optional[str]) -> Optional[bool]:
+        timed = self.correct_time(turn, text, intent)
+        if timed is not None:
+            return timed
+        bookings = booking.list_bookings(turn.elder_id)
+        chosen = _choose_booking(bookings, after_correction(text)) if len(bookings) > 1 else None
+        if chosen is not None and chosen.reference != turn.get("booking_reference"):
+            turn.set("booking_reference", chosen.reference)
+            return True
+        return None
 
     def prefill(self, turn: Turn, text: str) -> None:
         for slot in ("booking_reference", "booking_confirm", "booking_time", "booking_service",
@@ -683,11 +893,12 @@ class ValidateRescheduleBookingForm(BookingFormValidation):
         turn.set("booking_failures", 0)
         super().prefill(turn, text)
 
-    def answer_time(self, turn: Turn, text: str, intent: Optional[str]) -> Optional[bool]:
+    def answer_time(self, turn: Turn, text: str, intent: Optional[str],
+                    day_if_missing: Optional[dt.date] = None) -> Optional[bool]:
         view = _view(turn)
         if view is not None:
             turn.set("booking_service", view.service_name)
-        return super().answer_time(turn, text, intent)
+        return super().answer_time(turn, text, intent, day_if_missing)
 
     def summary(self, turn: Turn) -> str:
         view = _view(turn)

@@ -141,7 +141,11 @@ class ActionMisunderstood(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        policy = confident_policy_answer(latest_text(tracker))
+        text = latest_text(tracker)
+        if text and not text.startswith("/") and say_referral(dispatcher, tracker, text):
+            # not classified, but another office's business for sure (医保卡丢了 -> 12393)
+            return [SlotSet("misunderstood_count", 0)]
+        policy = confident_policy_answer(text)
         if policy:  # not classified, but the words name one of our programs for sure
             dispatcher.utter_message(text=policy[0])
             return [SlotSet("misunderstood_count", 0), SlotSet("policy_program", policy[1])]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import abc
 import json
 import logging
+import re
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -165,6 +166,48 @@ def _policy_answer_too(tracker: Tracker, text: str) -> str | None:
     return policy[0] if policy else None
 
 
+
+# Hedged negation ("应该不算低保吧", "好像不是吧"): the hedge words go and "不算 / 算不上" say
+# "不是", so the fact readers see a plain "不是低保" / "不是" (stored as not, never as the
+# positive). A hedged answer is still an answer; "不清楚" stays unknown.
+_HEDGE = re.compile(r"好像|应该|可能|大概|估计|我觉得|我看|恐怕|似乎|也许|怕是|(?<=不是)吧|(?<=不算)吧|吧$")
+_NOT_COUNTED = re.compile(r"不算|算不上|不属于|谈不上|够不上|称不上|不够")
+
+
+def unhedged(text: str) -> str:
+    """"应该不算低保吧" -> "不是低保"; text without a negation is left as it is."""
+    if not re.search(r"不|没", text or ""):
+        return text
+    flat = _HEDGE.sub("", _NOT_COUNTED.sub("不是", text or "")) or text
+    # "不是特困" is no means-tested status at all: said the way the reader knows ("不是低保")
+    return _NOT_A_STATUS.sub("不是低保", flat)
+
+
+_NOT_A_STATUS = re.compile(r"(?:不是|没有|没)(?:特困户?|五保户?|特困供养)")
+# A clause of a longer sentence that talks about money or about getting about: read with the
+# answer readers of those questions ("住夫子庙，家里条件一般，…" -> 普通), so a fact said up
+# front is not asked again.
+_CLAUSE_READERS = (
+    ("economic_status", re.compile(r"经济|条件|收入|家境|日子|低保|特困|五保|困难"),
+     factlib.parse_economic_status),
+    ("care_level", re.compile(r"走|卧床|瘫|扶|轮椅|自理|腿脚|拐"), factlib.parse_care_level),
+)
+
+
+def facts_said(text: str) -> dict:
+    """The facts in a caller's sentence: the fact reader's, plus a money or mobility fact
+    said in a clause of its own that the reader passed over."""
+    plain = unhedged(text)
+    found = factlib.extract_facts(plain, today())
+    for clause in re.split(r"[，,。；;！!？?\s]+", plain):
+        for fact, cue, reader in _CLAUSE_READERS:
+            if fact not in found and cue.search(clause):
+                value = reader(clause)
+                if value is not None:
+                    found[fact] = value
+    return found
+
+
 class ActionEligibilityStart(Action):
     """Starts a check: who it is for, facts said in the first sentence, known caller."""
 
@@ -180,7 +223,7 @@ class ActionEligibilityStart(Action):
         who = who_phrase(relation)
         events: List[EventType] = [SlotSet(s, None) for s in
                                    (*FACT_SLOTS.values(), *EXTRA_SLOTS, *STATE_SLOTS)]
-        found = factlib.extract_facts(text, today())
+        found = facts_said(text)
         events += [SlotSet(k, v) for k, v in fact_events(found).items()]
         events += [SlotSet("elig_subject", relation), SlotSet("elig_who", who),
                    SlotSet("elig_failures", {}), SlotSet("requested_slot", None)]
@@ -274,7 +317,7 @@ class ValidateEligibilityForm(FormValidationAction):
         result = {slot: parsed, "elig_failures": failures}
         # Other facts said in the same breath (八十五了，住五老村) are kept too.
         if text:
-            result.update({k: v for k, v in fact_events(factlib.extract_facts(text, today()),
+            result.update({k: v for k, v in fact_events(facts_said(text),
                                                         tracker).items() if k != slot})
         if extra:
             result.update(extra)
@@ -338,7 +381,7 @@ class ValidateEligibilityForm(FormValidationAction):
     def _choice(self, slot, allowed, parser, value, dispatcher, tracker):
         if value in allowed or value == factlib.DONT_KNOW:
             return {slot: value}
-        return self._answer(slot, value, parser(str(value)), tracker, dispatcher)
+        return self._answer(slot, value, parser(unhedged(str(value))), tracker, dispatcher)
 
     def validate_elig_economic_status(self, value, dispatcher, tracker, domain):
         return self._choice("elig_economic_status", factlib.ECONOMIC_STATUSES,
@@ -356,7 +399,7 @@ class ValidateEligibilityForm(FormValidationAction):
     def _yes_no(self, slot, value, dispatcher, tracker, specific=None):
         if isinstance(value, bool) or value == factlib.DONT_KNOW:
             return {slot: value}
-        text = str(value)
+        text = unhedged(str(value))
         parsed = specific(text) if specific else None
         if parsed is None and not factlib.is_dont_know(text):  # 不清楚 is not a 不
             parsed = factlib.parse_yes_no(text)

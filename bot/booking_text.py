@@ -7,6 +7,7 @@ import re
 import cn2an
 
 from bot.textnorm import normalize
+from bot.timeparse import after_correction
 
 # Service names of the demo catalogue (bot/booking_demo.py) and how people say them.
 SERVICE_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -37,7 +38,13 @@ _FULL_ID = re.compile(r"(?<![0-9])[1-9][0-9]{16}[0-9Xx](?![0-9])")
 
 
 def service_from_text(text: str | None, entities: list[str] | None = None) -> str | None:
-    """The catalogue name of the service a caller asked for, or None."""
+    """The catalogue name of the service a caller asked for, or None. A self-correction
+    wins ("约个理发，不对，是洗澡" -> 助浴), over the classifier's entities too."""
+    tail = after_correction(text)
+    if tail != (text or ""):
+        corrected = service_from_text(tail)
+        if corrected:
+            return corrected
     candidates = [e for e in (entities or []) if e] + [text or ""]
     for candidate in candidates:
         for name in _SERVICE_ORDER:
@@ -65,6 +72,49 @@ def id_last4_from_text(text: str | None) -> str | None:
     flat = flat.replace("叉", "X").replace("艾克斯", "X")
     m = _LAST4.search(flat)
     return m.group(1).upper() if m else None
+
+
+# A name said with the request, before anyone asked: "我是张桂兰的女儿", "我叫陈志明，…",
+# "我妈张桂兰…", "老人叫李建国". Only after these cues; a bare name is left to the question.
+_KIN = r"(?:妈|爸|妈妈|爸爸|母亲|父亲|奶奶|爷爷|外婆|外公|姥姥|姥爷|婆婆|公公|老伴|老伴儿|丈夫|爱人|老公|老婆|姑妈|姨妈|舅舅|叔叔)"
+_NAME_END = (r"(?=的|，|,|。|、|\s|$|约|预约|想|要|身份证|今年|住|查|那个|也|需要|老人|"
+             r"下礼拜|下周|后天|明天|大后天|这周|这个|十|二十|三十)")
+_UPFRONT_NAME = [
+    re.compile(r"(?:我是|我就是)([\u4e00-\u9fff]{2,3}?)的" + r"(?:女儿|儿子|闺女|孙子|孙女|外孙|外孙女|儿媳|女婿|侄子|侄女|老伴|家属|爱人|亲戚)"),
+    re.compile(r"(?:我叫|我是|老人叫|老人是|名字叫|名字是|姓名是)([\u4e00-\u9fff]{2,3}?)" + _NAME_END),
+    re.compile(r"(?:我|我家|我们家)" + _KIN + r"(?:叫)?([\u4e00-\u9fff]{2,3}?)" + _NAME_END),
+]
+_ID_CUE = r"(?:身份证|尾号|后四位|最后四位)"
+_UPFRONT_NAME += [
+    # a name in a clause of its own next to the ID digits: "张桂兰，尾号0027", "…0027，张桂兰"
+    re.compile(r"(?:^|[，,。])([\u4e00-\u9fff]{2,3})[，,](?=.*" + _ID_CUE + ")"),
+    re.compile(_ID_CUE + r"[^，,]*?[0-9零〇一二三四五六七八九Xx叉]{4}[，,]([\u4e00-\u9fff]{2,3})(?=$|[，,。])"),
+    re.compile(r"把([\u4e00-\u9fff]{2,3}?)的(?:预约|服务|洗澡|打扫|理发|陪诊|送餐|助)"),
+]
+_NOT_A_NAME = ("老人", "家属", "本人", "女儿", "儿子", "他们", "她们", "我们", "自己", "一个",
+               "想约", "想问", "要约", "这个", "那个", "谁", "取消", "改期", "你好", "您好",
+               "喂", "好的", "麻烦", "请问", "预约", "查询", "时间", "帮忙", "服务", "退掉", "的")
+_NOT_A_NAME_START = ("我", "你", "您", "他", "她", "老", "这", "那", "要", "想", "改", "帮")
+
+
+def name_said_upfront(text: str | None) -> str | None:
+    """The elder's name said together with a request (see _UPFRONT_NAME), or None."""
+    flat = re.sub(r"\s+", "", text or "")
+    for pattern in _UPFRONT_NAME:
+        m = pattern.search(flat)
+        if m and not any(w in m.group(1) for w in _NOT_A_NAME) \
+                and not m.group(1).startswith(_NOT_A_NAME_START):
+            return m.group(1)
+    return None
+
+
+def id_last4_said_upfront(text: str | None) -> str | None:
+    """The ID number's last four said with a request, only after a cue naming them."""
+    flat = normalize(text or "")
+    m = re.search(r"(?:身份证|后四位|尾号|最后四位)", flat)
+    if not m:
+        return None
+    return id_last4_from_text(flat[m.start():])
 
 
 # How people spell a name's characters out loud: 木子李, 弓长张, 建设的建, 国家的国.

@@ -46,6 +46,24 @@ _NOON = ("中午",)
 _EVENING = ("晚上", "夜里", "傍晚", "今晚", "明晚", "半夜", "凌晨", "夜间")
 
 
+# "周三，不对，周四": what follows the last of these replaces what came before it.
+CORRECTION = re.compile(r"不对不对|不对|不是不是|哦不|噢不|喔不|不不|说错了|讲错了|搞错了|弄错了|"
+                        r"错了|我是说|应该是|改成|改到|换成|换到")
+
+
+def after_correction(text: str | None) -> str:
+    """The part of `text` after the caller's last self-correction ("X，不对，Y" -> "Y"), or
+    the whole text when it has none or nothing follows the correction."""
+    flat = text or ""
+    last = None
+    for m in CORRECTION.finditer(flat):
+        last = m
+    if last is None:
+        return flat
+    tail = flat[last.end():].strip(" ，,。.、；;!！")
+    return tail or flat
+
+
 class TimeParseError(ValueError):
     def __init__(self, code: str, message: str):
         super().__init__(f"{code}: {message}")
@@ -216,6 +234,13 @@ def _find_day(text: str, today: dt.date) -> tuple[dt.date | None, bool]:
     return None, False
 
 
+def _names_day(text: str, today: dt.date) -> bool:
+    try:
+        return _find_day(text, today)[0] is not None
+    except TimeParseError:
+        return True
+
+
 def _find_part_and_clock(text: str) -> tuple[str | None, int | None, int | None]:
     part = None
     if any(w in text for w in _EVENING):
@@ -265,14 +290,41 @@ def _find_part_and_clock(text: str) -> tuple[str | None, int | None, int | None]
     return part, hour, minute
 
 
-def parse_time(text: str | None, today: dt.date | None = None) -> TimeRequest:
-    """Parses a caller's time expression. Raises TimeParseError with a polite reason."""
+def parse_time(text: str | None, today: dt.date | None = None,
+               day_if_missing: dt.date | None = None) -> TimeRequest:
+    """Parses a caller's time expression. Raises TimeParseError with a polite reason.
+
+    A self-correction wins: in "周三，不对，周四下午" the day and part after the correction
+    are used, and what the correction leaves out is taken from before it ("下周五上午九点，
+    哦，说错了，下午三点" is next Friday afternoon). `day_if_missing` is the day meant when
+    only a part of the day is said (a correction of a read-back: "不对，要下午")."""
     today = today or clock.today()
     text = re.sub(r"\s+", "", clean(text))
     if not text:
         raise TimeParseError("not_understood", "请问您想约哪一天？比如“明天上午”。")
+    tail = after_correction(text)
+    if tail != text:
+        head = text[:len(text) - len(tail)]
+        try:
+            before = parse_time(CORRECTION.sub("，", head), today, day_if_missing)
+        except TimeParseError:
+            before = None
+        try:
+            after = parse_time(tail, today, before.day if before else day_if_missing)
+        except TimeParseError as exc:
+            if before is None or exc.code != "not_understood":
+                raise
+            return before
+        if before is not None and after.part is None and not _names_day(tail, today):
+            return before
+        if before is not None and not _names_day(tail, today):
+            return TimeRequest(day=before.day, part=after.part, hour=after.hour,
+                               minute=after.minute)
+        return after
     day, _ = _find_day(text, today)
     part, hour, minute = _find_part_and_clock(text)
+    if day is None and part is not None and day_if_missing is not None:
+        day = day_if_missing
     if day is None:
         if part is None:
             raise TimeParseError("not_understood",

@@ -307,7 +307,9 @@ def test_a_day_in_the_cancel_request_picks_the_booking_or_says_there_is_none(sta
     # two bookings, the day said names the second one: read back straight away
     reply = stack.chat_text(sender, f"{days[1].month}月{days[1].day}号的不用来了", meta)
     assert refs[1] in reply and refs[0] not in reply and "对吗" in reply
-    assert "没有取消" in stack.chat_text(sender, "不对", meta)
+    # "不对" at the read-back asks which one (issue 15), the way out still cancels nothing
+    assert "哪一个" in stack.chat_text(sender, "不对", meta)
+    assert "没有取消" in stack.chat_text(sender, "算了，都不取消了", meta)
     # a day with no booking: said so, then the choice between the two
     empty = days[0] + dt.timedelta(days=1)
     reply = stack.chat_text(sender, f"{empty.month}月{empty.day}号的取消", meta)
