@@ -18,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import caller_phone, channel, confident_policy_answer, is_voice, latest_text, log
 from bot import handoff
+from bot.facts import names_something_else
 from bot.safety import replies
 
 # How long (in turns of this conversation) an emergency or crisis stays open for follow-ups.
@@ -252,6 +253,13 @@ class ActionSafetyConfirmed(Action):
         if suspected is None and open_kind in _RUNNERS:
             # no question was asked: the check answered as a follow-up of the open kind
             return _RUNNERS[open_kind]().answer(dispatcher, tracker, confirmed=False)
+        if intent == "affirm" and suspected in ("emergency", "scam") and \
+                names_something_else(latest_text(tracker)):
+            # "就是漏水" to "is someone in danger?": it is just a leak, not a yes. (A crisis
+            # keeps its yes: its answer stays with the person and does no harm.)
+            log.info("safety question answered with something else sender=%s suspected=%s",
+                     tracker.sender_id, suspected)
+            intent = None
         if intent != "affirm" or suspected not in ("crisis", "emergency", "scam"):
             # "不是": go on with what the message asked, when the policy base is sure of it
             # ("家里突然出事了，有临时救助吗" -> the 临时救助 answer)

@@ -314,6 +314,17 @@ _YES = re.compile(r"^(是|是的|对|对的|对头|嗯+|好|好的|行|可以|�
 _NO = re.compile(r"^(不|没|没有|否|别|不是|不用|不要|不对|无|算了)|不是的|没有的|不用了|不对")
 
 
+# "就是漏水", "只是问问": it is just something else. The classifier may read the 就是 as a yes;
+# the words say what it is instead. A bare "就是" (or "就是的", "就是就是") is a yes.
+_JUST_SOMETHING_ELSE = re.compile(r"^(就|只|也就|不过)是(?!(就是|是|的|啊|呀|呢|嘛|吧|了)*$)")
+
+
+def names_something_else(text: str | None) -> bool:
+    """True for an answer that says what it is instead of yes ("就是漏水", "只是问问")."""
+    t = re.sub(r"[，。！？,.!?~～、 ]", "", clean(text))
+    return parse_yes_no(t) is None and bool(_JUST_SOMETHING_ELSE.match(t))
+
+
 def parse_yes_no(text: str | None) -> bool | None:
     """是的/有/可以/用吧 -> True; 不是/没有/不用 -> False; otherwise None."""
     t = re.sub(r"[，。！？,.!?~～、 ]", "", clean(text))
