@@ -49,6 +49,9 @@ TASK_SLOTS = ("booking_service", "booking_time", "booking_address", "booking_add
 # Intents that leave a booking form for a rule of their own (human, emergency, scam).
 INTERRUPT_INTENTS = {"request_human"} | safety.LAYER_INTENTS
 YES_NO_SLOTS = ("booking_confirm", "booking_address_ok")
+# The answers to a read-back offered as buttons on the web, in the caller's own words (a tap
+# is read like typing: "不对" asks which part is wrong).
+READ_BACK_ANSWERS = ("对", "不对")
 TOO_MANY_TRIES = "为了保护老人的信息，核对的次数不能太多。"
 OFFER_HUMAN_TEXT = "不好意思，我还是没弄明白。您可以说“转人工”，让顾问帮您办；也可以再跟我说一遍。"
 HUMAN_BUTTONS = [HUMAN_BUTTON]
@@ -937,8 +940,11 @@ class AskBookingSlot(Action, abc.ABC):
         responses = domain.get("responses", {}) if isinstance(domain, dict) else {}
         # read-backs are yes/no questions: the phone line offers 1 for yes and 2 for no
         flags = {"yes_no": True} if self.slot in YES_NO_SLOTS else None
-        answers = time_choices(tracker) if self.slot == "booking_time" and \
-            not is_voice(tracker) else []
+        answers: List[str] | tuple[str, ...] = []
+        if self.slot == "booking_time" and not is_voice(tracker):
+            answers = time_choices(tracker)
+        elif self.slot in YES_NO_SLOTS:
+            answers = READ_BACK_ANSWERS  # on the web, a tap for each (form_buttons)
         dispatcher.utter_message(response=specific if specific in responses
                                  else f"utter_ask_{self.slot}", json_message=flags,
                                  buttons=form_buttons(tracker, answers))

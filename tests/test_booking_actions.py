@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import func, select
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 from actions.booking import (ASK_ACTIONS, ActionBookServiceSubmit, ValidateBookServiceForm,
                              ValidateCancelBookingForm)
 from bot import booking, clock
+from bot import booking_text as bt
 from bot.db import session_scope
 from bot.models.booking import Booking
 
@@ -279,6 +281,19 @@ def test_the_time_question_offers_free_times_from_the_clock_and_the_way_out(db_u
         assert dt.datetime.fromisoformat(slots["booking_time"]).date() > clock.today()
         assert slots["requested_slot"] == "booking_address_ok"
     assert not _ask("booking_time", known, channel="voice")[0]["buttons"]
+
+
+@pytest.mark.parametrize("slot", ["booking_confirm", "booking_address_ok"])
+def test_a_read_back_offers_yes_and_no_as_taps_on_the_web(db_url, slot):
+    known = {"booking_elder_id": "1", "booking_person_name": "张桂兰", "booking_service": "助浴",
+             "booking_address": "五老村街道文昌巷12号3楼", "booking_summary": "…"}
+    [message] = _ask(slot, known)
+    assert message["custom"] == {"yes_no": True}
+    assert [b["title"] for b in message["buttons"]] == ["对", "不对", "先不办了"]
+    # each tap is read as the words (bot/booking_text.yes_no), like typing
+    assert [bt.yes_no(b["payload"], None) for b in message["buttons"][:2]] == [True, False]
+    [spoken] = _ask(slot, known, channel="voice")
+    assert not spoken["buttons"] and spoken["custom"] == {"yes_no": True}
 
 
 def test_a_re_ask_by_the_validator_offers_the_way_out(db_url):
