@@ -1,11 +1,14 @@
 """Intent and entity figures on sentences nobody trained on.
 
     .venv/bin/python benchmarks/nlu_independent.py [--model models/current.tar.gz] [--json out.json]
+        [--set shared --set independent --set entities_dev]
 
 Two sets, both written from the intent and entity definitions alone, never read into
 data/nlu: ../shared/nlu-eval/corpus.tsv (932 lines; a second intent from
 secondary_intents.tsv is accepted for two-request lines) and tests/nlu/independent.tsv
-(566 lines, written by a helper who did not see the training data). Emergency, crisis and
+(566 lines, written by a helper who did not see the training data). A third set,
+tests/nlu/entities_dev.yml (Rasa NLU format, written from DESIGN.md's entity definitions and
+personas), is the entity development set: `--set entities_dev`. Emergency, crisis and
 scam lines are the safety layer's (benchmarks/safety_eval.py) and are left out here.
 
 Per set: intent accuracy, macro-F1 (over the gold intents present), per-intent precision and
@@ -91,6 +94,22 @@ def load_independent() -> list[dict]:
             rows.append({"text": row["text"], "intent": row["intent"],
                          "entities": _entities(row.get("entities") or ""), "also": None})
     return rows
+
+
+def load_entities_dev(path: Path = ROOT / "tests" / "nlu" / "entities_dev.yml") -> list[dict]:
+    """A set in Rasa NLU training-data format; an entity's gold value is its annotated
+    value (the words as said unless the annotation gives one)."""
+    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
+
+    data = RasaYAMLReader().read(str(path))
+    return [{"text": m.get("text"), "intent": m.get("intent"),
+             "entities": [(e["entity"], str(e.get("value") or m.get("text")[e["start"]:e["end"]]))
+                          for e in m.get("entities") or []], "also": None}
+            for m in data.training_examples]
+
+
+LOADERS = {"shared": load_shared, "independent": load_independent,
+           "entities_dev": load_entities_dev}
 
 
 def _entities(field: str) -> list[tuple[str, str]]:
@@ -204,8 +223,10 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default=str(ROOT / "models" / "current.tar.gz"))
     ap.add_argument("--json", help="write all figures here")
+    ap.add_argument("--set", action="append", choices=sorted(LOADERS), dest="sets",
+                    help="which set(s) to score (repeatable); default shared and independent")
     args = ap.parse_args()
-    sets = {"shared": load_shared(), "independent": load_independent()}
+    sets = {name: LOADERS[name]() for name in (args.sets or ["shared", "independent"])}
     figures = {}
     for name, rows in sets.items():
         rows, dropped = unseen(rows)
