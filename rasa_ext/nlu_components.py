@@ -19,6 +19,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot import safety
 from bot.textnorm import normalize
 from rasa_ext import runtime
+from rasa_ext.person_names import find_names
 
 # Every Rasa server process loads these components: the one place the patch is installed.
 runtime.install()
@@ -151,6 +152,61 @@ class ChineseNormalizer(GraphComponent):
         return messages
 
 
+def lookups_with_synonyms(lookup_tables: List[Dict[Text, Any]], synonyms: Dict[Text, Text],
+                          entities: List[Text], min_length: int = 3) -> List[Dict[Text, Any]]:
+    """The lookup tables with, for each of `entities`, every synonym (吃低保 -> 低保) whose
+    canonical value is in that entity's table added to it, so that the words are listed once
+    (data/nlu/lookups.yml's synonyms) and found by the lookup as well as mapped. Synonyms
+    shorter than min_length are left out (一般, 打扫: common words in other senses). Every
+    table is ordered longest entry first: Rasa joins it into one alternation whose first
+    matching alternative wins (低保边缘 before 低保)."""
+    tables = []
+    for table in lookup_tables:
+        elements = table.get("elements")
+        if not isinstance(elements, list):
+            tables.append(table)
+            continue
+        elements = list(dict.fromkeys(elements))
+        if table.get("name") in entities:
+            canonical = set(elements)
+            elements += [variant for variant, value in synonyms.items()
+                         if value in canonical and len(variant) >= min_length
+                         and variant not in elements]
+        tables.append({**table, "elements": sorted(elements, key=len, reverse=True)})
+    return tables
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False
+)
+class LookupsFromSynonyms(GraphComponent):
+    """Before the featurizers and the regex extractor are trained: extends the lookup tables
+    of the configured entities with their synonyms (lookups_with_synonyms)."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"entities": ["care_level", "economic_status", "living_situation",
+                             "service_type", "program"], "min_length": 3}
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self.entities = list(config["entities"])
+        self.min_length = int(config["min_length"])
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage,
+               resource: Resource, execution_context: ExecutionContext) -> "LookupsFromSynonyms":
+        return cls({**cls.get_default_config(), **config})
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        training_data.lookup_tables = lookups_with_synonyms(
+            training_data.lookup_tables, training_data.entity_synonyms, self.entities,
+            self.min_length)
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        return messages
+
+
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True
 )
@@ -172,6 +228,33 @@ class TunedLogisticRegressionClassifier(LogisticRegressionClassifier):
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
 )
+class PersonNameExtractor(GraphComponent):
+    """person_name where a name is plausible (rasa_ext/person_names.py: a surname from
+    rasa_ext/surnames.txt after a naming cue, before one, or in a clause of its own)."""
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage,
+               resource: Resource, execution_context: ExecutionContext) -> "PersonNameExtractor":
+        return cls()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            if not text or text.startswith("/"):
+                continue
+            found = [dict(name, entity="person_name", extractor=type(self).__name__)
+                     for name in find_names(text)]
+            if found:
+                message.set(ENTITIES, (message.get(ENTITIES) or []) + found, add_to_output=True)
+        return messages
+
+
+EXACT_EXTRACTORS = ("RegexEntityExtractor", PersonNameExtractor.__name__)
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
+)
 class EntityOverlapResolver(GraphComponent):
     """Runs after the CRF and the regex/lookup extractors: keeps one entity per span (the
     CRF and the lookup tables often find the same 五老村), and drops an entity overlapping
@@ -184,10 +267,10 @@ class EntityOverlapResolver(GraphComponent):
 
     @staticmethod
     def resolve(entities: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:
-        # regex/lookup matches first (their spans are exact by construction; the CRF's can
-        # run one token long: 下午3点来), then the longest
+        # regex/lookup and name matches first (their spans are exact by construction; the
+        # CRF's can run one token long: 下午3点来), then the longest
         def rank(e):
-            return (e.get("extractor") != "RegexEntityExtractor", -(e["end"] - e["start"]),
+            return (e.get("extractor") not in EXACT_EXTRACTORS, -(e["end"] - e["start"]),
                     e["start"])
         kept: List[Dict[Text, Any]] = []
         for entity in sorted(entities, key=rank):
