@@ -153,11 +153,15 @@ class ChineseNormalizer(GraphComponent):
 
 
 def lookups_with_synonyms(lookup_tables: List[Dict[Text, Any]], synonyms: Dict[Text, Text],
-                          entities: List[Text], min_length: int = 3) -> List[Dict[Text, Any]]:
+                          entities: List[Text], min_length: int = 3,
+                          min_lengths: Dict[Text, int] | None = None) -> List[Dict[Text, Any]]:
     """The lookup tables with, for each of `entities`, every synonym (吃低保 -> 低保) whose
     canonical value is in that entity's table added to it, so that the words are listed once
     (data/nlu/lookups.yml's synonyms) and found by the lookup as well as mapped. Synonyms
-    shorter than min_length are left out (一般, 打扫: common words in other senses). Every
+    shorter than min_length (or the entity's own in min_lengths) are left out (一般: a
+    common word in other senses; a service's 送饭 is not), and so
+    is one whose negation is itself listed (能自理 inside 完全不能自理: the lookup would
+    read the negated words as the positive; the CRF reads them in context). Every
     table is ordered longest entry first: Rasa joins it into one alternation whose first
     matching alternative wins (低保边缘 before 低保)."""
     tables = []
@@ -169,9 +173,12 @@ def lookups_with_synonyms(lookup_tables: List[Dict[Text, Any]], synonyms: Dict[T
         elements = list(dict.fromkeys(elements))
         if table.get("name") in entities:
             canonical = set(elements)
+            shortest = (min_lengths or {}).get(table["name"], min_length)
             elements += [variant for variant, value in synonyms.items()
-                         if value in canonical and len(variant) >= min_length
+                         if value in canonical and len(variant) >= shortest
                          and variant not in elements]
+            words = set(elements) | set(synonyms)
+            elements = [e for e in elements if not any("不" + e in w for w in words)]
         tables.append({**table, "elements": sorted(elements, key=len, reverse=True)})
     return tables
 
@@ -186,11 +193,13 @@ class LookupsFromSynonyms(GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {"entities": ["care_level", "economic_status", "living_situation",
-                             "service_type", "program"], "min_length": 3}
+                             "service_type", "program"], "min_length": 3,
+                "min_lengths": {"service_type": 2}}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self.entities = list(config["entities"])
         self.min_length = int(config["min_length"])
+        self.min_lengths = {k: int(v) for k, v in (config.get("min_lengths") or {}).items()}
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage,
@@ -200,7 +209,7 @@ class LookupsFromSynonyms(GraphComponent):
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         training_data.lookup_tables = lookups_with_synonyms(
             training_data.lookup_tables, training_data.entity_synonyms, self.entities,
-            self.min_length)
+            self.min_length, self.min_lengths)
         return training_data
 
     def process(self, messages: List[Message]) -> List[Message]:

@@ -112,7 +112,8 @@ def find_names(text: str) -> List[Dict[Text, Any]]:
             continue
         rest = text[span[1]:]
         own_clause = i == 0 or text[i - 1] in _PUNCT
-        if rest.startswith(AFTER_CUES) or (own_clause and span[1] - span[0] == 3
+        given = span[1] - span[0] - len(_surname_at(text, i) or "")
+        if rest.startswith(AFTER_CUES) or (own_clause and given == 2
                                           and (not rest or rest[0] in _PUNCT)):
             add(span)
     return [{"start": a, "end": b, "value": text[a:b]} for a, b in sorted(spans)]
