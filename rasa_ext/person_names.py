@@ -1,6 +1,6 @@
 """A person's name as callers say it (person_name in ../shared/DESIGN.md): after a naming
 cue (我叫张桂兰, 老人叫李建国, 名字是王秀英, 俺是周长顺), before one (张桂兰老人, 王秀英的孙女,
-刘淑芬是我母亲), a surname alone after 姓 (我姓王, 老伴姓薛), or a name-shaped clause of its
+刘淑芬是我母亲, 我妈张桂兰，…), a surname alone after 姓 (我姓王, 老伴姓薛), or a name-shaped clause of its
 own at the start (段秀珍，80岁). A name starts with a surname from rasa_ext/surnames.txt and
 has one or two more characters that are not function words; names are only read where a
 name is plausible, never from a bare word in the middle of a sentence."""
@@ -22,6 +22,10 @@ SURNAME_CUES = ("姓",)
 AFTER_CUES = ("老人", "老太太", "老爷子", "老人家", "的闺女", "的女儿", "的儿子", "的孙女",
               "的孙子", "的儿媳", "的外孙", "的侄", "的老伴", "的家属", "是我", "要订", "要约",
               "要办", "要送")
+# Kinship words a name may follow directly (我妈张桂兰，今年88), and what may follow it then.
+KIN_BEFORE = ("妈", "爸", "娘", "爹", "母亲", "父亲", "老伴", "奶奶", "爷爷", "外婆", "外公",
+              "姥姥", "姥爷", "婆婆", "公公", "老公", "丈夫", "爱人")
+AFTER_KIN = ("今年", "住", "要", "想", "身份证", "预约", "腿脚")
 # Characters that do not occur in a given name here: function words, verbs and nouns that
 # follow a name in a sentence, numerals, kinship and honorific characters.
 STOP_CHARS = set("的了吗呢吧啊呀哦嘛是在住要想订约来去今年岁老和跟与给帮替说问打叫姓我你他她俺咱"
@@ -105,15 +109,18 @@ def find_names(text: str) -> List[Dict[Text, Any]]:
             else:
                 add(_name_at(text, at))
     for i in range(len(text)):
-        if i > 0 and _is_han(text[i - 1]) and text[i - 1] not in "给帮替是把和跟":
-            continue  # a name starts a clause or follows a word that takes a person
+        after_kin = text[:i].endswith(KIN_BEFORE)
+        if i > 0 and _is_han(text[i - 1]) and text[i - 1] not in "给帮替是把和跟" \
+                and not after_kin:
+            continue  # a name starts a clause or follows a word that takes a person or kin
         span = _name_at(text, i)
         if not span:
             continue
         rest = text[span[1]:]
         own_clause = i == 0 or text[i - 1] in _PUNCT
         given = span[1] - span[0] - len(_surname_at(text, i) or "")
-        if rest.startswith(AFTER_CUES) or (own_clause and given == 2
-                                          and (not rest or rest[0] in _PUNCT)):
+        ends = not rest or rest[0] in _PUNCT
+        if rest.startswith(AFTER_CUES) or (own_clause and given == 2 and ends) \
+                or (after_kin and (ends or rest.startswith(AFTER_KIN))):
             add(span)
     return [{"start": a, "end": b, "value": text[a:b]} for a, b in sorted(spans)]

@@ -21,6 +21,8 @@ def names(text):
     ("我是柴春生的外孙", ["柴春生"]),
     ("欧阳明华，八十二岁", ["欧阳明华"]),            # a clause of its own, compound surname
     ("我叫温丽明天上午来", ["温丽"]),                # the name ends before 明天
+    ("我母亲庞玉兰，今年九十", ["庞玉兰"]),          # right after a kinship word
+    ("俺爹樊德山住秦虹", ["樊德山"]),
 ])
 def test_names_said_in_many_ways(text, expected):
     assert names(text) == expected
@@ -29,6 +31,7 @@ def test_names_said_in_many_ways(text, expected):
 @pytest.mark.parametrize("text", [
     "我是周三约的", "我是高血压", "我是吃低保的", "普通老百姓", "帮我妈约个洗澡",
     "高龄补贴怎么领", "我是她闺女", "马上就来", "给钱吗", "我是王大爷家的",
+    "我妈包饺子给邻居", "我爸常年卧床",
 ])
 def test_no_name_where_none_is_said(text):
     assert names(text) == []
