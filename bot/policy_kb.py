@@ -690,7 +690,8 @@ class KnowledgeBase:
                           kind="not_covered")
         if benefit is not None and named:
             # 高龄津贴和家庭养老床位: the program named by its own name, then the benefit
-            own = self._answer_for(named, question, day, 1.0 if pid else top.score)
+            sure = 1.0 if pid or top is None else top.score
+            own = self._answer_for(named, question, day, sure)
             return dataclasses.replace(own, text=own.text + benefit.spoken(self.coverage.reply))
         if pid is not None:
             return self._answer_for(pid, question, day, 1.0)
