@@ -21,6 +21,7 @@ No Rasa and no Flask here: actions/policy.py and server/policy_api.py are thin w
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import re
@@ -33,11 +34,11 @@ from typing import Any, Iterable
 import jsonschema
 import yaml
 
-from bot import clock
+from bot import clock, referrals
 from bot.config import get_settings
-from bot.policy_schema import COMMON_PARAMETERS, PACK, PROGRAM
+from bot.policy_schema import COMMON_PARAMETERS, COVERAGE, PACK, PROGRAM
 from bot.policy_search import (  # retrieval: which program, which FAQ (bot/policy_search.py)
-    NO_PRICE, SearchIndex, _GENERIC, _prep, _Scored, _strip, _topic, facet_of,
+    NO_PRICE, SearchIndex, _GENERIC, _match_form, _prep, _Scored, _strip, _topic, facet_of,
 )
 
 log = logging.getLogger(__name__)
@@ -251,12 +252,34 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class NotCovered:
+    """A benefit callers ask about that the pack does not cover (coverage.yml), and where
+    to ask about it instead."""
+    name: str
+    aliases: tuple[str, ...]
+    where: str                  # where to ask, or a referral's whole sentence
+    from_referral: bool = False
+
+    def spoken(self, reply: str) -> str:
+        return self.where if self.from_referral else reply.format(name=self.name,
+                                                                  where=self.where)
+
+
+@dataclass
+class Coverage:
+    """policies/<region>/coverage.yml along the pack chain: benefits not covered, the
+    sentence that says so."""
+    reply: str = ""
+    not_covered: list[NotCovered] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Answer:
     text: str
     citation: Citation | None
     confidence: float
     program_id: str | None
-    kind: str = "answer"        # answer | not_sure | clarify
+    kind: str = "answer"        # answer | not_sure | clarify | not_covered (coverage.yml)
     suggestions: tuple[tuple[str, str], ...] = ()   # (program_id, short_name)
     plan_ended: bool = False    # the answer states a target of a plan whose period is over
     also: tuple[str, ...] = ()  # a two-topic question: the other programs answered after it
@@ -417,6 +440,7 @@ class _PackLoader:
         self.programs: dict[str, Program] = {}
         self.common: dict[str, Parameter] = {}
         self.chain: list[str] = []
+        self.coverage = Coverage()
 
     def load(self, region: str) -> None:
         chain: list[tuple[str, dict, Path]] = []
@@ -446,12 +470,38 @@ class _PackLoader:
             if common_file.is_file():
                 data = _read_yaml(common_file, COMMON_PARAMETERS)
                 self.common.update(self._parameters(common_file, data["parameters"]))
+        for pack_id, _data, _path in reversed(chain):   # a child's entries are added
+            coverage_file = self.root / pack_id / "coverage.yml"
+            if coverage_file.is_file():
+                self._coverage(coverage_file, _read_yaml(coverage_file, COVERAGE))
         for pack_id, _data, _path in reversed(chain):
             folder = self.root / pack_id / "programs"
             for file in sorted(folder.glob("*.yml")) if folder.is_dir() else []:
                 program = self._program(pack_id, file)
                 self.programs[program.id] = program
         self._check_aliases()
+
+    def _coverage(self, path: Path, data: dict) -> None:
+        if data.get("reply"):
+            self.coverage.reply = data["reply"]
+        for i, entry in enumerate(data.get("not_covered") or []):
+            if not self.coverage.reply:
+                raise PolicyPackError(path, "reply", "needed to speak not_covered entries")
+            where = entry.get("where")
+            if where is None:
+                referral = next((r for r in referrals.load() if r.id == entry["referral"]),
+                                None)
+                if referral is None or not referral.say:
+                    raise PolicyPackError(path, f"not_covered[{i}].referral",
+                                          f"no referral '{entry['referral']}' with a sentence "
+                                          "in policies/national/referrals.yml")
+                where = referral.say
+            benefit = NotCovered(entry["name"], tuple(entry.get("aliases") or ()), where,
+                                 from_referral="referral" in entry)
+            if any(b.name == benefit.name for b in self.coverage.not_covered):
+                raise PolicyPackError(path, f"not_covered[{i}].name",
+                                      f"duplicate name {benefit.name}")
+            self.coverage.not_covered.append(benefit)
 
     def _citation(self, path: Path, field_path: str, ref: dict) -> Citation:
         src = self.sources.get(ref["document"])
@@ -550,11 +600,12 @@ class KnowledgeBase:
     """Programs of one region's pack chain, indexed for search. Immutable once built."""
 
     def __init__(self, region: str, programs: dict[str, Program], sources: dict[str, Source],
-                 chain: list[str]):
+                 chain: list[str], coverage: Coverage | None = None):
         self.region = region
         self.chain = tuple(chain)
         self._programs = programs
         self.sources = sources
+        self.coverage = coverage or Coverage()
         self._alias_to_id: dict[str, str] = {}
         for p in programs.values():
             for text in (p.name, p.short_name, *p.aliases):
@@ -626,12 +677,24 @@ class KnowledgeBase:
         那要带什么材料 that names no program is answered about it."""
         day = _day(on)
         question = question or ""
-        if program:
-            pid = self.resolve_program(program)
-            if pid is not None:
-                return self._answer_for(pid, question, day, 1.0)
         scored = self._score(question) if question else []
         top = scored[0] if scored else None
+        pid = self.resolve_program(program) if program else None
+        # a benefit outside the pack named outright: where to ask, not a program sharing a
+        # word with it, even when the NLU took the benefit's name for a program's
+        benefit, named = self._not_covered(question, pid or (top.program_id if top else None),
+                                           scored)
+        if benefit is not None and not named:
+            return Answer(text=benefit.spoken(self.coverage.reply), citation=None,
+                          confidence=top.score if top else 0.0, program_id=None,
+                          kind="not_covered")
+        if benefit is not None and named:
+            # 高龄津贴和家庭养老床位: the program named by its own name, then the benefit
+            sure = 1.0 if pid or top is None else top.score
+            own = self._answer_for(named, question, day, sure)
+            return dataclasses.replace(own, text=own.text + benefit.spoken(self.coverage.reply))
+        if pid is not None:
+            return self._answer_for(pid, question, day, 1.0)
         also = self._index.two_topics(question, scored, ANSWER_THRESHOLD) if top else []
         if also:
             return self._answer_two([top, *also], question, day)
@@ -652,6 +715,31 @@ class KnowledgeBase:
                           kind="not_sure", suggestions=((p.id, p.short_name),))
         return Answer(text=NOT_SURE_TEXT, citation=None, confidence=confidence,
                       program_id=None, kind="not_sure")
+
+    def _not_covered(self, question: str, pid: str | None,
+                     scored: list[_Scored]) -> tuple[NotCovered | None, str | None]:
+        """The benefit outside the pack the question names outright (高龄津贴, 养老金),
+        unless the program that would answer (`pid`) is named by one of its own names
+        elsewhere in the question (高龄津贴和家庭养老床位能一起享受吗 still answers the
+        beds, then says where to ask about the benefit: the second item is that program).
+        Exact characters only (after the ASR folding of bot.policy_search)."""
+        q = _match_form(question)
+        if not q:
+            return None, None
+        named: list[tuple[int, int, NotCovered]] = []
+        for benefit in self.coverage.not_covered:
+            for text in (benefit.name, *benefit.aliases):
+                t = _match_form(text)
+                at = q.find(t) if t else -1
+                if at >= 0:
+                    named.append((at, at + len(t), benefit))
+        if not named:
+            return None, None
+        top = next((s for s in scored if s.program_id == pid), None)
+        own = [m for m in (top.mentions if top else ())
+               if m.term.kind == "alias"
+               and not any(a < m.end and m.start < b for a, b, _ in named)]
+        return min(named, key=lambda n: n[0])[2], pid if own else None
 
     # -- composing answers -------------------------------------------------------------
 
@@ -757,7 +845,8 @@ def load_kb(policies_dir: Path | str, region: str) -> KnowledgeBase:
     """Loads and validates a region's pack chain; raises PolicyPackError when malformed."""
     loader = _PackLoader(Path(policies_dir))
     loader.load(region)
-    return KnowledgeBase(region, loader.programs, loader.sources, loader.chain)
+    return KnowledgeBase(region, loader.programs, loader.sources, loader.chain,
+                         loader.coverage)
 
 
 _CACHE: dict[tuple[str, str], tuple[tuple, KnowledgeBase]] = {}

@@ -146,3 +146,23 @@ PACK = {
         },
     },
 }
+
+# policies/<region>/coverage.yml: what retrieval must know beyond the programs (issue 17):
+# benefits the pack does not cover, named outright, and where to ask about them.
+COVERAGE = {
+    "type": "object", "additionalProperties": False,
+    "properties": {
+        "reply": {"type": "string", "pattern": r"\{name\}.*\{where\}"},
+        "not_covered": {
+            "type": "array",
+            "items": {
+                "type": "object", "required": ["name"], "additionalProperties": False,
+                "oneOf": [{"required": ["where"]}, {"required": ["referral"]}],
+                # where: what to tell the caller; referral: the id of a referral in
+                # policies/national/referrals.yml whose sentence is said instead
+                "properties": {"name": TEXT, "aliases": TEXT_LIST, "where": TEXT,
+                               "referral": ID},
+            },
+        },
+    },
+}

@@ -380,6 +380,7 @@ PARAPHRASES = [
     ("legal_aid_12348", "子女不给赡养费，老人能找律师帮忙吗"),
     ("mutual_aid", "社区有没有老人互助的活动"),
     ("service_prices", "上门服务一个小时多少钱"),
+    ("free_home_care_80plus", "过了八十岁政府是不是派人上门免费照料"),
 ]
 
 

@@ -233,22 +233,83 @@ def test_the_independent_set_stays_above_its_floors(kb, bench):
 
 def test_the_holdout_set_stays_above_its_floors(kb, bench):
     """Measured 2026-11-29 (benchmarks/RESULTS.md): precision 0.944, recall 0.843 (0.953 /
-    0.748 the day before). Floors a little under; the set itself is never read row by row."""
+    0.748 the day before); 0.949 / 0.843 once benefits outside the pack got where to ask
+    (issue 17). Floors a little under; the set itself is never read row by row."""
     path = bench.SETS["holdout"]
     figures = bench.evaluate(kb, bench.load(path), DAY, sweep=False)
     assert figures["rows"] >= 250
-    assert figures["precision"] >= 0.935, figures
+    assert figures["precision"] >= 0.945, figures
     assert figures["recall"] >= 0.83, figures
     assert figures["per_kind"]["none"]["answered"] <= 4, figures
 
 
 def test_the_second_dev_set_stays_above_its_floors(kb, bench):
     """dev2 (written from the seeds and program names before the aliases were read, then
-    tuned on): precision 0.969, recall 0.935 on 2026-11-29 (0.951 / 0.870 before)."""
+    tuned on): precision 0.969, recall 0.935 on 2026-11-29 (0.951 / 0.870 before); 0.979 /
+    0.935 once benefits outside the pack got where to ask (issue 17)."""
     figures = bench.evaluate(kb, bench.load(bench.SETS["dev2"]), DAY, sweep=False)
     assert figures["rows"] >= 200
-    assert figures["precision"] >= 0.96, figures
+    assert figures["precision"] >= 0.97, figures
     assert figures["recall"] >= 0.92, figures
+
+
+def test_the_third_dev_set_stays_above_its_floors(kb, bench):
+    """dev3 (issue 17: out-of-pack benefits, group + topic, ASR-garbled names; written before
+    the aliases were read): precision 0.897, recall 0.934 before coverage.yml, 0.950 / 0.934
+    after."""
+    figures = bench.evaluate(kb, bench.load(bench.SETS["dev3"]), DAY, sweep=False)
+    assert figures["rows"] >= 150
+    assert figures["precision"] >= 0.945, figures
+    assert figures["recall"] >= 0.92, figures
+    assert figures["per_kind"]["none"]["answered"] <= 2, figures
+
+
+# ---------------------------------------------------------------- benefits not covered
+
+@pytest.mark.parametrize("question", [
+    "高龄津贴每个月发多少", "九十岁老人的高龄补贴去哪里申请", "百岁老人长寿金多少钱",
+    "残疾人两项补贴怎么申请", "独生子女父母奖励费一年多少",
+])
+def test_a_benefit_outside_the_pack_is_not_answered_by_a_program_sharing_a_word(kb, question):
+    answer = kb.answer(question, on=DAY)
+    assert answer.kind == "not_covered", answer
+    assert answer.program_id is None and answer.citation is None
+    benefit = kb._not_covered(question, None, kb._score(question))[0]
+    assert benefit is not None and answer.text == benefit.spoken(kb.coverage.reply)
+    assert benefit.name in answer.text and benefit.where in answer.text
+
+
+def test_a_benefit_outside_the_pack_is_not_answered_even_when_the_nlu_names_it_a_program(kb):
+    answer = kb.answer("八十岁以上的老人每个月有多少高龄补贴", program="高龄补贴", on=DAY)
+    assert answer.kind == "not_covered", answer
+    # a bare button (no words said) still answers the program the name resolves to
+    assert kb.answer("", program="免费照料", on=DAY).kind == "answer"
+
+
+def test_a_program_named_beside_a_benefit_outside_the_pack_answers_and_says_where_to_ask(kb):
+    answer = kb.answer("高龄津贴和家庭养老床位能一起享受吗", on=DAY)
+    assert answer.kind == "answer" and answer.program_id == "family_care_beds", answer
+    assert answer.text.endswith(kb.coverage.not_covered[0].spoken(kb.coverage.reply))
+
+
+def test_pension_and_medical_insurance_say_the_referral_sentence_from_its_one_home(kb):
+    from bot import referrals
+
+    says = {r.id: r.say for r in referrals.load()}
+    assert kb.answer("今年养老金调整涨多少", on=DAY).text == says["pension"]
+    assert kb.answer("住院报销能报百分之几", on=DAY).text == says["medical_insurance"]
+    # medical insurance inside an elder-care institution is the pack's own topic
+    assert kb.answer("养老机构能不能刷医保卡", on=DAY).program_id == "elder_care_institutions"
+
+
+def test_a_coverage_entry_naming_an_unknown_referral_stops_loading(tmp_path):
+    shutil.copytree(POLICIES, tmp_path / "policies")
+    path = tmp_path / "policies" / "demo_district" / "coverage.yml"
+    path.write_text(path.read_text(encoding="utf-8").replace("referral: pension",
+                                                             "referral: no_such_office"),
+                    encoding="utf-8")
+    with pytest.raises(policy_kb.PolicyPackError, match="no_such_office"):
+        load_kb(tmp_path / "policies", "demo_district")
 
 
 # ---------------------------------------------------------------- words and meaning
