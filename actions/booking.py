@@ -187,7 +187,8 @@ class BookingFormValidation(FormValidationAction):
             # to read, just ask the next question again
             return [SlotSet("booking_failures", slots.get("booking_failures") or 0),
                     SlotSet("requested_slot", requested)]
-        if requested and (bt.wants_to_stop(text) or intent in ("goodbye", "stop")):
+        if requested and (bt.wants_to_stop(text) or intent in ("goodbye", "stop")) \
+                and not self.says_the_wish(requested, text):
             # the booking forms' own way out ("先不约了"); other forms: rules.yml `stop`
             return [SlotSet("booking_aborted", "user"), SlotSet("requested_slot", None)]
         if requested and requested != "booking_code" \
@@ -226,6 +227,10 @@ class BookingFormValidation(FormValidationAction):
         events: List[EventType] = [SlotSet(k, v) for k, v in turn.updates.items()]
         events.append(SlotSet("requested_slot", next_slot))
         return events
+
+    def says_the_wish(self, requested: str, text: str) -> bool:
+        """Whether "不用来了" at this question is the answer rather than a way out."""
+        return False
 
     def side_question(self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str,
                       slots: Dict[str, Any]) -> bool:
@@ -846,6 +851,22 @@ class ValidateCancelBookingForm(BookingFormValidation):
         super().prefill(turn, text)
 
     which_part_wrong = "好的，是哪一个预约？"
+
+    def says_the_wish(self, requested: str, text: str) -> bool:
+        # "对，不用来了" at the cancel read-back confirms the cancelling
+        return requested == "booking_confirm" and bt.cancel_confirmation(text) is True
+
+    def answer_confirm(self, turn: Turn, text: str, intent: Optional[str]) -> Optional[bool]:
+        """The wish said instead of 对 / 不对 ("对，不要了", "别取消") decides; otherwise
+        as in every form."""
+        wish = bt.cancel_confirmation(text)
+        if wish is True:
+            turn.set("booking_confirm", True)
+            return True
+        if wish is False and not _WRONG.search(text or ""):
+            turn.set("booking_confirm", False)
+            return True
+        return super().answer_confirm(turn, text, intent)
 
     def correct(self, turn: Turn, text: str, intent: Optional[str]) -> Optional[bool]:
         """"不对，是打扫那个": the booking named instead; a bare "不对": asked which."""

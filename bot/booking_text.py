@@ -20,7 +20,7 @@ SERVICE_SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 _SERVICE_ORDER = ("上门理发", "助浴", "助医陪诊", "康复护理", "助洁", "助餐")  # specific first
 
-_AFFIRM = ("对", "是", "好", "行", "可以", "嗯", "没错", "确认", "要的", "中", "成", "ok", "OK", "对头")
+_AFFIRM = ("对", "是", "好", "行", "可以", "嗯", "没错", "确认", "要的", "中", "成", "ok", "OK", "对头", "确定")
 _DENY = ("不", "没", "别", "错", "算了", "取消")
 _ABORT = ("不约了", "不预约了", "不要约了", "算了", "不办了", "不用约了", "先不约", "不弄了")
 _ORDINALS = {"第一": 1, "第二": 2, "第三": 3, "第四": 4, "第五": 5, "头一": 1,
@@ -158,9 +158,18 @@ def name_from_text(text: str | None, entities: list[str] | None = None) -> str |
 # must not be written on noise; such a reply is asked again.
 _YES_WORDS = _AFFIRM + ("要得", "妥", "没问题", "同意", "就这样", "就这么", "定了", "约吧", "安排",
                         "嗯呐", "对的", "好嘞", "yes")
+# Not knowing is neither yes nor no: "不确定" holds 确定, "不知道对不对" holds 对.
+_UNSURE = re.compile(r"不确定|确定不了|不知道|不清楚|说不好|不好说|记不清|拿不准|不晓得")
+# At "您要取消…，对吗？" the caller often answers with the wish itself: "对，不要了",
+# "不用来了", "退掉吧". Keeping the visit is said with 不/别 before 取消 or with 还要 / 照常.
+_KEEP_VISIT = re.compile(r"(不|别|甭|先不|暂时不|不用|不要)(要)?取消|还(是)?要(的|来)|照常|留着|不退")
+_DROP_VISIT = re.compile(r"不要了|不用了|不需要了|不要它了|取消(吧|掉|了|就行|好了)?$|取消掉|退掉|"
+                         r"退了|不来了|不去了|作废")
 
 
 def yes_no(text: str | None, intent: str | None = None) -> bool | None:
+    if _UNSURE.search(text or ""):
+        return None
     if intent == "affirm":
         flat = (text or "").strip()
         if flat.startswith("/") or any(w in flat for w in _YES_WORDS):
@@ -176,6 +185,20 @@ def yes_no(text: str | None, intent: str | None = None) -> bool | None:
     if any(flat.startswith(w) for w in _DENY):
         return False
     if any(w in flat for w in _AFFIRM):
+        return True
+    return None
+
+
+def cancel_confirmation(text: str | None) -> bool | None:
+    """The answer to "您要取消…，对吗？" when it says the wish rather than 对 / 不对:
+    True for "对，不要了" / "不用来了" / "退掉吧", False for "别取消" / "还是要的",
+    None when it says neither (yes_no then reads it)."""
+    flat = re.sub(r"[\s，。,.!！?？、~～]+", "", text or "")
+    if not flat or len(flat) > 16 or _UNSURE.search(flat):
+        return None
+    if _KEEP_VISIT.search(flat) or re.match(r"(不对|不是|错了)", flat):
+        return False
+    if _DROP_VISIT.search(flat) or _DONT_COME.search(flat):
         return True
     return None
 
