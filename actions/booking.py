@@ -29,6 +29,7 @@ from actions.common import (HUMAN_BUTTON, ID_LAST4_FLAGS, REFERENCE_FLAGS, STOP_
 from actions.policy import answer_price_question, is_service_price_question
 from bot import booking, identity, policy_search, safety
 from bot import booking_text as bt
+from bot import facts as factlib
 from bot.db import session_scope
 from bot.masking import mask_phone
 from bot.models import Elder
@@ -42,6 +43,8 @@ _RESEND = re.compile(r"没收到|没有收到|收不到|重新发|再发|重发|
 
 IDENTITY_SLOTS = ("booking_elder_id", "booking_person_name", "booking_id_last4",
                   "booking_candidate")
+# the form's questions that prove who is calling ("为什么要身份证？" is answered at these)
+IDENTITY_QUESTIONS = ("booking_person_name", "booking_id_last4", "booking_code")
 TASK_SLOTS = ("booking_service", "booking_time", "booking_address", "booking_address_ok",
               "booking_confirm", "booking_reference", "booking_summary", "booking_failures",
               "booking_aborted", "booking_phone_checked", "booking_question_asked",
@@ -191,6 +194,11 @@ class BookingFormValidation(FormValidationAction):
                 and not self.says_the_wish(requested, text):
             # the booking forms' own way out ("先不约了"); other forms: rules.yml `stop`
             return [SlotSet("booking_aborted", "user"), SlotSet("requested_slot", None)]
+        if requested in IDENTITY_QUESTIONS and factlib.is_why_question(text):
+            # "为什么要身份证？": the reason, then the same question again; no miss counted
+            dispatcher.utter_message(response="utter_why_identity_check")
+            return [SlotSet("booking_failures", slots.get("booking_failures") or 0),
+                    SlotSet("booking_question_asked", None), SlotSet("requested_slot", requested)]
         if requested and requested != "booking_code" \
                 and self.side_question(dispatcher, tracker, text, slots):
             # "洗一次澡要多少钱？" instead of a day: answered, then the same question again
@@ -357,6 +365,15 @@ class BookingFormValidation(FormValidationAction):
         if bt.phone_from_text(text):
             self.identify_from_phone(turn, text)
             return turn.elder_id is not None
+        if factlib.is_dont_know(text) and not bt.id_last4_from_text(text) \
+                and not bt.name_from_text(text, entity_values(turn.tracker, "person_name")):
+            # "我不知道名字" / "身份证号我不清楚": asking again cannot help; nothing is read
+            # or changed without the proof, so say why and offer a person
+            for slot in ("booking_candidate", "booking_person_name", "booking_id_last4"):
+                turn.set(slot, None)
+            turn.set("booking_aborted", "identity")
+            turn.dispatcher.utter_message(response="utter_identity_unknown", buttons=HUMAN_BUTTONS)
+            return True
         if requested == "booking_person_name":
             name = bt.name_from_text(text, entity_values(turn.tracker, "person_name"))
             if not name:

@@ -286,6 +286,10 @@ class ValidateEligibilityForm(FormValidationAction):
         if parsed is None and text and factlib.is_dont_know(text):
             parsed = factlib.DONT_KNOW
             dispatcher.utter_message(text="没关系，这一项先跳过。")
+        if parsed is None and factlib.is_why_question(text):
+            # "问我年纪干什么？": the reason, then the same question again; no miss counted
+            dispatcher.utter_message(response="utter_why_eligibility_questions")
+            return {slot: None, "elig_failures": failures}
         side = _policy_answer_too(tracker, text) if parsed is None and text else None
         if side:
             # a side question ("助餐点在哪儿？") instead of an answer: answered, then the same

@@ -1,0 +1,95 @@
+"""Dialogue fixes found with benchmarks/data/dev_scripts2.yaml (issue 15): a question about
+the question ("问我年纪干什么？") is answered with the reason and the form goes on; a caller
+who does not know the elder's name or ID is told why it is needed and offered a person,
+never asked the same thing again; a repeat says a question once. Validators and actions on
+rasa-sdk trackers (no servers)."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.booking import ValidateCancelBookingForm, ValidateQueryBookingForm
+from actions.core import ActionRepeat
+from bot.facts import is_why_question
+from tests.test_booking_actions import run, tracker
+from tests.test_eligibility_actions import DOMAIN, validate
+from tests.test_eligibility_actions import tracker as elig_tracker
+
+
+@pytest.mark.parametrize("text, why", [
+    ("问我年纪干什么？", True), ("为什么要问这个", True), ("你问这些有什么用", True),
+    ("为什么要身份证", True), ("要验证码干嘛", True),
+    ("我想问问能领什么", False), ("为什么我没有高龄补贴", False), ("八十二了", False),
+    ("问你个事", False),
+])
+def test_why_question(text, why):
+    assert is_why_question(text) is why
+
+
+def test_eligibility_why_asked_gets_the_reason_and_the_question_again():
+    slots, said, _ = validate(elig_tracker(text="问我年纪干什么？", requested="elig_age"))
+    assert said == ["utter_why_eligibility_questions"]
+    assert slots["elig_age"] is None and slots["requested_slot"] == "elig_age"
+    assert slots["elig_failures"] == {}  # no miss counted: the next answer is read as usual
+    slots, said, _ = validate(elig_tracker(text="那好，我81", requested="elig_age"))
+    assert slots["elig_age"] == 81
+
+
+def test_booking_why_the_id_is_asked():
+    known = {"booking_person_name": "张桂兰", "booking_failures": 0}
+    messages, slots = run(ValidateCancelBookingForm(), tracker(
+        "为什么要身份证？", known, form="cancel_booking_form", requested="booking_id_last4"))
+    assert [m.get("response") for m in messages] == ["utter_why_identity_check"]
+    assert slots["requested_slot"] == "booking_id_last4" and slots["booking_failures"] == 0
+    assert "booking_person_name" not in slots  # the name said before is kept
+
+
+@pytest.mark.parametrize("text, requested", [
+    ("我不知道名字", "booking_person_name"),
+    ("她身份证我不清楚", "booking_id_last4"),
+])
+def test_not_knowing_the_proof_is_told_why_and_offered_a_person(db_url, text, requested):
+    known = {"booking_person_name": "王秀英"} if requested == "booking_id_last4" else {}
+    messages, slots = run(ValidateQueryBookingForm(), tracker(
+        text, known, form="query_booking_form", requested=requested))
+    assert [m.get("response") for m in messages] == ["utter_identity_unknown"]
+    assert any(b["payload"] == "/request_human" for b in messages[0]["buttons"])
+    assert slots["booking_aborted"] == "identity" and slots["requested_slot"] is None
+    assert slots.get("booking_elder_id") is None
+
+
+def test_a_name_with_the_digits_is_still_checked_whatever_else_is_said(db_url):
+    messages, slots = run(ValidateQueryBookingForm(), tracker(
+        "张桂兰，0027，别的我不清楚", {}, form="query_booking_form",
+        requested="booking_person_name"))
+    assert slots["booking_person_name"] == "张桂兰" and slots.get("booking_aborted") is None
+    assert slots["booking_candidate"] == "1"  # the code is sent to her mobile
+
+
+def _repeat(text: str, bot_texts: list[str], loop: str | None = None, requested=None):
+    events = [{"event": "user", "text": "开始"}]
+    events += [{"event": "bot", "text": t, "data": {}} for t in bot_texts]
+    events += [{"event": "user", "text": text}]
+    t = Tracker("s", {"requested_slot": requested}, {"text": text, "intent": {"name": "repeat"}},
+                events, False, None, {"name": loop} if loop else {}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionRepeat().run(dispatcher, t, DOMAIN))
+    return dispatcher.messages
+
+
+def test_repeat_says_a_question_once():
+    said = _repeat("再说一遍", ["好的，我帮您查查。", "请问您今年多大岁数了？", "请问您今年多大岁数了？"])
+    assert [m["text"] for m in said] == ["好的，我帮您查查。", "请问您今年多大岁数了？"]
+
+
+def test_repeat_intent_that_asks_why_gets_the_reason_in_a_form():
+    said = _repeat("问我年纪干什么？", ["请问您今年多大岁数了？"], loop="eligibility_form",
+                   requested="elig_age")
+    assert [m.get("response") for m in said] == ["utter_why_eligibility_questions"]
+    # a booking form explains only its questions about who is calling
+    said = _repeat("问这个干什么", ["您想约哪一天？"], loop="book_service_form",
+                   requested="booking_time")
+    assert [m["text"] for m in said] == ["您想约哪一天？"]
