@@ -25,9 +25,9 @@ from rasa_sdk.forms import FormValidationAction
 
 from actions.common import (HUMAN_BUTTON, ID_LAST4_FLAGS, REFERENCE_FLAGS, STOP_BUTTON,
                             caller_phone, channel, entity_values, form_buttons, guarded,
-                            is_voice, latest_text)
+                            is_voice, latest_text, say_referral)
 from actions.policy import answer_price_question, is_service_price_question
-from bot import booking, identity, policy_search, safety
+from bot import booking, identity, policy_search, referrals, safety
 from bot import booking_text as bt
 from bot import facts as factlib
 from bot.db import session_scope
@@ -210,6 +210,11 @@ class BookingFormValidation(FormValidationAction):
             # 上门洗澡要自己出钱吗 read as a booking: the price list answers, 帮我预约 offers
             if answer_price_question(dispatcher, tracker, text):
                 return [SlotSet("booking_aborted", "question"), SlotSet("requested_slot", None)]
+        if requested is None and self.answers_price_questions and not text.startswith("/") \
+                and self.another_office(text) and say_referral(dispatcher, tracker, text):
+            # "帮我挂个专家号" read as a booking: another office's business, said with the
+            # referral (and the button of our own service where one fits)
+            return [SlotSet("booking_aborted", "question"), SlotSet("requested_slot", None)]
         try:
             if requested is None:
                 self.prefill(turn, text)
@@ -239,6 +244,15 @@ class BookingFormValidation(FormValidationAction):
     def says_the_wish(self, requested: str, text: str) -> bool:
         """Whether "不用来了" at this question is the answer rather than a way out."""
         return False
+
+    @staticmethod
+    def another_office(text: str) -> bool:
+        """Whether a booking request is for what another office does (hospital registration,
+        a pension, a burst pipe): a referral fits and either it offers our own service
+        instead or none of ours is named."""
+        referral = referrals.find(text)
+        return referral is not None and (
+            referral.offer is not None or bt.service_from_text(text) is None)
 
     def side_question(self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str,
                       slots: Dict[str, Any]) -> bool:

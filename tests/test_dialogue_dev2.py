@@ -11,7 +11,8 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.booking import ValidateCancelBookingForm, ValidateQueryBookingForm
+from actions.booking import (ValidateBookServiceForm, ValidateCancelBookingForm,
+                             ValidateQueryBookingForm)
 from actions.core import ActionRepeat
 from bot.facts import is_why_question
 from tests.test_booking_actions import run, tracker
@@ -93,3 +94,20 @@ def test_repeat_intent_that_asks_why_gets_the_reason_in_a_form():
     said = _repeat("问这个干什么", ["您想约哪一天？"], loop="book_service_form",
                    requested="booking_time")
     assert [m["text"] for m in said] == ["您想约哪一天？"]
+
+
+@pytest.mark.parametrize("text, referral", [
+    ("我想挂鼓楼医院的专家号，能帮我挂吗", "hospital_registration"),
+    ("帮我约一下补办社保卡", "pension"),
+])
+def test_a_booking_request_for_another_office_gets_the_referral(db_url, text, referral):
+    messages, slots = run(ValidateBookServiceForm(), tracker(text, {}))
+    assert [m["custom"].get("referral") for m in messages] == [referral]
+    assert slots["booking_aborted"] == "question" and slots["requested_slot"] is None
+
+
+@pytest.mark.parametrize("text", ["帮我约个陪诊，去医院挂号", "约个人陪我去医院挂个专家号"])
+def test_our_escort_asked_for_is_booked(db_url, text):
+    messages, slots = run(ValidateBookServiceForm(), tracker(text, {}))
+    assert slots.get("booking_aborted") is None
+    assert slots["booking_service"] == "助医陪诊" and slots["requested_slot"] is not None
