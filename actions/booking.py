@@ -34,7 +34,7 @@ from bot.db import session_scope
 from bot.masking import mask_phone
 from bot.models import Elder
 from bot.clock import today
-from bot.timeparse import (PART_HOURS, TimeParseError, after_correction, parse_time,
+from bot.timeparse import (PART_HOURS, TimeParseError, after_correction, day_named, parse_time,
                            part_of, say_day, say_window, say_window_with_hours, window_start)
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ IDENTITY_QUESTIONS = ("booking_person_name", "booking_id_last4", "booking_code")
 TASK_SLOTS = ("booking_service", "booking_time", "booking_address", "booking_address_ok",
               "booking_confirm", "booking_reference", "booking_summary", "booking_failures",
               "booking_aborted", "booking_phone_checked", "booking_question_asked",
-              "booking_time_options", "booking_request")
+              "booking_time_options", "booking_request", "booking_day_said")
 # Intents that leave a booking form for a rule of their own (human, emergency, scam).
 INTERRUPT_INTENTS = {"request_human"} | safety.LAYER_INTENTS
 YES_NO_SLOTS = ("booking_confirm", "booking_address_ok")
@@ -455,6 +455,11 @@ class BookingFormValidation(FormValidationAction):
 
     def answer_time(self, turn: Turn, text: str, intent: Optional[str],
                     day_if_missing: Optional[dt.date] = None) -> Optional[bool]:
+        kept = turn.get("booking_day_said")
+        if kept:
+            turn.set("booking_day_said", None)
+            if day_if_missing is None:  # "上午" after "大后天中午 has no visits"
+                day_if_missing = dt.date.fromisoformat(kept)
         try:
             wanted = parse_time(text, day_if_missing=day_if_missing)
         except TimeParseError as exc:
@@ -687,10 +692,13 @@ class BookingFormValidation(FormValidationAction):
             if slot == "booking_time" and turn.get(slot) is None and turn.get("booking_request"):
                 # a time said with the request ("后天上午给我妈约个洗澡") is used once the
                 # elder is known; it was read back or asked about if it could not be taken
-                said = self.time_in_request(turn.get("booking_request"))
+                request = turn.get("booking_request")
+                said = self.time_in_request(request)
                 turn.set("booking_request", None)
                 if said and self.answer_time(turn, said, None) and turn.get(slot) is not None:
                     continue
+                if said is None:
+                    self.keep_day_of_unusable_time(turn, request)
                 return slot
             if slot == "booking_confirm" and turn.get(slot) is None:
                 turn.set("booking_summary", self.summary(turn))
@@ -698,6 +706,22 @@ class BookingFormValidation(FormValidationAction):
             if turn.get(slot) is None:
                 return slot
         return None
+
+    def keep_day_of_unusable_time(self, turn: Turn, request: str) -> None:
+        """"大后天中午" with the request: no visits at noon, so the caller hears the hours and
+        the day is kept (booking_day_said) for the half day she names next."""
+        try:
+            parse_time(request)
+            return
+        except TimeParseError as exc:
+            if exc.code != "outside_hours":
+                return
+            message = exc.message
+        day = day_named(request)
+        if day is None or day < today():
+            return
+        turn.set("booking_day_said", day.isoformat())
+        turn.say(message)
 
     def time_in_request(self, request: str) -> Optional[str]:
         """The words of the request that say when the visit should be, or None."""
@@ -924,6 +948,22 @@ class ValidateRescheduleBookingForm(BookingFormValidation):
 
     def name(self) -> Text:
         return "validate_reschedule_booking_form"
+
+    def keep_day_of_unusable_time(self, turn: Turn, request: str) -> None:
+        """"大后天中午" with the request: no visits at noon, so the caller hears the hours and
+        the day is kept (booking_day_said) for the half day she names next."""
+        try:
+            parse_time(request)
+            return
+        except TimeParseError as exc:
+            if exc.code != "outside_hours":
+                return
+            message = exc.message
+        day = day_named(request)
+        if day is None or day < today():
+            return
+        turn.set("booking_day_said", day.isoformat())
+        turn.say(message)
 
     def time_in_request(self, request: str) -> Optional[str]:
         """Only the time after 改到 / 换到 is the new one; a day before it names the booking."""

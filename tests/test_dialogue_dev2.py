@@ -6,6 +6,7 @@ rasa-sdk trackers (no servers)."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 import pytest
 from rasa_sdk import Tracker
@@ -111,3 +112,24 @@ def test_our_escort_asked_for_is_booked(db_url, text):
     messages, slots = run(ValidateBookServiceForm(), tracker(text, {}))
     assert slots.get("booking_aborted") is None
     assert slots["booking_service"] == "助医陪诊" and slots["requested_slot"] is not None
+
+
+def test_a_day_said_with_a_time_outside_the_hours_is_kept(db_url):
+    # 大后天中午 on Monday the 23rd: no visits at noon; the 26th is kept for the half day
+    messages, slots = run(ValidateBookServiceForm(), tracker(
+        "我想订个送饭上门，大后天中午能送吗", {}, metadata={"phone": "13800000001",
+                                                  "channel": "voice"}))
+    assert "中午没有上门服务" in messages[-1]["text"]
+    assert slots["booking_day_said"] == "2026-11-26" and slots["requested_slot"] == "booking_time"
+    known = {"booking_elder_id": "1", "booking_person_name": "张桂兰", "booking_service": "助餐",
+             "booking_address": "五老村街道文昌巷12号3楼", "booking_day_said": "2026-11-26"}
+    _, slots = run(ValidateBookServiceForm(), tracker("上午", known, requested="booking_time"))
+    assert slots["booking_time"].startswith("2026-11-26T08") and slots["booking_day_said"] is None
+
+
+def test_day_named():
+    from bot.timeparse import day_named
+    monday = dt.date(2026, 11, 23)
+    assert day_named("大后天中午", monday) == dt.date(2026, 11, 26)
+    assert day_named("礼拜三晚上，不对，礼拜四晚上", monday) == dt.date(2026, 11, 26)
+    assert day_named("中午", monday) is None
