@@ -194,6 +194,11 @@ class BookingFormValidation(FormValidationAction):
                 and not self.says_the_wish(requested, text):
             # the booking forms' own way out ("先不约了"); other forms: rules.yml `stop`
             return [SlotSet("booking_aborted", "user"), SlotSet("requested_slot", None)]
+        if requested and requested != "booking_confirm" and bt.asks_to_wait(text):
+            # "等一下，有人敲门": no answer and no miss; the question stays open
+            dispatcher.utter_message(response="utter_take_your_time")
+            return [SlotSet("booking_failures", slots.get("booking_failures") or 0),
+                    SlotSet("booking_question_asked", True), SlotSet("requested_slot", requested)]
         if requested in IDENTITY_QUESTIONS and factlib.is_why_question(text):
             # "为什么要身份证？": the reason, then the same question again; no miss counted
             dispatcher.utter_message(response="utter_why_identity_check")

@@ -7,7 +7,7 @@ import re
 import cn2an
 
 from bot.textnorm import normalize
-from bot.timeparse import after_correction
+from bot.timeparse import after_correction, day_named
 
 # Service names of the demo catalogue (bot/booking_demo.py) and how people say them.
 SERVICE_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -201,6 +201,21 @@ def cancel_confirmation(text: str | None) -> bool | None:
     if _DROP_VISIT.search(flat) or _DONT_COME.search(flat):
         return True
     return None
+
+
+# "等一下，有人敲门", "你等等，我去拿身份证": the caller needs a moment; the question stays
+_HOLD_ON = re.compile(r"等一下(?!午)|等一等|等等|等会儿?|稍等|等我|你先等|我去拿|我去找|我找找|我找一下|"
+                      r"我翻翻|有人敲门|我去开门|我接个电话|先别挂")
+_ANSWER_DIGITS = re.compile(r"[0-9０-９]|[零〇幺一二两三四五六七八九十]{2,}")
+
+
+def asks_to_wait(text: str | None) -> bool:
+    """The caller asks for a moment and says nothing else the question needs (no digits,
+    no day): "等一下，有人敲门" is a wait, "等一下，0015" and "等等，后天上午" are answers."""
+    flat = text or ""
+    if not _HOLD_ON.search(flat) or _ANSWER_DIGITS.search(flat):
+        return False
+    return day_named(flat) is None
 
 
 def wants_to_stop(text: str | None) -> bool:

@@ -13,8 +13,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.booking import (ValidateBookServiceForm, ValidateCancelBookingForm,
-                             ValidateQueryBookingForm)
+                             ValidateQueryBookingForm, ValidateRescheduleBookingForm)
 from actions.core import ActionRepeat
+from bot import booking_text as bt
 from bot.facts import is_why_question
 from tests.test_booking_actions import run, tracker
 from tests.test_eligibility_actions import DOMAIN, validate
@@ -133,3 +134,28 @@ def test_day_named():
     assert day_named("大后天中午", monday) == dt.date(2026, 11, 26)
     assert day_named("礼拜三晚上，不对，礼拜四晚上", monday) == dt.date(2026, 11, 26)
     assert day_named("中午", monday) is None
+
+
+@pytest.mark.parametrize("text, wait", [
+    ("等一下，有人敲门", True), ("你等等，我去抽屉里拿", True), ("稍等", True),
+    ("等一下，0015", False), ("等等，后天上午", False), ("我回来了，改到下周一", False),
+    ("下午", False), ("等一下午", False),
+])
+def test_asks_to_wait(text, wait):
+    assert bt.asks_to_wait(text) is wait
+
+
+def test_a_wait_inside_the_booking_form_keeps_the_question_without_a_miss():
+    known = {"booking_person_name": "李建国", "booking_failures": 1}
+    messages, slots = run(ValidateRescheduleBookingForm(), tracker(
+        "身份证啊，你等等，我去抽屉里拿", known, form="reschedule_booking_form",
+        requested="booking_id_last4"))
+    assert [m.get("response") for m in messages] == ["utter_take_your_time"]
+    assert slots["requested_slot"] == "booking_id_last4" and slots["booking_failures"] == 1
+    assert slots["booking_question_asked"] is True  # not asked again right after "慢慢来"
+
+
+def test_a_wait_inside_the_eligibility_form_is_no_miss():
+    slots, said, _ = validate(elig_tracker(text="等一下，我找找户口本", requested="elig_street"))
+    assert said == ["utter_take_your_time"]
+    assert slots["elig_street"] is None and slots["elig_failures"] == {}
