@@ -159,3 +159,18 @@ def test_a_wait_inside_the_eligibility_form_is_no_miss():
     slots, said, _ = validate(elig_tracker(text="等一下，我找找户口本", requested="elig_street"))
     assert said == ["utter_take_your_time"]
     assert slots["elig_street"] is None and slots["elig_failures"] == {}
+
+
+@pytest.mark.parametrize("text, special", [
+    ("独生子前几年没了", True), ("独生女去世了", True), ("唯一的儿子病故了", True),
+    ("独生子在上海工作", None), ("独生子女都挺好", None), ("不是失独", False),
+])
+def test_lost_only_child_said_in_own_words(text, special):
+    from bot.facts import parse_special_family
+    assert parse_special_family(text) is special
+
+
+def test_lost_only_child_in_the_opening_is_kept():
+    from actions.eligibility import facts_said
+    found = facts_said("我是44年生的，独生子前几年没了，国家对我们这种有没有什么照顾")
+    assert found["special_family"] is True
