@@ -384,7 +384,8 @@ class BookingFormValidation(FormValidationAction):
         if bt.phone_from_text(text):
             self.identify_from_phone(turn, text)
             return turn.elder_id is not None
-        if factlib.is_dont_know(text) and not bt.id_last4_from_text(text) \
+        if factlib.is_dont_know(text) and len(re.sub(r"\W", "", text)) <= 12 \
+                and not bt.id_last4_from_text(text) \
                 and not bt.name_from_text(text, entity_values(turn.tracker, "person_name")):
             # "我不知道名字" / "身份证号我不清楚": asking again cannot help; nothing is read
             # or changed without the proof, so say why and offer a person

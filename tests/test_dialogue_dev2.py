@@ -108,7 +108,8 @@ def test_a_booking_request_for_another_office_gets_the_referral(db_url, text, re
     assert slots["booking_aborted"] == "question" and slots["requested_slot"] is None
 
 
-@pytest.mark.parametrize("text", ["帮我约个陪诊，去医院挂号", "约个人陪我去医院挂个专家号"])
+@pytest.mark.parametrize("text", ["帮我约个陪诊，去医院挂号", "约个人陪我去医院挂个专家号",
+                                  "找个人带我去医院挂号"])
 def test_our_escort_asked_for_is_booked(db_url, text):
     messages, slots = run(ValidateBookServiceForm(), tracker(text, {}))
     assert slots.get("booking_aborted") is None
@@ -174,3 +175,11 @@ def test_lost_only_child_in_the_opening_is_kept():
     from actions.eligibility import facts_said
     found = facts_said("我是44年生的，独生子前几年没了，国家对我们这种有没有什么照顾")
     assert found["special_family"] is True
+
+
+def test_a_long_answer_with_not_knowing_in_it_is_asked_again_not_ended(db_url):
+    # "名字怎么写我不清楚，叫张什么兰来着": the old path (asked again) rather than ending
+    messages, slots = run(ValidateQueryBookingForm(), tracker(
+        "名字怎么写我不清楚，叫张什么兰来着的", {}, form="query_booking_form",
+        requested="booking_person_name"))
+    assert slots.get("booking_aborted") is None and slots["requested_slot"] == "booking_person_name"
