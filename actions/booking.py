@@ -34,8 +34,8 @@ from bot.db import session_scope
 from bot.masking import mask_phone
 from bot.models import Elder
 from bot.clock import today
-from bot.timeparse import (PART_HOURS, TimeParseError, after_correction, day_named, parse_time,
-                           part_of, say_day, say_window, say_window_with_hours, window_start)
+from bot.timeparse import (PART_HOURS, SERVICE_HOURS_TEXT, TimeParseError, after_correction,
+                           day_named, parse_time, part_of, say_day, say_window, say_window_with_hours, window_start)
 
 log = logging.getLogger(__name__)
 # "I did not get it", "send it again": a new code rather than a wrong one
@@ -727,7 +727,8 @@ class BookingFormValidation(FormValidationAction):
         if day is None or day < today():
             return
         turn.set("booking_day_said", day.isoformat())
-        turn.say(message)
+        # what cannot be booked and the hours; the form's own question follows (one question)
+        turn.say(f"{message.split('。')[0]}。{SERVICE_HOURS_TEXT}。", asks=False)
 
     def time_in_request(self, request: str) -> Optional[str]:
         """The words of the request that say when the visit should be, or None."""

@@ -121,7 +121,9 @@ def test_a_day_said_with_a_time_outside_the_hours_is_kept(db_url):
     messages, slots = run(ValidateBookServiceForm(), tracker(
         "我想订个送饭上门，大后天中午能送吗", {}, metadata={"phone": "13800000001",
                                                   "channel": "voice"}))
-    assert "中午没有上门服务" in messages[-1]["text"]
+    from bot.timeparse import SERVICE_HOURS_TEXT
+    assert messages[-1]["text"] == f"中午没有上门服务。{SERVICE_HOURS_TEXT}。"
+    assert not slots.get("booking_question_asked")  # the form's own question follows
     assert slots["booking_day_said"] == "2026-11-26" and slots["requested_slot"] == "booking_time"
     known = {"booking_elder_id": "1", "booking_person_name": "张桂兰", "booking_service": "助餐",
              "booking_address": "五老村街道文昌巷12号3楼", "booking_day_said": "2026-11-26"}
