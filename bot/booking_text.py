@@ -204,18 +204,20 @@ def cancel_confirmation(text: str | None) -> bool | None:
 
 
 # "等一下，有人敲门", "你等等，我去拿身份证": the caller needs a moment; the question stays
-_HOLD_ON = re.compile(r"等一下(?!午)|等一等|等等|等会儿?|稍等|等我|你先等|我去拿|我去找|我找找|我找一下|"
+_HOLD_ON = re.compile(r"等一下(?!午)|等一等|等等|稍等|你先等|我去拿|我去找|我找找|我找一下|"
                       r"我翻翻|有人敲门|我去开门|我接个电话|先别挂")
-_ANSWER_DIGITS = re.compile(r"[0-9０-９]|[零〇幺一二两三四五六七八九十]{2,}")
+# anything an answer is made of: digits, a half day or clock time, a service, yes / no
+_ANSWER_PART = re.compile(r"[0-9０-９]|[零〇幺一二两三四五六七八九十]{2,}|上午|下午|中午|晚上|早上|点|"
+                          r"[对是好行要]的?$")
 
 
 def asks_to_wait(text: str | None) -> bool:
-    """The caller asks for a moment and says nothing else the question needs (no digits,
-    no day): "等一下，有人敲门" is a wait, "等一下，0015" and "等等，后天上午" are answers."""
-    flat = text or ""
-    if not _HOLD_ON.search(flat) or _ANSWER_DIGITS.search(flat):
+    """The caller asks for a moment and says nothing the question needs: "等一下，有人敲门"
+    is a wait; "等一下，0015", "等等，后天上午", "稍等，下午吧", "等一下，洗澡" are answers."""
+    flat = re.sub(r"[\s，。,.!！?？、~～]+", "", text or "")
+    if not _HOLD_ON.search(flat) or len(flat) > 16 or _ANSWER_PART.search(flat):
         return False
-    return day_named(flat) is None
+    return day_named(flat) is None and service_from_text(flat) is None
 
 
 def wants_to_stop(text: str | None) -> bool:

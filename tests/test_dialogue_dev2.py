@@ -142,7 +142,8 @@ def test_day_named():
 @pytest.mark.parametrize("text, wait", [
     ("等一下，有人敲门", True), ("你等等，我去抽屉里拿", True), ("稍等", True),
     ("等一下，0015", False), ("等等，后天上午", False), ("我回来了，改到下周一", False),
-    ("下午", False), ("等一下午", False),
+    ("下午", False), ("等一下午", False), ("稍等，下午吧", False), ("等一下，洗澡", False),
+    ("等会儿下午来", False),
 ])
 def test_asks_to_wait(text, wait):
     assert bt.asks_to_wait(text) is wait
