@@ -25,16 +25,17 @@ from rasa_sdk.forms import FormValidationAction
 
 from actions.common import (HUMAN_BUTTON, ID_LAST4_FLAGS, REFERENCE_FLAGS, STOP_BUTTON,
                             caller_phone, channel, entity_values, form_buttons, guarded,
-                            is_voice, latest_text)
+                            is_voice, latest_text, say_referral)
 from actions.policy import answer_price_question, is_service_price_question
-from bot import booking, identity, policy_search, safety
+from bot import booking, identity, policy_search, referrals, safety
 from bot import booking_text as bt
+from bot import facts as factlib
 from bot.db import session_scope
 from bot.masking import mask_phone
 from bot.models import Elder
 from bot.clock import today
-from bot.timeparse import (PART_HOURS, TimeParseError, after_correction, parse_time,
-                           part_of, say_day, say_window, say_window_with_hours, window_start)
+from bot.timeparse import (PART_HOURS, SERVICE_HOURS_TEXT, TimeParseError, after_correction,
+                           day_named, parse_time, part_of, say_day, say_window, say_window_with_hours, window_start)
 
 log = logging.getLogger(__name__)
 # "I did not get it", "send it again": a new code rather than a wrong one
@@ -42,10 +43,12 @@ _RESEND = re.compile(r"没收到|没有收到|收不到|重新发|再发|重发|
 
 IDENTITY_SLOTS = ("booking_elder_id", "booking_person_name", "booking_id_last4",
                   "booking_candidate")
+# the form's questions that prove who is calling ("为什么要身份证？" is answered at these)
+IDENTITY_QUESTIONS = ("booking_person_name", "booking_id_last4", "booking_code")
 TASK_SLOTS = ("booking_service", "booking_time", "booking_address", "booking_address_ok",
               "booking_confirm", "booking_reference", "booking_summary", "booking_failures",
               "booking_aborted", "booking_phone_checked", "booking_question_asked",
-              "booking_time_options", "booking_request")
+              "booking_time_options", "booking_request", "booking_day_said")
 # Intents that leave a booking form for a rule of their own (human, emergency, scam).
 INTERRUPT_INTENTS = {"request_human"} | safety.LAYER_INTENTS
 YES_NO_SLOTS = ("booking_confirm", "booking_address_ok")
@@ -187,9 +190,20 @@ class BookingFormValidation(FormValidationAction):
             # to read, just ask the next question again
             return [SlotSet("booking_failures", slots.get("booking_failures") or 0),
                     SlotSet("requested_slot", requested)]
-        if requested and (bt.wants_to_stop(text) or intent in ("goodbye", "stop")):
+        if requested and (bt.wants_to_stop(text) or intent in ("goodbye", "stop")) \
+                and not self.says_the_wish(requested, text):
             # the booking forms' own way out ("先不约了"); other forms: rules.yml `stop`
             return [SlotSet("booking_aborted", "user"), SlotSet("requested_slot", None)]
+        if requested and requested != "booking_confirm" and bt.asks_to_wait(text):
+            # "等一下，有人敲门": no answer and no miss; the question stays open
+            dispatcher.utter_message(response="utter_take_your_time")
+            return [SlotSet("booking_failures", slots.get("booking_failures") or 0),
+                    SlotSet("booking_question_asked", True), SlotSet("requested_slot", requested)]
+        if requested in IDENTITY_QUESTIONS and factlib.is_why_question(text):
+            # "为什么要身份证？": the reason, then the same question again; no miss counted
+            dispatcher.utter_message(response="utter_why_identity_check")
+            return [SlotSet("booking_failures", slots.get("booking_failures") or 0),
+                    SlotSet("booking_question_asked", None), SlotSet("requested_slot", requested)]
         if requested and requested != "booking_code" \
                 and self.side_question(dispatcher, tracker, text, slots):
             # "洗一次澡要多少钱？" instead of a day: answered, then the same question again
@@ -201,6 +215,11 @@ class BookingFormValidation(FormValidationAction):
             # 上门洗澡要自己出钱吗 read as a booking: the price list answers, 帮我预约 offers
             if answer_price_question(dispatcher, tracker, text):
                 return [SlotSet("booking_aborted", "question"), SlotSet("requested_slot", None)]
+        if requested is None and self.answers_price_questions and not text.startswith("/") \
+                and self.another_office(text) and say_referral(dispatcher, tracker, text):
+            # "帮我挂个专家号" read as a booking: another office's business, said with the
+            # referral (and the button of our own service where one fits)
+            return [SlotSet("booking_aborted", "question"), SlotSet("requested_slot", None)]
         try:
             if requested is None:
                 self.prefill(turn, text)
@@ -226,6 +245,19 @@ class BookingFormValidation(FormValidationAction):
         events: List[EventType] = [SlotSet(k, v) for k, v in turn.updates.items()]
         events.append(SlotSet("requested_slot", next_slot))
         return events
+
+    def says_the_wish(self, requested: str, text: str) -> bool:
+        """Whether "不用来了" at this question is the answer rather than a way out."""
+        return False
+
+    @staticmethod
+    def another_office(text: str) -> bool:
+        """Whether a booking request is for what another office does (hospital registration,
+        a pension, a burst pipe): a referral fits and either it offers our own service
+        instead or none of ours is named."""
+        referral = referrals.find(text)
+        return referral is not None and (
+            referral.offer is not None or bt.service_from_text(text) is None)
 
     def side_question(self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str,
                       slots: Dict[str, Any]) -> bool:
@@ -352,6 +384,16 @@ class BookingFormValidation(FormValidationAction):
         if bt.phone_from_text(text):
             self.identify_from_phone(turn, text)
             return turn.elder_id is not None
+        if factlib.is_dont_know(text) and len(re.sub(r"\W", "", text)) <= 12 \
+                and not bt.id_last4_from_text(text) \
+                and not bt.name_from_text(text, entity_values(turn.tracker, "person_name")):
+            # "我不知道名字" / "身份证号我不清楚": asking again cannot help; nothing is read
+            # or changed without the proof, so say why and offer a person
+            for slot in ("booking_candidate", "booking_person_name", "booking_id_last4"):
+                turn.set(slot, None)
+            turn.set("booking_aborted", "identity")
+            turn.dispatcher.utter_message(response="utter_identity_unknown", buttons=HUMAN_BUTTONS)
+            return True
         if requested == "booking_person_name":
             name = bt.name_from_text(text, entity_values(turn.tracker, "person_name"))
             if not name:
@@ -419,6 +461,11 @@ class BookingFormValidation(FormValidationAction):
 
     def answer_time(self, turn: Turn, text: str, intent: Optional[str],
                     day_if_missing: Optional[dt.date] = None) -> Optional[bool]:
+        kept = turn.get("booking_day_said")
+        if kept:
+            turn.set("booking_day_said", None)
+            if day_if_missing is None:  # "上午" after "大后天中午 has no visits"
+                day_if_missing = dt.date.fromisoformat(kept)
         try:
             wanted = parse_time(text, day_if_missing=day_if_missing)
         except TimeParseError as exc:
@@ -651,10 +698,13 @@ class BookingFormValidation(FormValidationAction):
             if slot == "booking_time" and turn.get(slot) is None and turn.get("booking_request"):
                 # a time said with the request ("后天上午给我妈约个洗澡") is used once the
                 # elder is known; it was read back or asked about if it could not be taken
-                said = self.time_in_request(turn.get("booking_request"))
+                request = turn.get("booking_request")
+                said = self.time_in_request(request)
                 turn.set("booking_request", None)
                 if said and self.answer_time(turn, said, None) and turn.get(slot) is not None:
                     continue
+                if said is None:
+                    self.keep_day_of_unusable_time(turn, request)
                 return slot
             if slot == "booking_confirm" and turn.get(slot) is None:
                 turn.set("booking_summary", self.summary(turn))
@@ -662,6 +712,23 @@ class BookingFormValidation(FormValidationAction):
             if turn.get(slot) is None:
                 return slot
         return None
+
+    def keep_day_of_unusable_time(self, turn: Turn, request: str) -> None:
+        """"大后天中午" with the request: no visits at noon, so the caller hears the hours and
+        the day is kept (booking_day_said) for the half day she names next."""
+        try:
+            parse_time(request)
+            return
+        except TimeParseError as exc:
+            if exc.code != "outside_hours":
+                return
+            message = exc.message
+        day = day_named(request)
+        if day is None or day < today():
+            return
+        turn.set("booking_day_said", day.isoformat())
+        # what cannot be booked and the hours; the form's own question follows (one question)
+        turn.say(f"{message.split('。')[0]}。{SERVICE_HOURS_TEXT}。", asks=False)
 
     def time_in_request(self, request: str) -> Optional[str]:
         """The words of the request that say when the visit should be, or None."""
@@ -847,6 +914,22 @@ class ValidateCancelBookingForm(BookingFormValidation):
 
     which_part_wrong = "好的，是哪一个预约？"
 
+    def says_the_wish(self, requested: str, text: str) -> bool:
+        # "对，不用来了" at the cancel read-back confirms the cancelling
+        return requested == "booking_confirm" and bt.cancel_confirmation(text) is True
+
+    def answer_confirm(self, turn: Turn, text: str, intent: Optional[str]) -> Optional[bool]:
+        """The wish said instead of 对 / 不对 ("对，不要了", "别取消") decides; otherwise
+        as in every form."""
+        wish = bt.cancel_confirmation(text)
+        if wish is True:
+            turn.set("booking_confirm", True)
+            return True
+        if wish is False and not _WRONG.search(text or ""):
+            turn.set("booking_confirm", False)
+            return True
+        return super().answer_confirm(turn, text, intent)
+
     def correct(self, turn: Turn, text: str, intent: Optional[str]) -> Optional[bool]:
         """"不对，是打扫那个": the booking named instead; a bare "不对": asked which."""
         turn.set("booking_request", None)  # the request named the wrong one
@@ -872,6 +955,22 @@ class ValidateRescheduleBookingForm(BookingFormValidation):
 
     def name(self) -> Text:
         return "validate_reschedule_booking_form"
+
+    def keep_day_of_unusable_time(self, turn: Turn, request: str) -> None:
+        """"大后天中午" with the request: no visits at noon, so the caller hears the hours and
+        the day is kept (booking_day_said) for the half day she names next."""
+        try:
+            parse_time(request)
+            return
+        except TimeParseError as exc:
+            if exc.code != "outside_hours":
+                return
+            message = exc.message
+        day = day_named(request)
+        if day is None or day < today():
+            return
+        turn.set("booking_day_said", day.isoformat())
+        turn.say(message)
 
     def time_in_request(self, request: str) -> Optional[str]:
         """Only the time after 改到 / 换到 is the new one; a day before it names the booking."""

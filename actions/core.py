@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (caller_phone, channel, confident_policy_answer, guarded,
                             latest_text, log, say_referral)
-from bot import advisor_calendar, handoff, live_chat
+from bot import advisor_calendar, facts, handoff, live_chat
 
 QUEUE_DOWN_TEXT = ("不好意思，系统暂时登记不了。请您直接拨打12349，说“转人工”，顾问会接听。"
                    "如果有危险，请马上打120。")
@@ -44,6 +44,16 @@ class ActionSessionStart(Action):
         return events
 
 
+# the reason given when a caller asks why a form's question is asked
+WHY_RESPONSES = {
+    "eligibility_form": "utter_why_eligibility_questions",
+    "book_service_form": "utter_why_identity_check",
+    "query_booking_form": "utter_why_identity_check",
+    "cancel_booking_form": "utter_why_identity_check",
+    "reschedule_booking_form": "utter_why_identity_check",
+}
+
+
 class ActionRepeat(Action):
     """Says the last bot answer again (再说一遍 / * on the keypad)."""
 
@@ -60,10 +70,25 @@ class ActionRepeat(Action):
                 last_turn.append(event)
             elif event.get("event") == "user" and collecting:
                 break
+        loop = (tracker.active_loop or {}).get("name")
+        if loop and facts.is_why_question(latest_text(tracker)):
+            # "问我年纪干什么？" reads like 再问一遍: the reason is what was asked for; the
+            # form then asks its question again
+            why = WHY_RESPONSES.get(loop)
+            if loop != "eligibility_form" and tracker.get_slot("requested_slot") not in (
+                    "booking_person_name", "booking_id_last4", "booking_code"):
+                why = None  # the booking forms explain only why they ask who is calling
+            if why:
+                dispatcher.utter_message(response=why)
+                return []
         if not last_turn:
             dispatcher.utter_message(response="utter_nothing_to_repeat")
             return []
+        said: set[str] = set()
         for event in reversed(last_turn):
+            if event.get("text") in said:
+                continue  # a question the form asked again after a repeat is said once
+            said.add(event.get("text") or "")
             data = event.get("data") or {}
             dispatcher.utter_message(text=event.get("text"), buttons=data.get("buttons") or [],
                                      json_message=data.get("custom"))

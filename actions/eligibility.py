@@ -24,6 +24,7 @@ from rasa_sdk.types import DomainDict
 from actions.common import (MOBILE_NUMBER_FLAGS, caller_phone, channel, confident_policy_answer,
                             entity_values, form_buttons, guarded, is_voice, latest_text)
 from bot import eligibility, handoff, identity
+from bot import booking_text as bt
 from bot import facts as factlib
 from bot.clock import today
 from bot.eligibility_caller import stored_facts_for_phone
@@ -286,6 +287,14 @@ class ValidateEligibilityForm(FormValidationAction):
         if parsed is None and text and factlib.is_dont_know(text):
             parsed = factlib.DONT_KNOW
             dispatcher.utter_message(text="没关系，这一项先跳过。")
+        if parsed is None and bt.asks_to_wait(text):
+            # "等一下，我找找户口本": no answer and no miss; the question stays open
+            dispatcher.utter_message(response="utter_take_your_time")
+            return {slot: None, "elig_failures": failures}
+        if parsed is None and factlib.is_why_question(text):
+            # "问我年纪干什么？": the reason, then the same question again; no miss counted
+            dispatcher.utter_message(response="utter_why_eligibility_questions")
+            return {slot: None, "elig_failures": failures}
         side = _policy_answer_too(tracker, text) if parsed is None and text else None
         if side:
             # a side question ("助餐点在哪儿？") instead of an answer: answered, then the same

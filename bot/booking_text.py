@@ -7,7 +7,7 @@ import re
 import cn2an
 
 from bot.textnorm import normalize
-from bot.timeparse import after_correction
+from bot.timeparse import after_correction, day_named
 
 # Service names of the demo catalogue (bot/booking_demo.py) and how people say them.
 SERVICE_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -20,7 +20,7 @@ SERVICE_SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 _SERVICE_ORDER = ("上门理发", "助浴", "助医陪诊", "康复护理", "助洁", "助餐")  # specific first
 
-_AFFIRM = ("对", "是", "好", "行", "可以", "嗯", "没错", "确认", "要的", "中", "成", "ok", "OK", "对头")
+_AFFIRM = ("对", "是", "好", "行", "可以", "嗯", "没错", "确认", "要的", "中", "成", "ok", "OK", "对头", "确定")
 _DENY = ("不", "没", "别", "错", "算了", "取消")
 _ABORT = ("不约了", "不预约了", "不要约了", "算了", "不办了", "不用约了", "先不约", "不弄了")
 _ORDINALS = {"第一": 1, "第二": 2, "第三": 3, "第四": 4, "第五": 5, "头一": 1,
@@ -158,9 +158,18 @@ def name_from_text(text: str | None, entities: list[str] | None = None) -> str |
 # must not be written on noise; such a reply is asked again.
 _YES_WORDS = _AFFIRM + ("要得", "妥", "没问题", "同意", "就这样", "就这么", "定了", "约吧", "安排",
                         "嗯呐", "对的", "好嘞", "yes")
+# Not knowing is neither yes nor no: "不确定" holds 确定, "不知道对不对" holds 对.
+_UNSURE = re.compile(r"不确定|确定不了|不知道|不清楚|说不好|不好说|记不清|拿不准|不晓得")
+# At "您要取消…，对吗？" the caller often answers with the wish itself: "对，不要了",
+# "不用来了", "退掉吧". Keeping the visit is said with 不/别 before 取消 or with 还要 / 照常.
+_KEEP_VISIT = re.compile(r"(不|别|甭|先不|暂时不|不用|不要)(要)?取消|还(是)?要(的|来)|照常|留着|不退")
+_DROP_VISIT = re.compile(r"不要了|不用了|不需要了|不要它了|取消(吧|掉|了|就行|好了)?$|取消掉|退掉|"
+                         r"退了|不来了|不去了|作废")
 
 
 def yes_no(text: str | None, intent: str | None = None) -> bool | None:
+    if _UNSURE.search(text or ""):
+        return None
     if intent == "affirm":
         flat = (text or "").strip()
         if flat.startswith("/") or any(w in flat for w in _YES_WORDS):
@@ -178,6 +187,37 @@ def yes_no(text: str | None, intent: str | None = None) -> bool | None:
     if any(w in flat for w in _AFFIRM):
         return True
     return None
+
+
+def cancel_confirmation(text: str | None) -> bool | None:
+    """The answer to "您要取消…，对吗？" when it says the wish rather than 对 / 不对:
+    True for "对，不要了" / "不用来了" / "退掉吧", False for "别取消" / "还是要的",
+    None when it says neither (yes_no then reads it)."""
+    flat = re.sub(r"[\s，。,.!！?？、~～]+", "", text or "")
+    if not flat or len(flat) > 16 or _UNSURE.search(flat):
+        return None
+    if _KEEP_VISIT.search(flat) or re.match(r"(不对|不是|错了)", flat):
+        return False
+    if _DROP_VISIT.search(flat) or _DONT_COME.search(flat):
+        return True
+    return None
+
+
+# "等一下，有人敲门", "你等等，我去拿身份证": the caller needs a moment; the question stays
+_HOLD_ON = re.compile(r"等一下(?!午)|等一等|等等|稍等|你先等|我去拿|我去找|我找找|我找一下|"
+                      r"我翻翻|有人敲门|我去开门|我接个电话|先别挂")
+# anything an answer is made of: digits, a half day or clock time, a service, yes / no
+_ANSWER_PART = re.compile(r"[0-9０-９]|[零〇幺一二两三四五六七八九十]{2,}|上午|下午|中午|晚上|早上|点|"
+                          r"[对是好行要]的?$")
+
+
+def asks_to_wait(text: str | None) -> bool:
+    """The caller asks for a moment and says nothing the question needs: "等一下，有人敲门"
+    is a wait; "等一下，0015", "等等，后天上午", "稍等，下午吧", "等一下，洗澡" are answers."""
+    flat = re.sub(r"[\s，。,.!！?？、~～]+", "", text or "")
+    if not _HOLD_ON.search(flat) or len(flat) > 16 or _ANSWER_PART.search(flat):
+        return False
+    return day_named(flat) is None and service_from_text(flat) is None
 
 
 def wants_to_stop(text: str | None) -> bool:

@@ -213,6 +213,17 @@ def is_dont_know(text: str | None) -> bool:
     return bool(_DONT_KNOW.search(clean(text)))
 
 
+# A question about the question ("问我年纪干什么？", "为什么要身份证"): the caller wants the
+# reason before answering; it is neither an answer nor a wish to hear the question again.
+_WHY_ASKED = re.compile(r"(问|要|查|打听)[^，。,.]{0,6}(干什么|干嘛|干吗|做什么|干啥|做啥|啥用|什么用|有什么关系)|"
+                        r"为(什么|啥)(要|得|还要)?(问|知道|说|报|给|提供|核对|验证|身份证|名字|姓名|岁数|年龄|收入)|"
+                        r"(问|说|报|给)(这个|这些|那个)(干|做)")
+
+
+def is_why_question(text: str | None) -> bool:
+    return bool(_WHY_ASKED.search(clean(text)))
+
+
 def _first(text: str, table: list[tuple[str, str]]) -> str | None:
     for pattern, value in table:
         if re.search(pattern, text):
@@ -294,7 +305,10 @@ def parse_living_situation(text: str | None) -> str | None:
     return _first(t, _LIVING)
 
 
-_SPECIAL_YES = r"失独|独生子女.{0,4}(去世|走了|没了|不在了|过世|伤残|残疾)|计划生育特殊家庭|计生特殊家庭|特扶|特别扶助"
+_LOST = r"(去世|走了|没了|不在了|过世|病故|伤残|残疾)"
+_SPECIAL_YES = (r"失独|计划生育特殊家庭|计生特殊家庭|特扶|特别扶助|"
+                r"独生(子女|子|女|儿子|女儿)[^，。,.；;？?]{0,6}" + _LOST + "|"
+                r"(唯一的|就一个|只有一个|就这一个)(孩子|儿子|女儿|闺女)[^，。,.；;？?]{0,6}" + _LOST)
 _SPECIAL_NO = r"不是(计划生育|计生|失独)|没有失独|不是特殊家庭"
 
 

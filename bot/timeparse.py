@@ -290,6 +290,18 @@ def _find_part_and_clock(text: str) -> tuple[str | None, int | None, int | None]
     return part, hour, minute
 
 
+def day_named(text: str | None, today: dt.date | None = None) -> dt.date | None:
+    """The day a text names even when the rest cannot be booked ("大后天中午": the 26th),
+    after a self-correction when it names one; None when it names no day."""
+    today = today or clock.today()
+    text = re.sub(r"\s+", "", clean(text))
+    for part in (after_correction(text), text):
+        day, _ = _find_day(part, today)
+        if day is not None:
+            return day
+    return None
+
+
 def parse_time(text: str | None, today: dt.date | None = None,
                day_if_missing: dt.date | None = None) -> TimeRequest:
     """Parses a caller's time expression. Raises TimeParseError with a polite reason.

@@ -298,3 +298,38 @@ def test_the_service_in_the_request_names_one_of_two_bookings(db_url):
         metadata={"phone": "13800000001", "channel": "voice"}))
     assert slots["booking_reference"] == clean.reference
     assert slots["requested_slot"] == "booking_confirm"
+
+
+# ----- the cancel read-back answered with the wish (issue 15, dev scripts 2) -------------
+
+@pytest.mark.parametrize("text, verdict", [
+    ("对，不要了", True), ("嗯，不用来了", True), ("退掉吧", True), ("是的，取消", True),
+    ("别取消", False), ("先不取消了", False), ("还是要的", False), ("不对", False),
+    ("对", None), ("不确定", None), ("我不知道", None),
+])
+def test_cancel_confirmation(text, verdict):
+    assert bt.cancel_confirmation(text) is verdict
+
+
+@pytest.mark.parametrize("text, answer", [
+    ("确定", True), ("我确定", True), ("不确定", None), ("确定不了", None), ("不知道对不对", None),
+])
+def test_sure_and_unsure_at_a_read_back(text, answer):
+    assert bt.yes_no(text, None) is answer
+    assert bt.yes_no(text, "affirm") is answer
+
+
+@pytest.mark.parametrize("text, intent, confirmed", [
+    ("对，不要了", "deny", True),
+    ("不用来了", "inform", True),
+    ("确定", "inform", True),
+    ("别取消，还是要的", "deny", False),
+])
+def test_cancel_read_back_answered_with_the_wish(db_url, text, intent, confirmed):
+    bath, _clean = _two_bookings()
+    known = {"booking_elder_id": "1", "booking_person_name": "张桂兰",
+             "booking_reference": bath.reference}
+    _, slots = run(ValidateCancelBookingForm(), tracker(
+        text, known, form="cancel_booking_form", requested="booking_confirm", intent=intent))
+    assert slots.get("booking_aborted") is None  # "不用来了" is the answer, not a way out
+    assert slots["booking_confirm"] is confirmed and slots["requested_slot"] is None
