@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import caller_phone, channel, confident_policy_answer, is_voice, latest_text, log
 from bot import handoff
-from bot.facts import names_something_else
+from bot.facts import names_a_topic, names_something_else
 from bot.safety import replies
 
 # How long (in turns of this conversation) an emergency or crisis stays open for follow-ups.
@@ -253,10 +253,12 @@ class ActionSafetyConfirmed(Action):
         if suspected is None and open_kind in _RUNNERS:
             # no question was asked: the check answered as a follow-up of the open kind
             return _RUNNERS[open_kind]().answer(dispatcher, tracker, confirmed=False)
-        if intent == "affirm" and suspected in ("emergency", "scam") and \
-                names_something_else(latest_text(tracker)):
-            # "就是漏水" to "is someone in danger?": it is just a leak, not a yes. (A crisis
-            # keeps its yes: its answer stays with the person and does no harm.)
+        answer = latest_text(tracker)
+        if intent == "affirm" and (names_a_topic(answer) or (
+                suspected in ("emergency", "scam") and names_something_else(answer))):
+            # "就是漏水" to "is someone in danger?", "是房子的事" to any of the questions: it
+            # is something else, not a yes. (To the crisis question "就是心里难受" stays a
+            # yes: the crisis answer stays with the person and does no harm.)
             log.info("safety question answered with something else sender=%s suspected=%s",
                      tracker.sender_id, suspected)
             intent = None

@@ -333,10 +333,22 @@ _NO = re.compile(r"^(不|没|没有|否|别|不是|不用|不要|不对|无|算�
 _JUST_SOMETHING_ELSE = re.compile(r"^(就|只|也就|不过)是(?!(就是|是|的|啊|呀|呢|嘛|吧|了)*$)")
 
 
+# "是房子的事", "是关于遗产的问题", "我就是想问问": the answer names a topic, not a yes.
+_ABOUT_A_TOPIC = re.compile(r"^(就|只|也就|不过)?是(关于)?.{1,12}(的事|的事情|的事儿|的问题)(啊|呀|吧|了)?$"
+                            r"|^(我)?(就|只)是(想)?(问问|问一下|咨询|了解)")
+
+
 def names_something_else(text: str | None) -> bool:
     """True for an answer that says what it is instead of yes ("就是漏水", "只是问问")."""
     t = re.sub(r"[，。！？,.!?~～、 ]", "", clean(text))
-    return parse_yes_no(t) is None and bool(_JUST_SOMETHING_ELSE.match(t))
+    return parse_yes_no(t) is None and bool(_JUST_SOMETHING_ELSE.match(t)) or names_a_topic(t)
+
+
+def names_a_topic(text: str | None) -> bool:
+    """True for an answer that names what the matter is about ("是房子的事", "就是想问问"):
+    never a yes, whatever the question was."""
+    t = re.sub(r"[，。！？,.!?~～、 ]", "", clean(text))
+    return bool(_ABOUT_A_TOPIC.match(t))
 
 
 def parse_yes_no(text: str | None) -> bool | None:

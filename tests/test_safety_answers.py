@@ -9,7 +9,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.safety import ActionSafetyConfirmed
-from bot.facts import names_something_else
+from bot.facts import names_a_topic, names_something_else
 
 
 def tracker(asked_about: str, answer: str, suspected: str) -> Tracker:
@@ -49,3 +49,16 @@ def test_a_plain_yes_still_gets_120(db_url):
 def test_a_crisis_keeps_its_yes(db_url):
     # "就是心里难受" to "您是不是很难受…？" is a yes: the crisis answer stays with the person
     assert "12356" in said(tracker("唉，我真是绝望了", "就是心里难受", "crisis"))
+
+
+@pytest.mark.parametrize("answer, topic", [
+    ("是房子的事", True), ("是关于遗产的问题", True), ("我就是想问问", True),
+    ("就是心里难受", False), ("是的", False), ("是啊，难受", False),
+])
+def test_an_answer_that_names_a_topic(answer, topic):
+    assert names_a_topic(answer) is topic
+
+
+def test_a_topic_is_no_yes_to_the_crisis_question(db_url):
+    reply = said(tracker("老头子走了，家里的事找谁问问", "是房子的事", "crisis"))
+    assert "12356" not in reply and "想办什么事" in reply
