@@ -9,6 +9,7 @@ a caller ID matching her registered number is the proof. Nothing on file is read
 nothing is booked, changed or cancelled before that. One question at a time; a second
 unusable answer in a row offers a human.
 """
+
 from __future__ import annotations
 
 import abc
@@ -23,9 +24,20 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
-from actions.common import (HUMAN_BUTTON, ID_LAST4_FLAGS, REFERENCE_FLAGS, STOP_BUTTON,
-                            caller_phone, channel, entity_values, form_buttons, guarded,
-                            is_voice, latest_text, say_referral)
+from actions.common import (
+    HUMAN_BUTTON,
+    ID_LAST4_FLAGS,
+    REFERENCE_FLAGS,
+    STOP_BUTTON,
+    caller_phone,
+    channel,
+    entity_values,
+    form_buttons,
+    guarded,
+    is_voice,
+    latest_text,
+    say_referral,
+)
 from actions.policy import answer_price_question, is_service_price_question
 from bot import booking, identity, policy_search, referrals, safety
 from bot import booking_text as bt
@@ -34,21 +46,43 @@ from bot.db import session_scope
 from bot.masking import mask_phone
 from bot.models import Elder
 from bot.clock import today
-from bot.timeparse import (PART_HOURS, SERVICE_HOURS_TEXT, TimeParseError, after_correction,
-                           day_named, parse_time, part_of, say_day, say_window, say_window_with_hours, window_start)
+from bot.timeparse import (
+    PART_HOURS,
+    SERVICE_HOURS_TEXT,
+    TimeParseError,
+    after_correction,
+    day_named,
+    parse_time,
+    part_of,
+    say_day,
+    say_window,
+    say_window_with_hours,
+    window_start,
+)
 
 log = logging.getLogger(__name__)
 # "I did not get it", "send it again": a new code rather than a wrong one
 _RESEND = re.compile(r"没收到|没有收到|收不到|重新发|再发|重发|再来一个")
 
-IDENTITY_SLOTS = ("booking_elder_id", "booking_person_name", "booking_id_last4",
-                  "booking_candidate")
+IDENTITY_SLOTS = ("booking_elder_id", "booking_person_name", "booking_id_last4", "booking_candidate")
 # the form's questions that prove who is calling ("为什么要身份证？" is answered at these)
 IDENTITY_QUESTIONS = ("booking_person_name", "booking_id_last4", "booking_code")
-TASK_SLOTS = ("booking_service", "booking_time", "booking_address", "booking_address_ok",
-              "booking_confirm", "booking_reference", "booking_summary", "booking_failures",
-              "booking_aborted", "booking_phone_checked", "booking_question_asked",
-              "booking_time_options", "booking_request", "booking_day_said")
+TASK_SLOTS = (
+    "booking_service",
+    "booking_time",
+    "booking_address",
+    "booking_address_ok",
+    "booking_confirm",
+    "booking_reference",
+    "booking_summary",
+    "booking_failures",
+    "booking_aborted",
+    "booking_phone_checked",
+    "booking_question_asked",
+    "booking_time_options",
+    "booking_request",
+    "booking_day_said",
+)
 # Intents that leave a booking form for a rule of their own (human, emergency, scam).
 INTERRUPT_INTENTS = {"request_human"} | safety.LAYER_INTENTS
 YES_NO_SLOTS = ("booking_confirm", "booking_address_ok")
@@ -65,8 +99,10 @@ TIME_BUTTONS = 4
 _WRONG = re.compile(r"不对|错了|不是|搞错|弄错|说错")
 WHICH_PART_WRONG = "好的，哪里不对？是服务、日子，还是地址？您直接说要改成什么就行。"
 # "越快越好", "哪天都行": no day named, the nearest free times are offered
-_ANY_DAY = re.compile(r"越快越好|越早越好|尽快|尽早|早点|最近|最早|哪天都|随便|都可以|都行|你们定|你们安排|"
-                      r"看着办|看着安排|有空就|什么时候都|啥时候都|哪天有空|什么时候有空|啥时候有空")
+_ANY_DAY = re.compile(
+    r"越快越好|越早越好|尽快|尽早|早点|最近|最早|哪天都|随便|都可以|都行|你们定|你们安排|"
+    r"看着办|看着安排|有空就|什么时候都|啥时候都|哪天有空|什么时候有空|啥时候有空"
+)
 # "下礼拜" with no weekday: the nearest free times from next Monday
 _NEXT_WEEK = re.compile(r"下个?(?:礼拜|星期|周)(?![一二三四五六日天1-7])")
 OFFERED_TIMES = 3
@@ -78,14 +114,17 @@ def _code_we_asked_for(requested: str, tracker: Tracker) -> bool:
     concrete scam cue (someone else asking for it) still interrupts: that is `scam_report`."""
     message = tracker.latest_message or {}
     assessment = message.get("safety") or {}
-    return (requested == "booking_code"
-            and (message.get("intent") or {}).get("name") == "safety_check"
-            and assessment.get("suspected") == "scam")
+    return (
+        requested == "booking_code"
+        and (message.get("intent") or {}).get("name") == "safety_check"
+        and assessment.get("suspected") == "scam"
+    )
 
 
 @dataclass
 class Turn:
     """One user turn inside a booking form: what we know and what changes."""
+
     dispatcher: CollectingDispatcher
     tracker: Tracker
     form: str
@@ -98,8 +137,9 @@ class Turn:
     def set(self, name: str, value: Any) -> None:
         self.updates[name] = value
 
-    def say(self, text: str, buttons: list | None = None, asks: bool = True,
-            custom: dict | None = None) -> None:
+    def say(
+        self, text: str, buttons: list | None = None, asks: bool = True, custom: dict | None = None
+    ) -> None:
         """Says something; `asks` when it already asks the question again (then the form's
         own question is skipped: one question at a time). `custom` carries reply-contract
         flags (e.g. expects_digits) for the channels."""
@@ -153,8 +193,9 @@ def _request_key(tracker: Tracker, what: str) -> str:
     message_id = (tracker.latest_message or {}).get("message_id") or ""
     if not message_id:
         users = sum(1 for e in tracker.events if e.get("event") == "user")
-        started = next((e.get("timestamp") for e in reversed(tracker.events)
-                        if e.get("event") == "session_started"), 0)
+        started = next(
+            (e.get("timestamp") for e in reversed(tracker.events) if e.get("event") == "session_started"), 0
+        )
         message_id = f"{started}:{users}"
     return f"{what}:{tracker.sender_id}:{message_id}"[:160]
 
@@ -174,8 +215,9 @@ class BookingFormValidation(FormValidationAction):
     # whether a question about what a service costs is answered instead of starting the form
     answers_price_questions = False
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
         form = self.form_name()
         active = (tracker.active_loop or {}).get("name")
         requested = tracker.get_slot("requested_slot") if active == form else None
@@ -188,35 +230,56 @@ class BookingFormValidation(FormValidationAction):
         if requested and not _fresh_user_answer(tracker, form):
             # back in the form after an action (e.g. the time was taken meanwhile): no answer
             # to read, just ask the next question again
-            return [SlotSet("booking_failures", slots.get("booking_failures") or 0),
-                    SlotSet("requested_slot", requested)]
-        if requested and (bt.wants_to_stop(text) or intent in ("goodbye", "stop")) \
-                and not self.says_the_wish(requested, text):
+            return [
+                SlotSet("booking_failures", slots.get("booking_failures") or 0),
+                SlotSet("requested_slot", requested),
+            ]
+        if (
+            requested
+            and (bt.wants_to_stop(text) or intent in ("goodbye", "stop"))
+            and not self.says_the_wish(requested, text)
+        ):
             # the booking forms' own way out ("先不约了"); other forms: rules.yml `stop`
             return [SlotSet("booking_aborted", "user"), SlotSet("requested_slot", None)]
         if requested and requested != "booking_confirm" and bt.asks_to_wait(text):
             # "等一下，有人敲门": no answer and no miss; the question stays open
             dispatcher.utter_message(response="utter_take_your_time")
-            return [SlotSet("booking_failures", slots.get("booking_failures") or 0),
-                    SlotSet("booking_question_asked", True), SlotSet("requested_slot", requested)]
+            return [
+                SlotSet("booking_failures", slots.get("booking_failures") or 0),
+                SlotSet("booking_question_asked", True),
+                SlotSet("requested_slot", requested),
+            ]
         if requested in IDENTITY_QUESTIONS and factlib.is_why_question(text):
             # "为什么要身份证？": the reason, then the same question again; no miss counted
             dispatcher.utter_message(response="utter_why_identity_check")
-            return [SlotSet("booking_failures", slots.get("booking_failures") or 0),
-                    SlotSet("booking_question_asked", None), SlotSet("requested_slot", requested)]
-        if requested and requested != "booking_code" \
-                and self.side_question(dispatcher, tracker, text, slots):
+            return [
+                SlotSet("booking_failures", slots.get("booking_failures") or 0),
+                SlotSet("booking_question_asked", None),
+                SlotSet("requested_slot", requested),
+            ]
+        if requested and requested != "booking_code" and self.side_question(dispatcher, tracker, text, slots):
             # "洗一次澡要多少钱？" instead of a day: answered, then the same question again
             # with everything said so far kept, and no miss counted
-            return [SlotSet("booking_failures", slots.get("booking_failures") or 0),
-                    SlotSet("booking_question_asked", None), SlotSet("requested_slot", requested)]
-        if requested is None and self.answers_price_questions and is_service_price_question(
-                text, entity_values(tracker, "service_type")):
+            return [
+                SlotSet("booking_failures", slots.get("booking_failures") or 0),
+                SlotSet("booking_question_asked", None),
+                SlotSet("requested_slot", requested),
+            ]
+        if (
+            requested is None
+            and self.answers_price_questions
+            and is_service_price_question(text, entity_values(tracker, "service_type"))
+        ):
             # 上门洗澡要自己出钱吗 read as a booking: the price list answers, 帮我预约 offers
             if answer_price_question(dispatcher, tracker, text):
                 return [SlotSet("booking_aborted", "question"), SlotSet("requested_slot", None)]
-        if requested is None and self.answers_price_questions and not text.startswith("/") \
-                and self.another_office(text) and say_referral(dispatcher, tracker, text):
+        if (
+            requested is None
+            and self.answers_price_questions
+            and not text.startswith("/")
+            and self.another_office(text)
+            and say_referral(dispatcher, tracker, text)
+        ):
             # "帮我挂个专家号" read as a booking: another office's business, said with the
             # referral (and the button of our own service where one fits)
             return [SlotSet("booking_aborted", "question"), SlotSet("requested_slot", None)]
@@ -240,8 +303,11 @@ class BookingFormValidation(FormValidationAction):
         except Exception:  # database down: say so politely and end the form, nothing written
             log.exception("booking form %s failed", form)
             dispatcher.utter_message(text=_db_down_text())
-            return [SlotSet("booking_aborted", "error"), SlotSet("booking_failures", 0),
-                    SlotSet("requested_slot", None)]
+            return [
+                SlotSet("booking_aborted", "error"),
+                SlotSet("booking_failures", 0),
+                SlotSet("requested_slot", None),
+            ]
         events: List[EventType] = [SlotSet(k, v) for k, v in turn.updates.items()]
         events.append(SlotSet("requested_slot", next_slot))
         return events
@@ -256,11 +322,11 @@ class BookingFormValidation(FormValidationAction):
         a pension, a burst pipe): a referral fits and either it offers our own service
         instead or none of ours is named."""
         referral = referrals.find(text)
-        return referral is not None and (
-            referral.offer is not None or bt.service_from_text(text) is None)
+        return referral is not None and (referral.offer is not None or bt.service_from_text(text) is None)
 
-    def side_question(self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str,
-                      slots: Dict[str, Any]) -> bool:
+    def side_question(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str, slots: Dict[str, Any]
+    ) -> bool:
         """A question about what the visit costs, asked in the middle of the form: answered
         from the price list (about the service being booked when it names none)."""
         if not text or text.startswith("/") or not policy_search.is_price_question(text):
@@ -282,11 +348,10 @@ class BookingFormValidation(FormValidationAction):
         elder's name and ID digits): nothing said up front is asked for again."""
         turn.set("booking_request", (text or "")[:300] or None)
         self.identify_from_phone(turn, text)
-        if turn.elder_id is None and not turn.get("booking_candidate") \
-                and not turn.get("booking_aborted"):
+        if turn.elder_id is None and not turn.get("booking_candidate") and not turn.get("booking_aborted"):
             name = bt.name_said_upfront(text) or next(
-                (e for e in entity_values(turn.tracker, "person_name")
-                 if bt.name_from_text(e) == e), None)
+                (e for e in entity_values(turn.tracker, "person_name") if bt.name_from_text(e) == e), None
+            )
             if name and not turn.get("booking_person_name"):
                 turn.set("booking_person_name", name)
             last4 = bt.id_last4_said_upfront(text)
@@ -316,15 +381,22 @@ class BookingFormValidation(FormValidationAction):
             found = (elder.id, elder.name) if elder is not None else None
         if found is None:
             log.info("booking form: phone %s is not an elder's", mask_phone(phone))
-            turn.say(f"尾号{phone[-4:]}的这个号码没有登记在我们的老人信息里。没关系，我们用老人的姓名来查。",
-                     asks=False)
+            turn.say(
+                f"尾号{phone[-4:]}的这个号码没有登记在我们的老人信息里。没关系，我们用老人的姓名来查。",
+                asks=False,
+            )
             return
         if identity.caller_id_matches(found[0], trusted):
             # the carrier's caller ID is her registered number (voice and SMS only)
-            identity.record_attempt(turn.tracker.sender_id, found[0], "caller_id", True,
-                                    channel(turn.tracker),
-                                    relation=identity.said_relation(turn.tracker.events),
-                                    proved_by=trusted)
+            identity.record_attempt(
+                turn.tracker.sender_id,
+                found[0],
+                "caller_id",
+                True,
+                channel(turn.tracker),
+                relation=identity.said_relation(turn.tracker.events),
+                proved_by=trusted,
+            )
             self.proven(turn, found[0])
             return
         log.info("booking form: phone %s names elder %s; proof needed", mask_phone(phone), found[0])
@@ -337,12 +409,15 @@ class BookingFormValidation(FormValidationAction):
         if sent.ok:
             turn.set("booking_candidate", str(elder_id))
             whose = "老人家属" if sent.to_relative else "老人"
-            turn.say(f"为了保护老人的信息，我们给{whose}的手机{sent.sent_to_masked}发了一条短信，"
-                     "里面有6位数的验证码。请您说一下验证码。",
-                     custom={"expects_digits": identity.CODE_DIGITS})
+            turn.say(
+                f"为了保护老人的信息，我们给{whose}的手机{sent.sent_to_masked}发了一条短信，"
+                "里面有6位数的验证码。请您说一下验证码。",
+                custom={"expects_digits": identity.CODE_DIGITS},
+            )
             return
-        self.to_a_person(turn, TOO_MANY_TRIES if sent.code == "locked"
-                         else "这位老人没有登记手机，没法发验证码。")
+        self.to_a_person(
+            turn, TOO_MANY_TRIES if sent.code == "locked" else "这位老人没有登记手机，没法发验证码。"
+        )
 
     def to_a_person(self, turn: Turn, why: str) -> None:
         """Proof failed or cannot be given here: nothing more is tried, a person helps."""
@@ -364,8 +439,12 @@ class BookingFormValidation(FormValidationAction):
             self.challenge(turn, candidate)
             return None
         # who the caller said they are to her (我是她女儿) goes into the proof's record
-        checked = identity.verify(turn.tracker.sender_id, text, channel(turn.tracker),
-                                  relation=identity.said_relation(turn.tracker.events))
+        checked = identity.verify(
+            turn.tracker.sender_id,
+            text,
+            channel(turn.tracker),
+            relation=identity.said_relation(turn.tracker.events),
+        )
         if checked.ok:
             self.proven(turn, candidate)
             return True
@@ -376,17 +455,22 @@ class BookingFormValidation(FormValidationAction):
         if checked.code == "locked":
             self.to_a_person(turn, "验证码不对。" + TOO_MANY_TRIES)
             return None
-        turn.say(f"验证码不对。请您再看一下短信，说那6位数字。还可以试{checked.tries_left}次。",
-                 custom={"expects_digits": identity.CODE_DIGITS})
+        turn.say(
+            f"验证码不对。请您再看一下短信，说那6位数字。还可以试{checked.tries_left}次。",
+            custom={"expects_digits": identity.CODE_DIGITS},
+        )
         return None
 
     def handle_identity(self, turn: Turn, requested: str, text: str) -> bool:
         if bt.phone_from_text(text):
             self.identify_from_phone(turn, text)
             return turn.elder_id is not None
-        if factlib.is_dont_know(text) and len(re.sub(r"\W", "", text)) <= 12 \
-                and not bt.id_last4_from_text(text) \
-                and not bt.name_from_text(text, entity_values(turn.tracker, "person_name")):
+        if (
+            factlib.is_dont_know(text)
+            and len(re.sub(r"\W", "", text)) <= 12
+            and not bt.id_last4_from_text(text)
+            and not bt.name_from_text(text, entity_values(turn.tracker, "person_name"))
+        ):
             # "我不知道名字" / "身份证号我不清楚": asking again cannot help; nothing is read
             # or changed without the proof, so say why and offer a person
             for slot in ("booking_candidate", "booking_person_name", "booking_id_last4"):
@@ -398,8 +482,9 @@ class BookingFormValidation(FormValidationAction):
             name = bt.name_from_text(text, entity_values(turn.tracker, "person_name"))
             if not name:
                 # no example name: any real name could be a registered elder's
-                turn.say("不好意思，我没听清老人的名字。请您再说一遍老人的全名。",
-                         custom={"misunderstood": True})
+                turn.say(
+                    "不好意思，我没听清老人的名字。请您再说一遍老人的全名。", custom={"misunderstood": True}
+                )
                 return False
             turn.set("booking_person_name", name)
             last4 = bt.id_last4_from_text(text)
@@ -408,8 +493,9 @@ class BookingFormValidation(FormValidationAction):
             return True
         last4 = bt.id_last4_from_text(text)
         if not last4:
-            turn.say("请您说一下老人身份证号码的最后四位，一个数字一个数字地说。",
-                     custom=dict(ID_LAST4_FLAGS))
+            turn.say(
+                "请您说一下老人身份证号码的最后四位，一个数字一个数字地说。", custom=dict(ID_LAST4_FLAGS)
+            )
             return False
         return self._check_last4(turn, last4)
 
@@ -417,8 +503,7 @@ class BookingFormValidation(FormValidationAction):
         name = turn.get("booking_person_name")
         sender = turn.tracker.sender_id
         if identity.locked(sender):
-            log.warning("booking form: identification attempts over the limit for sender %s",
-                        sender[:32])
+            log.warning("booking form: identification attempts over the limit for sender %s", sender[:32])
             self.to_a_person(turn, TOO_MANY_TRIES)
             return False
         with session_scope() as s:
@@ -437,13 +522,12 @@ class BookingFormValidation(FormValidationAction):
 
     # ----- answers ------------------------------------------------------------------------
 
-    def handle_answer(self, turn: Turn, requested: str, text: str,
-                      intent: Optional[str]) -> Optional[bool]:
+    def handle_answer(self, turn: Turn, requested: str, text: str, intent: Optional[str]) -> Optional[bool]:
         if requested in ("booking_person_name", "booking_id_last4"):
             return self.handle_identity(turn, requested, text)
         if requested == "booking_code":
             return self.answer_code(turn, text, intent)
-        handler = getattr(self, f"answer_{requested[len('booking_'):]}", None)
+        handler = getattr(self, f"answer_{requested[len('booking_') :]}", None)
         if handler is None:
             log.warning("booking form %s asked for unknown slot %s", turn.form, requested)
             return False
@@ -459,8 +543,9 @@ class BookingFormValidation(FormValidationAction):
         turn.set("booking_service", service)
         return True
 
-    def answer_time(self, turn: Turn, text: str, intent: Optional[str],
-                    day_if_missing: Optional[dt.date] = None) -> Optional[bool]:
+    def answer_time(
+        self, turn: Turn, text: str, intent: Optional[str], day_if_missing: Optional[dt.date] = None
+    ) -> Optional[bool]:
         kept = turn.get("booking_day_said")
         if kept:
             turn.set("booking_day_said", None)
@@ -486,23 +571,31 @@ class BookingFormValidation(FormValidationAction):
             for part in parts:
                 start = window_start(wanted.day, part)
                 # free, or full because she has it already (take_time then reads it back)
-                if booking.window_is_free(s, service, street_id, start) \
-                        or self.already_booked(turn, s, service, start):
+                if booking.window_is_free(s, service, street_id, start) or self.already_booked(
+                    turn, s, service, start
+                ):
                     return self.take_time(turn, s, service, start)
             around = window_start(wanted.day, parts[0])
-            options = [o for o in booking.available_windows(s, service, street_id, around)
-                       if not self.already_booked(turn, s, service, o.start)]
+            options = [
+                o
+                for o in booking.available_windows(s, service, street_id, around)
+                if not self.already_booked(turn, s, service, o.start)
+            ]
         asked = say_window(around) if wanted.part else wanted.spoken()
         gone = around <= booking.now_local()
         reason = f"{asked}已经过了" if gone and wanted.part else f"{asked}已经约满了"
         if not options:
-            turn.say(f"不好意思，{reason}，最近几周也没有空的时间。您可以说“转人工”，让顾问帮您安排。",
-                     HUMAN_BUTTONS)
+            turn.say(
+                f"不好意思，{reason}，最近几周也没有空的时间。您可以说“转人工”，让顾问帮您安排。",
+                HUMAN_BUTTONS,
+            )
             return False
         listed = "；".join(f"{i}，{o.spoken}" for i, o in enumerate(options, 1))
         turn.set("booking_time_options", _offered(options))
-        turn.say(f"不好意思，{reason}。最近有空的时间是：{listed}。您要哪一个？",
-                 [{"title": o.short, "payload": o.short} for o in options])
+        turn.say(
+            f"不好意思，{reason}。最近有空的时间是：{listed}。您要哪一个？",
+            [{"title": o.short, "payload": o.short} for o in options],
+        )
         return None
 
     @staticmethod
@@ -523,21 +616,24 @@ class BookingFormValidation(FormValidationAction):
             return False
         around = window_start(first, "上午")
         with session_scope() as s:
-            options = [o for o in booking.available_windows(s, service, street_id, around,
-                                                            limit=OFFERED_TIMES + 3)
-                       if o.start >= around and not self.already_booked(turn, s, service, o.start)]
+            options = [
+                o
+                for o in booking.available_windows(s, service, street_id, around, limit=OFFERED_TIMES + 3)
+                if o.start >= around and not self.already_booked(turn, s, service, o.start)
+            ]
         options = options[:OFFERED_TIMES]
         if not options:
             turn.say("不好意思，最近几周没有空的时间。您可以说“转人工”，让顾问帮您安排。", HUMAN_BUTTONS)
             return False
         listed = "；".join(f"{i}，{o.spoken}" for i, o in enumerate(options, 1))
         turn.set("booking_time_options", _offered(options))
-        turn.say(f"好的。最近有空的时间是：{listed}。您要哪一个？",
-                 [{"title": o.short, "payload": o.short} for o in options])
+        turn.say(
+            f"好的。最近有空的时间是：{listed}。您要哪一个？",
+            [{"title": o.short, "payload": o.short} for o in options],
+        )
         return None
 
-    def already_booked(self, turn: Turn, session: Any, service: str,
-                       start: dt.datetime) -> Optional[str]:
+    def already_booked(self, turn: Turn, session: Any, service: str, start: dt.datetime) -> Optional[str]:
         """What to tell a caller who asks for a visit the elder already has (booking only)."""
         return None
 
@@ -653,8 +749,10 @@ class BookingFormValidation(FormValidationAction):
         bookings = booking.list_bookings(turn.elder_id)
         chosen = _choose_booking(bookings, text)
         if chosen is None:
-            turn.say("不好意思，我没听清是哪一个。请您说“第一个”、“第二个”，或者说日子。",
-                     custom={"misunderstood": True})
+            turn.say(
+                "不好意思，我没听清是哪一个。请您说“第一个”、“第二个”，或者说日子。",
+                custom={"misunderstood": True},
+            )
             return False
         turn.set("booking_reference", chosen.reference)
         return True
@@ -714,7 +812,7 @@ class BookingFormValidation(FormValidationAction):
         return None
 
     def keep_day_of_unusable_time(self, turn: Turn, request: str) -> None:
-        """"大后天中午" with the request: no visits at noon, so the caller hears the hours and
+        """ "大后天中午" with the request: no visits at noon, so the caller hears the hours and
         the day is kept (booking_day_said) for the half day she names next."""
         try:
             parse_time(request)
@@ -745,7 +843,7 @@ class BookingFormValidation(FormValidationAction):
         if not request:
             return latest_text(turn.tracker)
         tail = after_correction(request)
-        return request[:len(request) - len(tail)] if tail != request else request
+        return request[: len(request) - len(tail)] if tail != request else request
 
     def preselect_booking(self, turn: Turn) -> bool:
         """Picks the booking when there is only one; False ends the form (none at all)."""
@@ -765,8 +863,7 @@ class BookingFormValidation(FormValidationAction):
                 turn.say(f"{say_day(day)}没有您的预约。", asks=False)
         # one booking, or the one the request names by its number, day or service (never by
         # a bare ordinal: "12月4号" is no "第1个"); read back before anything is done
-        chosen = _choose_booking(bookings, text, ordinals=False) if len(bookings) > 1 \
-            else bookings[0]
+        chosen = _choose_booking(bookings, text, ordinals=False) if len(bookings) > 1 else bookings[0]
         if chosen is not None:
             turn.set("booking_reference", chosen.reference)
         return True
@@ -782,8 +879,9 @@ def _said_day(text: str) -> Optional[dt.date]:
         return None
 
 
-def _choose_booking(bookings: list[booking.BookingView], text: str,
-                    ordinals: bool = True) -> Optional[booking.BookingView]:
+def _choose_booking(
+    bookings: list[booking.BookingView], text: str, ordinals: bool = True
+) -> Optional[booking.BookingView]:
     if not bookings:
         return None
     digits = "".join(ch for ch in text or "" if ch.isdigit())
@@ -798,8 +896,12 @@ def _choose_booking(bookings: list[booking.BookingView], text: str,
     except TimeParseError:
         wanted = None
     if wanted is not None:
-        same_day = [v for v in bookings if v.window_start.date() == wanted.day
-                    and (wanted.part is None or say_window(v.window_start).endswith(wanted.part))]
+        same_day = [
+            v
+            for v in bookings
+            if v.window_start.date() == wanted.day
+            and (wanted.part is None or say_window(v.window_start).endswith(wanted.part))
+        ]
         if len(same_day) == 1:
             return same_day[0]
     service = bt.service_from_text(text)
@@ -822,8 +924,10 @@ def _price_sentence(service_name: str) -> Optional[str]:
             if svc is None:
                 return None
             free = "，可以用每月的免费服务时长抵" if svc.uses_free_hours else ""
-            return (f"{svc.name}每次{svc.duration_minutes}分钟，{booking.yuan(svc.price_fen)}{free}。"
-                    "约好时间以后，我会跟您核对这次要付多少。")
+            return (
+                f"{svc.name}每次{svc.duration_minutes}分钟，{booking.yuan(svc.price_fen)}{free}。"
+                "约好时间以后，我会跟您核对这次要付多少。"
+            )
     except Exception:  # the question is answered by the policy pack instead
         log.exception("booking form: price of %s not readable", service_name)
         return None
@@ -847,18 +951,27 @@ class ValidateBookServiceForm(BookingFormValidation):
         return "validate_book_service_form"
 
     def prefill(self, turn: Turn, text: str) -> None:
-        for slot in ("booking_time", "booking_confirm", "booking_address_ok", "booking_summary",
-                     "booking_aborted", "booking_reference", "booking_time_options"):
+        for slot in (
+            "booking_time",
+            "booking_confirm",
+            "booking_address_ok",
+            "booking_summary",
+            "booking_aborted",
+            "booking_reference",
+            "booking_time_options",
+        ):
             if turn.get(slot) is not None:
                 turn.set(slot, None)
         turn.set("booking_failures", 0)
         super().prefill(turn, text)
 
-    def already_booked(self, turn: Turn, session: Any, service: str,
-                       start: dt.datetime) -> Optional[str]:
+    def already_booked(self, turn: Turn, session: Any, service: str, start: dt.datetime) -> Optional[str]:
         svc = booking.service_by_code_or_name(session, service)
-        same = booking.same_visit_booked(session, turn.elder_id, svc.id, start) \
-            if svc is not None and turn.elder_id is not None else None
+        same = (
+            booking.same_visit_booked(session, turn.elder_id, svc.id, start)
+            if svc is not None and turn.elder_id is not None
+            else None
+        )
         return booking.already_message(same) if same is not None else None
 
     def correct(self, turn: Turn, text: str, intent: Optional[str]) -> Optional[bool]:
@@ -887,9 +1000,11 @@ class ValidateBookServiceForm(BookingFormValidation):
     def summary(self, turn: Turn) -> str:
         start = dt.datetime.fromisoformat(turn.get("booking_time"))
         cost = _quote_sentence(turn.elder_id, turn.get("booking_service"), start)
-        return (f"我跟您核对一下：给{turn.get('booking_person_name')}预约{turn.get('booking_service')}，"
-                f"{say_window_with_hours(start)}，上门地址是{turn.get('booking_address')}。"
-                f"{cost}。对吗？")
+        return (
+            f"我跟您核对一下：给{turn.get('booking_person_name')}预约{turn.get('booking_service')}，"
+            f"{say_window_with_hours(start)}，上门地址是{turn.get('booking_address')}。"
+            f"{cost}。对吗？"
+        )
 
 
 class ValidateQueryBookingForm(BookingFormValidation):
@@ -931,7 +1046,7 @@ class ValidateCancelBookingForm(BookingFormValidation):
         return super().answer_confirm(turn, text, intent)
 
     def correct(self, turn: Turn, text: str, intent: Optional[str]) -> Optional[bool]:
-        """"不对，是打扫那个": the booking named instead; a bare "不对": asked which."""
+        """ "不对，是打扫那个": the booking named instead; a bare "不对": asked which."""
         turn.set("booking_request", None)  # the request named the wrong one
         bookings = booking.list_bookings(turn.elder_id)
         chosen = _choose_booking(bookings, after_correction(text))
@@ -957,7 +1072,7 @@ class ValidateRescheduleBookingForm(BookingFormValidation):
         return "validate_reschedule_booking_form"
 
     def keep_day_of_unusable_time(self, turn: Turn, request: str) -> None:
-        """"大后天中午" with the request: no visits at noon, so the caller hears the hours and
+        """ "大后天中午" with the request: no visits at noon, so the caller hears the hours and
         the day is kept (booking_day_said) for the half day she names next."""
         try:
             parse_time(request)
@@ -989,14 +1104,21 @@ class ValidateRescheduleBookingForm(BookingFormValidation):
         return None
 
     def prefill(self, turn: Turn, text: str) -> None:
-        for slot in ("booking_reference", "booking_confirm", "booking_time", "booking_service",
-                     "booking_aborted", "booking_time_options"):
+        for slot in (
+            "booking_reference",
+            "booking_confirm",
+            "booking_time",
+            "booking_service",
+            "booking_aborted",
+            "booking_time_options",
+        ):
             turn.set(slot, None)
         turn.set("booking_failures", 0)
         super().prefill(turn, text)
 
-    def answer_time(self, turn: Turn, text: str, intent: Optional[str],
-                    day_if_missing: Optional[dt.date] = None) -> Optional[bool]:
+    def answer_time(
+        self, turn: Turn, text: str, intent: Optional[str], day_if_missing: Optional[dt.date] = None
+    ) -> Optional[bool]:
         view = _view(turn)
         if view is not None:
             turn.set("booking_service", view.service_name)
@@ -1005,7 +1127,7 @@ class ValidateRescheduleBookingForm(BookingFormValidation):
     def summary(self, turn: Turn) -> str:
         view = _view(turn)
         start = dt.datetime.fromisoformat(turn.get("booking_time"))
-        return (f"您要把{view.spoken}，改到{say_window_with_hours(start)}，对吗？" if view else "")
+        return f"您要把{view.spoken}，改到{say_window_with_hours(start)}，对吗？" if view else ""
 
 
 def _offered(options: list) -> List[str]:
@@ -1030,8 +1152,9 @@ class AskBookingSlot(Action, abc.ABC):
     def name(self) -> Text:
         """action_ask_<slot>."""
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
         if tracker.get_slot("booking_question_asked"):
             return [SlotSet("booking_question_asked", None)]
         form = (tracker.active_loop or {}).get("name")
@@ -1044,9 +1167,11 @@ class AskBookingSlot(Action, abc.ABC):
             answers = time_choices(tracker)
         elif self.slot in YES_NO_SLOTS:
             answers = READ_BACK_ANSWERS  # on the web, a tap for each (form_buttons)
-        dispatcher.utter_message(response=specific if specific in responses
-                                 else f"utter_ask_{self.slot}", json_message=flags,
-                                 buttons=form_buttons(tracker, answers))
+        dispatcher.utter_message(
+            response=specific if specific in responses else f"utter_ask_{self.slot}",
+            json_message=flags,
+            buttons=form_buttons(tracker, answers),
+        )
         return []
 
 
@@ -1069,30 +1194,49 @@ def time_choices(tracker: Tracker) -> List[str]:
         with session_scope() as s:
             elder = s.get(Elder, int(elder_id)) if elder_id else None
             if service is None and reference and elder is not None:
-                service = next((v.service_name for v in booking.list_bookings(elder.id)
-                                if v.reference == reference), None)
-            options = booking.available_windows(s, service, elder.street_id, tomorrow,
-                                                limit=TIME_BUTTONS + 2) \
-                if elder is not None and service else []
+                service = next(
+                    (v.service_name for v in booking.list_bookings(elder.id) if v.reference == reference),
+                    None,
+                )
+            options = (
+                booking.available_windows(s, service, elder.street_id, tomorrow, limit=TIME_BUTTONS + 2)
+                if elder is not None and service
+                else []
+            )
         options = [o for o in options if o.start >= tomorrow][:TIME_BUTTONS]  # from tomorrow
     except Exception:  # the question is asked all the same, with the plain choices
         log.exception("booking form: free times for the buttons not readable")
         options = []
     if options:
         return [_say_near(o.start) for o in options]
-    return [_say_near(window_start(tomorrow.date() + dt.timedelta(days=d), part))
-            for d in range(2) for part in PART_HOURS][:TIME_BUTTONS]
+    return [
+        _say_near(window_start(tomorrow.date() + dt.timedelta(days=d), part))
+        for d in range(2)
+        for part in PART_HOURS
+    ][:TIME_BUTTONS]
 
 
 def _ask_action(slot: str) -> type:
-    return type(f"ActionAsk_{slot}", (AskBookingSlot,),
-                {"slot": slot, "name": lambda self, _slot=slot: f"action_ask_{_slot}",
-                 "__module__": __name__})
+    return type(
+        f"ActionAsk_{slot}",
+        (AskBookingSlot,),
+        {"slot": slot, "name": lambda self, _slot=slot: f"action_ask_{_slot}", "__module__": __name__},
+    )
 
 
-ASK_ACTIONS = [_ask_action(slot) for slot in (
-    "booking_service", "booking_person_name", "booking_id_last4", "booking_code", "booking_time",
-    "booking_address", "booking_address_ok", "booking_confirm")]
+ASK_ACTIONS = [
+    _ask_action(slot)
+    for slot in (
+        "booking_service",
+        "booking_person_name",
+        "booking_id_last4",
+        "booking_code",
+        "booking_time",
+        "booking_address",
+        "booking_address_ok",
+        "booking_confirm",
+    )
+]
 
 
 class ActionAskBookingReference(Action):
@@ -1101,41 +1245,55 @@ class ActionAskBookingReference(Action):
     def name(self) -> Text:
         return "action_ask_booking_reference"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
         elder_id = tracker.get_slot("booking_elder_id")
-        views = guarded(dispatcher, "list bookings",
-                        lambda: booking.list_bookings(int(elder_id))) if elder_id else None
+        views = (
+            guarded(dispatcher, "list bookings", lambda: booking.list_bookings(int(elder_id)))
+            if elder_id
+            else None
+        )
         if tracker.get_slot("booking_question_asked"):
             return [SlotSet("booking_question_asked", None)]
         if not views:
-            dispatcher.utter_message(text="请问是哪一个预约？您可以说预约号或者日子。",
-                                     json_message=dict(REFERENCE_FLAGS),
-                                     buttons=form_buttons(tracker))
+            dispatcher.utter_message(
+                text="请问是哪一个预约？您可以说预约号或者日子。",
+                json_message=dict(REFERENCE_FLAGS),
+                buttons=form_buttons(tracker),
+            )
             return []
         listed = "；".join(f"第{i}个，{v.spoken}" for i, v in enumerate(views, 1))
         dispatcher.utter_message(
             text=f"您有{len(views)}个预约：{listed}。是哪一个？",
-            buttons=form_buttons(tracker, [f"第{i}个" for i in range(1, len(views) + 1)]))
+            buttons=form_buttons(tracker, [f"第{i}个" for i in range(1, len(views) + 1)]),
+        )
         return []
 
 
 # ----- submit actions: write, tell the result, reset ----------------------------------------
 
+
 def _reset_events(keep_identity: bool = True) -> List[EventType]:
     names = TASK_SLOTS + (() if keep_identity else IDENTITY_SLOTS)
-    return [SlotSet(n, None) for n in names if n not in ("booking_phone_checked",)] + \
-        [SlotSet("booking_failures", 0)]
+    return [SlotSet(n, None) for n in names if n not in ("booking_phone_checked",)] + [
+        SlotSet("booking_failures", 0)
+    ]
 
 
 class ActionBookServiceSubmit(Action):
     def name(self) -> Text:
         return "action_book_service_submit"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
-        if tracker.get_slot("booking_aborted") or tracker.get_slot("booking_confirm") is not True \
-                or not tracker.get_slot("booking_time") or not tracker.get_slot("booking_elder_id"):
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        if (
+            tracker.get_slot("booking_aborted")
+            or tracker.get_slot("booking_confirm") is not True
+            or not tracker.get_slot("booking_time")
+            or not tracker.get_slot("booking_elder_id")
+        ):
             if tracker.get_slot("booking_aborted") not in ("error", "identity", "question"):
                 dispatcher.utter_message(text="好的，这次先不约了。您需要的时候，随时说“预约服务”。")
             return _reset_events()
@@ -1143,30 +1301,48 @@ class ActionBookServiceSubmit(Action):
         start = dt.datetime.fromisoformat(tracker.get_slot("booking_time"))
         elder_id = int(tracker.get_slot("booking_elder_id"))
         to_family = identity.proved_through_family_contact(tracker.sender_id, elder_id)
-        result = guarded(dispatcher, "book", lambda: booking.book(
-            elder_id, tracker.get_slot("booking_service"), start,
-            channel(tracker), key, address=tracker.get_slot("booking_address"),
-            notify="family_contact" if to_family else "elder"))
+        result = guarded(
+            dispatcher,
+            "book",
+            lambda: booking.book(
+                elder_id,
+                tracker.get_slot("booking_service"),
+                start,
+                channel(tracker),
+                key,
+                address=tracker.get_slot("booking_address"),
+                notify="family_contact" if to_family else "elder",
+            ),
+        )
         if result is None:
             return _reset_events()
         if result.ok:
             whose = "您的手机上" if to_family else "登记的手机上"
             sms = f"确认短信已经发到{whose}。" if result.sms_outbox_id or result.code == "duplicate" else ""
-            dispatcher.utter_message(text=f"{result.message}{sms}还有别的事吗？",
-                                     json_message={"task_completed": True,
-                                                   "reference": result.reference})
+            dispatcher.utter_message(
+                text=f"{result.message}{sms}还有别的事吗？",
+                json_message={"task_completed": True, "reference": result.reference},
+            )
             return _reset_events()
         if result.code == "full" and result.alternatives:
             # Someone took the last place while we talked: offer the nearest and ask again.
-            dispatcher.utter_message(text=result.message, buttons=[
-                {"title": o.short, "payload": o.short} for o in result.alternatives])
-            return [SlotSet("booking_time", None), SlotSet("booking_confirm", None),
-                    SlotSet("booking_summary", None), SlotSet("booking_question_asked", True),
-                    SlotSet("booking_time_options", _offered(result.alternatives)),
-                    ActiveLoop("book_service_form"), SlotSet("requested_slot", "booking_time")]
+            dispatcher.utter_message(
+                text=result.message,
+                buttons=[{"title": o.short, "payload": o.short} for o in result.alternatives],
+            )
+            return [
+                SlotSet("booking_time", None),
+                SlotSet("booking_confirm", None),
+                SlotSet("booking_summary", None),
+                SlotSet("booking_question_asked", True),
+                SlotSet("booking_time_options", _offered(result.alternatives)),
+                ActiveLoop("book_service_form"),
+                SlotSet("requested_slot", "booking_time"),
+            ]
         follow = "还有别的事吗？" if result.code == "already_booked" else ""
-        dispatcher.utter_message(text=result.message + follow,
-                                 buttons=HUMAN_BUTTONS if result.code == "full" else [])
+        dispatcher.utter_message(
+            text=result.message + follow, buttons=HUMAN_BUTTONS if result.code == "full" else []
+        )
         return _reset_events()
 
 
@@ -1174,16 +1350,16 @@ class ActionQueryBookingSubmit(Action):
     def name(self) -> Text:
         return "action_query_booking_submit"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
         elder_id = tracker.get_slot("booking_elder_id")
         if tracker.get_slot("booking_aborted") or not elder_id:
             dispatcher.utter_message(text="好的。您需要查的时候，随时再找我。")
             return _reset_events()
 
         def lookup():
-            return (booking.list_bookings(int(elder_id)),
-                    booking.entitlement_summary(int(elder_id)))
+            return (booking.list_bookings(int(elder_id)), booking.entitlement_summary(int(elder_id)))
 
         found = guarded(dispatcher, "query bookings", lookup)
         if found is None:
@@ -1193,8 +1369,7 @@ class ActionQueryBookingSubmit(Action):
         if not views:
             text = f"{name}现在没有还没到期的预约。"
         else:
-            listed = "；".join(f"第{i}个，{v.spoken}，预约号{v.reference}"
-                               for i, v in enumerate(views, 1))
+            listed = "；".join(f"第{i}个，{v.spoken}，预约号{v.reference}" for i, v in enumerate(views, 1))
             text = f"{name}有{len(views)}个预约：{listed}。"
         if summary.granted_minutes:
             text += f"这个月的免费服务时长还剩{booking.hours_text(summary.left_minutes)}。"
@@ -1206,19 +1381,28 @@ class ActionCancelBookingSubmit(Action):
     def name(self) -> Text:
         return "action_cancel_booking_submit"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
         ref, elder_id = tracker.get_slot("booking_reference"), tracker.get_slot("booking_elder_id")
-        if tracker.get_slot("booking_aborted") or tracker.get_slot("booking_confirm") is not True \
-                or not ref or not elder_id:
+        if (
+            tracker.get_slot("booking_aborted")
+            or tracker.get_slot("booking_confirm") is not True
+            or not ref
+            or not elder_id
+        ):
             if tracker.get_slot("booking_aborted") in (None, "user"):
                 dispatcher.utter_message(text="好的，预约没有取消，还是照常。")
             return _reset_events()
-        result = guarded(dispatcher, "cancel booking", lambda: booking.cancel(
-            ref, int(elder_id), reason="电话/网页取消", channel=channel(tracker)))
+        result = guarded(
+            dispatcher,
+            "cancel booking",
+            lambda: booking.cancel(ref, int(elder_id), reason="电话/网页取消", channel=channel(tracker)),
+        )
         if result is not None:
-            dispatcher.utter_message(text=result.message + "还有别的事吗？",
-                                     json_message={"task_completed": True})
+            dispatcher.utter_message(
+                text=result.message + "还有别的事吗？", json_message={"task_completed": True}
+            )
         return _reset_events()
 
 
@@ -1226,27 +1410,45 @@ class ActionRescheduleBookingSubmit(Action):
     def name(self) -> Text:
         return "action_reschedule_booking_submit"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
         ref, elder_id = tracker.get_slot("booking_reference"), tracker.get_slot("booking_elder_id")
         when = tracker.get_slot("booking_time")
-        if tracker.get_slot("booking_aborted") or tracker.get_slot("booking_confirm") is not True \
-                or not ref or not elder_id or not when:
+        if (
+            tracker.get_slot("booking_aborted")
+            or tracker.get_slot("booking_confirm") is not True
+            or not ref
+            or not elder_id
+            or not when
+        ):
             if tracker.get_slot("booking_aborted") in (None, "user"):
                 dispatcher.utter_message(text="好的，预约时间没有改，还是原来的。")
             return _reset_events()
-        result = guarded(dispatcher, "reschedule booking", lambda: booking.reschedule(
-            ref, int(elder_id), dt.datetime.fromisoformat(when), channel=channel(tracker)))
+        result = guarded(
+            dispatcher,
+            "reschedule booking",
+            lambda: booking.reschedule(
+                ref, int(elder_id), dt.datetime.fromisoformat(when), channel=channel(tracker)
+            ),
+        )
         if result is None:
             return _reset_events()
         if result.code == "full" and result.alternatives:
-            dispatcher.utter_message(text=result.message, buttons=[
-                {"title": o.short, "payload": o.short} for o in result.alternatives])
-            return [SlotSet("booking_time", None), SlotSet("booking_confirm", None),
-                    SlotSet("booking_question_asked", True),
-                    SlotSet("booking_time_options", _offered(result.alternatives)),
-                    ActiveLoop("reschedule_booking_form"), SlotSet("requested_slot", "booking_time")]
-        dispatcher.utter_message(text=result.message + ("还有别的事吗？" if result.ok else ""),
-                                 json_message={"task_completed": True, "reference": result.reference}
-                                 if result.ok else None)
+            dispatcher.utter_message(
+                text=result.message,
+                buttons=[{"title": o.short, "payload": o.short} for o in result.alternatives],
+            )
+            return [
+                SlotSet("booking_time", None),
+                SlotSet("booking_confirm", None),
+                SlotSet("booking_question_asked", True),
+                SlotSet("booking_time_options", _offered(result.alternatives)),
+                ActiveLoop("reschedule_booking_form"),
+                SlotSet("requested_slot", "booking_time"),
+            ]
+        dispatcher.utter_message(
+            text=result.message + ("还有别的事吗？" if result.ok else ""),
+            json_message={"task_completed": True, "reference": result.reference} if result.ok else None,
+        )
         return _reset_events()

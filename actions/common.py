@@ -1,4 +1,5 @@
 """Shared helpers for actions: who is calling, on which channel, and a safe DB call."""
+
 from __future__ import annotations
 
 import logging
@@ -10,8 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-DB_DOWN_TEXT = ("不好意思，系统暂时有点问题，没能办好。您可以稍后再试，"
-                "或者说“转人工”，顾问会帮您办。")
+DB_DOWN_TEXT = "不好意思，系统暂时有点问题，没能办好。您可以稍后再试，或者说“转人工”，顾问会帮您办。"
 
 # Reply-contract flags (server/rasa_client.py Reply) of questions whose answer is a number
 # the caller may key in; domain.yml's utter_ask_* responses for the same questions carry the
@@ -92,8 +92,11 @@ def say_referral(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) 
         return False
     log.info("referral given sender=%s referral=%s", tracker.sender_id[:24], referral.id)
     if referral.program:  # the facts are the policy pack's: say its answer
-        answer = guarded(dispatcher, "referral policy answer", lambda: policy_kb.get_kb().answer(
-            question=text, program=referral.program))
+        answer = guarded(
+            dispatcher,
+            "referral policy answer",
+            lambda: policy_kb.get_kb().answer(question=text, program=referral.program),
+        )
         if answer is not None:  # else guarded has already told the person, politely
             dispatcher.utter_message(text=answer.text)
         return True
@@ -101,8 +104,7 @@ def say_referral(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) 
     payload = referrals.offer_payload(referral)
     if payload and not is_voice(tracker):
         buttons = [{"title": referral.offer["title"], "payload": payload}]
-    dispatcher.utter_message(text=referral.say, buttons=buttons,
-                             json_message={"referral": referral.id})
+    dispatcher.utter_message(text=referral.say, buttons=buttons, json_message={"referral": referral.id})
     return True
 
 

@@ -1,4 +1,5 @@
 """Session start, repeat, handoff, misunderstanding and complaints."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text
@@ -7,18 +8,35 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import (caller_phone, channel, confident_policy_answer, guarded,
-                            latest_text, log, say_referral)
+from actions.common import (
+    caller_phone,
+    channel,
+    confident_policy_answer,
+    guarded,
+    latest_text,
+    log,
+    say_referral,
+)
 from bot import advisor_calendar, facts, handoff, live_chat
 
-QUEUE_DOWN_TEXT = ("不好意思，系统暂时登记不了。请您直接拨打12349，说“转人工”，顾问会接听。"
-                   "如果有危险，请马上打120。")
+QUEUE_DOWN_TEXT = (
+    "不好意思，系统暂时登记不了。请您直接拨打12349，说“转人工”，顾问会接听。如果有危险，请马上打120。"
+)
 
 # Slots that never outlive a session: who the caller proved to be, and what the channel
 # said about this session (channel and caller ID are set again from its metadata).
-SESSION_ONLY_SLOTS = {"session_started_metadata", "requested_slot", "booking_elder_id",
-                      "booking_person_name", "booking_id_last4", "booking_candidate",
-                      "booking_code", "caller_phone", "channel", "elig_stored_facts"}
+SESSION_ONLY_SLOTS = {
+    "session_started_metadata",
+    "requested_slot",
+    "booking_elder_id",
+    "booking_person_name",
+    "booking_id_last4",
+    "booking_candidate",
+    "booking_code",
+    "caller_phone",
+    "channel",
+    "elig_stored_facts",
+}
 
 
 class ActionSessionStart(Action):
@@ -27,8 +45,9 @@ class ActionSessionStart(Action):
     def name(self) -> Text:
         return "action_session_start"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
         meta = tracker.get_slot("session_started_metadata") or {}
         events: List[EventType] = [SessionStarted()]
         # carry over what we already know (carry_over_slots_to_new_session), except proof of
@@ -60,8 +79,9 @@ class ActionRepeat(Action):
     def name(self) -> Text:
         return "action_repeat"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
         last_turn: list[dict] = []
         collecting = False
         for event in reversed(tracker.events):
@@ -76,7 +96,10 @@ class ActionRepeat(Action):
             # form then asks its question again
             why = WHY_RESPONSES.get(loop)
             if loop != "eligibility_form" and tracker.get_slot("requested_slot") not in (
-                    "booking_person_name", "booking_id_last4", "booking_code"):
+                "booking_person_name",
+                "booking_id_last4",
+                "booking_code",
+            ):
                 why = None  # the booking forms explain only why they ask who is calling
             if why:
                 dispatcher.utter_message(response=why)
@@ -90,8 +113,9 @@ class ActionRepeat(Action):
                 continue  # a question the form asked again after a repeat is said once
             said.add(event.get("text") or "")
             data = event.get("data") or {}
-            dispatcher.utter_message(text=event.get("text"), buttons=data.get("buttons") or [],
-                                     json_message=data.get("custom"))
+            dispatcher.utter_message(
+                text=event.get("text"), buttons=data.get("buttons") or [], json_message=data.get("custom")
+            )
         return []
 
 
@@ -101,27 +125,32 @@ class ActionHandoff(Action):
     def name(self) -> Text:
         return "action_handoff"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
         try:
             handoff_id = handoff.create_handoff(
-                "request_human", sender_id=tracker.sender_id, channel=channel(tracker),
-                phone=caller_phone(tracker), summary=latest_text(tracker))
+                "request_human",
+                sender_id=tracker.sender_id,
+                channel=channel(tracker),
+                phone=caller_phone(tracker),
+                summary=latest_text(tracker),
+            )
         except Exception:  # the queue is down: a person is still reachable
             log.exception("could not queue a handoff for sender %s", tracker.sender_id)
             handoff_id = None
             if channel(tracker) != "voice":
-                dispatcher.utter_message(text=QUEUE_DOWN_TEXT,
-                                         json_message={"action": "handoff_unavailable"})
+                dispatcher.utter_message(text=QUEUE_DOWN_TEXT, json_message={"action": "handoff_unavailable"})
                 return [SlotSet("misunderstood_count", 0)]
         if channel(tracker) == "web" and handoff_id is not None:
             say_web_handoff(dispatcher, tracker.sender_id, handoff_id)
             return [SlotSet("misunderstood_count", 0)]
         # on the phone the line transfers whether or not the queue took it; the line drops
         # a message flagged `transfer_promise` when nobody can take the call
-        dispatcher.utter_message(response="utter_handoff",
-                                 json_message={"action": "handoff", "handoff_id": handoff_id,
-                                               "transfer_promise": True})
+        dispatcher.utter_message(
+            response="utter_handoff",
+            json_message={"action": "handoff", "handoff_id": handoff_id, "transfer_promise": True},
+        )
         return [SlotSet("misunderstood_count", 0)]
 
 
@@ -130,12 +159,16 @@ def say_web_handoff(dispatcher: CollectingDispatcher, sender_id: str, handoff_id
     asked for a callback number (bot/live_chat.py runs the rest)."""
     thread = live_chat.thread_id(sender_id) or handoff_id
     if advisor_calendar.on_duty():
-        dispatcher.utter_message(response="utter_handoff_live", json_message={
-            "action": "handoff", "handoff_id": thread, "live": True})
+        dispatcher.utter_message(
+            response="utter_handoff_live",
+            json_message={"action": "handoff", "handoff_id": thread, "live": True},
+        )
         return
     live_chat.ask_callback(thread)
-    dispatcher.utter_message(response="utter_handoff_ask_callback", json_message={
-        "action": "handoff", "handoff_id": thread, "live": False, "callback": True})
+    dispatcher.utter_message(
+        response="utter_handoff_ask_callback",
+        json_message={"action": "handoff", "handoff_id": thread, "live": False, "callback": True},
+    )
 
 
 class ActionOutOfScope(Action):
@@ -145,8 +178,9 @@ class ActionOutOfScope(Action):
     def name(self) -> Text:
         return "action_out_of_scope"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
         text = latest_text(tracker)
         if not text.startswith("/") and say_referral(dispatcher, tracker, text):
             return []
@@ -164,8 +198,9 @@ class ActionMisunderstood(Action):
     def name(self) -> Text:
         return "action_misunderstood"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
         text = latest_text(tracker)
         if text and not text.startswith("/") and say_referral(dispatcher, tracker, text):
             # not classified, but another office's business for sure (医保卡丢了 -> 12393)
@@ -177,9 +212,17 @@ class ActionMisunderstood(Action):
         count = int(tracker.get_slot("misunderstood_count") or 0) + 1
         if count >= 2:
             dispatcher.utter_message(response="utter_offer_human")
-            guarded(dispatcher, "queue fallback handoff", lambda: handoff.create_handoff(
-                "fallback", sender_id=tracker.sender_id, channel=channel(tracker),
-                phone=caller_phone(tracker), summary=latest_text(tracker)))
+            guarded(
+                dispatcher,
+                "queue fallback handoff",
+                lambda: handoff.create_handoff(
+                    "fallback",
+                    sender_id=tracker.sender_id,
+                    channel=channel(tracker),
+                    phone=caller_phone(tracker),
+                    summary=latest_text(tracker),
+                ),
+            )
             return [SlotSet("misunderstood_count", 0)]
         dispatcher.utter_message(response="utter_ask_rephrase")
         return [SlotSet("misunderstood_count", count)]
@@ -189,11 +232,20 @@ class ActionRecordComplaint(Action):
     def name(self) -> Text:
         return "action_record_complaint"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
-        done = guarded(dispatcher, "record complaint", lambda: handoff.create_handoff(
-            "complaint", sender_id=tracker.sender_id, channel=channel(tracker),
-            phone=caller_phone(tracker), summary=latest_text(tracker)))
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        done = guarded(
+            dispatcher,
+            "record complaint",
+            lambda: handoff.create_handoff(
+                "complaint",
+                sender_id=tracker.sender_id,
+                channel=channel(tracker),
+                phone=caller_phone(tracker),
+                summary=latest_text(tracker),
+            ),
+        )
         if done is not None:
             dispatcher.utter_message(response="utter_complaint")
         return []

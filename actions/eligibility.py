@@ -8,6 +8,7 @@ Thin: the facts are read by bot/facts.py, the rules are decided by bot/eligibili
 Every fact slot is `from_text` (the classifier may call "八十五" anything); the validator
 reads the answer itself, re-asks politely, and offers a human after two misses.
 """
+
 from __future__ import annotations
 
 import abc
@@ -21,28 +22,56 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import (MOBILE_NUMBER_FLAGS, caller_phone, channel, confident_policy_answer,
-                            entity_values, form_buttons, guarded, is_voice, latest_text)
+from actions.common import (
+    MOBILE_NUMBER_FLAGS,
+    caller_phone,
+    channel,
+    confident_policy_answer,
+    entity_values,
+    form_buttons,
+    guarded,
+    is_voice,
+    latest_text,
+)
 from bot import eligibility, handoff, identity
 from bot import booking_text as bt
 from bot import facts as factlib
 from bot.clock import today
 from bot.eligibility_caller import stored_facts_for_phone
-from bot.eligibility_summary import (SCREEN_WHY, explanation, screen_summary, sms_text,
-                                     spoken_summary)
+from bot.eligibility_summary import SCREEN_WHY, explanation, screen_summary, sms_text, spoken_summary
 from bot.masking import mask_phone
 
 log = logging.getLogger(__name__)
 
 # Facts the conversation may ask for, and their slots (same names as Elder.facts()).
-ASKABLE = ("age", "birth_date", "street", "economic_status", "care_level", "dementia",
-           "living_situation", "special_family", "disability_certificate", "poverty_registered",
-           "severe_disability_family", "hukou_local", "veteran")
+ASKABLE = (
+    "age",
+    "birth_date",
+    "street",
+    "economic_status",
+    "care_level",
+    "dementia",
+    "living_situation",
+    "special_family",
+    "disability_certificate",
+    "poverty_registered",
+    "severe_disability_family",
+    "hukou_local",
+    "veteran",
+)
 FACT_SLOTS = {fact: f"elig_{fact}" for fact in ASKABLE}
 SLOT_FACTS = {slot: fact for fact, slot in FACT_SLOTS.items()}
 EXTRA_SLOTS = ("elig_age_approximate",)
-STATE_SLOTS = ("elig_use_stored", "elig_stored_facts", "elig_stored_name", "elig_failures",
-               "elig_handoff", "elig_summary", "elig_sms_phone", "elig_sms_sent")
+STATE_SLOTS = (
+    "elig_use_stored",
+    "elig_stored_facts",
+    "elig_stored_name",
+    "elig_failures",
+    "elig_handoff",
+    "elig_summary",
+    "elig_sms_phone",
+    "elig_sms_sent",
+)
 MAX_FAILURES = 2
 
 # What to say when an answer could not be used: an example of a good answer.
@@ -62,9 +91,15 @@ EXAMPLES = {
     "elig_severe_disability_family": "说“是”或者“不是”就行。",
     "elig_use_stored": "说“好”就按登记的资料查，说“不用”我就一项一项问您。",
 }
-_BOOL_SLOTS = ("elig_dementia", "elig_special_family", "elig_disability_certificate",
-               "elig_hukou_local", "elig_veteran", "elig_poverty_registered",
-               "elig_severe_disability_family")
+_BOOL_SLOTS = (
+    "elig_dementia",
+    "elig_special_family",
+    "elig_disability_certificate",
+    "elig_hukou_local",
+    "elig_veteran",
+    "elig_poverty_registered",
+    "elig_severe_disability_family",
+)
 
 # The answers offered as buttons on the web, in the words a caller would use: a tap is read
 # by the same validator as typing (普通家庭 -> 普通, 卧床 -> 重度失能, 不清楚 -> DONT_KNOW).
@@ -93,9 +128,12 @@ def who_phrase(relation: str | None) -> str:
     return f"您{relation}"
 
 
-_CHOICES = {"economic_status": factlib.ECONOMIC_STATUSES, "care_level": factlib.CARE_LEVELS,
-            "living_situation": factlib.LIVING_SITUATIONS,
-            "street": (*factlib.DISTRICT_STREETS, factlib.OUTSIDE_DISTRICT)}
+_CHOICES = {
+    "economic_status": factlib.ECONOMIC_STATUSES,
+    "care_level": factlib.CARE_LEVELS,
+    "living_situation": factlib.LIVING_SITUATIONS,
+    "street": (*factlib.DISTRICT_STREETS, factlib.OUTSIDE_DISTRICT),
+}
 
 
 def is_validated(fact: str, value: Any) -> bool:
@@ -160,12 +198,13 @@ ALSO_POLICY_CONFIDENCE = 0.25
 
 def _policy_answer_too(tracker: Tracker, text: str) -> str | None:
     ranking = (tracker.latest_message or {}).get("intent_ranking") or []
-    if not any(r.get("name") == "ask_policy" and (r.get("confidence") or 0.0)
-               >= ALSO_POLICY_CONFIDENCE for r in ranking):
+    if not any(
+        r.get("name") == "ask_policy" and (r.get("confidence") or 0.0) >= ALSO_POLICY_CONFIDENCE
+        for r in ranking
+    ):
         return None
     policy = confident_policy_answer(text)
     return policy[0] if policy else None
-
 
 
 # Hedged negation ("应该不算低保吧", "好像不是吧"): the hedge words go and "不算 / 算不上" say
@@ -176,7 +215,7 @@ _NOT_COUNTED = re.compile(r"不算|算不上|不属于|谈不上|够不上|称�
 
 
 def unhedged(text: str) -> str:
-    """"应该不算低保吧" -> "不是低保"; text without a negation is left as it is."""
+    """ "应该不算低保吧" -> "不是低保"; text without a negation is left as it is."""
     if not re.search(r"不|没", text or ""):
         return text
     flat = _HEDGE.sub("", _NOT_COUNTED.sub("不是", text or "")) or text
@@ -189,8 +228,11 @@ _NOT_A_STATUS = re.compile(r"(?:不是|没有|没)(?:特困户?|五保户?|特�
 # answer readers of those questions ("住夫子庙，家里条件一般，…" -> 普通), so a fact said up
 # front is not asked again.
 _CLAUSE_READERS = (
-    ("economic_status", re.compile(r"经济|条件|收入|家境|日子|低保|特困|五保|困难"),
-     factlib.parse_economic_status),
+    (
+        "economic_status",
+        re.compile(r"经济|条件|收入|家境|日子|低保|特困|五保|困难"),
+        factlib.parse_economic_status,
+    ),
     ("care_level", re.compile(r"走|卧床|瘫|扶|轮椅|自理|腿脚|拐"), factlib.parse_care_level),
 )
 
@@ -215,27 +257,39 @@ class ActionEligibilityStart(Action):
     def name(self) -> Text:
         return "action_eligibility_start"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
         text = latest_text(tracker)
         if text.startswith("/"):
             text = ""
         relation = factlib.parse_relation(text) or "本人"
         who = who_phrase(relation)
-        events: List[EventType] = [SlotSet(s, None) for s in
-                                   (*FACT_SLOTS.values(), *EXTRA_SLOTS, *STATE_SLOTS)]
+        events: List[EventType] = [
+            SlotSet(s, None) for s in (*FACT_SLOTS.values(), *EXTRA_SLOTS, *STATE_SLOTS)
+        ]
         found = facts_said(text)
         events += [SlotSet(k, v) for k, v in fact_events(found).items()]
-        events += [SlotSet("elig_subject", relation), SlotSet("elig_who", who),
-                   SlotSet("elig_failures", {}), SlotSet("requested_slot", None)]
+        events += [
+            SlotSet("elig_subject", relation),
+            SlotSet("elig_who", who),
+            SlotSet("elig_failures", {}),
+            SlotSet("requested_slot", None),
+        ]
         phone = caller_phone(tracker)
-        stored = guarded(dispatcher, "look up caller by phone",
-                         lambda: stored_facts_for_phone(phone)) if phone else None
+        stored = (
+            guarded(dispatcher, "look up caller by phone", lambda: stored_facts_for_phone(phone))
+            if phone
+            else None
+        )
         if stored:
             name, stored_facts = stored
             desc = f"{name}老人（{stored_facts['age']}岁，住{stored_facts['street']}）"
-            events += [SlotSet("elig_stored_name", name), SlotSet("elig_stored_facts", stored_facts),
-                       SlotSet("elig_stored_desc", desc)]
+            events += [
+                SlotSet("elig_stored_name", name),
+                SlotSet("elig_stored_facts", stored_facts),
+                SlotSet("elig_stored_desc", desc),
+            ]
             log.info("eligibility: caller %s is a registered elder", mask_phone(phone))
         policy = _policy_answer_too(tracker, text)
         if policy:
@@ -256,20 +310,19 @@ class ValidateEligibilityForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_eligibility_form"
 
-    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+    async def required_slots(
+        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Text]:
         if tracker.get_slot("elig_handoff"):
             return []
         slots: List[Text] = ["elig_subject"]
-        if tracker.get_slot("elig_stored_facts") and \
-                tracker.get_slot("elig_use_stored") not in ("yes", "no"):
+        if tracker.get_slot("elig_stored_facts") and tracker.get_slot("elig_use_stored") not in ("yes", "no"):
             slots.append("elig_use_stored")
             return slots
         facts = collected_facts(tracker)
         skip = [f for f, v in facts.items() if v == factlib.DONT_KNOW]
         try:
-            missing = eligibility.relevant_missing_facts(facts, on=today(), skip=skip,
-                                                         include_tiers=False)
+            missing = eligibility.relevant_missing_facts(facts, on=today(), skip=skip, include_tiers=False)
         except eligibility.FactError:
             log.exception("eligibility: unusable collected facts %s", sorted(facts))
             missing = []
@@ -280,8 +333,15 @@ class ValidateEligibilityForm(FormValidationAction):
 
     # -- shared handling of one answer -------------------------------------------------
 
-    def _answer(self, slot: str, value: Any, parsed: Any, tracker: Tracker,
-                dispatcher: CollectingDispatcher, extra: dict | None = None) -> Dict[Text, Any]:
+    def _answer(
+        self,
+        slot: str,
+        value: Any,
+        parsed: Any,
+        tracker: Tracker,
+        dispatcher: CollectingDispatcher,
+        extra: dict | None = None,
+    ) -> Dict[Text, Any]:
         failures = dict(tracker.get_slot("elig_failures") or {})
         text = value if isinstance(value, str) else ""
         if parsed is None and text and factlib.is_dont_know(text):
@@ -314,20 +374,21 @@ class ValidateEligibilityForm(FormValidationAction):
             failures[slot] = failures.get(slot, 0) + 1
             if failures[slot] >= MAX_FAILURES:
                 dispatcher.utter_message(
-                    text=f"不好意思，我还是没听明白。{EXAMPLES.get(slot, '')}"
-                         "要不要我帮您转人工顾问？",
+                    text=f"不好意思，我还是没听明白。{EXAMPLES.get(slot, '')}要不要我帮您转人工顾问？",
                     buttons=[{"title": "转人工", "payload": "/request_human"}],
-                    json_message={"misunderstood": True})
+                    json_message={"misunderstood": True},
+                )
             else:
-                dispatcher.utter_message(text=f"不好意思，我没听清楚。{EXAMPLES.get(slot, '')}",
-                                         json_message={"misunderstood": True})
+                dispatcher.utter_message(
+                    text=f"不好意思，我没听清楚。{EXAMPLES.get(slot, '')}",
+                    json_message={"misunderstood": True},
+                )
             return {slot: None, "elig_failures": failures}
         failures.pop(slot, None)
         result = {slot: parsed, "elig_failures": failures}
         # Other facts said in the same breath (八十五了，住五老村) are kept too.
         if text:
-            result.update({k: v for k, v in fact_events(facts_said(text),
-                                                        tracker).items() if k != slot})
+            result.update({k: v for k, v in fact_events(facts_said(text), tracker).items() if k != slot})
         if extra:
             result.update(extra)
         said = readback(result, tracker.get_slot("elig_who") or "您")
@@ -336,12 +397,21 @@ class ValidateEligibilityForm(FormValidationAction):
         return result
 
     def _handoff(self, tracker: Tracker, dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
-        handoff_id = guarded(dispatcher, "eligibility handoff", lambda: handoff.create_handoff(
-            "fallback", sender_id=tracker.sender_id, channel=channel(tracker),
-            phone=caller_phone(tracker), summary="eligibility: " + latest_text(tracker)))
+        handoff_id = guarded(
+            dispatcher,
+            "eligibility handoff",
+            lambda: handoff.create_handoff(
+                "fallback",
+                sender_id=tracker.sender_id,
+                channel=channel(tracker),
+                phone=caller_phone(tracker),
+                summary="eligibility: " + latest_text(tracker),
+            ),
+        )
         if handoff_id is not None:
-            dispatcher.utter_message(response="utter_handoff",
-                                     json_message={"action": "handoff", "handoff_id": handoff_id})
+            dispatcher.utter_message(
+                response="utter_handoff", json_message={"action": "handoff", "handoff_id": handoff_id}
+            )
         return {"elig_handoff": True, "requested_slot": None}
 
     # -- one validator per slot --------------------------------------------------------
@@ -377,15 +447,16 @@ class ValidateEligibilityForm(FormValidationAction):
         reading = factlib.read_age(str(value), today())
         if reading is None:
             return self._answer("elig_age", value, None, tracker, dispatcher)
-        extra = {"elig_age_approximate": True if reading.approximate else None,
-                 "elig_birth_date": reading.birth_date.isoformat() if reading.birth_date else None}
+        extra = {
+            "elig_age_approximate": True if reading.approximate else None,
+            "elig_birth_date": reading.birth_date.isoformat() if reading.birth_date else None,
+        }
         return self._answer("elig_age", value, reading.age, tracker, dispatcher, extra)
 
     def validate_elig_street(self, value, dispatcher, tracker, domain):
         if value in factlib.DISTRICT_STREETS or value in (factlib.OUTSIDE_DISTRICT, factlib.DONT_KNOW):
             return {"elig_street": value}
-        return self._answer("elig_street", value, factlib.parse_street(str(value)), tracker,
-                            dispatcher)
+        return self._answer("elig_street", value, factlib.parse_street(str(value)), tracker, dispatcher)
 
     def _choice(self, slot, allowed, parser, value, dispatcher, tracker):
         if value in allowed or value == factlib.DONT_KNOW:
@@ -393,17 +464,30 @@ class ValidateEligibilityForm(FormValidationAction):
         return self._answer(slot, value, parser(unhedged(str(value))), tracker, dispatcher)
 
     def validate_elig_economic_status(self, value, dispatcher, tracker, domain):
-        return self._choice("elig_economic_status", factlib.ECONOMIC_STATUSES,
-                            factlib.parse_economic_status, value, dispatcher, tracker)
+        return self._choice(
+            "elig_economic_status",
+            factlib.ECONOMIC_STATUSES,
+            factlib.parse_economic_status,
+            value,
+            dispatcher,
+            tracker,
+        )
 
     def validate_elig_care_level(self, value, dispatcher, tracker, domain):
-        result = self._choice("elig_care_level", factlib.CARE_LEVELS, factlib.parse_care_level,
-                              value, dispatcher, tracker)
+        result = self._choice(
+            "elig_care_level", factlib.CARE_LEVELS, factlib.parse_care_level, value, dispatcher, tracker
+        )
         return result
 
     def validate_elig_living_situation(self, value, dispatcher, tracker, domain):
-        return self._choice("elig_living_situation", factlib.LIVING_SITUATIONS,
-                            factlib.parse_living_situation, value, dispatcher, tracker)
+        return self._choice(
+            "elig_living_situation",
+            factlib.LIVING_SITUATIONS,
+            factlib.parse_living_situation,
+            value,
+            dispatcher,
+            tracker,
+        )
 
     def _yes_no(self, slot, value, dispatcher, tracker, specific=None):
         if isinstance(value, bool) or value == factlib.DONT_KNOW:
@@ -418,8 +502,7 @@ class ValidateEligibilityForm(FormValidationAction):
         return self._yes_no("elig_dementia", value, dispatcher, tracker, factlib.parse_dementia)
 
     def validate_elig_special_family(self, value, dispatcher, tracker, domain):
-        return self._yes_no("elig_special_family", value, dispatcher, tracker,
-                            factlib.parse_special_family)
+        return self._yes_no("elig_special_family", value, dispatcher, tracker, factlib.parse_special_family)
 
     def validate_elig_disability_certificate(self, value, dispatcher, tracker, domain):
         return self._yes_no("elig_disability_certificate", value, dispatcher, tracker)
@@ -439,8 +522,7 @@ class ValidateEligibilityForm(FormValidationAction):
     def validate_elig_birth_date(self, value, dispatcher, tracker, domain):
         """Asked only when an approximate age (虚岁八十一, 八十岁左右) sits at a threshold: the
         year and month of birth decide; a year alone does not, and is not asked again."""
-        if value == factlib.DONT_KNOW or (isinstance(value, str) and len(value) == 10
-                                          and value[4] == "-"):
+        if value == factlib.DONT_KNOW or (isinstance(value, str) and len(value) == 10 and value[4] == "-"):
             return {"elig_birth_date": value}
         text = str(value or "")
         reading = factlib.read_age(text, today())
@@ -449,8 +531,11 @@ class ValidateEligibilityForm(FormValidationAction):
         if reading.approximate:
             # the year alone leaves the age open at the threshold: 社区认定 instead of asking again
             dispatcher.utter_message(text="好的，具体周岁要按身份证上的出生日期算，这一项请社区帮您认定。")
-            return {"elig_birth_date": factlib.DONT_KNOW, "elig_age": reading.age,
-                    "elig_age_approximate": True}
+            return {
+                "elig_birth_date": factlib.DONT_KNOW,
+                "elig_age": reading.age,
+                "elig_age_approximate": True,
+            }
         born = reading.birth_date.isoformat() if reading.birth_date else factlib.DONT_KNOW
         who = tracker.get_slot("elig_who") or "您"
         dispatcher.utter_message(text=f"好的，{who}今年{reading.age}周岁。")
@@ -467,17 +552,23 @@ class AskEligibilitySlot(Action, abc.ABC):
     def name(self) -> Text:
         """action_ask_<slot>."""
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
-        dispatcher.utter_message(response=f"utter_ask_{self.slot}",
-                                 buttons=form_buttons(tracker, answer_buttons(self.slot)))
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        dispatcher.utter_message(
+            response=f"utter_ask_{self.slot}", buttons=form_buttons(tracker, answer_buttons(self.slot))
+        )
         return []
 
 
-ASK_ACTIONS = [type(f"ActionAsk_{slot}", (AskEligibilitySlot,),
-                    {"slot": slot, "name": lambda self, _slot=slot: f"action_ask_{_slot}",
-                     "__module__": __name__})
-               for slot in ("elig_use_stored", *FACT_SLOTS.values(), "elig_sms_phone")]
+ASK_ACTIONS = [
+    type(
+        f"ActionAsk_{slot}",
+        (AskEligibilitySlot,),
+        {"slot": slot, "name": lambda self, _slot=slot: f"action_ask_{_slot}", "__module__": __name__},
+    )
+    for slot in ("elig_use_stored", *FACT_SLOTS.values(), "elig_sms_phone")
+]
 
 
 class ActionEligibilitySummary(Action):
@@ -486,8 +577,9 @@ class ActionEligibilitySummary(Action):
     def name(self) -> Text:
         return "action_eligibility_summary"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
         if tracker.get_slot("elig_handoff"):
             return []
         who = tracker.get_slot("elig_who") or "您"
@@ -495,21 +587,31 @@ class ActionEligibilitySummary(Action):
             results = eligibility.evaluate(collected_facts(tracker), on=today())
         except Exception:
             log.exception("eligibility evaluation failed")
-            dispatcher.utter_message(text="不好意思，系统暂时没算出来。我帮您转人工顾问，好吗？",
-                                     buttons=[{"title": "转人工", "payload": "/request_human"}])
+            dispatcher.utter_message(
+                text="不好意思，系统暂时没算出来。我帮您转人工顾问，好吗？",
+                buttons=[{"title": "转人工", "payload": "/request_human"}],
+            )
             return []
         if is_voice(tracker):
             dispatcher.utter_message(text=spoken_summary(results, who))
         else:  # a screen: one line per benefit, "为什么" on demand
             text, listed = screen_summary(results, who)
-            dispatcher.utter_message(text=text, buttons=[
-                {"title": f"为什么能享受第{n}项",
-                 "payload": "/explain_eligibility" + json.dumps({"program": r.program_id})}
-                for n, r in enumerate(listed[:SCREEN_WHY], 1)])
+            dispatcher.utter_message(
+                text=text,
+                buttons=[
+                    {
+                        "title": f"为什么能享受第{n}项",
+                        "payload": "/explain_eligibility" + json.dumps({"program": r.program_id}),
+                    }
+                    for n, r in enumerate(listed[:SCREEN_WHY], 1)
+                ],
+            )
         dispatcher.utter_message(response="utter_eligibility_offer")
         name = tracker.get_slot("elig_stored_name") if tracker.get_slot("elig_use_stored") == "yes" else None
-        return [SlotSet("elig_summary", sms_text(results, name or who)),
-                SlotSet("elig_sms_phone", caller_phone(tracker))]
+        return [
+            SlotSet("elig_summary", sms_text(results, name or who)),
+            SlotSet("elig_sms_phone", caller_phone(tracker)),
+        ]
 
 
 class ActionExplainEligibility(Action):
@@ -519,16 +621,16 @@ class ActionExplainEligibility(Action):
     def name(self) -> Text:
         return "action_explain_eligibility"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
         wanted = {str(v) for v in entity_values(tracker, "program") if v}
         try:
             results = eligibility.evaluate(collected_facts(tracker), on=today())
         except Exception:
             log.exception("eligibility evaluation failed for an explanation")
             results = []
-        found = next((r for r in results if r.program_id in wanted and r.status == "eligible"),
-                     None)
+        found = next((r for r in results if r.program_id in wanted and r.status == "eligible"), None)
         if found is None:
             log.info("explain_eligibility: no eligible result for %s", sorted(wanted))
             dispatcher.utter_message(response="utter_explain_not_found")
@@ -551,13 +653,17 @@ class ValidateEligibilitySmsForm(FormValidationAction):
         if phone and not identity.number_on_file(phone):
             # the hotline's sender must not become a way to text strangers
             log.info("eligibility sms refused: %s is not a number on file", mask_phone(phone))
-            dispatcher.utter_message(text="为了防止短信发错人，结果只能发到我们登记过的老人或家属的手机上。"
-                                          "您可以把结果记下来，或者说“转人工”。")
+            dispatcher.utter_message(
+                text="为了防止短信发错人，结果只能发到我们登记过的老人或家属的手机上。"
+                "您可以把结果记下来，或者说“转人工”。"
+            )
             return {"elig_sms_phone": None, "elig_sms_refused": True}
         if phone:
             return {"elig_sms_phone": phone}
-        dispatcher.utter_message(text="不好意思，没听清手机号码。请一个数字一个数字地说，比如一三八……",
-                                 json_message=dict(MOBILE_NUMBER_FLAGS))
+        dispatcher.utter_message(
+            text="不好意思，没听清手机号码。请一个数字一个数字地说，比如一三八……",
+            json_message=dict(MOBILE_NUMBER_FLAGS),
+        )
         return {"elig_sms_phone": None}
 
 
@@ -565,15 +671,18 @@ class ActionEligibilitySendSms(Action):
     def name(self) -> Text:
         return "action_eligibility_send_sms"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
         if tracker.get_slot("elig_sms_refused"):
             dispatcher.utter_message(response="utter_anything_else")
             return [SlotSet("elig_sms_refused", None)]
         phone = tracker.get_slot("elig_sms_phone") or caller_phone(tracker)
         body = tracker.get_slot("elig_summary")
         if not body or not phone:
-            dispatcher.utter_message(text="不好意思，还没有可以发送的结果。您可以说“我能享受什么”，我帮您查。")
+            dispatcher.utter_message(
+                text="不好意思，还没有可以发送的结果。您可以说“我能享受什么”，我帮您查。"
+            )
             return []
         from bot.sms import send_sms
 
@@ -581,6 +690,7 @@ class ActionEligibilitySendSms(Action):
         if sent is None:
             return []
         digits = "".join(ch for ch in phone if ch.isdigit())
-        dispatcher.utter_message(text=f"好的，结果已经用短信发到尾号{digits[-4:]}的手机上了。"
-                                      "还有别的事需要帮忙吗？")
+        dispatcher.utter_message(
+            text=f"好的，结果已经用短信发到尾号{digits[-4:]}的手机上了。还有别的事需要帮忙吗？"
+        )
         return [SlotSet("elig_sms_sent", True)]

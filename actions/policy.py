@@ -5,6 +5,7 @@ On the web an answer ends with what the caller can do next (issue 20, "answer, t
 act"): 帮我预约 when the program is about the home visits the booking form books, 我能享受吗
 when the eligibility rules cover it, and 转人工. A question about what a home service costs
 is answered from the pack's price list, then offers the booking (never starts it)."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import (HUMAN_BUTTON, entity_values, guarded, is_voice, latest_text,
-                            say_referral)
+from actions.common import HUMAN_BUTTON, entity_values, guarded, is_voice, latest_text, say_referral
 from bot import booking, eligibility, policy_kb, policy_search
 from bot import booking_text as bt
 from bot.db import session_scope
@@ -40,8 +40,10 @@ threading.Thread(target=_warm_up, name="policy-kb-warm-up", daemon=True).start()
 
 
 def _program_button(program_id: str, title: str) -> dict:
-    return {"title": title,
-            "payload": "/ask_policy" + json.dumps({"program": program_id}, ensure_ascii=False)}
+    return {
+        "title": title,
+        "payload": "/ask_policy" + json.dumps({"program": program_id}, ensure_ascii=False),
+    }
 
 
 def _catalogue() -> list[str]:
@@ -64,12 +66,17 @@ def price_list_program(kb: policy_kb.KnowledgeBase) -> str | None:
 
 def is_service_price_question(text: str, service_entities: list[str] | None = None) -> bool:
     """上门洗澡要自己出钱吗, 助浴多少钱: what a service the booking form books costs."""
-    return bool(text) and not text.startswith("/") and policy_search.is_price_question(text) \
+    return (
+        bool(text)
+        and not text.startswith("/")
+        and policy_search.is_price_question(text)
         and bt.service_from_text(text, service_entities) is not None
+    )
 
 
-def booking_offer(kb: policy_kb.KnowledgeBase, program_id: str, question: str,
-                  service_entities: list[str] | None = None) -> dict | None:
+def booking_offer(
+    kb: policy_kb.KnowledgeBase, program_id: str, question: str, service_entities: list[str] | None = None
+) -> dict | None:
     """The 帮我预约 button when the program is about home visits the booking form books: the
     program whose free hours pay for visits (the booking ledger's), a program named after
     home services (policy_search.HOME_SERVICE: the price list, government-purchased
@@ -81,8 +88,11 @@ def booking_offer(kb: policy_kb.KnowledgeBase, program_id: str, question: str,
     program = kb.program(program_id)
     names = (program.name, program.short_name, *program.aliases)
     named = next((svc for svc in catalogue if any(svc in n for n in names)), None)
-    if program_id != booking.FREE_CARE_PROGRAM_ID and named is None \
-            and not any(policy_search.HOME_SERVICE in n for n in names):
+    if (
+        program_id != booking.FREE_CARE_PROGRAM_ID
+        and named is None
+        and not any(policy_search.HOME_SERVICE in n for n in names)
+    ):
         return None
     said = bt.service_from_text(question, service_entities) if question else None
     service = said if said in catalogue else named
@@ -92,8 +102,9 @@ def booking_offer(kb: policy_kb.KnowledgeBase, program_id: str, question: str,
     return {"title": BOOK_TITLE, "payload": payload}
 
 
-def next_steps(kb: policy_kb.KnowledgeBase, program_id: str, question: str,
-               service_entities: list[str] | None = None) -> list[dict]:
+def next_steps(
+    kb: policy_kb.KnowledgeBase, program_id: str, question: str, service_entities: list[str] | None = None
+) -> list[dict]:
     """The buttons after an answer about `program_id` (web only; the caller decides)."""
     buttons: list[dict] = []
     offer = booking_offer(kb, program_id, question, service_entities)
@@ -110,8 +121,9 @@ def next_steps(kb: policy_kb.KnowledgeBase, program_id: str, question: str,
     return buttons
 
 
-def say_answer(dispatcher: CollectingDispatcher, tracker: Tracker, answer: policy_kb.Answer,
-               question: str) -> None:
+def say_answer(
+    dispatcher: CollectingDispatcher, tracker: Tracker, answer: policy_kb.Answer, question: str
+) -> None:
     """Says a confident answer, with the next steps on the web."""
     buttons: list[dict] = []
     if not is_voice(tracker) and answer.program_id:
@@ -124,11 +136,11 @@ def say_answer(dispatcher: CollectingDispatcher, tracker: Tracker, answer: polic
     dispatcher.utter_message(text=answer.text, buttons=buttons)
 
 
-def answer_price_question(dispatcher: CollectingDispatcher, tracker: Tracker,
-                          text: str) -> bool:
+def answer_price_question(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> bool:
     """Answers what a home service costs from the price list (the booking form's first step
     when the classifier read the question as a booking). False when the pack has no price
     list or it does not answer."""
+
     def ask() -> policy_kb.Answer | None:
         kb = policy_kb.get_kb()
         program = price_list_program(kb)
@@ -146,44 +158,45 @@ class ActionAnswerPolicy(Action):
     def name(self) -> Text:
         return "action_answer_policy"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
         text = latest_text(tracker)
         if text.startswith("/"):
-            text = ""   # a button payload: the entity says which program
+            text = ""  # a button payload: the entity says which program
         mentioned = [str(v) for v in entity_values(tracker, "program") if v]
         services = [str(v) for v in entity_values(tracker, "service_type") if v]
-        answer = guarded(dispatcher, "policy answer",
-                         lambda: self._answer(text, mentioned, tracker.get_slot("policy_program"),
-                                              services))
+        answer = guarded(
+            dispatcher,
+            "policy answer",
+            lambda: self._answer(text, mentioned, tracker.get_slot("policy_program"), services),
+        )
         if answer is None:
             return []
         if answer.kind == "answer":
             say_answer(dispatcher, tracker, answer, text)
-            return [SlotSet("policy_program", answer.program_id),
-                    SlotSet("policy_human_offered", False)]
+            return [SlotSet("policy_program", answer.program_id), SlotSet("policy_human_offered", False)]
         if text and say_referral(dispatcher, tracker, text):
             # not one of our programs but another office's business (养老金 -> 12333)
             return [SlotSet("policy_human_offered", False)]
         buttons: list[dict] = []
-        if not is_voice(tracker):   # on the phone the text itself asks the question
+        if not is_voice(tracker):  # on the phone the text itself asks the question
             buttons = [_program_button(pid, name) for pid, name in answer.suggestions]
             buttons.append(HUMAN_BUTTON)
         dispatcher.utter_message(text=answer.text, buttons=buttons)
-        log.info("policy question not answered (%s, confidence %.2f)", answer.kind,
-                 answer.confidence)
+        log.info("policy question not answered (%s, confidence %.2f)", answer.kind, answer.confidence)
         return [SlotSet("policy_human_offered", answer.kind == "not_sure")]
 
     @staticmethod
-    def _answer(text: str, mentioned: list[str], previous: str | None,
-                services: list[str] | None = None) -> policy_kb.Answer:
+    def _answer(
+        text: str, mentioned: list[str], previous: str | None, services: list[str] | None = None
+    ) -> policy_kb.Answer:
         kb = policy_kb.get_kb()
         ids = {pid for pid in (kb.resolve_program(m) for m in mentioned) if pid}
         # one program named: answer about it; none or several: let retrieval weigh the words
         program = next(iter(ids)) if len(ids) == 1 else None
         answer = kb.answer(question=text, program=program, context_program=previous)
-        if answer.kind != "answer" and program is None \
-                and is_service_price_question(text, services):
+        if answer.kind != "answer" and program is None and is_service_price_question(text, services):
             # 上门洗澡要自己出钱吗: what a home service costs is the price list's question
             price_list = price_list_program(kb)
             if price_list:

@@ -7,6 +7,7 @@ keeps the caller without reading the wording; the sentence that promises a perso
 (replies.yml `handoff`) is a message of its own flagged `transfer_promise`, which a
 channel that cannot transfer (the phone off duty, SMS) leaves out.
 """
+
 from __future__ import annotations
 
 import abc
@@ -34,8 +35,13 @@ def _assessment(tracker: Tracker) -> dict:
 def _record(tracker: Tracker, kind: str, detail: str | None = None) -> int | None:
     try:
         return handoff.record_safety_event(
-            kind, sender_id=tracker.sender_id, channel=channel(tracker),
-            phone=caller_phone(tracker), text=latest_text(tracker), detail=detail)
+            kind,
+            sender_id=tracker.sender_id,
+            channel=channel(tracker),
+            phone=caller_phone(tracker),
+            text=latest_text(tracker),
+            detail=detail,
+        )
     except Exception:
         log.exception("could not record %s (%s) for sender %s", kind, detail, tracker.sender_id)
         return None
@@ -66,28 +72,36 @@ def _stop_forms() -> List[EventType]:
 class _SafetyAction(Action, abc.ABC):
     """One high-stakes kind: its first answer, and its follow-ups while it is open."""
 
-    kind = ""                   # crisis | emergency | scam
-    intent = ""                 # the intent the safety layer sets for it
-    repeat_is_followup = True   # a second message of the same kind is a follow-up too
+    kind = ""  # crisis | emergency | scam
+    intent = ""  # the intent the safety layer sets for it
+    repeat_is_followup = True  # a second message of the same kind is a follow-up too
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
         return self.answer(dispatcher, tracker, confirmed=False)
 
     @abc.abstractmethod
-    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-               confirmed: bool, first: bool = False) -> List[EventType]:
+    def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, confirmed: bool, first: bool = False
+    ) -> List[EventType]:
         """The answer; `confirmed` when the caller said yes to the safety question, `first`
         when this is a first report whatever the intent says."""
 
-    def follow_up(self, dispatcher: CollectingDispatcher, tracker: Tracker, confirmed: bool,
-                  text: str, urgent: bool, first: bool = False) -> List[EventType] | None:
+    def follow_up(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        confirmed: bool,
+        text: str,
+        urgent: bool,
+        first: bool = False,
+    ) -> List[EventType] | None:
         """Answers a follow-up ("救护车怎么还没来", "他又在催") and keeps the kind open while
         it is recent; None when this message is a new first report."""
         intent = _intent(tracker)
         before = _already(tracker, self.name())
-        if first or confirmed or (intent == self.intent
-                                  and not (self.repeat_is_followup and before)):
+        if first or confirmed or (intent == self.intent and not (self.repeat_is_followup and before)):
             return None
         custom = {"kind": self.kind, "followup": True, **({"urgent": True} if urgent else {})}
         dispatcher.utter_message(text=text, json_message=custom)
@@ -101,18 +115,18 @@ class ActionCrisis(_SafetyAction):
     def name(self) -> Text:
         return "action_crisis"
 
-    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-               confirmed: bool, first: bool = False) -> List[EventType]:
+    def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, confirmed: bool, first: bool = False
+    ) -> List[EventType]:
         text = replies()["crisis"]
-        followed = self.follow_up(dispatcher, tracker, confirmed, text["followup"], urgent=True,
-                                  first=first)
+        followed = self.follow_up(dispatcher, tracker, confirmed, text["followup"], urgent=True, first=first)
         if followed is not None:
             return followed
         handoff_id = _record(tracker, "crisis", _assessment(tracker).get("category"))
         dispatcher.utter_message(
             text=text["first"] + text["steps"],
-            json_message={"action": "handoff", "urgent": True, "kind": "crisis",
-                          "handoff_id": handoff_id})
+            json_message={"action": "handoff", "urgent": True, "kind": "crisis", "handoff_id": handoff_id},
+        )
         dispatcher.utter_message(text=text["handoff"], json_message=dict(TRANSFER_PROMISE))
         dispatcher.utter_message(text=text["question"])
         return _stop_forms() + [SlotSet("safety_open", "crisis")]
@@ -124,12 +138,12 @@ class ActionEmergency(_SafetyAction):
     def name(self) -> Text:
         return "action_emergency"
 
-    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-               confirmed: bool, first: bool = False) -> List[EventType]:
+    def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, confirmed: bool, first: bool = False
+    ) -> List[EventType]:
         text = replies()["emergency"]
         # "the ambulance hasn't come": guidance, and it stays an emergency
-        followed = self.follow_up(dispatcher, tracker, confirmed, text["followup"], urgent=True,
-                                  first=first)
+        followed = self.follow_up(dispatcher, tracker, confirmed, text["followup"], urgent=True, first=first)
         if followed is not None:
             return followed
         category = _assessment(tracker).get("category") or "call_for_help"
@@ -138,12 +152,16 @@ class ActionEmergency(_SafetyAction):
         gas_said = "气" in said or "臭鸡蛋" in said  # 臭鸡蛋味 is how gas smells to many
         if category == "fire_gas" and gas_said and "火" not in said and "烟" not in said:
             category = "gas"  # a gas smell: no flame, no switch, windows open
-        opening = {"fire_gas": text["call_fire"], "gas": text["call_gas"],
-                   "missing_person": text["call_missing"]}.get(category, text["call"])
+        opening = {
+            "fire_gas": text["call_fire"],
+            "gas": text["call_gas"],
+            "missing_person": text["call_missing"],
+        }.get(category, text["call"])
         steps = text["steps"].get(category) or ""
-        dispatcher.utter_message(text=opening + steps,
-                                 json_message={"action": "handoff", "urgent": True,
-                                               "kind": "emergency", "handoff_id": handoff_id})
+        dispatcher.utter_message(
+            text=opening + steps,
+            json_message={"action": "handoff", "urgent": True, "kind": "emergency", "handoff_id": handoff_id},
+        )
         dispatcher.utter_message(text=text["handoff"], json_message=dict(TRANSFER_PROMISE))
         return _stop_forms() + [SlotSet("safety_open", "emergency")]
 
@@ -155,13 +173,19 @@ class ActionScamReport(_SafetyAction):
     def name(self) -> Text:
         return "action_scam_report"
 
-    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-               confirmed: bool, first: bool = False) -> List[EventType]:
+    def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, confirmed: bool, first: bool = False
+    ) -> List[EventType]:
         text = replies()["scam"]
         # "他又在催了": the scam is still going on; stay with it, do not start over
-        followed = self.follow_up(dispatcher, tracker, confirmed, text[
-            "followup_voice" if is_voice(tracker) else "followup_web"], urgent=False,
-            first=first)
+        followed = self.follow_up(
+            dispatcher,
+            tracker,
+            confirmed,
+            text["followup_voice" if is_voice(tracker) else "followup_web"],
+            urgent=False,
+            first=first,
+        )
         if followed is not None:
             return followed
         # a yes to "有人向您要钱吗" means someone is asking now
@@ -178,8 +202,7 @@ class ActionScamReport(_SafetyAction):
         if stage != "paid":
             dispatcher.utter_message(response="utter_anything_else")
         # while money is going or gone, what follows is about it
-        return _stop_forms() + [SlotSet("safety_open", "scam" if stage in ("paid", "in_progress")
-                                        else None)]
+        return _stop_forms() + [SlotSet("safety_open", "scam" if stage in ("paid", "in_progress") else None)]
 
 
 def _just_asked(tracker: Tracker) -> bool:
@@ -188,8 +211,9 @@ def _just_asked(tracker: Tracker) -> bool:
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             users += 1
-        elif event.get("event") == "action" and users == 1 and event.get("name") not in (
-                "action_listen", None):
+        elif (
+            event.get("event") == "action" and users == 1 and event.get("name") not in ("action_listen", None)
+        ):
             return event.get("name") == "action_safety_check"
     return False
 
@@ -210,8 +234,9 @@ class ActionSafetyCheck(Action):
     def name(self) -> Text:
         return "action_safety_check"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
         suspected = _assessment(tracker).get("suspected") or "emergency"
         if tracker.get_slot("safety_suspected") == suspected and _just_asked(tracker):
             # the question was asked and the answer is more of the same ("他们说是政府支持
@@ -222,10 +247,10 @@ class ActionSafetyCheck(Action):
                 policy = confident_policy_answer(latest_text(tracker))
                 if policy:
                     dispatcher.utter_message(text=policy[0])
-                    return [SlotSet("safety_suspected", None),
-                            SlotSet("policy_program", policy[1])]
+                    return [SlotSet("safety_suspected", None), SlotSet("policy_program", policy[1])]
             return [SlotSet("safety_suspected", None)] + _RUNNERS[suspected]().answer(
-                dispatcher, tracker, confirmed=False, first=True)
+                dispatcher, tracker, confirmed=False, first=True
+            )
         if tracker.get_slot("safety_open") == suspected:
             # already in this scam/crisis/emergency ("那边一直催我"): stay with it, do not
             # ask again whether it is one
@@ -234,7 +259,8 @@ class ActionSafetyCheck(Action):
         dispatcher.utter_message(
             text=replies()["unsure"][suspected],
             buttons=[{"title": "是", "payload": "/affirm"}, {"title": "不是", "payload": "/deny"}],
-            json_message={"yes_no": True, "kind": "safety_check", "suspected": suspected})
+            json_message={"yes_no": True, "kind": "safety_check", "suspected": suspected},
+        )
         return [SlotSet("safety_suspected", suspected)]
 
 
@@ -244,8 +270,9 @@ class ActionSafetyConfirmed(Action):
     def name(self) -> Text:
         return "action_safety_confirmed"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
         suspected = tracker.get_slot("safety_suspected")
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         events: List[EventType] = [SlotSet("safety_suspected", None)]
@@ -254,13 +281,17 @@ class ActionSafetyConfirmed(Action):
             # no question was asked: the check answered as a follow-up of the open kind
             return _RUNNERS[open_kind]().answer(dispatcher, tracker, confirmed=False)
         answer = latest_text(tracker)
-        if intent == "affirm" and (names_a_topic(answer) or (
-                suspected in ("emergency", "scam") and names_something_else(answer))):
+        if intent == "affirm" and (
+            names_a_topic(answer) or (suspected in ("emergency", "scam") and names_something_else(answer))
+        ):
             # "就是漏水" to "is someone in danger?", "是房子的事" to any of the questions: it
             # is something else, not a yes. (To the crisis question "就是心里难受" stays a
             # yes: the crisis answer stays with the person and does no harm.)
-            log.info("safety question answered with something else sender=%s suspected=%s",
-                     tracker.sender_id, suspected)
+            log.info(
+                "safety question answered with something else sender=%s suspected=%s",
+                tracker.sender_id,
+                suspected,
+            )
             intent = None
         if intent != "affirm" or suspected not in ("crisis", "emergency", "scam"):
             # "不是": go on with what the message asked, when the policy base is sure of it
@@ -275,13 +306,14 @@ class ActionSafetyConfirmed(Action):
 
 
 class ActionSafetyDenial(Action):
-    """"不是诈骗", "你搞错了": the assistant apologises and goes on."""
+    """ "不是诈骗", "你搞错了": the assistant apologises and goes on."""
 
     def name(self) -> Text:
         return "action_safety_denial"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
         log.info("safety reading corrected by the caller sender=%s", tracker.sender_id)
         dispatcher.utter_message(text=replies()["denial"])
         return [SlotSet("safety_open", None), SlotSet("safety_suspected", None)]
@@ -294,9 +326,9 @@ class ActionPrivacyRefusal(Action):
     def name(self) -> Text:
         return "action_privacy_refusal"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
         log.warning("privacy request refused sender=%s", tracker.sender_id[:24])
         dispatcher.utter_message(text=replies()["privacy"])
         return _stop_forms()
-

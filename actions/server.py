@@ -14,6 +14,7 @@ call runs in a worker thread of its own pool (ACTION_THREADS, default 8) with an
 of that thread, so one slow database call or SMS does not stop /health or other
 conversations' actions.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,8 @@ def action_pool() -> concurrent.futures.ThreadPoolExecutor:
     global _pool
     if _pool is None:
         _pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=get_settings().action_threads,
-            thread_name_prefix="action")
+            max_workers=get_settings().action_threads, thread_name_prefix="action"
+        )
     return _pool
 
 
@@ -54,8 +55,7 @@ class ThreadedActionExecutor(ActionExecutor):
     async def run(self, action_call):
         loop = asyncio.get_running_loop()
         parent_run = super().run
-        return await loop.run_in_executor(action_pool(),
-                                          lambda: asyncio.run(parent_run(action_call)))
+        return await loop.run_in_executor(action_pool(), lambda: asyncio.run(parent_run(action_call)))
 
 
 def create_app(secret: str):
@@ -73,16 +73,20 @@ def create_app(secret: str):
             return None
         supplied = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(supplied.encode(), secret.encode()):
-            log.warning("action server refused %s %s from %s: %s", request.method, request.path,
-                        request.ip, "wrong secret" if supplied else "no secret")
+            log.warning(
+                "action server refused %s %s from %s: %s",
+                request.method,
+                request.path,
+                request.ip,
+                "wrong secret" if supplied else "no secret",
+            )
             return response.json({"error": "forbidden"}, status=403)
         if request.path == "/webhook":
             try:  # a compressed (deflate) body is left to rasa-sdk to read
                 body = request.json if isinstance(request.json, dict) else {}
             except Exception:
                 body = {}
-            log.info("action call %s for %s", body.get("next_action"),
-                     str(body.get("sender_id", ""))[:16])
+            log.info("action call %s for %s", body.get("next_action"), str(body.get("sender_id", ""))[:16])
         return None
 
     return app

@@ -1,5 +1,6 @@
 """Shared by the benchmark scripts: start the real stack (tests/stack.py) on free ports with a
 throw-away SQLite database, and read resident memory of a process tree with psutil."""
+
 from __future__ import annotations
 
 import contextlib
@@ -73,8 +74,10 @@ def tree_cpu_seconds(pid: int) -> float:
 
 def stack_cpu_seconds(stack) -> dict[str, float]:
     """tree_cpu_seconds of each process of a Stack, by name ({} without a stack)."""
-    return {name: tree_cpu_seconds(proc.popen.pid)
-            for name, proc in (stack.processes.items() if stack is not None else ())}
+    return {
+        name: tree_cpu_seconds(proc.popen.pid)
+        for name, proc in (stack.processes.items() if stack is not None else ())
+    }
 
 
 class WebConversation:
@@ -114,5 +117,6 @@ def percentile(values: list[float], q: float) -> float:
 def machine_note() -> str:
     """CPU count and load average: figures from a shared 2-core machine mean little without it."""
     import os
+
     one, five, _ = os.getloadavg()
     return f"{os.cpu_count()} CPUs, load average {one:.1f} (1 min) / {five:.1f} (5 min)"

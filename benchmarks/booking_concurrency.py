@@ -6,6 +6,7 @@ Runs on a fresh SQLite file and, when it answers, on a throw-away PostgreSQL dat
 127.0.0.1:5432 (users postgres/root, maintenance database `test`). Prints one JSON line per
 database: attempts, winners (must equal places), losers offered alternatives, latency.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,14 +37,24 @@ def race(url: str, attempts: int, places: int) -> dict:
     start = dt.datetime.combine(clock.today() + dt.timedelta(days=4), dt.time(8))
     with db.session_scope(url) as s:
         street_id = s.execute(select(Elder.street_id).where(Elder.phone == "13800000001")).scalar_one()
-        elders = [Elder(name=f"压测老人{i}", birth_date=dt.date(1940, 1, 1), street_id=street_id,
-                        phone=f"1760000{i:04d}", address=f"测试地址{i}") for i in range(attempts)]
+        elders = [
+            Elder(
+                name=f"压测老人{i}",
+                birth_date=dt.date(1940, 1, 1),
+                street_id=street_id,
+                phone=f"1760000{i:04d}",
+                address=f"测试地址{i}",
+            )
+            for i in range(attempts)
+        ]
         s.add_all(elders)
         s.flush()
         ids = [e.id for e in elders]
-        s.execute(update(CapacityWindow).where(CapacityWindow.provider_id == 1,
-                                               CapacityWindow.starts_at == start)
-                  .values(capacity=places, booked=0))
+        s.execute(
+            update(CapacityWindow)
+            .where(CapacityWindow.provider_id == 1, CapacityWindow.starts_at == start)
+            .values(capacity=places, booked=0)
+        )
     barrier = threading.Barrier(attempts)
     latencies: list[float] = [0.0] * attempts
     results: list = [None] * attempts
@@ -51,8 +62,9 @@ def race(url: str, attempts: int, places: int) -> dict:
     def one(i: int) -> None:
         barrier.wait()
         t0 = time.perf_counter()
-        results[i] = booking.book(ids[i], "bath", start, "bench", f"bench:{uuid.uuid4().hex}",
-                                  database_url=url)
+        results[i] = booking.book(
+            ids[i], "bath", start, "bench", f"bench:{uuid.uuid4().hex}", database_url=url
+        )
         latencies[i] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -65,11 +77,17 @@ def race(url: str, attempts: int, places: int) -> dict:
     winners = sum(1 for r in results if r.ok)
     offered = sum(1 for r in results if not r.ok and r.code == "full" and r.alternatives)
     ordered = sorted(latencies)
-    return {"database": url.split(":", 1)[0], "attempts": attempts, "places": places,
-            "winners": winners, "losers_offered_alternatives": offered,
-            "correct": winners == places and offered == attempts - places,
-            "wall_s": round(wall, 3), "latency_p50_ms": round(statistics.median(ordered) * 1000, 1),
-            "latency_p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))] * 1000, 1)}
+    return {
+        "database": url.split(":", 1)[0],
+        "attempts": attempts,
+        "places": places,
+        "winners": winners,
+        "losers_offered_alternatives": offered,
+        "correct": winners == places and offered == attempts - places,
+        "wall_s": round(wall, 3),
+        "latency_p50_ms": round(statistics.median(ordered) * 1000, 1),
+        "latency_p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))] * 1000, 1),
+    }
 
 
 def main() -> int:

@@ -16,6 +16,7 @@ rejects a reply a careful person would accept, fix the script in its own change.
 Outcomes: pass, fail_goal, fail_must_not (with the turn), skipped (a `requires` script did
 not pass; the README calls this "blocked"), error (transport error, 5xx, bad body, restart).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,8 +52,10 @@ def sms_code(db: Path, phone: str, after_id: int, wait: float = 5.0) -> str | No
     while True:
         with sqlite3.connect(db) as con:
             con.row_factory = sqlite3.Row
-            row = con.execute("SELECT * FROM sms_outbox WHERE id > ? AND to_number IN (?, ?) "
-                              "ORDER BY id DESC LIMIT 1", (after_id, *numbers)).fetchone()
+            row = con.execute(
+                "SELECT * FROM sms_outbox WHERE id > ? AND to_number IN (?, ?) ORDER BY id DESC LIMIT 1",
+                (after_id, *numbers),
+            ).fetchone()
         if row is not None:
             if "code" in row.keys() and row["code"]:
                 return str(row["code"])
@@ -103,9 +106,15 @@ def post_chat(url: str, message: str, sender: str | None) -> tuple[str | None, s
 
 def new_result(script: dict, outcome: str, detail: str = "") -> dict:
     # also_check (the database effect) is not checked by this program
-    return {"id": script["id"], "category": script["category"], "outcome": outcome, "turns": 0,
-            "detail": detail, "transcript": [],
-            "also_check": "not checked" if script.get("also_check") else "n/a"}
+    return {
+        "id": script["id"],
+        "category": script["category"],
+        "outcome": outcome,
+        "turns": 0,
+        "detail": detail,
+        "transcript": [],
+        "also_check": "not checked" if script.get("also_check") else "n/a",
+    }
 
 
 def run_script(script: dict, url: str, db: Path, notes: set[str]) -> dict:
@@ -124,8 +133,10 @@ def run_script(script: dict, url: str, db: Path, notes: set[str]) -> dict:
                 # The API may require a client-chosen sender; only then is one made up here.
                 if sender is not None or "invalid_sender" not in str(exc):
                     raise
-                notes.add("the API rejected a first request without `sender` and returns none; "
-                          "a client-generated sender was used (README rule 3 not met)")
+                notes.add(
+                    "the API rejected a first request without `sender` and returns none; "
+                    "a client-generated sender was used (README rule 3 not met)"
+                )
                 sender = f"caller-{script['id']}-{uuid.uuid4().hex[:8]}"
                 got, text = post_chat(url, message, sender)
             if got is not None and sender is not None and got != sender:
@@ -178,9 +189,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="caller-scripts-") as tmp:
         workdir = Path(tmp)
         db = workdir / "service.db"
-        stack = Stack(workdir=workdir, database_url=f"sqlite:///{db}",
-                      extra_env={"RATE_LIMITS": "off", "TWILIO_ACCOUNT_SID": "",
-                                 "TWILIO_AUTH_TOKEN": ""})
+        stack = Stack(
+            workdir=workdir,
+            database_url=f"sqlite:///{db}",
+            extra_env={"RATE_LIMITS": "off", "TWILIO_ACCOUNT_SID": "", "TWILIO_AUTH_TOKEN": ""},
+        )
         print(f"starting stack (clock {args.clock}) ...", flush=True)
         try:
             stack.start()
@@ -196,15 +209,21 @@ def main(argv: list[str] | None = None) -> int:
                 if args.only and s["category"] != args.only and s["id"] not in needed:
                     continue
                 missing = [d for d in s.get("requires") or [] if d not in passed]
-                res = (new_result(s, "skipped", "requires " + ", ".join(missing)) if missing
-                       else run_script(s, url, db, notes))
+                res = (
+                    new_result(s, "skipped", "requires " + ", ".join(missing))
+                    if missing
+                    else run_script(s, url, db, notes)
+                )
                 if res["outcome"] == "pass":
                     passed.add(s["id"])
                 if args.only and s["category"] != args.only:
                     continue  # a dependency only: not part of the report
                 results.append(res)
-                print(f"{res['id']:<40} {res['category']:<13} {res['outcome']:<14} "
-                      f"turns={res['turns']:<3} {res['detail']}", flush=True)
+                print(
+                    f"{res['id']:<40} {res['category']:<13} {res['outcome']:<14} "
+                    f"turns={res['turns']:<3} {res['detail']}",
+                    flush=True,
+                )
                 for t in res["transcript"] if args.verbose else ():
                     lead = "  caller> " if t["role"] == "caller" else "  bot>    "
                     print(lead + t["text"].replace("\n", "\n" + " " * 11))
@@ -212,8 +231,10 @@ def main(argv: list[str] | None = None) -> int:
             stack.stop()
 
     print("\ncategory        passed / total")
-    totals, wins = Counter(r["category"] for r in results), Counter(
-        r["category"] for r in results if r["outcome"] == "pass")
+    totals, wins = (
+        Counter(r["category"] for r in results),
+        Counter(r["category"] for r in results if r["outcome"] == "pass"),
+    )
     for cat in dict.fromkeys(r["category"] for r in results):
         print(f"{cat:<15} {wins[cat]:>6} / {totals[cat]}")
     print(f"{'overall':<15} {sum(wins.values()):>6} / {len(results)}")
@@ -222,9 +243,14 @@ def main(argv: list[str] | None = None) -> int:
     for note in sorted(notes):
         print("note:", note)
     if args.json:
-        Path(args.json).write_text(json.dumps({"clock": args.clock, "notes": sorted(notes),
-                                               "results": results}, ensure_ascii=False, indent=2),
-                                   encoding="utf-8")
+        Path(args.json).write_text(
+            json.dumps(
+                {"clock": args.clock, "notes": sorted(notes), "results": results},
+                ensure_ascii=False,
+                indent=2,
+            ),
+            encoding="utf-8",
+        )
     return 0
 
 

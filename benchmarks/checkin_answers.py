@@ -8,6 +8,7 @@ Prints the accuracy of the main label, per label recall, and the two figures tha
 most: every `danger` answer must reach the safety path, and no ordinary answer should.
 With --no-nlu the cues are read without the classifier's ranking.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,9 +62,11 @@ def evaluate(rows: list[dict], parses: list) -> dict:
         "accuracy_after_no": after_no / total,
         "per_label": {k: tuple(v) for k, v in per_label.items()},
         "danger_recall": confusion[("danger", "danger")] / per_label["danger"][1],
-        "danger_asserted": asserted[(True, True)], "danger_asked": asserted[(True, False)],
+        "danger_asserted": asserted[(True, True)],
+        "danger_asked": asserted[(True, False)],
         "ordinary_to_safety": sum(v for (g, p), v in confusion.items() if p == "danger" and g != "danger"),
-        "ordinary_asserted": asserted[(False, True)], "ordinary_asked": asserted[(False, False)],
+        "ordinary_asserted": asserted[(False, True)],
+        "ordinary_asked": asserted[(False, False)],
         "ordinary": total - per_label["danger"][1],
         "need_as_fine": sum(v for (g, p), v in confusion.items() if g in need_gold and p == "none"),
         "needs": sum(per_label[k][1] for k in need_gold),
@@ -83,18 +86,26 @@ def main() -> int:
 
         parses = parse_all(args.model, [r["answer"] for r in rows])
     f = evaluate(rows, parses)
-    print(f"check-in answers: {f['total']} rows, main label accuracy {f['accuracy']:.3f}"
-          f"{' (no NLU)' if args.no_nlu else ''}; after a safety question answered 'no' "
-          f"on ordinary answers: {f['accuracy_after_no']:.3f}")
+    print(
+        f"check-in answers: {f['total']} rows, main label accuracy {f['accuracy']:.3f}"
+        f"{' (no NLU)' if args.no_nlu else ''}; after a safety question answered 'no' "
+        f"on ordinary answers: {f['accuracy_after_no']:.3f}"
+    )
     for label, (ok, n) in sorted(f["per_label"].items()):
         print(f"  {label:14s} recall {ok / n:.3f} ({ok}/{n})")
     n_danger = f["per_label"]["danger"][1]
-    print(f"danger reaches the safety path: {f['danger_recall']:.3f} of {n_danger} "
-          f"(asserted {f['danger_asserted']}, asked {f['danger_asked']})")
-    print(f"ordinary answers sent to the safety path: {f['ordinary_to_safety']}/{f['ordinary']} "
-          f"(asserted {f['ordinary_asserted']}, asked {f['ordinary_asked']})")
-    print(f"a need read as 'fine' (a task not made): {f['need_as_fine']}/{f['needs']} = "
-          f"{f['need_as_fine'] / f['needs']:.3f}")
+    print(
+        f"danger reaches the safety path: {f['danger_recall']:.3f} of {n_danger} "
+        f"(asserted {f['danger_asserted']}, asked {f['danger_asked']})"
+    )
+    print(
+        f"ordinary answers sent to the safety path: {f['ordinary_to_safety']}/{f['ordinary']} "
+        f"(asserted {f['ordinary_asserted']}, asked {f['ordinary_asked']})"
+    )
+    print(
+        f"a need read as 'fine' (a task not made): {f['need_as_fine']}/{f['needs']} = "
+        f"{f['need_as_fine'] / f['needs']:.3f}"
+    )
     print("confusions (gold -> guess: count):")
     for (gold, guess), v in sorted(f["confusion"].items(), key=lambda kv: -kv[1]):
         if gold != guess:

@@ -8,6 +8,7 @@ the conversations were told about is in the database exactly once (and no other)
     .venv/bin/python benchmarks/load.py --url http://localhost:8000 \
         --database-url sqlite:///var/service.db              # against `make run`
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,9 +27,14 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._harness import (WebConversation, latest_code, percentile, run_threads,
-                                 running_stack,  # noqa: E402
-                                 stack_cpu_seconds)
+from benchmarks._harness import (
+    WebConversation,
+    latest_code,
+    percentile,
+    run_threads,
+    running_stack,  # noqa: E402
+    stack_cpu_seconds,
+)
 
 PERSONA_PHONES = ["13800000001", "13800000002", "13800000003", "13800000004", "13800000005"]
 PHONE_LOCKS = {p: threading.Lock() for p in PERSONA_PHONES}
@@ -64,15 +70,20 @@ def turn(conversation: WebConversation, text: str, totals: Totals) -> str:
             totals.errors.append(f"HTTP {r.status_code} on {text!r}")
             return ""
         replies = body.get("replies") or []
-        if not replies or any((x.get("custom") or {}).get("action") == "unavailable"
-                              for x in replies):
+        if not replies or any((x.get("custom") or {}).get("action") == "unavailable" for x in replies):
             totals.errors.append(f"unavailable reply on {text!r}")
     return "\n".join(x.get("text", "") for x in replies)
 
 
 def policy_conversation(c, phone, database_url, totals, think):
-    for text in ("你好", random.choice(["高龄补贴有多少", "八十岁以上免费照料几个小时",
-                                        "家庭养老床位是什么", "时间银行怎么参加"]), "谢谢", "再见"):
+    for text in (
+        "你好",
+        random.choice(
+            ["高龄补贴有多少", "八十岁以上免费照料几个小时", "家庭养老床位是什么", "时间银行怎么参加"]
+        ),
+        "谢谢",
+        "再见",
+    ):
         turn(c, text, totals)
         time.sleep(think)
 
@@ -111,8 +122,7 @@ def booking_conversation(c, phone, database_url, totals, think):
             totals.unconfirmed[reply.split("。")[0][:30]] += 1
 
 
-def worker(url: str, database_url: str | None, deadline: float, totals: Totals,
-           think: float) -> None:
+def worker(url: str, database_url: str | None, deadline: float, totals: Totals, think: float) -> None:
     session = requests.Session()
     while time.monotonic() < deadline:
         conversation = WebConversation(session, url)
@@ -128,11 +138,16 @@ def check_bookings(database_url: str, references: list[str]) -> tuple[int, int, 
     engine = sa.create_engine(database_url, future=True)
     with engine.connect() as conn:
         found_once = sum(
-            1 for ref in references
-            if conn.execute(sa.text("SELECT count(*) FROM bookings WHERE reference = :r"),
-                            {"r": ref}).scalar_one() == 1)
-        in_db = conn.execute(sa.text(
-            "SELECT count(*) FROM bookings WHERE idempotency_key LIKE 'chat:load-%'")).scalar_one()
+            1
+            for ref in references
+            if conn.execute(
+                sa.text("SELECT count(*) FROM bookings WHERE reference = :r"), {"r": ref}
+            ).scalar_one()
+            == 1
+        )
+        in_db = conn.execute(
+            sa.text("SELECT count(*) FROM bookings WHERE idempotency_key LIKE 'chat:load-%'")
+        ).scalar_one()
     engine.dispose()
     return len(references), found_once, in_db
 
@@ -153,36 +168,51 @@ def main() -> int:
     ap.add_argument("--think", type=float, default=0.5, help="pause between turns (s)")
     args = ap.parse_args()
 
-    ctx = contextlib.nullcontext((args.url, args.database_url, None)) if args.url \
-        else own_stack(args.postgres)
+    ctx = (
+        contextlib.nullcontext((args.url, args.database_url, None)) if args.url else own_stack(args.postgres)
+    )
     with ctx as (url, database_url, stack):
         cpu_before = stack_cpu_seconds(stack)
         totals = Totals()
         deadline = time.monotonic() + args.seconds
-        wall = run_threads(worker, [(url, database_url, deadline, totals, args.think)]
-                           * args.conversations)
+        wall = run_threads(worker, [(url, database_url, deadline, totals, args.think)] * args.conversations)
         cpu_after = stack_cpu_seconds(stack)
-        told, found_once, in_db = check_bookings(database_url, totals.references) \
-            if database_url else (len(totals.references), -1, -1)
+        told, found_once, in_db = (
+            check_bookings(database_url, totals.references)
+            if database_url
+            else (len(totals.references), -1, -1)
+        )
 
     lat = totals.latencies
-    print(f"load: {args.conversations} concurrent conversations for {wall:.0f} s "
-          f"({'PostgreSQL+Redis' if args.postgres else 'SQLite'} stack)" if not args.url
-          else f"load: {args.conversations} concurrent conversations for {wall:.0f} s against {url}")
-    print(f"  conversations completed: {totals.conversations}, turns: {len(lat)}, "
-          f"turns/s: {len(lat) / wall:.1f}")
-    print(f"  turn latency p50: {percentile(lat, .5) * 1000:.0f} ms, "
-          f"p95: {percentile(lat, .95) * 1000:.0f} ms, max: {max(lat, default=0) * 1000:.0f} ms")
+    print(
+        f"load: {args.conversations} concurrent conversations for {wall:.0f} s "
+        f"({'PostgreSQL+Redis' if args.postgres else 'SQLite'} stack)"
+        if not args.url
+        else f"load: {args.conversations} concurrent conversations for {wall:.0f} s against {url}"
+    )
+    print(
+        f"  conversations completed: {totals.conversations}, turns: {len(lat)}, "
+        f"turns/s: {len(lat) / wall:.1f}"
+    )
+    print(
+        f"  turn latency p50: {percentile(lat, 0.5) * 1000:.0f} ms, "
+        f"p95: {percentile(lat, 0.95) * 1000:.0f} ms, max: {max(lat, default=0) * 1000:.0f} ms"
+    )
     if cpu_after and lat:
-        per_turn = ", ".join(f"{name} {(cpu_after[name] - cpu_before[name]) / len(lat) * 1000:.0f} ms"
-                             for name in cpu_after)
+        per_turn = ", ".join(
+            f"{name} {(cpu_after[name] - cpu_before[name]) / len(lat) * 1000:.0f} ms" for name in cpu_after
+        )
         print(f"  CPU per turn: {per_turn}")
     print(f"  errors: {len(totals.errors)}" + (f" (first: {totals.errors[:3]})" if totals.errors else ""))
-    print(f"  bookings attempted: {totals.booking_attempts}, confirmed to callers: {told}, "
-          f"found exactly once in DB: {found_once}, load bookings in DB: {in_db}")
+    print(
+        f"  bookings attempted: {totals.booking_attempts}, confirmed to callers: {told}, "
+        f"found exactly once in DB: {found_once}, load bookings in DB: {in_db}"
+    )
     if totals.unconfirmed:
-        print("  why the others were not booked (last reply, count): "
-              + "; ".join(f"{k!r} {n}" for k, n in totals.unconfirmed.most_common(4)))
+        print(
+            "  why the others were not booked (last reply, count): "
+            + "; ".join(f"{k!r} {n}" for k, n in totals.unconfirmed.most_common(4))
+        )
     ok = not totals.errors and (found_once == told == in_db or found_once == -1)
     print("  RESULT:", "ok" if ok else "PROBLEM")
     return 0 if ok else 1

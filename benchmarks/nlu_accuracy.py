@@ -10,6 +10,7 @@ an entity counts as correct when type, start and end all match (strict, span-lev
 `rasa test nlu` reports a token-level F1, which is more lenient and cannot see through the
 normaliser's change of offsets). A second figure compares (type, value) after synonyms.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,9 @@ def examples_from_messages(messages) -> list[dict]:
         text = message.get("text")
         entities = message.get("entities") or []
         norm_text, norm_entities = normalize_annotated(text, entities)
-        examples.append({"text": text, "intent": message.get("intent"),
-                         "norm_text": norm_text, "entities": norm_entities})
+        examples.append(
+            {"text": text, "intent": message.get("intent"), "norm_text": norm_text, "entities": norm_entities}
+        )
     return examples
 
 
@@ -94,11 +96,17 @@ def evaluate(model: str, examples: list[dict]) -> dict:
         value["fp"] += len(pred_values - gold_values)
         value["fn"] += len(gold_values - pred_values)
         if pred_intent != ex["intent"] or gold_spans != pred_spans:
-            errors.append({"text": ex["text"], "normalised": p.get("text"),
-                           "intent": ex["intent"], "predicted": pred_intent,
-                           "confidence": round(p["intent"].get("confidence", 0), 3),
-                           "missing": sorted(gold_spans - pred_spans),
-                           "extra": sorted(pred_spans - gold_spans)})
+            errors.append(
+                {
+                    "text": ex["text"],
+                    "normalised": p.get("text"),
+                    "intent": ex["intent"],
+                    "predicted": pred_intent,
+                    "confidence": round(p["intent"].get("confidence", 0), 3),
+                    "missing": sorted(gold_spans - pred_spans),
+                    "extra": sorted(pred_spans - gold_spans),
+                }
+            )
     labels = sorted(set(gold_intents))
     per_intent = f1_score(gold_intents, pred_intents, labels=labels, average=None, zero_division=0)
     return {
@@ -106,8 +114,9 @@ def evaluate(model: str, examples: list[dict]) -> dict:
         "examples": len(examples),
         "intents": len(labels),
         "intent_accuracy": accuracy_score(gold_intents, pred_intents),
-        "intent_macro_f1": f1_score(gold_intents, pred_intents, labels=labels, average="macro",
-                                    zero_division=0),
+        "intent_macro_f1": f1_score(
+            gold_intents, pred_intents, labels=labels, average="macro", zero_division=0
+        ),
         "entity_span": dict(zip(("precision", "recall", "f1"), f1(**span))),
         "entity_value": dict(zip(("precision", "recall", "f1"), f1(**value))),
         "entity_count": span["tp"] + span["fn"],
@@ -128,8 +137,10 @@ def main() -> None:
 
     result = evaluate(args.model, load_examples(Path(args.data)))
     print(f"model            {result['model']}")
-    print(f"held-out         {args.data}: {result['examples']} examples, {result['intents']} intents, "
-          f"{result['entity_count']} entities")
+    print(
+        f"held-out         {args.data}: {result['examples']} examples, {result['intents']} intents, "
+        f"{result['entity_count']} entities"
+    )
     print(f"intent accuracy  {result['intent_accuracy']:.3f}")
     print(f"intent macro-F1  {result['intent_macro_f1']:.3f}")
     es, ev = result["entity_span"], result["entity_value"]

@@ -10,6 +10,7 @@ Why not `rasa test nlu --cross-validation`: its entity scores compare the gold o
 the raw text with the tokens of the normalised text (八十五 -> 85 shifts every offset), so
 they are wrong for exactly the examples the normaliser exists for.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,26 +55,34 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="nlu-cv-") as tmp:
             train = TrainingData(
                 training_examples=[examples[i] for i in train_idx],
-                entity_synonyms=data.entity_synonyms, regex_features=data.regex_features,
-                lookup_tables=data.lookup_tables)
+                entity_synonyms=data.entity_synonyms,
+                regex_features=data.regex_features,
+                lookup_tables=data.lookup_tables,
+            )
             train_file = Path(tmp) / "train.yml"
             RasaYAMLWriter().dump(train_file, train)
             t0 = time.perf_counter()
             logging.disable(logging.WARNING)
-            model = train_nlu(args.config, str(train_file), str(Path(tmp) / "out"),
-                              fixed_model_name=f"fold{k}")
+            model = train_nlu(
+                args.config, str(train_file), str(Path(tmp) / "out"), fixed_model_name=f"fold{k}"
+            )
             train_s = time.perf_counter() - t0
             result = evaluate(model, examples_from_messages([examples[i] for i in test_idx]))
-        rows.append((result["intent_accuracy"], result["intent_macro_f1"],
-                     result["entity_span"]["f1"], train_s))
-        print(f"fold {k}: intent acc {rows[-1][0]:.3f}  macro-F1 {rows[-1][1]:.3f}  "
-              f"entity F1 {rows[-1][2]:.3f}  train {train_s:.0f} s  "
-              f"({len(test_idx)} test examples)", flush=True)
+        rows.append(
+            (result["intent_accuracy"], result["intent_macro_f1"], result["entity_span"]["f1"], train_s)
+        )
+        print(
+            f"fold {k}: intent acc {rows[-1][0]:.3f}  macro-F1 {rows[-1][1]:.3f}  "
+            f"entity F1 {rows[-1][2]:.3f}  train {train_s:.0f} s  "
+            f"({len(test_idx)} test examples)",
+            flush=True,
+        )
     print(f"config           {args.config}")
-    print(f"data             {args.data}: {len(examples)} examples, {len(set(intents))} intents, "
-          f"{args.folds} folds")
-    for i, name in enumerate(("intent accuracy", "intent macro-F1", "entity F1 (span)",
-                              "train seconds")):
+    print(
+        f"data             {args.data}: {len(examples)} examples, {len(set(intents))} intents, "
+        f"{args.folds} folds"
+    )
+    for i, name in enumerate(("intent accuracy", "intent macro-F1", "entity F1 (span)", "train seconds")):
         values = [r[i] for r in rows]
         print(f"{name:16} {statistics.mean(values):.3f} ± {statistics.pstdev(values):.3f}")
 

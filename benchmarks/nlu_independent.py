@@ -15,6 +15,7 @@ Per set: intent accuracy, macro-F1 (over the gold intents present), per-intent p
 recall, the most frequent confusions, and entity F1 on (type, normalised value) pairs.
 The model is parsed in-process with Rasa's Agent, as the server parses a message.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -79,8 +80,7 @@ def load_shared() -> list[dict]:
         if safety != "none" or intent in SAFETY_INTENTS:
             continue
         entities = _entities(parts[3] if len(parts) > 3 else "")
-        rows.append({"text": text, "intent": intent, "entities": entities,
-                     "also": secondary.get(text)})
+        rows.append({"text": text, "intent": intent, "entities": entities, "also": secondary.get(text)})
     return rows
 
 
@@ -91,8 +91,14 @@ def load_independent() -> list[dict]:
         for row in csv.DictReader(f, delimiter="\t"):
             if row["intent"] in SAFETY_INTENTS:
                 continue
-            rows.append({"text": row["text"], "intent": row["intent"],
-                         "entities": _entities(row.get("entities") or ""), "also": None})
+            rows.append(
+                {
+                    "text": row["text"],
+                    "intent": row["intent"],
+                    "entities": _entities(row.get("entities") or ""),
+                    "also": None,
+                }
+            )
     return rows
 
 
@@ -102,14 +108,21 @@ def load_entities_dev(path: Path = ROOT / "tests" / "nlu" / "entities_dev.yml") 
     from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 
     data = RasaYAMLReader().read(str(path))
-    return [{"text": m.get("text"), "intent": m.get("intent"),
-             "entities": [(e["entity"], str(e.get("value") or m.get("text")[e["start"]:e["end"]]))
-                          for e in m.get("entities") or []], "also": None}
-            for m in data.training_examples]
+    return [
+        {
+            "text": m.get("text"),
+            "intent": m.get("intent"),
+            "entities": [
+                (e["entity"], str(e.get("value") or m.get("text")[e["start"] : e["end"]]))
+                for e in m.get("entities") or []
+            ],
+            "also": None,
+        }
+        for m in data.training_examples
+    ]
 
 
-LOADERS = {"shared": load_shared, "independent": load_independent,
-           "entities_dev": load_entities_dev}
+LOADERS = {"shared": load_shared, "independent": load_independent, "entities_dev": load_entities_dev}
 
 
 def _entities(field: str) -> list[tuple[str, str]]:
@@ -152,12 +165,11 @@ def score(rows: list[dict], parsed: list[dict]) -> dict:
                 continue
             forms = {_norm(e.get("value", ""))}
             if isinstance(e.get("start"), int) and isinstance(e.get("end"), int):
-                forms.add(_norm(said[e["start"]:e["end"]]))
+                forms.add(_norm(said[e["start"] : e["end"]]))
             pred_e.append((e["entity"], forms))
         unmatched = list(pred_e)
         for kind, value in gold_e:
-            hit = next((i for i, (k, forms) in enumerate(unmatched)
-                        if k == kind and value in forms), None)
+            hit = next((i for i, (k, forms) in enumerate(unmatched) if k == kind and value in forms), None)
             if hit is None:
                 ent_fn += 1
                 by_type[kind]["fn"] += 1
@@ -173,17 +185,23 @@ def score(rows: list[dict], parsed: list[dict]) -> dict:
         recall = correct[intent] / gold_counts[intent]
         precision = correct[intent] / pred_counts[intent] if pred_counts[intent] else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_intent[intent] = {"n": gold_counts[intent], "precision": round(precision, 3),
-                              "recall": round(recall, 3), "f1": round(f1, 3)}
+        per_intent[intent] = {
+            "n": gold_counts[intent],
+            "precision": round(precision, 3),
+            "recall": round(recall, 3),
+            "f1": round(f1, 3),
+        }
     precision_e = ent_tp / (ent_tp + ent_fp) if ent_tp + ent_fp else 0.0
     recall_e = ent_tp / (ent_tp + ent_fn) if ent_tp + ent_fn else 0.0
     return {
         "lines": len(rows),
         "intent_accuracy": round(sum(correct.values()) / max(1, len(rows)), 3),
         "intent_macro_f1": round(sum(v["f1"] for v in per_intent.values()) / max(1, len(per_intent)), 3),
-        "entity_precision": round(precision_e, 3), "entity_recall": round(recall_e, 3),
+        "entity_precision": round(precision_e, 3),
+        "entity_recall": round(recall_e, 3),
         "entity_f1": round(2 * precision_e * recall_e / (precision_e + recall_e), 3)
-        if precision_e + recall_e else 0.0,
+        if precision_e + recall_e
+        else 0.0,
         "per_intent": per_intent,
         "per_entity": {kind: _prf(c["tp"], c["fp"], c["fn"]) for kind, c in sorted(by_type.items())},
         "confusions": [[g, p, n] for (g, p), n in confusions.most_common(15)],
@@ -194,8 +212,7 @@ def _prf(tp: int, fp: int, fn: int) -> dict:
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"n": tp + fn, "precision": round(precision, 3), "recall": round(recall, 3),
-            "f1": round(f1, 3)}
+    return {"n": tp + fn, "precision": round(precision, 3), "recall": round(recall, 3), "f1": round(f1, 3)}
 
 
 def parse_all(model: str, texts: list[str]) -> list[dict]:
@@ -223,8 +240,13 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default=str(ROOT / "models" / "current.tar.gz"))
     ap.add_argument("--json", help="write all figures here")
-    ap.add_argument("--set", action="append", choices=sorted(LOADERS), dest="sets",
-                    help="which set(s) to score (repeatable); default shared and independent")
+    ap.add_argument(
+        "--set",
+        action="append",
+        choices=sorted(LOADERS),
+        dest="sets",
+        help="which set(s) to score (repeatable); default shared and independent",
+    )
     args = ap.parse_args()
     sets = {name: LOADERS[name]() for name in (args.sets or ["shared", "independent"])}
     figures = {}
@@ -234,17 +256,30 @@ def main() -> int:
         parsed = parse_all(args.model, [r["text"] for r in rows])
         fig = score(rows, parsed)
         figures[name] = fig
-        print(f"{name:12s} lines={fig['lines']:4d} intent accuracy {fig['intent_accuracy']:.3f} "
-              f"macro-F1 {fig['intent_macro_f1']:.3f} entity P/R/F1 {fig['entity_precision']:.3f}/"
-              f"{fig['entity_recall']:.3f}/{fig['entity_f1']:.3f}")
+        print(
+            f"{name:12s} lines={fig['lines']:4d} intent accuracy {fig['intent_accuracy']:.3f} "
+            f"macro-F1 {fig['intent_macro_f1']:.3f} entity P/R/F1 {fig['entity_precision']:.3f}/"
+            f"{fig['entity_recall']:.3f}/{fig['entity_f1']:.3f}"
+        )
         worst = sorted(fig["per_intent"].items(), key=lambda kv: kv[1]["f1"])[:6]
-        print("   weakest intents: " + ", ".join(f"{k} {v['f1']:.2f} (P {v['precision']:.2f} "
-                                                   f"R {v['recall']:.2f}, n={v['n']})" for k, v in worst))
-        print("   top confusions (gold -> predicted): " + ", ".join(
-            f"{g}->{p} {n}" for g, p, n in fig["confusions"][:8]))
-        print("   entities by type: " + ", ".join(
-            f"{k} {v['f1']:.2f} (P {v['precision']:.2f} R {v['recall']:.2f}, n={v['n']})"
-            for k, v in fig["per_entity"].items()))
+        print(
+            "   weakest intents: "
+            + ", ".join(
+                f"{k} {v['f1']:.2f} (P {v['precision']:.2f} R {v['recall']:.2f}, n={v['n']})"
+                for k, v in worst
+            )
+        )
+        print(
+            "   top confusions (gold -> predicted): "
+            + ", ".join(f"{g}->{p} {n}" for g, p, n in fig["confusions"][:8])
+        )
+        print(
+            "   entities by type: "
+            + ", ".join(
+                f"{k} {v['f1']:.2f} (P {v['precision']:.2f} R {v['recall']:.2f}, n={v['n']})"
+                for k, v in fig["per_entity"].items()
+            )
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(figures, ensure_ascii=False, indent=2))
     return 0

@@ -9,6 +9,7 @@ variant written from it. Prints dev precision / recall at the answer threshold f
 setting of the grid, best first among those with precision >= 0.95. The independent sets
 are not read here.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -42,16 +43,19 @@ def main() -> int:
     print(f"meaning off: precision {off['precision']} recall {off['recall']}")
     index.meaning = plain
     results = []
-    for weight, lo, hi, top in itertools.product((0.80, 0.85, 0.90), (0.90, 0.92),
-                                                 (0.96, 0.98), (0.02, 0.03, 0.04, 0.06)):
+    for weight, lo, hi, top in itertools.product(
+        (0.80, 0.85, 0.90), (0.90, 0.92), (0.96, 0.98), (0.02, 0.03, 0.04, 0.06)
+    ):
         policy_search.MEANING_WEIGHT, policy_search.MEANING_LO = weight, lo
         policy_search.MEANING_HI, policy_search.MEANING_LEAD = hi, top
         f = _figures(rows, run(kb, rows, DATE))
         results.append((f["precision"] >= 0.95, f["recall"], f["precision"], weight, lo, hi, top))
     results.sort(reverse=True)
     for ok, recall, precision, weight, lo, hi, top in results[:12]:
-        print(f"weight {weight} lo {lo} hi {hi} lead {top}: precision {precision} recall {recall}"
-              f"{'' if ok else '  (precision < 0.95)'}")
+        print(
+            f"weight {weight} lo {lo} hi {hi} lead {top}: precision {precision} recall {recall}"
+            f"{'' if ok else '  (precision < 0.95)'}"
+        )
     return 0
 
 

@@ -37,6 +37,7 @@ the packs answers it); kind is single, two_topic, group or none.
 
 The date is pinned (answers depend on the parameters in force on the day asked).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -73,8 +74,9 @@ def load(path: Path) -> list[dict]:
         rows = list(csv.DictReader(f, delimiter="\t"))
     for row in rows:
         expected = (row["expected"] or "").strip()
-        row["expected_set"] = frozenset() if expected in ("", "none") else \
-            frozenset(e.strip() for e in expected.split("|"))
+        row["expected_set"] = (
+            frozenset() if expected in ("", "none") else frozenset(e.strip() for e in expected.split("|"))
+        )
     return rows
 
 
@@ -92,21 +94,25 @@ def thresholds(answer: float | None = None, suggest: float | None = None):
 
 def judge(row: dict, answer: policy_kb.Answer) -> dict:
     expected = row["expected_set"]
-    covered = {answer.program_id, *getattr(answer, "also", ())} if answer.kind == "answer" \
-        else set()
+    covered = {answer.program_id, *getattr(answer, "also", ())} if answer.kind == "answer" else set()
     offered = {pid for pid, _name in answer.suggestions}
     answered = answer.kind == "answer"
     correct = answered and bool(covered) and covered <= expected
     hit = correct
     if row["kind"] == "two_topic" and not answered and offered & expected:
         hit = True
-    return {"answered": answered, "correct": correct, "hit": bool(expected) and hit,
-            "suggested": bool(expected) and not hit and answer.kind == "not_sure"
-            and bool(offered & expected),
-            "both": answered and len(expected) > 1 and expected <= covered,
-            "not_sure": answer.kind == "not_sure", "covered": sorted(covered),
-            "offered": sorted(offered), "kind": answer.kind,
-            "confidence": round(answer.confidence, 3)}
+    return {
+        "answered": answered,
+        "correct": correct,
+        "hit": bool(expected) and hit,
+        "suggested": bool(expected) and not hit and answer.kind == "not_sure" and bool(offered & expected),
+        "both": answered and len(expected) > 1 and expected <= covered,
+        "not_sure": answer.kind == "not_sure",
+        "covered": sorted(covered),
+        "offered": sorted(offered),
+        "kind": answer.kind,
+        "confidence": round(answer.confidence, 3),
+    }
 
 
 def _figures(rows: list[dict], results: list[dict]) -> dict:
@@ -114,22 +120,25 @@ def _figures(rows: list[dict], results: list[dict]) -> dict:
     correct = sum(r["correct"] for r in results)
     with_program = sum(1 for row in rows if row["expected_set"])
     hits = sum(r["hit"] for r in results)
-    return {"rows": len(rows), "answered": answered, "correct": correct,
-            "precision": round(correct / answered, 3) if answered else 1.0,
-            "recall": round(hits / with_program, 3) if with_program else 1.0,
-            "not_sure_rate": round(sum(r["not_sure"] for r in results) / len(rows), 3)
-            if rows else 0.0,
-            "recall_with_suggestion": round((hits + sum(r["suggested"] for r in results))
-                                            / with_program, 3) if with_program else 1.0,
-            "clarify": sum(r["kind"] == "clarify" for r in results)}
+    return {
+        "rows": len(rows),
+        "answered": answered,
+        "correct": correct,
+        "precision": round(correct / answered, 3) if answered else 1.0,
+        "recall": round(hits / with_program, 3) if with_program else 1.0,
+        "not_sure_rate": round(sum(r["not_sure"] for r in results) / len(rows), 3) if rows else 0.0,
+        "recall_with_suggestion": round((hits + sum(r["suggested"] for r in results)) / with_program, 3)
+        if with_program
+        else 1.0,
+        "clarify": sum(r["kind"] == "clarify" for r in results),
+    }
 
 
 def run(kb: policy_kb.KnowledgeBase, rows: list[dict], on: str = DATE) -> list[dict]:
     return [judge(row, kb.answer(row["question"], on=on)) for row in rows]
 
 
-def evaluate(kb: policy_kb.KnowledgeBase, rows: list[dict], on: str = DATE,
-             sweep: bool = True) -> dict:
+def evaluate(kb: policy_kb.KnowledgeBase, rows: list[dict], on: str = DATE, sweep: bool = True) -> dict:
     """The figures of one set at the configured thresholds, per kind, and the sweep."""
     results = run(kb, rows, on)
     out = _figures(rows, results)
@@ -147,9 +156,15 @@ def evaluate(kb: policy_kb.KnowledgeBase, rows: list[dict], on: str = DATE,
         for t in SWEEP:
             with thresholds(t):
                 fig = _figures(rows, run(kb, rows, on))
-            out["sweep"].append({"threshold": t, "precision": fig["precision"],
-                                 "recall": fig["recall"], "not_sure_rate": fig["not_sure_rate"],
-                                 "answered": fig["answered"]})
+            out["sweep"].append(
+                {
+                    "threshold": t,
+                    "precision": fig["precision"],
+                    "recall": fig["recall"],
+                    "not_sure_rate": fig["not_sure_rate"],
+                    "answered": fig["answered"],
+                }
+            )
     out["_results"] = results
     return out
 
@@ -157,24 +172,32 @@ def evaluate(kb: policy_kb.KnowledgeBase, rows: list[dict], on: str = DATE,
 def _print(name: str, path: Path, fig: dict) -> None:
     print(f"\n== {name}: {path.relative_to(ROOT)} ({fig['rows']} rows)")
     print(f"threshold {fig['threshold']} (suggest {fig['suggest_threshold']}), date {DATE}")
-    print(f"precision {fig['precision']:.3f} ({fig['correct']}/{fig['answered']} answers)  "
-          f"recall {fig['recall']:.3f}  not-sure rate {fig['not_sure_rate']:.3f}  "
-          f"clarify {fig['clarify']}")
-    print(f"recall counting a not-sure that suggests the right program "
-          f"(\"您是想问……吗？\"): {fig['recall_with_suggestion']:.3f}")
+    print(
+        f"precision {fig['precision']:.3f} ({fig['correct']}/{fig['answered']} answers)  "
+        f"recall {fig['recall']:.3f}  not-sure rate {fig['not_sure_rate']:.3f}  "
+        f"clarify {fig['clarify']}"
+    )
+    print(
+        f"recall counting a not-sure that suggests the right program "
+        f'("您是想问……吗？"): {fig["recall_with_suggestion"]:.3f}'
+    )
     print("\n| kind | rows | answered | correct | precision | recall | not sure |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for kind, k in fig["per_kind"].items():
         extra = f" (both: {k['both']})" if "both" in k else ""
-        print(f"| {kind} | {k['rows']} | {k['answered']} | {k['correct']} | "
-              f"{k['precision']:.3f} | {k['recall']:.3f}{extra} | {k['not_sure_rate']:.3f} |")
+        print(
+            f"| {kind} | {k['rows']} | {k['answered']} | {k['correct']} | "
+            f"{k['precision']:.3f} | {k['recall']:.3f}{extra} | {k['not_sure_rate']:.3f} |"
+        )
     if "sweep" in fig:
         print("\n| threshold | precision | recall | not sure | answered |")
         print("| ---: | ---: | ---: | ---: | ---: |")
         for s in fig["sweep"]:
             mark = " *" if abs(s["threshold"] - fig["threshold"]) < 1e-9 else ""
-            print(f"| {s['threshold']:.2f}{mark} | {s['precision']:.3f} | {s['recall']:.3f} | "
-                  f"{s['not_sure_rate']:.3f} | {s['answered']} |")
+            print(
+                f"| {s['threshold']:.2f}{mark} | {s['precision']:.3f} | {s['recall']:.3f} | "
+                f"{s['not_sure_rate']:.3f} | {s['answered']} |"
+            )
 
 
 def _print_errors(rows: list[dict], results: list[dict]) -> None:
@@ -186,30 +209,44 @@ def _print_errors(rows: list[dict], results: list[dict]) -> None:
         if wrong_answer or missed or partial:
             tag = "WRONG" if wrong_answer else ("MISS" if missed else "ONE OF TWO")
             got = r["covered"] or (f"{r['kind']} {r['offered']}" if r["offered"] else r["kind"])
-            print(f"  {tag:10} {row['question']}  expected {row['expected']}  got {got} "
-                  f"({r['confidence']})")
+            print(f"  {tag:10} {row['question']}  expected {row['expected']}  got {got} ({r['confidence']})")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", choices=["dev", "dev2", "dev3", "independent", "holdout", "both", "all"],
-                        default="all", help="both = dev and independent; all = every set")
-    parser.add_argument("--errors", action="store_true",
-                        help="list the misses of the dev sets (never the independent or holdout set's)")
+    parser.add_argument(
+        "--set",
+        choices=["dev", "dev2", "dev3", "independent", "holdout", "both", "all"],
+        default="all",
+        help="both = dev and independent; all = every set",
+    )
+    parser.add_argument(
+        "--errors",
+        action="store_true",
+        help="list the misses of the dev sets (never the independent or holdout set's)",
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--on", default=DATE, help="the day the questions are asked")
     parser.add_argument("--no-sweep", action="store_true")
-    parser.add_argument("--no-meaning", action="store_true",
-                        help="lexical signals only (bot/policy_meaning.py off), for comparison")
+    parser.add_argument(
+        "--no-meaning",
+        action="store_true",
+        help="lexical signals only (bot/policy_meaning.py off), for comparison",
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("CLOCK_NOW", args.on)
     kb = policy_kb.load_kb(ROOT / "policies", REGION)
     if args.no_meaning:
         kb._index.meaning = None
     names = {"both": ["dev", "independent"], "all": list(SETS)}.get(args.set, [args.set])
-    report: dict = {"date": args.on, "region": REGION, "programs": len(kb.program_ids()),
-                    "threshold": policy_kb.ANSWER_THRESHOLD,
-                    "suggest_threshold": policy_kb.SUGGEST_THRESHOLD, "sets": {}}
+    report: dict = {
+        "date": args.on,
+        "region": REGION,
+        "programs": len(kb.program_ids()),
+        "threshold": policy_kb.ANSWER_THRESHOLD,
+        "suggest_threshold": policy_kb.SUGGEST_THRESHOLD,
+        "sets": {},
+    }
     for name in names:
         path = SETS[name]
         if not path.exists():

@@ -15,6 +15,7 @@ provider), with the same code as `flask --app server registry ...`, then times
 Prints one JSON line per database. Target (issue 22): a year for 50 providers well under
 10 s on SQLite. The clock is pinned (CLOCK_NOW, default 2026-11-23) so runs compare.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,19 +59,29 @@ def write_providers(path: Path, n: int, seed: int = 11) -> None:
         w.writerow(header)
         for i in range(n):
             closed_sunday = i % 3 == 0
-            w.writerow([f"测试养老服务站{i:03d}", f"139{i:08d}", "",
-                        "、".join(rng.sample(SERVICES, rng.randrange(2, 7))),
-                        "、".join(rng.sample(DISTRICT_STREETS, rng.randrange(1, 4))),
-                        rng.randrange(2, 8), 0 if i % 4 == 0 else "",
-                        0 if closed_sunday else "", 0 if closed_sunday else "",
-                        rng.randrange(1, 10) if i % 5 == 0 else ""])
+            w.writerow(
+                [
+                    f"测试养老服务站{i:03d}",
+                    f"139{i:08d}",
+                    "",
+                    "、".join(rng.sample(SERVICES, rng.randrange(2, 7))),
+                    "、".join(rng.sample(DISTRICT_STREETS, rng.randrange(1, 4))),
+                    rng.randrange(2, 8),
+                    0 if i % 4 == 0 else "",
+                    0 if closed_sunday else "",
+                    0 if closed_sunday else "",
+                    rng.randrange(1, 10) if i % 5 == 0 else "",
+                ]
+            )
 
 
 def write_closures(path: Path, n: int) -> None:
-    rows = [("2027-01-01", "", "全天", 0, "元旦"), ("2027-05-01", "", "全天", 0, "劳动节"),
-            ("2027-10-01", "", "全天", 0, "国庆节")]
-    rows += [(f"2027-03-{1 + i % 28:02d}", f"测试养老服务站{i:03d}", "上午", 0, "机构培训")
-             for i in range(n)]
+    rows = [
+        ("2027-01-01", "", "全天", 0, "元旦"),
+        ("2027-05-01", "", "全天", 0, "劳动节"),
+        ("2027-10-01", "", "全天", 0, "国庆节"),
+    ]
+    rows += [(f"2027-03-{1 + i % 28:02d}", f"测试养老服务站{i:03d}", "上午", 0, "机构培训") for i in range(n)]
     with path.open("w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
         w.writerow(["日期", "机构名称", "时段", "名额", "原因"])
@@ -100,17 +111,28 @@ def run(url: str, label: str, providers: int, weeks: int, workdir: Path) -> dict
     first, first_s = timed(generate)
     again, again_s = timed(generate)
     with db.session_scope(url) as s:
-        s.execute(update(CapacityTemplate).where(CapacityTemplate.weekday == 0,
-                                                 CapacityTemplate.part == "上午")
-                  .values(capacity=CapacityTemplate.capacity + 1))
+        s.execute(
+            update(CapacityTemplate)
+            .where(CapacityTemplate.weekday == 0, CapacityTemplate.part == "上午")
+            .values(capacity=CapacityTemplate.capacity + 1)
+        )
     change, change_s = timed(generate)
     with db.session_scope(url) as s:
         total = s.execute(select(func.count(CapacityWindow.id))).scalar_one()
-    return {"db": label, "providers": providers, "weeks": weeks, "windows": total,
-            "import_providers_s": import_s, "import_closures_s": closures_s,
-            "first_s": first_s, "first_added": first.added,
-            "again_s": again_s, "again_added_changed": [again.added, again.changed],
-            "change_s": change_s, "change_changed": change.changed}
+    return {
+        "db": label,
+        "providers": providers,
+        "weeks": weeks,
+        "windows": total,
+        "import_providers_s": import_s,
+        "import_closures_s": closures_s,
+        "first_s": first_s,
+        "first_added": first.added,
+        "again_s": again_s,
+        "again_added_changed": [again.added, again.changed],
+        "change_s": change_s,
+        "change_changed": change.changed,
+    }
 
 
 @contextlib.contextmanager
@@ -124,8 +146,10 @@ def pg_database(admin_url: str):
     finally:
         db.dispose_all()
         with admin.connect() as conn:
-            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                 "WHERE datname = :n"), {"n": name})
+            conn.execute(
+                sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name},
+            )
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
 
@@ -134,18 +158,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--providers", type=int, default=50)
     parser.add_argument("--weeks", type=int, default=52)
-    parser.add_argument("--pg", metavar="ADMIN_URL",
-                        help="also on PostgreSQL: a database is created through this URL and dropped")
+    parser.add_argument(
+        "--pg",
+        metavar="ADMIN_URL",
+        help="also on PostgreSQL: a database is created through this URL and dropped",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-capacity-") as tmp:
         workdir = Path(tmp)
-        print(json.dumps(run(f"sqlite:///{workdir / 'service.db'}", "sqlite", args.providers,
-                             args.weeks, workdir), ensure_ascii=False), flush=True)
+        print(
+            json.dumps(
+                run(f"sqlite:///{workdir / 'service.db'}", "sqlite", args.providers, args.weeks, workdir),
+                ensure_ascii=False,
+            ),
+            flush=True,
+        )
         if args.pg:
             with pg_database(args.pg) as url:
                 os.environ["DATABASE_URL"] = url  # the production profile's key check
-                print(json.dumps(run(url, "postgresql", args.providers, args.weeks, workdir),
-                                 ensure_ascii=False), flush=True)
+                print(
+                    json.dumps(
+                        run(url, "postgresql", args.providers, args.weeks, workdir), ensure_ascii=False
+                    ),
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

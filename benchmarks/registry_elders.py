@@ -11,6 +11,7 @@ time (all unchanged), then times the lookups the line and the console make at th
 four digits and part of a name. Prints one JSON line per database. Targets (issue 22):
 import <= 60 s on 2 cores, each lookup <= 5 ms.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,12 @@ os.environ.setdefault("REGISTRY_KEY", base64.urlsafe_b64encode(os.urandom(32)).d
 from bot import db  # noqa: E402
 from bot.facts import DISTRICT_STREETS  # noqa: E402
 from bot.manage import migrate  # noqa: E402
-from bot.models.people import (CARE_LEVELS, ECONOMIC_STATUSES, LIVING_SITUATIONS,  # noqa: E402
-                               elder_by_phone)
+from bot.models.people import (
+    CARE_LEVELS,
+    ECONOMIC_STATUSES,
+    LIVING_SITUATIONS,  # noqa: E402
+    elder_by_phone,
+)
 from bot.registry.elders import REQUIRED, import_elders  # noqa: E402
 from bot.registry.validate import id_check_char  # noqa: E402
 
@@ -47,19 +52,21 @@ def synthetic(n: int, seed: int = 7) -> list[dict]:
     for i in range(n):
         birth = dt.date(1925, 1, 1) + dt.timedelta(days=rng.randrange(365 * 40))
         first17 = f"3201{rng.randrange(1, 30):02d}{birth:%Y%m%d}{i % 1000:03d}"
-        people.append({
-            "姓名": rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, 2)),
-            "身份证号": first17 + id_check_char(first17),
-            "联系电话": f"139{i:08d}",
-            "街道": rng.choice(DISTRICT_STREETS),
-            "详细地址": f"某某路{rng.randrange(1, 300)}号{rng.randrange(1, 30)}栋",
-            "居住情况": rng.choice(LIVING_SITUATIONS),
-            "经济状况": rng.choice(ECONOMIC_STATUSES),
-            "能力等级": rng.choice(CARE_LEVELS),
-            "紧急联系人": rng.choice(SURNAMES) + "小明",
-            "紧急联系人电话": f"137{i:08d}",
-            "与老人关系": rng.choice(["儿子", "女儿", "侄子", "邻居"]),
-        })
+        people.append(
+            {
+                "姓名": rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, 2)),
+                "身份证号": first17 + id_check_char(first17),
+                "联系电话": f"139{i:08d}",
+                "街道": rng.choice(DISTRICT_STREETS),
+                "详细地址": f"某某路{rng.randrange(1, 300)}号{rng.randrange(1, 30)}栋",
+                "居住情况": rng.choice(LIVING_SITUATIONS),
+                "经济状况": rng.choice(ECONOMIC_STATUSES),
+                "能力等级": rng.choice(CARE_LEVELS),
+                "紧急联系人": rng.choice(SURNAMES) + "小明",
+                "紧急联系人电话": f"137{i:08d}",
+                "与老人关系": rng.choice(["儿子", "女儿", "侄子", "邻居"]),
+            }
+        )
     # a few thousand ID numbers would repeat the same 17 digits: keep the first of each
     seen, unique = set(), []
     for p in people:
@@ -83,8 +90,10 @@ def timed_ms(fn, repeats: int) -> dict:
         fn()
         times.append((time.perf_counter() - start) * 1000)
     times.sort()
-    return {"median_ms": round(statistics.median(times), 3),
-            "p95_ms": round(times[int(len(times) * 0.95) - 1], 3)}
+    return {
+        "median_ms": round(statistics.median(times), 3),
+        "p95_ms": round(times[int(len(times) * 0.95) - 1], 3),
+    }
 
 
 def run(url: str, label: str, path: Path, people: list[dict]) -> dict:
@@ -109,9 +118,16 @@ def run(url: str, label: str, path: Path, people: list[dict]) -> dict:
         lookups["search_last4"] = timed_ms(lambda: find_elders(s, next(it)["身份证号"][-4:]), 200)
         lookups["search_name_part"] = timed_ms(lambda: find_elders(s, next(it)["姓名"][1:]), 200)
     db.dispose_all()
-    return {"database": label, "elders": len(people), "cores": len(os.sched_getaffinity(0)),
-            "first_import_s": round(first_s, 1), "first": first.summary(),
-            "second_import_s": round(second_s, 1), "second": second.summary(), **lookups}
+    return {
+        "database": label,
+        "elders": len(people),
+        "cores": len(os.sched_getaffinity(0)),
+        "first_import_s": round(first_s, 1),
+        "first": first.summary(),
+        "second_import_s": round(second_s, 1),
+        "second": second.summary(),
+        **lookups,
+    }
 
 
 def main() -> int:
@@ -121,13 +137,15 @@ def main() -> int:
     parser.add_argument("--no-pg", action="store_true")
     args = parser.parse_args()
     if args.cores:
-        os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:args.cores]))
+        os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[: args.cores]))
     people = synthetic(args.elders)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "registry.csv"
         write(path, people)
-        print(json.dumps(run(f"sqlite:///{tmp}/service.db", "sqlite", path, people),
-                         ensure_ascii=False), flush=True)
+        print(
+            json.dumps(run(f"sqlite:///{tmp}/service.db", "sqlite", path, people), ensure_ascii=False),
+            flush=True,
+        )
         if not args.no_pg:
             from tests.pg import postgres_available, temporary_database
 

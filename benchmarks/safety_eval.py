@@ -23,6 +23,7 @@ through); with --model the whole Rasa pipeline is run too (classifier + SafetyLa
 final intent is scored. A message the assistant answers with a question (`unsure`) is
 counted apart: it is neither a miss of a danger that is then asked about nor a false alarm.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,8 +49,13 @@ SETS = {
     "holdout": ROOT / "benchmarks" / "data" / "safety_holdout.tsv",
     "holdout2": ROOT / "benchmarks" / "data" / "safety_holdout2.tsv",
 }
-INTENT_KIND = {"emergency": "emergency", "crisis": "crisis", "scam_report": "scam",
-               "safety_check": "unsure", "safety_denial": "none"}
+INTENT_KIND = {
+    "emergency": "emergency",
+    "crisis": "crisis",
+    "scam_report": "scam",
+    "safety_check": "unsure",
+    "safety_denial": "none",
+}
 
 
 def load(name: str) -> list[tuple[str, str]]:
@@ -89,8 +95,7 @@ def score(pairs: list[tuple[str, str]]) -> dict:
         "crisis": sum(g == "crisis" for g, _ in pairs),
         "scam": len(scam_gold),
         "scam_recall": sum(p == "scam" for p in scam_gold) / max(1, len(scam_gold)),
-        "scam_recall_or_asked": sum(p in ("scam", "unsure") for p in scam_gold)
-        / max(1, len(scam_gold)),
+        "scam_recall_or_asked": sum(p in ("scam", "unsure") for p in scam_gold) / max(1, len(scam_gold)),
         "scam_precision": sum(g == "scam" for g in predicted_scam) / max(1, len(predicted_scam)),
         "ordinary": len(ordinary),
         "ordinary_told_scam": sum(p == "scam" for p in ordinary),
@@ -107,8 +112,10 @@ def model_predictions(rows, model: str):
     from benchmarks.nlu_independent import parse_all
 
     parsed = parse_all(model, [text for text, _ in rows])
-    return [(gold, INTENT_KIND.get((p.get("intent") or {}).get("name") or "", "none"), text)
-            for (text, gold), p in zip(rows, parsed)]
+    return [
+        (gold, INTENT_KIND.get((p.get("intent") or {}).get("name") or "", "none"), text)
+        for (text, gold), p in zip(rows, parsed)
+    ]
 
 
 def main() -> int:
@@ -129,15 +136,17 @@ def main() -> int:
         for how, preds in runs:
             fig = score([(g, p) for g, p, _ in preds])
             figures[f"{name}/{how}"] = fig
-            print(f"{name:8s} {how:5s} lines={fig['lines']:4d}  danger recall "
-                  f"{fig['danger_recall']:.3f} (asked incl. {fig['danger_recall_or_asked']:.3f}, "
-                  f"n={fig['danger']}, told scam {fig['danger_told_scam']})  crisis as crisis "
-                  f"{fig['crisis_as_crisis']}/{fig['crisis']}  scam precision "
-                  f"{fig['scam_precision']:.3f} recall {fig['scam_recall']:.3f} (asked incl. "
-                  f"{fig['scam_recall_or_asked']:.3f}, n={fig['scam']})  "
-                  f"ordinary told scam {fig['ordinary_told_scam']}, told danger "
-                  f"{fig['ordinary_told_danger']}, asked {fig['ordinary_asked']} "
-                  f"(n={fig['ordinary']})")
+            print(
+                f"{name:8s} {how:5s} lines={fig['lines']:4d}  danger recall "
+                f"{fig['danger_recall']:.3f} (asked incl. {fig['danger_recall_or_asked']:.3f}, "
+                f"n={fig['danger']}, told scam {fig['danger_told_scam']})  crisis as crisis "
+                f"{fig['crisis_as_crisis']}/{fig['crisis']}  scam precision "
+                f"{fig['scam_precision']:.3f} recall {fig['scam_recall']:.3f} (asked incl. "
+                f"{fig['scam_recall_or_asked']:.3f}, n={fig['scam']})  "
+                f"ordinary told scam {fig['ordinary_told_scam']}, told danger "
+                f"{fig['ordinary_told_danger']}, asked {fig['ordinary_asked']} "
+                f"(n={fig['ordinary']})"
+            )
             if args.errors == name and how == "layer":
                 for gold, pred, text in preds:
                     if gold != pred:

@@ -9,6 +9,7 @@ Start-up = from the start command (database init + the three processes) until
 GET /healthz answers 200. Memory = RSS of each process including its children (psutil),
 read after a few warm-up turns through POST /api/chat (Rasa loads lazily on first parse).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,19 +35,22 @@ def rasa_only(model: str) -> None:
     from tests.stack import VENV_BIN, free_port
 
     port = free_port()
-    env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2",
-               PYTHONPATH=str(ROOT))
+    env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT))
     t0 = time.monotonic()
-    proc = subprocess.Popen([str(VENV_BIN / "rasa"), "run", "--enable-api", "--port", str(port),
-                             "--model", model], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(VENV_BIN / "rasa"), "run", "--enable-api", "--port", str(port), "--model", model],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         while True:
             if proc.poll() is not None:
                 raise SystemExit(f"rasa exited with {proc.returncode}")
             try:
-                r = requests.post(f"http://127.0.0.1:{port}/model/parse", json={"text": "你好"},
-                                  timeout=5)
+                r = requests.post(f"http://127.0.0.1:{port}/model/parse", json={"text": "你好"}, timeout=5)
                 if r.status_code == 200:
                     break
             except requests.RequestException:
@@ -70,9 +74,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=1, help="start the stack this many times")
     ap.add_argument("--rasa-only", metavar="MODEL", help="start only Rasa with this model")
-    ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
-                    help="extra environment for the stack, e.g. SANIC_WORKERS=2 "
-                         "REDIS_URL=redis://127.0.0.1:6379/15 (the production profile's workers)")
+    ap.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment for the stack, e.g. SANIC_WORKERS=2 "
+        "REDIS_URL=redis://127.0.0.1:6379/15 (the production profile's workers)",
+    )
     args = ap.parse_args()
     extra_env = dict(kv.split("=", 1) for kv in args.env)
     if args.rasa_only:
@@ -86,13 +95,18 @@ def main() -> None:
             memory = {name: tree_rss_mb(p.popen.pid) for name, p in stack.processes.items()}
         startups.append(startup)
         memories.append(memory)
-        print(f"run {run + 1}: start-up {startup:.1f} s; RSS " +
-              ", ".join(f"{k} {v:.0f} MB" for k, v in memory.items()) +
-              f"; total {sum(memory.values()):.0f} MB", flush=True)
+        print(
+            f"run {run + 1}: start-up {startup:.1f} s; RSS "
+            + ", ".join(f"{k} {v:.0f} MB" for k, v in memory.items())
+            + f"; total {sum(memory.values()):.0f} MB",
+            flush=True,
+        )
     print(f"model            {MODEL}")
     print(f"machine          {machine_note()}")
-    print(f"start-up         {statistics.median(startups):.1f} s (median of {len(startups)}; "
-          "start command until /healthz = 200)")
+    print(
+        f"start-up         {statistics.median(startups):.1f} s (median of {len(startups)}; "
+        "start command until /healthz = 200)"
+    )
     last = memories[-1]
     for name, mb in last.items():
         print(f"RSS {name:12} {mb:.0f} MB")

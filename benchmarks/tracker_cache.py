@@ -6,6 +6,7 @@ after many conversations have been cached.
     .venv/bin/python benchmarks/tracker_cache.py [--conversations 600] [--turns-each 10]
         [--cache-size 200] [--postgres] [--env KEY=VALUE ...]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,8 +19,13 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import (machine_note, run_threads, running_stack, tree_cpu_seconds,  # noqa: E402
-                      tree_rss_mb)
+from _harness import (
+    machine_note,
+    run_threads,
+    running_stack,
+    tree_cpu_seconds,  # noqa: E402
+    tree_rss_mb,
+)
 from chat_latency import CONVERSATION, sequential, turn  # noqa: E402
 
 
@@ -56,9 +62,12 @@ def one_run(cache_size: int, args, extra_env: dict) -> None:
         turns, wall = drive(stack.web_url, args.conversations, args.turns_each, args.parallel)
         cpu = (tree_cpu_seconds(rasa_pid) - cpu0) * 1000 / max(1, turns)
         rss1 = tree_rss_mb(rasa_pid)
-        print(f"cache {cache_size:>4}       {turns} turns in {wall:.1f} s: {turns / wall:.1f} turns/s, "
-              f"rasa CPU {cpu:.1f} ms per turn, rasa RSS {rss0:.0f} -> {rss1:.0f} MB "
-              f"(+{rss1 - rss0:.0f} MB)", flush=True)
+        print(
+            f"cache {cache_size:>4}       {turns} turns in {wall:.1f} s: {turns / wall:.1f} turns/s, "
+            f"rasa CPU {cpu:.1f} ms per turn, rasa RSS {rss0:.0f} -> {rss1:.0f} MB "
+            f"(+{rss1 - rss0:.0f} MB)",
+            flush=True,
+        )
 
 
 def main() -> None:
@@ -67,14 +76,17 @@ def main() -> None:
     ap.add_argument("--turns-each", type=int, default=10)
     ap.add_argument("--parallel", type=int, default=10)
     ap.add_argument("--cache-size", type=int, default=200)
-    ap.add_argument("--postgres", action="store_true",
-                    help="PostgreSQL tracker store + Redis lock store, 2 Rasa workers")
+    ap.add_argument(
+        "--postgres", action="store_true", help="PostgreSQL tracker store + Redis lock store, 2 Rasa workers"
+    )
     ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
     args = ap.parse_args()
     extra_env = dict(kv.split("=", 1) for kv in args.env)
     print(f"machine          {machine_note()}")
-    print(f"load             {args.conversations} new conversations x {args.turns_each} turns, "
-          f"{args.parallel} at a time")
+    print(
+        f"load             {args.conversations} new conversations x {args.turns_each} turns, "
+        f"{args.parallel} at a time"
+    )
     for size in (0, args.cache_size):
         one_run(size, args, extra_env)
 

@@ -13,6 +13,7 @@ bot/clock.py. A year missing from the holiday file, or listed with the statutory
 is used as it is and logged once per process: the line must keep working on 1 January
 even when nobody updated the file.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -83,6 +84,7 @@ class HolidayYear:
 @dataclass(frozen=True)
 class DayHours:
     """A day's advisor hours and why they are what they are."""
+
     day: dt.date
     ranges: Ranges
     kind: str  # weekday | public_holiday | make_up_working_day | override | fallback
@@ -100,20 +102,25 @@ class AdvisorCalendar:
     def hours_on(self, day: dt.date) -> DayHours:
         year = self.years.get(day.year)
         if year is None:
-            _warn_once(day.year, f"public holidays of {day.year} are not in {self.source}: "
-                                 "weekly hours only (add the year; see the file's header)")
+            _warn_once(
+                day.year,
+                f"public holidays of {day.year} are not in {self.source}: "
+                "weekly hours only (add the year; see the file's header)",
+            )
         else:
             if year.status != "published":
-                _warn_once(day.year, f"public holidays of {day.year} in {self.source} are the "
-                                     "statutory days only (the State Council's schedule is not "
-                                     "entered yet): no bridging or make-up days")
+                _warn_once(
+                    day.year,
+                    f"public holidays of {day.year} in {self.source} are the "
+                    "statutory days only (the State Council's schedule is not "
+                    "entered yet): no bridging or make-up days",
+                )
             for holiday in year.holidays:
                 if holiday.first <= day <= holiday.last:
                     return DayHours(day, self.public_holiday, "public_holiday", holiday.name)
             for date, for_holiday in year.make_up_working_days:
                 if date == day:
-                    return DayHours(day, self.make_up_working_day, "make_up_working_day",
-                                    for_holiday)
+                    return DayHours(day, self.make_up_working_day, "make_up_working_day", for_holiday)
         return DayHours(day, self.weekly[day.weekday()], "weekday")
 
 
@@ -127,6 +134,7 @@ def _warn_once(year: int, message: str) -> None:
 
 
 # --- reading the files -----------------------------------------------------------------
+
 
 def _ranges(value: object, path: Path, key: str) -> Ranges:
     if value is None or (isinstance(value, str) and value.strip().lower() == CLOSED):
@@ -167,7 +175,10 @@ def parse_holidays(data: dict[str, Any], path: Path) -> dict[int, HolidayYear]:
             key = f"{where}.holidays[{i}]"
             if not isinstance(item, dict) or not item.get("name"):
                 raise AdvisorCalendarError(f"{path}: {key} needs name, from, to")
-            first, last = _date(item.get("from"), path, key + ".from"), _date(item.get("to"), path, key + ".to")
+            first, last = (
+                _date(item.get("from"), path, key + ".from"),
+                _date(item.get("to"), path, key + ".to"),
+            )
             if last < first or first.year != year or last.year != year:
                 raise AdvisorCalendarError(f"{path}: {key}: from/to must be in {year}, from first")
             holidays.append(Holiday(str(item["name"]), first, last))
@@ -186,8 +197,9 @@ def parse_holidays(data: dict[str, Any], path: Path) -> dict[int, HolidayYear]:
     return parsed
 
 
-def parse_calendar(data: dict[str, Any], path: Path, holidays: dict[int, HolidayYear],
-                   holidays_path: Path) -> AdvisorCalendar:
+def parse_calendar(
+    data: dict[str, Any], path: Path, holidays: dict[int, HolidayYear], holidays_path: Path
+) -> AdvisorCalendar:
     weekly_raw = (data or {}).get("weekly")
     if not isinstance(weekly_raw, dict) or set(weekly_raw) != set(WEEKDAYS):
         raise AdvisorCalendarError(f"{path}: weekly must name each of {', '.join(WEEKDAYS)}")
@@ -198,7 +210,9 @@ def parse_calendar(data: dict[str, Any], path: Path, holidays: dict[int, Holiday
         weekly=tuple(_ranges(weekly_raw[d], path, f"weekly.{d}") for d in WEEKDAYS),
         public_holiday=_ranges(data["public_holiday"], path, "public_holiday"),
         make_up_working_day=_ranges(data["make_up_working_day"], path, "make_up_working_day"),
-        years=holidays, source=f"{path} + {holidays_path}")
+        years=holidays,
+        source=f"{path} + {holidays_path}",
+    )
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -219,8 +233,7 @@ def _load(path: str, _stamp: tuple[tuple[str, int | None], ...]) -> AdvisorCalen
     if not isinstance(pack, str) or not re.fullmatch(r"[a-z0-9_]+", pack):
         raise AdvisorCalendarError(f"{file}: public_holidays must name a pack (e.g. national)")
     holidays_path = file.parent.parent / pack / HOLIDAYS_FILE
-    return parse_calendar(data, file, parse_holidays(_read(holidays_path), holidays_path),
-                          holidays_path)
+    return parse_calendar(data, file, parse_holidays(_read(holidays_path), holidays_path), holidays_path)
 
 
 def calendar_path(settings: Settings) -> Path:
@@ -241,6 +254,7 @@ def load_calendar(settings: Settings | None = None) -> AdvisorCalendar:
 
 # --- the questions the line asks ------------------------------------------------------
 
+
 def hours_on(day: dt.date, settings: Settings | None = None) -> DayHours:
     """The advisor hours of one day: ADVISOR_HOURS when set, otherwise the calendar; when
     the calendar cannot be read, FALLBACK_HOURS (logged: the line never fails on it)."""
@@ -258,15 +272,17 @@ def on_duty(moment: dt.datetime | None = None, settings: Settings | None = None)
     """Is it advisor time at `moment` (China time; default: now)?"""
     moment = moment or clock.now()
     # a naive moment is China time, as CLOCK_NOW is
-    moment = (moment.replace(tzinfo=clock.CHINA_TZ) if moment.tzinfo is None
-              else moment.astimezone(clock.CHINA_TZ))
+    moment = (
+        moment.replace(tzinfo=clock.CHINA_TZ) if moment.tzinfo is None else moment.astimezone(clock.CHINA_TZ)
+    )
     hours = hours_on(moment.date(), settings)
     return any(start <= moment.time() < end for start, end in hours.ranges)
 
 
 def _ranges_spec(ranges: Ranges) -> str:
-    return ",".join(f"{s.strftime('%H:%M')}-{'24:00' if e == dt.time.max else e.strftime('%H:%M')}"
-                    for s, e in ranges)
+    return ",".join(
+        f"{s.strftime('%H:%M')}-{'24:00' if e == dt.time.max else e.strftime('%H:%M')}" for s, e in ranges
+    )
 
 
 def weekly_summary(settings: Settings | None = None) -> list[tuple[str, str]]:
@@ -307,6 +323,7 @@ def weekly_summary(settings: Settings | None = None) -> list[tuple[str, str]]:
 
 # --- a check for whoever updates the files --------------------------------------------
 
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Check the advisor calendar and show its days.")
     parser.add_argument("--check", action="store_true", help="load the files, print each year")
@@ -320,14 +337,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{calendar_path(settings)}: weekly {[_ranges_spec(r) or 'closed' for r in calendar.weekly]}")
     for year in sorted(calendar.years.values(), key=lambda y: y.year):
         days = sum((h.last - h.first).days + 1 for h in year.holidays)
-        print(f"{year.year}: {year.status}, {len(year.holidays)} holidays ({days} days off), "
-              f"{len(year.make_up_working_days)} make-up working days")
+        print(
+            f"{year.year}: {year.status}, {len(year.holidays)} holidays ({days} days off), "
+            f"{len(year.make_up_working_days)} make-up working days"
+        )
     this_year = clock.today().year
     for number in (this_year, this_year + 1):
         entry = calendar.years.get(number)
         if entry is None or entry.status != "published":
-            print(f"WARNING {number}: the State Council's schedule is not entered "
-                  f"({'missing' if entry is None else entry.status})")
+            print(
+                f"WARNING {number}: the State Council's schedule is not entered "
+                f"({'missing' if entry is None else entry.status})"
+            )
     return 0
 
 

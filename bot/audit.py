@@ -3,6 +3,7 @@
 Write the audit row in the same transaction as the change it records, so a change is
 never without its row (pass `session=`); views use their own short transaction.
 """
+
 from __future__ import annotations
 
 import logging
@@ -60,11 +61,23 @@ ACTIONS_ZH = {
 }
 
 
-def record(actor: str, action: str, *, elder_id: int | None = None, detail: str | None = None,
-           ip: str | None = None, session: Session | None = None) -> None:
+def record(
+    actor: str,
+    action: str,
+    *,
+    elder_id: int | None = None,
+    detail: str | None = None,
+    ip: str | None = None,
+    session: Session | None = None,
+) -> None:
     """Adds one audit row; with `session` it joins the caller's transaction."""
-    entry = AuditEntry(actor=actor, action=action, elder_id=elder_id,
-                       detail=mask_text(detail)[:1000] if detail else None, ip=ip)
+    entry = AuditEntry(
+        actor=actor,
+        action=action,
+        elder_id=elder_id,
+        detail=mask_text(detail)[:1000] if detail else None,
+        ip=ip,
+    )
     if session is not None:
         session.add(entry)
     else:
@@ -74,12 +87,19 @@ def record(actor: str, action: str, *, elder_id: int | None = None, detail: str 
 
 
 def for_elder(session: Session, elder_id: int, limit: int = 20) -> list[AuditEntry]:
-    return list(session.execute(
-        select(AuditEntry).where(AuditEntry.elder_id == elder_id)
-        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)).scalars())
+    return list(
+        session.execute(
+            select(AuditEntry)
+            .where(AuditEntry.elder_id == elder_id)
+            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
 
 
 def recent(session: Session, limit: int = 100) -> list[AuditEntry]:
-    return list(session.execute(
-        select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
-    ).scalars())
+    return list(
+        session.execute(
+            select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
+        ).scalars()
+    )

@@ -10,6 +10,7 @@ Registered with bot.demo.register_loader (runs inside load_if_empty's transactio
 `python -m bot.booking_demo extend [DAYS]` tops up capacity windows on a long-lived
 demo database (idempotent; `flask --app server registry capacity` does the same by weeks).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,11 +40,14 @@ def _checked(path, parsed):
 def load_catalogue(session: Session) -> None:
     """demo/services.csv, providers.csv and closures.csv into the session (no windows)."""
     for path, parse, apply in (
-            (SERVICES_FILE, services.parse_file, services.apply_services),
-            (PROVIDERS_FILE, lambda p: providers.parse_file(p, area_code="025"),
-             providers.apply_providers),
-            (CLOSURES_FILE, capacity.parse_closures_file,
-             lambda s, records, report: capacity.apply_closures(s, records, report, "demo"))):
+        (SERVICES_FILE, services.parse_file, services.apply_services),
+        (PROVIDERS_FILE, lambda p: providers.parse_file(p, area_code="025"), providers.apply_providers),
+        (
+            CLOSURES_FILE,
+            capacity.parse_closures_file,
+            lambda s, records, report: capacity.apply_closures(s, records, report, "demo"),
+        ),
+    ):
         report = FileReport()
         apply(session, _checked(path, parse(path)), report)
         if report.errors:

@@ -1,5 +1,6 @@
 """What callers say in a booking conversation -> values: service, name, ID last four,
 phone number, yes/no, which of several bookings. Pure functions (no database, no Rasa)."""
+
 from __future__ import annotations
 
 import re
@@ -20,17 +21,64 @@ SERVICE_SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 _SERVICE_ORDER = ("上门理发", "助浴", "助医陪诊", "康复护理", "助洁", "助餐")  # specific first
 
-_AFFIRM = ("对", "是", "好", "行", "可以", "嗯", "没错", "确认", "要的", "中", "成", "ok", "OK", "对头", "确定")
+_AFFIRM = (
+    "对",
+    "是",
+    "好",
+    "行",
+    "可以",
+    "嗯",
+    "没错",
+    "确认",
+    "要的",
+    "中",
+    "成",
+    "ok",
+    "OK",
+    "对头",
+    "确定",
+)
 _DENY = ("不", "没", "别", "错", "算了", "取消")
 _ABORT = ("不约了", "不预约了", "不要约了", "算了", "不办了", "不用约了", "先不约", "不弄了")
-_ORDINALS = {"第一": 1, "第二": 2, "第三": 3, "第四": 4, "第五": 5, "头一": 1,
-             "1": 1, "2": 2, "3": 3, "4": 4, "5": 5, "一": 1, "二": 2, "两": 2, "三": 3}
+_ORDINALS = {
+    "第一": 1,
+    "第二": 2,
+    "第三": 3,
+    "第四": 4,
+    "第五": 5,
+    "头一": 1,
+    "1": 1,
+    "2": 2,
+    "3": 3,
+    "4": 4,
+    "5": 5,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+}
 # the same phrase as the `dont_come` NLU feature in data/nlu/lookups.yml
 _DONT_COME = re.compile(r"(?:不用|别|不要|甭|不必)(?:再)?(?:过|上门)?来(?:了|啦|人)")
 _ORDINAL_ANYWHERE = re.compile(r"第([一二两三四五六七八九十]|[0-9]+)")
 _CHOICE_FILLER = re.compile(r"^(?:那就|我就要|我要|就要|要|就|选)")
-_NAME_PREFIXES = ("我叫", "我是", "老人叫", "老人是", "她叫", "他叫", "我妈叫", "我爸叫", "我母亲叫",
-                  "我父亲叫", "名字是", "名字叫", "姓名是", "姓名", "叫", "是")
+_NAME_PREFIXES = (
+    "我叫",
+    "我是",
+    "老人叫",
+    "老人是",
+    "她叫",
+    "他叫",
+    "我妈叫",
+    "我爸叫",
+    "我母亲叫",
+    "我父亲叫",
+    "名字是",
+    "名字叫",
+    "姓名是",
+    "姓名",
+    "叫",
+    "是",
+)
 _HAN = re.compile(r"[\u4e00-\u9fff·]")
 _PHONE = re.compile(r"(?<![0-9])(1[3-9][0-9]{9})(?![0-9])")
 _LAST4 = re.compile(r"(?<![0-9])([0-9]{3}[0-9Xx])(?![0-9])")
@@ -77,10 +125,15 @@ def id_last4_from_text(text: str | None) -> str | None:
 # A name said with the request, before anyone asked: "我是张桂兰的女儿", "我叫陈志明，…",
 # "我妈张桂兰…", "老人叫李建国". Only after these cues; a bare name is left to the question.
 _KIN = r"(?:妈|爸|妈妈|爸爸|母亲|父亲|奶奶|爷爷|外婆|外公|姥姥|姥爷|婆婆|公公|老伴|老伴儿|丈夫|爱人|老公|老婆|姑妈|姨妈|舅舅|叔叔)"
-_NAME_END = (r"(?=的|，|,|。|、|\s|$|约|预约|想|要|身份证|今年|住|查|那个|也|需要|老人|"
-             r"下礼拜|下周|后天|明天|大后天|这周|这个|十|二十|三十)")
+_NAME_END = (
+    r"(?=的|，|,|。|、|\s|$|约|预约|想|要|身份证|今年|住|查|那个|也|需要|老人|"
+    r"下礼拜|下周|后天|明天|大后天|这周|这个|十|二十|三十)"
+)
 _UPFRONT_NAME = [
-    re.compile(r"(?:我是|我就是)([\u4e00-\u9fff]{2,3}?)的" + r"(?:女儿|儿子|闺女|孙子|孙女|外孙|外孙女|儿媳|女婿|侄子|侄女|老伴|家属|爱人|亲戚)"),
+    re.compile(
+        r"(?:我是|我就是)([\u4e00-\u9fff]{2,3}?)的"
+        + r"(?:女儿|儿子|闺女|孙子|孙女|外孙|外孙女|儿媳|女婿|侄子|侄女|老伴|家属|爱人|亲戚)"
+    ),
     re.compile(r"(?:我叫|我是|老人叫|老人是|名字叫|名字是|姓名是)([\u4e00-\u9fff]{2,3}?)" + _NAME_END),
     re.compile(r"(?:我|我家|我们家)" + _KIN + r"(?:叫)?([\u4e00-\u9fff]{2,3}?)" + _NAME_END),
 ]
@@ -88,12 +141,44 @@ _ID_CUE = r"(?:身份证|尾号|后四位|最后四位)"
 _UPFRONT_NAME += [
     # a name in a clause of its own next to the ID digits: "张桂兰，尾号0027", "…0027，张桂兰"
     re.compile(r"(?:^|[，,。])([\u4e00-\u9fff]{2,3})[，,](?=.*" + _ID_CUE + ")"),
-    re.compile(_ID_CUE + r"[^，,]*?[0-9零〇一二三四五六七八九Xx叉]{4}[，,]([\u4e00-\u9fff]{2,3})(?=$|[，,。])"),
+    re.compile(
+        _ID_CUE + r"[^，,]*?[0-9零〇一二三四五六七八九Xx叉]{4}[，,]([\u4e00-\u9fff]{2,3})(?=$|[，,。])"
+    ),
     re.compile(r"把([\u4e00-\u9fff]{2,3}?)的(?:预约|服务|洗澡|打扫|理发|陪诊|送餐|助)"),
 ]
-_NOT_A_NAME = ("老人", "家属", "本人", "女儿", "儿子", "他们", "她们", "我们", "自己", "一个",
-               "想约", "想问", "要约", "这个", "那个", "谁", "取消", "改期", "你好", "您好",
-               "喂", "好的", "麻烦", "请问", "预约", "查询", "时间", "帮忙", "服务", "退掉", "的")
+_NOT_A_NAME = (
+    "老人",
+    "家属",
+    "本人",
+    "女儿",
+    "儿子",
+    "他们",
+    "她们",
+    "我们",
+    "自己",
+    "一个",
+    "想约",
+    "想问",
+    "要约",
+    "这个",
+    "那个",
+    "谁",
+    "取消",
+    "改期",
+    "你好",
+    "您好",
+    "喂",
+    "好的",
+    "麻烦",
+    "请问",
+    "预约",
+    "查询",
+    "时间",
+    "帮忙",
+    "服务",
+    "退掉",
+    "的",
+)
 _NOT_A_NAME_START = ("我", "你", "您", "他", "她", "老", "这", "那", "要", "想", "改", "帮")
 
 
@@ -102,8 +187,11 @@ def name_said_upfront(text: str | None) -> str | None:
     flat = re.sub(r"\s+", "", text or "")
     for pattern in _UPFRONT_NAME:
         m = pattern.search(flat)
-        if m and not any(w in m.group(1) for w in _NOT_A_NAME) \
-                and not m.group(1).startswith(_NOT_A_NAME_START):
+        if (
+            m
+            and not any(w in m.group(1) for w in _NOT_A_NAME)
+            and not m.group(1).startswith(_NOT_A_NAME_START)
+        ):
             return m.group(1)
     return None
 
@@ -114,12 +202,26 @@ def id_last4_said_upfront(text: str | None) -> str | None:
     m = re.search(r"(?:身份证|后四位|尾号|最后四位)", flat)
     if not m:
         return None
-    return id_last4_from_text(flat[m.start():])
+    return id_last4_from_text(flat[m.start() :])
 
 
 # How people spell a name's characters out loud: 木子李, 弓长张, 建设的建, 国家的国.
-_SPELLED_SURNAMES = ("木子李", "弓长张", "耳东陈", "口天吴", "立早章", "双木林", "古月胡",
-                     "言午许", "草头黄", "人可何", "双口吕", "禾呈程", "三横王", "文刀刘")
+_SPELLED_SURNAMES = (
+    "木子李",
+    "弓长张",
+    "耳东陈",
+    "口天吴",
+    "立早章",
+    "双木林",
+    "古月胡",
+    "言午许",
+    "草头黄",
+    "人可何",
+    "双口吕",
+    "禾呈程",
+    "三横王",
+    "文刀刘",
+)
 
 
 def _is_spelling(segment: str) -> bool:
@@ -140,12 +242,12 @@ def name_from_text(text: str | None, entities: list[str] | None = None) -> str |
     for prefix in _NAME_PREFIXES:
         idx = flat.find(prefix)
         if idx != -1 and prefix not in ("是", "叫"):
-            flat = flat[idx + len(prefix):]
+            flat = flat[idx + len(prefix) :]
             break
     else:
         for prefix in ("叫", "是"):
             if prefix in flat[:-2]:
-                flat = flat[flat.find(prefix) + 1:]
+                flat = flat[flat.find(prefix) + 1 :]
                 break
     flat = re.sub(r"(老人|老太太|老先生|奶奶|爷爷|阿姨|的|啊|呀|吧|呢)$", "", flat)
     if 2 <= len(flat) <= 4 and all(_HAN.match(ch) for ch in flat):
@@ -156,15 +258,30 @@ def name_from_text(text: str | None, entities: list[str] | None = None) -> str |
 # Words a "yes" at a read-back is made of, beyond _AFFIRM. The classifier's `affirm` alone is
 # not enough there: noise it has never seen ("滴滴答答") can score 0.65 affirm, and a booking
 # must not be written on noise; such a reply is asked again.
-_YES_WORDS = _AFFIRM + ("要得", "妥", "没问题", "同意", "就这样", "就这么", "定了", "约吧", "安排",
-                        "嗯呐", "对的", "好嘞", "yes")
+_YES_WORDS = _AFFIRM + (
+    "要得",
+    "妥",
+    "没问题",
+    "同意",
+    "就这样",
+    "就这么",
+    "定了",
+    "约吧",
+    "安排",
+    "嗯呐",
+    "对的",
+    "好嘞",
+    "yes",
+)
 # Not knowing is neither yes nor no: "不确定" holds 确定, "不知道对不对" holds 对.
 _UNSURE = re.compile(r"不确定|确定不了|不知道|不清楚|说不好|不好说|记不清|拿不准|不晓得")
 # At "您要取消…，对吗？" the caller often answers with the wish itself: "对，不要了",
 # "不用来了", "退掉吧". Keeping the visit is said with 不/别 before 取消 or with 还要 / 照常.
 _KEEP_VISIT = re.compile(r"(不|别|甭|先不|暂时不|不用|不要)(要)?取消|还(是)?要(的|来)|照常|留着|不退")
-_DROP_VISIT = re.compile(r"不要了|不用了|不需要了|不要它了|取消(吧|掉|了|就行|好了)?$|取消掉|退掉|"
-                         r"退了|不来了|不去了|作废")
+_DROP_VISIT = re.compile(
+    r"不要了|不用了|不需要了|不要它了|取消(吧|掉|了|就行|好了)?$|取消掉|退掉|"
+    r"退了|不来了|不去了|作废"
+)
 
 
 def yes_no(text: str | None, intent: str | None = None) -> bool | None:
@@ -204,11 +321,15 @@ def cancel_confirmation(text: str | None) -> bool | None:
 
 
 # "等一下，有人敲门", "你等等，我去拿身份证": the caller needs a moment; the question stays
-_HOLD_ON = re.compile(r"等一下(?!午)|等一等|等等|稍等|你先等|我去拿|我去找|我找找|我找一下|"
-                      r"我翻翻|有人敲门|我去开门|我接个电话|先别挂")
+_HOLD_ON = re.compile(
+    r"等一下(?!午)|等一等|等等|稍等|你先等|我去拿|我去找|我找找|我找一下|"
+    r"我翻翻|有人敲门|我去开门|我接个电话|先别挂"
+)
 # anything an answer is made of: digits, a half day or clock time, a service, yes / no
-_ANSWER_PART = re.compile(r"[0-9０-９]|[零〇幺一二两三四五六七八九十]{2,}|上午|下午|中午|晚上|早上|点|"
-                          r"[对是好行要]的?$")
+_ANSWER_PART = re.compile(
+    r"[0-9０-９]|[零〇幺一二两三四五六七八九十]{2,}|上午|下午|中午|晚上|早上|点|"
+    r"[对是好行要]的?$"
+)
 
 
 def asks_to_wait(text: str | None) -> bool:

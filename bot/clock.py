@@ -10,6 +10,7 @@ processes the end-to-end tests start): an ISO-8601 date-time, China time when it
 offset (`2026-11-23T10:00`, `2026-11-30T23:50:00+08:00`, `2026-11-30T15:50:00Z`); a bare
 date means 10:00 China time that day. A pinned clock does not move.
 """
+
 from __future__ import annotations
 
 import datetime as dt

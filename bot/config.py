@@ -13,6 +13,7 @@ when a variable read here is missing from .env.example.
 thread and context only: `create_app(settings)` (server/__init__.py) runs each of its
 requests and commands inside it, so one process can hold apps on different databases.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -126,16 +127,19 @@ class Settings:
 
     # var/ of the embedded profile: SQLite files, generated keys, caches, rendered configs
     var_dir: Path = field(default_factory=_var_dir)
-    database_url: str = field(default_factory=lambda: _env(
-        "DATABASE_URL", f"sqlite:///{_var_dir() / 'service.db'}"))
-    tracker_store_url: str = field(default_factory=lambda: _env(
-        "TRACKER_STORE_URL", _env("DATABASE_URL", f"sqlite:///{_var_dir() / 'tracker.db'}")))
+    database_url: str = field(
+        default_factory=lambda: _env("DATABASE_URL", f"sqlite:///{_var_dir() / 'service.db'}")
+    )
+    tracker_store_url: str = field(
+        default_factory=lambda: _env(
+            "TRACKER_STORE_URL", _env("DATABASE_URL", f"sqlite:///{_var_dir() / 'tracker.db'}")
+        )
+    )
     redis_url: str = field(default_factory=lambda: _env("REDIS_URL"))
     # conversations each Rasa worker keeps in memory (rasa_ext/tracker_store.py); 0 turns it off
     tracker_cache_size: int = field(default_factory=lambda: _env_int("TRACKER_CACHE_SIZE", 200))
     rasa_url: str = field(default_factory=lambda: _env("RASA_URL", "http://127.0.0.1:5005"))
-    action_server_url: str = field(default_factory=lambda: _env(
-        "ACTION_SERVER_URL", "http://127.0.0.1:5055"))
+    action_server_url: str = field(default_factory=lambda: _env("ACTION_SERVER_URL", "http://127.0.0.1:5055"))
     # Shared secrets of the internal servers (both listen on 127.0.0.1 only): the web server
     # sends RASA_AUTH_TOKEN to Rasa's HTTP API; Rasa sends ACTION_SERVER_SECRET to the action
     # server in the X-Action-Secret header. `make run` generates both into var/internal.env.
@@ -143,8 +147,9 @@ class Settings:
     action_server_secret: str = field(default_factory=lambda: _env("ACTION_SERVER_SECRET"))
     rasa_timeout_seconds: float = field(default_factory=lambda: float(_env("RASA_TIMEOUT_SECONDS", "10")))
     policy_region: str = field(default_factory=lambda: _env("POLICY_REGION", "demo_district"))
-    policies_dir: Path = field(default_factory=lambda: Path(_env(
-        "POLICIES_DIR", str(PROJECT_ROOT / "policies"))))
+    policies_dir: Path = field(
+        default_factory=lambda: Path(_env("POLICIES_DIR", str(PROJECT_ROOT / "policies")))
+    )
     secret_key: str = field(default_factory=lambda: _env("SECRET_KEY", DEV_SECRET_KEY))
     # Where the web server listens (Procfile); the development key is refused unless it is
     # the loopback address only.
@@ -155,8 +160,9 @@ class Settings:
     twilio_from_number: str = field(default_factory=lambda: _env("TWILIO_FROM_NUMBER"))
     # Twilio's REST address; empty = https://api.twilio.com (tests play Twilio on localhost)
     twilio_api_url: str = field(default_factory=lambda: _env("TWILIO_API_URL"))
-    twilio_validate_signature: bool = field(default_factory=lambda: _env_bool(
-        "TWILIO_VALIDATE_SIGNATURE", True))
+    twilio_validate_signature: bool = field(
+        default_factory=lambda: _env_bool("TWILIO_VALIDATE_SIGNATURE", True)
+    )
     # Which SMS sender (bot/sms.py, bot/sms_senders.py): "twilio" (the default: Twilio when
     # its three credentials are set) or "template" (a mainland provider such as Aliyun or
     # Tencent SMS: an approved template code plus parameters, see bot/sms_templates.yml).
@@ -166,15 +172,23 @@ class Settings:
     # Sent as "Authorization: Bearer <key>"
     sms_template_api_key: str = field(default_factory=lambda: _env("SMS_TEMPLATE_API_KEY"))
     # The approved signature (签名); the provider puts it in front of the text as 【...】
-    sms_template_sign_name: str = field(default_factory=lambda: _env(
-        "SMS_TEMPLATE_SIGN_NAME", "12349养老服务"))
-    sms_template_timeout_seconds: float = field(default_factory=lambda: _env_seconds(
-        "SMS_TEMPLATE_TIMEOUT_SECONDS", 10.0))
+    sms_template_sign_name: str = field(
+        default_factory=lambda: _env("SMS_TEMPLATE_SIGN_NAME", "12349养老服务")
+    )
+    sms_template_timeout_seconds: float = field(
+        default_factory=lambda: _env_seconds("SMS_TEMPLATE_TIMEOUT_SECONDS", 10.0)
+    )
     # The provider's code of each approved template, SMS_TEMPLATE_CODE_<KIND>=SMS_123456789
     # (kinds and wording: bot/sms_templates.yml), as (kind, code) pairs
-    sms_template_codes: tuple[tuple[str, str], ...] = field(default_factory=lambda: tuple(sorted(
-        (name[len("SMS_TEMPLATE_CODE_"):].lower(), value.strip())
-        for name, value in _raw_prefixed("SMS_TEMPLATE_CODE_").items() if value.strip())))
+    sms_template_codes: tuple[tuple[str, str], ...] = field(
+        default_factory=lambda: tuple(
+            sorted(
+                (name[len("SMS_TEMPLATE_CODE_") :].lower(), value.strip())
+                for name, value in _raw_prefixed("SMS_TEMPLATE_CODE_").items()
+                if value.strip()
+            )
+        )
+    )
     # Where transfers go: a phone number, a queue/extension number or a SIP address
     # (sip:advisors@pbx.example.cn); server/telephony/advisor_line.py reads it.
     advisor_phone_number: str = field(default_factory=lambda: _env("ADVISOR_PHONE_NUMBER"))
@@ -184,8 +198,9 @@ class Settings:
     hotline_number: str = field(default_factory=lambda: _env("HOTLINE_NUMBER", "12349"))
     # How long a web chat waits for an advisor to claim it before it is offered a callback
     # (bot/live_chat.py)
-    web_handoff_wait_seconds: float = field(default_factory=lambda: _env_seconds(
-        "WEB_HANDOFF_WAIT_SECONDS", 180.0))
+    web_handoff_wait_seconds: float = field(
+        default_factory=lambda: _env_seconds("WEB_HANDOFF_WAIT_SECONDS", 180.0)
+    )
     # The district's telephone area code: registry files may give landlines without it
     local_area_code: str = field(default_factory=lambda: _env("LOCAL_AREA_CODE", "025"))
     # How many weeks ahead capacity windows are kept (bot/registry/capacity.py)
@@ -197,13 +212,12 @@ class Settings:
 
     # --- database timeouts (bot/db.py); unreadable or negative: the default, logged ---
     db_busy_timeout_ms: int = field(default_factory=lambda: _env_count("DB_BUSY_TIMEOUT_MS", 5000))
-    db_statement_timeout_ms: int = field(default_factory=lambda: _env_count(
-        "DB_STATEMENT_TIMEOUT_MS", 5000))
+    db_statement_timeout_ms: int = field(default_factory=lambda: _env_count("DB_STATEMENT_TIMEOUT_MS", 5000))
     db_lock_timeout_ms: int = field(default_factory=lambda: _env_count("DB_LOCK_TIMEOUT_MS", 3000))
-    db_connect_timeout_seconds: int = field(default_factory=lambda: _env_count(
-        "DB_CONNECT_TIMEOUT_SECONDS", 5))
-    db_pool_timeout_seconds: int = field(default_factory=lambda: _env_count(
-        "DB_POOL_TIMEOUT_SECONDS", 5))
+    db_connect_timeout_seconds: int = field(
+        default_factory=lambda: _env_count("DB_CONNECT_TIMEOUT_SECONDS", 5)
+    )
+    db_pool_timeout_seconds: int = field(default_factory=lambda: _env_count("DB_POOL_TIMEOUT_SECONDS", 5))
 
     # --- the action server (actions/server.py) ---
     action_threads: int = field(default_factory=lambda: _env_int("ACTION_THREADS", 8))
@@ -212,69 +226,78 @@ class Settings:
 
     # --- demo data and keys (bot/profile.py, bot/console_demo.py, bot/registry/crypto.py) ---
     # DEMO_DATA=allow: a test or staging stack on PostgreSQL may hold the demo data
-    demo_data_allowed: bool = field(default_factory=lambda: _env(
-        "DEMO_DATA").strip().lower() == "allow")
+    demo_data_allowed: bool = field(default_factory=lambda: _env("DEMO_DATA").strip().lower() == "allow")
     # named after their variables: bot/console_demo.py reads them by variable name
-    demo_advisor_password: str = field(repr=False, default_factory=lambda: _env(
-        "DEMO_ADVISOR_PASSWORD"))
-    demo_admin_password: str = field(repr=False, default_factory=lambda: _env(
-        "DEMO_ADMIN_PASSWORD"))
+    demo_advisor_password: str = field(repr=False, default_factory=lambda: _env("DEMO_ADVISOR_PASSWORD"))
+    demo_admin_password: str = field(repr=False, default_factory=lambda: _env("DEMO_ADMIN_PASSWORD"))
     # Fernet key of ID numbers at rest; empty: the embedded profile's generated key file
     registry_key: str = field(repr=False, default_factory=lambda: _env("REGISTRY_KEY").strip())
     retention_days: int = field(default_factory=lambda: _env_int("RETENTION_DAYS", 180))
 
     # --- policy retrieval's meaning signal (bot/policy_search.py, bot/policy_meaning.py) ---
-    policy_meaning: bool = field(default_factory=lambda: _env(
-        "POLICY_MEANING", "on").strip().lower() != "off")
-    policy_embeddings_dir: Path = field(default_factory=lambda: Path(_env(
-        "POLICY_EMBEDDINGS_DIR", str(PROJECT_ROOT / "var" / "cache"))))
+    policy_meaning: bool = field(
+        default_factory=lambda: _env("POLICY_MEANING", "on").strip().lower() != "off"
+    )
+    policy_embeddings_dir: Path = field(
+        default_factory=lambda: Path(_env("POLICY_EMBEDDINGS_DIR", str(PROJECT_ROOT / "var" / "cache")))
+    )
 
     # --- web server (server/) ---
-    max_content_length: int = field(default_factory=lambda: _env_int(
-        "MAX_CONTENT_LENGTH", 256 * 1024))
+    max_content_length: int = field(default_factory=lambda: _env_int("MAX_CONTENT_LENGTH", 256 * 1024))
     # None: Secure cookies in the production profile only (server/advisor/__init__.py)
-    session_cookie_secure: bool | None = field(default_factory=lambda: _env_bool(
-        "SESSION_COOKIE_SECURE", True) if _env("SESSION_COOKIE_SECURE").strip() else None)
+    session_cookie_secure: bool | None = field(
+        default_factory=lambda: (
+            _env_bool("SESSION_COOKIE_SECURE", True) if _env("SESSION_COOKIE_SECURE").strip() else None
+        )
+    )
     console_session_hours: int = field(default_factory=lambda: _env_int("CONSOLE_SESSION_HOURS", 8))
-    widget_allowed_origins: tuple[str, ...] = field(default_factory=lambda: tuple(
-        o.strip().rstrip("/") for o in _env("WIDGET_ALLOWED_ORIGINS").split(",") if o.strip()))
+    widget_allowed_origins: tuple[str, ...] = field(
+        default_factory=lambda: tuple(
+            o.strip().rstrip("/") for o in _env("WIDGET_ALLOWED_ORIGINS").split(",") if o.strip()
+        )
+    )
 
     # --- traffic limits (bot/ratelimit.py, server/api.py, bot/handoff.py) ---
     rate_limits_on: bool = field(default_factory=lambda: _env_switch("RATE_LIMITS"))
-    chat_turns_per_minute: int = field(default_factory=lambda: _env_int(
-        "CHAT_TURNS_PER_MINUTE", 30))
-    chat_turns_per_minute_per_address: int = field(default_factory=lambda: _env_int(
-        "CHAT_TURNS_PER_MINUTE_PER_ADDRESS", 240))
-    chat_updates_per_minute: int = field(default_factory=lambda: _env_int(
-        "CHAT_UPDATES_PER_MINUTE", 60))
-    chat_updates_per_minute_per_address: int = field(default_factory=lambda: _env_int(
-        "CHAT_UPDATES_PER_MINUTE_PER_ADDRESS", 480))
-    web_handoffs_per_hour_per_address: int = field(default_factory=lambda: _env_int(
-        "WEB_HANDOFFS_PER_HOUR_PER_ADDRESS", 10))
+    chat_turns_per_minute: int = field(default_factory=lambda: _env_int("CHAT_TURNS_PER_MINUTE", 30))
+    chat_turns_per_minute_per_address: int = field(
+        default_factory=lambda: _env_int("CHAT_TURNS_PER_MINUTE_PER_ADDRESS", 240)
+    )
+    chat_updates_per_minute: int = field(default_factory=lambda: _env_int("CHAT_UPDATES_PER_MINUTE", 60))
+    chat_updates_per_minute_per_address: int = field(
+        default_factory=lambda: _env_int("CHAT_UPDATES_PER_MINUTE_PER_ADDRESS", 480)
+    )
+    web_handoffs_per_hour_per_address: int = field(
+        default_factory=lambda: _env_int("WEB_HANDOFFS_PER_HOUR_PER_ADDRESS", 10)
+    )
 
     # --- telephony: Twilio REST, voice wording (server/telephony/) ---
-    twilio_timeout_seconds: float = field(default_factory=lambda: _env_seconds(
-        "TWILIO_TIMEOUT_SECONDS", 10.0))
+    twilio_timeout_seconds: float = field(
+        default_factory=lambda: _env_seconds("TWILIO_TIMEOUT_SECONDS", 10.0)
+    )
     # empty: the adapter's own default (server/telephony/twilio_adapter.py)
     twilio_voice: str = field(default_factory=lambda: _env("TWILIO_VOICE"))
     voice_speech_rate: str = field(default_factory=lambda: _env("VOICE_SPEECH_RATE"))
     twilio_speech_model: str = field(default_factory=lambda: _env("TWILIO_SPEECH_MODEL"))
     # Older callers take a moment to start speaking: 8 s before a silence counts (1-30)
-    voice_input_timeout_seconds: int = field(default_factory=lambda: _env_int_between(
-        "VOICE_INPUT_TIMEOUT_SECONDS", 8, 1, 30))
+    voice_input_timeout_seconds: int = field(
+        default_factory=lambda: _env_int_between("VOICE_INPUT_TIMEOUT_SECONDS", 8, 1, 30)
+    )
     # A pause this long ends what the caller says (1-10)
-    voice_speech_end_seconds: int = field(default_factory=lambda: _env_int_between(
-        "VOICE_SPEECH_END_SECONDS", 3, 1, 10))
+    voice_speech_end_seconds: int = field(
+        default_factory=lambda: _env_int_between("VOICE_SPEECH_END_SECONDS", 3, 1, 10)
+    )
     # None: server/telephony/dialogue.py's CONFIRM_BELOW
-    voice_confirm_below: float | None = field(default_factory=lambda: _env_float_or_none(
-        "VOICE_CONFIRM_BELOW"))
-    voice_recording_notice: bool = field(default_factory=lambda: _env_switch(
-        "VOICE_RECORDING_NOTICE"))
+    voice_confirm_below: float | None = field(
+        default_factory=lambda: _env_float_or_none("VOICE_CONFIRM_BELOW")
+    )
+    voice_recording_notice: bool = field(default_factory=lambda: _env_switch("VOICE_RECORDING_NOTICE"))
 
     # --- telephony: FreeSWITCH (server/telephony/freeswitch_adapter.py has the defaults) ---
     freeswitch_httapi_user: str = field(default_factory=lambda: _env("FREESWITCH_HTTAPI_USER"))
-    freeswitch_httapi_password: str = field(repr=False, default_factory=lambda: _env(
-        "FREESWITCH_HTTAPI_PASSWORD"))
+    freeswitch_httapi_password: str = field(
+        repr=False, default_factory=lambda: _env("FREESWITCH_HTTAPI_PASSWORD")
+    )
     freeswitch_tts_engine: str = field(default_factory=lambda: _env("FREESWITCH_TTS_ENGINE"))
     freeswitch_tts_voice: str = field(default_factory=lambda: _env("FREESWITCH_TTS_VOICE"))
     # None when unset (the adapter's default); set but empty means no speech recognition

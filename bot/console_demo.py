@@ -4,6 +4,7 @@ DEMO_ADVISOR_PASSWORD set -> user `advisor` (role advisor, 演示顾问);
 DEMO_ADMIN_PASSWORD set   -> user `admin` (role admin, 演示管理员).
 Unset -> no account; create one with `flask --app server create-user NAME --role admin`.
 """
+
 from __future__ import annotations
 
 import logging

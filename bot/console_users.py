@@ -4,6 +4,7 @@ Passwords are stored only as werkzeug hashes (scrypt/pbkdf2 with salt). The lock
 counts failed logins per client address and user name in the database, so it holds
 across web workers and restarts.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -50,25 +51,36 @@ def normalize_username(username: str) -> str:
 
 def validate_password(password: str) -> None:
     if not password or len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"密码至少需要{MIN_PASSWORD_LENGTH}位。",
-                        f"password shorter than {MIN_PASSWORD_LENGTH} characters")
+        raise UserError(
+            f"密码至少需要{MIN_PASSWORD_LENGTH}位。",
+            f"password shorter than {MIN_PASSWORD_LENGTH} characters",
+        )
     if password.isdigit() or password.isalpha():
         raise UserError("密码请同时包含字母和数字。", "password must mix letters and digits")
 
 
-def create_user(session: Session, username: str, password: str, role: str = "advisor",
-                display_name: str | None = None) -> AdvisorUser:
+def create_user(
+    session: Session, username: str, password: str, role: str = "advisor", display_name: str | None = None
+) -> AdvisorUser:
     username = normalize_username(username)
-    if not username or len(username) > 64 or not username.replace("_", "").replace(".", "")\
-            .replace("-", "").isalnum():
+    if (
+        not username
+        or len(username) > 64
+        or not username.replace("_", "").replace(".", "").replace("-", "").isalnum()
+    ):
         raise UserError("用户名只能用字母、数字、下划线，最长64位。", f"invalid username {username!r}")
     if role not in ROLES:
         raise UserError("角色只能是 advisor 或 admin。", f"invalid role {role!r}")
     validate_password(password)
     if session.execute(select(AdvisorUser.id).where(AdvisorUser.username == username)).first():
         raise UserError("这个用户名已经有了。", f"username {username!r} exists")
-    user = AdvisorUser(username=username, password_hash=generate_password_hash(password),
-                       role=role, display_name=(display_name or "").strip() or None, active=True)
+    user = AdvisorUser(
+        username=username,
+        password_hash=generate_password_hash(password),
+        role=role,
+        display_name=(display_name or "").strip() or None,
+        active=True,
+    )
     session.add(user)
     session.flush()
     log.info("console user created username=%s role=%s", username, role)
@@ -82,9 +94,13 @@ def set_password(session: Session, user: AdvisorUser, password: str) -> None:
 
 def recent_failures(session: Session, ip: str, username: str) -> int:
     since = utcnow() - LOCKOUT_WINDOW
-    return session.execute(select(func.count(LoginAttempt.id)).where(
-        LoginAttempt.ip == ip, LoginAttempt.username == normalize_username(username)[:64],
-        LoginAttempt.attempted_at >= since)).scalar_one()
+    return session.execute(
+        select(func.count(LoginAttempt.id)).where(
+            LoginAttempt.ip == ip,
+            LoginAttempt.username == normalize_username(username)[:64],
+            LoginAttempt.attempted_at >= since,
+        )
+    ).scalar_one()
 
 
 def authenticate(session: Session, username: str, password: str, ip: str) -> LoginResult:

@@ -16,6 +16,7 @@ limit, so a stuck database gives a polite answer instead of a hung call:
 Migrations (`python -m bot.manage migrate`) get a long statement timeout instead
 (`migration_engine`): creating an index on a big table may take minutes.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -54,17 +55,19 @@ def _sqlite_pragmas_for(busy_ms: int):
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
         cursor.close()
+
     return pragmas
 
 
-def engine_options(url: str, statement_ms: int | None = None,
-                   lock_ms: int | None = None) -> dict:
+def engine_options(url: str, statement_ms: int | None = None, lock_ms: int | None = None) -> dict:
     """create_engine() keyword arguments with the timeouts of the module doc."""
-    kwargs: dict = {"future": True, "pool_pre_ping": True,
-                    "pool_timeout": get_settings().db_pool_timeout_seconds}
+    kwargs: dict = {
+        "future": True,
+        "pool_pre_ping": True,
+        "pool_timeout": get_settings().db_pool_timeout_seconds,
+    }
     if url.startswith("sqlite"):
-        kwargs["connect_args"] = {"check_same_thread": False,
-                                  "timeout": busy_timeout_ms() / 1000}
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": busy_timeout_ms() / 1000}
         kwargs.pop("pool_timeout")  # SQLite files use a pool without a wait
     else:
         statement_ms = statement_timeout_ms() if statement_ms is None else statement_ms
@@ -73,8 +76,8 @@ def engine_options(url: str, statement_ms: int | None = None,
         if url.startswith("postgresql"):
             kwargs["connect_args"] = {
                 "connect_timeout": get_settings().db_connect_timeout_seconds,
-                "options": f"-c statement_timeout={int(statement_ms)} "
-                           f"-c lock_timeout={int(lock_ms)}"}
+                "options": f"-c statement_timeout={int(statement_ms)} -c lock_timeout={int(lock_ms)}",
+            }
     return kwargs
 
 
@@ -96,8 +99,7 @@ def get_engine(url: str | None = None) -> Engine:
 
 
 @contextlib.contextmanager
-def migration_engine(url: str, statement_ms: int = 600_000,
-                     lock_ms: int = 10_000) -> Iterator[Engine]:
+def migration_engine(url: str, statement_ms: int = 600_000, lock_ms: int = 10_000) -> Iterator[Engine]:
     """While migrating, `get_engine(url)` hands out an engine with a long statement timeout
     (10 minutes; locks still 10 s); afterwards the service engine with its short ones."""
     engine = _create(url, statement_ms, lock_ms)

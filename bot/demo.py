@@ -3,6 +3,7 @@
 `load_if_empty()` is idempotent: it only writes into an empty database. Other areas
 (services, providers, capacity, advisor users) add their own loaders to `LOADERS`.
 """
+
 from __future__ import annotations
 
 import logging

@@ -3,6 +3,7 @@ engine inside the wheel, loaded by ctypes; nothing is downloaded at run time): o
 process, shared by the NLU featurizer (rasa_ext/nlu_dense.py) and the policy meaning signal
 (bot/policy_meaning.py). Imports neither Rasa nor TensorFlow, so the web server can use it.
 """
+
 from __future__ import annotations
 
 import logging

@@ -17,6 +17,7 @@ as soon as one part is false, `any` is true as soon as one part is true, so a re
 decided with as few facts as possible and `relevant_missing_facts` can tell the
 conversation which questions are still worth asking.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,11 +34,22 @@ from bot import facts as factlib
 from bot import policy_kb
 from bot.clock import age_on, today
 from bot.config import get_settings
+
 # The colloquial readers live in bot/facts.py; re-exported so callers need one import.
-from bot.facts import (DONT_KNOW, extract_facts, parse_age, parse_care_level,  # noqa: F401
-                       parse_dementia, parse_economic_status, parse_living_situation,
-                       parse_relation, parse_special_family, parse_street, parse_yes_no,
-                       read_age)
+from bot.facts import (  # noqa: F401
+    DONT_KNOW,
+    extract_facts,
+    parse_age,
+    parse_care_level,
+    parse_dementia,
+    parse_economic_status,
+    parse_living_situation,
+    parse_relation,
+    parse_special_family,
+    parse_street,
+    parse_yes_no,
+    read_age,
+)
 
 
 STATUSES = ("eligible", "not_eligible", "unknown")
@@ -62,27 +74,49 @@ _DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
 _SCALAR = {"type": ["string", "number", "boolean"]}
 CONDITION_SCHEMA = {
     "oneOf": [
-        {"type": "object", "required": ["all"], "additionalProperties": False,
-         "properties": {"all": {"type": "array", "minItems": 1,
-                                "items": {"$ref": "#/$defs/condition"}}}},
-        {"type": "object", "required": ["any"], "additionalProperties": False,
-         "properties": {"any": {"type": "array", "minItems": 1,
-                                "items": {"$ref": "#/$defs/condition"}}}},
-        {"type": "object", "required": ["not"], "additionalProperties": False,
-         "properties": {"not": {"$ref": "#/$defs/condition"}}},
-        {"type": "object", "required": ["always"], "additionalProperties": False,
-         "properties": {"always": {"type": "boolean"}}},
+        {
+            "type": "object",
+            "required": ["all"],
+            "additionalProperties": False,
+            "properties": {"all": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/condition"}}},
+        },
+        {
+            "type": "object",
+            "required": ["any"],
+            "additionalProperties": False,
+            "properties": {"any": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/condition"}}},
+        },
+        {
+            "type": "object",
+            "required": ["not"],
+            "additionalProperties": False,
+            "properties": {"not": {"$ref": "#/$defs/condition"}},
+        },
+        {
+            "type": "object",
+            "required": ["always"],
+            "additionalProperties": False,
+            "properties": {"always": {"type": "boolean"}},
+        },
         # a reading the document leaves open (an `assumptions` id of the program): the
         # engine does not guess, the result is unknown and says 请社区认定
-        {"type": "object", "required": ["review"], "additionalProperties": False,
-         "properties": {"review": {"type": "string"}}},
-        {"type": "object", "required": ["fact", "op"], "additionalProperties": False,
-         "properties": {
-             "fact": {"type": "string"},
-             "op": {"enum": ["eq", "ne", "in", "not_in", ">=", ">", "<=", "<", "is_true",
-                             "is_false"]},
-             "value": {"oneOf": [_SCALAR, {"type": "array", "items": _SCALAR}]},
-             "param": {"type": "string"}}},
+        {
+            "type": "object",
+            "required": ["review"],
+            "additionalProperties": False,
+            "properties": {"review": {"type": "string"}},
+        },
+        {
+            "type": "object",
+            "required": ["fact", "op"],
+            "additionalProperties": False,
+            "properties": {
+                "fact": {"type": "string"},
+                "op": {"enum": ["eq", "ne", "in", "not_in", ">=", ">", "<=", "<", "is_true", "is_false"]},
+                "value": {"oneOf": [_SCALAR, {"type": "array", "items": _SCALAR}]},
+                "param": {"type": "string"},
+            },
+        },
     ]
 }
 RULE_SCHEMA = {
@@ -94,17 +128,36 @@ RULE_SCHEMA = {
         "program_id": {"type": "string", "pattern": "^[a-z0-9_]+$"},
         "benefit": {"type": "string"},
         "summary_rank": {"type": "integer"},
-        "in_force": {"type": "object", "additionalProperties": False,
-                     "properties": {"from": _DATE, "to": _DATE}},
+        "in_force": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"from": _DATE, "to": _DATE},
+        },
         "eligible_when": {"$ref": "#/$defs/condition"},
-        "tiers": {"type": "array", "minItems": 1, "items": {
-            "type": "object", "required": ["name", "when"], "additionalProperties": False,
-            "properties": {"name": {"type": "string"}, "when": {"$ref": "#/$defs/condition"}}}},
-        "hints": {"type": "array", "items": {
-            "type": "object", "required": ["when", "text"], "additionalProperties": False,
-            "properties": {"when": {"$ref": "#/$defs/condition"}, "text": {"type": "string"},
-                           "speak": {"type": "boolean"},
-                           "for": {"type": "array", "items": {"enum": list(STATUSES)}}}}},
+        "tiers": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["name", "when"],
+                "additionalProperties": False,
+                "properties": {"name": {"type": "string"}, "when": {"$ref": "#/$defs/condition"}},
+            },
+        },
+        "hints": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["when", "text"],
+                "additionalProperties": False,
+                "properties": {
+                    "when": {"$ref": "#/$defs/condition"},
+                    "text": {"type": "string"},
+                    "speak": {"type": "boolean"},
+                    "for": {"type": "array", "items": {"enum": list(STATUSES)}},
+                },
+            },
+        },
     },
     "$defs": {"condition": CONDITION_SCHEMA},
 }
@@ -114,15 +167,23 @@ PACK_SCHEMA = {
     "required": ["pack", "region", "streets", "ask_order"],
     "additionalProperties": False,
     "properties": {
-        "pack": {"type": "string"}, "region": {"type": "string"},
-        "streets": {"type": "object", "required": ["names"], "additionalProperties": False,
-                    "properties": {
-                        "names": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-                        # 四(二)1: the seven streets inside the Ming city wall
-                        "inside_city_wall": {"type": "array", "items": {"type": "string"}},
-                        "source": {"type": "object", "required": ["document", "clause"],
-                                   "properties": {"document": {"type": "string"},
-                                                  "clause": {"type": "string"}}}}},
+        "pack": {"type": "string"},
+        "region": {"type": "string"},
+        "streets": {
+            "type": "object",
+            "required": ["names"],
+            "additionalProperties": False,
+            "properties": {
+                "names": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                # 四(二)1: the seven streets inside the Ming city wall
+                "inside_city_wall": {"type": "array", "items": {"type": "string"}},
+                "source": {
+                    "type": "object",
+                    "required": ["document", "clause"],
+                    "properties": {"document": {"type": "string"}, "clause": {"type": "string"}},
+                },
+            },
+        },
         "ask_order": {"type": "array", "items": {"type": "string"}},
         "volunteered_only": {"type": "array", "items": {"type": "string"}},
     },
@@ -138,13 +199,14 @@ APPROXIMATE_AGE_MARGIN = 1
 
 # --- loaded rules -------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Program:
     program_id: str
-    name: str                       # the policy pack's name of the program (one home)
+    name: str  # the policy pack's name of the program (one home)
     benefit: str
     summary_rank: int
-    citation: policy_kb.Citation    # the program's clause in the policy pack
+    citation: policy_kb.Citation  # the program's clause in the policy pack
     in_force: dict
     eligible_when: dict
     tiers: tuple[dict, ...]
@@ -163,7 +225,7 @@ class Pack:
     streets: tuple[str, ...]
     ask_order: tuple[str, ...]
     programs: tuple[Program, ...]
-    volunteered_only: tuple[str, ...] = ()   # used when said, never asked
+    volunteered_only: tuple[str, ...] = ()  # used when said, never asked
     kb: policy_kb.KnowledgeBase = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
 
     def parameter(self, program: Program, name: str) -> policy_kb.Parameter:
@@ -199,7 +261,8 @@ class _RuleLoader(yaml.SafeLoader):
 
 _RuleLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def _read_yaml(path: Path, schema: dict) -> dict:
@@ -208,8 +271,10 @@ def _read_yaml(path: Path, schema: dict) -> dict:
     except yaml.YAMLError as exc:
         raise RuleError(f"{path}: not valid YAML: {exc}") from exc
     data = _jsonable(data)
-    errors = sorted(Draft202012Validator(schema).iter_errors(data),
-                    key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    errors = sorted(
+        Draft202012Validator(schema).iter_errors(data),
+        key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))),
+    )
     if errors:
         err = max(errors, key=lambda e: len(e.absolute_path))
         where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
@@ -217,8 +282,7 @@ def _read_yaml(path: Path, schema: dict) -> dict:
     return data
 
 
-def _check_condition(cond: dict, where: str, path: Path, params: set[str],
-                     assumptions: set[str]) -> None:
+def _check_condition(cond: dict, where: str, path: Path, params: set[str], assumptions: set[str]) -> None:
     for key in ("all", "any"):
         if key in cond:
             for i, part in enumerate(cond[key]):
@@ -231,21 +295,26 @@ def _check_condition(cond: dict, where: str, path: Path, params: set[str],
         return
     if "review" in cond:
         if cond["review"] not in assumptions:
-            raise RuleError(f"{path}: field {where}/review: {cond['review']!r} is not an "
-                            f"assumption of the program's policy file (known: "
-                            f"{', '.join(sorted(assumptions)) or 'none'})")
+            raise RuleError(
+                f"{path}: field {where}/review: {cond['review']!r} is not an "
+                f"assumption of the program's policy file (known: "
+                f"{', '.join(sorted(assumptions)) or 'none'})"
+            )
         return
     if cond["fact"] not in KNOWN_FACTS:
-        raise RuleError(f"{path}: field {where}/fact: unknown fact {cond['fact']!r} "
-                        f"(known: {', '.join(sorted(KNOWN_FACTS))})")
+        raise RuleError(
+            f"{path}: field {where}/fact: unknown fact {cond['fact']!r} "
+            f"(known: {', '.join(sorted(KNOWN_FACTS))})"
+        )
     needs_operand = cond["op"] not in ("is_true", "is_false")
     if needs_operand and ("value" in cond) == ("param" in cond):
-        raise RuleError(f"{path}: field {where}: operator {cond['op']!r} needs exactly one "
-                        f"of value or param")
+        raise RuleError(f"{path}: field {where}: operator {cond['op']!r} needs exactly one of value or param")
     if "param" in cond and cond["param"] not in params:
-        raise RuleError(f"{path}: field {where}/param: parameter {cond['param']!r} is defined "
-                        f"neither in the program's policy file nor in the region's "
-                        f"parameters.yml")
+        raise RuleError(
+            f"{path}: field {where}/param: parameter {cond['param']!r} is defined "
+            f"neither in the program's policy file nor in the region's "
+            f"parameters.yml"
+        )
     if cond["op"] in ("in", "not_in") and not isinstance(cond.get("value", []), list):
         raise RuleError(f"{path}: field {where}/value: operator {cond['op']!r} needs a list")
 
@@ -286,8 +355,10 @@ def _load(rules_dir: Path, files: list[Path], kb: policy_kb.KnowledgeBase) -> Pa
     meta = _read_yaml(pack_file, PACK_SCHEMA)
     street_source = meta["streets"].get("source", {}).get("document")
     if street_source and street_source not in kb.sources:
-        raise RuleError(f"{pack_file}: field streets/source/document: unknown document "
-                        f"{street_source!r} (not a source of the policy pack)")
+        raise RuleError(
+            f"{pack_file}: field streets/source/document: unknown document "
+            f"{street_source!r} (not a source of the policy pack)"
+        )
     unknown_order = (set(meta["ask_order"]) | set(meta.get("volunteered_only", ()))) - set(factlib.FACT_KEYS)
     if unknown_order:
         raise RuleError(f"{pack_file}: field ask_order: unknown facts {sorted(unknown_order)}")
@@ -297,11 +368,14 @@ def _load(rules_dir: Path, files: list[Path], kb: policy_kb.KnowledgeBase) -> Pa
             continue
         raw = _read_yaml(path, RULE_SCHEMA)
         if raw["program_id"] != path.stem:
-            raise RuleError(f"{path}: field program_id: {raw['program_id']!r} must match the "
-                            f"file name {path.stem!r}")
+            raise RuleError(
+                f"{path}: field program_id: {raw['program_id']!r} must match the file name {path.stem!r}"
+            )
         if raw["program_id"] not in kb.program_ids():
-            raise RuleError(f"{path}: field program_id: {raw['program_id']!r} is not a program "
-                            f"of the policy pack (policies/*/programs/)")
+            raise RuleError(
+                f"{path}: field program_id: {raw['program_id']!r} is not a program "
+                f"of the policy pack (policies/*/programs/)"
+            )
         kb_program = kb.program(raw["program_id"])
         for key, value in raw.get("in_force", {}).items():
             try:
@@ -321,41 +395,75 @@ def _load(rules_dir: Path, files: list[Path], kb: policy_kb.KnowledgeBase) -> Pa
         for ref in re.findall(r"{(\w+)}", raw.get("benefit", "")):
             if ref not in names and ref != "tier":
                 raise RuleError(f"{path}: field benefit: unknown parameter {ref!r}")
-        programs.append(Program(
-            program_id=raw["program_id"], name=kb_program.name,
-            benefit=raw.get("benefit", kb_program.short_name),
-            summary_rank=raw.get("summary_rank", 100), citation=kb_program.citation,
-            in_force=raw.get("in_force", {}), eligible_when=raw["eligible_when"],
-            tiers=tuple(raw.get("tiers", [])), hints=tuple(raw.get("hints", [])),
-            source=str(path), kb_program=kb_program))
+        programs.append(
+            Program(
+                program_id=raw["program_id"],
+                name=kb_program.name,
+                benefit=raw.get("benefit", kb_program.short_name),
+                summary_rank=raw.get("summary_rank", 100),
+                citation=kb_program.citation,
+                in_force=raw.get("in_force", {}),
+                eligible_when=raw["eligible_when"],
+                tiers=tuple(raw.get("tiers", [])),
+                hints=tuple(raw.get("hints", [])),
+                source=str(path),
+                kb_program=kb_program,
+            )
+        )
     if not programs:
         raise RuleError(f"{rules_dir}: no rule files")
-    return Pack(name=meta["pack"], region=meta["region"],
-                streets=tuple(meta["streets"]["names"]), ask_order=tuple(meta["ask_order"]),
-                volunteered_only=tuple(meta.get("volunteered_only", ())),
-                programs=tuple(sorted(programs, key=lambda p: (p.summary_rank, p.program_id))),
-                kb=kb)
+    return Pack(
+        name=meta["pack"],
+        region=meta["region"],
+        streets=tuple(meta["streets"]["names"]),
+        ask_order=tuple(meta["ask_order"]),
+        volunteered_only=tuple(meta.get("volunteered_only", ())),
+        programs=tuple(sorted(programs, key=lambda p: (p.summary_rank, p.program_id))),
+        kb=kb,
+    )
 
 
 # --- facts --------------------------------------------------------------------------------
 
-_BOOL_FACTS = ("hukou_local", "dementia", "special_family", "disability_certificate", "veteran",
-               "poverty_registered", "severe_disability_family")
-_CHOICES = {"economic_status": (factlib.ECONOMIC_STATUSES, factlib.parse_economic_status),
-            "care_level": (factlib.CARE_LEVELS, factlib.parse_care_level),
-            "living_situation": (factlib.LIVING_SITUATIONS, factlib.parse_living_situation)}
-FACT_LABELS = {"age": "年龄", "birth_date": "出生日期", "street": "住址街道", "resident": "住址",
-           "hukou_local": "本地户籍", "economic_status": "经济状况", "care_level": "身体状况",
-           "dementia": "失智", "living_situation": "居住情况",
-           "special_family": "计划生育特殊家庭", "disability_certificate": "残疾证",
-           "veteran": "退役军人", "poverty_registered": "建档立卡",
-           "severe_disability_family": "重度残疾人家庭"}
-_BOOL_TEXT = {"hukou_local": ("本地户籍", "不是本地户籍"), "dementia": ("有失智", "没有失智"),
-              "special_family": ("是计划生育特殊家庭", "不是计划生育特殊家庭"),
-              "disability_certificate": ("有残疾证", "没有残疾证"),
-              "veteran": ("是退役军人", "不是退役军人"),
-              "poverty_registered": ("纳入了建档立卡", "没有纳入建档立卡"),
-              "severe_disability_family": ("是重度残疾人家庭", "不是重度残疾人家庭")}
+_BOOL_FACTS = (
+    "hukou_local",
+    "dementia",
+    "special_family",
+    "disability_certificate",
+    "veteran",
+    "poverty_registered",
+    "severe_disability_family",
+)
+_CHOICES = {
+    "economic_status": (factlib.ECONOMIC_STATUSES, factlib.parse_economic_status),
+    "care_level": (factlib.CARE_LEVELS, factlib.parse_care_level),
+    "living_situation": (factlib.LIVING_SITUATIONS, factlib.parse_living_situation),
+}
+FACT_LABELS = {
+    "age": "年龄",
+    "birth_date": "出生日期",
+    "street": "住址街道",
+    "resident": "住址",
+    "hukou_local": "本地户籍",
+    "economic_status": "经济状况",
+    "care_level": "身体状况",
+    "dementia": "失智",
+    "living_situation": "居住情况",
+    "special_family": "计划生育特殊家庭",
+    "disability_certificate": "残疾证",
+    "veteran": "退役军人",
+    "poverty_registered": "建档立卡",
+    "severe_disability_family": "重度残疾人家庭",
+}
+_BOOL_TEXT = {
+    "hukou_local": ("本地户籍", "不是本地户籍"),
+    "dementia": ("有失智", "没有失智"),
+    "special_family": ("是计划生育特殊家庭", "不是计划生育特殊家庭"),
+    "disability_certificate": ("有残疾证", "没有残疾证"),
+    "veteran": ("是退役军人", "不是退役军人"),
+    "poverty_registered": ("纳入了建档立卡", "没有纳入建档立卡"),
+    "severe_disability_family": ("是重度残疾人家庭", "不是重度残疾人家庭"),
+}
 
 
 def _is_blank(value) -> bool:
@@ -390,8 +498,9 @@ def normalize_facts(raw: dict, on: dt.date | None = None) -> dict:
     out: dict = {}
     for key, value in raw.items():
         if key not in factlib.FACT_KEYS and key not in ("age_approximate", "resident"):
-            raise FactError(key, value, f"不认识的信息项“{key}”。可以用的有："
-                            + "、".join(factlib.FACT_KEYS) + "。")
+            raise FactError(
+                key, value, f"不认识的信息项“{key}”。可以用的有：" + "、".join(factlib.FACT_KEYS) + "。"
+            )
         if _is_blank(value):
             continue
         if key == "age":
@@ -453,6 +562,7 @@ def derive(facts: dict, on: dt.date, pack: Pack) -> dict:
 
 # --- evaluation ---------------------------------------------------------------------------
 
+
 @dataclass
 class Reason:
     fact: str
@@ -463,8 +573,14 @@ class Reason:
     citation: str
 
     def to_dict(self) -> dict:
-        return {"fact": self.fact, "value": self.value, "rule": self.rule, "holds": self.holds,
-                "text": self.text, "citation": self.citation}
+        return {
+            "fact": self.fact,
+            "value": self.value,
+            "rule": self.rule,
+            "holds": self.holds,
+            "text": self.text,
+            "citation": self.citation,
+        }
 
 
 @dataclass
@@ -483,16 +599,26 @@ class ProgramResult:
     benefit: str = ""
     summary_rank: int = 100
     parameters: dict = field(default_factory=dict)
-    review: list[str] = field(default_factory=list)   # open readings: 请社区认定
-    plan_ended: list[str] = field(default_factory=list)   # parameters that are an ended plan's targets
+    review: list[str] = field(default_factory=list)  # open readings: 请社区认定
+    plan_ended: list[str] = field(default_factory=list)  # parameters that are an ended plan's targets
 
     def to_dict(self) -> dict:
-        return {"program_id": self.program_id, "name": self.name, "status": self.status,
-                "reasons": [r.to_dict() for r in self.reasons], "missing": self.missing,
-                "citation": self.citation, "citation_text": self.citation_text,
-                "hint": self.hint, "tier": self.tier, "tier_missing": self.tier_missing,
-                "benefit": self.benefit, "review": self.review, "plan_ended": self.plan_ended,
-                "parameters": self.parameters}
+        return {
+            "program_id": self.program_id,
+            "name": self.name,
+            "status": self.status,
+            "reasons": [r.to_dict() for r in self.reasons],
+            "missing": self.missing,
+            "citation": self.citation,
+            "citation_text": self.citation_text,
+            "hint": self.hint,
+            "tier": self.tier,
+            "tier_missing": self.tier_missing,
+            "benefit": self.benefit,
+            "review": self.review,
+            "plan_ended": self.plan_ended,
+            "parameters": self.parameters,
+        }
 
 
 class _Evaluator:
@@ -524,22 +650,20 @@ class _Evaluator:
             assumption = self.program.assumption(cond["review"]) or {}
             text = f"{assumption.get('reading', cond['review'])}，请社区认定"
             citation = self.pack.cite(self.program.citation)
-            return None, [Reason("review", None, f"review {cond['review']}", None, text,
-                                 citation)], set()
+            return None, [Reason("review", None, f"review {cond['review']}", None, text, citation)], set()
         if "not" in cond:
             value, reasons, missing = self.run(cond["not"])
             return (None if value is None else not value), reasons, missing
         for key in ("all", "any"):
             if key in cond:
-                decisive = (key == "any")  # the value that settles the whole: True for any
+                decisive = key == "any"  # the value that settles the whole: True for any
                 parts = [self.run(c) for c in cond[key]]
                 settled = [p for p in parts if p[0] is decisive]
                 if settled:
                     return decisive, [r for p in settled for r in p[1]], set()
                 open_parts = [p for p in parts if p[0] is None]
                 if open_parts:
-                    return (None, [r for p in parts for r in p[1]],
-                            set().union(*(p[2] for p in open_parts)))
+                    return (None, [r for p in parts for r in p[1]], set().union(*(p[2] for p in open_parts)))
                 return (not decisive), [r for p in parts for r in p[1]], set()
         return self.leaf(cond)
 
@@ -552,8 +676,7 @@ class _Evaluator:
             rule_text = f"{fact} {op} {cond['param']}"
             if entry is None:
                 text = f"“{param.label}”这一条在{self.on.isoformat()}还没有施行"
-                return False, [Reason(fact, self.facts.get(fact), rule_text, False, text,
-                                      citation)], set()
+                return False, [Reason(fact, self.facts.get(fact), rule_text, False, text, citation)], set()
             operand_unit = entry.unit
             citation = self.pack.cite(entry.citation)
             rule_text += f" ({operand}{operand_unit})"
@@ -564,12 +687,15 @@ class _Evaluator:
             source = FACT_SOURCES.get(fact, fact)
             text = f"还不知道{FACT_LABELS.get(source, source)}"
             return None, [Reason(fact, None, rule_text, None, text, citation)], {source}
-        if (fact == "age" and op in (">=", ">", "<=", "<") and self.facts.get("age_approximate")
-                and isinstance(operand, (int, float))
-                and abs(value - operand) <= APPROXIMATE_AGE_MARGIN):
+        if (
+            fact == "age"
+            and op in (">=", ">", "<=", "<")
+            and self.facts.get("age_approximate")
+            and isinstance(operand, (int, float))
+            and abs(value - operand) <= APPROXIMATE_AGE_MARGIN
+        ):
             # 虚岁八十一, 八十岁左右, 快八十了: too close to the line to decide; ask the birth date
-            text = (f"年龄是估计的（{value}岁左右），正好在{operand}{operand_unit}上下，"
-                    "要按出生日期算")
+            text = f"年龄是估计的（{value}岁左右），正好在{operand}{operand_unit}上下，要按出生日期算"
             return None, [Reason(fact, value, rule_text, None, text, citation)], {"birth_date"}
         holds = _compare(op, value, operand)
         text = self._describe(fact, op, value, operand, operand_unit, holds)
@@ -578,8 +704,11 @@ class _Evaluator:
     def _describe(self, fact, op, value, operand, unit, holds) -> str:
         if fact == "resident":
             street = self.facts.get("street")
-            return (f"住在{self.pack.region}{street}街道" if value
-                    else f"不住在{self.pack.region}的街道（{street}）")
+            return (
+                f"住在{self.pack.region}{street}街道"
+                if value
+                else f"不住在{self.pack.region}的街道（{street}）"
+            )
         if fact == "age":
             approx = "左右" if self.facts.get("age_approximate") else ""
             if op in (">=", ">"):
@@ -613,8 +742,9 @@ def _compare(op: str, value, operand) -> bool:
     if op == "not_in":
         return value not in operand
     try:
-        return {">=": value >= operand, ">": value > operand, "<=": value <= operand,
-                "<": value < operand}[op]
+        return {">=": value >= operand, ">": value > operand, "<=": value <= operand, "<": value < operand}[
+            op
+        ]
     except TypeError:
         return False
 
@@ -624,12 +754,21 @@ def _evaluate_program(pack: Pack, program: Program, facts: dict, on: dt.date) ->
     citation = pack.cite(program.citation)
     in_force = program.in_force
     if (in_force.get("from") and on < dt.date.fromisoformat(in_force["from"])) or (
-            in_force.get("to") and on > dt.date.fromisoformat(in_force["to"])):
-        reason = Reason("date", on.isoformat(), "in_force", False,
-                        f"这个项目在{on.isoformat()}不在实施期内", citation)
-        return ProgramResult(program.program_id, program.name, "not_eligible", [reason], [],
-                             citation, program.citation.quote or "",
-                             summary_rank=program.summary_rank)
+        in_force.get("to") and on > dt.date.fromisoformat(in_force["to"])
+    ):
+        reason = Reason(
+            "date", on.isoformat(), "in_force", False, f"这个项目在{on.isoformat()}不在实施期内", citation
+        )
+        return ProgramResult(
+            program.program_id,
+            program.name,
+            "not_eligible",
+            [reason],
+            [],
+            citation,
+            program.citation.quote or "",
+            summary_rank=program.summary_rank,
+        )
     truth, reasons, missing = ev.run(program.eligible_when)
     status = {True: "eligible", False: "not_eligible", None: "unknown"}[truth]
     tier = None
@@ -663,20 +802,35 @@ def _evaluate_program(pack: Pack, program: Program, facts: dict, on: dt.date) ->
                 hint_spoken = bool(h.get("speak"))
                 break
     benefit = _fill(program.benefit, {**params, "tier": tier or ""}, program.name)
-    ended = [name for name in re.findall(r"{(\w+)}", program.benefit) if name != "tier"
-             and (entry := pack.parameter(program, name).at(on)) is not None
-             and entry.plan_ended(on)]
+    ended = [
+        name
+        for name in re.findall(r"{(\w+)}", program.benefit)
+        if name != "tier"
+        and (entry := pack.parameter(program, name).at(on)) is not None
+        and entry.plan_ended(on)
+    ]
     if benefit and ended:
         end = pack.parameter(program, ended[0]).at(on).plan_end
         benefit += f"（这是区里规划到{end.year}年的目标）"
     review = [r.text for r in reasons if r.fact == "review" and status == "unknown"] + tier_review
-    return ProgramResult(program.program_id, program.name, status, reasons,
-                         _in_order(missing, pack), citation, program.citation.quote or "",
-                         review=review,
-                         hint=hint, hint_spoken=hint_spoken, tier=tier, tier_missing=_in_order(tier_missing, pack),
-                         benefit=benefit, summary_rank=program.summary_rank,
-                         parameters=dict(sorted(ev.used_params.items())),
-                         plan_ended=ended)
+    return ProgramResult(
+        program.program_id,
+        program.name,
+        status,
+        reasons,
+        _in_order(missing, pack),
+        citation,
+        program.citation.quote or "",
+        review=review,
+        hint=hint,
+        hint_spoken=hint_spoken,
+        tier=tier,
+        tier_missing=_in_order(tier_missing, pack),
+        benefit=benefit,
+        summary_rank=program.summary_rank,
+        parameters=dict(sorted(ev.used_params.items())),
+        plan_ended=ended,
+    )
 
 
 def _fill(template: str, values: dict, fallback: str | None) -> str | None:
@@ -688,8 +842,7 @@ def _fill(template: str, values: dict, fallback: str | None) -> str | None:
 
 
 def _in_order(names: set[str], pack: Pack) -> list[str]:
-    return [f for f in pack.ask_order if f in names] + sorted(
-        f for f in names if f not in pack.ask_order)
+    return [f for f in pack.ask_order if f in names] + sorted(f for f in names if f not in pack.ask_order)
 
 
 def evaluate(facts: dict, on: dt.date | None = None, pack: str | None = None) -> list[ProgramResult]:
@@ -703,9 +856,13 @@ def evaluate(facts: dict, on: dt.date | None = None, pack: str | None = None) ->
     return sorted(results, key=lambda r: (order[r.status], r.summary_rank, r.program_id))
 
 
-def relevant_missing_facts(facts: dict, on: dt.date | None = None, pack: str | None = None,
-                           skip: tuple[str, ...] | list[str] | set[str] = (),
-                           include_tiers: bool = True) -> list[str]:
+def relevant_missing_facts(
+    facts: dict,
+    on: dt.date | None = None,
+    pack: str | None = None,
+    skip: tuple[str, ...] | list[str] | set[str] = (),
+    include_tiers: bool = True,
+) -> list[str]:
     """The facts whose answer could still change some result, in the pack's asking order.
     `skip` names facts not to ask again (the caller said they do not know);
     `include_tiers=False` leaves out facts that would only change a tier of a program the

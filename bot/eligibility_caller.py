@@ -1,4 +1,5 @@
 """Known callers: the stored facts of the elder registered with the calling number."""
+
 from __future__ import annotations
 
 from bot.db import session_scope

@@ -1,6 +1,7 @@
 """What the eligibility conversation says at the end: a short spoken summary (eligible
 programs first, with their key number) and the SMS text. Pure functions over
 bot.eligibility.ProgramResult lists."""
+
 from __future__ import annotations
 
 from bot.eligibility import ProgramResult
@@ -18,8 +19,9 @@ def _benefits(results: list[ProgramResult]) -> list[ProgramResult]:
 def spoken_summary(results: list[ProgramResult], who: str = "您") -> str:
     """根据您说的情况，您可以享受：一，每月3小时免费照料；二，…。另外还有N项……"""
     eligible = sorted(_benefits(results), key=lambda r: r.summary_rank)
-    category = next((r for r in results if r.program_id in CATEGORY_PROGRAMS
-                     and r.status == "eligible" and r.tier), None)
+    category = next(
+        (r for r in results if r.program_id in CATEGORY_PROGRAMS and r.status == "eligible" and r.tier), None
+    )
     parts: list[str] = []
     if eligible:
         top = eligible[:SPOKEN_TOP]
@@ -30,8 +32,10 @@ def spoken_summary(results: list[ProgramResult], who: str = "您") -> str:
             examples = "、".join(r.benefit for r in rest[:2])
             parts.append(f"另外还有{examples}等{len(rest)}项。")
     elif lives_outside(results):
-        return (f"示范区的这些养老服务，要住在示范区的街道才能享受。{who}可以打当地的12349，"
-                "或者问问所在街道的社区。")
+        return (
+            f"示范区的这些养老服务，要住在示范区的街道才能享受。{who}可以打当地的12349，"
+            "或者问问所在街道的社区。"
+        )
     else:
         parts.append(f"根据您说的情况，{who}现在还没有能享受的项目。")
     if category and category.tier in ("特惠", "特定"):
@@ -46,8 +50,14 @@ def spoken_summary(results: list[ProgramResult], who: str = "您") -> str:
         parts.append(f"{names}{more}，文件没有写清楚谁能享受，要请社区认定。")
     if unknown:
         parts.append(f"还有{len(unknown)}项要等情况确认了才知道。")
-    hint = next((r.hint for r in sorted(results, key=lambda r: r.summary_rank)
-                 if r.hint and r.hint_spoken and r.status != "eligible"), None)
+    hint = next(
+        (
+            r.hint
+            for r in sorted(results, key=lambda r: r.summary_rank)
+            if r.hint and r.hint_spoken and r.status != "eligible"
+        ),
+        None,
+    )
     if hint:
         parts.append(hint)
     return "".join(parts)
@@ -63,8 +73,11 @@ def screen_summary(results: list[ProgramResult], who: str = "您") -> tuple[str,
     eligible = sorted(_benefits(results), key=lambda r: r.summary_rank)
     if not eligible:
         return spoken_summary(results, who), []
-    lines = [f"根据您说的情况，{who}可以享受这{len(eligible)}项：" if len(eligible) > 1
-             else f"根据您说的情况，{who}可以享受："]
+    lines = [
+        f"根据您说的情况，{who}可以享受这{len(eligible)}项："
+        if len(eligible) > 1
+        else f"根据您说的情况，{who}可以享受："
+    ]
     lines += [f"{i + 1}. {r.benefit}" for i, r in enumerate(eligible)]
     spoken = spoken_summary(results, who)
     # the notes after the spoken list (category, review, unknown, hint), said the same way
@@ -85,8 +98,7 @@ def explanation(result: ProgramResult, who: str = "您") -> str:
 
 
 def lives_outside(results: list[ProgramResult]) -> bool:
-    return any(reason.fact == "resident" and reason.holds is False
-               for r in results for reason in r.reasons)
+    return any(reason.fact == "resident" and reason.holds is False for r in results for reason in r.reasons)
 
 
 def sms_text(results: list[ProgramResult], who: str = "您") -> str:

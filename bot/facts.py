@@ -14,6 +14,7 @@ Every parser returns None when the text does not answer the question, and `DONT_
 where the caller says they do not know (so the conversation can move on instead of
 asking again). No Rasa, no database.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -37,9 +38,21 @@ CARE_LEVELS = ("能力完好", "轻度失能", "中度失能", "重度失能")
 LIVING_SITUATIONS = ("独居", "空巢", "与家人同住")
 
 # The keys of Elder.facts(); the conversation collects the same ones.
-FACT_KEYS = ("age", "birth_date", "street", "hukou_local", "economic_status", "care_level",
-             "dementia", "living_situation", "special_family", "disability_certificate",
-             "veteran", "poverty_registered", "severe_disability_family")
+FACT_KEYS = (
+    "age",
+    "birth_date",
+    "street",
+    "hukou_local",
+    "economic_status",
+    "care_level",
+    "dementia",
+    "living_situation",
+    "special_family",
+    "disability_certificate",
+    "veteran",
+    "poverty_registered",
+    "severe_disability_family",
+)
 # poverty_registered: 纳入建档立卡范围 (document 004, 四(四)3); severe_disability_family:
 # 重度残疾人家庭 (same clause). Neither is in the elder registry: the conversation asks.
 
@@ -50,11 +63,48 @@ OUTSIDE_DISTRICT = "区外"  # a street value meaning "lives outside the demo di
 _CN_NUM = "零〇一二两三四五六七八九十百千"
 _CN_RUN = re.compile(f"[{_CN_NUM}]+")
 # Numerals that are words, not quantities (一个人住 is "alone", not "1 person").
-_NOT_NUMBERS = ("一个人", "一人", "一下", "一点", "一起", "一直", "一样", "一般", "一些", "统一",
-                "万一", "唯一", "一边", "一块", "一会", "一辈子", "十四五",
-                "十全", "一天到晚", "一家", "一致", "老两口", "两口子", "两个老", "十分", "五老村")
-_DIGIT_BY_DIGIT = {"零": "0", "〇": "0", "一": "1", "二": "2", "两": "2", "三": "3", "四": "4",
-                   "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+_NOT_NUMBERS = (
+    "一个人",
+    "一人",
+    "一下",
+    "一点",
+    "一起",
+    "一直",
+    "一样",
+    "一般",
+    "一些",
+    "统一",
+    "万一",
+    "唯一",
+    "一边",
+    "一块",
+    "一会",
+    "一辈子",
+    "十四五",
+    "十全",
+    "一天到晚",
+    "一家",
+    "一致",
+    "老两口",
+    "两口子",
+    "两个老",
+    "十分",
+    "五老村",
+)
+_DIGIT_BY_DIGIT = {
+    "零": "0",
+    "〇": "0",
+    "一": "1",
+    "二": "2",
+    "两": "2",
+    "三": "3",
+    "四": "4",
+    "五": "5",
+    "六": "6",
+    "七": "7",
+    "八": "8",
+    "九": "9",
+}
 
 
 def clean(text: str | None) -> str:
@@ -99,6 +149,7 @@ def _is_word(text: str, start: int, end: int) -> bool:
 
 
 # --- age and birth ------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class AgeReading:
@@ -177,7 +228,9 @@ def _read_age(text: str | None, on: dt.date | None = None) -> AgeReading | None:
     m = re.search(r"(?:快|将近|接近|差不多|马上|眼看)(?:就|要)?(?:到)?(\d{2,3})(?:岁|周岁)?", t)
     if m and MIN_AGE < int(m.group(1)) <= MAX_AGE + 1:
         return AgeReading(int(m.group(1)) - 1, True)
-    m = re.search(r"(?:大概|大约|估计|可能|差不多)(\d{2,3})(?:周?岁)?|(\d{2,3})(?:周?岁)?(?:左右|上下|的样子)", t)
+    m = re.search(
+        r"(?:大概|大约|估计|可能|差不多)(\d{2,3})(?:周?岁)?|(\d{2,3})(?:周?岁)?(?:左右|上下|的样子)", t
+    )
     if m:
         value = int(m.group(1) or m.group(2))
         if MIN_AGE <= value <= MAX_AGE:
@@ -190,7 +243,7 @@ def _read_age(text: str | None, on: dt.date | None = None) -> AgeReading | None:
         return AgeReading(int(m.group(1)), True)
     for m in re.finditer(r"(?<![\d.])(\d{2,3})(?![\d.])(周岁|岁|了)?", t):
         value = int(m.group(1))
-        following = t[m.end():m.end() + 1]
+        following = t[m.end() : m.end() + 1]
         if following in ("号", "楼", "路", "元", "块", "小", "点", "分", "栋", "室", "斤", "年", "月"):
             continue
         if MIN_AGE <= value <= MAX_AGE:
@@ -215,9 +268,11 @@ def is_dont_know(text: str | None) -> bool:
 
 # A question about the question ("问我年纪干什么？", "为什么要身份证"): the caller wants the
 # reason before answering; it is neither an answer nor a wish to hear the question again.
-_WHY_ASKED = re.compile(r"(问|要|查|打听)[^，。,.]{0,6}(干什么|干嘛|干吗|做什么|干啥|做啥|啥用|什么用|有什么关系)|"
-                        r"为(什么|啥)(要|得|还要)?(问|知道|说|报|给|提供|核对|验证|身份证|名字|姓名|岁数|年龄|收入)|"
-                        r"(问|说|报|给)(这个|这些|那个)(干|做)")
+_WHY_ASKED = re.compile(
+    r"(问|要|查|打听)[^，。,.]{0,6}(干什么|干嘛|干吗|做什么|干啥|做啥|啥用|什么用|有什么关系)|"
+    r"为(什么|啥)(要|得|还要)?(问|知道|说|报|给|提供|核对|验证|身份证|名字|姓名|岁数|年龄|收入)|"
+    r"(问|说|报|给)(这个|这些|那个)(干|做)"
+)
 
 
 def is_why_question(text: str | None) -> bool:
@@ -235,10 +290,16 @@ _ECONOMIC = [
     (r"低保边缘|边缘户|低边", "低保边缘"),
     (r"特困|五保|特困供养|三无老人", "特困"),
     (r"(?<!不是)(?<!没有)(?<!不吃)(?<!没吃)(?<!没)低保", "低保"),
-    (r"(?<!不)(?<!没有)(?<!没)(经济|生活|家里|家庭|日子)(比较|很|挺|有点|非常)?困难|手头紧|没(什么|啥)钱|收入(很|比较)?低|"
-     r"(?<!不)穷", "经济困难"),
-    (r"不是低保|没有低保|不吃低保|没吃低保|没低保|都不是|没有困难|不困难|普通|一般|还行|还可以|"
-     r"退休金|退休工资|养老金|有工资|有收入|过得去|够用|都没有|不是$|没有$|没$|不是的|^否|^无$", "普通"),
+    (
+        r"(?<!不)(?<!没有)(?<!没)(经济|生活|家里|家庭|日子)(比较|很|挺|有点|非常)?困难|手头紧|没(什么|啥)钱|收入(很|比较)?低|"
+        r"(?<!不)穷",
+        "经济困难",
+    ),
+    (
+        r"不是低保|没有低保|不吃低保|没吃低保|没低保|都不是|没有困难|不困难|普通|一般|还行|还可以|"
+        r"退休金|退休工资|养老金|有工资|有收入|过得去|够用|都没有|不是$|没有$|没$|不是的|^否|^无$",
+        "普通",
+    ),
 ]
 
 
@@ -251,14 +312,26 @@ def parse_economic_status(text: str | None) -> str | None:
 
 
 _CARE = [
-    (r"重度|瘫在床|瘫痪|卧床|躺在床|下不了床|起不来床|不能动|动不了|全靠人|完全不能自理|植物人|"
-     r"不能自理|生活不能自理|全护理", "重度失能"),
-    (r"中度|半失能|坐轮椅|轮椅|要人扶|需要人扶|得有人扶|扶着才能|离不开人|部分自理|"
-     r"不能自己走|走不了路|走不动路|不能走|要人照顾|需要人照顾|自理有困难", "中度失能"),
-    (r"轻度|拄拐|拐杖|走路慢|走得慢|腿脚不太好|腿脚不好|腿脚不便|有点不方便|不太方便|"
-     r"基本能自理|大部分能自理|有点吃力|行动不便|腰腿不好", "轻度失能"),
-    (r"能力完好|能自己走|能走能动|身体好|身体还好|身体挺好|身体不错|硬朗|能自理|生活自理|"
-     r"都能自己|自己能行|没问题|挺好|很好|还行|能跑能跳|健康|没毛病|利索|行动方便", "能力完好"),
+    (
+        r"重度|瘫在床|瘫痪|卧床|躺在床|下不了床|起不来床|不能动|动不了|全靠人|完全不能自理|植物人|"
+        r"不能自理|生活不能自理|全护理",
+        "重度失能",
+    ),
+    (
+        r"中度|半失能|坐轮椅|轮椅|要人扶|需要人扶|得有人扶|扶着才能|离不开人|部分自理|"
+        r"不能自己走|走不了路|走不动路|不能走|要人照顾|需要人照顾|自理有困难",
+        "中度失能",
+    ),
+    (
+        r"轻度|拄拐|拐杖|走路慢|走得慢|腿脚不太好|腿脚不好|腿脚不便|有点不方便|不太方便|"
+        r"基本能自理|大部分能自理|有点吃力|行动不便|腰腿不好",
+        "轻度失能",
+    ),
+    (
+        r"能力完好|能自己走|能走能动|身体好|身体还好|身体挺好|身体不错|硬朗|能自理|生活自理|"
+        r"都能自己|自己能行|没问题|挺好|很好|还行|能跑能跳|健康|没毛病|利索|行动方便",
+        "能力完好",
+    ),
 ]
 
 
@@ -270,9 +343,13 @@ def parse_care_level(text: str | None) -> str | None:
     return _first(t, _CARE)
 
 
-_DEMENTIA_YES = r"痴呆|失智|阿尔茨海默|老糊涂|糊涂了|认不得人|认不出人|不认人|记不住事|失忆|脑子不清楚|脑子不好使"
-_DEMENTIA_NO = (r"没有(痴呆|失智|糊涂)|不(痴呆|糊涂)|没(痴呆|失智|糊涂)|脑子(清楚|好|灵|清醒)|"
-                r"头脑清楚|清醒|记性(还|挺|很)?好|不糊涂")
+_DEMENTIA_YES = (
+    r"痴呆|失智|阿尔茨海默|老糊涂|糊涂了|认不得人|认不出人|不认人|记不住事|失忆|脑子不清楚|脑子不好使"
+)
+_DEMENTIA_NO = (
+    r"没有(痴呆|失智|糊涂)|不(痴呆|糊涂)|没(痴呆|失智|糊涂)|脑子(清楚|好|灵|清醒)|"
+    r"头脑清楚|清醒|记性(还|挺|很)?好|不糊涂"
+)
 
 
 def parse_dementia(text: str | None) -> bool | None:
@@ -288,12 +365,21 @@ def parse_dementia(text: str | None) -> bool | None:
 
 
 _LIVING = [
-    (r"一个人住|独居|自己一个人|自己住|单独住|一人住|就我一个|就她一个|就他一个|孤身|一个人过|"
-     r"老伴(走|去世|不在|没)了", "独居"),
-    (r"老两口|两口子|和老伴|跟老伴|同老伴|我们两个|两个老人|空巢|孩子(不在|都在外)|子女(不在|都在外)|"
-     r"儿女(不在|都在外)", "空巢"),
-    (r"跟(儿子|女儿|孩子|子女|儿女|小孩|家里人|家人|孙子|孙女)|和(儿子|女儿|孩子|子女|儿女|家人|家里人)|"
-     r"一家人|一大家|同住|住在一起|住一起|一起住|跟我住|和我住|跟我们|和我们|跟家人", "与家人同住"),
+    (
+        r"一个人住|独居|自己一个人|自己住|单独住|一人住|就我一个|就她一个|就他一个|孤身|一个人过|"
+        r"老伴(走|去世|不在|没)了",
+        "独居",
+    ),
+    (
+        r"老两口|两口子|和老伴|跟老伴|同老伴|我们两个|两个老人|空巢|孩子(不在|都在外)|子女(不在|都在外)|"
+        r"儿女(不在|都在外)",
+        "空巢",
+    ),
+    (
+        r"跟(儿子|女儿|孩子|子女|儿女|小孩|家里人|家人|孙子|孙女)|和(儿子|女儿|孩子|子女|儿女|家人|家里人)|"
+        r"一家人|一大家|同住|住在一起|住一起|一起住|跟我住|和我住|跟我们|和我们|跟家人",
+        "与家人同住",
+    ),
 ]
 
 
@@ -306,9 +392,11 @@ def parse_living_situation(text: str | None) -> str | None:
 
 
 _LOST = r"(去世|走了|没了|不在了|过世|病故|伤残|残疾)"
-_SPECIAL_YES = (r"失独|计划生育特殊家庭|计生特殊家庭|特扶|特别扶助|"
-                r"独生(子女|子|女|儿子|女儿)[^，。,.；;？?]{0,6}" + _LOST + "|"
-                r"(唯一的|就一个|只有一个|就这一个)(孩子|儿子|女儿|闺女)[^，。,.；;？?]{0,6}" + _LOST)
+_SPECIAL_YES = (
+    r"失独|计划生育特殊家庭|计生特殊家庭|特扶|特别扶助|"
+    r"独生(子女|子|女|儿子|女儿)[^，。,.；;？?]{0,6}" + _LOST + "|"
+    r"(唯一的|就一个|只有一个|就这一个)(孩子|儿子|女儿|闺女)[^，。,.；;？?]{0,6}" + _LOST
+)
 _SPECIAL_NO = r"不是(计划生育|计生|失独)|没有失独|不是特殊家庭"
 
 
@@ -323,8 +411,10 @@ def parse_special_family(text: str | None) -> bool | None:
     return None
 
 
-_YES = re.compile(r"^(是|是的|对|对的|对头|嗯+|好|好的|行|可以|要|要的|有|有的|没错|当然|中|用|用吧|"
-                  r"就用|就按|按这个|是啊|是呀|对啊|好啊|行啊|可以的|确认|没问题|嗯嗯)")
+_YES = re.compile(
+    r"^(是|是的|对|对的|对头|嗯+|好|好的|行|可以|要|要的|有|有的|没错|当然|中|用|用吧|"
+    r"就用|就按|按这个|是啊|是呀|对啊|好啊|行啊|可以的|确认|没问题|嗯嗯)"
+)
 _NO = re.compile(r"^(不|没|没有|否|别|不是|不用|不要|不对|无|算了)|不是的|没有的|不用了|不对")
 
 
@@ -334,8 +424,10 @@ _JUST_SOMETHING_ELSE = re.compile(r"^(就|只|也就|不过)是(?!(就是|是|�
 
 
 # "是房子的事", "是关于遗产的问题", "我就是想问问": the answer names a topic, not a yes.
-_ABOUT_A_TOPIC = re.compile(r"^(就|只|也就|不过)?是(关于)?.{1,12}(的事|的事情|的事儿|的问题)(啊|呀|吧|了)?$"
-                            r"|^(我)?(就|只)是(想)?(问问|问一下|咨询|了解)")
+_ABOUT_A_TOPIC = re.compile(
+    r"^(就|只|也就|不过)?是(关于)?.{1,12}(的事|的事情|的事儿|的问题)(啊|呀|吧|了)?$"
+    r"|^(我)?(就|只)是(想)?(问问|问一下|咨询|了解)"
+)
 
 
 def names_something_else(text: str | None) -> bool:
@@ -365,10 +457,12 @@ def parse_yes_no(text: str | None) -> bool | None:
 
 # --- place --------------------------------------------------------------------------------
 
+
 # The streets of the district, read from their one home: the rule pack of the configured
 # region (policies/<region>/rules/_pack.yml, cited to document 004, 四(二)1-2).
 def _district_streets() -> tuple[tuple[str, ...], frozenset[str]]:
     from bot.config import get_settings
+
     settings = get_settings()
     path = Path(settings.policies_dir) / settings.policy_region / "rules" / "_pack.yml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -376,8 +470,14 @@ def _district_streets() -> tuple[tuple[str, ...], frozenset[str]]:
 
 
 DISTRICT_STREETS, INSIDE_CITY_WALL = _district_streets()
-_STREET_ALIASES = {"五老村街道": "五老村", "双塘街道": "双塘", "红花街道": "红花", "秦虹街道": "秦虹",
-                   "五老": "五老村", "朝天宫街道": "朝天宫"}
+_STREET_ALIASES = {
+    "五老村街道": "五老村",
+    "双塘街道": "双塘",
+    "红花街道": "红花",
+    "秦虹街道": "秦虹",
+    "五老": "五老村",
+    "朝天宫街道": "朝天宫",
+}
 _PLACE_WORDS = re.compile(r"区|县|市|省|街道|镇|乡|外地|老家|别的地方|不在这|不在示范区|不在你们")
 
 
@@ -410,8 +510,10 @@ _RELATIONS = [
     (r"老伴|爱人|老公|老婆|老头子|老太婆", "老伴"),
     (r"邻居|亲戚|朋友", "亲友"),
 ]
-_GONE = re.compile("(?:" + "|".join(p for p, _ in _RELATIONS) + r")(?:早就|已经|都)?"
-                   r"(?:走了|去世|过世|不在了|没了|死了|先走)")
+_GONE = re.compile(
+    "(?:" + "|".join(p for p, _ in _RELATIONS) + r")(?:早就|已经|都)?"
+    r"(?:走了|去世|过世|不在了|没了|死了|先走)"
+)
 _FEMALE = {"母亲", "奶奶", "婆婆"}
 _MALE = {"父亲", "爷爷", "公公"}
 
@@ -446,6 +548,7 @@ def pronoun(relation: str | None) -> str:
 
 # --- all at once --------------------------------------------------------------------------
 
+
 def extract_facts(text: str | None, on: dt.date | None = None) -> dict[str, Any]:
     """Every fact a free sentence gives away, in Elder.facts() keys (plus
     `age_approximate` when the age was a guess such as 快九十了)."""
@@ -457,19 +560,27 @@ def extract_facts(text: str | None, on: dt.date | None = None) -> dict[str, Any]
             facts["birth_date"] = reading.birth_date.isoformat()
         if reading.approximate:
             facts["age_approximate"] = True
-    for key, parser in (("street", parse_street), ("economic_status", parse_economic_status),
-                        ("care_level", parse_care_level), ("dementia", parse_dementia),
-                        ("living_situation", parse_living_situation),
-                        ("special_family", parse_special_family)):
+    for key, parser in (
+        ("street", parse_street),
+        ("economic_status", parse_economic_status),
+        ("care_level", parse_care_level),
+        ("dementia", parse_dementia),
+        ("living_situation", parse_living_situation),
+        ("special_family", parse_special_family),
+    ):
         value = parser(text)
         if value is not None:
             facts[key] = value
     # "普通"/"能力完好" matched on generic words (还行, 一般) only count as an answer to the
     # question that was asked, never from a free sentence.
     t = clean(text)
-    if facts.get("economic_status") == "普通" and not re.search(r"退休金|退休工资|养老金|不困难|普通|不是低保|没有低保", t):
+    if facts.get("economic_status") == "普通" and not re.search(
+        r"退休金|退休工资|养老金|不困难|普通|不是低保|没有低保", t
+    ):
         facts.pop("economic_status")
-    if facts.get("care_level") == "能力完好" and not re.search(r"能自己走|能自理|能力完好|身体(还|挺|很)?好|硬朗|都能自己", t):
+    if facts.get("care_level") == "能力完好" and not re.search(
+        r"能自己走|能自理|能力完好|身体(还|挺|很)?好|硬朗|都能自己", t
+    ):
         facts.pop("care_level")
     if re.search(r"残疾证|残疾人证", t) and not re.search(r"没有残疾证|没残疾证|没有办残疾证", t):
         facts["disability_certificate"] = True

@@ -11,6 +11,7 @@ and only replace a span when
 - it is not itself a known word (jieba's dictionary, or NEVER_CORRECT).
 Two-character terms must match without folding: short words collide too easily.
 """
+
 from __future__ import annotations
 
 import functools
@@ -23,13 +24,50 @@ MIN_SCORE = 90.0
 COMMON_WORD_FREQ = 20  # jieba frequency from which a word straddling a span blocks it
 
 from bot.facts import DISTRICT_STREETS as STREETS  # noqa: E402  (one home: the rule pack)
+
 # Terms callers say and ASR mishears; their correct spelling is what the NLU was trained on.
 DOMAIN_TERMS = STREETS + (
-    "转人工", "人工服务", "人工客服", "挂号", "助浴", "助餐", "助洁", "陪诊", "助医", "助行",
-    "上门服务", "居家养老", "高龄补贴", "高龄津贴", "家庭养老床位", "长期护理保险", "长护险",
-    "时间银行", "适老化改造", "助餐点", "银发顾问", "养老顾问", "低保", "低保边缘", "特困",
-    "失能", "失智", "半失能", "独居", "空巢", "养老服务", "护理补贴", "服务补贴", "老年食堂",
-    "老年大学", "医养融合", "家庭医生", "能力评估", "失能评估", "特惠对象", "普惠对象",
+    "转人工",
+    "人工服务",
+    "人工客服",
+    "挂号",
+    "助浴",
+    "助餐",
+    "助洁",
+    "陪诊",
+    "助医",
+    "助行",
+    "上门服务",
+    "居家养老",
+    "高龄补贴",
+    "高龄津贴",
+    "家庭养老床位",
+    "长期护理保险",
+    "长护险",
+    "时间银行",
+    "适老化改造",
+    "助餐点",
+    "银发顾问",
+    "养老顾问",
+    "低保",
+    "低保边缘",
+    "特困",
+    "失能",
+    "失智",
+    "半失能",
+    "独居",
+    "空巢",
+    "养老服务",
+    "护理补贴",
+    "服务补贴",
+    "老年食堂",
+    "老年大学",
+    "医养融合",
+    "家庭医生",
+    "能力评估",
+    "失能评估",
+    "特惠对象",
+    "普惠对象",
     "12349",
 )
 # Real words that sound like a domain term: never "correct" them.
@@ -51,6 +89,7 @@ def fold_syllable(syllable: str) -> str:
 @functools.lru_cache(maxsize=1)
 def _pinyin() -> Callable[..., list[str]]:
     from pypinyin import lazy_pinyin  # imported here: ~0.3 s, only on first use
+
     return lazy_pinyin
 
 
@@ -71,6 +110,7 @@ def syllables(text: str) -> list[str]:
 def _known_words() -> dict[str, int]:
     try:
         import jieba
+
         jieba.setLogLevel(60)
         jieba.initialize()
         freq: dict[str, int] = jieba.dt.FREQ
@@ -117,8 +157,9 @@ def match_term(span: str) -> tuple[str, float] | None:
     """The domain term `span` most likely is (and the score 0-100), or None."""
     if not span or not _HAN.match(span):
         return None
-    candidates = [entry for entry in _term_index()
-                  if len(entry[0]) == len(span) and set(entry[0]) & set(span)]
+    candidates = [
+        entry for entry in _term_index() if len(entry[0]) == len(span) and set(entry[0]) & set(span)
+    ]
     if not candidates:
         return None
     best: tuple[str, float] | None = None
@@ -150,13 +191,13 @@ def correct_terms(text: str) -> str:
     correct = [False] * len(text)  # inside a term spelled right: must not change
     for length in lengths:
         for i in range(len(text) - length + 1):
-            if text[i:i + length] in DOMAIN_TERMS:
-                correct[i:i + length] = [True] * length
+            if text[i : i + length] in DOMAIN_TERMS:
+                correct[i : i + length] = [True] * length
     for length in lengths:  # longer terms first: 家庭养老床位 before 养老
         for i in range(len(text) - length + 1):
-            if any(taken[i:i + length]):
+            if any(taken[i : i + length]):
                 continue
-            span = text[i:i + length]
+            span = text[i : i + length]
             if span in DOMAIN_TERMS:
                 continue
             found = match_term(span)
@@ -165,7 +206,7 @@ def correct_terms(text: str) -> str:
             if any(correct[i + k] for k in range(length) if span[k] != found[0][k]):
                 continue
             replacements.append((i, i + length, found[0]))
-            taken[i:i + length] = [True] * length
+            taken[i : i + length] = [True] * length
     for start, end, term in sorted(replacements, reverse=True):
         text = text[:start] + term + text[end:]
     return text

@@ -19,6 +19,7 @@ number that received the code, the channel and the time. Advisors see these in t
 file. The record is history, never a proof: proof lives in the conversation's session slots
 and expires with the session (actions/core.py SESSION_ONLY_SLOTS).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -54,23 +55,68 @@ CODES_PER_ELDER_PER_HOUR = 5
 # What a caller says they are to the elder, as one word for the record. Words for the elder
 # ("我替我妈问的": she is the caller's mother) become the caller's side (子女).
 _RELATION_WORDS = {
-    "儿子": "儿子", "女儿": "女儿", "闺女": "女儿", "儿媳": "儿媳", "儿媳妇": "儿媳", "媳妇": "儿媳",
-    "女婿": "女婿", "孙子": "孙子", "孙女": "孙女", "外孙": "外孙", "外孙女": "外孙女",
-    "侄子": "侄子", "侄女": "侄女", "外甥": "外甥", "外甥女": "外甥女",
-    "老伴": "配偶", "爱人": "配偶", "丈夫": "配偶", "妻子": "配偶", "老公": "配偶", "老婆": "配偶",
-    "配偶": "配偶", "哥哥": "兄弟姐妹", "弟弟": "兄弟姐妹", "姐姐": "兄弟姐妹", "妹妹": "兄弟姐妹",
-    "邻居": "邻居", "保姆": "保姆", "护工": "护工", "朋友": "朋友", "亲戚": "亲戚", "家属": "家属",
+    "儿子": "儿子",
+    "女儿": "女儿",
+    "闺女": "女儿",
+    "儿媳": "儿媳",
+    "儿媳妇": "儿媳",
+    "媳妇": "儿媳",
+    "女婿": "女婿",
+    "孙子": "孙子",
+    "孙女": "孙女",
+    "外孙": "外孙",
+    "外孙女": "外孙女",
+    "侄子": "侄子",
+    "侄女": "侄女",
+    "外甥": "外甥",
+    "外甥女": "外甥女",
+    "老伴": "配偶",
+    "爱人": "配偶",
+    "丈夫": "配偶",
+    "妻子": "配偶",
+    "老公": "配偶",
+    "老婆": "配偶",
+    "配偶": "配偶",
+    "哥哥": "兄弟姐妹",
+    "弟弟": "兄弟姐妹",
+    "姐姐": "兄弟姐妹",
+    "妹妹": "兄弟姐妹",
+    "邻居": "邻居",
+    "保姆": "保姆",
+    "护工": "护工",
+    "朋友": "朋友",
+    "亲戚": "亲戚",
+    "家属": "家属",
     "子女": "子女",
-    "母亲": "子女", "父亲": "子女", "妈": "子女", "妈妈": "子女", "爸": "子女", "爸爸": "子女",
-    "娘": "子女", "爹": "子女", "老娘": "子女", "老爹": "子女", "婆婆": "儿媳", "公公": "儿媳",
-    "岳母": "女婿", "丈母娘": "女婿", "岳父": "女婿", "奶奶": "孙辈", "爷爷": "孙辈",
-    "外婆": "外孙辈", "姥姥": "外孙辈", "外公": "外孙辈", "姥爷": "外孙辈",
+    "母亲": "子女",
+    "父亲": "子女",
+    "妈": "子女",
+    "妈妈": "子女",
+    "爸": "子女",
+    "爸爸": "子女",
+    "娘": "子女",
+    "爹": "子女",
+    "老娘": "子女",
+    "老爹": "子女",
+    "婆婆": "儿媳",
+    "公公": "儿媳",
+    "岳母": "女婿",
+    "丈母娘": "女婿",
+    "岳父": "女婿",
+    "奶奶": "孙辈",
+    "爷爷": "孙辈",
+    "外婆": "外孙辈",
+    "姥姥": "外孙辈",
+    "外公": "外孙辈",
+    "姥爷": "外孙辈",
 }
 for _value in set(_RELATION_WORDS.values()):  # a normalised word stays what it is
     _RELATION_WORDS.setdefault(_value, _value)
 _WORDS = "|".join(sorted(_RELATION_WORDS, key=len, reverse=True))
 _RELATION_RES = (
-    re.compile(rf"(?:我|俺)(?:是|系)(?:她|他|老人|老太太|老爷子|老人家|[\u4e00-\u9fa5]{{2,4}}?)?的?({_WORDS})"),
+    re.compile(
+        rf"(?:我|俺)(?:是|系)(?:她|他|老人|老太太|老爷子|老人家|[\u4e00-\u9fa5]{{2,4}}?)?的?({_WORDS})"
+    ),
     re.compile(rf"(?:替|帮|给|代)(?:我|俺)(?:家)?的?({_WORDS})"),
     re.compile(rf"(?:我|俺)(?:家)?({_WORDS})(?:的|她|他)"),
 )
@@ -79,7 +125,7 @@ _RELATION_RES = (
 @dataclass(frozen=True)
 class Outcome:
     ok: bool
-    code: str            # sent | verified | wrong | expired | locked | no_mobile | no_challenge
+    code: str  # sent | verified | wrong | expired | locked | no_mobile | no_challenge
     sent_to_masked: str = ""
     to_relative: bool = False
     tries_left: int = 0
@@ -92,13 +138,20 @@ def _hash(sender_id: str, code: str) -> str:
 
 def _failures(session, sender_id: str, elder_id: int | None) -> tuple[int, int]:
     now = clock.utcnow_naive()
-    by_sender = session.execute(select(func.count(IdentityAttempt.id)).where(
-        IdentityAttempt.sender_id == sender_id, IdentityAttempt.ok.is_(False))).scalar_one()
+    by_sender = session.execute(
+        select(func.count(IdentityAttempt.id)).where(
+            IdentityAttempt.sender_id == sender_id, IdentityAttempt.ok.is_(False)
+        )
+    ).scalar_one()
     by_elder = 0
     if elder_id is not None:
-        by_elder = session.execute(select(func.count(IdentityAttempt.id)).where(
-            IdentityAttempt.elder_id == elder_id, IdentityAttempt.ok.is_(False),
-            IdentityAttempt.at > now - dt.timedelta(hours=1))).scalar_one()
+        by_elder = session.execute(
+            select(func.count(IdentityAttempt.id)).where(
+                IdentityAttempt.elder_id == elder_id,
+                IdentityAttempt.ok.is_(False),
+                IdentityAttempt.at > now - dt.timedelta(hours=1),
+            )
+        ).scalar_one()
     return by_sender, by_elder
 
 
@@ -106,12 +159,15 @@ def _codes_sent(session, sender_id: str, elder_id: int) -> tuple[int, int]:
     """Codes sent in the last hour that nobody used, in this conversation and to this elder
     (a code that proved someone is not bombing; an SMS conversation is the number's forever,
     hence the hour for both)."""
-    unused = (IdentityChallenge.status != "verified") & \
-        (IdentityChallenge.created_at > clock.utcnow_naive() - dt.timedelta(hours=1))
-    here = session.execute(select(func.count(IdentityChallenge.id)).where(
-        IdentityChallenge.sender_id == sender_id, unused)).scalar_one()
-    to_her = session.execute(select(func.count(IdentityChallenge.id)).where(
-        IdentityChallenge.elder_id == elder_id, unused)).scalar_one()
+    unused = (IdentityChallenge.status != "verified") & (
+        IdentityChallenge.created_at > clock.utcnow_naive() - dt.timedelta(hours=1)
+    )
+    here = session.execute(
+        select(func.count(IdentityChallenge.id)).where(IdentityChallenge.sender_id == sender_id, unused)
+    ).scalar_one()
+    to_her = session.execute(
+        select(func.count(IdentityChallenge.id)).where(IdentityChallenge.elder_id == elder_id, unused)
+    ).scalar_one()
     return here, to_her
 
 
@@ -131,7 +187,7 @@ def normalize_relation(word: str | None) -> str | None:
 
 
 def relation_from_text(text: str | None) -> str | None:
-    """"我是她女儿" -> 女儿; "我替我妈问的" -> 子女; None when the text says no relation."""
+    """ "我是她女儿" -> 女儿; "我替我妈问的" -> 子女; None when the text says no relation."""
     for pattern in _RELATION_RES:
         m = pattern.search(text or "")
         if m:
@@ -141,9 +197,11 @@ def relation_from_text(text: str | None) -> str | None:
 
 _GENERIC_RELATIONS = {"子女", "孙辈", "外孙辈", "家属"}
 # Words for an older relative: naming one says the elder is that relative of the caller.
-_ELDER_KIN = {word for word, caller in _RELATION_WORDS.items()
-              if caller in ("子女", "孙辈", "外孙辈") and word not in ("子女", "孙辈", "外孙辈")} \
-    | {"婆婆", "公公", "岳母", "丈母娘", "岳父"}
+_ELDER_KIN = {
+    word
+    for word, caller in _RELATION_WORDS.items()
+    if caller in ("子女", "孙辈", "外孙辈") and word not in ("子女", "孙辈", "外孙辈")
+} | {"婆婆", "公公", "岳母", "丈母娘", "岳父"}
 
 
 def said_relation(events: list[dict] | None) -> str | None:
@@ -161,10 +219,12 @@ def said_relation(events: list[dict] | None) -> str | None:
         # names the son, not the caller): only the words for an older relative (妈, 婆婆,
         # 奶奶: the elder is the caller's mother...) say who the caller is; roles (女儿,
         # 邻居, 老伴) are read from the words ("我是她女儿") by relation_from_text.
-        said = [normalize_relation(entity.get("value"))
-                for entity in ((event.get("parse_data") or {}).get("entities") or [])
-                if entity.get("entity") == "relation"
-                and str(entity.get("value") or "").lstrip("我俺") in _ELDER_KIN]
+        said = [
+            normalize_relation(entity.get("value"))
+            for entity in ((event.get("parse_data") or {}).get("entities") or [])
+            if entity.get("entity") == "relation"
+            and str(entity.get("value") or "").lstrip("我俺") in _ELDER_KIN
+        ]
         said.append(relation_from_text(event.get("text")))
         for relation in said:
             if relation and relation not in _GENERIC_RELATIONS:
@@ -173,42 +233,80 @@ def said_relation(events: list[dict] | None) -> str | None:
     return generic
 
 
-def _record_proof(session, sender_id: str, elder: Elder, method: str, proved_by: str,
-                  channel: str | None, relation: str | None) -> IdentityProof:
+def _record_proof(
+    session,
+    sender_id: str,
+    elder: Elder,
+    method: str,
+    proved_by: str,
+    channel: str | None,
+    relation: str | None,
+) -> IdentityProof:
     """The record of one proof (same transaction as what it proves), with its audit row."""
     relation = normalize_relation(relation) or relation_from_text(relation)
     to_relative = phone_digits(proved_by) != phone_digits(elder.phone)
     acting_for = to_relative or relation is not None
-    proof = IdentityProof(sender_id=sender_id, elder_id=elder.id, method=method,
-                          channel=(channel or "unknown")[:16], acting_for=acting_for,
-                          relation=relation,
-                          contact_name=elder.emergency_contact_name if to_relative else None,
-                          proved_with=mask_phone(proved_by)[:24])
+    proof = IdentityProof(
+        sender_id=sender_id,
+        elder_id=elder.id,
+        method=method,
+        channel=(channel or "unknown")[:16],
+        acting_for=acting_for,
+        relation=relation,
+        contact_name=elder.emergency_contact_name if to_relative else None,
+        proved_with=mask_phone(proved_by)[:24],
+    )
     session.add(proof)
-    who = (f"acting_for relation={relation or 'not said'}"
-           f"{' family_contact' if to_relative else ''}") if acting_for else "self"
-    audit.record(f"caller:{channel or 'unknown'}",
-                 "relative_verified" if acting_for else "identity_verified", elder_id=elder.id,
-                 detail=f"method={method} {who} proved_with={proof.proved_with} "
-                        f"sender={sender_id[:24]}", session=session)
-    log.info("identity proven elder=%s method=%s acting_for=%s relation=%s with=%s channel=%s",
-             elder.id, method, acting_for, relation, proof.proved_with, channel)
+    who = (
+        (f"acting_for relation={relation or 'not said'}{' family_contact' if to_relative else ''}")
+        if acting_for
+        else "self"
+    )
+    audit.record(
+        f"caller:{channel or 'unknown'}",
+        "relative_verified" if acting_for else "identity_verified",
+        elder_id=elder.id,
+        detail=f"method={method} {who} proved_with={proof.proved_with} sender={sender_id[:24]}",
+        session=session,
+    )
+    log.info(
+        "identity proven elder=%s method=%s acting_for=%s relation=%s with=%s channel=%s",
+        elder.id,
+        method,
+        acting_for,
+        relation,
+        proof.proved_with,
+        channel,
+    )
     return proof
 
 
-def _add_attempt(session, sender_id: str, elder_id: int | None, method: str, ok: bool,
-                 channel: str | None) -> None:
+def _add_attempt(
+    session, sender_id: str, elder_id: int | None, method: str, ok: bool, channel: str | None
+) -> None:
     session.add(IdentityAttempt(sender_id=sender_id, elder_id=elder_id, method=method, ok=ok))
     if not ok:
-        audit.record(f"caller:{channel or 'unknown'}", "identity_failed", elder_id=elder_id,
-                     detail=f"method={method} sender={sender_id[:24]}", session=session)
-    (log.info if ok else log.warning)("identity attempt method=%s ok=%s elder=%s sender=%s",
-                                      method, ok, elder_id, sender_id[:24])
+        audit.record(
+            f"caller:{channel or 'unknown'}",
+            "identity_failed",
+            elder_id=elder_id,
+            detail=f"method={method} sender={sender_id[:24]}",
+            session=session,
+        )
+    (log.info if ok else log.warning)(
+        "identity attempt method=%s ok=%s elder=%s sender=%s", method, ok, elder_id, sender_id[:24]
+    )
 
 
-def record_attempt(sender_id: str, elder_id: int | None, method: str, ok: bool,
-                   channel: str | None = None, relation: str | None = None,
-                   proved_by: str | None = None) -> None:
+def record_attempt(
+    sender_id: str,
+    elder_id: int | None,
+    method: str,
+    ok: bool,
+    channel: str | None = None,
+    relation: str | None = None,
+    proved_by: str | None = None,
+) -> None:
     """One attempt, kept for the limits; failures also go to the audit log. A successful
     caller-ID match is a proof: it is recorded with who gave it (`relation` if said)."""
     with session_scope() as s:
@@ -216,8 +314,7 @@ def record_attempt(sender_id: str, elder_id: int | None, method: str, ok: bool,
         if ok and elder_id is not None:
             elder = s.get(Elder, elder_id)
             if elder is not None:
-                _record_proof(s, sender_id, elder, method, proved_by or elder.phone or "",
-                              channel, relation)
+                _record_proof(s, sender_id, elder, method, proved_by or elder.phone or "", channel, relation)
 
 
 def number_on_file(phone: str | None) -> bool:
@@ -231,8 +328,11 @@ def caller_id_matches(elder_id: int, caller_phone: str | None) -> bool:
         return False
     with session_scope() as s:
         elder = s.get(Elder, elder_id)
-        return elder is not None and bool(elder.phone) and \
-            phone_digits(elder.phone) == phone_digits(caller_phone)
+        return (
+            elder is not None
+            and bool(elder.phone)
+            and phone_digits(elder.phone) == phone_digits(caller_phone)
+        )
 
 
 def send_code(sender_id: str, elder_id: int, channel: str | None = None) -> Outcome:
@@ -242,8 +342,14 @@ def send_code(sender_id: str, elder_id: int, channel: str | None = None) -> Outc
     with session_scope() as s:
         sent_here, sent_to_her = _codes_sent(s, sender_id, elder_id)
         if sent_here >= CODES_PER_CONVERSATION_PER_HOUR or sent_to_her >= CODES_PER_ELDER_PER_HOUR:
-            log.warning("identity: no more codes for elder=%s sender=%s (%d in this conversation, "
-                        "%d to her this hour)", elder_id, sender_id[:24], sent_here, sent_to_her)
+            log.warning(
+                "identity: no more codes for elder=%s sender=%s (%d in this conversation, "
+                "%d to her this hour)",
+                elder_id,
+                sender_id[:24],
+                sent_here,
+                sent_to_her,
+            )
             return Outcome(False, "locked")
         elder = s.get(Elder, elder_id)
         if elder is None:
@@ -253,21 +359,40 @@ def send_code(sender_id: str, elder_id: int, channel: str | None = None) -> Outc
         if target is None:
             log.info("identity: elder=%s has no mobile on file (self or family)", elder_id)
             return Outcome(False, "no_mobile")
-        s.execute(update(IdentityChallenge).where(
-            IdentityChallenge.sender_id == sender_id, IdentityChallenge.status == "open")
-            .values(status="failed"))
+        s.execute(
+            update(IdentityChallenge)
+            .where(IdentityChallenge.sender_id == sender_id, IdentityChallenge.status == "open")
+            .values(status="failed")
+        )
         code = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
-        s.add(IdentityChallenge(sender_id=sender_id, elder_id=elder_id, sent_to=phone_digits(target),
-                                code_hash=_hash(sender_id, code), tries=0, status="open",
-                                expires_at=clock.utcnow_naive() + CODE_VALID))
-        send_sms(target, f"【12349养老服务】验证码{code}，5分钟内有效，只用于在12349核实身份。"
-                         "别人向您要这个码，请不要给。", session=s, requested=True,
-                 template=("identity_code", {"code": code}))
+        s.add(
+            IdentityChallenge(
+                sender_id=sender_id,
+                elder_id=elder_id,
+                sent_to=phone_digits(target),
+                code_hash=_hash(sender_id, code),
+                tries=0,
+                status="open",
+                expires_at=clock.utcnow_naive() + CODE_VALID,
+            )
+        )
+        send_sms(
+            target,
+            f"【12349养老服务】验证码{code}，5分钟内有效，只用于在12349核实身份。"
+            "别人向您要这个码，请不要给。",
+            session=s,
+            requested=True,
+            template=("identity_code", {"code": code}),
+        )
         masked = mask_phone(target)
-    log.info("identity: code sent for elder=%s to %s (relative=%s) channel=%s", elder_id, masked,
-             to_relative, channel)
-    return Outcome(True, "sent", sent_to_masked=masked, to_relative=to_relative,
-                   tries_left=TRIES_PER_CODE)
+    log.info(
+        "identity: code sent for elder=%s to %s (relative=%s) channel=%s",
+        elder_id,
+        masked,
+        to_relative,
+        channel,
+    )
+    return Outcome(True, "sent", sent_to_masked=masked, to_relative=to_relative, tries_left=TRIES_PER_CODE)
 
 
 def code_from_text(text: str | None) -> str | None:
@@ -278,15 +403,19 @@ def code_from_text(text: str | None) -> str | None:
     return digits if len(digits) == CODE_DIGITS else None
 
 
-def verify(sender_id: str, said: str | None, channel: str | None = None,
-           relation: str | None = None) -> Outcome:
+def verify(
+    sender_id: str, said: str | None, channel: str | None = None, relation: str | None = None
+) -> Outcome:
     """Checks a code said in this conversation against its open challenge. A good code is
     recorded as a proof (who gave it: the elder, or someone acting for her with `relation`
     if they said it), in the same transaction as the attempt."""
     with session_scope() as s:
-        challenge = s.execute(select(IdentityChallenge).where(
-            IdentityChallenge.sender_id == sender_id, IdentityChallenge.status == "open")
-            .order_by(IdentityChallenge.id.desc()).limit(1)).scalar_one_or_none()
+        challenge = s.execute(
+            select(IdentityChallenge)
+            .where(IdentityChallenge.sender_id == sender_id, IdentityChallenge.status == "open")
+            .order_by(IdentityChallenge.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
         if challenge is None:
             return Outcome(False, "no_challenge")
         elder_id = challenge.elder_id
@@ -294,14 +423,12 @@ def verify(sender_id: str, said: str | None, channel: str | None = None,
             challenge.status = "failed"
             return Outcome(False, "expired")
         code = code_from_text(said)
-        good = code is not None and hmac.compare_digest(_hash(sender_id, code),
-                                                        challenge.code_hash)
+        good = code is not None and hmac.compare_digest(_hash(sender_id, code), challenge.code_hash)
         if good:
             challenge.status = "verified"
             elder = s.get(Elder, elder_id)
             if elder is not None:
-                _record_proof(s, sender_id, elder, "sms_code", challenge.sent_to, channel,
-                              relation)
+                _record_proof(s, sender_id, elder, "sms_code", challenge.sent_to, channel, relation)
         else:
             challenge.tries += 1
             if challenge.tries >= TRIES_PER_CODE:
@@ -318,21 +445,26 @@ def verify(sender_id: str, said: str | None, channel: str | None = None,
 def verified_elder(sender_id: str) -> int | None:
     """The elder this conversation proved control of, if any (the newest verified code)."""
     with session_scope() as s:
-        return s.execute(select(IdentityChallenge.elder_id).where(
-            IdentityChallenge.sender_id == sender_id, IdentityChallenge.status == "verified")
-            .order_by(IdentityChallenge.id.desc()).limit(1)).scalar_one_or_none()
+        return s.execute(
+            select(IdentityChallenge.elder_id)
+            .where(IdentityChallenge.sender_id == sender_id, IdentityChallenge.status == "verified")
+            .order_by(IdentityChallenge.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
 
 
 def proved_through_family_contact(sender_id: str, elder_id: int) -> bool:
     """Did this conversation prove itself for the elder with a code sent to her family
     contact's phone (not to hers)? Then that contact booked, and gets the visit's notices."""
     with session_scope() as s:
-        proof = s.execute(select(IdentityProof).where(
-            IdentityProof.sender_id == sender_id, IdentityProof.elder_id == elder_id)
-            .order_by(IdentityProof.id.desc()).limit(1)).scalar_one_or_none()
+        proof = s.execute(
+            select(IdentityProof)
+            .where(IdentityProof.sender_id == sender_id, IdentityProof.elder_id == elder_id)
+            .order_by(IdentityProof.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
         elder = s.get(Elder, elder_id)
-        if proof is None or elder is None or proof.method != "sms_code" \
-                or not elder.emergency_contact_phone:
+        if proof is None or elder is None or proof.method != "sms_code" or not elder.emergency_contact_phone:
             return False
         contact = mask_phone(elder.emergency_contact_phone)
         return proof.proved_with == contact and contact != mask_phone(elder.phone)
@@ -340,6 +472,11 @@ def proved_through_family_contact(sender_id: str, elder_id: int) -> bool:
 
 def proofs_for(session, elder_id: int, limit: int = 10) -> list[IdentityProof]:
     """The newest proofs given for an elder (the case file's 身份核实与代办记录)."""
-    return list(session.execute(
-        select(IdentityProof).where(IdentityProof.elder_id == elder_id)
-        .order_by(IdentityProof.at.desc(), IdentityProof.id.desc()).limit(limit)).scalars())
+    return list(
+        session.execute(
+            select(IdentityProof)
+            .where(IdentityProof.elder_id == elder_id)
+            .order_by(IdentityProof.at.desc(), IdentityProof.id.desc())
+            .limit(limit)
+        ).scalars()
+    )

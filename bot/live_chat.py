@@ -20,6 +20,7 @@ the widget's polling; the console (server/advisor/) calls `claim`, `reply` and `
 Wording comes from domain.yml's responses (utter_live_*), the one home of what the
 assistant says. Numbers are masked in every log line.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -67,6 +68,7 @@ class LiveChatError(ValueError):
 
 # -- wording -----------------------------------------------------------------------------
 
+
 @functools.lru_cache(maxsize=1)
 def _responses() -> dict:
     data = yaml.safe_load(DOMAIN_PATH.read_text(encoding="utf-8")) or {}
@@ -77,11 +79,14 @@ def response(name: str, **values: str) -> dict:
     """A domain.yml response as the chat shows it: {"text", "buttons"} (first variant)."""
     variant = _responses()[name][0]
     text = variant["text"].format(**values) if values else variant["text"]
-    return {"text": text, "buttons": [{"title": b["title"], "payload": b["payload"]}
-                                      for b in variant.get("buttons") or []]}
+    return {
+        "text": text,
+        "buttons": [{"title": b["title"], "payload": b["payload"]} for b in variant.get("buttons") or []],
+    }
 
 
 # -- the thread ----------------------------------------------------------------------------
+
 
 def is_web(sender_id: str | None) -> bool:
     return sender_id is not None and sender_id.startswith(WEB_SENDER_PREFIX)
@@ -90,15 +95,20 @@ def is_web(sender_id: str | None) -> bool:
 def active_thread(session: Session, sender_id: str) -> Handoff | None:
     """The conversation's thread still going on (waiting, live or in the callback step)."""
     return session.execute(
-        select(Handoff).where(Handoff.sender_id == sender_id,
-                              Handoff.live_step.in_(ACTIVE_STEPS))
-        .order_by(Handoff.id.desc()).limit(1)).scalar_one_or_none()
+        select(Handoff)
+        .where(Handoff.sender_id == sender_id, Handoff.live_step.in_(ACTIVE_STEPS))
+        .order_by(Handoff.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
 
 
 def latest_thread(session: Session, sender_id: str) -> Handoff | None:
     return session.execute(
-        select(Handoff).where(Handoff.sender_id == sender_id, Handoff.live_step.is_not(None))
-        .order_by(Handoff.id.desc()).limit(1)).scalar_one_or_none()
+        select(Handoff)
+        .where(Handoff.sender_id == sender_id, Handoff.live_step.is_not(None))
+        .order_by(Handoff.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
 
 
 def attach(session: Session, handoff: Handoff) -> None:
@@ -117,10 +127,23 @@ def thread_id(sender_id: str) -> int | None:
         return thread.id if thread else None
 
 
-def add_message(session: Session, thread: Handoff, author: str, text: str, *,
-                advisor: str | None = None, via_bot: bool = False) -> ChatMessage:
-    message = ChatMessage(handoff_id=thread.id, sender_id=thread.sender_id, author=author,
-                          advisor=advisor, text=text, via_bot=via_bot)
+def add_message(
+    session: Session,
+    thread: Handoff,
+    author: str,
+    text: str,
+    *,
+    advisor: str | None = None,
+    via_bot: bool = False,
+) -> ChatMessage:
+    message = ChatMessage(
+        handoff_id=thread.id,
+        sender_id=thread.sender_id,
+        author=author,
+        advisor=advisor,
+        text=text,
+        via_bot=via_bot,
+    )
     session.add(message)
     session.flush()
     return message
@@ -137,9 +160,16 @@ def _asked(session: Session, thread: Handoff) -> bool:
     chat does not ask them for a callback number."""
     if thread.kind != "fallback":
         return True
-    return session.execute(select(Handoff.id).where(
-        Handoff.sender_id == thread.sender_id, Handoff.status == "open",
-        Handoff.kind != "fallback").limit(1)).first() is not None
+    return (
+        session.execute(
+            select(Handoff.id)
+            .where(
+                Handoff.sender_id == thread.sender_id, Handoff.status == "open", Handoff.kind != "fallback"
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def _expire(session: Session, thread: Handoff) -> None:
@@ -147,31 +177,35 @@ def _expire(session: Session, thread: Handoff) -> None:
     Conditional, so of two requests at once only one adds the question."""
     if thread.live_step != "waiting" or not _waited_too_long(thread) or not _asked(session, thread):
         return
-    moved = session.execute(update(Handoff).where(Handoff.id == thread.id,
-                                                  Handoff.live_step == "waiting",
-                                                  Handoff.status == "open")
-                            .values(live_step="callback_phone")).rowcount
+    moved = session.execute(
+        update(Handoff)
+        .where(Handoff.id == thread.id, Handoff.live_step == "waiting", Handoff.status == "open")
+        .values(live_step="callback_phone")
+    ).rowcount
     if moved:
         session.refresh(thread)
         add_message(session, thread, "system", response("utter_live_busy_ask_callback")["text"])
-        log.info("live handoff %s: nobody claimed it in time, asking for a callback number",
-                 thread.id)
+        log.info("live handoff %s: nobody claimed it in time, asking for a callback number", thread.id)
 
 
 def ask_callback(handoff_id: int) -> None:
     """Outside advisor hours the handoff action asks for a number itself (its reply is the
     question, so the thread does not repeat it)."""
     with session_scope() as s:
-        s.execute(update(Handoff).where(Handoff.id == handoff_id,
-                                        Handoff.live_step.in_(("waiting", "callback_phone")))
-                  .values(live_step="callback_phone"))
+        s.execute(
+            update(Handoff)
+            .where(Handoff.id == handoff_id, Handoff.live_step.in_(("waiting", "callback_phone")))
+            .values(live_step="callback_phone")
+        )
 
 
 # -- the person's side -----------------------------------------------------------------------
 
+
 @dataclass
 class Turn:
     """What to do with a person's chat message."""
+
     to_bot: bool = True  # send it to Rasa as usual
     replies: list[dict] = field(default_factory=list)  # answers of the thread itself
     live: bool = False  # an advisor holds the conversation
@@ -191,8 +225,9 @@ def before_turn(sender_id: str, text: str) -> Turn:
         step = thread.live_step
         if is_danger(text):
             add_message(s, thread, "person", text, via_bot=True)
-            log.warning("live handoff %s: a message read as danger goes to the bot (step %s)",
-                        thread.id, step)
+            log.warning(
+                "live handoff %s: a message read as danger goes to the bot (step %s)", thread.id, step
+            )
             return Turn(to_bot=True, live=step == "live")
         if step == "waiting":
             add_message(s, thread, "person", text, via_bot=True)
@@ -228,7 +263,7 @@ def spaced(number: str) -> str:
     else:
         head = 3
     rest = number[head:]
-    groups = [rest[max(i - 4, 0):i] for i in range(len(rest), 0, -4)][::-1]
+    groups = [rest[max(i - 4, 0) : i] for i in range(len(rest), 0, -4)][::-1]
     return " ".join([number[:head], *groups])
 
 
@@ -276,8 +311,7 @@ def _queue_callback(thread: Handoff, when: str) -> None:
         thread.kind = "callback"
         thread.priority = PRIORITY["callback"]
     thread.summary = mask_text(f"网页对话请回电，时间：{when}。原因：{reason}")[:500]
-    log.info("live handoff %s: callback queued to %s, time %s", thread.id,
-             mask_phone(thread.phone), when)
+    log.info("live handoff %s: callback queued to %s, time %s", thread.id, mask_phone(thread.phone), when)
 
 
 def _state(thread: Handoff | None) -> str:
@@ -301,29 +335,43 @@ def updates(sender_id: str, after: int = 0, limit: int = 50) -> dict:
             _expire(s, thread)
         thread = thread or latest_thread(s, sender_id)
         rows = s.execute(
-            select(ChatMessage).where(ChatMessage.sender_id == sender_id,
-                                      ChatMessage.id > after,
-                                      ChatMessage.author.in_(("advisor", "system")),
-                                      ChatMessage.via_bot.is_(False))
-            .order_by(ChatMessage.id).limit(limit)).scalars()
-        messages = [{"id": m.id, "author": m.author,
-                     "name": ADVISOR_NAME if m.author == "advisor" else "",
-                     "text": m.text,
-                     "at": m.created_at.replace(tzinfo=dt.timezone.utc).isoformat()}
-                    for m in rows]
+            select(ChatMessage)
+            .where(
+                ChatMessage.sender_id == sender_id,
+                ChatMessage.id > after,
+                ChatMessage.author.in_(("advisor", "system")),
+                ChatMessage.via_bot.is_(False),
+            )
+            .order_by(ChatMessage.id)
+            .limit(limit)
+        ).scalars()
+        messages = [
+            {
+                "id": m.id,
+                "author": m.author,
+                "name": ADVISOR_NAME if m.author == "advisor" else "",
+                "text": m.text,
+                "at": m.created_at.replace(tzinfo=dt.timezone.utc).isoformat(),
+            }
+            for m in rows
+        ]
         return {"state": _state(thread), "messages": messages}
 
 
 # -- the advisor's side ---------------------------------------------------------------------
 
+
 def group(session: Session, handoff: Handoff) -> list[Handoff]:
     """The handoff and the others of its conversation still in the queue."""
     if not handoff.sender_id:
         return [handoff]
-    rows = list(session.execute(
-        select(Handoff).where(Handoff.sender_id == handoff.sender_id,
-                              Handoff.status.in_(("open", "claimed")))
-        .order_by(Handoff.priority, Handoff.created_at, Handoff.id)).scalars())
+    rows = list(
+        session.execute(
+            select(Handoff)
+            .where(Handoff.sender_id == handoff.sender_id, Handoff.status.in_(("open", "claimed")))
+            .order_by(Handoff.priority, Handoff.created_at, Handoff.id)
+        ).scalars()
+    )
     return rows if handoff in rows else [handoff, *rows]
 
 
@@ -335,22 +383,33 @@ def claim(session: Session, handoff_id: int, username: str) -> tuple[Handoff | N
     handoff = session.get(Handoff, handoff_id)
     if handoff is None:
         return None, False
-    if handoff.sender_id and session.execute(
-            select(Handoff.id).where(Handoff.sender_id == handoff.sender_id,
-                                     Handoff.status == "claimed",
-                                     Handoff.claimed_by != username).limit(1)).first():
+    if (
+        handoff.sender_id
+        and session.execute(
+            select(Handoff.id)
+            .where(
+                Handoff.sender_id == handoff.sender_id,
+                Handoff.status == "claimed",
+                Handoff.claimed_by != username,
+            )
+            .limit(1)
+        ).first()
+    ):
         return handoff, False  # another advisor holds this conversation
-    claimed = session.execute(update(Handoff).where(Handoff.id == handoff_id,
-                                                    Handoff.status == "open")
-                              .values(status="claimed", claimed_by=username,
-                                      claimed_at=now)).rowcount
+    claimed = session.execute(
+        update(Handoff)
+        .where(Handoff.id == handoff_id, Handoff.status == "open")
+        .values(status="claimed", claimed_by=username, claimed_at=now)
+    ).rowcount
     if not claimed:
         return handoff, False
     session.refresh(handoff)
     if handoff.sender_id:
-        session.execute(update(Handoff).where(Handoff.sender_id == handoff.sender_id,
-                                              Handoff.status == "open")
-                        .values(status="claimed", claimed_by=username, claimed_at=now))
+        session.execute(
+            update(Handoff)
+            .where(Handoff.sender_id == handoff.sender_id, Handoff.status == "open")
+            .values(status="claimed", claimed_by=username, claimed_at=now)
+        )
         thread = active_thread(session, handoff.sender_id)
         if thread is None and handoff.kind in LIVE_KINDS and is_web(handoff.sender_id):
             thread = handoff  # it joined a thread that has ended since: it opens its own
@@ -391,8 +450,7 @@ def reply(session: Session, handoff_id: int, username: str, text: str) -> ChatMe
     return add_message(session, thread, "advisor", body, advisor=username)
 
 
-def close(session: Session, handoff_id: int, username: str, outcome: str,
-          notes: str) -> list[Handoff]:
+def close(session: Session, handoff_id: int, username: str, outcome: str, notes: str) -> list[Handoff]:
     """Closes the advisor's handoff and the others of the conversation they hold, with an
     outcome (a key of OUTCOMES) and notes; a live thread ends and the bot takes over."""
     handoff = session.get(Handoff, handoff_id)
@@ -405,8 +463,7 @@ def close(session: Session, handoff_id: int, username: str, outcome: str,
         raise LiveChatError("请填写处理说明。")
     if handoff.claimed_by != username or handoff.status != "claimed":
         raise LiveChatError("只能关闭自己认领的记录。")
-    items = [h for h in group(session, handoff)
-             if h.status == "claimed" and h.claimed_by == username]
+    items = [h for h in group(session, handoff) if h.status == "claimed" and h.claimed_by == username]
     now = utcnow()
     for item in items:
         item.status = "closed"
@@ -423,5 +480,8 @@ def close(session: Session, handoff_id: int, username: str, outcome: str,
 
 
 def thread_messages(session: Session, sender_id: str) -> list[ChatMessage]:
-    return list(session.execute(select(ChatMessage).where(ChatMessage.sender_id == sender_id)
-                                .order_by(ChatMessage.id)).scalars())
+    return list(
+        session.execute(
+            select(ChatMessage).where(ChatMessage.sender_id == sender_id).order_by(ChatMessage.id)
+        ).scalars()
+    )

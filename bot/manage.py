@@ -8,6 +8,7 @@
 In the production profile (PostgreSQL, bot/profile.py) `init` only migrates and `demo`
 refuses: demo people and accounts never reach a live database.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,27 +63,32 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "retention":
         from bot import retention
 
-        print(retention.run(days=args.days, dry_run=args.dry_run).line()
-              + (" (dry run)" if args.dry_run else ""))
+        print(
+            retention.run(days=args.days, dry_run=args.dry_run).line()
+            + (" (dry run)" if args.dry_run else "")
+        )
         return 0
     from bot import demo
 
     if args.command == "demo" and profile.demo_refused():
-        log.error("refusing to load demo data: production profile (DATABASE_URL is PostgreSQL). "
-                  "Demo people and accounts never go into a live database "
-                  "(DEMO_DATA=allow only on a test/staging stack).")
+        log.error(
+            "refusing to load demo data: production profile (DATABASE_URL is PostgreSQL). "
+            "Demo people and accounts never go into a live database "
+            "(DEMO_DATA=allow only on a test/staging stack)."
+        )
         return 2
     if args.command in ("migrate", "init"):
         migrate()
     if args.command in ("demo", "init"):
         if profile.demo_refused():
-            log.info("production profile (DATABASE_URL is PostgreSQL): demo data not loaded "
-                     "(load the real register of elders; create console accounts with "
-                     "`flask --app server create-user`)")
+            log.info(
+                "production profile (DATABASE_URL is PostgreSQL): demo data not loaded "
+                "(load the real register of elders; create console accounts with "
+                "`flask --app server create-user`)"
+            )
         else:
             if profile.production_profile():
-                log.warning("DEMO_DATA=allow: loading demo data into PostgreSQL "
-                            "(test/staging only)")
+                log.warning("DEMO_DATA=allow: loading demo data into PostgreSQL (test/staging only)")
             demo.load_if_empty()
     return 0
 

@@ -14,6 +14,7 @@
 (message, arguments and traceback), whichever library logs it; each process calls it once
 at start-up (web server, action server, `python -m bot.manage`).
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,20 +23,22 @@ import threading
 from typing import Any, Callable
 
 _ID_RE = re.compile(r"(?<![0-9A-Za-z])([1-9]\d{5})[ -]?(\d{8})[ -]?(\d{3}[\dXx])(?![0-9A-Za-z])")
-_MOBILE_RE = re.compile(
-    r"(?<![0-9A-Za-z])(\+?86[ -]?)?(1[3-9]\d)[ -]?(\d{4})[ -]?(\d{4})(?![0-9A-Za-z])")
+_MOBILE_RE = re.compile(r"(?<![0-9A-Za-z])(\+?86[ -]?)?(1[3-9]\d)[ -]?(\d{4})[ -]?(\d{4})(?![0-9A-Za-z])")
 # dialled with the country code: +86 / 0086, the area code without its 0, the local number
 _LANDLINE_INTL_RE = re.compile(
-    r"(?<![0-9A-Za-z])(\+86|0086)([ -]?)([1-9]\d{1,2})([ -]?)(\d{3,4})[ -]?(\d{4})(?![0-9A-Za-z*])")
+    r"(?<![0-9A-Za-z])(\+86|0086)([ -]?)([1-9]\d{1,2})([ -]?)(\d{3,4})[ -]?(\d{4})(?![0-9A-Za-z*])"
+)
 # area code set apart: 025-80000001, (025)80000001, 0512 6666 8888
 _LANDLINE_SEP_RE = re.compile(
-    r"(?<![0-9A-Za-z*])(\(0[1-9]\d{1,2}\) ?|0[1-9]\d{1,2}[ -])(\d{3,4})[ -]?(\d{4})(?![0-9A-Za-z])")
+    r"(?<![0-9A-Za-z*])(\(0[1-9]\d{1,2}\) ?|0[1-9]\d{1,2}[ -])(\d{3,4})[ -]?(\d{4})(?![0-9A-Za-z])"
+)
 # all in one run: 02580000001, 051266668888
 _LANDLINE_RUN_RE = re.compile(r"(?<![0-9A-Za-z*])0[1-9]\d{8,10}(?![0-9A-Za-z])")
 # a local number without its area code, where a word says it is one (电话84000053)
 _LOCAL_RE = re.compile(
     r"(电话|座机|固话|号码|手机|联系方式|\btel|\bphone)([^0-9\n]{0,4}?)(\d{3,4})[ -]?(\d{4})(?![0-9A-Za-z])",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _LONG_DIGITS_RE = re.compile(r"(?<![0-9A-Za-z])(\d{8,})(\d{4})(?![0-9A-Za-z])")
 _CN_DIGITS_RE = re.compile(r"[零〇一二三四五六七八九幺两]{7,}")
 
@@ -74,7 +77,7 @@ def _keep_last4(m: re.Match[str]) -> str:
 def _keep_ends(run: str, head: int) -> str:
     """The first `head` and the last 4 digits; at least 4 hidden in between."""
     hidden = max(len(run) - head - 4, 4)
-    return run[:max(len(run) - 4 - hidden, 0)] + "*" * hidden + run[-4:]
+    return run[: max(len(run) - 4 - hidden, 0)] + "*" * hidden + run[-4:]
 
 
 def _mask_intl_landline(m: re.Match[str]) -> str:
@@ -118,6 +121,7 @@ def _masked_record_factory(base: Callable[..., logging.LogRecord]) -> Callable[.
         if record.stack_info:
             record.stack_info = mask_text(record.stack_info)
         return record
+
     factory.masks_personal_data = True  # type: ignore[attr-defined]  # a marker read by getattr
     return factory
 

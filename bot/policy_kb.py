@@ -19,6 +19,7 @@ and offers a human advisor instead of guessing.
 
 No Rasa and no Flask here: actions/policy.py and server/policy_api.py are thin wrappers.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -38,7 +39,15 @@ from bot import clock, referrals
 from bot.config import get_settings
 from bot.policy_schema import COMMON_PARAMETERS, COVERAGE, PACK, PROGRAM
 from bot.policy_search import (  # retrieval: which program, which FAQ (bot/policy_search.py)
-    NO_PRICE, SearchIndex, _GENERIC, _match_form, _prep, _Scored, _strip, _topic, facet_of,
+    NO_PRICE,
+    SearchIndex,
+    _GENERIC,
+    _match_form,
+    _prep,
+    _Scored,
+    _strip,
+    _topic,
+    facet_of,
 )
 
 log = logging.getLogger(__name__)
@@ -46,12 +55,11 @@ log = logging.getLogger(__name__)
 # Calibrated on benchmarks/data/policy_questions.tsv (benchmarks/policy_retrieval.py): the
 # lowest threshold whose precision is >= 0.95 there. Between the two thresholds the best
 # guess is offered ("您是想问……吗？"), never stated.
-ANSWER_THRESHOLD = 0.65     # below this the bot does not answer, it offers a human
-SUGGEST_THRESHOLD = 0.5    # between the two: "您是想问……吗？" with the best guess
+ANSWER_THRESHOLD = 0.65  # below this the bot does not answer, it offers a human
+SUGGEST_THRESHOLD = 0.5  # between the two: "您是想问……吗？" with the best guess
 HOTLINE_HINT = "具体请问街道便民服务中心，或者拨打12349。"
 NOT_SURE_TEXT = "这个我不太确定，怕说错了耽误您。我帮您转给人工顾问，好吗？"
-GENERIC_EXAMPLES = ("free_home_care_80plus", "family_care_beds", "meal_aid",
-                    "age_friendly_modification")
+GENERIC_EXAMPLES = ("free_home_care_80plus", "family_care_beds", "meal_aid", "age_friendly_modification")
 
 
 class PolicyPackError(ValueError):
@@ -65,6 +73,7 @@ class PolicyPackError(ValueError):
 
 
 # ---------------------------------------------------------------------------- data model
+
 
 @dataclass(frozen=True)
 class Source:
@@ -107,9 +116,17 @@ class Citation:
         return f"依据：《{self.title}》{self.section}。"
 
     def as_dict(self) -> dict:
-        return {"document_id": self.document_id, "title": self.title, "file": self.file,
-                "issuer": self.issuer, "date": self.date, "clause": self.clause,
-                "section": self.section, "kind": self.kind, "quote": self.quote}
+        return {
+            "document_id": self.document_id,
+            "title": self.title,
+            "file": self.file,
+            "issuer": self.issuer,
+            "date": self.date,
+            "clause": self.clause,
+            "section": self.section,
+            "kind": self.kind,
+            "quote": self.quote,
+        }
 
 
 _CLAUSE = re.compile(r"([一二三四五六七八九十]+)(?:[(（]([一二三四五六七八九十]+)[)）])?(\d+)?(【[^】]*】)?")
@@ -144,8 +161,8 @@ class ParameterValue:
     citation: Citation
     qualifier: str | None = None
     note: str | None = None
-    target: bool = False       # a plan's goal for a year, not a standard in force
-    plan_end: dt.date | None = None   # the end of the plan that set it (its source's valid_to)
+    target: bool = False  # a plan's goal for a year, not a standard in force
+    plan_end: dt.date | None = None  # the end of the plan that set it (its source's valid_to)
 
     def in_force(self, on: dt.date) -> bool:
         return self.effective_from <= on and (self.effective_to is None or on <= self.effective_to)
@@ -177,8 +194,8 @@ class Faq:
     answer: str
     facet: str | None
     variants: tuple[str, ...] = ()
-    citation: Citation | None = None     # the clause this answer rests on
-    group: tuple[str, ...] = ()          # only for questions naming one of these
+    citation: Citation | None = None  # the clause this answer rests on
+    group: tuple[str, ...] = ()  # only for questions naming one of these
 
     @property
     def phrasings(self) -> tuple[str, ...]:
@@ -207,7 +224,7 @@ class Program:
     summary: str
     faq: tuple[Faq, ...]
     assumptions: tuple[dict, ...] = ()
-    common: dict[str, Parameter] = field(default_factory=dict)   # the region's shared ones
+    common: dict[str, Parameter] = field(default_factory=dict)  # the region's shared ones
 
     def parameter(self, name: str) -> Parameter | None:
         return self.parameters.get(name) or self.common.get(name)
@@ -215,24 +232,39 @@ class Program:
     def as_dict(self, on: dt.date) -> dict:
         """A JSON-ready view with every text rendered for the day `on` (API, console)."""
         return {
-            "program_id": self.id, "name": self.name, "short_name": self.short_name,
-            "pack": self.pack, "aliases": list(self.aliases),
+            "program_id": self.id,
+            "name": self.name,
+            "short_name": self.short_name,
+            "pack": self.pack,
+            "aliases": list(self.aliases),
             "target_group": self.target_group,
             "summary": _render_or_fallback(self, self.summary, on),
             "benefits": [_render_or_fallback(self, b, on) for b in self.benefits],
-            "apply": {"text": self.apply_text, "steps": list(self.apply_steps),
-                      "where": list(self.apply_where)},
+            "apply": {
+                "text": self.apply_text,
+                "steps": list(self.apply_steps),
+                "where": list(self.apply_where),
+            },
             "documents": {"items": list(self.documents), "text": self.documents_text},
             "parameters": {
-                name: {"label": p.label, "in_force": _value_dict(p.at(on), on),
-                       "history": [_value_dict(v, on) for v in p.values]}
-                for name, p in self.parameters.items()},
+                name: {
+                    "label": p.label,
+                    "in_force": _value_dict(p.at(on), on),
+                    "history": [_value_dict(v, on) for v in p.values],
+                }
+                for name, p in self.parameters.items()
+            },
             "assumptions": [dict(a) for a in self.assumptions],
             "citation": self.citation.as_dict(),
             "supporting_sources": [dict(c.as_dict(), note=note) for c, note in self.supporting],
-            "faq": [{"q": f.question, "a": _render_or_fallback(self, f.answer, on),
-                     "citation": f.citation.as_dict() if f.citation else None}
-                    for f in self.faq],
+            "faq": [
+                {
+                    "q": f.question,
+                    "a": _render_or_fallback(self, f.answer, on),
+                    "citation": f.citation.as_dict() if f.citation else None,
+                }
+                for f in self.faq
+            ],
         }
 
 
@@ -243,32 +275,38 @@ class Hit:
     score: float
     answer: str
     citation: Citation
-    matched: str   # the alias, keyword or FAQ question that matched best
+    matched: str  # the alias, keyword or FAQ question that matched best
 
     def as_dict(self) -> dict:
-        return {"program_id": self.program_id, "name": self.name,
-                "score": round(self.score, 3), "answer": self.answer,
-                "citation": self.citation.as_dict(), "matched": self.matched}
+        return {
+            "program_id": self.program_id,
+            "name": self.name,
+            "score": round(self.score, 3),
+            "answer": self.answer,
+            "citation": self.citation.as_dict(),
+            "matched": self.matched,
+        }
 
 
 @dataclass(frozen=True)
 class NotCovered:
     """A benefit callers ask about that the pack does not cover (coverage.yml), and where
     to ask about it instead."""
+
     name: str
     aliases: tuple[str, ...]
-    where: str                  # where to ask, or a referral's whole sentence
+    where: str  # where to ask, or a referral's whole sentence
     from_referral: bool = False
 
     def spoken(self, reply: str) -> str:
-        return self.where if self.from_referral else reply.format(name=self.name,
-                                                                  where=self.where)
+        return self.where if self.from_referral else reply.format(name=self.name, where=self.where)
 
 
 @dataclass
 class Coverage:
     """policies/<region>/coverage.yml along the pack chain: benefits not covered, the
     sentence that says so."""
+
     reply: str = ""
     not_covered: list[NotCovered] = field(default_factory=list)
 
@@ -279,9 +317,9 @@ class Answer:
     citation: Citation | None
     confidence: float
     program_id: str | None
-    kind: str = "answer"        # answer | not_sure | clarify | not_covered (coverage.yml)
-    suggestions: tuple[tuple[str, str], ...] = ()   # (program_id, short_name)
-    plan_ended: bool = False    # the answer states a target of a plan whose period is over
+    kind: str = "answer"  # answer | not_sure | clarify | not_covered (coverage.yml)
+    suggestions: tuple[tuple[str, str], ...] = ()  # (program_id, short_name)
+    plan_ended: bool = False  # the answer states a target of a plan whose period is over
     also: tuple[str, ...] = ()  # a two-topic question: the other programs answered after it
 
     @property
@@ -289,14 +327,20 @@ class Answer:
         return self.kind == "answer"
 
     def as_dict(self) -> dict:
-        return {"text": self.text, "kind": self.kind, "confidence": round(self.confidence, 3),
-                "program_id": self.program_id,
-                "citation": self.citation.as_dict() if self.citation else None,
-                "plan_ended": self.plan_ended, "also": list(self.also),
-                "suggestions": [{"program_id": p, "name": n} for p, n in self.suggestions]}
+        return {
+            "text": self.text,
+            "kind": self.kind,
+            "confidence": round(self.confidence, 3),
+            "program_id": self.program_id,
+            "citation": self.citation.as_dict() if self.citation else None,
+            "plan_ended": self.plan_ended,
+            "also": list(self.also),
+            "suggestions": [{"program_id": p, "name": n} for p, n in self.suggestions],
+        }
 
 
 # ---------------------------------------------------------------------------- loading
+
 
 def _to_plain(obj: Any) -> Any:
     """YAML dates (unquoted 2020-01-01) become ISO strings so one schema fits both styles."""
@@ -381,11 +425,17 @@ def _spoken(value: Any) -> str:
 def _value_dict(v: ParameterValue | None, on: dt.date) -> dict | None:
     if v is None:
         return None
-    return {"value": v.value, "unit": v.unit, "qualifier": v.qualifier,
-            "effective_from": v.effective_from.isoformat(),
-            "effective_to": v.effective_to.isoformat() if v.effective_to else None,
-            "note": v.note, "target": v.target, "plan_ended": v.plan_ended(on),
-            "citation": v.citation.as_dict()}
+    return {
+        "value": v.value,
+        "unit": v.unit,
+        "qualifier": v.qualifier,
+        "effective_from": v.effective_from.isoformat(),
+        "effective_to": v.effective_to.isoformat() if v.effective_to else None,
+        "note": v.note,
+        "target": v.target,
+        "plan_ended": v.plan_ended(on),
+        "citation": v.citation.as_dict(),
+    }
 
 
 def ended_plan_text(value: ParameterValue) -> str:
@@ -394,9 +444,9 @@ def ended_plan_text(value: ParameterValue) -> str:
     return f"这是区里规划到{year}年的目标，现在执行的标准请以街道或12349为准。"
 
 
-def _render(program: Program, template: str, on: dt.date,
-            used: list[ParameterValue] | None = None) -> str:
+def _render(program: Program, template: str, on: dt.date, used: list[ParameterValue] | None = None) -> str:
     """The text with the parameter values of the day; `used` collects the values spoken."""
+
     def substitute(match: re.Match) -> str:
         param = program.parameter(match.group(1))
         value = param.at(on) if param else None
@@ -425,8 +475,9 @@ def _render(program: Program, template: str, on: dt.date,
     return _PLACEHOLDER.sub(substitute, text)
 
 
-def _render_or_fallback(program: Program, template: str, on: dt.date,
-                        used: list[ParameterValue] | None = None) -> str:
+def _render_or_fallback(
+    program: Program, template: str, on: dt.date, used: list[ParameterValue] | None = None
+) -> str:
     try:
         return _render(program, template, on, used)
     except _Missing:
@@ -447,30 +498,32 @@ class _PackLoader:
         name = region
         while name:
             if name in [c[0] for c in chain]:
-                raise PolicyPackError(self.root / name / "pack.yml", "extends",
-                                      f"packs extend each other in a circle ({name})")
+                raise PolicyPackError(
+                    self.root / name / "pack.yml", "extends", f"packs extend each other in a circle ({name})"
+                )
             path = self.root / name / "pack.yml"
             if not path.is_file():
                 child = chain[-1][2] if chain else path
-                raise PolicyPackError(child, "extends" if chain else "(file)",
-                                      f"policy pack '{name}' not found at {path}")
+                raise PolicyPackError(
+                    child, "extends" if chain else "(file)", f"policy pack '{name}' not found at {path}"
+                )
             data = _read_yaml(path, PACK)
             if data["id"] != name:
                 raise PolicyPackError(path, "id", f"is '{data['id']}' but the folder is '{name}'")
             chain.append((name, data, path))
             name = data.get("extends")
         self.chain = [c[0] for c in chain]
-        for pack_id, data, path in reversed(chain):   # parents first, children override
+        for pack_id, data, path in reversed(chain):  # parents first, children override
             for i, src in enumerate(data["sources"]):
                 if src["id"] in self.sources and self.sources[src["id"]].pack == pack_id:
                     raise PolicyPackError(path, f"sources[{i}].id", f"duplicate id {src['id']}")
                 self.sources[src["id"]] = Source(pack=pack_id, **src)
-        for pack_id, _data, _path in reversed(chain):   # a child's shared value wins
+        for pack_id, _data, _path in reversed(chain):  # a child's shared value wins
             common_file = self.root / pack_id / "parameters.yml"
             if common_file.is_file():
                 data = _read_yaml(common_file, COMMON_PARAMETERS)
                 self.common.update(self._parameters(common_file, data["parameters"]))
-        for pack_id, _data, _path in reversed(chain):   # a child's entries are added
+        for pack_id, _data, _path in reversed(chain):  # a child's entries are added
             coverage_file = self.root / pack_id / "coverage.yml"
             if coverage_file.is_file():
                 self._coverage(coverage_file, _read_yaml(coverage_file, COVERAGE))
@@ -489,28 +542,40 @@ class _PackLoader:
                 raise PolicyPackError(path, "reply", "needed to speak not_covered entries")
             where = entry.get("where")
             if where is None:
-                referral = next((r for r in referrals.load() if r.id == entry["referral"]),
-                                None)
+                referral = next((r for r in referrals.load() if r.id == entry["referral"]), None)
                 if referral is None or not referral.say:
-                    raise PolicyPackError(path, f"not_covered[{i}].referral",
-                                          f"no referral '{entry['referral']}' with a sentence "
-                                          "in policies/national/referrals.yml")
+                    raise PolicyPackError(
+                        path,
+                        f"not_covered[{i}].referral",
+                        f"no referral '{entry['referral']}' with a sentence "
+                        "in policies/national/referrals.yml",
+                    )
                 where = referral.say
-            benefit = NotCovered(entry["name"], tuple(entry.get("aliases") or ()), where,
-                                 from_referral="referral" in entry)
+            benefit = NotCovered(
+                entry["name"], tuple(entry.get("aliases") or ()), where, from_referral="referral" in entry
+            )
             if any(b.name == benefit.name for b in self.coverage.not_covered):
-                raise PolicyPackError(path, f"not_covered[{i}].name",
-                                      f"duplicate name {benefit.name}")
+                raise PolicyPackError(path, f"not_covered[{i}].name", f"duplicate name {benefit.name}")
             self.coverage.not_covered.append(benefit)
 
     def _citation(self, path: Path, field_path: str, ref: dict) -> Citation:
         src = self.sources.get(ref["document"])
         if src is None:
-            raise PolicyPackError(path, f"{field_path}.document",
-                                  f"unknown document '{ref['document']}' (not in the pack's sources)")
-        return Citation(document_id=src.id, title=src.title, file=src.file,
-                        clause=ref["clause"], issuer=src.issuer, date=src.date,
-                        quote=ref.get("quote"), kind=src.kind)
+            raise PolicyPackError(
+                path,
+                f"{field_path}.document",
+                f"unknown document '{ref['document']}' (not in the pack's sources)",
+            )
+        return Citation(
+            document_id=src.id,
+            title=src.title,
+            file=src.file,
+            clause=ref["clause"],
+            issuer=src.issuer,
+            date=src.date,
+            quote=ref.get("quote"),
+            kind=src.kind,
+        )
 
     def _parameters(self, path: Path, raw: dict) -> dict[str, Parameter]:
         parameters: dict[str, Parameter] = {}
@@ -519,24 +584,33 @@ class _PackLoader:
             for i, v in enumerate(pdata["values"]):
                 fp = f"parameters.{pname}.values[{i}]"
                 start = _date(path, fp + ".effective_from", v["effective_from"])
-                end = _date(path, fp + ".effective_to", v["effective_to"]) \
-                    if v.get("effective_to") else None
+                end = _date(path, fp + ".effective_to", v["effective_to"]) if v.get("effective_to") else None
                 if end is not None and end < start:
                     raise PolicyPackError(path, fp + ".effective_to", "is before effective_from")
                 citation = self._citation(path, fp + ".source", v["source"])
                 src = self.sources[citation.document_id]
-                values.append(ParameterValue(
-                    value=v["value"], unit=v["unit"], effective_from=start, effective_to=end,
-                    citation=citation, qualifier=v.get("qualifier"), note=v.get("note"),
-                    target=bool(v.get("target")),
-                    plan_end=dt.date.fromisoformat(src.valid_to) if src.valid_to else None))
+                values.append(
+                    ParameterValue(
+                        value=v["value"],
+                        unit=v["unit"],
+                        effective_from=start,
+                        effective_to=end,
+                        citation=citation,
+                        qualifier=v.get("qualifier"),
+                        note=v.get("note"),
+                        target=bool(v.get("target")),
+                        plan_end=dt.date.fromisoformat(src.valid_to) if src.valid_to else None,
+                    )
+                )
             values.sort(key=lambda x: x.effective_from)
             for a, b in zip(values, values[1:]):
                 if a.effective_to is None or a.effective_to >= b.effective_from:
                     raise PolicyPackError(
-                        path, f"parameters.{pname}.values",
+                        path,
+                        f"parameters.{pname}.values",
                         f"periods overlap ({a.effective_from} and {b.effective_from}): "
-                        "close the older value with effective_to")
+                        "close the older value with effective_to",
+                    )
             parameters[pname] = Parameter(pname, pdata["label"], tuple(values))
         return parameters
 
@@ -547,39 +621,63 @@ class _PackLoader:
         parameters = self._parameters(path, data.get("parameters") or {})
         for pname in parameters:
             if pname in self.common:
-                raise PolicyPackError(path, f"parameters.{pname}",
-                                      "is a shared parameter of the region (parameters.yml): "
-                                      "use it, do not define it again")
-        texts = [("summary", data["summary"])] + \
-            [(f"benefits[{i}]", b) for i, b in enumerate(data["benefits"])] + \
-            [(f"faq[{i}].a", f["a"]) for i, f in enumerate(data["faq"])]
+                raise PolicyPackError(
+                    path,
+                    f"parameters.{pname}",
+                    "is a shared parameter of the region (parameters.yml): use it, do not define it again",
+                )
+        texts = (
+            [("summary", data["summary"])]
+            + [(f"benefits[{i}]", b) for i, b in enumerate(data["benefits"])]
+            + [(f"faq[{i}].a", f["a"]) for i, f in enumerate(data["faq"])]
+        )
         for fp, text in texts:
             for match in _PLACEHOLDER.finditer(text):
                 if match.group(1) not in parameters and match.group(1) not in self.common:
                     raise PolicyPackError(path, fp, f"unknown parameter {{{match.group(1)}}}")
         supporting = tuple(
-            (self._citation(path, f"supporting_sources[{i}]",
-                            {"document": s["document"], "clause": "摘要"}), s["note"])
-            for i, s in enumerate(data.get("supporting_sources") or []))
+            (
+                self._citation(
+                    path, f"supporting_sources[{i}]", {"document": s["document"], "clause": "摘要"}
+                ),
+                s["note"],
+            )
+            for i, s in enumerate(data.get("supporting_sources") or [])
+        )
         apply = data["apply"]
         return Program(
-            id=data["id"], pack=pack_id, path=path, name=data["name"],
-            short_name=data["short_name"], aliases=tuple(data["aliases"]),
+            id=data["id"],
+            pack=pack_id,
+            path=path,
+            name=data["name"],
+            short_name=data["short_name"],
+            aliases=tuple(data["aliases"]),
             keywords=tuple(data.get("keywords") or ()),
-            target_group=data["target_group"]["text"], parameters=parameters,
-            benefits=tuple(data["benefits"]), apply_text=apply["text"],
+            target_group=data["target_group"]["text"],
+            parameters=parameters,
+            benefits=tuple(data["benefits"]),
+            apply_text=apply["text"],
             apply_steps=tuple(apply.get("steps") or ()),
             apply_where=tuple(apply.get("where") or ()),
             documents=tuple(data["documents"]["items"]),
             documents_text=data["documents"]["text"],
             citation=self._citation(path, "source", data["source"]),
-            supporting=supporting, summary=data["summary"],
-            faq=tuple(Faq(f["q"], f["a"], f.get("facet"), tuple(f.get("variants") or ()),
-                          self._citation(path, f"faq[{i}].source", f["source"])
-                          if f.get("source") else None,
-                          tuple(f.get("group") or ()))
-                      for i, f in enumerate(data["faq"])),
-            assumptions=tuple(data.get("assumptions") or ()), common=self.common)
+            supporting=supporting,
+            summary=data["summary"],
+            faq=tuple(
+                Faq(
+                    f["q"],
+                    f["a"],
+                    f.get("facet"),
+                    tuple(f.get("variants") or ()),
+                    self._citation(path, f"faq[{i}].source", f["source"]) if f.get("source") else None,
+                    tuple(f.get("group") or ()),
+                )
+                for i, f in enumerate(data["faq"])
+            ),
+            assumptions=tuple(data.get("assumptions") or ()),
+            common=self.common,
+        )
 
     def _check_aliases(self) -> None:
         """One spoken name, one program: the NLU maps each alias to exactly one id."""
@@ -589,18 +687,26 @@ class _PackLoader:
                 key = _prep(alias)
                 other = owner.get(key)
                 if other and other != program.id:
-                    raise PolicyPackError(program.path, f"aliases[{i}]",
-                                          f"'{alias}' is already an alias of {other}")
+                    raise PolicyPackError(
+                        program.path, f"aliases[{i}]", f"'{alias}' is already an alias of {other}"
+                    )
                 owner[key] = program.id
 
 
 # ---------------------------------------------------------------------------- the KB
 
+
 class KnowledgeBase:
     """Programs of one region's pack chain, indexed for search. Immutable once built."""
 
-    def __init__(self, region: str, programs: dict[str, Program], sources: dict[str, Source],
-                 chain: list[str], coverage: Coverage | None = None):
+    def __init__(
+        self,
+        region: str,
+        programs: dict[str, Program],
+        sources: dict[str, Source],
+        chain: list[str],
+        coverage: Coverage | None = None,
+    ):
         self.region = region
         self.chain = tuple(chain)
         self._programs = programs
@@ -637,8 +743,9 @@ class KnowledgeBase:
             return self._alias_to_id[prepped]
         return self._index.resolve(prepped)
 
-    def parameter_entry(self, program_id: str, name: str,
-                        on: dt.date | str | None = None) -> ParameterValue | None:
+    def parameter_entry(
+        self, program_id: str, name: str, on: dt.date | str | None = None
+    ) -> ParameterValue | None:
         program = self.program(program_id)
         if name not in program.parameters:
             raise KeyError(f"program '{program_id}' has no parameter '{name}'")
@@ -661,7 +768,7 @@ class KnowledgeBase:
         would give and its citation. Weak matches (< 0.3) are left out."""
         day = _day(on)
         hits = []
-        for s in self._score(query)[:max(0, limit)]:
+        for s in self._score(query)[: max(0, limit)]:
             if s.score < 0.3:
                 break
             program = self._programs[s.program_id]
@@ -669,8 +776,13 @@ class KnowledgeBase:
             hits.append(Hit(program.id, program.name, s.score, text, citation, s.matched))
         return hits
 
-    def answer(self, question: str | None = None, program: str | None = None,
-               on: dt.date | str | None = None, context_program: str | None = None) -> Answer:
+    def answer(
+        self,
+        question: str | None = None,
+        program: str | None = None,
+        on: dt.date | str | None = None,
+        context_program: str | None = None,
+    ) -> Answer:
         """The spoken answer to a question, about `program` (id or alias) when given.
 
         `context_program` is the program of the previous turn: a follow-up such as
@@ -682,12 +794,15 @@ class KnowledgeBase:
         pid = self.resolve_program(program) if program else None
         # a benefit outside the pack named outright: where to ask, not a program sharing a
         # word with it, even when the NLU took the benefit's name for a program's
-        benefit, named = self._not_covered(question, pid or (top.program_id if top else None),
-                                           scored)
+        benefit, named = self._not_covered(question, pid or (top.program_id if top else None), scored)
         if benefit is not None and not named:
-            return Answer(text=benefit.spoken(self.coverage.reply), citation=None,
-                          confidence=top.score if top else 0.0, program_id=None,
-                          kind="not_covered")
+            return Answer(
+                text=benefit.spoken(self.coverage.reply),
+                citation=None,
+                confidence=top.score if top else 0.0,
+                program_id=None,
+                kind="not_covered",
+            )
         if benefit is not None and named:
             # 高龄津贴和家庭养老床位: the program named by its own name, then the benefit
             sure = 1.0 if pid or top is None else top.score
@@ -709,15 +824,21 @@ class KnowledgeBase:
             return self._clarify()
         if top and confidence >= SUGGEST_THRESHOLD:
             p = self._programs[top.program_id]
-            return Answer(text=f"这个我不太确定。您是想问{p.short_name}吗？如果不是，"
-                               "我帮您转给人工顾问。",
-                          citation=None, confidence=confidence, program_id=None,
-                          kind="not_sure", suggestions=((p.id, p.short_name),))
-        return Answer(text=NOT_SURE_TEXT, citation=None, confidence=confidence,
-                      program_id=None, kind="not_sure")
+            return Answer(
+                text=f"这个我不太确定。您是想问{p.short_name}吗？如果不是，我帮您转给人工顾问。",
+                citation=None,
+                confidence=confidence,
+                program_id=None,
+                kind="not_sure",
+                suggestions=((p.id, p.short_name),),
+            )
+        return Answer(
+            text=NOT_SURE_TEXT, citation=None, confidence=confidence, program_id=None, kind="not_sure"
+        )
 
-    def _not_covered(self, question: str, pid: str | None,
-                     scored: list[_Scored]) -> tuple[NotCovered | None, str | None]:
+    def _not_covered(
+        self, question: str, pid: str | None, scored: list[_Scored]
+    ) -> tuple[NotCovered | None, str | None]:
         """The benefit outside the pack the question names outright (高龄津贴, 养老金),
         unless the program that would answer (`pid`) is named by one of its own names
         elsewhere in the question (高龄津贴和家庭养老床位能一起享受吗 still answers the
@@ -736,9 +857,11 @@ class KnowledgeBase:
         if not named:
             return None, None
         top = next((s for s in scored if s.program_id == pid), None)
-        own = [m for m in (top.mentions if top else ())
-               if m.term.kind == "alias"
-               and not any(a < m.end and m.start < b for a, b, _ in named)]
+        own = [
+            m
+            for m in (top.mentions if top else ())
+            if m.term.kind == "alias" and not any(a < m.end and m.start < b for a, b, _ in named)
+        ]
         return min(named, key=lambda n: n[0])[2], pid if own else None
 
     # -- composing answers -------------------------------------------------------------
@@ -746,8 +869,7 @@ class KnowledgeBase:
     def _answer_for(self, pid: str, question: str, day: dt.date, confidence: float) -> Answer:
         program = self._programs[pid]
         text, citation, ended = self._compose_full(program, question, day)
-        return Answer(text=text, citation=citation, confidence=confidence, program_id=pid,
-                      plan_ended=ended)
+        return Answer(text=text, citation=citation, confidence=confidence, program_id=pid, plan_ended=ended)
 
     def _answer_two(self, topics: list[_Scored], question: str, day: dt.date) -> Answer:
         """A question about two programs (助餐和助浴怎么收费): a short answer for each, in
@@ -765,16 +887,20 @@ class KnowledgeBase:
             pids.append(pid)
             citation = citation or cited
             ended_any = ended_any or ended
-        return Answer(text="".join(parts), citation=citation,
-                      confidence=min(s.evidence for s in topics), program_id=pids[0],
-                      plan_ended=ended_any, also=tuple(pids[1:]))
+        return Answer(
+            text="".join(parts),
+            citation=citation,
+            confidence=min(s.evidence for s in topics),
+            program_id=pids[0],
+            plan_ended=ended_any,
+            also=tuple(pids[1:]),
+        )
 
     def _compose(self, program: Program, question: str, day: dt.date) -> tuple[str, Citation]:
         text, citation, _ended = self._compose_full(program, question, day)
         return text, citation
 
-    def _compose_full(self, program: Program, question: str,
-                      day: dt.date) -> tuple[str, Citation, bool]:
+    def _compose_full(self, program: Program, question: str, day: dt.date) -> tuple[str, Citation, bool]:
         """(spoken text, the citation of what was actually used, whether it states an
         ended plan's target). The citation is the FAQ's clause when a FAQ answered, else
         the clause of the first number spoken, else the program's."""
@@ -812,9 +938,12 @@ class KnowledgeBase:
         documents do not give is said so, as an FAQ of the program's own clause."""
         found = SearchIndex.best_faq(program, q, facet)
         if found == NO_PRICE:
-            return Faq(question="", answer=f"{program.short_name}怎么收费、多少钱，文件里没有写。"
-                                          f"{HOTLINE_HINT}", facet="amount",
-                       citation=program.citation)
+            return Faq(
+                question="",
+                answer=f"{program.short_name}怎么收费、多少钱，文件里没有写。{HOTLINE_HINT}",
+                facet="amount",
+                citation=program.citation,
+            )
         return found
 
     def _is_generic(self, question: str) -> bool:
@@ -824,9 +953,14 @@ class KnowledgeBase:
     def _clarify(self) -> Answer:
         examples = [self._programs[p] for p in GENERIC_EXAMPLES if p in self._programs]
         names = "、".join(p.short_name for p in examples)
-        return Answer(text=f"好的。您想问哪一项政策？比如{names}。也可以说转人工。",
-                      citation=None, confidence=0.0, program_id=None, kind="clarify",
-                      suggestions=tuple((p.id, p.short_name) for p in examples))
+        return Answer(
+            text=f"好的。您想问哪一项政策？比如{names}。也可以说转人工。",
+            citation=None,
+            confidence=0.0,
+            program_id=None,
+            kind="clarify",
+            suggestions=tuple((p.id, p.short_name) for p in examples),
+        )
 
 
 def _day(on: dt.date | str | None) -> dt.date:
@@ -841,17 +975,17 @@ def _day(on: dt.date | str | None) -> dt.date:
 
 # ---------------------------------------------------------------------------- entry points
 
+
 def load_kb(policies_dir: Path | str, region: str) -> KnowledgeBase:
     """Loads and validates a region's pack chain; raises PolicyPackError when malformed."""
     loader = _PackLoader(Path(policies_dir))
     loader.load(region)
-    return KnowledgeBase(region, loader.programs, loader.sources, loader.chain,
-                         loader.coverage)
+    return KnowledgeBase(region, loader.programs, loader.sources, loader.chain, loader.coverage)
 
 
 _CACHE: dict[tuple[str, str], tuple[tuple, KnowledgeBase]] = {}
-_CHECKED: dict[tuple[str, str], float] = {}   # when the files were last compared
-RELOAD_CHECK_SECONDS = 5.0   # an edited policy file is picked up within this time
+_CHECKED: dict[tuple[str, str], float] = {}  # when the files were last compared
+RELOAD_CHECK_SECONDS = 5.0  # an edited policy file is picked up within this time
 _CACHE_LOCK = threading.Lock()
 
 
@@ -869,7 +1003,7 @@ def get_kb(region: str | None = None, policies_dir: Path | str | None = None) ->
     cached = _CACHE.get(key)
     now = time.monotonic()
     if cached is not None and now - _CHECKED.get(key, 0.0) < RELOAD_CHECK_SECONDS:
-        return cached[1]    # a chat turn does not stat every policy file
+        return cached[1]  # a chat turn does not stat every policy file
     _CHECKED[key] = now
     signature = _signature(Path(key[0]))
     if cached is None or cached[0] != signature:
@@ -879,7 +1013,7 @@ def get_kb(region: str | None = None, policies_dir: Path | str | None = None) ->
                 kb = load_kb(key[0], key[1])
                 cached = (signature, kb)
                 _CACHE[key] = cached
-                _CHECKED[key] = time.monotonic()   # loading takes seconds (jieba)
+                _CHECKED[key] = time.monotonic()  # loading takes seconds (jieba)
                 log.info("policy pack %s loaded: %d programs", key[1], len(kb.program_ids()))
     return cached[1]
 

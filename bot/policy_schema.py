@@ -3,6 +3,7 @@
 Checked at load time by bot.policy_kb: a malformed file stops start-up with an error that
 names the file and the field, so a typo in a policy file never reaches a caller.
 """
+
 from __future__ import annotations
 
 DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
@@ -15,9 +16,9 @@ SOURCE_REF = {
     "required": ["document", "clause"],
     "additionalProperties": False,
     "properties": {
-        "document": ID,          # a source id of this pack or of a pack it extends
-        "clause": TEXT,          # where in the document, e.g. "四(一)2"
-        "quote": TEXT,           # the words of the document that carry the fact
+        "document": ID,  # a source id of this pack or of a pack it extends
+        "clause": TEXT,  # where in the document, e.g. "四(一)2"
+        "quote": TEXT,  # the words of the document that carry the fact
     },
 }
 
@@ -26,14 +27,13 @@ PARAMETER_VALUE = {
     "required": ["value", "unit", "effective_from", "source"],
     "additionalProperties": False,
     "properties": {
-        "value": {"anyOf": [{"type": "number"}, TEXT, {"type": "array", "items": TEXT,
-                                                       "minItems": 1}]},
+        "value": {"anyOf": [{"type": "number"}, TEXT, {"type": "array", "items": TEXT, "minItems": 1}]},
         "unit": TEXT,
-        "qualifier": TEXT,       # 不少于 / 不低于 / 约: said before the value
+        "qualifier": TEXT,  # 不少于 / 不低于 / 约: said before the value
         "effective_from": DATE,
-        "effective_to": DATE,    # inclusive; open-ended when absent
-        "note": TEXT,            # spoken after the value, e.g. 这是2020年的标准
-        "target": {"type": "boolean"},   # a plan's goal ("到2025年……"), not a standard in force
+        "effective_to": DATE,  # inclusive; open-ended when absent
+        "note": TEXT,  # spoken after the value, e.g. 这是2020年的标准
+        "target": {"type": "boolean"},  # a plan's goal ("到2025年……"), not a standard in force
         "source": SOURCE_REF,
     },
 }
@@ -42,22 +42,36 @@ PARAMETERS = {
     "type": "object",
     "propertyNames": ID,
     "additionalProperties": {
-        "type": "object", "required": ["label", "values"], "additionalProperties": False,
-        "properties": {"label": TEXT,
-                       "values": {"type": "array", "items": PARAMETER_VALUE, "minItems": 1}},
+        "type": "object",
+        "required": ["label", "values"],
+        "additionalProperties": False,
+        "properties": {"label": TEXT, "values": {"type": "array", "items": PARAMETER_VALUE, "minItems": 1}},
     },
 }
 
 # policies/<region>/parameters.yml: values several programs share (who is 老年人, 高龄, …)
 COMMON_PARAMETERS = {
-    "type": "object", "required": ["parameters"], "additionalProperties": False,
+    "type": "object",
+    "required": ["parameters"],
+    "additionalProperties": False,
     "properties": {"parameters": PARAMETERS},
 }
 
 PROGRAM = {
     "type": "object",
-    "required": ["id", "name", "short_name", "aliases", "target_group", "benefits", "apply",
-                 "documents", "source", "summary", "faq"],
+    "required": [
+        "id",
+        "name",
+        "short_name",
+        "aliases",
+        "target_group",
+        "benefits",
+        "apply",
+        "documents",
+        "source",
+        "summary",
+        "faq",
+    ],
     "additionalProperties": False,
     "properties": {
         "id": ID,
@@ -66,45 +80,60 @@ PROGRAM = {
         "aliases": {"type": "array", "items": TEXT, "minItems": 1},
         "keywords": TEXT_LIST,
         "target_group": {
-            "type": "object", "required": ["text"], "additionalProperties": False,
+            "type": "object",
+            "required": ["text"],
+            "additionalProperties": False,
             "properties": {"text": TEXT},
         },
         "parameters": PARAMETERS,
         "benefits": {"type": "array", "items": TEXT, "minItems": 1},
         "apply": {
-            "type": "object", "required": ["text"], "additionalProperties": False,
+            "type": "object",
+            "required": ["text"],
+            "additionalProperties": False,
             "properties": {"text": TEXT, "steps": TEXT_LIST, "where": TEXT_LIST},
         },
         "documents": {
-            "type": "object", "required": ["items", "text"], "additionalProperties": False,
+            "type": "object",
+            "required": ["items", "text"],
+            "additionalProperties": False,
             "properties": {"items": {"type": "array", "items": TEXT}, "text": TEXT},
         },
         "source": SOURCE_REF,
         "supporting_sources": {
             "type": "array",
-            "items": {"type": "object", "required": ["document", "note"],
-                      "additionalProperties": False,
-                      "properties": {"document": ID, "note": TEXT}},
+            "items": {
+                "type": "object",
+                "required": ["document", "note"],
+                "additionalProperties": False,
+                "properties": {"document": ID, "note": TEXT},
+            },
         },
         "summary": TEXT,
         # where the document allows several readings: the one chosen, and why
         "assumptions": {
             "type": "array",
-            "items": {"type": "object", "required": ["id", "reading", "note"],
-                      "additionalProperties": False,
-                      "properties": {"id": ID, "reading": TEXT, "note": TEXT,
-                                     "clause": TEXT}},
+            "items": {
+                "type": "object",
+                "required": ["id", "reading", "note"],
+                "additionalProperties": False,
+                "properties": {"id": ID, "reading": TEXT, "note": TEXT, "clause": TEXT},
+            },
         },
         "faq": {
-            "type": "array", "minItems": 1,
+            "type": "array",
+            "minItems": 1,
             "items": {
-                "type": "object", "required": ["q", "a"], "additionalProperties": False,
+                "type": "object",
+                "required": ["q", "a"],
+                "additionalProperties": False,
                 "properties": {
-                    "q": TEXT, "a": TEXT,
-                    "variants": TEXT_LIST,   # other ways people ask the same question
+                    "q": TEXT,
+                    "a": TEXT,
+                    "variants": TEXT_LIST,  # other ways people ask the same question
                     "facet": {"enum": ["what", "who", "amount", "apply", "documents", "history"]},
-                    "source": SOURCE_REF,    # the clause this answer rests on (cited when used)
-                    "group": TEXT_LIST,      # answer only when the question names one of these
+                    "source": SOURCE_REF,  # the clause this answer rests on (cited when used)
+                    "group": TEXT_LIST,  # answer only when the question names one of these
                 },
             },
         },
@@ -128,7 +157,7 @@ PACK = {
                 "additionalProperties": False,
                 "properties": {
                     "id": ID,
-                    "file": TEXT,        # file name in the seed documents folder
+                    "file": TEXT,  # file name in the seed documents folder
                     "kind": {"enum": ["policy", "law", "study"]},
                     "title": TEXT,
                     "issuer": TEXT,
@@ -150,18 +179,20 @@ PACK = {
 # policies/<region>/coverage.yml: what retrieval must know beyond the programs (issue 17):
 # benefits the pack does not cover, named outright, and where to ask about them.
 COVERAGE = {
-    "type": "object", "additionalProperties": False,
+    "type": "object",
+    "additionalProperties": False,
     "properties": {
         "reply": {"type": "string", "pattern": r"\{name\}.*\{where\}"},
         "not_covered": {
             "type": "array",
             "items": {
-                "type": "object", "required": ["name"], "additionalProperties": False,
+                "type": "object",
+                "required": ["name"],
+                "additionalProperties": False,
                 "oneOf": [{"required": ["where"]}, {"required": ["referral"]}],
                 # where: what to tell the caller; referral: the id of a referral in
                 # policies/national/referrals.yml whose sentence is said instead
-                "properties": {"name": TEXT, "aliases": TEXT_LIST, "where": TEXT,
-                               "referral": ID},
+                "properties": {"name": TEXT, "aliases": TEXT_LIST, "where": TEXT, "referral": ID},
             },
         },
     },

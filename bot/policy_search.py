@@ -50,6 +50,7 @@ a price; when the program has none, the answer says the document does not give o
 program's names price what was named (居家养老服务的价钱 -> 居家养老服务价格, 上门洗澡多少钱
 -> 上门服务价格) the price program answers instead (`price_program`).
 """
+
 from __future__ import annotations
 
 import functools
@@ -65,26 +66,26 @@ from rapidfuzz import fuzz, process
 from bot.config import get_settings
 from bot.fuzzy import fold_syllable
 
-if TYPE_CHECKING:   # the data model lives in bot.policy_kb, which imports this module
+if TYPE_CHECKING:  # the data model lives in bot.policy_kb, which imports this module
     from bot.policy_kb import Faq, Program
 
 log = logging.getLogger(__name__)
 
-KEYWORD_BASE = 0.74    # an exact keyword of two characters that one program uses
+KEYWORD_BASE = 0.74  # an exact keyword of two characters that one program uses
 # These constants were set on benchmarks/data/policy_dev.tsv; ANSWER_THRESHOLD and
 # SUGGEST_THRESHOLD (bot/policy_kb.py) on the independent set (benchmarks/RESULTS.md).
-BONUS_CAP = 0.08       # the most further signals can add to a program's best one
-BONUS_SHARES = (0.06, 0.03, 0.02)   # what the 2nd, 3rd, 4th signal add (x their strength)
+BONUS_CAP = 0.08  # the most further signals can add to a program's best one
+BONUS_SHARES = (0.06, 0.03, 0.02)  # what the 2nd, 3rd, 4th signal add (x their strength)
 EXPLAINED_ENOUGH = 0.6  # a question this much explained by a program's texts is not odd
 UNEXPLAINED_KEEP = 0.7  # a keyword/sound/FAQ match in a question not explained at all
-FAQ_WEIGHT = 0.85      # an FAQ phrasing as similar as can be counts as much as this
-FAQ_FLOOR = 0.5        # less similar than this: not evidence
-SOUND_WEIGHT = 0.76    # a name heard in full by sound only
-SOUND_FLOOR = 0.8      # a name heard less well than this (pinyin ratio): not evidence
+FAQ_WEIGHT = 0.85  # an FAQ phrasing as similar as can be counts as much as this
+FAQ_FLOOR = 0.5  # less similar than this: not evidence
+SOUND_WEIGHT = 0.76  # a name heard in full by sound only
+SOUND_FLOOR = 0.8  # a name heard less well than this (pinyin ratio): not evidence
 CONTENT_WEIGHT = 0.80  # a question every informative word of which the program's text uses
-CONTENT_FLOOR = 0.35   # less of the question explained than this: not evidence
-CONTENT_SHARED = 0.3   # what another program explaining the question too takes off
-PART_OF_WORD = 0.85    # a keyword that is only part of a longer word of the question
+CONTENT_FLOOR = 0.35  # less of the question explained than this: not evidence
+CONTENT_SHARED = 0.3  # what another program explaining the question too takes off
+PART_OF_WORD = 0.85  # a keyword that is only part of a longer word of the question
 # The meaning signal (bot/policy_meaning.py: e5 cosine of the question to the program's
 # closest phrasing), for the most alike program only: MEANING_WEIGHT x how alike
 # ((sim - MEANING_LO) / (MEANING_HI - MEANING_LO)) x how clearly it leads (its lead over
@@ -103,66 +104,296 @@ CORROBORATED = 0.10
 # meaning signal picks, when it leads the next by MEANING_DECIDES_GAP (cosine), comes first
 MEANING_DECIDES = 0.15
 MEANING_DECIDES_GAP = 0.01
-CLOSE_MARGIN = 0.1     # a runner-up closer than this to the best program ...
-CLOSE_PENALTY = 0.5    # ... takes this share of the difference off the confidence
-FAQ_UNSAID = 0.6       # an FAQ phrasing none of whose telling words is said: this much
-JOINED_EASE = 0.1      # two programs joined by 和 may each be named a little less surely
-GROUP_BONUS = 0.05     # an FAQ written for the group the caller names (特困, 低保) matches
+CLOSE_MARGIN = 0.1  # a runner-up closer than this to the best program ...
+CLOSE_PENALTY = 0.5  # ... takes this share of the difference off the confidence
+FAQ_UNSAID = 0.6  # an FAQ phrasing none of whose telling words is said: this much
+JOINED_EASE = 0.1  # two programs joined by 和 may each be named a little less surely
+GROUP_BONUS = 0.05  # an FAQ written for the group the caller names (特困, 低保) matches
 
 
 # ---------------------------------------------------------------------------- text
 
-_PUNCT = re.compile(r"[\s\u3000-\u303f\uff00-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
-                    r"!-/:-@\[-`{-~“”‘’…—·]+")
+_PUNCT = re.compile(
+    r"[\s\u3000-\u303f\uff00-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
+    r"!-/:-@\[-`{-~“”‘’…—·]+"
+)
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 
 # Colloquial words callers use for the standard ones the packs are written in.
-_COLLOQUIAL = (("钟头", "小时"), ("咋个", "怎么"), ("咋样", "怎么样"), ("咋", "怎么"),
-               ("啥子", "什么"), ("啥", "什么"), ("甚么", "什么"), ("几多钱", "多少钱"),
-               ("多少米", "多少钱"))
+_COLLOQUIAL = (
+    ("钟头", "小时"),
+    ("咋个", "怎么"),
+    ("咋样", "怎么样"),
+    ("咋", "怎么"),
+    ("啥子", "什么"),
+    ("啥", "什么"),
+    ("甚么", "什么"),
+    ("几多钱", "多少钱"),
+    ("多少米", "多少钱"),
+)
 
-_FILLERS = sorted([
-    "请问一下", "请问", "我想问一下", "我想问问", "我想问", "想问一下", "想问问", "问一下", "问问",
-    "我想知道", "想知道", "想了解一下", "想了解", "了解一下", "咨询一下", "你好", "您好", "喂",
-    "那个", "这个", "就是", "我妈妈", "我爸爸", "我妈", "我爸", "我老伴", "老伴", "我家老人",
-    "我们家", "我家", "家里老人", "老爷子", "老太太", "我奶奶", "我爷爷", "我婆婆", "我公公",
-    "我岳母", "我丈母娘", "是不是", "有没有", "能不能", "可不可以", "帮我", "给我", "说说",
-    "讲讲", "告诉我", "一下", "你们", "我", "您", "你", "的", "了", "吗", "呢", "啊", "呀", "吧",
-    "嘛", "哦", "哈", "呗", "噢", "嗯",
-], key=len, reverse=True)
+_FILLERS = sorted(
+    [
+        "请问一下",
+        "请问",
+        "我想问一下",
+        "我想问问",
+        "我想问",
+        "想问一下",
+        "想问问",
+        "问一下",
+        "问问",
+        "我想知道",
+        "想知道",
+        "想了解一下",
+        "想了解",
+        "了解一下",
+        "咨询一下",
+        "你好",
+        "您好",
+        "喂",
+        "那个",
+        "这个",
+        "就是",
+        "我妈妈",
+        "我爸爸",
+        "我妈",
+        "我爸",
+        "我老伴",
+        "老伴",
+        "我家老人",
+        "我们家",
+        "我家",
+        "家里老人",
+        "老爷子",
+        "老太太",
+        "我奶奶",
+        "我爷爷",
+        "我婆婆",
+        "我公公",
+        "我岳母",
+        "我丈母娘",
+        "是不是",
+        "有没有",
+        "能不能",
+        "可不可以",
+        "帮我",
+        "给我",
+        "说说",
+        "讲讲",
+        "告诉我",
+        "一下",
+        "你们",
+        "我",
+        "您",
+        "你",
+        "的",
+        "了",
+        "吗",
+        "呢",
+        "啊",
+        "呀",
+        "吧",
+        "嘛",
+        "哦",
+        "哈",
+        "呗",
+        "噢",
+        "嗯",
+    ],
+    key=len,
+    reverse=True,
+)
 
 FACETS: dict[str, tuple[str, ...]] = {
     "documents": ("带什么", "带哪些", "要带", "材料", "证件", "资料", "证明", "身份证", "户口本"),
-    "apply": ("怎么申请", "如何申请", "怎样申请", "怎么办理", "怎么办", "怎么弄", "咋办", "咋弄",
-              "咋申请", "怎么领", "怎么报名", "怎么参加", "怎么叫", "怎么找", "去哪里", "去哪儿",
-              "去哪", "在哪里", "在哪儿", "在哪", "哪里", "找谁", "申请", "办理", "报名", "流程",
-              "手续", "下单", "怎么联系", "电话多少", "附近"),
-    "who": ("谁能", "谁可以", "什么人", "哪些人", "什么样的人", "什么条件", "条件", "符合",
-            "资格", "能享受", "可以享受", "能参加", "算哪一类", "算哪类", "够不够"),
+    "apply": (
+        "怎么申请",
+        "如何申请",
+        "怎样申请",
+        "怎么办理",
+        "怎么办",
+        "怎么弄",
+        "咋办",
+        "咋弄",
+        "咋申请",
+        "怎么领",
+        "怎么报名",
+        "怎么参加",
+        "怎么叫",
+        "怎么找",
+        "去哪里",
+        "去哪儿",
+        "去哪",
+        "在哪里",
+        "在哪儿",
+        "在哪",
+        "哪里",
+        "找谁",
+        "申请",
+        "办理",
+        "报名",
+        "流程",
+        "手续",
+        "下单",
+        "怎么联系",
+        "电话多少",
+        "附近",
+    ),
+    "who": (
+        "谁能",
+        "谁可以",
+        "什么人",
+        "哪些人",
+        "什么样的人",
+        "什么条件",
+        "条件",
+        "符合",
+        "资格",
+        "能享受",
+        "可以享受",
+        "能参加",
+        "算哪一类",
+        "算哪类",
+        "够不够",
+    ),
     "history": ("以前", "原来", "变了", "变化", "怎么变", "调整", "涨了", "提高了"),
-    "amount": ("多少钱", "多少", "几个小时", "几小时", "几个", "几次", "标准", "收费", "要钱",
-               "花钱", "交钱", "收钱", "给钱", "收不收钱", "收不收费", "收不收", "要不要钱", "补多少", "发多少", "多久"),
-    "what": ("是什么", "什么是", "干什么", "干啥", "做什么", "啥意思", "什么意思", "是啥", "介绍",
-             "有什么用", "有啥用", "怎么回事", "好处"),
+    "amount": (
+        "多少钱",
+        "多少",
+        "几个小时",
+        "几小时",
+        "几个",
+        "几次",
+        "标准",
+        "收费",
+        "要钱",
+        "花钱",
+        "交钱",
+        "收钱",
+        "给钱",
+        "收不收钱",
+        "收不收费",
+        "收不收",
+        "要不要钱",
+        "补多少",
+        "发多少",
+        "多久",
+    ),
+    "what": (
+        "是什么",
+        "什么是",
+        "干什么",
+        "干啥",
+        "做什么",
+        "啥意思",
+        "什么意思",
+        "是啥",
+        "介绍",
+        "有什么用",
+        "有啥用",
+        "怎么回事",
+        "好处",
+    ),
 }
 _FACET_ORDER = ("documents", "apply", "who", "history", "amount", "what")
-_GENERIC = sorted(["养老政策", "政策", "养老服务", "养老", "老年人", "老人", "服务", "有什么",
-                   "有哪些", "什么", "哪些", "问题", "事情", "补贴", "待遇", "福利", "优惠",
-                   "方面", "规定", "能", "可以", "想", "要"], key=len, reverse=True)
+_GENERIC = sorted(
+    [
+        "养老政策",
+        "政策",
+        "养老服务",
+        "养老",
+        "老年人",
+        "老人",
+        "服务",
+        "有什么",
+        "有哪些",
+        "什么",
+        "哪些",
+        "问题",
+        "事情",
+        "补贴",
+        "待遇",
+        "福利",
+        "优惠",
+        "方面",
+        "规定",
+        "能",
+        "可以",
+        "想",
+        "要",
+    ],
+    key=len,
+    reverse=True,
+)
 
 # What the caller pays (a price) as against what the caller gets (an amount of benefit).
-_PRICE_STRONG = ("收费", "收钱", "要钱", "花钱", "交钱", "付钱", "掏钱", "自己出钱", "自己出",
-                 "费用", "价格", "价钱", "收不收", "贵不贵", "贵吗", "太贵", "便宜", "自费", "学费",
-                 "免不免费", "免费吗", "免费的吗", "是不是免费", "能不能免费", "几块钱")
+_PRICE_STRONG = (
+    "收费",
+    "收钱",
+    "要钱",
+    "花钱",
+    "交钱",
+    "付钱",
+    "掏钱",
+    "自己出钱",
+    "自己出",
+    "费用",
+    "价格",
+    "价钱",
+    "收不收",
+    "贵不贵",
+    "贵吗",
+    "太贵",
+    "便宜",
+    "自费",
+    "学费",
+    "免不免费",
+    "免费吗",
+    "免费的吗",
+    "是不是免费",
+    "能不能免费",
+    "几块钱",
+)
 _PRICE_WEAK = ("多少钱",)
-_GOVERNMENT_PAYS = re.compile(r"(?:政府|国家|公家|街道|社区)(?:给|来|帮)?(?:花钱|出钱|掏钱|付钱|买单|付费|出资)")
-_BENEFIT = ("补贴", "补助", "津贴", "发多少", "领多少", "给多少", "补多少", "报销", "发钱", "领钱",
-            "救助金", "能拿", "能领", "给钱")
+_GOVERNMENT_PAYS = re.compile(
+    r"(?:政府|国家|公家|街道|社区)(?:给|来|帮)?(?:花钱|出钱|掏钱|付钱|买单|付费|出资)"
+)
+_BENEFIT = (
+    "补贴",
+    "补助",
+    "津贴",
+    "发多少",
+    "领多少",
+    "给多少",
+    "补多少",
+    "报销",
+    "发钱",
+    "领钱",
+    "救助金",
+    "能拿",
+    "能领",
+    "给钱",
+)
 _PRICE_TEXT = ("收费", "费用", "价格", "价钱", "自费", "学费", "不收钱", "不要钱")
 
 # Words that join two topics in one question (助餐和助浴; 长护险跟家庭床位).
-_JOINERS = ("和", "跟", "与", "及", "以及", "还有", "另外", "或者", "或是", "还是", "同时",
-            "再问", "顺便问", "、")
+_JOINERS = (
+    "和",
+    "跟",
+    "与",
+    "及",
+    "以及",
+    "还有",
+    "另外",
+    "或者",
+    "或是",
+    "还是",
+    "同时",
+    "再问",
+    "顺便问",
+    "、",
+)
 
 
 def _prep(text: str | None) -> str:
@@ -177,6 +408,7 @@ def _prep_marked(text: str | None) -> str:
         return ""
     try:
         from bot.textnorm import normalize
+
         text = normalize(text)
     except Exception:  # normalisation is a help, never a reason to fail
         log.exception("text normalisation failed; matching the raw text")
@@ -218,17 +450,79 @@ def _topic(q: str) -> str:
     return _strip(_strip(q, _FILLERS), _FACET_WORDS)
 
 
-_STOP = frozenset({
-    "老人", "老年人", "老年", "政府", "社区", "我们", "你们", "他们", "这个", "那个", "什么", "怎么",
-    "怎么样", "哪里", "哪个", "哪些", "多少", "几个", "没有", "有没有", "不能", "能不能", "可以",
-    "不是", "是不是", "就是", "还是", "一下", "时候", "现在", "知道", "请问", "问问", "想问",
-    "需要", "应该", "里面", "我家", "家里", "我妈", "我爸", "家里人", "家人", "老两口", "老伴",
-    "父亲", "母亲", "老父亲", "老母亲", "奶奶", "爷爷", "姥姥", "姥爷", "外婆", "外公", "婆婆",
-    "公公", "听说", "问题", "事情", "情况", "办法", "帮忙", "谢谢",
-})
+_STOP = frozenset(
+    {
+        "老人",
+        "老年人",
+        "老年",
+        "政府",
+        "社区",
+        "我们",
+        "你们",
+        "他们",
+        "这个",
+        "那个",
+        "什么",
+        "怎么",
+        "怎么样",
+        "哪里",
+        "哪个",
+        "哪些",
+        "多少",
+        "几个",
+        "没有",
+        "有没有",
+        "不能",
+        "能不能",
+        "可以",
+        "不是",
+        "是不是",
+        "就是",
+        "还是",
+        "一下",
+        "时候",
+        "现在",
+        "知道",
+        "请问",
+        "问问",
+        "想问",
+        "需要",
+        "应该",
+        "里面",
+        "我家",
+        "家里",
+        "我妈",
+        "我爸",
+        "家里人",
+        "家人",
+        "老两口",
+        "老伴",
+        "父亲",
+        "母亲",
+        "老父亲",
+        "老母亲",
+        "奶奶",
+        "爷爷",
+        "姥姥",
+        "姥爷",
+        "外婆",
+        "外公",
+        "婆婆",
+        "公公",
+        "听说",
+        "问题",
+        "事情",
+        "情况",
+        "办法",
+        "帮忙",
+        "谢谢",
+    }
+)
 # "我妈85了", "快90了", "80多岁", "年过八旬": the age a caller gives
-_AGE = re.compile(r"(?<![\d.])(\d{2,3})(?=多?(?:周岁|岁|了|以上|出头))|"
-                  r"(?:快|满|过|上了|今年|已经)(\d{2,3})(?![\d.])|([八九])旬")
+_AGE = re.compile(
+    r"(?<![\d.])(\d{2,3})(?=多?(?:周岁|岁|了|以上|出头))|"
+    r"(?:快|满|过|上了|今年|已经)(\d{2,3})(?![\d.])|([八九])旬"
+)
 _AGE_TERM = re.compile(r"^(\d{2,3})周?岁$")
 # 上门洗澡一次多少钱, 上门理发怎么收费: the price of a service at home
 HOME_SERVICE = "上门服务"
@@ -237,13 +531,24 @@ _HOME_VISIT = re.compile(r"上门(?!服务)[\u4e00-\u9fff]{1,2}")
 
 # Everyday words for the same thing, said as one (the first): callers and documents meet.
 _SAME = (
-    ("食堂", "饭堂", "餐厅", "饭馆"), ("吃饭", "用餐", "就餐", "做饭", "弄饭", "送饭"),
-    ("养老院", "敬老院", "福利院", "老人院", "老年公寓"), ("看病", "就医", "瞧病", "看医生"),
-    ("孤独", "寂寞", "孤单"), ("特困", "五保", "五保户", "孤寡"), ("失智", "痴呆", "老年痴呆"),
-    ("卧床", "瘫痪", "躺床", "瘫在床上"), ("子女", "儿女", "孩子", "儿子", "女儿"),
-    ("免费", "不要钱", "白给", "不花钱"), ("补贴", "补助", "津贴"),
-    ("申请", "办理", "登记"), ("照顾", "照料", "照看", "看护"), ("上门", "到家", "来家里"),
-    ("卫生间", "厕所", "洗手间"), ("残疾", "残障"), ("遗产", "遗嘱"), ("电话", "热线"),
+    ("食堂", "饭堂", "餐厅", "饭馆"),
+    ("吃饭", "用餐", "就餐", "做饭", "弄饭", "送饭"),
+    ("养老院", "敬老院", "福利院", "老人院", "老年公寓"),
+    ("看病", "就医", "瞧病", "看医生"),
+    ("孤独", "寂寞", "孤单"),
+    ("特困", "五保", "五保户", "孤寡"),
+    ("失智", "痴呆", "老年痴呆"),
+    ("卧床", "瘫痪", "躺床", "瘫在床上"),
+    ("子女", "儿女", "孩子", "儿子", "女儿"),
+    ("免费", "不要钱", "白给", "不花钱"),
+    ("补贴", "补助", "津贴"),
+    ("申请", "办理", "登记"),
+    ("照顾", "照料", "照看", "看护"),
+    ("上门", "到家", "来家里"),
+    ("卫生间", "厕所", "洗手间"),
+    ("残疾", "残障"),
+    ("遗产", "遗嘱"),
+    ("电话", "热线"),
 )
 _CANON = {w: group[0] for group in _SAME for w in group}
 
@@ -256,7 +561,7 @@ def _jieba():
     retrieval scores must be the same in the action server, the API and every test order."""
     try:
         import jieba
-    except ImportError:   # pragma: no cover
+    except ImportError:  # pragma: no cover
         return None
     jieba.setLogLevel(60)
     return jieba.Tokenizer()
@@ -267,17 +572,24 @@ def _words(text: str) -> list[str]:
     or more, common words out, everyday synonyms said one way); character pairs when
     jieba is not installed."""
     jieba = _jieba()
-    if jieba is None:   # pragma: no cover - jieba is installed with Rasa (Makefile)
-        pieces = [text[i:i + 2] for i in range(len(text) - 1)]
+    if jieba is None:  # pragma: no cover - jieba is installed with Rasa (Makefile)
+        pieces = [text[i : i + 2] for i in range(len(text) - 1)]
     else:
         pieces = jieba.lcut_for_search(text)
         # characters jieba leaves alone (被/骗, 防/滑) are read in pairs too: 被骗, 防滑
         singles = jieba.lcut(text)
-        pieces += [a + b for a, b in zip(singles, singles[1:]) if len(a) == len(b) == 1
-                   and _HAN.match(a) and _HAN.match(b)]
-    words = (_CANON.get(w, w) for w in pieces
-             if (len(w) >= 2 and not w.isascii() or w.isdigit() and len(w) >= 2)
-             and w not in _STOP and w not in _ASKING)
+        pieces += [
+            a + b
+            for a, b in zip(singles, singles[1:])
+            if len(a) == len(b) == 1 and _HAN.match(a) and _HAN.match(b)
+        ]
+    words = (
+        _CANON.get(w, w)
+        for w in pieces
+        if (len(w) >= 2 and not w.isascii() or w.isdigit() and len(w) >= 2)
+        and w not in _STOP
+        and w not in _ASKING
+    )
     return list(dict.fromkeys(words))
 
 
@@ -287,15 +599,16 @@ _ASKING = frozenset(_FACET_WORDS) | frozenset(_GENERIC) | frozenset(_FILLERS)
 def is_price_question(q: str) -> bool:
     """The (prepared) question asks what something costs the caller: 收费, 要不要钱,
     多少钱 (unless it asks how much is paid out: 补贴发多少钱)."""
-    q = _GOVERNMENT_PAYS.sub("", q)   # 政府花钱买服务: what the caller gets, not pays
+    q = _GOVERNMENT_PAYS.sub("", q)  # 政府花钱买服务: what the caller gets, not pays
     if any(w in q for w in _PRICE_STRONG):
         return True
     return any(w in q for w in _PRICE_WEAK) and not any(w in q for w in _BENEFIT)
 
 
 def _is_price_faq(faq: "Faq") -> bool:
-    return any(is_price_question(_prep(p)) for p in faq.phrasings) or \
-        any(w in faq.answer for w in _PRICE_TEXT)
+    return any(is_price_question(_prep(p)) for p in faq.phrasings) or any(
+        w in faq.answer for w in _PRICE_TEXT
+    )
 
 
 # ---------------------------------------------------------------------------- sound
@@ -318,7 +631,8 @@ def _code(syllable: str) -> str:
 def _sound_spans(text: str) -> tuple[str, tuple[tuple[int, int], ...]]:
     """The folded pinyin of `text` as a string of syllable codes (digits, letters: as is),
     and for each code the characters of `text` it stands for."""
-    from pypinyin import lazy_pinyin   # ~0.25 s import, only on first use
+    from pypinyin import lazy_pinyin  # ~0.25 s import, only on first use
+
     codes: list[str] = []
     spans: list[tuple[int, int]] = []
     for m in _PIECES.finditer(text):
@@ -342,7 +656,7 @@ def _sound(text: str) -> str:
 
 
 def _bigrams(text: str) -> set[str]:
-    return {text[i:i + 2] for i in range(len(text) - 1)} if len(text) > 1 else {text} - {""}
+    return {text[i : i + 2] for i in range(len(text) - 1)} if len(text) > 1 else {text} - {""}
 
 
 def _dice(a: str, b: str) -> float:
@@ -361,7 +675,7 @@ class _QuerySound:
     def windows(self, width: int) -> list[str]:
         if width not in self._windows:
             s = self.sound
-            self._windows[width] = [s[i:i + width] for i in range(len(s) - width + 1)]
+            self._windows[width] = [s[i : i + width] for i in range(len(s) - width + 1)]
         return self._windows[width]
 
     def chars(self, start: int, width: int) -> tuple[int, int]:
@@ -405,7 +719,7 @@ def _name_score(alias: str, alias_sound: str, q: str, qs: _QuerySound) -> float:
     it. Used to resolve a name the NLU extracted (KnowledgeBase.resolve_program)."""
     if not alias:
         return 0.0
-    if alias in q:   # longer names win ties: 家庭养老床位 over 养老
+    if alias in q:  # longer names win ties: 家庭养老床位 over 养老
         return 0.97 + 0.03 * min(1.0, len(alias) / 8)
     score, _where = _sound_match(alias_sound, qs)
     return 0.93 * score if score >= 1.0 else (0.85 if score == 0.9 else score)
@@ -414,19 +728,19 @@ def _name_score(alias: str, alias_sound: str, q: str, qs: _QuerySound) -> float:
 def _faq_topic_score(faq_topic: str, q_topic: str) -> float:
     if not faq_topic or not q_topic:
         return 0.0
-    return max(_dice(faq_topic, q_topic),
-               fuzz.ratio(_sound(faq_topic), _sound(q_topic)) / 100 * 0.95)
+    return max(_dice(faq_topic, q_topic), fuzz.ratio(_sound(faq_topic), _sound(q_topic)) / 100 * 0.95)
 
 
 # ---------------------------------------------------------------------------- the index
 
+
 @dataclass(frozen=True)
 class _Term:
     program_id: str
-    kind: str          # alias | keyword
-    text: str          # prepared
+    kind: str  # alias | keyword
+    text: str  # prepared
     sound: str
-    weight: float      # the signal when the query says it exactly
+    weight: float  # the signal when the query says it exactly
 
 
 @dataclass(frozen=True)
@@ -454,8 +768,8 @@ class _Scored:
     score: float
     matched: str
     signals: dict = field(default_factory=dict)
-    mentions: tuple[_Mention, ...] = ()     # its exact mentions in the query
-    evidence: float = 0.0   # the score before the share of the question it explains counts
+    mentions: tuple[_Mention, ...] = ()  # its exact mentions in the query
+    evidence: float = 0.0  # the score before the share of the question it explains counts
 
 
 def alias_weight(text: str) -> float:
@@ -465,8 +779,7 @@ def alias_weight(text: str) -> float:
 
 def keyword_weight(text: str, programs_using_it: int) -> float:
     """An exact mention of a keyword: longer and specific to one program is stronger."""
-    return KEYWORD_BASE + 0.025 * min(4, max(0, len(text) - 2)) \
-        - 0.05 * min(2, programs_using_it - 1)
+    return KEYWORD_BASE + 0.025 * min(4, max(0, len(text) - 2)) - 0.05 * min(2, programs_using_it - 1)
 
 
 class SearchIndex:
@@ -481,28 +794,34 @@ class SearchIndex:
             self.meaning = MeaningIndex(self.programs.values())
         vocab: dict[str, str] = {}
         for p in self.programs.values():
-            texts = [p.name, p.short_name, *p.aliases, *p.keywords,
-                     *(ph for f in p.faq for ph in f.phrasings)]
+            texts = [
+                p.name,
+                p.short_name,
+                *p.aliases,
+                *p.keywords,
+                *(ph for f in p.faq for ph in f.phrasings),
+            ]
             vocab[p.id] = "|".join(_prep(t) for t in texts)
         self.terms: list[_Term] = []
         self.faqs: list[_FaqEntry] = []
         self.bags: dict[str, dict[str, float]] = {}
         for p in self.programs.values():
-            names = list(dict.fromkeys(t for t in (_match_form(x) for x in
-                                                   (p.name, p.short_name, *p.aliases)) if t))
+            names = list(
+                dict.fromkeys(t for t in (_match_form(x) for x in (p.name, p.short_name, *p.aliases)) if t)
+            )
             for text in names:
                 self.terms.append(_Term(p.id, "alias", text, _sound(text), alias_weight(text)))
-            for text in dict.fromkeys(_match_form(k) for k in p.keywords):   # 八十岁 = 80岁
+            for text in dict.fromkeys(_match_form(k) for k in p.keywords):  # 八十岁 = 80岁
                 if not text or text in names:
                     continue
                 users = sum(1 for v in vocab.values() if text in v)
-                self.terms.append(_Term(p.id, "keyword", text, _sound(text),
-                                        keyword_weight(text, max(1, users))))
+                self.terms.append(
+                    _Term(p.id, "keyword", text, _sound(text), keyword_weight(text, max(1, users)))
+                )
             for f in p.faq:
                 for phrasing in f.phrasings:
                     text = _prep(phrasing)
-                    self.faqs.append(_FaqEntry(p.id, f, text, _topic(text),
-                                               tuple(_words(text))))
+                    self.faqs.append(_FaqEntry(p.id, f, text, _topic(text), tuple(_words(text))))
             self.bags[p.id] = _bag(p)
         self.df: dict[str, int] = {}
         for bag in self.bags.values():
@@ -513,8 +832,9 @@ class SearchIndex:
         """Rarer across programs = more telling; a word no program uses: the most."""
         return math.log((len(self.bags) + 1) / (self.df.get(word, 0) + 0.5))
 
-    def _word_f1(self, q_words: dict[str, float], q_weight: float,
-                 words: tuple[str, ...]) -> tuple[float, float]:
+    def _word_f1(
+        self, q_words: dict[str, float], q_weight: float, words: tuple[str, ...]
+    ) -> tuple[float, float]:
         """How far the question and an FAQ phrasing say the same words, weighted by rarity:
         (F1 of the two sides' coverage, the share of the phrasing's words said)."""
         if not q_weight or not words:
@@ -534,9 +854,11 @@ class SearchIndex:
         total = sum(self._idf(w) for w in words)
         if not total:
             return {}
-        sure = min(1.0, 0.5 + 0.25 * len(words))   # one word explained is thin evidence
-        return {pid: sure * sum(self._idf(w) * bag.get(w, 0.0) for w in words) / total
-                for pid, bag in self.bags.items()}
+        sure = min(1.0, 0.5 + 0.25 * len(words))  # one word explained is thin evidence
+        return {
+            pid: sure * sum(self._idf(w) * bag.get(w, 0.0) for w in words) / total
+            for pid, bag in self.bags.items()
+        }
 
     # -- evidence ------------------------------------------------------------------------
 
@@ -552,18 +874,19 @@ class SearchIndex:
         service = next((t for t in self.terms if t.text == HOME_SERVICE), None)
         for m in _HOME_VISIT.finditer(q) if service and is_price_question(q) else ():
             if not any(f.start < m.end() and m.start() < f.end for f in found):
-                found.append(_Mention(service, m.start(), m.end()))   # 上门洗澡 = 上门服务
+                found.append(_Mention(service, m.start(), m.end()))  # 上门洗澡 = 上门服务
         for m in _AGE.finditer(q):
             age = int(m.group(1) or m.group(2) or {"八": 80, "九": 90}.get(m.group(3), 0))
             for term in self.terms:
                 at = _AGE_TERM.match(term.text)
-                if at and int(at.group(1)) <= age < 130 \
-                        and not any(f.term is term for f in found):
+                if at and int(at.group(1)) <= age < 130 and not any(f.term is term for f in found):
                     found.append(_Mention(term, m.start(), m.end()))
         kept = []
         for m in found:
-            inside = any(o is not m and o.start <= m.start and m.end <= o.end
-                         and (o.end - o.start) > (m.end - m.start) for o in found)
+            inside = any(
+                o is not m and o.start <= m.start and m.end <= o.end and (o.end - o.start) > (m.end - m.start)
+                for o in found
+            )
             if not inside:
                 kept.append(m)
         return kept
@@ -583,7 +906,7 @@ class SearchIndex:
         for m in mentions:
             by_program.setdefault(m.term.program_id, []).append(m)
 
-        signals: dict[str, list[tuple[float, str, str]]] = {}   # pid -> (s, kind, text)
+        signals: dict[str, list[tuple[float, str, str]]] = {}  # pid -> (s, kind, text)
         for pid, ms in by_program.items():
             seen: set[str] = set()
             for m in sorted(ms, key=lambda m: m.term.weight, reverse=True):
@@ -592,23 +915,31 @@ class SearchIndex:
                 seen.add(m.term.text)
                 weight = m.term.weight
                 if m.term.kind == "keyword" and _inside_a_word(qm, m):
-                    weight *= PART_OF_WORD   # 保险 in 养老保险, 护理 in 护理员
+                    weight *= PART_OF_WORD  # 保险 in 养老保险, 护理 in 护理员
                 signals.setdefault(pid, []).append((weight, m.term.kind, m.term.text))
 
         # names heard by sound only, where no exact mention of another program already is
         sound_best: dict[str, tuple[float, str]] = {}
         for term in self.terms:
-            if term.kind != "alias" or term.program_id in by_program and any(
-                    m.term.kind == "alias" for m in by_program[term.program_id]):
+            if (
+                term.kind != "alias"
+                or term.program_id in by_program
+                and any(m.term.kind == "alias" for m in by_program[term.program_id])
+            ):
                 continue
             if len(term.sound) < 3:
-                continue   # two syllables sound alike too often (饭堂 / 探访)
+                continue  # two syllables sound alike too often (饭堂 / 探访)
             raw, (a, b) = _sound_match(term.sound, qs)
             if raw < SOUND_FLOOR:
                 continue
-            if any(m.term.program_id != term.program_id and m.start < b and a < m.end
-                   and min(b, m.end) - max(a, m.start) >= (b - a) / 2 for m in mentions):
-                continue   # mostly the words of another program said exactly
+            if any(
+                m.term.program_id != term.program_id
+                and m.start < b
+                and a < m.end
+                and min(b, m.end) - max(a, m.start) >= (b - a) / 2
+                for m in mentions
+            ):
+                continue  # mostly the words of another program said exactly
             s = SOUND_WEIGHT * raw
             if s > sound_best.get(term.program_id, (0.0, ""))[0]:
                 sound_best[term.program_id] = (s, term.text)
@@ -626,8 +957,11 @@ class SearchIndex:
             f1, said = self._word_f1(q_words, q_weight, entry.words)
             # characters alike count less when the FAQ's own telling words go unsaid
             # (80岁以上的老人都要做评估吗 is not 80岁以上的老人有什么政策)
-            sim = max(f1, _faq_topic_score(entry.topic, q_topic) *
-                      (FAQ_UNSAID + (1 - FAQ_UNSAID) * said if entry.words else 1.0))
+            sim = max(
+                f1,
+                _faq_topic_score(entry.topic, q_topic)
+                * (FAQ_UNSAID + (1 - FAQ_UNSAID) * said if entry.words else 1.0),
+            )
             if sim < FAQ_FLOOR:
                 continue
             if entry.faq.group:
@@ -640,11 +974,10 @@ class SearchIndex:
 
         # what the question means: the program whose phrasings are most alike, if it leads
         meant: dict[str, float] = {}
-        leads: dict[str, float] = {}   # the most alike program: how clearly it leads
+        leads: dict[str, float] = {}  # the most alike program: how clearly it leads
         sims = self.meaning.similarities(query) if self.meaning is not None else None
         if sims and len(sims) > 1:
-            (pid, sim), (_next, runner_up) = sorted(sims.items(), key=lambda kv: kv[1],
-                                                     reverse=True)[:2]
+            (pid, sim), (_next, runner_up) = sorted(sims.items(), key=lambda kv: kv[1], reverse=True)[:2]
             alike = min(1.0, (sim - MEANING_LO) / (MEANING_HI - MEANING_LO))
             lead = min(1.0, (sim - runner_up) / MEANING_LEAD)
             if alike > 0 and lead > 0:
@@ -675,15 +1008,25 @@ class SearchIndex:
                 # two independent readings agree: the words said (a name, a keyword, an
                 # FAQ phrasing) and what the whole question means (e5)
                 score = evidence = score + CORROBORATED * leads[pid]
-            elif coverage and sig[0][1] not in ("content", "meaning") \
-                    and not any(m.term.kind == "alias" for m in by_program.get(pid, ())):
+            elif (
+                coverage
+                and sig[0][1] not in ("content", "meaning")
+                and not any(m.term.kind == "alias" for m in by_program.get(pid, ()))
+            ):
                 # a keyword, a sound or an FAQ alone, in a question the program's texts
                 # hardly explain, is a coincidence more often than not
-                explained = max(min(1.0, coverage.get(pid, 0.0) / EXPLAINED_ENOUGH),
-                                meant.get(pid, 0.0))
+                explained = max(min(1.0, coverage.get(pid, 0.0) / EXPLAINED_ENOUGH), meant.get(pid, 0.0))
                 score *= UNEXPLAINED_KEEP + (1 - UNEXPLAINED_KEEP) * explained
-            scored.append(_Scored(pid, min(0.99, score), sig[0][2] or pid, kinds,
-                                  tuple(by_program.get(pid, ())), min(0.99, evidence)))
+            scored.append(
+                _Scored(
+                    pid,
+                    min(0.99, score),
+                    sig[0][2] or pid,
+                    kinds,
+                    tuple(by_program.get(pid, ())),
+                    min(0.99, evidence),
+                )
+            )
         # a program heard by sound only never outranks one named in characters
         named = [s.score for s in scored if s.mentions]
         if named:
@@ -705,11 +1048,9 @@ class SearchIndex:
         if not sims or len(sims) < 2 or len(scored) < 2:
             return
         first, second = scored[0], scored[1]
-        if not first.mentions or not second.mentions \
-                or first.score - second.score > MEANING_DECIDES:
+        if not first.mentions or not second.mentions or first.score - second.score > MEANING_DECIDES:
             return
-        (meant, sim), (_next, runner_up) = sorted(sims.items(), key=lambda kv: kv[1],
-                                                   reverse=True)[:2]
+        (meant, sim), (_next, runner_up) = sorted(sims.items(), key=lambda kv: kv[1], reverse=True)[:2]
         if meant == second.program_id and sim - runner_up >= MEANING_DECIDES_GAP:
             first.score, second.score = second.score, first.score
             scored[0], scored[1] = second, first
@@ -722,7 +1063,7 @@ class SearchIndex:
         if len(scored) < 2 or not scored[0].mentions or scored[0].evidence < bar:
             return []
         marked = _match_form(query, marked=True)
-        index = [i for i, ch in enumerate(marked) if ch != "、"]   # match position -> marked
+        index = [i for i, ch in enumerate(marked) if ch != "、"]  # match position -> marked
         taken = list(scored[0].mentions)
         also = []
         for other in scored[1:4]:
@@ -760,9 +1101,10 @@ class SearchIndex:
         """The question as it concerns `own`: the other programs' words taken out
         (助餐和助浴怎么收费 -> 助餐和怎么收费 for 助餐)."""
         q = _match_form(query)
-        for m in sorted((m for o in others if o is not own for m in o.mentions),
-                        key=lambda m: m.start, reverse=True):
-            q = q[:m.start] + q[m.end:]
+        for m in sorted(
+            (m for o in others if o is not own for m in o.mentions), key=lambda m: m.start, reverse=True
+        ):
+            q = q[: m.start] + q[m.end :]
         return q
 
     def price_program(self, query: str, top: _Scored) -> str | None:
@@ -775,9 +1117,12 @@ class SearchIndex:
             return None
         said = {m.term.text for m in top.mentions}
         for term in self.terms:
-            if term.kind == "alias" and term.program_id != top.program_id \
-                    and any(w in term.text for w in _PRICE_NAMES) \
-                    and any(term.text.startswith(t) and len(t) >= 2 for t in said):
+            if (
+                term.kind == "alias"
+                and term.program_id != top.program_id
+                and any(w in term.text for w in _PRICE_NAMES)
+                and any(term.text.startswith(t) and len(t) >= 2 for t in said)
+            ):
                 return term.program_id
         return None
 
@@ -804,8 +1149,9 @@ class SearchIndex:
         if not q:
             return None
         # within one program its own name says nothing: compare what is asked about it
-        names = sorted({_prep(n) for n in (program.name, program.short_name, *program.aliases)},
-                       key=len, reverse=True)
+        names = sorted(
+            {_prep(n) for n in (program.name, program.short_name, *program.aliases)}, key=len, reverse=True
+        )
         q_core = _strip(_strip(q, names), _FILLERS)
         allowed = [f for f in program.faq if not f.group or _names_group(f, q)]
         if is_price_question(q):
@@ -829,8 +1175,9 @@ class SearchIndex:
             score = 0.0
             for phrasing in f.phrasings:
                 f_core = _strip(_strip(_prep(phrasing), names), _FILLERS)
-                score = max(score, _dice(f_core, q_core),
-                            fuzz.ratio(_sound(f_core), _sound(q_core)) / 100 * 0.9)
+                score = max(
+                    score, _dice(f_core, q_core), fuzz.ratio(_sound(f_core), _sound(q_core)) / 100 * 0.9
+                )
             if facet and f.facet == facet:
                 score += 0.15
             elif facet and f.facet and f.facet != facet:
@@ -848,8 +1195,9 @@ _PRICE_NAMES = ("价格", "收费", "价钱", "多少钱", "价目")
 
 def has_price(program: "Program") -> bool:
     """Whether the program's texts say anything about what it costs."""
-    return any(_is_price_faq(f) for f in program.faq if not f.group) or \
-        any(w in program.summary for w in _PRICE_TEXT)
+    return any(_is_price_faq(f) for f in program.faq if not f.group) or any(
+        w in program.summary for w in _PRICE_TEXT
+    )
 
 
 def _names_group(faq: "Faq", q: str) -> bool:
@@ -860,15 +1208,14 @@ def _names_group(faq: "Faq", q: str) -> bool:
 def _word_spans(text: str) -> tuple[tuple[int, int], ...]:
     """Where jieba's words of `text` start and end (none when jieba is not installed)."""
     jieba = _jieba()
-    if jieba is None:   # pragma: no cover
+    if jieba is None:  # pragma: no cover
         return ()
     return tuple((start, end) for _w, start, end in jieba.tokenize(text))
 
 
 def _inside_a_word(q: str, m: _Mention) -> bool:
     """The mention is only part of a longer word of the question."""
-    return any(a <= m.start and m.end <= b and b - a > m.end - m.start
-               for a, b in _word_spans(q))
+    return any(a <= m.start and m.end <= b and b - a > m.end - m.start for a, b in _word_spans(q))
 
 
 def _joined(marked: str, index: list[int], a: _Mention, b: _Mention) -> bool:
@@ -879,9 +1226,9 @@ def _joined(marked: str, index: list[int], a: _Mention, b: _Mention) -> bool:
     lo = index[first.end - 1] + 1
     hi = index[second.start] if second.start < len(index) else len(marked)
     gap = marked[lo:hi]
-    rest = marked[index[second.end - 1] + 1:]
+    rest = marked[index[second.end - 1] + 1 :]
     if len(gap) <= 12 and rest.endswith("呢") and len(rest) <= 3:
-        return True   # 老年大学怎么报名，时间银行呢
+        return True  # 老年大学怎么报名，时间银行呢
     return len(gap) <= 8 and any(j in gap for j in _JOINERS)
 
 

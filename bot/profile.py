@@ -13,6 +13,7 @@ console accounts (`advisor` / `admin`, created from DEMO_*_PASSWORD):
 `DEMO_DATA=allow` lifts this for a test or staging stack on PostgreSQL (the end-to-end
 tests set it); it is never set on a live line, and start-up logs a warning when it is.
 """
+
 from __future__ import annotations
 
 import logging
@@ -62,15 +63,20 @@ def demo_leftovers(database_url: str | None = None) -> list[str]:
 
             hashes = [id_lookup_hash(p["id_number"]) for p in PERSONAS]
             phones = [p["phone"] for p in PERSONAS]
-            people = s.execute(select(Elder.id).where(
-                Elder.id_number_hash.in_(hashes) | Elder.phone.in_(phones))).scalars().all()
+            people = (
+                s.execute(select(Elder.id).where(Elder.id_number_hash.in_(hashes) | Elder.phone.in_(phones)))
+                .scalars()
+                .all()
+            )
             if people:
                 found.append(f"{len(people)} demo people")
         if "advisor_users" in tables:
             for _env, username, _role, display_name in DEMO_ACCOUNTS:
-                if s.execute(select(AdvisorUser.id).where(
-                        AdvisorUser.username == username,
-                        AdvisorUser.display_name == display_name)).first():
+                if s.execute(
+                    select(AdvisorUser.id).where(
+                        AdvisorUser.username == username, AdvisorUser.display_name == display_name
+                    )
+                ).first():
                     found.append(f"demo account '{username}'")
     return found
 
@@ -82,18 +88,21 @@ def check_start_up(database_url: str | None = None) -> None:
     if not production_profile(database_url):
         return
     if demo_data_allowed():
-        log.warning("DEMO_DATA=allow in the production profile: demo people and accounts are "
-                    "accepted. Never set this on a live line.")
+        log.warning(
+            "DEMO_DATA=allow in the production profile: demo people and accounts are "
+            "accepted. Never set this on a live line."
+        )
         return
     try:
         leftovers = demo_leftovers(database_url)
     except SQLAlchemyError as exc:
-        log.warning("production profile: could not check the database for demo data (%s)",
-                    type(exc).__name__)
+        log.warning("production profile: could not check the database for demo data (%s)", type(exc).__name__)
         return
     if leftovers:
-        message = ("refusing to start: production profile (DATABASE_URL is PostgreSQL) with demo "
-                   f"data: {', '.join(leftovers)}. Remove the demo people and accounts (and "
-                   "unset DEMO_*_PASSWORD), or set DEMO_DATA=allow on a test/staging stack only.")
+        message = (
+            "refusing to start: production profile (DATABASE_URL is PostgreSQL) with demo "
+            f"data: {', '.join(leftovers)}. Remove the demo people and accounts (and "
+            "unset DEMO_*_PASSWORD), or set DEMO_DATA=allow on a test/staging stack only."
+        )
         log.critical(message)
         raise DemoDataRefused(message)

@@ -2,6 +2,7 @@
 
 Counts live in Redis when REDIS_URL is set (shared by every web worker), else in this
 process's memory (the embedded default; each worker counts on its own)."""
+
 from __future__ import annotations
 
 import logging
@@ -48,8 +49,9 @@ class RateLimiter:
                 count = pipe.execute()[0]
                 return int(count) <= self.limit
             except Exception as exc:  # Redis down: fall back to local counting
-                log.warning("rate limiter %s: redis unavailable (%s), counting locally",
-                            self.name, type(exc).__name__)
+                log.warning(
+                    "rate limiter %s: redis unavailable (%s), counting locally", self.name, type(exc).__name__
+                )
         with self._lock:
             if len(self._counts) > 100_000:
                 self._counts = {k: v for k, v in self._counts.items() if k[1] == bucket}

@@ -4,6 +4,7 @@ service). The numbers, sentences and sources live in policies/national/referrals
 module loads and checks that file and finds the referral a message needs.
 
 Pure Python, no Rasa (tests/test_referrals.py)."""
+
 from __future__ import annotations
 
 import functools
@@ -22,14 +23,13 @@ class Referral:
     id: str
     cues: tuple[re.Pattern[str], ...]
     unless: tuple[re.Pattern[str], ...]
-    say: str | None          # the sentence, or None when `program` answers instead
-    program: str | None      # a policy-pack program whose answer is said
-    offer: dict[str, Any] | None       # {"intent", "service_type", "title"}: one of our own services
+    say: str | None  # the sentence, or None when `program` answers instead
+    program: str | None  # a policy-pack program whose answer is said
+    offer: dict[str, Any] | None  # {"intent", "service_type", "title"}: one of our own services
     source: dict[str, Any] | None
 
     def matches(self, text: str) -> bool:
-        return any(p.search(text) for p in self.cues) and \
-            not any(p.search(text) for p in self.unless)
+        return any(p.search(text) for p in self.cues) and not any(p.search(text) for p in self.unless)
 
 
 class ReferralFileError(ValueError):
@@ -62,9 +62,17 @@ def load(path: Path = REFERRALS_PATH) -> tuple[Referral, ...]:
             unless = tuple(re.compile(c) for c in item.get("unless") or ())
         except re.error as exc:
             raise ReferralFileError(f"referral {item['id']!r}: bad pattern: {exc}") from exc
-        out.append(Referral(id=item["id"], cues=cues, unless=unless, say=item.get("say"),
-                            program=item.get("program"), offer=item.get("offer"),
-                            source=item.get("source")))
+        out.append(
+            Referral(
+                id=item["id"],
+                cues=cues,
+                unless=unless,
+                say=item.get("say"),
+                program=item.get("program"),
+                offer=item.get("offer"),
+                source=item.get("source"),
+            )
+        )
     ids = [r.id for r in out]
     if len(ids) != len(set(ids)):
         raise ReferralFileError(f"{path.name}: duplicate referral ids")

@@ -15,6 +15,7 @@ What it removes, older than the period:
 Kept: bookings and their history (the service record), the handoff queue and safety events
 (their texts were masked when written), the audit log and ratings.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -52,8 +53,12 @@ def retention_days() -> int:
     return get_settings().retention_days
 
 
-def run(days: int | None = None, dry_run: bool = False, database_url: str | None = None,
-        tracker_store_url: str | None = None) -> Report:
+def run(
+    days: int | None = None,
+    dry_run: bool = False,
+    database_url: str | None = None,
+    tracker_store_url: str | None = None,
+) -> Report:
     """Applies the retention period; with `dry_run` only counts what would go."""
     now = clock.utcnow_naive()
     report = Report(cutoff=now - dt.timedelta(days=days or retention_days()))
@@ -66,29 +71,39 @@ def run(days: int | None = None, dry_run: bool = False, database_url: str | None
         old_codes = IdentityChallenge.created_at < now - CODES_KEPT
         old_contacts = (OutreachContact.created_at < cutoff) & OutreachContact.to_number.isnot(None)
         # whole threads only: a thread whose newest message is older than the period
-        old_threads = (select(ChatMessage.handoff_id).group_by(ChatMessage.handoff_id)
-                       .having(func.max(ChatMessage.created_at) < cutoff))
+        old_threads = (
+            select(ChatMessage.handoff_id)
+            .group_by(ChatMessage.handoff_id)
+            .having(func.max(ChatMessage.created_at) < cutoff)
+        )
         old_thread_messages = ChatMessage.handoff_id.in_(old_threads)
-        for name, model, where in (("sms", SmsOutbox, old_sms), ("call_turns", CallTurn, old_turns),
-                                   ("calls", Call, old_calls),
-                                   ("identity_attempts", IdentityAttempt, old_attempts),
-                                   ("identity_codes", IdentityChallenge, old_codes),
-                                   ("outreach_contacts", OutreachContact, old_contacts),
-                                   ("chat_messages", ChatMessage, old_thread_messages)):
-            report.counts[name] = s.execute(select(func.count()).select_from(model)
-                                            .where(where)).scalar_one()
+        for name, model, where in (
+            ("sms", SmsOutbox, old_sms),
+            ("call_turns", CallTurn, old_turns),
+            ("calls", Call, old_calls),
+            ("identity_attempts", IdentityAttempt, old_attempts),
+            ("identity_codes", IdentityChallenge, old_codes),
+            ("outreach_contacts", OutreachContact, old_contacts),
+            ("chat_messages", ChatMessage, old_thread_messages),
+        ):
+            report.counts[name] = s.execute(select(func.count()).select_from(model).where(where)).scalar_one()
         if not dry_run:
             s.execute(update(SmsOutbox).where(old_sms).values(body=REMOVED_BODY, to_number="-"))
             s.execute(delete(CallTurn).where(old_turns))
-            s.execute(update(Call).where(old_calls).values(from_number=None, to_number=None,
-                                                           last_spoken=None, last_choices=None))
+            s.execute(
+                update(Call)
+                .where(old_calls)
+                .values(from_number=None, to_number=None, last_spoken=None, last_choices=None)
+            )
             s.execute(delete(IdentityAttempt).where(old_attempts))
             s.execute(delete(IdentityChallenge).where(old_codes))
             s.execute(update(OutreachContact).where(old_contacts).values(to_number=None))
-            s.execute(delete(ChatMessage).where(old_thread_messages)
-                      .execution_options(synchronize_session=False))
+            s.execute(
+                delete(ChatMessage).where(old_thread_messages).execution_options(synchronize_session=False)
+            )
     report.counts["conversations"] = _old_conversations(
-        tracker_store_url or get_settings().tracker_store_url, cutoff, dry_run)
+        tracker_store_url or get_settings().tracker_store_url, cutoff, dry_run
+    )
     log.info("%s%s", report.line(), " (dry run)" if dry_run else "")
     return report
 
@@ -101,15 +116,21 @@ def _old_conversations(url: str, cutoff: dt.datetime, dry_run: bool) -> int:
             return 0
         stamp = cutoff.replace(tzinfo=dt.timezone.utc).timestamp()
         with engine.begin() as conn:
-            old = [row[0] for row in conn.execute(text(
-                "SELECT sender_id FROM events GROUP BY sender_id HAVING MAX(timestamp) < :t"),
-                {"t": stamp})]
+            old = [
+                row[0]
+                for row in conn.execute(
+                    text("SELECT sender_id FROM events GROUP BY sender_id HAVING MAX(timestamp) < :t"),
+                    {"t": stamp},
+                )
+            ]
             if not dry_run:
                 for start in range(0, len(old), 500):
-                    chunk = old[start:start + 500]
+                    chunk = old[start : start + 500]
                     marks = ", ".join(f":s{i}" for i in range(len(chunk)))
-                    conn.execute(text(f"DELETE FROM events WHERE sender_id IN ({marks})"),
-                                 {f"s{i}": sender for i, sender in enumerate(chunk)})
+                    conn.execute(
+                        text(f"DELETE FROM events WHERE sender_id IN ({marks})"),
+                        {f"s{i}": sender for i, sender in enumerate(chunk)},
+                    )
         return len(old)
     finally:
         engine.dispose()

@@ -12,6 +12,7 @@ sender is configured. `notice_number_for(elder)` says which of her numbers a not
 to; `note_sms_unsent` tells an advisor when she has none. The provider's REST call has a
 timeout (TWILIO_TIMEOUT_SECONDS / SMS_TEMPLATE_TIMEOUT_SECONDS, default 10) and runs after
 the caller's transaction has committed."""
+
 from __future__ import annotations
 
 import logging
@@ -48,8 +49,14 @@ def number_on_file(phone: str | None, session=None) -> bool:
     if session is None:
         with session_scope() as s:
             return number_on_file(digits, s)
-    return session.execute(select(func.count(Elder.id)).where(
-        (Elder.phone == digits) | (Elder.emergency_contact_phone == digits))).scalar_one() > 0
+    return (
+        session.execute(
+            select(func.count(Elder.id)).where(
+                (Elder.phone == digits) | (Elder.emergency_contact_phone == digits)
+            )
+        ).scalar_one()
+        > 0
+    )
 
 
 def normalize_number(phone: str) -> str:
@@ -80,9 +87,15 @@ def opt_out(number: str) -> bool:
     return True
 
 
-def send_sms(to_number: str, body: str, *, related_booking_id: int | None = None,
-             session=None, requested: bool = False,
-             template: tuple[str, Mapping[str, object]] | None = None) -> int | None:
+def send_sms(
+    to_number: str,
+    body: str,
+    *,
+    related_booking_id: int | None = None,
+    session=None,
+    requested: bool = False,
+    template: tuple[str, Mapping[str, object]] | None = None,
+) -> int | None:
     """Queues (and, with a provider configured, sends) one SMS; returns the outbox row id, or
     None when the number cannot or must not get it: a number that is not on file (no elder's
     and no family contact's: the hotline's sender never texts strangers), a landline (the
@@ -110,8 +123,12 @@ def send_sms(to_number: str, body: str, *, related_booking_id: int | None = None
         log.info("sms not sent: %s opted out", mask_phone(to_number))
         return None
     body = body.strip()[:SMS_MAX_CHARS]
-    row = SmsOutbox(to_number=normalize_number(to_number), body=body, status="outbox",
-                    related_booking_id=related_booking_id)
+    row = SmsOutbox(
+        to_number=normalize_number(to_number),
+        body=body,
+        status="outbox",
+        related_booking_id=related_booking_id,
+    )
     if session is not None:
         session.add(row)
         session.flush()
@@ -126,18 +143,31 @@ def send_sms(to_number: str, body: str, *, related_booking_id: int | None = None
     settings = get_settings()
     sender = configured_sender(settings)
     if sender is None:
-        log.info("sms to %s kept in outbox id=%s kind=%s (%s)", mask_phone(row.to_number),
-                 row_id, kind or "-", _why_outbox(settings))
+        log.info(
+            "sms to %s kept in outbox id=%s kind=%s (%s)",
+            mask_phone(row.to_number),
+            row_id,
+            kind or "-",
+            _why_outbox(settings),
+        )
         return row_id
-    log.info("sms to %s queued id=%s kind=%s sender=%s", mask_phone(row.to_number), row_id,
-             kind or "-", sender.name)
+    log.info(
+        "sms to %s queued id=%s kind=%s sender=%s",
+        mask_phone(row.to_number),
+        row_id,
+        kind or "-",
+        sender.name,
+    )
     to_number = row.to_number
     if session is not None:
         # Send only once the caller's transaction has committed: a booking that is rolled
         # back sends nothing, and the status update below can see (and write) the row.
-        sa_event.listen(session, "after_commit",
-                        lambda _s: _deliver_after_commit(sender, row_id, to_number, body, template),
-                        once=True)
+        sa_event.listen(
+            session,
+            "after_commit",
+            lambda _s: _deliver_after_commit(sender, row_id, to_number, body, template),
+            once=True,
+        )
         return row_id
     _deliver(sender, row_id, to_number, body, template)
     return row_id
@@ -150,19 +180,29 @@ def configured_sender(settings: Settings | None = None) -> SmsSender | None:
     if settings.sms_provider == "template":
         if not settings.template_sms_configured:
             return None
-        return TemplateSender(settings.sms_template_api_url, settings.sms_template_api_key,
-                              settings.sms_template_sign_name,
-                              timeout=settings.sms_template_timeout_seconds,
-                              codes=dict(settings.sms_template_codes))
+        return TemplateSender(
+            settings.sms_template_api_url,
+            settings.sms_template_api_key,
+            settings.sms_template_sign_name,
+            timeout=settings.sms_template_timeout_seconds,
+            codes=dict(settings.sms_template_codes),
+        )
     if settings.sms_provider not in SMS_PROVIDERS:
-        log.error("SMS_PROVIDER=%r is not one of %s: SMS stay in the outbox",
-                  settings.sms_provider, ", ".join(SMS_PROVIDERS))
+        log.error(
+            "SMS_PROVIDER=%r is not one of %s: SMS stay in the outbox",
+            settings.sms_provider,
+            ", ".join(SMS_PROVIDERS),
+        )
         return None
     if not settings.twilio_configured:
         return None
-    return TwilioSender(settings.twilio_account_sid, settings.twilio_auth_token,
-                        settings.twilio_from_number, api_url=settings.twilio_api_url,
-                        timeout=twilio_timeout_seconds())
+    return TwilioSender(
+        settings.twilio_account_sid,
+        settings.twilio_auth_token,
+        settings.twilio_from_number,
+        api_url=settings.twilio_api_url,
+        timeout=twilio_timeout_seconds(),
+    )
 
 
 def _why_outbox(settings: Settings) -> str:
@@ -173,8 +213,7 @@ def _why_outbox(settings: Settings) -> str:
     return "no Twilio credentials"
 
 
-def _deliver_after_commit(sender: SmsSender, row_id: int, to_number: str, body: str,
-                          template) -> None:
+def _deliver_after_commit(sender: SmsSender, row_id: int, to_number: str, body: str, template) -> None:
     # The caller's commit has succeeded: nothing here may turn it into an error for them.
     try:
         _deliver(sender, row_id, to_number, body, template)
@@ -185,8 +224,9 @@ def _deliver_after_commit(sender: SmsSender, row_id: int, to_number: str, body: 
 def _deliver(sender: SmsSender, row_id: int, to_number: str, body: str, template) -> None:
     result = sender.send(to_number, body, template, message_id=row_id)
     if result.status != "sent":
-        log.error("sms to %s failed id=%s sender=%s: %s", mask_phone(to_number), row_id,
-                  sender.name, result.error)
+        log.error(
+            "sms to %s failed id=%s sender=%s: %s", mask_phone(to_number), row_id, sender.name, result.error
+        )
     with session_scope() as s:
         row = s.get(SmsOutbox, row_id)
         if row is not None:
@@ -213,8 +253,9 @@ def notice_number_for(elder: Elder) -> tuple[str | None, str]:
     return None, NO_MOBILE
 
 
-def note_sms_unsent(elder_id: int, what: str | None = None, *, booking_reference: str | None = None,
-                    session=None) -> int:
+def note_sms_unsent(
+    elder_id: int, what: str | None = None, *, booking_reference: str | None = None, session=None
+) -> int:
     """Tells an advisor that a notice could not be texted to this elder (no mobile of hers
     or her family's on file): a handoff of kind 'sms_unsent' to follow up by phone. `what`
     is the kind of message (bot/sms_templates.yml, e.g. "booking_confirmed"). The summary
@@ -225,20 +266,32 @@ def note_sms_unsent(elder_id: int, what: str | None = None, *, booking_reference
     about = [template.label] if template else []
     if booking_reference:
         about.append(f"预约号{booking_reference}")
-    summary = (f"短信未能发出{'（' + '，'.join(about) + '）' if about else ''}：长者编号{elder_id}"
-               f"本人和家属都没有登记手机号。请电话告知，并核实联系方式。")
+    summary = (
+        f"短信未能发出{'（' + '，'.join(about) + '）' if about else ''}：长者编号{elder_id}"
+        f"本人和家属都没有登记手机号。请电话告知，并核实联系方式。"
+    )
     if session is None:
         with session_scope() as s:
             return note_sms_unsent(elder_id, what, booking_reference=booking_reference, session=s)
     from bot.handoff import add_task
     from bot.masking import mask_text
 
-    existing = session.execute(select(Handoff.id).where(
-        Handoff.kind == SMS_UNSENT_KIND, Handoff.elder_id == elder_id,
-        Handoff.status == "open", Handoff.summary == mask_text(summary))).scalars().first()
+    existing = (
+        session.execute(
+            select(Handoff.id).where(
+                Handoff.kind == SMS_UNSENT_KIND,
+                Handoff.elder_id == elder_id,
+                Handoff.status == "open",
+                Handoff.summary == mask_text(summary),
+            )
+        )
+        .scalars()
+        .first()
+    )
     if existing is not None:
-        log.info("sms unsent for elder=%s (%s): advisor note %s already open", elder_id,
-                 what or "-", existing)
+        log.info(
+            "sms unsent for elder=%s (%s): advisor note %s already open", elder_id, what or "-", existing
+        )
         return existing
     handoff = add_task(session, SMS_UNSENT_KIND, elder_id=elder_id, summary=summary, channel="sms")
     log.info("sms unsent for elder=%s (%s): advisor note %s", elder_id, what or "-", handoff.id)

@@ -15,6 +15,7 @@ outage or a timeout: it returns a failed `SendResult`.
   request (HMAC of the access key secret) instead of taking a bearer key, so in production
   this address is the operator's SMS gateway that holds those keys and signs.
 """
+
 from __future__ import annotations
 
 import json
@@ -53,8 +54,9 @@ class SendResult:
 class SmsSender(Protocol):
     name: str
 
-    def send(self, to_number: str, body: str, template: Template | None = None, *,
-             message_id: int | None = None) -> SendResult:
+    def send(
+        self, to_number: str, body: str, template: Template | None = None, *, message_id: int | None = None
+    ) -> SendResult:
         """Delivers one message to a number bot/sms.py has already allowed. `body` is the
         full text; `template` (kind, params) is what template-only providers send instead;
         `message_id` (the outbox row) is passed on where the provider keeps a reference."""
@@ -63,22 +65,26 @@ class SmsSender(Protocol):
 
 class TwilioSender:
     """Today's Twilio REST sending (TWILIO_API_URL points it at a local fake in tests)."""
+
     name = "twilio"
 
-    def __init__(self, account_sid: str, auth_token: str, from_number: str, *,
-                 api_url: str = "", timeout: float = 10.0):
+    def __init__(
+        self, account_sid: str, auth_token: str, from_number: str, *, api_url: str = "", timeout: float = 10.0
+    ):
         self.account_sid, self.auth_token, self.from_number = account_sid, auth_token, from_number
         self.api_url, self.timeout = api_url, timeout
 
-    def send(self, to_number: str, body: str, template: Template | None = None, *,
-             message_id: int | None = None) -> SendResult:
+    def send(
+        self, to_number: str, body: str, template: Template | None = None, *, message_id: int | None = None
+    ) -> SendResult:
         from twilio.base.exceptions import TwilioException
         from twilio.http.http_client import TwilioHttpClient
         from twilio.rest import Client
 
         try:
-            client = Client(self.account_sid, self.auth_token,
-                            http_client=TwilioHttpClient(timeout=self.timeout))
+            client = Client(
+                self.account_sid, self.auth_token, http_client=TwilioHttpClient(timeout=self.timeout)
+            )
             if self.api_url:
                 client.api.base_url = self.api_url.rstrip("/")
             message = client.messages.create(to=to_number, from_=self.from_number, body=body)
@@ -89,10 +95,18 @@ class TwilioSender:
 
 class TemplateSender:
     """A mainland provider's SendSms: template code + parameters, never free text."""
+
     name = "template"
 
-    def __init__(self, api_url: str, api_key: str, sign_name: str, *, timeout: float = 10.0,
-                 codes: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        api_url: str,
+        api_key: str,
+        sign_name: str,
+        *,
+        timeout: float = 10.0,
+        codes: Mapping[str, str] | None = None,
+    ):
         self.api_url, self.api_key, self.sign_name = api_url, api_key, sign_name
         self.timeout = timeout
         self.codes = dict(codes or {})  # kind -> the provider's template code
@@ -100,13 +114,18 @@ class TemplateSender:
     def template_code(self, kind: str) -> str:
         code = self.codes.get(kind) or sms_templates.template_for(kind).code
         if code.startswith(sms_templates.PLACEHOLDER_CODE_PREFIX):
-            log.warning("sms kind %s uses the placeholder template code %s: set "
-                        "SMS_TEMPLATE_CODE_%s to the code the provider approved", kind, code,
-                        kind.upper())
+            log.warning(
+                "sms kind %s uses the placeholder template code %s: set "
+                "SMS_TEMPLATE_CODE_%s to the code the provider approved",
+                kind,
+                code,
+                kind.upper(),
+            )
         return code
 
-    def request_body(self, to_number: str, body: str, template: Template | None,
-                     message_id: int | None = None) -> dict[str, str]:
+    def request_body(
+        self, to_number: str, body: str, template: Template | None, message_id: int | None = None
+    ) -> dict[str, str]:
         """The JSON the provider gets. A message without a template goes as the generic
         template with the whole text as its parameter."""
         if template is None:
@@ -124,24 +143,37 @@ class TemplateSender:
             request["OutId"] = str(message_id)  # comes back on the delivery receipt
         return request
 
-    def send(self, to_number: str, body: str, template: Template | None = None, *,
-             message_id: int | None = None) -> SendResult:
+    def send(
+        self, to_number: str, body: str, template: Template | None = None, *, message_id: int | None = None
+    ) -> SendResult:
         if template is None:
-            log.info("sms id=%s to %s has no template: sent as kind %s with the whole text as "
-                     "its parameter", message_id, mask_phone(to_number), sms_templates.GENERIC)
+            log.info(
+                "sms id=%s to %s has no template: sent as kind %s with the whole text as its parameter",
+                message_id,
+                mask_phone(to_number),
+                sms_templates.GENERIC,
+            )
         try:
             request = self.request_body(to_number, body, template, message_id)
         except sms_templates.TemplateError as exc:
             log.error("sms id=%s: %s", message_id, exc)
             return SendResult.failed("template: " + str(exc))
         try:
-            response = requests.post(self.api_url, json=request, timeout=self.timeout,
-                                     headers={"Authorization": f"Bearer {self.api_key}"})
+            response = requests.post(
+                self.api_url,
+                json=request,
+                timeout=self.timeout,
+                headers={"Authorization": f"Bearer {self.api_key}"},
+            )
         except requests.Timeout as exc:
             # Providers are not idempotent: it may have gone out; check the provider's
             # delivery receipt (OutId = the outbox id) before sending it again.
-            log.warning("sms id=%s to %s: provider timed out after %.1fs (may still be "
-                        "delivered)", message_id, mask_phone(to_number), self.timeout)
+            log.warning(
+                "sms id=%s to %s: provider timed out after %.1fs (may still be delivered)",
+                message_id,
+                mask_phone(to_number),
+                self.timeout,
+            )
             return SendResult.failed(type(exc).__name__)
         except requests.RequestException as exc:
             return SendResult.failed(type(exc).__name__)
@@ -153,8 +185,13 @@ class TemplateSender:
         code = str(answer.get("Code") or "")
         if response.status_code >= 400 or code.upper() != "OK":
             error = " ".join(part for part in (f"HTTP {response.status_code}", code) if part)
-            log.error("sms id=%s to %s refused by the provider: %s %s", message_id,
-                      mask_phone(to_number), error, str(answer.get("Message") or "")[:100])
+            log.error(
+                "sms id=%s to %s refused by the provider: %s %s",
+                message_id,
+                mask_phone(to_number),
+                error,
+                str(answer.get("Message") or "")[:100],
+            )
             return SendResult.failed(error)
         return SendResult.sent(str(answer.get("BizId") or answer.get("RequestId") or "") or None)
 

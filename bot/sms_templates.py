@@ -6,6 +6,7 @@ the file's codes are placeholders.
 `checked(kind, params)` is how a message's parameters are held to the catalogue: every
 `send_sms(..., template=(kind, params))` goes through it whichever sender is configured,
 so a caller whose parameters do not fit fails in the tests and not at the provider."""
+
 from __future__ import annotations
 
 import functools
@@ -20,8 +21,14 @@ TEMPLATES_PATH = Path(__file__).with_name("sms_templates.yml")
 PLACEHOLDER_CODE_PREFIX = "SMS_DEMO_"
 GENERIC = "generic"
 # The kinds the hotline sends; a deployment's own catalogue must have them all.
-KINDS = ("booking_confirmed", "booking_cancelled", "booking_rescheduled", "visit_reminder",
-         "identity_code", GENERIC)
+KINDS = (
+    "booking_confirmed",
+    "booking_cancelled",
+    "booking_rescheduled",
+    "visit_reminder",
+    "identity_code",
+    GENERIC,
+)
 _VARIABLE = re.compile(r"\$\{(\w+)\}")
 _LEADING_SIGNATURE = re.compile(r"^\s*【[^】]{1,20}】\s*")
 
@@ -69,9 +76,15 @@ def load(path: Path | str) -> dict[str, SmsTemplate]:
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
         templates = {
-            kind: SmsTemplate(kind=kind, label=str(entry["label"]), code=str(entry["code"]),
-                              params=tuple(entry.get("params") or ()), text=str(entry["text"]))
-            for kind, entry in (data.get("templates") or {}).items()}
+            kind: SmsTemplate(
+                kind=kind,
+                label=str(entry["label"]),
+                code=str(entry["code"]),
+                params=tuple(entry.get("params") or ()),
+                text=str(entry["text"]),
+            )
+            for kind, entry in (data.get("templates") or {}).items()
+        }
     except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as exc:
         raise TemplateError(f"SMS template catalogue {path} is not readable: {exc!r}") from exc
     problems = file_problems(templates)
@@ -99,11 +112,13 @@ def checked(kind: str, params: Mapping[str, object]) -> dict[str, str]:
     template = template_for(kind)
     missing = [name for name in template.params if name not in params]
     unknown = sorted(name for name in params if name not in template.params)
-    empty = [name for name in template.params
-             if name in params and (params[name] is None or not str(params[name]).strip())]
+    empty = [
+        name
+        for name in template.params
+        if name in params and (params[name] is None or not str(params[name]).strip())
+    ]
     if missing or unknown or empty:
-        raise TemplateError(f"SMS template {kind}: missing {missing}, unknown {unknown}, "
-                            f"empty {empty}")
+        raise TemplateError(f"SMS template {kind}: missing {missing}, unknown {unknown}, empty {empty}")
     return {name: str(params[name]).strip() for name in template.params}
 
 

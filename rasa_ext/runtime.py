@@ -13,6 +13,7 @@ The patch replaces a private method, so it is made for one Rasa version only
 (PINNED_RASA_VERSION, the one the Makefile installs): on any other version install() logs
 a warning and leaves Rasa as it is.
 """
+
 from __future__ import annotations
 
 import logging
@@ -31,8 +32,11 @@ def install() -> bool:
     import rasa
 
     if rasa.__version__ != PINNED_RASA_VERSION:
-        log.warning("Rasa %s is not the pinned %s: action-result validation left as Rasa's own",
-                    rasa.__version__, PINNED_RASA_VERSION)
+        log.warning(
+            "Rasa %s is not the pinned %s: action-result validation left as Rasa's own",
+            rasa.__version__,
+            PINNED_RASA_VERSION,
+        )
         return False
     import jsonschema
     from rasa.core.actions import action as rasa_action

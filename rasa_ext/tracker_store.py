@@ -22,6 +22,7 @@ What changes, and what does not:
   full fsync of the journal; the database cannot be corrupted by a crash, the last
   commits can be lost on power failure, which for dialogue history is acceptable).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -60,9 +61,9 @@ DEFAULT_CACHE_SECONDS = 900
 @dataclass
 class _Entry:
     tracker: DialogueStateTracker
-    stored: int       # events of `tracker` that are in the database
-    last_id: int      # newest events.id for this sender when they were stored
-    at: float = 0.0   # time.monotonic() when cached
+    stored: int  # events of `tracker` that are in the database
+    last_id: int  # newest events.id for this sender when they were stored
+    at: float = 0.0  # time.monotonic() when cached
 
 
 class CachingSQLTrackerStore(SQLTrackerStore):
@@ -70,8 +71,13 @@ class CachingSQLTrackerStore(SQLTrackerStore):
 
     engine: sa.engine.Engine  # set by SQLTrackerStore.__init__ (unannotated there)
 
-    def __init__(self, *args: Any, cache_size: int = DEFAULT_CACHE_SIZE,
-                 cache_seconds: float = DEFAULT_CACHE_SECONDS, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+        cache_seconds: float = DEFAULT_CACHE_SECONDS,
+        **kwargs: Any,
+    ) -> None:
         self._cache: "OrderedDict[str, _Entry]" = OrderedDict()
         self._cache_size = max(0, int(cache_size))
         self._cache_seconds = float(cache_seconds)
@@ -84,9 +90,11 @@ class CachingSQLTrackerStore(SQLTrackerStore):
             url = self.engine.url
             self.engine.dispose()
             self.engine = sa.create_engine(
-                url, poolclass=sa.pool.QueuePool, pool_size=4,
-                connect_args={"check_same_thread": False,
-                              "timeout": db.busy_timeout_ms() / 1000})
+                url,
+                poolclass=sa.pool.QueuePool,
+                pool_size=4,
+                connect_args={"check_same_thread": False, "timeout": db.busy_timeout_ms() / 1000},
+            )
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         elif self.engine.dialect.name == "postgresql":
@@ -95,8 +103,7 @@ class CachingSQLTrackerStore(SQLTrackerStore):
             url = self.engine.url
             self.engine.dispose()
             options = db.engine_options(url.render_as_string(hide_password=False))
-            self.engine = sa.create_engine(url, pool_pre_ping=True,
-                                           connect_args=options["connect_args"])
+            self.engine = sa.create_engine(url, pool_pre_ping=True, connect_args=options["connect_args"])
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         # The cache check asks for the newest event id of one sender on every turn.
         # Plain DDL: an sa.Index on SQLEvent would join Rasa's shared metadata.
@@ -105,10 +112,10 @@ class CachingSQLTrackerStore(SQLTrackerStore):
         # in CI), so the workers take turns under a transaction-scoped advisory lock.
         with self.engine.begin() as conn:
             if self.engine.dialect.name == "postgresql":
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
-                             {"key": _INDEX_LOCK_KEY})
-            conn.execute(sa.text(
-                "CREATE INDEX IF NOT EXISTS ix_events_sender_id_id ON events (sender_id, id)"))
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _INDEX_LOCK_KEY})
+            conn.execute(
+                sa.text("CREATE INDEX IF NOT EXISTS ix_events_sender_id_id ON events (sender_id, id)")
+            )
 
     # A new model may bring new slots: trackers built with the old ones are dropped.
     @property
@@ -122,8 +129,9 @@ class CachingSQLTrackerStore(SQLTrackerStore):
             self._cache.clear()
 
     def _last_id(self, session: Any, sender_id: Text) -> int:
-        value = session.query(sa.func.max(self.SQLEvent.id)) \
-            .filter(self.SQLEvent.sender_id == sender_id).scalar()
+        value = (
+            session.query(sa.func.max(self.SQLEvent.id)).filter(self.SQLEvent.sender_id == sender_id).scalar()
+        )
         return int(value or 0)
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
@@ -131,9 +139,12 @@ class CachingSQLTrackerStore(SQLTrackerStore):
         with self.session_scope() as session:
             # read before the events: a write in between makes the entry stale, never wrong
             current = self._last_id(session, sender_id)
-        if entry is not None and current == entry.last_id \
-                and len(entry.tracker.events) == entry.stored \
-                and time.monotonic() - entry.at < self._cache_seconds:
+        if (
+            entry is not None
+            and current == entry.last_id
+            and len(entry.tracker.events) == entry.stored
+            and time.monotonic() - entry.at < self._cache_seconds
+        ):
             self._remember(sender_id, entry)
             self.cache_hits += 1
             return entry.tracker
@@ -164,8 +175,10 @@ class CachingSQLTrackerStore(SQLTrackerStore):
         # Rasa's retrieve would return. After a new session starts inside it the DB's current
         # session begins part-way through the object, so the next turn reads it back.
         if entry is not None and not any(isinstance(e, SessionStarted) for e in new):
-            self._remember(sender_id, _Entry(tracker, len(tracker.events),
-                                             int(last_id) if last_id is not None else entry.last_id))
+            self._remember(
+                sender_id,
+                _Entry(tracker, len(tracker.events), int(last_id) if last_id is not None else entry.last_id),
+            )
 
     def _remember(self, sender_id: Text, entry: _Entry) -> None:
         if not self._cache_size:

@@ -5,6 +5,7 @@ action server) are taken from the environment when set there (production: from y
 store); otherwise random values are generated on the first `make run` and kept in the file,
 which `make run` loads for all processes. The file is never committed (var/ is ignored).
 """
+
 from __future__ import annotations
 
 import os
@@ -29,8 +30,10 @@ def ensure(path: Path | None = None) -> Path:
             if name in NAMES and value:
                 current[name] = value
     # hex: a value starting with "-" would be read as an option by `rasa run --auth-token`
-    configured = {"RASA_AUTH_TOKEN": settings.rasa_auth_token,
-                  "ACTION_SERVER_SECRET": settings.action_server_secret}
+    configured = {
+        "RASA_AUTH_TOKEN": settings.rasa_auth_token,
+        "ACTION_SERVER_SECRET": settings.action_server_secret,
+    }
     values = {n: configured[n] or current.get(n) or secrets.token_hex(32) for n in NAMES}
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

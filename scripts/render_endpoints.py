@@ -8,6 +8,7 @@
   with every action call (actions/server.py refuses calls without it). The file holds
   secrets, so it is written readable by its owner only.
 """
+
 from __future__ import annotations
 
 import os
@@ -38,21 +39,35 @@ def render() -> dict:
     if tracker_url.startswith("postgresql"):
         parsed = urlparse(tracker_url)
         endpoints["tracker_store"] = {
-            "type": TRACKER_STORE, "dialect": "postgresql", "url": parsed.hostname or "127.0.0.1",
-            "port": parsed.port or 5432, "db": parsed.path.lstrip("/") or "postgres",
-            "username": parsed.username or "", "password": parsed.password or "",
+            "type": TRACKER_STORE,
+            "dialect": "postgresql",
+            "url": parsed.hostname or "127.0.0.1",
+            "port": parsed.port or 5432,
+            "db": parsed.path.lstrip("/") or "postgres",
+            "username": parsed.username or "",
+            "password": parsed.password or "",
             "cache_size": settings.tracker_cache_size,
         }
     else:
-        path = tracker_url.split("sqlite:///", 1)[-1] if tracker_url.startswith("sqlite") \
+        path = (
+            tracker_url.split("sqlite:///", 1)[-1]
+            if tracker_url.startswith("sqlite")
             else str(settings.var_dir / "tracker.db")
-        endpoints["tracker_store"] = {"type": TRACKER_STORE, "dialect": "sqlite", "db": path,
-                                       "cache_size": settings.tracker_cache_size}
+        )
+        endpoints["tracker_store"] = {
+            "type": TRACKER_STORE,
+            "dialect": "sqlite",
+            "db": path,
+            "cache_size": settings.tracker_cache_size,
+        }
     if settings.redis_url:
         parsed = urlparse(settings.redis_url)
         endpoints["lock_store"] = {
-            "type": "redis", "url": parsed.hostname or "127.0.0.1", "port": parsed.port or 6379,
-            "db": int((parsed.path or "/0").lstrip("/") or 0), "key_prefix": "elder12349",
+            "type": "redis",
+            "url": parsed.hostname or "127.0.0.1",
+            "port": parsed.port or 6379,
+            "db": int((parsed.path or "/0").lstrip("/") or 0),
+            "key_prefix": "elder12349",
         }
         if parsed.password:
             endpoints["lock_store"]["password"] = parsed.password

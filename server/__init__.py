@@ -2,6 +2,7 @@
 
 Talks to Rasa over HTTP only (server/rasa_client.py); domain logic lives in bot/.
 """
+
 from __future__ import annotations
 
 import logging
@@ -14,8 +15,9 @@ from flask.json.provider import DefaultJSONProvider
 from bot.config import Settings, get_settings, use_settings
 
 
-def create_app(settings: Settings | Mapping[str, Any] | None = None,
-               test_config: Mapping[str, Any] | None = None) -> Flask:
+def create_app(
+    settings: Settings | Mapping[str, Any] | None = None, test_config: Mapping[str, Any] | None = None
+) -> Flask:
     """The web app. `settings`: what it runs with (database included) in place of the
     environment: every request, CLI command and app context of this app sees them through
     `get_settings()`, so apps with different settings can live in one process. None (gunicorn,
@@ -44,8 +46,19 @@ def _build(explicit: Settings | None, test_config: Mapping[str, Any] | None) -> 
     if explicit is not None:
         _run_with(app, explicit)
 
-    from server import (advisor, api, booking_api, care_cli, eligibility_api, freeswitch_bp, health,
-                        policy_api, registry_cli, twilio_bp, widget)
+    from server import (
+        advisor,
+        api,
+        booking_api,
+        care_cli,
+        eligibility_api,
+        freeswitch_bp,
+        health,
+        policy_api,
+        registry_cli,
+        twilio_bp,
+        widget,
+    )
 
     for module in (health, api, policy_api, eligibility_api, booking_api, twilio_bp, freeswitch_bp):
         app.register_blueprint(module.bp)
@@ -68,8 +81,7 @@ def _build(explicit: Settings | None, test_config: Mapping[str, Any] | None) -> 
 
     @app.errorhandler(500)
     def internal_error(_err):
-        return jsonify(error="系统出了点问题，请稍后再试，或拨打12349转人工。",
-                       code="internal_error"), 500
+        return jsonify(error="系统出了点问题，请稍后再试，或拨打12349转人工。", code="internal_error"), 500
 
     return app
 
@@ -77,6 +89,7 @@ def _build(explicit: Settings | None, test_config: Mapping[str, Any] | None) -> 
 def _run_with(app: Flask, settings: Settings) -> None:
     """Every app context of `app` (each request, CLI command, test client call) runs with
     `settings`; they are put back when the context ends."""
+
     def enter(sender: Flask, **_extra: Any) -> None:
         if "_settings_in_force" not in g:  # a context pushed again keeps its first entry
             g._settings_in_force = use_settings(settings)
@@ -93,8 +106,9 @@ def _run_with(app: Flask, settings: Settings) -> None:
 
 def _configure_logging() -> None:
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=get_settings().log_level,
-                            format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        logging.basicConfig(
+            level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )
     # every log line of the web server, whoever writes it, with ID and phone numbers masked
     from bot.masking import install_log_masking
 

@@ -4,6 +4,7 @@ A conversation that asked for a person has a live thread with an advisor (bot/li
 while an advisor holds it, POST /api/chat hands the person's messages to the advisor instead
 of the bot (danger still goes to the bot), and GET /api/chat/updates is what the widget
 polls for the advisor's and the system's messages."""
+
 from __future__ import annotations
 
 import logging
@@ -54,8 +55,9 @@ def chat_limiter() -> RateLimiter:
 
 def address_limiter() -> RateLimiter:
     global _address_limiter
-    _address_limiter = _limiter(_address_limiter, "chat-address",
-                                get_settings().chat_turns_per_minute_per_address)
+    _address_limiter = _limiter(
+        _address_limiter, "chat-address", get_settings().chat_turns_per_minute_per_address
+    )
     return _address_limiter
 
 
@@ -64,8 +66,9 @@ def updates_limiters() -> tuple[RateLimiter, RateLimiter]:
     global _updates_limiter, _updates_address_limiter
     settings = get_settings()
     _updates_limiter = _limiter(_updates_limiter, "chat-updates", settings.chat_updates_per_minute)
-    _updates_address_limiter = _limiter(_updates_address_limiter, "chat-updates-address",
-                                        settings.chat_updates_per_minute_per_address)
+    _updates_address_limiter = _limiter(
+        _updates_address_limiter, "chat-updates-address", settings.chat_updates_per_minute_per_address
+    )
     return _updates_limiter, _updates_address_limiter
 
 
@@ -101,28 +104,32 @@ def chat():
         token, conversation = chat_ids.new_sender(request.remote_addr)
     if not address_limiter().hit(request.remote_addr or "unknown"):
         log.warning("chat rate limit hit for client address %s", request.remote_addr)
-        return jsonify(error=RATE_LIMITED_TEXT, code="rate_limited", sender=token,
-                       replies=[{"text": RATE_LIMITED_TEXT, "buttons": []}]), 429
+        return jsonify(
+            error=RATE_LIMITED_TEXT,
+            code="rate_limited",
+            sender=token,
+            replies=[{"text": RATE_LIMITED_TEXT, "buttons": []}],
+        ), 429
     if not chat_limiter().hit(conversation):
         log.warning("chat rate limit hit for conversation=%s", conversation[:16])
-        return jsonify(error=RATE_LIMITED_TEXT, code="rate_limited", sender=token,
-                       replies=[{"text": RATE_LIMITED_TEXT, "buttons": []}]), 429
+        return jsonify(
+            error=RATE_LIMITED_TEXT,
+            code="rate_limited",
+            sender=token,
+            replies=[{"text": RATE_LIMITED_TEXT, "buttons": []}],
+        ), 429
     text = clean(message, max_length=MAX_MESSAGE_CHARS + 1)
     if len(text) > MAX_MESSAGE_CHARS:
-        log.info("chat message too long in conversation=%s (%d chars)", conversation[:16],
-                 len(message))
-        return jsonify(sender=token, replies=[{"text": wording.chat("too_long"),
-                                               "buttons": []}])
+        log.info("chat message too long in conversation=%s (%d chars)", conversation[:16], len(message))
+        return jsonify(sender=token, replies=[{"text": wording.chat("too_long"), "buttons": []}])
     text = chat_ids.read_message(conversation, text).strip()
     if not text:
-        return jsonify(sender=token, replies=[{"text": wording.chat("empty"),
-                                               "buttons": []}])
+        return jsonify(sender=token, replies=[{"text": wording.chat("empty"), "buttons": []}])
     turn = _live_turn(conversation, text)
     if not turn.to_bot:  # an advisor holds the conversation, or the callback questions
         return jsonify(_turn_body(token, conversation, turn.replies, turn.live))
     result = rasa_client.send_message(conversation, text, {"channel": "web"})
-    return jsonify(_turn_body(token, conversation, [r.as_json() for r in result.replies],
-                              turn.live))
+    return jsonify(_turn_body(token, conversation, [r.as_json() for r in result.replies], turn.live))
 
 
 def _live_turn(conversation: str, text: str) -> live_chat.Turn:
@@ -130,8 +137,11 @@ def _live_turn(conversation: str, text: str) -> live_chat.Turn:
     try:
         return live_chat.before_turn(conversation, text)
     except SQLAlchemyError as exc:
-        log.error("chat: live thread of conversation=%s not readable (%s); the bot answers",
-                  conversation[:16], type(exc).__name__)
+        log.error(
+            "chat: live thread of conversation=%s not readable (%s); the bot answers",
+            conversation[:16],
+            type(exc).__name__,
+        )
         return live_chat.Turn()
 
 
@@ -140,9 +150,10 @@ def _turn_body(token: str, conversation: str, replies: list[dict], live: bool) -
     for reply in replies:
         shown = dict(reply)
         shown["speech"] = speakable(shown["text"])  # the wording to read aloud
-        shown["buttons"] = [{"title": b["title"],
-                             "payload": chat_ids.sign_payload(conversation, b["payload"])}
-                            for b in shown.get("buttons") or []]
+        shown["buttons"] = [
+            {"title": b["title"], "payload": chat_ids.sign_payload(conversation, b["payload"])}
+            for b in shown.get("buttons") or []
+        ]
         shown_replies.append(shown)
     body: dict[str, Any] = {"sender": token, "replies": shown_replies}
     if live:
@@ -164,8 +175,11 @@ def chat_updates():
         return bad_request("参数不对（after 应该是消息编号）。", "invalid_after")
     per_conversation, per_address = updates_limiters()
     if not per_address.hit(request.remote_addr or "unknown") or not per_conversation.hit(conversation):
-        log.warning("chat updates rate limit hit for conversation=%s address=%s",
-                    conversation[:16], request.remote_addr)
+        log.warning(
+            "chat updates rate limit hit for conversation=%s address=%s",
+            conversation[:16],
+            request.remote_addr,
+        )
         return jsonify(error=RATE_LIMITED_TEXT, code="rate_limited"), 429
     try:
         body = live_chat.updates(conversation, int(after))

@@ -4,6 +4,7 @@ catalogue, free windows near a time, and what a Chinese time expression means.
 Writes (book, cancel, reschedule) go through bot.booking directly from the advisor console,
 behind its login; nothing here touches personal data.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,10 +32,19 @@ def services():
 
     with session_scope() as s:
         rows = s.execute(select(ServiceType).order_by(ServiceType.id)).scalars().all()
-        return jsonify(services=[{
-            "code": r.code, "name": r.name, "duration_minutes": r.duration_minutes,
-            "price_yuan": r.price_fen / 100, "uses_free_hours": r.uses_free_hours,
-            "description": r.description} for r in rows])
+        return jsonify(
+            services=[
+                {
+                    "code": r.code,
+                    "name": r.name,
+                    "duration_minutes": r.duration_minutes,
+                    "price_yuan": r.price_fen / 100,
+                    "uses_free_hours": r.uses_free_hours,
+                    "description": r.description,
+                }
+                for r in rows
+            ]
+        )
 
 
 @bp.get("/booking/windows")
@@ -62,9 +72,19 @@ def windows():
         if booking.service_by_code_or_name(s, service) is None:
             return _error(f"没有这项服务：{service[:20]}。", "unknown_service", 404)
         options = booking.available_windows(s, service, street, around, limit=limit)
-    return jsonify(around=around.isoformat(), windows=[{
-        "start": o.start.isoformat(), "end": o.end.isoformat(), "part": o.part,
-        "free_places": o.free_places, "spoken": o.spoken} for o in options])
+    return jsonify(
+        around=around.isoformat(),
+        windows=[
+            {
+                "start": o.start.isoformat(),
+                "end": o.end.isoformat(),
+                "part": o.part,
+                "free_places": o.free_places,
+                "spoken": o.spoken,
+            }
+            for o in options
+        ],
+    )
 
 
 @bp.get("/booking/parse_time")
@@ -75,6 +95,12 @@ def parse_time_endpoint():
     except TimeParseError as exc:
         return jsonify(ok=False, code=exc.code, message=exc.message)
     start = got.window_start()
-    return jsonify(ok=True, day=got.day.isoformat(), part=got.part, hour=got.hour,
-                   minute=got.minute, window_start=start.isoformat(),
-                   spoken=got.spoken() if got.part else say_window(start))
+    return jsonify(
+        ok=True,
+        day=got.day.isoformat(),
+        part=got.part,
+        hour=got.hour,
+        minute=got.minute,
+        window_start=start.isoformat(),
+        spoken=got.spoken() if got.part else say_window(start),
+    )

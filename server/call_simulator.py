@@ -9,6 +9,7 @@ SpeechResult, Digits, DialCallStatus, status callbacks) and prints what the line
 Requests are signed with TWILIO_AUTH_TOKEN (environment or .env) like Twilio does, so it
 works against a server that validates signatures; behind a proxy pass --public-url.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,7 @@ def _token_from_dotenv() -> str:
 class Line:
     """Twilio's side of one call or SMS conversation."""
 
-    def __init__(self, url: str, token: str, public_url: str | None, caller: str, callee: str,
-                 out=print):
+    def __init__(self, url: str, token: str, public_url: str | None, caller: str, callee: str, out=print):
         self.url = url.rstrip("/")
         self.public_url = (public_url or url).rstrip("/")
         self.validator = RequestValidator(token) if token else None
@@ -54,8 +54,7 @@ class Line:
     def post(self, path: str, params: dict) -> requests.Response:
         headers = {}
         if self.validator is not None:
-            headers["X-Twilio-Signature"] = self.validator.compute_signature(
-                self.public_url + path, params)
+            headers["X-Twilio-Signature"] = self.validator.compute_signature(self.public_url + path, params)
         return self.session.post(self.url + path, data=params, headers=headers, timeout=60)
 
 
@@ -65,8 +64,14 @@ def _say_text(element: ET.Element) -> str:
 
 def run_call(line: Line, read_line, advisor_answers: bool | None, echo: bool) -> int:
     call_sid = "CA" + uuid.uuid4().hex
-    base = {"CallSid": call_sid, "AccountSid": "AC" + "0" * 32, "From": line.caller,
-            "To": line.callee, "Direction": "inbound", "CallStatus": "in-progress"}
+    base = {
+        "CallSid": call_sid,
+        "AccountSid": "AC" + "0" * 32,
+        "From": line.caller,
+        "To": line.callee,
+        "Direction": "inbound",
+        "CallStatus": "in-progress",
+    }
     started = time.monotonic()
     path: str | None = "/twilio/voice"
     extra: dict[str, str] = {}
@@ -77,8 +82,9 @@ def run_call(line: Line, read_line, advisor_answers: bool | None, echo: bool) ->
         if response.status_code != 200:
             line.out(f"[服务器回答 HTTP {response.status_code}: {response.text[:200]}]")
             if response.status_code == 403:
-                line.out("[签名不对：请设置与服务器相同的 TWILIO_AUTH_TOKEN，"
-                         "服务器在代理后面时加 --public-url]")
+                line.out(
+                    "[签名不对：请设置与服务器相同的 TWILIO_AUTH_TOKEN，服务器在代理后面时加 --public-url]"
+                )
             return 1
         try:
             root = ET.fromstring(response.content)
@@ -117,8 +123,11 @@ def run_call(line: Line, read_line, advisor_answers: bool | None, echo: bool) ->
                     reply = read_line("顾问接听了吗？(y/N)> ")
                     answered = (reply or "").strip().lower() in ("y", "yes", "是")
                 target = next(iter(verb), None)  # <Number>/<Sip>; its url is the whisper
-                whisper = parse_qs(urlsplit(target.get("url") or "").query).get("text", [""])[0] \
-                    if target is not None else ""
+                whisper = (
+                    parse_qs(urlsplit(target.get("url") or "").query).get("text", [""])[0]
+                    if target is not None
+                    else ""
+                )
                 if answered and whisper:
                     line.out(f"[顾问接听后先听到（来电人听不到）：{whisper}]")
                 line.out("[顾问接听，人工通话…结束]" if answered else "[顾问没有接听]")
@@ -142,8 +151,7 @@ def run_call(line: Line, read_line, advisor_answers: bool | None, echo: bool) ->
     if ended_by == "caller":
         line.out("[您挂机了]")
     duration = str(int(time.monotonic() - started))
-    status = line.post("/twilio/status", {**base, "CallStatus": "completed",
-                                          "CallDuration": duration})
+    status = line.post("/twilio/status", {**base, "CallStatus": "completed", "CallDuration": duration})
     line.out(f"[通话结束，时长 {duration} 秒；状态回调 HTTP {status.status_code}]")
     return 0
 
@@ -156,10 +164,16 @@ def run_sms(line: Line, read_line, echo: bool) -> int:
             return 0
         if echo:
             line.out(f"短信> {text.strip()}")
-        response = line.post("/twilio/sms", {"MessageSid": "SM" + uuid.uuid4().hex,
-                                             "AccountSid": "AC" + "0" * 32,
-                                             "From": line.caller, "To": line.callee,
-                                             "Body": text.strip()})
+        response = line.post(
+            "/twilio/sms",
+            {
+                "MessageSid": "SM" + uuid.uuid4().hex,
+                "AccountSid": "AC" + "0" * 32,
+                "From": line.caller,
+                "To": line.callee,
+                "Body": text.strip(),
+            },
+        )
         if response.status_code != 200:
             line.out(f"[服务器回答 HTTP {response.status_code}: {response.text[:200]}]")
             return 1
@@ -174,30 +188,48 @@ def _local(url: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m server.call_simulator",
-                                     description="A 12349 phone call as text in the terminal.")
+    parser = argparse.ArgumentParser(
+        prog="python -m server.call_simulator", description="A 12349 phone call as text in the terminal."
+    )
     # A client of a running server, not part of it: its environment reads are option defaults
     # (overridable here), not the service's settings (tests/test_config.py lets them stay).
-    parser.add_argument("--url", default=os.environ.get("CALL_URL", "http://localhost:8000"),
-                        help="web server to call (default http://localhost:8000)")
-    parser.add_argument("--public-url", help="URL Twilio would call, if the server validates "
-                        "signatures against PUBLIC_BASE_URL")
-    parser.add_argument("--from", dest="caller", default="+8613800000001",
-                        help="caller number (default: 张桂兰 of the demo data)")
+    parser.add_argument(
+        "--url",
+        default=os.environ.get("CALL_URL", "http://localhost:8000"),
+        help="web server to call (default http://localhost:8000)",
+    )
+    parser.add_argument(
+        "--public-url",
+        help="URL Twilio would call, if the server validates signatures against PUBLIC_BASE_URL",
+    )
+    parser.add_argument(
+        "--from",
+        dest="caller",
+        default="+8613800000001",
+        help="caller number (default: 张桂兰 of the demo data)",
+    )
     parser.add_argument("--to", dest="callee", default="+8612349")
     parser.add_argument("--token", help="auth token to sign with (default TWILIO_AUTH_TOKEN, .env)")
     parser.add_argument("--sms", action="store_true", help="an SMS exchange instead of a call")
     answers = parser.add_mutually_exclusive_group()
-    answers.add_argument("--advisor-answers", dest="advisor_answers", action="store_true",
-                         default=None, help="a transfer is answered (default: ask)")
-    answers.add_argument("--advisor-busy", dest="advisor_answers", action="store_false",
-                         help="a transfer is not answered")
+    answers.add_argument(
+        "--advisor-answers",
+        dest="advisor_answers",
+        action="store_true",
+        default=None,
+        help="a transfer is answered (default: ask)",
+    )
+    answers.add_argument(
+        "--advisor-busy", dest="advisor_answers", action="store_false", help="a transfer is not answered"
+    )
     args = parser.parse_args(argv)
 
     token = args.token or os.environ.get("TWILIO_AUTH_TOKEN") or _token_from_dotenv()
     if not token:
-        print("[没有 TWILIO_AUTH_TOKEN：请求不签名，只能用于 TWILIO_VALIDATE_SIGNATURE=false 的服务器]",
-              file=sys.stderr)
+        print(
+            "[没有 TWILIO_AUTH_TOKEN：请求不签名，只能用于 TWILIO_VALIDATE_SIGNATURE=false 的服务器]",
+            file=sys.stderr,
+        )
     interactive = sys.stdin.isatty()
 
     def read_or_eof(prompt: str) -> str | None:
@@ -209,8 +241,9 @@ def main(argv: list[str] | None = None) -> int:
         raw = sys.stdin.readline()
         return None if raw == "" else raw.rstrip("\n")
 
-    line = Line(args.url, token, args.public_url, args.caller, args.callee,
-                out=lambda text: print(text, flush=True))
+    line = Line(
+        args.url, token, args.public_url, args.caller, args.callee, out=lambda text: print(text, flush=True)
+    )
     try:
         if args.sms:
             return run_sms(line, read_or_eof, echo=not interactive)

@@ -13,6 +13,7 @@ member: called, skipped and why), within the contact rules; --dry-run lists who 
 called. A month other than the current one is listed only: calls are made today.
 `refuse` puts an elder on the refusal list (source advisor): no reminders or calls.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,8 +26,13 @@ care_cli = AppGroup("care", help="Outbound care: visit reminders, check-in calls
 
 
 @care_cli.command("remind")
-@click.option("--date", "day", default=None, metavar="YYYY-MM-DD",
-              help="the day of the run (visits of the next day); default today, China time")
+@click.option(
+    "--date",
+    "day",
+    default=None,
+    metavar="YYYY-MM-DD",
+    help="the day of the run (visits of the next day); default today, China time",
+)
 @click.option("--dry-run", is_flag=True, help="list who would be texted; write and send nothing")
 def remind_command(day: str | None, dry_run: bool) -> None:
     """Text tomorrow's booked visits a reminder (once per booking)."""
@@ -43,8 +49,9 @@ def remind_command(day: str | None, dry_run: bool) -> None:
 
 
 @care_cli.command("checkins")
-@click.option("--month", default=None, metavar="YYYY-MM",
-              help="the campaign month; default this month (China time)")
+@click.option(
+    "--month", default=None, metavar="YYYY-MM", help="the campaign month; default this month (China time)"
+)
 @click.option("--dry-run", is_flag=True, help="list who would be called; write and dial nothing")
 def checkins_command(month: str | None, dry_run: bool) -> None:
     """Call today's due monthly check-ins (at most one attempt a day, three a month)."""

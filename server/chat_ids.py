@@ -10,6 +10,7 @@
   conversation they were offered in; a client can send back only what it was offered.
   Any other text starting with "/" is read as plain text, never as an intent.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -69,10 +70,11 @@ def read_message(conversation: str, message: str) -> str:
     """What to pass to Rasa: an offered button's payload, or the text as text."""
     if message.startswith(PAYLOAD_PREFIX):
         try:
-            owner, payload = _signer("payload").loads(message[len(PAYLOAD_PREFIX):])
+            owner, payload = _signer("payload").loads(message[len(PAYLOAD_PREFIX) :])
         except (BadSignature, ValueError, TypeError):
-            log.warning("chat: a forged or foreign button payload was refused (conversation %s)",
-                        conversation[:16])
+            log.warning(
+                "chat: a forged or foreign button payload was refused (conversation %s)", conversation[:16]
+            )
             return ""
         if owner == conversation and isinstance(payload, str):
             return payload
@@ -80,7 +82,8 @@ def read_message(conversation: str, message: str) -> str:
         return ""
     if message.startswith("/") and message.strip() not in OPENERS:
         # "/inform{...}" typed by a client is text, not an intent with entities
-        log.info("chat: a raw intent payload from a client was read as text (conversation %s)",
-                 conversation[:16])
+        log.info(
+            "chat: a raw intent payload from a client was read as text (conversation %s)", conversation[:16]
+        )
         return message.lstrip("/")
     return message

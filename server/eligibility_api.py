@@ -1,5 +1,6 @@
 """POST /api/eligibility: the eligibility engine (bot/eligibility.py) for the advisor
 console and tests. Bad input gets a 400 with a Chinese message, never a 500."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,7 +25,7 @@ def _error(message_zh: str, code: str):
 def check_eligibility():
     data = request.get_json(silent=True) if request.is_json else None
     if not isinstance(data, dict):
-        return _error("请求格式不对，请发送JSON对象，例如 {\"facts\": {\"age\": 85}}。", "invalid_json")
+        return _error('请求格式不对，请发送JSON对象，例如 {"facts": {"age": 85}}。', "invalid_json")
     facts = data.get("facts")
     if not isinstance(facts, dict):
         return _error("缺少老人的情况（facts），它必须是一个对象。", "invalid_facts")
@@ -42,5 +43,6 @@ def check_eligibility():
     except eligibility.FactError as exc:
         log.info("eligibility request rejected: %s", exc)
         return _error(exc.message_zh, "invalid_fact")
-    return jsonify(date=on.isoformat(), results=[r.to_dict() for r in results],
-                   relevant_missing_facts=missing)
+    return jsonify(
+        date=on.isoformat(), results=[r.to_dict() for r in results], relevant_missing_facts=missing
+    )

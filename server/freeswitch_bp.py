@@ -10,6 +10,7 @@ The turn travels in the document's <params> (turn, turn_wait, turn_after), which
 posts back with the next request; session_id (the channel UUID) + turn is the idempotency
 key, as CallSid + turn is for Twilio. The last post of a call has exiting=true.
 """
+
 from __future__ import annotations
 
 import logging
@@ -20,7 +21,7 @@ from werkzeug.exceptions import HTTPException
 
 from server.telephony.base import MalformedWebhook
 from server.telephony.engine import MAX_TURNS, MAX_WAIT_REDIRECTS, TelephonyService
-from server.telephony.freeswitch_adapter import (FreeswitchAdapter, is_exiting, small_number)
+from server.telephony.freeswitch_adapter import FreeswitchAdapter, is_exiting, small_number
 
 bp = Blueprint("freeswitch", __name__, url_prefix="/freeswitch")
 log = logging.getLogger(__name__)
@@ -32,18 +33,24 @@ MIN_PASSWORD_CHARS = 16
 def _announce(_state) -> None:
     adapter = FreeswitchAdapter.from_settings()
     if not adapter.configured:
-        log.info("FREESWITCH_HTTAPI_USER/FREESWITCH_HTTAPI_PASSWORD not set: "
-                 "/freeswitch/voice is not served")
+        log.info("FREESWITCH_HTTAPI_USER/FREESWITCH_HTTAPI_PASSWORD not set: /freeswitch/voice is not served")
         return
-    log.info("FreeSWITCH mod_httapi webhook at /freeswitch/voice (basic auth; %s; bridge %s)",
-             f"speech via {adapter.asr_engine}" if adapter.asr else "keypad only, no ASR",
-             adapter.bridge)
+    log.info(
+        "FreeSWITCH mod_httapi webhook at /freeswitch/voice (basic auth; %s; bridge %s)",
+        f"speech via {adapter.asr_engine}" if adapter.asr else "keypad only, no ASR",
+        adapter.bridge,
+    )
     if len(adapter.password) < MIN_PASSWORD_CHARS:
-        log.warning("FREESWITCH_HTTAPI_PASSWORD is shorter than %d characters: use a long "
-                    "random one (e.g. openssl rand -hex 24)", MIN_PASSWORD_CHARS)
+        log.warning(
+            "FREESWITCH_HTTAPI_PASSWORD is shorter than %d characters: use a long "
+            "random one (e.g. openssl rand -hex 24)",
+            MIN_PASSWORD_CHARS,
+        )
     if "$" in adapter.bridge:
-        log.error("FREESWITCH_BRIDGE contains '$': mod_httapi refuses variable expansion "
-                  "without the expand-vars permission and hangs up")
+        log.error(
+            "FREESWITCH_BRIDGE contains '$': mod_httapi refuses variable expansion "
+            "without the expand-vars permission and hangs up"
+        )
 
 
 def _service() -> TelephonyService:
@@ -66,10 +73,17 @@ def check_credentials():
         return jsonify(error="没有这个地址。", code="not_found"), 404
     # Only the Authorization header: an anonymous body is never parsed.
     if not adapter.verify(request.url, {}, request.headers):
-        log.warning("freeswitch webhook rejected: missing or wrong basic auth for %s from %s",
-                    request.path, request.remote_addr)
-        return Response("unauthorized", status=401, content_type="text/plain; charset=utf-8",
-                        headers={"WWW-Authenticate": 'Basic realm="freeswitch-httapi"'})
+        log.warning(
+            "freeswitch webhook rejected: missing or wrong basic auth for %s from %s",
+            request.path,
+            request.remote_addr,
+        )
+        return Response(
+            "unauthorized",
+            status=401,
+            content_type="text/plain; charset=utf-8",
+            headers={"WWW-Authenticate": 'Basic realm="freeswitch-httapi"'},
+        )
     return None
 
 

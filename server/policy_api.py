@@ -3,6 +3,7 @@
 Answers in JSON with Chinese error messages (400 for a missing or too long query, 503 when
 the policy packs cannot be loaded); never a 500. The knowledge base is bot.policy_kb.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -60,8 +61,13 @@ def search():
     except Exception:
         log.exception("policy search failed for a %d-char query", len(query))
         return _error("查询出了点问题，请稍后再试，或拨打12349转人工。", "search_failed", 503)
-    return jsonify(query=query, on=day.isoformat(), region=kb.region,
-                   results=[h.as_dict() for h in hits], answer=answer.as_dict())
+    return jsonify(
+        query=query,
+        on=day.isoformat(),
+        region=kb.region,
+        results=[h.as_dict() for h in hits],
+        answer=answer.as_dict(),
+    )
 
 
 @bp.get("/policies/programs/<program_id>")

@@ -6,6 +6,7 @@ machines"): turns go to them in turn, and a server that refuses the connection i
 (the turn never reached it, so trying the next cannot run it twice). They share the tracker
 store (PostgreSQL) and the lock store (Redis), so any of them can take a conversation's next turn.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -70,6 +71,7 @@ class Reply:
     - kind / stage / suspected / referral: what the safety layer or a referral decided
       (kind "crisis" keeps the phone line open when nobody can take the call).
     """
+
     text: str
     buttons: list[dict] = field(default_factory=list)
     custom: dict | None = None
@@ -91,16 +93,18 @@ class ChatResult:
         return [r.custom["action"] for r in self.replies if r.custom and r.custom.get("action")]
 
 
-def send_message(sender: str, message: str, metadata: dict | None = None,
-                 timeout: float | None = None) -> ChatResult:
+def send_message(
+    sender: str, message: str, metadata: dict | None = None, timeout: float | None = None
+) -> ChatResult:
     settings = get_settings()
     try:
         for n, server in enumerate(_rotation(), 1):
             try:
-                response = _session.post(server + "/webhooks/rest/webhook",
-                                         json={"sender": sender, "message": message,
-                                               "metadata": metadata or {}},
-                                         timeout=timeout or settings.rasa_timeout_seconds)
+                response = _session.post(
+                    server + "/webhooks/rest/webhook",
+                    json={"sender": sender, "message": message, "metadata": metadata or {}},
+                    timeout=timeout or settings.rasa_timeout_seconds,
+                )
                 break
             except requests.ConnectionError:
                 if n == len(rasa_urls()):
@@ -110,16 +114,19 @@ def send_message(sender: str, message: str, metadata: dict | None = None,
         response.raise_for_status()
         raw = response.json()
     except (requests.RequestException, ValueError) as exc:
-        log.error("rasa unavailable for sender=%s: %s: %s", mask_text(sender),
-                  type(exc).__name__, mask_text(str(exc))[:200])
+        log.error(
+            "rasa unavailable for sender=%s: %s: %s",
+            mask_text(sender),
+            type(exc).__name__,
+            mask_text(str(exc))[:200],
+        )
         return ChatResult([Reply(UNAVAILABLE_TEXT, [], {"action": "unavailable"})], degraded=True)
     replies = _to_replies(raw)
     fell_back = any(r.custom and r.custom.get("fallback") for r in replies)
     # Rasa falls back (or says nothing) when a custom action could not run: if the action
     # server is down, say so honestly instead of "I did not understand".
     if not replies or (fell_back and not actions_status()):
-        log.error("rasa could not run the turn for sender=%s (action server down)",
-                  mask_text(sender))
+        log.error("rasa could not run the turn for sender=%s (action server down)", mask_text(sender))
         return ChatResult([Reply(UNAVAILABLE_TEXT, [], {"action": "unavailable"})], degraded=True)
     return ChatResult(replies)
 
@@ -131,8 +138,10 @@ def _to_replies(raw: list) -> list[Reply]:
     for item in raw if isinstance(raw, list) else []:
         text = item.get("text")
         custom = item.get("custom") if isinstance(item.get("custom"), dict) else None
-        buttons = [{"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
-                   for b in item.get("buttons") or []]
+        buttons = [
+            {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+            for b in item.get("buttons") or []
+        ]
         if text:
             replies.append(Reply(text, buttons, custom))
         elif custom and replies:
@@ -152,8 +161,9 @@ def _token() -> dict:
 
 def parse(text: str, timeout: float = 5.0) -> dict | None:
     try:
-        response = _session.post(_rotation()[0] + "/model/parse",
-                                 json={"text": text}, params=_token(), timeout=timeout)
+        response = _session.post(
+            _rotation()[0] + "/model/parse", json={"text": text}, params=_token(), timeout=timeout
+        )
         response.raise_for_status()
         return response.json()
     except (requests.RequestException, ValueError) as exc:
@@ -164,8 +174,11 @@ def parse(text: str, timeout: float = 5.0) -> dict | None:
 def active_form(sender: str, timeout: float = 3.0) -> str | None:
     """The form a conversation is in the middle of (e.g. book_service_form), if any."""
     try:
-        r = _session.get(f"{_rotation()[0]}/conversations/{sender}/tracker",
-                         params={**_token(), "include_events": "NONE"}, timeout=timeout)
+        r = _session.get(
+            f"{_rotation()[0]}/conversations/{sender}/tracker",
+            params={**_token(), "include_events": "NONE"},
+            timeout=timeout,
+        )
         r.raise_for_status()
         return (r.json().get("active_loop") or {}).get("name")
     except (requests.RequestException, ValueError) as exc:
@@ -176,8 +189,10 @@ def active_form(sender: str, timeout: float = 3.0) -> str | None:
 def rasa_status(timeout: float = 2.0) -> bool:
     """Every Rasa server listed answers."""
     try:
-        return all(_session.get(url + "/status", params=_token(), timeout=timeout).status_code == 200
-                   for url in rasa_urls())
+        return all(
+            _session.get(url + "/status", params=_token(), timeout=timeout).status_code == 200
+            for url in rasa_urls()
+        )
     except requests.RequestException:
         return False
 
@@ -185,7 +200,9 @@ def rasa_status(timeout: float = 2.0) -> bool:
 def actions_status(timeout: float = 2.0) -> bool:
     """Every action server listed (ACTION_SERVER_URL, comma-separated) answers."""
     try:
-        return all(_session.get(url + "/health", timeout=timeout).status_code == 200
-                   for url in _urls(get_settings().action_server_url))
+        return all(
+            _session.get(url + "/health", timeout=timeout).status_code == 200
+            for url in _urls(get_settings().action_server_url)
+        )
     except requests.RequestException:
         return False

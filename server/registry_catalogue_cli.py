@@ -12,6 +12,7 @@ file does not name, then what happened to the capacity windows of the providers 
 windows CAPACITY_WEEKS_AHEAD weeks ahead and lists the windows held above their template
 or closure because elders have booked them: call those elders to move their visits.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -35,11 +36,15 @@ def _print_capacity(report, written: bool = True) -> None:
     if len(report.changes) > MAX_LISTED:
         click.echo(f"  ... and {len(report.changes) - MAX_LISTED} more changed")
     if report.no_template:
-        click.echo("providers without a weekly template (windows left as they are; import "
-                   "the providers file): " + "、".join(report.no_template))
+        click.echo(
+            "providers without a weekly template (windows left as they are; import "
+            "the providers file): " + "、".join(report.no_template)
+        )
     if report.held:
-        click.echo(f"{len(report.held)} windows keep more places than planned because elders "
-                   "booked them; please call them to move these visits:")
+        click.echo(
+            f"{len(report.held)} windows keep more places than planned because elders "
+            "booked them; please call them to move these visits:"
+        )
         for held in report.held:
             click.echo(f"  {held.line_zh()}")
 
@@ -54,16 +59,19 @@ def _run_import(fn, path: str, dry_run: bool, skip_errors: bool, what: str) -> N
         raise SystemExit(2) from None
     echo_summary(report, dry_run)
     if report.not_in_file:
-        click.echo(f"{len(report.not_in_file)} {what} in the database are not in this file "
-                   "(kept): " + "、".join(report.not_in_file))
+        click.echo(
+            f"{len(report.not_in_file)} {what} in the database are not in this file "
+            "(kept): " + "、".join(report.not_in_file)
+        )
     _print_capacity(report.capacity, report.written)
     if report.errors:
         raise SystemExit(1)
 
 
 def _import_options(fn):
-    fn = click.option("--skip-errors", is_flag=True,
-                      help="write the good rows even when others have errors")(fn)
+    fn = click.option("--skip-errors", is_flag=True, help="write the good rows even when others have errors")(
+        fn
+    )
     fn = click.option("--dry-run", is_flag=True, help="check and count only; write nothing")(fn)
     return click.argument("path", type=click.Path(exists=True, dir_okay=False))(fn)
 
@@ -105,10 +113,10 @@ def _first_day(_ctx, _param, value: str | None) -> dt.date | None:
 
 
 @registry_cli.command("capacity")
-@click.option("--weeks", type=click.IntRange(1, 104), default=None,
-              help="weeks ahead (default CAPACITY_WEEKS_AHEAD, 6)")
-@click.option("--from", "first", callback=_first_day, metavar="YYYY-MM-DD",
-              help="first day (default today)")
+@click.option(
+    "--weeks", type=click.IntRange(1, 104), default=None, help="weeks ahead (default CAPACITY_WEEKS_AHEAD, 6)"
+)
+@click.option("--from", "first", callback=_first_day, metavar="YYYY-MM-DD", help="first day (default today)")
 @click.option("--dry-run", is_flag=True, help="show what would change; write nothing")
 def capacity_command(weeks: int | None, first: dt.date | None, dry_run: bool) -> None:
     """Keep every active provider's capacity windows generated weeks ahead."""

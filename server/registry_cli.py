@@ -8,6 +8,7 @@ then the elders of the register who are not in the file (listed for review, neve
 Exits 1 when a row has an error (nothing is written then, unless --skip-errors writes the
 good rows) and 2 when the file as a whole cannot be read.
 """
+
 from __future__ import annotations
 
 import click
@@ -21,8 +22,10 @@ registry_cli = AppGroup("registry", help="Import the district's registry files."
 
 def echo_summary(report, dry_run: bool) -> None:
     """An import's summary line, whether anything was written, and its row errors."""
-    click.echo(report.summary() + (" (dry run: nothing written)" if dry_run else
-                                   "" if report.written else " (nothing written)"))
+    click.echo(
+        report.summary()
+        + (" (dry run: nothing written)" if dry_run else "" if report.written else " (nothing written)")
+    )
     for problem in report.errors:
         click.echo(problem.line())
 
@@ -30,8 +33,9 @@ def echo_summary(report, dry_run: bool) -> None:
 def _report(report, dry_run: bool) -> None:
     echo_summary(report, dry_run)
     if report.not_in_file:
-        click.echo(f"{len(report.not_in_file)} elders of the register are not in this file "
-                   "(kept; please review):")
+        click.echo(
+            f"{len(report.not_in_file)} elders of the register are not in this file (kept; please review):"
+        )
         for elder_id, name, last4, street in report.not_in_file:
             click.echo(f"  #{elder_id} {name} 身份证尾号{last4} {street}")
 

@@ -15,6 +15,7 @@ wrong (on any other status Twilio speaks its own English error), except 403 for 
 signature and 413 for a body too large to be read (neither can be Twilio's). Status
 callbacks keep their codes: nobody hears them, and Twilio's debugger shows them.
 """
+
 from __future__ import annotations
 
 import logging
@@ -39,8 +40,10 @@ log = logging.getLogger(__name__)
 def _announce(_state) -> None:
     settings = get_settings()
     if not settings.twilio_validate_signature:
-        log.warning("TWILIO_VALIDATE_SIGNATURE=false: Twilio webhooks are NOT authenticated. "
-                    "Local development only, never in production.")
+        log.warning(
+            "TWILIO_VALIDATE_SIGNATURE=false: Twilio webhooks are NOT authenticated. "
+            "Local development only, never in production."
+        )
     elif not settings.twilio_auth_token:
         log.error("TWILIO_AUTH_TOKEN is not set: every Twilio webhook will be rejected (403)")
 
@@ -59,8 +62,7 @@ def _whisper_url(text: str) -> str:
     """Where Twilio fetches the advisor's whisper. Absolute, on the public base when behind
     a proxy (what Twilio then signs), because it is fetched for the advisor's leg."""
     base = get_settings().public_base_url or request.url_root
-    return (base.rstrip("/") + f"{bp.url_prefix}/whisper?"
-            + urlencode({"text": text[:MAX_WHISPER_CHARS]}))
+    return base.rstrip("/") + f"{bp.url_prefix}/whisper?" + urlencode({"text": text[:MAX_WHISPER_CHARS]})
 
 
 def _generic_whisper() -> str:
@@ -91,10 +93,14 @@ def check_signature():
     if not settings.twilio_validate_signature:
         return None
     if not _adapter().verify(public_url(), request.form, request.headers):
-        log.warning("twilio webhook rejected: invalid or missing signature for %s from %s",
-                    request.path, request.remote_addr)
-        return Response("forbidden: invalid X-Twilio-Signature", status=403,
-                        content_type="text/plain; charset=utf-8")
+        log.warning(
+            "twilio webhook rejected: invalid or missing signature for %s from %s",
+            request.path,
+            request.remote_addr,
+        )
+        return Response(
+            "forbidden: invalid X-Twilio-Signature", status=403, content_type="text/plain; charset=utf-8"
+        )
     return None
 
 
@@ -156,10 +162,12 @@ def fallback():
     apology and 12349); an SMS gets the apology."""
     service = _service()
     error_code = re.sub(r"\D", "", request.form.get("ErrorCode", ""))[:8]
-    log.error("twilio fallback: the primary handler failed (ErrorCode=%s on %s)", error_code,
-              urlsplit(request.form.get("ErrorUrl", "")).path[:100] or "?")
-    if not request.form.get("CallSid") and (request.form.get("MessageSid")
-                                            or request.form.get("SmsSid")):
+    log.error(
+        "twilio fallback: the primary handler failed (ErrorCode=%s on %s)",
+        error_code,
+        urlsplit(request.form.get("ErrorUrl", "")).path[:100] or "?",
+    )
+    if not request.form.get("CallSid") and (request.form.get("MessageSid") or request.form.get("SmsSid")):
         return _xml(service.adapter.render_sms(SMS_TROUBLE))
     return _xml(service.adapter.render_voice(service.trouble_plan(caller=_caller())))
 

@@ -8,6 +8,7 @@ to `/api/chat` there and, while an advisor is joining or holds the conversation,
 `/api/chat/updates`. Cross-origin embedding needs the embedding site's origin in
 WIDGET_ALLOWED_ORIGINS (comma-separated) so the chat API answers its browser (CORS).
 """
+
 from __future__ import annotations
 
 import os
@@ -32,8 +33,12 @@ def embed_page():
 
 @bp.get("/widget.js")
 def widget_js():
-    response = send_from_directory(os.path.join(current_app.static_folder, "widget"), "widget.js",
-                                   mimetype="application/javascript", max_age=300)
+    response = send_from_directory(
+        os.path.join(current_app.static_folder, "widget"),
+        "widget.js",
+        mimetype="application/javascript",
+        max_age=300,
+    )
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 

@@ -1,6 +1,7 @@
 """The channels' own caller-facing wording, read once from server/wording.yml: what the phone
 line says, what the SMS number and the chat API answer by themselves, and the words that
 read a caller's short answers. Rewording is an edit of the YAML; the code names keys."""
+
 from __future__ import annotations
 
 from functools import cache
@@ -69,8 +70,12 @@ def scored_words(key: str) -> tuple[tuple[str, int], ...]:
     value = _entry("words", key)
     pairs: list[tuple[str, int]] = []
     for item in value if isinstance(value, list) else [None]:
-        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
-                and isinstance(item[1], int)):
+        if not (
+            isinstance(item, list)
+            and len(item) == 2
+            and isinstance(item[0], str)
+            and isinstance(item[1], int)
+        ):
             raise ValueError(f"{CATALOGUE.name}: words.{key} must be [word, score] pairs")
         pairs.append((item[0], item[1]))
     return tuple(pairs)

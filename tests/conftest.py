@@ -7,6 +7,7 @@ calendar edges pin their own moment with the `pin_clock` fixture. `make test` al
 the unit tests under shifted system clocks (faketime), so code that reads the wall clock
 instead of bot/clock.py fails the day it is written.
 """
+
 from __future__ import annotations
 
 import base64
@@ -44,9 +45,11 @@ def stack(tmp_path_factory):
 def pin_clock(monkeypatch):
     """`pin_clock("2026-11-30T23:50")` moves this process's clock to that instant (China
     time unless an offset is given) for one test; returns the pinned datetime."""
+
     def pin(moment: str):
         monkeypatch.setenv(clock.ENV_VAR, moment)
         return clock.now()
+
     return pin
 
 

@@ -1,6 +1,7 @@
 """The console's test client, logged in as an advisor on the `db_url` database; test modules
 import it (`from tests.console_fixtures import advisor_client  # noqa: F401`) and use it as
 the fixture `client`."""
+
 from __future__ import annotations
 
 import pytest

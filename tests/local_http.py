@@ -1,5 +1,6 @@
 """HTTP stand-ins for the other side of an interface (Rasa, Twilio's REST API, an SMS
 provider), served from a thread on a free local port. (No tests here.)"""
+
 from __future__ import annotations
 
 import json

@@ -3,6 +3,7 @@
 PG_ADMIN_URL (default postgresql+psycopg2://postgres@127.0.0.1:5432/test) and
 REDIS_TEST_URL (default redis://127.0.0.1:6379/15) say where; tests skip with a clear
 reason when they do not answer."""
+
 from __future__ import annotations
 
 import contextlib
@@ -52,8 +53,9 @@ def temporary_database(prefix: str = "elder_test"):
 
         dispose_all()
         with admin.connect() as conn:
-            conn.execute(sa.text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name})
+            conn.execute(
+                sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name},
+            )
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()

@@ -1,5 +1,6 @@
 """Starts the real processes (Rasa, action server, web server) on free ports for tests
 and benchmarks, against a database chosen by the caller. No mocks: real HTTP between them."""
+
 from __future__ import annotations
 
 import contextlib
@@ -30,9 +31,10 @@ def latest_code(database_url: str, phone: str) -> str | None:
     engine = sa.create_engine(database_url, future=True)
     try:
         with engine.connect() as conn:
-            body = conn.execute(sa.text("select body from sms_outbox where to_number = :n "
-                                        "order by id desc limit 1"),
-                                {"n": "+86" + "".join(ch for ch in phone if ch.isdigit())[-11:]}).scalar()
+            body = conn.execute(
+                sa.text("select body from sms_outbox where to_number = :n order by id desc limit 1"),
+                {"n": "+86" + "".join(ch for ch in phone if ch.isdigit())[-11:]},
+            ).scalar()
     finally:
         engine.dispose()
     m = re.search(r"验证码(\d{6})", body or "")
@@ -45,8 +47,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None,
-              ok=(200,)) -> float:
+def wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None, ok=(200,)) -> float:
     start = time.monotonic()
     while time.monotonic() - start < timeout:
         if proc is not None and proc.poll() is not None:
@@ -70,8 +71,9 @@ class Process:
 
     def start(self) -> None:
         log = open(self.log_path, "ab")
-        self.popen = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env, stdout=log,
-                                      stderr=subprocess.STDOUT, start_new_session=True)
+        self.popen = subprocess.Popen(
+            self.cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     def stop(self, sig=signal.SIGTERM, timeout: float = 15) -> None:
         if self.popen is None or self.popen.poll() is not None:
@@ -97,8 +99,9 @@ def new_stack(tmp_path_factory, name: str, extra_env: dict | None = None) -> Sta
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: run `make train` (make test does it)")
     workdir = tmp_path_factory.mktemp(name)
-    return Stack(workdir=workdir, database_url=f"sqlite:///{workdir / 'service.db'}",
-                 extra_env=extra_env or {})
+    return Stack(
+        workdir=workdir, database_url=f"sqlite:///{workdir / 'service.db'}", extra_env=extra_env or {}
+    )
 
 
 def print_logs(workdir: Path, names: tuple[str, ...] = ("rasa", "actions", "web")) -> None:
@@ -145,6 +148,7 @@ def db_rows(stack: Stack, sql: str, **params) -> list:
 @dataclass
 class Stack:
     """The three processes of `make run`, on free ports, sharing one environment."""
+
     workdir: Path
     database_url: str
     extra_env: dict = field(default_factory=dict)
@@ -179,55 +183,98 @@ class Stack:
 
     def env(self) -> dict:
         env = dict(os.environ)
-        env.update({
-            "DATABASE_URL": self.database_url,
-            "VAR_DIR": str(self.workdir),
-            "RASA_URL": self.rasa_url,
-            "ACTION_SERVER_URL": self.actions_url,
-            "RASA_TELEMETRY_ENABLED": "false",
-            "TF_CPP_MIN_LOG_LEVEL": "2",
-            "PYTHONPATH": str(ROOT),
-            "SECRET_KEY": "test-secret",
-            # every test conversation comes from 127.0.0.1: the per-address limit is tested
-            # on its own (tests/test_chat_limits.py), the per-conversation one stays on
-            "CHAT_TURNS_PER_MINUTE_PER_ADDRESS": "1000000",
-            # ... and so is the per-address limit on requests for a person
-            # (tests/test_handoff_limit.py)
-            "WEB_HANDOFFS_PER_HOUR_PER_ADDRESS": "1000000",
-            # a test stack is never a live line: the demo personas are loaded on PostgreSQL too
-            # (the production profile refuses them otherwise, tests/test_demo_refused.py)
-            "DEMO_DATA": "allow",
-            "RASA_AUTH_TOKEN": self.rasa_token,
-            "ACTION_SERVER_SECRET": self.action_secret,
-        })
+        env.update(
+            {
+                "DATABASE_URL": self.database_url,
+                "VAR_DIR": str(self.workdir),
+                "RASA_URL": self.rasa_url,
+                "ACTION_SERVER_URL": self.actions_url,
+                "RASA_TELEMETRY_ENABLED": "false",
+                "TF_CPP_MIN_LOG_LEVEL": "2",
+                "PYTHONPATH": str(ROOT),
+                "SECRET_KEY": "test-secret",
+                # every test conversation comes from 127.0.0.1: the per-address limit is tested
+                # on its own (tests/test_chat_limits.py), the per-conversation one stays on
+                "CHAT_TURNS_PER_MINUTE_PER_ADDRESS": "1000000",
+                # ... and so is the per-address limit on requests for a person
+                # (tests/test_handoff_limit.py)
+                "WEB_HANDOFFS_PER_HOUR_PER_ADDRESS": "1000000",
+                # a test stack is never a live line: the demo personas are loaded on PostgreSQL too
+                # (the production profile refuses them otherwise, tests/test_demo_refused.py)
+                "DEMO_DATA": "allow",
+                "RASA_AUTH_TOKEN": self.rasa_token,
+                "ACTION_SERVER_SECRET": self.action_secret,
+            }
+        )
         env.update(self.extra_env)
         return env
 
     def prepare(self) -> None:
         env = self.env()
-        subprocess.run([str(VENV_BIN / "python"), "-m", "bot.manage", "init"], cwd=ROOT,
-                       env=env, check=True, capture_output=True)
+        subprocess.run(
+            [str(VENV_BIN / "python"), "-m", "bot.manage", "init"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         endpoints = self.workdir / "endpoints.yml"
-        subprocess.run([str(VENV_BIN / "python"), "scripts/render_endpoints.py", str(endpoints)],
-                       cwd=ROOT, env=env, check=True, capture_output=True)
+        subprocess.run(
+            [str(VENV_BIN / "python"), "scripts/render_endpoints.py", str(endpoints)],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
 
     def build(self) -> None:
         env = self.env()
         logs = self.workdir
         self.processes = {
-            "actions": Process("actions", [str(VENV_BIN / "python"), "-m", "actions.server",
-                                           "--port", str(self.actions_port)],
-                               env, logs / "actions.log"),
-            "rasa": Process("rasa", [str(VENV_BIN / "rasa"), "run", "--enable-api",
-                                     "--interface", "127.0.0.1",
-                                     f"--auth-token={env['RASA_AUTH_TOKEN']}", "--port",
-                                     str(self.rasa_port), "--model", str(MODEL), "--endpoints",
-                                     str(self.workdir / "endpoints.yml"), "--credentials",
-                                     "credentials.yml"], env, logs / "rasa.log"),
-            "web": Process("web", [str(VENV_BIN / "gunicorn"), "--bind",
-                                   f"127.0.0.1:{self.web_port}", "--workers", "1", "--threads",
-                                   "16", "--timeout", "60", "server:create_app()"],
-                           env, logs / "web.log"),
+            "actions": Process(
+                "actions",
+                [str(VENV_BIN / "python"), "-m", "actions.server", "--port", str(self.actions_port)],
+                env,
+                logs / "actions.log",
+            ),
+            "rasa": Process(
+                "rasa",
+                [
+                    str(VENV_BIN / "rasa"),
+                    "run",
+                    "--enable-api",
+                    "--interface",
+                    "127.0.0.1",
+                    f"--auth-token={env['RASA_AUTH_TOKEN']}",
+                    "--port",
+                    str(self.rasa_port),
+                    "--model",
+                    str(MODEL),
+                    "--endpoints",
+                    str(self.workdir / "endpoints.yml"),
+                    "--credentials",
+                    "credentials.yml",
+                ],
+                env,
+                logs / "rasa.log",
+            ),
+            "web": Process(
+                "web",
+                [
+                    str(VENV_BIN / "gunicorn"),
+                    "--bind",
+                    f"127.0.0.1:{self.web_port}",
+                    "--workers",
+                    "1",
+                    "--threads",
+                    "16",
+                    "--timeout",
+                    "60",
+                    "server:create_app()",
+                ],
+                env,
+                logs / "web.log",
+            ),
         }
 
     def start(self, timeout: float = 180) -> dict[str, float]:
@@ -238,8 +285,7 @@ class Stack:
             p.start()
         timings = {
             "actions": wait_http(self.actions_url + "/health", timeout, self.processes["actions"].popen),
-            "web": wait_http(self.web_url + "/healthz", timeout, self.processes["web"].popen,
-                             ok=(200, 503)),
+            "web": wait_http(self.web_url + "/healthz", timeout, self.processes["web"].popen, ok=(200, 503)),
             "rasa": wait_http(self.rasa_status_url, timeout, self.processes["rasa"].popen),
         }
         wait_http(self.web_url + "/healthz", timeout)
@@ -250,16 +296,20 @@ class Stack:
         p = self.processes[name]
         p.stop()
         p.start()
-        health = {"actions": self.actions_url + "/health", "rasa": self.rasa_status_url,
-                  "web": self.web_url + "/healthz"}[name]
+        health = {
+            "actions": self.actions_url + "/health",
+            "rasa": self.rasa_status_url,
+            "web": self.web_url + "/healthz",
+        }[name]
         wait_http(health, timeout, p.popen, ok=(200, 503) if name == "web" else (200,))
 
     def stop(self) -> None:
         for p in self.processes.values():
             p.stop()
 
-    def chat(self, sender: str, message: str, metadata: dict | None = None,
-             timeout: float = 30) -> list[dict]:
+    def chat(
+        self, sender: str, message: str, metadata: dict | None = None, timeout: float = 30
+    ) -> list[dict]:
         """One web turn. `sender` is the test's own name for a conversation: the server
         issues the real id on the first turn and the stack sends it back from then on, as
         the widget does. `metadata` is sent as a client would; the server ignores it."""
@@ -276,9 +326,11 @@ class Stack:
         """One turn as the phone/SMS bridge sends it: straight to Rasa's REST channel on
         127.0.0.1 with the carrier's caller number in the metadata (what the web server does
         after checking Twilio's signature; tests/test_twilio_e2e.py plays the whole line)."""
-        r = requests.post(self.rasa_url + "/webhooks/rest/webhook",
-                          json={"sender": sender, "message": message, "metadata": metadata},
-                          timeout=30)
+        r = requests.post(
+            self.rasa_url + "/webhooks/rest/webhook",
+            json={"sender": sender, "message": message, "metadata": metadata},
+            timeout=30,
+        )
         r.raise_for_status()
         return r.json()
 
@@ -293,8 +345,7 @@ class Stack:
 
     def press(self, sender: str, replies: list[dict], title: str) -> list[dict]:
         """Presses a button offered in `replies` (sends its signed payload, as the widget)."""
-        payload = next(b["payload"] for r in replies for b in r.get("buttons") or []
-                       if b["title"] == title)
+        payload = next(b["payload"] for r in replies for b in r.get("buttons") or [] if b["title"] == title)
         return self.chat(sender, payload)
 
     def chat_text(self, sender: str, message: str, metadata: dict | None = None) -> str:

@@ -1,5 +1,6 @@
 """bot/booking.py against a real migrated database with the demo data (SQLite, and
 PostgreSQL for the concurrency test when it answers on 127.0.0.1:5432)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,10 +14,10 @@ from sqlalchemy.exc import IntegrityError
 from bot import booking, clock
 from bot.db import session_scope
 from bot.models import Elder, SmsOutbox
-from bot.models.booking import (Booking, BookingStatusHistory, CapacityWindow, EntitlementLedger)
+from bot.models.booking import Booking, BookingStatusHistory, CapacityWindow, EntitlementLedger
 
 ZHANG = 1  # 张桂兰, 88, 五老村 (demo personas are loaded in DESIGN.md order)
-LI = 2     # 李建国, 76, 夫子庙
+LI = 2  # 李建国, 76, 夫子庙
 
 
 def day_ahead(n: int) -> dt.date:
@@ -83,8 +84,14 @@ def test_retried_request_is_idempotent(db_url):
     with session_scope() as s:
         assert booking.count_bookings(s, idempotency_key=k) == 1
         assert s.execute(select(func.count(SmsOutbox.id))).scalar_one() == 1
-        assert s.execute(select(CapacityWindow.booked).where(
-            CapacityWindow.starts_at == afternoon(4), CapacityWindow.booked > 0)).scalar_one() == 1
+        assert (
+            s.execute(
+                select(CapacityWindow.booked).where(
+                    CapacityWindow.starts_at == afternoon(4), CapacityWindow.booked > 0
+                )
+            ).scalar_one()
+            == 1
+        )
 
 
 def test_same_visit_twice_is_refused_without_a_second_charge(db_url):
@@ -108,13 +115,19 @@ def test_same_visit_twice_is_refused_without_a_second_charge(db_url):
     assert booking.book(ZHANG, "bath", morning(5), "voice", key()).ok
 
 
-@pytest.mark.parametrize("service, start, code", [
-    ("massage_on_the_moon", "morning", "unknown_service"),
-    ("bath", "past", "past"),
-])
+@pytest.mark.parametrize(
+    "service, start, code",
+    [
+        ("massage_on_the_moon", "morning", "unknown_service"),
+        ("bath", "past", "past"),
+    ],
+)
 def test_bad_requests_write_nothing(db_url, service, start, code):
-    when = morning(2) if start == "morning" else dt.datetime.combine(
-        clock.today() - dt.timedelta(days=2), dt.time(8))
+    when = (
+        morning(2)
+        if start == "morning"
+        else dt.datetime.combine(clock.today() - dt.timedelta(days=2), dt.time(8))
+    )
     with session_scope() as s:
         before = counts(s)
     result = booking.book(ZHANG, service, when, "web", key())
@@ -132,10 +145,13 @@ def test_unknown_elder_writes_nothing(db_url):
 def _fill(url_start: dt.datetime, street_provider_name: str = "悦华养老服务中心", free: int = 0):
     with session_scope() as s:
         from bot.models.booking import Provider
+
         pid = s.execute(select(Provider.id).where(Provider.name == street_provider_name)).scalar_one()
-        s.execute(update(CapacityWindow).where(CapacityWindow.provider_id == pid,
-                                               CapacityWindow.starts_at == url_start)
-                  .values(booked=CapacityWindow.capacity - free))
+        s.execute(
+            update(CapacityWindow)
+            .where(CapacityWindow.provider_id == pid, CapacityWindow.starts_at == url_start)
+            .values(booked=CapacityWindow.capacity - free)
+        )
 
 
 def test_full_window_offers_the_nearest_free_windows(db_url):
@@ -188,8 +204,12 @@ def test_cancel_returns_place_and_hours_once(db_url):
         b = s.execute(select(Booking).where(Booking.reference == made.reference)).scalar_one()
         assert b.status == "cancelled" and b.window.booked == 0
         assert [h.event for h in b.history] == ["created", "cancelled"]
-        assert s.execute(select(func.count(SmsOutbox.id)).where(
-            SmsOutbox.related_booking_id == b.id)).scalar_one() == 2
+        assert (
+            s.execute(
+                select(func.count(SmsOutbox.id)).where(SmsOutbox.related_booking_id == b.id)
+            ).scalar_one()
+            == 2
+        )
     assert booking.list_bookings(ZHANG) == []
     assert [v.status for v in booking.list_bookings(ZHANG, upcoming_only=False)] == ["cancelled"]
 
@@ -201,9 +221,13 @@ def test_reschedule_moves_the_place_and_follows_the_month(db_url):
     assert moved.ok and moved.code == "rescheduled" and moved.window_start == target
     assert moved.reference == made.reference and "改好了" in moved.message
     with session_scope() as s:
-        windows = dict(s.execute(select(CapacityWindow.starts_at, CapacityWindow.booked).where(
-            CapacityWindow.starts_at.in_([morning(2), target]),
-            CapacityWindow.provider_id == 1)).all())
+        windows = dict(
+            s.execute(
+                select(CapacityWindow.starts_at, CapacityWindow.booked).where(
+                    CapacityWindow.starts_at.in_([morning(2), target]), CapacityWindow.provider_id == 1
+                )
+            ).all()
+        )
         assert windows == {morning(2): 0, target: 1}
         b = s.execute(select(Booking).where(Booking.reference == made.reference)).scalar_one()
         assert [h.event for h in b.history] == ["created", "rescheduled"]
@@ -212,8 +236,9 @@ def test_reschedule_moves_the_place_and_follows_the_month(db_url):
     next_month = (clock.today().replace(day=1) + dt.timedelta(days=40)).replace(day=10)
     far = dt.datetime.combine(next_month, dt.time(8))
     with session_scope() as s:
-        has_window = s.execute(select(func.count(CapacityWindow.id)).where(
-            CapacityWindow.starts_at == far)).scalar_one()
+        has_window = s.execute(
+            select(func.count(CapacityWindow.id)).where(CapacityWindow.starts_at == far)
+        ).scalar_one()
     if has_window:
         old_month = booking.entitlement_summary(ZHANG, target.date()).left_minutes
         moved = booking.reschedule(made.reference, ZHANG, far)
@@ -256,8 +281,12 @@ def test_database_refuses_overbooking_and_overspending(db_url):
             c.execute(text("UPDATE capacity_windows SET booked = capacity + 1 WHERE id = 1"))
     with pytest.raises(IntegrityError):
         with engine.begin() as c:
-            c.execute(text("UPDATE entitlement_ledger SET used_minutes = granted_minutes + 1 "
-                           "WHERE granted_minutes > 0"))
+            c.execute(
+                text(
+                    "UPDATE entitlement_ledger SET used_minutes = granted_minutes + 1 "
+                    "WHERE granted_minutes > 0"
+                )
+            )
     engine.dispose()
 
 
@@ -274,14 +303,24 @@ def _race_for_last_window(url: str) -> dict:
     with session_scope(url) as s:
         street_id = s.get(Elder, ZHANG).street_id
         for i in range(ATTEMPTS):
-            s.add(Elder(name=f"测试老人{i}", birth_date=dt.date(1940, 1, 1), phone=f"1770000{i:04d}",
-                        street_id=street_id, address=f"五老村测试楼{i}号"))
+            s.add(
+                Elder(
+                    name=f"测试老人{i}",
+                    birth_date=dt.date(1940, 1, 1),
+                    phone=f"1770000{i:04d}",
+                    street_id=street_id,
+                    address=f"五老村测试楼{i}号",
+                )
+            )
         s.flush()
-        elder_ids = list(s.execute(select(Elder.id).where(Elder.name.like("测试老人%"))
-                                   .order_by(Elder.id)).scalars())
-        s.execute(update(CapacityWindow).where(CapacityWindow.provider_id == 1,
-                                               CapacityWindow.starts_at == start)
-                  .values(capacity=5, booked=5 - PLACES_LEFT))
+        elder_ids = list(
+            s.execute(select(Elder.id).where(Elder.name.like("测试老人%")).order_by(Elder.id)).scalars()
+        )
+        s.execute(
+            update(CapacityWindow)
+            .where(CapacityWindow.provider_id == 1, CapacityWindow.starts_at == start)
+            .values(capacity=5, booked=5 - PLACES_LEFT)
+        )
     barrier = threading.Barrier(ATTEMPTS)
     results: list = [None] * ATTEMPTS
     errors: list = []
@@ -289,8 +328,7 @@ def _race_for_last_window(url: str) -> dict:
     def attempt(i: int) -> None:
         try:
             barrier.wait(timeout=30)
-            results[i] = booking.book(elder_ids[i], "bath", start, "test", f"race:{i}",
-                                      database_url=url)
+            results[i] = booking.book(elder_ids[i], "bath", start, "test", f"race:{i}", database_url=url)
         except Exception as exc:  # recorded and asserted below
             errors.append(repr(exc))
 
@@ -303,16 +341,26 @@ def _race_for_last_window(url: str) -> dict:
     won = [r for r in results if r.ok]
     lost = [r for r in results if not r.ok]
     with session_scope(url) as s:
-        window = s.execute(select(CapacityWindow).where(CapacityWindow.provider_id == 1,
-                                                        CapacityWindow.starts_at == start)).scalar_one()
+        window = s.execute(
+            select(CapacityWindow).where(CapacityWindow.provider_id == 1, CapacityWindow.starts_at == start)
+        ).scalar_one()
         rows = s.execute(select(func.count(Booking.id)).where(Booking.window_id == window.id)).scalar_one()
-        sms = s.execute(select(func.count(SmsOutbox.id)).where(
-            SmsOutbox.to_number.like("+86177%"))).scalar_one()
-        used = s.execute(select(func.sum(EntitlementLedger.used_minutes)).where(
-            EntitlementLedger.elder_id.in_(elder_ids))).scalar()
-        figures = {"attempts": ATTEMPTS, "succeeded": len(won), "full": len(lost),
-                   "window_booked": window.booked, "capacity": window.capacity,
-                   "booking_rows": rows, "sms_rows": sms, "free_minutes_used": used or 0}
+        sms = s.execute(
+            select(func.count(SmsOutbox.id)).where(SmsOutbox.to_number.like("+86177%"))
+        ).scalar_one()
+        used = s.execute(
+            select(func.sum(EntitlementLedger.used_minutes)).where(EntitlementLedger.elder_id.in_(elder_ids))
+        ).scalar()
+        figures = {
+            "attempts": ATTEMPTS,
+            "succeeded": len(won),
+            "full": len(lost),
+            "window_booked": window.booked,
+            "capacity": window.capacity,
+            "booking_rows": rows,
+            "sms_rows": sms,
+            "free_minutes_used": used or 0,
+        }
     print("concurrency figures:", figures)
     assert len(won) == PLACES_LEFT and rows == PLACES_LEFT and sms == PLACES_LEFT
     assert window.booked == window.capacity
@@ -330,8 +378,9 @@ def _race_same_key(url: str) -> None:
 
     def attempt() -> None:
         barrier.wait(timeout=30)
-        refs.append(booking.book(ZHANG, "haircut", afternoon(6), "voice", "CA123:turn7",
-                                 database_url=url).reference)
+        refs.append(
+            booking.book(ZHANG, "haircut", afternoon(6), "voice", "CA123:turn7", database_url=url).reference
+        )
 
     threads = [threading.Thread(target=attempt) for _ in range(20)]
     for t in threads:
@@ -364,9 +413,11 @@ def _race_same_visit_different_keys(url: str) -> None:
     assert {r.code for r in results} <= {"booked", "already_booked"}
     assert len({r.reference for r in results}) == 1  # all read back the one booking
     with session_scope(url) as s:
-        n = s.execute(select(func.count(Booking.id)).join(CapacityWindow).where(
-            Booking.elder_id == ZHANG, CapacityWindow.starts_at == start,
-            Booking.status == "booked")).scalar_one()
+        n = s.execute(
+            select(func.count(Booking.id))
+            .join(CapacityWindow)
+            .where(Booking.elder_id == ZHANG, CapacityWindow.starts_at == start, Booking.status == "booked")
+        ).scalar_one()
         assert n == 1
 
 
@@ -382,9 +433,15 @@ def test_the_database_refuses_a_second_active_booking_of_the_same_visit(db_url):
         with session_scope() as s:
             s.execute(text("UPDATE bookings SET active_visit = NULL WHERE id = -1"))
             first = s.execute(select(Booking).where(Booking.reference == made.reference)).scalar_one()
-            copy = Booking(**{c.name: getattr(first, c.name) for c in Booking.__table__.columns
-                              if c.name not in ("id", "reference", "idempotency_key")},
-                           reference="999999", idempotency_key=key())
+            copy = Booking(
+                **{
+                    c.name: getattr(first, c.name)
+                    for c in Booking.__table__.columns
+                    if c.name not in ("id", "reference", "idempotency_key")
+                },
+                reference="999999",
+                idempotency_key=key(),
+            )
             s.add(copy)
             s.flush()
     # once cancelled, the same visit can be booked again
@@ -413,8 +470,7 @@ def _pg_admin():
     last = None
     for user in ("postgres", "root"):
         try:
-            conn = psycopg2.connect(host="127.0.0.1", port=5432, user=user, dbname="test",
-                                    connect_timeout=3)
+            conn = psycopg2.connect(host="127.0.0.1", port=5432, user=user, dbname="test", connect_timeout=3)
             conn.autocommit = True
             return conn, user
         except psycopg2.Error as exc:
@@ -465,22 +521,49 @@ def test_booking_cancel_reschedule_on_postgresql(pg_url):
             s.execute(text("UPDATE capacity_windows SET booked = capacity + 1 WHERE id = 1"))
 
 
-@pytest.mark.parametrize("said, position", [
-    ("第一个", 1), ("第2个", 2), ("我要第二个吧", 2), ("就第三个", 3), ("要第三个", 3),
-    ("头一个", 1), ("第九个", 9), ("第12个", 12), ("2", 2), ("两个", 2), ("选3", 3), ("最后那个", -1),
-    ("好", None), ("对", None), ("明天上午", None), ("", None), (None, None),
-])
+@pytest.mark.parametrize(
+    "said, position",
+    [
+        ("第一个", 1),
+        ("第2个", 2),
+        ("我要第二个吧", 2),
+        ("就第三个", 3),
+        ("要第三个", 3),
+        ("头一个", 1),
+        ("第九个", 9),
+        ("第12个", 12),
+        ("2", 2),
+        ("两个", 2),
+        ("选3", 3),
+        ("最后那个", -1),
+        ("好", None),
+        ("对", None),
+        ("明天上午", None),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_choosing_from_a_list_read_out(said, position):
     from bot.booking_text import ordinal_from_text
 
     assert ordinal_from_text(said) == position
 
 
-@pytest.mark.parametrize("said, stop", [
-    ("不约了", True), ("算了", True), ("不用来了", True), ("阿姨别过来了", True), ("甭来了", True),
-    ("明天不要来人了", True), ("对", False), ("文昌巷12号", False), ("不用来电话", False),
-    ("你们几点来", False),
-])
+@pytest.mark.parametrize(
+    "said, stop",
+    [
+        ("不约了", True),
+        ("算了", True),
+        ("不用来了", True),
+        ("阿姨别过来了", True),
+        ("甭来了", True),
+        ("明天不要来人了", True),
+        ("对", False),
+        ("文昌巷12号", False),
+        ("不用来电话", False),
+        ("你们几点来", False),
+    ],
+)
 def test_stopping_in_the_middle_of_a_booking(said, stop):
     from bot.booking_text import wants_to_stop
 
@@ -496,8 +579,9 @@ def test_dont_come_phrase_is_the_same_for_the_nlu_and_the_booking_form():
 
     from bot.booking_text import _DONT_COME
 
-    lookups = yaml.safe_load((Path(__file__).resolve().parent.parent / "data/nlu/lookups.yml")
-                             .read_text(encoding="utf-8"))["nlu"]
+    lookups = yaml.safe_load(
+        (Path(__file__).resolve().parent.parent / "data/nlu/lookups.yml").read_text(encoding="utf-8")
+    )["nlu"]
     entry = next(e for e in lookups if e.get("regex") == "dont_come")
     patterns = [line.strip()[2:] for line in entry["examples"].splitlines() if line.strip()]
     assert patterns == [_DONT_COME.pattern]
@@ -515,7 +599,7 @@ def test_a_name_spelled_out_character_by_character_is_read():
 def test_noise_the_classifier_calls_affirm_does_not_confirm_a_booking():
     from bot.booking_text import yes_no
 
-    assert yes_no("滴滴答答滴滴答答", "affirm") is None   # asked again, nothing written
+    assert yes_no("滴滴答答滴滴答答", "affirm") is None  # asked again, nothing written
     assert yes_no("对，就这么约吧", "affirm") is True
     assert yes_no("/affirm", "affirm") is True
     assert yes_no("要得要得", "affirm") is True

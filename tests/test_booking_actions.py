@@ -1,5 +1,6 @@
 """Booking actions with rasa-sdk trackers and CollectingDispatcher (no servers): the form
 validator's answers and re-asks, and the chat idempotency key of the submit action."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,8 +11,12 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import func, select
 
-from actions.booking import (ASK_ACTIONS, ActionBookServiceSubmit, ValidateBookServiceForm,
-                             ValidateCancelBookingForm)
+from actions.booking import (
+    ASK_ACTIONS,
+    ActionBookServiceSubmit,
+    ValidateBookServiceForm,
+    ValidateCancelBookingForm,
+)
 from bot import booking, clock
 from bot import booking_text as bt
 from bot.db import session_scope
@@ -20,22 +25,41 @@ from bot.models.booking import Booking
 DOMAIN = {"forms": {"book_service_form": {"required_slots": []}}, "responses": {}}
 
 
-def tracker(text: str, slots: dict, *, form: str = "book_service_form", requested=None,
-            intent: str = "inform", metadata: dict | None = None, events: list | None = None,
-            sender: str = "unit-sender", message_id: str | None = None) -> Tracker:
+def tracker(
+    text: str,
+    slots: dict,
+    *,
+    form: str = "book_service_form",
+    requested=None,
+    intent: str = "inform",
+    metadata: dict | None = None,
+    events: list | None = None,
+    sender: str = "unit-sender",
+    message_id: str | None = None,
+) -> Tracker:
     slots = dict(slots)
     slots["requested_slot"] = requested
-    latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": [],
-              "metadata": metadata or {}, "message_id": message_id}
+    latest = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 0.9},
+        "entities": [],
+        "metadata": metadata or {},
+        "message_id": message_id,
+    }
     if events is None:
         events = [{"event": "active_loop", "name": form}] if requested else []
-        events += [{"event": "action", "name": "action_listen"},
-                   {"event": "user", "text": text, "parse_data": latest}]
+        events += [
+            {"event": "action", "name": "action_listen"},
+            {"event": "user", "text": text, "parse_data": latest},
+        ]
         if requested:
-            events += [{"event": "slot", "name": "requested_slot", "value": requested},
-                       {"event": "action", "name": form}]
-    return Tracker(sender, slots, latest, events, False, None,
-                   {"name": form} if requested else {}, "action_listen")
+            events += [
+                {"event": "slot", "name": "requested_slot", "value": requested},
+                {"event": "action", "name": form},
+            ]
+    return Tracker(
+        sender, slots, latest, events, False, None, {"name": form} if requested else {}, "action_listen"
+    )
 
 
 def run(action, t: Tracker):
@@ -49,8 +73,10 @@ def texts(messages) -> str:
 
 
 def test_activation_identifies_caller_by_phone_and_keeps_the_service(db_url):
-    messages, slots = run(ValidateBookServiceForm(),
-                          tracker("我想约个人来帮我洗澡", {}, metadata={"phone": "13800000001", "channel": "voice"}))
+    messages, slots = run(
+        ValidateBookServiceForm(),
+        tracker("我想约个人来帮我洗澡", {}, metadata={"phone": "13800000001", "channel": "voice"}),
+    )
     assert slots["booking_elder_id"] == "1" and slots["booking_person_name"] == "张桂兰"
     assert slots["booking_service"] == "助浴"
     assert slots["booking_address"] == "五老村街道文昌巷12号3楼"
@@ -59,39 +85,49 @@ def test_activation_identifies_caller_by_phone_and_keeps_the_service(db_url):
 
 
 def test_unknown_phone_is_told_and_name_is_asked(db_url):
-    messages, slots = run(ValidateBookServiceForm(),
-                          tracker("预约助浴", {}, metadata={"phone": "13912345678", "channel": "voice"}))
+    messages, slots = run(
+        ValidateBookServiceForm(),
+        tracker("预约助浴", {}, metadata={"phone": "13912345678", "channel": "voice"}),
+    )
     assert "没有登记" in texts(messages) and "5678" in texts(messages)
     assert slots.get("booking_elder_id") is None
     assert slots["requested_slot"] == "booking_person_name"
 
 
 def test_impossible_then_past_date_reasks_then_offers_a_human(db_url):
-    known = {"booking_elder_id": "1", "booking_person_name": "张桂兰", "booking_service": "助浴",
-             "booking_address": "五老村街道文昌巷12号3楼", "booking_failures": 0}
-    messages, slots = run(ValidateBookServiceForm(),
-                          tracker("2月30日", known, requested="booking_time"))
+    known = {
+        "booking_elder_id": "1",
+        "booking_person_name": "张桂兰",
+        "booking_service": "助浴",
+        "booking_address": "五老村街道文昌巷12号3楼",
+        "booking_failures": 0,
+    }
+    messages, slots = run(ValidateBookServiceForm(), tracker("2月30日", known, requested="booking_time"))
     assert "2月没有30号" in texts(messages)
     assert slots["booking_failures"] == 1 and slots["requested_slot"] == "booking_time"
     assert slots["booking_question_asked"] is True  # the form does not ask a second time
     known["booking_failures"] = 1
-    messages, slots = run(ValidateBookServiceForm(),
-                          tracker("昨天上午", known, requested="booking_time"))
+    messages, slots = run(ValidateBookServiceForm(), tracker("昨天上午", known, requested="booking_time"))
     assert "已经过去了" in texts(messages) and "转人工" in texts(messages)
     assert any(b["payload"] == "/request_human" for m in messages for b in m.get("buttons") or [])
     assert slots["booking_failures"] == 0
 
 
 def test_good_time_leads_to_address_then_read_back(db_url):
-    known = {"booking_elder_id": "1", "booking_person_name": "张桂兰", "booking_service": "助浴",
-             "booking_address": "五老村街道文昌巷12号3楼"}
+    known = {
+        "booking_elder_id": "1",
+        "booking_person_name": "张桂兰",
+        "booking_service": "助浴",
+        "booking_address": "五老村街道文昌巷12号3楼",
+    }
     _, slots = run(ValidateBookServiceForm(), tracker("后天上午", known, requested="booking_time"))
     day = clock.today() + dt.timedelta(days=2)
     assert slots["booking_time"] == dt.datetime.combine(day, dt.time(8)).isoformat()
     assert slots["requested_slot"] == "booking_address_ok"
     known.update(booking_time=slots["booking_time"])
-    _, slots = run(ValidateBookServiceForm(),
-                   tracker("对", known, requested="booking_address_ok", intent="affirm"))
+    _, slots = run(
+        ValidateBookServiceForm(), tracker("对", known, requested="booking_address_ok", intent="affirm")
+    )
     assert slots["requested_slot"] == "booking_confirm"
     summary = slots["booking_summary"]
     assert "张桂兰" in summary and "助浴" in summary and "星期" in summary
@@ -99,104 +135,138 @@ def test_good_time_leads_to_address_then_read_back(db_url):
 
 
 def test_new_address_when_the_stored_one_is_wrong(db_url):
-    known = {"booking_elder_id": "1", "booking_person_name": "张桂兰", "booking_service": "助浴",
-             "booking_address": "五老村街道文昌巷12号3楼",
-             "booking_time": dt.datetime.combine(clock.today() + dt.timedelta(days=2),
-                                                 dt.time(8)).isoformat()}
-    _, slots = run(ValidateBookServiceForm(),
-                   tracker("不对", known, requested="booking_address_ok", intent="deny"))
+    known = {
+        "booking_elder_id": "1",
+        "booking_person_name": "张桂兰",
+        "booking_service": "助浴",
+        "booking_address": "五老村街道文昌巷12号3楼",
+        "booking_time": dt.datetime.combine(clock.today() + dt.timedelta(days=2), dt.time(8)).isoformat(),
+    }
+    _, slots = run(
+        ValidateBookServiceForm(), tracker("不对", known, requested="booking_address_ok", intent="deny")
+    )
     assert slots["booking_address"] is None and slots["requested_slot"] == "booking_address"
     known.update(booking_address=None)
-    _, slots = run(ValidateBookServiceForm(),
-                   tracker("女儿家，瑞金路街道瑞金新村5栋201", known, requested="booking_address"))
+    _, slots = run(
+        ValidateBookServiceForm(),
+        tracker("女儿家，瑞金路街道瑞金新村5栋201", known, requested="booking_address"),
+    )
     assert slots["booking_address"] == "女儿家，瑞金路街道瑞金新村5栋201"
     assert slots["requested_slot"] == "booking_confirm"
 
 
 def test_stop_words_end_the_form_without_writing(db_url):
-    _, slots = run(ValidateBookServiceForm(),
-                   tracker("算了，不约了", {"booking_elder_id": "1"}, requested="booking_time"))
+    _, slots = run(
+        ValidateBookServiceForm(),
+        tracker("算了，不约了", {"booking_elder_id": "1"}, requested="booking_time"),
+    )
     assert slots == {"booking_aborted": "user", "requested_slot": None}
 
 
 def _confirmed_slots(days: int) -> dict:
-    return {"booking_elder_id": "1", "booking_person_name": "张桂兰", "booking_service": "助浴",
-            "booking_address": "五老村街道文昌巷12号3楼", "booking_address_ok": True,
-            "booking_confirm": True,
-            "booking_time": dt.datetime.combine(clock.today() + dt.timedelta(days=days),
-                                                dt.time(13)).isoformat()}
+    return {
+        "booking_elder_id": "1",
+        "booking_person_name": "张桂兰",
+        "booking_service": "助浴",
+        "booking_address": "五老村街道文昌巷12号3楼",
+        "booking_address_ok": True,
+        "booking_confirm": True,
+        "booking_time": dt.datetime.combine(clock.today() + dt.timedelta(days=days), dt.time(13)).isoformat(),
+    }
 
 
 def _form_events(activated_after_users: int) -> list:
     events = []
     for i in range(activated_after_users):
         events += [{"event": "action", "name": "action_listen"}, {"event": "user", "text": f"u{i}"}]
-    events += [{"event": "active_loop", "name": "book_service_form"},
-               {"event": "action", "name": "action_listen"}, {"event": "user", "text": "对"},
-               {"event": "active_loop", "name": None}]
+    events += [
+        {"event": "active_loop", "name": "book_service_form"},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": "对"},
+        {"event": "active_loop", "name": None},
+    ]
     return events
 
 
 def test_a_retried_confirmation_turn_books_once(db_url):
     events = _form_events(3)
-    first, _ = run(ActionBookServiceSubmit(), tracker("对", _confirmed_slots(3), events=events,
-                                                      sender="retry-sender", message_id="m-1"))
-    again, _ = run(ActionBookServiceSubmit(), tracker("对", _confirmed_slots(3), events=events,
-                                                      sender="retry-sender", message_id="m-1"))
+    first, _ = run(
+        ActionBookServiceSubmit(),
+        tracker("对", _confirmed_slots(3), events=events, sender="retry-sender", message_id="m-1"),
+    )
+    again, _ = run(
+        ActionBookServiceSubmit(),
+        tracker("对", _confirmed_slots(3), events=events, sender="retry-sender", message_id="m-1"),
+    )
     assert "预约好了" in texts(first) and "预约好了" in texts(again)
     ref = lambda msgs: texts(msgs).split("预约号")[1][:11]  # noqa: E731
     assert ref(first) == ref(again)
     with session_scope() as s:
-        assert s.execute(select(func.count(Booking.id)).where(
-            Booking.idempotency_key == "book:retry-sender:m-1")).scalar_one() == 1
+        assert (
+            s.execute(
+                select(func.count(Booking.id)).where(Booking.idempotency_key == "book:retry-sender:m-1")
+            ).scalar_one()
+            == 1
+        )
     # a later confirmation (another message, e.g. in a later session) is a new booking,
     # never answered with the first one
-    later, _ = run(ActionBookServiceSubmit(), tracker("对", _confirmed_slots(4),
-                                                      events=_form_events(9),
-                                                      sender="retry-sender", message_id="m-2"))
+    later, _ = run(
+        ActionBookServiceSubmit(),
+        tracker("对", _confirmed_slots(4), events=_form_events(9), sender="retry-sender", message_id="m-2"),
+    )
     assert "预约好了" in texts(later) and ref(later) != ref(first)
 
 
 def test_web_metadata_phone_is_not_trusted(db_url):
-    messages, slots = run(ValidateBookServiceForm(),
-                          tracker("预约助浴", {}, metadata={"phone": "13800000001",
-                                                           "channel": "web"}))
+    messages, slots = run(
+        ValidateBookServiceForm(),
+        tracker("预约助浴", {}, metadata={"phone": "13800000001", "channel": "web"}),
+    )
     assert slots.get("booking_elder_id") is None
     assert slots["requested_slot"] == "booking_person_name"
 
 
 def test_a_said_number_needs_the_code(db_url):
-    messages, slots = run(ValidateBookServiceForm(),
-                          tracker("13800000001", {"booking_service": "助浴"},
-                                  requested="booking_person_name"))
+    messages, slots = run(
+        ValidateBookServiceForm(),
+        tracker("13800000001", {"booking_service": "助浴"}, requested="booking_person_name"),
+    )
     assert slots.get("booking_elder_id") is None and slots["booking_candidate"] == "1"
     assert slots["requested_slot"] == "booking_code" and "验证码" in texts(messages)
     assert "文昌巷" not in texts(messages)
 
 
 def test_cancel_form_picks_the_only_booking_and_reads_it_back(db_url):
-    made = booking.book(1, "bath", dt.datetime.combine(clock.today() + dt.timedelta(days=5),
-                                                       dt.time(8)), "web", "unit:cancel")
-    _, slots = run(ValidateCancelBookingForm(),
-                   tracker("取消预约", {}, form="cancel_booking_form",
-                           metadata={"phone": "13800000001", "channel": "voice"}))
+    made = booking.book(
+        1, "bath", dt.datetime.combine(clock.today() + dt.timedelta(days=5), dt.time(8)), "web", "unit:cancel"
+    )
+    _, slots = run(
+        ValidateCancelBookingForm(),
+        tracker(
+            "取消预约", {}, form="cancel_booking_form", metadata={"phone": "13800000001", "channel": "voice"}
+        ),
+    )
     assert slots["booking_reference"] == made.reference
     assert slots["requested_slot"] == "booking_confirm"
     assert slots["booking_summary"].startswith("您要取消") and "助浴" in slots["booking_summary"]
 
 
 def test_cancel_form_without_bookings_says_so_and_ends(db_url):
-    messages, slots = run(ValidateCancelBookingForm(),
-                          tracker("取消预约", {}, form="cancel_booking_form",
-                                  metadata={"phone": "13800000004", "channel": "voice"}))
+    messages, slots = run(
+        ValidateCancelBookingForm(),
+        tracker(
+            "取消预约", {}, form="cancel_booking_form", metadata={"phone": "13800000004", "channel": "voice"}
+        ),
+    )
     assert "没有查到" in texts(messages)
     assert slots["booking_aborted"] == "no_bookings" and slots["requested_slot"] is None
 
 
 def test_a_no_at_the_read_back_writes_nothing_and_keeps_the_caller_identified(db_url):
-    messages, slots = run(ActionBookServiceSubmit(),
-                          tracker("不对", {**_confirmed_slots(3), "booking_confirm": False},
-                                  events=_form_events(1)))
+    messages, slots = run(
+        ActionBookServiceSubmit(),
+        tracker("不对", {**_confirmed_slots(3), "booking_confirm": False}, events=_form_events(1)),
+    )
     assert "先不约了" in texts(messages)
     assert slots["booking_time"] is None and slots["booking_confirm"] is None
     assert "booking_elder_id" not in slots  # the caller stays identified for the session
@@ -208,31 +278,35 @@ def test_guessing_the_id_last_four_is_limited_even_with_the_right_digits(db_url)
     sender = "unit-guesser"
     slots = {"booking_service": "助洁", "booking_person_name": "刘淑芬"}
     for wrong in ("1111", "2222", "3333"):
-        messages, _ = run(ValidateBookServiceForm(),
-                          tracker(wrong, dict(slots), requested="booking_id_last4", sender=sender))
+        messages, _ = run(
+            ValidateBookServiceForm(),
+            tracker(wrong, dict(slots), requested="booking_id_last4", sender=sender),
+        )
         assert "对不上" in texts(messages)
     # the fourth try in this conversation is refused even with 刘淑芬's real last four digits
-    messages, out = run(ValidateBookServiceForm(),
-                        tracker("0048", dict(slots), requested="booking_id_last4", sender=sender))
+    messages, out = run(
+        ValidateBookServiceForm(), tracker("0048", dict(slots), requested="booking_id_last4", sender=sender)
+    )
     assert "核对的次数不能太多" in texts(messages) and "转人工" in texts(messages)
     assert not out.get("booking_elder_id")
     # another conversation with the right digits still works
-    messages, out = run(ValidateBookServiceForm(),
-                        tracker("0048", dict(slots), requested="booking_id_last4",
-                                sender="unit-honest"))
+    messages, out = run(
+        ValidateBookServiceForm(),
+        tracker("0048", dict(slots), requested="booking_id_last4", sender="unit-honest"),
+    )
     assert out.get("booking_candidate") == "5" and "验证码" in texts(messages)
 
 
 def test_the_code_we_asked_for_is_an_answer_even_when_the_classifier_reads_a_scam():
     from actions.booking import _code_we_asked_for
 
-    t = tracker("你们发的验证码我收到了，要告诉你是吧？是307300", {}, requested="booking_code",
-                intent="safety_check")
+    t = tracker(
+        "你们发的验证码我收到了，要告诉你是吧？是307300", {}, requested="booking_code", intent="safety_check"
+    )
     t.latest_message["safety"] = {"kind": "unsure", "suspected": "scam"}
     assert _code_we_asked_for("booking_code", t)
     # someone else asking for it is a scam report: it still interrupts the form
-    t = tracker("有个公安局的人打电话要我把验证码告诉他", {}, requested="booking_code",
-                intent="scam_report")
+    t = tracker("有个公安局的人打电话要我把验证码告诉他", {}, requested="booking_code", intent="scam_report")
     t.latest_message["safety"] = {"kind": "scam", "stage": "asking"}
     assert not _code_we_asked_for("booking_code", t)
     # a danger question is never swallowed, whatever the form asked
@@ -244,12 +318,15 @@ def test_the_code_we_asked_for_is_an_answer_even_when_the_classifier_reads_a_sca
 def test_a_price_question_is_answered_instead_of_starting_the_booking(db_url):
     """上门洗澡要自己出钱吗 read as book_service: the price list answers and offers the
     booking with the service known; the form ends at once and its submit says nothing."""
-    messages, slots = run(ValidateBookServiceForm(),
-                          tracker("上门洗澡要自己出钱吗", {}, intent="book_service"))
+    messages, slots = run(
+        ValidateBookServiceForm(), tracker("上门洗澡要自己出钱吗", {}, intent="book_service")
+    )
     assert slots == {"booking_aborted": "question", "requested_slot": None}
     assert len(messages) == 1 and "收费" in messages[0]["text"]
-    assert messages[0]["buttons"][0] == {"title": "帮我预约",
-                                         "payload": '/book_service{"service_type": "助浴"}'}
+    assert messages[0]["buttons"][0] == {
+        "title": "帮我预约",
+        "payload": '/book_service{"service_type": "助浴"}',
+    }
     said, _ = run(ActionBookServiceSubmit(), tracker("", {"booking_aborted": "question"}))
     assert said == []
 
@@ -269,8 +346,12 @@ def _ask(slot: str, slots: dict, channel: str = "web"):
 
 
 def test_the_time_question_offers_free_times_from_the_clock_and_the_way_out(db_url):
-    known = {"booking_elder_id": "1", "booking_person_name": "张桂兰", "booking_service": "助浴",
-             "booking_address": "五老村街道文昌巷12号3楼"}
+    known = {
+        "booking_elder_id": "1",
+        "booking_person_name": "张桂兰",
+        "booking_service": "助浴",
+        "booking_address": "五老村街道文昌巷12号3楼",
+    }
     [message] = _ask("booking_time", known)
     titles = [b["title"] for b in message["buttons"]]
     assert titles[-1] == "先不办了" and message["buttons"][-1]["payload"] == "/stop"
@@ -285,8 +366,13 @@ def test_the_time_question_offers_free_times_from_the_clock_and_the_way_out(db_u
 
 @pytest.mark.parametrize("slot", ["booking_confirm", "booking_address_ok"])
 def test_a_read_back_offers_yes_and_no_as_taps_on_the_web(db_url, slot):
-    known = {"booking_elder_id": "1", "booking_person_name": "张桂兰", "booking_service": "助浴",
-             "booking_address": "五老村街道文昌巷12号3楼", "booking_summary": "…"}
+    known = {
+        "booking_elder_id": "1",
+        "booking_person_name": "张桂兰",
+        "booking_service": "助浴",
+        "booking_address": "五老村街道文昌巷12号3楼",
+        "booking_summary": "…",
+    }
     [message] = _ask(slot, known)
     assert message["custom"] == {"yes_no": True}
     assert [b["title"] for b in message["buttons"]] == ["对", "不对", "先不办了"]
@@ -297,14 +383,20 @@ def test_a_read_back_offers_yes_and_no_as_taps_on_the_web(db_url, slot):
 
 
 def test_a_re_ask_by_the_validator_offers_the_way_out(db_url):
-    known = {"booking_elder_id": "1", "booking_person_name": "张桂兰", "booking_service": "助浴",
-             "booking_address": "五老村街道文昌巷12号3楼", "booking_failures": 0}
+    known = {
+        "booking_elder_id": "1",
+        "booking_person_name": "张桂兰",
+        "booking_service": "助浴",
+        "booking_address": "五老村街道文昌巷12号3楼",
+        "booking_failures": 0,
+    }
     messages, _ = run(ValidateBookServiceForm(), tracker("2月30日", known, requested="booking_time"))
     assert messages[-1]["buttons"][-1] == {"title": "先不办了", "payload": "/stop"}
 
 
 def test_the_stop_button_leaves_the_form(db_url):
-    _, slots = run(ValidateBookServiceForm(),
-                   tracker("/stop", {"booking_elder_id": "1"}, requested="booking_time",
-                           intent="stop"))
+    _, slots = run(
+        ValidateBookServiceForm(),
+        tracker("/stop", {"booking_elder_id": "1"}, requested="booking_time", intent="stop"),
+    )
     assert slots == {"booking_aborted": "user", "requested_slot": None}

@@ -1,5 +1,6 @@
 """Booking conversations through POST /api/chat against the real Rasa, action and web
 servers (the `stack` fixture), checking the database rows and the SMS outbox."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -53,6 +54,7 @@ def open_booking(stack, db, sender: str, request: str, phone: str) -> str:
 def today() -> dt.date:
     # the stack runs on the suite's pinned clock (tests/conftest.py), inherited by its processes
     from bot import clock
+
     return clock.today()
 
 
@@ -70,10 +72,14 @@ def test_book_by_caller_phone_reads_back_and_writes_booking_and_sms(stack, sende
     reply = say("对")
     assert "预约好了" in reply and "短信" in reply
     ref = reference_in(reply)
-    booking = rows(db, """select b.id, b.status, b.free_minutes_applied, b.cost_fen, b.channel,
+    booking = rows(
+        db,
+        """select b.id, b.status, b.free_minutes_applied, b.cost_fen, b.channel,
                           b.idempotency_key, w.starts_at, e.name
                           from bookings b join capacity_windows w on w.id = b.window_id
-                          join elders e on e.id = b.elder_id where b.reference = :r""", r=ref)
+                          join elders e on e.id = b.elder_id where b.reference = :r""",
+        r=ref,
+    )
     assert len(booking) == 1
     b = booking[0]
     assert (b.status, b.name, b.channel) == ("booked", "张桂兰", "web")
@@ -113,23 +119,39 @@ def test_name_and_id_last4_then_query_reschedule_and_cancel(stack, sender, db):
     assert f"{new_day.month}月{new_day.day}日" in reply and "对吗" in reply
     reply = say("对")
     assert "改好了" in reply
-    moved = rows(db, """select w.starts_at, b.status from bookings b join capacity_windows w
-                        on w.id = b.window_id where b.reference = :r""", r=ref)[0]
+    moved = rows(
+        db,
+        """select w.starts_at, b.status from bookings b join capacity_windows w
+                        on w.id = b.window_id where b.reference = :r""",
+        r=ref,
+    )[0]
     assert str(moved.starts_at).startswith(f"{new_day.isoformat()} 08:00")
 
-    before = rows(db, """select sum(returned_minutes) as r from entitlement_ledger
-                         where elder_id = :e""", e=elder_id)[0].r or 0
+    before = (
+        rows(
+            db,
+            """select sum(returned_minutes) as r from entitlement_ledger
+                         where elder_id = :e""",
+            e=elder_id,
+        )[0].r
+        or 0
+    )
     reply = say("取消预约")
     assert "取消" in reply and "对吗" in reply
     reply = say("对")
     assert "已经取消了" in reply and "退回" in reply
     status = rows(db, "select id, status from bookings where reference = :r", r=ref)[0]
     assert status.status == "cancelled"
-    after = rows(db, """select sum(returned_minutes) as r from entitlement_ledger
-                        where elder_id = :e""", e=elder_id)[0].r
+    after = rows(
+        db,
+        """select sum(returned_minutes) as r from entitlement_ledger
+                        where elder_id = :e""",
+        e=elder_id,
+    )[0].r
     assert after == before + 120  # 助洁 is two hours, all of it from free time
-    events = rows(db, "select event from booking_status_history where booking_id = :i order by id",
-                  i=status.id)
+    events = rows(
+        db, "select event from booking_status_history where booking_id = :i order by id", i=status.id
+    )
     assert [e.event for e in events] == ["created", "rescheduled", "cancelled"]
     assert len(rows(db, "select id from sms_outbox where related_booking_id = :i", i=status.id)) == 3
     assert "没有还没到期的预约" in say("查预约")
@@ -137,8 +159,9 @@ def test_name_and_id_last4_then_query_reschedule_and_cancel(stack, sender, db):
 
 def test_bad_input_gets_clear_answers_and_writes_nothing(stack, sender, db):
     def count():
-        return rows(db, "select count(*) as n from bookings")[0].n, \
-            rows(db, "select count(*) as n from sms_outbox")[0].n
+        return rows(db, "select count(*) as n from bookings")[0].n, rows(
+            db, "select count(*) as n from sms_outbox"
+        )[0].n
 
     before = count()
     stranger = {"phone": "13912345678"}  # a client's claim, ignored by the server
@@ -174,12 +197,21 @@ def _fill_morning(db, day: dt.date, street: str) -> int:
 
     from bot.models import Street
     from bot.models.booking import CapacityWindow, provider_streets
+
     with db.begin() as c:
-        providers = select(provider_streets.c.provider_id).join(
-            Street, Street.id == provider_streets.c.street_id).where(Street.name == street)
-        return c.execute(update(CapacityWindow).where(
-            CapacityWindow.starts_at == dt.datetime.combine(day, dt.time(8)),
-            CapacityWindow.provider_id.in_(providers)).values(booked=CapacityWindow.capacity)).rowcount
+        providers = (
+            select(provider_streets.c.provider_id)
+            .join(Street, Street.id == provider_streets.c.street_id)
+            .where(Street.name == street)
+        )
+        return c.execute(
+            update(CapacityWindow)
+            .where(
+                CapacityWindow.starts_at == dt.datetime.combine(day, dt.time(8)),
+                CapacityWindow.provider_id.in_(providers),
+            )
+            .values(booked=CapacityWindow.capacity)
+        ).rowcount
 
 
 def test_full_window_offers_nearest_free_times(stack, sender, db):
@@ -195,8 +227,12 @@ def test_full_window_offers_nearest_free_times(stack, sender, db):
     assert "上门地址" in reply
     stack.chat_text(sender, "对", meta)
     ref = reference_in(stack.chat_text(sender, "对", meta))
-    booked = rows(db, """select w.starts_at from bookings b join capacity_windows w on
-                         w.id = b.window_id where b.reference = :r""", r=ref)[0]
+    booked = rows(
+        db,
+        """select w.starts_at from bookings b join capacity_windows w on
+                         w.id = b.window_id where b.reference = :r""",
+        r=ref,
+    )[0]
     assert str(booked.starts_at) != str(dt.datetime.combine(day, dt.time(8)))
 
 
@@ -223,11 +259,19 @@ def test_caller_chooses_an_offered_time_by_number(stack, sender, db):
     assert "上门地址" in reply
     stack.chat_text(sender, "对", meta)
     ref = reference_in(stack.chat_text(sender, "对", meta))
-    booked = rows(db, """select w.starts_at from bookings b join capacity_windows w on
-                         w.id = b.window_id where b.reference = :r""", r=ref)[0]
-    starts = booked.starts_at if isinstance(booked.starts_at, dt.datetime) \
+    booked = rows(
+        db,
+        """select w.starts_at from bookings b join capacity_windows w on
+                         w.id = b.window_id where b.reference = :r""",
+        r=ref,
+    )[0]
+    starts = (
+        booked.starts_at
+        if isinstance(booked.starts_at, dt.datetime)
         else dt.datetime.fromisoformat(str(booked.starts_at))
+    )
     from bot.timeparse import say_window
+
     assert say_window(starts) == times[1]
 
 
@@ -235,6 +279,7 @@ def test_place_taken_during_the_call_offers_alternatives_then_books(stack, sende
     from sqlalchemy import update
 
     from bot.models.booking import CapacityWindow
+
     meta = None
     day = today() + dt.timedelta(days=5)
     open_booking(stack, db, sender, "我要预约康复护理", "13800000002")  # 李建国, 夫子庙
@@ -242,8 +287,11 @@ def test_place_taken_during_the_call_offers_alternatives_then_books(stack, sende
     assert "对吗" in stack.chat_text(sender, "对", meta)  # address ok -> read-back
     start = dt.datetime.combine(day, dt.time(13))
     with db.begin() as c:  # someone else takes the last places meanwhile
-        c.execute(update(CapacityWindow).where(CapacityWindow.starts_at == start)
-                  .values(booked=CapacityWindow.capacity))
+        c.execute(
+            update(CapacityWindow)
+            .where(CapacityWindow.starts_at == start)
+            .values(booked=CapacityWindow.capacity)
+        )
     replies = stack.chat(sender, "对", meta)
     full = next(r for r in replies if "约满" in r["text"])
     assert full["buttons"] and len(replies) == 1  # one question at a time
@@ -251,8 +299,12 @@ def test_place_taken_during_the_call_offers_alternatives_then_books(stack, sende
     assert "对吗" in reply and "李建国" in reply
     reply = stack.chat_text(sender, "对", meta)
     ref = reference_in(reply)
-    row = rows(db, """select w.starts_at, b.cost_fen from bookings b join capacity_windows w
-                      on w.id = b.window_id where b.reference = :r""", r=ref)[0]
+    row = rows(
+        db,
+        """select w.starts_at, b.cost_fen from bookings b join capacity_windows w
+                      on w.id = b.window_id where b.reference = :r""",
+        r=ref,
+    )[0]
     assert str(row.starts_at) != str(start) and row.cost_fen == 6000  # under 80: full price
 
 
@@ -315,8 +367,15 @@ def test_a_day_in_the_cancel_request_picks_the_booking_or_says_there_is_none(sta
     reply = stack.chat_text(sender, f"{empty.month}月{empty.day}号的取消", meta)
     assert f"{empty.month}月{empty.day}日" in reply and "没有您的预约" in reply
     assert "哪一个" in reply
-    assert rows(db, "select count(*) as n from bookings where reference in (:a, :b) "
-                    "and status = 'booked'", a=refs[0], b=refs[1])[0].n == 2
+    assert (
+        rows(
+            db,
+            "select count(*) as n from bookings where reference in (:a, :b) and status = 'booked'",
+            a=refs[0],
+            b=refs[1],
+        )[0].n
+        == 2
+    )
 
 
 def test_times_read_out_leave_out_a_visit_she_already_has(stack, sender, db):
@@ -334,6 +393,7 @@ def test_times_read_out_leave_out_a_visit_she_already_has(stack, sender, db):
     full = stack.chat_text(again, f"{day.month}月{day.day}号上午", meta)
     assert "约满" in full
     from bot.timeparse import say_window
+
     afternoon = say_window(dt.datetime.combine(day, dt.time(13)))
     assert afternoon not in _offered_times(full)
 

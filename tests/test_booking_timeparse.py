@@ -1,55 +1,61 @@
 """Chinese time expressions -> day + part of day, and the reasons when they cannot be used."""
+
 import calendar
 import datetime as dt
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from bot.timeparse import (WEEKDAYS, TimeParseError, parse_time, say_day, say_window,
-                           to_int)
+from bot.timeparse import WEEKDAYS, TimeParseError, parse_time, say_day, say_window, to_int
 
 MONDAY = dt.date(2026, 11, 23)  # a Monday
 
 
-@pytest.mark.parametrize("text, day, part, hour", [
-    ("明天上午", dt.date(2026, 11, 24), "上午", None),
-    ("下周二下午三点", dt.date(2026, 12, 1), "下午", 15),
-    ("后天", dt.date(2026, 11, 25), None, None),
-    ("大后天", dt.date(2026, 11, 26), None, None),
-    ("这周五", dt.date(2026, 11, 27), None, None),
-    ("11月25号", dt.date(2026, 11, 25), None, None),
-    ("十一月二十五号上午", dt.date(2026, 11, 25), "上午", None),
-    ("下个月3号", dt.date(2026, 12, 3), None, None),
-    ("三天后", dt.date(2026, 11, 26), None, None),
-    ("过两天", dt.date(2026, 11, 25), None, None),
-    ("两周后", dt.date(2026, 12, 7), None, None),
-    ("星期天", dt.date(2026, 11, 29), None, None),
-    ("礼拜三下午", dt.date(2026, 11, 25), "下午", None),
-    ("这个月底", dt.date(2026, 11, 30), None, None),
-    ("明天早上九点半", dt.date(2026, 11, 24), "上午", 9),
-    ("1月5号", dt.date(2027, 1, 5), None, None),   # long past this year: next year
-    ("3号", dt.date(2026, 12, 3), None, None),     # already past this month: next month
-    ("25号下午", dt.date(2026, 11, 25), "下午", None),
-    ("2027年2月28日上午", dt.date(2027, 2, 28), "上午", None),
-])
+@pytest.mark.parametrize(
+    "text, day, part, hour",
+    [
+        ("明天上午", dt.date(2026, 11, 24), "上午", None),
+        ("下周二下午三点", dt.date(2026, 12, 1), "下午", 15),
+        ("后天", dt.date(2026, 11, 25), None, None),
+        ("大后天", dt.date(2026, 11, 26), None, None),
+        ("这周五", dt.date(2026, 11, 27), None, None),
+        ("11月25号", dt.date(2026, 11, 25), None, None),
+        ("十一月二十五号上午", dt.date(2026, 11, 25), "上午", None),
+        ("下个月3号", dt.date(2026, 12, 3), None, None),
+        ("三天后", dt.date(2026, 11, 26), None, None),
+        ("过两天", dt.date(2026, 11, 25), None, None),
+        ("两周后", dt.date(2026, 12, 7), None, None),
+        ("星期天", dt.date(2026, 11, 29), None, None),
+        ("礼拜三下午", dt.date(2026, 11, 25), "下午", None),
+        ("这个月底", dt.date(2026, 11, 30), None, None),
+        ("明天早上九点半", dt.date(2026, 11, 24), "上午", 9),
+        ("1月5号", dt.date(2027, 1, 5), None, None),  # long past this year: next year
+        ("3号", dt.date(2026, 12, 3), None, None),  # already past this month: next month
+        ("25号下午", dt.date(2026, 11, 25), "下午", None),
+        ("2027年2月28日上午", dt.date(2027, 2, 28), "上午", None),
+    ],
+)
 def test_expressions(text, day, part, hour):
     got = parse_time(text, today=MONDAY)
     assert (got.day, got.part, got.hour) == (day, part, hour)
 
 
-@pytest.mark.parametrize("text, code, words", [
-    ("2月30日", "impossible_date", "2月没有30号"),
-    ("11月31号", "impossible_date", "11月没有31号"),
-    ("13月1号", "impossible_date", "没有13月"),
-    ("昨天", "past", "已经过去"),
-    ("11月20号", "past", "11月20日，星期五已经过去"),
-    ("上周三", "past", "已经过去"),
-    ("明天晚上", "outside_hours", "晚上没有上门服务"),
-    ("明天中午", "outside_hours", "中午没有"),
-    ("明天早上六点", "outside_hours", "6点没有上门服务"),
-    ("什么时候都行", "not_understood", "明天上午"),
-    ("", "not_understood", "哪一天"),
-])
+@pytest.mark.parametrize(
+    "text, code, words",
+    [
+        ("2月30日", "impossible_date", "2月没有30号"),
+        ("11月31号", "impossible_date", "11月没有31号"),
+        ("13月1号", "impossible_date", "没有13月"),
+        ("昨天", "past", "已经过去"),
+        ("11月20号", "past", "11月20日，星期五已经过去"),
+        ("上周三", "past", "已经过去"),
+        ("明天晚上", "outside_hours", "晚上没有上门服务"),
+        ("明天中午", "outside_hours", "中午没有"),
+        ("明天早上六点", "outside_hours", "6点没有上门服务"),
+        ("什么时候都行", "not_understood", "明天上午"),
+        ("", "not_understood", "哪一天"),
+    ],
+)
 def test_unusable_times_have_a_reason(text, code, words):
     with pytest.raises(TimeParseError) as err:
         parse_time(text, today=MONDAY)
@@ -74,8 +80,11 @@ def test_n_days_later_is_today_plus_n(today, n):
 
 
 @settings(max_examples=200, deadline=None)
-@given(today=st.dates(dt.date(2024, 1, 1), dt.date(2030, 12, 31)),
-       weekday=st.integers(0, 6), which=st.sampled_from(["", "下", "下下"]))
+@given(
+    today=st.dates(dt.date(2024, 1, 1), dt.date(2030, 12, 31)),
+    weekday=st.integers(0, 6),
+    which=st.sampled_from(["", "下", "下下"]),
+)
 def test_weekday_expressions_land_on_that_weekday(today, weekday, which):
     name = "一二三四五六日"[weekday]
     got = parse_time(f"{which}周{name}", today=today).day
@@ -86,8 +95,11 @@ def test_weekday_expressions_land_on_that_weekday(today, weekday, which):
 
 
 @settings(max_examples=300, deadline=None)
-@given(today=st.dates(dt.date(2024, 1, 1), dt.date(2030, 12, 31)),
-       month=st.integers(1, 12), day=st.integers(1, 31))
+@given(
+    today=st.dates(dt.date(2024, 1, 1), dt.date(2030, 12, 31)),
+    month=st.integers(1, 12),
+    day=st.integers(1, 31),
+)
 def test_month_day_is_a_real_future_date_or_a_reason(today, month, day):
     try:
         got = parse_time(f"{month}月{day}号", today=today).day
@@ -95,13 +107,18 @@ def test_month_day_is_a_real_future_date_or_a_reason(today, month, day):
         if err.code == "impossible_date":
             # only when that day does not exist in the year it was read for
             assert day > 28
-            assert all(day > calendar.monthrange(y, month)[1] for y in (today.year, today.year + 1)) \
+            assert (
+                all(day > calendar.monthrange(y, month)[1] for y in (today.year, today.year + 1))
                 or day > calendar.monthrange(today.year, month)[1]
+            )
         else:
             assert err.code == "past"
             # gone within 60 days: this year, or last year's date just before a new year
-            gone = [(today - dt.date(y, month, day)).days for y in (today.year, today.year - 1)
-                    if day <= calendar.monthrange(y, month)[1]]
+            gone = [
+                (today - dt.date(y, month, day)).days
+                for y in (today.year, today.year - 1)
+                if day <= calendar.monthrange(y, month)[1]
+            ]
             assert any(0 < d <= 60 for d in gone)
         return
     assert (got.month, got.day) == (month, day)

@@ -3,6 +3,7 @@
 boundary (16:00 UTC is already the next day in China). The free-hour ledger, time
 parsing and offered times are checked on those days, against a database whose demo
 capacity was made on that (pinned) day."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,7 +18,7 @@ from bot.models.booking import EntitlementLedger
 from bot.timeparse import TimeParseError, parse_time
 
 ZHANG = 1  # 张桂兰, born 1938-03-12, 五老村 (DESIGN.md personas, loaded in order)
-LI = 2     # 李建国, born 1950-07-01, under 80: no free hours
+LI = 2  # 李建国, born 1950-07-01, under 80: no free hours
 
 
 def key() -> str:
@@ -27,6 +28,7 @@ def key() -> str:
 @pytest.fixture
 def db_at(tmp_path, monkeypatch, pin_clock):
     """A fresh migrated demo database built with the clock pinned to `moment`."""
+
     def build(moment: str) -> str:
         pin_clock(moment)
         url = f"sqlite:///{tmp_path / 'edge.db'}"
@@ -37,18 +39,23 @@ def db_at(tmp_path, monkeypatch, pin_clock):
         migrate(url)
         demo.load_if_empty(url)
         return url
+
     return build
 
 
 # --- the clock itself -------------------------------------------------------------------
 
-@pytest.mark.parametrize("pinned, expected", [
-    ("2026-11-30T15:59:59Z", dt.datetime(2026, 11, 30, 23, 59, 59)),
-    ("2026-11-30T16:00:00Z", dt.datetime(2026, 12, 1, 0, 0)),          # next day in China
-    ("2026-12-31T16:00:00+00:00", dt.datetime(2027, 1, 1, 0, 0)),      # next year in China
-    ("2026-11-30T23:50", dt.datetime(2026, 11, 30, 23, 50)),            # no offset: China time
-    ("2028-02-29", dt.datetime(2028, 2, 29, 10, 0)),                    # a bare date: 10:00
-])
+
+@pytest.mark.parametrize(
+    "pinned, expected",
+    [
+        ("2026-11-30T15:59:59Z", dt.datetime(2026, 11, 30, 23, 59, 59)),
+        ("2026-11-30T16:00:00Z", dt.datetime(2026, 12, 1, 0, 0)),  # next day in China
+        ("2026-12-31T16:00:00+00:00", dt.datetime(2027, 1, 1, 0, 0)),  # next year in China
+        ("2026-11-30T23:50", dt.datetime(2026, 11, 30, 23, 50)),  # no offset: China time
+        ("2028-02-29", dt.datetime(2028, 2, 29, 10, 0)),  # a bare date: 10:00
+    ],
+)
 def test_the_clock_is_china_time(pin_clock, pinned, expected):
     got = pin_clock(pinned)
     assert got.tzinfo is not None and got.utcoffset() == dt.timedelta(hours=8)
@@ -70,7 +77,7 @@ def test_a_malformed_pin_is_refused(pin_clock):
 
 def test_ages_on_leap_day(pin_clock):
     pin_clock("2028-02-28T23:50")
-    assert clock.age_on(dt.date(1948, 2, 29)) == 79   # not yet: the birthday is tomorrow
+    assert clock.age_on(dt.date(1948, 2, 29)) == 79  # not yet: the birthday is tomorrow
     pin_clock("2028-02-29T00:00")
     assert clock.age_on(dt.date(1948, 2, 29)) == 80
     # no 29 February in 2029: the year is complete from 1 March
@@ -82,26 +89,30 @@ def test_ages_on_leap_day(pin_clock):
 
 # --- what callers say, on edge days ----------------------------------------------------
 
-@pytest.mark.parametrize("moment, said, day", [
-    ("2026-11-30T23:50", "明天", dt.date(2026, 12, 1)),
-    ("2026-11-30T23:50", "后天上午", dt.date(2026, 12, 2)),
-    ("2026-11-30T23:50", "月底", dt.date(2026, 11, 30)),
-    ("2026-11-30T23:50", "下个月底", dt.date(2026, 12, 31)),
-    ("2026-11-30T23:50", "下个月3号", dt.date(2026, 12, 3)),
-    ("2026-11-30T16:00:00Z", "明天", dt.date(2026, 12, 2)),  # already 1 December in China
-    ("2026-12-31T23:50", "明天", dt.date(2027, 1, 1)),
-    ("2026-12-31T23:50", "下周三", dt.date(2027, 1, 6)),
-    ("2026-12-31T23:50", "1月5号", dt.date(2027, 1, 5)),
-    ("2026-12-31T23:50", "下个月3号", dt.date(2027, 1, 3)),
-    ("2028-02-28T23:50", "明天", dt.date(2028, 2, 29)),
-    ("2028-02-29T10:00", "明天", dt.date(2028, 3, 1)),
-    ("2028-02-10T10:00", "月底", dt.date(2028, 2, 29)),
-    ("2028-02-10T10:00", "2月29号", dt.date(2028, 2, 29)),
-    ("2026-11-29T10:00", "下礼拜三", dt.date(2026, 12, 2)),  # a Sunday: the week ends today
-    ("2026-11-29T10:00", "礼拜三", dt.date(2026, 12, 2)),
-    ("2026-11-29T10:00", "这个礼拜天", dt.date(2026, 11, 29)),
-    ("2026-11-29T10:00", "明天", dt.date(2026, 11, 30)),
-])
+
+@pytest.mark.parametrize(
+    "moment, said, day",
+    [
+        ("2026-11-30T23:50", "明天", dt.date(2026, 12, 1)),
+        ("2026-11-30T23:50", "后天上午", dt.date(2026, 12, 2)),
+        ("2026-11-30T23:50", "月底", dt.date(2026, 11, 30)),
+        ("2026-11-30T23:50", "下个月底", dt.date(2026, 12, 31)),
+        ("2026-11-30T23:50", "下个月3号", dt.date(2026, 12, 3)),
+        ("2026-11-30T16:00:00Z", "明天", dt.date(2026, 12, 2)),  # already 1 December in China
+        ("2026-12-31T23:50", "明天", dt.date(2027, 1, 1)),
+        ("2026-12-31T23:50", "下周三", dt.date(2027, 1, 6)),
+        ("2026-12-31T23:50", "1月5号", dt.date(2027, 1, 5)),
+        ("2026-12-31T23:50", "下个月3号", dt.date(2027, 1, 3)),
+        ("2028-02-28T23:50", "明天", dt.date(2028, 2, 29)),
+        ("2028-02-29T10:00", "明天", dt.date(2028, 3, 1)),
+        ("2028-02-10T10:00", "月底", dt.date(2028, 2, 29)),
+        ("2028-02-10T10:00", "2月29号", dt.date(2028, 2, 29)),
+        ("2026-11-29T10:00", "下礼拜三", dt.date(2026, 12, 2)),  # a Sunday: the week ends today
+        ("2026-11-29T10:00", "礼拜三", dt.date(2026, 12, 2)),
+        ("2026-11-29T10:00", "这个礼拜天", dt.date(2026, 11, 29)),
+        ("2026-11-29T10:00", "明天", dt.date(2026, 11, 30)),
+    ],
+)
 def test_spoken_days_on_edge_dates(pin_clock, moment, said, day):
     pin_clock(moment)
     assert parse_time(said).day == day
@@ -117,10 +128,14 @@ def test_yesterday_at_a_year_end_is_in_the_past(pin_clock):
 
 # --- the free-hour ledger and offered times on edge dates ------------------------------
 
+
 def _ledger(month: str) -> EntitlementLedger | None:
     with session_scope() as s:
-        return s.execute(select(EntitlementLedger).where(
-            EntitlementLedger.elder_id == ZHANG, EntitlementLedger.month == month)).scalar_one_or_none()
+        return s.execute(
+            select(EntitlementLedger).where(
+                EntitlementLedger.elder_id == ZHANG, EntitlementLedger.month == month
+            )
+        ).scalar_one_or_none()
 
 
 def test_month_end_late_evening_books_into_the_next_months_hours(db_at):
@@ -128,8 +143,7 @@ def test_month_end_late_evening_books_into_the_next_months_hours(db_at):
     # this evening's window is gone; tomorrow is December and spends December's hours
     tonight = dt.datetime(2026, 11, 30, 13)
     assert booking.book(ZHANG, "bath", tonight, "web", key()).code == "past"
-    results = [booking.book(ZHANG, "bath", dt.datetime(2026, 12, d, 13), "web", key())
-               for d in (1, 2, 3, 4)]
+    results = [booking.book(ZHANG, "bath", dt.datetime(2026, 12, d, 13), "web", key()) for d in (1, 2, 3, 4)]
     assert all(r.ok for r in results)
     assert [r.free_minutes_applied for r in results] == [60, 60, 60, 0]
     assert booking.entitlement_summary(ZHANG, dt.date(2026, 12, 1)).left_minutes == 0

@@ -2,6 +2,7 @@
 on a phone (390x844): the elder's page leads with what matters now, a follow-up task and a
 note, booking with weekdays and a message that stays in view, cancelling with a reason,
 the eligibility result printed and texted after confirmation, policy search for advisors."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,8 +17,14 @@ from bot.db import session_scope
 from bot.models import Elder, SmsOutbox
 from bot.models.booking import Booking
 from bot.registry.providers import WEEKDAYS_ZH
-from tests.browser.helpers import (DESKTOP, PHONE, browser, console_login,  # noqa: F401
-                                   create_console_user, screenshot)
+from tests.browser.helpers import (  # noqa: F401
+    DESKTOP,
+    PHONE,
+    browser,
+    console_login,
+    create_console_user,
+    screenshot,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -56,7 +63,9 @@ def in_view(page, selector: str, wait_ms: int = 5000) -> bool:
             """sel => { const el = document.querySelector(sel); if (!el) return false;
                         const r = el.getBoundingClientRect();
                         return r.top >= 0 && r.bottom <= window.innerHeight; }""",
-            arg=selector, timeout=wait_ms)
+            arg=selector,
+            timeout=wait_ms,
+        )
     except PlaywrightTimeout:
         return False
     return True
@@ -123,8 +132,7 @@ def test_book_then_cancel_with_a_reason_on_desktop(stack, desktop):
     assert in_view(page, ".flash.success")
     assert "已取消" in page.inner_text(f"li.booking[data-reference='{reference}']")
     with session_scope(stack.database_url) as s:
-        reason = s.execute(select(Booking.cancel_reason).where(
-            Booking.reference == reference)).scalar_one()
+        reason = s.execute(select(Booking.cancel_reason).where(Booking.reference == reference)).scalar_one()
     assert reason == "住院：家属来电"
 
 

@@ -1,4 +1,5 @@
 """Server-issued conversation ids and signed button payloads (server/chat_ids.py)."""
+
 from __future__ import annotations
 
 import pytest
@@ -33,8 +34,10 @@ def test_offered_payloads_round_trip_only_in_their_conversation():
 
 def test_raw_intents_from_a_client_are_text():
     _, conversation = chat_ids.new_sender()
-    assert chat_ids.read_message(conversation, '/inform{"phone": "13800000001"}') == \
-        'inform{"phone": "13800000001"}'
+    assert (
+        chat_ids.read_message(conversation, '/inform{"phone": "13800000001"}')
+        == 'inform{"phone": "13800000001"}'
+    )
     assert chat_ids.read_message(conversation, "/greet") == "/greet"  # the widget's opener
     assert chat_ids.read_message(conversation, "明天上午") == "明天上午"
     assert chat_ids.sign_payload(conversation, "明天上午") == "明天上午"  # words stay words

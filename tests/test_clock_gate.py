@@ -1,14 +1,22 @@
 """No domain code reads the wall clock except bot/clock.py: a static check over bot/,
 actions/ and server/ (the shifted-clock runs of `make test` catch what this cannot see)."""
+
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-WALL_CLOCK_CALLS = {("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"),
-                    ("date", "today"), ("time", "time"), ("time", "time_ns"),
-                    ("time", "localtime"), ("time", "gmtime")}
+WALL_CLOCK_CALLS = {
+    ("datetime", "now"),
+    ("datetime", "utcnow"),
+    ("datetime", "today"),
+    ("date", "today"),
+    ("time", "time"),
+    ("time", "time_ns"),
+    ("time", "localtime"),
+    ("time", "gmtime"),
+}
 # Where the wall clock is right, with the reason.
 ALLOWED = {
     "bot/clock.py": "the clock itself",
@@ -42,6 +50,8 @@ def test_the_gate_sees_a_wall_clock_read(tmp_path):
     sample = tmp_path / "sample.py"
     # the calls are assembled so that this test file itself holds no wall-clock read
     reads = [f"dt.{kind}.{call}()" for kind, call in (("datetime", "now"), ("date", "today"))]
-    sample.write_text("import datetime as dt\nimport time\n"
-                      f"x = {reads[0]}\ny = {reads[1]}\nz = time.time()\nok = time.monotonic()\n")
+    sample.write_text(
+        "import datetime as dt\nimport time\n"
+        f"x = {reads[0]}\ny = {reads[1]}\nz = time.time()\nok = time.monotonic()\n"
+    )
     assert len(_wall_clock_reads(sample)) == 3

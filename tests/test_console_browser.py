@@ -1,6 +1,7 @@
 """The advisor console in real headless Chromium against the real stack: log in, claim a
 handoff (emergencies first), search a policy, run an eligibility check for a demo
 persona, book on their behalf and see it (and their conversation) on their page."""
+
 from __future__ import annotations
 
 import re
@@ -50,13 +51,26 @@ def test_claim_a_handoff_with_emergencies_on_top(stack, console):
     assert any((r.get("custom") or {}).get("action") == "handoff" for r in replies)
     # ... and an emergency is recorded the way the safety actions record it.
     with session_scope(stack.database_url) as s:
-        emergency = Handoff(kind="emergency", priority=0, sender_id=f"call-{uuid.uuid4().hex[:8]}",
-                            channel="voice", phone="13800000003", summary="我摔倒了起不来",
-                            elder_id=elder_by_phone(s, "13800000003").id)
+        emergency = Handoff(
+            kind="emergency",
+            priority=0,
+            sender_id=f"call-{uuid.uuid4().hex[:8]}",
+            channel="voice",
+            phone="13800000003",
+            summary="我摔倒了起不来",
+            elder_id=elder_by_phone(s, "13800000003").id,
+        )
         s.add(emergency)
         s.flush()
-        s.add(SafetyEvent(kind="emergency", sender_id=emergency.sender_id, channel="voice",
-                          text_masked="我摔倒了起不来", handoff_id=emergency.id))
+        s.add(
+            SafetyEvent(
+                kind="emergency",
+                sender_id=emergency.sender_id,
+                channel="voice",
+                text_masked="我摔倒了起不来",
+                handoff_id=emergency.id,
+            )
+        )
     with session_scope(stack.database_url) as s:
         mine = s.execute(select(Handoff).where(Handoff.sender_id == sender)).scalar_one()
 
@@ -94,12 +108,13 @@ def test_eligibility_booking_and_elder_page(stack, console):
     zhang = persona(stack, "张桂兰")
     # her phone calls (caller id, with or without +86) belong on her page; another elder's
     # call does not, nor does a web chat that only claims her number
-    stack.bridge_turn(f"call-{uuid.uuid4().hex[:10]}", "你好", {"phone": "13800000001",
-                                                               "channel": "voice"})
-    stack.bridge_turn(f"call-{uuid.uuid4().hex[:10]}", "再说一遍", {"phone": "+8613800000001",
-                                                                 "channel": "voice"})
-    stack.bridge_turn(f"call-{uuid.uuid4().hex[:10]}", "再见", {"phone": "+8613800000002",
-                                                              "channel": "voice"})
+    stack.bridge_turn(f"call-{uuid.uuid4().hex[:10]}", "你好", {"phone": "13800000001", "channel": "voice"})
+    stack.bridge_turn(
+        f"call-{uuid.uuid4().hex[:10]}", "再说一遍", {"phone": "+8613800000001", "channel": "voice"}
+    )
+    stack.bridge_turn(
+        f"call-{uuid.uuid4().hex[:10]}", "再见", {"phone": "+8613800000002", "channel": "voice"}
+    )
     stack.chat(f"web-{uuid.uuid4().hex[:10]}", "谢谢", {"phone": "13800000001"})
 
     page.click("nav >> text=查找老人")
@@ -124,8 +139,9 @@ def test_eligibility_booking_and_elder_page(stack, console):
     eligible = page.locator("article.result.status-eligible")
     assert eligible.count() >= 1
     assert "依据" in eligible.first.inner_text()
-    assert page.locator("article.result[data-program='free_home_care_80plus']"
-                        ".status-eligible").count() == 1  # 88 years old
+    assert (
+        page.locator("article.result[data-program='free_home_care_80plus'].status-eligible").count() == 1
+    )  # 88 years old
     screenshot(page, "console-eligibility", full_page=True)
 
     # Book a visit on her behalf.
@@ -167,8 +183,13 @@ def test_eligibility_booking_and_elder_page(stack, console):
     assert float(page.inner_text(".left-hours")) == left_before
 
     with session_scope(stack.database_url) as s:
-        actions = set(s.execute(select(AuditEntry.action).where(
-            AuditEntry.elder_id == zhang.id, AuditEntry.actor == ADVISOR[0])).scalars())
+        actions = set(
+            s.execute(
+                select(AuditEntry.action).where(
+                    AuditEntry.elder_id == zhang.id, AuditEntry.actor == ADVISOR[0]
+                )
+            ).scalars()
+        )
     assert {"view_elder", "eligibility_check", "book", "reschedule_booking", "cancel_booking"} <= actions
 
 

@@ -3,6 +3,7 @@ member's state this month (bot/outreach/progress.py), the counts as filters, the
 reminders of a day, and an advisor putting an elder on the refusal list. Rows are written
 with the ORM on a migrated SQLite database with the demo personas; the suite clock is
 2026-11-23 10:00 China time."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -36,25 +37,56 @@ def nov(day: int) -> dt.date:
 
 def add_elder(s, name: str, phone: str, living: str = "独居") -> int:
     street_id = s.execute(select(Street.id).where(Street.name == "五老村")).scalar_one()
-    elder = Elder(name=name, birth_date=dt.date(1940, 3, 1), gender="女", phone=phone,
-                  street_id=street_id, living_situation=living)
+    elder = Elder(
+        name=name,
+        birth_date=dt.date(1940, 3, 1),
+        gender="女",
+        phone=phone,
+        street_id=street_id,
+        living_situation=living,
+    )
     s.add(elder)
     s.flush()
     return elder.id
 
 
-def call(s, elder_id: int, day: dt.date, attempt_no: int, status: str, outcome: str | None,
-         *, handoff_id: int | None = None, campaign: str = "2026-11") -> None:
-    s.add(OutreachContact(kind="checkin", elder_id=elder_id, channel="call",
-                          to_number="13800000000", day=day, status=status, outcome=outcome,
-                          attempt_no=attempt_no, campaign=campaign, handoff_id=handoff_id,
-                          attempt_key=f"checkin:{uuid.uuid4().hex[:16]}"))
+def call(
+    s,
+    elder_id: int,
+    day: dt.date,
+    attempt_no: int,
+    status: str,
+    outcome: str | None,
+    *,
+    handoff_id: int | None = None,
+    campaign: str = "2026-11",
+) -> None:
+    s.add(
+        OutreachContact(
+            kind="checkin",
+            elder_id=elder_id,
+            channel="call",
+            to_number="13800000000",
+            day=day,
+            status=status,
+            outcome=outcome,
+            attempt_no=attempt_no,
+            campaign=campaign,
+            handoff_id=handoff_id,
+            attempt_key=f"checkin:{uuid.uuid4().hex[:16]}",
+        )
+    )
 
 
 def task(s, kind: str, elder_id: int, status: str = "open") -> int:
-    handoff = Handoff(kind=kind, priority=3, channel="voice", elder_id=elder_id,
-                      summary="请上门探访" if kind == "visit_needed" else "问候时说想要助餐",
-                      status=status)
+    handoff = Handoff(
+        kind=kind,
+        priority=3,
+        channel="voice",
+        elder_id=elder_id,
+        summary="请上门探访" if kind == "visit_needed" else "问候时说想要助餐",
+        status=status,
+    )
     s.add(handoff)
     s.flush()
     return handoff.id
@@ -65,9 +97,11 @@ def month(db_url):
     """November 2026: one member in every state. Returns the ids of the added elders and
     tasks. 李建国 is unreachable (two days); 孙秀兰 rang twice on one day (still in progress)."""
     with session_scope() as s:
-        ids = {"sun": add_elder(s, "孙秀兰", "13900000011"),
-               "zhou": add_elder(s, "周玉梅", "13900000012"),
-               "wu": add_elder(s, "吴美华", "13900000013", living="空巢")}
+        ids = {
+            "sun": add_elder(s, "孙秀兰", "13900000011"),
+            "zhou": add_elder(s, "周玉梅", "13900000012"),
+            "wu": add_elder(s, "吴美华", "13900000013", living="空巢"),
+        }
         call(s, ZHANG, nov(3), 1, "sent", "reached")
         call(s, ZHANG, nov(3), 1, "sent", "reached", campaign="2026-10")  # another month
         ids["visit"] = task(s, "visit_needed", LI)
@@ -78,8 +112,17 @@ def month(db_url):
         rules.add_refusal(s, source="voice", elder_id=LIU, note="电话里说不要再打")
         call(s, ids["sun"], nov(10), 1, "failed", "no_answer")
         call(s, ids["sun"], nov(10), 2, "failed", "no_answer")
-        s.add(OutreachContact(kind="checkin", elder_id=ids["zhou"], channel="call", day=nov(9),
-                              status="skipped", reason="quiet hours", campaign="2026-11"))
+        s.add(
+            OutreachContact(
+                kind="checkin",
+                elder_id=ids["zhou"],
+                channel="call",
+                day=nov(9),
+                status="skipped",
+                reason="quiet hours",
+                campaign="2026-11",
+            )
+        )
         s.add(SmsOptOut(number="13900000013"))  # 吴美华's number replied 退订
     return ids
 
@@ -90,22 +133,39 @@ def states(progress) -> dict[int, str]:
 
 # --- bot/outreach/progress.py -------------------------------------------------------------
 
+
 def test_the_demo_members_are_who_the_campaign_file_says(db_url):
     with session_scope() as s:
         members = {e.id: why for e, why in checkin_campaign().members(s)}
-    assert members == {ZHANG: ["独居", "轻度失能"], LI: ["重度失能", "低保"],
-                       WANG: ["中度失能"], LIU: ["空巢", "计划生育特殊家庭"]}
+    assert members == {
+        ZHANG: ["独居", "轻度失能"],
+        LI: ["重度失能", "低保"],
+        WANG: ["中度失能"],
+        LIU: ["空巢", "计划生育特殊家庭"],
+    }
     assert CHEN not in members
 
 
 def test_each_member_gets_one_state_and_the_counts_add_up(month):
     with session_scope() as s:
         progress = checkin_progress(s, NOV)
-    assert states(progress) == {ZHANG: "reached", LI: "unreachable", WANG: "needs_followup",
-                                LIU: "opted_out", month["sun"]: "in_progress",
-                                month["zhou"]: "not_yet", month["wu"]: "opted_out"}
-    assert progress.counts == {"opted_out": 2, "needs_followup": 1, "reached": 1,
-                               "unreachable": 1, "in_progress": 1, "not_yet": 1}
+    assert states(progress) == {
+        ZHANG: "reached",
+        LI: "unreachable",
+        WANG: "needs_followup",
+        LIU: "opted_out",
+        month["sun"]: "in_progress",
+        month["zhou"]: "not_yet",
+        month["wu"]: "opted_out",
+    }
+    assert progress.counts == {
+        "opted_out": 2,
+        "needs_followup": 1,
+        "reached": 1,
+        "unreachable": 1,
+        "in_progress": 1,
+        "not_yet": 1,
+    }
     assert list(progress.counts) == list(STATES) and progress.members == 7
     rows = {r.elder_id: r for r in progress.rows}
     li = rows[LI]
@@ -126,8 +186,14 @@ def test_another_month_is_counted_on_its_own(month):
     assert october.campaign == "2026-10" and october.month == dt.date(2026, 10, 1)
     assert states(october)[ZHANG] == "reached" and states(october)[LI] == "not_yet"
     # the refusal list and 退订 hold whatever the month
-    assert december.counts == {"opted_out": 2, "needs_followup": 0, "reached": 0,
-                               "unreachable": 0, "in_progress": 0, "not_yet": 5}
+    assert december.counts == {
+        "opted_out": 2,
+        "needs_followup": 0,
+        "reached": 0,
+        "unreachable": 0,
+        "in_progress": 0,
+        "not_yet": 5,
+    }
 
 
 def test_the_first_state_that_applies_wins(db_url):
@@ -146,8 +212,7 @@ def test_the_first_state_that_applies_wins(db_url):
         rules.add_refusal(s, source="sms", number="+86 138-0000-0005")
     with session_scope() as s:
         got = states(checkin_progress(s, NOV))
-    assert got == {ZHANG: "in_progress", LI: "opted_out", WANG: "needs_followup",
-                   LIU: "opted_out"}
+    assert got == {ZHANG: "in_progress", LI: "opted_out", WANG: "needs_followup", LIU: "opted_out"}
 
 
 def test_unreachable_follows_the_campaign_files_number_of_days(month):
@@ -188,25 +253,41 @@ def test_progress_takes_a_handful_of_queries_whatever_the_number_of_members(mont
 
 # --- reminders ------------------------------------------------------------------------------
 
+
 def book_tomorrow() -> dict[str, str]:
     """Three booked visits of tomorrow (2026-11-24), by who."""
     refs = {}
-    for who, elder_id, service, hour in (("zhang", ZHANG, "bath", 8), ("li", LI, "cleaning", 13),
-                                         ("wang", WANG, "meal", 8)):
-        result = booking.book(elder_id, service, dt.datetime(2026, 11, 24, hour), "web",
-                              f"test:{uuid.uuid4().hex}")
+    for who, elder_id, service, hour in (
+        ("zhang", ZHANG, "bath", 8),
+        ("li", LI, "cleaning", 13),
+        ("wang", WANG, "meal", 8),
+    ):
+        result = booking.book(
+            elder_id, service, dt.datetime(2026, 11, 24, hour), "web", f"test:{uuid.uuid4().hex}"
+        )
         assert result.ok, result.message
         refs[who] = result.reference
     return refs
 
 
-def add_reminder(s, reference: str, channel: str, status: str, outcome: str | None = None,
-                 day: dt.date = TODAY) -> None:
+def add_reminder(
+    s, reference: str, channel: str, status: str, outcome: str | None = None, day: dt.date = TODAY
+) -> None:
     from bot.models.booking import Booking
 
     b = s.execute(select(Booking).where(Booking.reference == reference)).scalar_one()
-    s.add(OutreachContact(kind="reminder", elder_id=b.elder_id, booking_id=b.id, channel=channel,
-                          to_number="13800000000", day=day, status=status, outcome=outcome))
+    s.add(
+        OutreachContact(
+            kind="reminder",
+            elder_id=b.elder_id,
+            booking_id=b.id,
+            channel=channel,
+            to_number="13800000000",
+            day=day,
+            status=status,
+            outcome=outcome,
+        )
+    )
 
 
 @pytest.fixture
@@ -224,12 +305,17 @@ def test_reminder_progress_counts_one_day_by_channel_and_result(reminders):
     with session_scope() as s:
         got = reminder_progress(s, TODAY)
     assert got.total == 3 and got.by_channel == {"call": 2, "sms": 1}
-    assert got.by_result == {("call", "confirmed"): 1, ("call", "no_answer"): 1,
-                             ("sms", "queued"): 1}
+    assert got.by_result == {("call", "confirmed"): 1, ("call", "no_answer"): 1, ("sms", "queued"): 1}
     rows = {r.booking_reference: r for r in got.rows}
     assert set(rows) == set(reminders.values())
     li = rows[reminders["li"]]
-    assert (li.elder_id, li.name, li.channel, li.status, li.outcome) == (LI, "李建国", "call", "sent", "confirmed")
+    assert (li.elder_id, li.name, li.channel, li.status, li.outcome) == (
+        LI,
+        "李建国",
+        "call",
+        "sent",
+        "confirmed",
+    )
     assert (li.result_zh, li.channel_zh) == ("已确认上门", "电话")
     assert rows[reminders["zhang"]].result == "queued"
     with session_scope() as s:
@@ -238,6 +324,7 @@ def test_reminder_progress_counts_one_day_by_channel_and_result(reminders):
 
 
 # --- the page -------------------------------------------------------------------------------
+
 
 def table_rows(html: str) -> dict[int, str]:
     """elder id -> state of each row of the check-in table."""
@@ -255,12 +342,23 @@ def test_the_page_shows_counts_states_and_links(client, month):
     html = r.get_data(as_text=True)
     assert r.status_code == 200
     assert "2026年11月问候电话" in html and 'href="/advisor/outreach"' in html  # nav link
-    assert table_rows(html) == {ZHANG: "reached", LI: "unreachable", WANG: "needs_followup",
-                                LIU: "opted_out", month["sun"]: "in_progress",
-                                month["zhou"]: "not_yet", month["wu"]: "opted_out"}
-    for state, label, n in (("reached", "已联系上", 1), ("needs_followup", "需要跟进", 1),
-                            ("unreachable", "联系不上", 1), ("opted_out", "已拒绝联系", 2),
-                            ("in_progress", "进行中", 1), ("not_yet", "尚未联系", 1)):
+    assert table_rows(html) == {
+        ZHANG: "reached",
+        LI: "unreachable",
+        WANG: "needs_followup",
+        LIU: "opted_out",
+        month["sun"]: "in_progress",
+        month["zhou"]: "not_yet",
+        month["wu"]: "opted_out",
+    }
+    for state, label, n in (
+        ("reached", "已联系上", 1),
+        ("needs_followup", "需要跟进", 1),
+        ("unreachable", "联系不上", 1),
+        ("opted_out", "已拒绝联系", 2),
+        ("in_progress", "进行中", 1),
+        ("not_yet", "尚未联系", 1),
+    ):
         assert count_of(html, state) == n and label in html
         assert f'href="/advisor/outreach?state={state}&amp;month=2026-11&amp;day=2026-11-23"' in html
     for elder_id, name in ((ZHANG, "张桂兰"), (LI, "李建国"), (LIU, "刘淑芬")):
@@ -315,7 +413,7 @@ def test_the_default_month_and_day_follow_the_clock(client, month, pin_clock):
 
 def test_the_page_shows_the_reminders_of_a_day(client, reminders):
     html = client.get("/advisor/outreach?day=2026-11-23").get_data(as_text=True)
-    assert "共 <strong class=\"reminder-total\">3</strong> 条" in html
+    assert '共 <strong class="reminder-total">3</strong> 条' in html
     assert "电话 2 条" in html and "短信 1 条" in html
     assert 'data-channel="call" data-result="confirmed"' in html and "已确认上门" in html
     assert "没有接听" in html and "已发出" in html
@@ -341,6 +439,7 @@ def test_a_logged_out_request_goes_to_the_login(db_url):
 
 # --- the refusal --------------------------------------------------------------------------
 
+
 def refusals(s) -> list[OutreachRefusal]:
     return s.execute(select(OutreachRefusal).order_by(OutreachRefusal.id)).scalars().all()
 
@@ -348,15 +447,25 @@ def refusals(s) -> list[OutreachRefusal]:
 def test_an_advisor_puts_an_elder_on_the_refusal_list(client, month):
     page = client.get("/advisor/outreach?state=reached").get_data(as_text=True)
     assert f'action="/advisor/outreach/refuse/{ZHANG}"' in page and 'for="note-1"' in page
-    r = client.post(f"/advisor/outreach/refuse/{ZHANG}",
-                    data={"csrf_token": csrf_token(page), "note": "女儿来电：老人不想再接电话",
-                          "month": "2026-11", "state": "reached"})
+    r = client.post(
+        f"/advisor/outreach/refuse/{ZHANG}",
+        data={
+            "csrf_token": csrf_token(page),
+            "note": "女儿来电：老人不想再接电话",
+            "month": "2026-11",
+            "state": "reached",
+        },
+    )
     assert r.status_code == 302
     assert r.headers["Location"].endswith("/advisor/outreach?month=2026-11&state=reached")
     with session_scope() as s:
         row = refusals(s)[-1]
         assert (row.elder_id, row.source, row.created_by, row.note) == (
-            ZHANG, "advisor", "wangli", "女儿来电：老人不想再接电话")
+            ZHANG,
+            "advisor",
+            "wangli",
+            "女儿来电：老人不想再接电话",
+        )
         entry = s.execute(select(AuditEntry).where(AuditEntry.action == "outreach_refusal")).scalar_one()
         assert (entry.actor, entry.elder_id, entry.detail) == ("wangli", ZHANG, "女儿来电：老人不想再接电话")
         assert states(checkin_progress(s, NOV))[ZHANG] == "opted_out"
@@ -368,19 +477,26 @@ def test_a_refusal_needs_a_note_and_is_not_recorded_twice(client, month):
     token = csrf_token(client.get("/advisor/outreach").get_data(as_text=True))
     with session_scope() as s:
         before = len(refusals(s))
-    r = client.post(f"/advisor/outreach/refuse/{ZHANG}", data={"csrf_token": token, "note": "  "},
-                    follow_redirects=True)
+    r = client.post(
+        f"/advisor/outreach/refuse/{ZHANG}", data={"csrf_token": token, "note": "  "}, follow_redirects=True
+    )
     assert "请填写说明" in r.get_data(as_text=True)
-    r = client.post(f"/advisor/outreach/refuse/{LIU}", data={"csrf_token": token, "note": "再登记"},
-                    follow_redirects=True)
+    r = client.post(
+        f"/advisor/outreach/refuse/{LIU}", data={"csrf_token": token, "note": "再登记"}, follow_redirects=True
+    )
     assert "刘淑芬已经在拒绝联系名单上了" in r.get_data(as_text=True)
-    r = client.post("/advisor/outreach/refuse/9999", data={"csrf_token": token, "note": "x"},
-                    follow_redirects=True)
+    r = client.post(
+        "/advisor/outreach/refuse/9999", data={"csrf_token": token, "note": "x"}, follow_redirects=True
+    )
     assert "没有这位老人的档案" in r.get_data(as_text=True)
     with session_scope() as s:
         assert len(refusals(s)) == before
-        assert s.execute(select(func.count(AuditEntry.id))
-                         .where(AuditEntry.action == "outreach_refusal")).scalar_one() == 0
+        assert (
+            s.execute(
+                select(func.count(AuditEntry.id)).where(AuditEntry.action == "outreach_refusal")
+            ).scalar_one()
+            == 0
+        )
 
 
 def test_a_refusal_needs_the_csrf_token(client, month):

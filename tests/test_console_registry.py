@@ -2,6 +2,7 @@
 import's checks, mark her moved away or deceased (future visits cancelled, free time
 returned), and the worklist. Flask test client on a migrated SQLite database with the
 demo personas; the suite clock is 2026-11-23 10:00 China time."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,6 +23,7 @@ from tests.test_booking import morning
 from tests.test_console_security import csrf_token, elder_id
 
 from tests.console_fixtures import advisor_client  # noqa: F401  (the fixture `client`)
+
 ZHANG_ID = "320119193803120027"  # 张桂兰 (demo persona), 88, 五老村
 
 
@@ -36,12 +38,26 @@ NEW_ID = make_id("19440815", "124")  # a woman born 1944-08-15 (82 on the suite 
 
 
 def form_data(**overrides) -> dict:
-    data = {"name": "赵玉珍", "id_number": NEW_ID, "phone": "13912345678", "street": "五老村",
-            "community": "五老村社区", "address": "五老村街道文昌巷20号", "living_situation": "独居",
-            "economic_status": "普通", "care_level": "轻度失能", "hukou_local": "是",
-            "dementia": "否", "special_family": "否", "disability_certificate": "否",
-            "veteran": "否", "emergency_contact_name": "赵小红", "emergency_contact_phone": "8400 0053",
-            "emergency_contact_relation": "女儿", "notes": "耳背，请大声说话"}
+    data = {
+        "name": "赵玉珍",
+        "id_number": NEW_ID,
+        "phone": "13912345678",
+        "street": "五老村",
+        "community": "五老村社区",
+        "address": "五老村街道文昌巷20号",
+        "living_situation": "独居",
+        "economic_status": "普通",
+        "care_level": "轻度失能",
+        "hukou_local": "是",
+        "dementia": "否",
+        "special_family": "否",
+        "disability_certificate": "否",
+        "veteran": "否",
+        "emergency_contact_name": "赵小红",
+        "emergency_contact_phone": "8400 0053",
+        "emergency_contact_relation": "女儿",
+        "notes": "耳背，请大声说话",
+    }
     data.update(overrides)
     return data
 
@@ -53,8 +69,9 @@ def elder_count() -> int:
 
 def audits(action: str) -> list[AuditEntry]:
     with session_scope() as s:
-        return list(s.execute(select(AuditEntry).where(AuditEntry.action == action)
-                              .order_by(AuditEntry.id)).scalars())
+        return list(
+            s.execute(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)).scalars()
+        )
 
 
 def post_new(client, **overrides):
@@ -68,6 +85,7 @@ def field_error(html: str, field: str) -> str:
 
 
 # --- create ---------------------------------------------------------------------------------
+
 
 def test_create_an_elder_with_the_imports_checks(client):
     before = elder_count()
@@ -92,19 +110,22 @@ def test_create_an_elder_with_the_imports_checks(client):
     assert "phone" in entry.detail and "address" in entry.detail
 
 
-@pytest.mark.parametrize("field,value,reason", [
-    ("id_number", NEW_ID[:17] + ("1" if NEW_ID[17] != "1" else "2"), "校验位不对"),
-    ("id_number", "32010219441315124X", "不是一个真实的日期"),
-    ("id_number", "", "没有填写"),
-    ("street", "火星", "不是本区的街道"),
-    ("phone", "12345", "不是有效的大陆手机号或座机号"),
-    ("phone", "138-abc", "只能填写数字"),
-    ("emergency_contact_phone", "4008123123", "不能用来联系老人"),
-    ("name", "Zhao", "请填写中文姓名"),
-    ("address", "", "没有填写"),
-    ("care_level", "很好", "请填写其中之一"),
-    ("veteran", "也许", "请填写“是”或“否”"),
-])
+@pytest.mark.parametrize(
+    "field,value,reason",
+    [
+        ("id_number", NEW_ID[:17] + ("1" if NEW_ID[17] != "1" else "2"), "校验位不对"),
+        ("id_number", "32010219441315124X", "不是一个真实的日期"),
+        ("id_number", "", "没有填写"),
+        ("street", "火星", "不是本区的街道"),
+        ("phone", "12345", "不是有效的大陆手机号或座机号"),
+        ("phone", "138-abc", "只能填写数字"),
+        ("emergency_contact_phone", "4008123123", "不能用来联系老人"),
+        ("name", "Zhao", "请填写中文姓名"),
+        ("address", "", "没有填写"),
+        ("care_level", "很好", "请填写其中之一"),
+        ("veteran", "也许", "请填写“是”或“否”"),
+    ],
+)
 def test_each_wrong_field_is_named_in_chinese_and_nothing_is_written(client, field, value, reason):
     before = elder_count()
     r = post_new(client, **{field: value})
@@ -134,6 +155,7 @@ def test_a_registered_id_number_is_refused_with_a_link_to_her_record(client):
 
 # --- edit -----------------------------------------------------------------------------------
 
+
 def test_edit_is_audited_by_field_names_and_never_shows_the_full_numbers(client):
     zhang = elder_id("张桂兰")
     page = client.get(f"/advisor/elders/{zhang}/edit").get_data(as_text=True)
@@ -141,10 +163,18 @@ def test_edit_is_audited_by_field_names_and_never_shows_the_full_numbers(client)
     assert "**************0027" in page and "138****0001" in page  # what is on file, masked
     assert "五老村街道文昌巷12号3楼" in page  # the address is prefilled ...
     assert audits("view_elder")[-1].detail == "edit form"  # ... and the read audited
-    data = form_data(name="张桂兰", id_number="", phone="025-84000099", address="五老村街道文昌巷14号",
-                     care_level="中度失能", emergency_contact_phone="", notes="")
-    r = client.post(f"/advisor/elders/{zhang}/edit", data={"csrf_token": csrf_token(page), **data},
-                    follow_redirects=True)
+    data = form_data(
+        name="张桂兰",
+        id_number="",
+        phone="025-84000099",
+        address="五老村街道文昌巷14号",
+        care_level="中度失能",
+        emergency_contact_phone="",
+        notes="",
+    )
+    r = client.post(
+        f"/advisor/elders/{zhang}/edit", data={"csrf_token": csrf_token(page), **data}, follow_redirects=True
+    )
     html = r.get_data(as_text=True)
     assert "已保存张桂兰的档案" in html and "联系电话" in html and ZHANG_ID not in html
     with session_scope() as s:
@@ -155,13 +185,16 @@ def test_edit_is_audited_by_field_names_and_never_shows_the_full_numbers(client)
         assert elder_by_phone(s, "02584000099").id == zhang
     entry = audits("edit_elder")[-1]
     assert entry.elder_id == zhang and entry.detail.startswith("changed: ")
-    assert {"phone", "address", "care_level"} <= set(entry.detail[len("changed: "):].split(", "))
+    assert {"phone", "address", "care_level"} <= set(entry.detail[len("changed: ") :].split(", "))
     for value in ("84000099", "文昌巷", "中度失能", ZHANG_ID):
         assert value not in entry.detail
     # the same form again changes nothing and writes no edit row
     page = client.get(f"/advisor/elders/{zhang}/edit").get_data(as_text=True)
-    again = client.post(f"/advisor/elders/{zhang}/edit", follow_redirects=True,
-                        data={"csrf_token": csrf_token(page), **dict(data, phone="")})
+    again = client.post(
+        f"/advisor/elders/{zhang}/edit",
+        follow_redirects=True,
+        data={"csrf_token": csrf_token(page), **dict(data, phone="")},
+    )
     assert "没有改动" in again.get_data(as_text=True)
     assert len(audits("edit_elder")) == 1
 
@@ -170,8 +203,9 @@ def test_edit_to_another_elders_id_number_is_refused(client):
     li = elder_id("李建国")
     page = client.get(f"/advisor/elders/{li}/edit").get_data(as_text=True)
     data = form_data(name="李建国", id_number=ZHANG_ID, street="夫子庙")
-    html = client.post(f"/advisor/elders/{li}/edit", data={"csrf_token": csrf_token(page), **data})\
-        .get_data(as_text=True)
+    html = client.post(f"/advisor/elders/{li}/edit", data={"csrf_token": csrf_token(page), **data}).get_data(
+        as_text=True
+    )
     assert "已经登记过了" in field_error(html, "id_number") and ZHANG_ID not in html
     with session_scope() as s:
         assert s.get(Elder, li).id_number == "320115195007010015"
@@ -179,9 +213,11 @@ def test_edit_to_another_elders_id_number_is_refused(client):
     assert audits("edit_elder") == []
     # a corrected number sets the birth date and sex it holds
     fixed = make_id("19500701", "015")
-    html = client.post(f"/advisor/elders/{li}/edit", follow_redirects=True,
-                       data={"csrf_token": csrf_token(page), **dict(data, id_number=fixed)})\
-        .get_data(as_text=True)
+    html = client.post(
+        f"/advisor/elders/{li}/edit",
+        follow_redirects=True,
+        data={"csrf_token": csrf_token(page), **dict(data, id_number=fixed)},
+    ).get_data(as_text=True)
     assert "身份证号" in html and fixed not in html
     with session_scope() as s:
         assert s.get(Elder, li).id_number == fixed and s.get(Elder, li).gender == "男"
@@ -189,6 +225,7 @@ def test_edit_to_another_elders_id_number_is_refused(client):
 
 
 # --- moved away, deceased -------------------------------------------------------------------
+
 
 def post_status(client, elder: int, status: str, note: str, confirm: bool = True):
     token = csrf_token(client.get(f"/advisor/elders/{elder}").get_data(as_text=True))
@@ -206,8 +243,9 @@ def test_deceased_cancels_future_visits_returns_free_time_and_leaves_past_ones(c
     pin_clock("2026-11-25T10:00")  # the first visit is now in the past
     left = booking.entitlement_summary(zhang).left_minutes
     with session_scope() as s:
-        window_id = s.execute(select(Booking.window_id).where(
-            Booking.reference == future.reference)).scalar_one()
+        window_id = s.execute(
+            select(Booking.window_id).where(Booking.reference == future.reference)
+        ).scalar_one()
         booked_before = s.get(CapacityWindow, window_id).booked
 
     # the first step only asks for confirmation and writes nothing
@@ -232,10 +270,16 @@ def test_deceased_cancels_future_visits_returns_free_time_and_leaves_past_ones(c
         assert cancelled.history[-1].note == "老人已去世：11月24日去世，女儿来电告知"
         assert cancelled.history[-1].channel == "console"
         # no text message to the phone of someone who has died
-        assert s.execute(select(func.count(SmsOutbox.id)).where(
-            SmsOutbox.related_booking_id == cancelled.id)).scalar_one() == 1
-        assert s.execute(select(Booking.status).where(
-            Booking.reference == past.reference)).scalar_one() == "booked"
+        assert (
+            s.execute(
+                select(func.count(SmsOutbox.id)).where(SmsOutbox.related_booking_id == cancelled.id)
+            ).scalar_one()
+            == 1
+        )
+        assert (
+            s.execute(select(Booking.status).where(Booking.reference == past.reference)).scalar_one()
+            == "booked"
+        )
     entry = audits("set_elder_status")[-1]
     assert entry.elder_id == zhang and "active -> deceased" in entry.detail
     # not bookable any more: the console refuses, and so does bot.booking itself
@@ -258,8 +302,12 @@ def test_moved_away_then_back_in_the_register(client):
         b = s.execute(select(Booking).where(Booking.reference == made.reference)).scalar_one()
         assert b.status == "cancelled" and b.cancel_reason == "老人已迁出：随子女迁往苏州"
         # one who moved is told by text message
-        assert s.execute(select(func.count(SmsOutbox.id)).where(
-            SmsOutbox.related_booking_id == b.id)).scalar_one() == 2
+        assert (
+            s.execute(
+                select(func.count(SmsOutbox.id)).where(SmsOutbox.related_booking_id == b.id)
+            ).scalar_one()
+            == 2
+        )
     # a note is required; the same status twice is refused politely
     html = post_status(client, chen, "active", "  ").get_data(as_text=True)
     assert "请填写说明" in html
@@ -268,7 +316,9 @@ def test_moved_away_then_back_in_the_register(client):
     with session_scope() as s:
         assert elder_by_phone(s, "13800000004").id == chen
     assert [e.detail.split(";")[0] for e in audits("set_elder_status")] == [
-        "active -> moved", "moved -> active"]
+        "active -> moved",
+        "moved -> active",
+    ]
 
 
 def test_set_status_refuses_unknown_states_and_empty_notes(db_url):
@@ -283,10 +333,12 @@ def test_set_status_refuses_unknown_states_and_empty_notes(db_url):
 
 # --- worklist -------------------------------------------------------------------------------
 
+
 def add_elder(name: str, birth: str, street: str = "五老村", serial: str = "131", **extra) -> int:
     with session_scope() as s:
-        return console.create_elder(s, form_data(name=name, id_number=make_id(birth, serial),
-                                                 street=street, phone="", **extra), "t").id
+        return console.create_elder(
+            s, form_data(name=name, id_number=make_id(birth, serial), street=street, phone="", **extra), "t"
+        ).id
 
 
 def listed(client, **query) -> list[str]:
@@ -341,8 +393,7 @@ def test_worklist_pages_and_stays_two_queries(db_url):
         if statement.lstrip().upper().startswith("SELECT"):
             statements.append(statement)
 
-    filters = console.WorklistFilters(street="五老村", min_age=90, unused_free_hours=True,
-                                      no_booking_days=30)
+    filters = console.WorklistFilters(street="五老村", min_age=90, unused_free_hours=True, no_booking_days=30)
     engine = get_engine()
     event.listen(engine, "before_cursor_execute", count)
     try:
@@ -370,13 +421,15 @@ def test_born_on_or_before_matches_the_clocks_age_rule():
 
 # --- security -------------------------------------------------------------------------------
 
+
 def test_register_changes_need_the_csrf_token(client):
     zhang = elder_id("张桂兰")
     before = elder_count()
     assert client.post("/advisor/elders/new", data=form_data()).status_code == 400
     assert client.post(f"/advisor/elders/{zhang}/edit", data=form_data()).status_code == 400
-    r = client.post(f"/advisor/elders/{zhang}/status",
-                    data={"status": "deceased", "note": "x", "confirm": "yes"})
+    r = client.post(
+        f"/advisor/elders/{zhang}/status", data={"status": "deceased", "note": "x", "confirm": "yes"}
+    )
     assert r.status_code == 400 and "页面已过期" in r.get_data(as_text=True)
     with session_scope() as s:
         assert s.get(Elder, zhang).status == "active" and s.get(Elder, zhang).name == "张桂兰"
@@ -387,8 +440,12 @@ def test_register_pages_need_a_login(db_url):
     from server import create_app
 
     anonymous = create_app({"TESTING": True}).test_client()
-    for method, url in (("GET", "/advisor/elders/new"), ("GET", "/advisor/elders/1/edit"),
-                        ("GET", "/advisor/worklist"), ("POST", "/advisor/elders/1/status")):
+    for method, url in (
+        ("GET", "/advisor/elders/new"),
+        ("GET", "/advisor/elders/1/edit"),
+        ("GET", "/advisor/worklist"),
+        ("POST", "/advisor/elders/1/status"),
+    ):
         r = anonymous.open(url, method=method)
         if method == "POST":  # the CSRF check comes first: refused either way
             assert r.status_code == 400

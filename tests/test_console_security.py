@@ -1,6 +1,7 @@
 """Security controls of the advisor console, with the Flask test client on a real (SQLite)
 database: hashed passwords, CSRF, cookie flags, login lockout, roles on every route,
 masking of ID and phone numbers, the audit log, and the create-user command."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -43,9 +44,11 @@ def csrf_token(html: str) -> str:
 
 def login(client, username: str, password: str, ip: str = "10.0.0.1"):
     token = csrf_token(client.get("/advisor/login").get_data(as_text=True))
-    return client.post("/advisor/login", data={"username": username, "password": password,
-                                                "csrf_token": token},
-                       environ_base={"REMOTE_ADDR": ip})
+    return client.post(
+        "/advisor/login",
+        data={"username": username, "password": password, "csrf_token": token},
+        environ_base={"REMOTE_ADDR": ip},
+    )
 
 
 def elder_id(name: str) -> int:
@@ -54,6 +57,7 @@ def elder_id(name: str) -> int:
 
 
 # --- passwords and login ------------------------------------------------------------------
+
 
 def test_passwords_are_stored_only_as_salted_hashes(app):
     with session_scope() as s:
@@ -106,12 +110,14 @@ def test_login_lockout_after_repeated_failures(client):
     assert client.get("/advisor/queue").status_code == 302
     # The counter is per address and name: another address is not locked out ...
     assert login(client, "wangli", ADVISOR_PW, ip="10.0.0.8").status_code == 302
-    client.post("/advisor/logout", data={"csrf_token": csrf_token(
-        client.get("/advisor/").get_data(as_text=True))})
+    client.post(
+        "/advisor/logout", data={"csrf_token": csrf_token(client.get("/advisor/").get_data(as_text=True))}
+    )
     # ... and once the failures are older than the window, the first address may try again.
     with session_scope() as s:
-        s.execute(update(LoginAttempt).values(
-            attempted_at=LoginAttempt.attempted_at - dt.timedelta(minutes=6)))
+        s.execute(
+            update(LoginAttempt).values(attempted_at=LoginAttempt.attempted_at - dt.timedelta(minutes=6))
+        )
     assert login(client, "wangli", ADVISOR_PW, ip="10.0.0.7").status_code == 302
 
 
@@ -125,12 +131,15 @@ def test_deactivated_user_loses_access_at_once(client):
 
 def test_open_redirect_after_login_is_refused(client):
     token = csrf_token(client.get("/advisor/login").get_data(as_text=True))
-    r = client.post("/advisor/login?next=https://evil.example/", data={
-        "username": "wangli", "password": ADVISOR_PW, "csrf_token": token})
+    r = client.post(
+        "/advisor/login?next=https://evil.example/",
+        data={"username": "wangli", "password": ADVISOR_PW, "csrf_token": token},
+    )
     assert r.headers["Location"].endswith("/advisor/")
 
 
 # --- CSRF and cookies -----------------------------------------------------------------------
+
 
 def test_login_without_csrf_token_is_rejected(client):
     client.get("/advisor/login")
@@ -210,15 +219,21 @@ def test_console_pages_are_not_cached_or_framed(client):
 
 # --- roles on every route -------------------------------------------------------------------
 
+
 def console_urls(app) -> list[tuple[str, str]]:
     """(method, url) of every console route, with sample path arguments."""
     out = []
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/advisor") or rule.endpoint == "advisor.login":
             continue
-        url = rule.rule.replace("<int:elder_id>", "1").replace("<int:handoff_id>", "1")\
-            .replace("<int:user_id>", "1").replace("<reference>", "X1")\
-            .replace("<int:provider_id>", "1").replace("<int:exception_id>", "1")
+        url = (
+            rule.rule.replace("<int:elder_id>", "1")
+            .replace("<int:handoff_id>", "1")
+            .replace("<int:user_id>", "1")
+            .replace("<reference>", "X1")
+            .replace("<int:provider_id>", "1")
+            .replace("<int:exception_id>", "1")
+        )
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             out.append((method, url))
     return out
@@ -234,8 +249,13 @@ def test_every_console_route_needs_a_login(app, client):
 
 
 def test_admin_pages_refuse_advisors_and_allow_admins(app, client):
-    admin_only = [("GET", "/advisor/users"), ("POST", "/advisor/users"), ("GET", "/advisor/audit"),
-                  ("POST", "/advisor/users/1/active"), ("POST", "/advisor/users/1/password")]
+    admin_only = [
+        ("GET", "/advisor/users"),
+        ("POST", "/advisor/users"),
+        ("GET", "/advisor/audit"),
+        ("POST", "/advisor/users/1/active"),
+        ("POST", "/advisor/users/1/password"),
+    ]
     login(client, "wangli", ADVISOR_PW)
     app.config["WTF_CSRF_ENABLED"] = False
     for method, url in admin_only:
@@ -253,15 +273,23 @@ def test_admin_pages_refuse_advisors_and_allow_admins(app, client):
 def test_admin_creates_a_user_with_the_form(client):
     login(client, "boss", ADMIN_PW)
     token = csrf_token(client.get("/advisor/users").get_data(as_text=True))
-    r = client.post("/advisor/users", data={"csrf_token": token, "username": "zhaomin",
-                                            "display_name": "赵敏", "role": "advisor",
-                                            "password": "zhao-min-2024x"})
+    r = client.post(
+        "/advisor/users",
+        data={
+            "csrf_token": token,
+            "username": "zhaomin",
+            "display_name": "赵敏",
+            "role": "advisor",
+            "password": "zhao-min-2024x",
+        },
+    )
     assert r.status_code == 302
     fresh = client.application.test_client()
     assert login(fresh, "zhaomin", "zhao-min-2024x").status_code == 302
     with session_scope() as s:
-        assert s.execute(select(AuditEntry).where(AuditEntry.action == "create_user",
-                                                  AuditEntry.actor == "boss")).first()
+        assert s.execute(
+            select(AuditEntry).where(AuditEntry.action == "create_user", AuditEntry.actor == "boss")
+        ).first()
 
 
 def test_admin_resets_a_forgotten_password(client):
@@ -271,16 +299,25 @@ def test_admin_resets_a_forgotten_password(client):
         wangli_id, old_hash = wangli.id, wangli.password_hash
     page = client.get("/advisor/users").get_data(as_text=True)
     assert "重设密码" in page
-    weak = client.post(f"/advisor/users/{wangli_id}/password", follow_redirects=True,
-                       data={"csrf_token": csrf_token(page), "password": "12345"})
+    weak = client.post(
+        f"/advisor/users/{wangli_id}/password",
+        follow_redirects=True,
+        data={"csrf_token": csrf_token(page), "password": "12345"},
+    )
     assert "密码至少需要" in weak.get_data(as_text=True)
     with session_scope() as s:
         assert s.get(AdvisorUser, wangli_id).password_hash == old_hash
-    done = client.post(f"/advisor/users/{wangli_id}/password", follow_redirects=True,
-                       data={"csrf_token": csrf_token(page), "password": "wang-li-new-2025"})
+    done = client.post(
+        f"/advisor/users/{wangli_id}/password",
+        follow_redirects=True,
+        data={"csrf_token": csrf_token(page), "password": "wang-li-new-2025"},
+    )
     assert "密码已重设" in done.get_data(as_text=True)
-    missing = client.post("/advisor/users/999999/password", follow_redirects=True,
-                          data={"csrf_token": csrf_token(page), "password": "wang-li-new-2025"})
+    missing = client.post(
+        "/advisor/users/999999/password",
+        follow_redirects=True,
+        data={"csrf_token": csrf_token(page), "password": "wang-li-new-2025"},
+    )
     assert "没有这个账号" in missing.get_data(as_text=True)
     fresh = client.application.test_client()
     assert login(fresh, "wangli", ADVISOR_PW).status_code == 401  # the old one no longer works
@@ -291,6 +328,7 @@ def test_admin_resets_a_forgotten_password(client):
 
 
 # --- masking and the audit log ----------------------------------------------------------------
+
 
 def test_elder_lookup_shows_id_and_phone_masked(client):
     login(client, "wangli", ADVISOR_PW)
@@ -310,8 +348,13 @@ def test_elder_page_masks_and_audits_every_view(client):
     assert "320119193803120027" not in page and "13800000001" not in page
     client.get(f"/advisor/elders/{zhang}")
     with session_scope() as s:
-        views = s.execute(select(AuditEntry).where(AuditEntry.elder_id == zhang,
-                                                   AuditEntry.action == "view_elder")).scalars().all()
+        views = (
+            s.execute(
+                select(AuditEntry).where(AuditEntry.elder_id == zhang, AuditEntry.action == "view_elder")
+            )
+            .scalars()
+            .all()
+        )
     assert len(views) == 2 and {v.actor for v in views} == {"wangli"}
     assert all(v.ip == "127.0.0.1" for v in views)  # the address of each request
 
@@ -324,8 +367,9 @@ def test_revealing_the_full_phone_is_a_post_and_is_audited(client):
     assert "13800000001" in r.get_data(as_text=True)
     assert "320119193803120027" not in r.get_data(as_text=True)
     with session_scope() as s:
-        assert s.execute(select(AuditEntry).where(AuditEntry.elder_id == zhang,
-                                                  AuditEntry.action == "reveal_phone")).first()
+        assert s.execute(
+            select(AuditEntry).where(AuditEntry.elder_id == zhang, AuditEntry.action == "reveal_phone")
+        ).first()
 
 
 def test_audit_details_never_hold_full_numbers(app):
@@ -345,14 +389,17 @@ def test_search_terms_are_audited_masked(client):
 
 # --- the handoff queue --------------------------------------------------------------------------
 
+
 def test_queue_puts_emergencies_first_and_escapes_text(client):
     from bot.handoff import create_handoff, record_safety_event
 
-    create_handoff("request_human", sender_id="web-a", channel="web",
-                   summary="<script>alert(1)</script>转人工")
+    create_handoff(
+        "request_human", sender_id="web-a", channel="web", summary="<script>alert(1)</script>转人工"
+    )
     create_handoff("callback", sender_id="call-b", channel="voice", phone="13800000002")
-    record_safety_event("emergency", sender_id="call-c", channel="voice", phone="13800000003",
-                        text="我摔倒了起不来")
+    record_safety_event(
+        "emergency", sender_id="call-c", channel="voice", phone="13800000003", text="我摔倒了起不来"
+    )
     login(client, "wangli", ADVISOR_PW)
     page = client.get("/advisor/queue").get_data(as_text=True)
     kinds = re.findall(r'<tr class="kind-(\w+) status-open"', page)
@@ -383,10 +430,10 @@ def test_a_handoff_can_be_claimed_only_once(app):
 
 # --- the create-user command and the demo accounts ---------------------------------------------
 
+
 def test_create_user_command_reads_the_password_from_stdin(app):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["create-user", "Liu.Fang", "--role", "admin"],
-                           input="liu-fang-pass-77\n")
+    result = runner.invoke(args=["create-user", "Liu.Fang", "--role", "admin"], input="liu-fang-pass-77\n")
     assert result.exit_code == 0, result.output
     client = app.test_client()
     assert login(client, "liu.fang", "liu-fang-pass-77").status_code == 302

@@ -16,6 +16,7 @@ KNOWN_WRONG lists stories that describe what the bot should do while it does som
 else today (found by these tests; the bot is not changed here). They are expected to fail
 (strict xfail): when the bot is fixed, the test reports it so the entry is removed.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,26 +30,21 @@ from tests.stack import MODEL, ROOT, VENV_BIN
 
 pytestmark = pytest.mark.e2e
 
-STORIES_DIR = Path("tests") / "stories"   # relative to ROOT: Rasa names stories by this path
+STORIES_DIR = Path("tests") / "stories"  # relative to ROOT: Rasa names stories by this path
 STORY_FILE = ROOT / STORIES_DIR / "test_stories.yml"
 RASA_TIMEOUT = 170  # seconds; a run takes about 30
 
 # story name -> what the bot does instead (each story also carries a "KNOWN WRONG" comment)
 KNOWN_WRONG = {
-    "a scam report, then no to the question whether there is anything else":
-        "action_scam_report asks 还有别的事需要帮忙吗 from inside the action, so a 'no' "
-        "gets utter_anything_else again instead of utter_goodbye",
-    "declining the SMS of the eligibility result":
-        "'短信就不用发了' is read as send_result_sms, so the SMS form asks for a number",
-    "declining the SMS because the caller wrote the result down":
-        "'不用发了，我拿笔记下了' is guessed crisis (0.40): the safety layer asks whether "
-        "the caller thinks of hurting herself (action_safety_check)",
-    "an unsure policy answer, the caller says yes, put me through":
-        "'行，那麻烦帮我转过去' after the offer of an advisor is nlu_fallback: the caller is "
-        "asked to rephrase instead of being handed over",
-    "no more questions, with thanks, after a booking query":
-        "'没有了，谢谢' is read as thank: utter_thank asks 还有别的事吗 again instead of "
-        "utter_goodbye",
+    "a scam report, then no to the question whether there is anything else": "action_scam_report asks 还有别的事需要帮忙吗 from inside the action, so a 'no' "
+    "gets utter_anything_else again instead of utter_goodbye",
+    "declining the SMS of the eligibility result": "'短信就不用发了' is read as send_result_sms, so the SMS form asks for a number",
+    "declining the SMS because the caller wrote the result down": "'不用发了，我拿笔记下了' is guessed crisis (0.40): the safety layer asks whether "
+    "the caller thinks of hurting herself (action_safety_check)",
+    "an unsure policy answer, the caller says yes, put me through": "'行，那麻烦帮我转过去' after the offer of an advisor is nlu_fallback: the caller is "
+    "asked to rephrase instead of being handed over",
+    "no more questions, with thanks, after a booking query": "'没有了，谢谢' is read as thank: utter_thank asks 还有别的事吗 again instead of "
+    "utter_goodbye",
 }
 
 
@@ -69,7 +65,7 @@ def _split_stories(path: Path) -> dict[str, str]:
     name = None
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.startswith("- story: "):
-            name = line[len("- story: "):].rsplit(" (", 1)[0]
+            name = line[len("- story: ") :].rsplit(" (", 1)[0]
             blocks[name] = ""
         if name is not None:
             blocks[name] += line + "\n"
@@ -82,15 +78,26 @@ def story_results(tmp_path_factory):
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: run `make train` (make test does it)")
     out = tmp_path_factory.mktemp("story-test")
-    env = dict(os.environ, PYTHONPATH=str(ROOT), RASA_TELEMETRY_ENABLED="false",
-               TF_CPP_MIN_LOG_LEVEL="2")
-    cmd = [str(VENV_BIN / "rasa"), "test", "core", "--stories", str(STORIES_DIR),
-           "--model", str(MODEL), "--out", str(out), "--e2e", "--successes", "--no-plot"]
-    run = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=RASA_TIMEOUT)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2")
+    cmd = [
+        str(VENV_BIN / "rasa"),
+        "test",
+        "core",
+        "--stories",
+        str(STORIES_DIR),
+        "--model",
+        str(MODEL),
+        "--out",
+        str(out),
+        "--e2e",
+        "--successes",
+        "--no-plot",
+    ]
+    run = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=RASA_TIMEOUT)
     if run.returncode != 0:
-        pytest.fail(f"`{' '.join(cmd)}` exited with {run.returncode}:\n"
-                    f"{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
+        pytest.fail(
+            f"`{' '.join(cmd)}` exited with {run.returncode}:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+        )
     passed = set(_split_stories(out / "successful_test_stories.yml"))
     failed = _split_stories(out / "failed_test_stories.yml")
     return passed, failed
@@ -106,7 +113,8 @@ def test_every_story_was_evaluated(story_results):
     assert passed.isdisjoint(failed)
     assert passed | set(failed) == set(STORY_NAMES), {
         "not evaluated": sorted(set(STORY_NAMES) - passed - set(failed)),
-        "unknown": sorted((passed | set(failed)) - set(STORY_NAMES))}
+        "unknown": sorted((passed | set(failed)) - set(STORY_NAMES)),
+    }
 
 
 @pytest.mark.parametrize("name", STORY_NAMES)
@@ -114,10 +122,14 @@ def test_story(story_results, name):
     passed, failed = story_results
     if name in KNOWN_WRONG:
         if name in passed:
-            pytest.fail(f"story {name!r} now passes: remove it from KNOWN_WRONG and its "
-                        "KNOWN WRONG comment in tests/stories/test_stories.yml")
+            pytest.fail(
+                f"story {name!r} now passes: remove it from KNOWN_WRONG and its "
+                "KNOWN WRONG comment in tests/stories/test_stories.yml"
+            )
         pytest.xfail(f"known wrong: {KNOWN_WRONG[name]}")
     if name not in passed:
-        pytest.fail(f"story {name!r} failed (Rasa's failed_test_stories.yml; '# predicted:' "
-                    f"marks what the model did):\n{failed.get(name, '(not evaluated)')}",
-                    pytrace=False)
+        pytest.fail(
+            f"story {name!r} failed (Rasa's failed_test_stories.yml; '# predicted:' "
+            f"marks what the model did):\n{failed.get(name, '(not evaluated)')}",
+            pytrace=False,
+        )

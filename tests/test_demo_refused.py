@@ -5,6 +5,7 @@ operator log line). DEMO_DATA=allow is the test/staging escape, logged as a warn
 
 Most tests force the profile on a SQLite database; the last ones run on a real PostgreSQL
 (skipped with the reason when it does not answer)."""
+
 from __future__ import annotations
 
 import logging
@@ -56,8 +57,10 @@ def test_init_migrates_but_loads_no_demo_people_in_production(production, empty_
     with caplog.at_level(logging.INFO):
         assert manage_main(["init"]) == 0
     assert elders() == 0
-    assert any("production profile" in r.getMessage() and "demo data not loaded" in r.getMessage()
-               for r in caplog.records)
+    assert any(
+        "production profile" in r.getMessage() and "demo data not loaded" in r.getMessage()
+        for r in caplog.records
+    )
 
 
 def test_demo_command_refuses_in_production(production, empty_db, caplog):
@@ -118,6 +121,7 @@ def test_demo_data_allow_is_the_staging_escape(production, db_url, monkeypatch, 
 
 # --- on a real PostgreSQL -------------------------------------------------------------------
 
+
 @pytest.mark.postgres
 def test_on_postgresql_init_and_start_up_refuse_the_demo(monkeypatch):
     from tests.pg import postgres_available, temporary_database
@@ -131,12 +135,24 @@ def test_on_postgresql_init_and_start_up_refuse_the_demo(monkeypatch):
         monkeypatch.setenv("DATABASE_URL", url)
         env = {k: v for k, v in os.environ.items() if k != "DEMO_DATA"}
         env.update(DATABASE_URL=url, PYTHONPATH=str(ROOT))
-        init = subprocess.run([str(VENV_BIN / "python"), "-m", "bot.manage", "init"], cwd=ROOT,
-                              env=env, capture_output=True, text=True, timeout=120)
+        init = subprocess.run(
+            [str(VENV_BIN / "python"), "-m", "bot.manage", "init"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert init.returncode == 0, init.stderr
         assert "demo data not loaded" in init.stderr
-        demo = subprocess.run([str(VENV_BIN / "python"), "-m", "bot.manage", "demo"], cwd=ROOT,
-                              env=env, capture_output=True, text=True, timeout=120)
+        demo = subprocess.run(
+            [str(VENV_BIN / "python"), "-m", "bot.manage", "demo"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert demo.returncode == 2 and "refusing to load demo data" in demo.stderr
         engine = sa.create_engine(url, future=True)
         with engine.connect() as conn:

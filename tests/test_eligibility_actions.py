@@ -1,5 +1,6 @@
 """The eligibility form validator and actions on trackers, without servers
 (rasa-sdk Tracker + CollectingDispatcher; the database is a temp SQLite with demo data)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,10 +13,16 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.eligibility import (ANSWER_BUTTONS, ASK_ACTIONS, DONT_KNOW_ANSWER,
-                                 ActionEligibilityStart, ActionEligibilitySummary,
-                                 ActionExplainEligibility,
-                                 ValidateEligibilityForm, answer_buttons)
+from actions.eligibility import (
+    ANSWER_BUTTONS,
+    ASK_ACTIONS,
+    DONT_KNOW_ANSWER,
+    ActionEligibilityStart,
+    ActionEligibilitySummary,
+    ActionExplainEligibility,
+    ValidateEligibilityForm,
+    answer_buttons,
+)
 from bot.facts import DISTRICT_STREETS, DONT_KNOW
 
 DOMAIN = yaml.safe_load((Path(__file__).resolve().parent.parent / "domain.yml").read_text())
@@ -26,8 +33,9 @@ def pinned_today(monkeypatch):
     monkeypatch.setenv("CLOCK_NOW", "2026-11-23")
 
 
-def tracker(slots: dict | None = None, text: str = "", requested: str | None = None,
-            metadata: dict | None = None) -> Tracker:
+def tracker(
+    slots: dict | None = None, text: str = "", requested: str | None = None, metadata: dict | None = None
+) -> Tracker:
     values = {name: None for name in DOMAIN["slots"]}
     values.update({"elig_who": "您", "elig_subject": "本人", "elig_failures": {}})
     values.update(slots or {})
@@ -37,8 +45,16 @@ def tracker(slots: dict | None = None, text: str = "", requested: str | None = N
         values[requested] = text
         events.append({"event": "slot", "name": requested, "value": text})
     latest = {"text": text, "intent": {"name": "inform"}, "metadata": metadata or {}}
-    return Tracker("test", values, latest, events, False, None,
-                   {"name": "eligibility_form"} if requested else {}, "action_listen")
+    return Tracker(
+        "test",
+        values,
+        latest,
+        events,
+        False,
+        None,
+        {"name": "eligibility_form"} if requested else {},
+        "action_listen",
+    )
 
 
 def validate(t: Tracker):
@@ -68,22 +84,28 @@ def test_unusable_answer_is_asked_again_then_a_human_is_offered():
     slots, said, _ = validate(tracker(text="蓝色的", requested="elig_age"))
     assert slots["elig_age"] is None and slots["requested_slot"] == "elig_age"
     assert "没听清楚" in said[0]
-    slots, said, dispatcher = validate(tracker({"elig_failures": slots["elig_failures"]},
-                                               text="随便吧", requested="elig_age"))
+    slots, said, dispatcher = validate(
+        tracker({"elig_failures": slots["elig_failures"]}, text="随便吧", requested="elig_age")
+    )
     assert slots["elig_age"] is None and "转人工" in said[0]
     assert dispatcher.messages[0]["buttons"][0]["payload"] == "/request_human"
 
 
 def test_yes_after_the_offer_hands_over(db_url):
-    slots, said, dispatcher = validate(tracker({"elig_failures": {"elig_age": 2}}, text="好的",
-                                               requested="elig_age"))
+    slots, said, dispatcher = validate(
+        tracker({"elig_failures": {"elig_age": 2}}, text="好的", requested="elig_age")
+    )
     assert slots["elig_handoff"] is True and slots["requested_slot"] is None
     assert dispatcher.messages[0]["custom"]["action"] == "handoff"
 
 
 def test_dont_know_is_skipped_and_not_asked_again():
-    facts = {"elig_age": 70, "elig_street": "红花", "elig_economic_status": "特困",
-             "elig_care_level": "能力完好"}
+    facts = {
+        "elig_age": 70,
+        "elig_street": "红花",
+        "elig_economic_status": "特困",
+        "elig_care_level": "能力完好",
+    }
     slots, said, _ = validate(tracker(facts, text="不清楚", requested="elig_disability_certificate"))
     assert slots["elig_disability_certificate"] == DONT_KNOW
     assert "跳过" in said[0]
@@ -96,8 +118,9 @@ def test_only_facts_that_still_matter_are_asked():
     assert slots["elig_care_level"] == "重度失能"
     # 低保 + 失能: only 建档立卡 (适老化改造, 四(五)3) can still change a result
     assert slots["requested_slot"] == "elig_poverty_registered"
-    slots, said, _ = validate(tracker({**facts, "elig_care_level": "重度失能"}, text="不是",
-                                      requested="elig_poverty_registered"))
+    slots, said, _ = validate(
+        tracker({**facts, "elig_care_level": "重度失能"}, text="不是", requested="elig_poverty_registered")
+    )
     assert slots["elig_poverty_registered"] is False
     assert slots["requested_slot"] is None  # nothing else can change a result: the form ends
 
@@ -117,8 +140,7 @@ def test_known_caller_is_offered_the_stored_facts(db_url):
     assert "张桂兰老人（88岁，住五老村）" == slots["elig_stored_desc"]
     stored = {k: v for k, v in slots.items() if v is not None}
     # the offer comes first, and "好" fills every fact so nothing is asked
-    s2, said, _ = validate(tracker({**stored, "elig_failures": {}}, text="好",
-                                   requested="elig_use_stored"))
+    s2, said, _ = validate(tracker({**stored, "elig_failures": {}}, text="好", requested="elig_use_stored"))
     assert s2["elig_use_stored"] == "yes" and s2["elig_care_level"] == "轻度失能"
     assert s2["requested_slot"] is None
 
@@ -134,9 +156,15 @@ def test_relative_and_facts_from_the_first_sentence():
 
 
 def test_summary_names_eligible_programs_first_with_the_number():
-    facts = {"elig_age": 88, "elig_street": "五老村", "elig_economic_status": "普通",
-             "elig_care_level": "轻度失能", "elig_living_situation": "独居",
-             "elig_dementia": False, "elig_special_family": False}
+    facts = {
+        "elig_age": 88,
+        "elig_street": "五老村",
+        "elig_economic_status": "普通",
+        "elig_care_level": "轻度失能",
+        "elig_living_situation": "独居",
+        "elig_dementia": False,
+        "elig_special_family": False,
+    }
     dispatcher = CollectingDispatcher()
     phone = tracker(facts, metadata={"channel": "voice"})
     events = asyncio.run(ActionEligibilitySummary().run(dispatcher, phone, DOMAIN))
@@ -149,14 +177,20 @@ def test_summary_names_eligible_programs_first_with_the_number():
 
 
 def test_on_a_screen_the_result_is_a_plain_list_with_why_on_demand():
-    facts = {"elig_age": 88, "elig_street": "五老村", "elig_economic_status": "普通",
-             "elig_care_level": "轻度失能", "elig_living_situation": "独居",
-             "elig_dementia": False, "elig_special_family": False}
+    facts = {
+        "elig_age": 88,
+        "elig_street": "五老村",
+        "elig_economic_status": "普通",
+        "elig_care_level": "轻度失能",
+        "elig_living_situation": "独居",
+        "elig_dementia": False,
+        "elig_special_family": False,
+    }
     dispatcher = CollectingDispatcher()
     asyncio.run(ActionEligibilitySummary().run(dispatcher, tracker(facts), DOMAIN))
     lines = dispatcher.messages[0]["text"].split("\n")
     count = int(re.match(r"根据您说的情况，您可以享受这(\d+)项：", lines[0]).group(1))
-    assert [line.split(". ")[0] for line in lines[1:count + 1]] == [str(n) for n in range(1, count + 1)]
+    assert [line.split(". ")[0] for line in lines[1 : count + 1]] == [str(n) for n in range(1, count + 1)]
     assert lines[1].startswith("1. 每月3小时免费照料") and "等" not in lines[1 + count - 1]
     buttons = dispatcher.messages[0]["buttons"]
     assert [b["title"] for b in buttons] == ["为什么能享受第1项", "为什么能享受第2项", "为什么能享受第3项"]
@@ -189,7 +223,7 @@ def test_an_approximate_age_at_a_threshold_asks_the_birth_month():
     assert "80周岁" in said[0] and slots["requested_slot"] == "elig_street"
     slots, said, _ = validate(tracker(answered, text="就记得是四六年生的", requested="elig_birth_date"))
     assert slots["elig_birth_date"] == "unknown" and "社区" in said[0]
-    assert slots["requested_slot"] == "elig_street"      # not asked again
+    assert slots["requested_slot"] == "elig_street"  # not asked again
     slots, said, _ = validate(tracker(answered, text="蓝色的", requested="elig_birth_date"))
     assert slots["elig_birth_date"] is None and "1945年3月" in said[0]
 
@@ -204,8 +238,12 @@ def ask(slot: str, channel: str = "web") -> dict:
 
 
 def test_every_question_of_the_forms_has_an_ask_action_in_the_domain():
-    asked = {f"action_ask_{slot}" for form in ("eligibility_form", "eligibility_sms_form")
-             for slot in DOMAIN["forms"][form]["required_slots"] if slot != "elig_subject"}
+    asked = {
+        f"action_ask_{slot}"
+        for form in ("eligibility_form", "eligibility_sms_form")
+        for slot in DOMAIN["forms"][form]["required_slots"]
+        if slot != "elig_subject"
+    }
     assert asked == {a().name() for a in ASK_ACTIONS}
     assert asked <= set(DOMAIN["actions"])
 
@@ -214,7 +252,13 @@ def test_on_the_web_a_question_offers_its_answers_and_the_way_out():
     message = ask("elig_economic_status")
     assert message["response"] == "utter_ask_elig_economic_status"
     assert [b["title"] for b in message["buttons"]] == [
-        "普通家庭", "低保", "低保边缘", "特困", "不清楚", "先不办了"]
+        "普通家庭",
+        "低保",
+        "低保边缘",
+        "特困",
+        "不清楚",
+        "先不办了",
+    ]
     assert message["buttons"][-1]["payload"] == "/stop"
     street = ask("elig_street")
     assert [b["payload"] for b in street["buttons"][:-1]] == list(DISTRICT_STREETS)
@@ -229,10 +273,21 @@ def test_on_the_phone_a_question_has_no_buttons():
         assert message["response"] == f"utter_ask_{slot}" and not message["buttons"]
 
 
-EXPECTED = {"普通家庭": "普通", "低保": "低保", "低保边缘": "低保边缘", "特困": "特困",
-            "能自己走动": "能力完好", "要人扶": "中度失能", "卧床": "重度失能",
-            "一个人住": "独居", "老两口住": "空巢", "跟子女住": "与家人同住",
-            "是": True, "不是": False, DONT_KNOW_ANSWER: DONT_KNOW}
+EXPECTED = {
+    "普通家庭": "普通",
+    "低保": "低保",
+    "低保边缘": "低保边缘",
+    "特困": "特困",
+    "能自己走动": "能力完好",
+    "要人扶": "中度失能",
+    "卧床": "重度失能",
+    "一个人住": "独居",
+    "老两口住": "空巢",
+    "跟子女住": "与家人同住",
+    "是": True,
+    "不是": False,
+    DONT_KNOW_ANSWER: DONT_KNOW,
+}
 
 
 @pytest.mark.parametrize("slot", sorted({*ANSWER_BUTTONS, "elig_street"}))
@@ -248,8 +303,10 @@ def test_a_side_question_is_answered_and_the_same_question_comes_back():
     """Asked for the street, the caller asks about meals instead: the answer, then the street
     question again; the age already given is kept and no miss is counted."""
     asked = tracker({"elig_age": 83}, text="老年人助餐点是什么", requested="elig_street")
-    asked.latest_message["intent_ranking"] = [{"name": "ask_policy", "confidence": 0.7},
-                                              {"name": "inform", "confidence": 0.2}]
+    asked.latest_message["intent_ranking"] = [
+        {"name": "ask_policy", "confidence": 0.7},
+        {"name": "inform", "confidence": 0.2},
+    ]
     slots, said, _ = validate(asked)
     assert "助餐" in said[0] and said[1] == "utter_back_to_form"
     assert slots["elig_street"] is None and slots.get("elig_failures") == {}

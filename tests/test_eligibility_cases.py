@@ -1,4 +1,5 @@
 """Runs the civil-affairs-readable eligibility cases of tests/eligibility_cases/*.yml."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -49,7 +50,9 @@ def test_case(case):
     assert got == expected, "\n".join(
         f"{pid}: expected {expected[pid]}, got {results[pid].status} because "
         + "; ".join(r.text for r in results[pid].reasons)
-        for pid in expected if got[pid] != expected[pid])
+        for pid in expected
+        if got[pid] != expected[pid]
+    )
     for pid, tier in (case.get("tier") or {}).items():
         assert results[pid].tier == tier, (pid, results[pid].tier, results[pid].tier_missing)
     for pid, benefit in (case.get("benefit") or {}).items():
@@ -63,8 +66,7 @@ def test_case(case):
         assert results[pid].hint and words in results[pid].hint, (pid, results[pid].hint)
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.values[0].get("persona")],
-                         ids=lambda c: c["name"])
+@pytest.mark.parametrize("case", [c for c in CASES if c.values[0].get("persona")], ids=lambda c: c["name"])
 def test_persona_cases_match_the_demo_data(case):
     """The persona cases must describe the people bot/demo.py loads, not a copy that drifts."""
     persona = next(p for p in demo.PERSONAS if p["name"] == case["persona"])

@@ -1,5 +1,6 @@
 """Hedged negation in eligibility answers (issue 15): "应该不算低保吧", "好像不是吧" are stored
 as *not* (or unknown), never as the positive; "不清楚" stays unknown."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,15 +10,18 @@ from bot.facts import DONT_KNOW
 from tests.test_eligibility_actions import pinned_today, tracker, validate  # noqa: F401
 
 
-@pytest.mark.parametrize("text, plain", [
-    ("应该不算低保吧", "不是低保"),
-    ("好像不是低保吧", "不是低保"),
-    ("算不上特困", "不是低保"),
-    ("应该不算", "不是"),
-    ("不是特困，是低保边缘", "不是低保，是低保边缘"),
-    ("应该是低保吧", "应该是低保吧"),  # no negation: left alone
-    ("不清楚", "不清楚"),
-])
+@pytest.mark.parametrize(
+    "text, plain",
+    [
+        ("应该不算低保吧", "不是低保"),
+        ("好像不是低保吧", "不是低保"),
+        ("算不上特困", "不是低保"),
+        ("应该不算", "不是"),
+        ("不是特困，是低保边缘", "不是低保，是低保边缘"),
+        ("应该是低保吧", "应该是低保吧"),  # no negation: left alone
+        ("不清楚", "不清楚"),
+    ],
+)
 def test_unhedged(text, plain):
     assert unhedged(text) == plain
 
@@ -50,12 +54,14 @@ def test_dont_know_stays_unknown():
 from actions.eligibility import facts_said  # noqa: E402
 
 
-@pytest.mark.parametrize("text, fact, value", [
-    ("我爸今年九十二岁，住夫子庙，一个人住，家里条件一般，他能享受什么服务",
-     "economic_status", "普通"),
-    ("我妈八十，走路得拄拐", "care_level", "轻度失能"),
-    ("他住五老村，应该不算低保吧", "economic_status", "普通"),
-])
+@pytest.mark.parametrize(
+    "text, fact, value",
+    [
+        ("我爸今年九十二岁，住夫子庙，一个人住，家里条件一般，他能享受什么服务", "economic_status", "普通"),
+        ("我妈八十，走路得拄拐", "care_level", "轻度失能"),
+        ("他住五老村，应该不算低保吧", "economic_status", "普通"),
+    ],
+)
 def test_a_fact_in_a_clause_of_its_own_is_kept(text, fact, value):
     assert facts_said(text)[fact] == value
 

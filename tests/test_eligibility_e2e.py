@@ -1,6 +1,7 @@
 """Eligibility conversations through POST /api/chat with the real Rasa, action and web
 servers (fixture `stack`): on behalf of a parent, in Chinese numerals, a caller known by
 phone number, and re-asking after an answer that cannot be used."""
+
 from __future__ import annotations
 
 import re
@@ -17,9 +18,16 @@ pytestmark = pytest.mark.e2e
 SUMMARY_MARK = "根据您说的情况"
 # Which answer to give to which question (matched on words of the question).
 QUESTION_WORDS = {
-    "age": "岁数", "street": "街道", "economic": "经济", "care": "身体怎么样",
-    "dementia": "失智", "living": "一个人住", "special": "计划生育", "disability": "残疾证",
-    "poverty": "建档立卡", "birth": "出生",
+    "age": "岁数",
+    "street": "街道",
+    "economic": "经济",
+    "care": "身体怎么样",
+    "dementia": "失智",
+    "living": "一个人住",
+    "special": "计划生育",
+    "disability": "残疾证",
+    "poverty": "建档立卡",
+    "birth": "出生",
 }
 
 
@@ -41,8 +49,7 @@ def converse(stack, sender, first: str, answers: dict[str, str], metadata=None, 
         last = said[-1]
         if SUMMARY_MARK in last or "要住在示范区" in last:
             return said, asked, last
-        topic = next((t for t, word in QUESTION_WORDS.items() if word in last.splitlines()[-1]),
-                     None)
+        topic = next((t for t, word in QUESTION_WORDS.items() if word in last.splitlines()[-1]), None)
         assert topic is not None, f"unexpected reply: {last!r}"
         assert topic in answers, f"asked about {topic} which should not matter: {last!r}"
         asked.append(topic)
@@ -54,10 +61,20 @@ def test_on_behalf_of_a_father_with_low_income_and_severe_disability(stack, send
     """李建国's son asks for his father (低保, 瘫在床上)."""
     age = spoken_age("李建国")
     said, asked, summary = converse(
-        stack, sender, f"我爸今年{age}了，他能享受什么补贴",
-        {"street": "住夫子庙", "economic": "吃低保的", "care": "瘫在床上好几年了",
-         "dementia": "没有", "living": "跟我们一起住", "special": "不是", "disability": "有",
-         "poverty": "不是"})
+        stack,
+        sender,
+        f"我爸今年{age}了，他能享受什么补贴",
+        {
+            "street": "住夫子庙",
+            "economic": "吃低保的",
+            "care": "瘫在床上好几年了",
+            "dementia": "没有",
+            "living": "跟我们一起住",
+            "special": "不是",
+            "disability": "有",
+            "poverty": "不是",
+        },
+    )
     assert "您父亲" in said[0]  # the questions speak about the father
     assert "age" not in asked  # the age was in the first sentence
     assert asked[:3] == ["street", "economic", "care"]
@@ -68,7 +85,7 @@ def test_on_behalf_of_a_father_with_low_income_and_severe_disability(stack, send
     # line on a screen; "年满80周岁后…" may follow as a hint)
     benefits = [line for line in summary.splitlines() if re.match(r"\d+\. ", line)]
     assert benefits and not any("免费照料" in line for line in benefits)
-    assert "poverty" in asked   # 低保 + 失能: 建档立卡 decides the home modification
+    assert "poverty" in asked  # 低保 + 失能: 建档立卡 decides the home modification
     assert "特惠" in summary
     assert "短信" in said[-1] or "短信" in "".join(said[-1:])
 
@@ -78,10 +95,20 @@ def test_chinese_numerals_for_a_centenarian(stack, sender):
     age_words = spoken_age("王秀英") + "岁"
     age_digits = str(age_on(persona("王秀英")["birth_date"], today()))
     said, asked, summary = converse(
-        stack, sender, "我想问问我能享受什么",
-        {"age": age_words, "street": "中华门街道", "economic": "普通家庭，有退休金",
-         "care": "走不动了，要人扶着坐轮椅", "dementia": "没有，脑子清楚", "living": "跟儿子住",
-         "special": "不是", "disability": "没有"})
+        stack,
+        sender,
+        "我想问问我能享受什么",
+        {
+            "age": age_words,
+            "street": "中华门街道",
+            "economic": "普通家庭，有退休金",
+            "care": "走不动了，要人扶着坐轮椅",
+            "dementia": "没有，脑子清楚",
+            "living": "跟儿子住",
+            "special": "不是",
+            "disability": "没有",
+        },
+    )
     assert asked[0] == "age"
     assert any(f"{age_digits}岁" in s for s in said[1:3]), said  # read back in digits
     assert "免费照料" in summary and "小时" in summary
@@ -103,7 +130,7 @@ def test_known_caller_on_the_phone_line_uses_stored_facts_and_sends_sms(stack, s
     assert SUMMARY_MARK in summary
     assert "每月3小时免费照料" in summary if today().year >= 2025 else "每月2小时" in summary
     if today().year >= 2026:
-        assert "这是区里规划到2025年的目标" in summary   # the 十四五 plan has ended
+        assert "这是区里规划到2025年的目标" in summary  # the 十四五 plan has ended
     # lives alone at 88: 特定 under every reading; the visits are for the community to decide
     assert "特定对象" in summary and "特殊困难老人每月探访" in summary and "社区认定" in summary
     assert "岁数" not in summary and "街道" not in summary.split(SUMMARY_MARK)[0]
@@ -111,8 +138,10 @@ def test_known_caller_on_the_phone_line_uses_stored_facts_and_sends_sms(stack, s
     assert "尾号0001" in done
     engine = create_engine(stack.database_url)
     with engine.connect() as c:
-        body = c.execute(text("select body from sms_outbox where to_number = :n "
-                              "order by id desc limit 1"), {"n": "+8613800000001"}).scalar_one()
+        body = c.execute(
+            text("select body from sms_outbox where to_number = :n order by id desc limit 1"),
+            {"n": "+8613800000001"},
+        ).scalar_one()
     assert "免费照料" in body and "张桂兰" in body
 
 
@@ -154,9 +183,19 @@ def test_mother_said_in_the_first_sentence_and_sms_only_to_a_number_on_file(stac
     """A daughter without a registered number asks for her mother (我妈今年八十三，一个人住);
     the result goes by SMS only to a number on file, never to any number typed in."""
     said, asked, summary = converse(
-        stack, sender, "我妈今年八十三，一个人住，能享受什么补贴",
-        {"street": "月牙湖", "economic": "低保边缘", "care": "能自己走", "dementia": "没有",
-         "special": "不是", "disability": "没有", "poverty": "不是"})
+        stack,
+        sender,
+        "我妈今年八十三，一个人住，能享受什么补贴",
+        {
+            "street": "月牙湖",
+            "economic": "低保边缘",
+            "care": "能自己走",
+            "dementia": "没有",
+            "special": "不是",
+            "disability": "没有",
+            "poverty": "不是",
+        },
+    )
     assert "您母亲83岁" in said[0] and "独居" in said[0]
     assert "age" not in asked and "living" not in asked
     assert "每月3小时免费照料" in summary or "每月2小时免费照料" in summary
@@ -167,8 +206,10 @@ def test_mother_said_in_the_first_sentence_and_sms_only_to_a_number_on_file(stac
     assert "登记过" in refused and "尾号5678" not in refused
     engine = create_engine(stack.database_url)
     with engine.connect() as c:
-        assert c.execute(text("select count(*) from sms_outbox where to_number = '+8613912345678'")
-                         ).scalar_one() == 0
+        assert (
+            c.execute(text("select count(*) from sms_outbox where to_number = '+8613912345678'")).scalar_one()
+            == 0
+        )
     assert "还有别的事" in refused  # the conversation goes on
 
 
@@ -186,8 +227,18 @@ def test_an_approximate_age_at_80_asks_the_birth_month(stack, sender):
     first = stack.chat_text(sender, "我妈虚岁八十一，能享受什么补贴")
     assert "80岁左右" in first and "出生" in first.splitlines()[-1], first
     said, asked, summary = converse(
-        stack, sender, "一九四五年五月",
-        {"street": "双塘", "economic": "普通", "care": "能自己走", "dementia": "没有",
-         "living": "跟女儿住", "special": "不是", "disability": "没有"})
+        stack,
+        sender,
+        "一九四五年五月",
+        {
+            "street": "双塘",
+            "economic": "普通",
+            "care": "能自己走",
+            "dementia": "没有",
+            "living": "跟女儿住",
+            "special": "不是",
+            "disability": "没有",
+        },
+    )
     assert "81周岁" in said[0]
     assert "免费照料" in summary

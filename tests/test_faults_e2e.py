@@ -1,6 +1,7 @@
 """A crashed or stalled part must not leave a person talking to silence: the real
 processes are killed, paused and restarted here, and the others keep answering politely
 and recover without a restart of their own."""
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,11 @@ def fault_stack(tmp_path_factory):
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}")
     workdir = tmp_path_factory.mktemp("faults")
-    s = Stack(workdir=workdir, database_url=f"sqlite:///{workdir / 'service.db'}",
-              extra_env={"RASA_TIMEOUT_SECONDS": "3"})
+    s = Stack(
+        workdir=workdir,
+        database_url=f"sqlite:///{workdir / 'service.db'}",
+        extra_env={"RASA_TIMEOUT_SECONDS": "3"},
+    )
     s.start()
     yield s
     s.stop()
@@ -36,8 +40,9 @@ def health(stack) -> tuple[int, dict]:
 
 def test_action_server_killed_then_restarted(fault_stack, sender):
     fault_stack.processes["actions"].kill()
-    r = requests.post(fault_stack.web_url + "/api/chat",
-                      json={"sender": sender, "message": "转人工"}, timeout=30)
+    r = requests.post(
+        fault_stack.web_url + "/api/chat", json={"sender": sender, "message": "转人工"}, timeout=30
+    )
     assert r.status_code == 200
     text = r.json()["replies"][0]["text"]
     assert all(word in text for word in POLITE_UNAVAILABLE), text
@@ -52,8 +57,9 @@ def test_action_server_killed_then_restarted(fault_stack, sender):
 
 def test_rasa_killed_then_restarted(fault_stack, sender):
     fault_stack.processes["rasa"].kill()
-    r = requests.post(fault_stack.web_url + "/api/chat",
-                      json={"sender": sender, "message": "你好"}, timeout=30)
+    r = requests.post(
+        fault_stack.web_url + "/api/chat", json={"sender": sender, "message": "你好"}, timeout=30
+    )
     assert r.status_code == 200
     assert all(w in r.json()["replies"][0]["text"] for w in POLITE_UNAVAILABLE)
     status, checks = health(fault_stack)
@@ -69,8 +75,9 @@ def test_stalled_rasa_answers_within_the_timeout(fault_stack, sender):
     os.killpg(pid, signal.SIGSTOP)  # a real stall: the process is alive but answers nothing
     try:
         start = time.monotonic()
-        r = requests.post(fault_stack.web_url + "/api/chat",
-                          json={"sender": sender, "message": "你好"}, timeout=30)
+        r = requests.post(
+            fault_stack.web_url + "/api/chat", json={"sender": sender, "message": "你好"}, timeout=30
+        )
         elapsed = time.monotonic() - start
         assert r.status_code == 200
         assert all(w in r.json()["replies"][0]["text"] for w in POLITE_UNAVAILABLE)

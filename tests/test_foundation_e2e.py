@@ -1,4 +1,5 @@
 """The whole stack answers through POST /api/chat: greeting, goodbye, 转人工, out of scope."""
+
 import pytest
 import requests
 
@@ -33,10 +34,12 @@ def test_request_human_queues_a_handoff(stack, sender):
     assert "人工" in replies[0]["text"]
     assert replies[0]["custom"]["action"] == "handoff"
     from sqlalchemy import create_engine, text
+
     engine = create_engine(stack.database_url)
     with engine.connect() as c:
-        row = c.execute(text("select kind, elder_id from handoffs where sender_id=:s"),
-                        {"s": stack.conversation(sender)}).one()
+        row = c.execute(
+            text("select kind, elder_id from handoffs where sender_id=:s"), {"s": stack.conversation(sender)}
+        ).one()
     # a number the client claims is not an identity: the queue row names no elder
     assert row.kind == "request_human" and row.elder_id is None
 
@@ -46,8 +49,9 @@ def test_out_of_scope_offers_what_we_can_do(stack, sender):
     assert "帮不上" in text and "转人工" in text
 
 
-@pytest.mark.parametrize("message, office", [("我的退休金到现在还没发下来，找谁问", "12333"),
-                                             ("俺娘的医保卡丢了咋补办", "12393")])
+@pytest.mark.parametrize(
+    "message, office", [("我的退休金到现在还没发下来，找谁问", "12333"), ("俺娘的医保卡丢了咋补办", "12393")]
+)
 def test_another_offices_business_gets_its_number(stack, sender, message, office):
     text = stack.chat_text(sender, message)
     assert office in text and "12349" not in text
@@ -62,6 +66,7 @@ def test_hospital_registration_is_offered_our_escort_service(stack, sender):
 
 
 def test_bad_json_gets_a_polite_400(stack):
-    r = requests.post(stack.web_url + "/api/chat", data="not json",
-                      headers={"Content-Type": "application/json"}, timeout=10)
+    r = requests.post(
+        stack.web_url + "/api/chat", data="not json", headers={"Content-Type": "application/json"}, timeout=10
+    )
     assert r.status_code == 400 and "JSON" in r.json()["error"]

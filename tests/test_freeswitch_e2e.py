@@ -6,6 +6,7 @@ exiting) and read the httapi documents that come back.
 The same web server also serves Twilio, so the booking conversation is played over both
 and compared sentence by sentence: one engine, two thin adapters.
 """
+
 from __future__ import annotations
 
 import re
@@ -26,11 +27,20 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def fs_stack(tmp_path_factory):
-    stack = new_stack(tmp_path_factory, "freeswitch",
-                      extra_env={"FREESWITCH_HTTAPI_USER": USER, "FREESWITCH_HTTAPI_PASSWORD": PASSWORD,
-                                 "TWILIO_AUTH_TOKEN": TOKEN, "ADVISOR_PHONE_NUMBER": ADVISOR,
-                                 "ADVISOR_HOURS": "00:00-24:00", "TWILIO_ACCOUNT_SID": "",
-                                 "PUBLIC_BASE_URL": "", "TWILIO_VALIDATE_SIGNATURE": "true"})
+    stack = new_stack(
+        tmp_path_factory,
+        "freeswitch",
+        extra_env={
+            "FREESWITCH_HTTAPI_USER": USER,
+            "FREESWITCH_HTTAPI_PASSWORD": PASSWORD,
+            "TWILIO_AUTH_TOKEN": TOKEN,
+            "ADVISOR_PHONE_NUMBER": ADVISOR,
+            "ADVISOR_HOURS": "00:00-24:00",
+            "TWILIO_ACCOUNT_SID": "",
+            "PUBLIC_BASE_URL": "",
+            "TWILIO_VALIDATE_SIGNATURE": "true",
+        },
+    )
     with started(stack):
         yield stack
 
@@ -41,6 +51,7 @@ def fs(fs_stack):
 
 
 # --- the first seconds of a call -------------------------------------------------------
+
 
 def test_the_line_needs_basic_auth_and_greets_listening_for_speech_and_keys(fs, fs_stack):
     call = FsCall(fs)
@@ -59,8 +70,9 @@ def test_the_line_needs_basic_auth_and_greets_listening_for_speech_and_keys(fs, 
     assert greeting.binds == ["~^[0-9*#]$"]  # one key ends the prompt
     assert greeting.params == {"turn": "1", "turn_wait": "0", "turn_after": "listen"}
     assert greeting.variables["tts_engine"]
-    record = db_rows(fs_stack, "select provider, from_number from calls where call_sid=:s",
-                     s=call.session_id)[0]
+    record = db_rows(
+        fs_stack, "select provider, from_number from calls where call_sid=:s", s=call.session_id
+    )[0]
     assert tuple(record) == ("freeswitch", "13800000001")
 
 
@@ -81,6 +93,7 @@ def test_silence_then_the_keypad_menu_then_a_key(fs):
 
 # --- people ----------------------------------------------------------------------------
 
+
 def test_zhuan_ren_gong_bridges_to_the_advisor_and_a_failed_bridge_becomes_a_callback(fs, fs_stack):
     call = FsCall(fs)
     call.start()
@@ -92,16 +105,22 @@ def test_zhuan_ren_gong_bridges_to_the_advisor_and_a_failed_bridge_becomes_a_cal
     assert transfer.params["turn_after"] == "transfer"
     missed = call.bridge_failed("NO_ANSWER")
     assert "没能接通" in missed.said and "回电话" in missed.said and missed.listen is not None
-    kinds = sorted(r.kind for r in db_rows(fs_stack, "select kind from handoffs where sender_id=:s",
-                                           s="voice-" + call.session_id))
+    kinds = sorted(
+        r.kind
+        for r in db_rows(
+            fs_stack, "select kind from handoffs where sender_id=:s", s="voice-" + call.session_id
+        )
+    )
     assert kinds == ["callback", "request_human"]
     call.hang_up(duration=40)
-    row = db_rows(fs_stack, "select status, outcome, duration_seconds from calls where call_sid=:s",
-                  s=call.session_id)[0]
+    row = db_rows(
+        fs_stack, "select status, outcome, duration_seconds from calls where call_sid=:s", s=call.session_id
+    )[0]
     assert tuple(row) == ("completed", "callback", 40)
 
 
 # --- a whole booking: the same conversation as over Twilio -----------------------------
+
 
 def _book_by_phone(call, id_last4: str) -> list[tuple[str, str, object]]:
     """Plays the booking form with the Twilio tests' caller script; returns the turns as
@@ -137,19 +156,26 @@ def test_the_same_booking_conversation_over_freeswitch_as_over_twilio(fs, fs_sta
 
     assert [c for c, _, _ in fs_turns] == [c for c, _, _ in twilio_turns]
     for (caller, by_twilio, _), (_, by_fs, _) in zip(twilio_turns, fs_turns):
-        assert _neutral(by_fs, "刘淑芬", "秦虹街道秦虹路一百号") == \
-            _neutral(by_twilio, "张桂兰", "五老村街道文昌巷十二号三楼"), caller
+        assert _neutral(by_fs, "刘淑芬", "秦虹街道秦虹路一百号") == _neutral(
+            by_twilio, "张桂兰", "五老村街道文昌巷十二号三楼"
+        ), caller
     said = fs_turns[-1][1]
     assert "预约好了" in said and "我再说一遍，预约号是" in said and "打个分" not in said, said
-    bookings = db_rows(fs_stack, "select channel, status from bookings where elder_id=:e",
-                       e=fs_elder.id)
+    bookings = db_rows(fs_stack, "select channel, status from bookings where elder_id=:e", e=fs_elder.id)
     assert [tuple(b) for b in bookings] == [("voice", "booked")]
 
     # mod_httapi posts the confirmation again (a proxy retried it): same document, one booking
     confirm = max(i for i, (c, _, _) in enumerate(fs_turns) if c == "对")
     previous = fs_turns[confirm - 1][2]
-    again = fs.post({"session_id": call.session_id, **call.profile, **previous.params,
-                     INPUT_NAME: "对", "input_type": "detected_speech"})
+    again = fs.post(
+        {
+            "session_id": call.session_id,
+            **call.profile,
+            **previous.params,
+            INPUT_NAME: "对",
+            "input_type": "detected_speech",
+        }
+    )
     assert again.body == fs_turns[confirm][2].body
     assert len(db_rows(fs_stack, "select id from bookings where elder_id=:e", e=fs_elder.id)) == 1
 
@@ -159,12 +185,16 @@ def test_the_same_booking_conversation_over_freeswitch_as_over_twilio(fs, fs_sta
     rated = call.press("1")
     assert rated.hung_up, rated.body
     call.hang_up(duration=95)
-    assert db_rows(fs_stack, "select score, channel, phone from satisfaction_ratings "
-                             "where call_sid=:s", s=call.session_id)[0] == (5, "voice", "13800000005")
+    assert db_rows(
+        fs_stack,
+        "select score, channel, phone from satisfaction_ratings where call_sid=:s",
+        s=call.session_id,
+    )[0] == (5, "voice", "13800000005")
     row = db_rows(fs_stack, "select status, outcome from calls where call_sid=:s", s=call.session_id)[0]
     assert (row.status, row.outcome) == ("completed", "goodbye")
-    assert db_rows(fs_stack, "select id from handoffs where sender_id=:s",
-                   s="voice-" + call.session_id) == []  # ended normally: nobody calls back
+    assert (
+        db_rows(fs_stack, "select id from handoffs where sender_id=:s", s="voice-" + call.session_id) == []
+    )  # ended normally: nobody calls back
 
 
 def test_a_number_can_be_typed_on_the_keypad_ended_by_hash(fs, fs_stack):
@@ -190,7 +220,10 @@ def test_a_call_cut_off_in_the_middle_of_a_booking_is_called_back(fs, fs_stack):
     assert "哪一天" in asked.said, asked.said  # caller ID proved who he is: the form runs
     done = call.hang_up(duration=20)  # the line dropped: mod_httapi's exiting post
     assert done.status == 200
-    queued = db_rows(fs_stack, "select kind, channel, phone, summary from handoffs where sender_id=:s",
-                     s="voice-" + call.session_id)
+    queued = db_rows(
+        fs_stack,
+        "select kind, channel, phone, summary from handoffs where sender_id=:s",
+        s="voice-" + call.session_id,
+    )
     assert [(q.kind, q.channel, q.phone) for q in queued] == [("callback", "voice", "13800000002")]
     assert "中途挂断" in queued[0].summary

@@ -9,6 +9,7 @@ once the results of the last input: the name given to <playback>/<speak> (caller
 with input_type dtmf or detected_speech. After the call, one post with exiting=true.
 Requests carry HTTP basic auth (the profile's gateway-credentials).
 """
+
 from __future__ import annotations
 
 import base64
@@ -25,9 +26,25 @@ CALLER = "13800000001"  # 张桂兰 in the demo data, as a domestic carrier deli
 HOTLINE = "12349"
 INPUT_NAME = "caller_input"
 # The tags mod_httapi registers (mod_httapi.c bind_parser); any other stops the document.
-HTTAPI_TAGS = {"execute", "sms", "dial", "pause", "hangup", "record", "recordCall", "playback",
-               "vmName", "speak", "say", "conference", "break", "log", "continue",
-               "getVariable", "voicemail"}
+HTTAPI_TAGS = {
+    "execute",
+    "sms",
+    "dial",
+    "pause",
+    "hangup",
+    "record",
+    "recordCall",
+    "playback",
+    "vmName",
+    "speak",
+    "say",
+    "conference",
+    "break",
+    "log",
+    "continue",
+    "getVariable",
+    "voicemail",
+}
 
 
 def basic_auth(user: str, password: str) -> str:
@@ -36,14 +53,17 @@ def basic_auth(user: str, password: str) -> str:
 
 def nlsml(text: str, confidence: float = 0.92) -> str:
     """A speech result as an MRCP recogniser (mod_unimrcp) returns it."""
-    return ('<?xml version="1.0"?><result><interpretation grammar="builtin:speech/transcribe" '
-            f'confidence="{confidence}"><instance>{text}</instance>'
-            f'<input mode="speech">{text}</input></interpretation></result>')
+    return (
+        '<?xml version="1.0"?><result><interpretation grammar="builtin:speech/transcribe" '
+        f'confidence="{confidence}"><instance>{text}</instance>'
+        f'<input mode="speech">{text}</input></interpretation></result>'
+    )
 
 
 @dataclass
 class HttapiDoc:
     """A document the server answered."""
+
     status: int
     body: str
     content_type: str = ""
@@ -104,8 +124,7 @@ class HttapiDoc:
 
     @property
     def bridged(self) -> str | None:
-        tag = next((t for t in self.work if t.tag == "execute" and t.get("application") == "bridge"),
-                   None)
+        tag = next((t for t in self.work if t.tag == "execute" and t.get("application") == "bridge"), None)
         return tag.get("data") if tag is not None else None
 
     @property
@@ -139,8 +158,13 @@ class FsCall:
     """One call as mod_httapi runs it: the caller profile on every post, the params of the
     last document mirrored back, the input results once, exiting=true at the end."""
 
-    def __init__(self, side: FreeswitchSide, caller: str = CALLER, destination: str = HOTLINE,
-                 session_id: str | None = None):
+    def __init__(
+        self,
+        side: FreeswitchSide,
+        caller: str = CALLER,
+        destination: str = HOTLINE,
+        session_id: str | None = None,
+    ):
         self.side, self.caller = side, caller
         self.session_id = session_id or str(uuid.uuid4())
         self.params: dict[str, str] = {}  # what mod_httapi mirrors back
@@ -184,9 +208,11 @@ class FsCall:
     def say(self, text: str, result: str = "nlsml") -> HttapiDoc:
         assert self.last is not None and self.last.listen is not None, self.last and self.last.body
         assert self.last.speech_input, "the line does not listen for speech"
-        raw = {"nlsml": nlsml(text), "json": json.dumps({"text": text, "confidence": 0.9},
-                                                        ensure_ascii=False),
-               "plain": text}[result]
+        raw = {
+            "nlsml": nlsml(text),
+            "json": json.dumps({"text": text, "confidence": 0.9}, ensure_ascii=False),
+            "plain": text,
+        }[result]
         return self._post(**{INPUT_NAME: raw, "input_type": "detected_speech"})
 
     def press(self, digits: str) -> HttapiDoc:

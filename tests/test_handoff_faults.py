@@ -1,5 +1,6 @@
 """Asking for a person while the database (and so the queue) is down: the phone line still
 transfers; the web tells the person to ring 12349 instead of "登记了"."""
+
 from __future__ import annotations
 
 import asyncio
@@ -14,12 +15,15 @@ from bot import handoff
 
 def _run(channel: str, monkeypatch, fail: bool):
     if fail:
+
         def down(*_a, **_k):
             raise OperationalError("INSERT", {}, Exception("database is locked"))
+
         monkeypatch.setattr(handoff, "create_handoff", down)
     latest = {"text": "转人工", "intent": {"name": "request_human"}, "metadata": {"channel": channel}}
-    tracker = Tracker("faulty", {}, latest, [{"event": "user", "text": "转人工"}], False, None, {},
-                      "action_listen")
+    tracker = Tracker(
+        "faulty", {}, latest, [{"event": "user", "text": "转人工"}], False, None, {}, "action_listen"
+    )
     dispatcher = CollectingDispatcher()
     asyncio.run(ActionHandoff().run(dispatcher, tracker, {"responses": {}}))
     return dispatcher.messages
@@ -27,8 +31,7 @@ def _run(channel: str, monkeypatch, fail: bool):
 
 def test_phone_still_transfers_when_the_queue_is_down(monkeypatch):
     messages = _run("voice", monkeypatch, fail=True)
-    assert messages[0]["custom"] == {"action": "handoff", "handoff_id": None,
-                                     "transfer_promise": True}
+    assert messages[0]["custom"] == {"action": "handoff", "handoff_id": None, "transfer_promise": True}
 
 
 def test_web_is_told_to_ring_12349_when_the_queue_is_down(monkeypatch):

@@ -3,6 +3,7 @@ web server issues carries a keyed tag of the client address (server/chat_ids.py)
 handoff queue counts requests per tag (bot/handoff.py, bot/ratelimit.py) and refuses past
 WEB_HANDOFFS_PER_HOUR_PER_ADDRESS; RATE_LIMITS=off turns it off. People in danger are
 never refused."""
+
 from __future__ import annotations
 
 import asyncio
@@ -66,8 +67,9 @@ def test_people_in_danger_are_never_refused(limit3):
     with pytest.raises(handoff.HandoffLimited):
         handoff.create_handoff("fallback", sender_id=sender_from("203.0.113.9"), channel="web")
     for kind in ("emergency", "crisis", "scam"):
-        handoff.record_safety_event(kind, sender_id=sender_from("203.0.113.9"), channel="web",
-                                    phone=None, text="救命", detail="paid")
+        handoff.record_safety_event(
+            kind, sender_id=sender_from("203.0.113.9"), channel="web", phone=None, text="救命", detail="paid"
+        )
     assert queued() == 6
 
 
@@ -85,14 +87,24 @@ def chat(limit3, monkeypatch):
     monkeypatch.setattr(api, "_address_limiter", None)
 
     def send_message(sender, text, meta):
-        tracker = Tracker(sender, {"channel": meta.get("channel")},
-                          {"text": text, "intent": {"name": "request_human"}, "metadata": meta},
-                          [], False, None, {}, "action_listen")
+        tracker = Tracker(
+            sender,
+            {"channel": meta.get("channel")},
+            {"text": text, "intent": {"name": "request_human"}, "metadata": meta},
+            [],
+            False,
+            None,
+            {},
+            "action_listen",
+        )
         dispatcher = CollectingDispatcher()
         asyncio.run(ActionHandoff().run(dispatcher, tracker, {}))
-        return rasa_client.ChatResult([rasa_client.Reply(m.get("text") or m.get("response"),
-                                                         custom=m.get("custom") or None)
-                                       for m in dispatcher.messages])
+        return rasa_client.ChatResult(
+            [
+                rasa_client.Reply(m.get("text") or m.get("response"), custom=m.get("custom") or None)
+                for m in dispatcher.messages
+            ]
+        )
 
     monkeypatch.setattr(rasa_client, "send_message", send_message)
     from server import create_app

@@ -1,5 +1,6 @@
 """bot/identity.py against a real migrated database: one-time codes, expiry on the pinned
 clock, tries, and the attempt limits that are never turned off."""
+
 from __future__ import annotations
 
 from sqlalchemy import select

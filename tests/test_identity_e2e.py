@@ -1,5 +1,6 @@
 """The exploits of a claimed identity, played through the public chat API against the real
 stack: each is refused now (issue: nobody can act for an elder they are not)."""
+
 from __future__ import annotations
 
 import pytest
@@ -44,8 +45,9 @@ def test_a_claimed_number_hears_nothing_on_file_until_the_code(stack, db, sender
     assert "核对的次数" in again and "验证码" not in again.replace("核对", "")
     # the per-elder lock would hold for an hour on the shared stack: other tests book for her
     with db.begin() as c:
-        c.execute(sa.text("delete from identity_attempts where sender_id = :s"),
-                  {"s": stack.conversation(sender)})
+        c.execute(
+            sa.text("delete from identity_attempts where sender_id = :s"), {"s": stack.conversation(sender)}
+        )
 
 
 def test_asking_for_another_persons_details_is_refused_in_words(stack, db, sender):
@@ -86,8 +88,14 @@ def test_name_and_guessed_id_digits_are_limited(stack, db, sender):
         replies.append(stack.chat_text(sender, guess))
     assert all("对不上" in r or "核对的次数" in r for r in replies)
     assert "核对的次数" in replies[-1]
-    assert count(db, "select count(*) from identity_attempts where ok = false and "
-                     "sender_id = :s", s=stack.conversation(sender)) >= 3
+    assert (
+        count(
+            db,
+            "select count(*) from identity_attempts where ok = false and sender_id = :s",
+            s=stack.conversation(sender),
+        )
+        >= 3
+    )
 
 
 def test_a_proven_visitor_can_act_and_the_proof_is_recorded(stack, db, sender):
@@ -95,5 +103,12 @@ def test_a_proven_visitor_can_act_and_the_proof_is_recorded(stack, db, sender):
     stack.chat_text(sender, "13800000005")  # 刘淑芬
     reply = stack.chat_text(sender, latest_code(db, "13800000005"))
     assert "哪一天" in reply
-    assert count(db, "select count(*) from identity_attempts where ok = true and "
-                     "method = 'sms_code' and sender_id = :s", s=stack.conversation(sender)) == 1
+    assert (
+        count(
+            db,
+            "select count(*) from identity_attempts where ok = true and "
+            "method = 'sms_code' and sender_id = :s",
+            s=stack.conversation(sender),
+        )
+        == 1
+    )

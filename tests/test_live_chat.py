@@ -1,6 +1,7 @@
 """The web chat's live handoff (bot/live_chat.py, /api/chat, /api/chat/updates) and the
 console's grouped queue and conversation page, on a real migrated SQLite database with the
 Flask test client (Rasa is replaced by a recorder: what reaches it is what is checked)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -77,6 +78,7 @@ def claim_as(client, handoff_id: int):
 
 # -- the thread ------------------------------------------------------------------------------
 
+
 def test_a_web_request_opens_one_thread_per_conversation(db_url):
     first = web_handoff("fallback")
     second = web_handoff("request_human")
@@ -117,8 +119,15 @@ def test_claimed_the_person_talks_to_the_advisor_danger_still_reaches_the_bot(db
             live_chat.reply(s, thread, "wangli", "   ")
     after = joined["messages"][0]["id"]
     update = live_chat.updates(WEB, after)
-    assert update["messages"] == [{"id": reply.id, "author": "advisor", "name": "顾问",
-                                   "text": "您好，我是顾问小王。", "at": update["messages"][0]["at"]}]
+    assert update["messages"] == [
+        {
+            "id": reply.id,
+            "author": "advisor",
+            "name": "顾问",
+            "text": "您好，我是顾问小王。",
+            "at": update["messages"][0]["at"],
+        }
+    ]
     assert update["messages"][0]["at"].startswith("2026-11-23T02:00:00")  # UTC, pinned
 
 
@@ -149,8 +158,7 @@ def test_close_needs_an_outcome_and_notes_and_hands_back_to_the_bot(db_url):
         assert {h.id for h in closed} == {thread, other}
     with session_scope() as s:
         h = s.get(Handoff, thread)
-        assert (h.status, h.outcome, h.closed_by, h.live_step) == ("closed", "resolved", "wangli",
-                                                                   "closed")
+        assert (h.status, h.outcome, h.closed_by, h.live_step) == ("closed", "resolved", "wangli", "closed")
         assert h.closed_at is not None and "13800000001" not in h.notes
     update = live_chat.updates(WEB)
     assert update["state"] == "closed"
@@ -160,13 +168,16 @@ def test_close_needs_an_outcome_and_notes_and_hands_back_to_the_bot(db_url):
 
 # -- nobody takes it: the callback step --------------------------------------------------------
 
+
 def test_nobody_claims_in_time_a_callback_is_taken_step_by_step(db_url, pin_clock, caplog):
     thread = web_handoff()
     assert live_chat.updates(WEB)["state"] == "waiting"
     pin_clock(LATER)
     busy = live_chat.updates(WEB)
     assert busy["state"] == "callback"
-    assert [m["text"] for m in busy["messages"]] == ["顾问暂时都在忙。请告诉我一个能打通的电话号码，顾问会给您回电话。"]
+    assert [m["text"] for m in busy["messages"]] == [
+        "顾问暂时都在忙。请告诉我一个能打通的电话号码，顾问会给您回电话。"
+    ]
     assert live_chat.updates(WEB)["messages"] == busy["messages"]  # asked once
     caplog.set_level(logging.INFO)
     asked = live_chat.before_turn(WEB, "我的电话是一三八零零零零零零零一")
@@ -176,8 +187,12 @@ def test_nobody_claims_in_time_a_callback_is_taken_step_by_step(db_url, pin_cloc
     assert wrong.replies[0]["text"] == live_chat.response("utter_live_number_unclear")["text"]
     assert "139 1234 0002" in live_chat.before_turn(WEB, "139-1234-0002").replies[0]["text"]
     when = live_chat.before_turn(WEB, "对")
-    assert [b["title"] for b in when.replies[0]["buttons"]] == ["今天", "明天上午", "明天下午",
-                                                                 "什么时候都行"]
+    assert [b["title"] for b in when.replies[0]["buttons"]] == [
+        "今天",
+        "明天上午",
+        "明天下午",
+        "什么时候都行",
+    ]
     done = live_chat.before_turn(WEB, "明天上午")
     assert "139 1234 0002" in done.replies[0]["text"] and "明天上午" in done.replies[0]["text"]
     with session_scope() as s:
@@ -211,8 +226,7 @@ def test_danger_and_leaving_during_the_callback_step(db_url, pin_clock):
 
 
 def test_a_crisis_keeps_its_place_when_it_becomes_a_callback(db_url, pin_clock):
-    crisis = handoff.record_safety_event("crisis", sender_id=WEB, channel="web", phone=None,
-                                         text="不想活了")
+    crisis = handoff.record_safety_event("crisis", sender_id=WEB, channel="web", phone=None, text="不想活了")
     pin_clock(LATER)
     live_chat.updates(WEB)
     for said in ("13800000001", "对", "什么时候都行"):
@@ -223,6 +237,7 @@ def test_a_crisis_keeps_its_place_when_it_becomes_a_callback(db_url, pin_clock):
 
 
 # -- the HTTP API --------------------------------------------------------------------------------
+
 
 def _api():
     from server import create_app
@@ -238,7 +253,9 @@ def test_api_live_turns_and_updates(db_url, rasa):
     token = first["sender"]
     thread = web_handoff(sender=conversation_of(token))
     assert api.get(f"/api/chat/updates?sender={token}&after=0").get_json() == {
-        "state": "waiting", "messages": []}
+        "state": "waiting",
+        "messages": [],
+    }
     assert "live" not in api.post("/api/chat", json={"sender": token, "message": "还在吗"}).get_json()
     with session_scope() as s:
         live_chat.claim(s, thread, "wangli")
@@ -285,10 +302,12 @@ def test_api_updates_are_rate_limited_apart_from_the_chat(db_url, monkeypatch):
 
 # -- the handoff action ----------------------------------------------------------------------------
 
+
 def _handoff_action(channel: str, sender: str) -> list[dict]:
     latest = {"text": "转人工", "intent": {"name": "request_human"}, "metadata": {"channel": channel}}
-    tracker = Tracker(sender, {}, latest, [{"event": "user", "text": "转人工"}], False, None, {},
-                      "action_listen")
+    tracker = Tracker(
+        sender, {}, latest, [{"event": "user", "text": "转人工"}], False, None, {}, "action_listen"
+    )
     dispatcher = CollectingDispatcher()
     asyncio.run(ActionHandoff().run(dispatcher, tracker, {"responses": {}}))
     return dispatcher.messages
@@ -297,8 +316,7 @@ def _handoff_action(channel: str, sender: str) -> list[dict]:
 def test_the_handoff_action_says_what_happens_next(db_url, monkeypatch):
     live = _handoff_action("web", WEB)[0]
     assert live["response"] == "utter_handoff_live"
-    assert live["custom"] == {"action": "handoff", "handoff_id": live_chat.thread_id(WEB),
-                              "live": True}
+    assert live["custom"] == {"action": "handoff", "handoff_id": live_chat.thread_id(WEB), "live": True}
     monkeypatch.setenv("ADVISOR_HOURS", "13:00-17:00")
     night = _handoff_action("web", WEB + "n")[0]
     assert night["response"] == "utter_handoff_ask_callback" and night["custom"]["callback"]
@@ -311,25 +329,45 @@ def test_the_handoff_action_says_what_happens_next(db_url, monkeypatch):
 
 # -- the console -------------------------------------------------------------------------------------
 
+
 def _tracker_events(db_url: str, sender: str, rows: list[tuple[str, float, str]]) -> None:
     engine = get_engine(db_url)
     with engine.begin() as c:
-        c.execute(sa.text("CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, "
-                          "sender_id TEXT, type_name TEXT, timestamp REAL, intent_name TEXT, "
-                          "action_name TEXT, data TEXT)"))
+        c.execute(
+            sa.text(
+                "CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, "
+                "sender_id TEXT, type_name TEXT, timestamp REAL, intent_name TEXT, "
+                "action_name TEXT, data TEXT)"
+            )
+        )
         for type_name, at, text in rows:
-            c.execute(sa.text("INSERT INTO events (sender_id, type_name, timestamp, data) "
-                              "VALUES (:s, :t, :at, :d)"),
-                      {"s": sender, "t": type_name, "at": at,
-                       "d": json.dumps({"text": text, "metadata": {"channel": "web"}})})
+            c.execute(
+                sa.text(
+                    "INSERT INTO events (sender_id, type_name, timestamp, data) VALUES (:s, :t, :at, :d)"
+                ),
+                {
+                    "s": sender,
+                    "t": type_name,
+                    "at": at,
+                    "d": json.dumps({"text": text, "metadata": {"channel": "web"}}),
+                },
+            )
 
 
 def test_queue_grouped_filtered_with_an_alert(client, db_url):
     web_handoff("fallback")
     web_handoff("request_human")
     with session_scope() as s:
-        s.add(Handoff(kind="emergency", priority=0, sender_id="call-9", channel="voice",
-                      phone="13800000003", summary="我摔倒了"))
+        s.add(
+            Handoff(
+                kind="emergency",
+                priority=0,
+                sender_id="call-9",
+                channel="voice",
+                phone="13800000003",
+                summary="我摔倒了",
+            )
+        )
     page = client.get("/advisor/queue").get_data(as_text=True)
     assert page.count("data-handoff-id=") == 2  # two conversations, three handoffs
     assert "<title>【紧急】转人工队列" in page and 'role="alert"' in page
@@ -353,9 +391,15 @@ def test_waiting_time_in_minutes(client, db_url, pin_clock):
 def test_claim_opens_the_conversation_reply_and_close(client, db_url, rasa):
     thread = web_handoff()
     live_chat.before_turn(WEB, "我妈妈想要助餐服务")  # waiting: also answered by the bot
-    _tracker_events(db_url, WEB, [("user", 1700000000.0, "转人工"),
-                                  ("bot", 1700000001.0, "好的，正在为您联系人工顾问。"),
-                                  ("user", 1700000002.0, "我妈妈想要助餐服务")])
+    _tracker_events(
+        db_url,
+        WEB,
+        [
+            ("user", 1700000000.0, "转人工"),
+            ("bot", 1700000001.0, "好的，正在为您联系人工顾问。"),
+            ("user", 1700000002.0, "我妈妈想要助餐服务"),
+        ],
+    )
     claimed = claim_as(client, thread)
     assert claimed.status_code == 302
     assert claimed.headers["Location"].endswith(f"/advisor/conversations/{thread}")
@@ -364,31 +408,47 @@ def test_claim_opens_the_conversation_reply_and_close(client, db_url, rasa):
     assert page.index("转人工") < page.index("顾问已经接上了")
     assert 'id="reply-text"' in page and 'name="outcome"' in page
     token = csrf_token(page)
-    assert client.post(f"/advisor/conversations/{thread}/reply",
-                       data={"text": "您好，我是顾问。"}).status_code == 400  # no CSRF token
-    r = client.post(f"/advisor/conversations/{thread}/reply",
-                    data={"csrf_token": token, "text": "您好，我是顾问。"})
+    assert (
+        client.post(f"/advisor/conversations/{thread}/reply", data={"text": "您好，我是顾问。"}).status_code
+        == 400
+    )  # no CSRF token
+    r = client.post(
+        f"/advisor/conversations/{thread}/reply", data={"csrf_token": token, "text": "您好，我是顾问。"}
+    )
     assert r.status_code == 302
     assert live_chat.updates(WEB)["messages"][-1]["text"] == "您好，我是顾问。"
     live_chat.before_turn(WEB, "好的谢谢，我妈住文昌巷")
     transcript = client.get(f"/advisor/conversations/{thread}/transcript").get_data(as_text=True)
     assert "好的谢谢，我妈住文昌巷" in transcript and "顾问（wangli）" in transcript
-    refused = client.post(f"/advisor/queue/{thread}/close",
-                          data={"csrf_token": token, "outcome": "", "notes": "说了"},
-                          follow_redirects=True).get_data(as_text=True)
+    refused = client.post(
+        f"/advisor/queue/{thread}/close",
+        data={"csrf_token": token, "outcome": "", "notes": "说了"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
     assert "请选择处理结果" in refused
     with session_scope() as s:
         assert s.get(Handoff, thread).status == "claimed"
-    done = client.post(f"/advisor/queue/{thread}/close",
-                       data={"csrf_token": token, "outcome": "referred", "notes": "已转社区助餐点"},
-                       follow_redirects=True).get_data(as_text=True)
+    done = client.post(
+        f"/advisor/queue/{thread}/close",
+        data={"csrf_token": token, "outcome": "referred", "notes": "已转社区助餐点"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
     assert "已处理完毕（已转介）" in done
     with session_scope() as s:
         h = s.get(Handoff, thread)
-        assert (h.status, h.outcome, h.notes, h.closed_by) == ("closed", "referred",
-                                                              "已转社区助餐点", "wangli")
-        actions = s.execute(select(AuditEntry.action).where(AuditEntry.actor.like("wangli%"))
-                            .order_by(AuditEntry.id)).scalars().all()
+        assert (h.status, h.outcome, h.notes, h.closed_by) == (
+            "closed",
+            "referred",
+            "已转社区助餐点",
+            "wangli",
+        )
+        actions = (
+            s.execute(
+                select(AuditEntry.action).where(AuditEntry.actor.like("wangli%")).order_by(AuditEntry.id)
+            )
+            .scalars()
+            .all()
+        )
     assert {"claim_handoff", "view_conversation", "live_reply", "close_handoff"} <= set(actions)
     assert live_chat.updates(WEB)["state"] == "closed"
 
@@ -401,13 +461,16 @@ def test_only_the_advisor_who_claimed_replies_or_closes(client, db_url):
     assert 'id="reply-text"' not in page and 'name="outcome"' not in page
     token = csrf_token(other.get("/advisor/queue").get_data(as_text=True))
     other.post(f"/advisor/conversations/{thread}/reply", data={"csrf_token": token, "text": "插话"})
-    other.post(f"/advisor/queue/{thread}/close",
-               data={"csrf_token": token, "outcome": "resolved", "notes": "不是我的"})
+    other.post(
+        f"/advisor/queue/{thread}/close",
+        data={"csrf_token": token, "outcome": "resolved", "notes": "不是我的"},
+    )
     with session_scope() as s:
         assert s.execute(select(ChatMessage).where(ChatMessage.author == "advisor")).first() is None
         assert s.get(Handoff, thread).status == "claimed"
-    row = re.search(rf'data-handoff-id="{thread}".*?</tr>', other.get("/advisor/queue")
-                    .get_data(as_text=True), re.S).group(0)
+    row = re.search(
+        rf'data-handoff-id="{thread}".*?</tr>', other.get("/advisor/queue").get_data(as_text=True), re.S
+    ).group(0)
     assert "wangli" in row and "button" not in row.split("操作")[-1]
 
 
@@ -422,7 +485,8 @@ def test_the_migration_goes_up_and_down(tmp_path):
     inspector = sa.inspect(sa.create_engine(url))
     assert "chat_messages" in inspector.get_table_names()
     assert {"outcome", "notes", "closed_at", "closed_by", "live_step", "callback_phone"} <= {
-        c["name"] for c in inspector.get_columns("handoffs")}
+        c["name"] for c in inspector.get_columns("handoffs")
+    }
     command.downgrade(cfg, "0014_call_voice")
     inspector = sa.inspect(sa.create_engine(url))
     assert "chat_messages" not in inspector.get_table_names()
@@ -441,8 +505,9 @@ def test_a_handoff_left_over_from_an_ended_thread_opens_its_own(db_url):
     thread = web_handoff()
     with session_scope() as s:
         live_chat.claim(s, thread, "wangli")
-    emergency = handoff.record_safety_event("emergency", sender_id=WEB, channel="web",
-                                            phone=None, text="我妈摔倒了")
+    emergency = handoff.record_safety_event(
+        "emergency", sender_id=WEB, channel="web", phone=None, text="我妈摔倒了"
+    )
     with session_scope() as s:
         live_chat.close(s, thread, "wangli", "resolved", "已处理")
     with session_scope() as s:

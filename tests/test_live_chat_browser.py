@@ -7,6 +7,7 @@ console pages the advisor used, on both screen sizes: no serious or critical vio
 
 The console's Content-Security-Policy forbids injected scripts, so the scanning browser
 context bypasses CSP (Playwright's bypass_csp); the pages themselves are unchanged."""
+
 from __future__ import annotations
 
 import pytest
@@ -15,9 +16,16 @@ from sqlalchemy import select
 from bot import advisor_calendar
 from bot.db import session_scope
 from bot.models import Handoff
-from tests.browser.helpers import (DESKTOP, PHONE, axe_violations, browser,  # noqa: F401
-                                   console_login, create_console_user, describe_violations,
-                                   screenshot)
+from tests.browser.helpers import (  # noqa: F401
+    DESKTOP,
+    PHONE,
+    axe_violations,
+    browser,
+    console_login,
+    create_console_user,
+    describe_violations,
+    screenshot,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -37,8 +45,9 @@ def no_serious_violations(page, name: str) -> None:
 def test_an_advisor_replies_inside_the_web_chat(stack, browser):  # noqa: F811
     assert advisor_calendar.on_duty()  # the suite's pinned clock is inside advisor hours
     create_console_user(stack, ADVISOR[0], ADVISOR[1], "advisor")
-    person_context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
-                                         locale="zh-CN", timezone_id="Asia/Shanghai")
+    person_context = browser.new_context(
+        viewport=PHONE, is_mobile=True, has_touch=True, locale="zh-CN", timezone_id="Asia/Shanghai"
+    )
     widget = person_context.new_page()
     widget.goto(stack.web_url + "/")
     widget.wait_for_selector(f"{W} .ew-from-bot .ew-bubble")
@@ -52,8 +61,11 @@ def test_an_advisor_replies_inside_the_web_chat(stack, browser):  # noqa: F811
         # the stack is shared by the whole session: find this conversation's own row
         token = widget.evaluate("JSON.parse(sessionStorage.getItem('elder12349.widget.v1')).sender")
         with session_scope(stack.database_url) as s:
-            mine = set(s.execute(select(Handoff.id).where(
-                Handoff.sender_id == stack.conversation_of(token))).scalars())
+            mine = set(
+                s.execute(
+                    select(Handoff.id).where(Handoff.sender_id == stack.conversation_of(token))
+                ).scalars()
+            )
         assert mine, "转人工 queued nothing"
         row = desk.locator(",".join(f'tr[data-handoff-id="{i}"]' for i in sorted(mine))).first
         row.locator("button:has-text('认领')").click()
@@ -72,20 +84,22 @@ def test_an_advisor_replies_inside_the_web_chat(stack, browser):  # noqa: F811
         widget.press(f"{W} .ew-input", "Enter")
         widget.wait_for_selector(f"{W} :text('已发给顾问')", timeout=20_000)
         desk.wait_for_function(  # the transcript refreshes itself
-            "() => document.querySelector('#transcript').innerText.includes('她腿脚不方便')",
-            timeout=20_000)
+            "() => document.querySelector('#transcript').innerText.includes('她腿脚不方便')", timeout=20_000
+        )
         screenshot(desk, "live-chat-console-conversation", full_page=True)
 
         desk.select_option("select[name=outcome]", "resolved")
         desk.fill("textarea[name=notes]", "已说明上门服务，约好明天回电")
         desk.click("button:has-text('结束这次对话')")
         desk.wait_for_selector(".flash.success")
-        widget.wait_for_selector(f"{W} .ew-from-bot .ew-bubble:has-text('顾问已结束')",
-                                 timeout=20_000)
+        widget.wait_for_selector(f"{W} .ew-from-bot .ew-bubble:has-text('顾问已结束')", timeout=20_000)
 
-        for path, name in (("/advisor/", "home"), ("/advisor/queue", "queue"),
-                           ("/advisor/elders?q=张桂兰", "elder search"),
-                           ("/advisor/policies?q=八十岁以上免费上门服务", "policy search")):
+        for path, name in (
+            ("/advisor/", "home"),
+            ("/advisor/queue", "queue"),
+            ("/advisor/elders?q=张桂兰", "elder search"),
+            ("/advisor/policies?q=八十岁以上免费上门服务", "policy search"),
+        ):
             desk.goto(stack.web_url + path)
             no_serious_violations(desk, f"{name} (desktop)")
     finally:
@@ -102,8 +116,11 @@ def test_console_pages_pass_the_accessibility_scan_on_a_phone(stack, browser):  
         page.locator("a:has-text('张桂兰')").first.click()
         page.wait_for_selector("#now-h")
         no_serious_violations(page, "elder page (phone)")
-        for path, name in (("/advisor/queue", "queue"), ("/advisor/eligibility", "eligibility"),
-                           ("/advisor/outreach", "outbound care")):
+        for path, name in (
+            ("/advisor/queue", "queue"),
+            ("/advisor/eligibility", "eligibility"),
+            ("/advisor/outreach", "outbound care"),
+        ):
             page.goto(stack.web_url + path)
             no_serious_violations(page, f"{name} (phone)")
     finally:

@@ -4,6 +4,7 @@ for a person on /api/chat, an advisor logs in to the console with plain HTTP (CS
 from the page), claims, reads the transcript and replies; the person reads the reply from
 /api/chat/updates, talks to the advisor (not to the bot), still gets the 120 answer to an
 emergency, and the advisor closes the conversation with an outcome and notes."""
+
 from __future__ import annotations
 
 import re
@@ -38,16 +39,18 @@ class Person:
         self.sender = None
 
     def say(self, message: str) -> dict:
-        r = requests.post(self.url + "/api/chat", json={"sender": self.sender, "message": message},
-                          timeout=30)
+        r = requests.post(
+            self.url + "/api/chat", json={"sender": self.sender, "message": message}, timeout=30
+        )
         r.raise_for_status()
         body = r.json()
         self.sender = body["sender"]
         return body
 
     def updates(self, after: int = 0) -> dict:
-        r = requests.get(self.url + "/api/chat/updates",
-                         params={"sender": self.sender, "after": after}, timeout=10)
+        r = requests.get(
+            self.url + "/api/chat/updates", params={"sender": self.sender, "after": after}, timeout=10
+        )
         r.raise_for_status()
         return r.json()
 
@@ -57,8 +60,12 @@ def advisor(stack):
     create_console_user(stack, ADVISOR[0], ADVISOR[1], "advisor")
     web = requests.Session()
     page = web.get(stack.web_url + "/advisor/login", timeout=10).text
-    r = web.post(stack.web_url + "/advisor/login", timeout=10, allow_redirects=False,
-                 data={"username": ADVISOR[0], "password": ADVISOR[1], "csrf_token": csrf(page)})
+    r = web.post(
+        stack.web_url + "/advisor/login",
+        timeout=10,
+        allow_redirects=False,
+        data={"username": ADVISOR[0], "password": ADVISOR[1], "csrf_token": csrf(page)},
+    )
     assert r.status_code == 302
     return web
 
@@ -84,21 +91,26 @@ def test_a_person_and_an_advisor_talk_in_the_web_chat(stack, advisor):
     # the advisor sees one row for the conversation, claims it and lands on its page
     queue = advisor.get(stack.web_url + "/advisor/queue", timeout=10).text
     assert f'data-handoff-id="{handoff_id}"' in queue
-    claimed = advisor.post(stack.web_url + f"/advisor/queue/{handoff_id}/claim",
-                           data={"csrf_token": csrf(queue)}, timeout=10)
+    claimed = advisor.post(
+        stack.web_url + f"/advisor/queue/{handoff_id}/claim", data={"csrf_token": csrf(queue)}, timeout=10
+    )
     assert claimed.url.endswith(f"/advisor/conversations/{handoff_id}")
     page = claimed.text
     assert "转人工" in page and said("utter_handoff_live") in page  # the bot conversation
     assert person.updates()["state"] == "live"
 
-    reply = advisor.post(stack.web_url + f"/advisor/conversations/{handoff_id}/reply",
-                         data={"csrf_token": csrf(page), "text": "您好，我是顾问小林，请问有什么可以帮您？"},
-                         timeout=10)
+    reply = advisor.post(
+        stack.web_url + f"/advisor/conversations/{handoff_id}/reply",
+        data={"csrf_token": csrf(page), "text": "您好，我是顾问小林，请问有什么可以帮您？"},
+        timeout=10,
+    )
     assert reply.status_code == 200
     seen = person.updates()
     assert seen["state"] == "live"
     from_advisor = [m for m in seen["messages"] if m["author"] == "advisor"]
-    assert [(m["name"], m["text"]) for m in from_advisor] == [("顾问", "您好，我是顾问小林，请问有什么可以帮您？")]
+    assert [(m["name"], m["text"]) for m in from_advisor] == [
+        ("顾问", "您好，我是顾问小林，请问有什么可以帮您？")
+    ]
     assert person.updates(seen["messages"][-1]["id"])["messages"] == []
 
     # the person's next message reaches the advisor, not the bot
@@ -106,8 +118,9 @@ def test_a_person_and_an_advisor_talk_in_the_web_chat(stack, advisor):
     assert held["replies"] == [] and held["live"] is True
     conversation = stack.conversation_of(person.sender)
     assert "我想给我妈申请助餐服务" not in tracker_texts(stack, conversation)
-    transcript = advisor.get(stack.web_url + f"/advisor/conversations/{handoff_id}/transcript",
-                             timeout=10).text
+    transcript = advisor.get(
+        stack.web_url + f"/advisor/conversations/{handoff_id}/transcript", timeout=10
+    ).text
     assert "我想给我妈申请助餐服务" in transcript
 
     # an emergency still gets the bot's 120 answer (and reaches the advisor too)
@@ -118,13 +131,17 @@ def test_a_person_and_an_advisor_talk_in_the_web_chat(stack, advisor):
     # closing needs an outcome and notes
     page = advisor.get(stack.web_url + f"/advisor/conversations/{handoff_id}", timeout=10).text
     assert "我妈摔倒了起不来" in page
-    refused = advisor.post(stack.web_url + f"/advisor/queue/{handoff_id}/close",
-                           data={"csrf_token": csrf(page), "outcome": "resolved", "notes": ""},
-                           timeout=10)
+    refused = advisor.post(
+        stack.web_url + f"/advisor/queue/{handoff_id}/close",
+        data={"csrf_token": csrf(page), "outcome": "resolved", "notes": ""},
+        timeout=10,
+    )
     assert "请填写处理说明" in refused.text and person.updates()["state"] == "live"
-    done = advisor.post(stack.web_url + f"/advisor/queue/{handoff_id}/close",
-                        data={"csrf_token": csrf(page), "outcome": "referred",
-                              "notes": "已提醒打120，并转社区助餐点"}, timeout=10)
+    done = advisor.post(
+        stack.web_url + f"/advisor/queue/{handoff_id}/close",
+        data={"csrf_token": csrf(page), "outcome": "referred", "notes": "已提醒打120，并转社区助餐点"},
+        timeout=10,
+    )
     assert "已处理完毕（已转介）" in done.text
     closed = person.updates()
     assert closed["state"] == "closed"
@@ -163,8 +180,9 @@ def test_the_queue_on_a_phone_refreshes_itself_and_alerts(stack, browser):  # no
     screenshot(page, "console-queue-phone", full_page=True)
     # the conversation page fits too
     # the first row nobody has claimed yet (the stack is shared by the whole session)
-    first = page.locator("table.queue tbody tr[data-handoff-id]").filter(
-        has=page.locator("button.claim")).first
+    first = (
+        page.locator("table.queue tbody tr[data-handoff-id]").filter(has=page.locator("button.claim")).first
+    )
     first.locator("button.claim").click()
     page.wait_for_selector("#transcript")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

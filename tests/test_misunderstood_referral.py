@@ -1,5 +1,6 @@
 """A message the classifier could not place but that is another office's business gets the
 referral (policies/national/referrals.yml) instead of "please say it again" (issue 15)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -11,11 +12,22 @@ from actions.core import ActionMisunderstood
 
 
 def _run(text: str, count: int = 0):
-    latest = {"text": text, "intent": {"name": "nlu_fallback", "confidence": 0.3},
-              "entities": [], "metadata": {}}
-    tracker = Tracker("unit-misunderstood", {"misunderstood_count": count}, latest,
-                      [{"event": "user", "text": text, "parse_data": latest}], False, None, {},
-                      "action_listen")
+    latest = {
+        "text": text,
+        "intent": {"name": "nlu_fallback", "confidence": 0.3},
+        "entities": [],
+        "metadata": {},
+    }
+    tracker = Tracker(
+        "unit-misunderstood",
+        {"misunderstood_count": count},
+        latest,
+        [{"event": "user", "text": text, "parse_data": latest}],
+        False,
+        None,
+        {},
+        "action_listen",
+    )
     dispatcher = CollectingDispatcher()
     events = asyncio.run(ActionMisunderstood().run(dispatcher, tracker, {}))
     return dispatcher.messages, {e["name"]: e["value"] for e in events if e["event"] == "slot"}

@@ -1,6 +1,7 @@
 """The e5 sentence featurizer (rasa_ext/nlu_dense.py) without a trained model: one sentence-level
 dense feature of 384 floats per message text, the same for training data and inference,
 similar sentences closer than unrelated ones; the model is loaded once per process."""
+
 import numpy as np
 import pytest
 
@@ -17,8 +18,11 @@ from rasa_ext.nlu_dense import E5SentenceFeaturizer  # noqa: E402
 
 def featurizer(**config):
     return E5SentenceFeaturizer.create(
-        {**E5SentenceFeaturizer.get_default_config(), **config}, None, None,
-        ExecutionContext(graph_schema=None, node_name="e5"))
+        {**E5SentenceFeaturizer.get_default_config(), **config},
+        None,
+        None,
+        ExecutionContext(graph_schema=None, node_name="e5"),
+    )
 
 
 def sentence_feature(message):
@@ -60,5 +64,6 @@ def test_model_is_loaded_once_and_empty_text_is_skipped():
 
 def test_bad_prefix_is_a_config_error():
     from rasa.shared.exceptions import InvalidConfigException
+
     with pytest.raises(InvalidConfigException):
         featurizer(prefix="sentence")

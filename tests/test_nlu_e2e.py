@@ -1,5 +1,6 @@
 """Through the running stack: ASR mishearings and Chinese numerals reach the right intent,
 entity values and dialogue action (POST /api/chat and Rasa's /model/parse)."""
+
 import pytest
 import requests
 
@@ -26,8 +27,7 @@ def test_chinese_numerals_and_misheard_street_become_entity_values(stack):
     parsed = parse(stack, "我妈今年八十五岁，一个人住在五老春")
     assert parsed["intent"]["name"] == "inform"
     # 妈 is the relation (the kinship word without 我), normalised to 母亲
-    assert values(parsed) == {"age": "85", "living_situation": "独居", "street": "五老村",
-                              "relation": "母亲"}
+    assert values(parsed) == {"age": "85", "living_situation": "独居", "street": "五老村", "relation": "母亲"}
 
 
 def test_phone_number_read_digit_by_digit(stack):

@@ -3,6 +3,7 @@
 Floors sit below the measured figures (benchmarks/RESULTS.md) so that a real regression
 fails and run-to-run noise does not. RASA_MODEL picks a model other than models/current.
 """
+
 import sys
 from pathlib import Path
 
@@ -28,13 +29,31 @@ def result():
 
 def test_heldout_file_covers_every_intent_and_entity_of_the_contract():
     import yaml
+
     domain = yaml.safe_load((ROOT / "domain.yml").read_text())
     text = HELDOUT.read_text()
     intents = {block["intent"] for block in yaml.safe_load(text)["nlu"]}
-    contract = {"greet", "goodbye", "affirm", "deny", "thank", "inform", "repeat", "request_human",
-                "out_of_scope", "bot_challenge", "ask_policy", "check_eligibility", "book_service",
-                "query_booking", "cancel_booking", "reschedule_booking", "complaint", "emergency",
-                "scam_report"}
+    contract = {
+        "greet",
+        "goodbye",
+        "affirm",
+        "deny",
+        "thank",
+        "inform",
+        "repeat",
+        "request_human",
+        "out_of_scope",
+        "bot_challenge",
+        "ask_policy",
+        "check_eligibility",
+        "book_service",
+        "query_booking",
+        "cancel_booking",
+        "reschedule_booking",
+        "complaint",
+        "emergency",
+        "scam_report",
+    }
     assert contract <= intents
     for entity in domain["entities"]:
         assert f"]({entity}" in text, f"held-out has no example of entity {entity}"
@@ -42,6 +61,7 @@ def test_heldout_file_covers_every_intent_and_entity_of_the_contract():
 
 def test_heldout_is_never_training_data():
     from rasa.shared.nlu.training_data.loading import load_data
+
     train = {m.get("text") for m in load_data(str(ROOT / "data" / "nlu")).intent_examples}
     held = {m.get("text") for m in load_data(str(HELDOUT)).intent_examples}
     assert not train & held, f"held-out examples found in data/nlu: {sorted(train & held)[:5]}"

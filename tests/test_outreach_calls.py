@@ -5,6 +5,7 @@ callbacks, and the call scripts played as Twilio plays them (signed webhooks).
 
 The safety layer's handling of an emergency in a check-in call is tested end to end with
 the real Rasa in test_outreach_e2e.py."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -35,8 +36,13 @@ OUR_NUMBER = "+15005550006"
 
 def contacts(kind: str = "checkin") -> list[OutreachContact]:
     with session_scope() as s:
-        rows = s.execute(select(OutreachContact).where(OutreachContact.kind == kind)
-                         .order_by(OutreachContact.id)).scalars().all()
+        rows = (
+            s.execute(
+                select(OutreachContact).where(OutreachContact.kind == kind).order_by(OutreachContact.id)
+            )
+            .scalars()
+            .all()
+        )
         for r in rows:
             s.expunge(r)
         return rows
@@ -55,6 +61,7 @@ def by_elder(run) -> dict[int, tuple[str, str | None]]:
 
 
 # --- who is in the campaign ---------------------------------------------------------------
+
 
 def test_campaign_serves_a_program_of_the_pack():
     from bot.policy_kb import get_kb
@@ -76,28 +83,37 @@ def test_campaign_file_errors_name_the_key(tmp_path):
     from bot.outreach.campaign import CampaignConfigError, parse_campaign
 
     with pytest.raises(CampaignConfigError, match="any_of"):
-        parse_campaign({"monthly_checkin": {"any_of": [{"field": "shoe_size", "in": [1]}]}},
-                       tmp_path / "outreach.yml")
+        parse_campaign(
+            {"monthly_checkin": {"any_of": [{"field": "shoe_size", "in": [1]}]}}, tmp_path / "outreach.yml"
+        )
     with pytest.raises(CampaignConfigError, match="max_attempts_per_month"):
-        parse_campaign({"monthly_checkin": {
-            "any_of": [{"field": "special_family", "is": True}],
-            "basis_program": "special_difficulty_visits",
-            "max_attempts_per_day": 1, "max_attempts_per_month": 0,
-            "unanswered_attempts_for_visit": 2}}, tmp_path / "outreach.yml")
+        parse_campaign(
+            {
+                "monthly_checkin": {
+                    "any_of": [{"field": "special_family", "is": True}],
+                    "basis_program": "special_difficulty_visits",
+                    "max_attempts_per_day": 1,
+                    "max_attempts_per_month": 0,
+                    "unanswered_attempts_for_visit": 2,
+                }
+            },
+            tmp_path / "outreach.yml",
+        )
 
 
 # --- the daily run ------------------------------------------------------------------------
+
 
 def test_daily_run_calls_each_member_once_a_day(db_url, pin_clock):
     pin_clock("2026-11-23T10:00")
     run = run_checkins()
     members = {e.id for e, _ in _members()}
     assert {o.due.elder_id for o in run.outcomes} == members
-    assert all(status == "queued" and reason == NO_CREDENTIALS
-               for status, reason in by_elder(run).values())
+    assert all(status == "queued" and reason == NO_CREDENTIALS for status, reason in by_elder(run).values())
     rows = contacts()
     assert {(r.elder_id, r.channel, r.campaign, r.attempt_no, r.day) for r in rows} == {
-        (e, "call", "2026-11", 1, dt.date(2026, 11, 23)) for e in members}
+        (e, "call", "2026-11", 1, dt.date(2026, 11, 23)) for e in members
+    }
     again = run_checkins()
     assert {status for status, _ in by_elder(again).values()} == {"skipped"}
     assert {reason for _, reason in by_elder(again).values()} == {TODAY_DONE}
@@ -129,7 +145,10 @@ def test_three_attempts_a_month_then_two_unanswered_days_become_one_visit_task(d
     assert by_elder(run_checkins())[ZHANG] == ("skipped", MONTH_LIMIT.format(n=3))
     mine = [c for c in contacts() if c.elder_id == ZHANG]
     assert [(c.attempt_no, c.status, c.outcome) for c in mine] == [
-        (1, "failed", "no_answer"), (2, "failed", "no_answer"), (3, "failed", "no_answer")]
+        (1, "failed", "no_answer"),
+        (2, "failed", "no_answer"),
+        (3, "failed", "no_answer"),
+    ]
     visits = [t for t in tasks("visit_needed") if t.elder_id == ZHANG]
     assert len(visits) == 1, "one task for the month, not one per unanswered call"
     assert visits[0].summary.startswith("请上门探访") and "11月23日、11月24日" in visits[0].summary
@@ -241,11 +260,11 @@ def test_cli_checkins(db_url, pin_clock):
 
 # --- reminder calls to landlines ----------------------------------------------------------
 
+
 def _landline_booking(pin_clock) -> str:
     with session_scope() as s:
         s.get(Elder, CHEN).phone = "02584441234"
-    result = booking.book(CHEN, "cleaning", dt.datetime(2026, 11, 24, 8), "web",
-                          f"test:{uuid.uuid4().hex}")
+    result = booking.book(CHEN, "cleaning", dt.datetime(2026, 11, 24, 8), "web", f"test:{uuid.uuid4().hex}")
     assert result.ok
     return result.reference
 
@@ -262,8 +281,10 @@ def test_unanswered_reminder_call_is_tried_again_then_flagged(db_url, pin_clock)
     second = send_reminders()
     assert [(o.due.attempt_no, o.status) for o in second.outcomes] == [(2, "queued")]
     rows = contacts("reminder")
-    assert [r.attempt_key for r in rows] == [f"reminder:{rows[0].booking_id}",
-                                             f"reminder:{rows[0].booking_id}:2"]
+    assert [r.attempt_key for r in rows] == [
+        f"reminder:{rows[0].booking_id}",
+        f"reminder:{rows[0].booking_id}:2",
+    ]
     assert tasks("reminder_missed") == []
     call_ended(rows[1].id, "no-answer")
     flagged = tasks("reminder_missed")
@@ -272,6 +293,7 @@ def test_unanswered_reminder_call_is_tried_again_then_flagged(db_url, pin_clock)
 
 
 # --- placing calls through the carrier's REST API -----------------------------------------
+
 
 @pytest.fixture
 def twilio_rest(db_url, monkeypatch):
@@ -318,6 +340,7 @@ def test_carrier_refusing_is_not_an_attempt_and_never_a_visit_task(twilio_rest, 
 
 # --- the call scripts, played as Twilio plays them ----------------------------------------
 
+
 @pytest.fixture
 def app(db_url, monkeypatch):
     return phone_line_app(monkeypatch)
@@ -332,8 +355,14 @@ class OutboundCall:
         self.last = None
 
     def _params(self, **extra) -> dict:
-        return {"CallSid": self.sid, "From": OUR_NUMBER, "To": self.callee,
-                "Direction": "outbound-api", "CallStatus": "in-progress", **extra}
+        return {
+            "CallSid": self.sid,
+            "From": OUR_NUMBER,
+            "To": self.callee,
+            "Direction": "outbound-api",
+            "CallStatus": "in-progress",
+            **extra,
+        }
 
     def answer(self):
         self.last = self.side.post(f"/twilio/voice?turn=0&outreach={self.contact_id}", self._params())
@@ -354,9 +383,10 @@ class OutboundCall:
         return self.last
 
     def ended(self, status: str = "completed"):
-        return self.side.post(f"/twilio/status?outreach={self.contact_id}",
-                              {"CallSid": self.sid, "CallStatus": status, "From": OUR_NUMBER,
-                               "To": self.callee})
+        return self.side.post(
+            f"/twilio/status?outreach={self.contact_id}",
+            {"CallSid": self.sid, "CallStatus": status, "From": OUR_NUMBER, "To": self.callee},
+        )
 
 
 @pytest.fixture
@@ -493,8 +523,7 @@ def test_reminder_call_confirmed_with_1(side, pin_clock, db_url):
 def test_status_callback_is_signed(side, pin_clock):
     call = _checkin_call(side, pin_clock)
     path = f"/twilio/status?outreach={call.contact_id}"
-    params = {"CallSid": call.sid, "CallStatus": "no-answer", "From": OUR_NUMBER,
-              "To": "+8613800000001"}
+    params = {"CallSid": call.sid, "CallStatus": "no-answer", "From": OUR_NUMBER, "To": "+8613800000001"}
     forged = side.post(path, params, signature="bad")
     assert forged.status == 403
     assert _contact(call.contact_id).outcome is None

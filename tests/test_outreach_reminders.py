@@ -1,5 +1,6 @@
 """Visit reminders by SMS (bot/outreach/): tomorrow's visits get one SMS each, within the
 contact rules; every SMS and skip is recorded; two runs at once send nothing twice."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,8 +21,8 @@ from bot.outreach.jobs import run_reminder_job
 from bot.outreach.reminders import due_reminders, reminder_reply_payload, send_reminders
 
 ZHANG = 1  # 张桂兰, 13800000001, 五老村
-LI = 2     # 李建国, 13800000002, 夫子庙
-WANG = 3   # 王秀英, 13800000003, 中华门
+LI = 2  # 李建国, 13800000002, 夫子庙
+WANG = 3  # 王秀英, 13800000003, 中华门
 
 
 def key() -> str:
@@ -39,8 +40,11 @@ def at(day: str, hour: int) -> dt.datetime:
 
 
 def reminder_sms(session) -> list[SmsOutbox]:
-    return session.execute(select(SmsOutbox).where(SmsOutbox.body.contains("提醒您"))
-                           .order_by(SmsOutbox.id)).scalars().all()
+    return (
+        session.execute(select(SmsOutbox).where(SmsOutbox.body.contains("提醒您")).order_by(SmsOutbox.id))
+        .scalars()
+        .all()
+    )
 
 
 def contacts(session) -> list[OutreachContact]:
@@ -66,7 +70,8 @@ def test_tomorrows_visits_get_one_sms_each(db_url, pin_clock):
         rows = contacts(s)
         assert [(c.kind, c.channel, c.status, c.to_number, c.day) for c in rows] == [
             ("reminder", "sms", "queued", "13800000001", dt.date(2026, 11, 23)),
-            ("reminder", "sms", "queued", "13800000002", dt.date(2026, 11, 23))]
+            ("reminder", "sms", "queued", "13800000002", dt.date(2026, 11, 23)),
+        ]
         assert rows[0].sms_outbox_id == sms[0].id
 
 
@@ -94,12 +99,23 @@ def test_last_day_of_month(db_url, pin_clock):
 
 def test_last_day_of_year(db_url, pin_clock):
     with session_scope() as s:  # 1 January is a public holiday: open one window for the test
-        template = s.execute(select(CapacityWindow).where(
-            CapacityWindow.day == dt.date(2026, 12, 31), CapacityWindow.part == "上午")).scalars()
+        template = s.execute(
+            select(CapacityWindow).where(
+                CapacityWindow.day == dt.date(2026, 12, 31), CapacityWindow.part == "上午"
+            )
+        ).scalars()
         for w in list(template):
-            s.add(CapacityWindow(provider_id=w.provider_id, day=dt.date(2027, 1, 1), part="上午",
-                                 starts_at=at("2027-01-01", 8), ends_at=at("2027-01-01", 12),
-                                 capacity=2, booked=0))
+            s.add(
+                CapacityWindow(
+                    provider_id=w.provider_id,
+                    day=dt.date(2027, 1, 1),
+                    part="上午",
+                    starts_at=at("2027-01-01", 8),
+                    ends_at=at("2027-01-01", 12),
+                    capacity=2,
+                    booked=0,
+                )
+            )
     ref = book(ZHANG, "bath", at("2027-01-01", 8))
     pin_clock("2026-12-31T18:00")
     run = send_reminders()
@@ -143,9 +159,13 @@ def test_opted_out_refused_and_deceased_are_skipped_a_landline_is_called(db_url,
     pin_clock("2026-11-23T18:00")
     run = send_reminders()
     by_elder = {o.due.elder_id: (o.status, o.reason) for o in run.outcomes}
-    assert by_elder == {ZHANG: ("skipped", rules.OPTED_OUT), LI: ("skipped", rules.REFUSED),
-                        WANG: ("skipped", "inactive elder (deceased)"),
-                        4: ("queued", NO_CREDENTIALS), 5: ("queued", None)}
+    assert by_elder == {
+        ZHANG: ("skipped", rules.OPTED_OUT),
+        LI: ("skipped", rules.REFUSED),
+        WANG: ("skipped", "inactive elder (deceased)"),
+        4: ("queued", NO_CREDENTIALS),
+        5: ("queued", None),
+    }
     assert {o.due.elder_id: o.due.channel for o in run.outcomes}[4] == "call"
     with session_scope() as s:
         assert [m.to_number for m in reminder_sms(s)] == ["+8613800000005"]
@@ -293,13 +313,16 @@ def test_cli_remind_prints_each_booking_and_a_summary(db_url, pin_clock):
     assert lines[0].startswith(f"booking {ref} elder #1 助浴 2026-11-24 上午 -> ")
     assert "would_send" in lines[0] and "13800000001" not in dry.output  # masked
     assert "would_skip" in lines[1] and "退订" in lines[1]
-    assert lines[-1] == ("remind 2026-11-23 (visits on 2026-11-24) dry run: 2 bookings, "
-                         "1 would be reminded, 1 would be skipped, 0 already reminded")
+    assert lines[-1] == (
+        "remind 2026-11-23 (visits on 2026-11-24) dry run: 2 bookings, "
+        "1 would be reminded, 1 would be skipped, 0 already reminded"
+    )
     real = app.test_cli_runner().invoke(args=["care", "remind"])
     assert real.exit_code == 0, real.output
     assert real.output.strip().splitlines()[-1] == (
         "remind 2026-11-23 (visits on 2026-11-24): 2 bookings, 1 texted, 0 called, 0 failed, "
-        "1 skipped, 0 already reminded")
+        "1 skipped, 0 already reminded"
+    )
     bad = app.test_cli_runner().invoke(args=["care", "remind", "--date", "2026-11-31"])
     assert bad.exit_code != 0
 
@@ -331,7 +354,7 @@ def test_a_failed_run_may_be_claimed_again_but_a_finished_one_not(db_url, pin_cl
             jobs.run_reminder_job()
     pin_clock("2026-11-23T18:05")
     assert jobs.run_reminder_job() is not None  # the failed run is taken over
-    assert jobs.run_reminder_job() is None      # a finished run is not run twice
+    assert jobs.run_reminder_job() is None  # a finished run is not run twice
     with session_scope() as s:
         assert len(reminder_sms(s)) == 1
         (job,) = s.execute(select(JobRun)).scalars().all()
@@ -348,9 +371,18 @@ def test_a_relative_who_booked_gets_the_confirmation_and_the_reminder(db_url, pi
     with session_scope() as s:
         elder = s.get(Elder, ZHANG)
         elder.emergency_contact_phone, elder.emergency_contact_name = "13900000011", "王丽"
-        s.add(IdentityProof(sender_id=sender, elder_id=ZHANG, method="sms_code", channel="web",
-                            acting_for=True, relation="女儿", contact_name="王丽",
-                            proved_with="139****0011"))
+        s.add(
+            IdentityProof(
+                sender_id=sender,
+                elder_id=ZHANG,
+                method="sms_code",
+                channel="web",
+                acting_for=True,
+                relation="女儿",
+                contact_name="王丽",
+                proved_with="139****0011",
+            )
+        )
     assert identity.proved_through_family_contact(sender, ZHANG)
     assert not identity.proved_through_family_contact("web-someone-else", ZHANG)
     result = booking.book(ZHANG, "bath", at("2026-11-24", 8), "web", key(), notify="family_contact")
@@ -373,8 +405,16 @@ def test_the_elder_who_booked_herself_is_reminded_herself(db_url, pin_clock):
 
     with session_scope() as s:
         s.get(Elder, ZHANG).emergency_contact_phone = "13900000011"
-        s.add(IdentityProof(sender_id="web-herself", elder_id=ZHANG, method="sms_code",
-                            channel="web", acting_for=False, proved_with="138****0001"))
+        s.add(
+            IdentityProof(
+                sender_id="web-herself",
+                elder_id=ZHANG,
+                method="sms_code",
+                channel="web",
+                acting_for=False,
+                proved_with="138****0001",
+            )
+        )
     assert not identity.proved_through_family_contact("web-herself", ZHANG)
     book(ZHANG, "bath", at("2026-11-24", 8))
     pin_clock("2026-11-23T18:00")

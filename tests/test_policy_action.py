@@ -1,4 +1,5 @@
 """action_answer_policy with real trackers and the real knowledge base (no servers)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -14,14 +15,22 @@ from actions.policy import ELIGIBILITY_BUTTON, ActionAnswerPolicy
 from bot import booking
 
 
-def _run(text: str, entities: list[dict] | None = None, slots: dict | None = None,
-         channel: str = "web"):
+def _run(text: str, entities: list[dict] | None = None, slots: dict | None = None, channel: str = "web"):
     tracker = Tracker(
-        sender_id="policy-action-test", slots={"channel": channel, **(slots or {})},
-        latest_message={"text": text, "intent": {"name": "ask_policy", "confidence": 0.9},
-                        "entities": entities or [], "metadata": {"channel": channel}},
-        events=[], paused=False, followup_action=None, active_loop={},
-        latest_action_name="action_listen")
+        sender_id="policy-action-test",
+        slots={"channel": channel, **(slots or {})},
+        latest_message={
+            "text": text,
+            "intent": {"name": "ask_policy", "confidence": 0.9},
+            "entities": entities or [],
+            "metadata": {"channel": channel},
+        },
+        events=[],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
     dispatcher = CollectingDispatcher()
     events = asyncio.run(ActionAnswerPolicy().run(dispatcher, tracker, {}))
     assert len(dispatcher.messages) == 1
@@ -49,8 +58,10 @@ def test_the_entity_decides_the_program_and_the_words_the_aspect():
 
 
 def test_a_button_payload_answers_the_program_it_names():
-    message, _ = _run('/ask_policy{"program":"family_care_beds"}',
-                      entities=[{"entity": "program", "value": "family_care_beds"}])
+    message, _ = _run(
+        '/ask_policy{"program":"family_care_beds"}',
+        entities=[{"entity": "program", "value": "family_care_beds"}],
+    )
     assert message["text"].startswith("家庭养老床位")
 
 
@@ -90,8 +101,7 @@ def test_a_price_question_about_a_service_is_answered_from_the_price_list(db_url
     message, events = _run("上门洗澡要自己出钱吗")
     assert "收费" in message["text"] and "依据" in message["text"]
     assert SlotSet("policy_program", "service_prices") in events
-    assert message["buttons"][0] == {"title": "帮我预约",
-                                     "payload": '/book_service{"service_type": "助浴"}'}
+    assert message["buttons"][0] == {"title": "帮我预约", "payload": '/book_service{"service_type": "助浴"}'}
     assert _titles(message) == ["帮我预约", "转人工"]
 
 

@@ -1,4 +1,5 @@
 """GET /api/policies/search and /api/policies/programs/<id> through the real Flask app."""
+
 from __future__ import annotations
 
 import shutil
@@ -47,13 +48,16 @@ def test_search_out_of_pack_is_flagged_not_sure(client):
     assert body["answer"]["kind"] == "not_sure" and "人工" in body["answer"]["text"]
 
 
-@pytest.mark.parametrize("params,code", [
-    ({}, "missing_query"),
-    ({"q": "   "}, "missing_query"),
-    ({"q": "养" * 101}, "query_too_long"),
-    ({"q": "时间银行", "on": "2025/01/01"}, "invalid_date"),
-    ({"q": "时间银行", "limit": "many"}, "invalid_limit"),
-])
+@pytest.mark.parametrize(
+    "params,code",
+    [
+        ({}, "missing_query"),
+        ({"q": "   "}, "missing_query"),
+        ({"q": "养" * 101}, "query_too_long"),
+        ({"q": "时间银行", "on": "2025/01/01"}, "invalid_date"),
+        ({"q": "时间银行", "limit": "many"}, "invalid_limit"),
+    ],
+)
 def test_bad_requests_get_a_chinese_400(client, params, code):
     r = client.get("/api/policies/search", query_string=params)
     assert r.status_code == 400
@@ -69,8 +73,11 @@ def test_limit_is_respected(client):
 def test_a_broken_pack_gives_503_not_500(client, monkeypatch, tmp_path):
     broken = tmp_path / "policies"
     shutil.copytree(PROJECT_ROOT / "policies" / "national", broken / "national")
-    shutil.copytree(PROJECT_ROOT / "policies" / "demo_district", broken / "demo_district",
-                    ignore=shutil.ignore_patterns("rules"))
+    shutil.copytree(
+        PROJECT_ROOT / "policies" / "demo_district",
+        broken / "demo_district",
+        ignore=shutil.ignore_patterns("rules"),
+    )
     (broken / "demo_district" / "programs" / "meal_aid.yml").write_text("id: [", encoding="utf-8")
     monkeypatch.setenv("POLICIES_DIR", str(broken))
     policy_kb.clear_cache()
@@ -80,8 +87,7 @@ def test_a_broken_pack_gives_503_not_500(client, monkeypatch, tmp_path):
 
 
 def test_program_detail(client):
-    r = client.get("/api/policies/programs/free_home_care_80plus",
-                   query_string={"on": "2023-06-01"})
+    r = client.get("/api/policies/programs/free_home_care_80plus", query_string={"on": "2023-06-01"})
     assert r.status_code == 200
     body = r.get_json()
     assert body["parameters"]["hours_per_month"]["in_force"]["value"] == 2

@@ -1,6 +1,7 @@
 """Policy questions through POST /api/chat on the real stack (Rasa, actions, web): correct,
 cited answers to differently worded questions for every program, answers that follow the
 date, and the honest not-sure answer with a human offer for what no pack covers."""
+
 from __future__ import annotations
 
 import uuid
@@ -118,8 +119,9 @@ def test_every_program_has_three_differently_worded_questions():
     assert all(len(questions) >= 3 for questions in per_program.values())
 
 
-@pytest.mark.parametrize("program,question,fact", CASES,
-                         ids=[f"{p}-{i % 3}" for i, (p, _q, _f) in enumerate(CASES)])
+@pytest.mark.parametrize(
+    "program,question,fact", CASES, ids=[f"{p}-{i % 3}" for i, (p, _q, _f) in enumerate(CASES)]
+)
 def test_policy_question_gets_a_correct_cited_answer(stack, program, question, fact):
     sender = _sender()
     replies = stack.chat(sender, question)
@@ -145,8 +147,11 @@ def test_the_answer_follows_todays_date(stack, tmp_path_factory):
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}")
     workdir = tmp_path_factory.mktemp("stack2023")
-    old = Stack(workdir=workdir, database_url=f"sqlite:///{workdir / 'service.db'}",
-                extra_env={"CLOCK_NOW": "2023-06-01"})
+    old = Stack(
+        workdir=workdir,
+        database_url=f"sqlite:///{workdir / 'service.db'}",
+        extra_env={"CLOCK_NOW": "2023-06-01"},
+    )
     try:
         old.start()
         old_text = old.chat_text(_sender(), question)

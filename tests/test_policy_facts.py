@@ -4,6 +4,7 @@ carry the period of the plan that set them, and say so when that plan has ended.
 Issue: "One source of truth for policy facts, correct against the documents, current as of
 today". The eligibility rules and the booking ledger read the pack's parameters by name;
 nothing else holds a number."""
+
 from __future__ import annotations
 
 import ast
@@ -37,8 +38,10 @@ def _document_text(kb, citation) -> str:
         path = folder / source.file
         if path.is_file():
             return path.read_text(encoding="utf-8")
-    raise AssertionError(f"{citation.document_id}: file {source.file} found neither in the "
-                         f"seeds nor in policies/{source.pack}/")
+    raise AssertionError(
+        f"{citation.document_id}: file {source.file} found neither in the "
+        f"seeds nor in policies/{source.pack}/"
+    )
 
 
 def _all_citations(kb):
@@ -67,17 +70,22 @@ def _yaml_quotes(node) -> list[str]:
 
 # ---------------------------------------------------------------- one home, verbatim
 
+
 @pytest.mark.skipif(not SEEDS.is_dir(), reason=f"seed documents not found at {SEEDS}")
 def test_every_quote_under_policies_is_verbatim_from_its_document(kb):
     """Every `quote:` in every YAML file under policies/ is found in the document it cites."""
     checked = set()
     for where, citation in _all_citations(kb):
         if citation.quote:
-            assert _squash(citation.quote) in _squash(_document_text(kb, citation)), \
+            assert _squash(citation.quote) in _squash(_document_text(kb, citation)), (
                 f"{where}: quote not in {citation.file}: {citation.quote}"
+            )
             checked.add(citation.quote)
-    in_files = {q for path in POLICIES.rglob("*.yml")
-                for q in _yaml_quotes(yaml.safe_load(path.read_text(encoding="utf-8")))}
+    in_files = {
+        q
+        for path in POLICIES.rglob("*.yml")
+        for q in _yaml_quotes(yaml.safe_load(path.read_text(encoding="utf-8")))
+    }
     assert in_files - checked == set(), "quotes the loader does not read (so nobody checks)"
     assert len(checked) >= 40
 
@@ -94,8 +102,13 @@ def test_rule_files_hold_no_numbers_names_or_quotes():
 def test_no_policy_number_is_a_constant_in_code():
     """bot/booking.py once had FREE_CARE_HOURS_PER_MONTH; the ledger now reads the pack."""
     tree = ast.parse((PROJECT_ROOT / "bot" / "booking.py").read_text(encoding="utf-8"))
-    names = {t.id for node in ast.walk(tree) if isinstance(node, ast.Assign)
-             for t in node.targets if isinstance(t, ast.Name)}
+    names = {
+        t.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        for t in node.targets
+        if isinstance(t, ast.Name)
+    }
     assert not {n for n in names if n.startswith("FREE_CARE_") and n != "FREE_CARE_PROGRAM_ID"}
 
 
@@ -103,14 +116,18 @@ def test_the_rules_and_the_ledger_read_the_same_parameter(kb, pin_clock):
     for day in (dt.date(2024, 6, 1), dt.date(2026, 11, 23)):
         hours = kb.parameter("free_home_care_80plus", "hours_per_month", on=day)
         assert booking.free_care_policy(day).minutes_per_month == hours * 60
-        result = next(r for r in eligibility.evaluate({"age": 85, "street": "五老村"}, on=day)
-                      if r.program_id == "free_home_care_80plus")
+        result = next(
+            r
+            for r in eligibility.evaluate({"age": 85, "street": "五老村"}, on=day)
+            if r.program_id == "free_home_care_80plus"
+        )
         assert result.benefit.startswith(f"每月{hours}小时")
 
 
 def test_a_new_value_in_the_pack_changes_rules_answers_and_ledger(tmp_path, monkeypatch):
     """One edit, everywhere: a new min_age in the program file moves the eligibility result."""
     import shutil
+
     shutil.copytree(POLICIES, tmp_path / "policies")
     path = tmp_path / "policies" / "demo_district" / "programs" / "free_home_care_80plus.yml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -128,35 +145,53 @@ def test_a_new_value_in_the_pack_changes_rules_answers_and_ledger(tmp_path, monk
 
 def test_a_rule_naming_an_unknown_parameter_or_assumption_is_refused(tmp_path):
     import shutil
+
     shutil.copytree(POLICIES, tmp_path / "policies")
     rules = tmp_path / "policies" / "demo_district" / "rules"
     path = rules / "free_home_care_80plus.yml"
-    path.write_text(path.read_text(encoding="utf-8").replace("param: min_age", "param: nope", 1),
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("param: min_age", "param: nope", 1), encoding="utf-8"
+    )
     with pytest.raises(eligibility.RuleError, match="free_home_care_80plus.yml.*nope"):
         eligibility.load_pack("demo_district", tmp_path / "policies")
-    path.write_text(path.read_text(encoding="utf-8").replace("param: nope", "param: min_age")
-                    .replace("- {fact: resident, op: is_true}",
-                             "- {fact: resident, op: is_true}\n    - {review: not_an_assumption}", 1),
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8")
+        .replace("param: nope", "param: min_age")
+        .replace(
+            "- {fact: resident, op: is_true}",
+            "- {fact: resident, op: is_true}\n    - {review: not_an_assumption}",
+            1,
+        ),
+        encoding="utf-8",
+    )
     with pytest.raises(eligibility.RuleError, match="not_an_assumption"):
         eligibility.load_pack("demo_district", tmp_path / "policies")
 
 
 def test_a_program_may_not_redefine_a_shared_parameter(tmp_path):
     import shutil
+
     shutil.copytree(POLICIES, tmp_path / "policies")
     path = tmp_path / "policies" / "demo_district" / "programs" / "meal_aid.yml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data.setdefault("parameters", {})["elder_min_age"] = {
-        "label": "x", "values": [{"value": 65, "unit": "周岁", "effective_from": "2021-01-01",
-                                  "source": {"document": "district_plan_14th", "clause": "一"}}]}
+        "label": "x",
+        "values": [
+            {
+                "value": 65,
+                "unit": "周岁",
+                "effective_from": "2021-01-01",
+                "source": {"document": "district_plan_14th", "clause": "一"},
+            }
+        ],
+    }
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     with pytest.raises(policy_kb.PolicyPackError, match="elder_min_age"):
         load_kb(tmp_path / "policies", "demo_district")
 
 
 # ---------------------------------------------------------------- validity of the plan
+
 
 def test_the_plan_has_a_validity_period(kb):
     plan = kb.sources["district_plan_14th"]
@@ -171,43 +206,58 @@ def test_targets_of_the_ended_plan_are_said_as_such_only_after_it_ended(kb):
     assert during.program_id == after.program_id == "free_home_care_80plus"
     assert ENDED not in during.text and not during.plan_ended
     assert ENDED in after.text and after.plan_ended
-    assert "不少于3" in after.text      # the document's 不少于 is kept
+    assert "不少于3" in after.text  # the document's 不少于 is kept
     entry = kb.program("free_home_care_80plus").as_dict(dt.date(2026, 11, 23))
     in_force = entry["parameters"]["hours_per_month"]["in_force"]
     assert in_force["target"] is True and in_force["plan_ended"] is True
-    assert kb.program("free_home_care_80plus").as_dict(dt.date(2025, 6, 1))[
-        "parameters"]["hours_per_month"]["in_force"]["plan_ended"] is False
+    assert (
+        kb.program("free_home_care_80plus").as_dict(dt.date(2025, 6, 1))["parameters"]["hours_per_month"][
+            "in_force"
+        ]["plan_ended"]
+        is False
+    )
 
 
 def test_every_2025_goal_is_marked_as_a_target(kb):
     for program in kb.programs():
         for param in program.parameters.values():
             for value in param.values:
-                if value.citation.quote and "到2025年" in value.citation.quote \
-                        and value.effective_from.year == 2025:
+                if (
+                    value.citation.quote
+                    and "到2025年" in value.citation.quote
+                    and value.effective_from.year == 2025
+                ):
                     assert value.target, f"{program.id}.{param.name} is a 2025 goal"
 
 
 def test_the_eligibility_api_marks_ended_targets(pin_clock):
-    result = next(r for r in eligibility.evaluate({"age": 85, "street": "五老村"},
-                                                  on=dt.date(2026, 11, 23))
-                  if r.program_id == "free_home_care_80plus")
+    result = next(
+        r
+        for r in eligibility.evaluate({"age": 85, "street": "五老村"}, on=dt.date(2026, 11, 23))
+        if r.program_id == "free_home_care_80plus"
+    )
     assert result.plan_ended == ["hours_per_month"] and "2025年的目标" in result.benefit
-    before = next(r for r in eligibility.evaluate({"age": 85, "street": "五老村"},
-                                                  on=dt.date(2024, 6, 1))
-                  if r.program_id == "free_home_care_80plus")
+    before = next(
+        r
+        for r in eligibility.evaluate({"age": 85, "street": "五老村"}, on=dt.date(2024, 6, 1))
+        if r.program_id == "free_home_care_80plus"
+    )
     assert before.plan_ended == [] and "目标" not in before.benefit
 
 
 # ---------------------------------------------------------------- citations
 
-@pytest.mark.parametrize("clause,spoken", [
-    ("四(一)2", "第四部分第（一）条第2项"),
-    ("一(四)", "第一部分第（四）条"),
-    ("一(四)、四(一)2", "第一部分第（四）条和第四部分第（一）条第2项"),
-    ("四(四)3【强化养老服务支撑】", "第四部分第（四）条第3项"),
-    ("第二条", "第二条"),
-])
+
+@pytest.mark.parametrize(
+    "clause,spoken",
+    [
+        ("四(一)2", "第四部分第（一）条第2项"),
+        ("一(四)", "第一部分第（四）条"),
+        ("一(四)、四(一)2", "第一部分第（四）条和第四部分第（一）条第2项"),
+        ("四(四)3【强化养老服务支撑】", "第四部分第（四）条第3项"),
+        ("第二条", "第二条"),
+    ],
+)
 def test_sections_are_spoken(clause, spoken):
     assert spoken_section(clause) == spoken
 
@@ -227,10 +277,18 @@ def test_study_findings_are_cited_as_studies(kb):
 # ---------------------------------------------------------------- open readings
 
 ON = dt.date(2026, 11, 23)
-BASE = {"street": "五老村", "economic_status": "普通", "care_level": "能力完好",
-        "dementia": False, "special_family": False, "disability_certificate": False,
-        "poverty_registered": False, "severe_disability_family": False,
-        "hukou_local": True, "veteran": False}
+BASE = {
+    "street": "五老村",
+    "economic_status": "普通",
+    "care_level": "能力完好",
+    "dementia": False,
+    "special_family": False,
+    "disability_certificate": False,
+    "poverty_registered": False,
+    "severe_disability_family": False,
+    "hukou_local": True,
+    "veteran": False,
+}
 
 
 def _result(facts: dict, program: str):
@@ -243,18 +301,16 @@ def test_specific_object_alone_is_for_the_community_to_decide():
     alone_65 = _result({**BASE, "age": 65, "living_situation": "独居"}, "basic_service_objects")
     assert alone_65.tier is None and alone_65.review and "社区认定" in alone_65.review[0]
     alone_85 = _result({**BASE, "age": 85, "living_situation": "独居"}, "basic_service_objects")
-    assert alone_85.tier == "特定" and not alone_85.review   # 高龄 + 独居: every reading
-    family_70 = _result({**BASE, "age": 70, "living_situation": "与家人同住"},
-                        "basic_service_objects")
+    assert alone_85.tier == "特定" and not alone_85.review  # 高龄 + 独居: every reading
+    family_70 = _result({**BASE, "age": 70, "living_situation": "与家人同住"}, "basic_service_objects")
     assert family_70.tier == "普惠"
 
 
 def test_an_ordinary_85_year_old_is_not_refused_government_purchased_services():
-    result = _result({**BASE, "age": 85, "living_situation": "与家人同住"},
-                     "gov_purchased_home_services")
+    result = _result({**BASE, "age": 85, "living_situation": "与家人同住"}, "gov_purchased_home_services")
     assert result.status == "unknown" and result.review and result.missing == []
     outside = _result({**BASE, "age": 85, "street": "鼓楼区"}, "gov_purchased_home_services")
-    assert outside.status == "not_eligible"    # the district's services need a district address
+    assert outside.status == "not_eligible"  # the district's services need a district address
 
 
 def test_special_difficulty_is_not_defined_by_the_plan():
@@ -263,14 +319,27 @@ def test_special_difficulty_is_not_defined_by_the_plan():
 
 
 def test_economic_hardship_without_a_certificate_is_for_the_community():
-    result = _result({**BASE, "age": 75, "economic_status": "经济困难", "care_level": "中度失能",
-                      "living_situation": "与家人同住"}, "basic_service_objects")
+    result = _result(
+        {
+            **BASE,
+            "age": 75,
+            "economic_status": "经济困难",
+            "care_level": "中度失能",
+            "living_situation": "与家人同住",
+        },
+        "basic_service_objects",
+    )
     assert result.tier is None and result.review
 
 
 def test_poverty_registration_can_be_expressed():
-    facts = {**BASE, "age": 82, "living_situation": "与家人同住", "economic_status": "低保",
-             "poverty_registered": True}
+    facts = {
+        **BASE,
+        "age": 82,
+        "living_situation": "与家人同住",
+        "economic_status": "低保",
+        "poverty_registered": True,
+    }
     assert _result(facts, "age_friendly_modification").status == "eligible"
     facts["poverty_registered"] = False
     assert _result(facts, "age_friendly_modification").status == "not_eligible"
@@ -282,6 +351,7 @@ def test_poverty_registration_can_be_expressed():
 @pytest.mark.parametrize("said,age", [("虚岁八十一", 80), ("八十岁左右", 80), ("快八十了", 79)])
 def test_an_approximate_age_at_a_threshold_asks_for_the_birth_date(said, age):
     from bot import facts as factlib
+
     reading = factlib.read_age(said, ON)
     assert reading.age == age and reading.approximate
     facts = {"age": reading.age, "age_approximate": True, "street": "五老村"}
@@ -289,11 +359,12 @@ def test_an_approximate_age_at_a_threshold_asks_for_the_birth_date(said, age):
     assert result.status == "unknown" and result.missing == ["birth_date"]
     assert eligibility.relevant_missing_facts(facts, on=ON)[0] == "birth_date"
     far = _result({"age": 85, "age_approximate": True, "street": "五老村"}, "free_home_care_80plus")
-    assert far.status == "eligible"   # 八十五左右 is 80+ under any reading
+    assert far.status == "eligible"  # 八十五左右 is 80+ under any reading
 
 
 def test_the_spoken_summary_says_what_the_community_decides():
     from bot.eligibility_summary import spoken_summary
+
     results = eligibility.evaluate({**BASE, "age": 65, "living_situation": "独居"}, on=ON)
     text = spoken_summary(results)
     assert "社区认定" in text and "特定对象。" not in text
@@ -311,6 +382,7 @@ def test_severe_disability_family_is_used_when_said_but_never_asked():
     del facts["severe_disability_family"]
     assert "severe_disability_family" not in eligibility.relevant_missing_facts(facts, on=ON)
     from bot import facts as factlib
+
     said = factlib.extract_facts("我老伴是重度残疾，一级的", ON)
     assert said["severe_disability_family"] is True
     assert _result({**facts, **said}, "severe_disability_families").status == "eligible"
@@ -386,14 +458,16 @@ PARAPHRASES = [
 
 def test_every_program_answers_at_least_five_paraphrases(kb):
     from tests.test_policy_e2e import CASES
+
     asked: dict[str, set[str]] = {}
     for program, question in [*PARAPHRASES, *((p, q) for p, q, _fact in CASES)]:
         answer = kb.answer(question, on="2026-11-23")
         assert answer.program_id == program, (question, answer.program_id, answer.kind)
         asked.setdefault(program, set()).add(question)
     assert set(asked) == set(kb.program_ids())
-    assert all(len(questions) >= 5 for questions in asked.values()), \
-        {p: len(q) for p, q in asked.items() if len(q) < 5}
+    assert all(len(questions) >= 5 for questions in asked.values()), {
+        p: len(q) for p, q in asked.items() if len(q) < 5
+    }
 
 
 def test_retrieval_does_not_depend_on_what_else_changed_jieba(kb, monkeypatch):
@@ -401,6 +475,7 @@ def test_retrieval_does_not_depend_on_what_else_changed_jieba(kb, monkeypatch):
     model is loaded in the same process; retrieval must give the same answer either way
     (a whole-suite run once answered differently from the file alone)."""
     import jieba
+
     question = "居家养老上门服务怎么收费"
     alone = kb.answer(question, on="2026-11-23").program_id
     changed = jieba.Tokenizer()

@@ -1,6 +1,7 @@
 """The policy knowledge base: packs load and validate, parameters follow their effective
 dates, retrieval tolerates paraphrase and ASR errors, answers cite their document and say
 "not sure" (with a human offer) instead of guessing."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,11 +20,24 @@ POLICIES = PROJECT_ROOT / "policies"
 SEEDS = PROJECT_ROOT.parent / "shared" / "seeds"
 
 REQUIRED = {
-    "free_home_care_80plus", "basic_service_objects", "gov_purchased_home_services",
-    "family_care_beds", "ltc_insurance", "capacity_assessment", "age_friendly_modification",
-    "meal_aid", "time_bank", "silver_advisors", "special_difficulty_visits", "legal_aid_12348",
-    "tekun_support", "elder_university", "medical_care_integration", "hotline_12349",
-    "caregiver_training", "home_community_pilot_reform",
+    "free_home_care_80plus",
+    "basic_service_objects",
+    "gov_purchased_home_services",
+    "family_care_beds",
+    "ltc_insurance",
+    "capacity_assessment",
+    "age_friendly_modification",
+    "meal_aid",
+    "time_bank",
+    "silver_advisors",
+    "special_difficulty_visits",
+    "legal_aid_12348",
+    "tekun_support",
+    "elder_university",
+    "medical_care_integration",
+    "hotline_12349",
+    "caregiver_training",
+    "home_community_pilot_reform",
 }
 VOICE_UNSAFE = re.compile(r"https?:|www\.|[%/+<>@#&*_=~|\\^$]")
 
@@ -38,6 +52,7 @@ def _squash(text: str) -> str:
 
 
 # ---------------------------------------------------------------- loading and sources
+
 
 def test_demo_district_extends_national_and_has_every_program(kb):
     assert kb.chain == ("demo_district", "national")
@@ -70,14 +85,14 @@ def test_every_quote_is_verbatim_from_its_seed_document(kb):
     """Facts come from the seeds: every quoted clause must be found in the cited file."""
     checked = 0
     for program in kb.programs():
-        citations = [program.citation] + [v.citation for p in program.parameters.values()
-                                          for v in p.values]
+        citations = [program.citation] + [v.citation for p in program.parameters.values() for v in p.values]
         for citation in citations:
             seed = SEEDS / citation.file
             assert seed.is_file(), f"{program.id}: cites missing file {citation.file}"
             if citation.quote:
-                assert _squash(citation.quote) in _squash(seed.read_text(encoding="utf-8")), \
+                assert _squash(citation.quote) in _squash(seed.read_text(encoding="utf-8")), (
                     f"{program.id}: quote not in {citation.file}: {citation.quote}"
+                )
                 checked += 1
     assert checked >= 30
 
@@ -85,7 +100,7 @@ def test_every_quote_is_verbatim_from_its_seed_document(kb):
 @pytest.mark.skipif(not SEEDS.is_dir(), reason=f"seed documents not found at {SEEDS}")
 def test_the_spam_string_of_document_004_is_never_copied(kb):
     seed = next(SEEDS.glob("004_*.txt")).read_text(encoding="utf-8")
-    spam = seed.strip().splitlines()[0].strip()   # the page's first line is the junk name
+    spam = seed.strip().splitlines()[0].strip()  # the page's first line is the junk name
     assert spam and spam not in "示范区"
     for path in [*POLICIES.glob("*/pack.yml"), *POLICIES.glob("*/programs/*.yml")]:
         assert spam not in path.read_text(encoding="utf-8"), path
@@ -97,13 +112,14 @@ def test_the_spam_string_of_document_004_is_never_copied(kb):
 
 # ---------------------------------------------------------------- effective dates
 
+
 def test_hours_per_month_follow_their_effective_dates(kb):
     p = "free_home_care_80plus"
     assert kb.parameter(p, "hours_per_month", on=dt.date(2023, 6, 1)) == 2
     assert kb.parameter(p, "hours_per_month", on="2024-12-31") == 2
     assert kb.parameter(p, "hours_per_month", on="2025-01-01") == 3
     assert kb.parameter(p, "hours_per_month", on=dt.date(2026, 11, 23)) == 3
-    assert kb.parameter(p, "hours_per_month", on="2019-06-01") is None   # no document yet
+    assert kb.parameter(p, "hours_per_month", on="2019-06-01") is None  # no document yet
     assert kb.parameter(p, "hourly_rate_yuan", on="2026-11-23") == 20
     assert kb.parameter(p, "min_age", on="2026-11-23") == 80
     entry = kb.parameter_entry(p, "hours_per_month", on="2026-11-23")
@@ -148,24 +164,28 @@ def test_every_text_renders_with_values_in_force(kb, day):
 
 # ---------------------------------------------------------------- retrieval
 
-@pytest.mark.parametrize("query,expected", [
-    ("时间迎行是什么", "time_bank"),              # 银行 misheard
-    ("实践银行怎么参加", "time_bank"),            # 时间 -> 实践
-    ("银法顾问在哪找", "silver_advisors"),
-    ("引发顾问能帮我干啥", "silver_advisors"),
-    ("一样融合是怎么回事", "medical_care_integration"),
-    ("家庭一生能上门吗", "medical_care_integration"),
-    ("老年大雪怎么报名", "elder_university"),
-    ("是老化改造谁家能做", "age_friendly_modification"),
-    ("家庭养老窗位有补贴吗", "family_care_beds"),
-    ("常护险去哪办", "ltc_insurance"),
-    ("祝餐点在哪", "meal_aid"),
-    ("一二三四八是干什么的", "legal_aid_12348"),
-    ("幺二三四九几点有人接", "hotline_12349"),
-    ("特会对象有哪些人", "basic_service_objects"),
-    ("正府购买服务谁能享受", "gov_purchased_home_services"),
-    ("高龄津帖一个月多少", "free_home_care_80plus"),
-])
+
+@pytest.mark.parametrize(
+    "query,expected",
+    [
+        ("时间迎行是什么", "time_bank"),  # 银行 misheard
+        ("实践银行怎么参加", "time_bank"),  # 时间 -> 实践
+        ("银法顾问在哪找", "silver_advisors"),
+        ("引发顾问能帮我干啥", "silver_advisors"),
+        ("一样融合是怎么回事", "medical_care_integration"),
+        ("家庭一生能上门吗", "medical_care_integration"),
+        ("老年大雪怎么报名", "elder_university"),
+        ("是老化改造谁家能做", "age_friendly_modification"),
+        ("家庭养老窗位有补贴吗", "family_care_beds"),
+        ("常护险去哪办", "ltc_insurance"),
+        ("祝餐点在哪", "meal_aid"),
+        ("一二三四八是干什么的", "legal_aid_12348"),
+        ("幺二三四九几点有人接", "hotline_12349"),
+        ("特会对象有哪些人", "basic_service_objects"),
+        ("正府购买服务谁能享受", "gov_purchased_home_services"),
+        ("高龄津帖一个月多少", "free_home_care_80plus"),
+    ],
+)
 def test_search_tolerates_asr_errors(kb, query, expected):
     hits = kb.search(query)
     assert hits and hits[0].program_id == expected, [(h.program_id, h.score) for h in hits]
@@ -173,16 +193,19 @@ def test_search_tolerates_asr_errors(kb, query, expected):
     assert hits[0].citation.title and hits[0].answer.endswith(hits[0].citation.spoken())
 
 
-@pytest.mark.parametrize("query,expected", [
-    ("我爸瘫在床上了，有没有管照护的保险", "ltc_insurance"),
-    ("政府出钱请人上门照顾老人，有这回事吗", "gov_purchased_home_services"),
-    ("我妈九十二了，我想学学怎么照顾她", "caregiver_training"),
-    ("独居老人有没有人定期来看看", "special_difficulty_visits"),
-    ("子女不赡养老人怎么办", "legal_aid_12348"),
-    ("社区食堂一顿饭多少钱", "meal_aid"),
-    ("八十岁以上的老人有什么政策", "free_home_care_80plus"),
-    ("我家老人不想去养老院，在家能不能享受机构那样的服务", "family_care_beds"),
-])
+@pytest.mark.parametrize(
+    "query,expected",
+    [
+        ("我爸瘫在床上了，有没有管照护的保险", "ltc_insurance"),
+        ("政府出钱请人上门照顾老人，有这回事吗", "gov_purchased_home_services"),
+        ("我妈九十二了，我想学学怎么照顾她", "caregiver_training"),
+        ("独居老人有没有人定期来看看", "special_difficulty_visits"),
+        ("子女不赡养老人怎么办", "legal_aid_12348"),
+        ("社区食堂一顿饭多少钱", "meal_aid"),
+        ("八十岁以上的老人有什么政策", "free_home_care_80plus"),
+        ("我家老人不想去养老院，在家能不能享受机构那样的服务", "family_care_beds"),
+    ],
+)
 def test_search_understands_paraphrase(kb, query, expected):
     hits = kb.search(query)
     assert hits and hits[0].program_id == expected, [(h.program_id, h.score) for h in hits]
@@ -196,8 +219,10 @@ def test_search_ranks_and_limits(kb):
     assert kb.search("", limit=3) == [] and kb.search("家庭养老床位", limit=0) == []
 
 
-@pytest.mark.parametrize("question", ["殡葬补贴怎么领", "老人坐公交车要不要钱", "残疾证去哪里办",
-                                      "老年证在哪里办", "宠物狗要打什么疫苗"])
+@pytest.mark.parametrize(
+    "question",
+    ["殡葬补贴怎么领", "老人坐公交车要不要钱", "残疾证去哪里办", "老年证在哪里办", "宠物狗要打什么疫苗"],
+)
 def test_out_of_pack_questions_get_an_honest_not_sure(kb, question):
     answer = kb.answer(question)
     assert answer.kind == "not_sure" and not answer.confident
@@ -213,6 +238,7 @@ def test_a_question_with_no_topic_asks_which_program(kb):
 
 
 # ---------------------------------------------------------------- answers
+
 
 def test_answers_pick_the_aspect_asked_about(kb):
     assert "区政务中心" in kb.answer("长护险在哪申请").text
@@ -238,8 +264,12 @@ def test_program_argument_accepts_ids_aliases_and_normalised_forms(kb):
 @pytest.mark.parametrize("program_id", sorted(REQUIRED))
 def test_answers_are_short_spoken_and_cited(kb, program_id):
     program = kb.program(program_id)
-    questions = [program.name, *[f.question for f in program.faq],
-                 f"{program.short_name}怎么申请", f"{program.short_name}要带什么材料"]
+    questions = [
+        program.name,
+        *[f.question for f in program.faq],
+        f"{program.short_name}怎么申请",
+        f"{program.short_name}要带什么材料",
+    ]
     for question in questions:
         answer = kb.answer(question, on="2026-11-23")
         assert answer.program_id == program_id, (question, answer)
@@ -257,8 +287,7 @@ def test_nlu_lookup_table_is_in_step_with_the_packs(kb):
 
 def test_every_program_entity_in_the_nlu_examples_resolves(kb):
     data = yaml.safe_load((PROJECT_ROOT / "data/nlu/policy.yml").read_text(encoding="utf-8"))
-    examples = next(block["examples"] for block in data["nlu"]
-                    if block.get("intent") == "ask_policy")
+    examples = next(block["examples"] for block in data["nlu"] if block.get("intent") == "ask_policy")
     lines = [line[2:] for line in examples.splitlines() if line.startswith("- ")]
     assert len(lines) >= 40
     tagged = [m for line in lines for m in re.findall(r"\[([^\]]+)\]\(program\)", line)]
@@ -268,6 +297,7 @@ def test_every_program_entity_in_the_nlu_examples_resolves(kb):
 
 
 # ---------------------------------------------------------------- malformed packs
+
 
 @pytest.fixture
 def pack_copy(tmp_path):
@@ -294,30 +324,48 @@ FREE = "demo_district/programs/free_home_care_80plus.yml"
 LTC = "demo_district/programs/ltc_insurance.yml"
 
 
-@pytest.mark.parametrize("file,change,field", [
-    (FREE, lambda d: d.pop("name"), "name"),
-    (FREE, lambda d: d.update(aliases="高龄补贴"), "aliases"),
-    (FREE, lambda d: d.update(colour="red"), "colour"),
-    (FREE, lambda d: _set_in(d, ["parameters", "hours_per_month", "values", 1,
-                                 "effective_from"], "2025/01/01"),
-     "parameters.hours_per_month.values[1].effective_from"),
-    (FREE, lambda d: _set_in(d, ["parameters", "hours_per_month", "values", 1,
-                                 "effective_from"], "2025-02-30"),
-     "parameters.hours_per_month.values[1].effective_from"),
-    (FREE, lambda d: _set_in(d, ["parameters", "hours_per_month", "values", 0,
-                                 "effective_to"], "2025-06-30"),
-     "parameters.hours_per_month.values"),
-    (FREE, lambda d: d["parameters"]["hours_per_month"]["values"][0].pop("value"),
-     "parameters.hours_per_month.values[0].value"),
-    (FREE, lambda d: _set_in(d, ["source", "document"], "unknown_doc"), "source.document"),
-    (FREE, lambda d: d.update(summary="每月{hours_per_mnth}小时"), "summary"),
-    (FREE, lambda d: d["faq"][0].update(facet="gossip"), "faq[0].facet"),
-    (FREE, lambda d: d.update(id="something_else"), "id"),
-    (LTC, lambda d: d["aliases"].append("家庭床位"), "aliases[11]"),
-    ("demo_district/pack.yml", lambda d: d.pop("sources"), "sources"),
-    ("demo_district/pack.yml", lambda d: d["sources"][0].pop("issuer"), "sources[0].issuer"),
-    ("demo_district/pack.yml", lambda d: d.update(extends="province_x"), "extends"),
-])
+@pytest.mark.parametrize(
+    "file,change,field",
+    [
+        (FREE, lambda d: d.pop("name"), "name"),
+        (FREE, lambda d: d.update(aliases="高龄补贴"), "aliases"),
+        (FREE, lambda d: d.update(colour="red"), "colour"),
+        (
+            FREE,
+            lambda d: _set_in(
+                d, ["parameters", "hours_per_month", "values", 1, "effective_from"], "2025/01/01"
+            ),
+            "parameters.hours_per_month.values[1].effective_from",
+        ),
+        (
+            FREE,
+            lambda d: _set_in(
+                d, ["parameters", "hours_per_month", "values", 1, "effective_from"], "2025-02-30"
+            ),
+            "parameters.hours_per_month.values[1].effective_from",
+        ),
+        (
+            FREE,
+            lambda d: _set_in(
+                d, ["parameters", "hours_per_month", "values", 0, "effective_to"], "2025-06-30"
+            ),
+            "parameters.hours_per_month.values",
+        ),
+        (
+            FREE,
+            lambda d: d["parameters"]["hours_per_month"]["values"][0].pop("value"),
+            "parameters.hours_per_month.values[0].value",
+        ),
+        (FREE, lambda d: _set_in(d, ["source", "document"], "unknown_doc"), "source.document"),
+        (FREE, lambda d: d.update(summary="每月{hours_per_mnth}小时"), "summary"),
+        (FREE, lambda d: d["faq"][0].update(facet="gossip"), "faq[0].facet"),
+        (FREE, lambda d: d.update(id="something_else"), "id"),
+        (LTC, lambda d: d["aliases"].append("家庭床位"), "aliases[11]"),
+        ("demo_district/pack.yml", lambda d: d.pop("sources"), "sources"),
+        ("demo_district/pack.yml", lambda d: d["sources"][0].pop("issuer"), "sources[0].issuer"),
+        ("demo_district/pack.yml", lambda d: d.update(extends="province_x"), "extends"),
+    ],
+)
 def test_a_malformed_pack_names_the_file_and_the_field(pack_copy, file, change, field):
     path = pack_copy / file
     _edit(path, change)
@@ -343,7 +391,6 @@ def test_the_copied_pack_itself_is_valid(pack_copy):
 
 def test_unquoted_yaml_dates_are_accepted(pack_copy):
     path = pack_copy / FREE
-    path.write_text(path.read_text(encoding="utf-8").replace('"2025-01-01"', "2025-01-01"),
-                    encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8").replace('"2025-01-01"', "2025-01-01"), encoding="utf-8")
     kb = load_kb(pack_copy, "demo_district")
     assert kb.parameter("free_home_care_80plus", "hours_per_month", on="2025-01-01") == 3

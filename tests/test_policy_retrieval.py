@@ -2,6 +2,7 @@
 wins, scores stay calibrated, two-topic questions get both answers, group FAQs only for the
 group, prices are never answered with a percentage, and the figures on the independent set
 (benchmarks/policy_retrieval.py) stay above their floors."""
+
 from __future__ import annotations
 
 import shutil
@@ -34,12 +35,16 @@ def _exactly_named(kb, question: str) -> set[str]:
 
 # ---------------------------------------------------------------- exact beats sound-alike
 
+
 def test_an_exact_name_beats_a_sound_alike(kb):
     """Issue: 计划生育特殊家庭 was answered about 医养结合 (家庭医生 heard in 特殊家庭有什么)."""
     question = "计划生育特殊家庭有什么优惠"
     ranked = _ranked(kb, question)
-    expected = "family_planning_special_families" \
-        if "family_planning_special_families" in kb.program_ids() else "basic_service_objects"
+    expected = (
+        "family_planning_special_families"
+        if "family_planning_special_families" in kb.program_ids()
+        else "basic_service_objects"
+    )
     assert ranked[0] == expected
     answer = kb.answer(question, on=DAY)
     assert answer.program_id == expected and answer.program_id != "medical_care_integration"
@@ -55,13 +60,11 @@ def test_with_two_existing_programs_the_exact_keyword_wins(tmp_path):
     root = tmp_path / "policies"
     for region in ("national", "demo_district"):
         shutil.copytree(POLICIES / region, root / region, ignore=shutil.ignore_patterns("rules"))
-    (root / "demo_district" / "programs" / "family_planning_special_families.yml") \
-        .unlink(missing_ok=True)
+    (root / "demo_district" / "programs" / "family_planning_special_families.yml").unlink(missing_ok=True)
     small = load_kb(root, "demo_district")
     ranked = _ranked(small, "计划生育特殊家庭有什么优惠")
     assert ranked[0] == "basic_service_objects"
-    assert small.answer("计划生育特殊家庭有什么优惠", on=DAY).program_id != \
-        "medical_care_integration"
+    assert small.answer("计划生育特殊家庭有什么优惠", on=DAY).program_id != "medical_care_integration"
 
 
 def test_a_program_heard_by_sound_only_ranks_below_an_exact_keyword(kb):
@@ -78,12 +81,13 @@ def test_a_program_heard_by_sound_only_ranks_below_an_exact_keyword(kb):
 
 # ---------------------------------------------------------------- longest name wins
 
+
 def test_the_longest_exact_name_wins_over_a_shorter_one_inside_it(kb):
     # 居家养老服务收费 (service_prices) contains 居家养老服务 (gov_purchased_home_services)
     scored = kb._score("居家养老服务收费标准是什么")
     assert scored[0].program_id == "service_prices"
     gov = next((s for s in scored if s.program_id == "gov_purchased_home_services"), None)
-    assert gov is None or not gov.mentions   # the shorter name inside is not evidence
+    assert gov is None or not gov.mentions  # the shorter name inside is not evidence
     # 家庭养老床位 (family_care_beds) contains 床位 (a keyword of elder_care_institutions)
     scored = kb._score("家庭养老床位有多少张")
     assert scored[0].program_id == "family_care_beds"
@@ -93,6 +97,7 @@ def test_the_longest_exact_name_wins_over_a_shorter_one_inside_it(kb):
 
 # ---------------------------------------------------------------- calibrated scores
 
+
 def test_many_weak_signals_do_not_add_up_to_certainty(kb):
     """Seven keywords of one program, no name: the score is its best signal plus a small
     bounded bonus, below what naming the program gives."""
@@ -100,11 +105,11 @@ def test_many_weak_signals_do_not_add_up_to_certainty(kb):
     named = kb._score("12348法律服务")[0]
     assert many.program_id == named.program_id == "legal_aid_12348"
     assert many.score <= 0.9 < named.score
-    assert all(0.0 <= s.score < 1.0 for q in ("时间银行", "养老", "家庭养老床位")
-               for s in kb._score(q))
+    assert all(0.0 <= s.score < 1.0 for q in ("时间银行", "养老", "家庭养老床位") for s in kb._score(q))
 
 
 # ---------------------------------------------------------------- two topics
+
 
 def test_a_two_topic_question_gets_both_answers_in_the_order_asked(kb):
     answer = kb.answer("助餐点和老年大学怎么收费", on=DAY)
@@ -132,6 +137,7 @@ def test_one_topic_with_an_incidental_keyword_of_another_is_one_answer(kb):
 
 # ---------------------------------------------------------------- group FAQs
 
+
 def _group_faqs(kb):
     return [(p, f) for p in kb.programs() for f in p.faq if f.group]
 
@@ -140,16 +146,14 @@ def test_a_group_faq_is_never_served_to_a_caller_who_did_not_name_the_group(kb):
     pairs = _group_faqs(kb)
     assert pairs, "the packs have group FAQs (faq[].group)"
     for program, faq in pairs:
-        rendered = policy_kb._render_or_fallback(program, faq.answer,
-                                                 policy_kb._day(DAY))
+        rendered = policy_kb._render_or_fallback(program, faq.answer, policy_kb._day(DAY))
         words = sorted({_prep(w) for w in faq.group}, key=len, reverse=True)
         for phrasing in faq.phrasings:
             plain = _strip(_prep(phrasing), words)
             if any(w in plain for w in words) or len(plain) < 3:
                 continue
             # asked about the program directly, and asked freely
-            for answer in (kb.answer(plain, program=program.id, on=DAY),
-                           kb.answer(plain, on=DAY)):
+            for answer in (kb.answer(plain, program=program.id, on=DAY), kb.answer(plain, on=DAY)):
                 assert rendered not in answer.text, (program.id, plain, answer.text)
             chosen = SearchIndex.best_faq(program, plain, policy_kb.facet_of(plain))
             assert chosen is not faq, (program.id, plain)
@@ -165,13 +169,17 @@ def test_a_group_faq_is_served_to_a_caller_who_names_the_group(kb):
 
 # ---------------------------------------------------------------- the flagship question
 
-@pytest.mark.parametrize("question", [
-    "我妈85了，每个月免费上门服务几个钟头",
-    "80岁以上的老人上门服务一个月有几个钟头",
-    "八十多岁的老人每个月有几个钟头免费照料",
-    "80岁以上老人每月免费上门服务几个小时",
-    "我爸今年83了，政府每个月给几个钟头的免费服务",
-])
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "我妈85了，每个月免费上门服务几个钟头",
+        "80岁以上的老人上门服务一个月有几个钟头",
+        "八十多岁的老人每个月有几个钟头免费照料",
+        "80岁以上老人每月免费上门服务几个小时",
+        "我爸今年83了，政府每个月给几个钟头的免费服务",
+    ],
+)
 def test_free_hours_for_people_over_80_are_answered_however_asked(kb, question):
     answer = kb.answer(question, on=DAY)
     assert answer.kind == "answer", answer
@@ -180,6 +188,7 @@ def test_free_hours_for_people_over_80_are_answered_however_asked(kb, question):
 
 
 # ---------------------------------------------------------------- prices
+
 
 def test_a_price_question_is_not_answered_with_a_percentage(kb):
     answer = kb.answer("政府购买服务收费多少", on=DAY)
@@ -209,10 +218,12 @@ def test_a_price_of_a_home_service_goes_to_the_price_program(kb):
 
 # ---------------------------------------------------------------- figures
 
+
 @pytest.fixture(scope="module")
 def bench():
     sys.path.insert(0, str(PROJECT_ROOT / "benchmarks"))
     import policy_retrieval
+
     return policy_retrieval
 
 
@@ -266,10 +277,17 @@ def test_the_third_dev_set_stays_above_its_floors(kb, bench):
 
 # ---------------------------------------------------------------- benefits not covered
 
-@pytest.mark.parametrize("question", [
-    "高龄津贴每个月发多少", "九十岁老人的高龄补贴去哪里申请", "百岁老人长寿金多少钱",
-    "残疾人两项补贴怎么申请", "独生子女父母奖励费一年多少",
-])
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "高龄津贴每个月发多少",
+        "九十岁老人的高龄补贴去哪里申请",
+        "百岁老人长寿金多少钱",
+        "残疾人两项补贴怎么申请",
+        "独生子女父母奖励费一年多少",
+    ],
+)
 def test_a_benefit_outside_the_pack_is_not_answered_by_a_program_sharing_a_word(kb, question):
     answer = kb.answer(question, on=DAY)
     assert answer.kind == "not_covered", answer
@@ -305,14 +323,16 @@ def test_pension_and_medical_insurance_say_the_referral_sentence_from_its_one_ho
 def test_a_coverage_entry_naming_an_unknown_referral_stops_loading(tmp_path):
     shutil.copytree(POLICIES, tmp_path / "policies")
     path = tmp_path / "policies" / "demo_district" / "coverage.yml"
-    path.write_text(path.read_text(encoding="utf-8").replace("referral: pension",
-                                                             "referral: no_such_office"),
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("referral: pension", "referral: no_such_office"),
+        encoding="utf-8",
+    )
     with pytest.raises(policy_kb.PolicyPackError, match="no_such_office"):
         load_kb(tmp_path / "policies", "demo_district")
 
 
 # ---------------------------------------------------------------- words and meaning
+
 
 class _Meaning:
     """A stand-in for bot.policy_meaning.MeaningIndex: fixed similarities."""
@@ -346,33 +366,35 @@ def test_a_keyword_the_meaning_agrees_with_counts_more_than_one_it_does_not(kb, 
 
 def test_the_meaning_decides_between_two_programs_named_in_characters():
     named = (object(),)
-    first = _Scored("subsistence_relief", 0.9, "低保", {}, named)   # type: ignore[arg-type]
-    second = _Scored("meal_aid", 0.8, "吃饭", {}, named)   # type: ignore[arg-type]
+    first = _Scored("subsistence_relief", 0.9, "低保", {}, named)  # type: ignore[arg-type]
+    second = _Scored("meal_aid", 0.8, "吃饭", {}, named)  # type: ignore[arg-type]
     scored = [first, second]
     SearchIndex._meaning_decides(scored, {"meal_aid": 0.95, "subsistence_relief": 0.93})
     assert [s.program_id for s in scored] == ["meal_aid", "subsistence_relief"]
     assert scored[0].score == 0.9 and scored[1].score == 0.8
     # a meaning that barely leads, or leads elsewhere, changes nothing
-    for sims in ({"meal_aid": 0.95, "subsistence_relief": 0.945},
-                 {"hotline_12349": 0.95, "meal_aid": 0.93}):
-        first = _Scored("subsistence_relief", 0.9, "低保", {}, named)   # type: ignore[arg-type]
-        second = _Scored("meal_aid", 0.85, "吃饭", {}, named)   # type: ignore[arg-type]
+    for sims in ({"meal_aid": 0.95, "subsistence_relief": 0.945}, {"hotline_12349": 0.95, "meal_aid": 0.93}):
+        first = _Scored("subsistence_relief", 0.9, "低保", {}, named)  # type: ignore[arg-type]
+        second = _Scored("meal_aid", 0.85, "吃饭", {}, named)  # type: ignore[arg-type]
         scored = [first, second]
         SearchIndex._meaning_decides(scored, sims)
         assert scored == [first, second] and first.score == 0.9
     # a clear score lead is kept whatever the meaning says
-    first = _Scored("subsistence_relief", 0.95, "低保", {}, named)   # type: ignore[arg-type]
-    second = _Scored("meal_aid", 0.7, "吃饭", {}, named)   # type: ignore[arg-type]
+    first = _Scored("subsistence_relief", 0.95, "低保", {}, named)  # type: ignore[arg-type]
+    second = _Scored("meal_aid", 0.7, "吃饭", {}, named)  # type: ignore[arg-type]
     scored = [first, second]
     SearchIndex._meaning_decides(scored, {"meal_aid": 0.97, "subsistence_relief": 0.90})
     assert scored[0].program_id == "subsistence_relief"
 
 
-@pytest.mark.parametrize("question, price", [
-    ("政府花钱买服务给老人上门，哪些人能享受", False),
-    ("政府出钱请人上门照顾老人是怎么回事", False),
-    ("上门服务要自己花钱吗", True),
-    ("政府补一部分，剩下的上门服务收费多少", True),
-])
+@pytest.mark.parametrize(
+    "question, price",
+    [
+        ("政府花钱买服务给老人上门，哪些人能享受", False),
+        ("政府出钱请人上门照顾老人是怎么回事", False),
+        ("上门服务要自己花钱吗", True),
+        ("政府补一部分，剩下的上门服务收费多少", True),
+    ],
+)
 def test_the_government_paying_is_not_the_caller_paying(question, price):
     assert is_price_question(_prep(question)) is price

@@ -1,6 +1,7 @@
 """The production profile: DATABASE_URL on PostgreSQL (service DB + Rasa tracker store),
 REDIS_URL for Rasa's lock store so several Rasa workers run. Skipped, with the reason,
 when PostgreSQL or Redis do not answer on localhost."""
+
 from __future__ import annotations
 
 import psutil
@@ -24,8 +25,9 @@ def prod_stack(tmp_path_factory):
         pytest.fail(f"no trained model at {MODEL}")
     with temporary_database() as url:
         workdir = tmp_path_factory.mktemp("prod")
-        s = Stack(workdir=workdir, database_url=url,
-                  extra_env={"REDIS_URL": REDIS_TEST_URL, "SANIC_WORKERS": "2"})
+        s = Stack(
+            workdir=workdir, database_url=url, extra_env={"REDIS_URL": REDIS_TEST_URL, "SANIC_WORKERS": "2"}
+        )
         try:
             s.start()
             yield s
@@ -47,11 +49,12 @@ def test_chat_uses_postgres_for_service_db_and_tracker_store(prod_stack, sender)
     engine = sa.create_engine(prod_stack.database_url, future=True)
     with engine.connect() as conn:
         conversation = prod_stack.conversation(sender)
-        handoff = conn.execute(sa.text(
-            "SELECT h.kind, h.elder_id FROM handoffs h WHERE h.sender_id = :s"),
-            {"s": conversation}).one()
-        events = conn.execute(sa.text("SELECT count(*) FROM events WHERE sender_id = :s"),
-                              {"s": conversation}).scalar_one()
+        handoff = conn.execute(
+            sa.text("SELECT h.kind, h.elder_id FROM handoffs h WHERE h.sender_id = :s"), {"s": conversation}
+        ).one()
+        events = conn.execute(
+            sa.text("SELECT count(*) FROM events WHERE sender_id = :s"), {"s": conversation}
+        ).scalar_one()
     engine.dispose()
     assert tuple(handoff) == ("request_human", None)  # the claimed number is ignored
     assert events >= 4  # Rasa's own tracker rows for this conversation live in PostgreSQL
@@ -59,8 +62,11 @@ def test_chat_uses_postgres_for_service_db_and_tracker_store(prod_stack, sender)
 
 def test_several_rasa_workers_run_with_the_redis_lock_store(prod_stack):
     rasa = psutil.Process(prod_stack.processes["rasa"].popen.pid)
-    workers = [c for c in rasa.children(recursive=True) if "python" in c.name().lower()
-               or "rasa" in " ".join(c.cmdline())]
+    workers = [
+        c
+        for c in rasa.children(recursive=True)
+        if "python" in c.name().lower() or "rasa" in " ".join(c.cmdline())
+    ]
     assert len(workers) >= 2, f"expected 2 Sanic workers, saw {len(workers)}"
 
 
@@ -72,16 +78,19 @@ def _set_connections(database_url: str, allowed: bool) -> None:
     with admin.connect() as conn:
         conn.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allowed).lower()}'))
         if not allowed:
-            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                 "WHERE datname = :n"), {"n": name})
+            conn.execute(
+                sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name},
+            )
     admin.dispose()
 
 
 def test_database_outage_is_polite_and_recovers_without_restart(prod_stack, sender):
     _set_connections(prod_stack.database_url, allowed=False)
     try:
-        r = requests.post(prod_stack.web_url + "/api/chat",
-                          json={"sender": sender, "message": "转人工"}, timeout=60)
+        r = requests.post(
+            prod_stack.web_url + "/api/chat", json={"sender": sender, "message": "转人工"}, timeout=60
+        )
         assert r.status_code == 200
         text = r.json()["replies"][0]["text"]
         assert "不好意思" in text and "转人工" in text

@@ -1,6 +1,7 @@
 """The action-result validation installed in the Rasa process (rasa_ext/runtime.py) accepts
 and rejects exactly what Rasa's own jsonschema.validate does, with the same error message,
 and only on the pinned Rasa version."""
+
 from __future__ import annotations
 
 import logging
@@ -14,8 +15,10 @@ from rasa_ext import runtime
 
 GOOD = [
     {"events": [], "responses": []},
-    {"events": [{"event": "slot", "name": "x", "value": 1, "timestamp": None}],
-     "responses": [{"text": "您好"}]},
+    {
+        "events": [{"event": "slot", "name": "x", "value": 1, "timestamp": None}],
+        "responses": [{"text": "您好"}],
+    },
     {"events": [{"event": "active_loop", "name": None}, {"event": "followup", "name": "a"}]},
 ]
 BAD = [

@@ -1,6 +1,7 @@
 """Referrals (policies/national/referrals.yml via bot/referrals.py): what another office
 handles is referred there with a source; our own escort service is offered for hospital
 registration; the file is checked when it loads."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,16 +15,19 @@ def found(text: str) -> str | None:
     return r.id if r else None
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("俺的退休工资这个月咋少了两百", "pension"),
-    ("社保卡密码忘了找谁", "pension"),
-    ("住院报销的钱啥时候能到", "medical_insurance"),
-    ("想给我妈挂个眼科的号", "hospital_registration"),
-    ("楼上天天半夜噪音，吵得睡不着", "city_services"),
-    ("我儿子不给赡养费，我能告他吗", "legal_aid"),
-    ("长期护理保险的钱怎么报销", None),   # 长护险 is ours, not 医保's
-    ("帮我订一张去北京的火车票", None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("俺的退休工资这个月咋少了两百", "pension"),
+        ("社保卡密码忘了找谁", "pension"),
+        ("住院报销的钱啥时候能到", "medical_insurance"),
+        ("想给我妈挂个眼科的号", "hospital_registration"),
+        ("楼上天天半夜噪音，吵得睡不着", "city_services"),
+        ("我儿子不给赡养费，我能告他吗", "legal_aid"),
+        ("长期护理保险的钱怎么报销", None),  # 长护险 is ours, not 医保's
+        ("帮我订一张去北京的火车票", None),
+    ],
+)
 def test_each_message_gets_the_office_that_handles_it(text, expected):
     assert found(text) == expected
 

@@ -1,6 +1,7 @@
 """The elder registry from a district's file (bot/registry/), on a real migrated SQLite
 database with the demo personas: row checks, upsert, dry run, the CLI's report, and ID
 numbers encrypted at rest."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,24 +19,62 @@ from bot.models.people import elder_by_id_number, elder_by_phone
 from bot.registry import crypto, validate as v
 from bot.registry.elders import RegistryFileError, import_elders
 
-HEADER = ["姓名", "身份证号", "联系电话", "街道", "详细地址", "居住情况", "经济状况", "能力等级",
-          "紧急联系人", "紧急联系人电话", "与老人关系"]
+HEADER = [
+    "姓名",
+    "身份证号",
+    "联系电话",
+    "街道",
+    "详细地址",
+    "居住情况",
+    "经济状况",
+    "能力等级",
+    "紧急联系人",
+    "紧急联系人电话",
+    "与老人关系",
+]
 
 
 def id_with_check(first17: str) -> str:
     return first17 + v.id_check_char(first17)
 
 
-ZHAO = id_with_check("32010419420607001")   # 1942-06-07, 17th digit 1: male
-QIAN = id_with_check("32010419360211002")   # 1936-02-11, female
-SUN = id_with_check("32010219451130003")    # 1945-11-30, male
+ZHAO = id_with_check("32010419420607001")  # 1942-06-07, 17th digit 1: male
+QIAN = id_with_check("32010419360211002")  # 1936-02-11, female
+SUN = id_with_check("32010219451130003")  # 1945-11-30, male
 
 
-def row(name="赵大爷", id_number=ZHAO, phone="13912340001", street="五老村",
-        address="五老村街道文昌巷1号", living="独居", economic="普通", care="能力完好",
-        contact="赵小明", contact_phone="13912340002", relation="儿子", **extra):
-    values = dict(zip(HEADER, [name, id_number, phone, street, address, living, economic, care,
-                               contact, contact_phone, relation]))
+def row(
+    name="赵大爷",
+    id_number=ZHAO,
+    phone="13912340001",
+    street="五老村",
+    address="五老村街道文昌巷1号",
+    living="独居",
+    economic="普通",
+    care="能力完好",
+    contact="赵小明",
+    contact_phone="13912340002",
+    relation="儿子",
+    **extra,
+):
+    values = dict(
+        zip(
+            HEADER,
+            [
+                name,
+                id_number,
+                phone,
+                street,
+                address,
+                living,
+                economic,
+                care,
+                contact,
+                contact_phone,
+                relation,
+            ],
+        )
+    )
     values.update(extra)
     return values
 
@@ -54,25 +93,38 @@ def elders_count(url) -> int:
 
 # --- field checks ---------------------------------------------------------------------------
 
+
 def test_id_numbers_are_checked_as_gb_11643_says():
     number, birth, sex = v.id_number(ZHAO)
     assert (number, birth, sex) == (ZHAO, dt.date(1942, 6, 7), "男")
     assert v.id_number(QIAN)[2] == "女"
     assert v.id_number(" " + ZHAO.lower() + " ")[0] == ZHAO  # spaces, lower-case x
     wrong_check = ZHAO[:17] + ("0" if ZHAO[17] != "0" else "1")
-    for bad, words in ((wrong_check, "校验位"), ("320104420607001", "15位"),
-                       ("32010419421307001" + "1", "不是一个真实的日期"), ("", "没有填写"),
-                       ("3201041942060700", "18位"), (3.20104194206e17, "文本格式")):
+    for bad, words in (
+        (wrong_check, "校验位"),
+        ("320104420607001", "15位"),
+        ("32010419421307001" + "1", "不是一个真实的日期"),
+        ("", "没有填写"),
+        ("3201041942060700", "18位"),
+        (3.20104194206e17, "文本格式"),
+    ):
         with pytest.raises(v.RowError) as err:
             v.id_number(bad)
         assert words in err.value.reason, (bad, err.value.reason)
 
 
-@pytest.mark.parametrize("raw, stored", [
-    ("13912340001", "13912340001"), ("+86 139 1234 0001", "13912340001"),
-    ("139-1234-0001", "13912340001"), ("025-84000053", "02584000053"),
-    ("84000053", "02584000053"), ("(025)84000053", "02584000053"), (13912340001, "13912340001"),
-])
+@pytest.mark.parametrize(
+    "raw, stored",
+    [
+        ("13912340001", "13912340001"),
+        ("+86 139 1234 0001", "13912340001"),
+        ("139-1234-0001", "13912340001"),
+        ("025-84000053", "02584000053"),
+        ("84000053", "02584000053"),
+        ("(025)84000053", "02584000053"),
+        (13912340001, "13912340001"),
+    ],
+)
 def test_phone_numbers_are_normalised(raw, stored):
     assert v.phone(raw, "025") == stored
 
@@ -85,16 +137,23 @@ def test_numbers_that_cannot_reach_an_elder_are_refused(raw):
 
 # --- the import ----------------------------------------------------------------------------
 
+
 def test_a_file_brings_new_elders_in_and_twice_changes_nothing(db_url, tmp_path):
-    path = write_csv(tmp_path / "r.csv", [row(), row(name="钱奶奶", id_number=QIAN, phone="84000053",
-                                                       street="双塘街道", living="空巢")])
+    path = write_csv(
+        tmp_path / "r.csv",
+        [row(), row(name="钱奶奶", id_number=QIAN, phone="84000053", street="双塘街道", living="空巢")],
+    )
     first = import_elders(path)
     assert (first.rows, first.new, first.updated, first.unchanged, first.errors) == (2, 2, 0, 0, [])
     assert first.summary() == "2 rows: 2 new, 0 updated, 0 unchanged, 0 errors"
     with session_scope(db_url) as s:
         zhao = elder_by_id_number(s, ZHAO)
         assert (zhao.name, zhao.birth_date, zhao.gender, zhao.street.name) == (
-            "赵大爷", dt.date(1942, 6, 7), "男", "五老村")
+            "赵大爷",
+            dt.date(1942, 6, 7),
+            "男",
+            "五老村",
+        )
         assert zhao.emergency_contact_relation == "儿子" and zhao.hukou_local is True
         qian = elder_by_phone(s, "025-84000053")
         assert qian.name == "钱奶奶" and qian.street.name == "双塘" and qian.gender == "女"
@@ -117,13 +176,16 @@ def test_a_changed_row_updates_the_record_found_by_its_id_number(db_url, tmp_pat
 def test_any_error_writes_nothing_and_names_the_row_and_the_reason(db_url, tmp_path):
     before = elders_count(db_url)
     bad_id = ZHAO[:17] + ("0" if ZHAO[17] != "0" else "1")
-    path = write_csv(tmp_path / "r.csv", [
-        row(),                                                  # row 2: fine
-        row(name="钱奶奶", id_number=bad_id),                    # row 3: checksum
-        row(name="孙大爷", id_number=SUN, street="外地"),         # row 4: street
-        row(name="李奶奶", id_number=QIAN, living="一个人"),       # row 5: vocabulary
-        row(name="赵大爷", id_number=ZHAO),                      # row 6: same ID as row 2
-    ])
+    path = write_csv(
+        tmp_path / "r.csv",
+        [
+            row(),  # row 2: fine
+            row(name="钱奶奶", id_number=bad_id),  # row 3: checksum
+            row(name="孙大爷", id_number=SUN, street="外地"),  # row 4: street
+            row(name="李奶奶", id_number=QIAN, living="一个人"),  # row 5: vocabulary
+            row(name="赵大爷", id_number=ZHAO),  # row 6: same ID as row 2
+        ],
+    )
     report = import_elders(path)
     assert not report.written and elders_count(db_url) == before
     lines = [p.line() for p in report.errors]
@@ -138,13 +200,19 @@ def test_any_error_writes_nothing_and_names_the_row_and_the_reason(db_url, tmp_p
 
 
 def test_birth_date_and_sex_must_agree_with_the_id_number(db_url, tmp_path):
-    path = write_csv(tmp_path / "r.csv", [
-        row(出生日期="1942-06-08", 性别="男"), row(name="钱奶奶", id_number=QIAN, 性别="男"),
-        row(name="孙大爷", id_number=SUN, 出生日期="1945年11月30日", 性别="男")])
+    path = write_csv(
+        tmp_path / "r.csv",
+        [
+            row(出生日期="1942-06-08", 性别="男"),
+            row(name="钱奶奶", id_number=QIAN, 性别="男"),
+            row(name="孙大爷", id_number=SUN, 出生日期="1945年11月30日", 性别="男"),
+        ],
+    )
     report = import_elders(path, dry_run=True)
     assert [p.line() for p in report.errors] == [
         "第2行 出生日期：和身份证号里的出生日期（1942-06-07）不一致",
-        "第3行 性别：和身份证号不一致（身份证号第17位表示女）"]
+        "第3行 性别：和身份证号不一致（身份证号第17位表示女）",
+    ]
     assert report.new == 1
 
 
@@ -192,7 +260,8 @@ def test_the_cli_reports_and_exits_as_documented(db_url, tmp_path):
     result = runner.invoke(args=["registry", "import-elders", str(good), "--dry-run"])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0] == (
-        "1 rows: 1 new, 0 updated, 0 unchanged, 0 errors (dry run: nothing written)")
+        "1 rows: 1 new, 0 updated, 0 unchanged, 0 errors (dry run: nothing written)"
+    )
     assert elders_count(db_url) == 5
     result = runner.invoke(args=["registry", "import-elders", str(good)])
     assert result.exit_code == 0 and elders_count(db_url) == 6
@@ -209,12 +278,15 @@ def test_the_cli_reports_and_exits_as_documented(db_url, tmp_path):
 
 def test_logs_never_hold_a_full_id_number(db_url, tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
-    import_elders(write_csv(tmp_path / "r.csv", [row(), row(name="钱奶奶", id_number=QIAN,
-                                                           street="外地")]), skip_errors=True)
+    import_elders(
+        write_csv(tmp_path / "r.csv", [row(), row(name="钱奶奶", id_number=QIAN, street="外地")]),
+        skip_errors=True,
+    )
     assert ZHAO not in caplog.text and QIAN not in caplog.text
 
 
 # --- at rest --------------------------------------------------------------------------------
+
 
 def test_the_database_holds_no_full_id_number(db_url, tmp_path):
     import_elders(write_csv(tmp_path / "r.csv", [row()]))
@@ -267,23 +339,35 @@ def test_the_migration_encrypts_the_numbers_already_stored(tmp_path):
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     cfg = alembic_config(url)
-    for head in ("0003_telephony", "0004_console", "0005_active_visit", "0007_sms_optouts",
-                 "0008_identity_proofs"):
+    for head in (
+        "0003_telephony",
+        "0004_console",
+        "0005_active_visit",
+        "0007_sms_optouts",
+        "0008_identity_proofs",
+    ):
         command.upgrade(cfg, head)
     engine = sa.create_engine(url)
     with engine.begin() as c:
         c.execute(sa.text("insert into streets (name, inside_city_wall) values ('五老村', 1)"))
         for name, number, phone in (("赵大爷", ZHAO, "13912340001"), ("钱奶奶", QIAN, "13912340001")):
-            c.execute(sa.text(
-                "insert into elders (name, birth_date, phone, id_number, street_id, hukou_local, "
-                "economic_status, care_level, dementia, living_situation, special_family, "
-                "disability_certificate, veteran, created_at) values (:n, '1942-06-07', :p, :i, 1, "
-                "1, '普通', '能力完好', 0, '独居', 0, 0, 0, '2026-01-01 00:00:00')"),
-                dict(n=name, i=number, p=phone if name == "赵大爷" else "13912340009"))
+            c.execute(
+                sa.text(
+                    "insert into elders (name, birth_date, phone, id_number, street_id, hukou_local, "
+                    "economic_status, care_level, dementia, living_situation, special_family, "
+                    "disability_certificate, veteran, created_at) values (:n, '1942-06-07', :p, :i, 1, "
+                    "1, '普通', '能力完好', 0, '独居', 0, 0, 0, '2026-01-01 00:00:00')"
+                ),
+                dict(n=name, i=number, p=phone if name == "赵大爷" else "13912340009"),
+            )
     command.upgrade(cfg, "heads")
     with engine.connect() as c:
-        rows = c.execute(sa.text("select name, id_number_cipher, id_number_hash, id_number_last4, "
-                                 "status from elders order by id")).fetchall()
+        rows = c.execute(
+            sa.text(
+                "select name, id_number_cipher, id_number_hash, id_number_last4, "
+                "status from elders order by id"
+            )
+        ).fetchall()
         c.execute(sa.text("update elders set phone = '13912340001'"))  # a shared landline is allowed
     engine.dispose()
     assert [crypto.decrypt_id(r.id_number_cipher) for r in rows] == [ZHAO, QIAN]

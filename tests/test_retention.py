@@ -1,5 +1,6 @@
 """The retention job on the pinned clock: what is older than the period goes, what is newer
 stays, whole conversations only, and a dry run changes nothing."""
+
 from __future__ import annotations
 
 import asyncio
@@ -48,13 +49,31 @@ def test_old_personal_data_goes_and_recent_stays(db_url, tmp_path, pin_clock, mo
     identity.send_code("old-conversation", 1)
     _conversation(store, "old-conversation", clock.now())
     with session_scope() as s:
-        s.add(OutreachContact(kind="reminder", elder_id=1, channel="sms", to_number="13800000001",
-                              day=clock.today(), status="queued", attempt_key="reminder:old"))
+        s.add(
+            OutreachContact(
+                kind="reminder",
+                elder_id=1,
+                channel="sms",
+                to_number="13800000001",
+                day=clock.today(),
+                status="queued",
+                attempt_key="reminder:old",
+            )
+        )
     pin_clock("2026-11-20T10:00")
     new_sms = send_sms("13800000001", "【12349养老服务】新的短信")
     with session_scope() as s:
-        s.add(OutreachContact(kind="reminder", elder_id=1, channel="sms", to_number="13800000001",
-                              day=clock.today(), status="queued", attempt_key="reminder:new"))
+        s.add(
+            OutreachContact(
+                kind="reminder",
+                elder_id=1,
+                channel="sms",
+                to_number="13800000001",
+                day=clock.today(),
+                status="queued",
+                attempt_key="reminder:new",
+            )
+        )
     _conversation(store, "new-conversation", clock.now())
 
     pin_clock("2026-11-23T10:00")
@@ -75,24 +94,36 @@ def test_old_personal_data_goes_and_recent_stays(db_url, tmp_path, pin_clock, mo
 
 
 def test_a_web_thread_with_an_advisor_goes_whole_when_its_last_message_is_old(
-        db_url, tmp_path, pin_clock, monkeypatch):
+    db_url, tmp_path, pin_clock, monkeypatch
+):
     monkeypatch.setenv("TRACKER_STORE_URL", f"sqlite:///{tmp_path / 'tracker.db'}")
     pin_clock("2026-01-10T10:00")
     with session_scope() as s:
-        old = Handoff(kind="request_human", sender_id="web-old", channel="web",
-                      live_step="closed", status="closed")
-        going_on = Handoff(kind="request_human", sender_id="web-going-on", channel="web",
-                           live_step="live", status="claimed")
+        old = Handoff(
+            kind="request_human", sender_id="web-old", channel="web", live_step="closed", status="closed"
+        )
+        going_on = Handoff(
+            kind="request_human", sender_id="web-going-on", channel="web", live_step="live", status="claimed"
+        )
         s.add_all([old, going_on])
         s.flush()
         for thread in (old, going_on):
-            s.add(ChatMessage(handoff_id=thread.id, sender_id=thread.sender_id,
-                              author="person", text="我的电话是13800000001"))
+            s.add(
+                ChatMessage(
+                    handoff_id=thread.id,
+                    sender_id=thread.sender_id,
+                    author="person",
+                    text="我的电话是13800000001",
+                )
+            )
         old_id, going_on_id = old.id, going_on.id
     pin_clock("2026-11-20T10:00")
     with session_scope() as s:  # the second thread went on: it is kept whole
-        s.add(ChatMessage(handoff_id=going_on_id, sender_id="web-going-on", author="advisor",
-                          text="您好，我是顾问。"))
+        s.add(
+            ChatMessage(
+                handoff_id=going_on_id, sender_id="web-going-on", author="advisor", text="您好，我是顾问。"
+            )
+        )
     pin_clock("2026-11-23T10:00")
     assert retention.run(days=180, dry_run=True).counts["chat_messages"] == 1
     assert retention.run(days=180).counts["chat_messages"] == 1
@@ -103,10 +134,19 @@ def test_a_web_thread_with_an_advisor_goes_whole_when_its_last_message_is_old(
 
 
 def test_the_command_line_reports_a_dry_run(db_url, tmp_path):
-    done = subprocess.run([str(VENV_BIN / "python"), "-m", "bot.manage", "retention", "--dry-run"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          env={"PATH": "/usr/bin:/bin", "DATABASE_URL": db_url,
-                               "TRACKER_STORE_URL": f"sqlite:///{tmp_path / 't.db'}",
-                               "CLOCK_NOW": "2026-11-23T10:00", "PYTHONPATH": str(ROOT)})
+    done = subprocess.run(
+        [str(VENV_BIN / "python"), "-m", "bot.manage", "retention", "--dry-run"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DATABASE_URL": db_url,
+            "TRACKER_STORE_URL": f"sqlite:///{tmp_path / 't.db'}",
+            "CLOCK_NOW": "2026-11-23T10:00",
+            "PYTHONPATH": str(ROOT),
+        },
+    )
     assert done.returncode == 0 and "retention before 2026-05-27" in done.stdout
     assert "(dry run)" in done.stdout

@@ -1,5 +1,6 @@
 """Emergencies and scam reports: they win over anything in progress, get protective advice,
 a record, and (emergencies) the top of the handoff queue."""
+
 from __future__ import annotations
 
 import pytest
@@ -48,10 +49,13 @@ def promises(replies: list[dict]) -> list[str]:
 
 def safety_rows(db, sender):
     with db.connect() as conn:
-        return conn.execute(sa.text(
-            "SELECT s.kind, h.priority, h.status FROM safety_events s "
-            "JOIN handoffs h ON h.id = s.handoff_id WHERE s.sender_id = :s"),
-            {"s": db.stack.conversation(sender)}).all()
+        return conn.execute(
+            sa.text(
+                "SELECT s.kind, h.priority, h.status FROM safety_events s "
+                "JOIN handoffs h ON h.id = s.handoff_id WHERE s.sender_id = :s"
+            ),
+            {"s": db.stack.conversation(sender)},
+        ).all()
 
 
 @pytest.mark.parametrize("family, phrase", [(f, p) for f, ps in EMERGENCY_FAMILIES.items() for p in ps])
@@ -108,7 +112,9 @@ def test_not_a_scam_after_a_warning_is_understood(stack, db, sender):
     assert "理解错了" in text and "诈骗" not in text
 
 
-@pytest.mark.parametrize("phrase", ["我不想活了", "安眠药我都攒好了，今天晚上就吃", "活着没意思，不想再拖累孩子了"])
+@pytest.mark.parametrize(
+    "phrase", ["我不想活了", "安眠药我都攒好了，今天晚上就吃", "活着没意思，不想再拖累孩子了"]
+)
 def test_crisis_gets_12356_120_and_the_top_of_the_queue(stack, db, sender, phrase):
     replies = stack.chat(sender, phrase)
     text = "\n".join(r["text"] for r in replies)
@@ -170,10 +176,16 @@ def test_the_queue_puts_crisis_and_emergency_before_scams(stack, db, sender):
     stack.chat(sender + "-s", "有人让我交钱领补贴，是不是骗子")
     stack.chat(sender + "-c", "我不想活了")
     with db.connect() as conn:
-        kinds = [k for (k,) in conn.execute(sa.text(
-            "SELECT kind FROM handoffs WHERE status = 'open' AND sender_id IN (:a, :b) "
-            "ORDER BY priority, id"), {"a": stack.conversation(sender + "-s"),
-                                       "b": stack.conversation(sender + "-c")}).all()]
+        kinds = [
+            k
+            for (k,) in conn.execute(
+                sa.text(
+                    "SELECT kind FROM handoffs WHERE status = 'open' AND sender_id IN (:a, :b) "
+                    "ORDER BY priority, id"
+                ),
+                {"a": stack.conversation(sender + "-s"), "b": stack.conversation(sender + "-c")},
+            ).all()
+        ]
     assert kinds == ["crisis", "scam"]
 
 
@@ -193,10 +205,20 @@ def test_emergencies_are_at_the_top_of_the_handoff_queue(stack, db, sender):
     stack.chat(sender, "老伴叫不醒")
     with db.connect() as conn:
         # the queue's order (crises and emergencies of earlier tests share the top priority)
-        order = [row[0] for row in conn.execute(sa.text(
-            "SELECT sender_id FROM handoffs WHERE status = 'open' ORDER BY priority, created_at, id"))]
-        kinds = {row[0] for row in conn.execute(sa.text(
-            "SELECT kind FROM handoffs WHERE status = 'open' AND priority = 0"))}
+        order = [
+            row[0]
+            for row in conn.execute(
+                sa.text(
+                    "SELECT sender_id FROM handoffs WHERE status = 'open' ORDER BY priority, created_at, id"
+                )
+            )
+        ]
+        kinds = {
+            row[0]
+            for row in conn.execute(
+                sa.text("SELECT kind FROM handoffs WHERE status = 'open' AND priority = 0")
+            )
+        }
     conversation, asked_for_a_person = stack.conversation(sender), stack.conversation(sender + "-h")
     assert order.index(conversation) < order.index(asked_for_a_person)
     assert "emergency" in kinds and kinds <= {"emergency", "crisis"}

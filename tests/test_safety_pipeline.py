@@ -3,6 +3,7 @@ classifier plus the safety layer (rasa_ext.nlu_components.SafetyLayer), as the s
 message. The cues alone miss indirect phrasings (tests/test_safety_layer.py floors); the
 classifier's crisis, emergency and scam readings turn most of those into one question.
 Floors sit just under the figures in benchmarks/RESULTS.md (safety section)."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,10 +14,18 @@ pytestmark = pytest.mark.e2e
 
 FLOORS = {
     "dev3": {"danger_recall": 0.99, "danger_recall_or_asked": 0.99, "scam_precision": 0.99},
-    "holdout": {"danger_recall": 0.89, "danger_recall_or_asked": 0.99,
-                "scam_recall_or_asked": 0.98, "scam_precision": 0.99},
-    "holdout2": {"danger_recall": 0.67, "danger_recall_or_asked": 0.94,
-                 "scam_recall_or_asked": 0.98, "scam_precision": 0.95},
+    "holdout": {
+        "danger_recall": 0.89,
+        "danger_recall_or_asked": 0.99,
+        "scam_recall_or_asked": 0.98,
+        "scam_precision": 0.99,
+    },
+    "holdout2": {
+        "danger_recall": 0.67,
+        "danger_recall_or_asked": 0.94,
+        "scam_recall_or_asked": 0.98,
+        "scam_precision": 0.95,
+    },
 }
 
 

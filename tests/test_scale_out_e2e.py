@@ -3,6 +3,7 @@ one web server, sharing PostgreSQL (service database and tracker store) and Redi
 store). A conversation's turns alternate between the Rasa servers; nothing is lost or
 stored twice, and a booking made through them exists exactly once. Skipped, with the
 reason, when PostgreSQL or Redis do not answer on localhost."""
+
 from __future__ import annotations
 
 import re
@@ -13,8 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.pg import REDIS_TEST_URL, postgres_available, redis_available, temporary_database
-from tests.stack import (MODEL, ROOT, VENV_BIN, Process, Stack, free_port, latest_code,
-                         wait_http)
+from tests.stack import MODEL, ROOT, VENV_BIN, Process, Stack, free_port, latest_code, wait_http
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -22,6 +22,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 @dataclass
 class TwoByTwo(Stack):
     """Stack with a second Rasa server and a second action server (each Rasa calls its own)."""
+
     rasa2_port: int = field(default_factory=free_port)
     actions2_port: int = field(default_factory=free_port)
 
@@ -36,27 +37,55 @@ class TwoByTwo(Stack):
     def build(self) -> None:
         super().build()
         env = self.env()
-        web_env = dict(env, RASA_URL=",".join(self.rasa_urls), ACTION_SERVER_URL=",".join(self.actions_urls),
-                       LOG_LEVEL="DEBUG")
+        web_env = dict(
+            env,
+            RASA_URL=",".join(self.rasa_urls),
+            ACTION_SERVER_URL=",".join(self.actions_urls),
+            LOG_LEVEL="DEBUG",
+        )
         self.processes["web"].env = web_env
         second = self.workdir / "endpoints-2.yml"
-        subprocess.run([str(VENV_BIN / "python"), "scripts/render_endpoints.py", str(second)],
-                       cwd=ROOT, env=dict(env, ACTION_SERVER_URL=self.actions_urls[1]), check=True,
-                       capture_output=True)
+        subprocess.run(
+            [str(VENV_BIN / "python"), "scripts/render_endpoints.py", str(second)],
+            cwd=ROOT,
+            env=dict(env, ACTION_SERVER_URL=self.actions_urls[1]),
+            check=True,
+            capture_output=True,
+        )
         self.processes["actions2"] = Process(
-            "actions2", [str(VENV_BIN / "python"), "-m", "actions.server", "--port",
-                         str(self.actions2_port)], env, self.workdir / "actions2.log")
+            "actions2",
+            [str(VENV_BIN / "python"), "-m", "actions.server", "--port", str(self.actions2_port)],
+            env,
+            self.workdir / "actions2.log",
+        )
         self.processes["rasa2"] = Process(
-            "rasa2", [str(VENV_BIN / "rasa"), "run", "--enable-api", "--interface", "127.0.0.1",
-                      f"--auth-token={env['RASA_AUTH_TOKEN']}", "--port", str(self.rasa2_port),
-                      "--model", str(MODEL), "--endpoints", str(second), "--credentials",
-                      "credentials.yml"], env, self.workdir / "rasa2.log")
+            "rasa2",
+            [
+                str(VENV_BIN / "rasa"),
+                "run",
+                "--enable-api",
+                "--interface",
+                "127.0.0.1",
+                f"--auth-token={env['RASA_AUTH_TOKEN']}",
+                "--port",
+                str(self.rasa2_port),
+                "--model",
+                str(MODEL),
+                "--endpoints",
+                str(second),
+                "--credentials",
+                "credentials.yml",
+            ],
+            env,
+            self.workdir / "rasa2.log",
+        )
 
     def start(self, timeout: float = 240) -> dict[str, float]:
         timings = super().start(timeout)
         wait_http(f"{self.actions_urls[1]}/health", timeout, self.processes["actions2"].popen)
-        wait_http(f"{self.rasa_urls[1]}/status?token={self.rasa_token}", timeout,
-                  self.processes["rasa2"].popen)
+        wait_http(
+            f"{self.rasa_urls[1]}/status?token={self.rasa_token}", timeout, self.processes["rasa2"].popen
+        )
         wait_http(self.web_url + "/healthz", timeout)
         return timings
 
@@ -95,12 +124,20 @@ def test_a_booking_through_two_rasa_and_two_action_servers(two, sender):
     assert "预约好了" in reply
     conversation = two.conversation(sender)
     with engine.connect() as c:
-        users = [r[0] for r in c.execute(sa.text(
-            "select data from events where sender_id = :s and type_name = 'user' order by id"),
-            {"s": conversation})]
-        bookings = c.execute(sa.text("select count(*) from bookings b join elders e on "
-                                     "e.id = b.elder_id where e.name = '王秀英' and "
-                                     "b.status = 'booked'")).scalar_one()
+        users = [
+            r[0]
+            for r in c.execute(
+                sa.text("select data from events where sender_id = :s and type_name = 'user' order by id"),
+                {"s": conversation},
+            )
+        ]
+        bookings = c.execute(
+            sa.text(
+                "select count(*) from bookings b join elders e on "
+                "e.id = b.elder_id where e.name = '王秀英' and "
+                "b.status = 'booked'"
+            )
+        ).scalar_one()
     engine.dispose()
     assert len(users) == len(said)  # every turn stored once, none lost
     assert bookings == 1

@@ -1,6 +1,7 @@
 """SMS only to numbers on file, on every path (bot/sms.py is the one door: identity codes,
 booking notices, eligibility results), and no SMS bombing through the one-time codes:
 at most 5 unused codes an hour per conversation and per elder (never turned off)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -33,8 +34,9 @@ def test_a_number_nobody_registered_gets_no_sms(db_url, caplog):
         assert send_sms(STRANGER, "【12349养老服务】通知") is None
         assert send_sms(STRANGER, "【12349养老服务】验证码123456", requested=True) is None
     assert outbox() == 0
-    assert any("not a number on file" in r.getMessage() and "139****5678" in r.getMessage()
-               for r in caplog.records)
+    assert any(
+        "not a number on file" in r.getMessage() and "139****5678" in r.getMessage() for r in caplog.records
+    )
     assert STRANGER not in caplog.text
 
 
@@ -56,10 +58,22 @@ def test_the_eligibility_result_is_not_texted_to_an_unregistered_caller(db_url):
     unregistered caller ID gets no SMS from the hotline either."""
     from actions.eligibility import ActionEligibilitySendSms
 
-    slots = {"elig_summary": "【12349养老服务】您可以申请：高龄津贴。", "elig_sms_phone": None,
-             "channel": "voice", "caller_phone": "+86" + STRANGER}
-    tracker = Tracker("call-unregistered", slots, {"text": "发短信", "metadata": {
-        "channel": "voice", "phone": "+86" + STRANGER}}, [], False, None, {}, "action_listen")
+    slots = {
+        "elig_summary": "【12349养老服务】您可以申请：高龄津贴。",
+        "elig_sms_phone": None,
+        "channel": "voice",
+        "caller_phone": "+86" + STRANGER,
+    }
+    tracker = Tracker(
+        "call-unregistered",
+        slots,
+        {"text": "发短信", "metadata": {"channel": "voice", "phone": "+86" + STRANGER}},
+        [],
+        False,
+        None,
+        {},
+        "action_listen",
+    )
     asyncio.run(ActionEligibilitySendSms().run(CollectingDispatcher(), tracker, {}))
     assert outbox() == 0
 

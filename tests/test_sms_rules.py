@@ -1,5 +1,6 @@
 """Who gets our SMS: never a landline (the provider rejects it), never a number that replied
 退订 (unless the person asked for it just now, e.g. a one-time code)."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select

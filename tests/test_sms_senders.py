@@ -4,6 +4,7 @@ name, number), the auth header, timeouts and refusals (the row is marked failed,
 caller's booking stands). Then what holds for every sender: a number that replied 退订
 gets nothing; the template catalogue is consistent; a landline elder's notices go to her
 family contact's mobile, or to nobody and a note for the advisor."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,16 @@ from sqlalchemy import func, select
 from bot import booking, sms_templates
 from bot.db import session_scope
 from bot.models import Elder, Handoff, SmsOutbox
-from bot.sms import (FAMILY_MOBILE, NO_MOBILE, ELDER_MOBILE, configured_sender, note_sms_unsent,
-                     notice_number_for, opt_out, send_sms)
+from bot.sms import (
+    FAMILY_MOBILE,
+    NO_MOBILE,
+    ELDER_MOBILE,
+    configured_sender,
+    note_sms_unsent,
+    notice_number_for,
+    opt_out,
+    send_sms,
+)
 from bot.sms_senders import SendResult, TemplateSender, TwilioSender
 from tests.test_booking import ZHANG, key, morning
 from tests.local_http import JsonHandler
@@ -44,14 +53,24 @@ class FakeProvider(CommitWatchingFake):
         class Handler(JsonHandler):
             def do_POST(self):  # noqa: N802 - http.server's name
                 raw = self.read_body()
-                fake.requests.append({"path": self.path, "json": json.loads(raw),
-                                      "authorization": self.headers.get("Authorization"),
-                                      "content_type": self.headers.get("Content-Type"),
-                                      "bookings_visible": fake.bookings_visible()})
+                fake.requests.append(
+                    {
+                        "path": self.path,
+                        "json": json.loads(raw),
+                        "authorization": self.headers.get("Authorization"),
+                        "content_type": self.headers.get("Content-Type"),
+                        "bookings_visible": fake.bookings_visible(),
+                    }
+                )
                 time.sleep(fake.delay)
-                body = json.dumps({"Code": fake.code, "Message": "OK" if fake.code == "OK" else "业务限流",
-                                   "BizId": f"{len(fake.requests):06d}^0",
-                                   "RequestId": "F0000000-0000-0000-0000-000000000000"}).encode()
+                body = json.dumps(
+                    {
+                        "Code": fake.code,
+                        "Message": "OK" if fake.code == "OK" else "业务限流",
+                        "BizId": f"{len(fake.requests):06d}^0",
+                        "RequestId": "F0000000-0000-0000-0000-000000000000",
+                    }
+                ).encode()
                 self.send_json(body, fake.status)
 
         self.serve(Handler)
@@ -75,24 +94,39 @@ def outbox_count() -> int:
         return s.execute(select(func.count(SmsOutbox.id))).scalar_one()
 
 
-CONFIRMED = {"greeting": "张桂兰您好", "whom": "您", "service": "助浴",
-             "time": "11月25日，星期三，上午8点到10点", "address": "五老村街道文昌巷12号3楼",
-             "reference": "K7Q2M9", "cost": "这次需要付0元"}
+CONFIRMED = {
+    "greeting": "张桂兰您好",
+    "whom": "您",
+    "service": "助浴",
+    "time": "11月25日，星期三，上午8点到10点",
+    "address": "五老村街道文昌巷12号3楼",
+    "reference": "K7Q2M9",
+    "cost": "这次需要付0元",
+}
 
 
 # --- the template provider ----------------------------------------------------------------
 
+
 def test_a_templated_message_goes_as_template_code_and_parameters(provider, caplog):
     with caplog.at_level(logging.INFO, logger="bot.sms"):
-        sms_id = send_sms("13800000001", "【12349养老服务】验证码483920，5分钟内有效。", requested=True,
-                          template=("identity_code", {"code": 483920}))
+        sms_id = send_sms(
+            "13800000001",
+            "【12349养老服务】验证码483920，5分钟内有效。",
+            requested=True,
+            template=("identity_code", {"code": 483920}),
+        )
     assert len(provider.requests) == 1
     sent = provider.requests[0]
     assert sent["path"] == "/sms/send" and sent["content_type"] == "application/json"
     assert sent["authorization"] == f"Bearer {API_KEY}"
-    assert sent["json"] == {"PhoneNumbers": "13800000001", "SignName": "12349养老服务",
-                            "TemplateCode": CODE_IDENTITY, "TemplateParam": '{"code":"483920"}',
-                            "OutId": str(sms_id)}
+    assert sent["json"] == {
+        "PhoneNumbers": "13800000001",
+        "SignName": "12349养老服务",
+        "TemplateCode": CODE_IDENTITY,
+        "TemplateParam": '{"code":"483920"}',
+        "OutId": str(sms_id),
+    }
     row = outbox(sms_id)
     assert (row.status, row.provider_sid, row.error) == ("sent", "000001^0", None)
     assert row.sent_at is not None and row.body.startswith("【12349养老服务】验证码483920")
@@ -100,8 +134,11 @@ def test_a_templated_message_goes_as_template_code_and_parameters(provider, capl
 
 
 def test_every_parameter_of_a_notice_reaches_the_provider(provider):
-    sms_id = send_sms("13800000001", "【12349养老服务】张桂兰您好，已为您预约：助浴……",
-                      template=("booking_confirmed", CONFIRMED))
+    sms_id = send_sms(
+        "13800000001",
+        "【12349养老服务】张桂兰您好，已为您预约：助浴……",
+        template=("booking_confirmed", CONFIRMED),
+    )
     sent = provider.requests[0]["json"]
     assert sent["TemplateCode"] == CODE_CONFIRMED
     assert json.loads(sent["TemplateParam"]) == CONFIRMED
@@ -187,16 +224,19 @@ def test_a_provider_that_is_not_there_marks_the_sms_failed(db_url, monkeypatch):
 def test_parameters_that_do_not_fit_the_catalogue_are_the_callers_mistake(db_url):
     """Checked whatever the sender (here: none, the embedded default), so the tests catch it."""
     wrong = dict(CONFIRMED, reference=None)
-    for template in (("booking_confirmed", wrong),
-                     ("booking_confirmed", {k: v for k, v in CONFIRMED.items() if k != "cost"}),
-                     ("booking_confirmed", dict(CONFIRMED, price="5元")),
-                     ("no_such_kind", {})):
+    for template in (
+        ("booking_confirmed", wrong),
+        ("booking_confirmed", {k: v for k, v in CONFIRMED.items() if k != "cost"}),
+        ("booking_confirmed", dict(CONFIRMED, price="5元")),
+        ("no_such_kind", {}),
+    ):
         with pytest.raises(sms_templates.TemplateError):
             send_sms("13800000001", "【12349养老服务】通知", template=template)
     assert outbox_count() == 0
 
 
 # --- which sender ---------------------------------------------------------------------------
+
 
 def test_the_sender_follows_sms_provider_and_its_credentials(db_url, monkeypatch, caplog):
     assert configured_sender() is None  # embedded default: the outbox
@@ -225,6 +265,7 @@ def test_a_sender_reports_instead_of_raising(db_url):
 
 
 # --- 退订 holds for every sender -------------------------------------------------------------
+
 
 @pytest.fixture(params=["outbox", "twilio", "template"])
 def any_sender(request, db_url, monkeypatch):
@@ -267,6 +308,7 @@ def test_a_number_that_opted_out_gets_nothing_from_any_sender(any_sender):
 
 # --- the catalogue ---------------------------------------------------------------------------
 
+
 def test_the_catalogue_has_every_kind_and_nothing_a_provider_refuses():
     templates = sms_templates.catalogue()
     assert set(sms_templates.KINDS) <= set(templates)
@@ -279,21 +321,29 @@ def test_the_catalogue_has_every_kind_and_nothing_a_provider_refuses():
 
 def test_a_catalogue_a_provider_would_refuse_is_not_loaded(tmp_path):
     bad = tmp_path / "templates.yml"
-    bad.write_text("templates:\n"
-                   "  booking_confirmed:\n    label: 预约确认\n    code: SMS_1\n"
-                   "    params: {greeting: x, when: y}\n    text: 【12349】${greeting}${time}\n"
-                   "  generic:\n    label: 通知\n    code: SMS_2\n    params: {text: x}\n"
-                   "    text: ${text}\n", encoding="utf-8")
+    bad.write_text(
+        "templates:\n"
+        "  booking_confirmed:\n    label: 预约确认\n    code: SMS_1\n"
+        "    params: {greeting: x, when: y}\n    text: 【12349】${greeting}${time}\n"
+        "  generic:\n    label: 通知\n    code: SMS_2\n    params: {text: x}\n"
+        "    text: ${text}\n",
+        encoding="utf-8",
+    )
     with pytest.raises(sms_templates.TemplateError) as caught:
         sms_templates.load(bad)
     message = str(caught.value)
-    for problem in ("kind visit_reminder is missing", "two variables side by side",
-                    "the text uses ['greeting', 'time'], params are ['greeting', 'when']",
-                    "generic: the text is only variables", "【】 in the text"):
+    for problem in (
+        "kind visit_reminder is missing",
+        "two variables side by side",
+        "the text uses ['greeting', 'time'], params are ['greeting', 'when']",
+        "generic: the text is only variables",
+        "【】 in the text",
+    ):
         assert problem in message
 
 
 # --- landlines: the family contact's mobile, or a note for the advisor ----------------------
+
 
 def _set_phones(phone: str | None, family: str | None) -> None:
     with session_scope() as s:
@@ -315,8 +365,11 @@ def test_a_landline_elders_notices_go_to_her_family_contacts_mobile(provider):
     _set_phones(LANDLINE, FAMILY)
     number, why = _notice_number()
     assert (number, why) == (FAMILY, FAMILY_MOBILE)
-    sms_id = send_sms(number, "【12349养老服务】您好，张桂兰的预约……",
-                      template=("booking_confirmed", dict(CONFIRMED, greeting="您好", whom="张桂兰")))
+    sms_id = send_sms(
+        number,
+        "【12349养老服务】您好，张桂兰的预约……",
+        template=("booking_confirmed", dict(CONFIRMED, greeting="您好", whom="张桂兰")),
+    )
     assert outbox(sms_id).status == "sent" and provider.requests[0]["json"]["PhoneNumbers"] == FAMILY
 
 
@@ -333,9 +386,16 @@ def test_no_mobile_anywhere_gives_no_number_and_a_note_for_the_advisor(db_url, p
     with session_scope() as s:
         handoff = s.get(Handoff, note)
         assert (handoff.kind, handoff.priority, handoff.elder_id, handoff.status, handoff.phone) == (
-            "sms_unsent", 5, ZHANG, "open", None)
-        assert handoff.summary == ("短信未能发出（预约确认，预约号K7Q2M9）：长者编号1本人和家属都没有"
-                                   "登记手机号。请电话告知，并核实联系方式。")
+            "sms_unsent",
+            5,
+            ZHANG,
+            "open",
+            None,
+        )
+        assert handoff.summary == (
+            "短信未能发出（预约确认，预约号K7Q2M9）：长者编号1本人和家属都没有"
+            "登记手机号。请电话告知，并核实联系方式。"
+        )
     assert outbox_count() == 0
 
 

@@ -2,6 +2,7 @@
 API (TWILIO_API_URL). A booking's confirmation is sent only after the booking committed
 (the fake checks the booking is visible from another connection when the request arrives),
 the outbox row records what Twilio answered, and a rolled-back transaction sends nothing."""
+
 from __future__ import annotations
 
 import json
@@ -52,14 +53,23 @@ class FakeTwilio(CommitWatchingFake):
         class Handler(JsonHandler):
             def do_POST(self):  # noqa: N802 - http.server's name
                 form = dict(urllib.parse.parse_qsl(self.read_body().decode()))
-                fake.requests.append({"path": self.path, "form": form,
-                                      "bookings_visible": fake.bookings_visible()})
-                body = json.dumps({"sid": f"SM{len(fake.requests):032d}", "status": "queued",
-                                   "to": form.get("To"), "from": form.get("From"),
-                                   "body": form.get("Body"), "account_sid": ACCOUNT}).encode()
+                fake.requests.append(
+                    {"path": self.path, "form": form, "bookings_visible": fake.bookings_visible()}
+                )
+                body = json.dumps(
+                    {
+                        "sid": f"SM{len(fake.requests):032d}",
+                        "status": "queued",
+                        "to": form.get("To"),
+                        "from": form.get("From"),
+                        "body": form.get("Body"),
+                        "account_sid": ACCOUNT,
+                    }
+                ).encode()
                 if fake.status >= 400:
-                    body = json.dumps({"code": 20500, "message": "fake outage",
-                                       "status": fake.status}).encode()
+                    body = json.dumps(
+                        {"code": 20500, "message": "fake outage", "status": fake.status}
+                    ).encode()
                 self.send_json(body, fake.status)
 
         self.serve(Handler)
@@ -132,8 +142,7 @@ def test_twilio_sends_the_full_text_of_a_templated_message(twilio, caplog):
 
     body = "【12349养老服务】验证码483920，5分钟内有效，只用于在12349核实身份。"
     with caplog.at_level(logging.INFO, logger="bot.sms"):
-        sms_id = send_sms("13800000001", body, requested=True,
-                          template=("identity_code", {"code": "483920"}))
+        sms_id = send_sms("13800000001", body, requested=True, template=("identity_code", {"code": "483920"}))
     assert [r["form"]["Body"] for r in twilio.requests] == [body]
     assert outbox(sms_id).status == "sent"
     assert f"id={sms_id} kind=identity_code sender=twilio" in caplog.text

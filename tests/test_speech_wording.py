@@ -3,6 +3,7 @@ caller hears (issue 19). Pure functions, no app, no database.
 
 Add a row when a reply is heard wrong: the text as the bot writes it, and the words an
 86-year-old should hear."""
+
 from __future__ import annotations
 
 import pytest
@@ -83,8 +84,11 @@ WORDING = [
 ]
 
 
-@pytest.mark.parametrize("text, said", [(text, said) for _, text, said in WORDING],
-                         ids=[f"{category}-{i}" for i, (category, _, _) in enumerate(WORDING)])
+@pytest.mark.parametrize(
+    "text, said",
+    [(text, said) for _, text, said in WORDING],
+    ids=[f"{category}-{i}" for i, (category, _, _) in enumerate(WORDING)],
+)
 def test_speakable(text, said):
     assert speakable(text) == said
 
@@ -95,17 +99,20 @@ def test_the_table_covers_every_category():
     assert len(WORDING) >= 40
 
 
-@pytest.mark.parametrize("ref, said", [
-    ("148832", "幺四八，八三二"),
-    ("1 4 8 8 3 2", "幺四八，八三二"),
-    ("１４８８３２", "幺四八，八三二"),  # full-width, as typed on a phone
-    ("1024", "幺零，二四"),  # never a digit left alone at the end
-    ("1234567", "幺二三，四五，六七"),
-    ("12345678", "幺二三，四五六，七八"),
-    ("120", "幺二零"),
-    ("ab12c3", "AB幺，二C三"),
-    ("", ""),
-])
+@pytest.mark.parametrize(
+    "ref, said",
+    [
+        ("148832", "幺四八，八三二"),
+        ("1 4 8 8 3 2", "幺四八，八三二"),
+        ("１４８８３２", "幺四八，八三二"),  # full-width, as typed on a phone
+        ("1024", "幺零，二四"),  # never a digit left alone at the end
+        ("1234567", "幺二三，四五，六七"),
+        ("12345678", "幺二三，四五六，七八"),
+        ("120", "幺二零"),
+        ("ab12c3", "AB幺，二C三"),
+        ("", ""),
+    ],
+)
 def test_say_reference_groups_in_threes(ref, said):
     assert say_reference(ref) == said
 
@@ -115,11 +122,14 @@ def test_a_reference_said_twice_is_said_the_same_both_times():
     assert speakable(f"预约号{148832}。") == f"预约号{say_reference('148832')}。"
 
 
-@pytest.mark.parametrize("number, said", [
-    ("13800000001", "幺三八零零零零零零零幺"),
-    ("002X", "零零二叉"),
-    ("138 0000-0001", "幺三八零零零零零零零幺"),
-])
+@pytest.mark.parametrize(
+    "number, said",
+    [
+        ("13800000001", "幺三八零零零零零零零幺"),
+        ("002X", "零零二叉"),
+        ("138 0000-0001", "幺三八零零零零零零零幺"),
+    ],
+)
 def test_read_digits(number, said):
     assert read_digits(number) == said
 

@@ -7,6 +7,7 @@ something fails (a 200 with Chinese TwiML, 403 for a bad signature, the fallback
 
 The Flask app runs in-process against a real migrated database; Rasa's port is dead, so a
 call starts with "系统现在有点忙" and a transfer (or, off duty, a callback)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,16 +22,29 @@ from bot import advisor_calendar
 from bot.clock import CHINA_TZ
 from bot.config import get_settings
 from server.telephony import dialogue
-from server.telephony.advisor_line import (caller_id_withheld, callback_number, digits_said,
-                                           transfer_target, whisper)
+from server.telephony.advisor_line import (
+    caller_id_withheld,
+    callback_number,
+    digits_said,
+    transfer_target,
+    whisper,
+)
 from server.telephony.base import VoicePlan
 from server.telephony.dialogue import VoiceBridge, advisor_on_duty, hours_spoken
 from server.telephony.freeswitch_adapter import FreeswitchAdapter
 from server.telephony.store import CallState
 from server.telephony.twilio_adapter import TwilioAdapter
 from tests.test_freeswitch_support import PASSWORD, USER, FreeswitchSide, FsCall
-from tests.test_twilio_support import (ADVISOR, CALLER, TOKEN, Call, TwiML, TwilioSide, new_call_sid,
-                                       phone_line_env)
+from tests.test_twilio_support import (
+    ADVISOR,
+    CALLER,
+    TOKEN,
+    Call,
+    TwiML,
+    TwilioSide,
+    new_call_sid,
+    phone_line_env,
+)
 from tests.stack import rows
 
 TWILIO_GOLDEN = Path(__file__).parent / "twilio_golden"
@@ -43,11 +57,19 @@ def app(db_url, monkeypatch):
     phone_line_env(monkeypatch)
     monkeypatch.setenv("FREESWITCH_HTTAPI_USER", USER)
     monkeypatch.setenv("FREESWITCH_HTTAPI_PASSWORD", PASSWORD)
-    for name in ("PUBLIC_BASE_URL", "TWILIO_VALIDATE_SIGNATURE", "FREESWITCH_TTS_ENGINE",
-                 "FREESWITCH_TTS_VOICE", "FREESWITCH_ASR_ENGINE", "FREESWITCH_ASR_GRAMMAR",
-                 "FREESWITCH_BRIDGE", "FREESWITCH_SIP_PROFILE"):
+    for name in (
+        "PUBLIC_BASE_URL",
+        "TWILIO_VALIDATE_SIGNATURE",
+        "FREESWITCH_TTS_ENGINE",
+        "FREESWITCH_TTS_VOICE",
+        "FREESWITCH_ASR_ENGINE",
+        "FREESWITCH_ASR_GRAMMAR",
+        "FREESWITCH_BRIDGE",
+        "FREESWITCH_SIP_PROFILE",
+    ):
         monkeypatch.delenv(name, raising=False)
     from server import create_app
+
     return create_app({"TESTING": True})
 
 
@@ -84,22 +106,28 @@ def dial_target(answer: TwiML) -> ET.Element:
 
 # --- 1. the transfer target --------------------------------------------------------------
 
-@pytest.mark.parametrize("value, kind, address", [
-    ("+8613912349000", "number", "+8613912349000"),
-    ("+86 139-1234-9000", "number", "+8613912349000"),
-    ("013912349000", "number", "013912349000"),
-    ("8001", "number", "8001"),  # a queue / extension of the district's switch
-    (SIP_ADVISORS, "sip", SIP_ADVISORS),
-    ("SIP:advisors@pbx.example.cn:5060", "sip", "sip:advisors@pbx.example.cn:5060"),
-    ("sips:queue-12349@pbx.example.cn", "sip", "sips:queue-12349@pbx.example.cn"),
-])
+
+@pytest.mark.parametrize(
+    "value, kind, address",
+    [
+        ("+8613912349000", "number", "+8613912349000"),
+        ("+86 139-1234-9000", "number", "+8613912349000"),
+        ("013912349000", "number", "013912349000"),
+        ("8001", "number", "8001"),  # a queue / extension of the district's switch
+        (SIP_ADVISORS, "sip", SIP_ADVISORS),
+        ("SIP:advisors@pbx.example.cn:5060", "sip", "sip:advisors@pbx.example.cn:5060"),
+        ("sips:queue-12349@pbx.example.cn", "sip", "sips:queue-12349@pbx.example.cn"),
+    ],
+)
 def test_transfer_targets(value, kind, address):
     target = transfer_target(value)
     assert (target.kind, target.address) == (kind, address)
 
 
-@pytest.mark.parametrize("value", ["", "王顾问", "sip:advisors@pbx.example.cn;transport=tcp",
-                                   "sip:a@b,c", "+86 139 1234 9000;x=$y", "1"])
+@pytest.mark.parametrize(
+    "value",
+    ["", "王顾问", "sip:advisors@pbx.example.cn;transport=tcp", "sip:a@b,c", "+86 139 1234 9000;x=$y", "1"],
+)
 def test_what_cannot_be_dialled_is_no_target(value):
     assert transfer_target(value) is None
 
@@ -116,17 +144,29 @@ def test_an_undiallable_advisor_number_means_callbacks_not_transfers(monkeypatch
 
 # --- 2. the whisper: golden TwiML ---------------------------------------------------------
 
+
 def _golden_twilio() -> dict[str, str]:
     adapter = TwilioAdapter(TOKEN)
-    adapter.whisper_url = lambda said: ("https://hotline.example.org/twilio/whisper?"
-                                        + urlencode({"text": said}))
+    adapter.whisper_url = lambda said: (
+        "https://hotline.example.org/twilio/whisper?" + urlencode({"text": said})
+    )
     return {
-        "transfer_whisper_number.xml": adapter.render_voice(VoicePlan(
-            say=["好的，正在为您转接人工顾问，请不要挂机。"], transfer_to=ADVISOR,
-            transfer_result_url="/twilio/voice?turn=3", transfer_whisper=WHISPER)),
-        "transfer_whisper_sip.xml": adapter.render_voice(VoicePlan(
-            say=["正在为您转接人工顾问，请不要挂机。"], transfer_to=SIP_ADVISORS,
-            transfer_result_url="/twilio/voice?turn=3", transfer_whisper=WHISPER)),
+        "transfer_whisper_number.xml": adapter.render_voice(
+            VoicePlan(
+                say=["好的，正在为您转接人工顾问，请不要挂机。"],
+                transfer_to=ADVISOR,
+                transfer_result_url="/twilio/voice?turn=3",
+                transfer_whisper=WHISPER,
+            )
+        ),
+        "transfer_whisper_sip.xml": adapter.render_voice(
+            VoicePlan(
+                say=["正在为您转接人工顾问，请不要挂机。"],
+                transfer_to=SIP_ADVISORS,
+                transfer_result_url="/twilio/voice?turn=3",
+                transfer_whisper=WHISPER,
+            )
+        ),
         "whisper.xml": adapter.render_whisper(WHISPER),
     }
 
@@ -142,8 +182,10 @@ def test_golden_twiml_files_are_all_checked():
 
 
 def test_the_whisper_rides_on_the_number_or_the_sip_address_and_never_reaches_the_caller():
-    for name, tag, address in (("transfer_whisper_number.xml", "Number", ADVISOR),
-                               ("transfer_whisper_sip.xml", "Sip", SIP_ADVISORS)):
+    for name, tag, address in (
+        ("transfer_whisper_number.xml", "Number", ADVISOR),
+        ("transfer_whisper_sip.xml", "Sip", SIP_ADVISORS),
+    ):
         answer = TwiML.parse(200, _golden_twilio()[name])
         target = dial_target(answer)
         assert (target.tag, target.text) == (tag, address)
@@ -158,35 +200,59 @@ def test_the_whisper_rides_on_the_number_or_the_sip_address_and_never_reaches_th
 
 def test_whisper_words():
     settings = get_settings()
-    assert whisper("urgent", caller=None, sender_id=None, settings=settings) == \
-        "幺二三四九转接：紧急求助，来电没有显示号码。"
-    assert whisper("crisis", caller="anonymous", sender_id=None, settings=settings) == \
-        "幺二三四九转接：心理危机，来电没有显示号码。"
-    assert whisper("requested", caller="+8613900000009", sender_id=None, settings=settings) == \
-        "幺二三四九转接：来电人要求转人工，来电尾号零零零九。"
+    assert (
+        whisper("urgent", caller=None, sender_id=None, settings=settings)
+        == "幺二三四九转接：紧急求助，来电没有显示号码。"
+    )
+    assert (
+        whisper("crisis", caller="anonymous", sender_id=None, settings=settings)
+        == "幺二三四九转接：心理危机，来电没有显示号码。"
+    )
+    assert (
+        whisper("requested", caller="+8613900000009", sender_id=None, settings=settings)
+        == "幺二三四九转接：来电人要求转人工，来电尾号零零零九。"
+    )
 
 
 def test_whisper_names_the_elder_only_as_far_as_she_is_known(db_url):
     settings = get_settings()
     sender = "voice-CA" + "1" * 32
     # caller ID is her registered phone, nothing proved in the conversation
-    assert whisper("trouble", caller=CALLER, sender_id=sender, settings=settings) == \
-        "幺二三四九转接：系统故障，来电人需要人工，来电尾号零零零幺，老人张桂兰（按来电号码，未核实）。"
+    assert (
+        whisper("trouble", caller=CALLER, sender_id=sender, settings=settings)
+        == "幺二三四九转接：系统故障，来电人需要人工，来电尾号零零零幺，老人张桂兰（按来电号码，未核实）。"
+    )
     elder_id = rows(db_url, "select id from elders where name='张桂兰'")[0].id
     with create_engine(db_url).begin() as c:
-        c.execute(text("insert into identity_proofs (sender_id, elder_id, method, channel, acting_for, "
-                       "relation, proved_with, at) values (:s, :e, 'caller_id', 'voice', 0, NULL, "
-                       "'138****0001', CURRENT_TIMESTAMP)"), {"s": sender, "e": elder_id})
-        c.execute(text("insert into handoffs (kind, priority, sender_id, channel, phone, status, "
-                       "created_at) values ('complaint', 4, :s, 'voice', :p, 'open', CURRENT_TIMESTAMP)"),
-                  {"s": sender, "p": CALLER})
-    assert whisper("requested", caller=CALLER, sender_id=sender, settings=settings) == \
-        "幺二三四九转接：投诉，来电尾号零零零幺，老人张桂兰（已核实）。"
+        c.execute(
+            text(
+                "insert into identity_proofs (sender_id, elder_id, method, channel, acting_for, "
+                "relation, proved_with, at) values (:s, :e, 'caller_id', 'voice', 0, NULL, "
+                "'138****0001', CURRENT_TIMESTAMP)"
+            ),
+            {"s": sender, "e": elder_id},
+        )
+        c.execute(
+            text(
+                "insert into handoffs (kind, priority, sender_id, channel, phone, status, "
+                "created_at) values ('complaint', 4, :s, 'voice', :p, 'open', CURRENT_TIMESTAMP)"
+            ),
+            {"s": sender, "p": CALLER},
+        )
+    assert (
+        whisper("requested", caller=CALLER, sender_id=sender, settings=settings)
+        == "幺二三四九转接：投诉，来电尾号零零零幺，老人张桂兰（已核实）。"
+    )
     relative = "voice-CA" + "2" * 32
     with create_engine(db_url).begin() as c:
-        c.execute(text("insert into identity_proofs (sender_id, elder_id, method, channel, acting_for, "
-                       "relation, proved_with, at) values (:s, :e, 'sms_code', 'voice', 1, '女儿', "
-                       "'139****0000', CURRENT_TIMESTAMP)"), {"s": relative, "e": elder_id})
+        c.execute(
+            text(
+                "insert into identity_proofs (sender_id, elder_id, method, channel, acting_for, "
+                "relation, proved_with, at) values (:s, :e, 'sms_code', 'voice', 1, '女儿', "
+                "'139****0000', CURRENT_TIMESTAMP)"
+            ),
+            {"s": relative, "e": elder_id},
+        )
     said = whisper("urgent", caller="+8613700000007", sender_id=relative, settings=settings)
     assert said == "幺二三四九转接：紧急求助，来电尾号零零零七，老人张桂兰的女儿来电（已核实）。"
     for secret in ("13800000001", "320", "五老村"):  # no number, no ID, no address
@@ -200,11 +266,14 @@ def test_a_database_failure_leaves_the_elder_out_of_the_whisper(monkeypatch):
         raise RuntimeError("database down")
 
     monkeypatch.setattr(bot.db, "session_scope", broken)
-    assert whisper("urgent", caller=CALLER, sender_id="voice-x", settings=get_settings()) == \
-        "幺二三四九转接：紧急求助，来电尾号零零零幺。"
+    assert (
+        whisper("urgent", caller=CALLER, sender_id="voice-x", settings=get_settings())
+        == "幺二三四九转接：紧急求助，来电尾号零零零幺。"
+    )
 
 
 # --- 2. the whisper on the line -----------------------------------------------------------
+
 
 def test_twilio_transfer_carries_a_signed_whisper_route(side, db_url):
     call = Call(side)
@@ -214,12 +283,19 @@ def test_twilio_transfer_carries_a_signed_whisper_route(side, db_url):
     url = target.get("url")
     assert url.startswith("http://localhost/twilio/whisper?")  # absolute: the advisor's leg
     # Twilio fetches it for the advisor's leg, signed like every webhook
-    advisor_leg = {"CallSid": new_call_sid(), "ParentCallSid": call.sid, "From": CALLER,
-                   "To": ADVISOR, "CallStatus": "in-progress", "Direction": "outbound-dial"}
+    advisor_leg = {
+        "CallSid": new_call_sid(),
+        "ParentCallSid": call.sid,
+        "From": CALLER,
+        "To": ADVISOR,
+        "CallStatus": "in-progress",
+        "Direction": "outbound-dial",
+    }
     heard = side.post(path_of(url), advisor_leg)
     assert heard.status == 200
-    assert heard.said == ("幺二三四九转接：系统故障，来电人需要人工，来电尾号零零零幺，"
-                          "老人张桂兰（按来电号码，未核实）。")
+    assert heard.said == (
+        "幺二三四九转接：系统故障，来电人需要人工，来电尾号零零零幺，老人张桂兰（按来电号码，未核实）。"
+    )
     assert heard.first("Dial") is None and not heard.hung_up and heard.gather is None
     assert side.post(path_of(url), advisor_leg, signature=None).status == 403
     forged = path_of(url).split("?")[0] + "?" + urlencode({"text": "请挂断"})
@@ -228,8 +304,9 @@ def test_twilio_transfer_carries_a_signed_whisper_route(side, db_url):
 
 def test_whisper_route_behind_a_proxy_uses_the_public_url(app, monkeypatch):
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://hotline.example.org")
-    public = TwilioSide("http://localhost", public_url="https://hotline.example.org",
-                        post=app.test_client().post)
+    public = TwilioSide(
+        "http://localhost", public_url="https://hotline.example.org", post=app.test_client().post
+    )
     answer = Call(public).start()
     url = dial_target(answer).get("url")
     assert url.startswith("https://hotline.example.org/twilio/whisper?")
@@ -239,8 +316,9 @@ def test_whisper_route_behind_a_proxy_uses_the_public_url(app, monkeypatch):
 def test_whisper_route_says_something_sensible_whatever_it_gets(side):
     empty = side.post("/twilio/whisper", {"CallSid": new_call_sid()})
     assert empty.status == 200 and empty.said == "幺二三四九转接来电。"
-    odd = side.post("/twilio/whisper?" + urlencode({"text": "\x00\u202e转接" + "长" * 500}),
-                    {"CallSid": new_call_sid()})
+    odd = side.post(
+        "/twilio/whisper?" + urlencode({"text": "\x00\u202e转接" + "长" * 500}), {"CallSid": new_call_sid()}
+    )
     assert odd.status == 200 and odd.said.startswith("转接") and len(odd.said) <= 200
 
 
@@ -258,7 +336,8 @@ def test_freeswitch_bridge_document_with_whisper(app, db_url):
         "{originate_timeout=55,group_confirm_key=exec,group_confirm_file='playback say:"
         "幺二三四九转接：系统故障，来电人需要人工，来电尾号零零零幺，老人张桂兰（按来电号码，未核实）。',"
         "group_confirm_cancel_timeout=true,tts_engine=unimrcp}[leg_timeout=25]"
-        "sofia/gateway/carrier/" + ADVISOR)
+        "sofia/gateway/carrier/" + ADVISOR
+    )
     assert "幺二三四九转接" not in answer.said  # the caller does not hear it
 
 
@@ -274,7 +353,8 @@ def test_freeswitch_queue_number_through_the_bridge_template():
     assert adapter.bridge_data("8001", 20) == "{originate_timeout=20}user/8001"
     assert adapter.bridge_data("8001", 20, "转接：求助") == (
         "{originate_timeout=50,group_confirm_key=exec,group_confirm_file='playback say:转接：求助',"
-        "group_confirm_cancel_timeout=true,tts_engine=unimrcp}[leg_timeout=20]user/8001")
+        "group_confirm_cancel_timeout=true,tts_engine=unimrcp}[leg_timeout=20]user/8001"
+    )
 
 
 def test_whisper_cannot_break_out_of_the_dial_string():
@@ -287,19 +367,23 @@ def test_whisper_cannot_break_out_of_the_dial_string():
 
 # --- 3. the advisor calendar --------------------------------------------------------------
 
-@pytest.mark.parametrize("moment, on_duty, kind", [
-    ("2026-11-23T10:00", True, "weekday"),            # a Monday in hours
-    ("2026-11-23T20:30", False, "weekday"),           # the same Monday after hours
-    ("2026-11-22T10:00", False, "weekday"),           # a Sunday: closed
-    ("2026-10-17T10:00", True, "weekday"),            # an ordinary Saturday: 09:00-17:00
-    ("2026-10-17T19:00", False, "weekday"),
-    ("2026-10-01T10:00", False, "public_holiday"),    # 国庆节
-    ("2026-02-17T10:00", False, "public_holiday"),    # 春节
-    ("2026-10-08T10:00", True, "weekday"),            # back to work after 国庆
-    ("2026-10-10T19:00", True, "make_up_working_day"),  # 调休 Saturday: a working day's hours
-    ("2026-02-14T19:00", True, "make_up_working_day"),
-    ("2026-09-20T10:00", True, "make_up_working_day"),  # 调休 Sunday
-])
+
+@pytest.mark.parametrize(
+    "moment, on_duty, kind",
+    [
+        ("2026-11-23T10:00", True, "weekday"),  # a Monday in hours
+        ("2026-11-23T20:30", False, "weekday"),  # the same Monday after hours
+        ("2026-11-22T10:00", False, "weekday"),  # a Sunday: closed
+        ("2026-10-17T10:00", True, "weekday"),  # an ordinary Saturday: 09:00-17:00
+        ("2026-10-17T19:00", False, "weekday"),
+        ("2026-10-01T10:00", False, "public_holiday"),  # 国庆节
+        ("2026-02-17T10:00", False, "public_holiday"),  # 春节
+        ("2026-10-08T10:00", True, "weekday"),  # back to work after 国庆
+        ("2026-10-10T19:00", True, "make_up_working_day"),  # 调休 Saturday: a working day's hours
+        ("2026-02-14T19:00", True, "make_up_working_day"),
+        ("2026-09-20T10:00", True, "make_up_working_day"),  # 调休 Sunday
+    ],
+)
 def test_the_calendar_decides_duty(calendar_hours, moment, on_duty, kind):
     pinned = dt.datetime.fromisoformat(moment).replace(tzinfo=CHINA_TZ)
     assert advisor_on_duty(get_settings(), pinned) is on_duty
@@ -326,8 +410,10 @@ def test_advisor_hours_override_the_calendar(calendar_hours, monkeypatch):
 
 
 def test_hours_are_said_as_people_say_them(calendar_hours):
-    assert hours_spoken(get_settings()) == \
-        "周一到周五上午八点到晚上八点，周六上午九点到下午五点，周日和法定节假日休息"
+    assert (
+        hours_spoken(get_settings())
+        == "周一到周五上午八点到晚上八点，周六上午九点到下午五点，周日和法定节假日休息"
+    )
 
 
 def test_a_year_without_the_state_councils_schedule_is_used_and_logged(calendar_hours, caplog):
@@ -349,21 +435,36 @@ def test_a_broken_calendar_never_fails_a_call(calendar_hours, monkeypatch, tmp_p
     monkeypatch.setenv("POLICIES_DIR", str(tmp_path))
     with caplog.at_level("ERROR", logger="bot.advisor_calendar"):
         assert advisor_on_duty(get_settings(), dt.datetime(2026, 10, 1, 10, 0, tzinfo=CHINA_TZ))
-    assert any("advisor_calendar.yml" in r.getMessage() and "not valid YAML" in r.getMessage()
-               for r in caplog.records)
+    assert any(
+        "advisor_calendar.yml" in r.getMessage() and "not valid YAML" in r.getMessage()
+        for r in caplog.records
+    )
     assert hours_spoken(get_settings()) == "上午八点到晚上八点"
 
 
 def test_calendar_errors_name_the_file_and_the_key(tmp_path):
     path = tmp_path / "public_holidays.yml"
-    bad = {"years": {2026: {"status": "published", "reference": {"title": "通知"},
-                            "holidays": [{"name": "春节", "from": "2026-02-30", "to": "2026-02-23"}]}}}
+    bad = {
+        "years": {
+            2026: {
+                "status": "published",
+                "reference": {"title": "通知"},
+                "holidays": [{"name": "春节", "from": "2026-02-30", "to": "2026-02-23"}],
+            }
+        }
+    }
     with pytest.raises(advisor_calendar.AdvisorCalendarError, match=r"years\.2026\.holidays\[0\]\.from"):
         advisor_calendar.parse_holidays(bad, path)
-    overlap = {"years": {2026: {"status": "published", "reference": {"title": "通知"},
-                                "holidays": [{"name": "国庆节", "from": dt.date(2026, 10, 1),
-                                              "to": dt.date(2026, 10, 7)}],
-                                "make_up_working_days": [{"date": dt.date(2026, 10, 3)}]}}}
+    overlap = {
+        "years": {
+            2026: {
+                "status": "published",
+                "reference": {"title": "通知"},
+                "holidays": [{"name": "国庆节", "from": dt.date(2026, 10, 1), "to": dt.date(2026, 10, 7)}],
+                "make_up_working_days": [{"date": dt.date(2026, 10, 3)}],
+            }
+        }
+    }
     with pytest.raises(advisor_calendar.AdvisorCalendarError, match="is a day off"):
         advisor_calendar.parse_holidays(overlap, path)
     with pytest.raises(advisor_calendar.AdvisorCalendarError, match="weekly must name"):
@@ -384,27 +485,52 @@ def test_a_call_on_a_public_holiday_takes_a_callback(side, db_url, calendar_hour
     assert answer.dialled is None and answer.hung_up
     assert "不在班" in answer.said and "周日和法定节假日休息" in answer.said
     assert "打到您现在用的这个号码" in answer.said
-    assert rows(db_url, "select kind, phone from handoffs where sender_id=:s",
-                s="voice-" + call.sid) == [("callback", CALLER)]
+    assert rows(db_url, "select kind, phone from handoffs where sender_id=:s", s="voice-" + call.sid) == [
+        ("callback", CALLER)
+    ]
 
 
 # --- 4. a withheld caller ID ----------------------------------------------------------------
 
-@pytest.mark.parametrize("number, withheld", [
-    ("", True), (None, True), ("anonymous", True), ("Anonymous", True), ("Restricted", True),
-    ("+266696687", True), ("+7378742833", True), ("+86282452253", True), ("0000000000", True),
-    ("client:bob", True), ("sip:someone@example.org", True), ("123", True),
-    ("+8613800000001", False), ("13800000001", False), ("02584000000", False), ("84000000", False),
-])
+
+@pytest.mark.parametrize(
+    "number, withheld",
+    [
+        ("", True),
+        (None, True),
+        ("anonymous", True),
+        ("Anonymous", True),
+        ("Restricted", True),
+        ("+266696687", True),
+        ("+7378742833", True),
+        ("+86282452253", True),
+        ("0000000000", True),
+        ("client:bob", True),
+        ("sip:someone@example.org", True),
+        ("123", True),
+        ("+8613800000001", False),
+        ("13800000001", False),
+        ("02584000000", False),
+        ("84000000", False),
+    ],
+)
 def test_withheld_caller_ids(number, withheld):
     assert caller_id_withheld(number) is withheld
 
 
-@pytest.mark.parametrize("typed, number", [
-    ("13900000009", "13900000009"), ("8613900000009", "13900000009"),
-    ("02584000000", "02584000000"), ("84000000", "02584000000"), ("1234567", None),
-    ("1390000000", None), ("123", None), ("", None),
-])
+@pytest.mark.parametrize(
+    "typed, number",
+    [
+        ("13900000009", "13900000009"),
+        ("8613900000009", "13900000009"),
+        ("02584000000", "02584000000"),
+        ("84000000", "02584000000"),
+        ("1234567", None),
+        ("1390000000", None),
+        ("123", None),
+        ("", None),
+    ],
+)
 def test_callback_numbers(typed, number):
     assert callback_number(typed, get_settings()) == number
 
@@ -433,8 +559,9 @@ def test_withheld_caller_types_a_number_hears_it_back_and_gets_a_callback(side, 
     assert "幺三九零零零零零零零九" in right.said
     done = call.press("1")
     assert "顾问会尽快打幺三九零零零零零零零九给您回电话" in done.said and done.hung_up
-    queued = rows(db_url, "select kind, phone, summary from handoffs where sender_id=:s",
-                  s="voice-" + call.sid)
+    queued = rows(
+        db_url, "select kind, phone, summary from handoffs where sender_id=:s", s="voice-" + call.sid
+    )
     assert [(q.kind, q.phone) for q in queued] == [("callback", "13900000009")]
     assert "按键留了回电号码" in queued[0].summary
     state = rows(db_url, "select awaiting, outcome from calls where call_sid=:s", s=call.sid)[0]
@@ -451,8 +578,7 @@ def test_a_withheld_caller_who_gives_no_number_hears_the_truth(side, db_url, nig
     assert "请您在顾问上班时间再打幺二三四九，上班时间是上午八点到晚上八点" in twice.said
     assert twice.hung_up  # the line's own trouble: goodbye after the truth
     assert rows(db_url, "select id from handoffs where sender_id=:s", s="voice-" + call.sid) == []
-    assert rows(db_url, "select outcome from calls where call_sid=:s",
-                s=call.sid)[0].outcome == "no_callback"
+    assert rows(db_url, "select outcome from calls where call_sid=:s", s=call.sid)[0].outcome == "no_callback"
 
 
 def test_a_wrong_length_number_is_asked_again_then_given_up(side, db_url, night):
@@ -478,8 +604,10 @@ def test_a_number_said_digit_by_digit_works_too(side, db_url, night):
     heard = call.say("幺三九零零零零零零零九")
     assert "您输入的是幺三九零零零零零零零九" in heard.said
     assert "顾问会尽快打" in call.say("对").said
-    assert rows(db_url, "select phone from handoffs where sender_id=:s",
-                s="voice-" + call.sid)[0].phone == "13900000009"
+    assert (
+        rows(db_url, "select phone from handoffs where sender_id=:s", s="voice-" + call.sid)[0].phone
+        == "13900000009"
+    )
 
 
 def test_an_unanswered_transfer_with_caller_id_withheld_asks_for_a_number(side, db_url):
@@ -492,8 +620,10 @@ def test_an_unanswered_transfer_with_caller_id_withheld_asks_for_a_number(side, 
     done = call.press("1")
     assert "顾问会尽快打零二五八四零零零零零零给您回电话" in done.said  # as it will be dialled
     assert "还有别的事需要帮忙吗" in done.said and not done.hung_up
-    assert rows(db_url, "select phone from handoffs where sender_id=:s",
-                s="voice-" + call.sid)[0].phone == "02584000000"
+    assert (
+        rows(db_url, "select phone from handoffs where sender_id=:s", s="voice-" + call.sid)[0].phone
+        == "02584000000"
+    )
 
 
 def test_withheld_over_freeswitch_too(app, db_url, night):
@@ -504,21 +634,26 @@ def test_withheld_over_freeswitch_too(app, db_url, night):
     read_back = call.press("13900000009#")
     assert "您输入的是幺三九零零零零零零零九" in read_back.said and not read_back.number_entry
     assert "顾问会尽快打" in call.press("1").said
-    assert rows(db_url, "select phone from handoffs where sender_id=:s",
-                s="voice-" + call.session_id)[0].phone == "13900000009"
+    assert (
+        rows(db_url, "select phone from handoffs where sender_id=:s", s="voice-" + call.session_id)[0].phone
+        == "13900000009"
+    )
 
 
 def test_in_danger_nobody_is_asked_to_type(db_url, night):
     bridge = VoiceBridge(lambda n, **_: f"/twilio/voice?turn={n}")
-    state = CallState(call_sid="CA" + "3" * 32, sender_id="voice-CA" + "3" * 32,
-                      from_number="anonymous", persisted=False)
-    plan = bridge._transfer(state, ["我们已经通知了顾问。"], "/twilio/voice?turn=2", urgent=True,
-                            already_queued=True)
+    state = CallState(
+        call_sid="CA" + "3" * 32, sender_id="voice-CA" + "3" * 32, from_number="anonymous", persisted=False
+    )
+    plan = bridge._transfer(
+        state, ["我们已经通知了顾问。"], "/twilio/voice?turn=2", urgent=True, already_queued=True
+    )
     said = "".join(plan.say)
     assert plan.hangup and "没法给您回电话" in said and "幺二零" in said
     assert "打到您现在用的这个号码" not in said and plan.listen is None
-    crisis = bridge._transfer(state, ["我在这里陪着您。"], "/twilio/voice?turn=2", urgent=True,
-                              crisis=True, already_queued=True)
+    crisis = bridge._transfer(
+        state, ["我在这里陪着您。"], "/twilio/voice?turn=2", urgent=True, crisis=True, already_queued=True
+    )
     assert not crisis.hangup and crisis.listen is not None and crisis.listen.max_digits == 1
     assert dialogue.STAY_ON_LINE in crisis.say
 
@@ -536,15 +671,23 @@ def test_a_cut_off_anonymous_call_is_not_called_back(side, db_url, monkeypatch):
 
 # --- 5. Twilio hears Chinese TwiML with a 200, except for a bad signature -------------------
 
+
 def test_fallback_url_answers_the_trouble_plan(side):
-    failed = {"CallSid": new_call_sid(), "From": CALLER, "To": "+8612349", "ErrorCode": "11200",
-              "ErrorUrl": "https://hotline.example.org/twilio/voice?turn=3"}
+    failed = {
+        "CallSid": new_call_sid(),
+        "From": CALLER,
+        "To": "+8612349",
+        "ErrorCode": "11200",
+        "ErrorUrl": "https://hotline.example.org/twilio/voice?turn=3",
+    }
     answer = side.post("/twilio/fallback", failed)
     assert answer.status == 200 and "系统出了点问题" in answer.said and answer.dialled == ADVISOR
     assert "/twilio/whisper?" in dial_target(answer).get("url")
     assert side.post("/twilio/fallback", failed, signature=None).status == 403
-    sms = side.post("/twilio/fallback", {"MessageSid": "SM" + "1" * 32, "From": CALLER,
-                                         "Body": "你好", "ErrorCode": "11200"})
+    sms = side.post(
+        "/twilio/fallback",
+        {"MessageSid": "SM" + "1" * 32, "From": CALLER, "Body": "你好", "ErrorCode": "11200"},
+    )
     assert sms.status == 200 and "系统出了点问题" in "".join(sms.first("Message").itertext())
 
 

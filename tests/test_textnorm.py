@@ -1,5 +1,6 @@
 """bot.textnorm and bot.fuzzy: Chinese numerals, digit groups and ASR-misheard domain terms,
 with Hypothesis properties (never crash, idempotent, length bounded)."""
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -8,55 +9,93 @@ from bot.fuzzy import correct_terms, match_term
 from bot.textnorm import clean, join_digit_groups, normalize, numerals_to_digits
 
 
-@pytest.mark.parametrize("said, expected", [
-    ("八十五岁", "85岁"),
-    ("我妈今年八十五岁了", "我妈今年85岁了"),
-    ("快九十了", "快90了"),
-    ("一百零一岁", "101岁"),
-    ("下午三点", "下午3点"),
-    ("明天下午两点半", "明天下午2点半"),
-    ("周三上午十点", "周三上午10点"),
-    ("十一月二十五号", "11月25号"),
-    ("三月十二日", "3月12日"),
-    ("一三八零零零零零零零一", "13800000001"),
-    ("幺三八零零零零零零零二", "13800000002"),
-    ("二零二四年", "2024年"),
-    ("每个月三百块", "每个月300块"),
-    ("护工迟到了两个小时", "护工迟到了2个小时"),
-    ("三楼", "3楼"),
-])
+@pytest.mark.parametrize(
+    "said, expected",
+    [
+        ("八十五岁", "85岁"),
+        ("我妈今年八十五岁了", "我妈今年85岁了"),
+        ("快九十了", "快90了"),
+        ("一百零一岁", "101岁"),
+        ("下午三点", "下午3点"),
+        ("明天下午两点半", "明天下午2点半"),
+        ("周三上午十点", "周三上午10点"),
+        ("十一月二十五号", "11月25号"),
+        ("三月十二日", "3月12日"),
+        ("一三八零零零零零零零一", "13800000001"),
+        ("幺三八零零零零零零零二", "13800000002"),
+        ("二零二四年", "2024年"),
+        ("每个月三百块", "每个月300块"),
+        ("护工迟到了两个小时", "护工迟到了2个小时"),
+        ("三楼", "3楼"),
+    ],
+)
 def test_numerals_become_digits_where_they_are_quantities(said, expected):
     assert normalize(said) == expected
 
 
-@pytest.mark.parametrize("fixed", [
-    "我一个人住", "等一下", "说慢一点", "有一点疼", "第一次", "一起去", "一直没人来",
-    "十四五规划", "千万别转账", "万一摔了", "三四天了", "七八十岁的人", "星期三来",
-    "周五下午", "一般般", "统一办理", "有点事", "我们一家人", "五老村",
-])
+@pytest.mark.parametrize(
+    "fixed",
+    [
+        "我一个人住",
+        "等一下",
+        "说慢一点",
+        "有一点疼",
+        "第一次",
+        "一起去",
+        "一直没人来",
+        "十四五规划",
+        "千万别转账",
+        "万一摔了",
+        "三四天了",
+        "七八十岁的人",
+        "星期三来",
+        "周五下午",
+        "一般般",
+        "统一办理",
+        "有点事",
+        "我们一家人",
+        "五老村",
+    ],
+)
 def test_fixed_expressions_keep_their_numerals(fixed):
     assert normalize(fixed) == fixed
 
 
-@pytest.mark.parametrize("heard, meant", [
-    ("我要赚人工", "我要转人工"),
-    ("撰人工", "转人工"),
-    ("帮我挂耗", "帮我挂号"),
-    ("想约个助欲", "想约个助浴"),
-    ("我住在五老春", "我住在五老村"),
-    ("红五路那边", "洪武路那边"),
-    ("长期户理保险怎么申请", "长期护理保险怎么申请"),
-    ("银发姑问", "银发顾问"),
-    ("中华们", "中华门"),
-])
+@pytest.mark.parametrize(
+    "heard, meant",
+    [
+        ("我要赚人工", "我要转人工"),
+        ("撰人工", "转人工"),
+        ("帮我挂耗", "帮我挂号"),
+        ("想约个助欲", "想约个助浴"),
+        ("我住在五老春", "我住在五老村"),
+        ("红五路那边", "洪武路那边"),
+        ("长期户理保险怎么申请", "长期护理保险怎么申请"),
+        ("银发姑问", "银发顾问"),
+        ("中华们", "中华门"),
+    ],
+)
 def test_asr_mishearings_of_domain_terms_are_corrected(heard, meant):
     assert normalize(heard) == meant
 
 
-@pytest.mark.parametrize("ordinary", [
-    "电话挂好了", "这有助于健康", "住院了", "主语是什么", "我要转账", "工人来了",
-    "红花油", "人工呼吸", "我想吃助餐点的饭", "低保户", "特困户", "老伴失明了",
-])
+@pytest.mark.parametrize(
+    "ordinary",
+    [
+        "电话挂好了",
+        "这有助于健康",
+        "住院了",
+        "主语是什么",
+        "我要转账",
+        "工人来了",
+        "红花油",
+        "人工呼吸",
+        "我想吃助餐点的饭",
+        "低保户",
+        "特困户",
+        "老伴失明了",
+    ],
+)
 def test_ordinary_words_are_not_corrected(ordinary):
     assert normalize(ordinary) == ordinary
 
@@ -90,9 +129,14 @@ def test_clean_handles_full_width_and_control_characters():
 
 
 _CHINESE_ISH = st.text(
-    alphabet=st.sampled_from(list("零〇一二两三四五六七八九十百千万幺点岁月号日楼半上下午明天周星期我妈爸"
-                                  "人工转赚挂号耗助浴欲五老村春一个住下样般十四千万的了吗 -0123456789xX")),
-    max_size=60)
+    alphabet=st.sampled_from(
+        list(
+            "零〇一二两三四五六七八九十百千万幺点岁月号日楼半上下午明天周星期我妈爸"
+            "人工转赚挂号耗助浴欲五老村春一个住下样般十四千万的了吗 -0123456789xX"
+        )
+    ),
+    max_size=60,
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -2,6 +2,7 @@
 statements and lock waits (SQLite busy timeout; PostgreSQL statement_timeout, lock_timeout
 and connect timeout through the driver's options), the Twilio REST client; and the action
 server runs actions (async def around blocking code) off its event loop."""
+
 from __future__ import annotations
 
 import asyncio
@@ -33,6 +34,7 @@ def fresh_engines():
 
 # --- SQLite -------------------------------------------------------------------------------
 
+
 def test_sqlite_busy_timeout_is_well_below_twilios_limit(db_url, fresh_engines):
     with db.get_engine().connect() as conn:
         busy_ms = conn.execute(sa.text("PRAGMA busy_timeout")).scalar_one()
@@ -55,6 +57,7 @@ def test_a_locked_sqlite_database_fails_fast_instead_of_hanging(db_url, fresh_en
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------
+
 
 @pytest.fixture
 def pg_url(fresh_engines, monkeypatch):
@@ -111,6 +114,7 @@ def test_postgres_lock_wait_and_slow_statement_give_up(pg_url, monkeypatch):
 
 # --- Twilio REST ----------------------------------------------------------------------------
 
+
 class SlowTwilio:
     """Accepts the connection and answers only after `delay` seconds."""
 
@@ -157,6 +161,7 @@ def test_twilio_rest_calls_time_out(db_url, monkeypatch):
 
 # --- the action server's event loop ---------------------------------------------------------
 
+
 class BlockingAction(Action):
     """An `async def run` around blocking code, like ours (SQLAlchemy, Twilio)."""
 
@@ -169,10 +174,21 @@ class BlockingAction(Action):
         return []
 
 
-CALL = {"next_action": "action_blocking_test", "sender_id": "s",
-        "tracker": {"sender_id": "s", "slots": {}, "latest_message": {}, "events": [],
-                    "paused": False, "followup_action": None, "active_loop": {},
-                    "latest_action_name": None}, "domain": {}}
+CALL = {
+    "next_action": "action_blocking_test",
+    "sender_id": "s",
+    "tracker": {
+        "sender_id": "s",
+        "slots": {},
+        "latest_message": {},
+        "events": [],
+        "paused": False,
+        "followup_action": None,
+        "active_loop": {},
+        "latest_action_name": None,
+    },
+    "domain": {},
+}
 
 
 async def _ticks_while(executor, calls: int) -> tuple[int, float, list]:
@@ -220,10 +236,12 @@ def test_the_action_server_app_is_built_with_the_threaded_executor(monkeypatch):
 
     monkeypatch.setattr(Sanic, "test_mode", True)  # the app name may be taken by another test
     app = create_app("test-secret")
-    webhook = next(route.handler for route in app.router.routes
-                   if route.path.strip("/") == "webhook")
-    executors = [cell.cell_contents for cell in webhook.__closure__ or ()
-                 if isinstance(cell.cell_contents, ActionExecutor)]
+    webhook = next(route.handler for route in app.router.routes if route.path.strip("/") == "webhook")
+    executors = [
+        cell.cell_contents
+        for cell in webhook.__closure__ or ()
+        if isinstance(cell.cell_contents, ActionExecutor)
+    ]
     assert executors and all(isinstance(e, ThreadedActionExecutor) for e in executors)
     assert "action_handoff" in executors[0].actions  # our actions are registered
     import rasa_sdk.endpoint

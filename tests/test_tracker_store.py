@@ -1,6 +1,7 @@
 """rasa_ext/tracker_store.py against Rasa's own SQLTrackerStore, on a real SQLite file and (when
 it answers) the local PostgreSQL: the same events end up in the database, the cache is only
 served while the database agrees with it, and a failed save leaves nothing behind."""
+
 from __future__ import annotations
 
 
@@ -14,8 +15,7 @@ import pytest
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import (ActionExecuted, BotUttered, SessionStarted, SlotSet,
-                                     UserUttered)
+from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import EventVerbosity
 
 from rasa_ext.tracker_store import CachingSQLTrackerStore
@@ -40,8 +40,13 @@ def database(kind: str, tmp_path: Path):
         pytest.skip(reason)
     with temporary_database("tracker_test") as url:
         parsed = sa.engine.make_url(url)
-        yield {"dialect": "postgresql", "host": parsed.host, "port": parsed.port,
-               "db": parsed.database, "username": parsed.username or ""}
+        yield {
+            "dialect": "postgresql",
+            "host": parsed.host,
+            "port": parsed.port,
+            "db": parsed.database,
+            "username": parsed.username or "",
+        }
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -54,9 +59,12 @@ def turn(tracker, n: int, text: str) -> list:
     """The events one turn adds, with fixed timestamps so two runs are comparable."""
     ts = 1_700_000_000.0 + n * 10
     return [
-        UserUttered(text, {"name": "ask_policy", "confidence": 0.9},
-                    [{"entity": "program", "value": "高龄津贴", "start": 0, "end": 2}],
-                    timestamp=ts),
+        UserUttered(
+            text,
+            {"name": "ask_policy", "confidence": 0.9},
+            [{"entity": "program", "value": "高龄津贴", "start": 0, "end": 2}],
+            timestamp=ts,
+        ),
         ActionExecuted("action_answer_policy", timestamp=ts + 1),
         SlotSet("program", "高龄津贴", timestamp=ts + 2),
         BotUttered(f"第{n}次回答", timestamp=ts + 3),
@@ -83,9 +91,9 @@ async def converse(store, sender: str, turns: int) -> None:
 
 def stored_rows(store) -> list[tuple]:
     with store.engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT sender_id, type_name, intent_name, action_name, data FROM events "
-            "ORDER BY id")).fetchall()
+        rows = conn.execute(
+            sa.text("SELECT sender_id, type_name, intent_name, action_name, data FROM events ORDER BY id")
+        ).fetchall()
     return [tuple(r) for r in rows]
 
 
@@ -97,6 +105,7 @@ def test_stores_exactly_what_rasa_stores(db_kwargs, tmp_path):
 
     def without_ts(rows):
         import json
+
         out = []
         for sender, type_name, intent, action, data in rows:
             d = json.loads(data)
@@ -151,8 +160,9 @@ def test_failed_save_leaves_nothing_and_is_not_cached(tmp_path):
     tracker = run(store.retrieve("elder-4"))
     stored = len(tracker.events)
     with sqlite3.connect(db) as conn:  # the database refuses the next write
-        conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON events "
-                     "BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
+        conn.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'disk says no'); END"
+        )
     for event in turn(tracker, 9, "帮我约个助浴"):
         tracker.update(event)
     with pytest.raises(sa.exc.DatabaseError):
@@ -184,16 +194,16 @@ def test_new_session_is_read_back_from_the_database(db_kwargs):
 
 
 def test_cache_is_bounded(tmp_path):
-    store = CachingSQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"),
-                                   cache_size=3)
+    store = CachingSQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"), cache_size=3)
     for k in range(6):
         run(converse(store, f"elder-{k}", 2))
     assert len(store._cache) == 3
 
 
 def test_idle_conversations_are_read_again(tmp_path):
-    store = CachingSQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"),
-                                   cache_seconds=0)
+    store = CachingSQLTrackerStore(
+        domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"), cache_seconds=0
+    )
     run(converse(store, "elder-7", 3))
     tracker = run(store.retrieve("elder-7"))
     assert run(store.retrieve("elder-7")) is not tracker
@@ -241,12 +251,20 @@ def test_running_rasa_uses_it_and_stores_each_event_once(stack, sender):
     with engine.connect() as conn:
         assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
         indexes = {i["name"] for i in sa.inspect(conn).get_indexes("events")}
-        user_texts = [row[0] for row in conn.execute(sa.text(
-            "SELECT json_extract(data, '$.text') FROM events "
-            "WHERE sender_id = :s AND type_name = 'user' ORDER BY id"), {"s": stack.conversation(sender)})]
-        starts = conn.execute(sa.text(
-            "SELECT count(*) FROM events WHERE sender_id = :s AND type_name = 'session_started'"),
-            {"s": stack.conversation(sender)}).scalar()
+        user_texts = [
+            row[0]
+            for row in conn.execute(
+                sa.text(
+                    "SELECT json_extract(data, '$.text') FROM events "
+                    "WHERE sender_id = :s AND type_name = 'user' ORDER BY id"
+                ),
+                {"s": stack.conversation(sender)},
+            )
+        ]
+        starts = conn.execute(
+            sa.text("SELECT count(*) FROM events WHERE sender_id = :s AND type_name = 'session_started'"),
+            {"s": stack.conversation(sender)},
+        ).scalar()
     engine.dispose()
     assert "ix_events_sender_id_id" in indexes
     assert user_texts == messages
@@ -284,8 +302,7 @@ def test_workers_starting_together_on_a_new_database_all_start(tmp_path):
     for _ in range(10):  # without the lock about one round in five lost a worker
         with database("postgresql", tmp_path) as kwargs:
             barrier, results = ctx.Barrier(4), ctx.Queue()
-            workers = [ctx.Process(target=_open_store, args=(kwargs, barrier, results))
-                       for _ in range(4)]
+            workers = [ctx.Process(target=_open_store, args=(kwargs, barrier, results)) for _ in range(4)]
             for w in workers:
                 w.start()
             outcomes = [results.get(timeout=120) for _ in workers]
@@ -296,6 +313,7 @@ def test_workers_starting_together_on_a_new_database_all_start(tmp_path):
 
 def test_the_rasa_process_masks_personal_data_in_its_logs(caplog):
     import rasa_ext.tracker_store  # noqa: F401  (loading it installs the masking, as in Rasa)
+
     with caplog.at_level(logging.INFO):
         logging.getLogger("rasa.core.processor").info("user said 13800000001 and 025-80000001")
     assert "13800000001" not in caplog.text and "80000001" not in caplog.text

@@ -4,6 +4,7 @@ play Twilio's side with correctly signed form posts and read the TwiML that come
 Two web servers share one Rasa, action server and database: `line` has an advisor on duty
 around the clock, `night_line` has advisor hours that exclude now (out of hours).
 """
+
 from __future__ import annotations
 
 import concurrent.futures
@@ -21,8 +22,17 @@ from bot import clock
 from bot.safety import replies as safety_replies
 from server import rasa_client
 from server.speech import speakable
-from tests.stack import (ROOT, VENV_BIN, Process, db_rows, free_port, latest_code, new_stack, print_logs,
-                         wait_http)
+from tests.stack import (
+    ROOT,
+    VENV_BIN,
+    Process,
+    db_rows,
+    free_port,
+    latest_code,
+    new_stack,
+    print_logs,
+    wait_http,
+)
 from server.telephony.dialogue import TRANSFERRING
 from tests.test_twilio_support import ADVISOR, CALLER, TOKEN, Call, TwilioSide
 
@@ -36,15 +46,37 @@ def _hours_excluding_now() -> str:
 
 @pytest.fixture(scope="module")
 def phone_stack(tmp_path_factory):
-    stack = new_stack(tmp_path_factory, "phone",
-                      extra_env={"TWILIO_AUTH_TOKEN": TOKEN, "ADVISOR_PHONE_NUMBER": ADVISOR,
-                                 "ADVISOR_HOURS": "00:00-24:00", "TWILIO_ACCOUNT_SID": "",
-                                 "PUBLIC_BASE_URL": "", "TWILIO_VALIDATE_SIGNATURE": "true"})
+    stack = new_stack(
+        tmp_path_factory,
+        "phone",
+        extra_env={
+            "TWILIO_AUTH_TOKEN": TOKEN,
+            "ADVISOR_PHONE_NUMBER": ADVISOR,
+            "ADVISOR_HOURS": "00:00-24:00",
+            "TWILIO_ACCOUNT_SID": "",
+            "PUBLIC_BASE_URL": "",
+            "TWILIO_VALIDATE_SIGNATURE": "true",
+        },
+    )
     night_port = free_port()
     env = dict(stack.env(), ADVISOR_HOURS=_hours_excluding_now())
-    night = Process("web-night", [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{night_port}",
-                                  "--workers", "1", "--threads", "8", "--timeout", "60",
-                                  "server:create_app()"], env, stack.workdir / "web-night.log")
+    night = Process(
+        "web-night",
+        [
+            str(VENV_BIN / "gunicorn"),
+            "--bind",
+            f"127.0.0.1:{night_port}",
+            "--workers",
+            "1",
+            "--threads",
+            "8",
+            "--timeout",
+            "60",
+            "server:create_app()",
+        ],
+        env,
+        stack.workdir / "web-night.log",
+    )
     try:
         stack.start()
         night.start()
@@ -88,6 +120,7 @@ def user_turns_in_rasa(stack, sender: str) -> int:
 
 # --- the first seconds of a call -------------------------------------------------------
 
+
 def test_incoming_call_greets_slowly_in_mandarin_and_listens_for_speech_and_keys(line):
     answer = Call(line).start()
     assert answer.status == 200
@@ -101,8 +134,9 @@ def test_incoming_call_greets_slowly_in_mandarin_and_listens_for_speech_and_keys
     assert gather.get("actionOnEmptyResult") == "true"
     assert gather.get("action") == "/twilio/voice?turn=1"
     says = answer.all("Say")
-    assert says and all(s.get("language") == "cmn-CN" and s.get("voice") == "Polly.Zhiyu-Neural"
-                        for s in says)
+    assert says and all(
+        s.get("language") == "cmn-CN" and s.get("voice") == "Polly.Zhiyu-Neural" for s in says
+    )
     assert all(p.get("rate") == "85%" for p in answer.all("prosody"))
     assert answer.body.index("<Say") > answer.body.index("<Gather")  # the caller may talk over it
 
@@ -122,8 +156,7 @@ def test_silence_asks_again_then_offers_the_keypad_menu_then_says_goodbye(line, 
     last = call.silence()
     assert last.hung_up and "再见" in last.said
     assert greeting.gather is not None
-    row = db_rows(phone_stack, "select outcome, silence_count from calls where call_sid=:s",
-                  s=call.sid)[0]
+    row = db_rows(phone_stack, "select outcome, silence_count from calls where call_sid=:s", s=call.sid)[0]
     assert row.outcome == "no_input"
 
 
@@ -149,8 +182,16 @@ def test_repeat_by_voice_and_by_star(line):
     assert "请直接说您想办的事" in greeting.said  # the substantive part is what is repeated
 
 
-GIBBERISH = ("咕噜咕噜哗啦哗啦", "蓝色的月亮跳舞", "啊啊啊啊", "龘靐齉爩", "嘀嗒嘀嗒咚咚", "桌子飞上了天",
-             "zxqv wkpj", "鱼在树上唱歌")
+GIBBERISH = (
+    "咕噜咕噜哗啦哗啦",
+    "蓝色的月亮跳舞",
+    "啊啊啊啊",
+    "龘靐齉爩",
+    "嘀嗒嘀嗒咚咚",
+    "桌子飞上了天",
+    "zxqv wkpj",
+    "鱼在树上唱歌",
+)
 
 
 def not_understood_utterances(stack, n: int = 2) -> list[str]:
@@ -158,8 +199,7 @@ def not_understood_utterances(stack, n: int = 2) -> list[str]:
     speech into. Chosen through Rasa's own /model/parse, as NLU data changes over time."""
     found = []
     for phrase in GIBBERISH:
-        parsed = requests.post(stack.rasa_api("/model/parse"), json={"text": phrase},
-                               timeout=10).json()
+        parsed = requests.post(stack.rasa_api("/model/parse"), json={"text": phrase}, timeout=10).json()
         if parsed["intent"]["name"] == "nlu_fallback":
             found.append(phrase)
     assert len(found) >= n, f"the NLU understands all of {GIBBERISH}: add stranger ones"
@@ -180,6 +220,7 @@ def test_two_misunderstandings_offer_the_keypad_menu_or_a_human(line, phone_stac
 
 # --- people ----------------------------------------------------------------------------
 
+
 def test_zhuan_ren_gong_transfers_to_the_advisor_with_dial(line, phone_stack):
     call = Call(line)
     call.start()
@@ -191,8 +232,10 @@ def test_zhuan_ren_gong_transfers_to_the_advisor_with_dial(line, phone_stack):
     assert done.hung_up
     rows = db_rows(phone_stack, "select kind from handoffs where sender_id=:s", s="voice-" + call.sid)
     assert [r.kind for r in rows] == ["request_human"]
-    assert db_rows(phone_stack, "select outcome from calls where call_sid=:s",
-                   s=call.sid)[0].outcome == "transferred"
+    assert (
+        db_rows(phone_stack, "select outcome from calls where call_sid=:s", s=call.sid)[0].outcome
+        == "transferred"
+    )
 
 
 def test_key_zero_transfers_and_an_unanswered_transfer_becomes_a_callback(line, phone_stack):
@@ -202,8 +245,10 @@ def test_key_zero_transfers_and_an_unanswered_transfer_becomes_a_callback(line, 
     assert transfer.dialled == ADVISOR
     missed = call.dial_result("no-answer")
     assert "没能接通" in missed.said and "回电话" in missed.said and missed.gather is not None
-    kinds = sorted(r.kind for r in db_rows(phone_stack, "select kind from handoffs where sender_id=:s",
-                                           s="voice-" + call.sid))
+    kinds = sorted(
+        r.kind
+        for r in db_rows(phone_stack, "select kind from handoffs where sender_id=:s", s="voice-" + call.sid)
+    )
     assert kinds == ["callback", "request_human"]
 
 
@@ -215,12 +260,17 @@ def test_out_of_hours_takes_a_callback_request_for_the_advisor_queue(night_line,
     assert "不在班" in answer.said and "回电话" in answer.said
     assert "马上为您转接" not in answer.said  # no promise we cannot keep
     assert answer.gather is not None  # the caller can go on
-    row = db_rows(phone_stack, "select kind, channel, phone, elder_id, status from handoffs "
-                               "where sender_id=:s and kind='callback'", s="voice-" + call.sid)[0]
+    row = db_rows(
+        phone_stack,
+        "select kind, channel, phone, elder_id, status from handoffs where sender_id=:s and kind='callback'",
+        s="voice-" + call.sid,
+    )[0]
     assert (row.channel, row.phone, row.status) == ("voice", CALLER, "open")
     assert row.elder_id is not None  # the advisor sees who it is (张桂兰)
-    assert db_rows(phone_stack, "select outcome from calls where call_sid=:s",
-                   s=call.sid)[0].outcome == "callback"
+    assert (
+        db_rows(phone_stack, "select outcome from calls where call_sid=:s", s=call.sid)[0].outcome
+        == "callback"
+    )
 
 
 def test_emergency_transfers_immediately(line, phone_stack):
@@ -230,8 +280,12 @@ def test_emergency_transfers_immediately(line, phone_stack):
     assert answer.dialled == ADVISOR
     assert "幺二零" in answer.said
     assert "打个分" not in answer.said
-    assert db_rows(phone_stack, "select kind from safety_events where sender_id=:s",
-                   s="voice-" + call.sid)[0].kind == "emergency"
+    assert (
+        db_rows(phone_stack, "select kind from safety_events where sender_id=:s", s="voice-" + call.sid)[
+            0
+        ].kind
+        == "emergency"
+    )
 
 
 def test_emergency_out_of_hours_says_call_120_and_frees_the_line(night_line):
@@ -253,8 +307,12 @@ def test_crisis_on_the_phone_transfers_at_once(line, phone_stack):
     # by the line's own "正在为您转接"
     assert safety_replies()["crisis"]["handoff"] in answer.said
     assert answer.said.endswith(TRANSFERRING)
-    assert db_rows(phone_stack, "select kind from safety_events where sender_id=:s",
-                   s="voice-" + call.sid)[0].kind == "crisis"
+    assert (
+        db_rows(phone_stack, "select kind from safety_events where sender_id=:s", s="voice-" + call.sid)[
+            0
+        ].kind
+        == "crisis"
+    )
 
 
 def test_crisis_out_of_hours_is_not_hung_up_on(night_line):
@@ -279,6 +337,7 @@ def test_a_scam_in_progress_on_the_phone_means_the_other_call(line):
 
 # --- goodbye and rating ----------------------------------------------------------------
 
+
 def test_goodbye_asks_for_a_rating_stores_it_and_hangs_up(line, phone_stack):
     call = Call(line)
     call.start()
@@ -287,11 +346,14 @@ def test_goodbye_asks_for_a_rating_stores_it_and_hangs_up(line, phone_stack):
     assert not ask.hung_up and ask.gather.get("numDigits") == "1"
     bye = call.press("1")
     assert "谢谢您的评价" in bye.said and "再见" in bye.said and bye.hung_up
-    ratings = db_rows(phone_stack, "select score, channel, phone from satisfaction_ratings "
-                                   "where call_sid=:s", s=call.sid)
+    ratings = db_rows(
+        phone_stack, "select score, channel, phone from satisfaction_ratings where call_sid=:s", s=call.sid
+    )
     assert [(r.score, r.channel, r.phone) for r in ratings] == [(5, "voice", CALLER)]
-    assert db_rows(phone_stack, "select outcome from calls where call_sid=:s",
-                   s=call.sid)[0].outcome == "goodbye"
+    assert (
+        db_rows(phone_stack, "select outcome from calls where call_sid=:s", s=call.sid)[0].outcome
+        == "goodbye"
+    )
 
 
 def test_no_rating_given_still_ends_the_call_politely(line, phone_stack):
@@ -300,11 +362,14 @@ def test_no_rating_given_still_ends_the_call_politely(line, phone_stack):
     call.say("再见")
     bye = call.silence()
     assert bye.hung_up and "再见" in bye.said
-    assert db_rows(phone_stack, "select count(*) from satisfaction_ratings where call_sid=:s",
-                   s=call.sid)[0][0] == 0
+    assert (
+        db_rows(phone_stack, "select count(*) from satisfaction_ratings where call_sid=:s", s=call.sid)[0][0]
+        == 0
+    )
 
 
 # --- retries ---------------------------------------------------------------------------
+
 
 def test_a_retried_turn_is_answered_identically_without_running_twice(line, phone_stack):
     call = Call(line)
@@ -335,6 +400,7 @@ def test_concurrent_retries_of_a_turn_run_it_once(line, phone_stack):
 
 
 # --- SMS, status, simulator ------------------------------------------------------------
+
 
 def test_sms_exchange(line, phone_stack):
     sender = "+8613800000005"
@@ -368,8 +434,11 @@ def test_status_callback_completes_the_call_record(line, phone_stack):
     call.say("再见")
     call.press("5")
     assert line.status(call.sid, "completed", duration=41).status == 200
-    row = db_rows(phone_stack, "select status, duration_seconds, ended_at, outcome, sender_id "
-                               "from calls where call_sid=:s", s=call.sid)[0]
+    row = db_rows(
+        phone_stack,
+        "select status, duration_seconds, ended_at, outcome, sender_id from calls where call_sid=:s",
+        s=call.sid,
+    )[0]
     assert (row.status, row.duration_seconds, row.outcome) == ("completed", 41, "goodbye")
     assert row.ended_at is not None and row.sender_id == "voice-" + call.sid
 
@@ -380,8 +449,9 @@ def test_a_call_cut_off_in_the_middle_of_a_booking_is_called_back(line, phone_st
     asked = call.say("我想预约上门洗澡")
     assert "哪一天" in asked.said  # her caller ID proved who she is: the form is running
     assert line.status(call.sid, "completed", duration=25).status == 200  # the line dropped
-    queued = db_rows(phone_stack, "select kind, phone, summary from handoffs where sender_id=:s",
-                     s="voice-" + call.sid)
+    queued = db_rows(
+        phone_stack, "select kind, phone, summary from handoffs where sender_id=:s", s="voice-" + call.sid
+    )
     assert [(q.kind, q.phone) for q in queued] == [("callback", CALLER)]
     assert "中途挂断" in queued[0].summary and "预约服务" in queued[0].summary
     # a call that ended normally leaves no task
@@ -389,16 +459,20 @@ def test_a_call_cut_off_in_the_middle_of_a_booking_is_called_back(line, phone_st
     done.start()
     done.say("高龄补贴怎么领")
     line.status(done.sid, "completed", duration=30)
-    assert db_rows(phone_stack, "select id from handoffs where sender_id=:s",
-                   s="voice-" + done.sid) == []
+    assert db_rows(phone_stack, "select id from handoffs where sender_id=:s", s="voice-" + done.sid) == []
 
 
 def test_call_simulator_plays_a_call_in_the_terminal(phone_stack):
     script = "你好\n\n\n*\n0\n"
     result = subprocess.run(
-        [sys.executable, "-m", "server.call_simulator", "--url", phone_stack.web_url,
-         "--advisor-answers"], input=script, capture_output=True, text=True, timeout=120,
-        cwd=ROOT, env=dict(os.environ, TWILIO_AUTH_TOKEN=TOKEN))
+        [sys.executable, "-m", "server.call_simulator", "--url", phone_stack.web_url, "--advisor-answers"],
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=dict(os.environ, TWILIO_AUTH_TOKEN=TOKEN),
+    )
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
     assert "线路：您好，这里是幺二三四九养老服务热线" in out
@@ -409,12 +483,18 @@ def test_call_simulator_plays_a_call_in_the_terminal(phone_stack):
 
 def test_call_simulator_with_the_wrong_token_is_refused(phone_stack):
     result = subprocess.run(
-        [sys.executable, "-m", "server.call_simulator", "--url", phone_stack.web_url,
-         "--token", "wrong"], input="你好\n", capture_output=True, text=True, timeout=60, cwd=ROOT)
+        [sys.executable, "-m", "server.call_simulator", "--url", phone_stack.web_url, "--token", "wrong"],
+        input="你好\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert result.returncode == 1 and "HTTP 403" in result.stdout
 
 
 # --- a whole booking by phone (the booking area's form, driven by voice) ---------------
+
 
 def _answer_for(prompt: str, id_last4: str) -> str | None:
     """What a caller says to the booking form's question (None: the task is over)."""
@@ -450,8 +530,7 @@ def test_a_complete_booking_by_phone_books_once_even_when_the_turn_is_retried(li
         if reply == "对":
             confirm_turn = (path, reply, answer.body)
     said = answer.said
-    bookings = db_rows(phone_stack, "select id, channel, status from bookings where elder_id=:e",
-                       e=elder.id)
+    bookings = db_rows(phone_stack, "select id, channel, status from bookings where elder_id=:e", e=elder.id)
     assert len(bookings) == 1, said
     assert bookings[0].channel == "voice"
     assert "还有别的事" in said or "打个分" in said
@@ -469,8 +548,10 @@ def test_a_complete_booking_by_phone_books_once_even_when_the_turn_is_retried(li
         bye = call.say("再见")
         if not bye.hung_up:
             bye = call.silence()
-    assert db_rows(phone_stack, "select score from satisfaction_ratings where call_sid=:s",
-                   s=call.sid)[0].score == 5
+    assert (
+        db_rows(phone_stack, "select score from satisfaction_ratings where call_sid=:s", s=call.sid)[0].score
+        == 5
+    )
 
 
 def test_a_number_asked_for_can_be_typed_on_the_keypad(line, phone_stack):
@@ -494,7 +575,7 @@ def test_a_number_asked_for_can_be_typed_on_the_keypad(line, phone_stack):
 
 
 def test_read_backs_are_answered_with_the_keypad(line, phone_stack):
-    """"…对吗？" on the phone: 1 is yes, 2 is no (an older caller presses rather than speaks)."""
+    """ "…对吗？" on the phone: 1 is yes, 2 is no (an older caller presses rather than speaks)."""
     day = clock.today() + dt.timedelta(days=15)
     call = Call(line)
     call.start()
@@ -530,6 +611,7 @@ def test_a_full_morning_offers_times_and_the_caller_picks_one_by_number(line, ph
 
 # --- outbound care: our calls, answered by the elder (issue 21) -----------------------------
 
+
 def _outbound(line, phone_stack, monkeypatch, pin_clock, elder_id: int = 1, kind: str = "checkin"):
     """Places today's check-in (or a reminder) in the stack's database, as the scheduler
     would without carrier credentials, and returns Twilio's side of the answered call."""
@@ -542,8 +624,12 @@ def _outbound(line, phone_stack, monkeypatch, pin_clock, elder_id: int = 1, kind
 
         pin_clock("2026-11-23T10:00")
         run_checkins()
-        row = db_rows(phone_stack, "select id, to_number from outreach_contacts where kind='checkin' "
-                      "and elder_id=:e order by id desc", e=elder_id)[0]
+        row = db_rows(
+            phone_stack,
+            "select id, to_number from outreach_contacts where kind='checkin' "
+            "and elder_id=:e order by id desc",
+            e=elder_id,
+        )[0]
     else:
         from bot import booking
         from bot.outreach.reminders import send_reminders
@@ -554,8 +640,11 @@ def _outbound(line, phone_stack, monkeypatch, pin_clock, elder_id: int = 1, kind
         assert result.ok, result.message
         pin_clock(clock.today().isoformat() + "T18:00")
         send_reminders()
-        row = db_rows(phone_stack, "select id, to_number from outreach_contacts where kind='reminder' "
-                      "and booking_id=:b", b=result.booking_id)[0]
+        row = db_rows(
+            phone_stack,
+            "select id, to_number from outreach_contacts where kind='reminder' and booking_id=:b",
+            b=result.booking_id,
+        )[0]
     return OutboundCall(line, row.id, row.to_number)
 
 
@@ -564,22 +653,26 @@ def db_rows_write(stack, sql: str, **params) -> None:
         c.execute(text(sql), params)
 
 
-def test_a_check_in_call_that_reports_a_fall_is_the_hotline_emergency(line, phone_stack,
-                                                                   monkeypatch, pin_clock):
+def test_a_check_in_call_that_reports_a_fall_is_the_hotline_emergency(
+    line, phone_stack, monkeypatch, pin_clock
+):
     call = _outbound(line, phone_stack, monkeypatch, pin_clock)
     first = call.answer()
     assert "最近身体怎么样？" in first.said
     answer = call.say("我刚才在卫生间摔倒了，头破了流血，起不来")
     assert "幺二零" in answer.said, answer.said
     assert answer.dialled == ADVISOR  # an advisor is on duty: put through at once
-    event = db_rows(phone_stack, "select kind, handoff_id from safety_events where sender_id=:s",
-                    s="voice-" + call.sid)
+    event = db_rows(
+        phone_stack, "select kind, handoff_id from safety_events where sender_id=:s", s="voice-" + call.sid
+    )
     assert [e.kind for e in event] == ["emergency"]
-    handoff = db_rows(phone_stack, "select kind, priority, elder_id from handoffs where id=:h",
-                      h=event[0].handoff_id)[0]
+    handoff = db_rows(
+        phone_stack, "select kind, priority, elder_id from handoffs where id=:h", h=event[0].handoff_id
+    )[0]
     assert (handoff.kind, handoff.priority, handoff.elder_id) == ("emergency", 0, 1)
-    contact = db_rows(phone_stack, "select outcome, transcript from outreach_contacts where id=:c",
-                      c=call.contact_id)[0]
+    contact = db_rows(
+        phone_stack, "select outcome, transcript from outreach_contacts where id=:c", c=call.contact_id
+    )[0]
     assert contact.outcome == "emergency" and "摔倒" in contact.transcript
 
 
@@ -595,8 +688,9 @@ def test_a_check_in_call_with_the_real_classifier(line, phone_stack, monkeypatch
     assert "这个月有人来看过您吗？" in said
     last = call.say("没有，孩子不在了，没人来")
     assert last.hung_up or "顾问" in last.said
-    contact = db_rows(phone_stack, "select outcome, needs, handoff_id from outreach_contacts "
-                      "where id=:c", c=call.contact_id)[0]
+    contact = db_rows(
+        phone_stack, "select outcome, needs, handoff_id from outreach_contacts where id=:c", c=call.contact_id
+    )[0]
     assert contact.outcome in ("needs_followup", "emergency")
     if contact.outcome == "needs_followup":
         assert "no_visitor" in contact.needs and contact.handoff_id
@@ -609,17 +703,18 @@ def test_a_reminder_call_2_starts_the_hotline_reschedule(line, phone_stack, monk
     answer = call.press("2")
     assert not answer.hung_up and answer.gather is not None
     assert any(w in answer.said for w in ("改到", "哪天", "什么时候", "时间")), answer.said
-    contact = db_rows(phone_stack, "select outcome from outreach_contacts where id=:c",
-                      c=call.contact_id)[0]
+    contact = db_rows(phone_stack, "select outcome from outreach_contacts where id=:c", c=call.contact_id)[0]
     assert contact.outcome == "reschedule"
     db_rows_write(phone_stack, "update elders set phone='13800000004' where id=4")
 
 
 # --- the line for older callers (issue 19), end to end -------------------------------------
 
+
 def _book_bath(line, phone_stack, caller: str = CALLER):
-    elder = db_rows(phone_stack, "select id, id_number_last4 from elders where phone=:p",
-                    p=caller.replace("+86", ""))[0]
+    elder = db_rows(
+        phone_stack, "select id, id_number_last4 from elders where phone=:p", p=caller.replace("+86", "")
+    )[0]
     call = Call(line, caller=caller)
     call.start()
     answer = call.say("我想预约上门帮忙洗澡")
@@ -657,12 +752,12 @@ def test_withheld_caller_id_out_of_hours_types_a_number_for_the_callback(night_l
     assert "幺三九幺二三四五六七八" in typed.said and "按1" in typed.said
     done = call.press("1")
     assert "回电话" in done.said
-    rows = db_rows(phone_stack, "select kind, phone from handoffs where sender_id=:s",
-                   s="voice-" + call.sid)
+    rows = db_rows(phone_stack, "select kind, phone from handoffs where sender_id=:s", s="voice-" + call.sid)
     assert ("callback", "13912345678") in [(r.kind, r.phone) for r in rows]
 
 
 # --- the reply contract with the trained model (needs the model trained on domain.yml) ----
+
 
 def test_a_domain_response_flag_reaches_the_bridge_merged_into_its_question(phone_stack):
     """utter_ask_booking_id_last4 carries `custom:` in domain.yml: the REST channel sends it
@@ -676,22 +771,27 @@ def test_a_domain_response_flag_reaches_the_bridge_merged_into_its_question(phon
         raw = phone_stack.bridge_turn(sender, "张桂兰", meta)
     asked = next(i for i, m in enumerate(raw) if "最后四位" in (m.get("text") or ""))
     flags = raw[asked + 1]
-    assert "text" not in flags and flags.get("custom") == {"expects_digits": 4,
-                                                            "digits_allow_x": True}, raw
+    assert "text" not in flags and flags.get("custom") == {"expects_digits": 4, "digits_allow_x": True}, raw
     merged = rasa_client._to_replies(raw)
     question = next(r for r in merged if "最后四位" in r.text)
     assert question.custom == {"expects_digits": 4, "digits_allow_x": True}
 
 
-def test_a_transfer_promise_reaches_neither_sms_nor_an_off_duty_call(line, night_line,
-                                                                     phone_stack):
+def test_a_transfer_promise_reaches_neither_sms_nor_an_off_duty_call(line, night_line, phone_stack):
     """The handoff reply's promise (flag transfer_promise, set by action_handoff) is said
     when the call is put through, and dropped by SMS and by the line out of hours."""
+
     def promises(channel: str) -> list[str]:
-        raw = phone_stack.bridge_turn(f"{channel}-contract-" + os.urandom(4).hex(), "转人工",
-                                      {"channel": channel, "phone": "+8613800000004"})
-        found = [speakable(r.text) if channel == "voice" else r.text
-                 for r in rasa_client._to_replies(raw) if (r.custom or {}).get("transfer_promise")]
+        raw = phone_stack.bridge_turn(
+            f"{channel}-contract-" + os.urandom(4).hex(),
+            "转人工",
+            {"channel": channel, "phone": "+8613800000004"},
+        )
+        found = [
+            speakable(r.text) if channel == "voice" else r.text
+            for r in rasa_client._to_replies(raw)
+            if (r.custom or {}).get("transfer_promise")
+        ]
         assert found, raw
         return found
 

@@ -3,6 +3,7 @@
 The signature is computed exactly as Twilio computes it (RequestValidator.compute_signature
 over the full URL and the form fields), so the server's check is exercised for real.
 """
+
 from __future__ import annotations
 
 import socket
@@ -101,8 +102,7 @@ class TwiML:
 class TwilioSide:
     """Posts to /twilio/* the way Twilio does, against a server at `base_url`."""
 
-    def __init__(self, base_url: str, token: str = TOKEN, public_url: str | None = None,
-                 post=None):
+    def __init__(self, base_url: str, token: str = TOKEN, public_url: str | None = None, post=None):
         self.base_url = base_url.rstrip("/")
         self.public_url = (public_url or base_url).rstrip("/")
         self.validator = RequestValidator(token)
@@ -111,8 +111,9 @@ class TwilioSide:
     def signature(self, path: str, params: dict) -> str:
         return self.validator.compute_signature(self.public_url + path, params)
 
-    def post(self, path: str, params: dict, signature: str | None = "auto",
-             headers: dict | None = None) -> TwiML:
+    def post(
+        self, path: str, params: dict, signature: str | None = "auto", headers: dict | None = None
+    ) -> TwiML:
         headers = dict(headers or {})
         if signature == "auto":
             headers["X-Twilio-Signature"] = self.signature(path, params)
@@ -126,13 +127,34 @@ class TwilioSide:
 
     # a call, turn by turn
     def start(self, call_sid: str, caller: str = CALLER) -> TwiML:
-        return self.post("/twilio/voice", {"CallSid": call_sid, "From": caller, "To": HOTLINE,
-                                           "CallStatus": "ringing", "Direction": "inbound"})
+        return self.post(
+            "/twilio/voice",
+            {
+                "CallSid": call_sid,
+                "From": caller,
+                "To": HOTLINE,
+                "CallStatus": "ringing",
+                "Direction": "inbound",
+            },
+        )
 
-    def turn(self, path: str, call_sid: str, caller: str = CALLER, *, speech: str | None = None,
-             digits: str | None = None, dial_status: str | None = None) -> TwiML:
-        params = {"CallSid": call_sid, "From": caller, "To": HOTLINE,
-                  "CallStatus": "in-progress", "Direction": "inbound"}
+    def turn(
+        self,
+        path: str,
+        call_sid: str,
+        caller: str = CALLER,
+        *,
+        speech: str | None = None,
+        digits: str | None = None,
+        dial_status: str | None = None,
+    ) -> TwiML:
+        params = {
+            "CallSid": call_sid,
+            "From": caller,
+            "To": HOTLINE,
+            "CallStatus": "in-progress",
+            "Direction": "inbound",
+        }
         if speech is not None:
             params.update(SpeechResult=speech, Confidence="0.92")
         if digits is not None:
@@ -142,11 +164,17 @@ class TwilioSide:
         return self.post(path, params)
 
     def sms(self, body: str, caller: str = CALLER, message_sid: str | None = None) -> TwiML:
-        return self.post("/twilio/sms", {"MessageSid": message_sid or "SM" + uuid.uuid4().hex,
-                                         "From": caller, "To": HOTLINE, "Body": body})
+        return self.post(
+            "/twilio/sms",
+            {
+                "MessageSid": message_sid or "SM" + uuid.uuid4().hex,
+                "From": caller,
+                "To": HOTLINE,
+                "Body": body,
+            },
+        )
 
-    def status(self, call_sid: str, status: str, duration: int | None = None,
-               caller: str = CALLER) -> TwiML:
+    def status(self, call_sid: str, status: str, duration: int | None = None, caller: str = CALLER) -> TwiML:
         params = {"CallSid": call_sid, "CallStatus": status, "From": caller, "To": HOTLINE}
         if duration is not None:
             params["CallDuration"] = str(duration)

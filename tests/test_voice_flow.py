@@ -7,6 +7,7 @@ First prompt, read-backs heard to the end and answered by 1/2, the rating only a
 rest of the call, "您是说……吗？" below the confidence threshold, hints per step, a second
 misunderstanding inside a form, an ID ending in X keyed with *, the reference said twice;
 number entry and transfer promises decided by the reply flags alone, never by the words."""
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,7 @@ class FakeRasa:
             def do_POST(self):  # noqa: N802
                 body = json.loads(self.read_body())
                 if self.path.startswith("/model/parse"):
-                    return self._send({"text": body["text"], "intent": {"name": "inform",
-                                                                        "confidence": 0.9}})
+                    return self._send({"text": body["text"], "intent": {"name": "inform", "confidence": 0.9}})
                 fake.messages.append(body["message"])
                 if body["message"] == "/greet":
                     return self._send([{"text": "您好，这里是12349养老服务热线。请问您想办什么事？"}])
@@ -82,9 +82,17 @@ def side(db_url, monkeypatch, rasa):
 
 
 def speech(call: Call, words: str, confidence: str = "0.92"):
-    call.last = call.side.post(call.last.next_path, {
-        "CallSid": call.sid, "From": call.caller, "To": "+8612349", "CallStatus": "in-progress",
-        "SpeechResult": words, "Confidence": confidence})
+    call.last = call.side.post(
+        call.last.next_path,
+        {
+            "CallSid": call.sid,
+            "From": call.caller,
+            "To": "+8612349",
+            "CallStatus": "in-progress",
+            "SpeechResult": words,
+            "Confidence": confidence,
+        },
+    )
     return call.last
 
 
@@ -120,8 +128,14 @@ def test_read_back_is_heard_to_the_end_and_1_answers_it(side, rasa):
 def test_rating_only_at_the_end_and_only_three_answers_count(side, rasa, db_url):
     call = Call(side)
     call.start()
-    rasa.queue.append([{"text": "预约好了，预约号148832。还有别的事吗？",
-                        "custom": {"task_completed": True, "reference": "148832"}}])
+    rasa.queue.append(
+        [
+            {
+                "text": "预约好了，预约号148832。还有别的事吗？",
+                "custom": {"task_completed": True, "reference": "148832"},
+            }
+        ]
+    )
     done = call.say("预约助浴")
     assert "打个分" not in done.said, "no rating in the middle of the call"
     assert f"预约号是{say_reference('148832')}" in done.said, "the reference is said again"
@@ -136,8 +150,9 @@ def test_rating_only_at_the_end_and_only_three_answers_count(side, rasa, db_url)
     assert rows(db_url, "select score from satisfaction_ratings where call_sid=:s", s=call.sid) == []
     end = call.press("2")
     assert end.hung_up
-    assert [r.score for r in rows(db_url, "select score from satisfaction_ratings where call_sid=:s",
-                                  s=call.sid)] == [3]
+    assert [
+        r.score for r in rows(db_url, "select score from satisfaction_ratings where call_sid=:s", s=call.sid)
+    ] == [3]
 
 
 def test_a_sentence_with_a_number_is_not_a_rating(side, rasa, db_url):
@@ -191,8 +206,17 @@ def test_low_confidence_danger_is_acted_on_at_once(side, rasa):
 def test_hints_follow_the_step(side, rasa):
     call = Call(side)
     call.start()
-    rasa.queue.append([{"text": "请问老人住在哪个街道？", "buttons": [
-        {"title": "五老村", "payload": "五老村"}, {"title": "夫子庙", "payload": "夫子庙"}]}])
+    rasa.queue.append(
+        [
+            {
+                "text": "请问老人住在哪个街道？",
+                "buttons": [
+                    {"title": "五老村", "payload": "五老村"},
+                    {"title": "夫子庙", "payload": "夫子庙"},
+                ],
+            }
+        ]
+    )
     asked = call.say("预约助浴")
     hints = asked.gather.get("hints")
     assert "五老村" in hints and "夫子庙" in hints and "转人工" in hints
@@ -206,8 +230,9 @@ def test_second_misunderstanding_inside_a_form_keeps_the_form(side, rasa):
     call.start()
     rasa.active_loop = "book_service_form"
     for _ in range(2):  # the booking form's own "not understood", flagged where it is decided
-        rasa.queue.append([{"text": "不好意思，我没听清是哪天。请问想约哪天？",
-                            "custom": {"misunderstood": True}}])
+        rasa.queue.append(
+            [{"text": "不好意思，我没听清是哪天。请问想约哪天？", "custom": {"misunderstood": True}}]
+        )
     call.say("嗯那个")
     second = call.say("就是那个啥")
     assert "按0转人工" in second.said and "政策咨询，请按1" not in second.said
@@ -227,8 +252,14 @@ def test_second_misunderstanding_outside_a_form_offers_the_menu(side, rasa):
 def test_an_id_ending_in_x_is_keyed_with_star(side, rasa):
     call = Call(side)
     call.start()
-    rasa.queue.append([{"text": "请说一下老人身份证号的最后四位。",
-                        "custom": {"expects_digits": 4, "digits_allow_x": True}}])
+    rasa.queue.append(
+        [
+            {
+                "text": "请说一下老人身份证号的最后四位。",
+                "custom": {"expects_digits": 4, "digits_allow_x": True},
+            }
+        ]
+    )
     asked = call.say("预约助浴")
     assert "星号键" in asked.said and asked.gather.get("finishOnKey") == "#"
     call.press("002*#")
@@ -285,15 +316,20 @@ def test_a_flagged_promise_is_dropped_off_duty_and_words_alone_are_kept(side, ra
     monkeypatch.setenv("ADVISOR_PHONE_NUMBER", "")  # nobody to take the call
     call = Call(side)
     call.start()
-    rasa.queue.append([{"text": "这件事要转接到街道办，请稍等几天就有结果。", "custom": HANDOFF},
-                       {"text": PROMISE, "custom": {"transfer_promise": True}}])
+    rasa.queue.append(
+        [
+            {"text": "这件事要转接到街道办，请稍等几天就有结果。", "custom": HANDOFF},
+            {"text": PROMISE, "custom": {"transfer_promise": True}},
+        ]
+    )
     answer = call.say("我要找人")
     assert answer.dialled is None and "不在班" in answer.said and "回电话" in answer.said
     assert "转接到街道办" in answer.said, "an unflagged sentence is kept, whatever its words"
     assert PROMISE not in answer.said and "正在为您转接" not in answer.said
     # a promise with no transfer on the turn is not said either
-    rasa.queue.append([{"text": "好的。", "custom": {}},
-                       {"text": PROMISE, "custom": {"transfer_promise": True}}])
+    rasa.queue.append(
+        [{"text": "好的。", "custom": {}}, {"text": PROMISE, "custom": {"transfer_promise": True}}]
+    )
     assert PROMISE not in call.say("嗯").said
 
 
@@ -302,8 +338,9 @@ def test_on_duty_the_line_says_transferring_unless_the_reply_ends_with_a_promise
 
     call = Call(side)
     call.start()
-    rasa.queue.append([{"text": "好的。", "custom": HANDOFF},
-                       {"text": PROMISE, "custom": {"transfer_promise": True}}])
+    rasa.queue.append(
+        [{"text": "好的。", "custom": HANDOFF}, {"text": PROMISE, "custom": {"transfer_promise": True}}]
+    )
     promised = call.say("转人工")
     assert promised.dialled == ADVISOR
     assert PROMISE in promised.said and TRANSFERRING not in promised.said
@@ -311,22 +348,33 @@ def test_on_duty_the_line_says_transferring_unless_the_reply_ends_with_a_promise
     call.start()
     rasa.queue.append([{"text": "我帮您转接。", "custom": HANDOFF}])
     worded = call.say("转人工")
-    assert worded.dialled == ADVISOR and worded.said.endswith(TRANSFERRING), \
+    assert worded.dialled == ADVISOR and worded.said.endswith(TRANSFERRING), (
         "转接 in the words is no promise: the line says its own"
+    )
     call = Call(side)
     call.start()
-    rasa.queue.append([{"text": "请马上拨打120急救电话。", "custom": {
-        "action": "handoff", "urgent": True, "kind": "crisis", "handoff_id": 3}},
-                       {"text": "我已经请值班顾问马上联系您。", "custom": {"transfer_promise": True}},
-                       {"text": "您现在身边有家人吗？"}])
+    rasa.queue.append(
+        [
+            {
+                "text": "请马上拨打120急救电话。",
+                "custom": {"action": "handoff", "urgent": True, "kind": "crisis", "handoff_id": 3},
+            },
+            {"text": "我已经请值班顾问马上联系您。", "custom": {"transfer_promise": True}},
+            {"text": "您现在身边有家人吗？"},
+        ]
+    )
     crisis = call.say("我不想活了")
     assert crisis.dialled == ADVISOR and "值班顾问" in crisis.said
     assert crisis.said.endswith(TRANSFERRING), "a question after the promise: the line says it"
 
 
 def test_sms_drops_flagged_promises_and_keeps_words(side, rasa):
-    rasa.queue.append([{"text": "这件事要转接到街道办。", "custom": HANDOFF},
-                       {"text": PROMISE, "custom": {"transfer_promise": True}}])
+    rasa.queue.append(
+        [
+            {"text": "这件事要转接到街道办。", "custom": HANDOFF},
+            {"text": PROMISE, "custom": {"transfer_promise": True}},
+        ]
+    )
     reply = side.sms("找人工")
     body = "".join(reply.first("Message").itertext())
     assert "转接到街道办" in body and PROMISE not in body

@@ -3,6 +3,7 @@ and web servers (fixture `stack`): a policy answer ends with what to do next, a 
 question is answered and offers the booking (which then starts with the service known),
 every closed-choice button of the eligibility check is understood, and 先不办了 leaves a
 form. The phone line keeps its spoken questions, without buttons."""
+
 from __future__ import annotations
 
 import pytest
@@ -15,7 +16,7 @@ from tests.stack import latest_code
 pytestmark = pytest.mark.e2e
 
 STOP = "先不办了"
-ZHANG = "13800000001"   # 张桂兰, a demo elder with a registered mobile
+ZHANG = "13800000001"  # 张桂兰, a demo elder with a registered mobile
 SUMMARY_MARKS = ("根据您说的情况", "要住在示范区")
 
 
@@ -48,11 +49,11 @@ def test_a_price_question_is_answered_then_the_booking_starts_with_the_service(s
     replies = stack.chat(sender, "上门洗澡要自己出钱吗")
     said = joined(replies)
     assert "收费" in said and "依据：《" in said
-    assert "名字" not in said and "哪一种服务" not in said   # no booking question
+    assert "名字" not in said and "哪一种服务" not in said  # no booking question
     assert titles(replies) == ["帮我预约", "转人工"]
     who = stack.press(sender, replies, "帮我预约")
     assert "哪位老人" in joined(who) and STOP in titles(who)
-    assert "哪一种服务" not in joined(who)   # 助浴 came with the button
+    assert "哪一种服务" not in joined(who)  # 助浴 came with the button
     code = stack.chat_text(sender, f"老人的手机号是{ZHANG}")
     assert "验证码" in code
     when = stack.chat(sender, latest_code(stack.database_url, ZHANG))
@@ -65,13 +66,13 @@ def test_a_price_question_is_answered_then_the_booking_starts_with_the_service(s
     before = bookings(stack)
     left = stack.press(sender, read_back, STOP)
     assert "先不约了" in joined(left)
-    assert bookings(stack) == before   # nothing written
+    assert bookings(stack) == before  # nothing written
 
 
-@pytest.mark.parametrize("question,service", [("助浴多少钱", "助浴"), ("上门理发收费吗", "上门理发"),
-                                              ("助餐免费吗", "助餐")])
-def test_price_questions_offer_the_booking_of_the_service_asked_about(stack, sender, question,
-                                                                     service):
+@pytest.mark.parametrize(
+    "question,service", [("助浴多少钱", "助浴"), ("上门理发收费吗", "上门理发"), ("助餐免费吗", "助餐")]
+)
+def test_price_questions_offer_the_booking_of_the_service_asked_about(stack, sender, question, service):
     """However the classifier reads them (a policy question or a booking), price questions
     get a cited answer and 帮我预约 for that service, never a booking question."""
     replies = stack.chat(sender, question)
@@ -98,8 +99,7 @@ def _one_check(stack, sender: str, pick: int) -> list[tuple[tuple[str, ...], str
         title = offered[pick % len(offered)]
         pressed.append((offered, title))
         replies = stack.press(sender, replies, title)
-        assert "没听清" not in joined(replies) and "没听明白" not in joined(replies), \
-            (title, joined(replies))
+        assert "没听清" not in joined(replies) and "没听明白" not in joined(replies), (title, joined(replies))
     raise AssertionError(f"no result after {len(pressed)} questions: {pressed}")
 
 
@@ -110,11 +110,13 @@ def test_every_closed_choice_button_is_understood_by_the_eligibility_check(stack
             pressed.setdefault(offered, set()).add(title)
     # the questions a web check reaches (the rules ask living situation, family and the
     # like only in rarer cases: tests/test_eligibility_actions.py reads all their buttons)
-    expected = {answer_buttons(slot) for slot in (
-        "elig_street", "elig_economic_status", "elig_care_level", "elig_dementia")}
+    expected = {
+        answer_buttons(slot)
+        for slot in ("elig_street", "elig_economic_status", "elig_care_level", "elig_dementia")
+    }
     assert expected <= set(pressed), sorted(pressed)
     for offered, chosen in pressed.items():
-        assert chosen == set(offered), (offered, chosen)   # every answer pressed at least once
+        assert chosen == set(offered), (offered, chosen)  # every answer pressed at least once
 
 
 def test_stop_leaves_the_eligibility_check(stack, sender):
@@ -122,7 +124,7 @@ def test_stop_leaves_the_eligibility_check(stack, sender):
     assert "岁数" in joined(question) and titles(question) == [STOP]
     left = stack.press(sender, question, STOP)
     assert "先不办了" in joined(left) and "岁数" not in joined(left)
-    after = stack.chat_text(sender, "八十五")   # no longer an answer to the form
+    after = stack.chat_text(sender, "八十五")  # no longer an answer to the form
     assert "85岁" not in after
 
 
@@ -161,4 +163,4 @@ def test_a_side_question_inside_the_check_is_answered_and_the_check_goes_on(stac
     assert "助餐" in said and "我们接着刚才的问题" in said and "哪个街道" in said, said
     assert "没听清" not in said
     goes_on = joined(stack.press(sender, side, DISTRICT_STREETS[0]))
-    assert "岁数" not in goes_on and "多大" not in goes_on   # the age is still known
+    assert "岁数" not in goes_on and "多大" not in goes_on  # the age is still known

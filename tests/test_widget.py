@@ -1,5 +1,6 @@
 """The widget's server side: demo page, embeddable script, stylesheet, CORS for embedding
 sites (Flask test client). The widget's behaviour in a browser is in test_widget_browser.py."""
+
 from __future__ import annotations
 
 import re
@@ -55,12 +56,14 @@ def test_widget_never_writes_html_from_text():
 
 
 def test_cors_only_for_configured_embedding_sites(client):
-    ok = client.options("/api/chat", headers={"Origin": "https://care.example",
-                                               "Access-Control-Request-Method": "POST"})
+    ok = client.options(
+        "/api/chat", headers={"Origin": "https://care.example", "Access-Control-Request-Method": "POST"}
+    )
     assert ok.headers.get("Access-Control-Allow-Origin") == "https://care.example"
     assert "Content-Type" in ok.headers.get("Access-Control-Allow-Headers", "")
-    other = client.options("/api/chat", headers={"Origin": "https://evil.example",
-                                                  "Access-Control-Request-Method": "POST"})
+    other = client.options(
+        "/api/chat", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    )
     assert "Access-Control-Allow-Origin" not in other.headers
     # only the chat API is opened to embedding sites, never the console
     console = client.get("/advisor/login", headers={"Origin": "https://care.example"})
@@ -76,9 +79,16 @@ def test_each_chat_reply_carries_the_wording_to_read_aloud(monkeypatch, db_url):
     shown = "请拨打12349，每月补贴300元。"
     monkeypatch.setattr(api, "_chat_limiter", None)
     monkeypatch.setattr(api, "_address_limiter", None)
-    monkeypatch.setattr(rasa_client, "send_message", lambda sender, text, meta: rasa_client.ChatResult(
-        [rasa_client.Reply(shown, [{"title": "好的", "payload": "/affirm"}]),
-         rasa_client.Reply("再见。", custom={"end": True})]))
+    monkeypatch.setattr(
+        rasa_client,
+        "send_message",
+        lambda sender, text, meta: rasa_client.ChatResult(
+            [
+                rasa_client.Reply(shown, [{"title": "好的", "payload": "/affirm"}]),
+                rasa_client.Reply("再见。", custom={"end": True}),
+            ]
+        ),
+    )
     r = create_app({"TESTING": True}).test_client().post("/api/chat", json={"message": "你好"})
     assert r.status_code == 200
     first, second = r.get_json()["replies"]

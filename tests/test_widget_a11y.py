@@ -7,6 +7,7 @@ least 48px (发送 60px), bold buttons, nothing wider than the screen.
 
 No Rasa here: the widget's server calls are answered by ScriptedChat through page.route, so
 the pages are judged on a fixed conversation (test_widget_browser.py runs the real stack)."""
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,13 @@ import pytest
 from server import create_app
 from server.speech import speakable
 from tests.browser.helpers import (  # noqa: F401
-    DESKTOP, PHONE, axe_violations, browser, describe_violations, screenshot, serve_flask,
+    DESKTOP,
+    PHONE,
+    axe_violations,
+    browser,
+    describe_violations,
+    screenshot,
+    serve_flask,
 )
 
 pytestmark = pytest.mark.browser
@@ -35,11 +42,11 @@ class ScriptedChat:
     SENDER = "scripted-sender-token"
 
     def __init__(self):
-        self.turns: list[str] = []          # messages the widget posted
-        self.polls: list[dict] = []         # query of each GET /api/chat/updates
-        self.thread: list[dict] = []        # the live thread (advisor and system messages)
-        self.state = "none"                 # none | waiting | live | callback | closed
-        self.queued: list[dict] = []        # replies the test chose for the next messages
+        self.turns: list[str] = []  # messages the widget posted
+        self.polls: list[dict] = []  # query of each GET /api/chat/updates
+        self.thread: list[dict] = []  # the live thread (advisor and system messages)
+        self.state = "none"  # none | waiting | live | callback | closed
+        self.queued: list[dict] = []  # replies the test chose for the next messages
 
     def install(self, page, base_url: str) -> None:
         page.route(f"{base_url}/api/chat", self._chat)
@@ -53,8 +60,13 @@ class ScriptedChat:
         self._post("system", "系统", text, None)
 
     def _post(self, author: str, name: str, text: str, buttons: list | None) -> None:
-        message = {"id": len(self.thread) + 1, "author": author, "name": name, "text": text,
-                   "at": "2026-11-23T10:05:00+08:00"}
+        message = {
+            "id": len(self.thread) + 1,
+            "author": author,
+            "name": name,
+            "text": text,
+            "at": "2026-11-23T10:05:00+08:00",
+        }
         if buttons:
             message["buttons"] = buttons
         self.thread.append(message)
@@ -73,14 +85,24 @@ class ScriptedChat:
         if self.queued and message != "/greet":
             replies = [self.queued.pop(0)]
         elif message == "/greet":
-            replies = [self.reply("您好！这里是12349在线助手。请问您想问什么？", [
-                {"title": "问政策", "payload": "/ask_policy"},
-                {"title": "预约上门服务", "payload": "/book_service"},
-                {"title": "转人工", "payload": "/request_human"}])]
+            replies = [
+                self.reply(
+                    "您好！这里是12349在线助手。请问您想问什么？",
+                    [
+                        {"title": "问政策", "payload": "/ask_policy"},
+                        {"title": "预约上门服务", "payload": "/book_service"},
+                        {"title": "转人工", "payload": "/request_human"},
+                    ],
+                )
+            ]
         elif message in ("转人工", "/request_human"):
             self.state = "waiting"
-            replies = [self.reply("好的，正在为您联系人工顾问，请稍等。",
-                                  custom={"action": "handoff", "handoff_id": 7, "live": True})]
+            replies = [
+                self.reply(
+                    "好的，正在为您联系人工顾问，请稍等。",
+                    custom={"action": "handoff", "handoff_id": 7, "live": True},
+                )
+            ]
         elif self.state == "live":
             route.fulfill(json={"sender": self.SENDER, "replies": [], "live": True})
             return
@@ -95,8 +117,7 @@ class ScriptedChat:
             route.fulfill(status=400, json={"error": "会话不对。", "code": "invalid_sender"})
             return
         after = int(query.get("after") or 0)
-        route.fulfill(json={"state": self.state,
-                            "messages": [m for m in self.thread if m["id"] > after]})
+        route.fulfill(json={"state": self.state, "messages": [m for m in self.thread if m["id"] > after]})
 
 
 def wait_until(page, predicate, timeout_ms: int = 15_000, what: str = "") -> None:
@@ -114,8 +135,7 @@ def bot_count(page) -> int:
 
 
 def wait_bots(page, n: int) -> None:
-    page.wait_for_function(f"n => document.querySelectorAll('{BOT}').length >= n", arg=n,
-                           timeout=15_000)
+    page.wait_for_function(f"n => document.querySelectorAll('{BOT}').length >= n", arg=n, timeout=15_000)
     page.wait_for_selector(f"{W} .ew-typing", state="hidden")
 
 
@@ -128,8 +148,9 @@ def site():
 def open_conversation(browser, site, viewport, **context_args):  # noqa: F811
     """A page with the widget open after: greeting (quick replies), a typed question, 转人工,
     an advisor joining with a message that has buttons, and a message sent to the advisor."""
-    context = browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai",
-                                  **context_args)
+    context = browser.new_context(
+        viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai", **context_args
+    )
     page = context.new_page()
     chat = ScriptedChat()
     chat.install(page, site)
@@ -141,17 +162,19 @@ def open_conversation(browser, site, viewport, **context_args):  # noqa: F811
     page.click(f"{W} .ew-human")
     wait_bots(page, 3)
     chat.system_says("王老师已接入，正在为您服务。")
-    chat.advisor_says("您好，我是王老师。您是想申请补贴，还是想请人上门？",
-                      buttons=[{"title": "申请补贴", "payload": "申请补贴"},
-                               {"title": "请人上门", "payload": "请人上门"}])
+    chat.advisor_says(
+        "您好，我是王老师。您是想申请补贴，还是想请人上门？",
+        buttons=[{"title": "申请补贴", "payload": "申请补贴"}, {"title": "请人上门", "payload": "请人上门"}],
+    )
     chat.state = "live"
     page.wait_for_selector(f"{W} .ew-from-advisor .ew-bubble", timeout=15_000)
     page.click(f"{W} .ew-from-advisor .ew-quick-btn >> text=申请补贴")  # like a quick reply
     page.wait_for_selector(f"{W} .ew-from-user .ew-note")
     assert chat.turns[-1] == "申请补贴"
-    chat.advisor_says("好的。请问老人今年多大年纪？",
-                      buttons=[{"title": "不到80岁", "payload": "不到80岁"},
-                               {"title": "80岁以上", "payload": "80岁以上"}])
+    chat.advisor_says(
+        "好的。请问老人今年多大年纪？",
+        buttons=[{"title": "不到80岁", "payload": "不到80岁"}, {"title": "80岁以上", "payload": "80岁以上"}],
+    )
     page.wait_for_selector(f"{W} .ew-from-advisor >> nth=1", timeout=15_000)
     return context, page, chat
 
@@ -205,8 +228,9 @@ def check_page(page, where: str) -> None:
 @pytest.mark.parametrize("device", ["phone", "desktop"])
 def test_widget_page_passes_axe_and_the_elder_sizes_in_every_text_size(browser, site, device):  # noqa: F811
     if device == "phone":
-        context, page, chat = open_conversation(browser, site, PHONE, device_scale_factor=2,
-                                                is_mobile=True, has_touch=True)
+        context, page, chat = open_conversation(
+            browser, site, PHONE, device_scale_factor=2, is_mobile=True, has_touch=True
+        )
     else:
         context, page, chat = open_conversation(browser, site, DESKTOP)
     try:
@@ -254,9 +278,12 @@ def test_focus_ring_is_visible_on_buttons(browser, site):  # noqa: F811
         page.focus(f"{W} .ew-send")
         page.keyboard.press("Shift+Tab")  # keyboard focus, so :focus-visible applies
         page.keyboard.press("Tab")
-        ring = page.eval_on_selector(f"{W} .ew-send", """b => { const s = getComputedStyle(b);
+        ring = page.eval_on_selector(
+            f"{W} .ew-send",
+            """b => { const s = getComputedStyle(b);
             return {focused: document.activeElement === b, style: s.outlineStyle,
-                    width: parseFloat(s.outlineWidth)}; }""")
+                    width: parseFloat(s.outlineWidth)}; }""",
+        )
         assert ring == {"focused": True, "style": "solid", "width": 4}
     finally:
         context.close()

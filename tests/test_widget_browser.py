@@ -9,6 +9,7 @@ Against ScriptedChat (tests/test_widget_a11y.py: the chat and live-update API an
 page.route, no Rasa): live advisor messages polled every 3 seconds and when polling stops,
 the 已发给顾问 note, voice input, and what 自动朗读 says on a device without a Chinese voice.
 The end-to-end live chat with a real advisor console is in tests/test_live_chat_e2e.py."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -91,7 +92,9 @@ NO_RECOGNITION = "delete window.webkitSpeechRecognition; delete window.SpeechRec
 def wait_bot_count(page, n: int, timeout: float = 60_000) -> None:
     page.wait_for_function(
         "n => document.querySelectorAll('#elder12349-widget .ew-from-bot:not(.ew-typing)').length >= n",
-        arg=n, timeout=timeout)
+        arg=n,
+        timeout=timeout,
+    )
     page.wait_for_selector(f"{W} .ew-typing", state="hidden", timeout=timeout)
 
 
@@ -105,10 +108,17 @@ def focused_class(page) -> str:
 
 # ---- against the real stack -----------------------------------------------------------------
 
+
 @pytest.fixture
 def phone_context(browser):  # noqa: F811
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,
-                                  has_touch=True, locale="zh-CN", timezone_id="Asia/Shanghai")
+    context = browser.new_context(
+        viewport=PHONE,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+    )
     context.add_init_script(OBSERVE_TYPING)
     context.add_init_script(MANDARIN_VOICE)
     yield context
@@ -244,7 +254,11 @@ def test_read_aloud_call_links_escaping_and_human_handoff(stack, phone_context):
     assert "人工" in page.locator(f"{BOT} .ew-bubble").last.inner_text()
     sender = page.evaluate(f"{STORE}.sender")
     with session_scope(stack.database_url) as s:
-        queued = s.execute(select(Handoff).where(Handoff.sender_id == stack.conversation_of(sender))).scalars().all()
+        queued = (
+            s.execute(select(Handoff).where(Handoff.sender_id == stack.conversation_of(sender)))
+            .scalars()
+            .all()
+        )
     requests_for_human = [h for h in queued if h.kind == "request_human"]
     assert len(requests_for_human) == 1, [(h.kind, h.summary) for h in queued]
     assert requests_for_human[0].channel == "web"
@@ -283,11 +297,13 @@ def test_embedded_on_a_desktop_page(stack, browser):  # noqa: F811
 
 # ---- against ScriptedChat (no Rasa) --------------------------------------------------------------
 
+
 @pytest.fixture
 def scripted(browser, site):  # noqa: F811
     """(page factory, chat): pages share one context (one device) and one scripted server."""
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="zh-CN",
-                                  timezone_id="Asia/Shanghai")
+    context = browser.new_context(
+        viewport=PHONE, is_mobile=True, has_touch=True, locale="zh-CN", timezone_id="Asia/Shanghai"
+    )
     chat = ScriptedChat()
 
     def new_page(*init_scripts: str, clock: bool = False):
@@ -334,8 +350,9 @@ def test_live_advisor_messages_are_polled_every_3_seconds_until_closed(scripted)
     # The advisor joins: the system line as the assistant's, the advisor's marked 顾问.
     chat.state = "live"
     chat.system_says("王老师已接入。")
-    chat.advisor_says("您好，我是王老师，请问有什么可以帮您？",
-                      buttons=[{"title": "需要回电", "payload": "需要回电"}])
+    chat.advisor_says(
+        "您好，我是王老师，请问有什么可以帮您？", buttons=[{"title": "需要回电", "payload": "需要回电"}]
+    )
     settle(page)
     page.clock.run_for(3_000)
     page.wait_for_selector(f"{W} .ew-from-advisor .ew-bubble")
@@ -344,8 +361,9 @@ def test_live_advisor_messages_are_polled_every_3_seconds_until_closed(scripted)
     assert advisor.locator(".ew-bubble").inner_text() == "您好，我是王老师，请问有什么可以帮您？"
     assert "王老师已接入。" in page.locator(f"{BOT}:not(.ew-from-advisor) .ew-bubble").last.inner_text()
     bubble_colour = "e => getComputedStyle(e).backgroundColor"
-    assert (page.eval_on_selector(f"{W} .ew-from-advisor .ew-bubble", bubble_colour)
-            != page.eval_on_selector(f"{BOT}:not(.ew-from-advisor) .ew-bubble", bubble_colour))
+    assert page.eval_on_selector(f"{W} .ew-from-advisor .ew-bubble", bubble_colour) != page.eval_on_selector(
+        f"{BOT}:not(.ew-from-advisor) .ew-bubble", bubble_colour
+    )
 
     # A button in the advisor's message works like a quick reply; what the person sends while
     # the advisor holds the conversation is marked 已发给顾问.
@@ -432,7 +450,10 @@ def test_voice_input_puts_the_words_in_the_box_to_check(scripted):
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.down()
     assert page.evaluate("window.__recognitions.length") == 1
-    assert page.evaluate("[window.__recognitions[0].lang, window.__recognitions[0].started]") == ["zh-CN", True]
+    assert page.evaluate("[window.__recognitions[0].lang, window.__recognitions[0].started]") == [
+        "zh-CN",
+        True,
+    ]
     assert page.inner_text(f"{W} .ew-notice") == "请说话，说完松开"
     page.mouse.up()
     assert page.input_value(f"{W} .ew-input") == "我想预约上门助浴"

@@ -1,5 +1,6 @@
 """The channels' wording catalogue (server/wording.yml): every entry is used by the code that
 says it, and a malformed entry stops the server at start-up with its name, not mid-call."""
+
 from __future__ import annotations
 
 import re
@@ -18,9 +19,12 @@ def _code() -> str:
 
 def test_every_entry_of_the_catalogue_is_used():
     code = _code()
-    unused = [f"{section}.{key}" for section, entries in wording._catalogue().items()
-              for key in entries
-              if not re.search(rf"""["']{re.escape(str(key))}["']""", code)]
+    unused = [
+        f"{section}.{key}"
+        for section, entries in wording._catalogue().items()
+        for key in entries
+        if not re.search(rf"""["']{re.escape(str(key))}["']""", code)
+    ]
     assert not unused, f"entries of server/wording.yml no code reads: {unused}"
 
 
@@ -39,7 +43,7 @@ def catalogue(tmp_path, monkeypatch):
 
 
 def test_entries_of_the_wrong_shape_are_refused_by_name(catalogue):
-    catalogue("voice: {ok: [好的]}\nwords: {\"yes\": 对, rating: [[满意, five]]}\n")
+    catalogue('voice: {ok: [好的]}\nwords: {"yes": 对, rating: [[满意, five]]}\n')
     with pytest.raises(ValueError, match="voice.ok"):
         wording.voice("ok")
     with pytest.raises(ValueError, match="words.yes"):

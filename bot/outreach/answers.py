@@ -8,6 +8,7 @@ conversation exactly as a hotline message would. Only then are the check-in's cu
 (bot/outreach/script.yml): reassuring or negated words are removed first ("没啥不舒服的",
 "不需要"), then the needs are looked for, the question's own need first.
 """
+
 from __future__ import annotations
 
 import re
@@ -37,8 +38,10 @@ def script() -> dict:
 
 @lru_cache(maxsize=1)
 def _cues() -> dict[str, re.Pattern]:
-    return {name: re.compile("|".join(f"(?:{p})" for p in patterns))
-            for name, patterns in script()["cues"].items()}
+    return {
+        name: re.compile("|".join(f"(?:{p})" for p in patterns))
+        for name, patterns in script()["cues"].items()
+    }
 
 
 @dataclass(frozen=True)
@@ -53,30 +56,36 @@ def _intent(parse: dict | None) -> tuple[str | None, float, dict[str, float]]:
     if not parse:
         return None, 0.0, {}
     intent = parse.get("intent") or {}
-    ranking = {r.get("name"): float(r.get("confidence") or 0.0)
-               for r in parse.get("intent_ranking") or [] if r.get("name")}
+    ranking = {
+        r.get("name"): float(r.get("confidence") or 0.0)
+        for r in parse.get("intent_ranking") or []
+        if r.get("name")
+    }
     return intent.get("name"), float(intent.get("confidence") or 0.0), ranking
 
 
 def read_reminder_reply(text: str) -> str | None:
     """What an answer to a reminder call asks for: cancel | change | confirm | None."""
     cues = _cues()
-    for kind, cue in (("cancel", "reminder_cancel"), ("change", "reminder_change"),
-                      ("confirm", "reminder_confirm")):
+    for kind, cue in (
+        ("cancel", "reminder_cancel"),
+        ("change", "reminder_change"),
+        ("confirm", "reminder_confirm"),
+    ):
         if cues[cue].search(text or ""):
             return kind
     return None
 
 
-def read_answer(question: str | None, text: str | None, parse: dict | None = None, *,
-                safety_first: bool = True) -> Reading:
+def read_answer(
+    question: str | None, text: str | None, parse: dict | None = None, *, safety_first: bool = True
+) -> Reading:
     reading = _read_answer(question, text, parse, safety_first)
     intent, confidence, _ = _intent(parse)
     return replace(reading, intent=intent if confidence >= SURE else None)
 
 
-def _read_answer(question: str | None, text: str | None, parse: dict | None,
-                 safety_first: bool) -> Reading:
+def _read_answer(question: str | None, text: str | None, parse: dict | None, safety_first: bool) -> Reading:
     """What an answer to `question` (health | help | visitor; None for a reminder call)
     says. `parse` is Rasa's /model/parse result for the text, when Rasa answered.
     `safety_first=False` only once the safety layer's own question has been answered."""
@@ -85,8 +94,7 @@ def _read_answer(question: str | None, text: str | None, parse: dict | None,
         return Reading("unclear")
     intent, confidence, ranking = _intent(parse)
     if safety_first:
-        assessment = safety.assess(flat, intent, confidence if intent else 1.0,
-                                   ranking=ranking or None)
+        assessment = safety.assess(flat, intent, confidence if intent else 1.0, ranking=ranking or None)
         if assessment.kind in DANGER_KINDS:
             return Reading("danger", safety=assessment.as_dict())
     cues = _cues()
@@ -110,7 +118,10 @@ def _read_answer(question: str | None, text: str | None, parse: dict | None,
         own = QUESTION_NEED.get(question)
         ordered = ([own] if own in found else []) + [n for n in found if n != own]
         return Reading("need", needs=tuple(ordered))
-    if reassured or (sure and intent in {"affirm", "thank", "greet"}) \
-            or (question == "help" and sure and intent == "deny"):
+    if (
+        reassured
+        or (sure and intent in {"affirm", "thank", "greet"})
+        or (question == "help" and sure and intent == "deny")
+    ):
         return Reading("fine")
     return Reading("unclear")

@@ -17,6 +17,7 @@ Ending (`call_ended`): the outcome is written once; an unanswered check-in that 
 month's `unanswered_attempts_for_visit` attempts on different days becomes a task
 "请上门探访" in the advisor queue, and a reminder call unanswered twice flags the visit.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -62,8 +63,11 @@ def _twilio_client():
     from twilio.rest import Client
 
     settings = get_settings()
-    client = Client(settings.twilio_account_sid, settings.twilio_auth_token,
-                    http_client=TwilioHttpClient(timeout=twilio_timeout_seconds()))
+    client = Client(
+        settings.twilio_account_sid,
+        settings.twilio_auth_token,
+        http_client=TwilioHttpClient(timeout=twilio_timeout_seconds()),
+    )
     if settings.twilio_api_url:
         client.api.base_url = settings.twilio_api_url.rstrip("/")
     return client
@@ -98,8 +102,13 @@ def dial(contact_id: int, to_number: str) -> Placed:
             # attempt and not an unanswered call. The row says why; releasing its attempt key
             # lets a later run try again, and an outage never becomes "请上门探访" tasks.
             row.status, row.attempt_key = "skipped", None
-    log.info("outbound call contact=%s to %s: %s%s", contact_id, mask_phone(to_number),
-             placed.status, f" ({placed.reason})" if placed.reason else "")
+    log.info(
+        "outbound call contact=%s to %s: %s%s",
+        contact_id,
+        mask_phone(to_number),
+        placed.status,
+        f" ({placed.reason})" if placed.reason else "",
+    )
     return placed
 
 
@@ -109,18 +118,24 @@ def _dial_twilio(contact_id: int, to_number: str) -> Placed:
     settings = get_settings()
     try:
         call = _twilio_client().calls.create(
-            to=normalize_number(to_number), from_=settings.twilio_from_number,
-            url=script_url(contact_id), method="POST",
-            status_callback=status_url(contact_id), status_callback_method="POST",
-            timeout=RING_SECONDS)
+            to=normalize_number(to_number),
+            from_=settings.twilio_from_number,
+            url=script_url(contact_id),
+            method="POST",
+            status_callback=status_url(contact_id),
+            status_callback_method="POST",
+            timeout=RING_SECONDS,
+        )
     except (TwilioException, OSError) as exc:
-        log.error("outbound call contact=%s to %s failed: %s", contact_id,
-                  mask_phone(to_number), type(exc).__name__)
+        log.error(
+            "outbound call contact=%s to %s failed: %s", contact_id, mask_phone(to_number), type(exc).__name__
+        )
         return Placed("failed", reason=f"carrier refused: {type(exc).__name__}")
     return Placed("queued", call_id=call.sid)
 
 
 # --- the end of a call ------------------------------------------------------------------
+
 
 def call_ended(contact_id: int, carrier_status: str) -> str | None:
     """The carrier says the call is over (completed, busy, no-answer, failed, canceled).
@@ -155,9 +170,17 @@ def _visit_task_when_unreachable(elder_id: int, campaign: str) -> None:
 
     needed = checkin_campaign().unanswered_attempts_for_visit
     with session_scope() as s:
-        rows = s.execute(select(OutreachContact).where(
-            OutreachContact.kind == "checkin", OutreachContact.elder_id == elder_id,
-            OutreachContact.campaign == campaign)).scalars().all()
+        rows = (
+            s.execute(
+                select(OutreachContact).where(
+                    OutreachContact.kind == "checkin",
+                    OutreachContact.elder_id == elder_id,
+                    OutreachContact.campaign == campaign,
+                )
+            )
+            .scalars()
+            .all()
+        )
         if any(r.outcome in ANSWERED for r in rows):
             return
         unanswered = [r for r in rows if r.outcome == "no_answer"]
@@ -174,21 +197,38 @@ def _visit_task_when_unreachable(elder_id: int, campaign: str) -> None:
         for r in rows:
             if r.outcome == "no_answer":
                 r.handoff_id = task
-    log.info("check-in campaign %s elder=%s unreachable on %d days: visit task %s",
-             campaign, elder_id, len(days), task)
+    log.info(
+        "check-in campaign %s elder=%s unreachable on %d days: visit task %s",
+        campaign,
+        elder_id,
+        len(days),
+        task,
+    )
 
 
 def _flag_reminder_when_unreachable(booking_id: int) -> None:
     with session_scope() as s:
-        rows = s.execute(select(OutreachContact).where(
-            OutreachContact.kind == "reminder", OutreachContact.booking_id == booking_id,
-            OutreachContact.channel == "call")).scalars().all()
+        rows = (
+            s.execute(
+                select(OutreachContact).where(
+                    OutreachContact.kind == "reminder",
+                    OutreachContact.booking_id == booking_id,
+                    OutreachContact.channel == "call",
+                )
+            )
+            .scalars()
+            .all()
+        )
         unanswered = [r for r in rows if r.outcome == "no_answer"]
         if len(unanswered) < 2 or any(r.handoff_id for r in rows):
             return
         booking = s.get(Booking, booking_id)
-        task = _task(s, REMINDER_TASK, booking.elder_id,
-                     REMINDER_SUMMARY.format(n=len(unanswered), reference=booking.reference))
+        task = _task(
+            s,
+            REMINDER_TASK,
+            booking.elder_id,
+            REMINDER_SUMMARY.format(n=len(unanswered), reference=booking.reference),
+        )
         for r in unanswered:
             r.handoff_id = task
     log.info("reminder calls for booking=%s unanswered twice: task %s", booking_id, task)
@@ -202,16 +242,23 @@ ANSWERED = tuple(o for o in CALL_OUTCOMES if o != "no_answer")  # somebody picke
 
 
 def attempts_in(session, elder_id: int, campaign: str) -> int:
-    return session.execute(select(func.count(OutreachContact.id)).where(
-        OutreachContact.kind == "checkin", OutreachContact.elder_id == elder_id,
-        OutreachContact.campaign == campaign, OutreachContact.status != "skipped")).scalar_one()
+    return session.execute(
+        select(func.count(OutreachContact.id)).where(
+            OutreachContact.kind == "checkin",
+            OutreachContact.elder_id == elder_id,
+            OutreachContact.campaign == campaign,
+            OutreachContact.status != "skipped",
+        )
+    ).scalar_one()
 
 
 # --- the call itself (server/telephony/outreach_dialogue.py) ------------------------------
 
+
 @dataclass(frozen=True)
 class OutreachCall:
     """What the call's script needs to know about its contact row."""
+
     contact_id: int
     kind: str  # reminder | checkin
     elder_id: int
@@ -226,31 +273,48 @@ class OutreachCall:
 def _snapshot(s, row: OutreachContact) -> OutreachCall:
     booking = s.get(Booking, row.booking_id) if row.booking_id else None
     return OutreachCall(
-        contact_id=row.id, kind=row.kind, elder_id=row.elder_id, number=row.to_number or "",
-        booking_id=row.booking_id, booking_status=booking.status if booking else None,
+        contact_id=row.id,
+        kind=row.kind,
+        elder_id=row.elder_id,
+        number=row.to_number or "",
+        booking_id=row.booking_id,
+        booking_status=booking.status if booking else None,
         service_name=booking.service_type.name if booking else None,
         window_start=booking.window.starts_at if booking else None,
-        reference=booking.reference if booking else None)
+        reference=booking.reference if booking else None,
+    )
 
 
-def contact_for_call(call_id: str, outreach_id: int | None = None,
-                     callee: str | None = None) -> OutreachCall | None:
+def contact_for_call(
+    call_id: str, outreach_id: int | None = None, callee: str | None = None
+) -> OutreachCall | None:
     """The outbound-care contact a call belongs to, or None (an ordinary inbound call).
     The first webhook names its contact (`outreach` in the URL we gave the carrier, signed
     by the carrier); it must be a call we placed to the number the carrier dialled, not yet
     tied to another call. Later turns find it by the carrier's call id."""
     with session_scope() as s:
         if outreach_id is None:
-            row = s.execute(select(OutreachContact).where(
-                OutreachContact.provider_call_id == call_id)).scalars().first()
+            row = (
+                s.execute(select(OutreachContact).where(OutreachContact.provider_call_id == call_id))
+                .scalars()
+                .first()
+            )
             return _snapshot(s, row) if row is not None else None
         row = s.get(OutreachContact, outreach_id)
-        if (row is None or row.channel != "call" or row.status not in ("queued", "sent")
-                or (row.provider_call_id not in (None, call_id))
-                or phone_digits(callee) != row.to_number):
-            log.warning("outbound call webhook for contact=%s does not match our call "
-                        "(sid=%s to %s): handled as an ordinary call", outreach_id, call_id,
-                        mask_phone(callee))
+        if (
+            row is None
+            or row.channel != "call"
+            or row.status not in ("queued", "sent")
+            or (row.provider_call_id not in (None, call_id))
+            or phone_digits(callee) != row.to_number
+        ):
+            log.warning(
+                "outbound call webhook for contact=%s does not match our call "
+                "(sid=%s to %s): handled as an ordinary call",
+                outreach_id,
+                call_id,
+                mask_phone(callee),
+            )
             return None
         row.provider_call_id = call_id
         return _snapshot(s, row)
@@ -263,8 +327,9 @@ def picked_up(contact_id: int) -> None:
             row.status = "sent"
 
 
-def note_turn(contact_id: int, said: str, heard: str | None, reading: str | None = None,
-              needs: tuple[str, ...] = ()) -> None:
+def note_turn(
+    contact_id: int, said: str, heard: str | None, reading: str | None = None, needs: tuple[str, ...] = ()
+) -> None:
     """Appends one exchange to the call's transcript (and the needs heard)."""
     line = f"问：{said}\n答：{heard if heard is not None else '（没有回答）'}"
     if reading:
@@ -292,6 +357,5 @@ def finish(contact_id: int, outcome: str, *, summary: str | None = None) -> int 
             text = summary + ("\n" + row.transcript if row.transcript else "")
             task = _task(s, NEED_TASK, row.elder_id, text)
             row.handoff_id = task
-    log.info("outbound call contact=%s ended: %s%s", contact_id, outcome,
-             f", task {task}" if task else "")
+    log.info("outbound call contact=%s ended: %s%s", contact_id, outcome, f", task {task}" if task else "")
     return task

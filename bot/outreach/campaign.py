@@ -6,6 +6,7 @@ that puts an elder in the campaign is the district's operating decision, kept in
 with the program it serves (`basis_program`; the program holds the clause and the quote). This module reads and checks it and answers two
 questions: is this elder in the campaign, and why (for the operator's lines and the console).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -62,8 +63,9 @@ class CheckinCampaign:
 
     def members(self, session: Session) -> list[tuple[Elder, list[str]]]:
         """Active elders in the campaign with their reasons, by id."""
-        elders = session.execute(select(Elder).where(Elder.status == "active")
-                                 .order_by(Elder.id)).scalars().all()
+        elders = (
+            session.execute(select(Elder).where(Elder.status == "active").order_by(Elder.id)).scalars().all()
+        )
         return [(e, why) for e in elders if (why := self.reasons(e))]
 
 
@@ -81,15 +83,17 @@ def parse_campaign(data: dict, path: Path) -> CheckinCampaign:
     conditions = []
     for i, item in enumerate(raw.get("any_of") or []):
         if not isinstance(item, dict) or item.get("field") not in _FIELDS:
-            raise CampaignConfigError(f"{path}: monthly_checkin.any_of[{i}].field must be one of "
-                                      f"{sorted(_FIELDS)}")
+            raise CampaignConfigError(
+                f"{path}: monthly_checkin.any_of[{i}].field must be one of {sorted(_FIELDS)}"
+            )
         if "in" in item and isinstance(item["in"], list) and item["in"]:
             conditions.append(Condition(item["field"], values=tuple(item["in"])))
         elif isinstance(item.get("is"), bool):
             conditions.append(Condition(item["field"], is_value=item["is"]))
         else:
-            raise CampaignConfigError(f"{path}: monthly_checkin.any_of[{i}] needs `in: [...]` "
-                                      "or `is: true|false`")
+            raise CampaignConfigError(
+                f"{path}: monthly_checkin.any_of[{i}] needs `in: [...]` or `is: true|false`"
+            )
     if not conditions:
         raise CampaignConfigError(f"{path}: monthly_checkin.any_of is empty")
     basis = raw.get("basis_program")
@@ -100,7 +104,8 @@ def parse_campaign(data: dict, path: Path) -> CheckinCampaign:
         max_attempts_per_day=_positive_int(raw, "max_attempts_per_day", path),
         max_attempts_per_month=_positive_int(raw, "max_attempts_per_month", path),
         unanswered_attempts_for_visit=_positive_int(raw, "unanswered_attempts_for_visit", path),
-        basis_program=basis)
+        basis_program=basis,
+    )
 
 
 @lru_cache(maxsize=4)
@@ -125,7 +130,7 @@ def month_key(day: dt.date) -> str:
 
 
 def parse_month(text: str) -> dt.date:
-    """"2026-11" -> 2026-11-01; ValueError otherwise."""
+    """ "2026-11" -> 2026-11-01; ValueError otherwise."""
     year, _, month = text.strip().partition("-")
     if not (len(year) == 4 and year.isdigit() and month.isdigit() and 1 <= int(month) <= 12):
         raise ValueError(f"{text!r} is not a month YYYY-MM")

@@ -13,6 +13,7 @@ Once per elder per day is enforced by the database: the contact row's UNIQUE att
 ("checkin:<elder id>:<YYYY-MM-DD>") is committed before the carrier is asked to dial, so two
 runs at once dial nobody twice.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -63,8 +64,10 @@ class CheckinOutcome:
     def line(self) -> str:
         """One line for operators: no names, the number masked."""
         d = self.due
-        head = (f"elder #{d.elder_id} ({'、'.join(d.why)}) attempt {d.attempt_no} -> "
-                f"{mask_phone(d.to_number) or '-'}")
+        head = (
+            f"elder #{d.elder_id} ({'、'.join(d.why)}) attempt {d.attempt_no} -> "
+            f"{mask_phone(d.to_number) or '-'}"
+        )
         tail = f" ({self.reason})" if self.reason else ""
         contact = f" contact #{self.contact_id}" if self.contact_id else ""
         return f"{head}: {self.status}{contact}{tail}"
@@ -82,39 +85,59 @@ class CheckinRun:
         return sum(1 for o in self.outcomes if o.status in statuses)
 
     def summary(self) -> str:
-        head = (f"checkins {self.month} on {self.day.isoformat()}"
-                f"{' dry run' if self.dry_run else ''}: {len(self.outcomes)} campaign members")
+        head = (
+            f"checkins {self.month} on {self.day.isoformat()}"
+            f"{' dry run' if self.dry_run else ''}: {len(self.outcomes)} campaign members"
+        )
         if self.dry_run:
-            body = (f", {self.count('would_call')} would be called, "
-                    f"{self.count('would_skip')} would be skipped")
+            body = (
+                f", {self.count('would_call')} would be called, {self.count('would_skip')} would be skipped"
+            )
         else:
-            body = (f", {self.count('queued')} called, {self.count('failed')} failed, "
-                    f"{self.count('skipped')} skipped, {self.count('already')} already called today")
+            body = (
+                f", {self.count('queued')} called, {self.count('failed')} failed, "
+                f"{self.count('skipped')} skipped, {self.count('already')} already called today"
+            )
         quiet = "; quiet hours now: nothing dialled" if self.quiet_hours else ""
         return head + body + quiet
 
 
-def due_checkins(session, day: dt.date, campaign: CheckinCampaign | None = None,
-                 month: str | None = None) -> list[DueCheckin]:
+def due_checkins(
+    session, day: dt.date, campaign: CheckinCampaign | None = None, month: str | None = None
+) -> list[DueCheckin]:
     """Every campaign member, with whether she would be called on `day` and why not."""
     campaign = campaign or checkin_campaign()
     month = month or month_key(day)
     contacts: dict[int, list[OutreachContact]] = {}
-    for row in session.execute(select(OutreachContact).where(  # the month's calls, one query
-            OutreachContact.kind == "checkin", OutreachContact.campaign == month)).scalars():
+    for row in session.execute(
+        select(OutreachContact).where(  # the month's calls, one query
+            OutreachContact.kind == "checkin", OutreachContact.campaign == month
+        )
+    ).scalars():
         contacts.setdefault(row.elder_id, []).append(row)
     stop = rules.do_not_contact(session)
     due = []
     for elder, why in campaign.members(session):
         mine = [c for c in contacts.get(elder.id, []) if c.status != "skipped"]
-        due.append(DueCheckin(elder_id=elder.id, to_number=elder.phone, why=tuple(why),
-                              attempt_no=len(mine) + 1,
-                              skip_reason=_skip_reason(elder, mine, day, campaign, stop)))
+        due.append(
+            DueCheckin(
+                elder_id=elder.id,
+                to_number=elder.phone,
+                why=tuple(why),
+                attempt_no=len(mine) + 1,
+                skip_reason=_skip_reason(elder, mine, day, campaign, stop),
+            )
+        )
     return due
 
 
-def _skip_reason(elder: Elder, mine: list[OutreachContact], day: dt.date,
-                 campaign: CheckinCampaign, stop: rules.DoNotContact) -> str | None:
+def _skip_reason(
+    elder: Elder,
+    mine: list[OutreachContact],
+    day: dt.date,
+    campaign: CheckinCampaign,
+    stop: rules.DoNotContact,
+) -> str | None:
     if not phone_digits(elder.phone):
         return rules.NO_PHONE
     refused = stop.reason(elder.id, elder.phone)
@@ -129,15 +152,15 @@ def _skip_reason(elder: Elder, mine: list[OutreachContact], day: dt.date,
     return None
 
 
-def run_checkins(day: dt.date | None = None, dry_run: bool = False, *,
-                 month: str | None = None) -> CheckinRun:
+def run_checkins(
+    day: dt.date | None = None, dry_run: bool = False, *, month: str | None = None
+) -> CheckinRun:
     """Calls today's due check-ins (dry run: lists them and writes nothing). `month` other
     than the current one is only listed: calls are made today, for this month."""
     day = day or clock.today()
     month = month or month_key(day)
     campaign = checkin_campaign()
-    run = CheckinRun(day=day, month=month, dry_run=dry_run,
-                     quiet_hours=not rules.within_contact_hours())
+    run = CheckinRun(day=day, month=month, dry_run=dry_run, quiet_hours=not rules.within_contact_hours())
     with session_scope() as s:
         due = due_checkins(s, day, campaign, month)
     for item in due:
@@ -162,11 +185,17 @@ def _call_one(item: DueCheckin, day: dt.date, month: str) -> CheckinOutcome:
     try:
         with session_scope() as s:
             elder = s.get(Elder, item.elder_id)
-            contact = OutreachContact(kind="checkin", elder_id=elder.id, channel="call",
-                                      to_number=phone_digits(elder.phone), day=day,
-                                      status="queued", campaign=month,
-                                      attempt_no=item.attempt_no,
-                                      attempt_key=attempt_key(elder.id, day))
+            contact = OutreachContact(
+                kind="checkin",
+                elder_id=elder.id,
+                channel="call",
+                to_number=phone_digits(elder.phone),
+                day=day,
+                status="queued",
+                campaign=month,
+                attempt_no=item.attempt_no,
+                attempt_key=attempt_key(elder.id, day),
+            )
             s.add(contact)
             s.flush()
             contact_id, number = contact.id, contact.to_number

@@ -1,6 +1,7 @@
 """Scheduled jobs run at most once per run key, whichever scheduler process gets there
 first: each run first inserts a `job_runs` row (UNIQUE job, run_key) in its own
 transaction; the process that loses the insert logs it and does nothing."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -41,13 +42,16 @@ def claim_run(job: str, run_key: str, *, database_url: str | None = None) -> int
     except IntegrityError:
         pass
     with session_scope(database_url) as s:
-        retried = s.execute(update(JobRun).where(
-            JobRun.job == job, JobRun.run_key == run_key, JobRun.status == "failed")
-            .values(status="running", owner=_owner(), finished_at=None))
+        retried = s.execute(
+            update(JobRun)
+            .where(JobRun.job == job, JobRun.run_key == run_key, JobRun.status == "failed")
+            .values(status="running", owner=_owner(), finished_at=None)
+        )
         if retried.rowcount == 1:
             log.info("job %s %s failed before: claimed again", job, run_key)
-            return s.execute(select(JobRun.id).where(
-                JobRun.job == job, JobRun.run_key == run_key)).scalar_one()
+            return s.execute(
+                select(JobRun.id).where(JobRun.job == job, JobRun.run_key == run_key)
+            ).scalar_one()
     log.info("job %s %s already claimed by another process; nothing to do", job, run_key)
     return None
 
@@ -72,18 +76,22 @@ def _claimed(job: str, run_key: str, work, database_url: str | None):
     return run
 
 
-def run_reminder_job(day: dt.date | None = None, *, retry: bool = False,
-                     database_url: str | None = None) -> ReminderRun | None:
+def run_reminder_job(
+    day: dt.date | None = None, *, retry: bool = False, database_url: str | None = None
+) -> ReminderRun | None:
     """The scheduler's reminder run for `day` (default today, China time); None when
     another process has claimed it. The retry run (later the same evening) calls the
     landlines whose first reminder call was not answered; SMS already sent stay sent."""
     day = day or clock.today()
-    return _claimed(REMIND_RETRY_JOB if retry else REMIND_JOB, day.isoformat(),
-                    lambda: send_reminders(day, database_url=database_url), database_url)
+    return _claimed(
+        REMIND_RETRY_JOB if retry else REMIND_JOB,
+        day.isoformat(),
+        lambda: send_reminders(day, database_url=database_url),
+        database_url,
+    )
 
 
-def run_checkin_job(day: dt.date | None = None, *,
-                    database_url: str | None = None) -> CheckinRun | None:
+def run_checkin_job(day: dt.date | None = None, *, database_url: str | None = None) -> CheckinRun | None:
     """The scheduler's daily check-in run (this month's campaign); None when another
     process has claimed today's run."""
     day = day or clock.today()

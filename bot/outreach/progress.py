@@ -20,6 +20,7 @@ A member's state, the first that applies:
 - `not_yet`: no attempt this month.
 A skipped contact (quiet hours, on the refusal list) is not an attempt: nobody was dialled.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -38,8 +39,14 @@ from bot.outreach.campaign import CheckinCampaign, checkin_campaign, month_key
 
 # Check-in states, in the order the rule above tries them.
 STATES = ("opted_out", "needs_followup", "reached", "unreachable", "in_progress", "not_yet")
-STATE_ZH = {"reached": "已联系上", "needs_followup": "需要跟进", "unreachable": "联系不上",
-            "opted_out": "已拒绝联系", "in_progress": "进行中", "not_yet": "尚未联系"}
+STATE_ZH = {
+    "reached": "已联系上",
+    "needs_followup": "需要跟进",
+    "unreachable": "联系不上",
+    "opted_out": "已拒绝联系",
+    "in_progress": "进行中",
+    "not_yet": "尚未联系",
+}
 # Outcomes of a check-in call that decide a state (see the module doc).
 FOLLOWUP_OUTCOMES = frozenset({"needs_followup", "emergency", "transferred"})
 UNANSWERED = "no_answer"  # not picked up, busy or failed (bot/outreach/calls.py)
@@ -47,11 +54,20 @@ UNANSWERED = "no_answer"  # not picked up, busy or failed (bot/outreach/calls.py
 # What came of a reminder, as the console shows it: the call's outcome once it ended,
 # otherwise the contact's status (SMS have no outcome).
 REMINDER_RESULT_ZH = {
-    "confirmed": "已确认上门", "reschedule": "要改时间", "cancel": "要取消",
-    "transferred": "转人工", "no_answer": "没有接听", "hung_up": "接通后挂断",
-    "emergency": "紧急情况", "opted_out": "拒绝再联系", "reached": "已联系上",
+    "confirmed": "已确认上门",
+    "reschedule": "要改时间",
+    "cancel": "要取消",
+    "transferred": "转人工",
+    "no_answer": "没有接听",
+    "hung_up": "接通后挂断",
+    "emergency": "紧急情况",
+    "opted_out": "拒绝再联系",
+    "reached": "已联系上",
     "needs_followup": "需要跟进",
-    "queued": "已发出", "sent": "已送达/已接听", "failed": "发送失败", "skipped": "没有发送",
+    "queued": "已发出",
+    "sent": "已送达/已接听",
+    "failed": "发送失败",
+    "skipped": "没有发送",
 }
 CHANNEL_ZH = {"sms": "短信", "call": "电话"}
 
@@ -59,6 +75,7 @@ CHANNEL_ZH = {"sms": "短信", "call": "电话"}
 @dataclass(frozen=True)
 class MemberProgress:
     """One campaign member this month."""
+
     elder_id: int
     name: str
     street: str
@@ -93,6 +110,7 @@ class CampaignProgress:
 @dataclass
 class _Calls:
     """The month's check-in contacts of one elder, folded as they are read."""
+
     attempts: int = 0
     last_attempt: dt.date | None = None
     outcomes: set[str] = field(default_factory=set)
@@ -117,11 +135,19 @@ def _state(calls: _Calls | None, refused: bool, needed_days: int) -> str:
 
 def _month_calls(session: Session, campaign: str) -> dict[int, _Calls]:
     rows = session.execute(
-        select(OutreachContact.elder_id, OutreachContact.status, OutreachContact.outcome,
-               OutreachContact.day, OutreachContact.handoff_id, Handoff.kind, Handoff.status)
+        select(
+            OutreachContact.elder_id,
+            OutreachContact.status,
+            OutreachContact.outcome,
+            OutreachContact.day,
+            OutreachContact.handoff_id,
+            Handoff.kind,
+            Handoff.status,
+        )
         .outerjoin(Handoff, Handoff.id == OutreachContact.handoff_id)
         .where(OutreachContact.kind == "checkin", OutreachContact.campaign == campaign)
-        .order_by(OutreachContact.day, OutreachContact.attempt_no, OutreachContact.id))
+        .order_by(OutreachContact.day, OutreachContact.attempt_no, OutreachContact.id)
+    )
     by_elder: dict[int, _Calls] = defaultdict(_Calls)
     for elder_id, status, outcome, day, handoff_id, handoff_kind, handoff_status in rows:
         calls = by_elder[elder_id]
@@ -140,8 +166,9 @@ def _month_calls(session: Session, campaign: str) -> dict[int, _Calls]:
     return by_elder
 
 
-def checkin_progress(session: Session, month: dt.date,
-                     campaign: CheckinCampaign | None = None) -> CampaignProgress:
+def checkin_progress(
+    session: Session, month: dt.date, campaign: CheckinCampaign | None = None
+) -> CampaignProgress:
     """Every member of the monthly check-in campaign and how far her month's calls got."""
     campaign = campaign or checkin_campaign()
     key = month_key(month)
@@ -156,18 +183,27 @@ def checkin_progress(session: Session, month: dt.date,
         state = _state(mine, refused, campaign.unanswered_attempts_for_visit)
         counts[state] += 1
         handoff = mine.handoff if mine else None
-        rows.append(MemberProgress(
-            elder_id=elder.id, name=elder.name, street=streets.get(elder.street_id, ""),
-            reasons=tuple(reasons), attempts=mine.attempts if mine else 0,
-            last_attempt=mine.last_attempt if mine else None, state=state,
-            handoff_id=handoff[0] if handoff else None,
-            handoff_kind=handoff[1] if handoff else None,
-            handoff_status=handoff[2] if handoff else None))
-    return CampaignProgress(month=month.replace(day=1), campaign=key, rows=tuple(rows),
-                            counts={s: counts[s] for s in STATES})
+        rows.append(
+            MemberProgress(
+                elder_id=elder.id,
+                name=elder.name,
+                street=streets.get(elder.street_id, ""),
+                reasons=tuple(reasons),
+                attempts=mine.attempts if mine else 0,
+                last_attempt=mine.last_attempt if mine else None,
+                state=state,
+                handoff_id=handoff[0] if handoff else None,
+                handoff_kind=handoff[1] if handoff else None,
+                handoff_status=handoff[2] if handoff else None,
+            )
+        )
+    return CampaignProgress(
+        month=month.replace(day=1), campaign=key, rows=tuple(rows), counts={s: counts[s] for s in STATES}
+    )
 
 
 # --- visit reminders ------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ReminderRow:
@@ -209,17 +245,38 @@ class ReminderProgress:
 def reminder_progress(session: Session, day: dt.date) -> ReminderProgress:
     """The visit reminders made (or deliberately skipped) on `day` (China date), by booking."""
     rows = tuple(
-        ReminderRow(contact_id=cid, booking_reference=reference, elder_id=elder_id, name=name,
-                    channel=channel, status=status, outcome=outcome, handoff_id=handoff_id)
+        ReminderRow(
+            contact_id=cid,
+            booking_reference=reference,
+            elder_id=elder_id,
+            name=name,
+            channel=channel,
+            status=status,
+            outcome=outcome,
+            handoff_id=handoff_id,
+        )
         for cid, reference, elder_id, name, channel, status, outcome, handoff_id in session.execute(
-            select(OutreachContact.id, Booking.reference, OutreachContact.elder_id, Elder.name,
-                   OutreachContact.channel, OutreachContact.status, OutreachContact.outcome,
-                   OutreachContact.handoff_id)
+            select(
+                OutreachContact.id,
+                Booking.reference,
+                OutreachContact.elder_id,
+                Elder.name,
+                OutreachContact.channel,
+                OutreachContact.status,
+                OutreachContact.outcome,
+                OutreachContact.handoff_id,
+            )
             .join(Elder, Elder.id == OutreachContact.elder_id)
             .outerjoin(Booking, Booking.id == OutreachContact.booking_id)
             .where(OutreachContact.kind == "reminder", OutreachContact.day == day)
-            .order_by(OutreachContact.channel, Booking.reference, OutreachContact.id)))
+            .order_by(OutreachContact.channel, Booking.reference, OutreachContact.id)
+        )
+    )
     by_channel = Counter(r.channel for r in rows)
     by_result = Counter((r.channel, r.result) for r in rows)
-    return ReminderProgress(day=day, rows=rows, by_channel=dict(sorted(by_channel.items())),
-                            by_result=dict(sorted(by_result.items())))
+    return ReminderProgress(
+        day=day,
+        rows=rows,
+        by_channel=dict(sorted(by_channel.items())),
+        by_result=dict(sorted(by_result.items())),
+    )

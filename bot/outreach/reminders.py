@@ -17,6 +17,7 @@ Who gets it: the number the booking's confirmation went to (`Booking.notice_numb
 elder's, or the family contact's when that relative booked for her, having proved their
 identity with a code sent to their own phone.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -58,17 +59,27 @@ def reminder_text(booking: Booking, number: str) -> tuple[str, tuple[str, dict]]
     greeting = booking.greeting(number)
     whom = booking.elder.name if booking.to_family(number) else "您"
     when = say_window(booking.window.starts_at)
-    text = (f"【12349养老服务】{greeting}，提醒您：明天，{when}，"
-            f"{whom if whom != '您' else ''}有{booking.service_type.name}上门服务，"
-            f"预约号{booking.reference}。{REMINDER_REPLIES}")
-    return text, ("visit_reminder", {"greeting": greeting, "time": when, "whom": whom,
-                                     "service": booking.service_type.name,
-                                     "reference": booking.reference})
+    text = (
+        f"【12349养老服务】{greeting}，提醒您：明天，{when}，"
+        f"{whom if whom != '您' else ''}有{booking.service_type.name}上门服务，"
+        f"预约号{booking.reference}。{REMINDER_REPLIES}"
+    )
+    return text, (
+        "visit_reminder",
+        {
+            "greeting": greeting,
+            "time": when,
+            "whom": whom,
+            "service": booking.service_type.name,
+            "reference": booking.reference,
+        },
+    )
 
 
 @dataclass(frozen=True)
 class DueReminder:
     """One booked visit of tomorrow and what to do about it."""
+
     booking_id: int
     reference: str
     elder_id: int
@@ -93,9 +104,11 @@ class ReminderOutcome:
         d = self.due
         part = "上午" if d.window_start.hour < 12 else "下午"
         attempt = f" attempt {d.attempt_no}" if d.attempt_no > 1 else ""
-        head = (f"booking {d.reference} elder #{d.elder_id} {d.service_name} "
-                f"{d.window_start:%Y-%m-%d} {part} -> {d.channel}{attempt} "
-                f"{mask_phone(d.to_number) or '-'}")
+        head = (
+            f"booking {d.reference} elder #{d.elder_id} {d.service_name} "
+            f"{d.window_start:%Y-%m-%d} {part} -> {d.channel}{attempt} "
+            f"{mask_phone(d.to_number) or '-'}"
+        )
         tail = f" ({self.reason})" if self.reason else ""
         sms = f" sms #{self.sms_outbox_id}" if self.sms_outbox_id else ""
         return f"{head}: {self.status}{sms}{tail}"
@@ -116,37 +129,54 @@ class ReminderRun:
         return sum(1 for o in self.outcomes if o.status in statuses)
 
     def summary(self) -> str:
-        head = (f"remind {self.day.isoformat()} (visits on {self.visit_day.isoformat()})"
-                f"{' dry run' if self.dry_run else ''}: {len(self.outcomes)} bookings")
+        head = (
+            f"remind {self.day.isoformat()} (visits on {self.visit_day.isoformat()})"
+            f"{' dry run' if self.dry_run else ''}: {len(self.outcomes)} bookings"
+        )
         if self.dry_run:
-            body = (f", {self.count('would_send')} would be reminded, "
-                    f"{self.count('would_skip')} would be skipped, {self.count('already')} already reminded")
+            body = (
+                f", {self.count('would_send')} would be reminded, "
+                f"{self.count('would_skip')} would be skipped, {self.count('already')} already reminded"
+            )
         else:
             sent = [o for o in self.outcomes if o.status == "queued"]
             calls = sum(1 for o in sent if o.due.channel == "call")
-            body = (f", {len(sent) - calls} texted, {calls} called, {self.count('failed')} failed, "
-                    f"{self.count('skipped')} skipped, {self.count('already')} already reminded")
+            body = (
+                f", {len(sent) - calls} texted, {calls} called, {self.count('failed')} failed, "
+                f"{self.count('skipped')} skipped, {self.count('already')} already reminded"
+            )
         quiet = "; quiet hours now: nothing sent" if self.quiet_hours else ""
         return head + body + quiet
 
 
-def due_reminders(session: Session, day: dt.date,
-                  now: dt.datetime | None = None) -> list[DueReminder]:
+def due_reminders(session: Session, day: dt.date, now: dt.datetime | None = None) -> list[DueReminder]:
     """Booked visits whose window starts on `day` + 1 (China date), each with how to remind
     her (SMS or call, which attempt) or why not."""
     visit_day = day + dt.timedelta(days=1)
-    bookings = session.execute(
-        select(Booking).join(CapacityWindow, CapacityWindow.id == Booking.window_id)
-        .options(joinedload(Booking.elder), joinedload(Booking.service_type),
-                 joinedload(Booking.window))
-        .where(Booking.status == "booked", CapacityWindow.day == visit_day)
-        .order_by(CapacityWindow.starts_at, Booking.id)).unique().scalars().all()
+    bookings = (
+        session.execute(
+            select(Booking)
+            .join(CapacityWindow, CapacityWindow.id == Booking.window_id)
+            .options(joinedload(Booking.elder), joinedload(Booking.service_type), joinedload(Booking.window))
+            .where(Booking.status == "booked", CapacityWindow.day == visit_day)
+            .order_by(CapacityWindow.starts_at, Booking.id)
+        )
+        .unique()
+        .scalars()
+        .all()
+    )
     done: dict[str, OutreachContact] = {}
     if bookings:
-        done = {c.attempt_key: c for c in session.execute(select(OutreachContact).where(
-            OutreachContact.kind == "reminder",
-            OutreachContact.booking_id.in_([b.id for b in bookings]),
-            OutreachContact.attempt_key.is_not(None))).scalars()}
+        done = {
+            c.attempt_key: c
+            for c in session.execute(
+                select(OutreachContact).where(
+                    OutreachContact.kind == "reminder",
+                    OutreachContact.booking_id.in_([b.id for b in bookings]),
+                    OutreachContact.attempt_key.is_not(None),
+                )
+            ).scalars()
+        }
     retry_before = (now or clock.utcnow_naive()) - RETRY_GAP
     due = []
     for b in bookings:
@@ -154,25 +184,41 @@ def due_reminders(session: Session, day: dt.date,
         channel = "sms" if is_mobile(number) or not phone_digits(number) else "call"
         first, second = done.get(attempt_key(b.id)), done.get(attempt_key(b.id, 2))
         attempt_no, already = 1, first is not None
-        if (channel == "call" and first is not None and second is None
-                and first.channel == "call" and first.outcome == "no_answer"
-                and first.created_at <= retry_before):
+        if (
+            channel == "call"
+            and first is not None
+            and second is None
+            and first.channel == "call"
+            and first.outcome == "no_answer"
+            and first.created_at <= retry_before
+        ):
             attempt_no, already = 2, False
         elif second is not None:
             attempt_no = 2
-        due.append(DueReminder(booking_id=b.id, reference=b.reference, elder_id=b.elder_id,
-                               service_name=b.service_type.name,
-                               window_start=b.window.starts_at, to_number=number,
-                               skip_reason=(rules.sms_skip_reason(session, b.elder, number)
-                                            if channel == "sms" else
-                                            rules.contact_skip_reason(session, b.elder, number)),
-                               already_reminded=already, channel=channel,
-                               attempt_no=attempt_no))
+        due.append(
+            DueReminder(
+                booking_id=b.id,
+                reference=b.reference,
+                elder_id=b.elder_id,
+                service_name=b.service_type.name,
+                window_start=b.window.starts_at,
+                to_number=number,
+                skip_reason=(
+                    rules.sms_skip_reason(session, b.elder, number)
+                    if channel == "sms"
+                    else rules.contact_skip_reason(session, b.elder, number)
+                ),
+                already_reminded=already,
+                channel=channel,
+                attempt_no=attempt_no,
+            )
+        )
     return due
 
 
-def send_reminders(day: dt.date | None = None, dry_run: bool = False, *,
-                   database_url: str | None = None) -> ReminderRun:
+def send_reminders(
+    day: dt.date | None = None, dry_run: bool = False, *, database_url: str | None = None
+) -> ReminderRun:
     """Texts tomorrow's visits (relative to `day`, default today) once each; dry run writes
     nothing. Outside 09:00-20:00 China time nothing is sent and each visit gets a skip row
     (without an attempt key, so a run within hours still sends)."""
@@ -210,9 +256,19 @@ def _with_retry(fn, *args):
 
 def _record_quiet_hours(item: DueReminder, database_url: str | None) -> ReminderOutcome:
     with session_scope(database_url) as s:
-        s.add(OutreachContact(kind="reminder", elder_id=item.elder_id, booking_id=item.booking_id,
-                              channel=item.channel, to_number=item.to_number, day=clock.today(),
-                              status="skipped", reason=rules.QUIET_HOURS, attempt_key=None))
+        s.add(
+            OutreachContact(
+                kind="reminder",
+                elder_id=item.elder_id,
+                booking_id=item.booking_id,
+                channel=item.channel,
+                to_number=item.to_number,
+                day=clock.today(),
+                status="skipped",
+                reason=rules.QUIET_HOURS,
+                attempt_key=None,
+            )
+        )
     log.info("reminder ref=%s not sent: quiet hours", item.reference)
     return ReminderOutcome(item, "skipped", rules.QUIET_HOURS)
 
@@ -226,18 +282,27 @@ def _remind_one(item: DueReminder, database_url: str | None) -> ReminderOutcome:
             elder = s.get(Elder, booking.elder_id)
             number = booking.notice_number(landline_ok=True)
             # Claim first: a concurrent run fails here, before any SMS row exists.
-            contact = OutreachContact(kind="reminder", elder_id=elder.id, booking_id=booking.id,
-                                      channel="sms", to_number=number, day=clock.today(),
-                                      status="skipped", attempt_key=attempt_key(booking.id))
+            contact = OutreachContact(
+                kind="reminder",
+                elder_id=elder.id,
+                booking_id=booking.id,
+                channel="sms",
+                to_number=number,
+                day=clock.today(),
+                status="skipped",
+                attempt_key=attempt_key(booking.id),
+            )
             s.add(contact)
             s.flush()
             # Facts may have changed since the list was made (cancelled, 退订 just now).
-            reason = (f"booking {booking.status}" if booking.status != "booked"
-                      else rules.sms_skip_reason(s, elder, number))
+            reason = (
+                f"booking {booking.status}"
+                if booking.status != "booked"
+                else rules.sms_skip_reason(s, elder, number)
+            )
             if reason is None:
                 text, template = reminder_text(booking, number)
-                sms_id = send_sms(number, text, related_booking_id=booking.id, session=s,
-                                  template=template)
+                sms_id = send_sms(number, text, related_booking_id=booking.id, session=s, template=template)
                 if sms_id is None:
                     reason = SMS_RULES_REFUSED
                 else:
@@ -249,8 +314,14 @@ def _remind_one(item: DueReminder, database_url: str | None) -> ReminderOutcome:
         # one, holds the SMS.
         log.info("reminder ref=%s already recorded by another run", item.reference)
         return ReminderOutcome(item, "already", ALREADY)
-    log.info("reminder ref=%s elder=%s to %s: %s%s", item.reference, item.elder_id,
-             mask_phone(number), outcome.status, f" ({outcome.reason})" if outcome.reason else "")
+    log.info(
+        "reminder ref=%s elder=%s to %s: %s%s",
+        item.reference,
+        item.elder_id,
+        mask_phone(number),
+        outcome.status,
+        f" ({outcome.reason})" if outcome.reason else "",
+    )
     return outcome
 
 
@@ -260,19 +331,30 @@ def _call_one(item: DueReminder, database_url: str | None) -> ReminderOutcome:
         with session_scope(database_url) as s:
             booking = s.get(Booking, item.booking_id)
             elder = s.get(Elder, booking.elder_id)
-            reason = (f"booking {booking.status}" if booking.status != "booked"
-                      else rules.contact_skip_reason(s, elder, booking.notice_number(landline_ok=True)))
-            contact = OutreachContact(kind="reminder", elder_id=elder.id, booking_id=booking.id,
-                                      channel="call", to_number=phone_digits(booking.notice_number(landline_ok=True)),
-                                      day=clock.today(), attempt_no=item.attempt_no,
-                                      status="skipped" if reason else "queued", reason=reason,
-                                      attempt_key=attempt_key(booking.id, item.attempt_no))
+            reason = (
+                f"booking {booking.status}"
+                if booking.status != "booked"
+                else rules.contact_skip_reason(s, elder, booking.notice_number(landline_ok=True))
+            )
+            contact = OutreachContact(
+                kind="reminder",
+                elder_id=elder.id,
+                booking_id=booking.id,
+                channel="call",
+                to_number=phone_digits(booking.notice_number(landline_ok=True)),
+                day=clock.today(),
+                attempt_no=item.attempt_no,
+                status="skipped" if reason else "queued",
+                reason=reason,
+                attempt_key=attempt_key(booking.id, item.attempt_no),
+            )
             s.add(contact)
             s.flush()
             contact_id, number = contact.id, contact.to_number
     except IntegrityError:
-        log.info("reminder call ref=%s attempt %s already recorded by another run",
-                 item.reference, item.attempt_no)
+        log.info(
+            "reminder call ref=%s attempt %s already recorded by another run", item.reference, item.attempt_no
+        )
         return ReminderOutcome(item, "already", ALREADY)
     if reason:
         return ReminderOutcome(item, "skipped", reason)
@@ -287,9 +369,10 @@ _CANCEL_REPLY = re.compile(r"^(?:取消|取消预约|不要了)[。.!！]*$")
 REPLY_PAYLOADS = ((_RESCHEDULE_REPLY, "/reschedule_booking"), (_CANCEL_REPLY, "/cancel_booking"))
 
 
-def reminder_reply_payload(number: str | None, text: str | None, *,
-                           session: Session | None = None) -> str | None:
-    """"/reschedule_booking" or "/cancel_booking" when `text` is one of the replies a
+def reminder_reply_payload(
+    number: str | None, text: str | None, *, session: Session | None = None
+) -> str | None:
+    """ "/reschedule_booking" or "/cancel_booking" when `text` is one of the replies a
     reminder offers and `number` got a reminder today or yesterday (the reminder goes out
     the evening before; the answer may come on the day); otherwise None."""
     flat = (text or "").strip()
@@ -301,8 +384,14 @@ def reminder_reply_payload(number: str | None, text: str | None, *,
         with session_scope() as s:
             return reminder_reply_payload(number, text, session=s)
     today = clock.today()
-    reminded = session.execute(select(OutreachContact.id).where(
-        OutreachContact.kind == "reminder", OutreachContact.to_number == digits,
-        OutreachContact.status.in_(("queued", "sent")),
-        OutreachContact.day.in_((today, today - dt.timedelta(days=1)))).limit(1)).first()
+    reminded = session.execute(
+        select(OutreachContact.id)
+        .where(
+            OutreachContact.kind == "reminder",
+            OutreachContact.to_number == digits,
+            OutreachContact.status.in_(("queued", "sent")),
+            OutreachContact.day.in_((today, today - dt.timedelta(days=1))),
+        )
+        .limit(1)
+    ).first()
     return payload if reminded else None

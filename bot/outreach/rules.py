@@ -7,6 +7,7 @@ calls later) goes through before it texts or calls anyone.
   replied 退订 (`sms_optouts`, bot/sms.py);
 - SMS only to a mobile; an elder whose number is a landline gets an automated call.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -53,6 +54,7 @@ def refused(session: Session, elder_id: int, number: str | None = None) -> bool:
 @dataclass(frozen=True)
 class DoNotContact:
     """The refusal list and the SMS 退订 numbers, read once for a whole run or page."""
+
     refused_elders: frozenset[int]
     refused_numbers: frozenset[str]
     opted_out_numbers: frozenset[str]
@@ -69,8 +71,7 @@ class DoNotContact:
 
 def do_not_contact(session: Session) -> DoNotContact:
     elders, numbers = set(), set()
-    for elder_id, number in session.execute(select(OutreachRefusal.elder_id,
-                                                   OutreachRefusal.number)):
+    for elder_id, number in session.execute(select(OutreachRefusal.elder_id, OutreachRefusal.number)):
         if elder_id is not None:
             elders.add(elder_id)
         if number:
@@ -79,21 +80,31 @@ def do_not_contact(session: Session) -> DoNotContact:
     return DoNotContact(frozenset(elders), frozenset(numbers - {""}), frozenset(opted - {""}))
 
 
-def add_refusal(session: Session, *, source: str, elder_id: int | None = None,
-                number: str | None = None, created_by: str | None = None,
-                note: str | None = None) -> OutreachRefusal:
+def add_refusal(
+    session: Session,
+    *,
+    source: str,
+    elder_id: int | None = None,
+    number: str | None = None,
+    created_by: str | None = None,
+    note: str | None = None,
+) -> OutreachRefusal:
     """Puts an elder (or a number) on the refusal list; every outbound job honours it."""
     if source not in REFUSAL_SOURCES:
         raise ValueError(f"unknown refusal source {source!r}")
     digits = phone_digits(number) or None
     if elder_id is None and digits is None:
         raise ValueError("a refusal needs an elder or a number")
-    row = OutreachRefusal(elder_id=elder_id, number=digits, source=source,
-                          created_by=created_by, note=(note or None) and note[:200])
+    row = OutreachRefusal(
+        elder_id=elder_id,
+        number=digits,
+        source=source,
+        created_by=created_by,
+        note=(note or None) and note[:200],
+    )
     session.add(row)
     session.flush()
-    log.info("outreach refusal recorded elder=%s number=%s source=%s", elder_id,
-             mask_phone(digits), source)
+    log.info("outreach refusal recorded elder=%s number=%s source=%s", elder_id, mask_phone(digits), source)
     return row
 
 

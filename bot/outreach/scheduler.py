@@ -9,6 +9,7 @@ and the day's check-in calls at CHECKIN_TIME (default 10:00). APScheduler does n
 two processes from firing the same job, so each run claims a `job_runs` row first (bot/outreach/jobs.py) and
 only the first claimant sends anything.
 """
+
 from __future__ import annotations
 
 import logging
@@ -65,35 +66,55 @@ def build_scheduler(scheduler_class=BlockingScheduler, database_url: str | None 
     retry = hour * 60 + minute + RETRY_AFTER_MINUTES
     checkin_hour, checkin_minute = reminder_time(settings.checkin_time)
     start, end = rules.CONTACT_HOURS
-    for name, at in (("REMINDER_TIME", hour * 60 + minute), ("the reminder retry", retry),
-                     ("CHECKIN_TIME", checkin_hour * 60 + checkin_minute)):
+    for name, at in (
+        ("REMINDER_TIME", hour * 60 + minute),
+        ("the reminder retry", retry),
+        ("CHECKIN_TIME", checkin_hour * 60 + checkin_minute),
+    ):
         if not start.hour * 60 <= at < end.hour * 60:
-            log.warning("%s %02d:%02d is outside contact hours %s-%s: its contacts will be "
-                        "recorded as skipped", name, at // 60 % 24, at % 60,
-                        start.strftime("%H:%M"), end.strftime("%H:%M"))
+            log.warning(
+                "%s %02d:%02d is outside contact hours %s-%s: its contacts will be recorded as skipped",
+                name,
+                at // 60 % 24,
+                at % 60,
+                start.strftime("%H:%M"),
+                end.strftime("%H:%M"),
+            )
     scheduler = scheduler_class(
-        jobstores={"default": SQLAlchemyJobStore(url=database_url or settings.database_url,
-                                                 tablename=JOBS_TABLE)},
+        jobstores={
+            "default": SQLAlchemyJobStore(url=database_url or settings.database_url, tablename=JOBS_TABLE)
+        },
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
-        timezone=TIMEZONE)
-    scheduler.add_job("bot.outreach.scheduler:remind_job",
-                      CronTrigger(hour=hour, minute=minute, timezone=TIMEZONE),
-                      id=REMIND_JOB_ID, name="evening-before visit reminders",
-                      replace_existing=True)
-    scheduler.add_job("bot.outreach.scheduler:remind_retry_job",
-                      CronTrigger(hour=retry // 60 % 24, minute=retry % 60, timezone=TIMEZONE),
-                      id=REMIND_RETRY_JOB_ID, name="second reminder call to unanswered landlines",
-                      replace_existing=True)
-    scheduler.add_job("bot.outreach.scheduler:checkin_job",
-                      CronTrigger(hour=checkin_hour, minute=checkin_minute, timezone=TIMEZONE),
-                      id=CHECKIN_JOB_ID, name="monthly check-in calls (daily attempts)",
-                      replace_existing=True)
+        timezone=TIMEZONE,
+    )
+    scheduler.add_job(
+        "bot.outreach.scheduler:remind_job",
+        CronTrigger(hour=hour, minute=minute, timezone=TIMEZONE),
+        id=REMIND_JOB_ID,
+        name="evening-before visit reminders",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        "bot.outreach.scheduler:remind_retry_job",
+        CronTrigger(hour=retry // 60 % 24, minute=retry % 60, timezone=TIMEZONE),
+        id=REMIND_RETRY_JOB_ID,
+        name="second reminder call to unanswered landlines",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        "bot.outreach.scheduler:checkin_job",
+        CronTrigger(hour=checkin_hour, minute=checkin_minute, timezone=TIMEZONE),
+        id=CHECKIN_JOB_ID,
+        name="monthly check-in calls (daily attempts)",
+        replace_existing=True,
+    )
     return scheduler
 
 
 def main() -> None:
-    logging.basicConfig(level=get_settings().log_level,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
     from bot.masking import install_log_masking
 
     install_log_masking()

@@ -26,6 +26,7 @@ A closures file (CSV/XLSX, one exception a row) has the columns 日期, 机构�
 every provider), 时段 (上午/下午/全天), 名额 (blank = 0, closed) and 原因; rows are matched
 by day, provider and 时段, so importing the same file again changes nothing.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,11 +40,18 @@ from sqlalchemy.orm import Session
 
 from bot import clock
 from bot.config import get_settings
-from bot.models.booking import (PARTS_OF_DAY, CapacityException, CapacityTemplate,
-                                CapacityWindow, Provider)
+from bot.models.booking import PARTS_OF_DAY, CapacityException, CapacityTemplate, CapacityWindow, Provider
 from bot.registry import validate as v
-from bot.registry.files import (Checker, FileReport, RowProblem, day, first_of_each, read_records,
-                                run_import, whole_number)
+from bot.registry.files import (
+    Checker,
+    FileReport,
+    RowProblem,
+    day,
+    first_of_each,
+    read_records,
+    run_import,
+    whole_number,
+)
 from bot.timeparse import PART_HOURS
 
 log = logging.getLogger(__name__)
@@ -56,6 +64,7 @@ ALL = None  # provider_id of an exception for every provider
 
 
 # --- the generator ----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class _Window:
@@ -76,13 +85,16 @@ class WindowChange(_Window):
 @dataclass(frozen=True)
 class HeldWindow(_Window):
     """A window that should have fewer places than are booked: kept at what is booked."""
+
     wanted: int
     booked: int
 
     def line_zh(self) -> str:
-        return (f"{self.provider} {self.starts_at.month}月{self.starts_at.day}日"
-                f"{part_of(self.starts_at)}：应为{self.wanted}个名额，已约{self.booked}个，"
-                f"保留{self.booked}个")
+        return (
+            f"{self.provider} {self.starts_at.month}月{self.starts_at.day}日"
+            f"{part_of(self.starts_at)}：应为{self.wanted}个名额，已约{self.booked}个，"
+            f"保留{self.booked}个"
+        )
 
 
 @dataclass
@@ -102,9 +114,11 @@ class CapacityReport:
 
     def summary(self) -> str:
         weeks = ((self.last - self.first).days + 1) / 7
-        return (f"windows {self.first} to {self.last} ({weeks:g} weeks, {self.providers} "
-                f"providers): {self.added} added, {self.changed} changed, "
-                f"{len(self.held)} held by bookings")
+        return (
+            f"windows {self.first} to {self.last} ({weeks:g} weeks, {self.providers} "
+            f"providers): {self.added} added, {self.changed} changed, "
+            f"{len(self.held)} held by bookings"
+        )
 
 
 def part_of(start: dt.datetime) -> str:
@@ -118,25 +132,33 @@ def _window_times(day_: dt.date, part: str) -> tuple[dt.datetime, dt.datetime]:
 
 def exceptions_between(session: Session, first: dt.date, last: dt.date) -> dict:
     """(provider id or None, day, part or None) -> places, for the days first..last."""
-    rows = session.execute(select(CapacityException.provider_id, CapacityException.day,
-                                  CapacityException.part, CapacityException.capacity)
-                           .where(CapacityException.day >= first, CapacityException.day <= last))
+    rows = session.execute(
+        select(
+            CapacityException.provider_id,
+            CapacityException.day,
+            CapacityException.part,
+            CapacityException.capacity,
+        ).where(CapacityException.day >= first, CapacityException.day <= last)
+    )
     return {(pid, d, part): capacity for pid, d, part, capacity in rows}
 
 
-def places_for(template: dict, exceptions: dict, provider_id: int, day_: dt.date,
-               part: str) -> int:
+def places_for(template: dict, exceptions: dict, provider_id: int, day_: dt.date, part: str) -> int:
     """The places a provider's half day should have (the order of the module doc)."""
-    for key in ((provider_id, day_, part), (provider_id, day_, None),
-                (ALL, day_, part), (ALL, day_, None)):
+    for key in ((provider_id, day_, part), (provider_id, day_, None), (ALL, day_, part), (ALL, day_, None)):
         if key in exceptions:
             return exceptions[key]
     return template.get((day_.weekday(), part), 0)
 
 
-def generate_windows(session: Session, *, first: dt.date | None = None, weeks: int | None = None,
-                     days: int | None = None,
-                     provider_ids: list[int] | None = None) -> CapacityReport:
+def generate_windows(
+    session: Session,
+    *,
+    first: dt.date | None = None,
+    weeks: int | None = None,
+    days: int | None = None,
+    provider_ids: list[int] | None = None,
+) -> CapacityReport:
     """Brings the windows of the days first .. first + weeks*7 - 1 (or `days` days) in line
     with the templates and exceptions, in the caller's transaction."""
     first = first or clock.today()
@@ -152,9 +174,13 @@ def generate_windows(session: Session, *, first: dt.date | None = None, weeks: i
     templates: dict[int, dict] = defaultdict(dict)
     if providers:
         for pid, weekday, part, capacity in session.execute(
-                select(CapacityTemplate.provider_id, CapacityTemplate.weekday,
-                       CapacityTemplate.part, CapacityTemplate.capacity)
-                .where(CapacityTemplate.provider_id.in_(list(providers)))):
+            select(
+                CapacityTemplate.provider_id,
+                CapacityTemplate.weekday,
+                CapacityTemplate.part,
+                CapacityTemplate.capacity,
+            ).where(CapacityTemplate.provider_id.in_(list(providers)))
+        ):
             templates[pid][(weekday, part)] = capacity
     report.no_template = [name for pid, name in providers.items() if pid not in templates]
     providers = {pid: name for pid, name in providers.items() if pid in templates}
@@ -165,13 +191,22 @@ def generate_windows(session: Session, *, first: dt.date | None = None, weeks: i
     exceptions = exceptions_between(session, first, last)
     start_lo, _ = _window_times(first, PARTS_OF_DAY[0])
     _, end_hi = _window_times(last, PARTS_OF_DAY[-1])
-    existing = {(pid, start): (wid, capacity, booked)
-                for wid, pid, start, capacity, booked in session.execute(
-                    select(CapacityWindow.id, CapacityWindow.provider_id, CapacityWindow.starts_at,
-                           CapacityWindow.capacity, CapacityWindow.booked)
-                    .where(CapacityWindow.provider_id.in_(list(providers)),
-                           CapacityWindow.starts_at >= start_lo,
-                           CapacityWindow.starts_at < end_hi))}
+    existing = {
+        (pid, start): (wid, capacity, booked)
+        for wid, pid, start, capacity, booked in session.execute(
+            select(
+                CapacityWindow.id,
+                CapacityWindow.provider_id,
+                CapacityWindow.starts_at,
+                CapacityWindow.capacity,
+                CapacityWindow.booked,
+            ).where(
+                CapacityWindow.provider_id.in_(list(providers)),
+                CapacityWindow.starts_at >= start_lo,
+                CapacityWindow.starts_at < end_hi,
+            )
+        )
+    }
 
     half_days = [(first + dt.timedelta(days=n), part) for n in range(days) for part in PARTS_OF_DAY]
     times = {(d, part): _window_times(d, part) for d, part in half_days}
@@ -186,8 +221,17 @@ def generate_windows(session: Session, *, first: dt.date | None = None, weeks: i
             found = existing.get((pid, start))
             if found is None:
                 if wanted > 0:
-                    new_rows.append(dict(provider_id=pid, day=d, part=part, starts_at=start,
-                                         ends_at=end, capacity=wanted, booked=0))
+                    new_rows.append(
+                        dict(
+                            provider_id=pid,
+                            day=d,
+                            part=part,
+                            starts_at=start,
+                            ends_at=end,
+                            capacity=wanted,
+                            booked=0,
+                        )
+                    )
                     added += 1
                 continue
             wid, capacity, booked = found
@@ -206,18 +250,21 @@ def generate_windows(session: Session, *, first: dt.date | None = None, weeks: i
         session.execute(insert(table), new_rows)
     if updates:
         wanted = bindparam("wanted")
-        session.execute(update(table).where(table.c.id == bindparam("wid"))
-                        .values(capacity=case((table.c.booked > wanted, table.c.booked),
-                                              else_=wanted)), updates)
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("wid"))
+            .values(capacity=case((table.c.booked > wanted, table.c.booked), else_=wanted)),
+            updates,
+        )
     if report.added or report.changes:
         log.info("capacity: %s", report.summary())
     for held in report.held:
-        log.warning("capacity held by bookings: %s wanted=%s booked=%s", held.label,
-                    held.wanted, held.booked)
+        log.warning("capacity held by bookings: %s wanted=%s booked=%s", held.label, held.wanted, held.booked)
     return report
 
 
 # --- exceptions (console and closures file) ---------------------------------------------------
+
 
 def part_or_whole_day(value, field: str = "时段") -> str | None:
     """上午 / 下午, or None for the whole day (全天, or blank)."""
@@ -229,20 +276,37 @@ def part_or_whole_day(value, field: str = "时段") -> str | None:
     raise v.RowError(field, "请填写“上午”“下午”或“全天”")
 
 
-def set_exception(session: Session, *, day_: dt.date, provider_id: int | None, part: str | None,
-                  capacity: int, reason: str, actor: str) -> tuple[CapacityException, str]:
+def set_exception(
+    session: Session,
+    *,
+    day_: dt.date,
+    provider_id: int | None,
+    part: str | None,
+    capacity: int,
+    reason: str,
+    actor: str,
+) -> tuple[CapacityException, str]:
     """Adds or changes the one exception of that day, provider and part; returns it and
     "new", "updated" or "unchanged"."""
-    found = session.execute(select(CapacityException).where(
-        CapacityException.day == day_,
-        CapacityException.provider_id.is_(None) if provider_id is None
-        else CapacityException.provider_id == provider_id,
-        CapacityException.part.is_(None) if part is None
-        else CapacityException.part == part)).scalar_one_or_none()
+    found = session.execute(
+        select(CapacityException).where(
+            CapacityException.day == day_,
+            CapacityException.provider_id.is_(None)
+            if provider_id is None
+            else CapacityException.provider_id == provider_id,
+            CapacityException.part.is_(None) if part is None else CapacityException.part == part,
+        )
+    ).scalar_one_or_none()
     if found is None:
-        found = CapacityException(day=day_, provider_id=provider_id, part=part,
-                                  capacity=capacity, reason=reason, created_by=actor,
-                                  created_at=clock.utcnow_naive())
+        found = CapacityException(
+            day=day_,
+            provider_id=provider_id,
+            part=part,
+            capacity=capacity,
+            reason=reason,
+            created_by=actor,
+            created_at=clock.utcnow_naive(),
+        )
         session.add(found)
         session.flush()
         return found, "new"
@@ -268,8 +332,7 @@ class ClosureRecord:
     reason: str
 
 
-def parse_closure_row(number: int, get, present: set[str]) -> tuple[ClosureRecord | None,
-                                                                    list[RowProblem]]:
+def parse_closure_row(number: int, get, present: set[str]) -> tuple[ClosureRecord | None, list[RowProblem]]:
     c = Checker(number, get)
     day_ = c.check("日期", day)
     provider = "".join(v.text(get("机构名称")).split()) or None
@@ -283,13 +346,13 @@ def parse_closure_row(number: int, get, present: set[str]) -> tuple[ClosureRecor
 
 def parse_closures_file(path: Path) -> tuple[int, list[ClosureRecord], list[RowProblem]]:
     count, records, problems, _present = read_records(path, CLOSURE_REQUIRED, parse_closure_row)
-    kept = first_of_each(records, lambda r: (r.day, r.provider, r.part), "日期",
-                         "日期、机构和时段", problems)
+    kept = first_of_each(records, lambda r: (r.day, r.provider, r.part), "日期", "日期、机构和时段", problems)
     return count, kept, problems
 
 
-def apply_closures(session: Session, records: list[ClosureRecord], report: FileReport,
-                   actor: str = "cli") -> list[int]:
+def apply_closures(
+    session: Session, records: list[ClosureRecord], report: FileReport, actor: str = "cli"
+) -> list[int]:
     """Upserts the exceptions into the session and counts; an unknown provider is a problem
     of that row. Returns the providers whose windows may change."""
     providers = dict(session.execute(select(Provider.name, Provider.id)).all())
@@ -299,11 +362,19 @@ def apply_closures(session: Session, records: list[ClosureRecord], report: FileR
         if r.provider is not None:
             pid = providers.get(r.provider)
             if pid is None:
-                report.errors.append(RowProblem(r.row, "机构名称",
-                                                f"没有叫“{r.provider}”的服务机构（留空表示全部机构）"))
+                report.errors.append(
+                    RowProblem(r.row, "机构名称", f"没有叫“{r.provider}”的服务机构（留空表示全部机构）")
+                )
                 continue
-        _exc, outcome = set_exception(session, day_=r.day, provider_id=pid, part=r.part,
-                                      capacity=r.capacity, reason=r.reason, actor=actor)
+        _exc, outcome = set_exception(
+            session,
+            day_=r.day,
+            provider_id=pid,
+            part=r.part,
+            capacity=r.capacity,
+            reason=r.reason,
+            actor=actor,
+        )
         setattr(report, outcome, getattr(report, outcome) + 1)
         if outcome != "unchanged":
             affected.update(providers.values() if pid is None else [pid])
@@ -311,18 +382,36 @@ def apply_closures(session: Session, records: list[ClosureRecord], report: FileR
     return sorted(affected)
 
 
-def import_closures(path: Path | str, *, dry_run: bool = False, skip_errors: bool = False,
-                    actor: str = "cli", url: str | None = None) -> FileReport:
+def import_closures(
+    path: Path | str,
+    *,
+    dry_run: bool = False,
+    skip_errors: bool = False,
+    actor: str = "cli",
+    url: str | None = None,
+) -> FileReport:
     """Reads, checks and (unless dry_run, or errors without skip_errors) writes the file in
     one transaction, with the windows of the providers concerned regenerated."""
-    return run_import(path, parse_file=parse_closures_file,
-                      apply=lambda s, records, report: apply_closures(s, records, report, actor),
-                      action="registry_import_closures", dry_run=dry_run,
-                      skip_errors=skip_errors, actor=actor, url=url)
+    return run_import(
+        path,
+        parse_file=parse_closures_file,
+        apply=lambda s, records, report: apply_closures(s, records, report, actor),
+        action="registry_import_closures",
+        dry_run=dry_run,
+        skip_errors=skip_errors,
+        actor=actor,
+        url=url,
+    )
 
 
-def regenerate(*, first: dt.date | None = None, weeks: int | None = None, dry_run: bool = False,
-               actor: str = "cli", url: str | None = None) -> CapacityReport:
+def regenerate(
+    *,
+    first: dt.date | None = None,
+    weeks: int | None = None,
+    dry_run: bool = False,
+    actor: str = "cli",
+    url: str | None = None,
+) -> CapacityReport:
     """`flask --app server registry capacity`: every active provider, one transaction."""
     from bot import audit
     from bot.db import session_scope

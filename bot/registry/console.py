@@ -11,6 +11,7 @@ recognised by their phone number (bot.models.people.elder_by_phone), cannot be b
 (bot.booking refuses them) and the check-in calls of a later issue must skip them too
 (select only `Elder.status == "active"`).
 """
+
 from __future__ import annotations
 
 import calendar
@@ -34,11 +35,19 @@ log = logging.getLogger(__name__)
 
 # Form field -> the Chinese label the reasons name (the same headers as the import file).
 LABELS = {
-    "name": "姓名", "id_number": "身份证号", "phone": "联系电话", "street": "街道",
-    "community": "社区", "address": "详细地址", "living_situation": "居住情况",
-    "economic_status": "经济状况", "care_level": "能力等级",
-    "emergency_contact_name": "紧急联系人", "emergency_contact_phone": "紧急联系人电话",
-    "emergency_contact_relation": "与老人关系", "notes": "备注",
+    "name": "姓名",
+    "id_number": "身份证号",
+    "phone": "联系电话",
+    "street": "街道",
+    "community": "社区",
+    "address": "详细地址",
+    "living_situation": "居住情况",
+    "economic_status": "经济状况",
+    "care_level": "能力等级",
+    "emergency_contact_name": "紧急联系人",
+    "emergency_contact_phone": "紧急联系人电话",
+    "emergency_contact_relation": "与老人关系",
+    "notes": "备注",
 }
 # yes/no facts: form field (the Elder attribute) -> (label, value for a new elder)
 YES_NO_FACTS = {attr: (header, default) for header, (attr, default) in FLAGS.items()}
@@ -121,8 +130,9 @@ def parse_form(data: Mapping[str, str], *, area_code: str, new: bool) -> ParsedE
 def _community_id(session: Session, street: Street, name: str | None) -> int | None:
     if not name:
         return None
-    found = session.execute(select(Community.id).where(
-        Community.street_id == street.id, Community.name == name)).scalar_one_or_none()
+    found = session.execute(
+        select(Community.id).where(Community.street_id == street.id, Community.name == name)
+    ).scalar_one_or_none()
     if found is None:
         community = Community(street_id=street.id, name=name)
         session.add(community)
@@ -137,8 +147,14 @@ def _refuse_duplicate(session: Session, id_number: str, elder_id: int | None) ->
         raise ElderFormError({"id_number": "这个身份证号已经登记过了"}, duplicate_of=other.id)
 
 
-def create_elder(session: Session, data: Mapping[str, str], actor: str, *,
-                 ip: str | None = None, area_code: str | None = None) -> Elder:
+def create_elder(
+    session: Session,
+    data: Mapping[str, str],
+    actor: str,
+    *,
+    ip: str | None = None,
+    area_code: str | None = None,
+) -> Elder:
     """A new elder from the console form; ElderFormError (nothing written) when a field is
     wrong or the ID number is already registered."""
     from bot.config import get_settings
@@ -147,22 +163,32 @@ def create_elder(session: Session, data: Mapping[str, str], actor: str, *,
     _refuse_duplicate(session, parsed.id_number, None)
     values = dict(parsed.values)
     street = ensure_streets(session)[values.pop("street")]
-    elder = Elder(**values, street_id=street.id,
-                  community_id=_community_id(session, street, parsed.community))
+    elder = Elder(
+        **values, street_id=street.id, community_id=_community_id(session, street, parsed.community)
+    )
     elder.set_id_number(parsed.id_number)
     session.add(elder)
     session.flush()
-    given = [k for k in LABELS if k in ("id_number", "street", "community")
-             or values.get(k) not in (None, "")]
+    given = [
+        k for k in LABELS if k in ("id_number", "street", "community") or values.get(k) not in (None, "")
+    ]
     # field names only: the audit never holds the values of ID, phone or address
-    audit.record(actor, "create_elder", elder_id=elder.id, ip=ip, session=session,
-                 detail="fields: " + ", ".join(given))
+    audit.record(
+        actor, "create_elder", elder_id=elder.id, ip=ip, session=session, detail="fields: " + ", ".join(given)
+    )
     log.info("console: elder %s created by %s", elder.id, actor)
     return elder
 
 
-def update_elder(session: Session, elder_id: int, data: Mapping[str, str], actor: str, *,
-                 ip: str | None = None, area_code: str | None = None) -> list[str]:
+def update_elder(
+    session: Session,
+    elder_id: int,
+    data: Mapping[str, str],
+    actor: str,
+    *,
+    ip: str | None = None,
+    area_code: str | None = None,
+) -> list[str]:
     """Applies the edit form; returns the names of the changed fields (audited as
     `edit_elder` with the names only, never values). ElderFormError when a field is wrong;
     LookupError when there is no such elder."""
@@ -189,8 +215,14 @@ def update_elder(session: Session, elder_id: int, data: Mapping[str, str], actor
             setattr(elder, key, values[key])
     changed = ["street" if k == "street_id" else k for k in changed]
     if changed:
-        audit.record(actor, "edit_elder", elder_id=elder.id, ip=ip, session=session,
-                     detail="changed: " + ", ".join(changed))
+        audit.record(
+            actor,
+            "edit_elder",
+            elder_id=elder.id,
+            ip=ip,
+            session=session,
+            detail="changed: " + ", ".join(changed),
+        )
         log.info("console: elder %s edited by %s: %s", elder.id, actor, ", ".join(changed))
     return changed
 
@@ -199,8 +231,16 @@ def form_values(elder: Elder) -> dict[str, str]:
     """The edit form's initial values: everything but the ID number and the phone numbers,
     which the browser never receives in full (blank there means unchanged)."""
     out = {key: "" for key in LABELS}
-    for key in ("name", "address", "living_situation", "economic_status", "care_level",
-                "emergency_contact_name", "emergency_contact_relation", "notes"):
+    for key in (
+        "name",
+        "address",
+        "living_situation",
+        "economic_status",
+        "care_level",
+        "emergency_contact_name",
+        "emergency_contact_relation",
+        "notes",
+    ):
         out[key] = getattr(elder, key) or ""
     out["street"] = elder.street.name if elder.street else ""
     out["community"] = elder.community.name if elder.community else ""
@@ -210,6 +250,7 @@ def form_values(elder: Elder) -> dict[str, str]:
 
 
 # --- moved away, deceased, or back in the register ------------------------------------------
+
 
 @dataclass
 class StatusChange:
@@ -224,8 +265,9 @@ class StatusChange:
         return ELDER_STATUS_ZH[self.new_status]
 
 
-def set_status(session: Session, elder_id: int, status: str, note: str | None, actor: str, *,
-               ip: str | None = None) -> StatusChange:
+def set_status(
+    session: Session, elder_id: int, status: str, note: str | None, actor: str, *, ip: str | None = None
+) -> StatusChange:
     """Records that an elder moved away or died (or is active again, to undo a mistake),
     with a required note and the time from the clock. Leaving the register cancels every
     visit booked for the future through bot.booking (places and free hours are given back;
@@ -252,16 +294,31 @@ def set_status(session: Session, elder_id: int, status: str, note: str | None, a
     if status != "active":
         # No text message to the phone of someone who has died; one who moved is told.
         results = booking.cancel_future_bookings(
-            session, elder.id, STATUS_CANCEL_REASON[status].format(note=note)[:200],
-            channel="console", notify=status == "moved")
+            session,
+            elder.id,
+            STATUS_CANCEL_REASON[status].format(note=note)[:200],
+            channel="console",
+            notify=status == "moved",
+        )
         done = [r for r in results if r.ok and r.code == "cancelled"]
         change.cancelled = len(done)
         change.minutes_returned = sum(r.minutes_returned for r in done)
-    audit.record(actor, "set_elder_status", elder_id=elder.id, ip=ip, session=session,
-                 detail=f"{change.old_status} -> {status}; cancelled {change.cancelled} "
-                        f"future bookings")
-    log.info("console: elder %s status %s -> %s by %s, %s bookings cancelled", elder.id,
-             change.old_status, status, actor, change.cancelled)
+    audit.record(
+        actor,
+        "set_elder_status",
+        elder_id=elder.id,
+        ip=ip,
+        session=session,
+        detail=f"{change.old_status} -> {status}; cancelled {change.cancelled} future bookings",
+    )
+    log.info(
+        "console: elder %s status %s -> %s by %s, %s bookings cancelled",
+        elder.id,
+        change.old_status,
+        status,
+        actor,
+        change.cancelled,
+    )
     return change
 
 
@@ -275,6 +332,7 @@ class WorklistFilters:
     """What an advisor looks for; None = no condition. `unused_free_hours`: entitled to
     free care time this month and none of it used (net of returns); `no_booking_days`: no
     visit (other than cancelled ones) from that many days ago on, future ones included."""
+
     street: str | None = None
     min_age: int | None = None
     living_situation: str | None = None
@@ -286,12 +344,20 @@ class WorklistFilters:
 
     def describe(self) -> str:
         """For the audit: the filters only, never who was found."""
-        parts = [f"{k}={val}" for k, val in (
-            ("status", self.status), ("street", self.street), ("min_age", self.min_age),
-            ("living_situation", self.living_situation), ("care_level", self.care_level),
-            ("economic_status", self.economic_status),
-            ("unused_free_hours", "yes" if self.unused_free_hours else None),
-            ("no_booking_days", self.no_booking_days)) if val is not None]
+        parts = [
+            f"{k}={val}"
+            for k, val in (
+                ("status", self.status),
+                ("street", self.street),
+                ("min_age", self.min_age),
+                ("living_situation", self.living_situation),
+                ("care_level", self.care_level),
+                ("economic_status", self.economic_status),
+                ("unused_free_hours", "yes" if self.unused_free_hours else None),
+                ("no_booking_days", self.no_booking_days),
+            )
+            if val is not None
+        ]
         return " ".join(parts)
 
 
@@ -367,7 +433,8 @@ def parse_filters(args: Mapping[str, str]) -> tuple[WorklistFilters, dict[str, s
         economic_status=pick("economic_status", ECONOMIC_STATUSES),
         status=status,
         unused_free_hours=v.text(args.get("unused_free_hours")) in ("1", "on", "yes"),
-        no_booking_days=whole("no_booking_days", 1, 3650, "请填写1到3650之间的天数"))
+        no_booking_days=whole("no_booking_days", 1, 3650, "请填写1到3650之间的天数"),
+    )
     return filters, errors
 
 
@@ -383,9 +450,11 @@ def _conditions(f: WorklistFilters, today: dt.date):
         conds.append(Street.name == f.street)
     if f.min_age is not None:
         conds.append(Elder.birth_date <= born_on_or_before(f.min_age, today))
-    for column, value in ((Elder.living_situation, f.living_situation),
-                          (Elder.care_level, f.care_level),
-                          (Elder.economic_status, f.economic_status)):
+    for column, value in (
+        (Elder.living_situation, f.living_situation),
+        (Elder.care_level, f.care_level),
+        (Elder.economic_status, f.economic_status),
+    ):
         if value:
             conds.append(column == value)
     ledger = None
@@ -395,23 +464,42 @@ def _conditions(f: WorklistFilters, today: dt.date):
         policy = booking.free_care_policy(today.replace(day=1))
         last_day = today.replace(day=calendar.monthrange(today.year, today.month)[1])
         ledger = aliased(EntitlementLedger)
-        conds.append(or_(
-            and_(ledger.id.is_not(None), ledger.granted_minutes > 0,
-                 ledger.used_minutes == ledger.returned_minutes),
-            and_(ledger.id.is_(None),
-                 Elder.birth_date <= born_on_or_before(policy.min_age, last_day))))
+        conds.append(
+            or_(
+                and_(
+                    ledger.id.is_not(None),
+                    ledger.granted_minutes > 0,
+                    ledger.used_minutes == ledger.returned_minutes,
+                ),
+                and_(ledger.id.is_(None), Elder.birth_date <= born_on_or_before(policy.min_age, last_day)),
+            )
+        )
         ledger = (ledger, and_(ledger.elder_id == Elder.id, ledger.month == month))
     if f.no_booking_days is not None:
         since = dt.datetime.combine(today - dt.timedelta(days=f.no_booking_days), dt.time())
-        conds.append(~exists(
-            select(Booking.id).join(CapacityWindow, CapacityWindow.id == Booking.window_id)
-            .where(Booking.elder_id == Elder.id, Booking.status != "cancelled",
-                   CapacityWindow.starts_at >= since)))
+        conds.append(
+            ~exists(
+                select(Booking.id)
+                .join(CapacityWindow, CapacityWindow.id == Booking.window_id)
+                .where(
+                    Booking.elder_id == Elder.id,
+                    Booking.status != "cancelled",
+                    CapacityWindow.starts_at >= since,
+                )
+            )
+        )
     return conds, ledger
 
 
-def worklist(session: Session, filters: WorklistFilters, actor: str, *, page: int = 1,
-             per_page: int = 50, ip: str | None = None) -> WorklistPage:
+def worklist(
+    session: Session,
+    filters: WorklistFilters,
+    actor: str,
+    *,
+    page: int = 1,
+    per_page: int = 50,
+    ip: str | None = None,
+) -> WorklistPage:
     """One page of the elders matching all filters (by street, then name), and how many
     match in all: two queries, however many elders there are. Audited as `worklist`."""
     today = clock.today()
@@ -424,12 +512,29 @@ def worklist(session: Session, filters: WorklistFilters, actor: str, *, page: in
     result = WorklistPage(total=total, per_page=per_page)
     result.page = min(max(1, page), result.pages)
     rows = session.execute(
-        base.with_only_columns(Elder.id, Elder.name, Elder.phone, Street.name, Elder.birth_date,
-                               Elder.status, Elder.living_situation, Elder.care_level)
+        base.with_only_columns(
+            Elder.id,
+            Elder.name,
+            Elder.phone,
+            Street.name,
+            Elder.birth_date,
+            Elder.status,
+            Elder.living_situation,
+            Elder.care_level,
+        )
         .order_by(Street.id, Elder.name, Elder.id)
-        .offset((result.page - 1) * per_page).limit(per_page)).all()
-    result.rows = [WorklistRow(r[0], r[1], mask_phone(r[2]), r[3], clock.age_on(r[4], today),
-                               r[5], r[6], r[7]) for r in rows]
-    audit.record(actor, "worklist", ip=ip, session=session,
-                 detail=f"{filters.describe()} page={result.page} matches={total}")
+        .offset((result.page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    result.rows = [
+        WorklistRow(r[0], r[1], mask_phone(r[2]), r[3], clock.age_on(r[4], today), r[5], r[6], r[7])
+        for r in rows
+    ]
+    audit.record(
+        actor,
+        "worklist",
+        ip=ip,
+        session=session,
+        detail=f"{filters.describe()} page={result.page} matches={total}",
+    )
     return result

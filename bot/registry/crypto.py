@@ -6,6 +6,7 @@ not set, the embedded default generates one once into VAR_DIR/registry.key (mode
 the production profile (PostgreSQL) refuses to run without REGISTRY_KEY from the
 environment, because a key generated on one machine would leave the others unable to read.
 """
+
 from __future__ import annotations
 
 import functools
@@ -49,6 +50,7 @@ def _file_key() -> str:
         if text:
             return text
         import time
+
         time.sleep(0.02)
     raise RegistryKeyError(f"{path} is empty")
 
@@ -64,7 +66,8 @@ def current_key() -> str:
     if profile.production_profile() and not profile.demo_data_allowed():
         raise RegistryKeyError(
             f"{ENV_VAR} is not set: the production profile needs the registry key from the "
-            "environment (python -m bot.registry.crypto new-key makes one)")
+            "environment (python -m bot.registry.crypto new-key makes one)"
+        )
     return _file_key()
 
 
@@ -101,8 +104,9 @@ def decrypt_id(token: str | None) -> str | None:
 
 
 def id_lookup_hash(id_number: str) -> str:
-    return hmac.new(_lookup_key(current_key()), normalize_id(id_number).encode("ascii"),
-                    hashlib.sha256).hexdigest()
+    return hmac.new(
+        _lookup_key(current_key()), normalize_id(id_number).encode("ascii"), hashlib.sha256
+    ).hexdigest()
 
 
 def id_last4(id_number: str) -> str:

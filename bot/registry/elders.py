@@ -13,6 +13,7 @@ ID number's keyed hash, so importing the same file twice changes nothing. With a
 nothing is written unless `skip_errors`; `dry_run` never writes. Elders of the register
 who are not in the file are listed for review, never deleted.
 """
+
 from __future__ import annotations
 
 import logging
@@ -25,22 +26,56 @@ from sqlalchemy.orm import Session, selectinload
 from bot.config import get_settings
 from bot.models import Community, Elder, Street
 from bot.registry import crypto, validate as v
-from bot.registry.files import (Checker, FileReport, RegistryFileError,  # noqa: F401 (re-exported)
-                                RowProblem, first_of_each, read_records, run_import)
+from bot.registry.files import (  # noqa: F401 (re-exported)
+    Checker,
+    FileReport,
+    RegistryFileError,
+    RowProblem,
+    first_of_each,
+    read_records,
+    run_import,
+)
 
 log = logging.getLogger(__name__)
 
-REQUIRED = ("姓名", "身份证号", "联系电话", "街道", "详细地址", "居住情况", "经济状况", "能力等级",
-            "紧急联系人", "紧急联系人电话", "与老人关系")
+REQUIRED = (
+    "姓名",
+    "身份证号",
+    "联系电话",
+    "街道",
+    "详细地址",
+    "居住情况",
+    "经济状况",
+    "能力等级",
+    "紧急联系人",
+    "紧急联系人电话",
+    "与老人关系",
+)
 OPTIONAL = ("性别", "出生日期", "社区")
 # yes/no facts an import may carry: header -> (Elder attribute, value for a new elder)
-FLAGS = {"户籍本地": ("hukou_local", True), "失智": ("dementia", False),
-         "计划生育特殊家庭": ("special_family", False), "残疾证": ("disability_certificate", False),
-         "退役军人": ("veteran", False)}
+FLAGS = {
+    "户籍本地": ("hukou_local", True),
+    "失智": ("dementia", False),
+    "计划生育特殊家庭": ("special_family", False),
+    "残疾证": ("disability_certificate", False),
+    "退役军人": ("veteran", False),
+}
 # Elder attributes an import compares and sets (besides the ID number and the community)
-COMPARED = ("name", "birth_date", "gender", "phone", "street_id", "address", "living_situation",
-            "economic_status", "care_level", "emergency_contact_name", "emergency_contact_phone",
-            "emergency_contact_relation", *(attr for attr, _ in FLAGS.values()))
+COMPARED = (
+    "name",
+    "birth_date",
+    "gender",
+    "phone",
+    "street_id",
+    "address",
+    "living_situation",
+    "economic_status",
+    "care_level",
+    "emergency_contact_name",
+    "emergency_contact_phone",
+    "emergency_contact_relation",
+    *(attr for attr, _ in FLAGS.values()),
+)
 
 
 @dataclass
@@ -57,8 +92,10 @@ class ElderRecord:
 
 # --- one row --------------------------------------------------------------------------------
 
-def parse_row(number: int, get, area_code: str, present: set[str]) -> tuple[ElderRecord | None,
-                                                                           list[RowProblem]]:
+
+def parse_row(
+    number: int, get, area_code: str, present: set[str]
+) -> tuple[ElderRecord | None, list[RowProblem]]:
     """`get(header)` gives a cell; returns the record, or None and every problem of the row."""
     row = Checker(number, get)
     check = row.check
@@ -87,16 +124,17 @@ def parse_row(number: int, get, area_code: str, present: set[str]) -> tuple[Elde
     return ElderRecord(number, id_number, values, community), []
 
 
-def parse_file(path: Path, area_code: str | None = None) -> tuple[int, list[ElderRecord],
-                                                                  list[RowProblem]]:
+def parse_file(path: Path, area_code: str | None = None) -> tuple[int, list[ElderRecord], list[RowProblem]]:
     area = area_code or get_settings().local_area_code
     count, parsed, problems, _present = read_records(
-        path, REQUIRED, lambda number, get, present: parse_row(number, get, area, present))
+        path, REQUIRED, lambda number, get, present: parse_row(number, get, area, present)
+    )
     records = first_of_each(parsed, lambda r: r.id_number, "身份证号", "身份证号", problems)
     return count, records, problems
 
 
 # --- into the register ----------------------------------------------------------------------
+
 
 def ensure_streets(session: Session) -> dict[str, Street]:
     """The district's streets (from the policy pack) as rows; adds the missing ones."""
@@ -116,8 +154,9 @@ def _community(session: Session, cache: dict, street: Street, name: str | None) 
         return None
     key = (street.id, name)
     if key not in cache:
-        found = session.execute(select(Community).where(
-            Community.street_id == street.id, Community.name == name)).scalar_one_or_none()
+        found = session.execute(
+            select(Community).where(Community.street_id == street.id, Community.name == name)
+        ).scalar_one_or_none()
         if found is None:
             found = Community(street_id=street.id, name=name)
             session.add(found)
@@ -130,8 +169,12 @@ def apply_records(session: Session, records: list[ElderRecord], report: FileRepo
     """Upserts the records into the session and counts new/updated/unchanged; lists the
     active elders of the register the file does not name."""
     streets = ensure_streets(session)
-    existing = {e.id_number_hash: e for e in session.execute(select(Elder).options(
-        selectinload(Elder.community), selectinload(Elder.street))).scalars()}
+    existing = {
+        e.id_number_hash: e
+        for e in session.execute(
+            select(Elder).options(selectinload(Elder.community), selectinload(Elder.street))
+        ).scalars()
+    }
     communities: dict = {}
     seen: set[str] = set()
     for record in records:
@@ -141,8 +184,11 @@ def apply_records(session: Session, records: list[ElderRecord], report: FileRepo
         street = streets.get(values.pop("street"))
         values["street_id"] = street.id if street is not None else None
         elder = existing.get(id_hash)
-        community_id = (_community(session, communities, street, record.community)
-                        if street is not None and record.community else None)
+        community_id = (
+            _community(session, communities, street, record.community)
+            if street is not None and record.community
+            else None
+        )
         if elder is None:
             report.new += 1
             for attr, default in FLAGS.values():
@@ -152,9 +198,11 @@ def apply_records(session: Session, records: list[ElderRecord], report: FileRepo
             session.add(elder)
             continue
         changed = [k for k in values if getattr(elder, k) != values[k]]
-        if record.community and (elder.community is None
-                                 or elder.community.name != record.community
-                                 or elder.community.street_id != values["street_id"]):
+        if record.community and (
+            elder.community is None
+            or elder.community.name != record.community
+            or elder.community.street_id != values["street_id"]
+        ):
             changed.append("community")
         if not changed:
             report.unchanged += 1
@@ -167,18 +215,34 @@ def apply_records(session: Session, records: list[ElderRecord], report: FileRepo
                 setattr(elder, k, values[k])
     report.not_in_file = sorted(
         (e.id, e.name, e.id_number_last4 or "", e.street.name if e.street else "")
-        for h, e in existing.items() if h not in seen and e.status == "active")
+        for h, e in existing.items()
+        if h not in seen and e.status == "active"
+    )
 
 
-def import_elders(path: Path | str, *, dry_run: bool = False, skip_errors: bool = False,
-                  actor: str = "cli", url: str | None = None,
-                  area_code: str | None = None) -> FileReport:
+def import_elders(
+    path: Path | str,
+    *,
+    dry_run: bool = False,
+    skip_errors: bool = False,
+    actor: str = "cli",
+    url: str | None = None,
+    area_code: str | None = None,
+) -> FileReport:
     """Reads, checks and (unless dry_run, or errors without skip_errors) writes the file in
     one transaction. RegistryFileError when the file as a whole cannot be read."""
+
     def apply(session: Session, records: list[ElderRecord], report: FileReport) -> None:
         apply_records(session, records, report)
         return None  # no provider's capacity windows change
 
-    return run_import(path, parse_file=lambda p: parse_file(p, area_code), apply=apply,
-                      action="registry_import_elders", dry_run=dry_run,
-                      skip_errors=skip_errors, actor=actor, url=url)
+    return run_import(
+        path,
+        parse_file=lambda p: parse_file(p, area_code),
+        apply=apply,
+        action="registry_import_elders",
+        dry_run=dry_run,
+        skip_errors=skip_errors,
+        actor=actor,
+        url=url,
+    )

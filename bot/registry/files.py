@@ -3,6 +3,7 @@ file (CSV in UTF-8 or GB18030 as Excel saves it in China, or XLSX; row numbers a
 spreadsheet shows them, the header is row 1), the columns by header, a row's problems, the
 report and its summary line, and one import in one transaction.
 """
+
 from __future__ import annotations
 
 import csv
@@ -20,8 +21,20 @@ from bot.registry import validate as v
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Checker", "FileReport", "RegistryFileError", "RowProblem", "columns", "read_table",
-           "read_records", "first_of_each", "run_import", "whole_number", "day", "split_list"]
+__all__ = [
+    "Checker",
+    "FileReport",
+    "RegistryFileError",
+    "RowProblem",
+    "columns",
+    "read_table",
+    "read_records",
+    "first_of_each",
+    "run_import",
+    "whole_number",
+    "day",
+    "split_list",
+]
 
 _LIST_SEPARATORS = re.compile(r"[、,，;；/\s]+")
 
@@ -43,6 +56,7 @@ class RowProblem:
 @dataclass
 class FileReport:
     """What one import found and did; `summary()` is the line the CLI prints first."""
+
     rows: int = 0
     new: int = 0
     updated: int = 0
@@ -60,8 +74,10 @@ class FileReport:
         return len({e.row for e in self.errors})
 
     def summary(self) -> str:
-        return (f"{self.rows} rows: {self.new} new, {self.updated} updated, "
-                f"{self.unchanged} unchanged, {self.error_rows} errors")
+        return (
+            f"{self.rows} rows: {self.new} new, {self.updated} updated, "
+            f"{self.unchanged} unchanged, {self.error_rows} errors"
+        )
 
 
 def read_table(path: Path) -> tuple[list[str], Iterator[tuple[int, list]]]:
@@ -88,8 +104,7 @@ def _read_csv(path: Path) -> tuple[list[str], Iterator[tuple[int, list]]]:
     header = next(reader, None)
     if header is None:
         raise RegistryFileError("文件是空的")
-    rows = ((number, cells) for number, cells in enumerate(reader, start=2)
-            if any(c.strip() for c in cells))
+    rows = ((number, cells) for number, cells in enumerate(reader, start=2) if any(c.strip() for c in cells))
     return [c.strip() for c in header], rows
 
 
@@ -130,8 +145,9 @@ def columns(header: list[str], required: Iterable[str]) -> dict[str, int]:
     return index
 
 
-def read_records(path: Path, required: tuple[str, ...], parse_row: Callable) -> tuple[
-        int, list, list[RowProblem], set[str]]:
+def read_records(
+    path: Path, required: tuple[str, ...], parse_row: Callable
+) -> tuple[int, list, list[RowProblem], set[str]]:
     """Every row of the file through `parse_row(number, get, present)`, which returns
     (record or None, problems). Returns (row count, records, problems, headers present);
     RegistryFileError when the file as a whole cannot be read."""
@@ -153,8 +169,7 @@ def read_records(path: Path, required: tuple[str, ...], parse_row: Callable) -> 
     return count, records, problems, present
 
 
-def first_of_each(records: list, key: Callable, field: str, what: str,
-                  problems: list[RowProblem]) -> list:
+def first_of_each(records: list, key: Callable, field: str, what: str, problems: list[RowProblem]) -> list:
     """The records with a key not seen in an earlier row; each repeat becomes a problem
     naming the first row ("和第2行是同一个身份证号"). Sorts `problems` by row."""
     kept = []
@@ -170,8 +185,17 @@ def first_of_each(records: list, key: Callable, field: str, what: str,
     return kept
 
 
-def run_import(path: Path | str, *, parse_file: Callable, apply: Callable, action: str,
-               dry_run: bool, skip_errors: bool, actor: str, url: str | None) -> FileReport:
+def run_import(
+    path: Path | str,
+    *,
+    parse_file: Callable,
+    apply: Callable,
+    action: str,
+    dry_run: bool,
+    skip_errors: bool,
+    actor: str,
+    url: str | None,
+) -> FileReport:
     """One import in one transaction: `parse_file(path)` -> (rows, records, problems);
     `apply(session, records, report)` upserts the records into the session, counts them,
     adds the problems only the database can see, and returns the ids of the providers whose
@@ -193,8 +217,13 @@ def run_import(path: Path | str, *, parse_file: Callable, apply: Callable, actio
             report.written = True
         else:
             s.rollback()
-    log.info("registry %s %s: %s%s", action, path.name, report.summary(),
-             "" if report.written else " (nothing written)")
+    log.info(
+        "registry %s %s: %s%s",
+        action,
+        path.name,
+        report.summary(),
+        "" if report.written else " (nothing written)",
+    )
     return report
 
 
@@ -220,8 +249,8 @@ class Checker:
 
 # --- cells ----------------------------------------------------------------------------------
 
-def whole_number(value, field: str = "", *, maximum: int | None = None,
-                 default: int | None = None) -> int:
+
+def whole_number(value, field: str = "", *, maximum: int | None = None, default: int | None = None) -> int:
     """A count (places, minutes): a whole number, not negative; blank gives `default`
     (an error when there is none)."""
     s = v.text(value).replace(",", "")
@@ -250,7 +279,8 @@ def day(value, field: str = "日期") -> dt.date:
     if not s:
         raise v.RowError(field, "没有填写")
     m = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", s) or re.fullmatch(
-        r"(\d{4})(\d{2})(\d{2})", s)
+        r"(\d{4})(\d{2})(\d{2})", s
+    )
     if not m:
         raise v.RowError(field, "看不懂这个日期，请写成2027-01-01")
     try:

@@ -18,6 +18,7 @@ The weekly template is stored as 14 rows per provider (capacity_templates) and t
 capacity windows by bot/registry/capacity.py. Providers of the database that the file does
 not name are kept and listed, never deleted or stopped.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,14 +30,23 @@ from sqlalchemy.orm import Session, selectinload
 from bot.config import get_settings
 from bot.models.booking import PARTS_OF_DAY, CapacityTemplate, Provider, ServiceType
 from bot.registry import validate as v
-from bot.registry.files import (Checker, FileReport, RowProblem, first_of_each, read_records,
-                                run_import, split_list, whole_number)
+from bot.registry.files import (
+    Checker,
+    FileReport,
+    RowProblem,
+    first_of_each,
+    read_records,
+    run_import,
+    split_list,
+    whole_number,
+)
 
 REQUIRED = ("机构名称", "联系电话", "联系人", "服务项目", "服务街道", "每半天名额")
 WEEKDAYS_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 # header -> (weekday, part) of the template columns, in the order a spreadsheet shows them
-TEMPLATE_COLUMNS = {f"{day}{part}": (weekday, part)
-                    for weekday, day in enumerate(WEEKDAYS_ZH) for part in PARTS_OF_DAY}
+TEMPLATE_COLUMNS = {
+    f"{day}{part}": (weekday, part) for weekday, day in enumerate(WEEKDAYS_ZH) for part in PARTS_OF_DAY
+}
 INACTIVE = "是否停用"
 MAX_PLACES = 200  # per provider and half day: more is a typing error
 
@@ -48,7 +58,7 @@ class ProviderRecord:
     phone: str
     contact_name: str | None
     services: list[str]  # names or codes as written
-    streets: list[str]   # street names of the pack
+    streets: list[str]  # street names of the pack
     template: dict[tuple[int, str], int]  # all 14 half days
     active: bool | None  # None: the file has no 是否停用 column
 
@@ -59,15 +69,19 @@ def places(value, field: str = "每半天名额", default: int | None = None) ->
 
 
 def template_from(default: int, overrides: dict[tuple[int, str], int | None]) -> dict:
-    return {key: (overrides.get(key) if overrides.get(key) is not None else default)
-            for key in TEMPLATE_COLUMNS.values()}
+    return {
+        key: (overrides.get(key) if overrides.get(key) is not None else default)
+        for key in TEMPLATE_COLUMNS.values()
+    }
 
 
-def parse_row(number: int, get, present: set[str], area_code: str) -> tuple[
-        ProviderRecord | None, list[RowProblem]]:
+def parse_row(
+    number: int, get, present: set[str], area_code: str
+) -> tuple[ProviderRecord | None, list[RowProblem]]:
     c = Checker(number, get)
-    name = c.check("机构名称", lambda x, field: "".join(
-        (v.short_text(x, 64, field=field, required=True) or "").split()))
+    name = c.check(
+        "机构名称", lambda x, field: "".join((v.short_text(x, 64, field=field, required=True) or "").split())
+    )
     phone = c.check("联系电话", v.phone, area_code, required=True)
     contact = c.check("联系人", v.short_text, 32)
     services = split_list(get("服务项目"))
@@ -85,23 +99,29 @@ def parse_row(number: int, get, present: set[str], area_code: str) -> tuple[
         if street not in streets:
             streets.append(street)
     default = c.check("每半天名额", places)
-    overrides = {key: c.check(header, places) for header, key in TEMPLATE_COLUMNS.items()
-                 if header in present and v.text(get(header))}  # blank: the default
+    overrides = {
+        key: c.check(header, places)
+        for header, key in TEMPLATE_COLUMNS.items()
+        if header in present and v.text(get(header))
+    }  # blank: the default
     active = None
     if INACTIVE in present:
         stopped = c.check(INACTIVE, v.yes_no)
         active = None if stopped is None else not stopped
     if c.problems:
         return None, c.problems
-    return ProviderRecord(number, name, phone, contact, services, streets,
-                          template_from(default, overrides), active), []
+    return ProviderRecord(
+        number, name, phone, contact, services, streets, template_from(default, overrides), active
+    ), []
 
 
-def parse_file(path: Path, area_code: str | None = None) -> tuple[int, list[ProviderRecord],
-                                                                  list[RowProblem]]:
+def parse_file(
+    path: Path, area_code: str | None = None
+) -> tuple[int, list[ProviderRecord], list[RowProblem]]:
     area = area_code or get_settings().local_area_code
     count, records, problems, _present = read_records(
-        path, REQUIRED, lambda n, get, present: parse_row(n, get, present, area))
+        path, REQUIRED, lambda n, get, present: parse_row(n, get, present, area)
+    )
     kept = first_of_each(records, lambda r: r.name, "机构名称", "机构", problems)
     return count, kept, problems
 
@@ -113,8 +133,7 @@ def set_template(provider: Provider, template: dict[tuple[int, str], int]) -> bo
     for (weekday, part), capacity in template.items():
         row = rows.get((weekday, part))
         if row is None:
-            provider.templates.append(CapacityTemplate(weekday=weekday, part=part,
-                                                       capacity=capacity))
+            provider.templates.append(CapacityTemplate(weekday=weekday, part=part, capacity=capacity))
             changed = True
         elif row.capacity != capacity:
             row.capacity = capacity
@@ -122,8 +141,7 @@ def set_template(provider: Provider, template: dict[tuple[int, str], int]) -> bo
     return changed
 
 
-def apply_providers(session: Session, records: list[ProviderRecord],
-                    report: FileReport) -> list[int]:
+def apply_providers(session: Session, records: list[ProviderRecord], report: FileReport) -> list[int]:
     """Upserts by name into the session and counts; a service the catalogue does not have
     is a problem of that row (skipped). Returns the ids of new and changed providers."""
     catalogue = list(session.execute(select(ServiceType).order_by(ServiceType.id)).scalars())
@@ -131,9 +149,16 @@ def apply_providers(session: Session, records: list[ProviderRecord],
     from bot.registry.elders import ensure_streets
 
     streets = ensure_streets(session)
-    existing = {p.name: p for p in session.execute(select(Provider).options(
-        selectinload(Provider.streets), selectinload(Provider.service_types),
-        selectinload(Provider.templates))).scalars()}
+    existing = {
+        p.name: p
+        for p in session.execute(
+            select(Provider).options(
+                selectinload(Provider.streets),
+                selectinload(Provider.service_types),
+                selectinload(Provider.templates),
+            )
+        ).scalars()
+    }
     touched: list[Provider] = []
     seen = set()
     for r in records:
@@ -141,8 +166,9 @@ def apply_providers(session: Session, records: list[ProviderRecord],
         unknown = [w for w in r.services if w not in by_word and w.lower() not in by_word]
         if unknown:
             names = "、".join(s.name for s in catalogue) or "（空的，请先导入服务目录）"
-            report.errors.append(RowProblem(r.row, "服务项目",
-                                            f"“{'、'.join(unknown)}”不在服务目录里（目录里有：{names}）"))
+            report.errors.append(
+                RowProblem(r.row, "服务项目", f"“{'、'.join(unknown)}”不在服务目录里（目录里有：{names}）")
+            )
             continue
         services = []
         for w in r.services:
@@ -183,12 +209,25 @@ def apply_providers(session: Session, records: list[ProviderRecord],
     return [p.id for p in touched]
 
 
-def import_providers(path: Path | str, *, dry_run: bool = False, skip_errors: bool = False,
-                     actor: str = "cli", url: str | None = None,
-                     area_code: str | None = None) -> FileReport:
+def import_providers(
+    path: Path | str,
+    *,
+    dry_run: bool = False,
+    skip_errors: bool = False,
+    actor: str = "cli",
+    url: str | None = None,
+    area_code: str | None = None,
+) -> FileReport:
     """Reads, checks and (unless dry_run, or errors without skip_errors) writes the file in
     one transaction, with the windows of new and changed providers regenerated
     (bot/registry/capacity.py). RegistryFileError when the file cannot be read."""
-    return run_import(path, parse_file=lambda p: parse_file(p, area_code),
-                      apply=apply_providers, action="registry_import_providers",
-                      dry_run=dry_run, skip_errors=skip_errors, actor=actor, url=url)
+    return run_import(
+        path,
+        parse_file=lambda p: parse_file(p, area_code),
+        apply=apply_providers,
+        action="registry_import_providers",
+        dry_run=dry_run,
+        skip_errors=skip_errors,
+        actor=actor,
+        url=url,
+    )

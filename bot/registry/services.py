@@ -15,6 +15,7 @@ so the bot quotes a price only from this catalogue. Services are matched by 服�
 import of the same file changes nothing); services of the database that the file does
 not name are kept (bookings refer to them) and listed.
 """
+
 from __future__ import annotations
 
 import re
@@ -80,8 +81,10 @@ def parse_row(number: int, get, present: set[str]) -> tuple[ServiceRecord | None
     c = Checker(number, get)
     code = c.check("服务代码", service_code)
     values = {
-        "name": c.check("服务名称", lambda x, field: "".join(
-            (v.short_text(x, 16, field=field, required=True) or "").split())),
+        "name": c.check(
+            "服务名称",
+            lambda x, field: "".join((v.short_text(x, 16, field=field, required=True) or "").split()),
+        ),
         "duration_minutes": c.check("每次时长分钟", whole_number, maximum=24 * 60),
         "price_fen": c.check("每次价格元", price_fen),
         "uses_free_hours": c.check("可用免费时长", _yes_no_required),
@@ -103,8 +106,9 @@ def parse_file(path: Path) -> tuple[int, list[ServiceRecord], list[RowProblem]]:
         if r.code in first_code:
             problems.append(RowProblem(r.row, "服务代码", f"和第{first_code[r.code]}行的服务代码重复了"))
         elif r.values["name"] in first_name:
-            problems.append(RowProblem(r.row, "服务名称",
-                                       f"和第{first_name[r.values['name']]}行的服务名称重复了"))
+            problems.append(
+                RowProblem(r.row, "服务名称", f"和第{first_name[r.values['name']]}行的服务名称重复了")
+            )
         else:
             first_code[r.code] = first_name[r.values["name"]] = r.row
             kept.append(r)
@@ -122,8 +126,9 @@ def apply_services(session: Session, records: list[ServiceRecord], report: FileR
         seen.add(r.code)
         owner = code_of_name.get(r.values["name"])
         if owner is not None and owner != r.code:
-            report.errors.append(RowProblem(r.row, "服务名称",
-                                            f"“{r.values['name']}”已经是服务代码{owner}的名称了"))
+            report.errors.append(
+                RowProblem(r.row, "服务名称", f"“{r.values['name']}”已经是服务代码{owner}的名称了")
+            )
             continue
         service = existing.get(r.code)
         if service is None:
@@ -145,14 +150,28 @@ def apply_services(session: Session, records: list[ServiceRecord], report: FileR
     report.not_in_file = sorted(f"{s.code} {s.name}" for c, s in existing.items() if c not in seen)
 
 
-def import_services(path: Path | str, *, dry_run: bool = False, skip_errors: bool = False,
-                    actor: str = "cli", url: str | None = None) -> FileReport:
+def import_services(
+    path: Path | str,
+    *,
+    dry_run: bool = False,
+    skip_errors: bool = False,
+    actor: str = "cli",
+    url: str | None = None,
+) -> FileReport:
     """Reads, checks and (unless dry_run, or errors without skip_errors) writes the file in
     one transaction. RegistryFileError when the file as a whole cannot be read."""
+
     def apply(session, records, report):
         apply_services(session, records, report)
         return None  # windows do not depend on the catalogue
 
-    return run_import(path, parse_file=parse_file, apply=apply,
-                      action="registry_import_services", dry_run=dry_run,
-                      skip_errors=skip_errors, actor=actor, url=url)
+    return run_import(
+        path,
+        parse_file=parse_file,
+        apply=apply,
+        action="registry_import_services",
+        dry_run=dry_run,
+        skip_errors=skip_errors,
+        actor=actor,
+        url=url,
+    )

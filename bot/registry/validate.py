@@ -3,6 +3,7 @@
 Each check returns the clean value or raises RowError with the reason in Chinese (what the
 person who fills in the spreadsheet reads); nothing here writes.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -82,7 +83,8 @@ def birth_date(value, from_id: dt.date, field: str = "出生日期") -> dt.date:
     if not s:
         return from_id
     m = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", s) or re.fullmatch(
-        r"(\d{4})(\d{2})(\d{2})", s)
+        r"(\d{4})(\d{2})(\d{2})", s
+    )
     if not m:
         raise RowError(field, "看不懂这个日期，请写成1938-03-12")
     try:
@@ -141,8 +143,7 @@ def phone(value, area_code: str, field: str = "联系电话", required: bool = F
     national = str(number.national_number)
     if kind == phonenumbers.PhoneNumberType.MOBILE:
         return national
-    if kind in (phonenumbers.PhoneNumberType.FIXED_LINE,
-                phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
+    if kind in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
         return "0" + national
     raise RowError(field, "这种号码（如400、95开头的号码）不能用来联系老人")
 

@@ -17,6 +17,7 @@ in the pipeline and its answer replaces the classifier's). The cues are data
 Pure Python, no Rasa: tested on its own (tests/test_safety_layer.py) and measured by
 benchmarks/safety_eval.py.
 """
+
 from __future__ import annotations
 
 import functools
@@ -30,8 +31,9 @@ import yaml
 CUES_PATH = Path(__file__).with_name("cues.yml")
 
 # The intents the safety layer sets; any form in progress gives way to them.
-LAYER_INTENTS = frozenset({"crisis", "emergency", "scam_report", "safety_check", "safety_denial",
-                           "privacy_request"})
+LAYER_INTENTS = frozenset(
+    {"crisis", "emergency", "scam_report", "safety_check", "safety_denial", "privacy_request"}
+)
 # Classifier intents that are high-stakes readings (what the classifier may guess).
 SAFETY_INTENTS = {"emergency": "emergency", "crisis": "crisis", "scam_report": "scam"}
 # Below this the classifier's ordinary reading is weak enough to ask about a near-miss.
@@ -53,14 +55,18 @@ CLASSIFIER_SURE = 0.5
 @dataclass(frozen=True)
 class Assessment:
     kind: str = "none"  # crisis | emergency | scam | unsure | denial | privacy | none
-    category: str | None = None   # which cue group (fall, stroke, wish_to_die...)
-    stage: str | None = None      # scam: paid | in_progress | asking
+    category: str | None = None  # which cue group (fall, stroke, wish_to_die...)
+    stage: str | None = None  # scam: paid | in_progress | asking
     suspected: str | None = None  # unsure: the high-stakes kind it is near
     matched: tuple[str, ...] = field(default_factory=tuple)
 
     def as_dict(self) -> dict[str, str | None]:
-        return {"kind": self.kind, "category": self.category, "stage": self.stage,
-                "suspected": self.suspected}
+        return {
+            "kind": self.kind,
+            "category": self.category,
+            "stage": self.stage,
+            "suspected": self.suspected,
+        }
 
 
 @dataclass(frozen=True)
@@ -75,8 +81,7 @@ class _Group:
         right after a denying word ("不是摔倒") is skipped and the search goes on."""
         if self.require and not _first(self.require, text):
             return None
-        hit = _first(self.any, text) if negation is None else _first_affirmed(self.any, text,
-                                                                             negation)
+        hit = _first(self.any, text) if negation is None else _first_affirmed(self.any, text, negation)
         if hit is None or _first(self.unless, text):
             return None
         return hit
@@ -127,8 +132,7 @@ def _first(patterns: Iterable[re.Pattern[str]], text: str) -> str | None:
 NEGATION_REACH = 3
 
 
-def _first_affirmed(patterns: Iterable[re.Pattern[str]], text: str,
-                    negation: re.Pattern[str]) -> str | None:
+def _first_affirmed(patterns: Iterable[re.Pattern[str]], text: str, negation: re.Pattern[str]) -> str | None:
     """Like _first, but skips a hit that a denying word just before it negates."""
     for pattern in patterns:
         for m in pattern.finditer(text):
@@ -138,8 +142,15 @@ def _first_affirmed(patterns: Iterable[re.Pattern[str]], text: str,
 
 
 def _groups(raw: list[dict[str, Any]]) -> tuple[_Group, ...]:
-    return tuple(_Group(id=g["id"], any=_compile(g["any"]), unless=_compile(g.get("unless")),
-                        require=_compile(g.get("require"))) for g in raw)
+    return tuple(
+        _Group(
+            id=g["id"],
+            any=_compile(g["any"]),
+            unless=_compile(g.get("unless")),
+            require=_compile(g.get("require")),
+        )
+        for g in raw
+    )
 
 
 @functools.lru_cache(maxsize=4)
@@ -147,27 +158,36 @@ def load_cues(path: Path = CUES_PATH) -> Cues:
     """The cue file, compiled; a malformed pattern fails here, at start-up."""
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     scam = raw["scam"]
-    return Cues(past=re.compile(raw["past"]), negation=re.compile(raw["negation"]),
-                correction=re.compile(raw["correction"]),
-                history_groups=frozenset(raw["history_groups"]),
-                intermittent=re.compile(raw["intermittent"]),
-                crisis_ask_instead=(re.compile(raw["crisis_ask_instead"]["hit"]),
-                                    re.compile(raw["crisis_ask_instead"]["context"])),
-                now=re.compile(raw["now"]),
-                hypothetical=re.compile(raw["hypothetical"]),
-                hypothetical_unless=re.compile(raw["hypothetical_unless"]),
-                denial=_compile(raw["denial"]), crisis=_groups(raw["crisis"]),
-                emergency=_groups(raw["emergency"]), scam_strong=_compile(scam["strong"]),
-                scam_ask=_compile(scam["ask"]), scam_actor=_compile(scam["actor"]),
-                scam_unless=_compile(scam["unless"]), scam_never=_compile(scam["never"]),
-                scam_topic_shift=_compile(scam["topic_shift"]),
-                scam_question=re.compile(scam["question"]),
-                stage_paid=_compile(scam["stage_paid"]),
-                stage_in_progress=_compile(scam["stage_in_progress"]),
-                suspicion=_compile(scam["suspicion"]),
-                unsure={k: _compile(v) for k, v in raw["unsure"].items()},
-                ask_always={k: _compile(v) for k, v in raw["ask_always"].items()},
-                privacy=tuple(re.compile(raw["privacy_request"][k]) for k in ("ask", "give", "other")))
+    return Cues(
+        past=re.compile(raw["past"]),
+        negation=re.compile(raw["negation"]),
+        correction=re.compile(raw["correction"]),
+        history_groups=frozenset(raw["history_groups"]),
+        intermittent=re.compile(raw["intermittent"]),
+        crisis_ask_instead=(
+            re.compile(raw["crisis_ask_instead"]["hit"]),
+            re.compile(raw["crisis_ask_instead"]["context"]),
+        ),
+        now=re.compile(raw["now"]),
+        hypothetical=re.compile(raw["hypothetical"]),
+        hypothetical_unless=re.compile(raw["hypothetical_unless"]),
+        denial=_compile(raw["denial"]),
+        crisis=_groups(raw["crisis"]),
+        emergency=_groups(raw["emergency"]),
+        scam_strong=_compile(scam["strong"]),
+        scam_ask=_compile(scam["ask"]),
+        scam_actor=_compile(scam["actor"]),
+        scam_unless=_compile(scam["unless"]),
+        scam_never=_compile(scam["never"]),
+        scam_topic_shift=_compile(scam["topic_shift"]),
+        scam_question=re.compile(scam["question"]),
+        stage_paid=_compile(scam["stage_paid"]),
+        stage_in_progress=_compile(scam["stage_in_progress"]),
+        suspicion=_compile(scam["suspicion"]),
+        unsure={k: _compile(v) for k, v in raw["unsure"].items()},
+        ask_always={k: _compile(v) for k, v in raw["ask_always"].items()},
+        privacy=tuple(re.compile(raw["privacy_request"][k]) for k in ("ask", "give", "other")),
+    )
 
 
 def _emergency(cues: Cues, text: str) -> Assessment | None:
@@ -197,7 +217,7 @@ def _corrected(cues: Cues, text: str, hit: str) -> str | None:
     if at < 0:
         return None
     m = cues.correction.search(text, at + len(hit))
-    return None if m is None else text[m.end():]
+    return None if m is None else text[m.end() :]
 
 
 def _scam(cues: Cues, text: str) -> Assessment | None:
@@ -226,22 +246,31 @@ def _scam(cues: Cues, text: str) -> Assessment | None:
         if _first(cues.scam_topic_shift, text):
             # a scam that came to nothing, then another request: ask before warning
             return Assessment("unsure", suspected="scam", matched=matched)
-    return Assessment("scam", category="strong" if strong else "ask_and_actor", stage=stage,
-                      matched=matched)
+    return Assessment("scam", category="strong" if strong else "ask_and_actor", stage=stage, matched=matched)
 
 
 def _classifier_disagrees(ranking: dict[str, float] | None, intent: str) -> bool:
     """The classifier all but rules `intent` out and is confident of an ordinary one."""
     if not ranking:
         return False
-    ordinary = max((value for name, value in ranking.items()
-                    if name not in SAFETY_INTENTS and name not in LAYER_INTENTS
-                    and name != "nlu_fallback"), default=0.0)
+    ordinary = max(
+        (
+            value
+            for name, value in ranking.items()
+            if name not in SAFETY_INTENTS and name not in LAYER_INTENTS and name != "nlu_fallback"
+        ),
+        default=0.0,
+    )
     return ranking.get(intent, 0.0) < CLASSIFIER_RULES_OUT and ordinary >= CLASSIFIER_SURE
 
 
-def assess(text: str | None, intent: str | None = None, confidence: float = 1.0,
-           cues: Cues | None = None, ranking: dict[str, float] | None = None) -> Assessment:
+def assess(
+    text: str | None,
+    intent: str | None = None,
+    confidence: float = 1.0,
+    cues: Cues | None = None,
+    ranking: dict[str, float] | None = None,
+) -> Assessment:
     """Reads one (normalised) message. `intent`/`confidence` are the classifier's guess and
     `ranking` its confidence per intent, used only to decide whether to ask a question."""
     text = re.sub(r"\s+", "", text or "")
@@ -262,8 +291,7 @@ def assess(text: str | None, intent: str | None = None, confidence: float = 1.0,
     if found is not None:
         instead = _corrected(cues, text, found.matched[0]) if found.matched else None
         if found.kind == "emergency" and instead is not None and _emergency(cues, instead) is None:
-            return Assessment("unsure", category=found.category, suspected="emergency",
-                              matched=found.matched)
+            return Assessment("unsure", category=found.category, suspected="emergency", matched=found.matched)
         return found
     privacy = [m.group(0) for m in (p.search(text) for p in cues.privacy) if m]
     if len(privacy) == len(cues.privacy):
@@ -288,8 +316,11 @@ def assess(text: str | None, intent: str | None = None, confidence: float = 1.0,
     guessed = SAFETY_INTENTS.get(intent or "")
     # The classifier reads a danger or a scam the cues do not see (indirect words: "药都
     # 攒着呢", "以后就不麻烦你们了", "他让我别告诉儿子"): one question, never an assertion.
-    scores = {SAFETY_INTENTS[name]: float(value) for name, value in (ranking or {}).items()
-              if name in SAFETY_INTENTS}
+    scores = {
+        SAFETY_INTENTS[name]: float(value)
+        for name, value in (ranking or {}).items()
+        if name in SAFETY_INTENTS
+    }
     if guessed is not None:
         scores[guessed] = max(scores.get(guessed, 0.0), confidence)
     for kind in ("crisis", "emergency", "scam"):

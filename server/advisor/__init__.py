@@ -4,6 +4,7 @@
 Flask-Login, CSRF (checked on every console form, not on the JSON/Twilio endpoints,
 which have their own protection), the blueprint and the `create-user` CLI command.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -40,9 +41,11 @@ def init_app(app: Flask) -> None:
     if default_key and (production_profile() or settings.web_bind not in LOOPBACK):
         # Refuse to start: with the public default anyone could forge console sessions,
         # chat conversation ids and button payloads.
-        raise RuntimeError("SECRET_KEY is the public development key while the web server is "
-                           f"reachable from other machines (WEB_BIND={settings.web_bind}) or in "
-                           "the production profile: set a long random SECRET_KEY")
+        raise RuntimeError(
+            "SECRET_KEY is the public development key while the web server is "
+            f"reachable from other machines (WEB_BIND={settings.web_bind}) or in "
+            "the production profile: set a long random SECRET_KEY"
+        )
     # Demo people (public ID and phone numbers) and demo accounts never on a live line.
     profile.check_start_up()
     hours = settings.console_session_hours

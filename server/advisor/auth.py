@@ -1,5 +1,6 @@
 """Console login and roles: hashed passwords (bot.console_users), Flask-Login sessions,
 a per-address-and-name lockout after repeated failures, and the admin-only decorator."""
+
 from __future__ import annotations
 
 import functools
@@ -20,8 +21,10 @@ from server.advisor.forms import LoginForm
 
 log = logging.getLogger(__name__)
 
-LOCKED_MESSAGE = (f"登录失败次数太多，为了账号安全，请{int(LOCKOUT_WINDOW.total_seconds() // 60)}"
-                  "分钟后再试。如果忘记了密码，请联系管理员。")
+LOCKED_MESSAGE = (
+    f"登录失败次数太多，为了账号安全，请{int(LOCKOUT_WINDOW.total_seconds() // 60)}"
+    "分钟后再试。如果忘记了密码，请联系管理员。"
+)
 
 
 @dataclass
@@ -65,13 +68,18 @@ def admin_required(view):
             log.warning("console admin page refused user=%s path=%s", actor(), request.path)
             return forbidden()
         return view(*args, **kwargs)
+
     return wrapped
 
 
 def _safe_next(target: str | None) -> str:
     # Only paths inside the console: no open redirect to another site.
-    if target and target.startswith("/advisor/") and not urlsplit(target).netloc \
-            and not target.startswith("//"):
+    if (
+        target
+        and target.startswith("/advisor/")
+        and not urlsplit(target).netloc
+        and not target.startswith("//")
+    ):
         return target
     return url_for("advisor.home")
 

@@ -1,4 +1,5 @@
 """The console blueprint and the checks that run before and after every console request."""
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
@@ -16,11 +17,13 @@ def protect_console():
     """Every console route: CSRF on state-changing requests, then a logged-in user."""
     if request.method not in ("GET", "HEAD", "OPTIONS") and current_app.config.get("WTF_CSRF_ENABLED", True):
         from server.advisor import csrf
+
         csrf.protect()
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     if not current_user.is_authenticated:
         from server.advisor import login_manager
+
         return login_manager.unauthorized()
     return None
 
@@ -34,7 +37,8 @@ def harden(response):
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Content-Security-Policy"] = (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'self'")
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'self'"
+    )
     return response
 
 
@@ -42,10 +46,12 @@ def harden(response):
 def csrf_failed(err):
     if not request.path.startswith("/advisor"):
         return {"error": "请求已过期，请刷新页面后再试。", "code": "csrf_failed"}, 400
-    return render_template("advisor/error.html", title="页面已过期",
-                           message="页面已过期或来源不明，请返回刷新页面后再试一次。"), 400
+    return render_template(
+        "advisor/error.html", title="页面已过期", message="页面已过期或来源不明，请返回刷新页面后再试一次。"
+    ), 400
 
 
 def forbidden():
-    return render_template("advisor/error.html", title="没有权限",
-                           message="这个页面只有管理员可以使用。如需开通，请联系管理员。"), 403
+    return render_template(
+        "advisor/error.html", title="没有权限", message="这个页面只有管理员可以使用。如需开通，请联系管理员。"
+    ), 403

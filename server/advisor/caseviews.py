@@ -1,4 +1,5 @@
 """Console pages that act for an elder: policy search, eligibility, booking."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -84,8 +85,15 @@ def eligibility():
         form.street.data = facts.get("street") or ""
         for key in ("economic_status", "care_level", "living_situation"):
             getattr(form, key).data = facts.get(key) or ""
-        for key in ("hukou_local", "dementia", "special_family", "disability_certificate",
-                    "veteran", "poverty_registered", "severe_disability_family"):
+        for key in (
+            "hukou_local",
+            "dementia",
+            "special_family",
+            "disability_certificate",
+            "veteran",
+            "poverty_registered",
+            "severe_disability_family",
+        ):
             getattr(form, key).data = _bool_text(facts.get(key))
         run = True
     elif form.validate_on_submit():
@@ -96,15 +104,21 @@ def eligibility():
         results, error = _evaluate_form(form)
         if results is not None and person is not None:
             summary = ", ".join(f"{r.program_id}={r.status}" for r in results)
-            audit.record(actor(), "eligibility_check", elder_id=person.id,
-                         detail=summary[:900], ip=client_ip())
+            audit.record(
+                actor(), "eligibility_check", elder_id=person.id, detail=summary[:900], ip=client_ip()
+            )
     if person is not None and results is None:
         # the page shows her facts from the record even when nothing was calculated
         audit.record(actor(), "view_elder_facts", elder_id=person.id, ip=client_ip())
-    return render_template("advisor/eligibility.html", form=form, elder=person,
-                           results=results, error=error,
-                           engine_missing=run and results is None and error is None,
-                           recipients=casework.sms_recipients(person) if person is not None else [])
+    return render_template(
+        "advisor/eligibility.html",
+        form=form,
+        elder=person,
+        results=results,
+        error=error,
+        engine_missing=run and results is None and error is None,
+        recipients=casework.sms_recipients(person) if person is not None else [],
+    )
 
 
 def _evaluate_form(form: EligibilityForm):
@@ -131,8 +145,11 @@ def _posted_eligibility(elder_id: int):
         return person, form, None, redirect(url_for("advisor.eligibility", elder_id=elder_id))
     results, error = _evaluate_form(form)
     if results is None:
-        log.info("eligibility print/sms for elder %s: no results (%s)", elder_id,
-                 "bad facts" if error else "engine missing")
+        log.info(
+            "eligibility print/sms for elder %s: no results (%s)",
+            elder_id,
+            "bad facts" if error else "engine missing",
+        )
         flash(error or "资格测算模块还没有接入，请稍后再试。", "error")
         return person, form, None, redirect(url_for("advisor.eligibility", elder_id=elder_id))
     return person, form, results, None
@@ -145,8 +162,9 @@ def eligibility_print(elder_id: int):
     if failed is not None:
         return failed
     audit.record(actor(), "view_eligibility_print", elder_id=elder_id, ip=client_ip())
-    return render_template("advisor/eligibility_print.html", elder=person, form=form,
-                           results=results, on=clock.today())
+    return render_template(
+        "advisor/eligibility_print.html", elder=person, form=form, results=results, on=clock.today()
+    )
 
 
 @bp.post("/elders/<int:elder_id>/eligibility/sms")
@@ -166,22 +184,41 @@ def eligibility_sms(elder_id: int):
     if request.form.get("confirm") != "yes":
         revealed = request.form.get("reveal") == "yes"
         if revealed:
-            audit.record(actor(), "reveal_phone", elder_id=elder_id, ip=client_ip(),
-                         detail=f"eligibility sms to {to} {mask_phone(recipient['number'])}")
-        return render_template("advisor/eligibility_sms.html", elder=person, form=form,
-                               recipient=recipient, body=body, revealed=revealed)
+            audit.record(
+                actor(),
+                "reveal_phone",
+                elder_id=elder_id,
+                ip=client_ip(),
+                detail=f"eligibility sms to {to} {mask_phone(recipient['number'])}",
+            )
+        return render_template(
+            "advisor/eligibility_sms.html",
+            elder=person,
+            form=form,
+            recipient=recipient,
+            body=body,
+            revealed=revealed,
+        )
     from bot.sms import send_sms
 
     with session_scope() as s:
         outbox_id = send_sms(recipient["number"], body, session=s)
         if outbox_id is not None:
-            audit.record(actor(), "send_eligibility_sms", elder_id=elder_id, ip=client_ip(),
-                         detail=f"to {to} {mask_phone(recipient['number'])} outbox {outbox_id}",
-                         session=s)
+            audit.record(
+                actor(),
+                "send_eligibility_sms",
+                elder_id=elder_id,
+                ip=client_ip(),
+                detail=f"to {to} {mask_phone(recipient['number'])} outbox {outbox_id}",
+                session=s,
+            )
     tail = recipient["number"][-4:]
     if outbox_id is None:
-        log.info("eligibility sms for elder %s to %s not sent (opted out or not on file)",
-                 elder_id, mask_phone(recipient["number"]))
+        log.info(
+            "eligibility sms for elder %s to %s not sent (opted out or not on file)",
+            elder_id,
+            mask_phone(recipient["number"]),
+        )
         flash(f"尾号{tail}的手机不能接收短信（可能已回复退订）。请电话告知结果。", "error")
     else:
         flash(f"测算结果已用短信发给{recipient['label']}（尾号{tail}）。", "success")
@@ -189,6 +226,7 @@ def eligibility_sms(elder_id: int):
 
 
 # --- booking on the elder's behalf -----------------------------------------------------
+
 
 def _no_elder():
     return render_template("advisor/error.html", title="没有找到", message="没有这位老人的档案。"), 404
@@ -216,8 +254,9 @@ def _booking_page_for(s, elder_id: int, detail: str):
     booking being moved), a read of personal data."""
     person, refusal = _bookable(s, elder_id)
     if refusal is None:
-        audit.record(actor(), "view_booking_page", elder_id=elder_id, ip=client_ip(),
-                     detail=detail, session=s)
+        audit.record(
+            actor(), "view_booking_page", elder_id=elder_id, ip=client_ip(), detail=detail, session=s
+        )
     return person, refusal
 
 
@@ -255,11 +294,18 @@ def book_windows(elder_id: int):
     hours = casework.entitlements(elder_id)
     services = casework.service_choices()
     service = next((x for x in services if x["code"] == service_code), None)
-    return render_template("advisor/book.html", elder=person, services=services,
-                           service=service, around=around, windows=windows,
-                           part=request.args.get("part") or "am",
-                           idempotency_key=uuid.uuid4().hex,
-                           moving=None, entitlements=hours)
+    return render_template(
+        "advisor/book.html",
+        elder=person,
+        services=services,
+        service=service,
+        around=around,
+        windows=windows,
+        part=request.args.get("part") or "am",
+        idempotency_key=uuid.uuid4().hex,
+        moving=None,
+        entitlements=hours,
+    )
 
 
 @bp.post("/elders/<int:elder_id>/book")
@@ -279,22 +325,39 @@ def book(elder_id: int):
             return refusal
     # The idempotency key was made when the page was shown: a double click or a resent
     # form returns the first booking instead of booking twice.
-    result = booking.book(elder_id, service_code, window_start, channel="console",
-                          idempotency_key=f"console:{current_user.username}:{key}")
+    result = booking.book(
+        elder_id,
+        service_code,
+        window_start,
+        channel="console",
+        idempotency_key=f"console:{current_user.username}:{key}",
+    )
     if result.ok:
-        audit.record(actor(), "book", elder_id=elder_id, ip=client_ip(),
-                     detail=f"{result.reference} {service_code} {window_start.isoformat()} "
-                            f"({result.code})")
+        audit.record(
+            actor(),
+            "book",
+            elder_id=elder_id,
+            ip=client_ip(),
+            detail=f"{result.reference} {service_code} {window_start.isoformat()} ({result.code})",
+        )
         when = result.window_start.strftime("%m月%d日 %H:%M") if result.window_start else ""
         cost = f"，自付{result.cost_yuan_text}" if result.cost_fen else "，不用付费"
         first = "预约成功" if result.code == "booked" else "这个预约刚才已经做好了"
-        flash(f"{first}：{result.service_name or ''} {when}，预约号 {result.reference}{cost}。"
-              "已给老人发短信。", "success")
+        flash(
+            f"{first}：{result.service_name or ''} {when}，预约号 {result.reference}{cost}。已给老人发短信。",
+            "success",
+        )
         return redirect(url_for("advisor.elder", elder_id=elder_id) + "#booking")
     log.info("console booking not made: elder=%s code=%s", elder_id, result.code)
     flash(result.message, "error")
-    return redirect(url_for("advisor.book_windows", elder_id=elder_id, service=service_code,
-                            day=window_start.date().isoformat()))
+    return redirect(
+        url_for(
+            "advisor.book_windows",
+            elder_id=elder_id,
+            service=service_code,
+            day=window_start.date().isoformat(),
+        )
+    )
 
 
 @bp.get("/elders/<int:elder_id>/bookings/<reference>/cancel")
@@ -309,10 +372,17 @@ def cancel_confirm(elder_id: int, reference: str):
         if person is None:
             return _no_elder()
         # the page shows her booking: a read of personal data
-        audit.record(actor(), "view_booking_page", elder_id=elder_id, ip=client_ip(),
-                     detail=f"cancel {visit.reference}", session=s)
-    return render_template("advisor/cancel_booking.html", elder=person, visit=visit,
-                           form=CancelForm(), reasons=CANCEL_REASONS)
+        audit.record(
+            actor(),
+            "view_booking_page",
+            elder_id=elder_id,
+            ip=client_ip(),
+            detail=f"cancel {visit.reference}",
+            session=s,
+        )
+    return render_template(
+        "advisor/cancel_booking.html", elder=person, visit=visit, form=CancelForm(), reasons=CANCEL_REASONS
+    )
 
 
 @bp.post("/elders/<int:elder_id>/bookings/<reference>/cancel")
@@ -320,14 +390,23 @@ def cancel_booking(elder_id: int, reference: str):
     form = CancelForm()
     reason = form.reason() if form.validate_on_submit() else None
     if reason is None:
-        log.info("console cancel refused: elder=%s ref=%s without a reason (%s)", elder_id,
-                 reference[:32], sorted(form.errors) or "no reason")
+        log.info(
+            "console cancel refused: elder=%s ref=%s without a reason (%s)",
+            elder_id,
+            reference[:32],
+            sorted(form.errors) or "no reason",
+        )
         flash("请选择或写下取消原因，再确认取消。", "error")
         return redirect(url_for("advisor.cancel_confirm", elder_id=elder_id, reference=reference[:32]))
     result = booking.cancel(reference[:32], elder_id, reason, channel="console")
     if result.ok:
-        audit.record(actor(), "cancel_booking", elder_id=elder_id, ip=client_ip(),
-                     detail=f"{reference} ({result.code}) {reason}")
+        audit.record(
+            actor(),
+            "cancel_booking",
+            elder_id=elder_id,
+            ip=client_ip(),
+            detail=f"{reference} ({result.code}) {reason}",
+        )
     flash(result.message, "success" if result.ok else "error")
     return redirect(url_for("advisor.elder", elder_id=elder_id) + "#booking")
 
@@ -344,14 +423,25 @@ def reschedule_windows(elder_id: int, reference: str):
         if refusal is not None:
             return refusal
         service = booking.service_by_code_or_name(s, moving.service_name)
-        windows = booking.available_windows(s, service.code, person.street_id, around, limit=6) \
-            if service is not None else []
+        windows = (
+            booking.available_windows(s, service.code, person.street_id, around, limit=6)
+            if service is not None
+            else []
+        )
         windows = [w for w in windows if w.start != moving.window_start][:5]  # not where it is
         shown = {"code": service.code, "name": service.name} if service is not None else None
-    return render_template("advisor/book.html", elder=person, services=[], service=shown,
-                           around=around, windows=windows, part=request.args.get("part") or "am",
-                           idempotency_key="", moving=moving,
-                           entitlements=casework.entitlements(elder_id))
+    return render_template(
+        "advisor/book.html",
+        elder=person,
+        services=[],
+        service=shown,
+        around=around,
+        windows=windows,
+        part=request.args.get("part") or "am",
+        idempotency_key="",
+        moving=moving,
+        entitlements=casework.entitlements(elder_id),
+    )
 
 
 @bp.post("/elders/<int:elder_id>/bookings/<reference>/reschedule")
@@ -370,14 +460,24 @@ def reschedule_booking(elder_id: int, reference: str):
     # Moving twice to the same window is harmless: the second answer is "unchanged".
     result = booking.reschedule(reference[:32], elder_id, new_start, channel="console")
     if result.ok:
-        audit.record(actor(), "reschedule_booking", elder_id=elder_id, ip=client_ip(),
-                     detail=f"{reference} -> {new_start.isoformat()} ({result.code})")
+        audit.record(
+            actor(),
+            "reschedule_booking",
+            elder_id=elder_id,
+            ip=client_ip(),
+            detail=f"{reference} -> {new_start.isoformat()} ({result.code})",
+        )
         flash(result.message + ("已给老人发短信。" if result.code == "rescheduled" else ""), "success")
         return redirect(url_for("advisor.elder", elder_id=elder_id) + "#booking")
     log.info("console reschedule not made: elder=%s code=%s", elder_id, result.code)
     flash(result.message, "error")
     if result.code == "not_found":
         return redirect(url_for("advisor.elder", elder_id=elder_id) + "#booking")
-    return redirect(url_for("advisor.reschedule_windows", elder_id=elder_id, reference=reference,
-                            day=new_start.date().isoformat()))
-
+    return redirect(
+        url_for(
+            "advisor.reschedule_windows",
+            elder_id=elder_id,
+            reference=reference,
+            day=new_start.date().isoformat(),
+        )
+    )

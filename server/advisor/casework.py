@@ -2,6 +2,7 @@
 (bot.policy_kb), eligibility (bot.eligibility) and booking (bot.booking), in the wording
 and shape an advisor's page needs.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,8 +24,10 @@ log = logging.getLogger(__name__)
 POLICY_HITS = 3  # an advisor on the phone reads the best three, not a list
 # Endings written for the elder on the line ("……，也可以拨打12349"): the advisor reading
 # the answer is the 12349 line, so the referral to it is left out of their wording.
-_HOTLINE_REFERRAL = re.compile(r"[，,、]?\s*(?:也可以|或者|或是|或)?(?:拨打|打)12349(?:咨询)?"
-                               r"|[或、]12349(?=为准)")
+_HOTLINE_REFERRAL = re.compile(
+    r"[，,、]?\s*(?:也可以|或者|或是|或)?(?:拨打|打)12349(?:咨询)?"
+    r"|[或、]12349(?=为准)"
+)
 
 
 def policy_search(query: str, limit: int = POLICY_HITS) -> list[dict]:
@@ -38,7 +41,7 @@ def advisor_wording(answer: str, citation: policy_kb.Citation) -> str:
     """The KB's spoken answer as an advisor reads it: without the spoken citation at its end
     (the page shows the citation itself) and without the referral to 12349."""
     spoken = citation.spoken()
-    text = answer[:-len(spoken)] if spoken and answer.endswith(spoken) else answer
+    text = answer[: -len(spoken)] if spoken and answer.endswith(spoken) else answer
     text = _HOTLINE_REFERRAL.sub("", text)
     return re.sub(r"[，,、]+(?=[。！？])", "", text).strip()
 
@@ -54,14 +57,14 @@ def _policy_hit(hit: policy_kb.Hit) -> dict:
 
 # --- eligibility -----------------------------------------------------------------------
 
+
 def evaluate(facts: dict):
     """The engine's results for these facts, or raises its FactError (message_zh)."""
     return eligibility.evaluate(facts)
 
 
-
-
 # --- sending the eligibility result by SMS ----------------------------------------------
+
 
 def sms_recipients(elder) -> list[dict]:
     """Who may get the elder's result by SMS: her own mobile and her family contact's, as on
@@ -71,13 +74,17 @@ def sms_recipients(elder) -> list[dict]:
 
     found = []
     if is_mobile(elder.phone):
-        found.append({"key": "elder", "label": "老人本人", "number": phone_digits(elder.phone),
-                      "who": "您"})
+        found.append({"key": "elder", "label": "老人本人", "number": phone_digits(elder.phone), "who": "您"})
     if is_mobile(elder.emergency_contact_phone):
         relation = f"（{elder.emergency_contact_relation}）" if elder.emergency_contact_relation else ""
-        found.append({"key": "family",
-                      "label": f"紧急联系人 {elder.emergency_contact_name or ''}{relation}".strip(),
-                      "number": phone_digits(elder.emergency_contact_phone), "who": elder.name})
+        found.append(
+            {
+                "key": "family",
+                "label": f"紧急联系人 {elder.emergency_contact_name or ''}{relation}".strip(),
+                "number": phone_digits(elder.emergency_contact_phone),
+                "who": elder.name,
+            }
+        )
     return found
 
 
@@ -90,12 +97,14 @@ def eligibility_sms_text(results, who: str) -> str:
 
 # --- booking -----------------------------------------------------------------------------
 
+
 def service_choices() -> list[dict]:
     """The bookable services (code, name, minutes, price in yuan) for the booking form."""
     with session_scope() as s:
-        return [{"code": t.code, "name": t.name, "minutes": t.duration_minutes,
-                 "price": t.price_fen / 100}
-                for t in s.execute(select(ServiceType).order_by(ServiceType.id)).scalars()]
+        return [
+            {"code": t.code, "name": t.name, "minutes": t.duration_minutes, "price": t.price_fen / 100}
+            for t in s.execute(select(ServiceType).order_by(ServiceType.id)).scalars()
+        ]
 
 
 def months_shown() -> tuple[dt.date, dt.date]:
@@ -116,15 +125,18 @@ def booking_overview(elder_id: int) -> dict:
     ledger for this month and next (`entitlements`), the visits still to come
     (`upcoming`) and every booking (`bookings`)."""
     try:
-        return {"entitlements": entitlements(elder_id),
-                "upcoming": booking.list_bookings(elder_id, upcoming_only=True),
-                "bookings": booking.list_bookings(elder_id, upcoming_only=False)}
+        return {
+            "entitlements": entitlements(elder_id),
+            "upcoming": booking.list_bookings(elder_id, upcoming_only=True),
+            "bookings": booking.list_bookings(elder_id, upcoming_only=False),
+        }
     except Exception:  # the elder's page must still show facts and history
         log.exception("console: booking overview failed for elder %s", elder_id)
         return {"error": True}
 
 
 # --- the elder's last contact ---------------------------------------------------------
+
 
 def last_contact(s, elder, history) -> dict | None:
     """The newest contact with the elder: a conversation with the assistant (tracker
@@ -140,22 +152,41 @@ def last_contact(s, elder, history) -> dict | None:
     found: list[dict] = []
     newest = history.newest if history is not None else None
     if newest is not None:
-        channel = next((c.channel for c in history.conversations
-                        if c.sender_id == newest.sender_id), None)
+        channel = next((c.channel for c in history.conversations if c.sender_id == newest.sender_id), None)
         found.append({"at": newest.at, "kind": "conversation", "channel": channel})
     digits = phone_digits(elder.phone)
     if len(digits) >= 7:
-        call = s.execute(select(Call.started_at).where(Call.from_number.like(f"%{digits}"))
-                         .order_by(Call.started_at.desc()).limit(1)).scalar_one_or_none()
+        call = s.execute(
+            select(Call.started_at)
+            .where(Call.from_number.like(f"%{digits}"))
+            .order_by(Call.started_at.desc())
+            .limit(1)
+        ).scalar_one_or_none()
         if call is not None:
-            found.append({"at": call.replace(tzinfo=dt.timezone.utc).astimezone(CHINA_TZ),
-                          "kind": "call", "channel": "voice"})
-    outbound = s.execute(select(OutreachContact.finished_at).where(
-        OutreachContact.elder_id == elder.id, OutreachContact.channel == "call",
-        OutreachContact.finished_at.is_not(None),
-        OutreachContact.outcome.not_in(("no_answer", "hung_up")))
-        .order_by(OutreachContact.finished_at.desc()).limit(1)).scalar_one_or_none()
+            found.append(
+                {
+                    "at": call.replace(tzinfo=dt.timezone.utc).astimezone(CHINA_TZ),
+                    "kind": "call",
+                    "channel": "voice",
+                }
+            )
+    outbound = s.execute(
+        select(OutreachContact.finished_at)
+        .where(
+            OutreachContact.elder_id == elder.id,
+            OutreachContact.channel == "call",
+            OutreachContact.finished_at.is_not(None),
+            OutreachContact.outcome.not_in(("no_answer", "hung_up")),
+        )
+        .order_by(OutreachContact.finished_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()
     if outbound is not None:
-        found.append({"at": outbound.replace(tzinfo=dt.timezone.utc).astimezone(CHINA_TZ),
-                      "kind": "outreach", "channel": "voice"})
+        found.append(
+            {
+                "at": outbound.replace(tzinfo=dt.timezone.utc).astimezone(CHINA_TZ),
+                "kind": "outreach",
+                "channel": "voice",
+            }
+        )
     return max(found, key=lambda c: c["at"], default=None)

@@ -1,5 +1,6 @@
 """`flask --app server create-user NAME --role advisor|admin` (password prompted, or read
 from standard input when it is not a terminal: `echo "$PW" | flask --app server create-user ...`)."""
+
 from __future__ import annotations
 
 import sys

@@ -10,6 +10,7 @@
   masked; the advisor who claimed it replies into the person's web chat and closes it with
   an outcome and notes (the close form posts to views.close).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -35,18 +36,22 @@ log = logging.getLogger(__name__)
 
 URGENT_KINDS = ("crisis", "emergency")
 # ?show= value -> (label, the kinds it keeps; None keeps all)
-QUEUE_FILTERS = {"all": ("全部", None), "emergency": ("紧急", ("emergency",)),
-                 "crisis": ("危机", ("crisis",)), "scam": ("诈骗", ("scam",)),
-                 "callback": ("回电", ("callback",))}
+QUEUE_FILTERS = {
+    "all": ("全部", None),
+    "emergency": ("紧急", ("emergency",)),
+    "crisis": ("危机", ("crisis",)),
+    "scam": ("诈骗", ("scam",)),
+    "callback": ("回电", ("callback",)),
+}
 REFRESH_SECONDS = 15
 TRANSCRIPT_REFRESH_SECONDS = 5
-SPEAKERS_ZH = {"user": "对方", "bot": "机器人", "person": "对方", "advisor": "顾问",
-               "system": "系统"}
+SPEAKERS_ZH = {"user": "对方", "bot": "机器人", "person": "对方", "advisor": "顾问", "system": "系统"}
 
 
 @dataclass
 class QueueGroup:
     """The handoffs of one conversation in the queue, most urgent first."""
+
     items: list[Handoff]
     now: dt.datetime
 
@@ -98,9 +103,12 @@ class QueueGroup:
 
 def queue_groups(s, show: str | None = None, limit: int = 200) -> list[QueueGroup]:
     """Open and claimed handoffs grouped by conversation, the most urgent group first."""
-    rows = s.execute(select(Handoff).where(Handoff.status.in_(("open", "claimed")))
-                     .order_by(Handoff.priority, Handoff.created_at, Handoff.id)
-                     .limit(limit)).scalars()
+    rows = s.execute(
+        select(Handoff)
+        .where(Handoff.status.in_(("open", "claimed")))
+        .order_by(Handoff.priority, Handoff.created_at, Handoff.id)
+        .limit(limit)
+    ).scalars()
     by_key: dict[str, list[Handoff]] = {}
     for h in rows:  # most urgent first, so each group's first item leads it
         by_key.setdefault(f"s:{h.sender_id}" if h.sender_id else f"h:{h.id}", []).append(h)
@@ -128,18 +136,25 @@ def queue_context(show: str | None, revealed: dict | None = None) -> dict:
         elders = elders_of(s, groups)
         s.expunge_all()
     alert = [g for g in everything if g.urgent]
-    return {"groups": groups, "elders": elders, "revealed": revealed or {}, "show": show,
-            "filters": QUEUE_FILTERS, "alert": alert, "refresh_seconds": REFRESH_SECONDS}
+    return {
+        "groups": groups,
+        "elders": elders,
+        "revealed": revealed or {},
+        "show": show,
+        "filters": QUEUE_FILTERS,
+        "alert": alert,
+        "refresh_seconds": REFRESH_SECONDS,
+    }
 
 
 @bp.get("/queue/rows")
 def queue_rows():
     """The queue's rows and alert, fetched every REFRESH_SECONDS by live.js."""
-    return render_template("advisor/_queue_live.html",
-                           **queue_context(request.args.get("show")))
+    return render_template("advisor/_queue_live.html", **queue_context(request.args.get("show")))
 
 
 # -- one conversation ---------------------------------------------------------------------------
+
 
 @dataclass
 class Line:
@@ -176,17 +191,28 @@ def _conversation_context(handoff_id: int) -> dict | None:
         if handoff is None:
             return None
         items = live_chat.group(s, handoff)
-        thread = (live_chat.active_thread(s, handoff.sender_id) or
-                  live_chat.latest_thread(s, handoff.sender_id)) if handoff.sender_id else None
+        thread = (
+            (live_chat.active_thread(s, handoff.sender_id) or live_chat.latest_thread(s, handoff.sender_id))
+            if handoff.sender_id
+            else None
+        )
         lines, available = transcript(s, handoff)
         elder = s.get(Elder, handoff.elder_id) if handoff.elder_id else None
         mine = handoff.status == "claimed" and handoff.claimed_by == current_user.username
         s.expunge_all()
-    return {"handoff": handoff, "items": items, "thread": thread, "lines": lines,
-            "history_available": available, "elder": elder, "mine": mine,
-            "can_reply": mine and thread is not None and thread.live_step == "live",
-            "outcomes": OUTCOMES, "refresh_seconds": TRANSCRIPT_REFRESH_SECONDS,
-            "group": QueueGroup(items, utcnow())}
+    return {
+        "handoff": handoff,
+        "items": items,
+        "thread": thread,
+        "lines": lines,
+        "history_available": available,
+        "elder": elder,
+        "mine": mine,
+        "can_reply": mine and thread is not None and thread.live_step == "live",
+        "outcomes": OUTCOMES,
+        "refresh_seconds": TRANSCRIPT_REFRESH_SECONDS,
+        "group": QueueGroup(items, utcnow()),
+    }
 
 
 @bp.get("/conversations/<int:handoff_id>")
@@ -195,10 +221,14 @@ def conversation(handoff_id: int, revealed_phone: str | None = None):
     if context is None:
         abort(404)
     handoff = context["handoff"]
-    audit.record(actor(), "view_conversation", elder_id=handoff.elder_id,
-                 detail=f"handoff {handoff_id}", ip=client_ip())
-    return render_template("advisor/conversation.html", revealed_phone=revealed_phone,
-                           **context)
+    audit.record(
+        actor(),
+        "view_conversation",
+        elder_id=handoff.elder_id,
+        detail=f"handoff {handoff_id}",
+        ip=client_ip(),
+    )
+    return render_template("advisor/conversation.html", revealed_phone=revealed_phone, **context)
 
 
 @bp.get("/conversations/<int:handoff_id>/transcript")
@@ -218,19 +248,30 @@ def reply(handoff_id: int):
         with session_scope() as s:
             message = live_chat.reply(s, handoff_id, current_user.username, text)
             handoff = s.get(Handoff, handoff_id)
-            audit.record(actor(), "live_reply", elder_id=handoff.elder_id,
-                         detail=f"handoff {handoff_id} message {message.id} "
-                                f"({len(message.text)} chars)", ip=client_ip(), session=s)
+            audit.record(
+                actor(),
+                "live_reply",
+                elder_id=handoff.elder_id,
+                detail=f"handoff {handoff_id} message {message.id} ({len(message.text)} chars)",
+                ip=client_ip(),
+                session=s,
+            )
     except live_chat.LiveChatError as exc:
-        log.info("console reply refused: handoff=%s advisor=%s: %s", handoff_id,
-                 current_user.username, exc)
+        log.info("console reply refused: handoff=%s advisor=%s: %s", handoff_id, current_user.username, exc)
         flash(str(exc), "error")
     return redirect(url_for("advisor.conversation", handoff_id=handoff_id) + "#reply")
 
 
-LIVE_STEPS_ZH = {"waiting": "等顾问接入", "live": "顾问在对话中", "callback_phone": "在登记回电号码",
-                 "callback_confirm": "在确认回电号码", "callback_time": "在登记回电时间",
-                 "callback": "已登记回电", "closed": "已结束", "left": "对方不办了"}
+LIVE_STEPS_ZH = {
+    "waiting": "等顾问接入",
+    "live": "顾问在对话中",
+    "callback_phone": "在登记回电号码",
+    "callback_confirm": "在确认回电号码",
+    "callback_time": "在登记回电时间",
+    "callback": "已登记回电",
+    "closed": "已结束",
+    "left": "对方不办了",
+}
 
 
 @bp.app_template_filter("live_step_zh")

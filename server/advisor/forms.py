@@ -1,4 +1,5 @@
 """Console forms (Flask-WTF: every form carries and checks a CSRF token)."""
+
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
@@ -32,6 +33,7 @@ class EligibilityForm(FlaskForm):
     """The elder's facts, prefilled from the record; the advisor may adjust them to
     answer "what if" questions on the phone (nothing is saved). "不清楚" leaves a fact
     out, so the engine answers "unknown" where it matters instead of guessing."""
+
     elder_id = HiddenField()
     age = StringField("年龄（周岁）", validators=[Optional(), Length(max=8)])
     street = SelectField("街道", choices=[], validate_choice=False)
@@ -46,20 +48,40 @@ class EligibilityForm(FlaskForm):
     poverty_registered = SelectField("纳入建档立卡", choices=YES_NO, validate_choice=False)
     severe_disability_family = SelectField("重度残疾人家庭", choices=YES_NO, validate_choice=False)
 
-    FACT_FIELDS = ("age", "street", "hukou_local", "economic_status", "care_level",
-                   "living_situation", "dementia", "special_family", "disability_certificate",
-                   "veteran", "poverty_registered", "severe_disability_family")
+    FACT_FIELDS = (
+        "age",
+        "street",
+        "hukou_local",
+        "economic_status",
+        "care_level",
+        "living_situation",
+        "dementia",
+        "special_family",
+        "disability_certificate",
+        "veteran",
+        "poverty_registered",
+        "severe_disability_family",
+    )
 
 
 # Why visits are cancelled on the phone; "其他" needs the advisor's words.
-CANCEL_REASONS = ("老人身体不适", "住院", "家人已安排", "时间不方便，以后再约", "不需要这项服务了",
-                  "外出或不在家", "其他")
+CANCEL_REASONS = (
+    "老人身体不适",
+    "住院",
+    "家人已安排",
+    "时间不方便，以后再约",
+    "不需要这项服务了",
+    "外出或不在家",
+    "其他",
+)
 
 
 class CancelForm(FlaskForm):
     """Cancelling a visit for an elder: a common reason and/or the advisor's words."""
-    reason_choice = SelectField("取消原因", choices=[("", "请选择")] + [(r, r) for r in CANCEL_REASONS],
-                                validate_choice=False)
+
+    reason_choice = SelectField(
+        "取消原因", choices=[("", "请选择")] + [(r, r) for r in CANCEL_REASONS], validate_choice=False
+    )
     reason_text = StringField("补充说明", validators=[Optional(), Length(max=150)])
 
     def reason(self) -> str | None:
@@ -81,8 +103,9 @@ class NoteForm(FlaskForm):
 
 
 class FollowUpForm(FlaskForm):
-    title = StringField("跟进事项", validators=[DataRequired("请写下要跟进的事。"),
-                                                 Length(max=TASK_MAX_CHARS)])
+    title = StringField(
+        "跟进事项", validators=[DataRequired("请写下要跟进的事。"), Length(max=TASK_MAX_CHARS)]
+    )
     due_on = DateField("截止日期", validators=[DataRequired("请选择截止日期。")])
 
 
@@ -90,30 +113,36 @@ class ElderForm(FlaskForm):
     """An elder's record in the register (new or edit). No field validators here on
     purpose: every check is bot/registry/validate.py's, the same as the file import, run
     by bot.registry.console; the form carries the CSRF token and the typed text."""
+
     name = StringField("姓名")
     id_number = StringField("身份证号")
     phone = StringField("联系电话")
     street = SelectField("街道", choices=[], validate_choice=False)
     community = StringField("社区（选填）")
     address = StringField("详细地址")
-    living_situation = SelectField("居住情况", choices=[("", "请选择")] + [(v, v) for v in LIVING_SITUATIONS],
-                                   validate_choice=False)
-    economic_status = SelectField("经济状况", choices=[("", "请选择")] + [(v, v) for v in ECONOMIC_STATUSES],
-                                  validate_choice=False)
-    care_level = SelectField("能力等级", choices=[("", "请选择")] + [(v, v) for v in CARE_LEVELS],
-                             validate_choice=False)
-    hukou_local = SelectField("户籍本地", choices=[("是", "是"), ("否", "否")], default="是",
-                              validate_choice=False)
+    living_situation = SelectField(
+        "居住情况", choices=[("", "请选择")] + [(v, v) for v in LIVING_SITUATIONS], validate_choice=False
+    )
+    economic_status = SelectField(
+        "经济状况", choices=[("", "请选择")] + [(v, v) for v in ECONOMIC_STATUSES], validate_choice=False
+    )
+    care_level = SelectField(
+        "能力等级", choices=[("", "请选择")] + [(v, v) for v in CARE_LEVELS], validate_choice=False
+    )
+    hukou_local = SelectField(
+        "户籍本地", choices=[("是", "是"), ("否", "否")], default="是", validate_choice=False
+    )
     dementia = SelectField("失智", choices=[("否", "否"), ("是", "是")], validate_choice=False)
-    special_family = SelectField("计划生育特殊家庭", choices=[("否", "否"), ("是", "是")],
-                                 validate_choice=False)
-    disability_certificate = SelectField("残疾证", choices=[("否", "否"), ("是", "是")],
-                                         validate_choice=False)
+    special_family = SelectField(
+        "计划生育特殊家庭", choices=[("否", "否"), ("是", "是")], validate_choice=False
+    )
+    disability_certificate = SelectField(
+        "残疾证", choices=[("否", "否"), ("是", "是")], validate_choice=False
+    )
     veteran = SelectField("退役军人", choices=[("否", "否"), ("是", "是")], validate_choice=False)
     emergency_contact_name = StringField("紧急联系人")
     emergency_contact_phone = StringField("紧急联系人电话")
     emergency_contact_relation = StringField("与老人关系")
     notes = TextAreaField("备注")
 
-    YES_NO_FIELDS = ("hukou_local", "dementia", "special_family", "disability_certificate",
-                     "veteran")
+    YES_NO_FIELDS = ("hukou_local", "dementia", "special_family", "disability_certificate", "veteran")

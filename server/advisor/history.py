@@ -6,6 +6,7 @@ relative acting for her), and every sender whose messages carried the elder's ph
 in their metadata (phone calls and web chats started with a phone). Read only; texts are shown with ID and phone
 numbers masked.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,10 +25,17 @@ from bot.masking import mask_text
 log = logging.getLogger(__name__)
 
 MAX_MESSAGES = 200
-BUTTON_INTENTS_ZH = {"request_human": "转人工", "greet": "打招呼", "ask_policy": "问政策",
-                     "check_eligibility": "我能享受什么", "book_service": "预约上门服务",
-                     "affirm": "是", "deny": "不是", "cancel_booking": "取消预约",
-                     "query_booking": "查预约"}
+BUTTON_INTENTS_ZH = {
+    "request_human": "转人工",
+    "greet": "打招呼",
+    "ask_policy": "问政策",
+    "check_eligibility": "我能享受什么",
+    "book_service": "预约上门服务",
+    "affirm": "是",
+    "deny": "不是",
+    "cancel_booking": "取消预约",
+    "query_booking": "查预约",
+}
 
 
 @dataclass
@@ -42,6 +50,7 @@ class HistoryMessage:
 @dataclass
 class Conversation:
     """One conversation (one Rasa sender id): its messages oldest first, read like a chat."""
+
     sender_id: str
     messages: list[HistoryMessage]
 
@@ -83,8 +92,9 @@ def _digits(phone: str | None) -> str:
     return "".join(ch for ch in (phone or "") if ch.isdigit())[-11:]
 
 
-def conversation_history(phone: str | None, extra_sender_ids: list[str] | None = None,
-                         limit: int = MAX_MESSAGES) -> History:
+def conversation_history(
+    phone: str | None, extra_sender_ids: list[str] | None = None, limit: int = MAX_MESSAGES
+) -> History:
     settings = get_settings()
     try:
         engine = get_engine(settings.tracker_store_url)
@@ -92,21 +102,26 @@ def conversation_history(phone: str | None, extra_sender_ids: list[str] | None =
             senders = set(s for s in (extra_sender_ids or []) if s)
             digits = _digits(phone)
             if len(digits) == 11:
-                rows = conn.execute(text(
-                    "SELECT sender_id, data FROM events "
-                    "WHERE type_name IN ('user', 'session_started') AND data LIKE :pattern"),
-                    {"pattern": f"%{digits}%"}).all()
+                rows = conn.execute(
+                    text(
+                        "SELECT sender_id, data FROM events "
+                        "WHERE type_name IN ('user', 'session_started') AND data LIKE :pattern"
+                    ),
+                    {"pattern": f"%{digits}%"},
+                ).all()
                 for sender_id, data in rows:
                     if _digits(_metadata(data).get("phone")) == digits:
                         senders.add(sender_id)
             if not senders:
                 return History([], [])
-            rows = conn.execute(text(
-                "SELECT sender_id, type_name, timestamp, data FROM events "
-                "WHERE sender_id IN :senders AND type_name IN ('user', 'bot') "
-                "ORDER BY timestamp DESC, id DESC LIMIT :limit").bindparams(
-                    bindparam("senders", expanding=True)),
-                {"senders": sorted(senders), "limit": limit}).all()
+            rows = conn.execute(
+                text(
+                    "SELECT sender_id, type_name, timestamp, data FROM events "
+                    "WHERE sender_id IN :senders AND type_name IN ('user', 'bot') "
+                    "ORDER BY timestamp DESC, id DESC LIMIT :limit"
+                ).bindparams(bindparam("senders", expanding=True)),
+                {"senders": sorted(senders), "limit": limit},
+            ).all()
     except SQLAlchemyError as exc:
         # No tracker table yet (Rasa never started on this database) or the DB is down.
         log.warning("tracker store not readable: %s", type(exc).__name__)
@@ -122,10 +137,15 @@ def conversation_history(phone: str | None, extra_sender_ids: list[str] | None =
         if type_name == "user" and body.startswith("/"):
             intent = body[1:].split("{")[0]  # a quick reply's payload, e.g. /request_human
             body = f"（点了按钮：{BUTTON_INTENTS_ZH.get(intent, intent)}）"
-        messages.append(HistoryMessage(
-            sender_id=sender_id, speaker="user" if type_name == "user" else "bot",
-            text=mask_text(body), channel=meta.get("channel"),
-            at=dt.datetime.fromtimestamp(float(timestamp or 0), CHINA_TZ)))
+        messages.append(
+            HistoryMessage(
+                sender_id=sender_id,
+                speaker="user" if type_name == "user" else "bot",
+                text=mask_text(body),
+                channel=meta.get("channel"),
+                at=dt.datetime.fromtimestamp(float(timestamp or 0), CHINA_TZ),
+            )
+        )
     return History(messages, sorted(senders))
 
 

@@ -3,6 +3,7 @@ elder's page, marking a task done, and the tasks due today or overdue on the hom
 
 Every write is audited in its own transaction. A note's text is internal: it never goes
 into the log or the audit row (they say that a note was added and how long it is)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,15 +34,29 @@ FOLLOW_UP_HORIZON_DAYS = 366  # a due date further away is a typing mistake
 def case_file(s: Session, elder_id: int) -> dict:
     """The elder's notes (newest first), open tasks (soonest due first) and the last tasks
     done, for the elder's page."""
-    notes = list(s.execute(select(CaseNote).where(CaseNote.elder_id == elder_id)
-                           .order_by(CaseNote.created_at.desc(), CaseNote.id.desc())
-                           .limit(NOTES_SHOWN)).scalars())
-    open_tasks = list(s.execute(select(FollowUpTask).where(
-        FollowUpTask.elder_id == elder_id, FollowUpTask.done_at.is_(None))
-        .order_by(FollowUpTask.due_on, FollowUpTask.id)).scalars())
-    done = list(s.execute(select(FollowUpTask).where(
-        FollowUpTask.elder_id == elder_id, FollowUpTask.done_at.is_not(None))
-        .order_by(FollowUpTask.done_at.desc(), FollowUpTask.id.desc()).limit(DONE_SHOWN)).scalars())
+    notes = list(
+        s.execute(
+            select(CaseNote)
+            .where(CaseNote.elder_id == elder_id)
+            .order_by(CaseNote.created_at.desc(), CaseNote.id.desc())
+            .limit(NOTES_SHOWN)
+        ).scalars()
+    )
+    open_tasks = list(
+        s.execute(
+            select(FollowUpTask)
+            .where(FollowUpTask.elder_id == elder_id, FollowUpTask.done_at.is_(None))
+            .order_by(FollowUpTask.due_on, FollowUpTask.id)
+        ).scalars()
+    )
+    done = list(
+        s.execute(
+            select(FollowUpTask)
+            .where(FollowUpTask.elder_id == elder_id, FollowUpTask.done_at.is_not(None))
+            .order_by(FollowUpTask.done_at.desc(), FollowUpTask.id.desc())
+            .limit(DONE_SHOWN)
+        ).scalars()
+    )
     return {"notes": notes, "open_tasks": open_tasks, "done_tasks": done, "today": clock.today()}
 
 
@@ -51,13 +66,25 @@ def follow_ups_due() -> list[dict]:
     oldest due first, each with its elder's name: the home page's 今天要跟进."""
     today = clock.today()
     with session_scope() as s:
-        rows = s.execute(select(FollowUpTask, Elder.name)
-                         .join(Elder, Elder.id == FollowUpTask.elder_id)
-                         .where(FollowUpTask.done_at.is_(None), FollowUpTask.due_on <= today)
-                         .order_by(FollowUpTask.due_on, FollowUpTask.id).limit(DUE_SHOWN)).all()
-        return [{"id": t.id, "elder_id": t.elder_id, "elder_name": name, "title": t.title,
-                 "due_on": t.due_on, "overdue": t.due_on < today, "created_by": t.created_by}
-                for t, name in rows]
+        rows = s.execute(
+            select(FollowUpTask, Elder.name)
+            .join(Elder, Elder.id == FollowUpTask.elder_id)
+            .where(FollowUpTask.done_at.is_(None), FollowUpTask.due_on <= today)
+            .order_by(FollowUpTask.due_on, FollowUpTask.id)
+            .limit(DUE_SHOWN)
+        ).all()
+        return [
+            {
+                "id": t.id,
+                "elder_id": t.elder_id,
+                "elder_name": name,
+                "title": t.title,
+                "due_on": t.due_on,
+                "overdue": t.due_on < today,
+                "created_by": t.created_by,
+            }
+            for t, name in rows
+        ]
 
 
 def _back(elder_id: int):
@@ -65,8 +92,10 @@ def _back(elder_id: int):
 
 
 def _form_errors(form) -> str:
-    return "".join(e for errors in form.errors.values() for e in errors
-                   if isinstance(e, str)) or "表单已过期，请刷新页面再试。"
+    return (
+        "".join(e for errors in form.errors.values() for e in errors if isinstance(e, str))
+        or "表单已过期，请刷新页面再试。"
+    )
 
 
 @bp.post("/elders/<int:elder_id>/notes")
@@ -84,8 +113,14 @@ def add_note(elder_id: int):
         note = CaseNote(elder_id=elder_id, author=current_user.username, body=body)
         s.add(note)
         s.flush()
-        audit.record(actor(), "add_case_note", elder_id=elder_id,
-                     detail=f"note {note.id} ({len(body)} chars)", ip=client_ip(), session=s)
+        audit.record(
+            actor(),
+            "add_case_note",
+            elder_id=elder_id,
+            detail=f"note {note.id} ({len(body)} chars)",
+            ip=client_ip(),
+            session=s,
+        )
     flash("备注已保存。", "success")
     return _back(elder_id)
 
@@ -95,27 +130,42 @@ def add_follow_up(elder_id: int):
     form = FollowUpForm()
     if not form.validate_on_submit():
         log.info("follow-up refused for elder %s: %s", elder_id, sorted(form.errors))
-        message = ("请选择截止日期。" if "due_on" in form.errors and form.due_on.raw_data
-                   and form.due_on.raw_data[0] else _form_errors(form))
+        message = (
+            "请选择截止日期。"
+            if "due_on" in form.errors and form.due_on.raw_data and form.due_on.raw_data[0]
+            else _form_errors(form)
+        )
         flash(message, "error")
         return _back(elder_id)
     due = form.due_on.data
     today = clock.today()
     if due < today or due > today + dt.timedelta(days=FOLLOW_UP_HORIZON_DAYS):
-        log.info("follow-up refused for elder %s: due %s outside %s..+%sd", elder_id,
-                 due.isoformat(), today.isoformat(), FOLLOW_UP_HORIZON_DAYS)
+        log.info(
+            "follow-up refused for elder %s: due %s outside %s..+%sd",
+            elder_id,
+            due.isoformat(),
+            today.isoformat(),
+            FOLLOW_UP_HORIZON_DAYS,
+        )
         flash("截止日期要在今天到一年之内，请重新选择。", "error")
         return _back(elder_id)
     with session_scope() as s:
         if s.get(Elder, elder_id) is None:
             flash("没有这位老人的档案。", "error")
             return redirect(url_for("advisor.elders"))
-        task = FollowUpTask(elder_id=elder_id, title=form.title.data.strip(), due_on=due,
-                            created_by=current_user.username)
+        task = FollowUpTask(
+            elder_id=elder_id, title=form.title.data.strip(), due_on=due, created_by=current_user.username
+        )
         s.add(task)
         s.flush()
-        audit.record(actor(), "add_follow_up", elder_id=elder_id,
-                     detail=f"task {task.id} due {due.isoformat()}", ip=client_ip(), session=s)
+        audit.record(
+            actor(),
+            "add_follow_up",
+            elder_id=elder_id,
+            detail=f"task {task.id} due {due.isoformat()}",
+            ip=client_ip(),
+            session=s,
+        )
     flash(f"已添加跟进事项，截止 {due.month}月{due.day}日。", "success")
     return _back(elder_id)
 
@@ -129,13 +179,22 @@ def complete_follow_up(elder_id: int):
         return _back(elder_id)
     with session_scope() as s:
         # Conditional update: two advisors ticking the same task record it once.
-        done = s.execute(update(FollowUpTask).where(
-            FollowUpTask.id == task_id, FollowUpTask.elder_id == elder_id,
-            FollowUpTask.done_at.is_(None)).values(done_at=utcnow(), done_by=current_user.username)
+        done = s.execute(
+            update(FollowUpTask)
+            .where(
+                FollowUpTask.id == task_id, FollowUpTask.elder_id == elder_id, FollowUpTask.done_at.is_(None)
+            )
+            .values(done_at=utcnow(), done_by=current_user.username)
         ).rowcount
         if done:
-            audit.record(actor(), "complete_follow_up", elder_id=elder_id,
-                         detail=f"task {task_id}", ip=client_ip(), session=s)
+            audit.record(
+                actor(),
+                "complete_follow_up",
+                elder_id=elder_id,
+                detail=f"task {task_id}",
+                ip=client_ip(),
+                session=s,
+            )
     if done:
         flash("跟进事项已标记为完成。", "success")
     else:

@@ -2,6 +2,7 @@
 campaign got for each member, the visit reminders of a day, and an advisor putting an elder
 on the refusal list. The numbers come from bot/outreach/progress.py; the page shows names
 and streets only, never a phone number."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,8 +27,10 @@ PER_PAGE = 100
 NOTE_MAX = 200
 # The counts as the page lists them, and the table's order: what needs an advisor first.
 COUNT_ORDER = ("reached", "needs_followup", "unreachable", "opted_out", "in_progress", "not_yet")
-ATTENTION = {s: i for i, s in enumerate(
-    ("needs_followup", "unreachable", "in_progress", "not_yet", "reached", "opted_out"))}
+ATTENTION = {
+    s: i
+    for i, s in enumerate(("needs_followup", "unreachable", "in_progress", "not_yet", "reached", "opted_out"))
+}
 BAD_MONTH = "月份“{}”看不懂，请按“2026-11”这样的格式填写。下面显示的是本月（{}）。"
 BAD_DAY = "日期“{}”看不懂，请按“2026-11-23”这样的格式填写。下面显示的是今天（{}）。"
 
@@ -69,20 +72,39 @@ def outreach():
         checkins = progress.checkin_progress(s, month)
         reminders = progress.reminder_progress(s, day)
         # names with reasons such as 低保 are personal data: who looked is recorded
-        audit.record(actor(), "view_outreach", ip=client_ip(), session=s,
-                     detail=f"month={checkins.campaign} state={state or 'all'} page={page} "
-                            f"reminders={day.isoformat()}")
+        audit.record(
+            actor(),
+            "view_outreach",
+            ip=client_ip(),
+            session=s,
+            detail=f"month={checkins.campaign} state={state or 'all'} page={page} "
+            f"reminders={day.isoformat()}",
+        )
     shown = sorted(checkins.in_state(state), key=lambda r: (ATTENTION[r.state], r.elder_id))
     pages = max(math.ceil(len(shown) / PER_PAGE), 1)
     page = min(page, pages)
     args = {"month": checkins.campaign, "day": day.isoformat()}
     return render_template(
-        "advisor/outreach.html", checkins=checkins, reminders=reminders,
-        rows=shown[(page - 1) * PER_PAGE:page * PER_PAGE], total=len(shown), page=page,
-        pages=pages, state=state, args=args, month_error=month_error, day_error=day_error,
-        count_order=COUNT_ORDER, state_zh=progress.STATE_ZH, task_label=task_label,
-        task_status_zh=HANDOFF_STATUS_ZH, result_zh=progress.REMINDER_RESULT_ZH,
-        channel_zh=progress.CHANNEL_ZH, this_month=month_key(today), today=today)
+        "advisor/outreach.html",
+        checkins=checkins,
+        reminders=reminders,
+        rows=shown[(page - 1) * PER_PAGE : page * PER_PAGE],
+        total=len(shown),
+        page=page,
+        pages=pages,
+        state=state,
+        args=args,
+        month_error=month_error,
+        day_error=day_error,
+        count_order=COUNT_ORDER,
+        state_zh=progress.STATE_ZH,
+        task_label=task_label,
+        task_status_zh=HANDOFF_STATUS_ZH,
+        result_zh=progress.REMINDER_RESULT_ZH,
+        channel_zh=progress.CHANNEL_ZH,
+        this_month=month_key(today),
+        today=today,
+    )
 
 
 @bp.post("/outreach/refuse/<int:elder_id>")
@@ -107,10 +129,10 @@ def refuse_outreach(elder_id: int):
         if rules.refused(s, elder_id, elder.phone):
             flash(f"{name}已经在拒绝联系名单上了，不会再收到外呼电话和提醒。", "info")
             return back
-        rules.add_refusal(s, source="advisor", elder_id=elder_id,
-                          created_by=actor(), note=note[:NOTE_MAX])
-        audit.record(actor(), "outreach_refusal", elder_id=elder_id, detail=note[:NOTE_MAX],
-                     ip=client_ip(), session=s)
+        rules.add_refusal(s, source="advisor", elder_id=elder_id, created_by=actor(), note=note[:NOTE_MAX])
+        audit.record(
+            actor(), "outreach_refusal", elder_id=elder_id, detail=note[:NOTE_MAX], ip=client_ip(), session=s
+        )
     log.info("outreach refusal by advisor=%s elder=%s", actor(), elder_id)
     flash(f"已登记：{name}不再接到问候电话、上门提醒电话和短信。", "success")
     return back

@@ -3,6 +3,7 @@ weekly template; an administrator edits a provider's contact, active flag and te
 any advisor adds or removes an exception (a closure, a holiday, extra places) for one
 provider or all. Every change is audited and the affected future windows are regenerated
 (bot/registry/capacity.py) in the same transaction."""
+
 from __future__ import annotations
 
 import logging
@@ -28,15 +29,16 @@ log = logging.getLogger(__name__)
 
 MAX_HELD_SHOWN = 10
 # form field name -> (weekday, part) of the template grid: t0am is 周一上午
-TEMPLATE_FIELDS = {f"t{weekday}{'am' if part == '上午' else 'pm'}": (weekday, part)
-                   for weekday, part in TEMPLATE_COLUMNS.values()}
+TEMPLATE_FIELDS = {
+    f"t{weekday}{'am' if part == '上午' else 'pm'}": (weekday, part)
+    for weekday, part in TEMPLATE_COLUMNS.values()
+}
 
 
 class ClosureForm(FlaskForm):
     day = StringField("日期", validators=[Length(max=20)])
     provider = SelectField("机构", choices=[("", "全部机构")], validate_choice=False)
-    part = SelectField("时段", choices=[(p, p) for p in capacity.PARTS_WITH_WHOLE_DAY],
-                       validate_choice=False)
+    part = SelectField("时段", choices=[(p, p) for p in capacity.PARTS_WITH_WHOLE_DAY], validate_choice=False)
     places = StringField("名额（0 = 停约）", default="0", validators=[Length(max=6)])
     reason = StringField("原因", validators=[Length(max=200)])
 
@@ -59,31 +61,50 @@ def phone_display(number: str | None) -> str:
     import phonenumbers
 
     try:
-        return phonenumbers.format_number(phonenumbers.parse(number, "CN"),
-                                          phonenumbers.PhoneNumberFormat.NATIONAL)
+        return phonenumbers.format_number(
+            phonenumbers.parse(number, "CN"), phonenumbers.PhoneNumberFormat.NATIONAL
+        )
     except phonenumbers.NumberParseException:
         return number
 
 
 def _providers(s) -> list[Provider]:
-    return list(s.execute(select(Provider).options(
-        selectinload(Provider.streets), selectinload(Provider.service_types),
-        selectinload(Provider.templates)).order_by(Provider.id)).scalars())
+    return list(
+        s.execute(
+            select(Provider)
+            .options(
+                selectinload(Provider.streets),
+                selectinload(Provider.service_types),
+                selectinload(Provider.templates),
+            )
+            .order_by(Provider.id)
+        ).scalars()
+    )
 
 
 def _upcoming_exceptions(s) -> list[CapacityException]:
-    return list(s.execute(select(CapacityException).options(
-        selectinload(CapacityException.provider))
-        .where(CapacityException.day >= clock.today())
-        .order_by(CapacityException.day, CapacityException.provider_id.is_not(None),
-                  CapacityException.provider_id, CapacityException.part)).scalars())
+    return list(
+        s.execute(
+            select(CapacityException)
+            .options(selectinload(CapacityException.provider))
+            .where(CapacityException.day >= clock.today())
+            .order_by(
+                CapacityException.day,
+                CapacityException.provider_id.is_not(None),
+                CapacityException.provider_id,
+                CapacityException.part,
+            )
+        ).scalars()
+    )
 
 
 def _flash_capacity(report: capacity.CapacityReport) -> None:
     """What the change did to the windows, for the advisor (Chinese)."""
     weeks = get_settings().capacity_weeks_ahead
-    flash(f"未来{weeks}周的名额已按新设置更新：新增{report.added}个时段，调整{report.changed}个时段。",
-          "success")
+    flash(
+        f"未来{weeks}周的名额已按新设置更新：新增{report.added}个时段，调整{report.changed}个时段。",
+        "success",
+    )
     if report.held:
         shown = "；".join(h.line_zh() for h in report.held[:MAX_HELD_SHOWN])
         more = f"；另有{len(report.held) - MAX_HELD_SHOWN}个" if len(report.held) > MAX_HELD_SHOWN else ""
@@ -93,8 +114,9 @@ def _flash_capacity(report: capacity.CapacityReport) -> None:
 def _closure_form(s) -> ClosureForm:
     form = ClosureForm()
     form.provider.choices = [("", "全部机构")] + [
-        (str(pid), name) for pid, name in s.execute(
-            select(Provider.id, Provider.name).order_by(Provider.id)).all()]
+        (str(pid), name)
+        for pid, name in s.execute(select(Provider.id, Provider.name).order_by(Provider.id)).all()
+    ]
     return form
 
 
@@ -106,9 +128,15 @@ def providers(closure_form: ClosureForm | None = None):
         form = closure_form or _closure_form(s)
         if closure_form is None:
             form.day.data = clock.today().isoformat()
-        return render_template("advisor/providers.html", providers=items, exceptions=exceptions,
-                               form=form, weekdays=WEEKDAYS_ZH, parts=PARTS_OF_DAY,
-                               today=clock.today())
+        return render_template(
+            "advisor/providers.html",
+            providers=items,
+            exceptions=exceptions,
+            form=form,
+            weekdays=WEEKDAYS_ZH,
+            parts=PARTS_OF_DAY,
+            today=clock.today(),
+        )
 
 
 @bp.post("/providers/closures")
@@ -119,10 +147,12 @@ def add_closure():
         form.validate_on_submit()  # CSRF and lengths; the values are checked below
         errors = [e for field in form for e in field.errors]
         values = {}
-        for key, check in (("day", lambda x: parse_day(x, field="日期")),
-                           ("part", lambda x: capacity.part_or_whole_day(x, field="时段")),
-                           ("places", lambda x: places(x, field="名额", default=0)),
-                           ("reason", lambda x: v.short_text(x, 200, field="原因", required=True))):
+        for key, check in (
+            ("day", lambda x: parse_day(x, field="日期")),
+            ("part", lambda x: capacity.part_or_whole_day(x, field="时段")),
+            ("places", lambda x: places(x, field="名额", default=0)),
+            ("reason", lambda x: v.short_text(x, 200, field="原因", required=True)),
+        ):
             try:
                 values[key] = check(getattr(form, key).data)
             except v.RowError as exc:
@@ -139,16 +169,30 @@ def add_closure():
                 flash(e, "error")
             return providers(closure_form=form), 400
         exception, outcome = capacity.set_exception(
-            s, day_=values["day"], provider_id=provider_id, part=values["part"],
-            capacity=values["places"], reason=values["reason"], actor=actor())
+            s,
+            day_=values["day"],
+            provider_id=provider_id,
+            part=values["part"],
+            capacity=values["places"],
+            reason=values["reason"],
+            actor=actor(),
+        )
         scope = exception.provider.name if provider_id else "全部机构"
-        audit.record(actor(), "add_closure", ip=client_ip(), session=s, detail=(
-            f"{values['day']} {scope} {values['part'] or capacity.WHOLE_DAY} "
-            f"places={values['places']} ({outcome}): {values['reason']}"))
+        audit.record(
+            actor(),
+            "add_closure",
+            ip=client_ip(),
+            session=s,
+            detail=(
+                f"{values['day']} {scope} {values['part'] or capacity.WHOLE_DAY} "
+                f"places={values['places']} ({outcome}): {values['reason']}"
+            ),
+        )
         report = capacity.generate_windows(s, provider_ids=capacity.affected_providers(s, provider_id))
     what = "停约" if values["places"] == 0 else f"名额改为{values['places']}个"
-    flash(f"已登记：{values['day']:%Y-%m-%d} {scope} {values['part'] or capacity.WHOLE_DAY}"
-          f"{what}。", "success")
+    flash(
+        f"已登记：{values['day']:%Y-%m-%d} {scope} {values['part'] or capacity.WHOLE_DAY}{what}。", "success"
+    )
     _flash_capacity(report)
     return redirect(url_for("advisor.providers"))
 
@@ -164,8 +208,13 @@ def remove_closure(exception_id: int):
         provider_id = exception.provider_id
         scope = exception.provider.name if provider_id else "全部机构"
         label = f"{exception.day:%Y-%m-%d} {scope} {exception.part or capacity.WHOLE_DAY}"
-        audit.record(actor(), "remove_closure", ip=client_ip(), session=s,
-                     detail=f"{label} places={exception.capacity}: {exception.reason}")
+        audit.record(
+            actor(),
+            "remove_closure",
+            ip=client_ip(),
+            session=s,
+            detail=f"{label} places={exception.capacity}: {exception.reason}",
+        )
         s.delete(exception)
         s.flush()
         report = capacity.generate_windows(s, provider_ids=capacity.affected_providers(s, provider_id))
@@ -180,11 +229,11 @@ def edit_provider(provider_id: int):
     """An administrator: contact, active flag and weekly template of one provider."""
     area_code = get_settings().local_area_code
     with session_scope() as s:
-        provider = s.execute(select(Provider).options(selectinload(Provider.templates))
-                             .where(Provider.id == provider_id)).scalar_one_or_none()
+        provider = s.execute(
+            select(Provider).options(selectinload(Provider.templates)).where(Provider.id == provider_id)
+        ).scalar_one_or_none()
         if provider is None:
-            return render_template("advisor/error.html", title="没有找到",
-                                   message="没有这个服务机构。"), 404
+            return render_template("advisor/error.html", title="没有找到", message="没有这个服务机构。"), 404
         form = ProviderForm()
         template = provider.weekly_template()
         if request.method == "GET":
@@ -209,9 +258,14 @@ def edit_provider(provider_id: int):
             if errors:
                 for e in errors:
                     flash(e, "error")
-                return render_template("advisor/provider_edit.html", provider=provider,
-                                       form=form, fields=TEMPLATE_FIELDS,
-                                       weekdays=WEEKDAYS_ZH, parts=PARTS_OF_DAY), 400
+                return render_template(
+                    "advisor/provider_edit.html",
+                    provider=provider,
+                    form=form,
+                    fields=TEMPLATE_FIELDS,
+                    weekdays=WEEKDAYS_ZH,
+                    parts=PARTS_OF_DAY,
+                ), 400
             changes = []
             if (provider.contact_name or None) != contact:
                 changes.append("联系人")
@@ -222,16 +276,24 @@ def edit_provider(provider_id: int):
             if provider.active != bool(form.active.data):
                 provider.active = bool(form.active.data)
                 changes.append("启用" if provider.active else "停用")
-            moved = [f"{WEEKDAYS_ZH[w]}{p} {template.get((w, p), 0)}->{n}"
-                     for (w, p), n in sorted(wanted.items()) if template.get((w, p)) != n]
+            moved = [
+                f"{WEEKDAYS_ZH[w]}{p} {template.get((w, p), 0)}->{n}"
+                for (w, p), n in sorted(wanted.items())
+                if template.get((w, p)) != n
+            ]
             if set_template(provider, wanted):
                 changes.append("每周名额 " + "，".join(moved))
             if not changes:
                 flash("没有改动。", "info")
                 return redirect(url_for("advisor.providers"))
             s.flush()
-            audit.record(actor(), "edit_provider", ip=client_ip(), session=s,
-                         detail=f"provider {provider.id} {provider.name}: {'；'.join(changes)}")
+            audit.record(
+                actor(),
+                "edit_provider",
+                ip=client_ip(),
+                session=s,
+                detail=f"provider {provider.id} {provider.name}: {'；'.join(changes)}",
+            )
             report = capacity.generate_windows(s, provider_ids=[provider.id])
             name = provider.name
             flash(f"已保存 {name} 的修改。", "success")
@@ -242,8 +304,19 @@ def edit_provider(provider_id: int):
             for field in form:
                 for e in field.errors:
                     flash(e, "error")
-            return render_template("advisor/provider_edit.html", provider=provider, form=form,
-                                   fields=TEMPLATE_FIELDS, weekdays=WEEKDAYS_ZH,
-                                   parts=PARTS_OF_DAY), 400
-        return render_template("advisor/provider_edit.html", provider=provider, form=form,
-                               fields=TEMPLATE_FIELDS, weekdays=WEEKDAYS_ZH, parts=PARTS_OF_DAY)
+            return render_template(
+                "advisor/provider_edit.html",
+                provider=provider,
+                form=form,
+                fields=TEMPLATE_FIELDS,
+                weekdays=WEEKDAYS_ZH,
+                parts=PARTS_OF_DAY,
+            ), 400
+        return render_template(
+            "advisor/provider_edit.html",
+            provider=provider,
+            form=form,
+            fields=TEMPLATE_FIELDS,
+            weekdays=WEEKDAYS_ZH,
+            parts=PARTS_OF_DAY,
+        )

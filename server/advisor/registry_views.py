@@ -1,5 +1,6 @@
 """Console pages that keep the register: new elder, edit, moved away / deceased (with a
 confirmation step) and the worklist. The rules live in bot/registry/console.py."""
+
 from __future__ import annotations
 
 import logging
@@ -9,8 +10,7 @@ from flask import flash, redirect, render_template, request, url_for
 from bot import audit, booking
 from bot.db import session_scope
 from bot.facts import DISTRICT_STREETS
-from bot.models.people import (CARE_LEVELS, ECONOMIC_STATUSES, ELDER_STATUS_ZH,
-                               LIVING_SITUATIONS)
+from bot.models.people import CARE_LEVELS, ECONOMIC_STATUSES, ELDER_STATUS_ZH, LIVING_SITUATIONS
 from bot.registry import console
 from server.advisor.auth import actor, client_ip
 from server.advisor.blueprint import bp
@@ -36,10 +36,17 @@ def _submitted() -> dict[str, str]:
     return {key: request.form.get(key, "") for key in console.LABELS}
 
 
-def _render_form(form: ElderForm, errors: dict, *, elder=None, duplicate_of: int | None = None,
-                 status: int = 200):
-    return render_template("advisor/elder_form.html", form=form, errors=errors, elder=elder,
-                           duplicate_of=duplicate_of, labels=console.LABELS), status
+def _render_form(
+    form: ElderForm, errors: dict, *, elder=None, duplicate_of: int | None = None, status: int = 200
+):
+    return render_template(
+        "advisor/elder_form.html",
+        form=form,
+        errors=errors,
+        elder=elder,
+        duplicate_of=duplicate_of,
+        labels=console.LABELS,
+    ), status
 
 
 @bp.route("/elders/new", methods=["GET", "POST"])
@@ -67,8 +74,9 @@ def edit_elder(elder_id: int):
             return _no_elder()
         if request.method == "GET":
             # the form shows her address and facts: a read of personal data
-            audit.record(actor(), "view_elder", elder_id=elder_id, detail="edit form",
-                         ip=client_ip(), session=s)
+            audit.record(
+                actor(), "view_elder", elder_id=elder_id, detail="edit form", ip=client_ip(), session=s
+            )
             form = _form(data=console.form_values(person))
             return _render_form(form, {}, elder=person)
     form = _form()
@@ -106,8 +114,14 @@ def elder_status(elder_id: int):
         return back
     if request.form.get("confirm") != "yes":
         upcoming = booking.list_bookings(elder_id) if status != "active" else []
-        return render_template("advisor/elder_status.html", elder=person, status=status,
-                               status_zh=ELDER_STATUS_ZH[status], note=note, upcoming=upcoming)
+        return render_template(
+            "advisor/elder_status.html",
+            elder=person,
+            status=status,
+            status_zh=ELDER_STATUS_ZH[status],
+            note=note,
+            upcoming=upcoming,
+        )
     try:
         with session_scope() as s:
             change = console.set_status(s, elder_id, status, note, actor(), ip=client_ip())
@@ -118,8 +132,9 @@ def elder_status(elder_id: int):
         flash(f"已恢复{person.name}为在册。之前取消的预约不会自动恢复，如需服务请重新预约。", "success")
     else:
         hours = f"，退回免费时长{change.minutes_returned / 60:g}小时" if change.minutes_returned else ""
-        done = (f"取消了{change.cancelled}个以后的预约{hours}" if change.cancelled
-                else "以后没有需要取消的预约")
+        done = (
+            f"取消了{change.cancelled}个以后的预约{hours}" if change.cancelled else "以后没有需要取消的预约"
+        )
         flash(f"已登记{person.name}为{change.status_zh}，{done}。", "success")
     return back
 
@@ -129,11 +144,19 @@ def worklist():
     filters, errors = console.parse_filters(request.args)
     page = request.args.get("page", 1, type=int) or 1
     with session_scope() as s:
-        result = console.worklist(s, filters, actor(), page=page, per_page=PER_PAGE,
-                                  ip=client_ip())
+        result = console.worklist(s, filters, actor(), page=page, per_page=PER_PAGE, ip=client_ip())
     args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render_template("advisor/worklist.html", filters=filters, errors=errors,
-                           result=result, args=args, streets=DISTRICT_STREETS,
-                           statuses=ELDER_STATUS_ZH,
-                           vocab={"living_situation": LIVING_SITUATIONS, "care_level": CARE_LEVELS,
-                                  "economic_status": ECONOMIC_STATUSES})
+    return render_template(
+        "advisor/worklist.html",
+        filters=filters,
+        errors=errors,
+        result=result,
+        args=args,
+        streets=DISTRICT_STREETS,
+        statuses=ELDER_STATUS_ZH,
+        vocab={
+            "living_situation": LIVING_SITUATIONS,
+            "care_level": CARE_LEVELS,
+            "economic_status": ECONOMIC_STATUSES,
+        },
+    )

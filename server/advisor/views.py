@@ -1,4 +1,5 @@
 """Console pages: home, handoff queue, elder lookup and record, user management, audit."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,11 +30,19 @@ from server.advisor.history import conversation_history
 
 log = logging.getLogger(__name__)
 
-HANDOFF_KINDS_ZH = {"crisis": "心理危机", "emergency": "紧急求助", "scam": "疑似诈骗", "callback": "回电请求",
-                    "request_human": "要求转人工", "fallback": "机器人没听懂",
-                    "complaint": "投诉", "checkin_need": "问候电话发现需要",
-                    "visit_needed": "请上门探访", "reminder_missed": "提醒电话未接通",
-                    "sms_unsent": "短信未能发出"}
+HANDOFF_KINDS_ZH = {
+    "crisis": "心理危机",
+    "emergency": "紧急求助",
+    "scam": "疑似诈骗",
+    "callback": "回电请求",
+    "request_human": "要求转人工",
+    "fallback": "机器人没听懂",
+    "complaint": "投诉",
+    "checkin_need": "问候电话发现需要",
+    "visit_needed": "请上门探访",
+    "reminder_missed": "提醒电话未接通",
+    "sms_unsent": "短信未能发出",
+}
 HANDOFF_STATUS_ZH = {"open": "待认领", "claimed": "已认领", "closed": "已处理"}
 CHANNELS_ZH = {"web": "网页", "voice": "电话", "sms": "短信", "console": "工作台"}
 
@@ -66,6 +75,7 @@ def china_time(value) -> str:
     import datetime as dt
 
     from bot.clock import CHINA_TZ
+
     return value.replace(tzinfo=dt.timezone.utc).astimezone(CHINA_TZ).strftime("%m-%d %H:%M")
 
 
@@ -92,8 +102,14 @@ def home():
     context = queue_context(None)
     groups = context["groups"]
     open_count = sum(1 for g in groups if g.status == "open")
-    return render_template("advisor/home.html", open_count=open_count, urgent=context["alert"],
-                           groups=groups[:5], elders=context["elders"], alert=context["alert"])
+    return render_template(
+        "advisor/home.html",
+        open_count=open_count,
+        urgent=context["alert"],
+        groups=groups[:5],
+        elders=context["elders"],
+        alert=context["alert"],
+    )
 
 
 def _elders_by_id(s, ids) -> dict[int, Elder]:
@@ -106,8 +122,7 @@ def _elders_by_id(s, ids) -> dict[int, Elder]:
 @bp.get("/queue")
 def queue(revealed: dict | None = None):
     """Grouped by conversation, filtered by ?show=, self-refreshing (conversation_views)."""
-    return render_template("advisor/queue.html",
-                           **queue_context(request.args.get("show"), revealed))
+    return render_template("advisor/queue.html", **queue_context(request.args.get("show"), revealed))
 
 
 @bp.post("/queue/<int:handoff_id>/claim")
@@ -117,8 +132,14 @@ def claim(handoff_id: int):
         # Conditional update: of two advisors clicking at once, exactly one gets it.
         handoff, claimed = live_chat.claim(s, handoff_id, current_user.username)
         if claimed and handoff is not None:  # claimed: the handoff exists
-            audit.record(actor(), "claim_handoff", elder_id=handoff.elder_id,
-                         detail=f"handoff {handoff_id} ({handoff.kind})", ip=client_ip(), session=s)
+            audit.record(
+                actor(),
+                "claim_handoff",
+                elder_id=handoff.elder_id,
+                detail=f"handoff {handoff_id} ({handoff.kind})",
+                ip=client_ip(),
+                session=s,
+            )
     if handoff is None:
         flash("没有找到这条记录。", "error")
     elif claimed:
@@ -136,15 +157,20 @@ def close(handoff_id: int):
     outcome = request.form.get("outcome") or ""
     try:
         with session_scope() as s:
-            items = live_chat.close(s, handoff_id, current_user.username, outcome,
-                                    request.form.get("notes") or "")
+            items = live_chat.close(
+                s, handoff_id, current_user.username, outcome, request.form.get("notes") or ""
+            )
             for item in items:
-                audit.record(actor(), "close_handoff", elder_id=item.elder_id,
-                             detail=f"handoff {item.id}: {OUTCOMES[outcome]}", ip=client_ip(),
-                             session=s)
+                audit.record(
+                    actor(),
+                    "close_handoff",
+                    elder_id=item.elder_id,
+                    detail=f"handoff {item.id}: {OUTCOMES[outcome]}",
+                    ip=client_ip(),
+                    session=s,
+                )
     except live_chat.LiveChatError as exc:
-        log.info("close refused: handoff=%s advisor=%s: %s", handoff_id,
-                 current_user.username, exc)
+        log.info("close refused: handoff=%s advisor=%s: %s", handoff_id, current_user.username, exc)
         flash(str(exc), "error")
         return redirect(url_for("advisor.conversation", handoff_id=handoff_id))
     flash(f"第{handoff_id}号已处理完毕（{OUTCOMES[outcome]}）。", "success")
@@ -159,9 +185,14 @@ def reveal_handoff_phone(handoff_id: int):
         if handoff is None or not handoff.phone:
             flash("这条记录没有电话号码。", "error")
             return redirect(url_for("advisor.queue"))
-        audit.record(actor(), "reveal_phone", elder_id=handoff.elder_id,
-                     detail=f"handoff {handoff_id} phone {mask_phone(handoff.phone)}",
-                     ip=client_ip(), session=s)
+        audit.record(
+            actor(),
+            "reveal_phone",
+            elder_id=handoff.elder_id,
+            detail=f"handoff {handoff_id} phone {mask_phone(handoff.phone)}",
+            ip=client_ip(),
+            session=s,
+        )
         phone = handoff.phone
     if request.form.get("back") == "conversation":
         return conversation(handoff_id, revealed_phone=phone)
@@ -197,14 +228,22 @@ def elders():
     if query:
         with session_scope() as s:
             results = find_elders(s, query)
-            audit.record(actor(), "search_elders", detail=f"q={query} results={len(results)}",
-                         ip=client_ip(), session=s)
+            audit.record(
+                actor(),
+                "search_elders",
+                detail=f"q={query} results={len(results)}",
+                ip=client_ip(),
+                session=s,
+            )
     return render_template("advisor/elders.html", query=query, results=results)
 
 
 def load_elder(s, elder_id: int) -> Elder | None:
-    return s.execute(select(Elder).options(selectinload(Elder.street), selectinload(Elder.community))
-                     .where(Elder.id == elder_id)).scalar_one_or_none()
+    return s.execute(
+        select(Elder)
+        .options(selectinload(Elder.street), selectinload(Elder.community))
+        .where(Elder.id == elder_id)
+    ).scalar_one_or_none()
 
 
 @bp.route("/elders/<int:elder_id>", methods=["GET"])
@@ -215,35 +254,59 @@ def elder(elder_id: int, full_phone: str | None = None, full_family_phone: str |
     with session_scope() as s:
         person = load_elder(s, elder_id)
         if person is None:
-            return render_template("advisor/error.html", title="没有找到",
-                                   message="没有这位老人的档案。"), 404
+            return render_template(
+                "advisor/error.html", title="没有找到", message="没有这位老人的档案。"
+            ), 404
         audit.record(actor(), "view_elder", elder_id=elder_id, ip=client_ip(), session=s)
-        handoffs = list(s.execute(select(Handoff).where(Handoff.elder_id == elder_id)
-                                  .order_by(Handoff.created_at.desc()).limit(20)).scalars())
-        open_handoffs = list(s.execute(
-            select(Handoff).where(Handoff.elder_id == elder_id,
-                                  Handoff.status.in_(("open", "claimed")))
-            .order_by(Handoff.priority, Handoff.created_at, Handoff.id)).scalars())
+        handoffs = list(
+            s.execute(
+                select(Handoff)
+                .where(Handoff.elder_id == elder_id)
+                .order_by(Handoff.created_at.desc())
+                .limit(20)
+            ).scalars()
+        )
+        open_handoffs = list(
+            s.execute(
+                select(Handoff)
+                .where(Handoff.elder_id == elder_id, Handoff.status.in_(("open", "claimed")))
+                .order_by(Handoff.priority, Handoff.created_at, Handoff.id)
+            ).scalars()
+        )
         trail = audit.for_elder(s, elder_id, limit=10)
         proofs = identity.proofs_for(s, elder_id, limit=10)
         proof_by_sender: dict[str, IdentityProof] = {}
-        for proof in s.execute(select(IdentityProof).where(IdentityProof.elder_id == elder_id)
-                               .order_by(IdentityProof.at.desc()).limit(50)).scalars():
+        for proof in s.execute(
+            select(IdentityProof)
+            .where(IdentityProof.elder_id == elder_id)
+            .order_by(IdentityProof.at.desc())
+            .limit(50)
+        ).scalars():
             proof_by_sender.setdefault(proof.sender_id, proof)
         facts = person.facts()
         notes = case_file(s, elder_id)
-    history = conversation_history(person.phone, [h.sender_id for h in handoffs]
-                                   + list(proof_by_sender))
+    history = conversation_history(person.phone, [h.sender_id for h in handoffs] + list(proof_by_sender))
     with session_scope() as s:
         contact = casework.last_contact(s, person, history)
     booking_info = casework.booking_overview(elder_id)
-    return render_template("advisor/elder.html", elder=person, facts=facts, handoffs=handoffs,
-                           open_handoffs=open_handoffs, trail=trail, proofs=proofs,
-                           proof_by_sender=proof_by_sender, history=history,
-                           last_contact=contact, booking=booking_info, casefile=notes,
-                           full_phone=full_phone, full_family_phone=full_family_phone,
-                           tomorrow=(today() + dt.timedelta(days=1)).isoformat(),
-                           services=casework.service_choices())
+    return render_template(
+        "advisor/elder.html",
+        elder=person,
+        facts=facts,
+        handoffs=handoffs,
+        open_handoffs=open_handoffs,
+        trail=trail,
+        proofs=proofs,
+        proof_by_sender=proof_by_sender,
+        history=history,
+        last_contact=contact,
+        booking=booking_info,
+        casefile=notes,
+        full_phone=full_phone,
+        full_family_phone=full_family_phone,
+        tomorrow=(today() + dt.timedelta(days=1)).isoformat(),
+        services=casework.service_choices(),
+    )
 
 
 @bp.post("/elders/<int:elder_id>/phone")
@@ -254,8 +317,14 @@ def reveal_elder_phone(elder_id: int):
         person = s.get(Elder, elder_id)
         if person is None:
             return redirect(url_for("advisor.elders"))
-        audit.record(actor(), "reveal_phone", elder_id=elder_id, ip=client_ip(),
-                     detail="family contact" if family else None, session=s)
+        audit.record(
+            actor(),
+            "reveal_phone",
+            elder_id=elder_id,
+            ip=client_ip(),
+            detail="family contact" if family else None,
+            session=s,
+        )
         phone = person.emergency_contact_phone if family else person.phone
     if family:
         return elder(elder_id, full_family_phone=phone)
@@ -269,10 +338,16 @@ def users():
     if form.validate_on_submit():
         try:
             with session_scope() as s:
-                user = create_user(s, form.username.data, form.password.data,
-                                   role=form.role.data, display_name=form.display_name.data)
-                audit.record(actor(), "create_user", detail=f"{user.username} ({user.role})",
-                             ip=client_ip(), session=s)
+                user = create_user(
+                    s,
+                    form.username.data,
+                    form.password.data,
+                    role=form.role.data,
+                    display_name=form.display_name.data,
+                )
+                audit.record(
+                    actor(), "create_user", detail=f"{user.username} ({user.role})", ip=client_ip(), session=s
+                )
             flash(f"已新建账号 {user.username}。", "success")
             return redirect(url_for("advisor.users"))
         except UserError as exc:
@@ -291,8 +366,13 @@ def set_user_active(user_id: int):
             flash("不能停用自己的账号。", "error")
             return redirect(url_for("advisor.users"))
         user.active = not user.active
-        audit.record(actor(), "set_user_active",
-                     detail=f"{user.username} active={user.active}", ip=client_ip(), session=s)
+        audit.record(
+            actor(),
+            "set_user_active",
+            detail=f"{user.username} active={user.active}",
+            ip=client_ip(),
+            session=s,
+        )
         flash(f"账号 {user.username} 已{'启用' if user.active else '停用'}。", "success")
     return redirect(url_for("advisor.users"))
 

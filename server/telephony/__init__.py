@@ -14,5 +14,13 @@
 The web routes are thin: server/twilio_bp.py (/twilio/*) and server/freeswitch_bp.py
 (/freeswitch/voice); a local call simulator (Twilio) in server/call_simulator.py.
 """
-from server.telephony.base import (CallStatusEvent, Listen, MalformedWebhook, SmsEvent,  # noqa: F401
-                                   TelephonyAdapter, VoiceEvent, VoicePlan)
+
+from server.telephony.base import (  # noqa: F401
+    CallStatusEvent,
+    Listen,
+    MalformedWebhook,
+    SmsEvent,
+    TelephonyAdapter,
+    VoiceEvent,
+    VoicePlan,
+)

@@ -15,6 +15,7 @@ Provider-neutral; the adapters render the target and the whisper, dialogue.py de
 - A withheld caller ID (empty, anonymous, Restricted, Twilio's +266696687 …) cannot be
   called back: the line asks for a number by keypad instead of promising a call to it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,8 +30,9 @@ log = logging.getLogger(__name__)
 
 # --- where a transfer goes ---------------------------------------------------------------
 
-_SIP_ADDRESS = re.compile(r"^sips?:[A-Za-z0-9._~+\-]{1,64}@[A-Za-z0-9.\-]{1,253}(:[0-9]{1,5})?$",
-                          re.IGNORECASE)
+_SIP_ADDRESS = re.compile(
+    r"^sips?:[A-Za-z0-9._~+\-]{1,64}@[A-Za-z0-9.\-]{1,253}(:[0-9]{1,5})?$", re.IGNORECASE
+)
 _DIAL_NUMBER = re.compile(r"^\+?[0-9*#]{2,20}$")
 
 
@@ -58,8 +60,17 @@ def transfer_target(value: str | None) -> TransferTarget | None:
 # What carriers and Twilio put in From when the caller withholds the number. Twilio spells
 # the words on a keypad: +266696687 ANONYMOUS, +7378742833 RESTRICTED, +2562533 BLOCKED,
 # +8656696 UNKNOWN, +86282452253 UNAVAILABLE.
-WITHHELD_WORDS = {"anonymous", "restricted", "blocked", "unknown", "unavailable", "private",
-                  "withheld", "unknown caller", "not available"}
+WITHHELD_WORDS = {
+    "anonymous",
+    "restricted",
+    "blocked",
+    "unknown",
+    "unavailable",
+    "private",
+    "withheld",
+    "unknown caller",
+    "not available",
+}
 WITHHELD_NUMBERS = {"266696687", "7378742833", "2562533", "8656696", "86282452253"}
 
 
@@ -91,16 +102,28 @@ def callback_number(typed: str, settings: Settings) -> str | None:
     return None
 
 
-_SPOKEN_DIGITS = {"零": "0", "〇": "0", "幺": "1", "一": "1", "二": "2", "两": "2", "三": "3",
-                  "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+_SPOKEN_DIGITS = {
+    "零": "0",
+    "〇": "0",
+    "幺": "1",
+    "一": "1",
+    "二": "2",
+    "两": "2",
+    "三": "3",
+    "四": "4",
+    "五": "5",
+    "六": "6",
+    "七": "7",
+    "八": "8",
+    "九": "9",
+}
 
 
 def digits_said(text: str | None) -> str:
     """The digits in what the caller said, read one by one (幺三八… or 138…); a number said
     as an amount (一千三百) is not a phone number and gives odd digits, caught by
     callback_number's checks."""
-    return "".join(_SPOKEN_DIGITS.get(ch, ch) for ch in (text or "")
-                   if ch.isdigit() or ch in _SPOKEN_DIGITS)
+    return "".join(_SPOKEN_DIGITS.get(ch, ch) for ch in (text or "") if ch.isdigit() or ch in _SPOKEN_DIGITS)
 
 
 def caller_tail_spoken(number: str | None) -> str:
@@ -112,10 +135,20 @@ def caller_tail_spoken(number: str | None) -> str:
 # --- what the advisor hears first ------------------------------------------------------
 
 # The reason of a transfer in the advisor's words (the console's handoff kinds, shortened).
-REASONS = {"crisis": "心理危机", "urgent": "紧急求助", "trouble": "系统故障，来电人需要人工",
-           "requested": "来电人要求转人工"}
-_HANDOFF_REASONS = {"complaint": "投诉", "scam": "疑似诈骗", "fallback": "机器人没听懂，转人工",
-                    "request_human": "来电人要求转人工", "crisis": "心理危机", "emergency": "紧急求助"}
+REASONS = {
+    "crisis": "心理危机",
+    "urgent": "紧急求助",
+    "trouble": "系统故障，来电人需要人工",
+    "requested": "来电人要求转人工",
+}
+_HANDOFF_REASONS = {
+    "complaint": "投诉",
+    "scam": "疑似诈骗",
+    "fallback": "机器人没听懂，转人工",
+    "request_human": "来电人要求转人工",
+    "crisis": "心理危机",
+    "emergency": "紧急求助",
+}
 
 
 def _handoff_reason(sender_id: str | None) -> str | None:
@@ -129,9 +162,12 @@ def _handoff_reason(sender_id: str | None) -> str | None:
     from bot.models import Handoff
 
     with session_scope() as s:
-        kind = s.execute(select(Handoff.kind).where(
-            Handoff.sender_id == sender_id, Handoff.status != "closed",
-            Handoff.kind != "callback").order_by(Handoff.id.desc()).limit(1)).scalar_one_or_none()
+        kind = s.execute(
+            select(Handoff.kind)
+            .where(Handoff.sender_id == sender_id, Handoff.status != "closed", Handoff.kind != "callback")
+            .order_by(Handoff.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
     return _HANDOFF_REASONS.get(kind or "")
 
 
@@ -148,8 +184,12 @@ def _elder_words(sender_id: str | None, caller: str | None) -> str | None:
     with session_scope() as s:
         proof = None
         if sender_id:
-            proof = s.execute(select(IdentityProof).where(IdentityProof.sender_id == sender_id)
-                              .order_by(IdentityProof.id.desc()).limit(1)).scalar_one_or_none()
+            proof = s.execute(
+                select(IdentityProof)
+                .where(IdentityProof.sender_id == sender_id)
+                .order_by(IdentityProof.id.desc())
+                .limit(1)
+            ).scalar_one_or_none()
         if proof is not None:
             elder = s.get(Elder, proof.elder_id)
             if elder is not None:
@@ -163,8 +203,7 @@ def _elder_words(sender_id: str | None, caller: str | None) -> str | None:
         return f"老人{elder.name}（按来电号码，未核实）" if elder is not None else None
 
 
-def whisper(reason: str, *, caller: str | None, sender_id: str | None,
-            settings: Settings) -> str:
+def whisper(reason: str, *, caller: str | None, sender_id: str | None, settings: Settings) -> str:
     """'幺二三四九转接：紧急求助，来电尾号零零零幺，老人张桂兰（已核实）。' The database parts are
     left out when the database cannot answer: a transfer never waits on them."""
     why = REASONS.get(reason, REASONS["requested"])
@@ -176,6 +215,5 @@ def whisper(reason: str, *, caller: str | None, sender_id: str | None,
         if elder:
             parts.append(elder)
     except Exception:  # noqa: BLE001 - the whisper is a help; the transfer must go on
-        log.exception("whisper: the elder of conversation %s could not be looked up",
-                      (sender_id or "")[:24])
+        log.exception("whisper: the elder of conversation %s could not be looked up", (sender_id or "")[:24])
     return f"{read_digits(settings.hotline_number)}转接：" + "，".join(parts) + "。"

@@ -9,6 +9,7 @@ calls into mainland China, FreeSWITCH through mod_httapi (freeswitch_adapter.py)
 one (Asterisk AGI, a carrier's own API) implements the same methods and gets a thin
 blueprint; nothing else changes.
 """
+
 from __future__ import annotations
 
 import abc
@@ -24,13 +25,16 @@ class MalformedWebhook(ValueError):
 class VoiceEvent:
     """One thing that happened on a call: it started, the caller spoke or pressed keys,
     stayed silent, or a transfer attempt ended."""
+
     call_id: str
     from_number: str = ""
     to_number: str = ""
     speech: str | None = None  # what speech recognition heard
     confidence: float | None = None
     digits: str | None = None  # keys pressed (0-9, *, #)
-    transfer_status: str | None = None  # set when a transfer attempt ended: completed|busy|no-answer|failed|canceled
+    transfer_status: str | None = (
+        None  # set when a transfer attempt ended: completed|busy|no-answer|failed|canceled
+    )
 
     @property
     def is_silence(self) -> bool:
@@ -57,6 +61,7 @@ class CallStatusEvent:
 @dataclass
 class Listen:
     """Wait for the caller to speak or press a key, then report to `result_url`."""
+
     result_url: str
     hints: tuple[str, ...] = ()
     timeout_seconds: int = 8  # silence before anything is said
@@ -68,6 +73,7 @@ class Listen:
 class VoicePlan:
     """What the line does next, in this order: say the sentences (the caller may talk over
     them when listening), then listen, or transfer, or hang up."""
+
     say: list[str] = field(default_factory=list)
     listen: Listen | None = None
     transfer_to: str | None = None

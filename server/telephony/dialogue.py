@@ -9,6 +9,7 @@ advisor hours and otherwise takes a callback request; an emergency transfers at 
 when Rasa is down the caller hears why and is transferred; goodbye hangs up, with a 1-5
 keypad rating asked once per call after a finished task or at goodbye.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,12 +23,24 @@ from bot.config import Settings, get_settings
 from bot.masking import mask_phone
 from bot.textnorm import clean
 from server import rasa_client, wording
-from server.speech import (HUMAN_PAYLOAD, KEYPAD_MENU_TEXT, keypad_choices, read_digits,
-                           sms_text, speakable, spoken_choices)
+from server.speech import (
+    HUMAN_PAYLOAD,
+    KEYPAD_MENU_TEXT,
+    keypad_choices,
+    read_digits,
+    sms_text,
+    speakable,
+    spoken_choices,
+)
 from server.speech import say_reference
 from server.telephony import store
-from server.telephony.advisor_line import (caller_id_withheld, callback_number, digits_said,
-                                           transfer_target, whisper)
+from server.telephony.advisor_line import (
+    caller_id_withheld,
+    callback_number,
+    digits_said,
+    transfer_target,
+    whisper,
+)
 from server.telephony.base import Listen, SmsEvent, VoiceEvent, VoicePlan
 from server.telephony.store import CallState
 
@@ -116,6 +129,7 @@ _NO_WORDS = wording.words("no")
 
 # --- advisor hours --------------------------------------------------------------------
 
+
 def parse_hours(spec: str) -> list[tuple[dt.time, dt.time]]:
     """'08:00-12:00,13:30-20:00' -> [(08:00, 12:00), (13:30, 20:00)] (bot/advisor_calendar.py)."""
     return advisor_calendar.parse_hours(spec)
@@ -128,8 +142,10 @@ def advisor_on_duty(settings: Settings, now: dt.datetime | None = None) -> bool:
     if not settings.advisor_phone_number:
         return False
     if transfer_target(settings.advisor_phone_number) is None:
-        log.error("ADVISOR_PHONE_NUMBER is neither a phone number nor a SIP address: "
-                  "callers get callbacks instead of transfers")
+        log.error(
+            "ADVISOR_PHONE_NUMBER is neither a phone number nor a SIP address: "
+            "callers get callbacks instead of transfers"
+        )
         return False
     return advisor_calendar.on_duty(now or clock.now(), settings)
 
@@ -147,6 +163,7 @@ def hours_spoken(settings: Settings) -> str:
 
 
 # --- understanding what the caller gave us --------------------------------------------
+
 
 @lru_cache(maxsize=1)
 def _vocabulary() -> tuple[str, ...]:
@@ -234,9 +251,12 @@ def valid_expects_digits(value: object) -> bool:
         return False
     if isinstance(value, int):
         return value >= 1
-    return (isinstance(value, (list, tuple)) and len(value) == 2
-            and all(isinstance(n, int) and not isinstance(n, bool) for n in value)
-            and 1 <= value[0] <= value[1])
+    return (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and all(isinstance(n, int) and not isinstance(n, bool) for n in value)
+        and 1 <= value[0] <= value[1]
+    )
 
 
 def number_asked(customs: list[dict]) -> tuple[bool, bool]:
@@ -261,6 +281,7 @@ def _heard(replies: list[rasa_client.Reply]) -> list[tuple[str, bool]]:
 
 
 # --- the voice bridge -----------------------------------------------------------------
+
 
 class VoiceBridge:
     """Runs one turn of a call. `turn_url(n)` is where the provider reports turn n."""
@@ -339,20 +360,30 @@ class VoiceBridge:
         current = state.speech_rate or RATE_STEPS[0]
         state.speech_rate = next((r for r in RATE_STEPS if r < current), RATE_STEPS[-1])
         log.info("call sid=%s speech rate now %s%%", state.call_sid, state.speech_rate)
-        return self._listen([SLOWER_DONE] + ([state.last_spoken] if state.last_spoken else []), nxt,
-                            number_entry=state.awaiting in (DIGITS, DIGITS_X))
+        return self._listen(
+            [SLOWER_DONE] + ([state.last_spoken] if state.last_spoken else []),
+            nxt,
+            number_entry=state.awaiting in (DIGITS, DIGITS_X),
+        )
 
     def _louder(self, state: CallState, nxt: str) -> VoicePlan:
-        state.volume = VOLUMES[min(VOLUMES.index(state.volume) + 1, len(VOLUMES) - 1)] \
-            if state.volume in VOLUMES else VOLUMES[0]
+        state.volume = (
+            VOLUMES[min(VOLUMES.index(state.volume) + 1, len(VOLUMES) - 1)]
+            if state.volume in VOLUMES
+            else VOLUMES[0]
+        )
         log.info("call sid=%s volume now %s", state.call_sid, state.volume)
-        return self._listen([LOUDER_DONE] + ([state.last_spoken] if state.last_spoken else []), nxt,
-                            number_entry=state.awaiting in (DIGITS, DIGITS_X))
+        return self._listen(
+            [LOUDER_DONE] + ([state.last_spoken] if state.last_spoken else []),
+            nxt,
+            number_entry=state.awaiting in (DIGITS, DIGITS_X),
+        )
 
     def failure_plan(self, state: CallState, turn_no: int) -> VoicePlan:
         """When a turn fails unexpectedly: never silence, never a dropped caller."""
-        return self._transfer(state, [TECHNICAL_TROUBLE], self.turn_url(turn_no + 1),
-                              hang_up_after_callback=True)
+        return self._transfer(
+            state, [TECHNICAL_TROUBLE], self.turn_url(turn_no + 1), hang_up_after_callback=True
+        )
 
     # turns ------------------------------------------------------------------------------
     def _start(self, state: CallState, nxt: str) -> VoicePlan:
@@ -360,8 +391,12 @@ class VoiceBridge:
         result = self._send(state, "/greet")  # opens the conversation; its wording is the web's
         hotline = read_digits(self.settings.hotline_number)
         if result.degraded or not result.replies:
-            return self._transfer(state, [GREETING_WHEN_BUSY.format(hotline=hotline), SYSTEM_BUSY], nxt,
-                                  hang_up_after_callback=True)
+            return self._transfer(
+                state,
+                [GREETING_WHEN_BUSY.format(hotline=hotline), SYSTEM_BUSY],
+                nxt,
+                hang_up_after_callback=True,
+            )
         first = FIRST_PROMPT.format(hotline=hotline)
         notice = RECORDING_NOTICE if self.settings.voice_recording_notice else ""
         state.last_spoken = FIRST_QUESTION
@@ -369,11 +404,15 @@ class VoiceBridge:
         return self._listen([first + notice, FIRST_QUESTION], nxt)
 
     def _send(self, state: CallState, message: str) -> rasa_client.ChatResult:
-        return rasa_client.send_message(state.sender_id, message, {
-            "channel": "voice", "phone": state.from_number, "call_sid": state.call_sid})
+        return rasa_client.send_message(
+            state.sender_id,
+            message,
+            {"channel": "voice", "phone": state.from_number, "call_sid": state.call_sid},
+        )
 
-    def _answer(self, state: CallState, result: rasa_client.ChatResult, nxt: str,
-                forced_human: bool = False) -> VoicePlan:
+    def _answer(
+        self, state: CallState, result: rasa_client.ChatResult, nxt: str, forced_human: bool = False
+    ) -> VoicePlan:
         """Speaks what the assistant answered and decides what the line does next."""
         if result.degraded or "unavailable" in result.actions:
             return self._transfer(state, [SYSTEM_BUSY], nxt, hang_up_after_callback=True)
@@ -385,17 +424,21 @@ class VoiceBridge:
         if urgent is not None:
             log.warning("emergency on call sid=%s: transferring at once", state.call_sid)
             # The emergency is already at the top of the advisor queue (safety event).
-            return self._transfer(state, said, nxt, urgent=True,
-                                  already_queued=urgent.get("handoff_id") is not None
-                                  or bool(urgent.get("followup")),
-                                  crisis=urgent.get("kind") == "crisis", promises=promises)
+            return self._transfer(
+                state,
+                said,
+                nxt,
+                urgent=True,
+                already_queued=urgent.get("handoff_id") is not None or bool(urgent.get("followup")),
+                crisis=urgent.get("kind") == "crisis",
+                promises=promises,
+            )
         if "handoff" in result.actions or forced_human:
             return self._transfer(state, said, nxt, promises=promises)
         # No transfer on this turn: a promise of one is not said.
         said = [text for text, promise in heard if not promise]
         # reply-contract flags, set where the assistant decided (never read from its words)
-        misunderstood = not said or any(c.get("fallback") or c.get("misunderstood")
-                                        for c in customs)
+        misunderstood = not said or any(c.get("fallback") or c.get("misunderstood") for c in customs)
         if not said:
             said = [NOT_UNDERSTOOD]
         state.misunderstood_count = state.misunderstood_count + 1 if misunderstood else 0
@@ -419,10 +462,15 @@ class VoiceBridge:
             state.last_choices = {}
             state.last_spoken = RATING_AT_GOODBYE
             # The goodbye waits until the caller has rated (or not).
-            kept = [s for s in (speakable(r.text) for r in replies
-                                if not (r.custom or {}).get("end")
-                                and not (r.custom or {}).get("transfer_promise"))
-                    if s] or [OK]
+            kept = [
+                s
+                for s in (
+                    speakable(r.text)
+                    for r in replies
+                    if not (r.custom or {}).get("end") and not (r.custom or {}).get("transfer_promise")
+                )
+                if s
+            ] or [OK]
             return self._listen(kept + [RATING_AT_GOODBYE], nxt)
         buttons = next((r.buttons for r in reversed(replies) if r.buttons), [])
         choice_text, choices = spoken_choices(buttons)
@@ -450,14 +498,12 @@ class VoiceBridge:
             # A number is asked for (ID digits, a phone, a code): keys are that number.
             state.awaiting = DIGITS_X if allow_x else DIGITS
             extra = [ID_X_BY_STAR] if allow_x else []
-            return self._listen(spoken + [NUMBER_BY_KEYPAD] + extra, nxt, number_entry=True,
-                                hints=())
+            return self._listen(spoken + [NUMBER_BY_KEYPAD] + extra, nxt, number_entry=True, hints=())
         state.awaiting = None
         return self._listen(spoken, nxt, hints=step_hints(buttons))
 
     def _keys(self, state: CallState, digits: str, nxt: str) -> VoicePlan:
-        if state.awaiting == DIGITS_X and digits.rstrip("#").endswith("*") \
-                and len(digits.strip("#*")) >= 3:
+        if state.awaiting == DIGITS_X and digits.rstrip("#").endswith("*") and len(digits.strip("#*")) >= 3:
             # an ID number ending in X: the * key stands for it
             digits = digits.rstrip("#")[:-1] + "X"
         number = digits.strip("#*")
@@ -486,14 +532,18 @@ class VoiceBridge:
     def _repeat(self, state: CallState, nxt: str) -> VoicePlan:
         if not state.last_spoken:
             return self._listen([NOTHING_TO_REPEAT], nxt)
-        return self._listen([REPEATING, state.last_spoken], nxt,
-                            number_entry=state.awaiting in (DIGITS, DIGITS_X))
+        return self._listen(
+            [REPEATING, state.last_spoken], nxt, number_entry=state.awaiting in (DIGITS, DIGITS_X)
+        )
 
     def _silence(self, state: CallState, nxt: str) -> VoicePlan:
         state.silence_count += 1
         if state.silence_count == 1:
-            return self._listen([NOT_HEARD, state.last_spoken or NOTHING_TO_REPEAT], nxt,
-                                number_entry=state.awaiting in (DIGITS, DIGITS_X))
+            return self._listen(
+                [NOT_HEARD, state.last_spoken or NOTHING_TO_REPEAT],
+                nxt,
+                number_entry=state.awaiting in (DIGITS, DIGITS_X),
+            )
         if state.silence_count < MAX_SILENCES:
             return self._menu(state, [NOT_HEARD_AGAIN], nxt)
         state.outcome = state.outcome or "no_input"
@@ -524,9 +574,17 @@ class VoiceBridge:
         return None
 
     # people -----------------------------------------------------------------------------
-    def _transfer(self, state: CallState, said: list[str], nxt: str, urgent: bool = False,
-                  hang_up_after_callback: bool = False, already_queued: bool = False,
-                  crisis: bool = False, promises: list[bool] | None = None) -> VoicePlan:
+    def _transfer(
+        self,
+        state: CallState,
+        said: list[str],
+        nxt: str,
+        urgent: bool = False,
+        hang_up_after_callback: bool = False,
+        already_queued: bool = False,
+        crisis: bool = False,
+        promises: list[bool] | None = None,
+    ) -> VoicePlan:
         """To an advisor now if one is on duty (who first hears who calls and why);
         otherwise a callback request in the queue, to the caller's number or, when caller
         ID is withheld, to a number typed on the keypad and read back. `promises[i]`: said[i]
@@ -540,25 +598,36 @@ class VoiceBridge:
             return VoicePlan(say=said + [CALLBACK_ALREADY, GOODBYE], hangup=True)
         if advisor_on_duty(self.settings):
             state.outcome = "emergency" if urgent else "transferred"
-            reason = ("crisis" if urgent and crisis else "urgent" if urgent
-                      else "trouble" if hang_up_after_callback else "requested")
+            reason = (
+                "crisis"
+                if urgent and crisis
+                else "urgent"
+                if urgent
+                else "trouble"
+                if hang_up_after_callback
+                else "requested"
+            )
             log.info("transferring call sid=%s to the advisor line (%s)", state.call_sid, reason)
             say = list(said)
             if not (promises and promises[-1]):
                 # the last thing heard before the ringing says what is happening
                 say.append(TRANSFERRING)
-            return VoicePlan(say=say, transfer_to=self.settings.advisor_phone_number,
-                             transfer_result_url=nxt,
-                             transfer_whisper=whisper(reason, caller=state.from_number,
-                                                      sender_id=state.sender_id,
-                                                      settings=self.settings))
+            return VoicePlan(
+                say=say,
+                transfer_to=self.settings.advisor_phone_number,
+                transfer_result_url=nxt,
+                transfer_whisper=whisper(
+                    reason, caller=state.from_number, sender_id=state.sender_id, settings=self.settings
+                ),
+            )
         # Nobody to put the caller through to: drop the promise of a transfer, keep the rest.
         kept = [text for text, promise in zip(said, promises) if not promise]
         say = kept + [OFF_DUTY.format(hours=hours_spoken(self.settings))]
         if caller_id_withheld(state.from_number) and not store.has_open_callback(state.sender_id):
             if not urgent:
                 return self._ask_callback_number(
-                    state, say, nxt, then="hangup" if hang_up_after_callback else "listen")
+                    state, say, nxt, then="hangup" if hang_up_after_callback else "listen"
+                )
             # In danger there is no time for typing a number: the truth, then 120 / stay.
             say.append(NO_NUMBER_TO_CALL)
         else:
@@ -586,19 +655,27 @@ class VoiceBridge:
             return CALLBACK_ALREADY
         hotline = read_digits(self.settings.hotline_number)
         phone = number or state.from_number
-        summary = ("电话来电没有显示号码，来电人按键留了回电号码（转人工时无人接听或不在班）" if number
-                   else "电话来电需要顾问回电（转人工时无人接听或不在班）")
+        summary = (
+            "电话来电没有显示号码，来电人按键留了回电号码（转人工时无人接听或不在班）"
+            if number
+            else "电话来电需要顾问回电（转人工时无人接听或不在班）"
+        )
         try:
             handoff_id = handoff.create_handoff(
-                "callback", sender_id=state.sender_id, channel="voice", phone=phone,
-                summary=summary)
+                "callback", sender_id=state.sender_id, channel="voice", phone=phone, summary=summary
+            )
         except Exception:
-            log.exception("could not queue a callback for call sid=%s phone=%s",
-                          state.call_sid, mask_phone(phone))
+            log.exception(
+                "could not queue a callback for call sid=%s phone=%s", state.call_sid, mask_phone(phone)
+            )
             return CALLBACK_FAILED.format(hotline=hotline)
         state.outcome = state.outcome if state.outcome == "emergency" else "callback"
-        log.info("callback queued handoff=%s call sid=%s%s", handoff_id, state.call_sid,
-                 " (number typed by the caller)" if number else "")
+        log.info(
+            "callback queued handoff=%s call sid=%s%s",
+            handoff_id,
+            state.call_sid,
+            " (number typed by the caller)" if number else "",
+        )
         if number:
             return CALLBACK_TO_NUMBER.format(digits=read_digits(number))
         return CALLBACK_TAKEN
@@ -606,14 +683,12 @@ class VoiceBridge:
     def _after_transfer(self, state: CallState, event: VoiceEvent, nxt: str) -> VoicePlan:
         if event.transfer_status in ("completed", "answered"):
             return VoicePlan(hangup=True)
-        log.info("advisor line did not answer (%s) for call sid=%s", event.transfer_status,
-                 state.call_sid)
+        log.info("advisor line did not answer (%s) for call sid=%s", event.transfer_status, state.call_sid)
         urgent = state.outcome == "emergency"
         if caller_id_withheld(state.from_number) and not store.has_open_callback(state.sender_id):
             if not urgent:
                 return self._ask_callback_number(state, [ADVISOR_NO_ANSWER], nxt, then="listen")
-            return VoicePlan(say=[ADVISOR_NO_ANSWER, NO_NUMBER_TO_CALL, EMERGENCY_CALL_120],
-                             hangup=True)
+            return VoicePlan(say=[ADVISOR_NO_ANSWER, NO_NUMBER_TO_CALL, EMERGENCY_CALL_120], hangup=True)
         say = [ADVISOR_NO_ANSWER, self._callback(state)]
         if urgent:
             return VoicePlan(say=say + [EMERGENCY_CALL_120], hangup=True)
@@ -624,14 +699,14 @@ class VoiceBridge:
     # a callback number typed on the keypad (caller ID withheld) ------------------------
     # The entry lives in the call's state: awaiting is CALLBACK_NUMBER, then CALLBACK_CONFIRM;
     # last_choices keeps what comes after ("then": hangup|listen), the tries and the number.
-    def _ask_callback_number(self, state: CallState, before: list[str], nxt: str,
-                             then: str) -> VoicePlan:
+    def _ask_callback_number(self, state: CallState, before: list[str], nxt: str, then: str) -> VoicePlan:
         state.awaiting = CALLBACK_NUMBER
         state.last_choices = {"then": then, "tries": "0"}
         state.last_spoken = ASK_CALLBACK_NUMBER
         log.info("call sid=%s: caller ID withheld, asking for a callback number", state.call_sid)
-        return self._listen(before + [CALLER_ID_WITHHELD, ASK_CALLBACK_NUMBER], nxt,
-                            number_entry=True, hints=())
+        return self._listen(
+            before + [CALLER_ID_WITHHELD, ASK_CALLBACK_NUMBER], nxt, number_entry=True, hints=()
+        )
 
     def _callback_number(self, state: CallState, event: VoiceEvent, nxt: str) -> VoicePlan:
         memo = dict(state.last_choices or {})
@@ -652,8 +727,7 @@ class VoiceBridge:
             state.last_choices = {"then": then, "tries": str(tries + 1)}
             if answer is False:
                 state.awaiting, state.last_spoken = CALLBACK_NUMBER, ASK_CALLBACK_NUMBER
-                return self._listen([TYPE_AGAIN, ASK_CALLBACK_NUMBER], nxt,
-                                    number_entry=True, hints=())
+                return self._listen([TYPE_AGAIN, ASK_CALLBACK_NUMBER], nxt, number_entry=True, hints=())
             state.last_choices.update(number=number, typed=typed)
             return self._read_back(state, typed, nxt)
         # CALLBACK_NUMBER: the number, by key (or said digit by digit)
@@ -663,16 +737,19 @@ class VoiceBridge:
         if not typed and (event.is_silence or any(w in text for w in _NO_NUMBER_WORDS)):
             if event.is_silence and tries == 0:
                 state.last_choices = {"then": then, "tries": "1"}
-                return self._listen([NUMBER_NOT_HEARD, ASK_CALLBACK_NUMBER], nxt,
-                                    number_entry=True, hints=())
+                return self._listen([NUMBER_NOT_HEARD, ASK_CALLBACK_NUMBER], nxt, number_entry=True, hints=())
             return self._no_callback_number(state, then, nxt)
         dialled = callback_number(typed, self.settings)
         if dialled is None:
             if tries + 1 >= MAX_CALLBACK_NUMBER_TRIES:
                 return self._no_callback_number(state, then, nxt)
             state.last_choices = {"then": then, "tries": str(tries + 1)}
-            return self._listen([NUMBER_WRONG_LENGTH if typed else NUMBER_BY_KEYS,
-                                 ASK_CALLBACK_NUMBER], nxt, number_entry=True, hints=())
+            return self._listen(
+                [NUMBER_WRONG_LENGTH if typed else NUMBER_BY_KEYS, ASK_CALLBACK_NUMBER],
+                nxt,
+                number_entry=True,
+                hints=(),
+            )
         state.awaiting = CALLBACK_CONFIRM
         state.last_choices = {"then": then, "tries": str(tries), "number": dialled, "typed": typed}
         return self._read_back(state, typed, nxt)
@@ -690,12 +767,12 @@ class VoiceBridge:
         log.info("call sid=%s: no callback number given (caller ID withheld)", state.call_sid)
         if state.outcome != "emergency":
             state.outcome = "no_callback"
-        told = NO_CALLBACK_NUMBER.format(hotline=read_digits(self.settings.hotline_number),
-                                         hours=hours_spoken(self.settings))
+        told = NO_CALLBACK_NUMBER.format(
+            hotline=read_digits(self.settings.hotline_number), hours=hours_spoken(self.settings)
+        )
         return self._callback_entry_done(state, [told], then, nxt)
 
-    def _callback_entry_done(self, state: CallState, say: list[str], then: str,
-                             nxt: str) -> VoicePlan:
+    def _callback_entry_done(self, state: CallState, say: list[str], then: str, nxt: str) -> VoicePlan:
         state.awaiting, state.last_choices = None, {}
         if then == "hangup":
             return VoicePlan(say=say + [GOODBYE], hangup=True)
@@ -703,14 +780,19 @@ class VoiceBridge:
         return self._listen(say + [ANYTHING_ELSE], nxt)
 
     # -----------------------------------------------------------------------------------
-    def _listen(self, say: list[str], nxt: str, number_entry: bool = False,
-                hints: tuple[str, ...] | None = None) -> VoicePlan:
-        return VoicePlan(say=[s for s in say if s],
-                         listen=Listen(result_url=nxt,
-                                       hints=RECOGNITION_HINTS if hints is None else hints,
-                                       timeout_seconds=self.input_timeout,
-                                       speech_end_seconds=self.speech_end,
-                                       max_digits=None if number_entry else 1))
+    def _listen(
+        self, say: list[str], nxt: str, number_entry: bool = False, hints: tuple[str, ...] | None = None
+    ) -> VoicePlan:
+        return VoicePlan(
+            say=[s for s in say if s],
+            listen=Listen(
+                result_url=nxt,
+                hints=RECOGNITION_HINTS if hints is None else hints,
+                timeout_seconds=self.input_timeout,
+                speech_end_seconds=self.speech_end,
+                max_digits=None if number_entry else 1,
+            ),
+        )
 
 
 def apply_voice(state: CallState, plan: VoicePlan) -> VoicePlan:
@@ -765,16 +847,15 @@ def sms_turn(event: SmsEvent, settings: Settings | None = None) -> tuple[str, di
     if reply_payload:
         message = reply_payload  # 改时间 / 取消 after a visit reminder (bot/outreach/)
     elif re.fullmatch(r"[0-9]", body):
-        message = store.last_sms_choices(event.from_number).get(body) \
-            or keypad_choices().get(body) or body
-    result = rasa_client.send_message(event.from_number, message,
-                                      {"channel": "sms", "phone": event.from_number})
+        message = store.last_sms_choices(event.from_number).get(body) or keypad_choices().get(body) or body
+    result = rasa_client.send_message(
+        event.from_number, message, {"channel": "sms", "phone": event.from_number}
+    )
     if result.degraded or "unavailable" in result.actions:
         return SMS_BUSY, {}
     # A promise of a transfer ("马上为您转接…") is for the phone: SMS never transfers, the
     # advisor gets back to the person instead.
-    replies = [(r.text, r.buttons) for r in result.replies
-               if not (r.custom or {}).get("transfer_promise")]
+    replies = [(r.text, r.buttons) for r in result.replies if not (r.custom or {}).get("transfer_promise")]
     if "handoff" in result.actions:
         replies.append((SMS_HANDOFF, []))
     return sms_text(replies, hotline=settings.hotline_number)

@@ -17,6 +17,7 @@ back in the provider's markup. Everything between lives here, once:
 - failures: never silence and never a 500 for a caller; a transfer or a callback instead
 - the end of a call (status callbacks, mod_httapi's exiting post) and SMS turns
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,10 +28,15 @@ from bot.masking import mask_phone, mask_text
 from server import wording
 from server.telephony import store
 from server.telephony.advisor_line import whisper
-from server.telephony.base import (CallStatusEvent, SmsEvent, TelephonyAdapter, VoiceEvent,
-                                   VoicePlan)
-from server.telephony.dialogue import (TECHNICAL_TROUBLE, TRANSFERRING, VoiceBridge,
-                                      advisor_on_duty, apply_voice, sms_turn)
+from server.telephony.base import CallStatusEvent, SmsEvent, TelephonyAdapter, VoiceEvent, VoicePlan
+from server.telephony.dialogue import (
+    TECHNICAL_TROUBLE,
+    TRANSFERRING,
+    VoiceBridge,
+    advisor_on_duty,
+    apply_voice,
+    sms_turn,
+)
 from server.telephony.outreach_dialogue import OutreachBridge
 
 log = logging.getLogger(__name__)
@@ -72,23 +78,27 @@ def input_kind(event: VoiceEvent, turn_no: int) -> str:
 class TelephonyService:
     """The turn engine for one provider adapter."""
 
-    def __init__(self, adapter: TelephonyAdapter, turn_url: TurnUrl,
-                 settings: Settings | None = None):
+    def __init__(self, adapter: TelephonyAdapter, turn_url: TurnUrl, settings: Settings | None = None):
         self.adapter = adapter
         self.turn_url = turn_url
         self.settings = settings or get_settings()
 
     # --- voice --------------------------------------------------------------------------
-    def voice_turn(self, event: VoiceEvent, turn_no: int, waits: int = 0,
-                   outreach_id: int | None = None) -> str:
+    def voice_turn(
+        self, event: VoiceEvent, turn_no: int, waits: int = 0, outreach_id: int | None = None
+    ) -> str:
         """Runs turn `turn_no` of a call once, whatever the provider retries; returns the
         provider's markup for what the line does next. `outreach_id`: the outbound-care
         contact named in the (signed) URL of an outbound call's first webhook."""
         adapter = self.adapter
-        claim = store.claim_turn(event.call_id, turn_no, channel="voice",
-                                 sender_id=store.voice_sender_id(event.call_id),
-                                 input_kind=input_kind(event, turn_no),
-                                 input_masked=mask_text(event.speech or event.digits or ""))
+        claim = store.claim_turn(
+            event.call_id,
+            turn_no,
+            channel="voice",
+            sender_id=store.voice_sender_id(event.call_id),
+            input_kind=input_kind(event, turn_no),
+            input_masked=mask_text(event.speech or event.digits or ""),
+        )
         if claim.status == "answered" and claim.body is not None:  # answered: always a body
             return claim.body
         if claim.status == "running":
@@ -96,9 +106,11 @@ class TelephonyService:
             if body is not None:
                 return body
             if waits < MAX_WAIT_REDIRECTS:
-                return adapter.render_voice(VoicePlan(
-                    say=[HOLD_ON], pause_seconds=2,
-                    redirect_url=self.turn_url(turn_no, wait=waits + 1)))
+                return adapter.render_voice(
+                    VoicePlan(
+                        say=[HOLD_ON], pause_seconds=2, redirect_url=self.turn_url(turn_no, wait=waits + 1)
+                    )
+                )
             log.error("turn sid=%s no=%s never finished: apologising", event.call_id, turn_no)
         outreach = _outreach_call(event, outreach_id)
         if outreach is None:
@@ -114,8 +126,9 @@ class TelephonyService:
             else:
                 plan = bridge.handle(state, event, turn_no)
         except Exception:
-            log.exception("voice turn failed sid=%s turn=%s provider=%s", event.call_id,
-                          turn_no, adapter.name)
+            log.exception(
+                "voice turn failed sid=%s turn=%s provider=%s", event.call_id, turn_no, adapter.name
+            )
             plan = bridge.failure_plan(state, turn_no)
         body = adapter.render_voice(apply_voice(state, plan))
         if state.persisted:
@@ -130,10 +143,11 @@ class TelephonyService:
         silence. `caller`: the From of the failed webhook, when it could be read."""
         settings = self.settings
         if advisor_on_duty(settings):
-            return VoicePlan(say=[TECHNICAL_TROUBLE + TRANSFERRING],
-                             transfer_to=settings.advisor_phone_number,
-                             transfer_whisper=whisper("trouble", caller=caller, sender_id=None,
-                                                      settings=settings))
+            return VoicePlan(
+                say=[TECHNICAL_TROUBLE + TRANSFERRING],
+                transfer_to=settings.advisor_phone_number,
+                transfer_whisper=whisper("trouble", caller=caller, sender_id=None, settings=settings),
+            )
         return VoicePlan(say=[TECHNICAL_TROUBLE + wording.voice("call_again_later")], hangup=True)
 
     # --- end of a call --------------------------------------------------------------------
@@ -155,8 +169,14 @@ class TelephonyService:
     def sms(self, event: SmsEvent) -> str:
         """One incoming SMS answered once, whatever the provider retries."""
         adapter = self.adapter
-        claim = store.claim_turn(event.message_id, 0, channel="sms", sender_id=event.from_number,
-                                 input_kind="sms", input_masked=mask_text(event.body)[:500])
+        claim = store.claim_turn(
+            event.message_id,
+            0,
+            channel="sms",
+            sender_id=event.from_number,
+            input_kind="sms",
+            input_masked=mask_text(event.body)[:500],
+        )
         if claim.status == "answered" and claim.body is not None:  # answered: always a body
             return claim.body
         if claim.status == "running":

@@ -30,6 +30,7 @@ Out: <document type="xml/freeswitch-httapi"> with <params> (the next turn), <var
 Only tags mod_httapi registers are used (speak, playback, pause, execute, hangup, break):
 an unknown tag would stop the document.
 """
+
 from __future__ import annotations
 
 import base64
@@ -43,8 +44,14 @@ from urllib.parse import parse_qs, urlsplit
 from bot.config import Settings, get_settings
 from server import wording
 from server.telephony.advisor_line import transfer_target
-from server.telephony.base import (CallStatusEvent, MalformedWebhook, SmsEvent,
-                                   TelephonyAdapter, VoiceEvent, VoicePlan)
+from server.telephony.base import (
+    CallStatusEvent,
+    MalformedWebhook,
+    SmsEvent,
+    TelephonyAdapter,
+    VoiceEvent,
+    VoicePlan,
+)
 
 DOCUMENT_TYPE = "xml/freeswitch-httapi"
 INPUT_NAME = "caller_input"
@@ -62,10 +69,16 @@ _ID = re.compile(r"^[A-Za-z0-9_\-]{2,64}$")
 _PHONE = re.compile(r"^[+0-9A-Za-z:@._\-]{0,64}$")
 MAX_FIELD_CHARS = 2000
 # what a bridge's originate_disposition means for the bridge (Twilio's DialCallStatus words)
-_DISPOSITIONS = {"SUCCESS": "completed", "ANSWER": "completed", "USER_BUSY": "busy",
-                 "NO_ANSWER": "no-answer", "NO_USER_RESPONSE": "no-answer",
-                 "ALLOTTED_TIMEOUT": "no-answer", "ORIGINATOR_CANCEL": "canceled",
-                 "CALL_REJECTED": "busy"}
+_DISPOSITIONS = {
+    "SUCCESS": "completed",
+    "ANSWER": "completed",
+    "USER_BUSY": "busy",
+    "NO_ANSWER": "no-answer",
+    "NO_USER_RESPONSE": "no-answer",
+    "ALLOTTED_TIMEOUT": "no-answer",
+    "ORIGINATOR_CANCEL": "canceled",
+    "CALL_REJECTED": "busy",
+}
 # Keys of a menu (one key) and of a number (digits, ended by # or a pause; * repeats).
 SINGLE_KEY_BINDS = ("~^[0-9*#]$",)
 NUMBER_BINDS = ("~^[0-9]+$", "~^[*]$")
@@ -129,8 +142,15 @@ def speech_result(raw: str) -> tuple[str, float | None]:
             if tag == "input" and not text:
                 text = "".join(element.itertext()).strip()
         if not text:
-            instance = next((e for e in root.iter() if e.tag.rsplit("}", 1)[-1].lower()
-                             in ("instance", "result") and "".join(e.itertext()).strip()), None)
+            instance = next(
+                (
+                    e
+                    for e in root.iter()
+                    if e.tag.rsplit("}", 1)[-1].lower() in ("instance", "result")
+                    and "".join(e.itertext()).strip()
+                ),
+                None,
+            )
             text = "".join(instance.itertext()).strip() if instance is not None else ""
         return text, confidence
     if raw.startswith("{"):
@@ -140,8 +160,14 @@ def speech_result(raw: str) -> tuple[str, float | None]:
             return "", None
         if not isinstance(data, dict):
             return "", None
-        text = next((str(data[k]) for k in ("text", "result", "input", "transcript")
-                     if isinstance(data.get(k), (str, int, float))), "")
+        text = next(
+            (
+                str(data[k])
+                for k in ("text", "result", "input", "transcript")
+                if isinstance(data.get(k), (str, int, float))
+            ),
+            "",
+        )
         return text.strip(), _confidence(data.get("confidence"))
     return raw, None
 
@@ -182,10 +208,18 @@ class FreeswitchAdapter(TelephonyAdapter):
     voice_content_type = "text/xml; charset=utf-8"  # mod_httapi requires text/xml
     sms_content_type = "text/xml; charset=utf-8"
 
-    def __init__(self, user: str, password: str, *, tts_engine: str = DEFAULT_TTS_ENGINE,
-                 tts_voice: str = "", asr_engine: str = DEFAULT_ASR_ENGINE,
-                 asr_grammar: str = DEFAULT_ASR_GRAMMAR, bridge: str = DEFAULT_BRIDGE,
-                 sip_profile: str = DEFAULT_SIP_PROFILE):
+    def __init__(
+        self,
+        user: str,
+        password: str,
+        *,
+        tts_engine: str = DEFAULT_TTS_ENGINE,
+        tts_voice: str = "",
+        asr_engine: str = DEFAULT_ASR_ENGINE,
+        asr_grammar: str = DEFAULT_ASR_GRAMMAR,
+        bridge: str = DEFAULT_BRIDGE,
+        sip_profile: str = DEFAULT_SIP_PROFILE,
+    ):
         self.user = user
         self.password = password
         self.tts_engine = tts_engine or DEFAULT_TTS_ENGINE
@@ -201,14 +235,16 @@ class FreeswitchAdapter(TelephonyAdapter):
         """The FREESWITCH_* settings; unset ones take the defaults above (FREESWITCH_ASR_ENGINE
         set but empty: keys only)."""
         s = settings or get_settings()
-        return cls(s.freeswitch_httapi_user, s.freeswitch_httapi_password,
-                   tts_engine=s.freeswitch_tts_engine or DEFAULT_TTS_ENGINE,
-                   tts_voice=s.freeswitch_tts_voice,
-                   asr_engine=DEFAULT_ASR_ENGINE if s.freeswitch_asr_engine is None
-                   else s.freeswitch_asr_engine,
-                   asr_grammar=s.freeswitch_asr_grammar or DEFAULT_ASR_GRAMMAR,
-                   bridge=s.freeswitch_bridge or DEFAULT_BRIDGE,
-                   sip_profile=s.freeswitch_sip_profile or DEFAULT_SIP_PROFILE)
+        return cls(
+            s.freeswitch_httapi_user,
+            s.freeswitch_httapi_password,
+            tts_engine=s.freeswitch_tts_engine or DEFAULT_TTS_ENGINE,
+            tts_voice=s.freeswitch_tts_voice,
+            asr_engine=DEFAULT_ASR_ENGINE if s.freeswitch_asr_engine is None else s.freeswitch_asr_engine,
+            asr_grammar=s.freeswitch_asr_grammar or DEFAULT_ASR_GRAMMAR,
+            bridge=s.freeswitch_bridge or DEFAULT_BRIDGE,
+            sip_profile=s.freeswitch_sip_profile or DEFAULT_SIP_PROFILE,
+        )
 
     @property
     def configured(self) -> bool:
@@ -241,30 +277,42 @@ class FreeswitchAdapter(TelephonyAdapter):
         speech = digits = transfer_status = None
         confidence = None
         if after == "transfer":
-            disposition = (_field(params, "originate_disposition", 64)
-                           or _field(params, "variable_originate_disposition", 64)).strip().upper()
+            disposition = (
+                (
+                    _field(params, "originate_disposition", 64)
+                    or _field(params, "variable_originate_disposition", 64)
+                )
+                .strip()
+                .upper()
+            )
             # No disposition posted: the bridge returned, and hangup_after_bridge ends the
             # call when it succeeded, so it did not.
-            transfer_status = _DISPOSITIONS.get(disposition, "no-answer" if not disposition
-                                                else "failed")
+            transfer_status = _DISPOSITIONS.get(disposition, "no-answer" if not disposition else "failed")
         elif kind == "dtmf":
             digits = re.sub(r"[^0-9*#]", "", raw[:64]) or None
         elif kind == "detected_speech":
             speech, confidence = speech_result(raw)
             speech = speech or None
-        return VoiceEvent(call_id=call_id(params),
-                          from_number=_number(params, "Caller-Caller-ID-Number", "Caller-ANI"),
-                          to_number=_number(params, "Caller-Destination-Number"),
-                          speech=speech, confidence=confidence, digits=digits,
-                          transfer_status=transfer_status)
+        return VoiceEvent(
+            call_id=call_id(params),
+            from_number=_number(params, "Caller-Caller-ID-Number", "Caller-ANI"),
+            to_number=_number(params, "Caller-Destination-Number"),
+            speech=speech,
+            confidence=confidence,
+            digits=digits,
+            transfer_status=transfer_status,
+        )
 
     def status_event(self, params: Mapping) -> CallStatusEvent:
         """The exiting post: the call is over."""
         duration = (_field(params, "variable_billsec", 12) or _field(params, "variable_duration", 12)).strip()
-        return CallStatusEvent(call_id=call_id(params), status="completed",
-                               from_number=_number(params, "Caller-Caller-ID-Number", "Caller-ANI"),
-                               to_number=_number(params, "Caller-Destination-Number"),
-                               duration_seconds=int(duration) if duration.isdigit() else None)
+        return CallStatusEvent(
+            call_id=call_id(params),
+            status="completed",
+            from_number=_number(params, "Caller-Caller-ID-Number", "Caller-ANI"),
+            to_number=_number(params, "Caller-Destination-Number"),
+            duration_seconds=int(duration) if duration.isdigit() else None,
+        )
 
     def sms_event(self, params: Mapping) -> SmsEvent:
         raise MalformedWebhook("mod_httapi carries calls, not SMS (SMS go through bot/sms.py)")
@@ -296,7 +344,7 @@ class FreeswitchAdapter(TelephonyAdapter):
         if prosody and said:
             said = re.sub(r"[<>&\"]", "", said)
             settings = " ".join(f'{k}="{v}"' for k, v in prosody.items())
-            said = f'<speak><prosody {settings}>{said}</prosody></speak>'
+            said = f"<speak><prosody {settings}>{said}</prosody></speak>"
         speak.set("text", said)
         for key, value in attrs.items():
             speak.set(key, value)
@@ -325,9 +373,13 @@ class FreeswitchAdapter(TelephonyAdapter):
         text = _whisper_in_dial_string(whisper or "")
         if not text:
             return f"{{originate_timeout={timeout}}}" + destination
-        leg_vars = [f"originate_timeout={timeout + WHISPER_SECONDS}", "group_confirm_key=exec",
-                    f"group_confirm_file='playback say:{text}'",
-                    "group_confirm_cancel_timeout=true", f"tts_engine={self.tts_engine}"]
+        leg_vars = [
+            f"originate_timeout={timeout + WHISPER_SECONDS}",
+            "group_confirm_key=exec",
+            f"group_confirm_file='playback say:{text}'",
+            "group_confirm_cancel_timeout=true",
+            f"tts_engine={self.tts_engine}",
+        ]
         if self.tts_voice:
             leg_vars.append(f"tts_voice={self.tts_voice}")
         return "{" + ",".join(leg_vars) + "}" + f"[leg_timeout={timeout}]" + destination
@@ -350,14 +402,21 @@ class FreeswitchAdapter(TelephonyAdapter):
                 text = "".join(s.strip() for s in plan.listen_prompt if s and s.strip())
             timeout_ms = str(max(1, int(listen.timeout_seconds)) * 1000)
             number = listen.max_digits is None
-            attrs = {"name": INPUT_NAME, "input-timeout": timeout_ms,
-                     # between two keys of a number: as long as an older caller needs
-                     "digit-timeout": timeout_ms if number else "3000"}
+            attrs = {
+                "name": INPUT_NAME,
+                "input-timeout": timeout_ms,
+                # between two keys of a number: as long as an older caller needs
+                "digit-timeout": timeout_ms if number else "3000",
+            }
             if number:
                 attrs["terminators"] = "#"
             if self.asr:
-                element = ET.SubElement(work, "playback", name=INPUT_NAME,
-                                        file="say:" + _speakable_in_file(text or wording.voice("speak_now")))
+                element = ET.SubElement(
+                    work,
+                    "playback",
+                    name=INPUT_NAME,
+                    file="say:" + _speakable_in_file(text or wording.voice("speak_now")),
+                )
                 element.set("asr-engine", self.asr_engine)
                 element.set("asr-grammar", self.asr_grammar)
                 for key, value in attrs.items():
@@ -365,7 +424,7 @@ class FreeswitchAdapter(TelephonyAdapter):
                         element.set(key, value)
             else:
                 element = self._speak(work, text or wording.voice("press_keys"), **attrs)
-            for expression in (NUMBER_BINDS if number else SINGLE_KEY_BINDS):
+            for expression in NUMBER_BINDS if number else SINGLE_KEY_BINDS:
                 bind = ET.SubElement(element, "bind")
                 if number:
                     bind.set("strip", "#")  # a menu's # is a key; a number's # ends it
@@ -376,9 +435,12 @@ class FreeswitchAdapter(TelephonyAdapter):
             root, work = self._document(turn, 0, "transfer", bridge=True)
             if text:
                 self._speak(work, text)
-            ET.SubElement(work, "execute", application="bridge",
-                          data=self.bridge_data(plan.transfer_to, plan.transfer_timeout_seconds,
-                                                plan.transfer_whisper))
+            ET.SubElement(
+                work,
+                "execute",
+                application="bridge",
+                data=self.bridge_data(plan.transfer_to, plan.transfer_timeout_seconds, plan.transfer_whisper),
+            )
             if not plan.transfer_result_url:
                 ET.SubElement(work, "hangup")  # nowhere to report: the call ends with the bridge
             return _serialise(root)

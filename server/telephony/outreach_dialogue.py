@@ -17,6 +17,7 @@ top-priority handoff, a transfer when an advisor is on duty). "不要再打了" 
 before the elder goes on the refusal list. Once the conversation has taken over, the rest
 of the call is an ordinary hotline call.
 """
+
 from __future__ import annotations
 
 import logging
@@ -31,17 +32,24 @@ from bot.timeparse import say_window
 from server import rasa_client, wording
 from server.speech import HUMAN_PAYLOAD, say_reference, speakable
 from server.telephony.base import VoiceEvent, VoicePlan
-from server.telephony.dialogue import (MAX_SPEECH_CHARS, NO_SUCH_KEY, NOT_HEARD, OK, VoiceBridge,
-                                      is_repeat_request, yes_or_no_said)
+from server.telephony.dialogue import (
+    MAX_SPEECH_CHARS,
+    NO_SUCH_KEY,
+    NOT_HEARD,
+    OK,
+    VoiceBridge,
+    is_repeat_request,
+    yes_or_no_said,
+)
 from server.telephony.store import CallState
 
 log = logging.getLogger(__name__)
 
 # Steps of the script, kept in the call's `awaiting` (at most 16 characters).
-CHECKIN_STEP = "ci:"       # + question id
+CHECKIN_STEP = "ci:"  # + question id
 REMINDER_STEP = "rem"
-OPT_OUT_STEP = "oo:"       # + the step to go back to
-SAFETY_STEP = "sq:"        # + the step to go back to: the safety layer asked its question
+OPT_OUT_STEP = "oo:"  # + the step to go back to
+SAFETY_STEP = "sq:"  # + the step to go back to: the safety layer asked its question
 RESCHEDULE_PAYLOAD = "/reschedule_booking"
 CANCEL_PAYLOAD = "/cancel_booking"
 
@@ -67,12 +75,12 @@ def in_script(state: CallState) -> bool:
 
 def _back(step: str) -> str:
     """The script step a side step (opt-out read-back, safety question) returns to."""
-    return step[len(OPT_OUT_STEP):] if step.startswith((OPT_OUT_STEP, SAFETY_STEP)) else step
+    return step[len(OPT_OUT_STEP) :] if step.startswith((OPT_OUT_STEP, SAFETY_STEP)) else step
 
 
 def _question_id(step: str) -> str | None:
     step = _back(step)
-    return step[len(CHECKIN_STEP):] if step.startswith(CHECKIN_STEP) else None
+    return step[len(CHECKIN_STEP) :] if step.startswith(CHECKIN_STEP) else None
 
 
 class OutreachBridge(VoiceBridge):
@@ -110,7 +118,7 @@ class OutreachBridge(VoiceBridge):
             return self._person(state, text, nxt)
         if step == REMINDER_STEP:
             return self._reminder_answer(state, text, nxt)
-        return self._checkin_answer(state, step[len(CHECKIN_STEP):], text, reading, nxt)
+        return self._checkin_answer(state, step[len(CHECKIN_STEP) :], text, reading, nxt)
 
     # opening -----------------------------------------------------------------------------
     def _open(self, state: CallState, nxt: str) -> VoicePlan:
@@ -118,14 +126,13 @@ class OutreachBridge(VoiceBridge):
         words = script()
         if self.call.kind == "checkin":
             first = _questions()[0]
-            return self._ask(state, CHECKIN_STEP + first["id"],
-                             [words["intro"]["checkin"], first["text"]], nxt)
+            return self._ask(
+                state, CHECKIN_STEP + first["id"], [words["intro"]["checkin"], first["text"]], nxt
+            )
         if self.call.booking_status != "booked":
             calls.finish(self.call.contact_id, "hung_up")
-            return VoicePlan(say=[words["intro"]["reminder"], words["reminder"]["visit_gone"]],
-                             hangup=True)
-        return self._ask(state, REMINDER_STEP,
-                         [words["intro"]["reminder"], self._visit_sentence()], nxt)
+            return VoicePlan(say=[words["intro"]["reminder"], words["reminder"]["visit_gone"]], hangup=True)
+        return self._ask(state, REMINDER_STEP, [words["intro"]["reminder"], self._visit_sentence()], nxt)
 
     def _visit_sentence(self) -> str:
         call = self.call
@@ -135,7 +142,8 @@ class OutreachBridge(VoiceBridge):
         tomorrow = clock.today().toordinal() + 1 == start.date().toordinal()
         when = (wording.voice("tomorrow") if tomorrow else "") + say_window(start)
         return script()["reminder"]["visit"].format(
-            when=speakable(when), service=call.service_name, reference=say_reference(reference))
+            when=speakable(when), service=call.service_name, reference=say_reference(reference)
+        )
 
     def _ask(self, state: CallState, step: str, say: list[str], nxt: str) -> VoicePlan:
         """Says `say` (its last sentence is the question) and the step's keypad options."""
@@ -180,18 +188,24 @@ class OutreachBridge(VoiceBridge):
         return VoicePlan(say=[script()["checkin"]["close_silent"]], hangup=True)
 
     # the check-in ------------------------------------------------------------------------
-    def _checkin_answer(self, state: CallState, qid: str, text: str, reading: Reading,
-                        nxt: str) -> VoicePlan:
+    def _checkin_answer(self, state: CallState, qid: str, text: str, reading: Reading, nxt: str) -> VoicePlan:
         words = script()
         if reading.kind == "unclear" and state.misunderstood_count == 0:
             state.misunderstood_count = 1
             return self._ask(state, CHECKIN_STEP + qid, [words["checkin"]["ask_again"], _question(qid)], nxt)
         state.misunderstood_count = 0
-        label = (reading.kind if reading.kind != "need"
-                 else "、".join(words["need_labels"][n] for n in reading.needs))
-        calls.note_turn(self.call.contact_id, _question(qid), text,
-                        words["need_labels"].get(label, label) if reading.kind != "fine" else None,
-                        reading.needs)
+        label = (
+            reading.kind
+            if reading.kind != "need"
+            else "、".join(words["need_labels"][n] for n in reading.needs)
+        )
+        calls.note_turn(
+            self.call.contact_id,
+            _question(qid),
+            text,
+            words["need_labels"].get(label, label) if reading.kind != "fine" else None,
+            reading.needs,
+        )
         following = _next_question(qid)
         if following is None:
             return self._close_checkin(state)
@@ -204,8 +218,10 @@ class OutreachBridge(VoiceBridge):
 
             row = s.get(OutreachContact, self.call.contact_id)
             needs = [n for n in (row.needs or "").split(",") if n]
-            answered = any(line.startswith("答：") and not line.startswith("答：（没有回答）")
-                           for line in (row.transcript or "").splitlines())
+            answered = any(
+                line.startswith("答：") and not line.startswith("答：（没有回答）")
+                for line in (row.transcript or "").splitlines()
+            )
         state.awaiting = None
         state.outcome = "goodbye"
         if needs:
@@ -241,28 +257,33 @@ class OutreachBridge(VoiceBridge):
     # handing over to the conversation ----------------------------------------------------
     def _send(self, state: CallState, message: str) -> rasa_client.ChatResult:
         # The person on the line is the elder we dialled: her number is the caller ID.
-        return rasa_client.send_message(state.sender_id, message, {
-            "channel": "voice", "phone": self.call.number, "call_sid": state.call_sid})
+        return rasa_client.send_message(
+            state.sender_id,
+            message,
+            {"channel": "voice", "phone": self.call.number, "call_sid": state.call_sid},
+        )
 
-    def _hand_over(self, state: CallState, payload: str, heard: str, outcome: str,
-                   nxt: str) -> VoicePlan:
+    def _hand_over(self, state: CallState, payload: str, heard: str, outcome: str, nxt: str) -> VoicePlan:
         calls.note_turn(self.call.contact_id, state.last_spoken or "", heard)
         calls.finish(self.call.contact_id, outcome)
         state.awaiting = None
         state.misunderstood_count = 0
         return self._answer(state, self._send(state, payload), nxt)
 
-    def _to_conversation(self, state: CallState, text: str, reading: Reading,
-                         nxt: str) -> VoicePlan:
+    def _to_conversation(self, state: CallState, text: str, reading: Reading, nxt: str) -> VoicePlan:
         kind = reading.safety.get("kind")
         step = state.awaiting or ""
         if kind == "unsure" and not step.startswith(OPT_OUT_STEP):
             return self._safety_question(state, step, text, nxt)
-        log.warning("outbound call contact=%s: the safety layer read %s; the hotline "
-                    "conversation takes over", self.call.contact_id, kind)
+        log.warning(
+            "outbound call contact=%s: the safety layer read %s; the hotline conversation takes over",
+            self.call.contact_id,
+            kind,
+        )
         calls.note_turn(self.call.contact_id, state.last_spoken or "", text, "转入热线对话")
-        calls.finish(self.call.contact_id,
-                     "emergency" if kind in ("crisis", "emergency") else "needs_followup")
+        calls.finish(
+            self.call.contact_id, "emergency" if kind in ("crisis", "emergency") else "needs_followup"
+        )
         state.awaiting = None
         state.misunderstood_count = 0
         return self._answer(state, self._send(state, text), nxt)
@@ -273,8 +294,13 @@ class OutreachBridge(VoiceBridge):
         answer's needs are kept; "no" goes back to the script."""
         qid = _question_id(step)
         plain = read_answer(qid, text, None, safety_first=False) if qid else None
-        calls.note_turn(self.call.contact_id, state.last_spoken or "", text, "安全确认",
-                        plain.needs if plain is not None else ())
+        calls.note_turn(
+            self.call.contact_id,
+            state.last_spoken or "",
+            text,
+            "安全确认",
+            plain.needs if plain is not None else (),
+        )
         result = self._send(state, text)
         if self._hotline_took_over(result):
             calls.finish(self.call.contact_id, "emergency")
@@ -285,8 +311,11 @@ class OutreachBridge(VoiceBridge):
         return plan
 
     def _hotline_took_over(self, result: rasa_client.ChatResult) -> bool:
-        return (result.degraded or "handoff" in result.actions
-                or any(r.custom.get("urgent") for r in result.replies if r.custom))
+        return (
+            result.degraded
+            or "handoff" in result.actions
+            or any(r.custom.get("urgent") for r in result.replies if r.custom)
+        )
 
     def _safety_answer(self, state: CallState, step: str, text: str, nxt: str) -> VoicePlan:
         result = self._send(state, text)
@@ -323,8 +352,9 @@ class OutreachBridge(VoiceBridge):
         state.last_spoken, state.last_choices = question, {}
         return self._listen([question], nxt)
 
-    def _opt_out_answer(self, state: CallState, step: str, text: str, reading: Reading,
-                        nxt: str) -> VoicePlan:
+    def _opt_out_answer(
+        self, state: CallState, step: str, text: str, reading: Reading, nxt: str
+    ) -> VoicePlan:
         said = yes_or_no_said(text)
         yes = reading.kind == "opt_out" or reading.intent == "affirm" or said is True
         no = reading.intent == "deny" or said is False
@@ -332,14 +362,18 @@ class OutreachBridge(VoiceBridge):
             return self._opt_out_decided(state, step, yes and not no, text, nxt)
         return self._listen([script()["opt_out_confirm"]], nxt)
 
-    def _opt_out_decided(self, state: CallState, step: str, yes: bool, heard: str,
-                         nxt: str) -> VoicePlan:
+    def _opt_out_decided(self, state: CallState, step: str, yes: bool, heard: str, nxt: str) -> VoicePlan:
         back = _back(step)
         if yes:
             with session_scope() as s:
-                rules.add_refusal(s, source="voice", elder_id=self.call.elder_id,
-                                  number=self.call.number, created_by="outbound call",
-                                  note=f"contact #{self.call.contact_id}")
+                rules.add_refusal(
+                    s,
+                    source="voice",
+                    elder_id=self.call.elder_id,
+                    number=self.call.number,
+                    created_by="outbound call",
+                    note=f"contact #{self.call.contact_id}",
+                )
             calls.note_turn(self.call.contact_id, script()["opt_out_confirm"], heard, "不再打电话")
             calls.finish(self.call.contact_id, "opted_out")
             state.awaiting, state.outcome = None, "goodbye"

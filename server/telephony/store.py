@@ -4,6 +4,7 @@ Every function is one unit of work (bot.db.session_scope). The bridge keeps work
 the database is down: callers get a transient CallState and their calls are not recorded,
 which the log says loudly; a caller is never left in silence because a write failed.
 """
+
 from __future__ import annotations
 
 import logging
@@ -23,11 +24,20 @@ log = logging.getLogger(__name__)
 
 FINAL_STATUSES = {"completed", "busy", "no-answer", "failed", "canceled"}
 # What a call's outcome is when the bridge did not end it itself.
-FORM_NAMES_ZH = {"book_service_form": "预约服务", "cancel_booking_form": "取消预约",
-                 "reschedule_booking_form": "改期", "query_booking_form": "查预约",
-                 "eligibility_form": "资格测算"}
-_OUTCOME_BY_STATUS = {"completed": "caller_hung_up", "busy": "failed", "no-answer": "failed",
-                      "failed": "failed", "canceled": "abandoned"}
+FORM_NAMES_ZH = {
+    "book_service_form": "预约服务",
+    "cancel_booking_form": "取消预约",
+    "reschedule_booking_form": "改期",
+    "query_booking_form": "查预约",
+    "eligibility_form": "资格测算",
+}
+_OUTCOME_BY_STATUS = {
+    "completed": "caller_hung_up",
+    "busy": "failed",
+    "no-answer": "failed",
+    "failed": "failed",
+    "canceled": "abandoned",
+}
 
 
 def voice_sender_id(call_sid: str) -> str:
@@ -38,6 +48,7 @@ def voice_sender_id(call_sid: str) -> str:
 @dataclass
 class CallState:
     """What the bridge remembers between the turns of one call."""
+
     call_sid: str
     sender_id: str
     from_number: str = ""
@@ -63,33 +74,57 @@ def load_call(call_sid: str, from_number: str, to_number: str, provider: str) ->
         with session_scope() as s:
             call = s.execute(select(Call).where(Call.call_sid == call_sid)).scalar_one_or_none()
             if call is None:
-                call = Call(call_sid=call_sid, provider=provider, from_number=from_number or None,
-                            to_number=to_number or None, sender_id=voice_sender_id(call_sid),
-                            status="in-progress", task_completed=0, silence_count=0,
-                            misunderstood_count=0)
+                call = Call(
+                    call_sid=call_sid,
+                    provider=provider,
+                    from_number=from_number or None,
+                    to_number=to_number or None,
+                    sender_id=voice_sender_id(call_sid),
+                    status="in-progress",
+                    task_completed=0,
+                    silence_count=0,
+                    misunderstood_count=0,
+                )
                 s.add(call)
                 s.flush()
                 log.info("call started sid=%s from=%s", call_sid, mask_phone(from_number))
-            rated = s.execute(select(func.count(SatisfactionRating.id)).where(
-                SatisfactionRating.call_sid == call_sid)).scalar_one() > 0
-            return CallState(call_sid=call.call_sid, sender_id=call.sender_id,
-                             from_number=call.from_number or from_number or "",
-                             to_number=call.to_number or to_number or "",
-                             provider=call.provider, silence_count=call.silence_count,
-                             misunderstood_count=call.misunderstood_count,
-                             last_spoken=call.last_spoken,
-                             last_choices=dict(call.last_choices or {}),
-                             awaiting=call.awaiting, task_completed=call.task_completed,
-                             outcome=call.outcome, rated=rated, speech_rate=call.speech_rate,
-                             volume=call.volume, pending_speech=call.pending_speech)
+            rated = (
+                s.execute(
+                    select(func.count(SatisfactionRating.id)).where(SatisfactionRating.call_sid == call_sid)
+                ).scalar_one()
+                > 0
+            )
+            return CallState(
+                call_sid=call.call_sid,
+                sender_id=call.sender_id,
+                from_number=call.from_number or from_number or "",
+                to_number=call.to_number or to_number or "",
+                provider=call.provider,
+                silence_count=call.silence_count,
+                misunderstood_count=call.misunderstood_count,
+                last_spoken=call.last_spoken,
+                last_choices=dict(call.last_choices or {}),
+                awaiting=call.awaiting,
+                task_completed=call.task_completed,
+                outcome=call.outcome,
+                rated=rated,
+                speech_rate=call.speech_rate,
+                volume=call.volume,
+                pending_speech=call.pending_speech,
+            )
     except IntegrityError:
         # Two first webhooks of one call at once: the other created it.
         return load_call(call_sid, from_number, to_number, provider)
     except Exception:
         log.exception("call state unavailable for sid=%s: continuing without a record", call_sid)
-        return CallState(call_sid=call_sid, sender_id=voice_sender_id(call_sid),
-                         from_number=from_number, to_number=to_number, provider=provider,
-                         persisted=False)
+        return CallState(
+            call_sid=call_sid,
+            sender_id=voice_sender_id(call_sid),
+            from_number=from_number,
+            to_number=to_number,
+            provider=provider,
+            persisted=False,
+        )
 
 
 def finish_turn(state: CallState, turn_no: int, body: str, *, recorded: bool) -> None:
@@ -126,32 +161,44 @@ class TurnClaim:
     body: str | None = None
 
 
-def claim_turn(call_sid: str, turn_no: int, *, channel: str, sender_id: str,
-               input_kind: str, input_masked: str | None) -> TurnClaim:
+def claim_turn(
+    call_sid: str, turn_no: int, *, channel: str, sender_id: str, input_kind: str, input_masked: str | None
+) -> TurnClaim:
     """Claims a turn before running it. The UNIQUE (call_sid, turn_no) row makes a retried
     webhook find the first one's answer (or see it still running) instead of running the
     conversation step a second time."""
     try:
         with session_scope() as s:
-            s.add(CallTurn(call_sid=call_sid, turn_no=turn_no, channel=channel,
-                           sender_id=sender_id, input_kind=input_kind,
-                           input_masked=(input_masked or "")[:500] or None))
+            s.add(
+                CallTurn(
+                    call_sid=call_sid,
+                    turn_no=turn_no,
+                    channel=channel,
+                    sender_id=sender_id,
+                    input_kind=input_kind,
+                    input_masked=(input_masked or "")[:500] or None,
+                )
+            )
         return TurnClaim("claimed")
     except IntegrityError:
         body = _turn_body(call_sid, turn_no)
-        log.info("retried webhook sid=%s turn=%s: %s", call_sid, turn_no,
-                 "answered again" if body is not None else "still running")
+        log.info(
+            "retried webhook sid=%s turn=%s: %s",
+            call_sid,
+            turn_no,
+            "answered again" if body is not None else "still running",
+        )
         return TurnClaim("answered", body) if body is not None else TurnClaim("running")
     except Exception:
-        log.exception("could not claim turn sid=%s turn=%s: answering without a record",
-                      call_sid, turn_no)
+        log.exception("could not claim turn sid=%s turn=%s: answering without a record", call_sid, turn_no)
         return TurnClaim("unrecorded")
 
 
 def _turn_body(call_sid: str, turn_no: int) -> str | None:
     with session_scope() as s:
-        return s.execute(select(CallTurn.response_body).where(
-            CallTurn.call_sid == call_sid, CallTurn.turn_no == turn_no)).scalar_one_or_none()
+        return s.execute(
+            select(CallTurn.response_body).where(CallTurn.call_sid == call_sid, CallTurn.turn_no == turn_no)
+        ).scalar_one_or_none()
 
 
 def wait_for_answer(call_sid: str, turn_no: int, timeout: float) -> str | None:
@@ -177,8 +224,9 @@ def answer_turn(call_sid: str, turn_no: int, body: str, choices: dict | None = N
 
 
 def _answer(s, call_sid: str, turn_no: int, body: str, choices: dict | None) -> None:
-    turn = s.execute(select(CallTurn).where(CallTurn.call_sid == call_sid,
-                                            CallTurn.turn_no == turn_no)).scalar_one()
+    turn = s.execute(
+        select(CallTurn).where(CallTurn.call_sid == call_sid, CallTurn.turn_no == turn_no)
+    ).scalar_one()
     turn.response_body = body
     turn.choices = choices or None
     turn.answered_at = utcnow()
@@ -188,9 +236,15 @@ def last_sms_choices(sender_id: str) -> dict[str, str]:
     """The "回复1…" choices of the last SMS answer to this person."""
     try:
         with session_scope() as s:
-            choices = s.execute(select(CallTurn.choices).where(
-                CallTurn.sender_id == sender_id, CallTurn.channel == "sms",
-                CallTurn.response_body.is_not(None)).order_by(CallTurn.id.desc()).limit(1)
+            choices = s.execute(
+                select(CallTurn.choices)
+                .where(
+                    CallTurn.sender_id == sender_id,
+                    CallTurn.channel == "sms",
+                    CallTurn.response_body.is_not(None),
+                )
+                .order_by(CallTurn.id.desc())
+                .limit(1)
             ).scalar_one_or_none()
             return dict(choices or {})
     except Exception:
@@ -202,9 +256,14 @@ def has_open_callback(sender_id: str) -> bool:
     """Is a callback request of this conversation already in the advisor queue?"""
     try:
         with session_scope() as s:
-            return s.execute(select(func.count(Handoff.id)).where(
-                Handoff.sender_id == sender_id, Handoff.kind == "callback",
-                Handoff.status != "closed")).scalar_one() > 0
+            return (
+                s.execute(
+                    select(func.count(Handoff.id)).where(
+                        Handoff.sender_id == sender_id, Handoff.kind == "callback", Handoff.status != "closed"
+                    )
+                ).scalar_one()
+                > 0
+            )
     except Exception:
         log.exception("could not look up callbacks")
         return False
@@ -213,8 +272,7 @@ def has_open_callback(sender_id: str) -> bool:
 def record_rating(call_sid: str, score: int, *, phone: str | None, channel: str = "voice") -> int | None:
     try:
         with session_scope() as s:
-            rating = SatisfactionRating(call_sid=call_sid, score=score, phone=phone or None,
-                                        channel=channel)
+            rating = SatisfactionRating(call_sid=call_sid, score=score, phone=phone or None, channel=channel)
             s.add(rating)
             s.flush()
             rating_id = rating.id
@@ -232,10 +290,17 @@ def record_status(event, provider: str) -> None:
     with session_scope() as s:
         call = s.execute(select(Call).where(Call.call_sid == event.call_id)).scalar_one_or_none()
         if call is None:
-            call = Call(call_sid=event.call_id, provider=provider,
-                        from_number=event.from_number or None, to_number=event.to_number or None,
-                        sender_id=voice_sender_id(event.call_id), status=event.status,
-                        task_completed=0, silence_count=0, misunderstood_count=0)
+            call = Call(
+                call_sid=event.call_id,
+                provider=provider,
+                from_number=event.from_number or None,
+                to_number=event.to_number or None,
+                sender_id=voice_sender_id(event.call_id),
+                status=event.status,
+                task_completed=0,
+                silence_count=0,
+                misunderstood_count=0,
+            )
             s.add(call)
         call.status = event.status[:16]
         if event.status in FINAL_STATUSES:
@@ -252,8 +317,7 @@ def record_status(event, provider: str) -> None:
                         hung_up = (call.sender_id, call.from_number)
     if hung_up is not None:
         _callback_if_cut_off(*hung_up)
-    log.info("call status sid=%s status=%s duration=%s", event.call_id, event.status,
-             event.duration_seconds)
+    log.info("call status sid=%s status=%s duration=%s", event.call_id, event.status, event.duration_seconds)
 
 
 def _callback_if_cut_off(sender_id: str, phone: str) -> None:
@@ -268,7 +332,12 @@ def _callback_if_cut_off(sender_id: str, phone: str) -> None:
     if has_open_callback(sender_id):
         return
     try:
-        handoff.create_handoff("callback", sender_id=sender_id, channel="voice", phone=phone,
-                               summary=f"来电中途挂断，事情没办完（{FORM_NAMES_ZH.get(form, form)}），请回电")
+        handoff.create_handoff(
+            "callback",
+            sender_id=sender_id,
+            channel="voice",
+            phone=phone,
+            summary=f"来电中途挂断，事情没办完（{FORM_NAMES_ZH.get(form, form)}），请回电",
+        )
     except Exception:
         log.exception("could not queue a callback for a cut-off call sender=%s", sender_id)

@@ -4,6 +4,7 @@ Voice facts (DESIGN.md): <Gather> recognises Mandarin with language cmn-Hans-CN 
 speech model; <Say> speaks it with language cmn-CN and a Polly Mandarin voice; SSML
 <prosody rate volume> slows it down (further after 说慢点) and raises it (大声点).
 """
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,14 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from bot.config import Settings, get_settings
 from server.telephony.advisor_line import transfer_target
-from server.telephony.base import (CallStatusEvent, MalformedWebhook, SmsEvent,
-                                   TelephonyAdapter, VoiceEvent, VoicePlan)
+from server.telephony.base import (
+    CallStatusEvent,
+    MalformedWebhook,
+    SmsEvent,
+    TelephonyAdapter,
+    VoiceEvent,
+    VoicePlan,
+)
 
 GATHER_LANGUAGE = "cmn-Hans-CN"
 SAY_LANGUAGE = "cmn-CN"
@@ -64,8 +71,13 @@ class TwilioAdapter(TelephonyAdapter):
     # None: transfers go without a whisper
     whisper_url: Callable[[str], str] | None = None
 
-    def __init__(self, auth_token: str, voice: str = DEFAULT_VOICE, rate: str = DEFAULT_RATE,
-                 speech_model: str = DEFAULT_SPEECH_MODEL):
+    def __init__(
+        self,
+        auth_token: str,
+        voice: str = DEFAULT_VOICE,
+        rate: str = DEFAULT_RATE,
+        speech_model: str = DEFAULT_SPEECH_MODEL,
+    ):
         self.auth_token = auth_token
         self.voice = voice
         self.rate = rate
@@ -76,9 +88,12 @@ class TwilioAdapter(TelephonyAdapter):
         """TWILIO_AUTH_TOKEN, TWILIO_VOICE, VOICE_SPEECH_RATE, TWILIO_SPEECH_MODEL (unset: the
         defaults above)."""
         s = settings or get_settings()
-        return cls(s.twilio_auth_token, voice=s.twilio_voice or DEFAULT_VOICE,
-                   rate=s.voice_speech_rate or DEFAULT_RATE,
-                   speech_model=s.twilio_speech_model or DEFAULT_SPEECH_MODEL)
+        return cls(
+            s.twilio_auth_token,
+            voice=s.twilio_voice or DEFAULT_VOICE,
+            rate=s.voice_speech_rate or DEFAULT_RATE,
+            speech_model=s.twilio_speech_model or DEFAULT_SPEECH_MODEL,
+        )
 
     # --- requests in ------------------------------------------------------------------
 
@@ -109,18 +124,22 @@ class TwilioAdapter(TelephonyAdapter):
         )
 
     def sms_event(self, params: Mapping) -> SmsEvent:
-        return SmsEvent(message_id=_sid(params, "MessageSid", "SmsSid"),
-                        from_number=_number(params, "From"),
-                        to_number=_number(params, "To"),
-                        body=_field(params, "Body"))
+        return SmsEvent(
+            message_id=_sid(params, "MessageSid", "SmsSid"),
+            from_number=_number(params, "From"),
+            to_number=_number(params, "To"),
+            body=_field(params, "Body"),
+        )
 
     def status_event(self, params: Mapping) -> CallStatusEvent:
         duration = _field(params, "CallDuration", 12).strip()
-        return CallStatusEvent(call_id=_sid(params, "CallSid"),
-                               status=_field(params, "CallStatus", 32).strip().lower() or "unknown",
-                               from_number=_number(params, "From"),
-                               to_number=_number(params, "To"),
-                               duration_seconds=int(duration) if duration.isdigit() else None)
+        return CallStatusEvent(
+            call_id=_sid(params, "CallSid"),
+            status=_field(params, "CallStatus", 32).strip().lower() or "unknown",
+            from_number=_number(params, "From"),
+            to_number=_number(params, "To"),
+            duration_seconds=int(duration) if duration.isdigit() else None,
+        )
 
     # --- answers out ------------------------------------------------------------------
 
@@ -139,14 +158,19 @@ class TwilioAdapter(TelephonyAdapter):
                 for sentence in plan.say:
                     self._say(response, sentence, plan)
             gather = response.gather(
-                input="speech dtmf", action=listen.result_url, method="POST",
-                language=GATHER_LANGUAGE, speech_model=self.speech_model,
+                input="speech dtmf",
+                action=listen.result_url,
+                method="POST",
+                language=GATHER_LANGUAGE,
+                speech_model=self.speech_model,
                 speech_timeout=str(listen.speech_end_seconds),
-                timeout=listen.timeout_seconds, num_digits=listen.max_digits,
+                timeout=listen.timeout_seconds,
+                num_digits=listen.max_digits,
                 finish_on_key="#",
                 action_on_empty_result=True,
-                hints=",".join(listen.hints) if listen.hints else None)
-            for sentence in (plan.say if plan.interruptible else plan.listen_prompt):
+                hints=",".join(listen.hints) if listen.hints else None,
+            )
+            for sentence in plan.say if plan.interruptible else plan.listen_prompt:
                 self._say(gather, sentence, plan)
             # Only reached if Gather ends without calling its action: silence all the same.
             response.redirect(listen.result_url, method="POST")
@@ -154,8 +178,12 @@ class TwilioAdapter(TelephonyAdapter):
         for sentence in plan.say:
             self._say(response, sentence)
         if plan.transfer_to:
-            dial = response.dial(action=plan.transfer_result_url, method="POST",
-                                 timeout=plan.transfer_timeout_seconds, answer_on_bridge=True)
+            dial = response.dial(
+                action=plan.transfer_result_url,
+                method="POST",
+                timeout=plan.transfer_timeout_seconds,
+                answer_on_bridge=True,
+            )
             self._dial_target(dial, plan)
         elif plan.redirect_url:
             if plan.pause_seconds:

@@ -1,5 +1,6 @@
 """Launching Debian's Chromium (`make system-deps`) with Playwright's sync API, and saving
 screenshots under test-output/screenshots/."""
+
 from __future__ import annotations
 
 import os
@@ -15,18 +16,28 @@ from tests.stack import ROOT
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
-PHONE = {"width": 390, "height": 844}   # an ordinary phone screen, CSS pixels
+PHONE = {"width": 390, "height": 844}  # an ordinary phone screen, CSS pixels
 DESKTOP = {"width": 1280, "height": 900}
 
 
 def require_chromium() -> None:
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: run `make system-deps` (as root) to install Debian's "
-                    "chromium for the browser tests")
+        pytest.skip(
+            f"{CHROMIUM} is missing: run `make system-deps` (as root) to install Debian's "
+            "chromium for the browser tests"
+        )
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
@@ -42,10 +53,23 @@ def screenshot(page, name: str, full_page: bool = False) -> Path:
 
 def create_console_user(stack, username: str, password: str, role: str) -> None:
     """The real CLI against the stack's database (same path an operator takes)."""
-    result = subprocess.run([str(Path(sys.executable).parent / "flask"), "--app", "server",
-                             "create-user", username, "--role", role],
-                            input=password + "\n", text=True, capture_output=True,
-                            cwd=ROOT, env=stack.env(), timeout=120)
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "flask"),
+            "--app",
+            "server",
+            "create-user",
+            username,
+            "--role",
+            role,
+        ],
+        input=password + "\n",
+        text=True,
+        capture_output=True,
+        cwd=ROOT,
+        env=stack.env(),
+        timeout=120,
+    )
     if result.returncode != 0 and "exists" not in result.stderr:
         raise RuntimeError(f"create-user failed: {result.stderr[-2000:]}")
 
@@ -66,8 +90,7 @@ def serve_flask(app):
         thread.join(timeout=10)
 
 
-def console_login(browser, stack, viewport: dict, username: str, password: str, *,
-                  bypass_csp: bool = False):
+def console_login(browser, stack, viewport: dict, username: str, password: str, *, bypass_csp: bool = False):
     """A new browser context logged in to the advisor console: (context, page on home).
     `bypass_csp` lets a test inject axe-core into pages whose CSP forbids it."""
     context = browser.new_context(viewport=viewport, locale="zh-CN", bypass_csp=bypass_csp)
@@ -100,8 +123,10 @@ def axe_violations(page, impacts=("serious", "critical"), context=None) -> list[
     the violations of the given impacts: [{id, impact, help, helpUrl, nodes: [...]}].
     Fails (never skips) when axe-core is not installed: `make install` installs it."""
     if not AXE_JS.exists():
-        pytest.fail(f"{AXE_JS} is missing: run `make install` (it runs "
-                    "`npm ci --prefix tests/browser`; npm comes with `make system-deps`)")
+        pytest.fail(
+            f"{AXE_JS} is missing: run `make install` (it runs "
+            "`npm ci --prefix tests/browser`; npm comes with `make system-deps`)"
+        )
     if not page.evaluate("typeof window.axe === 'object'"):
         page.add_script_tag(path=str(AXE_JS))
     result = page.evaluate("ctx => axe.run(ctx || document, {resultTypes: ['violations']})", context)
@@ -114,6 +139,8 @@ def describe_violations(violations: list[dict]) -> str:
     for v in violations:
         lines.append(f"[{v['impact']}] {v['id']}: {v['help']} ({v['helpUrl']})")
         for node in v["nodes"][:8]:
-            lines.append(f"    {' '.join(map(str, node['target']))}: "
-                         f"{node.get('failureSummary', '').replace(chr(10), ' ')[:300]}")
+            lines.append(
+                f"    {' '.join(map(str, node['target']))}: "
+                f"{node.get('failureSummary', '').replace(chr(10), ' ')[:300]}"
+            )
     return "\n".join(lines)
