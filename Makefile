@@ -69,6 +69,7 @@ system-deps:
 ## described in docs/ARCHITECTURE.md; then Rasa's own check of the training data, domain and stories
 lint: install
 	$(BIN)/ruff check --no-cache .
+	$(BIN)/ruff format --check --no-cache .
 	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/mypy
 	$(BIN)/rasa data validate --quiet
