@@ -1071,22 +1071,6 @@ class ValidateRescheduleBookingForm(BookingFormValidation):
     def name(self) -> Text:
         return "validate_reschedule_booking_form"
 
-    def keep_day_of_unusable_time(self, turn: Turn, request: str) -> None:
-        """ "大后天中午" with the request: no visits at noon, so the caller hears the hours and
-        the day is kept (booking_day_said) for the half day she names next."""
-        try:
-            parse_time(request)
-            return
-        except TimeParseError as exc:
-            if exc.code != "outside_hours":
-                return
-            message = exc.message
-        day = day_named(request)
-        if day is None or day < today():
-            return
-        turn.set("booking_day_said", day.isoformat())
-        turn.say(message)
-
     def time_in_request(self, request: str) -> Optional[str]:
         """Only the time after 改到 / 换到 is the new one; a day before it names the booking."""
         tail = after_correction(request)
