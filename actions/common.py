@@ -108,6 +108,21 @@ def say_referral(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) 
     return True
 
 
+def uncovered_benefit_answer(text: str) -> str | None:
+    """Where to ask, when a message names a benefit the policy pack does not cover (高龄津贴,
+    养老金: policies/<region>/coverage.yml), else None."""
+    if not text or text.startswith("/"):
+        return None
+    from bot import policy_kb
+
+    try:
+        answer = policy_kb.get_kb().answer(question=text)
+    except Exception:  # the caller gets the usual reply; the policy path reports a broken pack
+        log.exception("policy knowledge base failed on a coverage lookup")
+        return None
+    return answer.text if answer.kind == "not_covered" else None
+
+
 def confident_policy_answer(text: str) -> tuple[str, str] | None:
     """(answer text, program id) when the policy knowledge base is sure what a message is
     about, else None. For messages the classifier did not read as policy questions (out of

@@ -31,6 +31,7 @@ from actions.common import (
     form_buttons,
     guarded,
     is_voice,
+    uncovered_benefit_answer,
     latest_text,
 )
 from bot import eligibility, handoff, identity
@@ -292,12 +293,17 @@ class ActionEligibilityStart(Action):
             ]
             log.info("eligibility: caller %s is a registered elder", mask_phone(phone))
         policy = _policy_answer_too(tracker, text)
+        uncovered = None if policy else uncovered_benefit_answer(text)
         if policy:
             # "我爸瘫在床上了，长护险的流程是什么" reads as both: the cited answer first,
             # then the check
             dispatcher.utter_message(text=policy)
+        elif uncovered:
+            # "我妈能领高龄补贴吗": a benefit the pack does not cover; where to ask first,
+            # then the check of what it does cover (先不办了 leaves it)
+            dispatcher.utter_message(text=uncovered)
         said = readback(fact_events(found), who)
-        intro = f"好的，我帮您查查{who}能享受哪些养老服务。"
+        intro = f"{'另外，我也可以' if uncovered else '好的，我'}帮您查查{who}能享受哪些养老服务。"
         if said:
             intro += f"我记下了：{said}。"
         dispatcher.utter_message(text=intro)

@@ -155,6 +155,24 @@ def test_relative_and_facts_from_the_first_sentence():
     assert "您母亲83岁" in dispatcher.messages[0]["text"]
 
 
+def test_a_benefit_outside_the_pack_is_told_where_to_ask_before_the_check():
+    dispatcher = CollectingDispatcher()
+    t = tracker(text="我妈今年八十六，能领高龄补贴吗")
+    events = asyncio.run(ActionEligibilityStart().run(dispatcher, t, DOMAIN))
+    first, intro = (m["text"] for m in dispatcher.messages)
+    assert "高龄津贴" in first and "民政" in first  # policies/demo_district/coverage.yml
+    assert intro.startswith("另外") and "您母亲86岁" in intro
+    slots = {e["name"]: e["value"] for e in events if e["event"] == "slot" and e["value"] is not None}
+    assert slots["elig_age"] == 86  # the check keeps what was said
+
+
+def test_a_check_without_such_a_benefit_starts_plainly():
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionEligibilityStart().run(dispatcher, tracker(text="我能享受什么服务"), DOMAIN))
+    [intro] = (m["text"] for m in dispatcher.messages)
+    assert intro.startswith("好的，我帮您查查")
+
+
 def test_summary_names_eligible_programs_first_with_the_number():
     facts = {
         "elig_age": 88,
