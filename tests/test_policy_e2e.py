@@ -20,6 +20,7 @@ KB = load_kb(PROJECT_ROOT / "policies", "demo_district")
 CASES = [
     ("free_home_care_80plus", "我妈今年八十六了，每个月免费照料有几个小时", "不少于3小时"),
     ("free_home_care_80plus", "八十岁以上老人的免费上门照料是什么政策", "免费照料"),
+    ("free_home_care_80plus", "过了八十岁，上门照料是不是就不要钱了", "免费照料"),
     ("basic_service_objects", "特惠对象都包括哪些人", "百岁老年人"),
     ("basic_service_objects", "特定对象指的是什么样的老人", "空巢独居"),
     ("basic_service_objects", "低保户家的老人属于哪一类服务对象", "特惠对象"),
