@@ -12,10 +12,13 @@ from tests.stack import MODEL
 
 pytestmark = pytest.mark.e2e
 
+# Lowered on 2026-11-29 with the entity pipeline taken back out of config.yml (the person-name
+# extractor and lookups from synonyms cost 4 of the 72 caller scripts; benchmarks/RESULTS.md):
+# measured 0.786 / 0.815, 0.868 / 0.840 and entity F1 0.907.
 FLOORS = {
-    "shared": {"intent_accuracy": 0.78, "entity_f1": 0.82},
-    "independent": {"intent_accuracy": 0.86, "entity_f1": 0.85},
-    "entities_dev": {"entity_f1": 0.94},
+    "shared": {"intent_accuracy": 0.78, "entity_f1": 0.81},
+    "independent": {"intent_accuracy": 0.86, "entity_f1": 0.83},
+    "entities_dev": {"entity_f1": 0.90},
 }
 
 
