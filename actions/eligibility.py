@@ -33,12 +33,14 @@ from actions.common import (
     is_voice,
     uncovered_benefit_answer,
     latest_text,
+    say_referral,
 )
-from bot import eligibility, handoff, identity
+from bot import eligibility, handoff, identity, referrals
 from bot import booking_text as bt
 from bot import facts as factlib
 from bot.clock import today
 from bot.eligibility_caller import stored_facts_for_phone
+from bot.eligibility_focus import asked_programs
 from bot.eligibility_summary import SCREEN_WHY, explanation, screen_summary, sms_text, spoken_summary
 from bot.masking import mask_phone
 
@@ -74,6 +76,26 @@ STATE_SLOTS = (
     "elig_sms_sent",
 )
 MAX_FAILURES = 2
+SKIPPED_TEXT = "这一项我先跳过，到时候请社区帮您认定。"
+
+# A question back instead of an answer ("助餐点一般在哪里？"): a value reader may still find
+# a word in it (一般 -> 普通), so a question that the knowledge base can answer is answered
+# as a side question and the form's question is asked again.
+_SIDE_QUESTION = re.compile(r"？|\?|哪里|哪儿|在哪|怎么|什么|多少|几点|几个|吗$|呢$")
+
+
+def is_side_question(text: str) -> bool:
+    return bool(_SIDE_QUESTION.search(text or ""))
+
+
+# "不清楚，没听她说过吃低保", "不知道是不是特困": a don't-know whose words name a value only as
+# what the caller has not heard of or cannot tell; the value is not taken.
+_NOT_HEARD = re.compile(r"没听.{0,6}(说|讲|提)|没(说|讲|提)(过|起)|是不是|有没有|吃没吃|算不算|办没办")
+
+
+def is_unsure_about(text: str) -> bool:
+    return factlib.is_dont_know(text) and bool(_NOT_HEARD.search(text or ""))
+
 
 # What to say when an answer could not be used: an example of a good answer.
 EXAMPLES = {
@@ -240,18 +262,61 @@ _CLAUSE_READERS = (
 )
 
 
+# "她能不能算特困", "低保能申请吗": the status is what the caller asks about, not a fact
+# about the person; read as a fact it would answer its own question with a yes.
+_ASKED_STATUS = re.compile(
+    r"(能不能|能否|可不可以|可以|算不算|够不够|够得上|有没有资格|想|怎么|如何|能)"
+    r"(算|评|评上|申请|办理?|吃上|当上?|够)?[^，,。；;？?]{0,3}(特困|五保|低保)|"
+    r"(特困|五保|低保)(户|供养|人员)?(够不够|算不算|能不能评上?|怎么申请|怎么评)"
+)
+
+
+def _stated_status(plain: str) -> str | None:
+    """The means-tested status the sentence states, leaving out the clauses that ask about
+    one; None when it only asks ("她能不能算特困啊")."""
+    clauses = [c for c in re.split(r"[，,。；;！!？?\s]+", plain) if c and not _ASKED_STATUS.search(c)]
+    return next((v for v in map(factlib.parse_economic_status, clauses) if v is not None), None)
+
+
 def facts_said(text: str) -> dict:
     """The facts in a caller's sentence: the fact reader's, plus a money or mobility fact
-    said in a clause of its own that the reader passed over."""
+    said in a clause of its own that the reader passed over (a status the caller only asks
+    about is not taken as said)."""
     plain = unhedged(text)
     found = factlib.extract_facts(plain, today())
+    if found.get("economic_status") in ("低保", "特困") and _ASKED_STATUS.search(plain):
+        stated = _stated_status(plain)
+        if stated is None:
+            found.pop("economic_status")
+        else:
+            found["economic_status"] = stated
     for clause in re.split(r"[，,。；;！!？?\s]+", plain):
         for fact, cue, reader in _CLAUSE_READERS:
+            if fact == "economic_status" and _ASKED_STATUS.search(clause):
+                continue
             if fact not in found and cue.search(clause):
                 value = reader(clause)
                 if value is not None:
                     found[fact] = value
     return found
+
+
+def opening_text(tracker: Tracker) -> str:
+    """What the caller said that started the latest check (the message before
+    action_eligibility_start), "" when it was a button."""
+    said = ""
+    opening = ""
+    for event in tracker.events:
+        if event.get("event") == "user":
+            said = event.get("text") or ""
+        elif event.get("event") == "action" and event.get("name") == "action_eligibility_start":
+            opening = said
+    return "" if opening.startswith("/") else opening
+
+
+# Words of a check ("能享受什么", "有没有补贴"): a sentence with none of them that another
+# office handles ("借钱不还能不能告他") gets the referral instead of a check.
+_CHECK_WORDS = re.compile(r"享受|补贴|补助|照顾|待遇|福利|资格|符合|能领|能拿|条件|帮扶|救助|政策")
 
 
 class ActionEligibilityStart(Action):
@@ -266,6 +331,10 @@ class ActionEligibilityStart(Action):
         text = latest_text(tracker)
         if text.startswith("/"):
             text = ""
+        if text and not _CHECK_WORDS.search(text) and referrals.find(text) is not None:
+            # not a check at all: another office's business; the form ends at once
+            say_referral(dispatcher, tracker, text)
+            return [SlotSet(s, None) for s in STATE_SLOTS] + [SlotSet("elig_handoff", True)]
         relation = factlib.parse_relation(text) or "本人"
         who = who_phrase(relation)
         events: List[EventType] = [
@@ -352,6 +421,8 @@ class ValidateEligibilityForm(FormValidationAction):
     ) -> Dict[Text, Any]:
         failures = dict(tracker.get_slot("elig_failures") or {})
         text = value if isinstance(value, str) else ""
+        if parsed is not None and is_unsure_about(text):
+            parsed = None  # "不清楚，没听她说过吃低保" names 低保 without saying it: unknown
         if parsed is None and text and factlib.is_dont_know(text):
             parsed = factlib.DONT_KNOW
             dispatcher.utter_message(text="没关系，这一项先跳过。")
@@ -363,7 +434,9 @@ class ValidateEligibilityForm(FormValidationAction):
             # "问我年纪干什么？": the reason, then the same question again; no miss counted
             dispatcher.utter_message(response="utter_why_eligibility_questions")
             return {slot: None, "elig_failures": failures}
-        side = _policy_answer_too(tracker, text) if parsed is None and text else None
+        side = (
+            _policy_answer_too(tracker, text) if text and (parsed is None or is_side_question(text)) else None
+        )
         if side:
             # a side question ("助餐点在哪儿？") instead of an answer: answered, then the same
             # question again, with everything said so far kept and no miss counted
@@ -379,6 +452,13 @@ class ValidateEligibilityForm(FormValidationAction):
                 failures[slot] = 0
                 dispatcher.utter_message(text="好的，那我们接着来。")
                 return {slot: None, "elig_failures": failures}
+            if offered:
+                # a third answer that is neither usable nor yes/no to the offer: the question
+                # is skipped (unknown, 请社区认定) rather than asked for ever
+                log.info("eligibility: %s skipped after %d misses", slot, failures[slot] + 1)
+                failures.pop(slot, None)
+                dispatcher.utter_message(text=SKIPPED_TEXT)
+                return {slot: factlib.DONT_KNOW, "elig_failures": failures}
             failures[slot] = failures.get(slot, 0) + 1
             if failures[slot] >= MAX_FAILURES:
                 dispatcher.utter_message(
@@ -600,10 +680,18 @@ class ActionEligibilitySummary(Action):
                 buttons=[{"title": "转人工", "payload": "/request_human"}],
             )
             return []
+        question = opening_text(tracker)
+        try:
+            asked = asked_programs(question)
+        except Exception:  # the focus is a courtesy: the whole result is still said
+            log.exception("eligibility: could not read the program asked about")
+            asked = []
+        if asked:
+            log.info("eligibility: the check asked about %s", asked)
         if is_voice(tracker):
-            dispatcher.utter_message(text=spoken_summary(results, who))
-        else:  # a screen: one line per benefit, "为什么" on demand
-            text, listed = screen_summary(results, who)
+            dispatcher.utter_message(text=spoken_summary(results, who, asked, question))
+        else:  # a screen: the program asked about, then one line per benefit, "为什么" on demand
+            text, listed = screen_summary(results, who, asked, question)
             dispatcher.utter_message(
                 text=text,
                 buttons=[
