@@ -123,11 +123,11 @@ def uncovered_benefit_answer(text: str) -> str | None:
     return answer.text if answer.kind == "not_covered" else None
 
 
-def confident_policy_answer(text: str) -> tuple[str, str] | None:
+def confident_policy_answer(text: str, min_confidence: float = 0.0) -> tuple[str, str] | None:
     """(answer text, program id) when the policy knowledge base is sure what a message is
     about, else None. For messages the classifier did not read as policy questions (out of
     scope, not understood, a "no" to the safety question): the base's own threshold keeps
-    its precision (benchmarks/RESULTS.md, policy retrieval)."""
+    its precision (benchmarks/RESULTS.md, policy retrieval); `min_confidence` asks for more."""
     if not text or text.startswith("/"):
         return None
     from bot import policy_kb
@@ -137,6 +137,6 @@ def confident_policy_answer(text: str) -> tuple[str, str] | None:
     except Exception:  # the caller gets the usual reply; the policy path reports a broken pack
         log.exception("policy knowledge base failed on a fallback lookup")
         return None
-    if answer.kind != "answer" or not answer.program_id:
+    if answer.kind != "answer" or not answer.program_id or answer.confidence < min_confidence:
         return None
     return answer.text, answer.program_id

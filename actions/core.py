@@ -171,6 +171,11 @@ def say_web_handoff(dispatcher: CollectingDispatcher, sender_id: str, handoff_id
     )
 
 
+# A message read as out of scope gets a policy answer only when the knowledge base is at
+# least this sure (its usual threshold is policy_kb.ANSWER_THRESHOLD).
+OUT_OF_SCOPE_POLICY_CONFIDENCE = 0.85
+
+
 class ActionOutOfScope(Action):
     """Not this line's business: the office that handles it (a referral with its source),
     else an honest "I don't know" and the offer of a person."""
@@ -184,7 +189,9 @@ class ActionOutOfScope(Action):
         text = latest_text(tracker)
         if not text.startswith("/") and say_referral(dispatcher, tracker, text):
             return []
-        policy = confident_policy_answer(text)
+        # the classifier was sure this is not our business: the knowledge base must be surer
+        # than usual to say otherwise ("我手机坏了" shares only 手机 with the platform's app)
+        policy = confident_policy_answer(text, OUT_OF_SCOPE_POLICY_CONFIDENCE)
         if policy:  # "给我爸配个轮椅去哪里弄": the words name one of our programs
             dispatcher.utter_message(text=policy[0])
             return [SlotSet("policy_program", policy[1])]

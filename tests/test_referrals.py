@@ -26,6 +26,12 @@ def found(text: str) -> str | None:
         ("我儿子不给赡养费，我能告他吗", "legal_aid"),
         ("长期护理保险的钱怎么报销", None),  # 长护险 is ours, not 医保's
         ("帮我订一张去北京的火车票", None),
+        ("腿疼想去人民医院看骨科，你能替我挂上吗", "hospital_registration"),
+        ("小叔子借了我的钱三年都不还", "legal_aid"),
+        ("我妈的身份证到期了，去哪儿换新的", "id_card"),
+        ("请说一下老人身份证的后四位", None),  # the booking's identity check, not the card
+        ("这个月电费涨了，到哪交", "utility_bills"),
+        ("家里突然停电了，整栋楼都黑了", "city_services"),  # a fault, not a bill
     ],
 )
 def test_each_message_gets_the_office_that_handles_it(text, expected):
