@@ -9,9 +9,9 @@ How a program counts as asked: the sentence is cut into clauses; a clause that s
 ("家里吃低保的", "一个人住") names no program; a clause that asks something (吗, 能不能, 有没有,
 想问…) names the program the policy knowledge base finds in it when the base is fairly sure;
 a clause without a question word names a program only when the base is sure and the
-program is named by one of its own names ("听说八十岁以上每月有免费的照料，他有份吗"). A program
-found by keywords only (not by one of its names) must also be the one the whole sentence is
-most about ("…学护理，能报名吗" is not about the elder university).
+program is named by one of its own names ("听说八十岁以上每月有免费的照料，他有份吗"). The
+surest program counts; a second one only when named by one of its own names ("想学护理，能
+报名吗": 报名 alone would be the elder university).
 An age alone ("八十八了") names nothing: it is a fact, even though the search reads 80岁 in it.
 
 Pure Python, no Rasa (tests/test_eligibility_focus.py).
@@ -69,11 +69,6 @@ def asked_programs(text: str | None, kb: policy_kb.KnowledgeBase | None = None) 
             ):
                 old = best.get(scored.program_id, (0.0, False))
                 best[scored.program_id] = (max(old[0], scored.score), old[1] or aliased)
-    # a program found by its keywords only ("能报名吗" reads as the elder university) must
-    # also be what the whole sentence is most about
-    whole = kb._score(text)[:1]
-    top = whole[0].program_id if whole else None
-    best = {pid: v for pid, v in best.items() if v[1] or pid == top}
     ranked = sorted(best.items(), key=lambda kv: -kv[1][0])
     # the surest one; a second only when named by its own name ("我能报名吗" after a
     # question about the carers' course does not ask about the elder university too)
