@@ -601,6 +601,7 @@ class ProgramResult:
     parameters: dict = field(default_factory=dict)
     review: list[str] = field(default_factory=list)  # open readings: 请社区认定
     plan_ended: list[str] = field(default_factory=list)  # parameters that are an ended plan's targets
+    tier_reasons: list[str] = field(default_factory=list)  # why this tier (是计划生育特殊家庭)
 
     def to_dict(self) -> dict:
         return {
@@ -772,6 +773,7 @@ def _evaluate_program(pack: Pack, program: Program, facts: dict, on: dt.date) ->
     truth, reasons, missing = ev.run(program.eligible_when)
     status = {True: "eligible", False: "not_eligible", None: "unknown"}[truth]
     tier = None
+    tier_reasons: list[str] = []
     tier_missing: set[str] = set()
     tier_review: list[str] = []
     if truth and program.tiers:
@@ -789,6 +791,7 @@ def _evaluate_program(pack: Pack, program: Program, facts: dict, on: dt.date) ->
             if t_truth:
                 tier = t["name"]
                 reasons = reasons + [r for r in t_reasons if r.holds]
+                tier_reasons = [r.text for r in t_reasons if r.holds and r.text]
                 break
         tier_missing = open_missing
     params = ev.params_on_day()
@@ -830,6 +833,7 @@ def _evaluate_program(pack: Pack, program: Program, facts: dict, on: dt.date) ->
         summary_rank=program.summary_rank,
         parameters=dict(sorted(ev.used_params.items())),
         plan_ended=ended,
+        tier_reasons=tier_reasons,
     )
 
 

@@ -35,6 +35,8 @@ _QUESTION = re.compile(
 # can sit in a question clause: "八十岁以上的免费照料我有吗").
 _DESCRIBING_FACTS = ("economic_status", "care_level", "living_situation", "dementia", "special_family")
 _AGE_TERM = re.compile(r"^\d+周?岁$")
+# A category, not a service: said as "属于…对象", not listed as a benefit.
+CATEGORY_PROGRAMS = ("basic_service_objects",)
 ASKED_MIN_SCORE = 0.5  # the base's score in a question clause
 NAMED_MIN_SCORE = 0.9  # the base's score in a clause without a question word
 MAX_ASKED = 2
@@ -133,14 +135,15 @@ def focus_sentence(
         answer = kb.answer(question=question or short, program=program_id)
         return f"您问的{short}：{answer.text}" if answer.text else None
     if result.status == "eligible":
-        if result.tier and result.program_id == "basic_service_objects":
-            text = f"您问的{short}：{who}属于基本养老服务的{result.tier}对象。"
+        if result.program_id in CATEGORY_PROGRAMS and result.tier:  # a category: the tier and why
+            why = f"（{'，'.join(result.tier_reasons[:2])}）" if result.tier_reasons else ""
+            text = f"您问的{short}：{who}属于{result.benefit}{why}。"
         else:
             benefit = result.benefit if result.benefit and result.benefit != short else ""
             text = f"您问的{short}，{who}可以享受" + (f"：{benefit}。" if benefit else "。")
-        held = _unique(r.text for r in result.reasons if r.holds and r.fact != "resident")
-        if held:
-            text += f"因为{'，'.join(held[:2])}。"
+            held = _unique(r.text for r in result.reasons if r.holds and r.fact != "resident")
+            if held:
+                text += f"因为{'，'.join(held[:2])}。"
         if result.hint:
             text += result.hint
         return text

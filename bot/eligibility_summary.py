@@ -7,16 +7,19 @@ from __future__ import annotations
 from typing import Sequence
 
 from bot.eligibility import ProgramResult
-from bot.eligibility_focus import focus_sentence
+from bot.eligibility_focus import CATEGORY_PROGRAMS, focus_sentence
 
 CN_ORDINALS = ("一", "二", "三", "四", "五")
 SPOKEN_TOP = 3  # an elder on the phone remembers about three things
-# A category, not a service: said once as "属于…对象", not listed as a benefit.
-CATEGORY_PROGRAMS = ("basic_service_objects",)
 
 
 def _benefits(results: list[ProgramResult]) -> list[ProgramResult]:
     return [r for r in results if r.status == "eligible" and r.program_id not in CATEGORY_PROGRAMS]
+
+
+def tier_why(result: ProgramResult) -> str:
+    """Why the tier, in brackets: （是计划生育特殊家庭）, （年龄102周岁，满100周岁）."""
+    return f"（{'，'.join(result.tier_reasons[:2])}）" if result.tier_reasons else ""
 
 
 def _notes(results: list[ProgramResult], who: str, skip: set[str]) -> list[str]:
@@ -29,7 +32,7 @@ def _notes(results: list[ProgramResult], who: str, skip: set[str]) -> list[str]:
             None,
         )
         if category and category.tier in ("特惠", "特定"):
-            notes.append(f"{who}属于基本养老服务的{category.tier}对象。")
+            notes.append(f"{who}属于基本养老服务的{category.tier}对象{tier_why(category)}。")
         elif any(r.program_id in CATEGORY_PROGRAMS and r.review for r in results):
             notes.append(f"{who}是不是基本养老服务的特惠或特定对象，要请社区认定。")
     rest = [r for r in results if r.program_id not in skip]

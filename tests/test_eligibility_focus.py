@@ -230,3 +230,11 @@ def test_a_value_named_only_as_unheard_of_is_unknown(text, slot):
     t = form_tracker({"elig_age": 80, "elig_street": "红花"}, [], text=text, requested=slot)
     slots, said = validate(t)
     assert slots[slot] == DONT_KNOW and "跳过" in said[0]
+
+
+def test_the_category_says_why_the_tier():
+    facts = {"age": 83, "street": "秦虹", "economic_status": "普通", "care_level": "能力完好"}
+    spoken = spoken_summary(results(**facts, special_family=True, dementia=False), "您")
+    assert "您属于基本养老服务的特惠对象（是计划生育特殊家庭）" in spoken
+    asked = focus_sentence("basic_service_objects", results(age=101, street="红花"), "您姥姥")
+    assert asked == "您问的基本养老服务对象：您姥姥属于基本养老服务的特惠对象（年龄101周岁，满100周岁）。"
