@@ -314,6 +314,18 @@ def opening_text(tracker: Tracker) -> str:
     return "" if opening.startswith("/") else opening
 
 
+def asked_with_rules(text: str) -> list[str]:
+    """The programs a sentence asks about that the rules decide (a program without rules,
+    such as 计划生育特殊家庭, leaves the usual full check)."""
+    try:
+        asked = asked_programs(text)
+        ruled = {pid for pid, _ in eligibility.programs()}
+    except Exception:  # the focus is a courtesy: the full check still works
+        log.exception("eligibility: could not read the program asked about")
+        return []
+    return [pid for pid in asked if pid in ruled]
+
+
 # Words of a check ("能享受什么", "有没有补贴"): a sentence with none of them that another
 # office handles ("借钱不还能不能告他") gets the referral instead of a check.
 _CHECK_WORDS = re.compile(r"享受|补贴|补助|照顾|待遇|福利|资格|符合|能领|能拿|条件|帮扶|救助|政策")
@@ -374,7 +386,13 @@ class ActionEligibilityStart(Action):
             # then the check of what it does cover (先不办了 leaves it)
             dispatcher.utter_message(text=uncovered)
         said = readback(fact_events(found), who)
-        intro = f"{'另外，我也可以' if uncovered else '好的，我'}帮您查查{who}能享受哪些养老服务。"
+        what = "能享受哪些养老服务"
+        asked = asked_with_rules(text)
+        if asked:  # "好的，我帮您查查您母亲能不能享受高龄免费照料"
+            from bot import policy_kb
+
+            what = f"能不能享受{policy_kb.get_kb().program(asked[0]).short_name}"
+        intro = f"{'另外，我也可以' if uncovered else '好的，我'}帮您查查{who}{what}。"
         if said:
             intro += f"我记下了：{said}。"
         dispatcher.utter_message(text=intro)
@@ -398,8 +416,13 @@ class ValidateEligibilityForm(FormValidationAction):
             return slots
         facts = collected_facts(tracker)
         skip = [f for f, v in facts.items() if v == factlib.DONT_KNOW]
+        asked = asked_with_rules(opening_text(tracker))
         try:
-            missing = eligibility.relevant_missing_facts(facts, on=today(), skip=skip, include_tiers=False)
+            # a check about one program asks only what decides that program (its tiers too);
+            # the result then answers it first and names what else is already certain
+            missing = eligibility.relevant_missing_facts(
+                facts, on=today(), skip=skip, include_tiers=bool(asked), programs=asked or None
+            )
         except eligibility.FactError:
             log.exception("eligibility: unusable collected facts %s", sorted(facts))
             missing = []

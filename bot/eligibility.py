@@ -866,13 +866,17 @@ def relevant_missing_facts(
     pack: str | None = None,
     skip: tuple[str, ...] | list[str] | set[str] = (),
     include_tiers: bool = True,
+    programs: tuple[str, ...] | list[str] | None = None,
 ) -> list[str]:
     """The facts whose answer could still change some result, in the pack's asking order.
     `skip` names facts not to ask again (the caller said they do not know);
     `include_tiers=False` leaves out facts that would only change a tier of a program the
-    person already qualifies for (the phone conversation does that to stay short)."""
+    person already qualifies for (the phone conversation does that to stay short);
+    `programs` limits the results that count to these (the programs the caller asked about)."""
     wanted: set[str] = set()
     for result in evaluate(facts, on, pack):
+        if programs is not None and result.program_id not in programs:
+            continue
         wanted.update(result.missing)
         if include_tiers:
             wanted.update(result.tier_missing)

@@ -42,7 +42,10 @@ def _notes(results: list[ProgramResult], who: str, skip: set[str]) -> list[str]:
         names = "、".join(r.name for r in review[:2])
         more = f"等{len(review)}项" if len(review) > 2 else ""
         notes.append(f"{names}{more}，文件没有写清楚谁能享受，要请社区认定。")
-    if unknown:
+    if unknown and skip:
+        # a check about one program asked only what decides it
+        notes.append(f"其他{len(unknown)}项要再了解一些情况才知道，需要的话您再问我。")
+    elif unknown:
         notes.append(f"还有{len(unknown)}项要等情况确认了才知道。")
     hint = next(
         (

@@ -238,3 +238,25 @@ def test_the_category_says_why_the_tier():
     assert "您属于基本养老服务的特惠对象（是计划生育特殊家庭）" in spoken
     asked = focus_sentence("basic_service_objects", results(age=101, street="红花"), "您姥姥")
     assert asked == "您问的基本养老服务对象：您姥姥属于基本养老服务的特惠对象（年龄101周岁，满100周岁）。"
+
+
+def test_a_check_about_one_program_asks_only_what_decides_it():
+    """Free care needs the age and the street: with both said up front nothing is asked,
+    where a general check would still ask about money, health and more."""
+    opening = "我姨妈八十九了，住瑞金路，每个月的免费照料她有份吗"
+    events = [{"event": "user", "text": opening}, {"event": "action", "name": "action_eligibility_start"}]
+    t = form_tracker({"elig_age": 89, "elig_street": "瑞金路"}, events)
+    dispatcher = CollectingDispatcher()
+    asked = asyncio.run(ValidateEligibilityForm().required_slots([], dispatcher, t, DOMAIN))
+    assert asked == ["elig_subject"]
+    general = form_tracker({"elig_age": 89, "elig_street": "瑞金路"}, [])
+    more = asyncio.run(ValidateEligibilityForm().required_slots([], dispatcher, general, DOMAIN))
+    assert "elig_economic_status" in more
+    # the care insurance turns on the body only
+    opening = "我爸七十七，住双塘，长护险他够不够格"
+    events[0]["text"] = opening
+    t = form_tracker({"elig_age": 77, "elig_street": "双塘"}, events)
+    assert asyncio.run(ValidateEligibilityForm().required_slots([], dispatcher, t, DOMAIN)) == [
+        "elig_subject",
+        "elig_care_level",
+    ]
