@@ -388,10 +388,10 @@ class ActionEligibilityStart(Action):
         said = readback(fact_events(found), who)
         what = "能享受哪些养老服务"
         asked = asked_with_rules(text)
-        if asked:  # "好的，我帮您查查您母亲能不能享受高龄免费照料"
+        if asked:  # "好的，我帮您查查您母亲是否符合高龄免费照料的条件" (no "不能享受" in it)
             from bot import policy_kb
 
-            what = f"能不能享受{policy_kb.get_kb().program(asked[0]).short_name}"
+            what = f"是否符合{policy_kb.get_kb().program(asked[0]).short_name}的条件"
         intro = f"{'另外，我也可以' if uncovered else '好的，我'}帮您查查{who}{what}。"
         if said:
             intro += f"我记下了：{said}。"
