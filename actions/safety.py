@@ -17,7 +17,15 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import caller_phone, channel, confident_policy_answer, is_voice, latest_text, log
+from actions.common import (
+    caller_phone,
+    channel,
+    confident_policy_answer,
+    is_voice,
+    latest_text,
+    log,
+    say_referral,
+)
 from bot import handoff
 from bot.facts import names_a_topic, names_something_else
 from bot.safety import replies
@@ -294,9 +302,13 @@ class ActionSafetyConfirmed(Action):
             )
             intent = None
         if intent != "affirm" or suspected not in ("crisis", "emergency", "scam"):
-            # "不是": go on with what the message asked, when the policy base is sure of it
-            # ("家里突然出事了，有临时救助吗" -> the 临时救助 answer)
-            policy = confident_policy_answer(_asked_about(tracker))
+            # "不是": go on with what the message asked: another office's matter gets its
+            # referral ("燃气费欠了怎么交" -> the utilities, 12345), a policy question the
+            # base is sure of its answer ("家里突然出事了，有临时救助吗" -> the 临时救助 answer)
+            asked = _asked_about(tracker)
+            if asked and say_referral(dispatcher, tracker, asked):
+                return events
+            policy = confident_policy_answer(asked)
             if policy:
                 dispatcher.utter_message(text=policy[0])
                 return events + [SlotSet("policy_program", policy[1])]

@@ -88,3 +88,16 @@ def test_money_owed_by_a_relative_is_a_legal_aid_matter(stack, sender):
 def test_an_expired_id_card_goes_to_the_police_station(stack, sender):
     reply = stack.chat_text(sender, "我爸的身份证到期了，去哪换")
     assert "派出所" in reply, reply
+
+
+def test_after_a_no_to_the_safety_question_the_matter_gets_its_referral(stack, sender):
+    """A bill or a card can sound like trouble; once the caller says no, the matter asked
+    about is answered (the office that handles it), not dropped."""
+    reply = stack.chat_text(sender, "燃气公司打电话说我家欠了燃气费，叫我尽快交上，去哪里交")
+    if "我想问您一句" in reply:
+        reply = stack.chat_text(sender, "没有没有")
+    assert "12345" in reply or "燃气公司" in reply, reply
+    reply = stack.chat_text(sender, "老伴的医保卡插进去读不出来了，好像坏了，到哪修")
+    if "我想问您一句" in reply:
+        reply = stack.chat_text(sender, "不是，没人有危险")
+    assert "12393" in reply, reply

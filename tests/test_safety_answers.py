@@ -52,7 +52,8 @@ def test_an_answer_that_says_what_it_is_is_not_a_yes(answer, other):
 
 def test_just_a_leak_is_no_emergency(db_url):
     reply = said(tracker("楼上一直在漏水，物业也不管", "就是漏水", "emergency"))
-    assert "120" not in reply and "想办什么事" in reply
+    # no emergency: the leak itself is answered (policies/national/referrals.yml: 12345)
+    assert "120" not in reply.replace("12345", "") and "12345" in reply
 
 
 def test_a_plain_yes_still_gets_120(db_url):
