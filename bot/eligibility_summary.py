@@ -97,6 +97,10 @@ def spoken_summary(
         if rest:
             examples = "、".join(r.benefit for r in rest[:2])
             parts.append(f"另外还有{examples}等{len(rest)}项。")
+    elif not lead and any(r.status == "unknown" for r in results):
+        # "不清楚" on a fact every program needs (the street): nothing is decided yet, which
+        # is not the same as nothing to get
+        parts.append(f"根据您说的情况，还定不下来{who}能享受哪些项目。")
     elif not lead:
         parts.append(f"根据您说的情况，{who}现在还没有能享受的项目。")
     return "".join(parts + _notes(results, who, skip))

@@ -260,3 +260,9 @@ def test_a_check_about_one_program_asks_only_what_decides_it():
         "elig_subject",
         "elig_care_level",
     ]
+
+
+def test_an_unknown_street_decides_nothing_rather_than_nothing_to_get():
+    spoken = spoken_summary(results(age=84, street=DONT_KNOW, economic_status="普通"), "您")
+    assert "还定不下来您能享受哪些项目" in spoken and "还没有能享受" not in spoken
+    assert "要等情况确认" in spoken
