@@ -376,6 +376,12 @@ class ActionEligibilityStart(Action):
             ]
             log.info("eligibility: caller %s is a registered elder", mask_phone(phone))
         policy = _policy_answer_too(tracker, text)
+        asked = asked_with_rules(text)
+        if policy is None and asked:
+            # "我妈九十二了，家里人能参加免费培训吗": a check about one program starts with the
+            # cited rule of that program (the knowledge base's answer, when it is sure of it)
+            cited = confident_policy_answer(text)
+            policy = cited[0] if cited and cited[1] in asked else None
         uncovered = None if policy else uncovered_benefit_answer(text)
         if policy:
             # "我爸瘫在床上了，长护险的流程是什么" reads as both: the cited answer first,
@@ -387,7 +393,6 @@ class ActionEligibilityStart(Action):
             dispatcher.utter_message(text=uncovered)
         said = readback(fact_events(found), who)
         what = "能享受哪些养老服务"
-        asked = asked_with_rules(text)
         if asked:  # "好的，我帮您查查您母亲是否符合高龄免费照料的条件" (no "不能享受" in it)
             from bot import policy_kb
 
