@@ -1,6 +1,6 @@
 """Booking conversations: book_service_form, query_booking_form, cancel_booking_form,
-reschedule_booking_form. Thin: parsing is in bot/booking_text.py and bot/timeparse.py, the
-database work in bot/booking.py (one transaction per call).
+reschedule_booking_form. Thin: parsing is in bot/booking/text.py and bot/text/timeparse.py, the
+database work in bot/booking/ledger.py (one transaction per call).
 
 Every form identifies the elder the same way (bot/identity.py): a phone number said in the
 conversation, or name + last four digits of the ID number, says *which* elder is meant; the
@@ -39,14 +39,16 @@ from actions.common import (
     say_referral,
 )
 from actions.policy import answer_price_question, is_service_price_question
-from bot import booking, identity, policy_search, referrals, safety
-from bot import booking_text as bt
-from bot import facts as factlib
+from bot import identity, referrals, safety
+from bot.booking import ledger as booking
+from bot.policy import search as policy_search
+from bot.booking import text as bt
+from bot.text import facts as factlib
 from bot.db import session_scope
-from bot.masking import mask_phone
+from bot.text.masking import mask_phone
 from bot.models import Elder
 from bot.clock import today
-from bot.timeparse import (
+from bot.text.timeparse import (
     PART_HOURS,
     SERVICE_HOURS_TEXT,
     TimeParseError,

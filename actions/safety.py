@@ -18,8 +18,8 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import caller_phone, channel, confident_policy_answer, is_voice, latest_text, log
-from bot import handoff
-from bot.facts import names_a_topic, names_something_else
+from bot.contact import handoff
+from bot.text.facts import names_a_topic, names_something_else
 from bot.safety import replies
 
 # How long (in turns of this conversation) an emergency or crisis stays open for follow-ups.

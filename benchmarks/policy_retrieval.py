@@ -51,7 +51,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import policy_kb  # noqa: E402
+from bot.policy import kb as policy_kb  # noqa: E402
 
 DATE = "2026-11-23"
 REGION = "demo_district"
@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-meaning",
         action="store_true",
-        help="lexical signals only (bot/policy_meaning.py off), for comparison",
+        help="lexical signals only (bot/policy/meaning.py off), for comparison",
     )
     args = parser.parse_args(argv)
     os.environ.setdefault("CLOCK_NOW", args.on)

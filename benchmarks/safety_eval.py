@@ -39,7 +39,7 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from bot.safety import assess  # noqa: E402
-from bot.textnorm import normalize  # noqa: E402
+from bot.text.norm import normalize  # noqa: E402
 
 SETS = {
     "shared": ROOT.parent / "shared" / "nlu-eval" / "corpus.tsv",

@@ -35,12 +35,12 @@ from sqlalchemy import func, select, update
 from bot import audit, clock
 from bot.config import get_settings
 from bot.db import session_scope
-from bot.masking import mask_phone
+from bot.text.masking import mask_phone
 from bot.models import Elder
 from bot.models.identity import IdentityAttempt, IdentityChallenge, IdentityProof
 from bot.models.people import phone_digits
-from bot.sms import number_on_file as _number_on_file
-from bot.sms import FAMILY_MOBILE, notice_number_for, send_sms
+from bot.contact.sms import number_on_file as _number_on_file
+from bot.contact.sms import FAMILY_MOBILE, notice_number_for, send_sms
 
 log = logging.getLogger(__name__)
 
@@ -397,7 +397,7 @@ def send_code(sender_id: str, elder_id: int, channel: str | None = None) -> Outc
 
 def code_from_text(text: str | None) -> str | None:
     """The 6 digits a caller says or types ("四八三九二零", "483 920")."""
-    from bot.textnorm import normalize
+    from bot.text.norm import normalize
 
     digits = re.sub(r"\D", "", normalize(text or "", fuzzy=False))
     return digits if len(digits) == CODE_DIGITS else None

@@ -110,6 +110,6 @@ def _configure_logging() -> None:
             level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
         )
     # every log line of the web server, whoever writes it, with ID and phone numbers masked
-    from bot.masking import install_log_masking
+    from bot.text.masking import install_log_masking
 
     install_log_masking()

@@ -1,6 +1,6 @@
 """JSON API: chat for the widget and tests; other areas add eligibility and policy search.
 
-A conversation that asked for a person has a live thread with an advisor (bot/live_chat.py):
+A conversation that asked for a person has a live thread with an advisor (bot/contact/live_chat.py):
 while an advisor holds it, POST /api/chat hands the person's messages to the advisor instead
 of the bot (danger still goes to the bot), and GET /api/chat/updates is what the widget
 polls for the advisor's and the system's messages."""
@@ -13,10 +13,10 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import live_chat
+from bot.contact import live_chat
 from bot.config import get_settings
 from bot.ratelimit import RateLimiter
-from bot.textnorm import clean
+from bot.text.norm import clean
 from server import chat_ids, rasa_client, wording
 from server.speech import speakable
 
@@ -29,7 +29,7 @@ MAX_MESSAGE_CHARS = 500
 # - CHAT_TURNS_PER_MINUTE_PER_ADDRESS: one address starting conversation after conversation
 #   (new ids cost nothing) is a script. Requests for a person are limited per address too
 #   (WEB_HANDOFFS_PER_HOUR_PER_ADDRESS), where they are queued: the conversation id carries
-#   the address's tag (chat_ids, bot/handoff.py).
+#   the address's tag (chat_ids, bot/contact/handoff.py).
 # - CHAT_UPDATES_PER_MINUTE(_PER_ADDRESS): the widget polls /api/chat/updates every few
 #   seconds while a person waits for an advisor: counted apart from the chat turns, so
 #   polling never uses up what the person may type.

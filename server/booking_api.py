@@ -1,7 +1,7 @@
 """Read-only JSON endpoints of the booking area for the console and the widget: the service
 catalogue, free windows near a time, and what a Chinese time expression means.
 
-Writes (book, cancel, reschedule) go through bot.booking directly from the advisor console,
+Writes (book, cancel, reschedule) go through bot.booking.ledger directly from the advisor console,
 behind its login; nothing here touches personal data.
 """
 
@@ -12,9 +12,9 @@ import logging
 
 from flask import Blueprint, jsonify, request
 
-from bot import booking
+from bot.booking import ledger as booking
 from bot.db import session_scope
-from bot.timeparse import TimeParseError, parse_time, say_window
+from bot.text.timeparse import TimeParseError, parse_time, say_window
 
 bp = Blueprint("booking_api", __name__, url_prefix="/api")
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""POST /api/eligibility: the eligibility engine (bot/eligibility.py) for the advisor
+"""POST /api/eligibility: the eligibility engine (bot/eligibility/rules.py) for the advisor
 console and tests. Bad input gets a 400 with a Chinese message, never a 500."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import logging
 
 from flask import Blueprint, jsonify, request
 
-from bot import eligibility
+from bot.eligibility import rules as eligibility
 from bot.clock import today
 
 bp = Blueprint("eligibility_api", __name__, url_prefix="/api")

@@ -1,7 +1,7 @@
 """Policy search for the advisor console and tests: GET /api/policies/search?q=...
 
 Answers in JSON with Chinese error messages (400 for a missing or too long query, 503 when
-the policy packs cannot be loaded); never a 500. The knowledge base is bot.policy_kb.
+the policy packs cannot be loaded); never a 500. The knowledge base is bot.policy.kb.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import logging
 
 from flask import Blueprint, jsonify, request
 
-from bot import clock, policy_kb
-from bot.textnorm import clean
+from bot import clock
+from bot.policy import kb as policy_kb
+from bot.text.norm import clean
 
 bp = Blueprint("policy_api", __name__, url_prefix="/api")
 log = logging.getLogger(__name__)

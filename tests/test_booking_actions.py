@@ -17,8 +17,9 @@ from actions.booking import (
     ValidateBookServiceForm,
     ValidateCancelBookingForm,
 )
-from bot import booking, clock
-from bot import booking_text as bt
+from bot import clock
+from bot.booking import ledger as booking
+from bot.booking import text as bt
 from bot.db import session_scope
 from bot.models.booking import Booking
 

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from bot.timeparse import WEEKDAYS, TimeParseError, parse_time, say_day, say_window, to_int
+from bot.text.timeparse import WEEKDAYS, TimeParseError, parse_time, say_day, say_window, to_int
 
 MONDAY = dt.date(2026, 11, 23)  # a Monday
 

@@ -170,7 +170,8 @@ def test_an_unreadable_number_is_refused_by_name(monkeypatch, name):
 
 
 def test_settings_are_read_at_use_not_at_import(monkeypatch):
-    from bot import handoff, retention
+    from bot import retention
+    from bot.contact import handoff
     from server import api
 
     monkeypatch.setenv("RETENTION_DAYS", "30")

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from bot.config import PROJECT_ROOT
-from bot.policy_kb import load_kb
+from bot.policy.kb import load_kb
 from tests.stack import MODEL, Stack
 
 pytestmark = pytest.mark.e2e

@@ -1,4 +1,4 @@
-"""Policy retrieval (bot/policy_search.py): exact words beat sound-alikes, the longest name
+"""Policy retrieval (bot/policy/search.py): exact words beat sound-alikes, the longest name
 wins, scores stay calibrated, two-topic questions get both answers, group FAQs only for the
 group, prices are never answered with a percentage, and the figures on the independent set
 (benchmarks/policy_retrieval.py) stay above their floors."""
@@ -10,10 +10,10 @@ import sys
 
 import pytest
 
-from bot import policy_kb
+from bot.policy import kb as policy_kb
 from bot.config import PROJECT_ROOT
-from bot.policy_kb import load_kb
-from bot.policy_search import SearchIndex, _prep, _Scored, _strip, has_price, is_price_question
+from bot.policy.kb import load_kb
+from bot.policy.search import SearchIndex, _prep, _Scored, _strip, has_price, is_price_question
 
 POLICIES = PROJECT_ROOT / "policies"
 DAY = "2026-11-23"
@@ -335,7 +335,7 @@ def test_a_coverage_entry_naming_an_unknown_referral_stops_loading(tmp_path):
 
 
 class _Meaning:
-    """A stand-in for bot.policy_meaning.MeaningIndex: fixed similarities."""
+    """A stand-in for bot.policy.meaning.MeaningIndex: fixed similarities."""
 
     def __init__(self, sims: dict[str, float]):
         self.sims = sims

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from bot.safety import LAYER_INTENTS, assess, load_cues, replies
-from bot.textnorm import normalize
+from bot.text.norm import normalize
 
 
 def kind(text: str, intent: str | None = None, confidence: float = 1.0) -> str:

@@ -24,7 +24,7 @@ import logging
 from typing import Callable
 
 from bot.config import Settings, get_settings
-from bot.masking import mask_phone, mask_text
+from bot.text.masking import mask_phone, mask_text
 from server import wording
 from server.telephony import store
 from server.telephony.advisor_line import whisper

@@ -10,7 +10,7 @@ A web conversation's first handoff of the kinds in LIVE_KINDS starts a *thread*
   the safety layer (bot/safety) reads as a crisis, an emergency or a scam: that goes to the
   bot as well, which answers it and queues it at the top.
 - callback_phone -> callback_confirm -> callback_time -> callback: nobody claimed it within
-  WEB_HANDOFF_WAIT_SECONDS, or it is outside advisor hours (bot/advisor_calendar.py). The
+  WEB_HANDOFF_WAIT_SECONDS, or it is outside advisor hours (bot/contact/advisor_calendar.py). The
   person gives a number (digits or Chinese numerals), confirms it, says when to call; the
   handoff becomes a callback request with the number and the time. 先不办了 leaves it.
 - closed (the advisor closed it) or left (the person left the callback questions).
@@ -34,15 +34,16 @@ import yaml
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot import advisor_calendar, safety
+from bot import safety
+from bot.contact import advisor_calendar
 from bot.config import PROJECT_ROOT, get_settings
 from bot.db import session_scope
-from bot.masking import mask_phone, mask_text
+from bot.text.masking import mask_phone, mask_text
 from bot.models import Handoff
 from bot.models.base import utcnow
 from bot.models.live_chat import ACTIVE_STEPS, CALLBACK_STEPS, OUTCOMES, ChatMessage
 from bot.registry import validate
-from bot.textnorm import clean, normalize
+from bot.text.norm import clean, normalize
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ def latest_thread(session: Session, sender_id: str) -> Handoff | None:
 
 
 def attach(session: Session, handoff: Handoff) -> None:
-    """Called for every new handoff (bot/handoff.py): a web request for a person starts a
+    """Called for every new handoff (bot/contact/handoff.py): a web request for a person starts a
     thread unless the conversation has one going on already (then it joins that one in the
     queue, grouped by conversation)."""
     if handoff.kind not in LIVE_KINDS or not is_web(handoff.sender_id):
@@ -301,7 +302,7 @@ def _callback_step(s: Session, thread: Handoff, text: str) -> dict:
 
 
 def _queue_callback(thread: Handoff, when: str) -> None:
-    from bot.handoff import PRIORITY  # the queue's priorities (bot/handoff.py imports us)
+    from bot.contact.handoff import PRIORITY  # the queue's priorities (bot/contact/handoff.py imports us)
 
     thread.phone = thread.callback_phone
     thread.callback_phone = None

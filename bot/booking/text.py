@@ -7,10 +7,10 @@ import re
 
 import cn2an
 
-from bot.textnorm import normalize
-from bot.timeparse import after_correction, day_named
+from bot.text.norm import normalize
+from bot.text.timeparse import after_correction, day_named
 
-# Service names of the demo catalogue (bot/booking_demo.py) and how people say them.
+# Service names of the demo catalogue (bot/demo/bookings.py) and how people say them.
 SERVICE_SYNONYMS: dict[str, tuple[str, ...]] = {
     "助餐": ("助餐", "送餐", "送饭", "吃饭", "午饭", "饭菜", "餐", "做饭", "老年餐", "食堂"),
     "助洁": ("助洁", "打扫", "保洁", "卫生", "擦窗", "收拾屋", "收拾家", "家政", "清洁", "洗衣"),

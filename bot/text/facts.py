@@ -28,6 +28,7 @@ import cn2an
 import yaml
 
 from bot.clock import age_on, today
+from bot.text.norm import SPOKEN_DIGITS
 
 DONT_KNOW = "unknown"  # the caller does not know; the fact stays missing, not asked again
 
@@ -91,20 +92,6 @@ _NOT_NUMBERS = (
     "十分",
     "五老村",
 )
-_DIGIT_BY_DIGIT = {
-    "零": "0",
-    "〇": "0",
-    "一": "1",
-    "二": "2",
-    "两": "2",
-    "三": "3",
-    "四": "4",
-    "五": "5",
-    "六": "6",
-    "七": "7",
-    "八": "8",
-    "九": "9",
-}
 
 
 def clean(text: str | None) -> str:
@@ -125,8 +112,8 @@ def to_digits(text: str | None) -> str:
         run = m.group()
         if _is_word(text, start, end):
             continue
-        if end < len(text) and text[end] == "年" and all(ch in _DIGIT_BY_DIGIT for ch in run):
-            converted = "".join(_DIGIT_BY_DIGIT[ch] for ch in run)  # 一九三八年, 三八年
+        if end < len(text) and text[end] == "年" and all(ch in SPOKEN_DIGITS for ch in run):
+            converted = "".join(SPOKEN_DIGITS[ch] for ch in run)  # 一九三八年, 三八年
         else:
             try:
                 value = cn2an.cn2an(run, "smart")
@@ -597,7 +584,7 @@ def parse_phone(text: str | None) -> str | None:
     """A mainland mobile number from an answer, also read digit by digit in Chinese
     (一三八零零零零零零零一) or in groups (138 0000 0001); None if there is none."""
     t = unicodedata.normalize("NFKC", str(text or ""))
-    t = "".join(_DIGIT_BY_DIGIT.get(ch, "幺" == ch and "1" or ch) for ch in t)
+    t = "".join(SPOKEN_DIGITS.get(ch, ch) for ch in t)
     digits = re.sub(r"[\s\-]", "", t)
     m = re.search(r"(?<!\d)(?:\+?86)?(1[3-9]\d{9})(?!\d)", digits)
     return m.group(1) if m else None

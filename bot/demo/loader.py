@@ -74,5 +74,5 @@ def load_if_empty(url: str | None = None) -> bool:
 def _import_area_loaders() -> None:
     """The booking and console demo modules register their loaders on import; importing them
     here, in this order, fixes the order their loaders run in."""
-    import bot.booking_demo  # noqa: F401
-    import bot.console_demo  # noqa: F401
+    import bot.demo.bookings  # noqa: F401
+    import bot.demo.console  # noqa: F401

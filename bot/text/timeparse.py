@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import cn2an
 
 from bot import clock
-from bot.textnorm import clean
+from bot.text.norm import clean
 
 WEEKDAYS = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
 PART_HOURS = {"上午": (8, 12), "下午": (13, 17)}  # service hours of a window

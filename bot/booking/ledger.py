@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from bot import clock
 from bot.db import session_scope
-from bot.masking import mask_phone
+from bot.text.masking import mask_phone
 from bot.models import Elder, Street
 from bot.models.people import elder_by_phone
 from bot.models.booking import (
@@ -40,8 +40,8 @@ from bot.models.booking import (
     provider_services,
     provider_streets,
 )
-from bot.sms import note_sms_unsent, send_sms
-from bot.timeparse import say_window, say_window_with_hours
+from bot.contact.sms import note_sms_unsent, send_sms
+from bot.text.timeparse import say_window, say_window_with_hours
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class FreeCarePolicy:
 def free_care_policy(on: dt.date) -> FreeCarePolicy:
     """The free-care parameters in force on a date, from the policy pack. A pack without
     them for that day is a configuration error (PolicyPackError), never a silent default."""
-    from bot import policy_kb
+    from bot.policy import kb as policy_kb
 
     kb = policy_kb.get_kb()
     entries = {

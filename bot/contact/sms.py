@@ -1,5 +1,5 @@
 """Sending SMS. Every SMS goes through `send_sms`, which decides whether a message may go
-and keeps one `sms_outbox` row per message; a sender (bot/sms_senders.py) delivers it:
+and keeps one `sms_outbox` row per message; a sender (bot/contact/sms_senders.py) delivers it:
 SMS_PROVIDER=twilio (the default) sends the text through Twilio, SMS_PROVIDER=template
 sends a mainland provider's approved template and its parameters (bot/sms_templates.yml).
 Without the chosen provider's credentials (the embedded default, and always in tests) the
@@ -21,14 +21,14 @@ from collections.abc import Mapping
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
-from bot import sms_templates
+from bot.contact import sms_templates
 from bot.config import Settings, get_settings
 from bot.db import session_scope
-from bot.masking import mask_phone
+from bot.text.masking import mask_phone
 from bot.models import Elder, Handoff, SmsOptOut, SmsOutbox
 from bot.models.base import utcnow
 from bot.models.people import is_mobile, phone_digits
-from bot.sms_senders import SmsSender, TemplateSender, TwilioSender
+from bot.contact.sms_senders import SmsSender, TemplateSender, TwilioSender
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +239,7 @@ def _deliver(sender: SmsSender, row_id: int, to_number: str, body: str, template
 ELDER_MOBILE = "elder_mobile"  # her own mobile
 FAMILY_MOBILE = "family_mobile"  # her number is a landline (or missing): her family contact's
 NO_MOBILE = "no_mobile"  # neither she nor her family contact has a mobile on file
-SMS_UNSENT_KIND = "sms_unsent"  # its priority: bot/handoff.py PRIORITY
+SMS_UNSENT_KIND = "sms_unsent"  # its priority: bot/contact/handoff.py PRIORITY
 
 
 def notice_number_for(elder: Elder) -> tuple[str | None, str]:
@@ -273,8 +273,8 @@ def note_sms_unsent(
     if session is None:
         with session_scope() as s:
             return note_sms_unsent(elder_id, what, booking_reference=booking_reference, session=s)
-    from bot.handoff import add_task
-    from bot.masking import mask_text
+    from bot.contact.handoff import add_task
+    from bot.text.masking import mask_text
 
     existing = (
         session.execute(

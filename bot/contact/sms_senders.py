@@ -1,5 +1,5 @@
 """How an SMS leaves: one interface, `SmsSender.send(to_number, body, template)`, and one
-implementation per kind of provider. bot/sms.py decides whether a message may be sent at
+implementation per kind of provider. bot/contact/sms.py decides whether a message may be sent at
 all (number on file, mobile, 退订) and keeps the outbox row; a sender only delivers it and
 says what the provider answered. A sender never raises for a provider's refusal, an
 outage or a timeout: it returns a failed `SendResult`.
@@ -26,8 +26,8 @@ from typing import Protocol
 
 import requests
 
-from bot import sms_templates
-from bot.masking import mask_phone
+from bot.contact import sms_templates
+from bot.text.masking import mask_phone
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class SmsSender(Protocol):
     def send(
         self, to_number: str, body: str, template: Template | None = None, *, message_id: int | None = None
     ) -> SendResult:
-        """Delivers one message to a number bot/sms.py has already allowed. `body` is the
+        """Delivers one message to a number bot/contact/sms.py has already allowed. `body` is the
         full text; `template` (kind, params) is what template-only providers send instead;
         `message_id` (the outbox row) is passed on where the provider keeps a reference."""
         ...
@@ -198,6 +198,6 @@ class TemplateSender:
 
 def provider_number(number: str) -> str:
     """The number as the providers take it: a mainland mobile as its 11 digits, any other
-    with its country code (bot/sms.py normalises to +86… before a sender sees it)."""
+    with its country code (bot/contact/sms.py normalises to +86… before a sender sees it)."""
     digits = "".join(ch for ch in number if ch.isdigit())
     return digits[2:] if number.startswith("+86") else digits

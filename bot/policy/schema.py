@@ -1,6 +1,6 @@
 """JSON Schemas of the policy packs (policies/<region>/pack.yml and programs/<id>.yml).
 
-Checked at load time by bot.policy_kb: a malformed file stops start-up with an error that
+Checked at load time by bot.policy.kb: a malformed file stops start-up with an error that
 names the file and the field, so a typo in a policy file never reaches a caller.
 """
 

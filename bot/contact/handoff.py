@@ -9,17 +9,17 @@ nothing is queued; the action then tells the person to call 12349. Crises, emerg
 scam reports are never limited, and the phone and SMS lines are not counted here.
 
 A web conversation's request for a person also opens its live thread with an advisor
-(bot/live_chat.py).
+(bot/contact/live_chat.py).
 """
 
 from __future__ import annotations
 
 import logging
 
-from bot import live_chat
+from bot.contact import live_chat
 from bot.config import get_settings
 from bot.db import session_scope
-from bot.masking import mask_phone, mask_text
+from bot.text.masking import mask_phone, mask_text
 from bot.models import Handoff, SafetyEvent
 from bot.models.people import elder_by_phone
 from bot.ratelimit import RateLimiter
@@ -84,7 +84,7 @@ PRIORITY = {
     "checkin_need": 3,
     "visit_needed": 3,
     "reminder_missed": 3,
-    # a notice nobody could be texted (bot/sms.py note_sms_unsent)
+    # a notice nobody could be texted (bot/contact/sms.py note_sms_unsent)
     "sms_unsent": 5,
 }
 # A scam report's priority depends on its stage: money already gone is urgent (the bank can

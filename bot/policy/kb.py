@@ -12,7 +12,7 @@ policies/<region>/rules/ belongs to the eligibility engine and is not read here.
 
 Every number an answer gives is a parameter value with an effective period; the value in
 force on the day asked (bot.clock.today() by default) is the one spoken. Retrieval
-(bot/policy_search.py) weighs exact mentions of a program's names and keywords, toneless,
+(bot/policy/search.py) weighs exact mentions of a program's names and keywords, toneless,
 accent-folded pinyin matching (pypinyin + rapidfuzz: 时间迎行 finds 时间银行, 一样融合 finds
 医养融合) and FAQ phrasings. Below the confidence threshold the answer says it is not sure
 and offers a human advisor instead of guessing.
@@ -37,8 +37,8 @@ import yaml
 
 from bot import clock, referrals
 from bot.config import get_settings
-from bot.policy_schema import COMMON_PARAMETERS, COVERAGE, PACK, PROGRAM
-from bot.policy_search import (  # retrieval: which program, which FAQ (bot/policy_search.py)
+from bot.policy.schema import COMMON_PARAMETERS, COVERAGE, PACK, PROGRAM
+from bot.policy.search import (  # retrieval: which program, which FAQ (bot/policy/search.py)
     NO_PRICE,
     SearchIndex,
     _GENERIC,
@@ -760,7 +760,7 @@ class KnowledgeBase:
     # -- retrieval ---------------------------------------------------------------------
 
     def _score(self, query: str) -> list[_Scored]:
-        """Programs ranked by the evidence in the query (bot.policy_search)."""
+        """Programs ranked by the evidence in the query (bot.policy.search)."""
         return self._index.score(query)
 
     def search(self, query: str, on: dt.date | str | None = None, limit: int = 5) -> list[Hit]:
@@ -843,7 +843,7 @@ class KnowledgeBase:
         unless the program that would answer (`pid`) is named by one of its own names
         elsewhere in the question (高龄津贴和家庭养老床位能一起享受吗 still answers the
         beds, then says where to ask about the benefit: the second item is that program).
-        Exact characters only (after the ASR folding of bot.policy_search)."""
+        Exact characters only (after the ASR folding of bot.policy.search)."""
         q = _match_form(question)
         if not q:
             return None, None
@@ -934,7 +934,7 @@ class KnowledgeBase:
 
     @staticmethod
     def _best_faq(program: Program, q: str, facet: str | None) -> Faq | None:
-        """The FAQ that answers `q` (bot.policy_search.SearchIndex.best_faq); a price the
+        """The FAQ that answers `q` (bot.policy.search.SearchIndex.best_faq); a price the
         documents do not give is said so, as an FAQ of the program's own clause."""
         found = SearchIndex.best_faq(program, q, facet)
         if found == NO_PRICE:

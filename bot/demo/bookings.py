@@ -6,8 +6,8 @@ closures.csv) loaded by the same code as a district's files (bot/registry/), and
 windows come from the same generator (bot/registry/capacity.py): six services, four
 providers with 3 places every half day, CAPACITY_WEEKS_AHEAD weeks (6: 42 days) from today.
 
-Registered with bot.demo.register_loader (runs inside load_if_empty's transaction).
-`python -m bot.booking_demo extend [DAYS]` tops up capacity windows on a long-lived
+Registered with bot.demo.loader.register_loader (runs inside load_if_empty's transaction).
+`python -m bot.demo.bookings extend [DAYS]` tops up capacity windows on a long-lived
 demo database (idempotent; `flask --app server registry capacity` does the same by weeks).
 """
 
@@ -19,8 +19,8 @@ import sys
 from sqlalchemy.orm import Session
 
 from bot import clock
-from bot.booking import ensure_month_grants, month_key
-from bot.demo import DEMO_DIR, register_loader
+from bot.booking.ledger import ensure_month_grants, month_key
+from bot.demo.loader import DEMO_DIR, register_loader
 from bot.registry import capacity, providers, services
 from bot.registry.files import FileReport
 

@@ -1,10 +1,10 @@
 """What the eligibility conversation says at the end: a short spoken summary (eligible
 programs first, with their key number) and the SMS text. Pure functions over
-bot.eligibility.ProgramResult lists."""
+bot.eligibility.rules.ProgramResult lists."""
 
 from __future__ import annotations
 
-from bot.eligibility import ProgramResult
+from bot.eligibility.rules import ProgramResult
 
 CN_ORDINALS = ("一", "二", "三", "四", "五")
 SPOKEN_TOP = 3  # an elder on the phone remembers about three things
@@ -102,7 +102,7 @@ def lives_outside(results: list[ProgramResult]) -> bool:
 
 
 def sms_text(results: list[ProgramResult], who: str = "您") -> str:
-    """The result as one SMS (kept under bot.sms.SMS_MAX_CHARS)."""
+    """The result as one SMS (kept under bot.contact.sms.SMS_MAX_CHARS)."""
     eligible = sorted(_benefits(results), key=lambda r: r.summary_rank)
     if eligible:
         lines = "；".join(f"{i + 1}.{r.benefit}" for i, r in enumerate(eligible[:6]))

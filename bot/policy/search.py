@@ -1,6 +1,6 @@
 """Policy retrieval: which program(s) a question is about, and which FAQ of a program
-answers it. bot.policy_kb builds one `SearchIndex` per knowledge base and asks it; the
-loading, the parameters and the spoken rendering stay in bot.policy_kb.
+answers it. bot.policy.kb builds one `SearchIndex` per knowledge base and asks it; the
+loading, the parameters and the spoken rendering stay in bot.policy.kb.
 
 How a question is scored (issue: a loose sound-alike beat an exact keyword, broad aliases
 won as substrings, noisy-or pushed scores to 1.0):
@@ -64,16 +64,16 @@ from typing import TYPE_CHECKING, Iterable
 from rapidfuzz import fuzz, process
 
 from bot.config import get_settings
-from bot.fuzzy import fold_syllable
+from bot.text.fuzzy import fold_syllable
 
-if TYPE_CHECKING:  # the data model lives in bot.policy_kb, which imports this module
-    from bot.policy_kb import Faq, Program
+if TYPE_CHECKING:  # the data model lives in bot.policy.kb, which imports this module
+    from bot.policy.kb import Faq, Program
 
 log = logging.getLogger(__name__)
 
 KEYWORD_BASE = 0.74  # an exact keyword of two characters that one program uses
 # These constants were set on benchmarks/data/policy_dev.tsv; ANSWER_THRESHOLD and
-# SUGGEST_THRESHOLD (bot/policy_kb.py) on the independent set (benchmarks/RESULTS.md).
+# SUGGEST_THRESHOLD (bot/policy/kb.py) on the independent set (benchmarks/RESULTS.md).
 BONUS_CAP = 0.08  # the most further signals can add to a program's best one
 BONUS_SHARES = (0.06, 0.03, 0.02)  # what the 2nd, 3rd, 4th signal add (x their strength)
 EXPLAINED_ENOUGH = 0.6  # a question this much explained by a program's texts is not odd
@@ -86,7 +86,7 @@ CONTENT_WEIGHT = 0.80  # a question every informative word of which the program'
 CONTENT_FLOOR = 0.35  # less of the question explained than this: not evidence
 CONTENT_SHARED = 0.3  # what another program explaining the question too takes off
 PART_OF_WORD = 0.85  # a keyword that is only part of a longer word of the question
-# The meaning signal (bot/policy_meaning.py: e5 cosine of the question to the program's
+# The meaning signal (bot/policy/meaning.py: e5 cosine of the question to the program's
 # closest phrasing), for the most alike program only: MEANING_WEIGHT x how alike
 # ((sim - MEANING_LO) / (MEANING_HI - MEANING_LO)) x how clearly it leads (its lead over
 # the next program / MEANING_LEAD): a generic question (养老政策) is alike to many programs
@@ -407,7 +407,7 @@ def _prep_marked(text: str | None) -> str:
     if not text:
         return ""
     try:
-        from bot.textnorm import normalize
+        from bot.text.norm import normalize
 
         text = normalize(text)
     except Exception:  # normalisation is a help, never a reason to fail
@@ -789,7 +789,7 @@ class SearchIndex:
         self.programs = {p.id: p for p in programs}
         self.meaning = None
         if meaning and get_settings().policy_meaning:
-            from bot.policy_meaning import MeaningIndex
+            from bot.policy.meaning import MeaningIndex
 
             self.meaning = MeaningIndex(self.programs.values())
         vocab: dict[str, str] = {}

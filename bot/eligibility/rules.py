@@ -30,13 +30,13 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
-from bot import facts as factlib
-from bot import policy_kb
+from bot.text import facts as factlib
+from bot.policy import kb as policy_kb
 from bot.clock import age_on, today
 from bot.config import get_settings
 
-# The colloquial readers live in bot/facts.py; re-exported so callers need one import.
-from bot.facts import (  # noqa: F401
+# The colloquial readers live in bot/text/facts.py; re-exported so callers need one import.
+from bot.text.facts import (  # noqa: F401
     DONT_KNOW,
     extract_facts,
     parse_age,

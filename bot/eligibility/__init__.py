@@ -1,0 +1,2 @@
+"""Eligibility: the rules engine over the policy pack (`rules`), what a caller says turned
+into facts (`caller`), and the summary read to the caller (`summary`)."""
