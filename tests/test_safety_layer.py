@@ -472,3 +472,140 @@ def test_asking_for_someone_elses_details_is_refused(text):
 )
 def test_giving_or_asking_about_ones_own_details_is_not_a_privacy_request(text):
     assert kind(text) == "none"
+
+
+# --- issue 14, second round: sound-alike danger words, denied crisis words, new word classes
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("我婆婆晕到了", "emergency"),  # 晕倒
+        ("楼上着伙了快来人", "emergency"),  # 着火
+        ("我老头子中疯了", "emergency"),  # 中风
+        ("赶紧叫就护车", "emergency"),  # 救护车
+        ("我真不像活了", "crisis"),  # 不想活
+        ("她说想自煞", "crisis"),  # 自杀
+    ],
+)
+def test_danger_words_misheard_by_the_phone_line_are_read_by_their_sound(text, expected):
+    assert kind(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我孙子在国外留学，想问问独居老人补贴",  # 留学 is a word, not 流血
+        "想找伙伴一起去老年大学",  # 伙伴 straddles 找伙 (着火)
+        "叫不行吗，我想约周三",  # 不行 is a word (not 叫不醒)
+        "快递运到了吗",  # shares no character with 晕倒
+        "一觉睡到天亮，身体挺好",  # 一觉 is a word (not 叫)
+    ],
+)
+def test_sound_alike_repair_leaves_real_words_alone(text):
+    assert kind(text) == "none"
+
+
+def test_repair_only_ever_adds_a_reading():
+    from bot.safety import repair_homophones
+
+    cues = load_cues()
+    assert repair_homophones("炕上掉下来了", cues.homophones) == "炕上掉下来了"  # not 上吊
+    assert repair_homophones("快叫就护车", cues.homophones) == "快叫救护车"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["我没有想寻死，就是问问心理热线", "我不是想死，我问的是丧葬费", "我没想不开，就是睡不着"],
+)
+def test_a_denied_crisis_word_is_asked_about_not_asserted_nor_dropped(text):
+    found = assess(normalize(text))
+    assert (found.kind, found.suspected) == ("unsure", "crisis")
+
+
+def test_a_denied_crisis_word_gives_way_to_an_emergency_in_the_same_message():
+    assert kind("我没想死，是我老伴摔倒了起不来") == "emergency"
+
+
+@pytest.mark.parametrize(
+    "text, category",
+    [
+        ("俺家老头子倒地上了", "fall"),
+        ("我婆婆在地上躺了一宿了", "fall"),
+        ("下台阶踩空了，脚扭了走不动", "fall"),
+        ("我爹跌了个大跟头", "fall"),
+        ("我妈拉的全是血", "head_or_bleeding"),
+        ("鼻血一直止不住，流了二十分钟", "head_or_bleeding"),
+        ("我爸叫了半天一点反应都没有", "unresponsive"),
+        ("老伴躺在那儿一动不动", "unresponsive"),
+        ("老伴话都说不清楚了", "stroke"),
+        ("外公一下子认不出我了", "stroke"),
+    ],
+)
+def test_more_words_for_falls_bleeding_no_response_and_stroke(text, category):
+    found = assess(normalize(text))
+    assert (found.kind, found.category) == ("emergency", category)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我想用刀把自己割了",
+        "想着去死算了",
+        "我吞了二十片安眠药",
+        "钱和存折都放在床底下了，以后你们自己去拿",
+        "跟我孙子说声对不起，以后不再麻烦他了",
+        "老了不中用，不如早点闭眼",
+        "我要跟这个世界说再见了",
+    ],
+)
+def test_more_words_for_self_harm_and_farewell(text):
+    assert kind(text) == "crisis"
+
+
+@pytest.mark.parametrize(
+    "text, stage",
+    [
+        ("短信让我点开链接输银行卡密码，我还没输", "in_progress"),
+        ("电话里说是我以前的老同事，急用钱找我借五千", "asking"),
+        ("那人说可以帮我多领补贴，先给他八百块活动费", "asking"),
+        ("他一直不让我挂电话，让我去银行转账", "in_progress"),
+        ("我妈正要给一个警察汇款，说是保证金", "in_progress"),
+        ("我按照他说的把验证码报过去了", "paid"),
+        ("有人说我外孙被抓了，要交保释金", "asking"),
+    ],
+)
+def test_more_concrete_scam_cues(text, stage):
+    found = assess(normalize(text))
+    assert found.kind == "scam", found
+    assert found.stage == stage
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "如何识别冒充社保局的诈骗电话",  # how-to, no event
+        "听说有人冒充民政局的人上门，是不是真的",  # hearsay
+        "我去年被骗过一回，现在想报个防骗课",  # over and done
+        "我前阵子被人骗了三千，早就报警了，想问问有没有救助",
+        "吃钙片能不能代替降压药",  # a question, nobody asking for anything
+        "你们的人会不会打电话让我交钱",  # asking about our own service
+    ],
+)
+def test_scam_words_in_questions_history_and_hearsay_are_not_warned_on(text):
+    assert kind(text) in ("none", "unsure")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "医生不让我挂号，说要先预约",
+        "这事别告诉我女儿，她会担心",
+        "我孙子打架了，学校让我赔钱",
+        "社区顾问能帮我把护理补贴办下来吗，要交服务费吗",
+        "我家老头子血糖高，能订低糖的助餐吗",
+        "想死你们了，好久没来活动",
+    ],
+)
+def test_everyday_sentences_near_the_new_cues_are_not_alarms(text):
+    assert kind(text) in ("none", "unsure")
