@@ -609,3 +609,29 @@ def test_scam_words_in_questions_history_and_hearsay_are_not_warned_on(text):
 )
 def test_everyday_sentences_near_the_new_cues_are_not_alarms(text):
     assert kind(text) in ("none", "unsure")
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("这日子真没法活了", "crisis"),
+        ("我怕是活不成了，谁也别管我", "crisis"),
+        ("我想去跟老头子团聚", "crisis"),
+        ("药我都找出来了，打算一口气全吞下去", "crisis"),
+        ("我给儿女们的信写好了，过两天我就不在了", "crisis"),
+        ("我妈打电话来哭，说腰疼得动不了", "emergency"),
+        ("灶上的火灭了，燃气还在往外冒", "emergency"),
+        ("脑袋疼得像要裂开", "emergency"),
+        ("老头子说眼前一黑，差点站不住", "emergency"),
+    ],
+)
+def test_cannot_live_on_a_farewell_letter_and_sudden_symptoms(text, expected):
+    assert kind(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["这个降压药一次吃几片", "钙片一次吃两粒行吗", "我要去找老伴，他在楼下下棋", "我们一家没法活动太久"],
+)
+def test_dose_questions_and_a_living_spouse_are_not_crises(text):
+    assert kind(text) in ("none", "unsure")

@@ -14,6 +14,11 @@ in the pipeline and its answer replaces the classifier's). The cues are data
    so the assistant asks one question instead of guessing, and
 5. `denial` ("不是诈骗", "你搞错了"): the caller correcting a wrong reading.
 
+A crisis word the caller denies ("我没有想不开") is asked about, never asserted nor dropped.
+A message with no high-stakes reading is read once more with the danger words a phone line
+mishears put back by their sound (cues.yml `homophones`, bot.fuzzy's pinyin and word list:
+快叫就护车 -> 救护车); that second reading can only add a danger or scam reading.
+
 Pure Python, no Rasa: tested on its own (tests/test_safety_layer.py) and measured by
 benchmarks/safety_eval.py.
 """
