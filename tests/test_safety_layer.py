@@ -534,6 +534,7 @@ def test_a_denied_crisis_word_gives_way_to_an_emergency_in_the_same_message():
         ("我婆婆在地上躺了一宿了", "fall"),
         ("下台阶踩空了，脚扭了走不动", "fall"),
         ("我爹跌了个大跟头", "fall"),
+        ("老太太一跤掼在地上了", "fall"),  # Jiang-Huai 掼
         ("我妈拉的全是血", "head_or_bleeding"),
         ("鼻血一直止不住，流了二十分钟", "head_or_bleeding"),
         ("我爸叫了半天一点反应都没有", "unresponsive"),
