@@ -433,7 +433,8 @@ FLOORS = {
     "dev": {"danger_recall": 0.99, "scam_precision": 0.99},
     "dev2": {"danger_recall": 0.98, "danger_recall_or_asked": 0.98, "scam_precision": 0.99},
     "dev3": {"danger_recall": 0.99, "danger_recall_or_asked": 0.99, "scam_precision": 0.99},
-    "holdout": {"danger_recall": 0.89, "danger_recall_or_asked": 0.94, "scam_precision": 0.99},
+    "dev4": {"danger_recall": 0.99, "danger_recall_or_asked": 0.99, "scam_precision": 0.97},
+    "holdout": {"danger_recall": 0.91, "danger_recall_or_asked": 0.96, "scam_precision": 0.99},
     # written after the classifier's safety examples by a helper who saw neither them nor
     # the cues: the cues alone generalise poorly here; tests/test_safety_pipeline.py holds
     # the floors of the whole pipeline (cues + classifier questions)
