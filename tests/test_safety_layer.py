@@ -637,3 +637,39 @@ def test_cannot_live_on_a_farewell_letter_and_sudden_symptoms(text, expected):
 )
 def test_dose_questions_and_a_living_spouse_are_not_crises(text):
     assert kind(text) in ("none", "unsure")
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("我妈躺床上一直哼哼，叫她也不睁眼", "emergency"),
+        ("老头子一边嘴角往下耷拉", "emergency"),
+        ("奶奶摔着了，手腕肿得老高", "emergency"),
+        ("屋里有股怪味，闻着像臭鸡蛋", "emergency"),
+        ("楼道里全是烟，下不去了", "emergency"),
+        ("老爷子上厕所，扑通一声就倒了", "emergency"),
+        ("我爷爷吃了一整板降压药，是不小心吃错的", "emergency"),
+        ("老伴走了以后我天天想着去找他", "crisis"),
+        ("我想从窗户跳出去", "crisis"),
+    ],
+)
+def test_rousing_without_response_a_drooping_mouth_a_thud_and_a_window(text, expected):
+    assert kind(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "菜价最近跌了没有",
+        "下个月想跟老伴一起去公园转转",
+        "护工到了医院就不见了，把我一个人丢那儿",
+        "不需要叫救护车，我好着呢",
+        "钟点工在屋里抽烟，一屋子烟味",
+        "能换个人吗，机器说话我听不清",
+        "澡堂地上那么滑，我差点摔了",
+        "老伴中风了想申请个护理床",
+        "我妈老是摔，想给她装个扶手",
+    ],
+)
+def test_prices_outings_a_worker_gone_smoking_a_bad_line_and_near_misses_are_not_emergencies(text):
+    assert kind(text) in ("none", "unsure")
