@@ -16,7 +16,7 @@ in the pipeline and its answer replaces the classifier's). The cues are data
 
 A crisis word the caller denies ("我没有想不开") is asked about, never asserted nor dropped.
 A message with no high-stakes reading is read once more with the danger words a phone line
-mishears put back by their sound (cues.yml `homophones`, bot.fuzzy's pinyin and word list:
+mishears put back by their sound (cues.yml `homophones`, bot.text.fuzzy's pinyin and word list:
 快叫就护车 -> 救护车); that second reading can only add a danger or scam reading.
 
 Pure Python, no Rasa: tested on its own (tests/test_safety_layer.py) and measured by
@@ -200,7 +200,7 @@ def load_cues(path: Path = CUES_PATH) -> Cues:
 
 
 def _common_word(word: str) -> bool:
-    from bot.fuzzy import COMMON_WORD_FREQ, _known_words
+    from bot.text.fuzzy import COMMON_WORD_FREQ, _known_words
 
     return _known_words().get(word, 0) >= COMMON_WORD_FREQ
 
@@ -214,7 +214,7 @@ def _joins_outside(text: str, start: int, end: int, positions: list[int]) -> boo
     """True when a changed character at `positions` makes a known word with characters
     outside text[start:end] (掉下来 in 炕上掉下来, 一觉 in 一觉不醒): then it is that word,
     not a misheard danger word."""
-    from bot.fuzzy import _known_words
+    from bot.text.fuzzy import _known_words
 
     words = _known_words()
     for p in positions:
@@ -234,7 +234,7 @@ def repair_homophones(text: str, words: Iterable[str]) -> str:
     """`text` with each span that sounds like one of the danger `words` but is spelled
     otherwise replaced by that word (cues.yml `homophones` says when a span qualifies):
     快叫就护车 -> 快叫救护车, 家里着伙了 -> 家里着火了; 我孙子在留学 stays as it is."""
-    from bot.fuzzy import _crosses_a_word, _is_known_word, syllables
+    from bot.text.fuzzy import _crosses_a_word, _is_known_word, syllables
 
     if not text or not re.search(r"[\u4e00-\u9fff]", text):
         return text
