@@ -257,7 +257,7 @@ class Settings:
         )
     )
 
-    # --- traffic limits (bot/ratelimit.py, server/api.py, bot/contact/handoff.py) ---
+    # --- traffic limits (bot/ratelimit.py, server/api/chat.py, bot/contact/handoff.py) ---
     rate_limits_on: bool = field(default_factory=lambda: _env_switch("RATE_LIMITS"))
     chat_turns_per_minute: int = field(default_factory=lambda: _env_int("CHAT_TURNS_PER_MINUTE", 30))
     chat_turns_per_minute_per_address: int = field(

@@ -18,7 +18,8 @@ from bot.contact import handoff
 from bot.db import session_scope
 from bot.models import Handoff
 from bot.ratelimit import RateLimiter
-from server import api, chat_ids, rasa_client
+from server import chat_ids, rasa_client
+from server.api import chat as api
 
 
 @pytest.fixture

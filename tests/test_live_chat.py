@@ -287,7 +287,7 @@ def test_api_callback_replies_carry_signed_buttons(db_url, rasa, pin_clock):
 
 
 def test_api_updates_are_rate_limited_apart_from_the_chat(db_url, monkeypatch):
-    from server import api as api_module
+    from server.api import chat as api_module
 
     monkeypatch.setattr(api_module, "_updates_limiter", None)
     monkeypatch.setenv("CHAT_UPDATES_PER_MINUTE", "3")

@@ -700,7 +700,7 @@ def test_fallback_out_of_hours_apologises_and_hangs_up(side, night):
 def test_http_errors_inside_a_webhook_still_answer_200_with_chinese(side, monkeypatch):
     from werkzeug.exceptions import BadRequest, ServiceUnavailable
 
-    from server import twilio_bp
+    from server.channels import twilio as twilio_bp
     from server.telephony.engine import TelephonyService
 
     def unavailable(*_a, **_k):

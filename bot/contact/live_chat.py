@@ -15,7 +15,7 @@ A web conversation's first handoff of the kinds in LIVE_KINDS starts a *thread*
   handoff becomes a callback request with the number and the time. 先不办了 leaves it.
 - closed (the advisor closed it) or left (the person left the callback questions).
 
-Framework-free: server/api.py calls `before_turn` for each chat message and `updates` for
+Framework-free: server/api/chat.py calls `before_turn` for each chat message and `updates` for
 the widget's polling; the console (server/advisor/) calls `claim`, `reply` and `close`.
 Wording comes from domain.yml's responses (utter_live_*), the one home of what the
 assistant says. Numbers are masked in every log line.

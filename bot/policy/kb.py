@@ -17,7 +17,7 @@ accent-folded pinyin matching (pypinyin + rapidfuzz: 时间迎行 finds 时间�
 医养融合) and FAQ phrasings. Below the confidence threshold the answer says it is not sure
 and offers a human advisor instead of guessing.
 
-No Rasa and no Flask here: actions/policy.py and server/policy_api.py are thin wrappers.
+No Rasa and no Flask here: actions/policy.py and server/api/policy.py are thin wrappers.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from bot.config import get_settings
 from bot.ratelimit import RateLimiter
 from bot.text.norm import clean
 from server import chat_ids, rasa_client, wording
+from server.api import error, json_body
 from server.speech import speakable
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -72,17 +73,6 @@ def updates_limiters() -> tuple[RateLimiter, RateLimiter]:
     return _updates_limiter, _updates_address_limiter
 
 
-def bad_request(message_zh: str, code: str, status: int = 400):
-    return jsonify(error=message_zh, code=code), status
-
-
-def json_body() -> dict | None:
-    if not request.is_json:
-        return None
-    data = request.get_json(silent=True)
-    return data if isinstance(data, dict) else None
-
-
 @bp.post("/chat")
 def chat():
     """One turn of a web conversation. The server issues the conversation id (`sender`,
@@ -92,10 +82,10 @@ def chat():
     data = json_body()
     if data is None:
         log.info("chat rejected: body is not a JSON object (content-type=%s)", request.content_type)
-        return bad_request("请求格式不对，请发送JSON。", "invalid_json")
+        return error("请求格式不对，请发送JSON。", "invalid_json")
     message = data.get("message")
     if not isinstance(message, str):
-        return bad_request("缺少消息内容（message）。", "invalid_message")
+        return error("缺少消息内容（message）。", "invalid_message")
     token = data.get("sender")
     conversation = chat_ids.conversation_of(token)
     if conversation is None:
@@ -168,11 +158,11 @@ def chat_updates():
     conversation = chat_ids.conversation_of(request.args.get("sender"))
     if conversation is None:
         log.info("chat updates refused: a sender the server did not issue")
-        return bad_request("这个对话已经失效了，请刷新页面重新开始。", "invalid_sender")
+        return error("这个对话已经失效了，请刷新页面重新开始。", "invalid_sender")
     after = (request.args.get("after") or "0").strip()
     if not after.isdigit() or len(after) > 12:
         log.info("chat updates refused: after=%r is not a message id", after[:20])
-        return bad_request("参数不对（after 应该是消息编号）。", "invalid_after")
+        return error("参数不对（after 应该是消息编号）。", "invalid_after")
     per_conversation, per_address = updates_limiters()
     if not per_address.hit(request.remote_addr or "unknown") or not per_conversation.hit(conversation):
         log.warning(

@@ -11,6 +11,8 @@ import logging
 
 from flask import Blueprint, jsonify, request
 
+from server.api import error
+
 from bot import clock
 from bot.policy import kb as policy_kb
 from bot.text.norm import clean
@@ -22,10 +24,6 @@ MAX_QUERY_CHARS = 100
 MAX_LIMIT = 20
 
 
-def _error(message_zh: str, code: str, status: int):
-    return jsonify(error=message_zh, code=code), status
-
-
 def _day():
     raw = request.args.get("on")
     if not raw:
@@ -33,20 +31,20 @@ def _day():
     try:
         return dt.date.fromisoformat(raw), None
     except ValueError:
-        return None, _error("日期格式不对，请写成2025-01-01这样。", "invalid_date", 400)
+        return None, error("日期格式不对，请写成2025-01-01这样。", "invalid_date", 400)
 
 
 @bp.get("/policies/search")
 def search():
     query = clean(request.args.get("q"), max_length=MAX_QUERY_CHARS * 4)
     if not query:
-        return _error("请输入要查的内容（参数q）。", "missing_query", 400)
+        return error("请输入要查的内容（参数q）。", "missing_query", 400)
     if len(query) > MAX_QUERY_CHARS:
-        return _error(f"查询内容太长了，请不要超过{MAX_QUERY_CHARS}个字。", "query_too_long", 400)
+        return error(f"查询内容太长了，请不要超过{MAX_QUERY_CHARS}个字。", "query_too_long", 400)
     try:
         limit = int(request.args.get("limit", 5))
     except ValueError:
-        return _error("limit 必须是数字。", "invalid_limit", 400)
+        return error("limit 必须是数字。", "invalid_limit", 400)
     limit = max(1, min(limit, MAX_LIMIT))
     on, err = _day()
     if err:
@@ -58,10 +56,10 @@ def search():
         answer = kb.answer(query, on=day)
     except policy_kb.PolicyPackError as exc:
         log.error("policy pack invalid: %s", exc)
-        return _error("政策库暂时不可用，请稍后再试，或拨打12349转人工。", "policy_pack_invalid", 503)
+        return error("政策库暂时不可用，请稍后再试，或拨打12349转人工。", "policy_pack_invalid", 503)
     except Exception:
         log.exception("policy search failed for a %d-char query", len(query))
-        return _error("查询出了点问题，请稍后再试，或拨打12349转人工。", "search_failed", 503)
+        return error("查询出了点问题，请稍后再试，或拨打12349转人工。", "search_failed", 503)
     return jsonify(
         query=query,
         on=day.isoformat(),
@@ -81,10 +79,10 @@ def program(program_id: str):
         found = kb.program(program_id)
         return jsonify(found.as_dict(on or clock.today()))
     except KeyError:
-        return _error("没有这个政策项目。", "unknown_program", 404)
+        return error("没有这个政策项目。", "unknown_program", 404)
     except policy_kb.PolicyPackError as exc:
         log.error("policy pack invalid: %s", exc)
-        return _error("政策库暂时不可用，请稍后再试，或拨打12349转人工。", "policy_pack_invalid", 503)
+        return error("政策库暂时不可用，请稍后再试，或拨打12349转人工。", "policy_pack_invalid", 503)
     except Exception:
         log.exception("policy program lookup failed: %s", program_id)
-        return _error("查询出了点问题，请稍后再试，或拨打12349转人工。", "lookup_failed", 503)
+        return error("查询出了点问题，请稍后再试，或拨打12349转人工。", "lookup_failed", 503)

@@ -12,16 +12,14 @@ import logging
 
 from flask import Blueprint, jsonify, request
 
+from server.api import error
+
 from bot.booking import ledger as booking
 from bot.db import session_scope
 from bot.text.timeparse import TimeParseError, parse_time, say_window
 
 bp = Blueprint("booking_api", __name__, url_prefix="/api")
 log = logging.getLogger(__name__)
-
-
-def _error(message_zh: str, code: str, status: int = 400):
-    return jsonify(error=message_zh, code=code), status
 
 
 @bp.get("/booking/services")
@@ -55,9 +53,9 @@ def windows():
     try:
         limit = max(1, min(int(request.args.get("limit", 3)), 20))
     except ValueError:
-        return _error("limit 必须是数字。", "invalid_limit")
+        return error("limit 必须是数字。", "invalid_limit")
     if not service or not street:
-        return _error("请提供服务（service）和街道（street）。", "missing_parameters")
+        return error("请提供服务（service）和街道（street）。", "missing_parameters")
     if around_text:
         try:
             around = dt.datetime.fromisoformat(around_text)
@@ -65,12 +63,12 @@ def windows():
             try:
                 around = parse_time(around_text).window_start()
             except TimeParseError as exc:
-                return _error(exc.message, exc.code)
+                return error(exc.message, exc.code)
     else:
         around = booking.now_local()
     with session_scope() as s:
         if booking.service_by_code_or_name(s, service) is None:
-            return _error(f"没有这项服务：{service[:20]}。", "unknown_service", 404)
+            return error(f"没有这项服务：{service[:20]}。", "unknown_service", 404)
         options = booking.available_windows(s, service, street, around, limit=limit)
     return jsonify(
         around=around.isoformat(),
