@@ -521,10 +521,10 @@ _STOP = frozenset(
         "谢谢",
     }
 )
-# "我妈85了", "快90了", "80多岁", "年过八旬": the age a caller gives
+# "我妈85了", "快90了", "80多岁", "年过八旬", "过了80", "80好几", "百岁": the age a caller gives
 _AGE = re.compile(
-    r"(?<![\d.])(\d{2,3})(?=多?(?:周岁|岁|了|以上|出头))|"
-    r"(?:快|满|过|上了|今年|已经)(\d{2,3})(?![\d.])|([八九])旬"
+    r"(?<![\d.])(\d{2,3})(?=多?(?:周岁|岁|了|以上|出头|好几))|"
+    r"(?:快|满了?|过了?|上了|今年|已经)(\d{2,3})(?![\d.])|([八九百])[旬岁]"
 )
 _AGE_TERM = re.compile(r"^(\d{2,3})周?岁$")
 # 上门洗澡一次多少钱, 上门理发怎么收费: the price of a service at home
@@ -893,7 +893,7 @@ class SearchIndex:
             if not any(f.start < m.end() and m.start() < f.end for f in found):
                 found.append(_Mention(service, m.start(), m.end()))  # 上门洗澡 = 上门服务
         for m in _AGE.finditer(q):
-            age = int(m.group(1) or m.group(2) or {"八": 80, "九": 90}.get(m.group(3), 0))
+            age = int(m.group(1) or m.group(2) or {"八": 80, "九": 90, "百": 100}.get(m.group(3), 0))
             for term in self.terms:
                 at = _AGE_TERM.match(term.text)
                 if at and int(at.group(1)) <= age < 130 and not any(f.term is term for f in found):
