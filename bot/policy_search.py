@@ -23,6 +23,13 @@ won as substrings, noisy-or pushed scores to 1.0):
   (2026-11-29: recall on sets nobody tuned on 0.69 -> 0.78 and 0.75 -> 0.84).
 - Two programs named in characters and close in score (低保家庭的老人吃饭: who asks and
   what is asked): the one the meaning clearly picks comes first (`_meaning_decides`).
+- Who asks and what is asked (低保户的老人家里能改造卫生间吗): when the best program is named
+  only by words for a group of callers (the pack's group-FAQ words and their synonyms, ages)
+  and another by what is asked, close in evidence, the topic comes first, unless the group's
+  own program speaks of that topic too (特困 + 养老院) or the meaning prefers the group
+  (`_topic_first`; issue 17: dev sets and the independent set one better, holdout even).
+- A name heard by sound must be heard with other characters: said partly in its own
+  characters (养老服务 of 养老服务APP) it is no mention at all.
 - A program found by sound alone never outranks a program named in characters: its score
   is capped just below the best exactly named one.
 - The confidence `answer` compares with ANSWER_THRESHOLD is the best score, less when the
