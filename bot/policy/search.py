@@ -23,6 +23,13 @@ won as substrings, noisy-or pushed scores to 1.0):
   (2026-11-29: recall on sets nobody tuned on 0.69 -> 0.78 and 0.75 -> 0.84).
 - Two programs named in characters and close in score (低保家庭的老人吃饭: who asks and
   what is asked): the one the meaning clearly picks comes first (`_meaning_decides`).
+- Who asks and what is asked (低保户的老人家里能改造卫生间吗): when the best program is named
+  only by words for a group of callers (the pack's group-FAQ words and their synonyms, ages)
+  and another by what is asked, close in evidence, the topic comes first, unless the group's
+  own program speaks of that topic too (特困 + 养老院) or the meaning prefers the group
+  (`_topic_first`; issue 17: dev sets and the independent set one better, holdout even).
+- A name heard by sound must be heard with other characters: said partly in its own
+  characters (养老服务 of 养老服务APP) it is no mention at all.
 - A program found by sound alone never outranks a program named in characters: its score
   is capped just below the best exactly named one.
 - The confidence `answer` compares with ANSWER_THRESHOLD is the best score, less when the
@@ -109,6 +116,9 @@ CLOSE_PENALTY = 0.5  # ... takes this share of the difference off the confidence
 FAQ_UNSAID = 0.6  # an FAQ phrasing none of whose telling words is said: this much
 JOINED_EASE = 0.1  # two programs joined by 和 may each be named a little less surely
 GROUP_BONUS = 0.05  # an FAQ written for the group the caller names (特困, 低保) matches
+# a program named only by who the caller is (低保户, 失独老人, 85岁) and another named by
+# what is asked (改造卫生间, 养老院): the topic answers when its own evidence is this close
+TOPIC_OVER_GROUP = 0.3
 
 
 # ---------------------------------------------------------------------------- text
@@ -518,10 +528,10 @@ _STOP = frozenset(
         "谢谢",
     }
 )
-# "我妈85了", "快90了", "80多岁", "年过八旬": the age a caller gives
+# "我妈85了", "快90了", "80多岁", "年过八旬", "过了80", "80好几", "百岁": the age a caller gives
 _AGE = re.compile(
-    r"(?<![\d.])(\d{2,3})(?=多?(?:周岁|岁|了|以上|出头))|"
-    r"(?:快|满|过|上了|今年|已经)(\d{2,3})(?![\d.])|([八九])旬"
+    r"(?<![\d.])(\d{2,3})(?=多?(?:周岁|岁|了|以上|出头|好几))|"
+    r"(?:快|满了?|过了?|上了|今年|已经)(\d{2,3})(?![\d.])|([八九百])[旬岁]"
 )
 _AGE_TERM = re.compile(r"^(\d{2,3})周?岁$")
 # 上门洗澡一次多少钱, 上门理发怎么收费: the price of a service at home
@@ -714,6 +724,14 @@ def _sound_match(alias_sound: str, qs: _QuerySound) -> tuple[float, tuple[int, i
     return best, where
 
 
+def _heard_otherwise(said: str, term: "_Term") -> bool:
+    """Whether the words said sound like the name with other characters (常护险 for 长护险):
+    some character said that the name does not have sounds like one of the name's. A name
+    only partly said in its own characters (养老服务 of 养老服务APP) is not a mishearing."""
+    sounds = set(term.sound)
+    return any(ch not in term.text and _HAN.match(ch) and _sound(ch) in sounds for ch in said)
+
+
 def _name_score(alias: str, alias_sound: str, q: str, qs: _QuerySound) -> float:
     """How well the query mentions this name: in full (0.97..1), by sound (ASR), or most of
     it. Used to resolve a name the NLU extracted (KnowledgeBase.resolve_program)."""
@@ -823,6 +841,12 @@ class SearchIndex:
                     text = _prep(phrasing)
                     self.faqs.append(_FaqEntry(p.id, f, text, _topic(text), tuple(_words(text))))
             self.bags[p.id] = _bag(p)
+        self.group_words = _group_words(self.programs.values())
+        # each program's own words (names, keywords, FAQ questions, summary, benefits)
+        self.own_text = {
+            p.id: vocab[p.id] + "|" + "|".join(_match_form(t) for t in (p.summary, *p.benefits))
+            for p in self.programs.values()
+        }
         self.df: dict[str, int] = {}
         for bag in self.bags.values():
             for w in bag:
@@ -876,7 +900,7 @@ class SearchIndex:
             if not any(f.start < m.end() and m.start() < f.end for f in found):
                 found.append(_Mention(service, m.start(), m.end()))  # 上门洗澡 = 上门服务
         for m in _AGE.finditer(q):
-            age = int(m.group(1) or m.group(2) or {"八": 80, "九": 90}.get(m.group(3), 0))
+            age = int(m.group(1) or m.group(2) or {"八": 80, "九": 90, "百": 100}.get(m.group(3), 0))
             for term in self.terms:
                 at = _AGE_TERM.match(term.text)
                 if at and int(at.group(1)) <= age < 130 and not any(f.term is term for f in found):
@@ -930,7 +954,7 @@ class SearchIndex:
             if len(term.sound) < 3:
                 continue  # two syllables sound alike too often (饭堂 / 探访)
             raw, (a, b) = _sound_match(term.sound, qs)
-            if raw < SOUND_FLOOR:
+            if raw < SOUND_FLOOR or not _heard_otherwise(qm[a:b], term):
                 continue
             if any(
                 m.term.program_id != term.program_id
@@ -1036,8 +1060,51 @@ class SearchIndex:
                 if heard and s.score > ceiling:
                     s.score = ceiling
         scored.sort(key=lambda s: (s.score, len(s.mentions)), reverse=True)
-        self._meaning_decides(scored, sims)
+        if not self._topic_first(scored, sims):
+            self._meaning_decides(scored, sims)
         return scored
+
+    def _is_group_term(self, term: _Term) -> bool:
+        """The term says who the caller is (低保户, 失独老人, 瘫痪, 80岁), not what is asked."""
+        return bool(_AGE_TERM.match(term.text)) or _only_group_words(term.text, self.group_words)
+
+    def _speaks_of(self, pid: str, text: str) -> bool:
+        """The program's names, keywords or FAQ questions use a word of `text`."""
+        bag = self.bags[pid]
+        return text in self.own_text[pid] or any(bag.get(w, 0.0) >= 1.0 for w in _words(text))
+
+    def _topic_first(self, scored: list[_Scored], sims: dict[str, float] | None) -> bool:
+        """The best program named only by who the caller is (低保户的老人家里能改造卫生间吗:
+        低保 names the caller, 改造卫生间 what is asked) and another program named by what
+        is asked, its own evidence within TOPIC_OVER_GROUP, and the whole question meaning
+        the topic more than the group (the meaning signal): the topic comes first. Scores
+        are exchanged (as in `_meaning_decides`), so the confidence stays as sure as the
+        stronger of the two readings. True when it reordered."""
+        if len(scored) < 2:
+            return False
+        first = scored[0]
+        if not first.mentions or not all(self._is_group_term(m.term) for m in first.mentions):
+            return False
+        for i, other in enumerate(scored[1:4], start=1):
+            # a topic the group's own program speaks of too stays with it (特困老人住养老院:
+            # the support of 特困 people is a place in a home; 失独家庭的扶助)
+            own = [
+                m
+                for m in other.mentions
+                if not self._is_group_term(m.term)
+                and not any(m.overlaps(f) for f in first.mentions)
+                and not self._speaks_of(first.program_id, m.term.text)
+            ]
+            if not own or max(m.term.weight for m in own) < KEYWORD_BASE - 0.1:
+                continue
+            if other.evidence < first.evidence - TOPIC_OVER_GROUP:
+                continue
+            if not sims or sims.get(other.program_id, 0.0) <= sims.get(first.program_id, 0.0):
+                continue  # the words and the meaning of the question disagree: leave it
+            first.score, other.score = other.score, first.score
+            scored[0], scored[i] = other, first
+            return True
+        return False
 
     @staticmethod
     def _meaning_decides(scored: list[_Scored], sims: dict[str, float] | None) -> None:
@@ -1250,3 +1317,30 @@ def _bag(program: "Program") -> dict[str, float]:
     for text in (program.summary, *program.benefits, program.target_group):
         add(text, 0.7)
     return bag
+
+
+# the words that, with these, still only say who someone is (失独老人, 低保户, 残疾人家庭)
+_PERSON_SUFFIXES = ("老年人", "老人家", "老人", "家庭", "人员", "对象", "人家", "户", "人", "者")
+
+
+def _group_words(programs: Iterable["Program"]) -> frozenset[str]:
+    """The words that name a group of callers: those the pack's group FAQs are written for
+    (faq `group:`), and their everyday synonyms (_SAME: 瘫痪 for 卧床, 五保 for 特困)."""
+    words = {_match_form(w) for p in programs for f in p.faq for w in f.group}
+    for group in _SAME:
+        if any(_match_form(w) in words for w in group):
+            words.update(_match_form(w) for w in group)
+    return frozenset(w for w in words if w)
+
+
+def _only_group_words(text: str, group_words: frozenset[str]) -> bool:
+    """`text` is made of group words and person words only (失独老人, 低保边缘户)."""
+    rest, found = text, False
+    for w in sorted(group_words, key=len, reverse=True):
+        if w in rest:
+            rest, found = rest.replace(w, ""), True
+    if not found:
+        return False
+    for s in _PERSON_SUFFIXES:
+        rest = rest.replace(s, "")
+    return not rest
