@@ -443,7 +443,7 @@ def test_a_topic_the_groups_own_program_speaks_of_stays_with_the_group(kb, monke
 def test_a_name_partly_said_in_its_own_characters_is_not_a_mishearing(kb):
     """养老服务 said exactly is part of a name (养老服务APP), not that name misheard; 实间银行
     for 时间银行 is a mishearing."""
-    from bot.policy_search import _heard_otherwise, _match_form
+    from bot.policy.search import _heard_otherwise, _match_form
 
     terms = {t.text: t for t in kb._index.terms}
     app = next(t for text, t in terms.items() if text.startswith("养老服务") and text.endswith("app"))
@@ -455,7 +455,7 @@ def test_a_name_partly_said_in_its_own_characters_is_not_a_mishearing(kb):
 
 @pytest.mark.parametrize("said, age", [("过了80", 80), ("满了90", 90), ("80好几了", 80), ("百岁了", 100)])
 def test_an_age_said_colloquially_reaches_the_age_keywords(kb, said, age):
-    from bot.policy_search import _match_form
+    from bot.policy.search import _match_form
 
     mentions = kb._index._mentions(_match_form(f"我家老人{said}"))
     reached = {int(m.term.text.rstrip("周岁")) for m in mentions if m.term.text.endswith("岁")}
