@@ -387,8 +387,11 @@ class BookingFormValidation(FormValidationAction):
             )
             if name and not turn.get("booking_person_name"):
                 turn.set("booking_person_name", name)
-            last4 = bt.id_last4_said_upfront(text)
-            if last4 and turn.get("booking_person_name"):
+            tail = bt.phone_last4_from_text(text)  # "手机尾号0001" is not the ID's
+            last4 = None if tail else bt.id_last4_said_upfront(text)
+            if tail and turn.get("booking_person_name"):
+                self._check_phone_tail(turn, tail)
+            elif last4 and turn.get("booking_person_name"):
                 self._check_last4(turn, last4)
         if turn.elder_id is not None and turn.get("booking_address") is None:
             with session_scope() as s:
@@ -997,6 +1000,9 @@ class BookingFormValidation(FormValidationAction):
 
 
 def _said_day(text: str) -> Optional[dt.date]:
+    """The day a text names; None when it names none ("上午那个" names no day, not today)."""
+    if day_named(text) is None:
+        return None
     try:
         return parse_time(text).day
     except TimeParseError:
@@ -1039,7 +1045,7 @@ def _choose_booking(
     if n is not None and (n == -1 or 1 <= n <= len(bookings)):
         return bookings[n - 1] if n != -1 else bookings[-1]
     try:
-        wanted = parse_time(text)
+        wanted = parse_time(text) if day_named(text) is not None else None
     except TimeParseError:
         wanted = None
     candidates = bookings
