@@ -107,7 +107,9 @@ def service_from_text(text: str | None, entities: list[str] | None = None) -> st
 
 
 def phone_from_text(text: str | None) -> str | None:
-    m = _PHONE.search(normalize(text or "").replace(" ", "").replace("-", ""))
+    flat = normalize(text or "").replace(" ", "").replace("-", "")
+    flat = re.sub(r"(?:\+|00)?86(?=1[3-9][0-9]{9}(?![0-9]))", "", flat)  # +86 138…
+    m = _PHONE.search(flat)
     return m.group(1) if m else None
 
 

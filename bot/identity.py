@@ -403,8 +403,14 @@ def code_from_text(text: str | None) -> str | None:
     """The 6 digits a caller says or types ("四八三九二零", "483 920")."""
     from bot.textnorm import normalize
 
-    digits = re.sub(r"\D", "", normalize(text or "", fuzzy=False))
-    return digits if len(digits) == CODE_DIGITS else None
+    flat = normalize(text or "", fuzzy=False)
+    digits = re.sub(r"\D", "", flat)
+    if len(digits) == CODE_DIGITS:
+        return digits
+    # said with other numbers ("验证码483920，改到25号下午"): the one run of six digits
+    joined = re.sub(r"(?<=[0-9])[ 、]+(?=[0-9])", "", flat)  # "572 619": one number said in groups
+    runs = re.findall(rf"(?<![0-9])[0-9]{{{CODE_DIGITS}}}(?![0-9])", joined)
+    return runs[0] if len(runs) == 1 else None
 
 
 def verify(

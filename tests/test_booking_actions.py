@@ -411,7 +411,9 @@ def test_a_new_request_naming_another_elder_asks_for_her_proof(db_url):
     from actions.booking import ValidateCancelBookingForm as Cancel
 
     proven = {"booking_elder_id": "1", "booking_person_name": "张桂兰", "booking_id_last4": "ok"}
-    messages, slots = run(Cancel(), tracker("顺手把李建国礼拜三那个洗澡退了", proven, form="cancel_booking_form"))
+    messages, slots = run(
+        Cancel(), tracker("顺手把李建国礼拜三那个洗澡退了", proven, form="cancel_booking_form")
+    )
     assert slots["booking_elder_id"] is None and slots["booking_person_name"] == "李建国"
     assert slots["requested_slot"] == "booking_id_last4"
     assert not slots.get("booking_reference")
@@ -421,7 +423,9 @@ def test_the_same_elder_named_again_keeps_the_proof(db_url):
     from actions.booking import ValidateCancelBookingForm as Cancel
 
     proven = {"booking_elder_id": "1", "booking_person_name": "张桂兰", "booking_id_last4": "ok"}
-    _messages, slots = run(Cancel(), tracker("我妈张桂兰的那个预约取消吧", proven, form="cancel_booking_form"))
+    _messages, slots = run(
+        Cancel(), tracker("我妈张桂兰的那个预约取消吧", proven, form="cancel_booking_form")
+    )
     assert slots.get("booking_elder_id", "1") == "1"
 
 

@@ -154,3 +154,10 @@ def test_a_stop_followed_by_what_is_wanted_instead_is_a_correction():
     assert not bt.replaces_request("算了，洗澡不要了")
     assert bt.means_latest_booking("我刚约的那个")
     assert not bt.means_latest_booking("后天那个")
+
+
+def test_a_phone_number_with_the_country_code():
+    from bot import booking_text as bt
+
+    assert bt.phone_from_text("她手机是 +86 138 0000 0004") == "13800000004"
+    assert bt.phone_from_text("0086-13800000005") == "13800000005"

@@ -107,3 +107,9 @@ def test_caller_id_is_compared_digit_for_digit(db_url):
 def test_only_numbers_on_file_receive_our_sms(db_url):
     assert identity.number_on_file("13800000001") and identity.number_on_file("+8613800000005")
     assert not identity.number_on_file("13912345678") and not identity.number_on_file("")
+
+
+def test_the_code_said_with_other_words_and_numbers():
+    assert identity.code_from_text("好，验证码是 五七二 六一九，然后帮我改到26号下午") == "572619"
+    assert identity.code_from_text("5 7 2 6 1 9") == "572619"
+    assert identity.code_from_text("572619，另外预约号是104233") is None  # two candidates: not guessed
