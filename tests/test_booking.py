@@ -606,3 +606,30 @@ def test_noise_the_classifier_calls_affirm_does_not_confirm_a_booking():
     assert yes_no("/affirm", "affirm") is True
     assert yes_no("要得要得", "affirm") is True
     assert yes_no("不对", "deny") is False
+
+
+def test_find_elder_by_name_and_phone_last4(db_url):
+    """手机尾号 with her name names her as the ID digits do (the code still proves it)."""
+    with session_scope() as s:
+        assert booking.find_elder(s, name="王秀英", phone_last4="0003").name == "王秀英"
+        assert booking.find_elder(s, name="王秀英", phone_last4="0001") is None
+        assert booking.find_elder(s, name="某某某", phone_last4="0003") is None
+        assert booking.find_elder(s, phone_last4="0003") is None  # a tail alone names nobody
+
+
+def test_elder_names_in_text(db_url):
+    with session_scope() as s:
+        assert booking.elder_names_in(s, "再帮我把李建国下礼拜三的洗澡取消掉") == ["李建国"]
+        assert booking.elder_names_in(s, "我妈和刘淑芬阿姨是邻居，张桂兰也认识") == [
+            "刘淑芬",
+            "张桂兰",
+        ] or set(booking.elder_names_in(s, "我妈和刘淑芬阿姨是邻居，张桂兰也认识")) == {"刘淑芬", "张桂兰"}
+        assert booking.elder_names_in(s, "帮我查一下我的预约") == []
+
+
+def test_booking_views_know_the_order_they_were_made_in(db_url):
+    first = booking.book(LI, "助餐", afternoon(3), "web", key())
+    second = booking.book(LI, "助浴", morning(2), "web", key())
+    views = booking.list_bookings(LI)
+    assert [v.reference for v in views] == [second.reference, first.reference]  # soonest first
+    assert max(views, key=lambda v: v.booked_seq).reference == second.reference

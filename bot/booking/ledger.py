@@ -20,7 +20,7 @@ import secrets
 import time
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, literal, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -142,6 +142,7 @@ class BookingView:
     free_minutes_applied: int
     cost_fen: int
     provider_name: str
+    booked_seq: int = 0  # the order bookings were made in ("刚才约的那个" is the highest)
 
     @property
     def spoken(self) -> str:
@@ -220,13 +221,33 @@ def _month_last_day(month: str) -> dt.date:
 
 
 def find_elder(
-    session: Session, phone: str | None = None, name: str | None = None, id_last4: str | None = None
+    session: Session,
+    phone: str | None = None,
+    name: str | None = None,
+    id_last4: str | None = None,
+    phone_last4: str | None = None,
 ) -> Elder | None:
-    """The elder with this phone number, or with this name and ID-number ending."""
+    """The elder with this phone number, or with this name and ID-number ending, or with
+    this name and registered phone's last four digits (one match only, else None)."""
     if phone:
         elder = elder_by_phone(session, phone)
         if elder is not None:
             return elder
+    if name and phone_last4 and len(phone_last4.strip()) == 4:
+        found = (
+            session.execute(
+                select(Elder)
+                .where(
+                    Elder.name == name.strip(),
+                    Elder.phone_last4 == phone_last4.strip(),
+                    Elder.status == "active",
+                )
+                .limit(2)
+            )
+            .scalars()
+            .all()
+        )
+        return found[0] if len(found) == 1 else None
     if name and id_last4:
         last4 = id_last4.strip().upper()
         if len(last4) != 4:
@@ -242,6 +263,26 @@ def find_elder(
         )
         return matches[0] if len(matches) == 1 else None
     return None
+
+
+def elder_names_in(session: Session, text: str | None) -> list[str]:
+    """The names of registered elders that appear in `text` (longest first). Used only to
+    notice that a caller now means someone else; nothing about them is said."""
+    flat = (text or "").strip()
+    if len(flat) < 2:
+        return []
+    names = (
+        session.execute(
+            select(Elder.name).where(
+                Elder.status == "active",
+                func.length(Elder.name) >= 2,
+                literal(flat).contains(Elder.name),  # SQLite and PostgreSQL alike
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return sorted(set(names), key=len, reverse=True)
 
 
 def service_by_code_or_name(session: Session, code_or_name: str | None) -> ServiceType | None:
@@ -791,6 +832,7 @@ def _view(b: Booking) -> BookingView:
         free_minutes_applied=b.free_minutes_applied,
         cost_fen=b.cost_fen,
         provider_name=b.provider.name,
+        booked_seq=b.id or 0,
     )
 
 

@@ -107,7 +107,9 @@ def service_from_text(text: str | None, entities: list[str] | None = None) -> st
 
 
 def phone_from_text(text: str | None) -> str | None:
-    m = _PHONE.search(normalize(text or "").replace(" ", "").replace("-", ""))
+    flat = normalize(text or "").replace(" ", "").replace("-", "")
+    flat = re.sub(r"(?:\+|00)?86(?=1[3-9][0-9]{9}(?![0-9]))", "", flat)  # +86 138…
+    m = _PHONE.search(flat)
     return m.group(1) if m else None
 
 
@@ -145,6 +147,10 @@ _UPFRONT_NAME += [
         _ID_CUE + r"[^，,]*?[0-9零〇一二三四五六七八九Xx叉]{4}[，,]([\u4e00-\u9fff]{2,3})(?=$|[，,。])"
     ),
     re.compile(r"把([\u4e00-\u9fff]{2,3}?)的(?:预约|服务|洗澡|打扫|理发|陪诊|送餐|助)"),
+    # "给刘淑芬约个…", "帮王秀英订…", "替李建国预约…"
+    re.compile(
+        r"(?:给|帮|替)([\u4e00-\u9fff]{2,3}?)(?:老人|老太太|老爷子|阿姨|奶奶)?(?:约|预约|订|取消|改|查)"
+    ),
 ]
 _NOT_A_NAME = (
     "老人",
@@ -359,3 +365,56 @@ def ordinal_from_text(text: str | None) -> int | None:
     if "最后" in flat:
         return -1
     return None
+
+
+# "她手机尾号是0003", "电话后四位零零零五": the last four of the elder's registered phone,
+# said instead of the ID number's (they name her together with her name; the code proves it)
+_PHONE_TAIL = re.compile(
+    r"(?:手机|电话|号码|手机号|电话号)[码]?(?:的)?(?:尾号|尾数|后四位|最后四位|末四位|后4位|最后4位|末4位)"
+    r"(?:是|为|:|：)?([0-9]{4})(?![0-9])"
+)
+
+
+def phone_last4_from_text(text: str | None) -> str | None:
+    """The last four digits of a phone number said as such ("手机尾号0003"), or None."""
+    m = _PHONE_TAIL.search(normalize(text or "").replace(" ", ""))
+    return m.group(1) if m else None
+
+
+# "身份证我记不住", "后四位不知道", "证件号我说不上来": the caller cannot give the ID digits
+_ID_WORDS = re.compile(r"身份证|证件|后四位|最后四位|尾号|号码|身份号")
+_CANNOT = re.compile(
+    r"不知道|不清楚|记不住|记不得|不记得|记不清|忘了|忘记了|不晓得|说不上来|想不起来|没记|没带|不太清楚|不懂"
+)
+
+
+def id_unknown(text: str | None) -> bool:
+    """Whether the caller says they do not know the ID number's digits (and gives none)."""
+    flat = normalize(text or "")
+    if id_last4_from_text(flat) or phone_from_text(flat) or phone_last4_from_text(flat):
+        return False
+    return bool(_CANNOT.search(flat)) and (bool(_ID_WORDS.search(flat)) or len(flat) <= 8)
+
+
+# "刚才约的", "刚约的那个", "上回打电话约的": the booking made last
+_JUST_BOOKED = re.compile(r"刚才|刚刚|刚约|才约|刚订|刚预约|刚打电话|上回|上次")
+
+
+def means_latest_booking(text: str | None) -> bool:
+    return bool(_JUST_BOOKED.search(text or ""))
+
+
+# "理发不约了，换成洗澡": a wish to stop followed by what is wanted instead is a correction
+_INSTEAD = re.compile(r"换成|改成|改约|改为|换|还是|(?<!不)约|(?<!不)订")
+
+
+def replaces_request(text: str | None) -> bool:
+    """Whether a "不约了" is followed by another service or day wanted instead."""
+    flat = text or ""
+    ends = [flat.rfind(w) + len(w) for w in _ABORT if w in flat]
+    if not ends:
+        return False
+    rest = flat[max(ends) :]
+    if not _INSTEAD.search(rest):
+        return False
+    return service_from_text(rest) is not None or day_named(rest) is not None
