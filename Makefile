@@ -37,7 +37,7 @@ db: install
 ## train: train the Rasa model; Rasa's fingerprint check skips it when nothing changed
 train: install
 	$(BIN)/rasa train --fixed-model-name current --out models --quiet
-	$(PY) -m bot.policy_meaning build
+	$(PY) -m bot.policy.meaning build
 
 ## run: the three processes under honcho; Ctrl-C stops all of them
 ## The internal servers' secrets (var/internal.env, 0600) are generated once and loaded for all.

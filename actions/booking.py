@@ -1,6 +1,6 @@
 """Booking conversations: book_service_form, query_booking_form, cancel_booking_form,
-reschedule_booking_form. Thin: parsing is in bot/booking_text.py and bot/timeparse.py, the
-database work in bot/booking.py (one transaction per call).
+reschedule_booking_form. Thin: parsing is in bot/booking/text.py and bot/text/timeparse.py, the
+database work in bot/booking/ledger.py (one transaction per call).
 
 Every form identifies the elder the same way (bot/identity.py): a phone number said in the
 conversation, or name + last four digits of the ID number, says *which* elder is meant; the
@@ -39,14 +39,17 @@ from actions.common import (
     say_referral,
 )
 from actions.policy import answer_price_question, is_service_price_question
-from bot import booking, identity, policy_search, referrals, safety
-from bot import booking_text as bt
-from bot import facts as factlib
+from bot import identity, referrals, safety
+from bot.booking import ledger as booking
+from bot.policy import search as policy_search
+from bot.booking import text as bt
+from bot.text import facts as factlib
 from bot.db import session_scope
-from bot.masking import mask_phone
+from bot.text.masking import mask_phone
+from bot.text.norm import normalize
 from bot.models import Elder
 from bot.clock import today
-from bot.timeparse import (
+from bot.text.timeparse import (
     PART_HOURS,
     SERVICE_HOURS_TEXT,
     TimeParseError,
@@ -90,6 +93,9 @@ YES_NO_SLOTS = ("booking_confirm", "booking_address_ok")
 # is read like typing: "不对" asks which part is wrong).
 READ_BACK_ANSWERS = ("对", "不对")
 TOO_MANY_TRIES = "为了保护老人的信息，核对的次数不能太多。"
+# Asked when the caller cannot give the ID number's last four: her registered phone instead
+PHONE_INSTEAD = "没关系。您也可以说老人登记的手机号码，或者手机尾号；也可以说“转人工”，请顾问帮您。"
+PHONE_OFFERED = "phone_offered"  # booking_id_last4 while the phone is offered instead
 OFFER_HUMAN_TEXT = "不好意思，我还是没弄明白。您可以说“转人工”，让顾问帮您办；也可以再跟我说一遍。"
 HUMAN_BUTTONS = [HUMAN_BUTTON]
 # Relative day words a caller says (bot/timeparse reads them), for the time buttons.
@@ -121,6 +127,27 @@ def _code_we_asked_for(requested: str, tracker: Tracker) -> bool:
     )
 
 
+def _identity_answer_read_as_alarm(requested: Optional[str], tracker: Tracker) -> bool:
+    """An answer to who-is-it ("她身份证号我不知道啊", "手机尾号0003") that only the
+    classifier read as a possible emergency: no alarm word in it (the safety layer's cues
+    matched nothing), so it is the answer; a real alarm still interrupts."""
+    if requested not in ("booking_person_name", "booking_id_last4"):
+        return False
+    message = tracker.latest_message or {}
+    assessment = message.get("safety") or {}
+    if (message.get("intent") or {}).get("name") != "safety_check":
+        return False
+    text = latest_text(tracker)
+    if assessment.get("kind") != "unsure" or safety.assess(text).kind != "none":
+        return False
+    return bool(
+        bt.id_unknown(text)
+        or bt.id_last4_from_text(text)
+        or bt.phone_from_text(text)
+        or bt.phone_last4_from_text(text)
+    )
+
+
 @dataclass
 class Turn:
     """One user turn inside a booking form: what we know and what changes."""
@@ -130,6 +157,7 @@ class Turn:
     form: str
     slots: Dict[str, Any]
     updates: Dict[str, Any] = field(default_factory=dict)
+    requested: Optional[str] = None  # the question this turn answers (None at activation)
 
     def get(self, name: str) -> Any:
         return self.updates[name] if name in self.updates else self.slots.get(name)
@@ -223,10 +251,15 @@ class BookingFormValidation(FormValidationAction):
         requested = tracker.get_slot("requested_slot") if active == form else None
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         text = latest_text(tracker)
-        if requested and intent in INTERRUPT_INTENTS and not _code_we_asked_for(requested, tracker):
+        if (
+            requested
+            and intent in INTERRUPT_INTENTS
+            and not _code_we_asked_for(requested, tracker)
+            and not _identity_answer_read_as_alarm(requested, tracker)
+        ):
             return []  # rejected: the rules for a human / an emergency take over
         slots = {name: tracker.get_slot(name) for name in IDENTITY_SLOTS + TASK_SLOTS}
-        turn = Turn(dispatcher, tracker, form, slots)
+        turn = Turn(dispatcher, tracker, form, slots, requested=requested)
         if requested and not _fresh_user_answer(tracker, form):
             # back in the form after an action (e.g. the time was taken meanwhile): no answer
             # to read, just ask the next question again
@@ -238,6 +271,7 @@ class BookingFormValidation(FormValidationAction):
             requested
             and (bt.wants_to_stop(text) or intent in ("goodbye", "stop"))
             and not self.says_the_wish(requested, text)
+            and not bt.replaces_request(text)
         ):
             # the booking forms' own way out ("先不约了"); other forms: rules.yml `stop`
             return [SlotSet("booking_aborted", "user"), SlotSet("requested_slot", None)]
@@ -347,6 +381,7 @@ class BookingFormValidation(FormValidationAction):
         """At activation: who is calling, and anything already said (service, time, the
         elder's name and ID digits): nothing said up front is asked for again."""
         turn.set("booking_request", (text or "")[:300] or None)
+        self.forget_other_elder(turn, text)
         self.identify_from_phone(turn, text)
         if turn.elder_id is None and not turn.get("booking_candidate") and not turn.get("booking_aborted"):
             name = bt.name_said_upfront(text) or next(
@@ -354,8 +389,11 @@ class BookingFormValidation(FormValidationAction):
             )
             if name and not turn.get("booking_person_name"):
                 turn.set("booking_person_name", name)
-            last4 = bt.id_last4_said_upfront(text)
-            if last4 and turn.get("booking_person_name"):
+            tail = bt.phone_last4_from_text(text)  # "手机尾号0001" is not the ID's
+            last4 = None if tail else bt.id_last4_said_upfront(text)
+            if tail and turn.get("booking_person_name"):
+                self._check_phone_tail(turn, tail)
+            elif last4 and turn.get("booking_person_name"):
                 self._check_last4(turn, last4)
         if turn.elder_id is not None and turn.get("booking_address") is None:
             with session_scope() as s:
@@ -366,6 +404,42 @@ class BookingFormValidation(FormValidationAction):
             service = bt.service_from_text(text, entity_values(turn.tracker, "service_type"))
             if service:
                 turn.set("booking_service", service)
+
+    def elder_named(self, turn: Turn, text: str) -> Optional[str]:
+        """The full name of the elder a request names, if it names one: said with a cue
+        ("我妈张桂兰"), read by the classifier, or a registered elder's name in the text."""
+        name = bt.name_said_upfront(text) or next(
+            (e for e in entity_values(turn.tracker, "person_name") if bt.name_from_text(e) == e), None
+        )
+        if name:
+            return name
+        with session_scope() as s:
+            found = booking.elder_names_in(s, text)
+        return found[0] if found else None
+
+    def forget_other_elder(self, turn: Turn, text: str) -> None:
+        """A proof is for one elder. A new request in the same conversation that names
+        someone else ("再帮我把李建国的洗澡取消掉", or another registered phone number)
+        starts identification again for that person: nothing of hers is read or changed on
+        the strength of the first proof, and the first elder's address is not reused."""
+        if turn.elder_id is None and not turn.get("booking_candidate"):
+            return
+        current = turn.elder_id or int(turn.get("booking_candidate"))
+        named = self.elder_named(turn, text)
+        other = named is not None and named != turn.get("booking_person_name")
+        phone = bt.phone_from_text(text)
+        if phone and not other:
+            with session_scope() as s:
+                elder = booking.find_elder(s, phone=phone)
+                other = elder is None or elder.id != current
+        if not other:
+            return
+        log.info("booking form: the request names another elder than the one proven; proof needed again")
+        for slot in ("booking_elder_id", "booking_candidate", "booking_id_last4", "booking_address"):
+            turn.set(slot, None)
+        if "booking_address_ok" in self.task_order:
+            turn.set("booking_address_ok", None)
+        turn.set("booking_person_name", named)
 
     def identify_from_phone(self, turn: Turn, text: str) -> None:
         if turn.elder_id is not None or turn.get("booking_candidate"):
@@ -404,16 +478,19 @@ class BookingFormValidation(FormValidationAction):
 
     # ----- proof: a one-time code to her mobile on file ------------------------------------
 
-    def challenge(self, turn: Turn, elder_id: int) -> None:
+    def challenge(self, turn: Turn, elder_id: int, again: bool = False) -> None:
         sent = identity.send_code(turn.tracker.sender_id, elder_id, channel(turn.tracker))
         if sent.ok:
             turn.set("booking_candidate", str(elder_id))
             whose = "老人家属" if sent.to_relative else "老人"
-            turn.say(
-                f"为了保护老人的信息，我们给{whose}的手机{sent.sent_to_masked}发了一条短信，"
-                "里面有6位数的验证码。请您说一下验证码。",
-                custom={"expects_digits": identity.CODE_DIGITS},
+            text = (
+                f"好的，我们重新给{whose}的手机{sent.sent_to_masked}发了一条短信，里面是新的6位数验证码，"
+                "以前的那个不能用了。请您收到后说一下验证码。"
+                if again
+                else f"为了保护老人的信息，我们给{whose}的手机{sent.sent_to_masked}发了一条短信，"
+                "里面有6位数的验证码。请您说一下验证码。"
             )
+            turn.say(text, custom={"expects_digits": identity.CODE_DIGITS})
             return
         self.to_a_person(
             turn, TOO_MANY_TRIES if sent.code == "locked" else "这位老人没有登记手机，没法发验证码。"
@@ -436,7 +513,7 @@ class BookingFormValidation(FormValidationAction):
     def answer_code(self, turn: Turn, text: str, intent: Optional[str]) -> Optional[bool]:
         candidate = int(turn.get("booking_candidate"))
         if identity.code_from_text(text) is None and _RESEND.search(text or ""):
-            self.challenge(turn, candidate)
+            self.challenge(turn, candidate, again=True)
             return None
         # who the caller said they are to her (我是她女儿) goes into the proof's record
         checked = identity.verify(
@@ -449,8 +526,8 @@ class BookingFormValidation(FormValidationAction):
             self.proven(turn, candidate)
             return True
         if checked.code == "expired" or checked.code == "no_challenge":
-            turn.say("验证码已经过期了，我再给您发一个。", asks=False)
-            self.challenge(turn, candidate)
+            turn.say("验证码已经过期了。", asks=False)
+            self.challenge(turn, candidate, again=True)
             return None
         if checked.code == "locked":
             self.to_a_person(turn, "验证码不对。" + TOO_MANY_TRIES)
@@ -464,7 +541,23 @@ class BookingFormValidation(FormValidationAction):
     def handle_identity(self, turn: Turn, requested: str, text: str) -> bool:
         if bt.phone_from_text(text):
             self.identify_from_phone(turn, text)
-            return turn.elder_id is not None
+            return turn.elder_id is not None or bool(turn.get("booking_candidate"))
+        tail = bt.phone_last4_from_text(text)
+        if tail:
+            name = turn.get("booking_person_name")
+            if requested == "booking_person_name":
+                name = bt.name_from_text(text, entity_values(turn.tracker, "person_name")) or name
+            if not name:
+                turn.say("好的。请您先说一下老人的全名。")
+                return True
+            turn.set("booking_person_name", name)
+            return self._check_phone_tail(turn, tail)
+        if requested == "booking_id_last4" and bt.id_unknown(text):
+            if turn.get("booking_id_last4") != PHONE_OFFERED:
+                # the registered phone is the other way to say who she is (the code proves it)
+                turn.set("booking_id_last4", PHONE_OFFERED)
+                turn.say(PHONE_INSTEAD, HUMAN_BUTTONS)
+                return True
         if (
             factlib.is_dont_know(text)
             and len(re.sub(r"\W", "", text)) <= 12
@@ -498,6 +591,25 @@ class BookingFormValidation(FormValidationAction):
             )
             return False
         return self._check_last4(turn, last4)
+
+    def _check_phone_tail(self, turn: Turn, tail: str) -> bool:
+        """Her name and her registered phone's last four: a code to that phone proves it."""
+        sender = turn.tracker.sender_id
+        if identity.locked(sender):
+            self.to_a_person(turn, TOO_MANY_TRIES)
+            return False
+        with session_scope() as s:
+            elder = booking.find_elder(s, name=turn.get("booking_person_name"), phone_last4=tail)
+            elder_id = elder.id if elder is not None else None
+        if elder_id is not None:
+            self.challenge(turn, elder_id)
+            return True
+        identity.record_attempt(sender, None, "phone_last4", False, channel(turn.tracker))
+        log.info("booking form: name + phone last four did not match an elder")
+        turn.set("booking_person_name", None)
+        turn.set("booking_id_last4", None)
+        turn.say("姓名和手机尾号对不上，没有查到这位老人。我们再来一次。", asks=False)
+        return False
 
     def _check_last4(self, turn: Turn, last4: str) -> bool:
         name = turn.get("booking_person_name")
@@ -748,6 +860,11 @@ class BookingFormValidation(FormValidationAction):
     def answer_reference(self, turn: Turn, text: str, intent: Optional[str]) -> bool:
         bookings = booking.list_bookings(turn.elder_id)
         chosen = _choose_booking(bookings, text)
+        service = bt.service_from_text(text, entity_values(turn.tracker, "service_type"))
+        if chosen is None and service and not any(b.service_name == service for b in bookings):
+            # "送饭那个" when she has no meal booked: said, and the list read out again
+            turn.say(f"没有查到{service}的预约。", asks=False)
+            return False
         if chosen is None:
             turn.say(
                 "不好意思，我没听清是哪一个。请您说“第一个”、“第二个”，或者说日子。",
@@ -853,17 +970,29 @@ class BookingFormValidation(FormValidationAction):
             turn.set("booking_aborted", "no_bookings")
             return False
         text = self.booking_words(turn)
+        # said once, when the request is first read (not again at every later answer)
+        first_reading = turn.requested != "booking_reference"
         if self.day_names_booking:
             day = _said_day(text)
             same_day = [b for b in bookings if day is not None and b.window_start.date() == day]
-            if len(same_day) == 1:  # 明天的不用来了: that one (read back before anything is done)
-                turn.set("booking_reference", same_day[0].reference)
+            named = _narrowed(same_day, text)
+            if len(named) == 1:  # 明天的不用来了: that one (read back before anything is done)
+                turn.set("booking_reference", named[0].reference)
                 return True
-            if day is not None and not same_day:
-                turn.say(f"{say_day(day)}没有您的预约。", asks=False)
-        # one booking, or the one the request names by its number, day or service (never by
-        # a bare ordinal: "12月4号" is no "第1个"); read back before anything is done
-        chosen = _choose_booking(bookings, text, ordinals=False) if len(bookings) > 1 else bookings[0]
+            if day is not None and not named and first_reading:
+                turn.say(f"{say_day(day)}没有您的{bt.service_from_text(text) or ''}预约。", asks=False)
+                first_reading = False  # said once
+        # one booking, or the one the request names by its number, day, half day, service or
+        # as the one just made (never by a bare ordinal: "12月4号" is no "第1个"); read back
+        # before anything is done. A request naming a service she has not booked picks none.
+        service = bt.service_from_text(text)
+        if service and not any(b.service_name == service for b in bookings):
+            if first_reading:
+                turn.say(f"没有查到{service}的预约。", asks=False)
+            return True
+        chosen = _choose_booking(bookings, text, ordinals=False)
+        if chosen is None and len(bookings) == 1 and not _names_other(bookings[0], text):
+            chosen = bookings[0]
         if chosen is not None:
             turn.set("booking_reference", chosen.reference)
         return True
@@ -873,40 +1002,69 @@ class BookingFormValidation(FormValidationAction):
 
 
 def _said_day(text: str) -> Optional[dt.date]:
+    """The day a text names; None when it names none ("上午那个" names no day, not today)."""
+    if day_named(text) is None:
+        return None
     try:
         return parse_time(text).day
     except TimeParseError:
         return None
 
 
+_HALF_DAY = re.compile(r"上午|下午")
+
+
+def _narrowed(views: list[booking.BookingView], text: str) -> list[booking.BookingView]:
+    """The views that fit a text's half day ("上午那个") and service ("洗澡的"); none when
+    the text names a half day or service none of them has."""
+    part = _HALF_DAY.search(text or "")
+    if part:
+        views = [v for v in views if part_of(v.window_start) == part.group(0)]
+    service = bt.service_from_text(text)
+    if service:
+        views = [v for v in views if v.service_name == service]
+    return views
+
+
+def _names_other(view: booking.BookingView, text: str) -> bool:
+    """Whether a request names a day, half day or service the booking does not have."""
+    day = _said_day(text)
+    return (day is not None and view.window_start.date() != day) or not _narrowed([view], text)
+
+
 def _choose_booking(
     bookings: list[booking.BookingView], text: str, ordinals: bool = True
 ) -> Optional[booking.BookingView]:
+    """The booking a caller names: by its number (预约号), a position in the list just read
+    out, its day and half day, its service, "上午那个", or as the one just made."""
     if not bookings:
         return None
-    digits = "".join(ch for ch in text or "" if ch.isdigit())
+    digits = "".join(ch for ch in normalize(text or "", fuzzy=False) if ch.isdigit())
     for view in bookings:
-        if view.reference in digits:
+        if len(digits) >= len(view.reference) and view.reference in digits:
             return view
     n = bt.ordinal_from_text(text) if ordinals else None
     if n is not None and (n == -1 or 1 <= n <= len(bookings)):
         return bookings[n - 1] if n != -1 else bookings[-1]
     try:
-        wanted = parse_time(text)
+        wanted = parse_time(text) if day_named(text) is not None else None
     except TimeParseError:
         wanted = None
+    candidates = bookings
     if wanted is not None:
-        same_day = [
-            v
-            for v in bookings
-            if v.window_start.date() == wanted.day
-            and (wanted.part is None or say_window(v.window_start).endswith(wanted.part))
-        ]
-        if len(same_day) == 1:
-            return same_day[0]
-    service = bt.service_from_text(text)
-    by_service = [v for v in bookings if v.service_name == service]
-    return by_service[0] if len(by_service) == 1 else None
+        same_day = [v for v in bookings if v.window_start.date() == wanted.day]
+        if wanted.part is not None:
+            same_day = [v for v in same_day if part_of(v.window_start) == wanted.part]
+        if not same_day:
+            return None
+        candidates = same_day
+    named = _narrowed(candidates, text)
+    said_something = wanted is not None or len(named) < len(bookings)
+    if len(named) == 1 and (said_something or len(bookings) == 1):
+        return named[0]
+    if named and bt.means_latest_booking(text):
+        return max(named, key=lambda v: v.booked_seq)
+    return None
 
 
 def _db_down_text() -> str:
@@ -964,6 +1122,29 @@ class ValidateBookServiceForm(BookingFormValidation):
                 turn.set(slot, None)
         turn.set("booking_failures", 0)
         super().prefill(turn, text)
+
+    def handle_answer(self, turn: Turn, requested: str, text: str, intent: Optional[str]) -> Optional[bool]:
+        """A change of service said at a later question ("理发不约了，换成洗澡，下周二上午")
+        replaces the service first; the rest of the answer is then read as usual."""
+        if requested == "booking_time" and self.switch_service(turn, text):
+            if day_named(after_correction(text)) is None:
+                return True  # the new service's day is asked next
+        return super().handle_answer(turn, requested, text, intent)
+
+    def switch_service(self, turn: Turn, text: str) -> bool:
+        if not (bt.replaces_request(text) or after_correction(text) != text):
+            return False
+        service = bt.service_from_text(text, entity_values(turn.tracker, "service_type"))
+        if not service or service == turn.get("booking_service"):
+            return False
+        with session_scope() as s:
+            if service not in booking.service_names(s):
+                return False
+        turn.set("booking_service", service)
+        turn.set("booking_time", None)
+        turn.set("booking_confirm", None)
+        turn.set("booking_time_options", None)
+        return True
 
     def already_booked(self, turn: Turn, session: Any, service: str, start: dt.datetime) -> Optional[str]:
         svc = booking.service_by_code_or_name(session, service)
@@ -1055,6 +1236,11 @@ class ValidateCancelBookingForm(BookingFormValidation):
             return True
         if len(bookings) > 1 and _WRONG.search(text or ""):
             turn.set("booking_reference", None)  # the list is read out and asked
+            return True
+        service = bt.service_from_text(after_correction(text))
+        if bookings and service and not any(b.service_name == service for b in bookings):
+            # none of that service: said, and the one read back is asked about again
+            turn.say(f"没有查到{service}的预约。", asks=False)
             return True
         return None
 

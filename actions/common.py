@@ -85,7 +85,8 @@ def entity_values(tracker: Tracker, entity: str) -> list[Any]:
 def say_referral(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> bool:
     """Says where to go when the message is about something another office handles
     (policies/national/referrals.yml); False when no referral fits."""
-    from bot import policy_kb, referrals
+    from bot import referrals
+    from bot.policy import kb as policy_kb
 
     referral = referrals.find(text)
     if referral is None:
@@ -113,7 +114,7 @@ def uncovered_benefit_answer(text: str) -> str | None:
     养老金: policies/<region>/coverage.yml), else None."""
     if not text or text.startswith("/"):
         return None
-    from bot import policy_kb
+    from bot.policy import kb as policy_kb
 
     try:
         answer = policy_kb.get_kb().answer(question=text)
@@ -130,7 +131,7 @@ def confident_policy_answer(text: str, min_confidence: float = 0.0) -> tuple[str
     its precision (benchmarks/RESULTS.md, policy retrieval); `min_confidence` asks for more."""
     if not text or text.startswith("/"):
         return None
-    from bot import policy_kb
+    from bot.policy import kb as policy_kb
 
     try:
         answer = policy_kb.get_kb().answer(question=text)

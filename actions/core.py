@@ -17,7 +17,10 @@ from actions.common import (
     log,
     say_referral,
 )
-from bot import advisor_calendar, facts, handoff, live_chat
+from bot.contact import advisor_calendar
+from bot.text import facts
+from bot.contact import handoff
+from bot.contact import live_chat
 
 QUEUE_DOWN_TEXT = (
     "不好意思，系统暂时登记不了。请您直接拨打12349，说“转人工”，顾问会接听。如果有危险，请马上打120。"
@@ -156,7 +159,7 @@ class ActionHandoff(Action):
 
 def say_web_handoff(dispatcher: CollectingDispatcher, sender_id: str, handoff_id: int) -> None:
     """The web chat: an advisor will answer in this chat (advisor hours), or the person is
-    asked for a callback number (bot/live_chat.py runs the rest)."""
+    asked for a callback number (bot/contact/live_chat.py runs the rest)."""
     thread = live_chat.thread_id(sender_id) or handoff_id
     if advisor_calendar.on_duty():
         dispatcher.utter_message(

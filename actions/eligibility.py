@@ -4,7 +4,7 @@
                          (who, facts said already,  (asks only what     (top results, offer to
                           known caller by phone)     still matters)      book or send an SMS)
 
-Thin: the facts are read by bot/facts.py, the rules are decided by bot/eligibility.py.
+Thin: the facts are read by bot/text/facts.py, the rules are decided by bot/eligibility/rules.py.
 Every fact slot is `from_text` (the classifier may call "八十五" anything); the validator
 reads the answer itself, re-asks politely, and offers a human after two misses.
 """
@@ -35,14 +35,16 @@ from actions.common import (
     latest_text,
     say_referral,
 )
-from bot import eligibility, handoff, identity, referrals
-from bot import booking_text as bt
-from bot import facts as factlib
+from bot import identity, referrals
+from bot.eligibility import rules as eligibility
+from bot.contact import handoff
+from bot.booking import text as bt
+from bot.text import facts as factlib
 from bot.clock import today
-from bot.eligibility_caller import stored_facts_for_phone
-from bot.eligibility_focus import asked_programs
-from bot.eligibility_summary import SCREEN_WHY, explanation, screen_summary, sms_text, spoken_summary
-from bot.masking import mask_phone
+from bot.eligibility.caller import stored_facts_for_phone
+from bot.eligibility.focus import asked_programs
+from bot.eligibility.summary import SCREEN_WHY, explanation, screen_summary, sms_text, spoken_summary
+from bot.text.masking import mask_phone
 
 log = logging.getLogger(__name__)
 
@@ -394,7 +396,7 @@ class ActionEligibilityStart(Action):
         said = readback(fact_events(found), who)
         what = "能享受哪些养老服务"
         if asked:  # "好的，我帮您查查您母亲是否符合高龄免费照料的条件" (no "不能享受" in it)
-            from bot import policy_kb
+            from bot.policy import kb as policy_kb
 
             what = f"是否符合{policy_kb.get_kb().program(asked[0]).short_name}的条件"
         intro = f"{'另外，我也可以' if uncovered else '好的，我'}帮您查查{who}{what}。"
@@ -808,7 +810,7 @@ class ActionEligibilitySendSms(Action):
                 text="不好意思，还没有可以发送的结果。您可以说“我能享受什么”，我帮您查。"
             )
             return []
-        from bot.sms import send_sms
+        from bot.contact.sms import send_sms
 
         sent = guarded(dispatcher, "eligibility sms", lambda: send_sms(phone, body))
         if sent is None:

@@ -1,4 +1,4 @@
-"""Policy questions: reads the `program` entity or the caller's words, asks bot.policy_kb,
+"""Policy questions: reads the `program` entity or the caller's words, asks bot.policy.kb,
 says the answer. When the KB is not sure it offers a human advisor instead of guessing.
 
 On the web an answer ends with what the caller can do next (issue 20, "answer, then offer to
@@ -18,8 +18,11 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import HUMAN_BUTTON, entity_values, guarded, is_voice, latest_text, say_referral
-from bot import booking, eligibility, policy_kb, policy_search
-from bot import booking_text as bt
+from bot.booking import ledger as booking
+from bot.eligibility import rules as eligibility
+from bot.policy import kb as policy_kb
+from bot.policy import search as policy_search
+from bot.booking import text as bt
 from bot.db import session_scope
 
 log = logging.getLogger(__name__)

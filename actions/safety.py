@@ -26,8 +26,8 @@ from actions.common import (
     log,
     say_referral,
 )
-from bot import handoff
-from bot.facts import names_a_topic, names_something_else
+from bot.contact import handoff
+from bot.text.facts import names_a_topic, names_something_else
 from bot.safety import replies
 
 # How long (in turns of this conversation) an emergency or crisis stays open for follow-ups.

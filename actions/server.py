@@ -29,7 +29,7 @@ from rasa_sdk.executor import ActionExecutor
 from sanic import response
 
 from bot.config import get_settings
-from bot.masking import install_log_masking
+from bot.text.masking import install_log_masking
 
 log = logging.getLogger("actions.server")
 SECRET_HEADER = "X-Action-Secret"

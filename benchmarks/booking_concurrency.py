@@ -25,7 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import select, update  # noqa: E402
 
-from bot import booking, clock, db, demo  # noqa: E402
+from bot import clock, db  # noqa: E402
+from bot.booking import ledger as booking  # noqa: E402
+from bot.demo import loader as demo  # noqa: E402
 from bot.manage import migrate  # noqa: E402
 from bot.models import Elder  # noqa: E402
 from bot.models.booking import CapacityWindow  # noqa: E402

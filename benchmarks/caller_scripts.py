@@ -1,6 +1,7 @@
 """Replay the independent caller scripts end to end and count how many reach their goal.
 
     .venv/bin/python benchmarks/caller_scripts.py [--only safety] [--json out.json] [--verbose]
+                                                  [--keep-logs DIR]
                                                   [--scripts PATH] [--clock ISO-TIME]
 
 Starts the real stack (tests/stack.py: Rasa, action server, web server) on a fresh SQLite
@@ -23,6 +24,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -172,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--verbose", action="store_true", help="print every transcript")
     ap.add_argument("--scripts", type=Path, default=DEFAULT_SCRIPTS)
     ap.add_argument("--clock", default="2026-11-23T10:00:00+08:00", help="CLOCK_NOW for the stack")
+    ap.add_argument("--keep-logs", metavar="DIR", type=Path, help="copy the processes' logs here at the end")
     args = ap.parse_args(argv)
 
     scripts = yaml.safe_load(args.scripts.read_text(encoding="utf-8"))
@@ -229,6 +232,10 @@ def main(argv: list[str] | None = None) -> int:
                     print(lead + t["text"].replace("\n", "\n" + " " * 11))
         finally:
             stack.stop()
+            if args.keep_logs:
+                args.keep_logs.mkdir(parents=True, exist_ok=True)
+                for log_file in workdir.glob("*.log"):
+                    shutil.copy(log_file, args.keep_logs / log_file.name)
 
     print("\ncategory        passed / total")
     totals, wins = (

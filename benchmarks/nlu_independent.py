@@ -135,7 +135,7 @@ def _entities(field: str) -> list[tuple[str, str]]:
 
 
 def _norm(value: str) -> str:
-    from bot.textnorm import normalize
+    from bot.text.norm import normalize
 
     return normalize(str(value), fuzzy=True).replace(" ", "")
 

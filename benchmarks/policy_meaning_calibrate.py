@@ -1,4 +1,4 @@
-"""Sets the meaning signal's constants (bot/policy_search.py MEANING_*) on the dev set only.
+"""Sets the meaning signal's constants (bot/policy/search.py MEANING_*) on the dev set only.
 
     .venv/bin/python benchmarks/policy_meaning_calibrate.py
 
@@ -20,8 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bot import policy_kb, policy_search  # noqa: E402
-from bot.policy_meaning import MeaningIndex  # noqa: E402
+from bot.policy import kb as policy_kb  # noqa: E402
+from bot.policy import search as policy_search  # noqa: E402
+from bot.policy.meaning import MeaningIndex  # noqa: E402
 from policy_retrieval import DATE, REGION, SETS, _figures, load, run  # noqa: E402
 
 

@@ -1,6 +1,6 @@
 """Policy retrieval figures: precision, recall and the not-sure rate of KnowledgeBase.answer.
 
-    .venv/bin/python benchmarks/policy_retrieval.py [--set dev|dev2|dev3|independent|holdout|both|all]
+    .venv/bin/python benchmarks/policy_retrieval.py [--set dev|dev2|dev3|dev4|independent|holdout|both|all]
                                                     [--errors] [--no-meaning]
                                                     [--json] [--on 2026-11-23]
 
@@ -16,6 +16,10 @@ Four sets, same columns (question, expected, kind):
   seed documents and common elder-care questions before the aliases were read: out-of-pack
   benefits (高龄津贴, 养老金, 医保报销 ...), group + topic questions and ASR-garbled program
   names. `--errors` lists its misses.
+- `dev4`: benchmarks/data/policy_dev4.tsv, a fourth development set (2026-11-29, issue 17) written
+  from the program names, the seed documents and the personas, committed before tuning: colloquial
+  and dialect words, relatives asking, ASR-garbled names, group, cost and two-topic questions,
+  benefits the pack does not cover and ordinary non-policy messages. `--errors` lists its misses.
 - `independent`: benchmarks/data/policy_questions.tsv, written by someone who never saw the
   aliases. Only its totals are looked at: it picks the threshold and reports the figures;
   its rows are never printed (no --errors for it), never read to add aliases or wording.
@@ -51,7 +55,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import policy_kb  # noqa: E402
+from bot.policy import kb as policy_kb  # noqa: E402
 
 DATE = "2026-11-23"
 REGION = "demo_district"
@@ -59,13 +63,14 @@ SETS = {
     "dev": ROOT / "benchmarks" / "data" / "policy_dev.tsv",
     "dev2": ROOT / "benchmarks" / "data" / "policy_dev2.tsv",
     "dev3": ROOT / "benchmarks" / "data" / "policy_dev3.tsv",
+    "dev4": ROOT / "benchmarks" / "data" / "policy_dev4.tsv",
     "independent": ROOT / "benchmarks" / "data" / "policy_questions.tsv",
     # a second set written by a helper from the program names and target groups only
     # (2026-11-28, before the meaning signal was measured); never read, totals only
     "holdout": ROOT / "benchmarks" / "data" / "policy_holdout.tsv",
 }
 # the sets whose misses may be listed row by row (the others: totals only)
-READABLE = ("dev", "dev2", "dev3")
+READABLE = ("dev", "dev2", "dev3", "dev4")
 SWEEP = [round(0.40 + 0.05 * i, 2) for i in range(11)]
 
 
@@ -216,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--set",
-        choices=["dev", "dev2", "dev3", "independent", "holdout", "both", "all"],
+        choices=["dev", "dev2", "dev3", "dev4", "independent", "holdout", "both", "all"],
         default="all",
         help="both = dev and independent; all = every set",
     )
@@ -231,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-meaning",
         action="store_true",
-        help="lexical signals only (bot/policy_meaning.py off), for comparison",
+        help="lexical signals only (bot/policy/meaning.py off), for comparison",
     )
     args = parser.parse_args(argv)
     os.environ.setdefault("CLOCK_NOW", args.on)

@@ -39,7 +39,7 @@ import sqlalchemy as sa  # noqa: E402
 from sqlalchemy import func, select, update  # noqa: E402
 
 from bot import db  # noqa: E402
-from bot.facts import DISTRICT_STREETS  # noqa: E402
+from bot.text.facts import DISTRICT_STREETS  # noqa: E402
 from bot.manage import migrate  # noqa: E402
 from bot.models.booking import CapacityTemplate, CapacityWindow  # noqa: E402
 from bot.registry import capacity  # noqa: E402

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("REGISTRY_KEY", base64.urlsafe_b64encode(os.urandom(32)).decode())  # this run only
 
 from bot import db  # noqa: E402
-from bot.facts import DISTRICT_STREETS  # noqa: E402
+from bot.text.facts import DISTRICT_STREETS  # noqa: E402
 from bot.manage import migrate  # noqa: E402
 from bot.models.people import (
     CARE_LEVELS,

@@ -12,6 +12,12 @@ Sets, none of them trained on:
   writer read the cues or the training data (understated and relatives' reports of danger,
   indirect crisis, scams at three stages, ordinary lines about money, codes, medicine, old
   falls and corrections); its errors were then read while the cues were tuned;
+- `dev4`: benchmarks/data/safety_dev4.tsv, 286 lines written 2026-11-29 (issue 14, second
+  round) from the definitions and personas before its writer read the cues or the training
+  data (elders' and relatives' words, northern and Jiang-Huai dialect, phone-line recognition
+  errors, understated and follow-up danger, farewells, scams at three stages, ordinary lines
+  with money, codes, medicine, old falls, idioms with 死, corrections, complaints, health-
+  product and anti-fraud questions); its errors were then read while the cues were tuned;
 - `holdout`: benchmarks/data/safety_holdout.tsv, written by another helper the same way,
   never read by whoever wrote the cues (only its totals are looked at);
 - `holdout2`: benchmarks/data/safety_holdout2.tsv, written 2026-11-28 by a third helper who
@@ -39,13 +45,14 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from bot.safety import assess  # noqa: E402
-from bot.textnorm import normalize  # noqa: E402
+from bot.text.norm import normalize  # noqa: E402
 
 SETS = {
     "shared": ROOT.parent / "shared" / "nlu-eval" / "corpus.tsv",
     "dev": ROOT / "benchmarks" / "data" / "safety_eval.tsv",
     "dev2": ROOT / "benchmarks" / "data" / "safety_dev2.tsv",
     "dev3": ROOT / "benchmarks" / "data" / "safety_dev3.tsv",
+    "dev4": ROOT / "benchmarks" / "data" / "safety_dev4.tsv",
     "holdout": ROOT / "benchmarks" / "data" / "safety_holdout.tsv",
     "holdout2": ROOT / "benchmarks" / "data" / "safety_holdout2.tsv",
 }

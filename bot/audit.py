@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.db import session_scope
-from bot.masking import mask_text
+from bot.text.masking import mask_text
 from bot.models.console import AuditEntry
 
 log = logging.getLogger(__name__)

@@ -163,7 +163,7 @@ class Settings:
     twilio_validate_signature: bool = field(
         default_factory=lambda: _env_bool("TWILIO_VALIDATE_SIGNATURE", True)
     )
-    # Which SMS sender (bot/sms.py, bot/sms_senders.py): "twilio" (the default: Twilio when
+    # Which SMS sender (bot/contact/sms.py, bot/contact/sms_senders.py): "twilio" (the default: Twilio when
     # its three credentials are set) or "template" (a mainland provider such as Aliyun or
     # Tencent SMS: an approved template code plus parameters, see bot/sms_templates.yml).
     # Without the chosen provider's credentials every SMS stays in the outbox table.
@@ -197,7 +197,7 @@ class Settings:
     advisor_hours: str = field(default_factory=lambda: _env("ADVISOR_HOURS"))
     hotline_number: str = field(default_factory=lambda: _env("HOTLINE_NUMBER", "12349"))
     # How long a web chat waits for an advisor to claim it before it is offered a callback
-    # (bot/live_chat.py)
+    # (bot/contact/live_chat.py)
     web_handoff_wait_seconds: float = field(
         default_factory=lambda: _env_seconds("WEB_HANDOFF_WAIT_SECONDS", 180.0)
     )
@@ -224,17 +224,17 @@ class Settings:
     actions_host: str = field(default_factory=lambda: _env("ACTIONS_HOST", "127.0.0.1"))
     actions_port: int = field(default_factory=lambda: _env_int("ACTIONS_PORT", 5055))
 
-    # --- demo data and keys (bot/profile.py, bot/console_demo.py, bot/registry/crypto.py) ---
+    # --- demo data and keys (bot/profile.py, bot/demo/console.py, bot/registry/crypto.py) ---
     # DEMO_DATA=allow: a test or staging stack on PostgreSQL may hold the demo data
     demo_data_allowed: bool = field(default_factory=lambda: _env("DEMO_DATA").strip().lower() == "allow")
-    # named after their variables: bot/console_demo.py reads them by variable name
+    # named after their variables: bot/demo/console.py reads them by variable name
     demo_advisor_password: str = field(repr=False, default_factory=lambda: _env("DEMO_ADVISOR_PASSWORD"))
     demo_admin_password: str = field(repr=False, default_factory=lambda: _env("DEMO_ADMIN_PASSWORD"))
     # Fernet key of ID numbers at rest; empty: the embedded profile's generated key file
     registry_key: str = field(repr=False, default_factory=lambda: _env("REGISTRY_KEY").strip())
     retention_days: int = field(default_factory=lambda: _env_int("RETENTION_DAYS", 180))
 
-    # --- policy retrieval's meaning signal (bot/policy_search.py, bot/policy_meaning.py) ---
+    # --- policy retrieval's meaning signal (bot/policy/search.py, bot/policy/meaning.py) ---
     policy_meaning: bool = field(
         default_factory=lambda: _env("POLICY_MEANING", "on").strip().lower() != "off"
     )
@@ -257,7 +257,7 @@ class Settings:
         )
     )
 
-    # --- traffic limits (bot/ratelimit.py, server/api.py, bot/handoff.py) ---
+    # --- traffic limits (bot/ratelimit.py, server/api/chat.py, bot/contact/handoff.py) ---
     rate_limits_on: bool = field(default_factory=lambda: _env_switch("RATE_LIMITS"))
     chat_turns_per_minute: int = field(default_factory=lambda: _env_int("CHAT_TURNS_PER_MINUTE", 30))
     chat_turns_per_minute_per_address: int = field(

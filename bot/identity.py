@@ -7,10 +7,10 @@ a landline, her family contact's mobile on file) with a one-time code sent by SM
 valid 5 minutes, 3 tries. On the phone, a caller ID that matches her registered number is
 enough (SECURITY.md says why that is a weaker proof). Everything else goes to a person.
 
-Limits that are never turned off: at most 3 failed attempts per conversation, and per elder
-an hour; at most 5 unused codes an hour per conversation and per elder (nobody can make the
-hotline text an elder again and again); every attempt is recorded (identity_attempts) and
-failures are audited.
+Limits that are never turned off: at most 3 failed attempts per conversation, and 9 per
+elder an hour (so one failed conversation does not lock her family out); at most 5 unused
+codes an hour per conversation and per elder (nobody can make the hotline text an elder
+again and again); every attempt is recorded (identity_attempts) and failures are audited.
 
 Every proof is recorded (identity_proofs, and a row in the audit log) with who gave it: the
 elder herself, or someone acting for her (the code went to her family contact's mobile, or
@@ -35,12 +35,12 @@ from sqlalchemy import func, select, update
 from bot import audit, clock
 from bot.config import get_settings
 from bot.db import session_scope
-from bot.masking import mask_phone
+from bot.text.masking import mask_phone
 from bot.models import Elder
 from bot.models.identity import IdentityAttempt, IdentityChallenge, IdentityProof
 from bot.models.people import phone_digits
-from bot.sms import number_on_file as _number_on_file
-from bot.sms import FAMILY_MOBILE, notice_number_for, send_sms
+from bot.contact.sms import number_on_file as _number_on_file
+from bot.contact.sms import FAMILY_MOBILE, notice_number_for, send_sms
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,11 @@ CODE_DIGITS = 6
 CODE_VALID = dt.timedelta(minutes=5)
 TRIES_PER_CODE = 3
 FAILURES_PER_CONVERSATION = 3
-FAILURES_PER_ELDER_PER_HOUR = 3
+# Per elder, three conversations' worth of wrong codes an hour: one conversation that fails
+# (a stranger guessing, a relative mistyping) locks itself but not her family's next call;
+# guessing across conversations stays bounded (9 tries an hour for a 6-digit code, and no
+# more than CODES_PER_ELDER_PER_HOUR unused codes to guess at).
+FAILURES_PER_ELDER_PER_HOUR = 3 * TRIES_PER_CODE
 CODES_PER_CONVERSATION_PER_HOUR = 5
 CODES_PER_ELDER_PER_HOUR = 5
 
@@ -397,10 +401,16 @@ def send_code(sender_id: str, elder_id: int, channel: str | None = None) -> Outc
 
 def code_from_text(text: str | None) -> str | None:
     """The 6 digits a caller says or types ("四八三九二零", "483 920")."""
-    from bot.textnorm import normalize
+    from bot.text.norm import normalize
 
-    digits = re.sub(r"\D", "", normalize(text or "", fuzzy=False))
-    return digits if len(digits) == CODE_DIGITS else None
+    flat = normalize(text or "", fuzzy=False)
+    digits = re.sub(r"\D", "", flat)
+    if len(digits) == CODE_DIGITS:
+        return digits
+    # said with other numbers ("验证码483920，改到25号下午"): the one run of six digits
+    joined = re.sub(r"(?<=[0-9])[ 、]+(?=[0-9])", "", flat)  # "572 619": one number said in groups
+    runs = re.findall(rf"(?<![0-9])[0-9]{{{CODE_DIGITS}}}(?![0-9])", joined)
+    return runs[0] if len(runs) == 1 else None
 
 
 def verify(

@@ -21,7 +21,7 @@ from alembic.config import Config
 from bot import profile
 from bot.config import PROJECT_ROOT, get_settings
 from bot.db import migration_engine
-from bot.masking import install_log_masking, mask_text
+from bot.text.masking import install_log_masking, mask_text
 
 log = logging.getLogger("bot.manage")
 
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             + (" (dry run)" if args.dry_run else "")
         )
         return 0
-    from bot import demo
+    from bot.demo import loader as demo
 
     if args.command == "demo" and profile.demo_refused():
         log.error(

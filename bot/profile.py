@@ -49,9 +49,9 @@ def demo_refused(database_url: str | None = None) -> bool:
 def demo_leftovers(database_url: str | None = None) -> list[str]:
     """What of the demo data is in this database or environment (English, no personal data):
     e.g. ["5 demo people", "demo account 'advisor'", "DEMO_ADMIN_PASSWORD is set"]."""
-    from bot.console_demo import DEMO_ACCOUNTS, demo_password
+    from bot.demo.console import DEMO_ACCOUNTS, demo_password
     from bot.db import get_engine, session_scope
-    from bot.demo import PERSONAS
+    from bot.demo.loader import PERSONAS
     from bot.models import Elder
     from bot.models.console import AdvisorUser
 

@@ -7,7 +7,7 @@ retention`). `RETENTION_DAYS` (default 180) sets the period; the clock is bot/cl
 What it removes, older than the period:
 - conversation transcripts: Rasa's tracker events of conversations whose last event is
   older (whole conversations, never half of one), and the web chat's threads with an
-  advisor (chat_messages, bot/live_chat.py) whose last message is older;
+  advisor (chat_messages, bot/contact/live_chat.py) whose last message is older;
 - SMS bodies and numbers (the outbox row stays, as a count, with the body replaced);
 - phone-call turns (what was said and answered) and the numbers on call records;
 - identity attempts; one-time codes after a day whatever the period;

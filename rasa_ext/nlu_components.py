@@ -1,5 +1,5 @@
 """Custom Rasa NLU components, loaded by Rasa from config.yml; they wrap the pure functions
-of bot/textnorm.py and bot/safety. Loading them also installs rasa_ext/runtime.py's patch
+of bot/text/norm.py and bot/safety. Loading them also installs rasa_ext/runtime.py's patch
 in the Rasa process (explicitly, below)."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot import safety
-from bot.textnorm import normalize
+from bot.text.norm import normalize
 from rasa_ext import runtime
 from rasa_ext.person_names import find_names
 
@@ -116,8 +116,30 @@ def _normalize_piecewise(
     return "".join(pieces), moved
 
 
+class ConfiguredComponent(GraphComponent):
+    """A component built from its configuration alone (defaults overlaid by config.yml):
+    nothing trained, nothing persisted. Subclasses read what they need in __init__."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {}
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self.config = config
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "ConfiguredComponent":
+        return cls({**cls.get_default_config(), **config})
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)
-class ChineseNormalizer(GraphComponent):
+class ChineseNormalizer(ConfiguredComponent):
     """Rewrites the message text before tokenisation: half-width characters, no control
     characters, Chinese numerals as digits (八十五岁 -> 85岁), domain terms misheard by ASR
     corrected by pinyin (赚人工 -> 转人工), so that jieba tokens and entity spans are the
@@ -129,17 +151,8 @@ class ChineseNormalizer(GraphComponent):
         return {"fuzzy_terms": True}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
+        super().__init__(config)
         self.fuzzy = bool(config.get("fuzzy_terms", True))
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "ChineseNormalizer":
-        return cls({**cls.get_default_config(), **config})
 
     def _normalize_message(self, message: Message) -> None:
         text = message.get(TEXT)
@@ -202,7 +215,7 @@ def lookups_with_synonyms(
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)
-class LookupsFromSynonyms(GraphComponent):
+class LookupsFromSynonyms(ConfiguredComponent):
     """Before the featurizers and the regex extractor are trained: extends the lookup tables
     of the configured entities with their synonyms (lookups_with_synonyms)."""
 
@@ -215,19 +228,10 @@ class LookupsFromSynonyms(GraphComponent):
         }
 
     def __init__(self, config: Dict[Text, Any]) -> None:
+        super().__init__(config)
         self.entities = list(config["entities"])
         self.min_length = int(config["min_length"])
         self.min_lengths = {k: int(v) for k, v in (config.get("min_lengths") or {}).items()}
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "LookupsFromSynonyms":
-        return cls({**cls.get_default_config(), **config})
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         training_data.lookup_tables = lookups_with_synonyms(
@@ -261,19 +265,9 @@ class TunedLogisticRegressionClassifier(LogisticRegressionClassifier):
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
-class PersonNameExtractor(GraphComponent):
+class PersonNameExtractor(ConfiguredComponent):
     """person_name where a name is plausible (rasa_ext/person_names.py: a surname from
     rasa_ext/surnames.txt after a naming cue, before one, or in a clause of its own)."""
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "PersonNameExtractor":
-        return cls()
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
@@ -292,20 +286,10 @@ EXACT_EXTRACTORS = ("RegexEntityExtractor", PersonNameExtractor.__name__)
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
-class EntityOverlapResolver(GraphComponent):
+class EntityOverlapResolver(ConfiguredComponent):
     """Runs after the CRF and the regex/lookup extractors: keeps one entity per span (the
     CRF and the lookup tables often find the same 五老村), and drops an entity overlapping
     a kept one (the lookup's 助餐 inside 助餐点), so that slots get one clean value."""
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "EntityOverlapResolver":
-        return cls()
 
     @staticmethod
     def resolve(entities: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:
@@ -330,7 +314,7 @@ class EntityOverlapResolver(GraphComponent):
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class SiblingIntents(GraphComponent):
+class SiblingIntents(ConfiguredComponent):
     """After FallbackClassifier: a message it refused only because two sibling intents tie
     ("我爸瘫在床上了，长护险的流程是什么": ask_policy 0.48, check_eligibility 0.49) is not
     a misunderstanding. It goes to the intent that handles both (`to`): the eligibility
@@ -345,18 +329,9 @@ class SiblingIntents(GraphComponent):
         }
 
     def __init__(self, config: Dict[Text, Any]) -> None:
+        super().__init__(config)
         self.pairs = [(frozenset(p["intents"]), p["to"]) for p in config["pairs"]]
         self.threshold = float(config["threshold"])
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "SiblingIntents":
-        return cls({**cls.get_default_config(), **config})
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
@@ -383,7 +358,7 @@ class SiblingIntents(GraphComponent):
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class SafetyLayer(GraphComponent):
+class SafetyLayer(ConfiguredComponent):
     """Last in the pipeline: bot.safety reads every message and its answer replaces the
     classifier's for the high-stakes readings (crisis, emergency, scam), for a question
     when unsure (`safety_check`) and for a caller correcting a wrong reading
@@ -405,6 +380,7 @@ class SafetyLayer(GraphComponent):
         return {"fallback_threshold": 0.3}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
+        super().__init__(config)
         self.fallback_threshold = float(config.get("fallback_threshold", 0.3))
 
     @classmethod
@@ -414,9 +390,9 @@ class SafetyLayer(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "SafetyLayer":
+    ) -> "ConfiguredComponent":
         safety.load_cues()  # a malformed cue file fails at start-up, not on a caller
-        return cls({**cls.get_default_config(), **config})
+        return super().create(config, model_storage, resource, execution_context)
 
     def _set_top(self, message: Message, name: str, confidence: float) -> None:
         top = {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: confidence}

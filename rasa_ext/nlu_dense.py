@@ -28,7 +28,7 @@ from rasa.shared.nlu.constants import ACTION_TEXT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.e5 import load_model, omp_threads  # noqa: F401  (the one loaded model per process)
+from bot.policy.e5 import load_model, omp_threads  # noqa: F401  (the one loaded model per process)
 
 log = logging.getLogger(__name__)
 

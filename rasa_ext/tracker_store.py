@@ -43,7 +43,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from bot import db
-from bot.masking import install_log_masking
+from bot.text.masking import install_log_masking
 
 log = logging.getLogger(__name__)
 # Rasa loads this module at start-up: from then on its log lines are masked like ours.

@@ -46,21 +46,11 @@ def _build(explicit: Settings | None, test_config: Mapping[str, Any] | None) -> 
     if explicit is not None:
         _run_with(app, explicit)
 
-    from server import (
-        advisor,
-        api,
-        booking_api,
-        care_cli,
-        eligibility_api,
-        freeswitch_bp,
-        health,
-        policy_api,
-        registry_cli,
-        twilio_bp,
-        widget,
-    )
+    from server import advisor, care_cli, health, registry_cli
+    from server.api import booking, chat, eligibility, policy
+    from server.channels import freeswitch, twilio, widget
 
-    for module in (health, api, policy_api, eligibility_api, booking_api, twilio_bp, freeswitch_bp):
+    for module in (health, chat, policy, eligibility, booking, twilio, freeswitch):
         app.register_blueprint(module.bp)
     widget.init_app(app)
     advisor.init_app(app)
@@ -110,6 +100,6 @@ def _configure_logging() -> None:
             level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
         )
     # every log line of the web server, whoever writes it, with ID and phone numbers masked
-    from bot.masking import install_log_masking
+    from bot.text.masking import install_log_masking
 
     install_log_masking()

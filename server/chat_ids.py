@@ -5,7 +5,7 @@
   Rasa sees only the unsigned part, so the token never lands in the tracker store. The id
   begins with a keyed tag of the client address that opened it (`web-<8 hex><24 hex>`, the
   address itself is never stored): the action server limits requests for a person per
-  address by it (bot/handoff.py).
+  address by it (bot/contact/handoff.py).
 - Button payloads that carry an intent (`/affirm`, `/inform{...}`) are signed for the
   conversation they were offered in; a client can send back only what it was offered.
   Any other text starting with "/" is read as plain text, never as an intent.

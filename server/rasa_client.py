@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import requests
 
 from bot.config import get_settings
-from bot.masking import mask_text
+from bot.text.masking import mask_text
 from server import wording
 
 log = logging.getLogger(__name__)

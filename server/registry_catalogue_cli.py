@@ -19,7 +19,7 @@ import datetime as dt
 
 import click
 
-from bot.masking import mask_text
+from bot.text.masking import mask_text
 from server.registry_cli import echo_summary, registry_cli
 
 MAX_LISTED = 50  # changed windows printed one by one; the rest are counted

@@ -15,7 +15,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from bot.masking import mask_text
+from bot.text.masking import mask_text
 
 registry_cli = AppGroup("registry", help="Import the district's registry files.")
 

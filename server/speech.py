@@ -364,7 +364,7 @@ def keypad_choices() -> dict[str, str]:
 
 # --- SMS ------------------------------------------------------------------------------
 
-SMS_LIMIT = 300  # bot.sms.SMS_MAX_CHARS: about five segments of Chinese text
+SMS_LIMIT = 300  # bot.contact.sms.SMS_MAX_CHARS: about five segments of Chinese text
 
 
 def sms_text(

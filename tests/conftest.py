@@ -63,7 +63,7 @@ def db_url(tmp_path, monkeypatch):
     """A fresh, migrated SQLite service database with the demo data, for unit tests."""
     url = f"sqlite:///{tmp_path / 'unit.db'}"
     monkeypatch.setenv("DATABASE_URL", url)
-    from bot import demo
+    from bot.demo import loader as demo
     from bot.manage import migrate
 
     migrate(url)

@@ -1,4 +1,4 @@
-"""bot/booking.py against a real migrated database with the demo data (SQLite, and
+"""bot/booking/ledger.py against a real migrated database with the demo data (SQLite, and
 PostgreSQL for the concurrency test when it answers on 127.0.0.1:5432)."""
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import create_engine, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from bot import booking, clock
+from bot import clock
+from bot.booking import ledger as booking
 from bot.db import session_scope
 from bot.models import Elder, SmsOutbox
 from bot.models.booking import Booking, BookingStatusHistory, CapacityWindow, EntitlementLedger
@@ -486,7 +487,8 @@ def pg_url(monkeypatch):
         cur.execute(f'CREATE DATABASE "{name}"')
     url = f"postgresql+psycopg2://{user}@127.0.0.1:5432/{name}"
     monkeypatch.setenv("DATABASE_URL", url)
-    from bot import db, demo
+    from bot import db
+    from bot.demo import loader as demo
     from bot.manage import migrate
 
     try:
@@ -544,7 +546,7 @@ def test_booking_cancel_reschedule_on_postgresql(pg_url):
     ],
 )
 def test_choosing_from_a_list_read_out(said, position):
-    from bot.booking_text import ordinal_from_text
+    from bot.booking.text import ordinal_from_text
 
     assert ordinal_from_text(said) == position
 
@@ -565,7 +567,7 @@ def test_choosing_from_a_list_read_out(said, position):
     ],
 )
 def test_stopping_in_the_middle_of_a_booking(said, stop):
-    from bot.booking_text import wants_to_stop
+    from bot.booking.text import wants_to_stop
 
     assert wants_to_stop(said) is stop
 
@@ -577,7 +579,7 @@ def test_dont_come_phrase_is_the_same_for_the_nlu_and_the_booking_form():
 
     import yaml
 
-    from bot.booking_text import _DONT_COME
+    from bot.booking.text import _DONT_COME
 
     lookups = yaml.safe_load(
         (Path(__file__).resolve().parent.parent / "data/nlu/lookups.yml").read_text(encoding="utf-8")
@@ -588,7 +590,7 @@ def test_dont_come_phrase_is_the_same_for_the_nlu_and_the_booking_form():
 
 
 def test_a_name_spelled_out_character_by_character_is_read():
-    from bot.booking_text import name_from_text
+    from bot.booking.text import name_from_text
 
     assert name_from_text("李建国，木子李，建设的建，国家的国") == "李建国"
     assert name_from_text("是刘淑芬，文刀刘") == "刘淑芬"
@@ -597,10 +599,37 @@ def test_a_name_spelled_out_character_by_character_is_read():
 
 
 def test_noise_the_classifier_calls_affirm_does_not_confirm_a_booking():
-    from bot.booking_text import yes_no
+    from bot.booking.text import yes_no
 
     assert yes_no("滴滴答答滴滴答答", "affirm") is None  # asked again, nothing written
     assert yes_no("对，就这么约吧", "affirm") is True
     assert yes_no("/affirm", "affirm") is True
     assert yes_no("要得要得", "affirm") is True
     assert yes_no("不对", "deny") is False
+
+
+def test_find_elder_by_name_and_phone_last4(db_url):
+    """手机尾号 with her name names her as the ID digits do (the code still proves it)."""
+    with session_scope() as s:
+        assert booking.find_elder(s, name="王秀英", phone_last4="0003").name == "王秀英"
+        assert booking.find_elder(s, name="王秀英", phone_last4="0001") is None
+        assert booking.find_elder(s, name="某某某", phone_last4="0003") is None
+        assert booking.find_elder(s, phone_last4="0003") is None  # a tail alone names nobody
+
+
+def test_elder_names_in_text(db_url):
+    with session_scope() as s:
+        assert booking.elder_names_in(s, "再帮我把李建国下礼拜三的洗澡取消掉") == ["李建国"]
+        assert booking.elder_names_in(s, "我妈和刘淑芬阿姨是邻居，张桂兰也认识") == [
+            "刘淑芬",
+            "张桂兰",
+        ] or set(booking.elder_names_in(s, "我妈和刘淑芬阿姨是邻居，张桂兰也认识")) == {"刘淑芬", "张桂兰"}
+        assert booking.elder_names_in(s, "帮我查一下我的预约") == []
+
+
+def test_booking_views_know_the_order_they_were_made_in(db_url):
+    first = booking.book(LI, "助餐", afternoon(3), "web", key())
+    second = booking.book(LI, "助浴", morning(2), "web", key())
+    views = booking.list_bookings(LI)
+    assert [v.reference for v in views] == [second.reference, first.reference]  # soonest first
+    assert max(views, key=lambda v: v.booked_seq).reference == second.reference

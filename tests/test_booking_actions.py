@@ -17,8 +17,9 @@ from actions.booking import (
     ValidateBookServiceForm,
     ValidateCancelBookingForm,
 )
-from bot import booking, clock
-from bot import booking_text as bt
+from bot import clock
+from bot.booking import ledger as booking
+from bot.booking import text as bt
 from bot.db import session_scope
 from bot.models.booking import Booking
 
@@ -400,3 +401,55 @@ def test_the_stop_button_leaves_the_form(db_url):
         tracker("/stop", {"booking_elder_id": "1"}, requested="booking_time", intent="stop"),
     )
     assert slots == {"booking_aborted": "user", "requested_slot": None}
+
+
+# ----- issue 15: one proof per elder, bookings named by half day / service / as just made ----
+
+
+def test_a_new_request_naming_another_elder_asks_for_her_proof(db_url):
+    """Proven for 张桂兰, the caller asks to cancel for 李建国: nothing of his is picked or
+    read back on her proof; his ID digits are asked for."""
+    from actions.booking import ValidateCancelBookingForm as Cancel
+
+    proven = {"booking_elder_id": "1", "booking_person_name": "张桂兰", "booking_id_last4": "ok"}
+    messages, slots = run(
+        Cancel(), tracker("顺手把李建国礼拜三那个洗澡退了", proven, form="cancel_booking_form")
+    )
+    assert slots["booking_elder_id"] is None and slots["booking_person_name"] == "李建国"
+    assert slots["requested_slot"] == "booking_id_last4"
+    assert not slots.get("booking_reference")
+
+
+def test_the_same_elder_named_again_keeps_the_proof(db_url):
+    from actions.booking import ValidateCancelBookingForm as Cancel
+
+    proven = {"booking_elder_id": "1", "booking_person_name": "张桂兰", "booking_id_last4": "ok"}
+    _messages, slots = run(
+        Cancel(), tracker("我妈张桂兰的那个预约取消吧", proven, form="cancel_booking_form")
+    )
+    assert slots.get("booking_elder_id", "1") == "1"
+
+
+def _view(ref: str, start: dt.datetime, service: str, seq: int) -> booking.BookingView:
+    return booking.BookingView(ref, 1, service, start, "booked", "", 0, 0, "", booked_seq=seq)
+
+
+def test_choose_booking_by_half_day_service_or_the_one_just_made():
+    from actions.booking import _choose_booking
+
+    day = clock.today() + dt.timedelta(days=3)
+    am = _view("111111", dt.datetime.combine(day, dt.time(8)), "助浴", 2)
+    pm = _view("222222", dt.datetime.combine(day, dt.time(13)), "助洁", 1)
+    views = [am, pm]
+    assert _choose_booking(views, "下午那个") is pm
+    assert _choose_booking(views, "洗澡的那个") is am
+    assert _choose_booking(views, "我刚才约的那个") is am  # made last
+    assert _choose_booking(views, "预约号二二二二二二") is pm
+    assert _choose_booking(views, "送饭那个") is None  # she has none: never another one
+    assert _choose_booking([pm], "上午洗澡那个") is None
+
+
+def test_a_phone_tail_said_with_the_request_is_not_taken_for_the_id_digits(db_url):
+    messages, slots = run(ValidateBookServiceForm(), tracker("我是王秀英，手机尾号0003，想约个理发", {}))
+    assert "138****0003" in texts(messages) and slots["booking_candidate"] == "3"
+    assert "对不上" not in texts(messages)

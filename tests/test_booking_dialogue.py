@@ -15,9 +15,10 @@ from actions.booking import (
     ValidateCancelBookingForm,
     ValidateRescheduleBookingForm,
 )
-from bot import booking, clock
-from bot import booking_text as bt
-from bot.timeparse import after_correction, parse_time
+from bot import clock
+from bot.booking import ledger as booking
+from bot.booking import text as bt
+from bot.text.timeparse import after_correction, parse_time
 from tests.test_booking_actions import run, texts, tracker
 
 MONDAY = dt.date(2026, 11, 23)

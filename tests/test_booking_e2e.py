@@ -9,7 +9,7 @@ import re
 import pytest
 from sqlalchemy import create_engine, text
 
-from bot.timeparse import WEEKDAYS
+from bot.text.timeparse import WEEKDAYS
 from tests.stack import latest_code as stack_latest_code
 
 pytestmark = pytest.mark.e2e
@@ -270,7 +270,7 @@ def test_caller_chooses_an_offered_time_by_number(stack, sender, db):
         if isinstance(booked.starts_at, dt.datetime)
         else dt.datetime.fromisoformat(str(booked.starts_at))
     )
-    from bot.timeparse import say_window
+    from bot.text.timeparse import say_window
 
     assert say_window(starts) == times[1]
 
@@ -392,7 +392,7 @@ def test_times_read_out_leave_out_a_visit_she_already_has(stack, sender, db):
     open_booking(stack, db, again, "我想预约助浴", "13800000003")
     full = stack.chat_text(again, f"{day.month}月{day.day}号上午", meta)
     assert "约满" in full
-    from bot.timeparse import say_window
+    from bot.text.timeparse import say_window
 
     afternoon = say_window(dt.datetime.combine(day, dt.time(13)))
     assert afternoon not in _offered_times(full)

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from bot.timeparse import WEEKDAYS, TimeParseError, parse_time, say_day, say_window, to_int
+from bot.text.timeparse import WEEKDAYS, TimeParseError, parse_time, say_day, say_window, to_int
 
 MONDAY = dt.date(2026, 11, 23)  # a Monday
 
@@ -124,3 +124,40 @@ def test_month_day_is_a_real_future_date_or_a_reason(today, month, day):
     assert (got.month, got.day) == (month, day)
     assert got >= today
     assert WEEKDAYS[got.weekday()] in say_day(got)
+
+
+def test_phone_tail_is_told_from_the_id_digits():
+    from bot.booking import text as bt
+
+    assert bt.phone_last4_from_text("身份证记不得了，她手机尾号是0003") == "0003"
+    assert bt.phone_last4_from_text("电话号码后四位零零零五") == "0005"
+    assert bt.phone_last4_from_text("身份证后四位零零二七") is None
+    assert bt.phone_last4_from_text("0027") is None
+
+
+def test_not_knowing_the_id_digits():
+    from bot.booking import text as bt
+
+    assert bt.id_unknown("老人的身份证号我真不清楚")
+    assert bt.id_unknown("忘了")
+    assert not bt.id_unknown("身份证后四位是零零一五")
+    assert not bt.id_unknown("不记得身份证，手机尾号0005")  # the phone's digits instead
+    assert not bt.id_unknown("13800000002")
+
+
+def test_a_stop_followed_by_what_is_wanted_instead_is_a_correction():
+    from bot.booking import text as bt
+
+    assert bt.replaces_request("剪头发先不约了，换成打扫，下周四上午")
+    assert bt.replaces_request("助餐不要约了，还是约个洗澡吧")
+    assert not bt.replaces_request("算了，不约了")
+    assert not bt.replaces_request("算了，洗澡不要了")
+    assert bt.means_latest_booking("我刚约的那个")
+    assert not bt.means_latest_booking("后天那个")
+
+
+def test_a_phone_number_with_the_country_code():
+    from bot.booking import text as bt
+
+    assert bt.phone_from_text("她手机是 +86 138 0000 0004") == "13800000004"
+    assert bt.phone_from_text("0086-13800000005") == "13800000005"

@@ -12,10 +12,11 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from bot import booking, clock
+from bot import clock
+from bot.booking import ledger as booking
 from bot.db import session_scope
 from bot.models.booking import EntitlementLedger
-from bot.timeparse import TimeParseError, parse_time
+from bot.text.timeparse import TimeParseError, parse_time
 
 ZHANG = 1  # 张桂兰, born 1938-03-12, 五老村 (DESIGN.md personas, loaded in order)
 LI = 2  # 李建国, born 1950-07-01, under 80: no free hours
@@ -33,7 +34,7 @@ def db_at(tmp_path, monkeypatch, pin_clock):
         pin_clock(moment)
         url = f"sqlite:///{tmp_path / 'edge.db'}"
         monkeypatch.setenv("DATABASE_URL", url)
-        from bot import demo
+        from bot.demo import loader as demo
         from bot.manage import migrate
 
         migrate(url)

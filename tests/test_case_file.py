@@ -14,7 +14,8 @@ import uuid
 
 from sqlalchemy import func, select, text
 
-from bot import booking, clock
+from bot import clock
+from bot.booking import ledger as booking
 from bot.db import get_engine, session_scope
 from bot.models import Elder, Handoff, SmsOutbox
 from bot.models.booking import Booking
@@ -351,7 +352,7 @@ def test_after_booking_the_message_is_at_the_top_of_her_page(client):
 
 
 def test_policy_search_speaks_to_the_advisor(client):
-    from bot.policy_kb import get_kb
+    from bot.policy.kb import get_kb
 
     kb = get_kb()
     query = "养老院入住要什么条件"
@@ -443,7 +444,7 @@ def test_eligibility_result_by_sms_after_confirmation(client):
 
 
 def test_eligibility_sms_to_an_opted_out_number_says_so(client):
-    from bot.sms import opt_out
+    from bot.contact.sms import opt_out
 
     zhang = elder_id("张桂兰")
     opt_out("13800000001")

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from server import api, rasa_client
+from server import rasa_client
+from server.api import chat as api
 
 
 @pytest.fixture

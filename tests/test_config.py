@@ -170,8 +170,9 @@ def test_an_unreadable_number_is_refused_by_name(monkeypatch, name):
 
 
 def test_settings_are_read_at_use_not_at_import(monkeypatch):
-    from bot import handoff, retention
-    from server import api
+    from bot import retention
+    from bot.contact import handoff
+    from server.api import chat as api
 
     monkeypatch.setenv("RETENTION_DAYS", "30")
     monkeypatch.setenv("WEB_HANDOFFS_PER_HOUR_PER_ADDRESS", "2")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select, update
 
-from bot import booking
+from bot.booking import ledger as booking
 from bot.db import session_scope
 from bot.models import Elder, Handoff
 from bot.models.console import AuditEntry

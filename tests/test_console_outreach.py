@@ -13,7 +13,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from bot import booking
+from bot.booking import ledger as booking
 from bot.db import session_scope
 from bot.models import Elder, Handoff, SmsOptOut
 from bot.models.console import AuditEntry
@@ -26,7 +26,7 @@ from tests.test_console_security import csrf_token
 
 from tests.console_fixtures import advisor_client  # noqa: F401  (the fixture `client`)
 
-ZHANG, LI, WANG, CHEN, LIU = 1, 2, 3, 4, 5  # demo personas (bot/demo.py)
+ZHANG, LI, WANG, CHEN, LIU = 1, 2, 3, 4, 5  # demo personas (bot/demo/loader.py)
 NOV = dt.date(2026, 11, 1)
 TODAY = dt.date(2026, 11, 23)  # the suite clock's China date
 

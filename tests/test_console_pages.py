@@ -67,7 +67,7 @@ def test_eligibility_what_if_and_unknown_facts(client):
 
 
 def test_policy_search_gives_answers_with_citations(client):
-    from bot.policy_kb import get_kb
+    from bot.policy.kb import get_kb
 
     page = client.get("/advisor/policies", query_string={"q": "高龄老人免费照料"}).get_data(as_text=True)
     assert page.count('class="card policy-hit"') >= 1

@@ -11,7 +11,7 @@ import re
 import pytest
 from sqlalchemy import event, func, select
 
-from bot import booking
+from bot.booking import ledger as booking
 from bot.db import get_engine, session_scope
 from bot.models import Elder, SmsOutbox
 from bot.models.booking import Booking, CapacityWindow
@@ -282,7 +282,7 @@ def test_deceased_cancels_future_visits_returns_free_time_and_leaves_past_ones(c
         )
     entry = audits("set_elder_status")[-1]
     assert entry.elder_id == zhang and "active -> deceased" in entry.detail
-    # not bookable any more: the console refuses, and so does bot.booking itself
+    # not bookable any more: the console refuses, and so does bot.booking.ledger itself
     r = client.get(f"/advisor/elders/{zhang}/book?service=bath", follow_redirects=True)
     assert "张桂兰已去世，不能再预约" in r.get_data(as_text=True)
     refused = booking.book(zhang, "bath", morning(5), "console", "reg-after")

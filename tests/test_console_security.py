@@ -149,7 +149,7 @@ def test_login_without_csrf_token_is_rejected(client):
 
 
 def test_state_changes_without_csrf_token_are_rejected(client):
-    from bot.handoff import create_handoff
+    from bot.contact.handoff import create_handoff
 
     handoff_id = create_handoff("request_human", sender_id="web-x", channel="web")
     login(client, "wangli", ADVISOR_PW)
@@ -391,7 +391,7 @@ def test_search_terms_are_audited_masked(client):
 
 
 def test_queue_puts_emergencies_first_and_escapes_text(client):
-    from bot.handoff import create_handoff, record_safety_event
+    from bot.contact.handoff import create_handoff, record_safety_event
 
     create_handoff(
         "request_human", sender_id="web-a", channel="web", summary="<script>alert(1)</script>转人工"
@@ -410,7 +410,7 @@ def test_queue_puts_emergencies_first_and_escapes_text(client):
 
 
 def test_a_handoff_can_be_claimed_only_once(app):
-    from bot.handoff import create_handoff
+    from bot.contact.handoff import create_handoff
 
     handoff_id = create_handoff("request_human", sender_id="web-z", channel="web")
     first, second = app.test_client(), app.test_client()
@@ -443,7 +443,7 @@ def test_create_user_command_reads_the_password_from_stdin(app):
 
 
 def test_demo_accounts_only_from_environment(tmp_path, monkeypatch):
-    from bot import demo
+    from bot.demo import loader as demo
     from bot.manage import migrate
 
     url = f"sqlite:///{tmp_path / 'demo.db'}"

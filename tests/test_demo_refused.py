@@ -88,7 +88,7 @@ def test_web_server_refuses_to_start_with_demo_people(production, db_url, caplog
 def test_web_server_refuses_to_start_with_a_demo_account(production, empty_db, monkeypatch):
     migrate(empty_db)
     monkeypatch.setenv("DEMO_ADVISOR_PASSWORD", "demo-advisor-2024")
-    from bot.console_demo import load_console_users
+    from bot.demo.console import load_console_users
 
     with session_scope() as s:
         load_console_users(s)
@@ -159,7 +159,7 @@ def test_on_postgresql_init_and_start_up_refuse_the_demo(monkeypatch):
             assert conn.execute(sa.text("SELECT count(*) FROM elders")).scalar_one() == 0
         engine.dispose()
         assert start_web() is not None  # migrated, no demo: starts
-        from bot import demo as demo_data
+        from bot.demo import loader as demo_data
 
         demo_data.load_if_empty(url)  # as if a staging database were promoted to production
         with pytest.raises(profile.DemoDataRefused, match="5 demo people"):

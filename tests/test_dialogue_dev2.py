@@ -20,8 +20,8 @@ from actions.booking import (
     ValidateRescheduleBookingForm,
 )
 from actions.core import ActionRepeat
-from bot import booking_text as bt
-from bot.facts import is_why_question
+from bot.booking import text as bt
+from bot.text.facts import is_why_question
 from tests.test_booking_actions import run, tracker
 from tests.test_eligibility_actions import DOMAIN, validate
 from tests.test_eligibility_actions import tracker as elig_tracker
@@ -156,7 +156,7 @@ def test_a_day_said_with_a_time_outside_the_hours_is_kept(db_url):
             "我想订个送饭上门，大后天中午能送吗", {}, metadata={"phone": "13800000001", "channel": "voice"}
         ),
     )
-    from bot.timeparse import SERVICE_HOURS_TEXT
+    from bot.text.timeparse import SERVICE_HOURS_TEXT
 
     assert messages[-1]["text"] == f"中午没有上门服务。{SERVICE_HOURS_TEXT}。"
     assert not slots.get("booking_question_asked")  # the form's own question follows
@@ -173,7 +173,7 @@ def test_a_day_said_with_a_time_outside_the_hours_is_kept(db_url):
 
 
 def test_day_named():
-    from bot.timeparse import day_named
+    from bot.text.timeparse import day_named
 
     monday = dt.date(2026, 11, 23)
     assert day_named("大后天中午", monday) == dt.date(2026, 11, 26)
@@ -235,7 +235,7 @@ def test_a_wait_inside_the_eligibility_form_is_no_miss():
     ],
 )
 def test_lost_only_child_said_in_own_words(text, special):
-    from bot.facts import parse_special_family
+    from bot.text.facts import parse_special_family
 
     assert parse_special_family(text) is special
 

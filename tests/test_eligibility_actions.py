@@ -23,7 +23,7 @@ from actions.eligibility import (
     ValidateEligibilityForm,
     answer_buttons,
 )
-from bot.facts import DISTRICT_STREETS, DONT_KNOW
+from bot.text.facts import DISTRICT_STREETS, DONT_KNOW
 
 DOMAIN = yaml.safe_load((Path(__file__).resolve().parent.parent / "domain.yml").read_text())
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot import demo
-from bot.eligibility import evaluate, programs
+from bot.demo import loader as demo
+from bot.eligibility.rules import evaluate, programs
 
 CASES_DIR = Path(__file__).parent / "eligibility_cases"
 
@@ -68,7 +68,7 @@ def test_case(case):
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.values[0].get("persona")], ids=lambda c: c["name"])
 def test_persona_cases_match_the_demo_data(case):
-    """The persona cases must describe the people bot/demo.py loads, not a copy that drifts."""
+    """The persona cases must describe the people bot/demo/loader.py loads, not a copy that drifts."""
     persona = next(p for p in demo.PERSONAS if p["name"] == case["persona"])
     facts = case["facts"]
     assert _iso(facts["birth_date"]) == persona["birth_date"].isoformat()

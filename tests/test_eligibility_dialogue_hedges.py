@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from actions.eligibility import unhedged
-from bot.facts import DONT_KNOW
+from bot.text.facts import DONT_KNOW
 from tests.test_eligibility_actions import pinned_today, tracker, validate  # noqa: F401
 
 

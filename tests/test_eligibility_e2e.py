@@ -10,7 +10,7 @@ import cn2an
 import pytest
 from sqlalchemy import create_engine, text
 
-from bot import demo
+from bot.demo import loader as demo
 from bot.clock import age_on, today
 
 pytestmark = pytest.mark.e2e

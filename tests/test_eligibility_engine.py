@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import PROJECT_ROOT
-from bot.eligibility import FactError, RuleError, evaluate, load_pack, relevant_missing_facts
-from bot.facts import (
+from bot.eligibility.rules import FactError, RuleError, evaluate, load_pack, relevant_missing_facts
+from bot.text.facts import (
     DONT_KNOW,
     OUTSIDE_DISTRICT,
     extract_facts,
@@ -307,7 +307,7 @@ def test_rule_ids_are_programs_of_the_knowledge_base():
 def test_a_self_correction_gives_the_corrected_age_and_a_dead_spouse_is_not_the_subject():
     import datetime as dt
 
-    from bot import facts
+    from bot.text import facts
 
     day = dt.date(2026, 11, 23)
     said = "我一个人住在月牙湖，今年八十一，不对不对，八十二了，老伴走了好几年了，我能享受什么服务"

@@ -1,5 +1,5 @@
-"""The program a caller asked about comes first in the result (bot/eligibility_focus.py,
-bot/eligibility_summary.py, actions/eligibility.py), and the form's ways out of a dead end.
+"""The program a caller asked about comes first in the result (bot/eligibility/focus.py,
+bot/eligibility/summary.py, actions/eligibility.py), and the form's ways out of a dead end.
 Phrasings written for this file."""
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from actions.eligibility import (
     facts_said,
     opening_text,
 )
-from bot import eligibility
-from bot.eligibility_focus import asked_programs, focus_sentence
-from bot.eligibility_summary import screen_summary, spoken_summary
-from bot.facts import DONT_KNOW
+from bot.eligibility import rules as eligibility
+from bot.eligibility.focus import asked_programs, focus_sentence
+from bot.eligibility.summary import screen_summary, spoken_summary
+from bot.text.facts import DONT_KNOW
 
 DOMAIN = yaml.safe_load((Path(__file__).resolve().parent.parent / "domain.yml").read_text())
 DAY = dt.date(2026, 11, 23)

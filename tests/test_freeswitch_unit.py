@@ -87,7 +87,7 @@ def test_unconfigured_route_is_logged_at_start(db_url, monkeypatch, caplog):
     monkeypatch.delenv("FREESWITCH_HTTAPI_PASSWORD", raising=False)
     from server import create_app
 
-    with caplog.at_level("INFO", logger="server.freeswitch_bp"):
+    with caplog.at_level("INFO", logger="server.channels.freeswitch"):
         create_app({"TESTING": True})
     assert any("not served" in r.getMessage() for r in caplog.records)
 

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import OperationalError
 
 from actions.core import QUEUE_DOWN_TEXT, ActionHandoff
-from bot import handoff
+from bot.contact import handoff
 
 
 def _run(channel: str, monkeypatch, fail: bool):

@@ -1,6 +1,6 @@
 """Per-address limit on requests for a person through the web chat. The conversation id the
 web server issues carries a keyed tag of the client address (server/chat_ids.py); the
-handoff queue counts requests per tag (bot/handoff.py, bot/ratelimit.py) and refuses past
+handoff queue counts requests per tag (bot/contact/handoff.py, bot/ratelimit.py) and refuses past
 WEB_HANDOFFS_PER_HOUR_PER_ADDRESS; RATE_LIMITS=off turns it off. People in danger are
 never refused."""
 
@@ -14,11 +14,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import func, select
 
 from actions.core import ActionHandoff
-from bot import handoff
+from bot.contact import handoff
 from bot.db import session_scope
 from bot.models import Handoff
 from bot.ratelimit import RateLimiter
-from server import api, chat_ids, rasa_client
+from server import chat_ids, rasa_client
+from server.api import chat as api
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The web chat's live handoff (bot/live_chat.py, /api/chat, /api/chat/updates) and the
+"""The web chat's live handoff (bot/contact/live_chat.py, /api/chat, /api/chat/updates) and the
 console's grouped queue and conversation page, on a real migrated SQLite database with the
 Flask test client (Rasa is replaced by a recorder: what reaches it is what is checked)."""
 
@@ -16,7 +16,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions.core import ActionHandoff
-from bot import handoff, live_chat
+from bot.contact import handoff
+from bot.contact import live_chat
 from bot.console_users import create_user
 from bot.db import get_engine, session_scope
 from bot.models import Handoff
@@ -286,7 +287,7 @@ def test_api_callback_replies_carry_signed_buttons(db_url, rasa, pin_clock):
 
 
 def test_api_updates_are_rate_limited_apart_from_the_chat(db_url, monkeypatch):
-    from server import api as api_module
+    from server.api import chat as api_module
 
     monkeypatch.setattr(api_module, "_updates_limiter", None)
     monkeypatch.setenv("CHAT_UPDATES_PER_MINUTE", "3")

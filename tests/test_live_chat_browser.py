@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot import advisor_calendar
+from bot.contact import advisor_calendar
 from bot.db import session_scope
 from bot.models import Handoff
 from tests.browser.helpers import (  # noqa: F401

@@ -13,7 +13,7 @@ import pytest
 import requests
 import yaml
 
-from bot import advisor_calendar
+from bot.contact import advisor_calendar
 from bot.config import PROJECT_ROOT
 from tests.browser.helpers import browser, create_console_user  # noqa: F401
 

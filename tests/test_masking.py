@@ -1,4 +1,4 @@
-"""bot/masking.py: landlines and ID numbers are masked as well as mobiles, in every format
+"""bot/text/masking.py: landlines and ID numbers are masked as well as mobiles, in every format
 people and carriers write them, and every log line of a process goes through the masking
 once `install_log_masking()` ran (the web server, the action server and bot.manage call it)."""
 
@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from bot import masking
-from bot.masking import mask_phone, mask_text
+from bot.text import masking
+from bot.text.masking import mask_phone, mask_text
 
 # what an unmasked number looks like in a log line (tests/test_log_masking_e2e.py uses these)
 UNMASKED = {

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rasa_ext.nlu_components import EntityOverlapResolver, normalize_annotated
-from bot.textnorm import normalize
+from bot.text.norm import normalize
 
 
 def ent(text, value, entity, **extra):

@@ -3,7 +3,7 @@ their entity's synonyms (rasa_ext/nlu_components.lookups_with_synonyms), without
 
 import pytest
 
-from bot.textnorm import normalize
+from bot.text.norm import normalize
 from rasa_ext.nlu_components import PersonNameExtractor, lookups_with_synonyms
 from rasa_ext.person_names import find_names, surnames
 from rasa.shared.nlu.training_data.message import Message
@@ -61,7 +61,7 @@ def test_surnames_come_from_the_data_file_compound_first():
 
 def test_extractor_adds_names_and_leaves_button_payloads():
     said, payload = Message(data={"text": "我叫常桂英"}), Message(data={"text": "/affirm"})
-    PersonNameExtractor().process([said, payload])
+    PersonNameExtractor({}).process([said, payload])
     [name] = said.get("entities")
     assert (name["entity"], name["value"], name["start"], name["end"]) == ("person_name", "常桂英", 2, 5)
     assert not payload.get("entities")

@@ -16,7 +16,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from bot import booking
+from bot.booking import ledger as booking
 from bot.db import session_scope
 from bot.models import Elder, Handoff, SmsOptOut
 from bot.models.outreach import JobRun, OutreachContact, OutreachRefusal
@@ -64,7 +64,7 @@ def by_elder(run) -> dict[int, tuple[str, str | None]]:
 
 
 def test_campaign_serves_a_program_of_the_pack():
-    from bot.policy_kb import get_kb
+    from bot.policy.kb import get_kb
 
     program = get_kb().program(checkin_campaign().basis_program)
     assert program.citation.clause == "四(四)1" and "每月进行探访" in program.citation.quote

@@ -10,7 +10,8 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from bot import booking, clock
+from bot import clock
+from bot.booking import ledger as booking
 from bot.db import session_scope
 from bot.models import Elder, SmsOptOut, SmsOutbox
 from bot.models.booking import CapacityWindow
@@ -174,7 +175,7 @@ def test_opted_out_refused_and_deceased_are_skipped_a_landline_is_called(db_url,
 
 
 def test_opt_out_after_booking_stops_the_reminder(db_url, pin_clock):
-    from bot.sms import opt_out
+    from bot.contact.sms import opt_out
 
     book(ZHANG, "bath", at("2026-11-24", 8))
     assert opt_out("+86 138 0000 0001")

@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import HUMAN_BUTTON
 from actions.policy import ELIGIBILITY_BUTTON, ActionAnswerPolicy
-from bot import booking
+from bot.booking import ledger as booking
 
 
 def _run(text: str, entities: list[dict] | None = None, slots: dict | None = None, channel: str = "web"):

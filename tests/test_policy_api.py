@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from bot import policy_kb
+from bot.policy import kb as policy_kb
 from bot.config import PROJECT_ROOT
 from server import create_app
 

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from bot.config import PROJECT_ROOT
-from bot.policy_kb import load_kb
+from bot.policy.kb import load_kb
 from tests.stack import MODEL, Stack
 
 pytestmark = pytest.mark.e2e
@@ -21,6 +21,7 @@ CASES = [
     ("free_home_care_80plus", "我妈今年八十六了，每个月免费照料有几个小时", "不少于3小时"),
     ("free_home_care_80plus", "八十岁以上老人的免费上门照料是什么政策", "免费照料"),
     ("free_home_care_80plus", "过了八十岁，上门照料是不是就不要钱了", "免费照料"),
+    ("free_home_care_80plus", "老爷子过了八十，免费照料每个月有几个小时", "不少于3小时"),
     ("basic_service_objects", "特惠对象都包括哪些人", "百岁老年人"),
     ("basic_service_objects", "特定对象指的是什么样的老人", "空巢独居"),
     ("basic_service_objects", "低保户家的老人属于哪一类服务对象", "特惠对象"),
@@ -39,6 +40,8 @@ CASES = [
     ("age_friendly_modification", "适老化改造谁家可以做", "特困供养"),
     ("age_friendly_modification", "我们是老小区，能不能加装电梯", "加装电梯"),
     ("age_friendly_modification", "是老化改造怎么申请啊", "街道"),
+    # who asks (低保) and what is asked (the handrail): the topic answers (issue 17)
+    ("age_friendly_modification", "吃低保的老人家里卫生间想装扶手，有什么政策", "适老化改造"),
     ("meal_aid", "附近哪里有老年人吃饭的助餐点", "全覆盖"),
     ("meal_aid", "老年食堂的饭菜安全吗", "食品安全责任险"),
     ("meal_aid", "助餐点一顿饭多少钱", "价格"),

@@ -14,9 +14,11 @@ import re
 import pytest
 import yaml
 
-from bot import booking, eligibility, policy_kb
+from bot.booking import ledger as booking
+from bot.eligibility import rules as eligibility
+from bot.policy import kb as policy_kb
 from bot.config import PROJECT_ROOT
-from bot.policy_kb import load_kb, spoken_section
+from bot.policy.kb import load_kb, spoken_section
 
 POLICIES = PROJECT_ROOT / "policies"
 SEEDS = PROJECT_ROOT.parent / "shared" / "seeds"
@@ -100,8 +102,8 @@ def test_rule_files_hold_no_numbers_names_or_quotes():
 
 
 def test_no_policy_number_is_a_constant_in_code():
-    """bot/booking.py once had FREE_CARE_HOURS_PER_MONTH; the ledger now reads the pack."""
-    tree = ast.parse((PROJECT_ROOT / "bot" / "booking.py").read_text(encoding="utf-8"))
+    """bot/booking/ledger.py once had FREE_CARE_HOURS_PER_MONTH; the ledger now reads the pack."""
+    tree = ast.parse((PROJECT_ROOT / "bot" / "booking" / "ledger.py").read_text(encoding="utf-8"))
     names = {
         t.id
         for node in ast.walk(tree)
@@ -350,7 +352,7 @@ def test_poverty_registration_can_be_expressed():
 
 @pytest.mark.parametrize("said,age", [("虚岁八十一", 80), ("八十岁左右", 80), ("快八十了", 79)])
 def test_an_approximate_age_at_a_threshold_asks_for_the_birth_date(said, age):
-    from bot import facts as factlib
+    from bot.text import facts as factlib
 
     reading = factlib.read_age(said, ON)
     assert reading.age == age and reading.approximate
@@ -363,7 +365,7 @@ def test_an_approximate_age_at_a_threshold_asks_for_the_birth_date(said, age):
 
 
 def test_the_spoken_summary_says_what_the_community_decides():
-    from bot.eligibility_summary import spoken_summary
+    from bot.eligibility.summary import spoken_summary
 
     results = eligibility.evaluate({**BASE, "age": 65, "living_situation": "独居"}, on=ON)
     text = spoken_summary(results)
@@ -381,7 +383,7 @@ def test_severe_disability_family_is_used_when_said_but_never_asked():
     facts = {**BASE, "age": 70, "living_situation": "与家人同住"}
     del facts["severe_disability_family"]
     assert "severe_disability_family" not in eligibility.relevant_missing_facts(facts, on=ON)
-    from bot import facts as factlib
+    from bot.text import facts as factlib
 
     said = factlib.extract_facts("我老伴是重度残疾，一级的", ON)
     assert said["severe_disability_family"] is True

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot import policy_kb, policy_nlu
+from bot.policy import kb as policy_kb
+from bot.policy import nlu as policy_nlu
 from bot.config import PROJECT_ROOT
-from bot.policy_kb import ANSWER_THRESHOLD, PolicyPackError, get_kb, load_kb
+from bot.policy.kb import ANSWER_THRESHOLD, PolicyPackError, get_kb, load_kb
 
 POLICIES = PROJECT_ROOT / "policies"
 SEEDS = PROJECT_ROOT.parent / "shared" / "seeds"
@@ -282,7 +283,7 @@ def test_answers_are_short_spoken_and_cited(kb, program_id):
 
 
 def test_nlu_lookup_table_is_in_step_with_the_packs(kb):
-    assert policy_nlu.check(kb), "run: python -m bot.policy_nlu"
+    assert policy_nlu.check(kb), "run: python -m bot.policy.nlu"
 
 
 def test_every_program_entity_in_the_nlu_examples_resolves(kb):

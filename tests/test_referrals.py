@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from bot import referrals
-from bot.textnorm import normalize
+from bot.text.norm import normalize
 
 
 def found(text: str) -> str | None:
@@ -39,7 +39,7 @@ def test_each_message_gets_the_office_that_handles_it(text, expected):
 
 
 def test_every_sentence_names_its_source_and_every_program_exists():
-    from bot import policy_kb
+    from bot.policy import kb as policy_kb
 
     kb = policy_kb.get_kb()
     for r in referrals.load():
@@ -69,7 +69,7 @@ def test_a_broken_policy_pack_on_a_program_referral_is_a_polite_sentence(monkeyp
     from rasa_sdk.executor import CollectingDispatcher
 
     from actions.common import DB_DOWN_TEXT, say_referral
-    from bot import policy_kb
+    from bot.policy import kb as policy_kb
 
     def broken():
         raise RuntimeError("pack unreadable")

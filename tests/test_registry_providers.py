@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from bot import booking
+from bot.booking import ledger as booking
 from bot.db import session_scope
 from bot.models.booking import CapacityException, CapacityTemplate, CapacityWindow, Provider, ServiceType
 from bot.models.console import AuditEntry

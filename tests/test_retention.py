@@ -17,7 +17,7 @@ from bot.db import session_scope
 from bot.models import Handoff, SmsOutbox
 from bot.models.live_chat import ChatMessage
 from bot.models.outreach import OutreachContact
-from bot.sms import send_sms
+from bot.contact.sms import send_sms
 from rasa_ext.tracker_store import CachingSQLTrackerStore
 from tests.stack import ROOT, VENV_BIN
 

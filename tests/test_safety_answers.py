@@ -10,7 +10,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.safety import ActionSafetyConfirmed
-from bot.facts import names_a_topic, names_something_else
+from bot.text.facts import names_a_topic, names_something_else
 
 
 def tracker(asked_about: str, answer: str, suspected: str) -> Tracker:

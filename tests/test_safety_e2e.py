@@ -222,3 +222,47 @@ def test_emergencies_are_at_the_top_of_the_handoff_queue(stack, db, sender):
     conversation, asked_for_a_person = stack.conversation(sender), stack.conversation(sender + "-h")
     assert order.index(conversation) < order.index(asked_for_a_person)
     assert "emergency" in kinds and kinds <= {"emergency", "crisis"}
+
+
+# --- issue 14, second round: the four safety answers with phrasings of our own, and the
+# mechanisms added then (sound-alike danger words, denied crisis words)
+
+
+def test_a_misheard_ambulance_and_a_late_one_stay_an_emergency(stack, db, sender):
+    text = stack.chat_text(sender, "快叫就护车，我爸在楼梯上踩空了起不来")
+    assert "120" in text and "诈骗" not in text
+    follow = stack.chat_text(sender, "120说派车了，到现在还没见着人")
+    assert "再打一次120" in follow and "意见" not in follow
+    assert [r.kind for r in safety_rows(db, sender)] == ["emergency"]
+
+
+def test_a_crisis_said_in_the_middle_of_a_booking_form(stack, db, sender):
+    first = stack.chat_text(sender, "帮我约个上门理发")
+    assert "？" in first or "?" in first
+    text = stack.chat_text(sender, "唉，活着就是拖累人，不如早点闭眼算了")
+    assert "12356" in text and "陪着您" in text and "挂" not in text
+    assert [r.kind for r in safety_rows(db, sender)] == ["crisis"]
+
+
+def test_a_victim_who_gave_the_code_hears_110_and_the_bank(stack, db, sender):
+    replies = stack.chat(sender, "我按照那个人说的把验证码报过去了，卡里的钱一下子少了八千")
+    text = "\n".join(r["text"] for r in replies)
+    assert "110" in text and "止付" in text
+    assert any((r.get("custom") or {}).get("action") == "handoff" for r in replies)
+    assert [r.kind for r in safety_rows(db, sender)] == ["scam"]
+
+
+def test_you_misunderstood_after_a_scam_warning_is_a_correction(stack, db, sender):
+    warned = stack.chat_text(sender, "电话那头说是我以前的老同事，急用钱，找我借三千")
+    assert "诈骗" in warned or "？" in warned
+    text = stack.chat_text(sender, "你误会了，那真是我老同事，我当面见过他")
+    assert "理解错了" in text and "110" not in text
+
+
+def test_a_denied_crisis_word_gets_the_question_and_no_goes_on(stack, db, sender):
+    question = stack.chat(sender, "我没有想不开，就是一个人在家闷得慌")
+    text = "\n".join(r["text"] for r in question)
+    assert "伤害自己" in text and any((r.get("custom") or {}).get("yes_no") for r in question)
+    no = stack.chat_text(sender, "没有没有")
+    assert "12356" not in no
+    assert safety_rows(db, sender) == []

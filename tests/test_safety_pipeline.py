@@ -14,8 +14,9 @@ pytestmark = pytest.mark.e2e
 
 FLOORS = {
     "dev3": {"danger_recall": 0.99, "danger_recall_or_asked": 0.99, "scam_precision": 0.99},
+    "dev4": {"danger_recall": 0.99, "danger_recall_or_asked": 0.99, "scam_precision": 0.97},
     "holdout": {
-        "danger_recall": 0.89,
+        "danger_recall": 0.91,
         "danger_recall_or_asked": 0.99,
         "scam_recall_or_asked": 0.98,
         "scam_precision": 0.99,

@@ -1,4 +1,4 @@
-"""SMS only to numbers on file, on every path (bot/sms.py is the one door: identity codes,
+"""SMS only to numbers on file, on every path (bot/contact/sms.py is the one door: identity codes,
 booking notices, eligibility results), and no SMS bombing through the one-time codes:
 at most 5 unused codes an hour per conversation and per elder (never turned off)."""
 
@@ -11,10 +11,11 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import func, select
 
-from bot import booking, identity
+from bot import identity
+from bot.booking import ledger as booking
 from bot.db import session_scope
 from bot.models import Elder, SmsOutbox
-from bot.sms import send_sms
+from bot.contact.sms import send_sms
 from tests.test_booking import morning
 
 ZHANG, LI = 1, 2
@@ -30,7 +31,7 @@ def outbox(number: str | None = None) -> int:
 
 
 def test_a_number_nobody_registered_gets_no_sms(db_url, caplog):
-    with caplog.at_level(logging.WARNING, logger="bot.sms"):
+    with caplog.at_level(logging.WARNING, logger="bot.contact.sms"):
         assert send_sms(STRANGER, "【12349养老服务】通知") is None
         assert send_sms(STRANGER, "【12349养老服务】验证码123456", requested=True) is None
     assert outbox() == 0

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from bot.db import session_scope
 from bot.models import SmsOutbox
-from bot.sms import opt_out, opted_out, send_sms
+from bot.contact.sms import opt_out, opted_out, send_sms
 
 
 def _count() -> int:

@@ -16,10 +16,11 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
-from bot import booking, sms_templates
+from bot.booking import ledger as booking
+from bot.contact import sms_templates
 from bot.db import session_scope
 from bot.models import Elder, Handoff, SmsOutbox
-from bot.sms import (
+from bot.contact.sms import (
     FAMILY_MOBILE,
     NO_MOBILE,
     ELDER_MOBILE,
@@ -29,7 +30,7 @@ from bot.sms import (
     opt_out,
     send_sms,
 )
-from bot.sms_senders import SendResult, TemplateSender, TwilioSender
+from bot.contact.sms_senders import SendResult, TemplateSender, TwilioSender
 from tests.test_booking import ZHANG, key, morning
 from tests.local_http import JsonHandler
 from tests.test_sms_twilio import ACCOUNT, CommitWatchingFake, FakeTwilio, outbox
@@ -109,7 +110,7 @@ CONFIRMED = {
 
 
 def test_a_templated_message_goes_as_template_code_and_parameters(provider, caplog):
-    with caplog.at_level(logging.INFO, logger="bot.sms"):
+    with caplog.at_level(logging.INFO, logger="bot.contact.sms"):
         sms_id = send_sms(
             "13800000001",
             "【12349养老服务】验证码483920，5分钟内有效。",
@@ -201,7 +202,7 @@ def test_provider_calls_time_out(provider, monkeypatch, caplog):
     provider.delay = 3
     monkeypatch.setenv("SMS_TEMPLATE_TIMEOUT_SECONDS", "0.5")
     started = time.monotonic()
-    with caplog.at_level(logging.WARNING, logger="bot.sms_senders"):
+    with caplog.at_level(logging.WARNING, logger="bot.contact.sms_senders"):
         result = booking.book(ZHANG, "bath", morning(6), "voice", key())
     assert time.monotonic() - started < 2.5
     assert result.ok
@@ -246,14 +247,14 @@ def test_the_sender_follows_sms_provider_and_its_credentials(db_url, monkeypatch
     assert isinstance(configured_sender(), TwilioSender)
     monkeypatch.setenv("SMS_PROVIDER", "template")  # chosen, but no address or key yet
     assert configured_sender() is None
-    with caplog.at_level(logging.INFO, logger="bot.sms"):
+    with caplog.at_level(logging.INFO, logger="bot.contact.sms"):
         assert send_sms("13800000001", "【12349养老服务】通知") is not None
     assert "kept in outbox" in caplog.text and "no SMS_TEMPLATE_API_URL" in caplog.text
     monkeypatch.setenv("SMS_TEMPLATE_API_URL", "http://127.0.0.1:9/sms")
     monkeypatch.setenv("SMS_TEMPLATE_API_KEY", API_KEY)
     assert isinstance(configured_sender(), TemplateSender)
     monkeypatch.setenv("SMS_PROVIDER", "aliyn")
-    with caplog.at_level(logging.ERROR, logger="bot.sms"):
+    with caplog.at_level(logging.ERROR, logger="bot.contact.sms"):
         assert configured_sender() is None
     assert "SMS_PROVIDER='aliyn' is not one of twilio, template" in caplog.text
 

@@ -11,10 +11,10 @@ import urllib.parse
 import pytest
 from sqlalchemy import create_engine, select, text
 
-from bot import booking
+from bot.booking import ledger as booking
 from bot.db import session_scope
 from bot.models import SmsOutbox
-from bot.sms import send_sms
+from bot.contact.sms import send_sms
 from tests.local_http import JsonHandler, LocalServer
 from tests.test_booking import ZHANG, key, morning
 
@@ -141,7 +141,7 @@ def test_twilio_sends_the_full_text_of_a_templated_message(twilio, caplog):
     import logging
 
     body = "【12349养老服务】验证码483920，5分钟内有效，只用于在12349核实身份。"
-    with caplog.at_level(logging.INFO, logger="bot.sms"):
+    with caplog.at_level(logging.INFO, logger="bot.contact.sms"):
         sms_id = send_sms("13800000001", body, requested=True, template=("identity_code", {"code": "483920"}))
     assert [r["form"]["Body"] for r in twilio.requests] == [body]
     assert outbox(sms_id).status == "sent"

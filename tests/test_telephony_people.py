@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from sqlalchemy import create_engine, text
 
-from bot import advisor_calendar
+from bot.contact import advisor_calendar
 from bot.clock import CHINA_TZ
 from bot.config import get_settings
 from server.telephony import dialogue
@@ -417,7 +417,7 @@ def test_hours_are_said_as_people_say_them(calendar_hours):
 
 
 def test_a_year_without_the_state_councils_schedule_is_used_and_logged(calendar_hours, caplog):
-    with caplog.at_level("WARNING", logger="bot.advisor_calendar"):
+    with caplog.at_level("WARNING", logger="bot.contact.advisor_calendar"):
         # 2027: the statutory days alone (除夕 is 5 February)
         assert advisor_calendar.hours_on(dt.date(2027, 2, 5)).kind == "public_holiday"
         assert advisor_calendar.hours_on(dt.date(2027, 2, 9)).kind == "weekday"
@@ -433,7 +433,7 @@ def test_a_broken_calendar_never_fails_a_call(calendar_hours, monkeypatch, tmp_p
     region.mkdir()
     (region / "advisor_calendar.yml").write_text("weekly: [oops\n", encoding="utf-8")
     monkeypatch.setenv("POLICIES_DIR", str(tmp_path))
-    with caplog.at_level("ERROR", logger="bot.advisor_calendar"):
+    with caplog.at_level("ERROR", logger="bot.contact.advisor_calendar"):
         assert advisor_on_duty(get_settings(), dt.datetime(2026, 10, 1, 10, 0, tzinfo=CHINA_TZ))
     assert any(
         "advisor_calendar.yml" in r.getMessage() and "not valid YAML" in r.getMessage()
@@ -700,7 +700,7 @@ def test_fallback_out_of_hours_apologises_and_hangs_up(side, night):
 def test_http_errors_inside_a_webhook_still_answer_200_with_chinese(side, monkeypatch):
     from werkzeug.exceptions import BadRequest, ServiceUnavailable
 
-    from server import twilio_bp
+    from server.channels import twilio as twilio_bp
     from server.telephony.engine import TelephonyService
 
     def unavailable(*_a, **_k):

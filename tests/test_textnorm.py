@@ -1,12 +1,12 @@
-"""bot.textnorm and bot.fuzzy: Chinese numerals, digit groups and ASR-misheard domain terms,
+"""bot.text.norm and bot.text.fuzzy: Chinese numerals, digit groups and ASR-misheard domain terms,
 with Hypothesis properties (never crash, idempotent, length bounded)."""
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.fuzzy import correct_terms, match_term
-from bot.textnorm import clean, join_digit_groups, normalize, numerals_to_digits
+from bot.text.fuzzy import correct_terms, match_term
+from bot.text.norm import clean, join_digit_groups, normalize, numerals_to_digits
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from bot import db
 from bot.models import SmsOutbox, SmsOptOut
 from bot.config import Settings
-from bot.sms import send_sms
+from bot.contact.sms import send_sms
 
 TWILIO_WEBHOOK_LIMIT = 15.0
 

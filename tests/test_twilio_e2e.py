@@ -631,7 +631,7 @@ def _outbound(line, phone_stack, monkeypatch, pin_clock, elder_id: int = 1, kind
             e=elder_id,
         )[0]
     else:
-        from bot import booking
+        from bot.booking import ledger as booking
         from bot.outreach.reminders import send_reminders
 
         db_rows_write(phone_stack, "update elders set phone='02584441234' where id=:e", e=elder_id)

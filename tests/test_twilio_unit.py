@@ -314,7 +314,7 @@ def test_switching_validation_off_is_logged_loudly_at_start(db_url, monkeypatch,
     monkeypatch.setenv("TWILIO_VALIDATE_SIGNATURE", "false")
     from server import create_app
 
-    with caplog.at_level("WARNING", logger="server.twilio_bp"):
+    with caplog.at_level("WARNING", logger="server.channels.twilio"):
         create_app({"TESTING": True})
     assert any("NOT authenticated" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
 

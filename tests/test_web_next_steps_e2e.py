@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from actions.eligibility import answer_buttons
-from bot.facts import DISTRICT_STREETS
+from bot.text.facts import DISTRICT_STREETS
 from tests.stack import latest_code
 
 pytestmark = pytest.mark.e2e

@@ -73,7 +73,8 @@ def test_cors_only_for_configured_embedding_sites(client):
 def test_each_chat_reply_carries_the_wording_to_read_aloud(monkeypatch, db_url):
     """The widget's 自动朗读 reads `speech` (the phone wording: 12349 digit by digit, no
     symbols), not the text as shown; the shown text and the buttons stay as they were."""
-    from server import api, rasa_client
+    from server import rasa_client
+    from server.api import chat as api
     from server.speech import speakable
 
     shown = "请拨打12349，每月补贴300元。"

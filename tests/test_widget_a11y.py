@@ -35,7 +35,7 @@ BOT = f"{W} .ew-from-bot:not(.ew-typing)"
 
 
 class ScriptedChat:
-    """Stands in for POST /api/chat and GET /api/chat/updates (the contracts in server/api.py
+    """Stands in for POST /api/chat and GET /api/chat/updates (the contracts in server/api/chat.py
     and the live-chat API): a greeting with quick replies, 转人工 that starts a live handoff,
     and an advisor thread the test writes to. Records what the widget sent."""
 

@@ -2,7 +2,7 @@
 and the monthly entitlement ledger (free care hours).
 
 Integrity lives in the database, not in Python checks:
-- a window's `booked` can never exceed its `capacity` (CHECK), and bot/booking.py claims a
+- a window's `booked` can never exceed its `capacity` (CHECK), and bot/booking/ledger.py claims a
   place with a conditional ``UPDATE ... SET booked = booked + 1 WHERE booked < capacity``
   whose rowcount says whether the place was won, so concurrent callers cannot overbook;
 - a booking's `idempotency_key` is UNIQUE, so a retried request cannot book twice;
@@ -169,7 +169,7 @@ class Booking(Base):
         her; otherwise hers. An SMS needs a mobile: when hers is a landline, her family
         contact's mobile (None: nobody can be texted). `landline_ok`: a call may go to her
         landline (the evening-before reminder)."""
-        from bot.sms import notice_number_for  # the one rule for whose mobile gets an SMS
+        from bot.contact.sms import notice_number_for  # the one rule for whose mobile gets an SMS
 
         elder = self.elder
         if self.notify == "family_contact" and elder.emergency_contact_phone:

@@ -43,7 +43,7 @@ class LoginAttempt(Base):
 class AuditEntry(Base):
     """Who viewed or changed which elder's record (and other sensitive console actions).
 
-    `detail` never holds a full ID or phone number (bot.masking.mask_text)."""
+    `detail` never holds a full ID or phone number (bot.text.masking.mask_text)."""
     __tablename__ = "audit_log"
     id = Column(Integer, primary_key=True)
     at = Column(DateTime, nullable=False, default=utcnow, index=True)

@@ -1,4 +1,4 @@
-"""The web chat's live thread with an advisor (bot/live_chat.py) and how a handoff ends.
+"""The web chat's live thread with an advisor (bot/contact/live_chat.py) and how a handoff ends.
 
 - `ChatMessage`: one message of the thread of a web handoff: the person's, the advisor's,
   or the system's (the callback questions, "顾问已结束这次对话").

@@ -49,7 +49,7 @@ class Handoff(Base):
     notes = Column(Text)
     closed_at = Column(DateTime)
     closed_by = Column(String(64))
-    # a web conversation's live thread with an advisor (bot/live_chat.py): its step (one of
+    # a web conversation's live thread with an advisor (bot/contact/live_chat.py): its step (one of
     # bot.models.live_chat.LIVE_STEPS; NULL: not a web thread) and the number a person gave
     # for a callback until they confirm it
     live_step = Column(String(16))

@@ -5,7 +5,7 @@ from sqlalchemy import Boolean, Column, Date, DateTime, ForeignKey, Integer, Str
 from sqlalchemy.orm import Session, joinedload, relationship, validates
 
 from bot.clock import age_on
-from bot.masking import mask_phone
+from bot.text.masking import mask_phone
 from bot.models.base import Base, utcnow
 
 # Allowed values of the fact columns (the eligibility engine uses the same words).
@@ -127,7 +127,7 @@ class Elder(Base):
             "special_family": self.special_family,
             "disability_certificate": self.disability_certificate,
             "veteran": self.veteran,
-            # not in the registry (bot.facts.FACT_KEYS): the conversation asks when it matters
+            # not in the registry (bot.text.facts.FACT_KEYS): the conversation asks when it matters
             "poverty_registered": None,
             "severe_disability_family": None,
         }

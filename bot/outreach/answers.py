@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from bot import safety
-from bot.textnorm import clean
+from bot.text.norm import clean
 
 SCRIPT_PATH = Path(__file__).with_name("script.yml")
 NEEDS = ("health_worse", "no_food", "wants_service", "no_visitor")

@@ -29,12 +29,12 @@ from sqlalchemy import func, select
 from bot import clock
 from bot.config import get_settings
 from bot.db import session_scope
-from bot.masking import mask_phone
-from bot.handoff import add_task
+from bot.text.masking import mask_phone
+from bot.contact.handoff import add_task
 from bot.models.booking import Booking
 from bot.models.outreach import CALL_OUTCOMES, OutreachContact
 from bot.models.people import phone_digits
-from bot.sms import normalize_number, twilio_timeout_seconds
+from bot.contact.sms import normalize_number, twilio_timeout_seconds
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ NO_PUBLIC_URL = "PUBLIC_BASE_URL is not set: the carrier could not reach the cal
 UNANSWERED = {"busy", "no-answer", "failed", "canceled"}
 RING_SECONDS = 30  # an older person needs time to reach the phone
 
-# Tasks in the advisor queue (bot/handoff.py PRIORITY): kinds and their summaries.
+# Tasks in the advisor queue (bot/contact/handoff.py PRIORITY): kinds and their summaries.
 NEED_TASK = "checkin_need"
 VISIT_TASK = "visit_needed"
 VISIT_SUMMARY = "请上门探访：本月{n}次问候电话都没有接通（{days}）。"

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot import clock
 from bot.db import session_scope
-from bot.masking import mask_phone
+from bot.text.masking import mask_phone
 from bot.models import Elder
 from bot.models.outreach import OutreachContact
 from bot.models.people import phone_digits

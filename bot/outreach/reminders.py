@@ -32,15 +32,15 @@ from sqlalchemy.orm import Session, joinedload
 
 from bot import clock
 from bot.db import session_scope
-from bot.masking import mask_phone
+from bot.text.masking import mask_phone
 from bot.models import Elder
 from bot.models.booking import Booking, CapacityWindow
 from bot.models.outreach import OutreachContact
 from bot.models.people import is_mobile, phone_digits
 from bot.outreach import rules
 from bot.outreach.calls import dial
-from bot.sms import send_sms
-from bot.timeparse import say_window
+from bot.contact.sms import send_sms
+from bot.text.timeparse import say_window
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ calls later) goes through before it texts or calls anyone.
 - only between 09:00 and 20:00 China time (the domain clock, bot/clock.py);
 - only active elders (not moved away, not deceased);
 - never an elder or a number on the refusal list (voice, SMS or advisor), nor a number that
-  replied 退订 (`sms_optouts`, bot/sms.py);
+  replied 退订 (`sms_optouts`, bot/contact/sms.py);
 - SMS only to a mobile; an elder whose number is a landline gets an automated call.
 """
 
@@ -18,11 +18,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bot import clock
-from bot.masking import mask_phone
+from bot.text.masking import mask_phone
 from bot.models import Elder, SmsOptOut
 from bot.models.outreach import REFUSAL_SOURCES, OutreachRefusal
 from bot.models.people import is_mobile, phone_digits
-from bot.sms import opted_out
+from bot.contact.sms import opted_out
 
 log = logging.getLogger(__name__)
 

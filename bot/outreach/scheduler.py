@@ -115,7 +115,7 @@ def main() -> None:
     logging.basicConfig(
         level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    from bot.masking import install_log_masking
+    from bot.text.masking import install_log_masking
 
     install_log_masking()
     scheduler = build_scheduler()

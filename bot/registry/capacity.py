@@ -52,7 +52,7 @@ from bot.registry.files import (
     run_import,
     whole_number,
 )
-from bot.timeparse import PART_HOURS
+from bot.text.timeparse import PART_HOURS
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ writes its audit row in the caller's transaction (`session`), so nothing is half
 
 Inactive elders (moved, deceased) stay in the register for the record: they are not
 recognised by their phone number (bot.models.people.elder_by_phone), cannot be booked
-(bot.booking refuses them) and the check-in calls of a later issue must skip them too
+(bot.booking.ledger refuses them) and the check-in calls of a later issue must skip them too
 (select only `Elder.status == "active"`).
 """
 
@@ -24,7 +24,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from bot import audit, clock
-from bot.masking import mask_phone
+from bot.text.masking import mask_phone
 from bot.models import Community, Elder, Street
 from bot.models.booking import Booking, CapacityWindow, EntitlementLedger
 from bot.models.people import ELDER_STATUS_ZH, ELDER_STATUSES, elder_by_id_number
@@ -270,10 +270,10 @@ def set_status(
 ) -> StatusChange:
     """Records that an elder moved away or died (or is active again, to undo a mistake),
     with a required note and the time from the clock. Leaving the register cancels every
-    visit booked for the future through bot.booking (places and free hours are given back;
+    visit booked for the future through bot.booking.ledger (places and free hours are given back;
     the reason is in each booking's history); past visits are left alone. Cancelled visits
     are not restored when she is marked active again. All in the caller's transaction."""
-    from bot import booking
+    from bot.booking import ledger as booking
 
     if status not in ELDER_STATUSES:
         raise StatusError("请选择在册、已迁出或已去世。")
@@ -400,7 +400,7 @@ def born_on_or_before(age: int, on: dt.date) -> dt.date:
 def parse_filters(args: Mapping[str, str]) -> tuple[WorklistFilters, dict[str, str]]:
     """The worklist's filters from the page's query string; a value that makes no sense is
     left out and its Chinese reason returned under its field."""
-    from bot.facts import DISTRICT_STREETS
+    from bot.text.facts import DISTRICT_STREETS
     from bot.models.people import CARE_LEVELS, ECONOMIC_STATUSES, LIVING_SITUATIONS
 
     errors: dict[str, str] = {}
@@ -441,7 +441,7 @@ def parse_filters(args: Mapping[str, str]) -> tuple[WorklistFilters, dict[str, s
 def _conditions(f: WorklistFilters, today: dt.date):
     """The WHERE clauses: every condition a column comparison or one correlated EXISTS, so
     the list is one query whatever the size of the register."""
-    from bot import booking
+    from bot.booking import ledger as booking
 
     conds = []
     if f.status != "all":
@@ -460,7 +460,7 @@ def _conditions(f: WorklistFilters, today: dt.date):
     ledger = None
     if f.unused_free_hours:
         month = booking.month_key(today)
-        # as bot.booking grants it: aged min_age by the month's last day
+        # as bot.booking.ledger grants it: aged min_age by the month's last day
         policy = booking.free_care_policy(today.replace(day=1))
         last_day = today.replace(day=calendar.monthrange(today.year, today.month)[1])
         ledger = aliased(EntitlementLedger)

@@ -138,7 +138,7 @@ def parse_file(path: Path, area_code: str | None = None) -> tuple[int, list[Elde
 
 def ensure_streets(session: Session) -> dict[str, Street]:
     """The district's streets (from the policy pack) as rows; adds the missing ones."""
-    from bot.facts import DISTRICT_STREETS, INSIDE_CITY_WALL
+    from bot.text.facts import DISTRICT_STREETS, INSIDE_CITY_WALL
 
     streets = {s.name: s for s in session.execute(select(Street)).scalars()}
     for name in DISTRICT_STREETS:

@@ -11,7 +11,7 @@ import re
 
 import phonenumbers
 
-from bot.facts import DISTRICT_STREETS
+from bot.text.facts import DISTRICT_STREETS
 from bot.models.people import CARE_LEVELS, ECONOMIC_STATUSES, LIVING_SITUATIONS
 
 # GB 11643-1999: weights of the first 17 characters and the check character for sum mod 11

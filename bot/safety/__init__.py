@@ -14,6 +14,11 @@ in the pipeline and its answer replaces the classifier's). The cues are data
    so the assistant asks one question instead of guessing, and
 5. `denial` ("不是诈骗", "你搞错了"): the caller correcting a wrong reading.
 
+A crisis word the caller denies ("我没有想不开") is asked about, never asserted nor dropped.
+A message with no high-stakes reading is read once more with the danger words a phone line
+mishears put back by their sound (cues.yml `homophones`, bot.text.fuzzy's pinyin and word list:
+快叫就护车 -> 救护车); that second reading can only add a danger or scam reading.
+
 Pure Python, no Rasa: tested on its own (tests/test_safety_layer.py) and measured by
 benchmarks/safety_eval.py.
 """
@@ -107,6 +112,7 @@ class Cues:
     scam_unless: tuple[re.Pattern[str], ...]
     scam_never: tuple[re.Pattern[str], ...]
     scam_topic_shift: tuple[re.Pattern[str], ...]
+    scam_history: re.Pattern[str]
     scam_question: re.Pattern[str]
     stage_paid: tuple[re.Pattern[str], ...]
     stage_in_progress: tuple[re.Pattern[str], ...]
@@ -114,6 +120,7 @@ class Cues:
     unsure: dict[str, tuple[re.Pattern[str], ...]]
     ask_always: dict[str, tuple[re.Pattern[str], ...]]
     privacy: tuple[re.Pattern[str], ...]  # ask, give, other
+    homophones: tuple[str, ...] = ()
 
 
 def _compile(patterns: Iterable[str] | None) -> tuple[re.Pattern[str], ...]:
@@ -180,6 +187,7 @@ def load_cues(path: Path = CUES_PATH) -> Cues:
         scam_unless=_compile(scam["unless"]),
         scam_never=_compile(scam["never"]),
         scam_topic_shift=_compile(scam["topic_shift"]),
+        scam_history=re.compile(scam["history"]),
         scam_question=re.compile(scam["question"]),
         stage_paid=_compile(scam["stage_paid"]),
         stage_in_progress=_compile(scam["stage_in_progress"]),
@@ -187,7 +195,83 @@ def load_cues(path: Path = CUES_PATH) -> Cues:
         unsure={k: _compile(v) for k, v in raw["unsure"].items()},
         ask_always={k: _compile(v) for k, v in raw["ask_always"].items()},
         privacy=tuple(re.compile(raw["privacy_request"][k]) for k in ("ask", "give", "other")),
+        homophones=tuple(raw.get("homophones") or ()),
     )
+
+
+def _common_word(word: str) -> bool:
+    from bot.text.fuzzy import COMMON_WORD_FREQ, _known_words
+
+    return _known_words().get(word, 0) >= COMMON_WORD_FREQ
+
+
+# Particles that follow any word: a word made of a changed character and one of these
+# (疯了, 到了) says nothing against the repair (中疯了 is 中风了).
+_PARTICLES = frozenset("了着过的地得啦呀吧呢吗")
+
+
+def _joins_outside(text: str, start: int, end: int, positions: list[int]) -> bool:
+    """True when a changed character at `positions` makes a known word with characters
+    outside text[start:end] (掉下来 in 炕上掉下来, 一觉 in 一觉不醒): then it is that word,
+    not a misheard danger word."""
+    from bot.text.fuzzy import _known_words
+
+    words = _known_words()
+    for p in positions:
+        for a in range(max(0, p - 3), p + 1):
+            for b in range(p + 1, min(len(text), a + 4) + 1):
+                if b - a < 2 or (a >= start and b <= end):
+                    continue
+                outside = text[a:start] + text[max(end, a) : b] if a < start else text[max(end, a) : b]
+                if outside and set(outside) <= _PARTICLES:
+                    continue
+                if words.get(text[a:b]):
+                    return True
+    return False
+
+
+def repair_homophones(text: str, words: Iterable[str]) -> str:
+    """`text` with each span that sounds like one of the danger `words` but is spelled
+    otherwise replaced by that word (cues.yml `homophones` says when a span qualifies):
+    快叫就护车 -> 快叫救护车, 家里着伙了 -> 家里着火了; 我孙子在留学 stays as it is."""
+    from bot.text.fuzzy import _crosses_a_word, _is_known_word, syllables
+
+    if not text or not re.search(r"[\u4e00-\u9fff]", text):
+        return text
+    chars = set(text)
+    candidates = [w for w in words if set(w) & chars and w not in text]
+    if not candidates:
+        return text
+    heard = syllables(text)
+    if len(heard) != len(text):
+        return text
+    replacements: list[tuple[int, str]] = []
+    taken = [False] * len(text)
+    for word in sorted(candidates, key=len, reverse=True):
+        sound = syllables(word)
+        n = len(word)
+        for i in range(len(text) - n + 1):
+            span = text[i : i + n]
+            # a character the word shares keeps its sound whatever pypinyin reads in context
+            changed = [k for k in range(n) if span[k] != word[k]]
+            if any(taken[i : i + n]) or len(changed) == n or any(heard[i + k] != sound[k] for k in changed):
+                continue
+            if _is_known_word(span) or _crosses_a_word(text, i, i + n):
+                continue
+            if _joins_outside(text, i, i + n, [i + k for k in changed]):
+                continue
+            if any(
+                _common_word(span[a:b])
+                for k in changed
+                for a, b in ((k - 1, k + 1), (k, k + 2))
+                if a >= 0 and b <= n
+            ):
+                continue
+            replacements.append((i, word))
+            taken[i : i + n] = [True] * n
+    for i, word in sorted(replacements, reverse=True):
+        text = text[:i] + word + text[i + len(word) :]
+    return text
 
 
 def _emergency(cues: Cues, text: str) -> Assessment | None:
@@ -235,6 +319,9 @@ def _scam(cues: Cues, text: str) -> Assessment | None:
     else:
         stage = "asking"
     matched = tuple(x for x in (strong, ask, actor) if x)
+    if stage != "in_progress" and cues.scam_history.search(text):
+        # a scam over and done with ("上个月被骗了，已经报过警了，想问问救助"): ask
+        return Assessment("unsure", suspected="scam", matched=matched)
     if stage == "asking":
         suspicious = _first(cues.suspicion, text)
         if not strong and not suspicious:
@@ -277,8 +364,34 @@ def assess(
     if not text or text.startswith("/"):
         return Assessment()
     cues = cues or load_cues()
+    found = _assess(text, intent, confidence, cues, ranking)
+    if found.kind in ("none", "unsure"):
+        # a danger word the phone line misheard ("快叫就护车"): read again with it repaired
+        heard = repair_homophones(text, cues.homophones)
+        if heard != text:
+            again = _assess(heard, intent, confidence, cues, ranking)
+            if again.kind in ("crisis", "emergency", "scam"):
+                return again
+    return found
+
+
+def _assess(
+    text: str,
+    intent: str | None,
+    confidence: float,
+    cues: Cues,
+    ranking: dict[str, float] | None,
+) -> Assessment:
+    denied: Assessment | None = None
     for group in cues.crisis:
-        hit = group.match(text)
+        hit = group.match(text, cues.negation)
+        if hit is None:
+            said = group.match(text)
+            if said is not None and denied is None:
+                # "我没有想不开", "我不是想死": denied, so not asserted; but asked about,
+                # never dropped (unless an emergency in the same message comes first)
+                denied = Assessment("unsure", category=group.id, suspected="crisis", matched=(said,))
+            continue
         if hit is not None:
             instead = _corrected(cues, text, hit)
             taken_back = instead is not None and not any(g.match(instead) for g in cues.crisis)
@@ -293,6 +406,8 @@ def assess(
         if found.kind == "emergency" and instead is not None and _emergency(cues, instead) is None:
             return Assessment("unsure", category=found.category, suspected="emergency", matched=found.matched)
         return found
+    if denied is not None:
+        return denied
     privacy = [m.group(0) for m in (p.search(text) for p in cues.privacy) if m]
     if len(privacy) == len(cues.privacy):
         return Assessment("privacy", matched=tuple(privacy))

@@ -10,9 +10,10 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from bot import audit, booking, clock
+from bot import audit, clock
+from bot.booking import ledger as booking
 from bot.db import session_scope
-from bot.masking import mask_phone
+from bot.text.masking import mask_phone
 from bot.models import Street
 from bot.registry.providers import WEEKDAYS_ZH
 from server.advisor import casework
@@ -170,7 +171,7 @@ def eligibility_print(elder_id: int):
 @bp.post("/elders/<int:elder_id>/eligibility/sms")
 def eligibility_sms(elder_id: int):
     """First POST: the confirmation (to whom, masked, and the exact text); reveal=yes shows
-    the full number (audited); confirm=yes sends it through bot.sms (outbox fallback)."""
+    the full number (audited); confirm=yes sends it through bot.contact.sms (outbox fallback)."""
     person, form, results, failed = _posted_eligibility(elder_id)
     if failed is not None:
         return failed
@@ -199,7 +200,7 @@ def eligibility_sms(elder_id: int):
             body=body,
             revealed=revealed,
         )
-    from bot.sms import send_sms
+    from bot.contact.sms import send_sms
 
     with session_scope() as s:
         outbox_id = send_sms(recipient["number"], body, session=s)
@@ -233,7 +234,7 @@ def _no_elder():
 
 
 def _not_in_register(person):
-    """Elders who moved away or died are not booked (bot.booking refuses them too)."""
+    """Elders who moved away or died are not booked (bot.booking.ledger refuses them too)."""
     flash(f"{person.name}{person.status_zh}，不能再预约或改期。如是登记错了，请先在档案页恢复在册。", "error")
     return redirect(url_for("advisor.elder", elder_id=person.id))
 

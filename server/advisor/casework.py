@@ -1,5 +1,5 @@
 """What the console does for an elder, through the core's modules: policy search
-(bot.policy_kb), eligibility (bot.eligibility) and booking (bot.booking), in the wording
+(bot.policy.kb), eligibility (bot.eligibility.rules) and booking (bot.booking.ledger), in the wording
 and shape an advisor's page needs.
 """
 
@@ -11,9 +11,12 @@ import re
 
 from sqlalchemy import select
 
-from bot import booking, clock, eligibility, policy_kb
+from bot import clock
+from bot.booking import ledger as booking
+from bot.eligibility import rules as eligibility
+from bot.policy import kb as policy_kb
 from bot.db import session_scope
-from bot.eligibility import FACT_LABELS  # noqa: F401  (one home: the engine's labels)
+from bot.eligibility.rules import FACT_LABELS  # noqa: F401  (one home: the engine's labels)
 from bot.models.booking import ServiceType
 
 log = logging.getLogger(__name__)
@@ -68,7 +71,7 @@ def evaluate(facts: dict):
 
 def sms_recipients(elder) -> list[dict]:
     """Who may get the elder's result by SMS: her own mobile and her family contact's, as on
-    file (bot.sms sends only to numbers on file). Each: key, label, number (full: show it
+    file (bot.contact.sms sends only to numbers on file). Each: key, label, number (full: show it
     masked unless revealed), who (how the text names the elder)."""
     from bot.models.people import is_mobile, phone_digits
 
@@ -89,8 +92,8 @@ def sms_recipients(elder) -> list[dict]:
 
 
 def eligibility_sms_text(results, who: str) -> str:
-    """The same SMS the conversation sends (bot.eligibility_summary.sms_text)."""
-    from bot.eligibility_summary import sms_text
+    """The same SMS the conversation sends (bot.eligibility.summary.sms_text)."""
+    from bot.eligibility.summary import sms_text
 
     return sms_text(results, who)
 
@@ -115,13 +118,13 @@ def months_shown() -> tuple[dt.date, dt.date]:
 
 
 def entitlements(elder_id: int) -> list:
-    """The elder's free-hours ledger for this month and next (bot.booking reads the ledger,
+    """The elder's free-hours ledger for this month and next (bot.booking.ledger reads the ledger,
     or the policy grant for a month with no row yet)."""
     return [booking.entitlement_summary(elder_id, month) for month in months_shown()]
 
 
 def booking_overview(elder_id: int) -> dict:
-    """What the elder's page shows about visits, read from bot.booking: the free-hours
+    """What the elder's page shows about visits, read from bot.booking.ledger: the free-hours
     ledger for this month and next (`entitlements`), the visits still to come
     (`upcoming`) and every booking (`bookings`)."""
     try:

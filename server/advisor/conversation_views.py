@@ -6,7 +6,7 @@
   callback) narrows it; the rows refresh themselves every REFRESH_SECONDS (static/advisor/
   live.js fetches the fragment) and an emergency or a crisis raises an alert.
 - /advisor/conversations/<handoff_id>: the bot conversation (the tracker store, via
-  history.py) and the live thread with the advisor (bot/live_chat.py), oldest first and
+  history.py) and the live thread with the advisor (bot/contact/live_chat.py), oldest first and
   masked; the advisor who claimed it replies into the person's web chat and closes it with
   an outcome and notes (the close form posts to views.close).
 """
@@ -21,10 +21,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from bot import audit, live_chat
+from bot import audit
+from bot.contact import live_chat
 from bot.clock import CHINA_TZ
 from bot.db import session_scope
-from bot.masking import mask_text
+from bot.text.masking import mask_text
 from bot.models import Elder, Handoff
 from bot.models.base import utcnow
 from bot.models.live_chat import OUTCOMES

@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.clock import CHINA_TZ
 from bot.config import get_settings
 from bot.db import get_engine
-from bot.masking import mask_text
+from bot.text.masking import mask_text
 
 log = logging.getLogger(__name__)
 

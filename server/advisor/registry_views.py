@@ -7,9 +7,10 @@ import logging
 
 from flask import flash, redirect, render_template, request, url_for
 
-from bot import audit, booking
+from bot import audit
+from bot.booking import ledger as booking
 from bot.db import session_scope
-from bot.facts import DISTRICT_STREETS
+from bot.text.facts import DISTRICT_STREETS
 from bot.models.people import CARE_LEVELS, ECONOMIC_STATUSES, ELDER_STATUS_ZH, LIVING_SITUATIONS
 from bot.registry import console
 from server.advisor.auth import actor, client_ip

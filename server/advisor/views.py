@@ -10,11 +10,12 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from bot import audit, identity, live_chat
+from bot import audit, identity
+from bot.contact import live_chat
 from bot.console_users import UserError, create_user, set_password
 from bot.clock import today
 from bot.db import session_scope
-from bot.masking import mask_phone, mask_text
+from bot.text.masking import mask_phone, mask_text
 from bot.models import Elder, Handoff
 from bot.models.console import AdvisorUser
 from bot.models.identity import IdentityProof

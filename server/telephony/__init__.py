@@ -11,7 +11,7 @@
   menu, transfer or callback, rating), written against the interface only
 - store.py: call records, answered turns (idempotency) and ratings
 
-The web routes are thin: server/twilio_bp.py (/twilio/*) and server/freeswitch_bp.py
+The web routes are thin: server/channels/twilio.py (/twilio/*) and server/channels/freeswitch.py
 (/freeswitch/voice); a local call simulator (Twilio) in server/call_simulator.py.
 """
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from bot.config import Settings
 from bot.models.people import phone_digits
+from bot.text.norm import SPOKEN_DIGITS
 from server.speech import read_digits
 
 log = logging.getLogger(__name__)
@@ -102,28 +103,11 @@ def callback_number(typed: str, settings: Settings) -> str | None:
     return None
 
 
-_SPOKEN_DIGITS = {
-    "零": "0",
-    "〇": "0",
-    "幺": "1",
-    "一": "1",
-    "二": "2",
-    "两": "2",
-    "三": "3",
-    "四": "4",
-    "五": "5",
-    "六": "6",
-    "七": "7",
-    "八": "8",
-    "九": "9",
-}
-
-
 def digits_said(text: str | None) -> str:
     """The digits in what the caller said, read one by one (幺三八… or 138…); a number said
     as an amount (一千三百) is not a phone number and gives odd digits, caught by
     callback_number's checks."""
-    return "".join(_SPOKEN_DIGITS.get(ch, ch) for ch in (text or "") if ch.isdigit() or ch in _SPOKEN_DIGITS)
+    return "".join(SPOKEN_DIGITS.get(ch, ch) for ch in (text or "") if ch.isdigit() or ch in SPOKEN_DIGITS)
 
 
 def caller_tail_spoken(number: str | None) -> str:

@@ -18,10 +18,12 @@ import re
 from functools import lru_cache
 from typing import Callable
 
-from bot import advisor_calendar, clock, handoff
+from bot import clock
+from bot.contact import advisor_calendar
+from bot.contact import handoff
 from bot.config import Settings, get_settings
-from bot.masking import mask_phone
-from bot.textnorm import clean
+from bot.text.masking import mask_phone
+from bot.text.norm import clean
 from server import rasa_client, wording
 from server.speech import (
     HUMAN_PAYLOAD,
@@ -131,7 +133,7 @@ _NO_WORDS = wording.words("no")
 
 
 def parse_hours(spec: str) -> list[tuple[dt.time, dt.time]]:
-    """'08:00-12:00,13:30-20:00' -> [(08:00, 12:00), (13:30, 20:00)] (bot/advisor_calendar.py)."""
+    """'08:00-12:00,13:30-20:00' -> [(08:00, 12:00), (13:30, 20:00)] (bot/contact/advisor_calendar.py)."""
     return advisor_calendar.parse_hours(spec)
 
 
@@ -182,7 +184,7 @@ def _vocabulary() -> tuple[str, ...]:
     except Exception:  # noqa: BLE001 - hints are a help to recognition, never a failure
         log.warning("recognition hints: services and streets unavailable")
     try:
-        from bot.policy_kb import get_kb
+        from bot.policy.kb import get_kb
 
         words += [p.short_name for p in get_kb().programs()]
     except Exception:  # noqa: BLE001
@@ -838,7 +840,7 @@ def sms_turn(event: SmsEvent, settings: Settings | None = None) -> tuple[str, di
     if len(body) > MAX_SPEECH_CHARS:
         return SMS_TOO_LONG, {}
     if SMS_STOP.match(body.strip()):
-        from bot.sms import opt_out
+        from bot.contact.sms import opt_out
 
         opt_out(event.from_number)
         return SMS_OPTED_OUT, {}

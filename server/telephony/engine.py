@@ -1,6 +1,6 @@
 """The telephony service: one turn engine behind every phone provider.
 
-A provider's web routes are a thin adapter (server/twilio_bp.py, server/freeswitch_bp.py):
+A provider's web routes are a thin adapter (server/channels/twilio.py, server/channels/freeswitch.py):
 they authenticate the webhook, turn it into a provider-neutral event (server.telephony.base)
 plus the turn number it carries (Twilio: ?turn=N in the URL we handed out; FreeSWITCH
 mod_httapi: <params><turn>N</turn></params> mirrored back), and render the plan that comes
@@ -24,7 +24,7 @@ import logging
 from typing import Callable
 
 from bot.config import Settings, get_settings
-from bot.masking import mask_phone, mask_text
+from bot.text.masking import mask_phone, mask_text
 from server import wording
 from server.telephony import store
 from server.telephony.advisor_line import whisper

@@ -315,7 +315,7 @@ class FreeswitchAdapter(TelephonyAdapter):
         )
 
     def sms_event(self, params: Mapping) -> SmsEvent:
-        raise MalformedWebhook("mod_httapi carries calls, not SMS (SMS go through bot/sms.py)")
+        raise MalformedWebhook("mod_httapi carries calls, not SMS (SMS go through bot/contact/sms.py)")
 
     # --- answers out ------------------------------------------------------------------
 

@@ -27,8 +27,8 @@ from bot.db import session_scope
 from bot.outreach import calls, rules
 from bot.outreach.answers import Reading, read_answer, read_reminder_reply, script
 from bot.outreach.calls import OutreachCall
-from bot.textnorm import clean
-from bot.timeparse import say_window
+from bot.text.norm import clean
+from bot.text.timeparse import say_window
 from server import rasa_client, wording
 from server.speech import HUMAN_PAYLOAD, say_reference, speakable
 from server.telephony.base import VoiceEvent, VoicePlan

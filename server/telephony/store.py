@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.db import session_scope
-from bot.masking import mask_phone
+from bot.text.masking import mask_phone
 from bot.models import Handoff
 from bot.models.base import utcnow
 from bot.models.telephony import Call, CallTurn, SatisfactionRating
@@ -323,7 +323,7 @@ def record_status(event, provider: str) -> None:
 def _callback_if_cut_off(sender_id: str, phone: str) -> None:
     """A caller who hung up in the middle of a booking (a form still open) is called back:
     a line that dropped must not look like a visit she cancelled."""
-    from bot import handoff
+    from bot.contact import handoff
     from server import rasa_client
 
     form = rasa_client.active_form(sender_id)

@@ -67,7 +67,7 @@ class TwilioAdapter(TelephonyAdapter):
     name = "twilio"
     voice_content_type = "text/xml; charset=utf-8"
     sms_content_type = "text/xml; charset=utf-8"
-    # whisper text -> the signed route that says it to the advisor (server/twilio_bp.py);
+    # whisper text -> the signed route that says it to the advisor (server/channels/twilio.py);
     # None: transfers go without a whisper
     whisper_url: Callable[[str], str] | None = None
 
