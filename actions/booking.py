@@ -594,42 +594,30 @@ class BookingFormValidation(FormValidationAction):
 
     def _check_phone_tail(self, turn: Turn, tail: str) -> bool:
         """Her name and her registered phone's last four: a code to that phone proves it."""
-        sender = turn.tracker.sender_id
-        if identity.locked(sender):
-            self.to_a_person(turn, TOO_MANY_TRIES)
-            return False
-        with session_scope() as s:
-            elder = booking.find_elder(s, name=turn.get("booking_person_name"), phone_last4=tail)
-            elder_id = elder.id if elder is not None else None
-        if elder_id is not None:
-            self.challenge(turn, elder_id)
-            return True
-        identity.record_attempt(sender, None, "phone_last4", False, channel(turn.tracker))
-        log.info("booking form: name + phone last four did not match an elder")
-        turn.set("booking_person_name", None)
-        turn.set("booking_id_last4", None)
-        turn.say("姓名和手机尾号对不上，没有查到这位老人。我们再来一次。", asks=False)
-        return False
+        return self._identify(turn, "phone_last4", tail, "手机尾号")
 
     def _check_last4(self, turn: Turn, last4: str) -> bool:
-        name = turn.get("booking_person_name")
+        return self._identify(turn, "id_last4", last4, "身份证后四位")
+
+    def _identify(self, turn: Turn, method: str, digits: str, what: str) -> bool:
+        """Her name and four digits on file (ID or phone) say who is meant; the code sent to her
+        mobile proves it. A miss is a failed attempt, and both answers are asked again."""
         sender = turn.tracker.sender_id
         if identity.locked(sender):
             log.warning("booking form: identification attempts over the limit for sender %s", sender[:32])
             self.to_a_person(turn, TOO_MANY_TRIES)
             return False
         with session_scope() as s:
-            elder = booking.find_elder(s, name=name, id_last4=last4)
+            elder = booking.find_elder(s, name=turn.get("booking_person_name"), **{method: digits})
             elder_id = elder.id if elder is not None else None
         if elder_id is not None:
-            # name and ID digits say who is meant; the code to her mobile proves it
             self.challenge(turn, elder_id)
             return True
-        identity.record_attempt(sender, None, "id_last4", False, channel(turn.tracker))
-        log.info("booking form: name + ID last four did not match an elder")
+        identity.record_attempt(sender, None, method, False, channel(turn.tracker))
+        log.info("booking form: name + %s did not match an elder", method)
         turn.set("booking_person_name", None)
         turn.set("booking_id_last4", None)
-        turn.say("姓名和身份证后四位对不上，没有查到这位老人。我们再来一次。", asks=False)
+        turn.say(f"姓名和{what}对不上，没有查到这位老人。我们再来一次。", asks=False)
         return False
 
     # ----- answers ------------------------------------------------------------------------
