@@ -131,7 +131,7 @@ def main() -> int:
                     continue
                 asked = (margins >= th) & ~short
                 for how, ks in kinds.items():
-                    print(line(name, how, f"k={k} th={th:+.2f}", figures(golds, ks, asked)))
+                    print(line(name, how, f"k={k} th={th:+.3f}", figures(golds, ks, asked)))
         print()
     return 0
 

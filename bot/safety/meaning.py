@@ -36,7 +36,7 @@ PROTOTYPES_PATH = Path(__file__).with_name("prototypes.yml")
 # How many nearest prototypes of each side are averaged (1 is plain nearest neighbour).
 TOP_K = 3
 # Danger-minus-ordinary margin from which the net asks (benchmarks/safety_meaning_calibrate.py).
-THRESHOLD = 0.03
+THRESHOLD = 0.015
 # A message shorter than this (in characters, after removing spaces) is never asked about:
 # "好的", "喂" carry no meaning to compare.
 MIN_CHARS = 4
