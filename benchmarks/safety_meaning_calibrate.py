@@ -79,7 +79,9 @@ def figures(golds: list[str], kinds: list[str], asked_by_net: np.ndarray) -> dic
         "ordinary_added": sum(after[i] == "unsure" and kinds[i] != "unsure" for i in ordinary),
         "net_danger": sum(bool(asked_by_net[i]) for i in danger),
         "net_ordinary": sum(bool(asked_by_net[i]) for i in ordinary),
-        "scam_added": sum(after[i] == "unsure" and kinds[i] != "unsure" for i, g in enumerate(golds) if g == "scam"),
+        "scam_added": sum(
+            after[i] == "unsure" and kinds[i] != "unsure" for i, g in enumerate(golds) if g == "scam"
+        ),
     }
 
 
@@ -98,7 +100,9 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", help="also run the whole Rasa pipeline of this model")
     ap.add_argument("--k", type=int, nargs="*", default=[1, 3, 5])
-    ap.add_argument("--thresholds", type=float, nargs="*", default=[-0.01, 0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08])
+    ap.add_argument(
+        "--thresholds", type=float, nargs="*", default=[-0.01, 0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08]
+    )
     ap.add_argument("--sets", nargs="*", choices=DEV, default=list(DEV))
     ap.add_argument("--holdout", action="store_true", help="also the held-out totals at the module's setting")
     args = ap.parse_args()

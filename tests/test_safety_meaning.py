@@ -162,7 +162,9 @@ def test_switched_on_the_net_turns_an_unread_message_into_the_safety_question(mo
 
 
 def test_switched_on_the_net_does_not_touch_a_cue_reading(monkeypatch):
-    message, calls = _layer_process("我妈摔倒了起不来", monkeypatch, True, Assessment("unsure", suspected="crisis"))
+    message, calls = _layer_process(
+        "我妈摔倒了起不来", monkeypatch, True, Assessment("unsure", suspected="crisis")
+    )
     assert calls == []
     assert message.get("intent")["name"] == "emergency"
 
