@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+import numpy.typing as npt
 import yaml
 
 from bot.policy.meaning import MODEL_ID, cache_dir
@@ -41,7 +42,9 @@ THRESHOLD = 0.015
 # "好的", "喂" carry no meaning to compare.
 MIN_CHARS = 4
 
-Embed = Callable[[list[str]], "np.ndarray | None"]
+# L2-normalised float32 embeddings, one row per text
+Matrix = npt.NDArray[np.float32]
+Embed = Callable[[list[str]], "Matrix | None"]
 
 
 @dataclass(frozen=True)
@@ -73,13 +76,13 @@ def load_prototypes(path: Path = PROTOTYPES_PATH) -> tuple[list[tuple[str, str, 
     return danger, ordinary
 
 
-def _default_embed(texts: list[str]) -> "np.ndarray | None":
+def _default_embed(texts: list[str]) -> "Matrix | None":
     from bot.policy.meaning import embed
 
     return embed(texts)
 
 
-def embed_texts(texts: list[str], batch: int = 64) -> "np.ndarray":
+def embed_texts(texts: list[str], batch: int = 64) -> Matrix:
     """Embeddings of many texts (benchmarks), in batches; raises without the encoder."""
     parts = []
     for i in range(0, len(texts), batch):
@@ -116,7 +119,7 @@ class MeaningNet:
         self._embed = embed or _default_embed
         self.matrix = self._prototype_matrix(cache and embed is None)
 
-    def _prototype_matrix(self, cache: bool) -> "np.ndarray | None":
+    def _prototype_matrix(self, cache: bool) -> "Matrix | None":
         cache_file = _cache_file(self.texts) if cache else None
         if cache_file is not None:
             try:
@@ -141,7 +144,7 @@ class MeaningNet:
     def ready(self) -> bool:
         return self.matrix is not None
 
-    def read_vector(self, vector: "np.ndarray") -> Reading:
+    def read_vector(self, vector: Matrix) -> Reading:
         """The reading of one L2-normalised message embedding."""
         assert self.matrix is not None
         sims = self.matrix @ vector
