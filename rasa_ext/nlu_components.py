@@ -364,7 +364,11 @@ class SafetyLayer(ConfiguredComponent):
     when unsure (`safety_check`) and for a caller correcting a wrong reading
     (`safety_denial`). A classifier's emergency or scam guess without a concrete cue is
     not kept: the next ordinary intent is used, or nlu_fallback when that one is weak.
-    The assessment is added to the parse data as `safety` for the actions."""
+    The assessment is added to the parse data as `safety` for the actions.
+
+    With `meaning_net: true` a message the cues find nothing in is read once more by
+    bot.safety.meaning (sentence meaning against danger and ordinary prototypes), which can
+    only turn it into the one safety question; its encoder and prototypes load at start-up."""
 
     KIND_INTENT = {
         "crisis": "crisis",
@@ -377,11 +381,16 @@ class SafetyLayer(ConfiguredComponent):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"fallback_threshold": 0.3}
+        return {"fallback_threshold": 0.3, "meaning_net": False}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         super().__init__(config)
         self.fallback_threshold = float(config.get("fallback_threshold", 0.3))
+        self.meaning_net = bool(config.get("meaning_net", False))
+        if self.meaning_net:
+            from bot.safety import meaning
+
+            meaning.load_net()  # the encoder and the prototypes, once, before the first caller
 
     @classmethod
     def create(
@@ -417,6 +426,10 @@ class SafetyLayer(ConfiguredComponent):
                 confidence = intent.get(PREDICTED_CONFIDENCE_KEY, 0.0)
             scores = {r.get(INTENT_NAME_KEY): float(r.get(PREDICTED_CONFIDENCE_KEY) or 0.0) for r in ranking}
             found = safety.assess(text, name, float(confidence or 0.0), ranking=scores)
+            if found.kind == "none" and self.meaning_net:
+                from bot.safety import meaning
+
+                found = meaning.ask(text) or found
             message.set("safety", found.as_dict(), add_to_output=True)
             if found.kind in self.KIND_INTENT:
                 self._set_top(message, self.KIND_INTENT[found.kind], 1.0)

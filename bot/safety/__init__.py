@@ -11,7 +11,8 @@ in the pipeline and its answer replaces the classifier's). The cues are data
 3. scam, only on concrete cues, with the stage (paid, in progress, asking),
 4. `unsure` when the message is near a high-stakes reading without a concrete cue, or the
    classifier (trained with crisis, emergency and scam examples) reads one the cues miss,
-   so the assistant asks one question instead of guessing, and
+   so the assistant asks one question instead of guessing (and, in the pipeline, when the
+   meaning net `bot.safety.meaning` finds a message with no reading near a danger), and
 5. `denial` ("不是诈骗", "你搞错了"): the caller correcting a wrong reading.
 
 A crisis word the caller denies ("我没有想不开") is asked about, never asserted nor dropped.
