@@ -191,6 +191,10 @@ GIBBERISH = (
     "桌子飞上了天",
     "zxqv wkpj",
     "鱼在树上唱歌",
+    # line noise as speech recognition writes it down
+    "噼里啪啦噼里啪啦",
+    "沙沙沙沙沙",
+    "哗哗哗哗",
 )
 
 
