@@ -65,17 +65,26 @@ def test_booking_why_the_id_is_asked():
     assert "booking_person_name" not in slots  # the name said before is kept
 
 
-@pytest.mark.parametrize(
-    "text, requested",
-    [
-        ("我不知道名字", "booking_person_name"),
-        ("她身份证我不清楚", "booking_id_last4"),
-    ],
-)
-def test_not_knowing_the_proof_is_told_why_and_offered_a_person(db_url, text, requested):
-    known = {"booking_person_name": "王秀英"} if requested == "booking_id_last4" else {}
+def test_not_knowing_the_id_digits_is_offered_her_phone_or_a_person(db_url):
     messages, slots = run(
-        ValidateQueryBookingForm(), tracker(text, known, form="query_booking_form", requested=requested)
+        ValidateQueryBookingForm(),
+        tracker(
+            "她身份证我不清楚",
+            {"booking_person_name": "王秀英"},
+            form="query_booking_form",
+            requested="booking_id_last4",
+        ),
+    )
+    [offer] = messages
+    assert "手机" in offer["text"] and any(b["payload"] == "/request_human" for b in offer["buttons"])
+    assert slots["requested_slot"] == "booking_id_last4" and slots.get("booking_aborted") is None
+    assert slots.get("booking_elder_id") is None
+
+
+def test_not_knowing_the_name_is_told_why_and_offered_a_person(db_url):
+    messages, slots = run(
+        ValidateQueryBookingForm(),
+        tracker("我不知道名字", {}, form="query_booking_form", requested="booking_person_name"),
     )
     assert [m.get("response") for m in messages] == ["utter_identity_unknown"]
     assert any(b["payload"] == "/request_human" for b in messages[0]["buttons"])

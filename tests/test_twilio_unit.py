@@ -203,7 +203,7 @@ def test_the_actions_asking_again_for_a_number_flag_it():
 
     dispatcher = CollectingDispatcher()
     turn = Turn(dispatcher, None, "book_service_form", {})
-    assert ValidateBookServiceForm().handle_identity(turn, "booking_id_last4", "我记不清") is False
+    assert ValidateBookServiceForm().handle_identity(turn, "booking_id_last4", "蓝色的") is False
     ValidateEligibilitySmsForm().validate_elig_sms_phone("蓝色的", dispatcher, None, {})
     last4, mobile = dispatcher.messages
     assert "最后四位" in last4["text"] and last4["custom"] == ID_LAST4_FLAGS
