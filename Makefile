@@ -38,7 +38,6 @@ db: install
 train: install
 	$(BIN)/rasa train --fixed-model-name current --out models --quiet
 	$(PY) -m bot.policy.meaning build
-	$(PY) -m bot.safety.meaning build
 
 ## run: the three processes under honcho; Ctrl-C stops all of them
 ## The internal servers' secrets (var/internal.env, 0600) are generated once and loaded for all.

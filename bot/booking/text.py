@@ -7,6 +7,7 @@ import re
 
 import cn2an
 
+from bot.text.facts import DONT_KNOW_WORDS
 from bot.text.norm import normalize
 from bot.text.timeparse import after_correction, day_named
 
@@ -383,9 +384,7 @@ def phone_last4_from_text(text: str | None) -> str | None:
 
 # "身份证我记不住", "后四位不知道", "证件号我说不上来": the caller cannot give the ID digits
 _ID_WORDS = re.compile(r"身份证|证件|后四位|最后四位|尾号|号码|身份号")
-_CANNOT = re.compile(
-    r"不知道|不清楚|记不住|记不得|不记得|记不清|忘了|忘记了|不晓得|说不上来|想不起来|没记|没带|不太清楚|不懂"
-)
+_CANNOT = re.compile(DONT_KNOW_WORDS.pattern + r"|记不住|不记得|记不清|想不起来|说不上来|没记|没带|不太清楚|不懂")
 
 
 def id_unknown(text: str | None) -> bool:

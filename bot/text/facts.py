@@ -246,11 +246,12 @@ def parse_age(text: str | None, on: dt.date | None = None) -> int | None:
 
 # --- words --------------------------------------------------------------------------------
 
-_DONT_KNOW = re.compile(r"不知道|不清楚|说不好|说不清|不确定|不晓得|不了解|搞不清|忘了|记不得|没印象")
+# The words of not knowing, for every reader of answers (a fact, an ID number, a choice).
+DONT_KNOW_WORDS = re.compile(r"不知道|不清楚|说不好|说不清|不确定|不晓得|不了解|搞不清|忘了|记不得|没印象")
 
 
 def is_dont_know(text: str | None) -> bool:
-    return bool(_DONT_KNOW.search(clean(text)))
+    return bool(DONT_KNOW_WORDS.search(clean(text)))
 
 
 # A question about the question ("问我年纪干什么？", "为什么要身份证"): the caller wants the
