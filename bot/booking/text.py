@@ -384,7 +384,9 @@ def phone_last4_from_text(text: str | None) -> str | None:
 
 # "身份证我记不住", "后四位不知道", "证件号我说不上来": the caller cannot give the ID digits
 _ID_WORDS = re.compile(r"身份证|证件|后四位|最后四位|尾号|号码|身份号")
-_CANNOT = re.compile(DONT_KNOW_WORDS.pattern + r"|记不住|不记得|记不清|想不起来|说不上来|没记|没带|不太清楚|不懂")
+_CANNOT = re.compile(
+    DONT_KNOW_WORDS.pattern + r"|记不住|不记得|记不清|想不起来|说不上来|没记|没带|不太清楚|不懂"
+)
 
 
 def id_unknown(text: str | None) -> bool:
