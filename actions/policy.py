@@ -31,15 +31,19 @@ BOOK_TITLE = "帮我预约"
 ELIGIBILITY_BUTTON = {"title": "我能享受吗", "payload": "/check_eligibility"}
 
 
-def _warm_up() -> None:
-    """Loads the packs in the background so the first caller does not wait for it."""
-    try:
-        policy_kb.get_kb().answer("时间银行")
-    except Exception:  # a broken pack is reported when a caller asks, with a clear log
-        log.exception("policy knowledge base failed to load at start-up")
+def warm_up() -> threading.Thread:
+    """Loads the packs in a background thread so the first caller does not wait for them.
+    Started by the action server (actions/server.py main), never at import."""
 
+    def load() -> None:
+        try:
+            policy_kb.get_kb().answer("时间银行")
+        except Exception:  # a broken pack is reported when a caller asks, with a clear log
+            log.exception("policy knowledge base failed to load at start-up")
 
-threading.Thread(target=_warm_up, name="policy-kb-warm-up", daemon=True).start()
+    thread = threading.Thread(target=load, name="policy-kb-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def _program_button(program_id: str, title: str) -> dict:

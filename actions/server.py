@@ -28,6 +28,7 @@ from rasa_sdk import endpoint, utils
 from rasa_sdk.executor import ActionExecutor
 from sanic import response
 
+from actions.policy import warm_up
 from bot.config import get_settings
 from bot.text.masking import install_log_masking
 
@@ -105,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     utils.update_sanic_log_level()
     app = create_app(secret)
+    warm_up()  # the policy packs load while the server starts
     log.info("action server on http://%s:%s (secret required)", args.host, args.port)
     app.run(args.host, args.port, workers=utils.number_of_sanic_workers(), access_log=False)
     return 0

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from rasa_sdk import Tracker
@@ -13,6 +16,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import HUMAN_BUTTON
 from actions.policy import ELIGIBILITY_BUTTON, ActionAnswerPolicy
 from bot.booking import ledger as booking
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _run(text: str, entities: list[dict] | None = None, slots: dict | None = None, channel: str = "web"):
@@ -136,3 +141,16 @@ def test_without_the_catalogue_the_answer_stands_without_the_booking(db_url, mon
     message, events = _run("老年人助餐点是什么")
     assert SlotSet("policy_program", "meal_aid") in events and "助餐" in message["text"]
     assert _titles(message) == ["我能享受吗", "转人工"]
+
+
+def test_importing_the_actions_starts_no_thread():
+    """The policy packs' warm-up is the action server's start (actions/server.py main), not a
+    side effect of importing the actions (tests, tools and Rasa's own loading import them)."""
+    code = (
+        "import threading, actions.policy, actions.server;"
+        "print(sorted(t.name for t in threading.enumerate()))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+    assert "policy-kb-warm-up" not in out and "MainThread" in out
