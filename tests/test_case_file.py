@@ -22,6 +22,7 @@ from bot.models.booking import Booking
 from bot.models.casefile import CaseNote, FollowUpTask
 from bot.models.console import AuditEntry
 from bot.models.identity import IdentityProof
+from bot.models.telephony import Call
 from bot.registry.providers import WEEKDAYS_ZH
 from tests.test_console_security import csrf_token, elder_id
 
@@ -499,6 +500,15 @@ def test_history_grouped_newest_first_with_a_relatives_verified_chat(client, db_
         ],
     )
     with session_scope() as s:
+        # her call, as the voice bridge records it (the carrier's caller id)
+        s.add(
+            Call(
+                call_sid="CA-case-1",
+                from_number="+8613800000001",
+                sender_id=call,
+                started_at=dt.datetime.fromtimestamp(base, dt.timezone.utc).replace(tzinfo=None),
+            )
+        )
         s.add(
             IdentityProof(
                 sender_id=relative,

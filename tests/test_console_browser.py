@@ -14,6 +14,7 @@ from bot.db import session_scope
 from bot.models.people import elder_by_phone
 from bot.models import Elder, Handoff, SafetyEvent
 from bot.models.console import AuditEntry
+from bot.models.telephony import Call
 from tests.browser.helpers import DESKTOP, browser, create_console_user, screenshot  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -108,13 +109,11 @@ def test_eligibility_booking_and_elder_page(stack, console):
     zhang = persona(stack, "张桂兰")
     # her phone calls (caller id, with or without +86) belong on her page; another elder's
     # call does not, nor does a web chat that only claims her number
-    stack.bridge_turn(f"call-{uuid.uuid4().hex[:10]}", "你好", {"phone": "13800000001", "channel": "voice"})
-    stack.bridge_turn(
-        f"call-{uuid.uuid4().hex[:10]}", "再说一遍", {"phone": "+8613800000001", "channel": "voice"}
-    )
-    stack.bridge_turn(
-        f"call-{uuid.uuid4().hex[:10]}", "再见", {"phone": "+8613800000002", "channel": "voice"}
-    )
+    for number, said in (("13800000001", "你好"), ("+8613800000001", "再说一遍"), ("+8613800000002", "再见")):
+        call = f"call-{uuid.uuid4().hex[:10]}"
+        with session_scope(stack.database_url) as s:  # the call as the voice bridge records it
+            s.add(Call(call_sid=call, from_number=number, sender_id=call))
+        stack.bridge_turn(call, said, {"phone": number, "channel": "voice"})
     stack.chat(f"web-{uuid.uuid4().hex[:10]}", "谢谢", {"phone": "13800000001"})
 
     page.click("nav >> text=查找老人")

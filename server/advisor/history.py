@@ -1,10 +1,11 @@
 """An elder's conversations, read from Rasa's SQL tracker store (table `events`).
 
-Which conversations belong to an elder: the sender ids of handoffs linked to them and of
-conversations whose caller proved control of her number (bot/identity.py: she herself, or a
-relative acting for her), and every sender whose messages carried the elder's phone number
-in their metadata (phone calls and web chats started with a phone). Read only; texts are shown with ID and phone
-numbers masked.
+Which conversations belong to an elder is known from the service database, never by
+searching Rasa's event data: the sender ids of handoffs linked to her and of conversations
+whose caller proved control of her number (bot/identity.py: she herself, or a relative acting
+for her), and of every phone call (table `calls`) and SMS conversation (table `call_turns`,
+channel sms) from her number as the carrier gave it. The tracker store is then read by those
+sender ids only. Read only; texts are shown with ID and phone numbers masked.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import json
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clock import CHINA_TZ
 from bot.config import get_settings
-from bot.db import get_engine
+from bot.db import get_engine, session_scope
+from bot.models.telephony import Call, CallTurn
 from bot.text.masking import mask_text
 
 log = logging.getLogger(__name__)
@@ -99,19 +101,7 @@ def conversation_history(
     try:
         engine = get_engine(settings.tracker_store_url)
         with engine.connect() as conn:
-            senders = set(s for s in (extra_sender_ids or []) if s)
-            digits = _digits(phone)
-            if len(digits) == 11:
-                rows = conn.execute(
-                    text(
-                        "SELECT sender_id, data FROM events "
-                        "WHERE type_name IN ('user', 'session_started') AND data LIKE :pattern"
-                    ),
-                    {"pattern": f"%{digits}%"},
-                ).all()
-                for sender_id, data in rows:
-                    if _digits(_metadata(data).get("phone")) == digits:
-                        senders.add(sender_id)
+            senders = set(s for s in (extra_sender_ids or []) if s) | _senders_of_number(phone)
             if not senders:
                 return History([], [])
             rows = conn.execute(
@@ -149,14 +139,27 @@ def conversation_history(
     return History(messages, sorted(senders))
 
 
+def _senders_of_number(phone: str | None) -> set[str]:
+    """The sender ids of the calls and SMS conversations from a mobile number (with or
+    without +86), from the web server's own records of the carrier's caller ids."""
+    digits = _digits(phone)
+    if len(digits) != 11:
+        return set()
+    with session_scope() as s:
+        calls = s.execute(select(Call.from_number, Call.sender_id).where(Call.from_number.like(f"%{digits}")))
+        sms = s.execute(
+            select(CallTurn.sender_id)
+            .where(CallTurn.channel == "sms", CallTurn.sender_id.like(f"%{digits}"))
+            .distinct()
+        )
+        found = {sender for number, sender in calls if _digits(number) == digits}
+        found |= {sender for (sender,) in sms if sender and _digits(sender) == digits}
+    return found
+
+
 def _load(data) -> dict:
     try:
         value = json.loads(data) if isinstance(data, str) else (data or {})
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
-
-
-def _metadata(data) -> dict:
-    meta = _load(data).get("metadata")
-    return meta if isinstance(meta, dict) else {}
