@@ -40,6 +40,22 @@ def _senders(tracker_db: str) -> set[str]:
     return found
 
 
+def _queued_reminder(attempt_key: str) -> None:
+    """A reminder SMS to 张桂兰 queued today (by the pinned clock)."""
+    with session_scope() as s:
+        s.add(
+            OutreachContact(
+                kind="reminder",
+                elder_id=1,
+                channel="sms",
+                to_number="13800000001",
+                day=clock.today(),
+                status="queued",
+                attempt_key=attempt_key,
+            )
+        )
+
+
 def test_old_personal_data_goes_and_recent_stays(db_url, tmp_path, pin_clock, monkeypatch):
     tracker_db = str(tmp_path / "tracker.db")
     monkeypatch.setenv("TRACKER_STORE_URL", f"sqlite:///{tracker_db}")
@@ -48,32 +64,10 @@ def test_old_personal_data_goes_and_recent_stays(db_url, tmp_path, pin_clock, mo
     old_sms = send_sms("13800000001", "【12349养老服务】旧的短信")
     identity.send_code("old-conversation", 1)
     _conversation(store, "old-conversation", clock.now())
-    with session_scope() as s:
-        s.add(
-            OutreachContact(
-                kind="reminder",
-                elder_id=1,
-                channel="sms",
-                to_number="13800000001",
-                day=clock.today(),
-                status="queued",
-                attempt_key="reminder:old",
-            )
-        )
+    _queued_reminder("reminder:old")
     pin_clock("2026-11-20T10:00")
     new_sms = send_sms("13800000001", "【12349养老服务】新的短信")
-    with session_scope() as s:
-        s.add(
-            OutreachContact(
-                kind="reminder",
-                elder_id=1,
-                channel="sms",
-                to_number="13800000001",
-                day=clock.today(),
-                status="queued",
-                attempt_key="reminder:new",
-            )
-        )
+    _queued_reminder("reminder:new")
     _conversation(store, "new-conversation", clock.now())
 
     pin_clock("2026-11-23T10:00")
