@@ -24,7 +24,6 @@ from server import rasa_client
 from server.speech import speakable
 from tests.stack import (
     ROOT,
-    VENV_BIN,
     Process,
     db_rows,
     free_port,
@@ -32,6 +31,7 @@ from tests.stack import (
     new_stack,
     print_logs,
     wait_http,
+    web_command,
 )
 from server.telephony.dialogue import TRANSFERRING
 from tests.test_twilio_support import ADVISOR, CALLER, TOKEN, Call, TwilioSide
@@ -66,18 +66,7 @@ def phone_stack(tmp_path_factory):
     env = dict(stack.env(), ADVISOR_HOURS=_hours_excluding_now())
     night = Process(
         "web-night",
-        [
-            str(VENV_BIN / "gunicorn"),
-            "--bind",
-            f"127.0.0.1:{night_port}",
-            "--workers",
-            "1",
-            "--threads",
-            "8",
-            "--timeout",
-            "60",
-            "server:create_app()",
-        ],
+        web_command(night_port, threads=8),
         env,
         stack.workdir / "web-night.log",
     )
