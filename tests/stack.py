@@ -145,6 +145,14 @@ def db_rows(stack: Stack, sql: str, **params) -> list:
     return rows(stack.database_url, sql, **params)
 
 
+def run_python(args: list[str], env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`python <args>` with the suite's interpreter in the project root, its output captured
+    as text."""
+    return subprocess.run(
+        [str(VENV_BIN / "python"), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
 def actions_command(port: int) -> list[str]:
     """The command line of an action server on `port`."""
     return [str(VENV_BIN / "python"), "-m", "actions.server", "--port", str(port)]

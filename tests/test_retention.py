@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import subprocess
 
 import sqlalchemy as sa
 from rasa.shared.core.domain import Domain
@@ -19,7 +18,7 @@ from bot.models.live_chat import ChatMessage
 from bot.models.outreach import OutreachContact
 from bot.contact.sms import send_sms
 from rasa_ext.tracker_store import CachingSQLTrackerStore
-from tests.stack import ROOT, VENV_BIN
+from tests.stack import ROOT, run_python
 
 DOMAIN = Domain.load(str(ROOT / "domain.yml"))
 
@@ -128,13 +127,9 @@ def test_a_web_thread_with_an_advisor_goes_whole_when_its_last_message_is_old(
 
 
 def test_the_command_line_reports_a_dry_run(db_url, tmp_path):
-    done = subprocess.run(
-        [str(VENV_BIN / "python"), "-m", "bot.manage", "retention", "--dry-run"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={
+    done = run_python(
+        ["-m", "bot.manage", "retention", "--dry-run"],
+        {
             "PATH": "/usr/bin:/bin",
             "DATABASE_URL": db_url,
             "TRACKER_STORE_URL": f"sqlite:///{tmp_path / 't.db'}",
