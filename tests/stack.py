@@ -145,6 +145,55 @@ def db_rows(stack: Stack, sql: str, **params) -> list:
     return rows(stack.database_url, sql, **params)
 
 
+def run_python(args: list[str], env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`python <args>` with the suite's interpreter in the project root, its output captured
+    as text."""
+    return subprocess.run(
+        [str(VENV_BIN / "python"), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def actions_command(port: int) -> list[str]:
+    """The command line of an action server on `port`."""
+    return [str(VENV_BIN / "python"), "-m", "actions.server", "--port", str(port)]
+
+
+def rasa_command(port: int, token: str, endpoints: Path) -> list[str]:
+    """The command line of a Rasa server on `port` with the suite's model."""
+    return [
+        str(VENV_BIN / "rasa"),
+        "run",
+        "--enable-api",
+        "--interface",
+        "127.0.0.1",
+        f"--auth-token={token}",
+        "--port",
+        str(port),
+        "--model",
+        str(MODEL),
+        "--endpoints",
+        str(endpoints),
+        "--credentials",
+        "credentials.yml",
+    ]
+
+
+def web_command(port: int, threads: int) -> list[str]:
+    """The command line of the web server (one gunicorn worker) on `port`."""
+    return [
+        str(VENV_BIN / "gunicorn"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "1",
+        "--threads",
+        str(threads),
+        "--timeout",
+        "60",
+        "server:create_app()",
+    ]
+
+
 @dataclass
 class Stack:
     """The three processes of `make run`, on free ports, sharing one environment."""
@@ -231,50 +280,14 @@ class Stack:
         env = self.env()
         logs = self.workdir
         self.processes = {
-            "actions": Process(
-                "actions",
-                [str(VENV_BIN / "python"), "-m", "actions.server", "--port", str(self.actions_port)],
-                env,
-                logs / "actions.log",
-            ),
+            "actions": Process("actions", actions_command(self.actions_port), env, logs / "actions.log"),
             "rasa": Process(
                 "rasa",
-                [
-                    str(VENV_BIN / "rasa"),
-                    "run",
-                    "--enable-api",
-                    "--interface",
-                    "127.0.0.1",
-                    f"--auth-token={env['RASA_AUTH_TOKEN']}",
-                    "--port",
-                    str(self.rasa_port),
-                    "--model",
-                    str(MODEL),
-                    "--endpoints",
-                    str(self.workdir / "endpoints.yml"),
-                    "--credentials",
-                    "credentials.yml",
-                ],
+                rasa_command(self.rasa_port, env["RASA_AUTH_TOKEN"], self.workdir / "endpoints.yml"),
                 env,
                 logs / "rasa.log",
             ),
-            "web": Process(
-                "web",
-                [
-                    str(VENV_BIN / "gunicorn"),
-                    "--bind",
-                    f"127.0.0.1:{self.web_port}",
-                    "--workers",
-                    "1",
-                    "--threads",
-                    "16",
-                    "--timeout",
-                    "60",
-                    "server:create_app()",
-                ],
-                env,
-                logs / "web.log",
-            ),
+            "web": Process("web", web_command(self.web_port, threads=16), env, logs / "web.log"),
         }
 
     def start(self, timeout: float = 180) -> dict[str, float]:

@@ -73,6 +73,18 @@ def texts(messages) -> str:
     return "\n".join(m.get("text") or "" for m in messages)
 
 
+def zhang_known(service: str = "助浴", **extra) -> dict:
+    """The slots of a booking form that knows whom it is for: 张桂兰 (elder 1 in the demo
+    data), the service asked for and her address on file; `extra` adds slots."""
+    return {
+        "booking_elder_id": "1",
+        "booking_person_name": "张桂兰",
+        "booking_service": service,
+        "booking_address": "五老村街道文昌巷12号3楼",
+        **extra,
+    }
+
+
 def test_activation_identifies_caller_by_phone_and_keeps_the_service(db_url):
     messages, slots = run(
         ValidateBookServiceForm(),
@@ -96,13 +108,7 @@ def test_unknown_phone_is_told_and_name_is_asked(db_url):
 
 
 def test_impossible_then_past_date_reasks_then_offers_a_human(db_url):
-    known = {
-        "booking_elder_id": "1",
-        "booking_person_name": "张桂兰",
-        "booking_service": "助浴",
-        "booking_address": "五老村街道文昌巷12号3楼",
-        "booking_failures": 0,
-    }
+    known = zhang_known(booking_failures=0)
     messages, slots = run(ValidateBookServiceForm(), tracker("2月30日", known, requested="booking_time"))
     assert "2月没有30号" in texts(messages)
     assert slots["booking_failures"] == 1 and slots["requested_slot"] == "booking_time"
@@ -115,12 +121,7 @@ def test_impossible_then_past_date_reasks_then_offers_a_human(db_url):
 
 
 def test_good_time_leads_to_address_then_read_back(db_url):
-    known = {
-        "booking_elder_id": "1",
-        "booking_person_name": "张桂兰",
-        "booking_service": "助浴",
-        "booking_address": "五老村街道文昌巷12号3楼",
-    }
+    known = zhang_known()
     _, slots = run(ValidateBookServiceForm(), tracker("后天上午", known, requested="booking_time"))
     day = clock.today() + dt.timedelta(days=2)
     assert slots["booking_time"] == dt.datetime.combine(day, dt.time(8)).isoformat()
@@ -136,13 +137,9 @@ def test_good_time_leads_to_address_then_read_back(db_url):
 
 
 def test_new_address_when_the_stored_one_is_wrong(db_url):
-    known = {
-        "booking_elder_id": "1",
-        "booking_person_name": "张桂兰",
-        "booking_service": "助浴",
-        "booking_address": "五老村街道文昌巷12号3楼",
-        "booking_time": dt.datetime.combine(clock.today() + dt.timedelta(days=2), dt.time(8)).isoformat(),
-    }
+    known = zhang_known(
+        booking_time=dt.datetime.combine(clock.today() + dt.timedelta(days=2), dt.time(8)).isoformat()
+    )
     _, slots = run(
         ValidateBookServiceForm(), tracker("不对", known, requested="booking_address_ok", intent="deny")
     )
@@ -165,15 +162,11 @@ def test_stop_words_end_the_form_without_writing(db_url):
 
 
 def _confirmed_slots(days: int) -> dict:
-    return {
-        "booking_elder_id": "1",
-        "booking_person_name": "张桂兰",
-        "booking_service": "助浴",
-        "booking_address": "五老村街道文昌巷12号3楼",
-        "booking_address_ok": True,
-        "booking_confirm": True,
-        "booking_time": dt.datetime.combine(clock.today() + dt.timedelta(days=days), dt.time(13)).isoformat(),
-    }
+    return zhang_known(
+        booking_address_ok=True,
+        booking_confirm=True,
+        booking_time=dt.datetime.combine(clock.today() + dt.timedelta(days=days), dt.time(13)).isoformat(),
+    )
 
 
 def _form_events(activated_after_users: int) -> list:
@@ -347,12 +340,7 @@ def _ask(slot: str, slots: dict, channel: str = "web"):
 
 
 def test_the_time_question_offers_free_times_from_the_clock_and_the_way_out(db_url):
-    known = {
-        "booking_elder_id": "1",
-        "booking_person_name": "张桂兰",
-        "booking_service": "助浴",
-        "booking_address": "五老村街道文昌巷12号3楼",
-    }
+    known = zhang_known()
     [message] = _ask("booking_time", known)
     titles = [b["title"] for b in message["buttons"]]
     assert titles[-1] == "先不办了" and message["buttons"][-1]["payload"] == "/stop"
@@ -367,13 +355,7 @@ def test_the_time_question_offers_free_times_from_the_clock_and_the_way_out(db_u
 
 @pytest.mark.parametrize("slot", ["booking_confirm", "booking_address_ok"])
 def test_a_read_back_offers_yes_and_no_as_taps_on_the_web(db_url, slot):
-    known = {
-        "booking_elder_id": "1",
-        "booking_person_name": "张桂兰",
-        "booking_service": "助浴",
-        "booking_address": "五老村街道文昌巷12号3楼",
-        "booking_summary": "…",
-    }
+    known = zhang_known(booking_summary="…")
     [message] = _ask(slot, known)
     assert message["custom"] == {"yes_no": True}
     assert [b["title"] for b in message["buttons"]] == ["对", "不对", "先不办了"]
@@ -384,13 +366,7 @@ def test_a_read_back_offers_yes_and_no_as_taps_on_the_web(db_url, slot):
 
 
 def test_a_re_ask_by_the_validator_offers_the_way_out(db_url):
-    known = {
-        "booking_elder_id": "1",
-        "booking_person_name": "张桂兰",
-        "booking_service": "助浴",
-        "booking_address": "五老村街道文昌巷12号3楼",
-        "booking_failures": 0,
-    }
+    known = zhang_known(booking_failures=0)
     messages, _ = run(ValidateBookServiceForm(), tracker("2月30日", known, requested="booking_time"))
     assert messages[-1]["buttons"][-1] == {"title": "先不办了", "payload": "/stop"}
 

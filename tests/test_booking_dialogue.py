@@ -19,7 +19,7 @@ from bot import clock
 from bot.booking import ledger as booking
 from bot.booking import text as bt
 from bot.text.timeparse import after_correction, parse_time
-from tests.test_booking_actions import run, texts, tracker
+from tests.test_booking_actions import run, texts, tracker, zhang_known
 
 MONDAY = dt.date(2026, 11, 23)
 
@@ -132,13 +132,7 @@ def test_wrong_id_digits_up_front_are_not_trusted(db_url):
 
 
 def test_the_time_said_with_the_request_is_used_once_she_is_known(db_url):
-    known = {
-        "booking_elder_id": "1",
-        "booking_person_name": "张桂兰",
-        "booking_service": "助浴",
-        "booking_address": "五老村街道文昌巷12号3楼",
-        "booking_request": "后天上午，哦不对，大后天下午给我妈约个洗澡",
-    }
+    known = zhang_known(booking_request="后天上午，哦不对，大后天下午给我妈约个洗澡")
     form = ValidateBookServiceForm()
     turn = Turn(
         CollectingDispatcher(), tracker("123456", known, requested="booking_code"), "book_service_form", known
@@ -149,13 +143,7 @@ def test_the_time_said_with_the_request_is_used_once_she_is_known(db_url):
 
 
 def test_no_time_in_the_request_asks_for_it(db_url):
-    known = {
-        "booking_elder_id": "1",
-        "booking_person_name": "张桂兰",
-        "booking_service": "助浴",
-        "booking_address": "五老村街道文昌巷12号3楼",
-        "booking_request": "约个洗澡",
-    }
+    known = zhang_known(booking_request="约个洗澡")
     turn = Turn(
         CollectingDispatcher(), tracker("123456", known, requested="booking_code"), "book_service_form", known
     )
@@ -164,15 +152,7 @@ def test_no_time_in_the_request_asks_for_it(db_url):
 
 
 def _read_back(**extra) -> dict:
-    return {
-        "booking_elder_id": "1",
-        "booking_person_name": "张桂兰",
-        "booking_service": "助浴",
-        "booking_address": "五老村街道文昌巷12号3楼",
-        "booking_address_ok": True,
-        "booking_time": _at(3, 8),
-        **extra,
-    }
+    return zhang_known(booking_address_ok=True, booking_time=_at(3, 8), **extra)
 
 
 def test_no_with_a_correction_at_the_read_back_changes_that_part(db_url):
@@ -222,6 +202,14 @@ def _two_bookings() -> tuple[booking.BookingResult, booking.BookingResult]:
     return bath, clean
 
 
+def _on_her_phone(form, form_name: str, text: str) -> dict:
+    """The slots `form` sets when `text` starts it on the phone from 张桂兰's number."""
+    _, slots = run(
+        form, tracker(text, {}, form=form_name, metadata={"phone": "13800000001", "channel": "voice"})
+    )
+    return slots
+
+
 def test_cancel_no_names_the_other_booking(db_url):
     bath, clean = _two_bookings()
     known = {"booking_elder_id": "1", "booking_person_name": "张桂兰", "booking_reference": bath.reference}
@@ -237,14 +225,8 @@ def test_cancel_no_names_the_other_booking(db_url):
 
 def test_reschedule_request_names_the_booking_and_the_new_time(db_url):
     bath, _clean = _two_bookings()
-    _, slots = run(
-        ValidateRescheduleBookingForm(),
-        tracker(
-            "后天那个洗澡能不能改到大后天下午",
-            {},
-            form="reschedule_booking_form",
-            metadata={"phone": "13800000001", "channel": "voice"},
-        ),
+    slots = _on_her_phone(
+        ValidateRescheduleBookingForm(), "reschedule_booking_form", "后天那个洗澡能不能改到大后天下午"
     )
     assert slots["booking_reference"] == bath.reference
     assert slots["booking_time"] == _at(3, 13)
@@ -254,14 +236,10 @@ def test_reschedule_request_names_the_booking_and_the_new_time(db_url):
 def test_reschedule_day_before_the_change_is_not_the_new_time(db_url):
     _bath, clean = _two_bookings()
     day = clock.today() + dt.timedelta(days=4)
-    _, slots = run(
+    slots = _on_her_phone(
         ValidateRescheduleBookingForm(),
-        tracker(
-            f"{day.month}月{day.day}号约的打扫想换个日子",
-            {},
-            form="reschedule_booking_form",
-            metadata={"phone": "13800000001", "channel": "voice"},
-        ),
+        "reschedule_booking_form",
+        f"{day.month}月{day.day}号约的打扫想换个日子",
     )
     assert slots["booking_reference"] == clean.reference
     assert slots.get("booking_time") is None and slots["requested_slot"] == "booking_time"
@@ -287,13 +265,7 @@ def test_reschedule_no_with_a_new_time_at_the_read_back(db_url):
 
 
 def test_a_price_question_inside_the_form_is_answered_and_the_form_resumes(db_url):
-    known = {
-        "booking_elder_id": "1",
-        "booking_person_name": "张桂兰",
-        "booking_service": "助浴",
-        "booking_address": "五老村街道文昌巷12号3楼",
-        "booking_failures": 0,
-    }
+    known = zhang_known(booking_failures=0)
     messages, slots = run(
         ValidateBookServiceForm(), tracker("这个要多少钱啊", known, requested="booking_time")
     )
@@ -337,13 +309,7 @@ def test_cancel_request_with_name_and_digits_goes_straight_to_the_code(db_url):
     ],
 )
 def test_no_day_named_offers_the_nearest_free_times(db_url, text, first_days):
-    known = {
-        "booking_elder_id": "1",
-        "booking_person_name": "张桂兰",
-        "booking_service": "助浴",
-        "booking_address": "五老村街道文昌巷12号3楼",
-        "booking_failures": 0,
-    }
+    known = zhang_known(booking_failures=0)
     messages, slots = run(ValidateBookServiceForm(), tracker(text, known, requested="booking_time"))
     offered = slots["booking_time_options"]
     assert 1 <= len(offered) <= 3 and "最近有空的时间是" in texts(messages)
@@ -356,25 +322,14 @@ def test_no_day_named_offers_the_nearest_free_times(db_url, text, first_days):
 
 
 def test_next_week_without_a_weekday_offers_from_next_monday(db_url):
-    known = {
-        "booking_elder_id": "1",
-        "booking_person_name": "张桂兰",
-        "booking_service": "助浴",
-        "booking_address": "五老村街道文昌巷12号3楼",
-    }
+    known = zhang_known()
     _, slots = run(ValidateBookServiceForm(), tracker("下礼拜吧", known, requested="booking_time"))
     monday = clock.today() + dt.timedelta(days=7 - clock.today().weekday())
     assert dt.datetime.fromisoformat(slots["booking_time_options"][0]).date() >= monday
 
 
 def test_a_time_still_not_understood_is_asked_again(db_url):
-    known = {
-        "booking_elder_id": "1",
-        "booking_person_name": "张桂兰",
-        "booking_service": "助浴",
-        "booking_address": "五老村街道文昌巷12号3楼",
-        "booking_failures": 0,
-    }
+    known = zhang_known(booking_failures=0)
     messages, slots = run(ValidateBookServiceForm(), tracker("嗯嗯那个", known, requested="booking_time"))
     assert "没听清" in texts(messages) and slots["booking_failures"] == 1
 
@@ -382,14 +337,8 @@ def test_a_time_still_not_understood_is_asked_again(db_url):
 def test_a_date_starting_with_1_is_not_read_as_the_first_booking(db_url):
     _two_bookings()
     day = clock.today() + dt.timedelta(days=9)
-    _, slots = run(
-        ValidateCancelBookingForm(),
-        tracker(
-            f"{day.month}月{day.day}号的取消",
-            {},
-            form="cancel_booking_form",
-            metadata={"phone": "13800000001", "channel": "voice"},
-        ),
+    slots = _on_her_phone(
+        ValidateCancelBookingForm(), "cancel_booking_form", f"{day.month}月{day.day}号的取消"
     )
     assert slots.get("booking_reference") is None
     assert slots["requested_slot"] == "booking_reference"
@@ -397,15 +346,7 @@ def test_a_date_starting_with_1_is_not_read_as_the_first_booking(db_url):
 
 def test_the_service_in_the_request_names_one_of_two_bookings(db_url):
     _bath, clean = _two_bookings()
-    _, slots = run(
-        ValidateCancelBookingForm(),
-        tracker(
-            "打扫那个不要了",
-            {},
-            form="cancel_booking_form",
-            metadata={"phone": "13800000001", "channel": "voice"},
-        ),
-    )
+    slots = _on_her_phone(ValidateCancelBookingForm(), "cancel_booking_form", "打扫那个不要了")
     assert slots["booking_reference"] == clean.reference
     assert slots["requested_slot"] == "booking_confirm"
 

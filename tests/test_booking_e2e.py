@@ -214,6 +214,18 @@ def _fill_morning(db, day: dt.date, street: str) -> int:
         ).rowcount
 
 
+def _address_and_read_back_confirmed(stack, db, sender, meta):
+    """Says "对" to the address and to the read-back; the booking made (its starts_at)."""
+    stack.chat_text(sender, "对", meta)
+    ref = reference_in(stack.chat_text(sender, "对", meta))
+    return rows(
+        db,
+        """select w.starts_at from bookings b join capacity_windows w on
+                         w.id = b.window_id where b.reference = :r""",
+        r=ref,
+    )[0]
+
+
 def test_full_window_offers_nearest_free_times(stack, sender, db):
     day = today() + dt.timedelta(days=3)
     assert _fill_morning(db, day, "中华门") == 1  # its one provider is fully booked that morning
@@ -225,14 +237,7 @@ def test_full_window_offers_nearest_free_times(stack, sender, db):
     reply = stack.press(sender, [full], full["buttons"][0]["title"])
     reply = "\n".join(r["text"] for r in reply)
     assert "上门地址" in reply
-    stack.chat_text(sender, "对", meta)
-    ref = reference_in(stack.chat_text(sender, "对", meta))
-    booked = rows(
-        db,
-        """select w.starts_at from bookings b join capacity_windows w on
-                         w.id = b.window_id where b.reference = :r""",
-        r=ref,
-    )[0]
+    booked = _address_and_read_back_confirmed(stack, db, sender, meta)
     assert str(booked.starts_at) != str(dt.datetime.combine(day, dt.time(8)))
 
 
@@ -257,14 +262,7 @@ def test_caller_chooses_an_offered_time_by_number(stack, sender, db):
     assert "说了" in stack.chat_text(sender, "第九个", meta)  # there were not nine
     reply = stack.chat_text(sender, "我要第二个", meta)
     assert "上门地址" in reply
-    stack.chat_text(sender, "对", meta)
-    ref = reference_in(stack.chat_text(sender, "对", meta))
-    booked = rows(
-        db,
-        """select w.starts_at from bookings b join capacity_windows w on
-                         w.id = b.window_id where b.reference = :r""",
-        r=ref,
-    )[0]
+    booked = _address_and_read_back_confirmed(stack, db, sender, meta)
     starts = (
         booked.starts_at
         if isinstance(booked.starts_at, dt.datetime)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
 
 import pytest
 import sqlalchemy as sa
@@ -22,7 +21,7 @@ from bot.db import session_scope
 from bot.manage import main as manage_main
 from bot.manage import migrate
 from bot.models import Elder
-from tests.stack import ROOT, VENV_BIN
+from tests.stack import ROOT, run_python
 
 
 @pytest.fixture
@@ -135,24 +134,10 @@ def test_on_postgresql_init_and_start_up_refuse_the_demo(monkeypatch):
         monkeypatch.setenv("DATABASE_URL", url)
         env = {k: v for k, v in os.environ.items() if k != "DEMO_DATA"}
         env.update(DATABASE_URL=url, PYTHONPATH=str(ROOT))
-        init = subprocess.run(
-            [str(VENV_BIN / "python"), "-m", "bot.manage", "init"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        init = run_python(["-m", "bot.manage", "init"], env)
         assert init.returncode == 0, init.stderr
         assert "demo data not loaded" in init.stderr
-        demo = subprocess.run(
-            [str(VENV_BIN / "python"), "-m", "bot.manage", "demo"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        demo = run_python(["-m", "bot.manage", "demo"], env)
         assert demo.returncode == 2 and "refusing to load demo data" in demo.stderr
         engine = sa.create_engine(url, future=True)
         with engine.connect() as conn:

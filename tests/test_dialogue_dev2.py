@@ -22,7 +22,7 @@ from actions.booking import (
 from actions.core import ActionRepeat
 from bot.booking import text as bt
 from bot.text.facts import is_why_question
-from tests.test_booking_actions import run, tracker
+from tests.test_booking_actions import run, tracker, zhang_known
 from tests.test_eligibility_actions import DOMAIN, validate
 from tests.test_eligibility_actions import tracker as elig_tracker
 
@@ -170,13 +170,7 @@ def test_a_day_said_with_a_time_outside_the_hours_is_kept(db_url):
     assert messages[-1]["text"] == f"中午没有上门服务。{SERVICE_HOURS_TEXT}。"
     assert not slots.get("booking_question_asked")  # the form's own question follows
     assert slots["booking_day_said"] == "2026-11-26" and slots["requested_slot"] == "booking_time"
-    known = {
-        "booking_elder_id": "1",
-        "booking_person_name": "张桂兰",
-        "booking_service": "助餐",
-        "booking_address": "五老村街道文昌巷12号3楼",
-        "booking_day_said": "2026-11-26",
-    }
+    known = zhang_known(service="助餐", booking_day_said="2026-11-26")
     _, slots = run(ValidateBookServiceForm(), tracker("上午", known, requested="booking_time"))
     assert slots["booking_time"].startswith("2026-11-26T08") and slots["booking_day_said"] is None
 

@@ -10,21 +10,7 @@ import pytest
 
 from bot.config import PROJECT_ROOT
 from bot.eligibility.rules import FactError, RuleError, evaluate, load_pack, relevant_missing_facts
-from bot.text.facts import (
-    DONT_KNOW,
-    OUTSIDE_DISTRICT,
-    extract_facts,
-    parse_age,
-    parse_care_level,
-    parse_dementia,
-    parse_economic_status,
-    parse_living_situation,
-    parse_relation,
-    parse_special_family,
-    parse_street,
-    parse_yes_no,
-    read_age,
-)
+from bot.text import facts
 
 ON = dt.date(2026, 11, 23)
 RULES = PROJECT_ROOT / "policies" / "demo_district" / "rules"
@@ -52,13 +38,13 @@ RULES = PROJECT_ROOT / "policies" / "demo_district" / "rules"
     ],
 )
 def test_age_from_what_people_say(text, age, approximate):
-    reading = read_age(text, ON)
+    reading = facts.read_age(text, ON)
     assert reading is not None and (reading.age, reading.approximate) == (age, approximate)
 
 
 @pytest.mark.parametrize("text", ["住在五老村12号", "不知道", "", "3楼", "好的"])
 def test_no_age_where_there_is_none(text):
-    assert parse_age(text, ON) is None
+    assert facts.parse_age(text, ON) is None
 
 
 @pytest.mark.parametrize(
@@ -75,7 +61,7 @@ def test_no_age_where_there_is_none(text):
     ],
 )
 def test_economic_status(text, expected):
-    assert parse_economic_status(text) == expected
+    assert facts.parse_economic_status(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -93,7 +79,7 @@ def test_economic_status(text, expected):
     ],
 )
 def test_care_level(text, expected):
-    assert parse_care_level(text) == expected
+    assert facts.parse_care_level(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -108,24 +94,27 @@ def test_care_level(text, expected):
     ],
 )
 def test_living_situation(text, expected):
-    assert parse_living_situation(text) == expected
+    assert facts.parse_living_situation(text) == expected
 
 
 def test_yes_no_dementia_special_family_relation_street():
-    assert parse_yes_no("是的") is True and parse_yes_no("不是") is False
-    assert parse_yes_no("没有") is False and parse_yes_no("好，用吧") is True
-    assert parse_yes_no("八十五") is None
-    assert parse_dementia("有点老年痴呆") is True and parse_dementia("脑子清楚得很") is False
-    assert parse_special_family("独生子女前几年去世了") is True
-    assert parse_special_family("不是计划生育特殊家庭") is False
-    assert parse_relation("我妈今年八十三") == "母亲" and parse_relation("我自己") == "本人"
-    assert parse_street("中华门街道") == "中华门" and parse_street("住鼓楼区") == OUTSIDE_DISTRICT
-    assert parse_street("嗯") is None
+    assert facts.parse_yes_no("是的") is True and facts.parse_yes_no("不是") is False
+    assert facts.parse_yes_no("没有") is False and facts.parse_yes_no("好，用吧") is True
+    assert facts.parse_yes_no("八十五") is None
+    assert facts.parse_dementia("有点老年痴呆") is True and facts.parse_dementia("脑子清楚得很") is False
+    assert facts.parse_special_family("独生子女前几年去世了") is True
+    assert facts.parse_special_family("不是计划生育特殊家庭") is False
+    assert facts.parse_relation("我妈今年八十三") == "母亲" and facts.parse_relation("我自己") == "本人"
+    assert (
+        facts.parse_street("中华门街道") == "中华门"
+        and facts.parse_street("住鼓楼区") == facts.OUTSIDE_DISTRICT
+    )
+    assert facts.parse_street("嗯") is None
 
 
 def test_extract_facts_from_one_sentence():
-    facts = extract_facts("我妈今年八十三，一个人住在五老村，吃低保的", ON)
-    assert facts == {"age": 83, "street": "五老村", "living_situation": "独居", "economic_status": "低保"}
+    found = facts.extract_facts("我妈今年八十三，一个人住在五老村，吃低保的", ON)
+    assert found == {"age": 83, "street": "五老村", "living_situation": "独居", "economic_status": "低保"}
 
 
 # --- the engine ---------------------------------------------------------------------------
@@ -178,7 +167,8 @@ def test_relevant_missing_facts_ask_only_what_still_matters():
 
 def test_dont_know_counts_as_missing():
     results = {
-        r.program_id: r for r in evaluate({"age": 85, "street": "五老村", "care_level": DONT_KNOW}, on=ON)
+        r.program_id: r
+        for r in evaluate({"age": 85, "street": "五老村", "care_level": facts.DONT_KNOW}, on=ON)
     }
     assert results["ltc_insurance"].status == "unknown"
 
@@ -305,10 +295,6 @@ def test_rule_ids_are_programs_of_the_knowledge_base():
 
 
 def test_a_self_correction_gives_the_corrected_age_and_a_dead_spouse_is_not_the_subject():
-    import datetime as dt
-
-    from bot.text import facts
-
     day = dt.date(2026, 11, 23)
     said = "我一个人住在月牙湖，今年八十一，不对不对，八十二了，老伴走了好几年了，我能享受什么服务"
     assert facts.parse_age(said, day) == 82

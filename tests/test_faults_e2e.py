@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 
-from tests.stack import MODEL, Stack
+from tests.stack import new_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -20,14 +20,7 @@ POLITE_UNAVAILABLE = ("12349", "转人工")
 
 @pytest.fixture(scope="module")
 def fault_stack(tmp_path_factory):
-    if not MODEL.exists():
-        pytest.fail(f"no trained model at {MODEL}")
-    workdir = tmp_path_factory.mktemp("faults")
-    s = Stack(
-        workdir=workdir,
-        database_url=f"sqlite:///{workdir / 'service.db'}",
-        extra_env={"RASA_TIMEOUT_SECONDS": "3"},
-    )
+    s = new_stack(tmp_path_factory, "faults", {"RASA_TIMEOUT_SECONDS": "3"})
     s.start()
     yield s
     s.stop()

@@ -17,8 +17,8 @@ import requests
 
 from tests.stack import db_rows, latest_code, new_stack, started
 from tests.test_freeswitch_support import INPUT_NAME, PASSWORD, USER, FreeswitchSide, FsCall
-from tests.test_twilio_e2e import _answer_for, asked_for_the_last_four
-from tests.test_twilio_support import ADVISOR, TOKEN
+from tests.test_twilio_e2e import PHONE_ENV, _answer_for, asked_for_the_last_four
+from tests.test_twilio_support import ADVISOR
 from tests.test_twilio_support import Call as TwilioCall
 from tests.test_twilio_support import TwilioSide
 
@@ -33,12 +33,7 @@ def fs_stack(tmp_path_factory):
         extra_env={
             "FREESWITCH_HTTAPI_USER": USER,
             "FREESWITCH_HTTAPI_PASSWORD": PASSWORD,
-            "TWILIO_AUTH_TOKEN": TOKEN,
-            "ADVISOR_PHONE_NUMBER": ADVISOR,
-            "ADVISOR_HOURS": "00:00-24:00",
-            "TWILIO_ACCOUNT_SID": "",
-            "PUBLIC_BASE_URL": "",
-            "TWILIO_VALIDATE_SIGNATURE": "true",
+            **PHONE_ENV,
         },
     )
     with started(stack):

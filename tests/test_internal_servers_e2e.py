@@ -13,7 +13,7 @@ import pytest
 import requests
 import yaml
 
-from tests.stack import ROOT, VENV_BIN
+from tests.stack import ROOT, VENV_BIN, run_python
 
 pytestmark = pytest.mark.e2e
 
@@ -77,14 +77,7 @@ def test_internal_servers_listen_on_loopback_only(stack):
 def test_action_server_does_not_start_without_a_secret(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "ACTION_SERVER_SECRET"}
     env["PYTHONPATH"] = str(ROOT)
-    done = subprocess.run(
-        [str(VENV_BIN / "python"), "-m", "actions.server", "--port", "1"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_python(["-m", "actions.server", "--port", "1"], env)
     assert done.returncode == 2 and "ACTION_SERVER_SECRET" in done.stderr
 
 

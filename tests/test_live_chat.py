@@ -355,6 +355,15 @@ def _tracker_events(db_url: str, sender: str, rows: list[tuple[str, float, str]]
             )
 
 
+def close_page(client, thread: int, token: str, outcome: str, notes: str) -> str:
+    """The page after the advisor closes the conversation with that outcome and notes."""
+    return client.post(
+        f"/advisor/queue/{thread}/close",
+        data={"csrf_token": token, "outcome": outcome, "notes": notes},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+
+
 def test_queue_grouped_filtered_with_an_alert(client, db_url):
     web_handoff("fallback")
     web_handoff("request_human")
@@ -421,19 +430,11 @@ def test_claim_opens_the_conversation_reply_and_close(client, db_url, rasa):
     live_chat.before_turn(WEB, "好的谢谢，我妈住文昌巷")
     transcript = client.get(f"/advisor/conversations/{thread}/transcript").get_data(as_text=True)
     assert "好的谢谢，我妈住文昌巷" in transcript and "顾问（wangli）" in transcript
-    refused = client.post(
-        f"/advisor/queue/{thread}/close",
-        data={"csrf_token": token, "outcome": "", "notes": "说了"},
-        follow_redirects=True,
-    ).get_data(as_text=True)
+    refused = close_page(client, thread, token, outcome="", notes="说了")
     assert "请选择处理结果" in refused
     with session_scope() as s:
         assert s.get(Handoff, thread).status == "claimed"
-    done = client.post(
-        f"/advisor/queue/{thread}/close",
-        data={"csrf_token": token, "outcome": "referred", "notes": "已转社区助餐点"},
-        follow_redirects=True,
-    ).get_data(as_text=True)
+    done = close_page(client, thread, token, outcome="referred", notes="已转社区助餐点")
     assert "已处理完毕（已转介）" in done
     with session_scope() as s:
         h = s.get(Handoff, thread)

@@ -200,20 +200,26 @@ def test_dry_run_and_another_month_write_nothing(db_url, pin_clock):
     assert contacts() == []
 
 
-def test_two_schedulers_at_once_call_each_elder_once(db_url, pin_clock):
-    pin_clock("2026-11-23T10:00")
+def _twice_at_once(run) -> list:
+    """What `run()` returned in two threads started together (in the order they ended)."""
     barrier = threading.Barrier(2)
     results = []
 
-    def scheduler():
+    def one():
         barrier.wait()
-        results.append(run_checkin_job())
+        results.append(run())
 
-    threads = [threading.Thread(target=scheduler) for _ in range(2)]
+    threads = [threading.Thread(target=one) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    return results
+
+
+def test_two_schedulers_at_once_call_each_elder_once(db_url, pin_clock):
+    pin_clock("2026-11-23T10:00")
+    results = _twice_at_once(run_checkin_job)
     assert sorted(r is None for r in results) == [False, True], "one run, the other claimed"
     assert len(contacts()) == len(_members())
     with session_scope() as s:
@@ -223,18 +229,7 @@ def test_two_schedulers_at_once_call_each_elder_once(db_url, pin_clock):
 
 def test_two_manual_runs_at_once_call_each_elder_once(db_url, pin_clock):
     pin_clock("2026-11-23T10:00")
-    barrier = threading.Barrier(2)
-    runs = []
-
-    def manual():
-        barrier.wait()
-        runs.append(run_checkins())
-
-    threads = [threading.Thread(target=manual) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    runs = _twice_at_once(run_checkins)
     rows = contacts()
     assert len(rows) == len({r.elder_id for r in rows}) == len(_members())
     placed = sum(r.count("queued") for r in runs)

@@ -10,7 +10,7 @@ import pytest
 
 from bot.config import PROJECT_ROOT
 from bot.policy.kb import load_kb
-from tests.stack import MODEL, Stack
+from tests.stack import new_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -148,14 +148,7 @@ def test_the_answer_follows_todays_date(stack, tmp_path_factory):
     as an ended plan's goal."""
     question = "我妈今年八十六了，每个月免费照料有几个小时"
     today_text = stack.chat_text(_sender(), question)
-    if not MODEL.exists():
-        pytest.fail(f"no trained model at {MODEL}")
-    workdir = tmp_path_factory.mktemp("stack2023")
-    old = Stack(
-        workdir=workdir,
-        database_url=f"sqlite:///{workdir / 'service.db'}",
-        extra_env={"CLOCK_NOW": "2023-06-01"},
-    )
+    old = new_stack(tmp_path_factory, "stack2023", {"CLOCK_NOW": "2023-06-01"})
     try:
         old.start()
         old_text = old.chat_text(_sender(), question)

@@ -17,21 +17,9 @@ from bot.db import session_scope
 from bot.models import Elder
 from bot.models.people import elder_by_id_number, elder_by_phone
 from bot.registry import crypto, validate as v
-from bot.registry.elders import RegistryFileError, import_elders
+from bot.registry.elders import REQUIRED, RegistryFileError, import_elders
 
-HEADER = [
-    "姓名",
-    "身份证号",
-    "联系电话",
-    "街道",
-    "详细地址",
-    "居住情况",
-    "经济状况",
-    "能力等级",
-    "紧急联系人",
-    "紧急联系人电话",
-    "与老人关系",
-]
+HEADER = list(REQUIRED)  # the registry file's required columns, in the order rows are written
 
 
 def id_with_check(first17: str) -> str:

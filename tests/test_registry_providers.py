@@ -614,20 +614,19 @@ def test_advisor_cannot_edit_a_provider(app):
         assert s.get(Provider, YUEHUA).contact_name is None
 
 
+def _post_closure(client, *, follow_redirects=True, **fields):
+    """The console's closure form posted with its CSRF token (fields: day, provider, part,
+    places, reason)."""
+    return client.post(
+        "/advisor/providers/closures",
+        follow_redirects=follow_redirects,
+        data={"csrf_token": _token(client), **fields},
+    )
+
+
 def test_advisor_adds_and_removes_a_closure(app):
     client = _client(app, "wangli", ADVISOR_PW)
-    r = client.post(
-        "/advisor/providers/closures",
-        follow_redirects=True,
-        data={
-            "csrf_token": _token(client),
-            "day": "2026-12-02",
-            "provider": "",
-            "part": "全天",
-            "places": "0",
-            "reason": "全区培训",
-        },
-    )
+    r = _post_closure(client, day="2026-12-02", provider="", part="全天", places="0", reason="全区培训")
     assert r.status_code == 200
     assert "已登记：2026-12-02 全部机构 全天停约" in r.get_data(as_text=True)
     assert windows(2, dt.date(2026, 12, 2)) == {"上午": (0, 0), "下午": (0, 0)}
@@ -650,16 +649,8 @@ def test_advisor_adds_and_removes_a_closure(app):
     assert "已删除" in r.get_data(as_text=True)
     assert windows(2, dt.date(2026, 12, 2)) == {"上午": (3, 0), "下午": (3, 0)}
     # a day gone by, or nonsense, is refused politely
-    r = client.post(
-        "/advisor/providers/closures",
-        data={
-            "csrf_token": _token(client),
-            "day": "2026-11-01",
-            "provider": "1",
-            "part": "上午",
-            "places": "x",
-            "reason": "",
-        },
+    r = _post_closure(
+        client, day="2026-11-01", provider="1", part="上午", places="x", reason="", follow_redirects=False
     )
     page = r.get_data(as_text=True)
     assert r.status_code == 400 and "日期：这一天已经过去了" in page
@@ -670,18 +661,7 @@ def test_a_closure_over_bookings_is_shown_to_the_advisor(app):
     start = dt.datetime(2026, 11, 26, 8)
     assert booking.book(ZHANG, "bath", start, "web", f"t:{uuid.uuid4().hex}").ok
     client = _client(app, "wangli", ADVISOR_PW)
-    r = client.post(
-        "/advisor/providers/closures",
-        follow_redirects=True,
-        data={
-            "csrf_token": _token(client),
-            "day": "2026-11-26",
-            "provider": str(YUEHUA),
-            "part": "上午",
-            "places": "0",
-            "reason": "停电",
-        },
-    )
+    r = _post_closure(client, day="2026-11-26", provider=str(YUEHUA), part="上午", places="0", reason="停电")
     page = r.get_data(as_text=True)
     assert "请联系老人改期" in page and "悦华养老服务中心 11月26日上午：应为0个名额，已约1个，保留1个" in page
     assert windows(YUEHUA, start.date())["上午"] == (1, 1)

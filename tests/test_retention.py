@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import subprocess
 
 import sqlalchemy as sa
 from rasa.shared.core.domain import Domain
@@ -19,7 +18,7 @@ from bot.models.live_chat import ChatMessage
 from bot.models.outreach import OutreachContact
 from bot.contact.sms import send_sms
 from rasa_ext.tracker_store import CachingSQLTrackerStore
-from tests.stack import ROOT, VENV_BIN
+from tests.stack import ROOT, run_python
 
 DOMAIN = Domain.load(str(ROOT / "domain.yml"))
 
@@ -40,6 +39,22 @@ def _senders(tracker_db: str) -> set[str]:
     return found
 
 
+def _queued_reminder(attempt_key: str) -> None:
+    """A reminder SMS to 张桂兰 queued today (by the pinned clock)."""
+    with session_scope() as s:
+        s.add(
+            OutreachContact(
+                kind="reminder",
+                elder_id=1,
+                channel="sms",
+                to_number="13800000001",
+                day=clock.today(),
+                status="queued",
+                attempt_key=attempt_key,
+            )
+        )
+
+
 def test_old_personal_data_goes_and_recent_stays(db_url, tmp_path, pin_clock, monkeypatch):
     tracker_db = str(tmp_path / "tracker.db")
     monkeypatch.setenv("TRACKER_STORE_URL", f"sqlite:///{tracker_db}")
@@ -48,32 +63,10 @@ def test_old_personal_data_goes_and_recent_stays(db_url, tmp_path, pin_clock, mo
     old_sms = send_sms("13800000001", "【12349养老服务】旧的短信")
     identity.send_code("old-conversation", 1)
     _conversation(store, "old-conversation", clock.now())
-    with session_scope() as s:
-        s.add(
-            OutreachContact(
-                kind="reminder",
-                elder_id=1,
-                channel="sms",
-                to_number="13800000001",
-                day=clock.today(),
-                status="queued",
-                attempt_key="reminder:old",
-            )
-        )
+    _queued_reminder("reminder:old")
     pin_clock("2026-11-20T10:00")
     new_sms = send_sms("13800000001", "【12349养老服务】新的短信")
-    with session_scope() as s:
-        s.add(
-            OutreachContact(
-                kind="reminder",
-                elder_id=1,
-                channel="sms",
-                to_number="13800000001",
-                day=clock.today(),
-                status="queued",
-                attempt_key="reminder:new",
-            )
-        )
+    _queued_reminder("reminder:new")
     _conversation(store, "new-conversation", clock.now())
 
     pin_clock("2026-11-23T10:00")
@@ -134,13 +127,9 @@ def test_a_web_thread_with_an_advisor_goes_whole_when_its_last_message_is_old(
 
 
 def test_the_command_line_reports_a_dry_run(db_url, tmp_path):
-    done = subprocess.run(
-        [str(VENV_BIN / "python"), "-m", "bot.manage", "retention", "--dry-run"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={
+    done = run_python(
+        ["-m", "bot.manage", "retention", "--dry-run"],
+        {
             "PATH": "/usr/bin:/bin",
             "DATABASE_URL": db_url,
             "TRACKER_STORE_URL": f"sqlite:///{tmp_path / 't.db'}",

@@ -14,7 +14,17 @@ import pytest
 import sqlalchemy as sa
 
 from tests.pg import REDIS_TEST_URL, postgres_available, redis_available, temporary_database
-from tests.stack import MODEL, ROOT, VENV_BIN, Process, Stack, free_port, latest_code, wait_http
+from tests.stack import (
+    ROOT,
+    VENV_BIN,
+    Process,
+    Stack,
+    actions_command,
+    free_port,
+    latest_code,
+    rasa_command,
+    wait_http,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -53,29 +63,11 @@ class TwoByTwo(Stack):
             capture_output=True,
         )
         self.processes["actions2"] = Process(
-            "actions2",
-            [str(VENV_BIN / "python"), "-m", "actions.server", "--port", str(self.actions2_port)],
-            env,
-            self.workdir / "actions2.log",
+            "actions2", actions_command(self.actions2_port), env, self.workdir / "actions2.log"
         )
         self.processes["rasa2"] = Process(
             "rasa2",
-            [
-                str(VENV_BIN / "rasa"),
-                "run",
-                "--enable-api",
-                "--interface",
-                "127.0.0.1",
-                f"--auth-token={env['RASA_AUTH_TOKEN']}",
-                "--port",
-                str(self.rasa2_port),
-                "--model",
-                str(MODEL),
-                "--endpoints",
-                str(second),
-                "--credentials",
-                "credentials.yml",
-            ],
+            rasa_command(self.rasa2_port, env["RASA_AUTH_TOKEN"], second),
             env,
             self.workdir / "rasa2.log",
         )

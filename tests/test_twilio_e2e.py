@@ -24,7 +24,6 @@ from server import rasa_client
 from server.speech import speakable
 from tests.stack import (
     ROOT,
-    VENV_BIN,
     Process,
     db_rows,
     free_port,
@@ -32,11 +31,23 @@ from tests.stack import (
     new_stack,
     print_logs,
     wait_http,
+    web_command,
 )
 from server.telephony.dialogue import TRANSFERRING
 from tests.test_twilio_support import ADVISOR, CALLER, TOKEN, Call, TwilioSide
 
 pytestmark = pytest.mark.e2e
+
+# the phone line's settings in the e2e stacks: Twilio with signatures checked, an advisor
+# on duty all day
+PHONE_ENV = {
+    "TWILIO_AUTH_TOKEN": TOKEN,
+    "ADVISOR_PHONE_NUMBER": ADVISOR,
+    "ADVISOR_HOURS": "00:00-24:00",
+    "TWILIO_ACCOUNT_SID": "",
+    "PUBLIC_BASE_URL": "",
+    "TWILIO_VALIDATE_SIGNATURE": "true",
+}
 
 
 def _hours_excluding_now() -> str:
@@ -49,31 +60,13 @@ def phone_stack(tmp_path_factory):
     stack = new_stack(
         tmp_path_factory,
         "phone",
-        extra_env={
-            "TWILIO_AUTH_TOKEN": TOKEN,
-            "ADVISOR_PHONE_NUMBER": ADVISOR,
-            "ADVISOR_HOURS": "00:00-24:00",
-            "TWILIO_ACCOUNT_SID": "",
-            "PUBLIC_BASE_URL": "",
-            "TWILIO_VALIDATE_SIGNATURE": "true",
-        },
+        extra_env=PHONE_ENV,
     )
     night_port = free_port()
     env = dict(stack.env(), ADVISOR_HOURS=_hours_excluding_now())
     night = Process(
         "web-night",
-        [
-            str(VENV_BIN / "gunicorn"),
-            "--bind",
-            f"127.0.0.1:{night_port}",
-            "--workers",
-            "1",
-            "--threads",
-            "8",
-            "--timeout",
-            "60",
-            "server:create_app()",
-        ],
+        web_command(night_port, threads=8),
         env,
         stack.workdir / "web-night.log",
     )
@@ -111,6 +104,16 @@ def asked_for_the_last_four(call, answer):
         assert "名字" in answer.said or "姓名" in answer.said, answer.said
         answer = call.say("张桂兰")
     return answer
+
+
+def _outcome(stack, call) -> str:
+    """The outcome stored for the call."""
+    return db_rows(stack, "select outcome from calls where call_sid=:s", s=call.sid)[0].outcome
+
+
+def _safety_kind(stack, call) -> str:
+    """The kind of the first safety event of the call's conversation."""
+    return db_rows(stack, "select kind from safety_events where sender_id=:s", s="voice-" + call.sid)[0].kind
 
 
 def user_turns_in_rasa(stack, sender: str) -> int:
@@ -236,10 +239,7 @@ def test_zhuan_ren_gong_transfers_to_the_advisor_with_dial(line, phone_stack):
     assert done.hung_up
     rows = db_rows(phone_stack, "select kind from handoffs where sender_id=:s", s="voice-" + call.sid)
     assert [r.kind for r in rows] == ["request_human"]
-    assert (
-        db_rows(phone_stack, "select outcome from calls where call_sid=:s", s=call.sid)[0].outcome
-        == "transferred"
-    )
+    assert _outcome(phone_stack, call) == "transferred"
 
 
 def test_key_zero_transfers_and_an_unanswered_transfer_becomes_a_callback(line, phone_stack):
@@ -271,10 +271,7 @@ def test_out_of_hours_takes_a_callback_request_for_the_advisor_queue(night_line,
     )[0]
     assert (row.channel, row.phone, row.status) == ("voice", CALLER, "open")
     assert row.elder_id is not None  # the advisor sees who it is (张桂兰)
-    assert (
-        db_rows(phone_stack, "select outcome from calls where call_sid=:s", s=call.sid)[0].outcome
-        == "callback"
-    )
+    assert _outcome(phone_stack, call) == "callback"
 
 
 def test_emergency_transfers_immediately(line, phone_stack):
@@ -284,12 +281,7 @@ def test_emergency_transfers_immediately(line, phone_stack):
     assert answer.dialled == ADVISOR
     assert "幺二零" in answer.said
     assert "打个分" not in answer.said
-    assert (
-        db_rows(phone_stack, "select kind from safety_events where sender_id=:s", s="voice-" + call.sid)[
-            0
-        ].kind
-        == "emergency"
-    )
+    assert _safety_kind(phone_stack, call) == "emergency"
 
 
 def test_emergency_out_of_hours_says_call_120_and_frees_the_line(night_line):
@@ -311,12 +303,7 @@ def test_crisis_on_the_phone_transfers_at_once(line, phone_stack):
     # by the line's own "正在为您转接"
     assert safety_replies()["crisis"]["handoff"] in answer.said
     assert answer.said.endswith(TRANSFERRING)
-    assert (
-        db_rows(phone_stack, "select kind from safety_events where sender_id=:s", s="voice-" + call.sid)[
-            0
-        ].kind
-        == "crisis"
-    )
+    assert _safety_kind(phone_stack, call) == "crisis"
 
 
 def test_crisis_out_of_hours_is_not_hung_up_on(night_line):
@@ -354,10 +341,7 @@ def test_goodbye_asks_for_a_rating_stores_it_and_hangs_up(line, phone_stack):
         phone_stack, "select score, channel, phone from satisfaction_ratings where call_sid=:s", s=call.sid
     )
     assert [(r.score, r.channel, r.phone) for r in ratings] == [(5, "voice", CALLER)]
-    assert (
-        db_rows(phone_stack, "select outcome from calls where call_sid=:s", s=call.sid)[0].outcome
-        == "goodbye"
-    )
+    assert _outcome(phone_stack, call) == "goodbye"
 
 
 def test_no_rating_given_still_ends_the_call_politely(line, phone_stack):

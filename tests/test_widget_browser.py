@@ -125,13 +125,19 @@ def phone_context(browser):  # noqa: F811
     context.close()
 
 
+def _greeted(stack, context):
+    """A new page of the site in `context`, once the widget has greeted."""
+    page = context.new_page()
+    page.goto(stack.web_url + "/")
+    wait_bot_count(page, 1)
+    return page
+
+
 @pytest.mark.e2e
 @pytest.mark.browser
 def test_conversation_text_sizes_and_reload(stack, phone_context):
-    page = phone_context.new_page()
-    page.goto(stack.web_url + "/")
     # The bot greets with quick-reply buttons as soon as the widget opens.
-    wait_bot_count(page, 1)
+    page = _greeted(stack, phone_context)
     assert page.locator(f"{BOT} .ew-quick-btn").count() >= 2
     standard = font_px(page, f"{BOT} .ew-bubble")
     assert standard >= 20  # large text by default
@@ -187,9 +193,7 @@ def test_conversation_text_sizes_and_reload(stack, phone_context):
     screenshot(page, "widget-phone-after-reload")
 
     # A new tab is a new conversation, but the size stays this device's choice.
-    other = phone_context.new_page()
-    other.goto(stack.web_url + "/")
-    wait_bot_count(other, 1)
+    other = _greeted(stack, phone_context)
     assert other.locator(f"{W} .ew-from-user").count() == 0
     assert "ew-size-xlarge" in other.get_attribute(W, "class")
     other.click(f"{W} .ew-size-xlarge")
@@ -200,9 +204,7 @@ def test_conversation_text_sizes_and_reload(stack, phone_context):
 @pytest.mark.e2e
 @pytest.mark.browser
 def test_read_aloud_call_links_escaping_and_human_handoff(stack, phone_context):
-    page = phone_context.new_page()
-    page.goto(stack.web_url + "/")
-    wait_bot_count(page, 1)
+    page = _greeted(stack, phone_context)
     # one switch, no button per message
     assert page.locator(f"{W} .ew-speak").count() == 0
     switch = page.locator(f"{W} .ew-read-aloud")
