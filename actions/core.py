@@ -9,19 +9,18 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
-    caller_phone,
     channel,
     confident_policy_answer,
     guarded,
     latest_text,
     log,
+    queue_handoff,
     say_referral,
 )
 from actions import booking, eligibility  # noqa: F401 - their forms' data (forms.why_response)
 from actions.forms import MissPolicy, Reply, count_miss, why_response
 from bot.contact import advisor_calendar
 from bot.text import facts
-from bot.contact import handoff
 from bot.contact import live_chat
 
 QUEUE_DOWN_TEXT = (
@@ -118,13 +117,7 @@ class ActionHandoff(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         try:
-            handoff_id = handoff.create_handoff(
-                "request_human",
-                sender_id=tracker.sender_id,
-                channel=channel(tracker),
-                phone=caller_phone(tracker),
-                summary=latest_text(tracker),
-            )
+            handoff_id = queue_handoff(tracker, "request_human")
         except Exception:  # the queue is down: a person is still reachable
             log.exception("could not queue a handoff for sender %s", tracker.sender_id)
             handoff_id = None
@@ -216,17 +209,7 @@ class ActionMisunderstood(Action):
             dispatcher, tracker, int(tracker.get_slot("misunderstood_count") or 0), MISUNDERSTOOD
         )
         if offered:
-            guarded(
-                dispatcher,
-                "queue fallback handoff",
-                lambda: handoff.create_handoff(
-                    "fallback",
-                    sender_id=tracker.sender_id,
-                    channel=channel(tracker),
-                    phone=caller_phone(tracker),
-                    summary=latest_text(tracker),
-                ),
-            )
+            guarded(dispatcher, "queue fallback handoff", lambda: queue_handoff(tracker, "fallback"))
             return [SlotSet("misunderstood_count", 0)]
         return [SlotSet("misunderstood_count", count)]
 
@@ -238,17 +221,7 @@ class ActionRecordComplaint(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
-        done = guarded(
-            dispatcher,
-            "record complaint",
-            lambda: handoff.create_handoff(
-                "complaint",
-                sender_id=tracker.sender_id,
-                channel=channel(tracker),
-                phone=caller_phone(tracker),
-                summary=latest_text(tracker),
-            ),
-        )
+        done = guarded(dispatcher, "record complaint", lambda: queue_handoff(tracker, "complaint"))
         if done is not None:
             dispatcher.utter_message(response="utter_complaint")
         return []

@@ -25,8 +25,8 @@ from rasa_sdk.types import DomainDict
 from actions.common import (
     HUMAN_BUTTON,
     MOBILE_NUMBER_FLAGS,
+    queue_handoff,
     caller_phone,
-    channel,
     confident_policy_answer,
     entity_values,
     form_buttons,
@@ -39,7 +39,6 @@ from actions.common import (
 from actions.forms import FormValidation, MissPolicy, Reply, count_miss
 from bot import identity, referrals
 from bot.eligibility import rules as eligibility
-from bot.contact import handoff
 from bot.text import facts as factlib
 from bot.clock import today
 from bot.eligibility.caller import stored_facts_for_phone
@@ -521,15 +520,7 @@ class ValidateEligibilityForm(FormValidation):
 
     def _handoff(self, tracker: Tracker, dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
         handoff_id = guarded(
-            dispatcher,
-            "eligibility handoff",
-            lambda: handoff.create_handoff(
-                "fallback",
-                sender_id=tracker.sender_id,
-                channel=channel(tracker),
-                phone=caller_phone(tracker),
-                summary="eligibility: " + latest_text(tracker),
-            ),
+            dispatcher, "eligibility handoff", lambda: queue_handoff(tracker, "fallback", "eligibility: ")
         )
         if handoff_id is not None:
             dispatcher.utter_message(
