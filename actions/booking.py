@@ -22,7 +22,6 @@ from typing import Any, Dict, List, Optional, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.forms import FormValidationAction
 
 from actions.common import (
     HUMAN_BUTTON,
@@ -38,6 +37,7 @@ from actions.common import (
     latest_text,
     say_referral,
 )
+from actions.forms import FormValidation, MissPolicy, Reply, count_miss
 from actions.policy import answer_price_question, is_service_price_question
 from bot import identity, referrals, safety
 from bot.booking import ledger as booking
@@ -228,13 +228,22 @@ def _request_key(tracker: Tracker, what: str) -> str:
     return f"{what}:{tracker.sender_id}:{message_id}"[:160]
 
 
-class BookingFormValidation(FormValidationAction):
+class BookingFormValidation(FormValidation):
     """Shared validation of the booking forms. Overrides `run` so that each answer is
     understood in the context of the question just asked (requested_slot)."""
 
     @abc.abstractmethod
     def name(self) -> Text:
         """validate_<form name>."""
+
+    # the booking forms explain only why they ask who is calling
+    why_response = "utter_why_identity_check"
+    why_at = IDENTITY_QUESTIONS
+    # "等一下" at the read-back is no wait; the code is never a side question
+    no_wait_at = ("booking_confirm",)
+    no_side_question_at = ("booking_code",)
+    # the reader of each answer says what was wrong; the second miss in a row offers a person
+    misses = MissPolicy(offer=Reply(text=OFFER_HUMAN_TEXT, buttons=tuple(HUMAN_BUTTONS), form_question=True))
 
     # the order in which a form asks; subclasses list their task slots
     task_order: tuple[str, ...] = ()
@@ -275,28 +284,14 @@ class BookingFormValidation(FormValidationAction):
         ):
             # the booking forms' own way out ("先不约了"); other forms: rules.yml `stop`
             return [SlotSet("booking_aborted", "user"), SlotSet("requested_slot", None)]
-        if requested and requested != "booking_confirm" and bt.asks_to_wait(text):
-            # "等一下，有人敲门": no answer and no miss; the question stays open
-            dispatcher.utter_message(response="utter_take_your_time")
+        interrupted = self.interruption(dispatcher, tracker, requested, text) if requested else None
+        if interrupted:
+            # "等一下，有人敲门" (the question stays open), "为什么要身份证？" (the reason, then the
+            # same question again), "洗一次澡要多少钱？" instead of a day (answered, then the
+            # same question again with everything said so far kept): no miss counted
             return [
                 SlotSet("booking_failures", slots.get("booking_failures") or 0),
-                SlotSet("booking_question_asked", True),
-                SlotSet("requested_slot", requested),
-            ]
-        if requested in IDENTITY_QUESTIONS and factlib.is_why_question(text):
-            # "为什么要身份证？": the reason, then the same question again; no miss counted
-            dispatcher.utter_message(response="utter_why_identity_check")
-            return [
-                SlotSet("booking_failures", slots.get("booking_failures") or 0),
-                SlotSet("booking_question_asked", None),
-                SlotSet("requested_slot", requested),
-            ]
-        if requested and requested != "booking_code" and self.side_question(dispatcher, tracker, text, slots):
-            # "洗一次澡要多少钱？" instead of a day: answered, then the same question again
-            # with everything said so far kept, and no miss counted
-            return [
-                SlotSet("booking_failures", slots.get("booking_failures") or 0),
-                SlotSet("booking_question_asked", None),
+                SlotSet("booking_question_asked", None if interrupted.asks_again else True),
                 SlotSet("requested_slot", requested),
             ]
         if (
@@ -326,10 +321,10 @@ class BookingFormValidation(FormValidationAction):
                 if understood:
                     turn.set("booking_failures", 0)
                 elif understood is False:
-                    failures += 1
+                    failures, offered = count_miss(dispatcher, tracker, failures, self.misses)
                     turn.set("booking_failures", failures)
-                    if failures >= 2:
-                        turn.say(OFFER_HUMAN_TEXT, HUMAN_BUTTONS, asks=True)
+                    if offered:
+                        turn.set("booking_question_asked", True)
                         turn.set("booking_failures", 0)
                 else:  # None: not the caller's fault (e.g. the time was full)
                     turn.set("booking_failures", failures)
@@ -359,14 +354,14 @@ class BookingFormValidation(FormValidationAction):
         return referral is not None and (referral.offer is not None or bt.service_from_text(text) is None)
 
     def side_question(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str, slots: Dict[str, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, requested: str, text: str, answered: bool
     ) -> bool:
         """A question about what the visit costs, asked in the middle of the form: answered
         from the price list (about the service being booked when it names none)."""
         if not text or text.startswith("/") or not policy_search.is_price_question(text):
             return False
         named = bt.service_from_text(text, entity_values(tracker, "service_type"))
-        service = named or slots.get("booking_service")
+        service = named or tracker.get_slot("booking_service")
         price = _price_sentence(service) if service else None
         if price:
             dispatcher.utter_message(text=price)

@@ -78,6 +78,20 @@ def latest_text(tracker: Tracker) -> str:
     return (tracker.latest_message or {}).get("text") or ""
 
 
+def queue_handoff(tracker: Tracker, reason: str, summary_prefix: str = "") -> int:
+    """Puts this conversation in the advisors' queue (bot/contact/handoff.py) with its
+    channel, the carrier's number and the caller's latest words; returns the handoff's id."""
+    from bot.contact import handoff
+
+    return handoff.create_handoff(
+        reason,
+        sender_id=tracker.sender_id,
+        channel=channel(tracker),
+        phone=caller_phone(tracker),
+        summary=summary_prefix + latest_text(tracker),
+    )
+
+
 def entity_values(tracker: Tracker, entity: str) -> list[Any]:
     return list(tracker.get_latest_entity_values(entity))
 
@@ -109,19 +123,26 @@ def say_referral(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) 
     return True
 
 
-def uncovered_benefit_answer(text: str) -> str | None:
-    """Where to ask, when a message names a benefit the policy pack does not cover (高龄津贴,
-    养老金: policies/<region>/coverage.yml), else None."""
+def _lookup(text: str, what: str) -> Any:
+    """The policy knowledge base's answer to a message that was not read as a policy
+    question; None for a button payload or when the base fails (the caller gets the usual
+    reply; the policy path reports a broken pack)."""
     if not text or text.startswith("/"):
         return None
     from bot.policy import kb as policy_kb
 
     try:
-        answer = policy_kb.get_kb().answer(question=text)
-    except Exception:  # the caller gets the usual reply; the policy path reports a broken pack
-        log.exception("policy knowledge base failed on a coverage lookup")
+        return policy_kb.get_kb().answer(question=text)
+    except Exception:
+        log.exception("policy knowledge base failed on a %s lookup", what)
         return None
-    return answer.text if answer.kind == "not_covered" else None
+
+
+def uncovered_benefit_answer(text: str) -> str | None:
+    """Where to ask, when a message names a benefit the policy pack does not cover (高龄津贴,
+    养老金: policies/<region>/coverage.yml), else None."""
+    answer = _lookup(text, "coverage")
+    return answer.text if answer is not None and answer.kind == "not_covered" else None
 
 
 def confident_policy_answer(text: str, min_confidence: float = 0.0) -> tuple[str, str] | None:
@@ -129,15 +150,12 @@ def confident_policy_answer(text: str, min_confidence: float = 0.0) -> tuple[str
     about, else None. For messages the classifier did not read as policy questions (out of
     scope, not understood, a "no" to the safety question): the base's own threshold keeps
     its precision (benchmarks/RESULTS.md, policy retrieval); `min_confidence` asks for more."""
-    if not text or text.startswith("/"):
-        return None
-    from bot.policy import kb as policy_kb
-
-    try:
-        answer = policy_kb.get_kb().answer(question=text)
-    except Exception:  # the caller gets the usual reply; the policy path reports a broken pack
-        log.exception("policy knowledge base failed on a fallback lookup")
-        return None
-    if answer.kind != "answer" or not answer.program_id or answer.confidence < min_confidence:
+    answer = _lookup(text, "fallback")
+    if (
+        answer is None
+        or answer.kind != "answer"
+        or not answer.program_id
+        or answer.confidence < min_confidence
+    ):
         return None
     return answer.text, answer.program_id

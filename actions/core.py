@@ -9,17 +9,18 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
-    caller_phone,
     channel,
     confident_policy_answer,
     guarded,
     latest_text,
     log,
+    queue_handoff,
     say_referral,
 )
+from actions import booking, eligibility  # noqa: F401 - their forms' data (forms.why_response)
+from actions.forms import MissPolicy, Reply, count_miss, why_response
 from bot.contact import advisor_calendar
 from bot.text import facts
-from bot.contact import handoff
 from bot.contact import live_chat
 
 QUEUE_DOWN_TEXT = (
@@ -66,16 +67,6 @@ class ActionSessionStart(Action):
         return events
 
 
-# the reason given when a caller asks why a form's question is asked
-WHY_RESPONSES = {
-    "eligibility_form": "utter_why_eligibility_questions",
-    "book_service_form": "utter_why_identity_check",
-    "query_booking_form": "utter_why_identity_check",
-    "cancel_booking_form": "utter_why_identity_check",
-    "reschedule_booking_form": "utter_why_identity_check",
-}
-
-
 class ActionRepeat(Action):
     """Says the last bot answer again (再说一遍 / * on the keypad)."""
 
@@ -97,13 +88,7 @@ class ActionRepeat(Action):
         if loop and facts.is_why_question(latest_text(tracker)):
             # "问我年纪干什么？" reads like 再问一遍: the reason is what was asked for; the
             # form then asks its question again
-            why = WHY_RESPONSES.get(loop)
-            if loop != "eligibility_form" and tracker.get_slot("requested_slot") not in (
-                "booking_person_name",
-                "booking_id_last4",
-                "booking_code",
-            ):
-                why = None  # the booking forms explain only why they ask who is calling
+            why = why_response(loop, tracker.get_slot("requested_slot"))  # the form's own reason
             if why:
                 dispatcher.utter_message(response=why)
                 return []
@@ -132,13 +117,7 @@ class ActionHandoff(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         try:
-            handoff_id = handoff.create_handoff(
-                "request_human",
-                sender_id=tracker.sender_id,
-                channel=channel(tracker),
-                phone=caller_phone(tracker),
-                summary=latest_text(tracker),
-            )
+            handoff_id = queue_handoff(tracker, "request_human")
         except Exception:  # the queue is down: a person is still reachable
             log.exception("could not queue a handoff for sender %s", tracker.sender_id)
             handoff_id = None
@@ -202,6 +181,13 @@ class ActionOutOfScope(Action):
         return []
 
 
+# Outside the forms: a miss asks to rephrase, the second in a row offers a person (and
+# puts the conversation in the advisors' queue).
+MISUNDERSTOOD = MissPolicy(
+    again=Reply(response="utter_ask_rephrase"), offer=Reply(response="utter_offer_human")
+)
+
+
 class ActionMisunderstood(Action):
     """First miss: ask to rephrase. Second miss in a row: offer a human."""
 
@@ -219,22 +205,12 @@ class ActionMisunderstood(Action):
         if policy:  # not classified, but the words name one of our programs for sure
             dispatcher.utter_message(text=policy[0])
             return [SlotSet("misunderstood_count", 0), SlotSet("policy_program", policy[1])]
-        count = int(tracker.get_slot("misunderstood_count") or 0) + 1
-        if count >= 2:
-            dispatcher.utter_message(response="utter_offer_human")
-            guarded(
-                dispatcher,
-                "queue fallback handoff",
-                lambda: handoff.create_handoff(
-                    "fallback",
-                    sender_id=tracker.sender_id,
-                    channel=channel(tracker),
-                    phone=caller_phone(tracker),
-                    summary=latest_text(tracker),
-                ),
-            )
+        count, offered = count_miss(
+            dispatcher, tracker, int(tracker.get_slot("misunderstood_count") or 0), MISUNDERSTOOD
+        )
+        if offered:
+            guarded(dispatcher, "queue fallback handoff", lambda: queue_handoff(tracker, "fallback"))
             return [SlotSet("misunderstood_count", 0)]
-        dispatcher.utter_message(response="utter_ask_rephrase")
         return [SlotSet("misunderstood_count", count)]
 
 
@@ -245,17 +221,7 @@ class ActionRecordComplaint(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
-        done = guarded(
-            dispatcher,
-            "record complaint",
-            lambda: handoff.create_handoff(
-                "complaint",
-                sender_id=tracker.sender_id,
-                channel=channel(tracker),
-                phone=caller_phone(tracker),
-                summary=latest_text(tracker),
-            ),
-        )
+        done = guarded(dispatcher, "record complaint", lambda: queue_handoff(tracker, "complaint"))
         if done is not None:
             dispatcher.utter_message(response="utter_complaint")
         return []

@@ -23,9 +23,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import (
+    HUMAN_BUTTON,
     MOBILE_NUMBER_FLAGS,
+    queue_handoff,
     caller_phone,
-    channel,
     confident_policy_answer,
     entity_values,
     form_buttons,
@@ -35,10 +36,9 @@ from actions.common import (
     latest_text,
     say_referral,
 )
+from actions.forms import FormValidation, MissPolicy, Reply, count_miss
 from bot import identity, referrals
 from bot.eligibility import rules as eligibility
-from bot.contact import handoff
-from bot.booking import text as bt
 from bot.text import facts as factlib
 from bot.clock import today
 from bot.eligibility.caller import stored_facts_for_phone
@@ -77,7 +77,6 @@ STATE_SLOTS = (
     "elig_sms_phone",
     "elig_sms_sent",
 )
-MAX_FAILURES = 2
 SKIPPED_TEXT = "这一项我先跳过，到时候请社区帮您认定。"
 
 # A question back instead of an answer ("助餐点一般在哪里？"): a value reader may still find
@@ -406,11 +405,38 @@ class ActionEligibilityStart(Action):
         return events
 
 
-class ValidateEligibilityForm(FormValidationAction):
+class ValidateEligibilityForm(FormValidation):
     """Asks only the facts that can still change a result; reads colloquial answers."""
 
     def name(self) -> Text:
         return "validate_eligibility_form"
+
+    why_response = "utter_why_eligibility_questions"  # at every question
+    # a miss says what a good answer is like; the second in a row at a question offers a
+    # person (then yes: a person, no: the question again, anything else: skipped)
+    misses = MissPolicy(
+        again=Reply(text="不好意思，我没听清楚。{example}", custom={"misunderstood": True}),
+        offer=Reply(
+            text="不好意思，我还是没听明白。{example}要不要我帮您转人工顾问？",
+            buttons=(HUMAN_BUTTON,),
+            custom={"misunderstood": True},
+        ),
+    )
+
+    def side_question(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, requested: str, text: str, answered: bool
+    ) -> bool:
+        """A question back that the knowledge base answers ("助餐点在哪儿？"), even when a
+        value reader found a word in it."""
+        side = (
+            _policy_answer_too(tracker, text) if text and (not answered or is_side_question(text)) else None
+        )
+        if not side:
+            return False
+        log.info("eligibility: side question answered while asking %s", requested)
+        dispatcher.utter_message(text=side)
+        dispatcher.utter_message(response="utter_back_to_form")
+        return True
 
     async def required_slots(
         self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -456,26 +482,12 @@ class ValidateEligibilityForm(FormValidationAction):
         if parsed is None and text and factlib.is_dont_know(text):
             parsed = factlib.DONT_KNOW
             dispatcher.utter_message(text="没关系，这一项先跳过。")
-        if parsed is None and bt.asks_to_wait(text):
-            # "等一下，我找找户口本": no answer and no miss; the question stays open
-            dispatcher.utter_message(response="utter_take_your_time")
-            return {slot: None, "elig_failures": failures}
-        if parsed is None and factlib.is_why_question(text):
-            # "问我年纪干什么？": the reason, then the same question again; no miss counted
-            dispatcher.utter_message(response="utter_why_eligibility_questions")
-            return {slot: None, "elig_failures": failures}
-        side = (
-            _policy_answer_too(tracker, text) if text and (parsed is None or is_side_question(text)) else None
-        )
-        if side:
-            # a side question ("助餐点在哪儿？") instead of an answer: answered, then the same
-            # question again, with everything said so far kept and no miss counted
-            log.info("eligibility: side question answered while asking %s", slot)
-            dispatcher.utter_message(text=side)
-            dispatcher.utter_message(response="utter_back_to_form")
+        if self.interruption(dispatcher, tracker, slot, text, answered=parsed is not None):
+            # "等一下，我找找户口本", "问我年纪干什么？", a side question ("助餐点在哪儿？"):
+            # the question stays open with everything said so far kept; no miss counted
             return {slot: None, "elig_failures": failures}
         if parsed is None:
-            offered = failures.get(slot, 0) >= MAX_FAILURES
+            offered = self.misses.offered(failures.get(slot, 0))
             if offered and factlib.parse_yes_no(text) is True:
                 return self._handoff(tracker, dispatcher)
             if offered and factlib.parse_yes_no(text) is False:
@@ -489,18 +501,10 @@ class ValidateEligibilityForm(FormValidationAction):
                 failures.pop(slot, None)
                 dispatcher.utter_message(text=SKIPPED_TEXT)
                 return {slot: factlib.DONT_KNOW, "elig_failures": failures}
-            failures[slot] = failures.get(slot, 0) + 1
-            if failures[slot] >= MAX_FAILURES:
-                dispatcher.utter_message(
-                    text=f"不好意思，我还是没听明白。{EXAMPLES.get(slot, '')}要不要我帮您转人工顾问？",
-                    buttons=[{"title": "转人工", "payload": "/request_human"}],
-                    json_message={"misunderstood": True},
-                )
-            else:
-                dispatcher.utter_message(
-                    text=f"不好意思，我没听清楚。{EXAMPLES.get(slot, '')}",
-                    json_message={"misunderstood": True},
-                )
+            # the count stays at the offer, to read the answer to it
+            failures[slot], _ = count_miss(
+                dispatcher, tracker, failures.get(slot, 0), self.misses, example=EXAMPLES.get(slot, "")
+            )
             return {slot: None, "elig_failures": failures}
         failures.pop(slot, None)
         result = {slot: parsed, "elig_failures": failures}
@@ -516,15 +520,7 @@ class ValidateEligibilityForm(FormValidationAction):
 
     def _handoff(self, tracker: Tracker, dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
         handoff_id = guarded(
-            dispatcher,
-            "eligibility handoff",
-            lambda: handoff.create_handoff(
-                "fallback",
-                sender_id=tracker.sender_id,
-                channel=channel(tracker),
-                phone=caller_phone(tracker),
-                summary="eligibility: " + latest_text(tracker),
-            ),
+            dispatcher, "eligibility handoff", lambda: queue_handoff(tracker, "fallback", "eligibility: ")
         )
         if handoff_id is not None:
             dispatcher.utter_message(
