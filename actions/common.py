@@ -33,7 +33,7 @@ STOP_BUTTON = {"title": COMMON_WORDING.text("buttons.stop"), "payload": "/stop"}
 
 
 def with_anything_else(text: str) -> str:
-    """A result followed by the one question after a task: "还有别的事吗？"."""
+    """A result followed by the one question after a task (actions/wording.yml anything_else)."""
     return text + COMMON_WORDING.text("anything_else")
 
 
