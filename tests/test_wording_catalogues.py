@@ -17,7 +17,10 @@ ROOT = Path(__file__).resolve().parents[1]
 # catalogue -> (the name the code calls it by, the modules that say its sentences)
 CATALOGUES = {
     "bot/booking/wording.yml": ("WORDING", ("actions/booking.py", "bot/booking/ledger.py")),
-    "bot/eligibility/wording.yml": ("WORDING", ("actions/eligibility.py",)),
+    "bot/eligibility/wording.yml": (
+        "WORDING",
+        ("actions/eligibility.py", "bot/eligibility/summary.py", "bot/eligibility/focus.py"),
+    ),
     "actions/wording.yml": (
         "COMMON_WORDING",
         ("actions/common.py", "actions/core.py", "actions/policy.py", "actions/safety.py"),
