@@ -587,16 +587,8 @@ def _notify(s: Session, b: Booking, kind: str, returned_minutes: int = 0) -> int
             _cost_sentence(b.free_minutes_applied, b.cost_fen),
         )
         what = WORDING.format("sms.booked_for" if kind == "booking_confirmed" else "sms.moved_for", whom=whom)
-        text = WORDING.format(
-            "sms.visit",
-            greeting=greeting,
-            what=what,
-            service=service,
-            when=time,
-            address=b.address,
-            reference=ref,
-            cost=cost,
-        )
+        said = dict(greeting=greeting, what=what, service=service, when=time, reference=ref, cost=cost)
+        text = WORDING.format("sms.visit", address=b.address, **said)
         params = {
             "greeting": greeting,
             "whom": whom,
