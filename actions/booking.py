@@ -36,6 +36,7 @@ from actions.common import (
     is_voice,
     latest_text,
     say_referral,
+    with_anything_else,
 )
 from actions.forms import FormValidation, MissPolicy, Reply, count_miss
 from actions.policy import answer_price_question, is_service_price_question
@@ -43,6 +44,7 @@ from bot import identity, referrals, safety
 from bot.booking import ledger as booking
 from bot.policy import search as policy_search
 from bot.booking import text as bt
+from bot.booking.wording import WORDING
 from bot.text import facts as factlib
 from bot.db import session_scope
 from bot.text.masking import mask_phone
@@ -92,9 +94,9 @@ YES_NO_SLOTS = ("booking_confirm", "booking_address_ok")
 # The answers to a read-back offered as buttons on the web, in the caller's own words (a tap
 # is read like typing: "不对" asks which part is wrong).
 READ_BACK_ANSWERS = ("对", "不对")
-TOO_MANY_TRIES = "为了保护老人的信息，核对的次数不能太多。"
+TOO_MANY_TRIES = WORDING.text("identity.too_many_tries")
 # Asked when the caller cannot give the ID number's last four: her registered phone instead
-PHONE_INSTEAD = "没关系。您也可以说老人登记的手机号码，或者手机尾号；也可以说“转人工”，请顾问帮您。"
+PHONE_INSTEAD = WORDING.text("identity.phone_instead")
 PHONE_OFFERED = "phone_offered"  # booking_id_last4 while the phone is offered instead
 OFFER_HUMAN_TEXT = "不好意思，我还是没弄明白。您可以说“转人工”，让顾问帮您办；也可以再跟我说一遍。"
 HUMAN_BUTTONS = [HUMAN_BUTTON]
@@ -103,7 +105,7 @@ _NEAR_DAYS = {1: "明天", 2: "后天"}
 TIME_BUTTONS = 4
 # "不对" at a read-back says something is wrong, not "cancel it" (不要了, 算了 do)
 _WRONG = re.compile(r"不对|错了|不是|搞错|弄错|说错")
-WHICH_PART_WRONG = "好的，哪里不对？是服务、日子，还是地址？您直接说要改成什么就行。"
+WHICH_PART_WRONG = WORDING.text("confirm.which_part_wrong")
 # "越快越好", "哪天都行": no day named, the nearest free times are offered
 _ANY_DAY = re.compile(
     r"越快越好|越早越好|尽快|尽早|早点|最近|最早|哪天都|随便|都可以|都行|你们定|你们安排|"
@@ -450,10 +452,7 @@ class BookingFormValidation(FormValidation):
             found = (elder.id, elder.name) if elder is not None else None
         if found is None:
             log.info("booking form: phone %s is not an elder's", mask_phone(phone))
-            turn.say(
-                f"尾号{phone[-4:]}的这个号码没有登记在我们的老人信息里。没关系，我们用老人的姓名来查。",
-                asks=False,
-            )
+            turn.say(WORDING.format("identity.phone_not_registered", tail=phone[-4:]), asks=False)
             return
         if identity.caller_id_matches(found[0], trusted):
             # the carrier's caller ID is her registered number (voice and SMS only)
@@ -477,18 +476,16 @@ class BookingFormValidation(FormValidation):
         sent = identity.send_code(turn.tracker.sender_id, elder_id, channel(turn.tracker))
         if sent.ok:
             turn.set("booking_candidate", str(elder_id))
-            whose = "老人家属" if sent.to_relative else "老人"
-            text = (
-                f"好的，我们重新给{whose}的手机{sent.sent_to_masked}发了一条短信，里面是新的6位数验证码，"
-                "以前的那个不能用了。请您收到后说一下验证码。"
-                if again
-                else f"为了保护老人的信息，我们给{whose}的手机{sent.sent_to_masked}发了一条短信，"
-                "里面有6位数的验证码。请您说一下验证码。"
+            whose = WORDING.text("identity.to_relative" if sent.to_relative else "identity.to_elder")
+            text = WORDING.format(
+                "identity.code_sent_again" if again else "identity.code_sent",
+                whose=whose,
+                phone=sent.sent_to_masked,
             )
             turn.say(text, custom={"expects_digits": identity.CODE_DIGITS})
             return
         self.to_a_person(
-            turn, TOO_MANY_TRIES if sent.code == "locked" else "这位老人没有登记手机，没法发验证码。"
+            turn, TOO_MANY_TRIES if sent.code == "locked" else WORDING.text("identity.no_mobile")
         )
 
     def to_a_person(self, turn: Turn, why: str) -> None:
@@ -496,7 +493,7 @@ class BookingFormValidation(FormValidation):
         for slot in ("booking_candidate", "booking_person_name", "booking_id_last4"):
             turn.set(slot, None)
         turn.set("booking_aborted", "identity")
-        turn.say(why + "请您说“转人工”，请顾问帮您核对。", HUMAN_BUTTONS, asks=False)
+        turn.say(WORDING.format("identity.to_a_person", why=why), HUMAN_BUTTONS, asks=False)
 
     def proven(self, turn: Turn, elder_id: int) -> None:
         with session_scope() as s:
@@ -521,14 +518,14 @@ class BookingFormValidation(FormValidation):
             self.proven(turn, candidate)
             return True
         if checked.code == "expired" or checked.code == "no_challenge":
-            turn.say("验证码已经过期了。", asks=False)
+            turn.say(WORDING.text("identity.code_expired"), asks=False)
             self.challenge(turn, candidate, again=True)
             return None
         if checked.code == "locked":
-            self.to_a_person(turn, "验证码不对。" + TOO_MANY_TRIES)
+            self.to_a_person(turn, WORDING.text("identity.code_wrong") + TOO_MANY_TRIES)
             return None
         turn.say(
-            f"验证码不对。请您再看一下短信，说那6位数字。还可以试{checked.tries_left}次。",
+            WORDING.format("identity.code_wrong_try_again", tries=checked.tries_left),
             custom={"expects_digits": identity.CODE_DIGITS},
         )
         return None
@@ -543,7 +540,7 @@ class BookingFormValidation(FormValidation):
             if requested == "booking_person_name":
                 name = bt.name_from_text(text, entity_values(turn.tracker, "person_name")) or name
             if not name:
-                turn.say("好的。请您先说一下老人的全名。")
+                turn.say(WORDING.text("identity.name_first"))
                 return True
             turn.set("booking_person_name", name)
             return self._check_phone_tail(turn, tail)
@@ -570,9 +567,7 @@ class BookingFormValidation(FormValidation):
             name = bt.name_from_text(text, entity_values(turn.tracker, "person_name"))
             if not name:
                 # no example name: any real name could be a registered elder's
-                turn.say(
-                    "不好意思，我没听清老人的名字。请您再说一遍老人的全名。", custom={"misunderstood": True}
-                )
+                turn.say(WORDING.text("identity.name_not_heard"), custom={"misunderstood": True})
                 return False
             turn.set("booking_person_name", name)
             last4 = bt.id_last4_from_text(text)
@@ -581,18 +576,16 @@ class BookingFormValidation(FormValidation):
             return True
         last4 = bt.id_last4_from_text(text)
         if not last4:
-            turn.say(
-                "请您说一下老人身份证号码的最后四位，一个数字一个数字地说。", custom=dict(ID_LAST4_FLAGS)
-            )
+            turn.say(WORDING.text("identity.ask_id_last4"), custom=dict(ID_LAST4_FLAGS))
             return False
         return self._check_last4(turn, last4)
 
     def _check_phone_tail(self, turn: Turn, tail: str) -> bool:
         """Her name and her registered phone's last four: a code to that phone proves it."""
-        return self._identify(turn, "phone_last4", tail, "手机尾号")
+        return self._identify(turn, "phone_last4", tail, WORDING.text("identity.phone_last4"))
 
     def _check_last4(self, turn: Turn, last4: str) -> bool:
-        return self._identify(turn, "id_last4", last4, "身份证后四位")
+        return self._identify(turn, "id_last4", last4, WORDING.text("identity.id_last4"))
 
     def _identify(self, turn: Turn, method: str, digits: str, what: str) -> bool:
         """Her name and four digits on file (ID or phone) say who is meant; the code sent to her
@@ -612,7 +605,7 @@ class BookingFormValidation(FormValidation):
         log.info("booking form: name + %s did not match an elder", method)
         turn.set("booking_person_name", None)
         turn.set("booking_id_last4", None)
-        turn.say(f"姓名和{what}对不上，没有查到这位老人。我们再来一次。", asks=False)
+        turn.say(WORDING.format("identity.no_match", what=what), asks=False)
         return False
 
     # ----- answers ------------------------------------------------------------------------
@@ -633,7 +626,7 @@ class BookingFormValidation(FormValidation):
         with session_scope() as s:
             names = booking.service_names(s)
         if service not in names:
-            turn.say(f"不好意思，这项服务我们约不了。可以预约的有：{'、'.join(names)}。您要哪一种？")
+            turn.say(WORDING.format("service.not_bookable", names="、".join(names)))
             return False
         turn.set("booking_service", service)
         return True
@@ -678,17 +671,14 @@ class BookingFormValidation(FormValidation):
             ]
         asked = say_window(around) if wanted.part else wanted.spoken()
         gone = around <= booking.now_local()
-        reason = f"{asked}已经过了" if gone and wanted.part else f"{asked}已经约满了"
+        reason = WORDING.format("time.gone" if gone and wanted.part else "time.full", time=asked)
         if not options:
-            turn.say(
-                f"不好意思，{reason}，最近几周也没有空的时间。您可以说“转人工”，让顾问帮您安排。",
-                HUMAN_BUTTONS,
-            )
+            turn.say(WORDING.format("time.nothing_free", reason=reason), HUMAN_BUTTONS)
             return False
         listed = "；".join(f"{i}，{o.spoken}" for i, o in enumerate(options, 1))
         turn.set("booking_time_options", _offered(options))
         turn.say(
-            f"不好意思，{reason}。最近有空的时间是：{listed}。您要哪一个？",
+            WORDING.format("time.offer_instead", reason=reason, listed=listed),
             [{"title": o.short, "payload": o.short} for o in options],
         )
         return None
@@ -718,12 +708,12 @@ class BookingFormValidation(FormValidation):
             ]
         options = options[:OFFERED_TIMES]
         if not options:
-            turn.say("不好意思，最近几周没有空的时间。您可以说“转人工”，让顾问帮您安排。", HUMAN_BUTTONS)
+            turn.say(WORDING.text("time.nothing_free_soon"), HUMAN_BUTTONS)
             return False
         listed = "；".join(f"{i}，{o.spoken}" for i, o in enumerate(options, 1))
         turn.set("booking_time_options", _offered(options))
         turn.say(
-            f"好的。最近有空的时间是：{listed}。您要哪一个？",
+            WORDING.format("time.offer_nearest", listed=listed),
             [{"title": o.short, "payload": o.short} for o in options],
         )
         return None
@@ -738,7 +728,7 @@ class BookingFormValidation(FormValidation):
         turn.set("booking_time_options", None)
         already = self.already_booked(turn, session, service, start)
         if already:
-            turn.say(already + "还想约别的时间的话，请您说哪一天。")
+            turn.say(WORDING.format("time.another_day", already=already))
             return False
         turn.set("booking_time", start.isoformat())
         turn.set("booking_confirm", None)
@@ -755,11 +745,11 @@ class BookingFormValidation(FormValidation):
             n = 1
         if n is None:
             if bt.yes_no(text, intent) is not None:
-                turn.say("您要第几个？请您说“第一个”、“第二个”，或者说日子。")
+                turn.say(WORDING.text("time.which_one"))
                 return False
             return None
         if not -len(offered) <= (n - 1 if n > 0 else n) < len(offered):
-            turn.say(f"我刚才说了{len(offered)}个时间。请您说“第一个”，或者说日子。")
+            turn.say(WORDING.format("time.only_so_many", n=len(offered)))
             return False
         start = offered[n - 1 if n > 0 else n]
         service, street_id = self.service_and_street(turn)
@@ -769,14 +759,14 @@ class BookingFormValidation(FormValidation):
             if not booking.window_is_free(s, service, street_id, start):
                 log.info("booking form: offered window was taken before the caller chose it")
                 turn.set("booking_time_options", None)
-                turn.say(f"不好意思，{say_window(start)}刚刚被别人约走了。请您再说一个日子。")
+                turn.say(WORDING.format("time.just_taken", time=say_window(start)))
                 return False
             return self.take_time(turn, s, service, start)
 
     def answer_address(self, turn: Turn, text: str, intent: Optional[str]) -> bool:
         address = (text or "").strip()
         if len(address) < 4 or bt.yes_no(address, None) is not None:
-            turn.say("请您说一下上门的详细地址，比如“文昌巷12号3楼”。")
+            turn.say(WORDING.text("address.ask_full"))
             return False
         turn.set("booking_address", address[:200])
         turn.set("booking_address_ok", True)
@@ -785,7 +775,7 @@ class BookingFormValidation(FormValidation):
     def answer_address_ok(self, turn: Turn, text: str, intent: Optional[str]) -> bool:
         answer = bt.yes_no(text, intent)
         if answer is None:
-            turn.say("请您说“对”或者“不对”。")
+            turn.say(WORDING.text("address.say_yes_or_no"))
             return False
         if answer:
             turn.set("booking_address_ok", True)
@@ -816,7 +806,7 @@ class BookingFormValidation(FormValidation):
             turn.say(self.which_part_wrong)
             return None
         if answer is None:
-            turn.say("请您说“对”确认，或者说“不对”。")
+            turn.say(WORDING.text("confirm.say_yes_or_no"))
             return False
         turn.set("booking_confirm", False)
         return True
@@ -846,13 +836,10 @@ class BookingFormValidation(FormValidation):
         service = bt.service_from_text(text, entity_values(turn.tracker, "service_type"))
         if chosen is None and service and not any(b.service_name == service for b in bookings):
             # "送饭那个" when she has no meal booked: said, and the list read out again
-            turn.say(f"没有查到{service}的预约。", asks=False)
+            turn.say(WORDING.format("reference.no_such_service", service=service), asks=False)
             return False
         if chosen is None:
-            turn.say(
-                "不好意思，我没听清是哪一个。请您说“第一个”、“第二个”，或者说日子。",
-                custom={"misunderstood": True},
-            )
+            turn.say(WORDING.text("reference.not_heard"), custom={"misunderstood": True})
             return False
         turn.set("booking_reference", chosen.reference)
         return True
@@ -949,7 +936,8 @@ class BookingFormValidation(FormValidation):
         """Picks the booking when there is only one; False ends the form (none at all)."""
         bookings = booking.list_bookings(turn.elder_id)
         if not bookings:
-            turn.say(f"没有查到{turn.get('booking_person_name') or '您'}还没到期的预约。", asks=False)
+            whom = turn.get("booking_person_name") or WORDING.text("you")
+            turn.say(WORDING.format("reference.none_upcoming", whom=whom), asks=False)
             turn.set("booking_aborted", "no_bookings")
             return False
         text = self.booking_words(turn)
@@ -963,7 +951,10 @@ class BookingFormValidation(FormValidation):
                 turn.set("booking_reference", named[0].reference)
                 return True
             if day is not None and not named and first_reading:
-                turn.say(f"{say_day(day)}没有您的{bt.service_from_text(text) or ''}预约。", asks=False)
+                service = bt.service_from_text(text) or ""
+                turn.say(
+                    WORDING.format("reference.none_that_day", day=say_day(day), service=service), asks=False
+                )
                 first_reading = False  # said once
         # one booking, or the one the request names by its number, day, half day, service or
         # as the one just made (never by a bare ordinal: "12月4号" is no "第1个"); read back
@@ -971,7 +962,7 @@ class BookingFormValidation(FormValidation):
         service = bt.service_from_text(text)
         if service and not any(b.service_name == service for b in bookings):
             if first_reading:
-                turn.say(f"没有查到{service}的预约。", asks=False)
+                turn.say(WORDING.format("reference.no_such_service", service=service), asks=False)
             return True
         chosen = _choose_booking(bookings, text, ordinals=False)
         if chosen is None and len(bookings) == 1 and not _names_other(bookings[0], text):
@@ -1064,10 +1055,13 @@ def _price_sentence(service_name: str) -> Optional[str]:
             svc = booking.service_by_code_or_name(s, service_name)
             if svc is None:
                 return None
-            free = "，可以用每月的免费服务时长抵" if svc.uses_free_hours else ""
-            return (
-                f"{svc.name}每次{svc.duration_minutes}分钟，{booking.yuan(svc.price_fen)}{free}。"
-                "约好时间以后，我会跟您核对这次要付多少。"
+            free = WORDING.text("service.price_free_hours") if svc.uses_free_hours else ""
+            return WORDING.format(
+                "service.price",
+                service=svc.name,
+                minutes=svc.duration_minutes,
+                price=booking.yuan(svc.price_fen),
+                free=free,
             )
     except Exception:  # the question is answered by the policy pack instead
         log.exception("booking form: price of %s not readable", service_name)
@@ -1080,8 +1074,10 @@ def _quote_sentence(elder_id: int, service_name: str, start: dt.datetime) -> str
         service = booking.service_by_code_or_name(s, service_name)
         free, cost = booking.quote(s, elder, service, start)
     if free:
-        return f"用免费时长抵{booking.hours_text(free)}，您需要付{booking.yuan(cost)}"
-    return f"需要付{booking.yuan(cost)}"
+        return WORDING.format(
+            "time.quote_free_hours", hours=booking.hours_text(free), cost=booking.yuan(cost)
+        )
+    return WORDING.format("time.quote", cost=booking.yuan(cost))
 
 
 class ValidateBookServiceForm(BookingFormValidation):
@@ -1164,10 +1160,13 @@ class ValidateBookServiceForm(BookingFormValidation):
     def summary(self, turn: Turn) -> str:
         start = dt.datetime.fromisoformat(turn.get("booking_time"))
         cost = _quote_sentence(turn.elder_id, turn.get("booking_service"), start)
-        return (
-            f"我跟您核对一下：给{turn.get('booking_person_name')}预约{turn.get('booking_service')}，"
-            f"{say_window_with_hours(start)}，上门地址是{turn.get('booking_address')}。"
-            f"{cost}。对吗？"
+        return WORDING.format(
+            "confirm.book",
+            name=turn.get("booking_person_name"),
+            service=turn.get("booking_service"),
+            when=say_window_with_hours(start),
+            address=turn.get("booking_address"),
+            cost=cost,
         )
 
 
@@ -1191,7 +1190,7 @@ class ValidateCancelBookingForm(BookingFormValidation):
         turn.set("booking_failures", 0)
         super().prefill(turn, text)
 
-    which_part_wrong = "好的，是哪一个预约？"
+    which_part_wrong = WORDING.text("confirm.which_part_wrong_cancel")
 
     def says_the_wish(self, requested: str, text: str) -> bool:
         # "对，不用来了" at the cancel read-back confirms the cancelling
@@ -1223,19 +1222,19 @@ class ValidateCancelBookingForm(BookingFormValidation):
         service = bt.service_from_text(after_correction(text))
         if bookings and service and not any(b.service_name == service for b in bookings):
             # none of that service: said, and the one read back is asked about again
-            turn.say(f"没有查到{service}的预约。", asks=False)
+            turn.say(WORDING.format("reference.no_such_service", service=service), asks=False)
             return True
         return None
 
     def summary(self, turn: Turn) -> str:
         view = _view(turn)
-        return f"您要取消{view.spoken}，预约号{view.reference}，对吗？" if view else ""
+        return WORDING.format("confirm.cancel", booking=view.spoken, reference=view.reference) if view else ""
 
 
 class ValidateRescheduleBookingForm(BookingFormValidation):
     task_order = ("booking_reference", "booking_time", "booking_confirm")
     day_names_booking = True  # 礼拜四那个打扫想换个日子: the day before 改到 names the booking
-    which_part_wrong = "好的，哪里不对？是要改的那个预约，还是新的时间？您直接说就行。"
+    which_part_wrong = WORDING.text("confirm.which_part_wrong_reschedule")
 
     def name(self) -> Text:
         return "validate_reschedule_booking_form"
@@ -1280,7 +1279,11 @@ class ValidateRescheduleBookingForm(BookingFormValidation):
     def summary(self, turn: Turn) -> str:
         view = _view(turn)
         start = dt.datetime.fromisoformat(turn.get("booking_time"))
-        return f"您要把{view.spoken}，改到{say_window_with_hours(start)}，对吗？" if view else ""
+        return (
+            WORDING.format("confirm.reschedule", booking=view.spoken, when=say_window_with_hours(start))
+            if view
+            else ""
+        )
 
 
 def _offered(options: list) -> List[str]:
@@ -1411,15 +1414,19 @@ class ActionAskBookingReference(Action):
             return [SlotSet("booking_question_asked", None)]
         if not views:
             dispatcher.utter_message(
-                text="请问是哪一个预约？您可以说预约号或者日子。",
+                text=WORDING.text("reference.ask"),
                 json_message=dict(REFERENCE_FLAGS),
                 buttons=form_buttons(tracker),
             )
             return []
-        listed = "；".join(f"第{i}个，{v.spoken}" for i, v in enumerate(views, 1))
+        listed = "；".join(
+            WORDING.format("reference.item", n=i, booking=v.spoken) for i, v in enumerate(views, 1)
+        )
         dispatcher.utter_message(
-            text=f"您有{len(views)}个预约：{listed}。是哪一个？",
-            buttons=form_buttons(tracker, [f"第{i}个" for i in range(1, len(views) + 1)]),
+            text=WORDING.format("reference.ask_listed", n=len(views), listed=listed),
+            buttons=form_buttons(
+                tracker, [WORDING.format("reference.ordinal", n=i) for i in range(1, len(views) + 1)]
+            ),
         )
         return []
 
@@ -1448,7 +1455,7 @@ class ActionBookServiceSubmit(Action):
             or not tracker.get_slot("booking_elder_id")
         ):
             if tracker.get_slot("booking_aborted") not in ("error", "identity", "question"):
-                dispatcher.utter_message(text="好的，这次先不约了。您需要的时候，随时说“预约服务”。")
+                dispatcher.utter_message(text=WORDING.text("done.not_booked"))
             return _reset_events()
         key = _request_key(tracker, "book")
         start = dt.datetime.fromisoformat(tracker.get_slot("booking_time"))
@@ -1470,10 +1477,11 @@ class ActionBookServiceSubmit(Action):
         if result is None:
             return _reset_events()
         if result.ok:
-            whose = "您的手机上" if to_family else "登记的手机上"
-            sms = f"确认短信已经发到{whose}。" if result.sms_outbox_id or result.code == "duplicate" else ""
+            whose = WORDING.text("done.to_your_phone" if to_family else "done.to_registered_phone")
+            sent = result.sms_outbox_id or result.code == "duplicate"
+            sms = WORDING.format("done.sms_sent", whose=whose) if sent else ""
             dispatcher.utter_message(
-                text=f"{result.message}{sms}还有别的事吗？",
+                text=with_anything_else(result.message + sms),
                 json_message={"task_completed": True, "reference": result.reference},
             )
             return _reset_events()
@@ -1492,10 +1500,8 @@ class ActionBookServiceSubmit(Action):
                 ActiveLoop("book_service_form"),
                 SlotSet("requested_slot", "booking_time"),
             ]
-        follow = "还有别的事吗？" if result.code == "already_booked" else ""
-        dispatcher.utter_message(
-            text=result.message + follow, buttons=HUMAN_BUTTONS if result.code == "full" else []
-        )
+        said = with_anything_else(result.message) if result.code == "already_booked" else result.message
+        dispatcher.utter_message(text=said, buttons=HUMAN_BUTTONS if result.code == "full" else [])
         return _reset_events()
 
 
@@ -1508,7 +1514,7 @@ class ActionQueryBookingSubmit(Action):
     ) -> List[EventType]:
         elder_id = tracker.get_slot("booking_elder_id")
         if tracker.get_slot("booking_aborted") or not elder_id:
-            dispatcher.utter_message(text="好的。您需要查的时候，随时再找我。")
+            dispatcher.utter_message(text=WORDING.text("done.query_stopped"))
             return _reset_events()
 
         def lookup():
@@ -1520,13 +1526,16 @@ class ActionQueryBookingSubmit(Action):
         views, summary = found
         name = tracker.get_slot("booking_person_name") or ""
         if not views:
-            text = f"{name}现在没有还没到期的预约。"
+            text = WORDING.format("done.no_bookings", name=name)
         else:
-            listed = "；".join(f"第{i}个，{v.spoken}，预约号{v.reference}" for i, v in enumerate(views, 1))
-            text = f"{name}有{len(views)}个预约：{listed}。"
+            listed = "；".join(
+                WORDING.format("done.listed_item", n=i, booking=v.spoken, reference=v.reference)
+                for i, v in enumerate(views, 1)
+            )
+            text = WORDING.format("done.listed", name=name, n=len(views), listed=listed)
         if summary.granted_minutes:
-            text += f"这个月的免费服务时长还剩{booking.hours_text(summary.left_minutes)}。"
-        dispatcher.utter_message(text=text + "还有别的事吗？")
+            text += WORDING.format("done.free_hours_left", hours=booking.hours_text(summary.left_minutes))
+        dispatcher.utter_message(text=with_anything_else(text))
         return _reset_events()
 
 
@@ -1545,7 +1554,7 @@ class ActionCancelBookingSubmit(Action):
             or not elder_id
         ):
             if tracker.get_slot("booking_aborted") in (None, "user"):
-                dispatcher.utter_message(text="好的，预约没有取消，还是照常。")
+                dispatcher.utter_message(text=WORDING.text("done.not_cancelled"))
             return _reset_events()
         result = guarded(
             dispatcher,
@@ -1554,7 +1563,7 @@ class ActionCancelBookingSubmit(Action):
         )
         if result is not None:
             dispatcher.utter_message(
-                text=result.message + "还有别的事吗？", json_message={"task_completed": True}
+                text=with_anything_else(result.message), json_message={"task_completed": True}
             )
         return _reset_events()
 
@@ -1576,7 +1585,7 @@ class ActionRescheduleBookingSubmit(Action):
             or not when
         ):
             if tracker.get_slot("booking_aborted") in (None, "user"):
-                dispatcher.utter_message(text="好的，预约时间没有改，还是原来的。")
+                dispatcher.utter_message(text=WORDING.text("done.not_rescheduled"))
             return _reset_events()
         result = guarded(
             dispatcher,
@@ -1601,7 +1610,7 @@ class ActionRescheduleBookingSubmit(Action):
                 SlotSet("requested_slot", "booking_time"),
             ]
         dispatcher.utter_message(
-            text=result.message + ("还有别的事吗？" if result.ok else ""),
+            text=with_anything_else(result.message) if result.ok else result.message,
             json_message={"task_completed": True, "reference": result.reference} if result.ok else None,
         )
         return _reset_events()

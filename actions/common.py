@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.text.wording import Catalogue
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-DB_DOWN_TEXT = "不好意思，系统暂时有点问题，没能办好。您可以稍后再试，或者说“转人工”，顾问会帮您办。"
+# The shared sentences and button titles of the actions (actions/wording.yml)
+COMMON_WORDING = Catalogue(Path(__file__).with_name("wording.yml"))
+
+DB_DOWN_TEXT = COMMON_WORDING.text("db_down")
 
 # Reply-contract flags (server/rasa_client.py Reply) of questions whose answer is a number
 # the caller may key in; domain.yml's utter_ask_* responses for the same questions carry the
@@ -20,10 +26,15 @@ ID_LAST4_FLAGS = {"expects_digits": 4, "digits_allow_x": True}  # an ID number m
 MOBILE_NUMBER_FLAGS = {"expects_digits": 11}  # a mainland mobile (bot/facts.parse_phone)
 REFERENCE_FLAGS = {"expects_digits": "any"}  # a booking reference, or a day said instead
 
-HUMAN_BUTTON = {"title": "转人工", "payload": "/request_human"}
+HUMAN_BUTTON = {"title": COMMON_WORDING.text("buttons.human"), "payload": "/request_human"}
 # The way out of every form question on the web: the `stop` intent (rules.yml leaves the
 # eligibility forms with utter_stopped; the booking forms read it themselves).
-STOP_BUTTON = {"title": "先不办了", "payload": "/stop"}
+STOP_BUTTON = {"title": COMMON_WORDING.text("buttons.stop"), "payload": "/stop"}
+
+
+def with_anything_else(text: str) -> str:
+    """A result followed by the one question after a task (actions/wording.yml anything_else)."""
+    return text + COMMON_WORDING.text("anything_else")
 
 
 def metadata(tracker: Tracker) -> dict:

@@ -9,6 +9,7 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
+    COMMON_WORDING,
     channel,
     confident_policy_answer,
     guarded,
@@ -23,9 +24,7 @@ from bot.contact import advisor_calendar
 from bot.text import facts
 from bot.contact import live_chat
 
-QUEUE_DOWN_TEXT = (
-    "不好意思，系统暂时登记不了。请您直接拨打12349，说“转人工”，顾问会接听。如果有危险，请马上打120。"
-)
+QUEUE_DOWN_TEXT = COMMON_WORDING.text("queue_down")
 
 # Slots that never outlive a session: who the caller proved to be, and what the channel
 # said about this session (channel and caller ID are set again from its metadata).

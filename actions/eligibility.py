@@ -43,6 +43,7 @@ from bot.text import facts as factlib
 from bot.clock import today
 from bot.eligibility.caller import stored_facts_for_phone
 from bot.eligibility.focus import asked_programs
+from bot.eligibility.wording import WORDING
 from bot.eligibility.summary import SCREEN_WHY, explanation, screen_summary, sms_text, spoken_summary
 from bot.text.masking import mask_phone
 
@@ -77,7 +78,7 @@ STATE_SLOTS = (
     "elig_sms_phone",
     "elig_sms_sent",
 )
-SKIPPED_TEXT = "这一项我先跳过，到时候请社区帮您认定。"
+SKIPPED_TEXT = WORDING.text("skipped")
 
 # A question back instead of an answer ("助餐点一般在哪里？"): a value reader may still find
 # a word in it (一般 -> 普通), so a question that the knowledge base can answer is answered
@@ -99,22 +100,7 @@ def is_unsure_about(text: str) -> bool:
 
 
 # What to say when an answer could not be used: an example of a good answer.
-EXAMPLES = {
-    "elig_age": "说岁数就行，比如“八十五岁”，或者出生年份，比如“1938年生的”。",
-    "elig_street": "说街道的名字就行，比如五老村、夫子庙、中华门、月牙湖。",
-    "elig_economic_status": "比如“普通家庭”“吃低保的”“低保边缘”或者“特困”。",
-    "elig_care_level": "比如“能自己走”“拄拐杖”“要人扶、坐轮椅”或者“瘫在床上”。",
-    "elig_dementia": "说“有”或者“没有”就行。",
-    "elig_living_situation": "比如“一个人住”“老两口住”或者“跟子女住”。",
-    "elig_special_family": "说“是”或者“不是”就行。",
-    "elig_disability_certificate": "说“有”或者“没有”就行。",
-    "elig_hukou_local": "说“是”或者“不是”就行。",
-    "elig_veteran": "说“是”或者“不是”就行。",
-    "elig_birth_date": "说出生的年和月就行，比如“1945年3月”。",
-    "elig_poverty_registered": "说“是”或者“不是”就行。",
-    "elig_severe_disability_family": "说“是”或者“不是”就行。",
-    "elig_use_stored": "说“好”就按登记的资料查，说“不用”我就一项一项问您。",
-}
+EXAMPLES = WORDING.keyed("examples")
 _BOOL_SLOTS = (
     "elig_dementia",
     "elig_special_family",
@@ -146,10 +132,10 @@ def answer_buttons(slot: str) -> tuple[str, ...]:
 def who_phrase(relation: str | None) -> str:
     """How the questions refer to the person: 您 / 您母亲 / 老人家."""
     if not relation or relation == "本人":
-        return "您"
+        return WORDING.text("who.self")
     if relation == "亲友":
-        return "老人家"
-    return f"您{relation}"
+        return WORDING.text("who.friend")
+    return WORDING.format("who.relative", relation=relation)
 
 
 _CHOICES = {
@@ -204,11 +190,15 @@ def readback(slots: dict, who: str) -> str:
     """Numbers and choices read back, so a mishearing is caught at once."""
     parts = []
     if slots.get("elig_age") not in (None, factlib.DONT_KNOW):
-        approx = "左右" if slots.get("elig_age_approximate") else ""
-        parts.append(f"{who}{slots['elig_age']}岁{approx}")
+        approx = WORDING.text("readback.age_approximate") if slots.get("elig_age_approximate") else ""
+        parts.append(WORDING.format("readback.age", who=who, age=slots["elig_age"], approx=approx))
     street = slots.get("elig_street")
     if street and street != factlib.DONT_KNOW:
-        parts.append("住在示范区以外" if street == factlib.OUTSIDE_DISTRICT else f"住{street}")
+        parts.append(
+            WORDING.text("readback.outside_district")
+            if street == factlib.OUTSIDE_DISTRICT
+            else WORDING.format("readback.street", street=street)
+        )
     for slot in ("elig_economic_status", "elig_care_level", "elig_living_situation"):
         if slots.get(slot) not in (None, factlib.DONT_KNOW):
             parts.append(str(slots[slot]))
@@ -369,7 +359,9 @@ class ActionEligibilityStart(Action):
         )
         if stored:
             name, stored_facts = stored
-            desc = f"{name}老人（{stored_facts['age']}岁，住{stored_facts['street']}）"
+            desc = WORDING.format(
+                "start.stored_elder", name=name, age=stored_facts["age"], street=stored_facts["street"]
+            )
             events += [
                 SlotSet("elig_stored_name", name),
                 SlotSet("elig_stored_facts", stored_facts),
@@ -393,14 +385,16 @@ class ActionEligibilityStart(Action):
             # then the check of what it does cover (先不办了 leaves it)
             dispatcher.utter_message(text=uncovered)
         said = readback(fact_events(found), who)
-        what = "能享受哪些养老服务"
+        what = WORDING.text("start.what_all")
         if asked:  # "好的，我帮您查查您母亲是否符合高龄免费照料的条件" (no "不能享受" in it)
             from bot.policy import kb as policy_kb
 
-            what = f"是否符合{policy_kb.get_kb().program(asked[0]).short_name}的条件"
-        intro = f"{'另外，我也可以' if uncovered else '好的，我'}帮您查查{who}{what}。"
+            what = WORDING.format(
+                "start.what_program", program=policy_kb.get_kb().program(asked[0]).short_name
+            )
+        intro = WORDING.format("start.intro_also" if uncovered else "start.intro", who=who, what=what)
         if said:
-            intro += f"我记下了：{said}。"
+            intro += WORDING.format("start.noted", said=said)
         dispatcher.utter_message(text=intro)
         return events
 
@@ -540,7 +534,7 @@ class ValidateEligibilityForm(FormValidation):
         if answer is None:
             return self._answer("elig_use_stored", value, None, tracker, dispatcher)
         if not answer:
-            dispatcher.utter_message(text="好的，那我一项一项问您。")
+            dispatcher.utter_message(text=WORDING.text("answers.one_by_one"))
             return {"elig_use_stored": "no", "elig_failures": {}}
         stored = tracker.get_slot("elig_stored_facts") or {}
         slots: Dict[Text, Any] = {"elig_use_stored": "yes", "elig_failures": {}}
@@ -550,7 +544,7 @@ class ValidateEligibilityForm(FormValidation):
         if stored.get("birth_date"):
             slots["elig_birth_date"] = stored["birth_date"]
             slots["elig_age_approximate"] = None
-        dispatcher.utter_message(text="好的，就按登记的资料查。")
+        dispatcher.utter_message(text=WORDING.text("answers.use_stored"))
         return slots
 
     def validate_elig_age(self, value, dispatcher, tracker, domain):
@@ -644,15 +638,15 @@ class ValidateEligibilityForm(FormValidation):
             return self._answer("elig_birth_date", value, None, tracker, dispatcher)
         if reading.approximate:
             # the year alone leaves the age open at the threshold: 社区认定 instead of asking again
-            dispatcher.utter_message(text="好的，具体周岁要按身份证上的出生日期算，这一项请社区帮您认定。")
+            dispatcher.utter_message(text=WORDING.text("answers.age_by_birth_date"))
             return {
                 "elig_birth_date": factlib.DONT_KNOW,
                 "elig_age": reading.age,
                 "elig_age_approximate": True,
             }
         born = reading.birth_date.isoformat() if reading.birth_date else factlib.DONT_KNOW
-        who = tracker.get_slot("elig_who") or "您"
-        dispatcher.utter_message(text=f"好的，{who}今年{reading.age}周岁。")
+        who = tracker.get_slot("elig_who") or WORDING.text("who.self")
+        dispatcher.utter_message(text=WORDING.format("answers.age_now", who=who, age=reading.age))
         return {"elig_birth_date": born, "elig_age": reading.age, "elig_age_approximate": None}
 
 
@@ -696,14 +690,14 @@ class ActionEligibilitySummary(Action):
     ) -> List[EventType]:
         if tracker.get_slot("elig_handoff"):
             return []
-        who = tracker.get_slot("elig_who") or "您"
+        who = tracker.get_slot("elig_who") or WORDING.text("who.self")
         try:
             results = eligibility.evaluate(collected_facts(tracker), on=today())
         except Exception:
             log.exception("eligibility evaluation failed")
             dispatcher.utter_message(
-                text="不好意思，系统暂时没算出来。我帮您转人工顾问，好吗？",
-                buttons=[{"title": "转人工", "payload": "/request_human"}],
+                text=WORDING.text("result.not_computed"),
+                buttons=[HUMAN_BUTTON],
             )
             return []
         question = opening_text(tracker)
@@ -722,7 +716,7 @@ class ActionEligibilitySummary(Action):
                 text=text,
                 buttons=[
                     {
-                        "title": f"为什么能享受第{n}项",
+                        "title": WORDING.format("result.why_button", n=n),
                         "payload": "/explain_eligibility" + json.dumps({"program": r.program_id}),
                     }
                     for n, r in enumerate(listed[:SCREEN_WHY], 1)
@@ -757,7 +751,9 @@ class ActionExplainEligibility(Action):
             log.info("explain_eligibility: no eligible result for %s", sorted(wanted))
             dispatcher.utter_message(response="utter_explain_not_found")
             return []
-        dispatcher.utter_message(text=explanation(found, tracker.get_slot("elig_who") or "您"))
+        dispatcher.utter_message(
+            text=explanation(found, tracker.get_slot("elig_who") or WORDING.text("who.self"))
+        )
         return []
 
 
@@ -775,15 +771,12 @@ class ValidateEligibilitySmsForm(FormValidationAction):
         if phone and not identity.number_on_file(phone):
             # the hotline's sender must not become a way to text strangers
             log.info("eligibility sms refused: %s is not a number on file", mask_phone(phone))
-            dispatcher.utter_message(
-                text="为了防止短信发错人，结果只能发到我们登记过的老人或家属的手机上。"
-                "您可以把结果记下来，或者说“转人工”。"
-            )
+            dispatcher.utter_message(text=WORDING.text("sms.not_on_file"))
             return {"elig_sms_phone": None, "elig_sms_refused": True}
         if phone:
             return {"elig_sms_phone": phone}
         dispatcher.utter_message(
-            text="不好意思，没听清手机号码。请一个数字一个数字地说，比如一三八……",
+            text=WORDING.text("sms.number_not_heard"),
             json_message=dict(MOBILE_NUMBER_FLAGS),
         )
         return {"elig_sms_phone": None}
@@ -802,9 +795,7 @@ class ActionEligibilitySendSms(Action):
         phone = tracker.get_slot("elig_sms_phone") or caller_phone(tracker)
         body = tracker.get_slot("elig_summary")
         if not body or not phone:
-            dispatcher.utter_message(
-                text="不好意思，还没有可以发送的结果。您可以说“我能享受什么”，我帮您查。"
-            )
+            dispatcher.utter_message(text=WORDING.text("sms.nothing_to_send"))
             return []
         from bot.contact.sms import send_sms
 
@@ -812,7 +803,5 @@ class ActionEligibilitySendSms(Action):
         if sent is None:
             return []
         digits = "".join(ch for ch in phone if ch.isdigit())
-        dispatcher.utter_message(
-            text=f"好的，结果已经用短信发到尾号{digits[-4:]}的手机上了。还有别的事需要帮忙吗？"
-        )
+        dispatcher.utter_message(text=WORDING.format("sms.sent", tail=digits[-4:]))
         return [SlotSet("elig_sms_sent", True)]

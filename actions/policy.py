@@ -17,7 +17,15 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import HUMAN_BUTTON, entity_values, guarded, is_voice, latest_text, say_referral
+from actions.common import (
+    COMMON_WORDING,
+    HUMAN_BUTTON,
+    entity_values,
+    guarded,
+    is_voice,
+    latest_text,
+    say_referral,
+)
 from bot.booking import ledger as booking
 from bot.eligibility import rules as eligibility
 from bot.policy import kb as policy_kb
@@ -27,8 +35,8 @@ from bot.db import session_scope
 
 log = logging.getLogger(__name__)
 
-BOOK_TITLE = "帮我预约"
-ELIGIBILITY_BUTTON = {"title": "我能享受吗", "payload": "/check_eligibility"}
+BOOK_TITLE = COMMON_WORDING.text("buttons.book")
+ELIGIBILITY_BUTTON = {"title": COMMON_WORDING.text("buttons.eligibility"), "payload": "/check_eligibility"}
 
 
 def warm_up() -> threading.Thread:

@@ -18,6 +18,7 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
+    COMMON_WORDING,
     caller_phone,
     channel,
     confident_policy_answer,
@@ -266,7 +267,10 @@ class ActionSafetyCheck(Action):
         log.info("safety check asked sender=%s suspected=%s", tracker.sender_id, suspected)
         dispatcher.utter_message(
             text=replies()["unsure"][suspected],
-            buttons=[{"title": "是", "payload": "/affirm"}, {"title": "不是", "payload": "/deny"}],
+            buttons=[
+                {"title": COMMON_WORDING.text("buttons.yes"), "payload": "/affirm"},
+                {"title": COMMON_WORDING.text("buttons.no"), "payload": "/deny"},
+            ],
             json_message={"yes_no": True, "kind": "safety_check", "suspected": suspected},
         )
         return [SlotSet("safety_suspected", suspected)]

@@ -42,6 +42,7 @@ from bot.models.booking import (
 )
 from bot.contact.sms import note_sms_unsent, send_sms
 from bot.text.timeparse import say_window, say_window_with_hours
+from bot.booking.wording import WORDING
 
 log = logging.getLogger(__name__)
 
@@ -529,15 +530,18 @@ def _result(booking: Booking, code: str, message: str, **extra) -> BookingResult
 
 def _cost_sentence(free_minutes: int, cost_fen: int) -> str:
     if free_minutes:
-        return f"用免费时长抵了{hours_text(free_minutes)}，您需要付{yuan(cost_fen)}"
-    return f"这次需要付{yuan(cost_fen)}"
+        return WORDING.format("ledger.cost_free_hours", hours=hours_text(free_minutes), cost=yuan(cost_fen))
+    return WORDING.format("ledger.cost", cost=yuan(cost_fen))
 
 
 def _booked_message(b: Booking) -> str:
-    return (
-        f"预约好了。预约号{b.reference}。{b.elder.name}，{b.service_type.name}，"
-        f"{say_window_with_hours(b.window.starts_at)}。"
-        f"{_cost_sentence(b.free_minutes_applied, b.cost_fen)}。"
+    return WORDING.format(
+        "ledger.booked",
+        reference=b.reference,
+        name=b.elder.name,
+        service=b.service_type.name,
+        when=say_window_with_hours(b.window.starts_at),
+        cost=_cost_sentence(b.free_minutes_applied, b.cost_fen),
     )
 
 
@@ -552,13 +556,22 @@ def _notify(s: Session, b: Booking, kind: str, returned_minutes: int = 0) -> int
         note_sms_unsent(b.elder_id, kind, booking_reference=b.reference, session=s)
         return None
     greeting = b.greeting(number)
-    whom = b.elder.name if b.to_family(number) else "您"
+    whom = b.elder.name if b.to_family(number) else WORDING.text("you")
     service, ref = b.service_type.name, b.reference
     if kind == "booking_cancelled":
-        back = f"{hours_text(returned_minutes)}免费时长已经退回" if returned_minutes else ""
-        text = (
-            f"【12349养老服务】{greeting}，{whom}{say_window(b.window.starts_at)}的{service}"
-            f"（预约号{ref}）已取消{'，' + back if back else ''}。"
+        back = (
+            WORDING.format("sms.free_hours_returned", hours=hours_text(returned_minutes))
+            if returned_minutes
+            else ""
+        )
+        text = WORDING.format(
+            "sms.cancelled",
+            greeting=greeting,
+            whom=whom,
+            time=say_window(b.window.starts_at),
+            service=service,
+            reference=ref,
+            returned="，" + back if back else "",
         )
         params = {
             "greeting": greeting,
@@ -566,24 +579,22 @@ def _notify(s: Session, b: Booking, kind: str, returned_minutes: int = 0) -> int
             "time": say_window(b.window.starts_at),
             "service": service,
             "reference": ref,
-            "returned": back or "本次未使用免费时长",
+            "returned": back or WORDING.text("sms.no_free_hours"),
         }
     else:
         time, cost = (
             say_window_with_hours(b.window.starts_at),
             _cost_sentence(b.free_minutes_applied, b.cost_fen),
         )
-        what = f"已为{whom}预约" if kind == "booking_confirmed" else f"{whom}的预约已改到"
-        text = (
-            f"【12349养老服务】{greeting}，{what}：{service}，{time}，地址{b.address}。"
-            f"预约号{ref}。{cost}。改期或取消请拨12349。"
-        )
+        what = WORDING.format("sms.booked_for" if kind == "booking_confirmed" else "sms.moved_for", whom=whom)
+        said = dict(greeting=greeting, what=what, service=service, when=time, reference=ref, cost=cost)
+        text = WORDING.format("sms.visit", address=b.address, **said)
         params = {
             "greeting": greeting,
             "whom": whom,
             "service": service,
             "time": time,
-            "address": b.address or "登记的住址",
+            "address": b.address or WORDING.text("sms.registered_address"),
             "reference": ref,
             "cost": cost,
         }
@@ -611,17 +622,20 @@ def same_visit_booked(
 
 
 def already_message(b: Booking) -> str:
-    return (
-        f"{b.elder.name}{say_window(b.window.starts_at)}已经约了{b.service_type.name}，"
-        f"预约号{b.reference}，不用再约了。"
+    return WORDING.format(
+        "ledger.already_booked",
+        name=b.elder.name,
+        time=say_window(b.window.starts_at),
+        service=b.service_type.name,
+        reference=b.reference,
     )
 
 
 def _full_message(start: dt.datetime, alternatives: list[WindowOption]) -> str:
     if not alternatives:
-        return f"不好意思，{say_window(start)}已经约满了，附近几周也没有空的时间。我帮您转人工安排，好吗？"
+        return WORDING.format("ledger.full_none_near", time=say_window(start))
     options = "；".join(f"{i}，{o.spoken}" for i, o in enumerate(alternatives, 1))
-    return f"不好意思，{say_window(start)}已经约满了。最近有空的时间是：{options}。您要哪一个？"
+    return WORDING.format("ledger.full", time=say_window(start), options=options)
 
 
 def _retrying(fn, *args, **kwargs):
@@ -718,11 +732,7 @@ def _answer_for_key(
         existing.window.starts_at.isoformat(),
         window_start.isoformat(),
     )
-    return BookingResult(
-        False,
-        "key_conflict",
-        "不好意思，这次预约没有办成，系统出了点问题。请您再说一遍想约的时间，或者说“转人工”。",
-    )
+    return BookingResult(False, "key_conflict", WORDING.text("ledger.key_conflict"))
 
 
 def _book(
@@ -736,22 +746,18 @@ def _book(
             return _answer_for_key(existing, elder_id, service_code, window_start, s)
         elder = s.get(Elder, elder_id)
         if elder is None:
-            return BookingResult(False, "unknown_elder", "不好意思，没有查到这位老人的登记信息。")
+            return BookingResult(False, "unknown_elder", WORDING.text("ledger.unknown_elder"))
         if not elder.active:  # moved away or deceased (bot/registry/console.py set_status)
             log.info("booking refused: elder=%s status=%s", elder.id, elder.status)
-            return BookingResult(
-                False,
-                "inactive_elder",
-                "不好意思，这位老人的档案已经不在册了，不能再预约上门服务。有疑问请说“转人工”。",
-            )
+            return BookingResult(False, "inactive_elder", WORDING.text("ledger.inactive_elder"))
         service = service_by_code_or_name(s, service_code)
         if service is None:
             names = "、".join(service_names(s))
             return BookingResult(
-                False, "unknown_service", f"不好意思，我们没有这项服务。可以预约的有：{names}。"
+                False, "unknown_service", WORDING.format("ledger.unknown_service", names=names)
             )
         if window_start <= now_local():
-            return BookingResult(False, "past", f"{say_window(window_start)}已经过去了，请您换一个时间。")
+            return BookingResult(False, "past", WORDING.format("ledger.past", time=say_window(window_start)))
         same = same_visit_booked(s, elder.id, service.id, window_start)
         if same is not None:
             # A caller who forgot the first call must not get (and pay for) a second visit.
@@ -877,7 +883,7 @@ def _cancel(reference, elder_id, reason, channel, database_url) -> CancelResult:
     with session_scope(database_url) as s:
         booking = _own_booking(s, reference, elder_id)
         if booking is None:
-            return CancelResult(False, "not_found", "不好意思，没有查到这个预约。", reference)
+            return CancelResult(False, "not_found", WORDING.text("ledger.cancel_not_found"), reference)
         return _cancel_booking(s, booking, reason, channel)
 
 
@@ -888,28 +894,28 @@ def _cancel_booking(
     free minutes, notes the reason in its history and (when `notify`) texts the elder."""
     reference = booking.reference
     if booking.status == "cancelled":
-        return CancelResult(True, "already_cancelled", "这个预约已经取消过了。", reference)
+        return CancelResult(True, "already_cancelled", WORDING.text("ledger.already_cancelled"), reference)
     if booking.status != "booked" or booking.window.starts_at <= now_local():
-        return CancelResult(
-            False,
-            "too_late",
-            "这个预约的时间已经到了，没法在电话里取消了。我帮您转人工处理，好吗？",
-            reference,
-        )
+        return CancelResult(False, "too_late", WORDING.text("ledger.cancel_too_late"), reference)
     _release_place(s, booking.window_id)
     returned = _return_free_time(s, booking)
     booking.status = "cancelled"
     booking.active_visit = None
     booking.cancel_reason = (reason or "")[:200] or None
     _history(s, booking, "cancelled", "booked", channel, reason)
-    back = f"，{hours_text(returned)}免费时长已经退回" if returned else ""
+    back = WORDING.format("ledger.free_hours_returned", hours=hours_text(returned)) if returned else ""
     if notify:
         _notify(s, booking, "booking_cancelled", returned)
     log.info("cancelled ref=%s elder=%s returned_min=%s", booking.reference, booking.elder_id, returned)
     return CancelResult(
         True,
         "cancelled",
-        f"好的，{say_window(booking.window.starts_at)}的{booking.service_type.name}已经取消了{back}。",
+        WORDING.format(
+            "ledger.cancelled",
+            time=say_window(booking.window.starts_at),
+            service=booking.service_type.name,
+            returned=back,
+        ),
         booking.reference,
         returned,
     )
@@ -958,7 +964,7 @@ def reschedule(
             new_window_start.isoformat(),
         )
         return BookingResult(
-            False, "already_booked", f"{say_window(new_window_start)}您已经约了这项服务，不用再改过去了。"
+            False, "already_booked", WORDING.format("ledger.already_there", time=say_window(new_window_start))
         )
 
 
@@ -966,16 +972,16 @@ def _reschedule(reference, elder_id, new_start, channel, database_url) -> Bookin
     with session_scope(database_url) as s:
         booking = _own_booking(s, reference, elder_id)
         if booking is None or booking.status != "booked":
-            return BookingResult(False, "not_found", "不好意思，没有查到这个还有效的预约。")
+            return BookingResult(False, "not_found", WORDING.text("ledger.reschedule_not_found"))
         old_start = booking.window.starts_at
         if old_start <= now_local():
-            return BookingResult(
-                False, "too_late", "这个预约的时间已经到了，没法再改了。我帮您转人工，好吗？"
-            )
+            return BookingResult(False, "too_late", WORDING.text("ledger.reschedule_too_late"))
         if new_start == old_start:
-            return _result(booking, "unchanged", f"您的预约本来就是{say_window(old_start)}，不用改。")
+            return _result(
+                booking, "unchanged", WORDING.format("ledger.unchanged", time=say_window(old_start))
+            )
         if new_start <= now_local():
-            return BookingResult(False, "past", f"{say_window(new_start)}已经过去了，请您换一个时间。")
+            return BookingResult(False, "past", WORDING.format("ledger.past", time=say_window(new_start)))
         same = same_visit_booked(s, booking.elder_id, booking.service_type_id, new_start)
         if same is not None:  # moving onto a visit the elder already has would make two
             return replace(_result(same, "already_booked", already_message(same)), ok=False)
@@ -1010,9 +1016,13 @@ def _reschedule(reference, elder_id, new_start, channel, database_url) -> Bookin
         return _result(
             booking,
             "rescheduled",
-            f"改好了。{booking.service_type.name}改到{say_window_with_hours(new_start)}，"
-            f"预约号还是{booking.reference}。"
-            f"{_cost_sentence(booking.free_minutes_applied, booking.cost_fen)}。",
+            WORDING.format(
+                "ledger.rescheduled",
+                service=booking.service_type.name,
+                when=say_window_with_hours(new_start),
+                reference=booking.reference,
+                cost=_cost_sentence(booking.free_minutes_applied, booking.cost_fen),
+            ),
         )
 
 

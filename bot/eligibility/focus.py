@@ -25,6 +25,7 @@ from typing import Iterable
 from bot.text import facts as factlib
 from bot.policy import kb as policy_kb
 from bot.eligibility.rules import FACT_LABELS, ProgramResult
+from bot.eligibility.wording import WORDING
 
 # Words that make a clause a question (or a request to know).
 _QUESTION = re.compile(
@@ -103,7 +104,10 @@ def _merged(texts: Iterable[str]) -> list[str]:
             options[said] = []
             out.append(said)
         options[said] += [o for o in m.group("options").split("、") if o not in options[said]]
-    return [f"{t}，不是{'、'.join(options[t])}" if options.get(t) else t for t in out]
+    return [
+        WORDING.format("focus.not_options", said=t, options="、".join(options[t])) if options.get(t) else t
+        for t in out
+    ]
 
 
 def _missing_text(result: ProgramResult) -> str:
@@ -111,7 +115,7 @@ def _missing_text(result: ProgramResult) -> str:
     if open_reasons:
         return "；".join(open_reasons[:2])
     labels = "、".join(FACT_LABELS.get(f, f) for f in result.missing[:2])
-    return f"还要确认{labels}" if labels else "文件没有写清楚"
+    return WORDING.format("focus.to_confirm", labels=labels) if labels else WORDING.text("focus.unclear")
 
 
 def focus_sentence(
@@ -133,26 +137,30 @@ def focus_sentence(
         # no eligibility rules for it (the documents name no conditions): the knowledge
         # base's cited answer about it, which says where to ask
         answer = kb.answer(question=question or short, program=program_id)
-        return f"您问的{short}：{answer.text}" if answer.text else None
+        return WORDING.format("focus.kb_answer", short=short, answer=answer.text) if answer.text else None
     if result.status == "eligible":
         if result.program_id in CATEGORY_PROGRAMS and result.tier:  # a category: the tier and why
             why = f"（{'，'.join(result.tier_reasons[:2])}）" if result.tier_reasons else ""
-            text = f"您问的{short}：{who}属于{result.benefit}{why}。"
+            text = WORDING.format("focus.category", short=short, who=who, benefit=result.benefit, why=why)
         else:
             benefit = result.benefit if result.benefit and result.benefit != short else ""
-            text = f"您问的{short}，{who}可以享受" + (f"：{benefit}。" if benefit else "。")
+            text = (
+                WORDING.format("focus.eligible_benefit", short=short, who=who, benefit=benefit)
+                if benefit
+                else WORDING.format("focus.eligible", short=short, who=who)
+            )
             held = _unique(r.text for r in result.reasons if r.holds and r.fact != "resident")
             if held:
-                text += f"因为{'，'.join(held[:2])}。"
+                text += WORDING.format("focus.because", held="，".join(held[:2]))
         if result.hint:
             text += result.hint
         return text
     if result.status == "not_eligible":
         failing = _merged(r.text for r in result.reasons if r.holds is False)
-        text = f"您问的{short}，按您说的情况，{who}现在还不能享受：{'；'.join(failing[:2])}。"
+        text = WORDING.format("focus.not_eligible", short=short, who=who, failing="；".join(failing[:2]))
         if result.hint:
             text += result.hint
         return text
     if result.review:
-        return f"您问的{short}，{result.review[0]}。"
-    return f"您问的{short}，{_missing_text(result)}，这一项请社区帮您认定。"
+        return WORDING.format("focus.review", short=short, review=result.review[0])
+    return WORDING.format("focus.open", short=short, missing=_missing_text(result))

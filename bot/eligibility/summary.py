@@ -8,8 +8,9 @@ from typing import Sequence
 
 from bot.eligibility.rules import ProgramResult
 from bot.eligibility.focus import CATEGORY_PROGRAMS, focus_sentence
+from bot.eligibility.wording import WORDING
 
-CN_ORDINALS = ("一", "二", "三", "四", "五")
+CN_ORDINALS = WORDING.words("summary.ordinals")
 SPOKEN_TOP = 3  # an elder on the phone remembers about three things
 
 
@@ -32,21 +33,21 @@ def _notes(results: list[ProgramResult], who: str, skip: set[str]) -> list[str]:
             None,
         )
         if category and category.tier in ("特惠", "特定"):
-            notes.append(f"{who}属于基本养老服务的{category.tier}对象{tier_why(category)}。")
+            notes.append(WORDING.format("summary.tier", who=who, tier=category.tier, why=tier_why(category)))
         elif any(r.program_id in CATEGORY_PROGRAMS and r.review for r in results):
-            notes.append(f"{who}是不是基本养老服务的特惠或特定对象，要请社区认定。")
+            notes.append(WORDING.format("summary.tier_review", who=who))
     rest = [r for r in results if r.program_id not in skip]
     review = [r for r in rest if r.review and r.program_id not in CATEGORY_PROGRAMS]
     unknown = [r for r in rest if r.status == "unknown" and r not in review]
     if review:
         names = "、".join(r.name for r in review[:2])
-        more = f"等{len(review)}项" if len(review) > 2 else ""
-        notes.append(f"{names}{more}，文件没有写清楚谁能享受，要请社区认定。")
+        more = WORDING.format("summary.more", n=len(review)) if len(review) > 2 else ""
+        notes.append(WORDING.format("summary.review", names=names, more=more))
     if unknown and skip:
         # a check about one program asked only what decides it
-        notes.append(f"其他{len(unknown)}项要再了解一些情况才知道，需要的话您再问我。")
+        notes.append(WORDING.format("summary.unknown_ask_me", n=len(unknown)))
     elif unknown:
-        notes.append(f"还有{len(unknown)}项要等情况确认了才知道。")
+        notes.append(WORDING.format("summary.unknown", n=len(unknown)))
     hint = next(
         (
             r.hint
@@ -83,26 +84,23 @@ def spoken_summary(
         (r for r in _benefits(results) if r.program_id not in skip), key=lambda r: r.summary_rank
     )
     if lives_outside(results):
-        return "".join(lead) + (
-            f"示范区的这些养老服务，要住在示范区的街道才能享受。{who}可以打当地的12349，"
-            "或者问问所在街道的社区。"
-        )
+        return "".join(lead) + WORDING.format("summary.outside", who=who)
     parts: list[str] = list(lead)
     if eligible:
         top = eligible[: SPOKEN_TOP - 1 if lead else SPOKEN_TOP]
         items = "；".join(f"{CN_ORDINALS[i]}，{r.benefit}" for i, r in enumerate(top))
-        opening = f"另外，{who}还可以享受：" if lead else f"根据您说的情况，{who}可以享受："
+        opening = WORDING.format("summary.also_can" if lead else "summary.can", who=who)
         parts.append(f"{opening}{items}。")
         rest = eligible[len(top) :]
         if rest:
             examples = "、".join(r.benefit for r in rest[:2])
-            parts.append(f"另外还有{examples}等{len(rest)}项。")
+            parts.append(WORDING.format("summary.more_examples", examples=examples, n=len(rest)))
     elif not lead and any(r.status == "unknown" for r in results):
         # "不清楚" on a fact every program needs (the street): nothing is decided yet, which
         # is not the same as nothing to get
-        parts.append(f"根据您说的情况，还定不下来{who}能享受哪些项目。")
+        parts.append(WORDING.format("summary.undecided", who=who))
     elif not lead:
-        parts.append(f"根据您说的情况，{who}现在还没有能享受的项目。")
+        parts.append(WORDING.format("summary.nothing", who=who))
     return "".join(parts + _notes(results, who, skip))
 
 
@@ -125,12 +123,14 @@ def screen_summary(
         return spoken_summary(results, who, asked, question), []
     if lead:
         header = (
-            f"另外，{who}还可以享受这{len(eligible)}项：" if len(eligible) > 1 else f"另外，{who}还可以享受："
+            WORDING.format("summary.also_can_n", who=who, n=len(eligible))
+            if len(eligible) > 1
+            else WORDING.format("summary.also_can", who=who)
         )
     elif len(eligible) > 1:
-        header = f"根据您说的情况，{who}可以享受这{len(eligible)}项："
+        header = WORDING.format("summary.can_n", who=who, n=len(eligible))
     else:
-        header = f"根据您说的情况，{who}可以享受："
+        header = WORDING.format("summary.can", who=who)
     lines = [*lead, header]
     lines += [f"{i + 1}. {r.benefit}" for i, r in enumerate(eligible)]
     notes = _notes(results, who, skip)
@@ -142,10 +142,10 @@ def screen_summary(
 def explanation(result: ProgramResult, who: str = "您") -> str:
     """Why this benefit: the conditions that held, in plain words, and the document."""
     held = [r.text for r in result.reasons if r.holds and r.text]
-    because = "，".join(held) if held else "符合文件写的条件"
+    because = "，".join(held) if held else WORDING.text("summary.because_default")
     document = result.citation.split("》")[0] + "》" if "》" in result.citation else result.citation
-    text = f"{result.benefit}：因为{because}。"
-    return text + (f"依据是{document}。" if document else "")
+    text = WORDING.format("summary.why", benefit=result.benefit, because=because)
+    return text + (WORDING.format("summary.document", document=document) if document else "")
 
 
 def lives_outside(results: list[ProgramResult]) -> bool:
@@ -157,11 +157,11 @@ def sms_text(results: list[ProgramResult], who: str = "您") -> str:
     eligible = sorted(_benefits(results), key=lambda r: r.summary_rank)
     if eligible:
         lines = "；".join(f"{i + 1}.{r.benefit}" for i, r in enumerate(eligible[:6]))
-        more = f"等{len(eligible)}项" if len(eligible) > 6 else ""
-        body = f"【12349养老热线】{who}可以享受：{lines}{more}。"
+        more = WORDING.format("summary.more", n=len(eligible)) if len(eligible) > 6 else ""
+        body = WORDING.format("summary.sms", who=who, lines=lines, more=more)
     else:
-        body = f"【12349养老热线】{who}暂时没有能享受的项目。"
+        body = WORDING.format("summary.sms_nothing", who=who)
     cited = eligible[0].citation if eligible else ""
     if cited:
-        body += f"依据{cited.split('》')[0]}》。"
-    return body + "办理请找社区银发顾问或拨打12349。"
+        body += WORDING.format("summary.sms_document", document=cited.split("》")[0])
+    return body + WORDING.text("summary.sms_end")
