@@ -98,7 +98,7 @@ TOO_MANY_TRIES = WORDING.text("identity.too_many_tries")
 # Asked when the caller cannot give the ID number's last four: her registered phone instead
 PHONE_INSTEAD = WORDING.text("identity.phone_instead")
 PHONE_OFFERED = "phone_offered"  # booking_id_last4 while the phone is offered instead
-OFFER_HUMAN_TEXT = "不好意思，我还是没弄明白。您可以说“转人工”，让顾问帮您办；也可以再跟我说一遍。"
+OFFER_HUMAN_TEXT = WORDING.text("offer_human")
 HUMAN_BUTTONS = [HUMAN_BUTTON]
 # Relative day words a caller says (bot/timeparse reads them), for the time buttons.
 _NEAR_DAYS = {1: "明天", 2: "后天"}

@@ -409,9 +409,9 @@ class ValidateEligibilityForm(FormValidation):
     # a miss says what a good answer is like; the second in a row at a question offers a
     # person (then yes: a person, no: the question again, anything else: skipped)
     misses = MissPolicy(
-        again=Reply(text="不好意思，我没听清楚。{example}", custom={"misunderstood": True}),
+        again=Reply(text=WORDING.template("misses.again", "example"), custom={"misunderstood": True}),
         offer=Reply(
-            text="不好意思，我还是没听明白。{example}要不要我帮您转人工顾问？",
+            text=WORDING.template("misses.offer", "example"),
             buttons=(HUMAN_BUTTON,),
             custom={"misunderstood": True},
         ),
@@ -475,7 +475,7 @@ class ValidateEligibilityForm(FormValidation):
             parsed = None  # "不清楚，没听她说过吃低保" names 低保 without saying it: unknown
         if parsed is None and text and factlib.is_dont_know(text):
             parsed = factlib.DONT_KNOW
-            dispatcher.utter_message(text="没关系，这一项先跳过。")
+            dispatcher.utter_message(text=WORDING.text("dont_know"))
         if self.interruption(dispatcher, tracker, slot, text, answered=parsed is not None):
             # "等一下，我找找户口本", "问我年纪干什么？", a side question ("助餐点在哪儿？"):
             # the question stays open with everything said so far kept; no miss counted
@@ -486,7 +486,7 @@ class ValidateEligibilityForm(FormValidation):
                 return self._handoff(tracker, dispatcher)
             if offered and factlib.parse_yes_no(text) is False:
                 failures[slot] = 0
-                dispatcher.utter_message(text="好的，那我们接着来。")
+                dispatcher.utter_message(text=WORDING.text("misses.carry_on"))
                 return {slot: None, "elig_failures": failures}
             if offered:
                 # a third answer that is neither usable nor yes/no to the offer: the question
@@ -509,7 +509,7 @@ class ValidateEligibilityForm(FormValidation):
             result.update(extra)
         said = readback(result, tracker.get_slot("elig_who") or "您")
         if said and parsed != factlib.DONT_KNOW:
-            dispatcher.utter_message(text=f"好的，{said}。")
+            dispatcher.utter_message(text=WORDING.format("readback.said", said=said))
         return result
 
     def _handoff(self, tracker: Tracker, dispatcher: CollectingDispatcher) -> Dict[Text, Any]:

@@ -26,7 +26,7 @@ CATALOGUES = {
         ("actions/common.py", "actions/core.py", "actions/policy.py", "actions/safety.py"),
     ),
 }
-LOOKUPS = {"text", "format", "words", "keyed"}
+LOOKUPS = {"text", "format", "template", "words", "keyed"}
 
 
 def _calls(name: str, modules: tuple[str, ...]) -> list[tuple[str, str, list[str], str]]:
@@ -49,6 +49,8 @@ def _calls(name: str, modules: tuple[str, ...]) -> list[tuple[str, str, list[str
             key = node.args[0]
             options = [key.body, key.orelse] if isinstance(key, ast.IfExp) else [key]
             given = [k.arg or "**" for k in node.keywords]  # "**": fields given as a mapping
+            if node.func.attr == "template":  # template(key, "field", ...): the fields named
+                given = [a.value for a in node.args[1:] if isinstance(a, ast.Constant)]
             for option in options:
                 assert isinstance(option, ast.Constant) and isinstance(option.value, str), (
                     f"{where}: name the key with a literal, so this test can check it"
@@ -67,7 +69,7 @@ def test_every_key_the_code_names_is_in_the_catalogue_with_its_fields(path):
         entry = catalogue.entry(key)  # KeyError naming the file and the key
         if method == "format" and "**" in given:  # the rest are checked when it is said
             assert set(given) - {"**"} <= fields_of(entry), f"{where}: {key} has no field of {given}"
-        elif method == "format":
+        elif method in ("format", "template"):
             assert fields_of(entry) == set(given), (
                 f"{where}: {key} has fields {fields_of(entry)}, given {given}"
             )
@@ -102,6 +104,9 @@ def test_the_loader_names_the_file_and_key(tmp_path):
         catalogue.words("a.list")
     with pytest.raises(ValueError, match=r"^wording.yml: a must be a sentence"):
         catalogue.text("a")
+    assert catalogue.template("a.hello", "name") == "您好，{name}。"  # filled when said
+    with pytest.raises(KeyError, match=r"a\.hello has the fields \['name'\], not \[\]"):
+        catalogue.template("a.hello")
     assert catalogue.leaf_keys() == ["a.ok", "a.hello", "a.list"]
 
 

@@ -72,6 +72,16 @@ class Catalogue(Mapping[str, Any]):
             )
         return template.format(**fields)
 
+    def template(self, key: str, *fields: str) -> str:
+        """A template kept to be filled later (a reply given as data), checked to have exactly
+        the `fields` named."""
+        value = self.text(key)
+        if fields_of(value) != set(fields):
+            raise KeyError(
+                f"{self.path.name}: {key} has the fields {sorted(fields_of(value))}, not {sorted(fields)}"
+            )
+        return value
+
     def words(self, key: str) -> tuple[str, ...]:
         """A list of words (button titles, words callers say), in the catalogue's order."""
         value = self.entry(key)
