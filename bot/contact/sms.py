@@ -71,7 +71,7 @@ def normalize_number(phone: str) -> str:
     return digits
 
 
-def opted_out(number: str, session: Session | None = None) -> bool:
+def opted_out(number: str | None, session: Session | None = None) -> bool:
     digits = phone_digits(number)
     if session is not None:
         return session.execute(select(SmsOptOut.id).where(SmsOptOut.number == digits)).first() is not None
