@@ -94,29 +94,19 @@ def is_web(sender_id: str | None) -> bool:
     return sender_id is not None and sender_id.startswith(WEB_SENDER_PREFIX)
 
 
+def _newest_thread(session: Session, sender_id: str, step: Any) -> Handoff | None:
+    """The conversation's newest thread whose live step meets the condition `step`."""
+    query = select(Handoff).where(Handoff.sender_id == sender_id, step).order_by(Handoff.id.desc()).limit(1)
+    return cast("Handoff | None", session.execute(query).scalar_one_or_none())
+
+
 def active_thread(session: Session, sender_id: str) -> Handoff | None:
     """The conversation's thread still going on (waiting, live or in the callback step)."""
-    return cast(
-        "Handoff | None",
-        session.execute(
-            select(Handoff)
-            .where(Handoff.sender_id == sender_id, Handoff.live_step.in_(ACTIVE_STEPS))
-            .order_by(Handoff.id.desc())
-            .limit(1)
-        ).scalar_one_or_none(),
-    )
+    return _newest_thread(session, sender_id, Handoff.live_step.in_(ACTIVE_STEPS))
 
 
 def latest_thread(session: Session, sender_id: str) -> Handoff | None:
-    return cast(
-        "Handoff | None",
-        session.execute(
-            select(Handoff)
-            .where(Handoff.sender_id == sender_id, Handoff.live_step.is_not(None))
-            .order_by(Handoff.id.desc())
-            .limit(1)
-        ).scalar_one_or_none(),
-    )
+    return _newest_thread(session, sender_id, Handoff.live_step.is_not(None))
 
 
 def attach(session: Session, handoff: Handoff) -> None:
