@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -94,13 +95,16 @@ def set_password(session: Session, user: AdvisorUser, password: str) -> None:
 
 def recent_failures(session: Session, ip: str, username: str) -> int:
     since = utcnow() - LOCKOUT_WINDOW
-    return session.execute(
-        select(func.count(LoginAttempt.id)).where(
-            LoginAttempt.ip == ip,
-            LoginAttempt.username == normalize_username(username)[:64],
-            LoginAttempt.attempted_at >= since,
-        )
-    ).scalar_one()
+    return cast(
+        int,
+        session.execute(
+            select(func.count(LoginAttempt.id)).where(
+                LoginAttempt.ip == ip,
+                LoginAttempt.username == normalize_username(username)[:64],
+                LoginAttempt.attempted_at >= since,
+            )
+        ).scalar_one(),
+    )
 
 
 def authenticate(session: Session, username: str, password: str, ip: str) -> LoginResult:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
@@ -48,8 +48,8 @@ def lock_timeout_ms() -> int:
     return get_settings().db_lock_timeout_ms
 
 
-def _sqlite_pragmas_for(busy_ms: int):
-    def pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas_for(busy_ms: int) -> Callable[[Any, Any], None]:
+    def pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -59,9 +59,9 @@ def _sqlite_pragmas_for(busy_ms: int):
     return pragmas
 
 
-def engine_options(url: str, statement_ms: int | None = None, lock_ms: int | None = None) -> dict:
+def engine_options(url: str, statement_ms: int | None = None, lock_ms: int | None = None) -> dict[str, Any]:
     """create_engine() keyword arguments with the timeouts of the module doc."""
-    kwargs: dict = {
+    kwargs: dict[str, Any] = {
         "future": True,
         "pool_pre_ping": True,
         "pool_timeout": get_settings().db_pool_timeout_seconds,

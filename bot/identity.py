@@ -29,8 +29,10 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any, cast
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from bot import audit, clock
 from bot.config import get_settings
@@ -140,7 +142,7 @@ def _hash(sender_id: str, code: str) -> str:
     return hmac.new(key, f"{sender_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def _failures(session, sender_id: str, elder_id: int | None) -> tuple[int, int]:
+def _failures(session: Session, sender_id: str, elder_id: int | None) -> tuple[int, int]:
     now = clock.utcnow_naive()
     by_sender = session.execute(
         select(func.count(IdentityAttempt.id)).where(
@@ -159,7 +161,7 @@ def _failures(session, sender_id: str, elder_id: int | None) -> tuple[int, int]:
     return by_sender, by_elder
 
 
-def _codes_sent(session, sender_id: str, elder_id: int) -> tuple[int, int]:
+def _codes_sent(session: Session, sender_id: str, elder_id: int) -> tuple[int, int]:
     """Codes sent in the last hour that nobody used, in this conversation and to this elder
     (a code that proved someone is not bombing; an SMS conversation is the number's forever,
     hence the hour for both)."""
@@ -208,7 +210,7 @@ _ELDER_KIN = {
 } | {"婆婆", "公公", "岳母", "丈母娘", "岳父"}
 
 
-def said_relation(events: list[dict] | None) -> str | None:
+def said_relation(events: list[dict[str, Any]] | None) -> str | None:
     """Who the caller said they are to the elder in this session: the newest thing said (the
     NLU's `relation` entity, else the words), unless it is only generic ("帮我妈" = 子女) and an
     earlier message of the session was exact ("我是她女儿"). `events`: Rasa tracker events."""
@@ -238,7 +240,7 @@ def said_relation(events: list[dict] | None) -> str | None:
 
 
 def _record_proof(
-    session,
+    session: Session,
     sender_id: str,
     elder: Elder,
     method: str,
@@ -286,7 +288,7 @@ def _record_proof(
 
 
 def _add_attempt(
-    session, sender_id: str, elder_id: int | None, method: str, ok: bool, channel: str | None
+    session: Session, sender_id: str, elder_id: int | None, method: str, ok: bool, channel: str | None
 ) -> None:
     session.add(IdentityAttempt(sender_id=sender_id, elder_id=elder_id, method=method, ok=ok))
     if not ok:
@@ -455,12 +457,15 @@ def verify(
 def verified_elder(sender_id: str) -> int | None:
     """The elder this conversation proved control of, if any (the newest verified code)."""
     with session_scope() as s:
-        return s.execute(
-            select(IdentityChallenge.elder_id)
-            .where(IdentityChallenge.sender_id == sender_id, IdentityChallenge.status == "verified")
-            .order_by(IdentityChallenge.id.desc())
-            .limit(1)
-        ).scalar_one_or_none()
+        return cast(
+            "int | None",
+            s.execute(
+                select(IdentityChallenge.elder_id)
+                .where(IdentityChallenge.sender_id == sender_id, IdentityChallenge.status == "verified")
+                .order_by(IdentityChallenge.id.desc())
+                .limit(1)
+            ).scalar_one_or_none(),
+        )
 
 
 def proved_through_family_contact(sender_id: str, elder_id: int) -> bool:
@@ -480,7 +485,7 @@ def proved_through_family_contact(sender_id: str, elder_id: int) -> bool:
         return proof.proved_with == contact and contact != mask_phone(elder.phone)
 
 
-def proofs_for(session, elder_id: int, limit: int = 10) -> list[IdentityProof]:
+def proofs_for(session: Session, elder_id: int, limit: int = 10) -> list[IdentityProof]:
     """The newest proofs given for an elder (the case file's 身份核实与代办记录)."""
     return list(
         session.execute(

@@ -18,11 +18,14 @@ import datetime as dt
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any, ParamSpec, TypeVar, cast
 
 from sqlalchemy import and_, func, literal, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from bot import clock
 from bot.db import session_scope
@@ -78,11 +81,12 @@ def free_care_policy(on: dt.date) -> FreeCarePolicy:
             "parameters",
             f"no value in force on {on} for {', '.join(missing)}",
         )
-    hours = entries["hours_per_month"]
+    found = {name: entry for name, entry in entries.items() if entry is not None}  # all of them
+    hours = found["hours_per_month"]
     return FreeCarePolicy(
-        min_age=int(entries["min_age"].value),
+        min_age=int(found["min_age"].value),
         minutes_per_month=int(round(float(hours.value) * 60)),
-        rate_fen_per_hour=int(round(float(entries["hourly_rate_yuan"].value) * 100)),
+        rate_fen_per_hour=int(round(float(found["hourly_rate_yuan"].value) * 100)),
         source=f"{hours.citation.title} {hours.citation.clause}".strip()[:150],
     )
 
@@ -289,24 +293,29 @@ def elder_names_in(session: Session, text: str | None) -> list[str]:
 def service_by_code_or_name(session: Session, code_or_name: str | None) -> ServiceType | None:
     if not code_or_name:
         return None
-    return session.execute(
-        select(ServiceType).where((ServiceType.code == code_or_name) | (ServiceType.name == code_or_name))
-    ).scalar_one_or_none()
+    return cast(
+        "ServiceType | None",
+        session.execute(
+            select(ServiceType).where((ServiceType.code == code_or_name) | (ServiceType.name == code_or_name))
+        ).scalar_one_or_none(),
+    )
 
 
 def service_names(session: Session) -> list[str]:
     return list(session.execute(select(ServiceType.name).order_by(ServiceType.id)).scalars())
 
 
-def _street_id(session: Session, street) -> int | None:
+def _street_id(session: Session, street: int | Street | str) -> int | None:
     if isinstance(street, int):
         return street
     if isinstance(street, Street):
-        return street.id
-    return session.execute(select(Street.id).where(Street.name == street)).scalar_one_or_none()
+        return cast("int | None", street.id)
+    return cast(
+        "int | None", session.execute(select(Street.id).where(Street.name == street)).scalar_one_or_none()
+    )
 
 
-def _covering_windows(street_id: int, service_id: int):
+def _covering_windows(street_id: int, service_id: int) -> Select:
     """SELECT of the capacity windows of active providers serving this street and service."""
     return (
         select(CapacityWindow)
@@ -327,7 +336,13 @@ def _covering_windows(street_id: int, service_id: int):
 
 
 def available_windows(
-    session: Session, service_code: str, street, around: dt.datetime, limit: int = 3, *, days: int = 21
+    session: Session,
+    service_code: str,
+    street: int | Street | str,
+    around: dt.datetime,
+    limit: int = 3,
+    *,
+    days: int = 21,
 ) -> list[WindowOption]:
     """The free windows nearest to `around` (not in the past) for a service in a street;
     several providers' places at the same time are added up."""
@@ -356,7 +371,9 @@ def available_windows(
     return sorted(options[:limit], key=lambda o: o.start)
 
 
-def window_is_free(session: Session, service_code: str, street, start: dt.datetime) -> bool:
+def window_is_free(
+    session: Session, service_code: str, street: int | Street | str, start: dt.datetime
+) -> bool:
     """Whether some provider of the street still has a place for the service at `start`."""
     service = service_by_code_or_name(session, service_code)
     street_id = _street_id(session, street)
@@ -400,16 +417,19 @@ def _ensure_ledger(session: Session, elder: Elder, month: str) -> EntitlementLed
         .values(**values)
         .on_conflict_do_nothing(index_elements=["elder_id", "month"])
     )
-    return session.execute(
-        select(EntitlementLedger)
-        .where(EntitlementLedger.elder_id == elder.id, EntitlementLedger.month == month)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
+    return cast(
+        "EntitlementLedger",
+        session.execute(
+            select(EntitlementLedger)
+            .where(EntitlementLedger.elder_id == elder.id, EntitlementLedger.month == month)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalar_one(),
+    )
 
 
 def _ledger_left(row: EntitlementLedger) -> int:
-    return row.granted_minutes - row.used_minutes + row.returned_minutes
+    return cast(int, row.granted_minutes - row.used_minutes + row.returned_minutes)
 
 
 def _apply_free_time(
@@ -433,7 +453,7 @@ def _return_free_time(session: Session, booking: Booking) -> int:
         return 0
     row = _ensure_ledger(session, booking.elder, booking.entitlement_month)
     row.returned_minutes = row.returned_minutes + booking.free_minutes_applied
-    returned = booking.free_minutes_applied
+    returned: int = booking.free_minutes_applied
     booking.free_minutes_applied = 0
     return returned
 
@@ -461,6 +481,7 @@ def _claim_place(
         .scalars()
         .all()
     )
+    window: CapacityWindow
     for window in candidates:
         won = session.execute(
             update(CapacityWindow)
@@ -511,7 +532,7 @@ def _history(
     )
 
 
-def _result(booking: Booking, code: str, message: str, **extra) -> BookingResult:
+def _result(booking: Booking, code: str, message: str, **extra: Any) -> BookingResult:
     return BookingResult(
         ok=True,
         code=code,
@@ -605,7 +626,8 @@ def same_visit_booked(
     session: Session, elder_id: int, service_id: int, window_start: dt.datetime
 ) -> Booking | None:
     """The elder's active booking of this service in this window, if there is one."""
-    return (
+    return cast(
+        "Booking | None",
         session.execute(
             select(Booking)
             .join(CapacityWindow, CapacityWindow.id == Booking.window_id)
@@ -617,7 +639,7 @@ def same_visit_booked(
             )
         )
         .scalars()
-        .first()
+        .first(),
     )
 
 
@@ -638,7 +660,11 @@ def _full_message(start: dt.datetime, alternatives: list[WindowOption]) -> str:
     return WORDING.format("ledger.full", time=say_window(start), options=options)
 
 
-def _retrying(fn, *args, **kwargs):
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _retrying(fn: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
     """Runs a write transaction, retrying when SQLite reports a lock (busy writers) or a
     reference collided; the idempotency key keeps retries from booking twice."""
     for attempt in range(5):
@@ -736,7 +762,14 @@ def _answer_for_key(
 
 
 def _book(
-    elder_id, service_code, window_start, channel, idempotency_key, address, database_url, notify="elder"
+    elder_id: int,
+    service_code: str,
+    window_start: dt.datetime,
+    channel: str,
+    idempotency_key: str,
+    address: str | None,
+    database_url: str | None,
+    notify: str = "elder",
 ) -> BookingResult:
     with session_scope(database_url) as s:
         existing = s.execute(
@@ -859,7 +892,7 @@ def list_bookings(
 
 
 def _own_booking(s: Session, reference: str, elder_id: int) -> Booking | None:
-    booking = s.execute(
+    booking: Booking | None = s.execute(
         select(Booking).where(Booking.reference == str(reference).strip()).with_for_update()
     ).scalar_one_or_none()
     if booking is None or booking.elder_id != elder_id:
@@ -879,7 +912,9 @@ def cancel(
     return _retrying(_cancel, reference, elder_id, reason, channel, database_url)
 
 
-def _cancel(reference, elder_id, reason, channel, database_url) -> CancelResult:
+def _cancel(
+    reference: str, elder_id: int, reason: str | None, channel: str, database_url: str | None
+) -> CancelResult:
     with session_scope(database_url) as s:
         booking = _own_booking(s, reference, elder_id)
         if booking is None:
@@ -968,7 +1003,9 @@ def reschedule(
         )
 
 
-def _reschedule(reference, elder_id, new_start, channel, database_url) -> BookingResult:
+def _reschedule(
+    reference: str, elder_id: int, new_start: dt.datetime, channel: str, database_url: str | None
+) -> BookingResult:
     with session_scope(database_url) as s:
         booking = _own_booking(s, reference, elder_id)
         if booking is None or booking.status != "booked":
@@ -1066,8 +1103,8 @@ def ensure_month_grants(session: Session, month: str) -> int:
     return entitled
 
 
-def count_bookings(session: Session, **filters) -> int:
+def count_bookings(session: Session, **filters: Any) -> int:
     query = select(func.count(Booking.id))
     for key, value in filters.items():
         query = query.where(getattr(Booking, key) == value)
-    return session.execute(query).scalar_one()
+    return cast(int, session.execute(query).scalar_one())

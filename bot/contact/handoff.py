@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.orm import Session
+
 from bot.contact import live_chat
 from bot.config import get_settings
 from bot.db import session_scope
@@ -92,7 +94,15 @@ PRIORITY = {
 SCAM_STAGE_PRIORITY = {"paid": 1, "in_progress": 2, "asking": 5}
 
 
-def _add_handoff(session, kind: str, sender_id, channel, phone, text, priority: int | None = None) -> Handoff:
+def _add_handoff(
+    session: Session,
+    kind: str,
+    sender_id: str | None,
+    channel: str | None,
+    phone: str | None,
+    text: str | None,
+    priority: int | None = None,
+) -> Handoff:
     elder = elder_by_phone(session, phone)
     priority = PRIORITY.get(kind, 5) if priority is None else priority
     handoff = Handoff(
@@ -111,7 +121,13 @@ def _add_handoff(session, kind: str, sender_id, channel, phone, text, priority: 
 
 
 def add_task(
-    session, kind: str, *, elder_id: int, summary: str, channel: str | None = None, max_chars: int = 2000
+    session: Session,
+    kind: str,
+    *,
+    elder_id: int,
+    summary: str,
+    channel: str | None = None,
+    max_chars: int = 2000,
 ) -> Handoff:
     """A task about an elder with no conversation behind it (outbound care, a notice that
     could not be texted), in the caller's transaction: priority from PRIORITY, the summary
@@ -140,7 +156,7 @@ def create_handoff(
     client address behind `sender_id` asked for a person too often (see the module doc)."""
     _check_flood(kind, sender_id)
     with session_scope() as s:
-        handoff_id = _add_handoff(s, kind, sender_id, channel, phone, summary).id
+        handoff_id: int = _add_handoff(s, kind, sender_id, channel, phone, summary).id
     log.info("handoff queued id=%s kind=%s channel=%s phone=%s", handoff_id, kind, channel, mask_phone(phone))
     return handoff_id
 
@@ -168,7 +184,7 @@ def record_safety_event(
                 handoff_id=handoff.id,
             )
         )
-        handoff_id = handoff.id
+        handoff_id: int = handoff.id
     log.warning(
         "safety event kind=%s detail=%s handoff=%s channel=%s phone=%s",
         kind,

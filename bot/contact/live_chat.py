@@ -29,6 +29,7 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import yaml
 from sqlalchemy import select, update
@@ -71,12 +72,12 @@ class LiveChatError(ValueError):
 
 
 @functools.lru_cache(maxsize=1)
-def _responses() -> dict:
+def _responses() -> dict[str, Any]:
     data = yaml.safe_load(DOMAIN_PATH.read_text(encoding="utf-8")) or {}
     return data.get("responses") or {}
 
 
-def response(name: str, **values: str) -> dict:
+def response(name: str, **values: str) -> dict[str, Any]:
     """A domain.yml response as the chat shows it: {"text", "buttons"} (first variant)."""
     variant = _responses()[name][0]
     text = variant["text"].format(**values) if values else variant["text"]
@@ -93,23 +94,19 @@ def is_web(sender_id: str | None) -> bool:
     return sender_id is not None and sender_id.startswith(WEB_SENDER_PREFIX)
 
 
+def _newest_thread(session: Session, sender_id: str, step: Any) -> Handoff | None:
+    """The conversation's newest thread whose live step meets the condition `step`."""
+    query = select(Handoff).where(Handoff.sender_id == sender_id, step).order_by(Handoff.id.desc()).limit(1)
+    return cast("Handoff | None", session.execute(query).scalar_one_or_none())
+
+
 def active_thread(session: Session, sender_id: str) -> Handoff | None:
     """The conversation's thread still going on (waiting, live or in the callback step)."""
-    return session.execute(
-        select(Handoff)
-        .where(Handoff.sender_id == sender_id, Handoff.live_step.in_(ACTIVE_STEPS))
-        .order_by(Handoff.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    return _newest_thread(session, sender_id, Handoff.live_step.in_(ACTIVE_STEPS))
 
 
 def latest_thread(session: Session, sender_id: str) -> Handoff | None:
-    return session.execute(
-        select(Handoff)
-        .where(Handoff.sender_id == sender_id, Handoff.live_step.is_not(None))
-        .order_by(Handoff.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    return _newest_thread(session, sender_id, Handoff.live_step.is_not(None))
 
 
 def attach(session: Session, handoff: Handoff) -> None:
@@ -208,7 +205,7 @@ class Turn:
     """What to do with a person's chat message."""
 
     to_bot: bool = True  # send it to Rasa as usual
-    replies: list[dict] = field(default_factory=list)  # answers of the thread itself
+    replies: list[dict[str, Any]] = field(default_factory=list)  # answers of the thread itself
     live: bool = False  # an advisor holds the conversation
 
 
@@ -268,7 +265,7 @@ def spaced(number: str) -> str:
     return " ".join([number[:head], *groups])
 
 
-def _callback_step(s: Session, thread: Handoff, text: str) -> dict:
+def _callback_step(s: Session, thread: Handoff, text: str) -> dict[str, Any]:
     step = thread.live_step
     said = clean(text)
     if _LEAVE.search(said):
@@ -320,13 +317,13 @@ def _state(thread: Handoff | None) -> str:
         return "none"
     step = thread.live_step
     if step in ("waiting", "live"):
-        return step
+        return cast(str, step)
     if step in CALLBACK_STEPS or step == "callback":
         return "callback"
     return "closed"
 
 
-def updates(sender_id: str, after: int = 0, limit: int = 50) -> dict:
+def updates(sender_id: str, after: int = 0, limit: int = 50) -> dict[str, Any]:
     """What the widget polls: the thread's state and the advisor's and system's messages
     after message id `after` (the ones the chat turn itself did not show). The web server
     adds each message's `speech` wording (server/speech.py)."""

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import cast
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from bot.contact import sms_templates
 from bot.config import Settings, get_settings
@@ -28,7 +30,7 @@ from bot.text.masking import mask_phone
 from bot.models import Elder, Handoff, SmsOptOut, SmsOutbox
 from bot.models.base import utcnow
 from bot.models.people import is_mobile, phone_digits
-from bot.contact.sms_senders import SmsSender, TemplateSender, TwilioSender
+from bot.contact.sms_senders import SmsSender, Template, TemplateSender, TwilioSender
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,7 @@ def twilio_timeout_seconds() -> float:
     return get_settings().twilio_timeout_seconds
 
 
-def number_on_file(phone: str | None, session=None) -> bool:
+def number_on_file(phone: str | None, session: Session | None = None) -> bool:
     """Is this an elder's registered number or her family contact's?"""
     digits = phone_digits(phone)
     if not digits:
@@ -49,13 +51,14 @@ def number_on_file(phone: str | None, session=None) -> bool:
     if session is None:
         with session_scope() as s:
             return number_on_file(digits, s)
-    return (
+    return cast(
+        bool,
         session.execute(
             select(func.count(Elder.id)).where(
                 (Elder.phone == digits) | (Elder.emergency_contact_phone == digits)
             )
         ).scalar_one()
-        > 0
+        > 0,
     )
 
 
@@ -68,7 +71,7 @@ def normalize_number(phone: str) -> str:
     return digits
 
 
-def opted_out(number: str, session=None) -> bool:
+def opted_out(number: str | None, session: Session | None = None) -> bool:
     digits = phone_digits(number)
     if session is not None:
         return session.execute(select(SmsOptOut.id).where(SmsOptOut.number == digits)).first() is not None
@@ -92,7 +95,7 @@ def send_sms(
     body: str,
     *,
     related_booking_id: int | None = None,
-    session=None,
+    session: Session | None = None,
     requested: bool = False,
     template: tuple[str, Mapping[str, object]] | None = None,
 ) -> int | None:
@@ -132,14 +135,14 @@ def send_sms(
     if session is not None:
         session.add(row)
         session.flush()
-        row_id = row.id
+        row_id: int = row.id
     else:
         with session_scope() as s:
             s.add(row)
             s.flush()
             row_id = row.id
     # The row has no column for the template: its kind is in this line of the log.
-    kind = template[0] if template else None
+    template_kind = template[0] if template else None
     settings = get_settings()
     sender = configured_sender(settings)
     if sender is None:
@@ -147,7 +150,7 @@ def send_sms(
             "sms to %s kept in outbox id=%s kind=%s (%s)",
             mask_phone(row.to_number),
             row_id,
-            kind or "-",
+            template_kind or "-",
             _why_outbox(settings),
         )
         return row_id
@@ -155,7 +158,7 @@ def send_sms(
         "sms to %s queued id=%s kind=%s sender=%s",
         mask_phone(row.to_number),
         row_id,
-        kind or "-",
+        template_kind or "-",
         sender.name,
     )
     to_number = row.to_number
@@ -213,7 +216,9 @@ def _why_outbox(settings: Settings) -> str:
     return "no Twilio credentials"
 
 
-def _deliver_after_commit(sender: SmsSender, row_id: int, to_number: str, body: str, template) -> None:
+def _deliver_after_commit(
+    sender: SmsSender, row_id: int, to_number: str, body: str, template: Template | None
+) -> None:
     # The caller's commit has succeeded: nothing here may turn it into an error for them.
     try:
         _deliver(sender, row_id, to_number, body, template)
@@ -221,7 +226,7 @@ def _deliver_after_commit(sender: SmsSender, row_id: int, to_number: str, body: 
         log.exception("sms id=%s to %s: delivery after commit failed", row_id, mask_phone(to_number))
 
 
-def _deliver(sender: SmsSender, row_id: int, to_number: str, body: str, template) -> None:
+def _deliver(sender: SmsSender, row_id: int, to_number: str, body: str, template: Template | None) -> None:
     result = sender.send(to_number, body, template, message_id=row_id)
     if result.status != "sent":
         log.error(
@@ -254,7 +259,11 @@ def notice_number_for(elder: Elder) -> tuple[str | None, str]:
 
 
 def note_sms_unsent(
-    elder_id: int, what: str | None = None, *, booking_reference: str | None = None, session=None
+    elder_id: int,
+    what: str | None = None,
+    *,
+    booking_reference: str | None = None,
+    session: Session | None = None,
 ) -> int:
     """Tells an advisor that a notice could not be texted to this elder (no mobile of hers
     or her family's on file): a handoff of kind 'sms_unsent' to follow up by phone. `what`
@@ -292,7 +301,7 @@ def note_sms_unsent(
         log.info(
             "sms unsent for elder=%s (%s): advisor note %s already open", elder_id, what or "-", existing
         )
-        return existing
+        return cast(int, existing)
     handoff = add_task(session, SMS_UNSENT_KIND, elder_id=elder_id, summary=summary, channel="sms")
     log.info("sms unsent for elder=%s (%s): advisor note %s", elder_id, what or "-", handoff.id)
-    return handoff.id
+    return cast(int, handoff.id)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -22,7 +24,7 @@ from bot import clock
 from bot.booking.ledger import ensure_month_grants, month_key
 from bot.demo.loader import DEMO_DIR, register_loader
 from bot.registry import capacity, providers, services
-from bot.registry.files import FileReport
+from bot.registry.files import FileReport, RowProblem
 
 SERVICES_FILE = DEMO_DIR / "services.csv"
 PROVIDERS_FILE = DEMO_DIR / "providers.csv"
@@ -30,7 +32,7 @@ CLOSURES_FILE = DEMO_DIR / "closures.csv"
 DAYS_AHEAD = 42  # `extend`'s default: the 6 weeks of CAPACITY_WEEKS_AHEAD's default
 
 
-def _checked(path, parsed):
+def _checked(path: Path, parsed: tuple[int, list[Any], list[RowProblem]]) -> list[Any]:
     _count, records, problems = parsed
     if problems:
         raise ValueError(f"{path}: " + "; ".join(p.line() for p in problems))

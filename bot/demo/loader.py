@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from typing import Any, Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -22,7 +22,7 @@ DEMO_DIR = PROJECT_ROOT / "demo"
 ELDERS_FILE = DEMO_DIR / "elders.csv"
 
 
-def _personas() -> list[dict]:
+def _personas() -> list[dict[str, Any]]:
     """The personas of demo/elders.csv as checked by the registry import (one home: the
     file): name, id_number, birth_date, gender, phone, street, address and the facts."""
     from bot.registry.elders import parse_file

@@ -25,7 +25,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import yaml
 from jsonschema import Draft202012Validator
@@ -207,14 +207,14 @@ class Program:
     benefit: str
     summary_rank: int
     citation: policy_kb.Citation  # the program's clause in the policy pack
-    in_force: dict
-    eligible_when: dict
-    tiers: tuple[dict, ...]
-    hints: tuple[dict, ...]
+    in_force: dict[str, Any]
+    eligible_when: dict[str, Any]
+    tiers: tuple[dict[str, Any], ...]
+    hints: tuple[dict[str, Any], ...]
     source: str
     kb_program: policy_kb.Program = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
 
-    def assumption(self, assumption_id: str) -> dict | None:
+    def assumption(self, assumption_id: str) -> dict[str, Any] | None:
         return next((a for a in self.kb_program.assumptions if a["id"] == assumption_id), None)
 
 
@@ -244,7 +244,7 @@ class Pack:
         return f"《{citation.title}》{citation.clause}"
 
 
-def _jsonable(value):
+def _jsonable(value: Any) -> Any:
     """YAML dates to ISO strings so the schema (and the API) see one type."""
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
@@ -255,7 +255,7 @@ def _jsonable(value):
     return value
 
 
-class _RuleLoader(yaml.SafeLoader):
+class _RuleLoader(yaml.SafeLoader):  # type: ignore[misc]  # yaml is untyped (no stubs installed)
     """SafeLoader that keeps dates as text, so a bad date is reported with its field."""
 
 
@@ -265,7 +265,7 @@ _RuleLoader.yaml_implicit_resolvers = {
 }
 
 
-def _read_yaml(path: Path, schema: dict) -> dict:
+def _read_yaml(path: Path, schema: dict[str, Any]) -> dict[str, Any]:
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_RuleLoader)
     except yaml.YAMLError as exc:
@@ -279,10 +279,12 @@ def _read_yaml(path: Path, schema: dict) -> dict:
         err = max(errors, key=lambda e: len(e.absolute_path))
         where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
         raise RuleError(f"{path}: field {where}: {err.message}")
-    return data
+    return cast("dict[str, Any]", data)
 
 
-def _check_condition(cond: dict, where: str, path: Path, params: set[str], assumptions: set[str]) -> None:
+def _check_condition(
+    cond: dict[str, Any], where: str, path: Path, params: set[str], assumptions: set[str]
+) -> None:
     for key in ("all", "any"):
         if key in cond:
             for i, part in enumerate(cond[key]):
@@ -466,11 +468,11 @@ _BOOL_TEXT = {
 }
 
 
-def _is_blank(value) -> bool:
+def _is_blank(value: object) -> bool:
     return value is None or value == "" or value == factlib.DONT_KNOW
 
 
-def _as_bool(key: str, value) -> bool:
+def _as_bool(key: str, value: object) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, (int, float)) and value in (0, 1):
@@ -487,7 +489,7 @@ def _as_bool(key: str, value) -> bool:
     raise FactError(key, value, f"“{FACT_LABELS.get(key, key)}”应该填“是”或“否”。")
 
 
-def normalize_facts(raw: dict, on: dt.date | None = None) -> dict:
+def normalize_facts(raw: dict[str, Any], on: dt.date | None = None) -> dict[str, Any]:
     """Canonical facts from what the API, the database or the conversation gives:
     numbers or Chinese numerals for age, ISO or Chinese birth dates, colloquial words for
     the choice facts. Blank and "unknown" values are dropped (the fact is missing).
@@ -495,7 +497,7 @@ def normalize_facts(raw: dict, on: dt.date | None = None) -> dict:
     on = on or today()
     if not isinstance(raw, dict):
         raise FactError("facts", raw, "facts 必须是一个对象。")
-    out: dict = {}
+    out: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in factlib.FACT_KEYS and key not in ("age_approximate", "resident"):
             raise FactError(
@@ -506,6 +508,7 @@ def normalize_facts(raw: dict, on: dt.date | None = None) -> dict:
         if key == "age":
             if isinstance(value, bool):
                 raise FactError(key, value, "年龄应该是数字，比如 85。")
+            age: int | None
             if isinstance(value, (int, float)):
                 age = int(value)
             else:
@@ -535,7 +538,7 @@ def normalize_facts(raw: dict, on: dt.date | None = None) -> dict:
     return out
 
 
-def _read_birth_date(value, on: dt.date) -> dt.date | None:
+def _read_birth_date(value: object, on: dt.date) -> dt.date | None:
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -549,7 +552,7 @@ def _read_birth_date(value, on: dt.date) -> dt.date | None:
         return reading.birth_date if reading else None
 
 
-def derive(facts: dict, on: dt.date, pack: Pack) -> dict:
+def derive(facts: dict[str, Any], on: dt.date, pack: Pack) -> dict[str, Any]:
     """Adds what follows from the facts: age on the day from the birth date, and whether
     the person lives in the district (`resident`) from the street."""
     derived = dict(facts)
@@ -572,7 +575,7 @@ class Reason:
     text: str
     citation: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "fact": self.fact,
             "value": self.value,
@@ -598,12 +601,12 @@ class ProgramResult:
     tier_missing: list[str] = field(default_factory=list)  # could still raise the tier
     benefit: str = ""
     summary_rank: int = 100
-    parameters: dict = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
     review: list[str] = field(default_factory=list)  # open readings: 请社区认定
     plan_ended: list[str] = field(default_factory=list)  # parameters that are an ended plan's targets
     tier_reasons: list[str] = field(default_factory=list)  # why this tier (是计划生育特殊家庭)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "program_id": self.program_id,
             "name": self.name,
@@ -623,11 +626,11 @@ class ProgramResult:
 
 
 class _Evaluator:
-    def __init__(self, pack: Pack, program: Program, facts: dict, on: dt.date):
+    def __init__(self, pack: Pack, program: Program, facts: dict[str, Any], on: dt.date):
         self.pack, self.program, self.facts, self.on = pack, program, facts, on
-        self.used_params: dict = {}
+        self.used_params: dict[str, Any] = {}
 
-    def param_value(self, name: str):
+    def param_value(self, name: str) -> tuple[Any, policy_kb.Parameter, policy_kb.ParameterValue | None]:
         param = self.pack.parameter(self.program, name)
         entry = param.at(self.on)
         if entry is None:
@@ -635,7 +638,7 @@ class _Evaluator:
         self.used_params[name] = entry.value
         return entry.value, param, entry
 
-    def params_on_day(self) -> dict:
+    def params_on_day(self) -> dict[str, Any]:
         values = {}
         for name in self.pack.names(self.program):
             entry = self.pack.parameter(self.program, name).at(self.on)
@@ -643,7 +646,7 @@ class _Evaluator:
                 values[name] = policy_kb.spoken_number(entry.value)
         return values
 
-    def run(self, cond: dict) -> tuple[bool | None, list[Reason], set[str]]:
+    def run(self, cond: dict[str, Any]) -> tuple[bool | None, list[Reason], set[str]]:
         """(truth, reasons that decide it, facts whose absence leaves it open)."""
         if "always" in cond:
             return bool(cond["always"]), [], set()
@@ -668,7 +671,7 @@ class _Evaluator:
                 return (not decisive), [r for p in parts for r in p[1]], set()
         return self.leaf(cond)
 
-    def leaf(self, cond: dict) -> tuple[bool | None, list[Reason], set[str]]:
+    def leaf(self, cond: dict[str, Any]) -> tuple[bool | None, list[Reason], set[str]]:
         fact, op = cond["fact"], cond["op"]
         citation = self.pack.cite(self.program.citation)
         operand, operand_unit, rule_text = cond.get("value"), "", ""
@@ -702,7 +705,7 @@ class _Evaluator:
         text = self._describe(fact, op, value, operand, operand_unit, holds)
         return holds, [Reason(fact, value, rule_text, holds, text, citation)], set()
 
-    def _describe(self, fact, op, value, operand, unit, holds) -> str:
+    def _describe(self, fact: str, op: str, value: Any, operand: Any, unit: str, holds: bool) -> str:
         if fact == "resident":
             street = self.facts.get("street")
             return (
@@ -729,28 +732,29 @@ class _Evaluator:
         return f"{label}：{value}"
 
 
-def _compare(op: str, value, operand) -> bool:
+def _compare(op: str, value: Any, operand: Any) -> bool:
     if op == "is_true":
         return value is True
     if op == "is_false":
         return value is False
     if op == "eq":
-        return value == operand
+        return cast(bool, value == operand)
     if op == "ne":
-        return value != operand
+        return cast(bool, value != operand)
     if op == "in":
         return value in operand
     if op == "not_in":
         return value not in operand
     try:
-        return {">=": value >= operand, ">": value > operand, "<=": value <= operand, "<": value < operand}[
-            op
-        ]
+        return cast(
+            bool,
+            {">=": value >= operand, ">": value > operand, "<=": value <= operand, "<": value < operand}[op],
+        )
     except TypeError:
         return False
 
 
-def _evaluate_program(pack: Pack, program: Program, facts: dict, on: dt.date) -> ProgramResult:
+def _evaluate_program(pack: Pack, program: Program, facts: dict[str, Any], on: dt.date) -> ProgramResult:
     ev = _Evaluator(pack, program, facts, on)
     citation = pack.cite(program.citation)
     in_force = program.in_force
@@ -813,7 +817,9 @@ def _evaluate_program(pack: Pack, program: Program, facts: dict, on: dt.date) ->
         and entry.plan_ended(on)
     ]
     if benefit and ended:
-        end = pack.parameter(program, ended[0]).at(on).plan_end
+        entry = pack.parameter(program, ended[0]).at(on)
+        end = entry.plan_end if entry is not None else None
+        assert end is not None  # `ended` names only parameters in force whose plan ended
         benefit += f"（这是区里规划到{end.year}年的目标）"
     review = [r.text for r in reasons if r.fact == "review" and status == "unknown"] + tier_review
     return ProgramResult(
@@ -837,7 +843,10 @@ def _evaluate_program(pack: Pack, program: Program, facts: dict, on: dt.date) ->
     )
 
 
-def _fill(template: str, values: dict, fallback: str | None) -> str | None:
+_Fallback = TypeVar("_Fallback", bound=str | None)
+
+
+def _fill(template: str, values: dict[str, Any], fallback: _Fallback) -> str | _Fallback:
     """Puts the parameter values of the day into a text; `fallback` when one is not in force."""
     try:
         return template.format_map(values)
@@ -849,7 +858,9 @@ def _in_order(names: set[str], pack: Pack) -> list[str]:
     return [f for f in pack.ask_order if f in names] + sorted(f for f in names if f not in pack.ask_order)
 
 
-def evaluate(facts: dict, on: dt.date | None = None, pack: str | None = None) -> list[ProgramResult]:
+def evaluate(
+    facts: dict[str, Any], on: dt.date | None = None, pack: str | None = None
+) -> list[ProgramResult]:
     """Every program of the pack for these facts on day `on` (default: today), eligible
     first, then unknown, then not eligible; within each in the pack's summary order."""
     on = on or today()
@@ -861,7 +872,7 @@ def evaluate(facts: dict, on: dt.date | None = None, pack: str | None = None) ->
 
 
 def relevant_missing_facts(
-    facts: dict,
+    facts: dict[str, Any],
     on: dt.date | None = None,
     pack: str | None = None,
     skip: tuple[str, ...] | list[str] | set[str] = (),

@@ -14,3 +14,6 @@ from bot.models import identity  # noqa: F401,E402
 from bot.models import outreach  # noqa: F401,E402
 from bot.models import live_chat  # noqa: F401,E402
 from bot.models import casefile  # noqa: F401,E402
+
+# What `from bot.models import X` may name (the models live in their area's module).
+__all__ = ["Base", "Community", "Elder", "Street", "Handoff", "SafetyEvent", "SmsOptOut", "SmsOutbox"]

@@ -18,6 +18,7 @@ few weeks ahead; the district's files set both (bot/registry/providers.py).
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 from sqlalchemy import (Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Index,
                         Integer, String, Table, Text, UniqueConstraint, func)
@@ -173,9 +174,9 @@ class Booking(Base):
 
         elder = self.elder
         if self.notify == "family_contact" and elder.emergency_contact_phone:
-            return elder.emergency_contact_phone
+            return cast(str, elder.emergency_contact_phone)
         if landline_ok and elder.phone:
-            return elder.phone
+            return cast(str, elder.phone)
         return notice_number_for(elder)[0]
 
     def to_family(self, number: str | None) -> bool:

@@ -1,6 +1,8 @@
 """Models of the advisor console: advisor accounts, login attempts and the audit log."""
 from __future__ import annotations
 
+from typing import cast
+
 from sqlalchemy import (Boolean, CheckConstraint, Column, DateTime, ForeignKey, Integer,
                         String, Text)
 
@@ -24,11 +26,11 @@ class AdvisorUser(Base):
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        return cast(bool, self.role == "admin")
 
     @property
     def label(self) -> str:
-        return self.display_name or self.username
+        return cast(str, self.display_name or self.username)
 
 
 class LoginAttempt(Base):

@@ -1,6 +1,8 @@
 """Streets, communities and elders (with the facts eligibility uses)."""
 from __future__ import annotations
 
+from typing import Any, cast
+
 from sqlalchemy import Boolean, Column, Date, DateTime, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Session, joinedload, relationship, validates
 
@@ -77,18 +79,18 @@ class Elder(Base):
     def age(self) -> int:
         return age_on(self.birth_date)
 
-    @validates("phone")
+    @validates("phone")  # type: ignore[untyped-decorator]  # SQLAlchemy 1.4 is untyped
     def _set_phone(self, _key: str, value: str | None) -> str | None:
         self.phone_last4 = phone_digits(value)[-4:] or None
         return value
 
     @property
     def active(self) -> bool:
-        return self.status == "active"
+        return cast(bool, self.status == "active")
 
     @property
     def status_zh(self) -> str:
-        return ELDER_STATUS_ZH.get(self.status, self.status)
+        return cast(str, ELDER_STATUS_ZH.get(self.status, self.status))
 
     def set_id_number(self, id_number: str) -> None:
         from bot.registry import crypto
@@ -113,7 +115,7 @@ class Elder(Base):
     def phone_masked(self) -> str:
         return mask_phone(self.phone)
 
-    def facts(self) -> dict:
+    def facts(self) -> dict[str, Any]:
         """The facts the eligibility engine reads (same keys as the conversation collects)."""
         return {
             "birth_date": self.birth_date.isoformat(),
@@ -159,5 +161,5 @@ def elder_by_phone(session: Session, phone: str | None) -> Elder | None:
 def elder_by_id_number(session: Session, id_number: str) -> Elder | None:
     from bot.registry import crypto
 
-    return session.execute(select(Elder).where(
-        Elder.id_number_hash == crypto.id_lookup_hash(id_number))).scalar_one_or_none()
+    return cast("Elder | None", session.execute(select(Elder).where(
+        Elder.id_number_hash == crypto.id_lookup_hash(id_number))).scalar_one_or_none())

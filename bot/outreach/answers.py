@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, cast
 
 import yaml
 
@@ -32,12 +33,12 @@ DANGER_KINDS = {"crisis", "emergency", "scam", "unsure"}
 
 
 @lru_cache(maxsize=1)
-def script() -> dict:
-    return yaml.safe_load(SCRIPT_PATH.read_text(encoding="utf-8"))
+def script() -> dict[str, Any]:
+    return cast("dict[str, Any]", yaml.safe_load(SCRIPT_PATH.read_text(encoding="utf-8")))
 
 
 @lru_cache(maxsize=1)
-def _cues() -> dict[str, re.Pattern]:
+def _cues() -> dict[str, re.Pattern[str]]:
     return {
         name: re.compile("|".join(f"(?:{p})" for p in patterns))
         for name, patterns in script()["cues"].items()
@@ -48,11 +49,11 @@ def _cues() -> dict[str, re.Pattern]:
 class Reading:
     kind: str  # danger | opt_out | human | need | fine | unclear
     needs: tuple[str, ...] = ()  # for kind "need", the question's own need first
-    safety: dict = field(default_factory=dict)  # the safety layer's assessment
+    safety: dict[str, Any] = field(default_factory=dict)  # the safety layer's assessment
     intent: str | None = None  # the classifier's intent when it is sure (SURE), else None
 
 
-def _intent(parse: dict | None) -> tuple[str | None, float, dict[str, float]]:
+def _intent(parse: dict[str, Any] | None) -> tuple[str | None, float, dict[str, float]]:
     if not parse:
         return None, 0.0, {}
     intent = parse.get("intent") or {}
@@ -78,14 +79,16 @@ def read_reminder_reply(text: str) -> str | None:
 
 
 def read_answer(
-    question: str | None, text: str | None, parse: dict | None = None, *, safety_first: bool = True
+    question: str | None, text: str | None, parse: dict[str, Any] | None = None, *, safety_first: bool = True
 ) -> Reading:
     reading = _read_answer(question, text, parse, safety_first)
     intent, confidence, _ = _intent(parse)
     return replace(reading, intent=intent if confidence >= SURE else None)
 
 
-def _read_answer(question: str | None, text: str | None, parse: dict | None, safety_first: bool) -> Reading:
+def _read_answer(
+    question: str | None, text: str | None, parse: dict[str, Any] | None, safety_first: bool
+) -> Reading:
     """What an answer to `question` (health | help | visitor; None for a reminder call)
     says. `parse` is Rasa's /model/parse result for the text, when Rasa answered.
     `safety_first=False` only once the safety layer's own question has been answered."""

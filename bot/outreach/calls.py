@@ -23,8 +23,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import Any, cast
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from bot import clock
 from bot.config import get_settings
@@ -58,7 +60,7 @@ class Placed:
     reason: str | None = None
 
 
-def _twilio_client():
+def _twilio_client() -> Any:  # a twilio.rest.Client (twilio is untyped)
     from twilio.http.http_client import TwilioHttpClient
     from twilio.rest import Client
 
@@ -155,7 +157,7 @@ def call_ended(contact_id: int, carrier_status: str) -> str | None:
                 row.outcome = "hung_up"
         if row.finished_at is None:
             row.finished_at = clock.utcnow_naive()
-        outcome = row.outcome
+        outcome: str | None = row.outcome
         kind, elder_id, campaign, booking_id = row.kind, row.elder_id, row.campaign, row.booking_id
     if outcome == "no_answer":
         if kind == "checkin" and campaign:
@@ -234,22 +236,25 @@ def _flag_reminder_when_unreachable(booking_id: int) -> None:
     log.info("reminder calls for booking=%s unanswered twice: task %s", booking_id, task)
 
 
-def _task(s, kind: str, elder_id: int, summary: str) -> int:
-    return add_task(s, kind, elder_id=elder_id, summary=summary, channel="voice").id
+def _task(s: Session, kind: str, elder_id: int, summary: str) -> int:
+    return cast(int, add_task(s, kind, elder_id=elder_id, summary=summary, channel="voice").id)
 
 
 ANSWERED = tuple(o for o in CALL_OUTCOMES if o != "no_answer")  # somebody picked up
 
 
-def attempts_in(session, elder_id: int, campaign: str) -> int:
-    return session.execute(
-        select(func.count(OutreachContact.id)).where(
-            OutreachContact.kind == "checkin",
-            OutreachContact.elder_id == elder_id,
-            OutreachContact.campaign == campaign,
-            OutreachContact.status != "skipped",
-        )
-    ).scalar_one()
+def attempts_in(session: Session, elder_id: int, campaign: str) -> int:
+    return cast(
+        int,
+        session.execute(
+            select(func.count(OutreachContact.id)).where(
+                OutreachContact.kind == "checkin",
+                OutreachContact.elder_id == elder_id,
+                OutreachContact.campaign == campaign,
+                OutreachContact.status != "skipped",
+            )
+        ).scalar_one(),
+    )
 
 
 # --- the call itself (server/telephony/outreach_dialogue.py) ------------------------------
@@ -270,7 +275,7 @@ class OutreachCall:
     reference: str | None = None
 
 
-def _snapshot(s, row: OutreachContact) -> OutreachCall:
+def _snapshot(s: Session, row: OutreachContact) -> OutreachCall:
     booking = s.get(Booking, row.booking_id) if row.booking_id else None
     return OutreachCall(
         contact_id=row.id,
@@ -351,7 +356,7 @@ def finish(contact_id: int, outcome: str, *, summary: str | None = None) -> int 
     with session_scope() as s:
         row = s.get(OutreachContact, contact_id)
         if row.outcome is not None:
-            return row.handoff_id
+            return cast("int | None", row.handoff_id)
         row.status, row.outcome, row.finished_at = "sent", outcome, clock.utcnow_naive()
         if summary:
             text = summary + ("\n" + row.transcript if row.transcript else "")

@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 from sqlalchemy import select
@@ -34,7 +35,7 @@ class CampaignConfigError(ValueError):
 @dataclass(frozen=True)
 class Condition:
     field: str
-    values: tuple | None = None  # `in`
+    values: tuple[Any, ...] | None = None  # `in`
     is_value: bool | None = None  # `is`
 
     def holds(self, elder: Elder) -> bool:
@@ -69,14 +70,14 @@ class CheckinCampaign:
         return [(e, why) for e in elders if (why := self.reasons(e))]
 
 
-def _positive_int(raw: dict, key: str, path: Path) -> int:
+def _positive_int(raw: dict[str, Any], key: str, path: Path) -> int:
     value = raw.get(key)
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise CampaignConfigError(f"{path}: monthly_checkin.{key} must be a positive integer")
     return value
 
 
-def parse_campaign(data: dict, path: Path) -> CheckinCampaign:
+def parse_campaign(data: dict[str, Any], path: Path) -> CheckinCampaign:
     raw = (data or {}).get("monthly_checkin")
     if not isinstance(raw, dict):
         raise CampaignConfigError(f"{path}: monthly_checkin is missing")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from bot import clock
 from bot.db import session_scope
@@ -103,7 +104,7 @@ class CheckinRun:
 
 
 def due_checkins(
-    session, day: dt.date, campaign: CheckinCampaign | None = None, month: str | None = None
+    session: Session, day: dt.date, campaign: CheckinCampaign | None = None, month: str | None = None
 ) -> list[DueCheckin]:
     """Every campaign member, with whether she would be called on `day` and why not."""
     campaign = campaign or checkin_campaign()

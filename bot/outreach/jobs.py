@@ -8,6 +8,8 @@ import datetime as dt
 import logging
 import os
 import socket
+from collections.abc import Callable
+from typing import TypeVar, cast
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -38,7 +40,7 @@ def claim_run(job: str, run_key: str, *, database_url: str | None = None) -> int
             row = JobRun(job=job, run_key=run_key, status="running", owner=_owner())
             s.add(row)
             s.flush()
-            return row.id
+            return cast("int | None", row.id)
     except IntegrityError:
         pass
     with session_scope(database_url) as s:
@@ -49,9 +51,10 @@ def claim_run(job: str, run_key: str, *, database_url: str | None = None) -> int
         )
         if retried.rowcount == 1:
             log.info("job %s %s failed before: claimed again", job, run_key)
-            return s.execute(
-                select(JobRun.id).where(JobRun.job == job, JobRun.run_key == run_key)
-            ).scalar_one()
+            return cast(
+                "int | None",
+                s.execute(select(JobRun.id).where(JobRun.job == job, JobRun.run_key == run_key)).scalar_one(),
+            )
     log.info("job %s %s already claimed by another process; nothing to do", job, run_key)
     return None
 
@@ -62,7 +65,10 @@ def finish_run(run_id: int, status: str, summary: str, *, database_url: str | No
         row.status, row.summary, row.finished_at = status, summary[:2000], clock.utcnow_naive()
 
 
-def _claimed(job: str, run_key: str, work, database_url: str | None):
+_Run = TypeVar("_Run", ReminderRun, CheckinRun)
+
+
+def _claimed(job: str, run_key: str, work: Callable[[], _Run], database_url: str | None) -> _Run | None:
     run_id = claim_run(job, run_key, database_url=database_url)
     if run_id is None:
         return None

@@ -116,7 +116,7 @@ class _Calls:
     outcomes: set[str] = field(default_factory=set)
     answered: bool = False
     unanswered_days: set[dt.date] = field(default_factory=set)
-    handoff: tuple | None = None  # (id, kind, status) of the latest contact that has one
+    handoff: tuple[int, str, str] | None = None  # (id, kind, status) of the latest contact that has one
 
 
 def _state(calls: _Calls | None, refused: bool, needed_days: int) -> str:

@@ -24,7 +24,9 @@ import datetime as dt
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -54,7 +56,7 @@ def attempt_key(booking_id: int, attempt_no: int = 1) -> str:
     return f"reminder:{booking_id}" + (f":{attempt_no}" if attempt_no > 1 else "")
 
 
-def reminder_text(booking: Booking, number: str) -> tuple[str, tuple[str, dict]]:
+def reminder_text(booking: Booking, number: str) -> tuple[str, tuple[str, dict[str, Any]]]:
     """The reminder SMS to `number`, and its provider template (bot/sms_templates.yml)."""
     greeting = booking.greeting(number)
     whom = booking.elder.name if booking.to_family(number) else "您"
@@ -240,18 +242,22 @@ def send_reminders(
     return run
 
 
-def _with_retry(fn, *args):
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _with_retry(fn: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
     """SQLite refuses a writer whose snapshot went stale ("database is locked") when
     another run wrote meanwhile; retry a few times (the attempt key keeps it once)."""
     for attempt in range(5):
         try:
-            return fn(*args)
+            return fn(*args, **kwargs)
         except OperationalError as exc:
             if "locked" not in str(exc).lower() and "deadlock" not in str(exc).lower():
                 raise
             log.warning("reminder write retried after a lock (attempt %d)", attempt + 1)
             time.sleep(0.05 * (attempt + 1))
-    return fn(*args)
+    return fn(*args, **kwargs)
 
 
 def _record_quiet_hours(item: DueReminder, database_url: str | None) -> ReminderOutcome:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
@@ -60,7 +61,9 @@ def checkin_job() -> None:
     run_checkin_job()
 
 
-def build_scheduler(scheduler_class=BlockingScheduler, database_url: str | None = None):
+def build_scheduler(
+    scheduler_class: type[BaseScheduler] = BlockingScheduler, database_url: str | None = None
+) -> BaseScheduler:
     settings = get_settings()
     hour, minute = reminder_time(settings.reminder_time)
     retry = hour * 60 + minute + RETRY_AFTER_MINUTES

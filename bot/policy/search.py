@@ -66,7 +66,7 @@ import math
 import re
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from rapidfuzz import fuzz, process
 
@@ -564,7 +564,7 @@ _CANON = {w: group[0] for group in _SAME for w in group}
 
 
 @functools.lru_cache(maxsize=1)
-def _jieba():
+def _jieba() -> Any:
     """A private jieba tokenizer with the stock dictionary (loads once, ~1 s), or None.
     Private, so that the words of a question do not depend on what else the process did:
     Rasa's JiebaTokenizer loads the NLU's user dictionary into jieba's global tokenizer, and
@@ -717,6 +717,7 @@ def _sound_match(alias_sound: str, qs: _QuerySound) -> tuple[float, tuple[int, i
         windows = qs.windows(width)
         if windows:
             found = process.extractOne(alias_sound, windows, scorer=fuzz.ratio)
+            assert found is not None  # the windows are not empty
             if found[1] / 100 > best:
                 best, where = found[1] / 100, qs.chars(found[2], width)
     if n == 3 and best < 1:
@@ -785,7 +786,7 @@ class _Scored:
     program_id: str
     score: float
     matched: str
-    signals: dict = field(default_factory=dict)
+    signals: dict[str, float] = field(default_factory=dict)
     mentions: tuple[_Mention, ...] = ()  # its exact mentions in the query
     evidence: float = 0.0  # the score before the share of the question it explains counts
 
@@ -896,9 +897,10 @@ class SearchIndex:
                 found.append(_Mention(term, start, start + len(term.text)))
                 start = q.find(term.text, start + 1)
         service = next((t for t in self.terms if t.text == HOME_SERVICE), None)
-        for m in _HOME_VISIT.finditer(q) if service and is_price_question(q) else ():
-            if not any(f.start < m.end() and m.start() < f.end for f in found):
-                found.append(_Mention(service, m.start(), m.end()))  # 上门洗澡 = 上门服务
+        if service and is_price_question(q):
+            for m in _HOME_VISIT.finditer(q):
+                if not any(f.start < m.end() and m.start() < f.end for f in found):
+                    found.append(_Mention(service, m.start(), m.end()))  # 上门洗澡 = 上门服务
         for m in _AGE.finditer(q):
             age = int(m.group(1) or m.group(2) or {"八": 80, "九": 90, "百": 100}.get(m.group(3), 0))
             for term in self.terms:
@@ -906,13 +908,16 @@ class SearchIndex:
                 if at and int(at.group(1)) <= age < 130 and not any(f.term is term for f in found):
                     found.append(_Mention(term, m.start(), m.end()))
         kept = []
-        for m in found:
+        for mention in found:
             inside = any(
-                o is not m and o.start <= m.start and m.end <= o.end and (o.end - o.start) > (m.end - m.start)
+                o is not mention
+                and o.start <= mention.start
+                and mention.end <= o.end
+                and (o.end - o.start) > (mention.end - mention.start)
                 for o in found
             )
             if not inside:
-                kept.append(m)
+                kept.append(mention)
         return kept
 
     def score(self, query: str) -> list[_Scored]:
@@ -1055,10 +1060,10 @@ class SearchIndex:
         named = [s.score for s in scored if s.mentions]
         if named:
             ceiling = max(named) - 0.01
-            for s in scored:
-                heard = not s.mentions and max(s.signals, key=s.signals.get) == "sound"
-                if heard and s.score > ceiling:
-                    s.score = ceiling
+            for result in scored:
+                heard = not result.mentions and max(result.signals, key=result.signals.__getitem__) == "sound"
+                if heard and result.score > ceiling:
+                    result.score = ceiling
         scored.sort(key=lambda s: (s.score, len(s.mentions)), reverse=True)
         if not self._topic_first(scored, sims):
             self._meaning_decides(scored, sims)

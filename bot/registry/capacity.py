@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
+from typing import Any, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,6 +62,8 @@ PARTS_WITH_WHOLE_DAY = (WHOLE_DAY, *PARTS_OF_DAY)
 CLOSURE_REQUIRED = ("日期", "机构名称", "时段", "名额", "原因")
 MAX_WEEKS = 104
 ALL = None  # provider_id of an exception for every provider
+# (provider id or ALL, day, part or None for the whole day): an exception's key
+_ExceptionKey = tuple[int | None, dt.date, str | None]
 
 
 # --- the generator ----------------------------------------------------------------------------
@@ -130,7 +133,7 @@ def _window_times(day_: dt.date, part: str) -> tuple[dt.datetime, dt.datetime]:
     return dt.datetime.combine(day_, dt.time(start)), dt.datetime.combine(day_, dt.time(end))
 
 
-def exceptions_between(session: Session, first: dt.date, last: dt.date) -> dict:
+def exceptions_between(session: Session, first: dt.date, last: dt.date) -> dict[_ExceptionKey, int]:
     """(provider id or None, day, part or None) -> places, for the days first..last."""
     rows = session.execute(
         select(
@@ -143,7 +146,13 @@ def exceptions_between(session: Session, first: dt.date, last: dt.date) -> dict:
     return {(pid, d, part): capacity for pid, d, part, capacity in rows}
 
 
-def places_for(template: dict, exceptions: dict, provider_id: int, day_: dt.date, part: str) -> int:
+def places_for(
+    template: dict[tuple[int, str], int],
+    exceptions: dict[_ExceptionKey, int],
+    provider_id: int,
+    day_: dt.date,
+    part: str,
+) -> int:
     """The places a provider's half day should have (the order of the module doc)."""
     for key in ((provider_id, day_, part), (provider_id, day_, None), (ALL, day_, part), (ALL, day_, None)):
         if key in exceptions:
@@ -171,7 +180,7 @@ def generate_windows(
     if provider_ids is not None:
         query = query.where(Provider.id.in_(list(provider_ids)))
     providers = dict(session.execute(query.order_by(Provider.id)).all())
-    templates: dict[int, dict] = defaultdict(dict)
+    templates: dict[int, dict[tuple[int, str], int]] = defaultdict(dict)
     if providers:
         for pid, weekday, part, capacity in session.execute(
             select(
@@ -210,8 +219,8 @@ def generate_windows(
 
     half_days = [(first + dt.timedelta(days=n), part) for n in range(days) for part in PARTS_OF_DAY]
     times = {(d, part): _window_times(d, part) for d, part in half_days}
-    new_rows: list[dict] = []
-    updates: list[dict] = []
+    new_rows: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
     for pid, name in providers.items():
         template = templates[pid]
         added = 0
@@ -266,7 +275,7 @@ def generate_windows(
 # --- exceptions (console and closures file) ---------------------------------------------------
 
 
-def part_or_whole_day(value, field: str = "时段") -> str | None:
+def part_or_whole_day(value: object, field: str = "时段") -> str | None:
     """上午 / 下午, or None for the whole day (全天, or blank)."""
     s = "".join(v.text(value).split())
     if s in ("", WHOLE_DAY, "整天", "全日"):
@@ -332,7 +341,9 @@ class ClosureRecord:
     reason: str
 
 
-def parse_closure_row(number: int, get, present: set[str]) -> tuple[ClosureRecord | None, list[RowProblem]]:
+def parse_closure_row(
+    number: int, get: Callable[[str], Any], present: set[str]
+) -> tuple[ClosureRecord | None, list[RowProblem]]:
     c = Checker(number, get)
     day_ = c.check("日期", day)
     provider = "".join(v.text(get("机构名称")).split()) or None

@@ -18,7 +18,7 @@ import calendar
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Any, Callable, Container, Mapping
 
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -80,7 +80,7 @@ class StatusError(ValueError):
 
 @dataclass
 class ParsedElder:
-    values: dict  # Elder attribute -> clean value (street as its name under "street")
+    values: dict[str, Any]  # Elder attribute -> clean value (street as its name under "street")
     id_number: str | None  # None: not given (an edit keeps the stored one)
     community: str | None
 
@@ -92,9 +92,9 @@ def parse_form(data: Mapping[str, str], *, area_code: str, new: bool) -> ParsedE
     (the form never holds their stored values); on a new elder a blank yes/no fact takes
     the import's default."""
     errors: dict[str, str] = {}
-    values: dict = {}
+    values: dict[str, Any] = {}
 
-    def check(key: str, fn, *args, **kwargs):
+    def check(key: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         try:
             return fn(data.get(key), *args, field=LABELS[key], **kwargs)
         except v.RowError as exc:
@@ -130,7 +130,7 @@ def parse_form(data: Mapping[str, str], *, area_code: str, new: bool) -> ParsedE
 def _community_id(session: Session, street: Street, name: str | None) -> int | None:
     if not name:
         return None
-    found = session.execute(
+    found: int | None = session.execute(
         select(Community.id).where(Community.street_id == street.id, Community.name == name)
     ).scalar_one_or_none()
     if found is None:
@@ -160,6 +160,7 @@ def create_elder(
     from bot.config import get_settings
 
     parsed = parse_form(data, area_code=area_code or get_settings().local_area_code, new=True)
+    assert parsed.id_number is not None  # parse_form requires it of a new elder
     _refuse_duplicate(session, parsed.id_number, None)
     values = dict(parsed.values)
     street = ensure_streets(session)[values.pop("street")]
@@ -405,7 +406,7 @@ def parse_filters(args: Mapping[str, str]) -> tuple[WorklistFilters, dict[str, s
 
     errors: dict[str, str] = {}
 
-    def pick(key: str, allowed) -> str | None:
+    def pick(key: str, allowed: Container[str]) -> str | None:
         value = v.text(args.get(key))
         if value and value not in allowed:
             errors[key] = "请从列表中选择"
@@ -438,7 +439,7 @@ def parse_filters(args: Mapping[str, str]) -> tuple[WorklistFilters, dict[str, s
     return filters, errors
 
 
-def _conditions(f: WorklistFilters, today: dt.date):
+def _conditions(f: WorklistFilters, today: dt.date) -> tuple[list[Any], Any]:
     """The WHERE clauses: every condition a column comparison or one correlated EXISTS, so
     the list is one query whatever the size of the register."""
     from bot.booking import ledger as booking

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -29,7 +30,7 @@ from bot.registry import crypto, validate as v
 from bot.registry.files import (  # noqa: F401 (re-exported)
     Checker,
     FileReport,
-    RegistryFileError,
+    RegistryFileError as RegistryFileError,
     RowProblem,
     first_of_each,
     read_records,
@@ -82,7 +83,7 @@ COMPARED = (
 class ElderRecord:
     row: int
     id_number: str
-    values: dict  # Elder attribute -> value (street as its name under "street")
+    values: dict[str, Any]  # Elder attribute -> value (street as its name under "street")
     community: str | None = None
 
     @property
@@ -94,12 +95,12 @@ class ElderRecord:
 
 
 def parse_row(
-    number: int, get, area_code: str, present: set[str]
+    number: int, get: Callable[[str], Any], area_code: str, present: set[str]
 ) -> tuple[ElderRecord | None, list[RowProblem]]:
     """`get(header)` gives a cell; returns the record, or None and every problem of the row."""
     row = Checker(number, get)
     check = row.check
-    values: dict = {}
+    values: dict[str, Any] = {}
     values["name"] = check("姓名", v.name)
     parsed = check("身份证号", v.id_number)
     if parsed:
@@ -149,7 +150,9 @@ def ensure_streets(session: Session) -> dict[str, Street]:
     return streets
 
 
-def _community(session: Session, cache: dict, street: Street, name: str | None) -> int | None:
+def _community(
+    session: Session, cache: dict[tuple[int, str], int], street: Street, name: str | None
+) -> int | None:
     if not name:
         return None
     key = (street.id, name)
@@ -175,7 +178,7 @@ def apply_records(session: Session, records: list[ElderRecord], report: FileRepo
             select(Elder).options(selectinload(Elder.community), selectinload(Elder.street))
         ).scalars()
     }
-    communities: dict = {}
+    communities: dict[tuple[int, str], int] = {}
     seen: set[str] = set()
     for record in records:
         id_hash = record.id_hash

@@ -13,7 +13,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from bot import audit
 from bot.db import session_scope
@@ -64,7 +64,7 @@ class FileReport:
     errors: list[RowProblem] = field(default_factory=list)
     # rows of the database that the file does not name (kept; listed for review): names,
     # or for elders (id, name, ID number's last four, street)
-    not_in_file: list = field(default_factory=list)
+    not_in_file: list[Any] = field(default_factory=list)
     # what the import did to the capacity windows (bot.registry.capacity.CapacityReport)
     capacity: object | None = None
     written: bool = False
@@ -80,7 +80,7 @@ class FileReport:
         )
 
 
-def read_table(path: Path) -> tuple[list[str], Iterator[tuple[int, list]]]:
+def read_table(path: Path) -> tuple[list[str], Iterator[tuple[int, list[Any]]]]:
     """Header cells and (row number, cells) of the first sheet; blank rows are skipped."""
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
@@ -90,7 +90,7 @@ def read_table(path: Path) -> tuple[list[str], Iterator[tuple[int, list]]]:
     raise RegistryFileError(f"不认识的文件类型“{path.suffix}”：请用 .csv 或 .xlsx")
 
 
-def _read_csv(path: Path) -> tuple[list[str], Iterator[tuple[int, list]]]:
+def _read_csv(path: Path) -> tuple[list[str], Iterator[tuple[int, list[Any]]]]:
     data = path.read_bytes()
     for encoding in ("utf-8-sig", "gb18030"):
         try:
@@ -108,7 +108,7 @@ def _read_csv(path: Path) -> tuple[list[str], Iterator[tuple[int, list]]]:
     return [c.strip() for c in header], rows
 
 
-def _read_xlsx(path: Path) -> tuple[list[str], Iterator[tuple[int, list]]]:
+def _read_xlsx(path: Path) -> tuple[list[str], Iterator[tuple[int, list[Any]]]]:
     import zipfile
 
     from openpyxl import load_workbook
@@ -123,7 +123,7 @@ def _read_xlsx(path: Path) -> tuple[list[str], Iterator[tuple[int, list]]]:
     if header is None:
         raise RegistryFileError("文件是空的")
 
-    def rows() -> Iterator[tuple[int, list]]:
+    def rows() -> Iterator[tuple[int, list[Any]]]:
         for number, cells in enumerate(it, start=2):
             if any(c is not None and str(c).strip() for c in cells):
                 yield number, list(cells)
@@ -146,19 +146,21 @@ def columns(header: list[str], required: Iterable[str]) -> dict[str, int]:
 
 
 def read_records(
-    path: Path, required: tuple[str, ...], parse_row: Callable
-) -> tuple[int, list, list[RowProblem], set[str]]:
+    path: Path, required: tuple[str, ...], parse_row: Callable[..., tuple[Any, list[RowProblem]]]
+) -> tuple[int, list[Any], list[RowProblem], set[str]]:
     """Every row of the file through `parse_row(number, get, present)`, which returns
     (record or None, problems). Returns (row count, records, problems, headers present);
     RegistryFileError when the file as a whole cannot be read."""
     header, rows = read_table(path)
     index = columns(header, required)
     present = set(index)
-    records, problems, count = [], [], 0
+    records: list[Any] = []
+    problems: list[RowProblem] = []
+    count = 0
     for number, cells in rows:
         count += 1
 
-        def get(h: str, cells=cells):
+        def get(h: str, cells: list[Any] = cells) -> Any:
             i = index.get(h)
             return cells[i] if i is not None and i < len(cells) else None
 
@@ -169,10 +171,12 @@ def read_records(
     return count, records, problems, present
 
 
-def first_of_each(records: list, key: Callable, field: str, what: str, problems: list[RowProblem]) -> list:
+def first_of_each(
+    records: list[Any], key: Callable[[Any], object], field: str, what: str, problems: list[RowProblem]
+) -> list[Any]:
     """The records with a key not seen in an earlier row; each repeat becomes a problem
     naming the first row ("和第2行是同一个身份证号"). Sorts `problems` by row."""
-    kept = []
+    kept: list[Any] = []
     first_row: dict[object, int] = {}
     for r in records:
         k = key(r)
@@ -188,8 +192,8 @@ def first_of_each(records: list, key: Callable, field: str, what: str, problems:
 def run_import(
     path: Path | str,
     *,
-    parse_file: Callable,
-    apply: Callable,
+    parse_file: Callable[[Path], tuple[int, list[Any], list[RowProblem]]],
+    apply: Callable[..., Any],
     action: str,
     dry_run: bool,
     skip_errors: bool,
@@ -231,12 +235,12 @@ class Checker:
     """Collects the problems of one row: `check(header, fn, *args)` gives the clean value
     or None (and notes the problem)."""
 
-    def __init__(self, number: int, get):
+    def __init__(self, number: int, get: Callable[[str], Any]):
         self.number = number
         self.get = get
         self.problems: list[RowProblem] = []
 
-    def check(self, header: str, fn, *args, **kwargs):
+    def check(self, header: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         try:
             return fn(self.get(header), *args, field=header, **kwargs)
         except v.RowError as exc:
@@ -250,7 +254,9 @@ class Checker:
 # --- cells ----------------------------------------------------------------------------------
 
 
-def whole_number(value, field: str = "", *, maximum: int | None = None, default: int | None = None) -> int:
+def whole_number(
+    value: object, field: str = "", *, maximum: int | None = None, default: int | None = None
+) -> int:
     """A count (places, minutes): a whole number, not negative; blank gives `default`
     (an error when there is none)."""
     s = v.text(value).replace(",", "")
@@ -268,7 +274,7 @@ def whole_number(value, field: str = "", *, maximum: int | None = None, default:
     return n
 
 
-def day(value, field: str = "日期") -> dt.date:
+def day(value: object, field: str = "日期") -> dt.date:
     """A date as a spreadsheet gives it (a date cell) or as people write it: 2027-01-01,
     2027/1/1, 2027.1.1, 2027年1月1日, 20270101."""
     if isinstance(value, dt.datetime):
@@ -289,7 +295,7 @@ def day(value, field: str = "日期") -> dt.date:
         raise v.RowError(field, "不是一个真实的日期") from None
 
 
-def split_list(value) -> list[str]:
+def split_list(value: object) -> list[str]:
     """A cell listing several names (五老村、洪武路 / 助餐,助洁 / 助浴；理发), in order,
     without repeats."""
     seen: list[str] = []

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -63,20 +64,20 @@ class ProviderRecord:
     active: bool | None  # None: the file has no 是否停用 column
 
 
-def places(value, field: str = "每半天名额", default: int | None = None) -> int:
+def places(value: object, field: str = "每半天名额", default: int | None = None) -> int:
     """Places of a half day: a whole number from 0 to MAX_PLACES (console forms too)."""
     return whole_number(value, field, maximum=MAX_PLACES, default=default)
 
 
-def template_from(default: int, overrides: dict[tuple[int, str], int | None]) -> dict:
+def template_from(default: int, overrides: dict[tuple[int, str], int | None]) -> dict[tuple[int, str], int]:
     return {
-        key: (overrides.get(key) if overrides.get(key) is not None else default)
+        key: (default if (value := overrides.get(key)) is None else value)
         for key in TEMPLATE_COLUMNS.values()
     }
 
 
 def parse_row(
-    number: int, get, present: set[str], area_code: str
+    number: int, get: Callable[[str], Any], present: set[str], area_code: str
 ) -> tuple[ProviderRecord | None, list[RowProblem]]:
     c = Checker(number, get)
     name = c.check(
@@ -177,7 +178,7 @@ def apply_providers(session: Session, records: list[ProviderRecord], report: Fil
                 services.append(service)
         provider = existing.get(r.name)
         is_new = provider is None
-        if is_new:
+        if provider is None:
             provider = Provider(name=r.name, active=True if r.active is None else r.active)
             session.add(provider)
         changed = False

@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any, Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -40,10 +41,10 @@ COMPARED = ("name", "duration_minutes", "price_fen", "uses_free_hours", "descrip
 class ServiceRecord:
     row: int
     code: str
-    values: dict  # ServiceType attribute -> value
+    values: dict[str, Any]  # ServiceType attribute -> value
 
 
-def service_code(value, field: str = "服务代码") -> str:
+def service_code(value: object, field: str = "服务代码") -> str:
     s = v.text(value).lower()
     if not s:
         raise v.RowError(field, "没有填写")
@@ -52,7 +53,7 @@ def service_code(value, field: str = "服务代码") -> str:
     return s
 
 
-def price_fen(value, field: str = "每次价格元") -> int:
+def price_fen(value: object, field: str = "每次价格元") -> int:
     """Yuan as written (15, 12.5, 15元, ￥15) -> integer fen, exactly (no float)."""
     s = v.text(value).replace("元", "").replace("￥", "").replace("¥", "").replace(",", "").strip()
     if not s:
@@ -71,13 +72,15 @@ def price_fen(value, field: str = "每次价格元") -> int:
     return int(fen)
 
 
-def _yes_no_required(value, field: str) -> bool:
+def _yes_no_required(value: object, field: str) -> bool:
     if not v.text(value):
         raise v.RowError(field, "没有填写（请填“是”或“否”）")
     return v.yes_no(value, field=field)
 
 
-def parse_row(number: int, get, present: set[str]) -> tuple[ServiceRecord | None, list[RowProblem]]:
+def parse_row(
+    number: int, get: Callable[[str], Any], present: set[str]
+) -> tuple[ServiceRecord | None, list[RowProblem]]:
     c = Checker(number, get)
     code = c.check("服务代码", service_code)
     values = {
@@ -161,7 +164,7 @@ def import_services(
     """Reads, checks and (unless dry_run, or errors without skip_errors) writes the file in
     one transaction. RegistryFileError when the file as a whole cannot be read."""
 
-    def apply(session, records, report):
+    def apply(session: Session, records: list[ServiceRecord], report: FileReport) -> None:
         apply_services(session, records, report)
         return None  # windows do not depend on the catalogue
 

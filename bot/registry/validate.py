@@ -32,7 +32,7 @@ class RowError(ValueError):
         self.reason = reason
 
 
-def text(value) -> str:
+def text(value: object) -> str:
     """A cell as text: numbers from a spreadsheet without '.0', whitespace trimmed."""
     if value is None:
         return ""
@@ -53,7 +53,7 @@ def id_check_char(first17: str) -> str:
     return _CHECK[sum(int(c) * w for c, w in zip(first17, _WEIGHTS)) % 11]
 
 
-def id_number(value, field: str = "身份证号") -> tuple[str, dt.date, str]:
+def id_number(value: object, field: str = "身份证号") -> tuple[str, dt.date, str]:
     """An 18-character resident ID number (GB 11643) -> (number, birth date, sex)."""
     raw = value
     s = "".join(text(value).split()).upper()
@@ -78,7 +78,7 @@ def id_number(value, field: str = "身份证号") -> tuple[str, dt.date, str]:
     return s, birth, sex
 
 
-def birth_date(value, from_id: dt.date, field: str = "出生日期") -> dt.date:
+def birth_date(value: object, from_id: dt.date, field: str = "出生日期") -> dt.date:
     s = text(value)
     if not s:
         return from_id
@@ -96,7 +96,7 @@ def birth_date(value, from_id: dt.date, field: str = "出生日期") -> dt.date:
     return day
 
 
-def sex(value, from_id: str, field: str = "性别") -> str:
+def sex(value: object, from_id: str, field: str = "性别") -> str:
     s = text(value)
     if not s:
         return from_id
@@ -107,7 +107,7 @@ def sex(value, from_id: str, field: str = "性别") -> str:
     return s
 
 
-def name(value, field: str = "姓名") -> str:
+def name(value: object, field: str = "姓名") -> str:
     s = "".join(text(value).split())
     if not s:
         raise RowError(field, "没有填写")
@@ -116,7 +116,7 @@ def name(value, field: str = "姓名") -> str:
     return s
 
 
-def phone(value, area_code: str, field: str = "联系电话", required: bool = False) -> str | None:
+def phone(value: object, area_code: str, field: str = "联系电话", required: bool = False) -> str | None:
     """A mainland mobile (11 digits) or landline (area code + number, e.g. 02584000053)
     number as the service database stores it; a local number gets the district's area code."""
     s = text(value)
@@ -148,7 +148,7 @@ def phone(value, area_code: str, field: str = "联系电话", required: bool = F
     raise RowError(field, "这种号码（如400、95开头的号码）不能用来联系老人")
 
 
-def street(value, field: str = "街道") -> str:
+def street(value: object, field: str = "街道") -> str:
     s = "".join(text(value).split())
     if s.endswith("街道"):
         s = s[:-2]
@@ -157,7 +157,7 @@ def street(value, field: str = "街道") -> str:
     return s
 
 
-def choice(value, allowed: tuple[str, ...], field: str = "", default: str | None = None) -> str:
+def choice(value: object, allowed: tuple[str, ...], field: str = "", default: str | None = None) -> str:
     s = "".join(text(value).split())
     if not s and default is not None:
         return default
@@ -166,19 +166,19 @@ def choice(value, allowed: tuple[str, ...], field: str = "", default: str | None
     return s
 
 
-def living_situation(value, field: str = "居住情况") -> str:
+def living_situation(value: object, field: str = "居住情况") -> str:
     return choice(value, LIVING_SITUATIONS, field)
 
 
-def economic_status(value, field: str = "经济状况") -> str:
+def economic_status(value: object, field: str = "经济状况") -> str:
     return choice(value, ECONOMIC_STATUSES, field)
 
 
-def care_level(value, field: str = "能力等级") -> str:
+def care_level(value: object, field: str = "能力等级") -> str:
     return choice(value, CARE_LEVELS, field)
 
 
-def yes_no(value, field: str = "", default: bool = False) -> bool:
+def yes_no(value: object, field: str = "", default: bool = False) -> bool:
     s = text(value).lower()
     if s in _YES:
         return True
@@ -187,7 +187,7 @@ def yes_no(value, field: str = "", default: bool = False) -> bool:
     raise RowError(field, "请填写“是”或“否”")
 
 
-def short_text(value, limit: int, field: str = "", required: bool = False) -> str | None:
+def short_text(value: object, limit: int, field: str = "", required: bool = False) -> str | None:
     s = text(value)
     if not s:
         if required:
