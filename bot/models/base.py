@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, select
 from sqlalchemy.orm import declarative_base
 
 from bot import clock
@@ -22,3 +22,13 @@ Base = declarative_base(metadata=MetaData(naming_convention=NAMING))
 def utcnow() -> dt.datetime:
     """Record timestamps (naive UTC) come from the domain clock, so a pinned clock pins them."""
     return clock.utcnow_naive()
+
+
+def newest_for_elder(session, model, elder_id: int, limit: int, at=None) -> list:
+    """An elder's rows of `model`, newest first by `at` (default `model.at`), then by id."""
+    at = model.at if at is None else at
+    return list(
+        session.execute(
+            select(model).where(model.elder_id == elder_id).order_by(at.desc(), model.id.desc()).limit(limit)
+        ).scalars()
+    )

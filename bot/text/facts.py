@@ -56,6 +56,16 @@ FACT_KEYS = (
 )
 # poverty_registered: 纳入建档立卡范围 (document 004, 四(四)3); severe_disability_family:
 # 重度残疾人家庭 (same clause). Neither is in the elder registry: the conversation asks.
+# The facts of FACT_KEYS that are yes or no (True/False; None while not known).
+YES_NO_FACTS = (
+    "hukou_local",
+    "dementia",
+    "special_family",
+    "disability_certificate",
+    "veteran",
+    "poverty_registered",
+    "severe_disability_family",
+)
 
 OUTSIDE_DISTRICT = "区外"  # a street value meaning "lives outside the demo district"
 
