@@ -93,23 +93,22 @@ def is_web(sender_id: str | None) -> bool:
     return sender_id is not None and sender_id.startswith(WEB_SENDER_PREFIX)
 
 
-def active_thread(session: Session, sender_id: str) -> Handoff | None:
-    """The conversation's thread still going on (waiting, live or in the callback step)."""
+def _newest_thread(session: Session, sender_id: str, step_condition) -> Handoff | None:
     return session.execute(
         select(Handoff)
-        .where(Handoff.sender_id == sender_id, Handoff.live_step.in_(ACTIVE_STEPS))
+        .where(Handoff.sender_id == sender_id, step_condition)
         .order_by(Handoff.id.desc())
         .limit(1)
     ).scalar_one_or_none()
+
+
+def active_thread(session: Session, sender_id: str) -> Handoff | None:
+    """The conversation's thread still going on (waiting, live or in the callback step)."""
+    return _newest_thread(session, sender_id, Handoff.live_step.in_(ACTIVE_STEPS))
 
 
 def latest_thread(session: Session, sender_id: str) -> Handoff | None:
-    return session.execute(
-        select(Handoff)
-        .where(Handoff.sender_id == sender_id, Handoff.live_step.is_not(None))
-        .order_by(Handoff.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    return _newest_thread(session, sender_id, Handoff.live_step.is_not(None))
 
 
 def attach(session: Session, handoff: Handoff) -> None:
