@@ -261,6 +261,12 @@ def _no_such_visit(elder_id: int):
     return _to_bookings(elder_id)
 
 
+def _not_made(what: str, elder_id: int, result) -> None:
+    """The ledger said no: logged, and its Chinese reason shown to the advisor."""
+    log.info("console %s not made: elder=%s code=%s", what, elder_id, result.code)
+    flash(result.message, "error")
+
+
 def _around(day_text: str | None, part: str | None) -> dt.datetime:
     try:
         day = dt.date.fromisoformat(day_text) if day_text else None
@@ -337,8 +343,7 @@ def book(elder_id: int):
             "success",
         )
         return _to_bookings(elder_id)
-    log.info("console booking not made: elder=%s code=%s", elder_id, result.code)
-    flash(result.message, "error")
+    _not_made("booking", elder_id, result)
     return redirect(
         url_for(
             "advisor.book_windows",
@@ -443,8 +448,7 @@ def reschedule_booking(elder_id: int, reference: str):
         )
         flash(result.message + ("已给老人发短信。" if result.code == "rescheduled" else ""), "success")
         return _to_bookings(elder_id)
-    log.info("console reschedule not made: elder=%s code=%s", elder_id, result.code)
-    flash(result.message, "error")
+    _not_made("reschedule", elder_id, result)
     if result.code == "not_found":
         return _to_bookings(elder_id)
     return redirect(

@@ -215,6 +215,12 @@ def _conversation_context(handoff_id: int) -> dict | None:
     }
 
 
+def refused(what: str, handoff_id: int, exc: live_chat.LiveChatError) -> None:
+    """bot.contact.live_chat said no (not the advisor's, closed already…): logged and shown."""
+    log.info("%s refused: handoff=%s advisor=%s: %s", what, handoff_id, current_user.username, exc)
+    flash(str(exc), "error")
+
+
 @bp.get("/conversations/<int:handoff_id>")
 def conversation(handoff_id: int, revealed_phone: str | None = None):
     context = _conversation_context(handoff_id)
@@ -249,8 +255,7 @@ def reply(handoff_id: int):
                 session=s,
             )
     except live_chat.LiveChatError as exc:
-        log.info("console reply refused: handoff=%s advisor=%s: %s", handoff_id, current_user.username, exc)
-        flash(str(exc), "error")
+        refused("console reply", handoff_id, exc)
     return redirect(url_for("advisor.conversation", handoff_id=handoff_id) + "#reply")
 
 

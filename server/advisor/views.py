@@ -24,7 +24,7 @@ from bot.registry.crypto import id_lookup_hash
 from server.advisor import casework
 from server.advisor.auth import admin_required, record
 from server.advisor.blueprint import bp
-from server.advisor.conversation_views import conversation, queue_context
+from server.advisor.conversation_views import conversation, queue_context, refused
 from server.advisor.notes_views import case_file
 from server.advisor.forms import NewUserForm
 from server.advisor.history import conversation_history
@@ -167,8 +167,7 @@ def close(handoff_id: int):
                     session=s,
                 )
     except live_chat.LiveChatError as exc:
-        log.info("close refused: handoff=%s advisor=%s: %s", handoff_id, current_user.username, exc)
-        flash(str(exc), "error")
+        refused("close", handoff_id, exc)
         return redirect(url_for("advisor.conversation", handoff_id=handoff_id))
     flash(f"第{handoff_id}号已处理完毕（{OUTCOMES[outcome]}）。", "success")
     return redirect(url_for("advisor.queue"))
