@@ -3,6 +3,7 @@ throw-away SQLite database, and read resident memory of a process tree with psut
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import sys
 import tempfile
@@ -16,6 +17,23 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.stack import MODEL, Stack, latest_code  # noqa: E402,F401  (load.py reads codes)
+
+
+def add_env_option(ap: argparse.ArgumentParser) -> None:
+    """--env KEY=VALUE, as often as needed: extra environment for the stack (stack_env reads it)."""
+    ap.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment for the stack, e.g. SANIC_WORKERS=2 "
+        "REDIS_URL=redis://127.0.0.1:6379/15 (the production profile's workers)",
+    )
+
+
+def stack_env(args: argparse.Namespace) -> dict[str, str]:
+    """The --env options as a dict for running_stack."""
+    return dict(kv.split("=", 1) for kv in args.env)
 
 
 @contextlib.contextmanager

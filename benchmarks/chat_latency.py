@@ -22,6 +22,8 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _harness import (
+    add_env_option,
+    stack_env,
     MODEL,
     WebConversation,
     machine_note,
@@ -125,16 +127,9 @@ def main() -> None:
     ap.add_argument("--conversations", type=int, default=10)
     ap.add_argument("--turns-each", type=int, default=30)
     ap.add_argument("--url", help="an already running web server; default: start the stack")
-    ap.add_argument(
-        "--env",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="extra environment for the stack, e.g. SANIC_WORKERS=2 "
-        "REDIS_URL=redis://127.0.0.1:6379/15 (the production profile's workers)",
-    )
+    add_env_option(ap)
     args = ap.parse_args()
-    extra_env = dict(kv.split("=", 1) for kv in args.env)
+    extra_env = stack_env(args)
     if args.url:
         report(args.url.rstrip("/"), args.turns, args.conversations, args.turns_each)
         return

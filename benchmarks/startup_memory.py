@@ -19,7 +19,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import MODEL, machine_note, running_stack, tree_rss_mb  # noqa: E402
+from _harness import (  # noqa: E402
+    MODEL,
+    add_env_option,
+    machine_note,
+    running_stack,
+    stack_env,
+    tree_rss_mb,
+)
 
 WARM_UP = ["你好", "高龄补贴怎么领", "我妈今年八十五岁", "谢谢", "再见"]
 
@@ -74,16 +81,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=1, help="start the stack this many times")
     ap.add_argument("--rasa-only", metavar="MODEL", help="start only Rasa with this model")
-    ap.add_argument(
-        "--env",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="extra environment for the stack, e.g. SANIC_WORKERS=2 "
-        "REDIS_URL=redis://127.0.0.1:6379/15 (the production profile's workers)",
-    )
+    add_env_option(ap)
     args = ap.parse_args()
-    extra_env = dict(kv.split("=", 1) for kv in args.env)
+    extra_env = stack_env(args)
     if args.rasa_only:
         rasa_only(args.rasa_only)
         return

@@ -20,6 +20,8 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _harness import (
+    add_env_option,
+    stack_env,
     machine_note,
     run_threads,
     running_stack,
@@ -79,9 +81,9 @@ def main() -> None:
     ap.add_argument(
         "--postgres", action="store_true", help="PostgreSQL tracker store + Redis lock store, 2 Rasa workers"
     )
-    ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
+    add_env_option(ap)
     args = ap.parse_args()
-    extra_env = dict(kv.split("=", 1) for kv in args.env)
+    extra_env = stack_env(args)
     print(f"machine          {machine_note()}")
     print(
         f"load             {args.conversations} new conversations x {args.turns_each} turns, "

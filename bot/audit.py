@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.db import session_scope
 from bot.text.masking import mask_text
+from bot.models.base import newest_for_elder
 from bot.models.console import AuditEntry
 
 log = logging.getLogger(__name__)
@@ -87,14 +88,7 @@ def record(
 
 
 def for_elder(session: Session, elder_id: int, limit: int = 20) -> list[AuditEntry]:
-    return list(
-        session.execute(
-            select(AuditEntry)
-            .where(AuditEntry.elder_id == elder_id)
-            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-            .limit(limit)
-        ).scalars()
-    )
+    return newest_for_elder(session, AuditEntry, elder_id, limit)
 
 
 def recent(session: Session, limit: int = 100) -> list[AuditEntry]:

@@ -39,6 +39,7 @@ from bot.config import get_settings
 from bot.db import session_scope
 from bot.text.masking import mask_phone
 from bot.models import Elder
+from bot.models.base import newest_for_elder
 from bot.models.identity import IdentityAttempt, IdentityChallenge, IdentityProof
 from bot.models.people import phone_digits
 from bot.contact.sms import number_on_file as _number_on_file
@@ -487,11 +488,4 @@ def proved_through_family_contact(sender_id: str, elder_id: int) -> bool:
 
 def proofs_for(session: Session, elder_id: int, limit: int = 10) -> list[IdentityProof]:
     """The newest proofs given for an elder (the case file's 身份核实与代办记录)."""
-    return list(
-        session.execute(
-            select(IdentityProof)
-            .where(IdentityProof.elder_id == elder_id)
-            .order_by(IdentityProof.at.desc(), IdentityProof.id.desc())
-            .limit(limit)
-        ).scalars()
-    )
+    return newest_for_elder(session, IdentityProof, elder_id, limit)

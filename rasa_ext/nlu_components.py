@@ -384,6 +384,7 @@ class SafetyLayer(ConfiguredComponent):
         return {"fallback_threshold": 0.3, "meaning_net": False}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
+        safety.load_cues()  # a malformed cue file fails at start-up, not on a caller
         super().__init__(config)
         self.fallback_threshold = float(config.get("fallback_threshold", 0.3))
         self.meaning_net = bool(config.get("meaning_net", False))
@@ -391,17 +392,6 @@ class SafetyLayer(ConfiguredComponent):
             from bot.safety import meaning
 
             meaning.load_net()  # the encoder and the prototypes, once, before the first caller
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "ConfiguredComponent":
-        safety.load_cues()  # a malformed cue file fails at start-up, not on a caller
-        return super().create(config, model_storage, resource, execution_context)
 
     def _set_top(self, message: Message, name: str, confidence: float) -> None:
         top = {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: confidence}

@@ -9,10 +9,28 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, appcontext_pushed, g, jsonify
+from flask import Flask, appcontext_pushed, g
 from flask.json.provider import DefaultJSONProvider
 
 from bot.config import Settings, get_settings, use_settings
+
+
+# The HTTP errors Flask raises itself, answered in the API's one error shape (server/api).
+HTTP_ERRORS = {
+    413: ("请求内容太长了。", "payload_too_large"),
+    404: ("没有这个地址。", "not_found"),
+    405: ("不支持这种请求方式。", "method_not_allowed"),
+    500: ("系统出了点问题，请稍后再试，或拨打12349转人工。", "internal_error"),
+}
+
+
+def _error_handler(message_zh: str, code: str, status: int):
+    from server.api import error
+
+    def handler(_err):
+        return error(message_zh, code, status)
+
+    return handler
 
 
 def create_app(
@@ -57,21 +75,8 @@ def _build(explicit: Settings | None, test_config: Mapping[str, Any] | None) -> 
     registry_cli.register(app)
     care_cli.register(app)
 
-    @app.errorhandler(413)
-    def too_large(_err):
-        return jsonify(error="请求内容太长了。", code="payload_too_large"), 413
-
-    @app.errorhandler(404)
-    def not_found(_err):
-        return jsonify(error="没有这个地址。", code="not_found"), 404
-
-    @app.errorhandler(405)
-    def method_not_allowed(_err):
-        return jsonify(error="不支持这种请求方式。", code="method_not_allowed"), 405
-
-    @app.errorhandler(500)
-    def internal_error(_err):
-        return jsonify(error="系统出了点问题，请稍后再试，或拨打12349转人工。", code="internal_error"), 500
+    for status, (message_zh, code) in HTTP_ERRORS.items():
+        app.register_error_handler(status, _error_handler(message_zh, code, status))
 
     return app
 

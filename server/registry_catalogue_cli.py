@@ -19,8 +19,7 @@ import datetime as dt
 
 import click
 
-from bot.text.masking import mask_text
-from server.registry_cli import echo_summary, registry_cli
+from server.registry_cli import echo_summary, registry_cli, run_import
 
 MAX_LISTED = 50  # changed windows printed one by one; the rest are counted
 
@@ -50,13 +49,7 @@ def _print_capacity(report, written: bool = True) -> None:
 
 
 def _run_import(fn, path: str, dry_run: bool, skip_errors: bool, what: str) -> None:
-    from bot.registry.files import RegistryFileError
-
-    try:
-        report = fn(path, dry_run=dry_run, skip_errors=skip_errors, actor="cli")
-    except RegistryFileError as exc:
-        click.echo(f"{mask_text(path)}: {exc}", err=True)
-        raise SystemExit(2) from None
+    report = run_import(fn, path, dry_run, skip_errors)
     echo_summary(report, dry_run)
     if report.not_in_file:
         click.echo(

@@ -20,6 +20,18 @@ from bot.text.masking import mask_text
 registry_cli = AppGroup("registry", help="Import the district's registry files.")
 
 
+def run_import(fn, path: str, dry_run: bool, skip_errors: bool):
+    """The report of importing `path` with `fn`; a file that cannot be read at all is said
+    on stderr and exits 2."""
+    from bot.registry.files import RegistryFileError
+
+    try:
+        return fn(path, dry_run=dry_run, skip_errors=skip_errors, actor="cli")
+    except RegistryFileError as exc:
+        click.echo(f"{mask_text(path)}: {exc}", err=True)
+        raise SystemExit(2) from None
+
+
 def echo_summary(report, dry_run: bool) -> None:
     """An import's summary line, whether anything was written, and its row errors."""
     click.echo(
@@ -46,13 +58,9 @@ def _report(report, dry_run: bool) -> None:
 @click.option("--skip-errors", is_flag=True, help="write the good rows even when others have errors")
 def import_elders_command(path: str, dry_run: bool, skip_errors: bool) -> None:
     """Import or update elders from a CSV or XLSX file (upsert by ID number)."""
-    from bot.registry.elders import RegistryFileError, import_elders
+    from bot.registry.elders import import_elders
 
-    try:
-        report = import_elders(path, dry_run=dry_run, skip_errors=skip_errors, actor="cli")
-    except RegistryFileError as exc:
-        click.echo(f"{mask_text(path)}: {exc}", err=True)
-        raise SystemExit(2) from None
+    report = run_import(import_elders, path, dry_run, skip_errors)
     _report(report, dry_run)
     if report.errors:
         raise SystemExit(1)

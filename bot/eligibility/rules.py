@@ -427,15 +427,6 @@ def _load(rules_dir: Path, files: list[Path], kb: policy_kb.KnowledgeBase) -> Pa
 
 # --- facts --------------------------------------------------------------------------------
 
-_BOOL_FACTS = (
-    "hukou_local",
-    "dementia",
-    "special_family",
-    "disability_certificate",
-    "veteran",
-    "poverty_registered",
-    "severe_disability_family",
-)
 _CHOICES = {
     "economic_status": (factlib.ECONOMIC_STATUSES, factlib.parse_economic_status),
     "care_level": (factlib.CARE_LEVELS, factlib.parse_care_level),
@@ -533,7 +524,7 @@ def normalize_facts(raw: dict[str, Any], on: dt.date | None = None) -> dict[str,
             if canonical not in allowed:
                 raise FactError(key, value, f"“{FACT_LABELS[key]}”只能是：" + "、".join(allowed) + "。")
             out[key] = canonical
-        elif key in _BOOL_FACTS or key in ("age_approximate", "resident"):
+        elif key in factlib.YES_NO_FACTS or key in ("age_approximate", "resident"):
             out[key] = _as_bool(key, value)
     return out
 

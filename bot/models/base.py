@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from sqlalchemy import MetaData
-from sqlalchemy.orm import declarative_base
+from sqlalchemy import MetaData, select
+from sqlalchemy.orm import Session, declarative_base
 
 from bot import clock
 
@@ -35,3 +35,16 @@ else:
 def utcnow() -> dt.datetime:
     """Record timestamps (naive UTC) come from the domain clock, so a pinned clock pins them."""
     return clock.utcnow_naive()
+
+
+M = TypeVar("M")
+
+
+def newest_for_elder(session: Session, model: type[M], elder_id: int, limit: int, at: Any = None) -> list[M]:
+    """An elder's rows of `model`, newest first by `at` (default `model.at`), then by id."""
+    columns: Any = model  # SQLAlchemy 1.4 columns are untyped (see Base above)
+    at = columns.at if at is None else at
+    query = (
+        select(model).where(columns.elder_id == elder_id).order_by(at.desc(), columns.id.desc()).limit(limit)
+    )
+    return list(session.execute(query).scalars())

@@ -167,21 +167,21 @@ def call_ended(contact_id: int, carrier_status: str) -> str | None:
     return outcome
 
 
+def _contacts(s: Session, *where: Any) -> list[OutreachContact]:
+    """The outreach contacts that meet every condition."""
+    return list(s.execute(select(OutreachContact).where(*where)).scalars().all())
+
+
 def _visit_task_when_unreachable(elder_id: int, campaign: str) -> None:
     from bot.outreach.campaign import checkin_campaign
 
     needed = checkin_campaign().unanswered_attempts_for_visit
     with session_scope() as s:
-        rows = (
-            s.execute(
-                select(OutreachContact).where(
-                    OutreachContact.kind == "checkin",
-                    OutreachContact.elder_id == elder_id,
-                    OutreachContact.campaign == campaign,
-                )
-            )
-            .scalars()
-            .all()
+        rows = _contacts(
+            s,
+            OutreachContact.kind == "checkin",
+            OutreachContact.elder_id == elder_id,
+            OutreachContact.campaign == campaign,
         )
         if any(r.outcome in ANSWERED for r in rows):
             return
@@ -210,16 +210,11 @@ def _visit_task_when_unreachable(elder_id: int, campaign: str) -> None:
 
 def _flag_reminder_when_unreachable(booking_id: int) -> None:
     with session_scope() as s:
-        rows = (
-            s.execute(
-                select(OutreachContact).where(
-                    OutreachContact.kind == "reminder",
-                    OutreachContact.booking_id == booking_id,
-                    OutreachContact.channel == "call",
-                )
-            )
-            .scalars()
-            .all()
+        rows = _contacts(
+            s,
+            OutreachContact.kind == "reminder",
+            OutreachContact.booking_id == booking_id,
+            OutreachContact.channel == "call",
         )
         unanswered = [r for r in rows if r.outcome == "no_answer"]
         if len(unanswered) < 2 or any(r.handoff_id for r in rows):

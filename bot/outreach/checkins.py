@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session
 
 from bot import clock
 from bot.db import session_scope
-from bot.text.masking import mask_phone
 from bot.models import Elder
 from bot.models.outreach import OutreachContact
 from bot.models.people import phone_digits
@@ -65,13 +64,9 @@ class CheckinOutcome:
     def line(self) -> str:
         """One line for operators: no names, the number masked."""
         d = self.due
-        head = (
-            f"elder #{d.elder_id} ({'、'.join(d.why)}) attempt {d.attempt_no} -> "
-            f"{mask_phone(d.to_number) or '-'}"
-        )
-        tail = f" ({self.reason})" if self.reason else ""
+        head = f"elder #{d.elder_id} ({'、'.join(d.why)}) attempt {d.attempt_no} ->"
         contact = f" contact #{self.contact_id}" if self.contact_id else ""
-        return f"{head}: {self.status}{contact}{tail}"
+        return rules.outcome_line(head, d.to_number, self.status, contact, self.reason)
 
 
 @dataclass

@@ -108,12 +108,10 @@ class ReminderOutcome:
         attempt = f" attempt {d.attempt_no}" if d.attempt_no > 1 else ""
         head = (
             f"booking {d.reference} elder #{d.elder_id} {d.service_name} "
-            f"{d.window_start:%Y-%m-%d} {part} -> {d.channel}{attempt} "
-            f"{mask_phone(d.to_number) or '-'}"
+            f"{d.window_start:%Y-%m-%d} {part} -> {d.channel}{attempt}"
         )
-        tail = f" ({self.reason})" if self.reason else ""
         sms = f" sms #{self.sms_outbox_id}" if self.sms_outbox_id else ""
-        return f"{head}: {self.status}{sms}{tail}"
+        return rules.outcome_line(head, d.to_number, self.status, sms, self.reason)
 
 
 @dataclass

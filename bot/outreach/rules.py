@@ -28,6 +28,14 @@ log = logging.getLogger(__name__)
 
 CONTACT_HOURS = (dt.time(9, 0), dt.time(20, 0))  # China time, start inclusive, end exclusive
 
+
+def outcome_line(head: str, to_number: str | None, status: str, written: str, reason: str | None) -> str:
+    """A job's one line for operators about one contact: `head` (no names), the number
+    masked, the status, what was written (` sms #…`, ` contact #…`) and why."""
+    tail = f" ({reason})" if reason else ""
+    return f"{head} {mask_phone(to_number) or '-'}: {status}{written}{tail}"
+
+
 # Why a contact was skipped (stored in outreach_contacts.reason; English, for operators).
 QUIET_HOURS = "quiet hours: contact only 09:00-20:00 China time"
 INACTIVE = "inactive elder"

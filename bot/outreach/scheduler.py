@@ -69,15 +69,29 @@ def build_scheduler(
     retry = hour * 60 + minute + RETRY_AFTER_MINUTES
     checkin_hour, checkin_minute = reminder_time(settings.checkin_time)
     start, end = rules.CONTACT_HOURS
-    for name, at in (
-        ("REMINDER_TIME", hour * 60 + minute),
-        ("the reminder retry", retry),
-        ("CHECKIN_TIME", checkin_hour * 60 + checkin_minute),
-    ):
+    # (the setting named in a warning, the job's function, id and name, minutes after midnight)
+    jobs = (
+        ("REMINDER_TIME", "remind_job", REMIND_JOB_ID, "evening-before visit reminders", hour * 60 + minute),
+        (
+            "the reminder retry",
+            "remind_retry_job",
+            REMIND_RETRY_JOB_ID,
+            "second reminder call to unanswered landlines",
+            retry,
+        ),
+        (
+            "CHECKIN_TIME",
+            "checkin_job",
+            CHECKIN_JOB_ID,
+            "monthly check-in calls (daily attempts)",
+            checkin_hour * 60 + checkin_minute,
+        ),
+    )
+    for setting, _job, _job_id, _name, at in jobs:
         if not start.hour * 60 <= at < end.hour * 60:
             log.warning(
                 "%s %02d:%02d is outside contact hours %s-%s: its contacts will be recorded as skipped",
-                name,
+                setting,
                 at // 60 % 24,
                 at % 60,
                 start.strftime("%H:%M"),
@@ -90,27 +104,14 @@ def build_scheduler(
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
         timezone=TIMEZONE,
     )
-    scheduler.add_job(
-        "bot.outreach.scheduler:remind_job",
-        CronTrigger(hour=hour, minute=minute, timezone=TIMEZONE),
-        id=REMIND_JOB_ID,
-        name="evening-before visit reminders",
-        replace_existing=True,
-    )
-    scheduler.add_job(
-        "bot.outreach.scheduler:remind_retry_job",
-        CronTrigger(hour=retry // 60 % 24, minute=retry % 60, timezone=TIMEZONE),
-        id=REMIND_RETRY_JOB_ID,
-        name="second reminder call to unanswered landlines",
-        replace_existing=True,
-    )
-    scheduler.add_job(
-        "bot.outreach.scheduler:checkin_job",
-        CronTrigger(hour=checkin_hour, minute=checkin_minute, timezone=TIMEZONE),
-        id=CHECKIN_JOB_ID,
-        name="monthly check-in calls (daily attempts)",
-        replace_existing=True,
-    )
+    for _setting, job, job_id, name, at in jobs:
+        scheduler.add_job(
+            f"bot.outreach.scheduler:{job}",
+            CronTrigger(hour=at // 60 % 24, minute=at % 60, timezone=TIMEZONE),
+            id=job_id,
+            name=name,
+            replace_existing=True,
+        )
     return scheduler
 
 

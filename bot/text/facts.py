@@ -56,6 +56,16 @@ FACT_KEYS = (
 )
 # poverty_registered: 纳入建档立卡范围 (document 004, 四(四)3); severe_disability_family:
 # 重度残疾人家庭 (same clause). Neither is in the elder registry: the conversation asks.
+# The facts of FACT_KEYS that are yes or no (True/False; None while not known).
+YES_NO_FACTS = (
+    "hukou_local",
+    "dementia",
+    "special_family",
+    "disability_certificate",
+    "veteran",
+    "poverty_registered",
+    "severe_disability_family",
+)
 
 OUTSIDE_DISTRICT = "区外"  # a street value meaning "lives outside the demo district"
 
@@ -274,6 +284,12 @@ def _first(text: str, table: list[tuple[str, str]]) -> str | None:
     return None
 
 
+def _read(text: str | None, table: list[tuple[str, str]]) -> str | None:
+    """The value of the first pattern of `table` found in the cleaned text; None without text."""
+    t = clean(text)
+    return _first(t, table) if t else None
+
+
 _ECONOMIC = [
     (r"低保边缘|边缘户|低边", "低保边缘"),
     (r"特困|五保|特困供养|三无老人", "特困"),
@@ -293,10 +309,7 @@ _ECONOMIC = [
 
 def parse_economic_status(text: str | None) -> str | None:
     """吃低保的 -> 低保; 特困户/五保 -> 特困; 低保边缘 -> 低保边缘; 有退休金/都不是 -> 普通."""
-    t = clean(text)
-    if not t:
-        return None
-    return _first(t, _ECONOMIC)
+    return _read(text, _ECONOMIC)
 
 
 _CARE = [
@@ -326,10 +339,7 @@ _CARE = [
 
 def parse_care_level(text: str | None) -> str | None:
     """瘫在床上 -> 重度失能; 坐轮椅/半失能 -> 中度失能; 拄拐 -> 轻度失能; 能自己走 -> 能力完好."""
-    t = clean(text)
-    if not t:
-        return None
-    return _first(t, _CARE)
+    return _read(text, _CARE)
 
 
 _DEMENTIA_YES = (
@@ -374,10 +384,7 @@ _LIVING = [
 
 def parse_living_situation(text: str | None) -> str | None:
     """一个人住 -> 独居; 老两口 -> 空巢; 跟儿子住 -> 与家人同住."""
-    t = clean(text)
-    if not t:
-        return None
-    return _first(t, _LIVING)
+    return _read(text, _LIVING)
 
 
 _LOST = r"(去世|走了|没了|不在了|过世|病故|伤残|残疾)"

@@ -61,6 +61,12 @@ def actor() -> str:
     return current_user.username if current_user.is_authenticated else "anonymous"
 
 
+def record(action: str, **fields) -> None:
+    """The console's audit row (bot.audit.record): this advisor, from this address; `fields`
+    are its elder_id, detail and session."""
+    audit.record(actor(), action, ip=client_ip(), **fields)
+
+
 def admin_required(view):
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
@@ -113,7 +119,7 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    audit.record(actor(), "logout", ip=client_ip())
+    record("logout")
     logout_user()
     session.clear()
     flash("您已安全退出。", "info")

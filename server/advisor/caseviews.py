@@ -10,14 +10,15 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from bot import audit, clock
+from bot import clock
 from bot.booking import ledger as booking
 from bot.db import session_scope
+from bot.text.facts import YES_NO_FACTS
 from bot.text.masking import mask_phone
 from bot.models import Street
 from bot.registry.providers import WEEKDAYS_ZH
 from server.advisor import casework
-from server.advisor.auth import actor, client_ip
+from server.advisor.auth import record
 from server.advisor.blueprint import bp
 from server.advisor.forms import CANCEL_REASONS, CancelForm, EligibilityForm
 from server.advisor.views import load_elder
@@ -86,15 +87,7 @@ def eligibility():
         form.street.data = facts.get("street") or ""
         for key in ("economic_status", "care_level", "living_situation"):
             getattr(form, key).data = facts.get(key) or ""
-        for key in (
-            "hukou_local",
-            "dementia",
-            "special_family",
-            "disability_certificate",
-            "veteran",
-            "poverty_registered",
-            "severe_disability_family",
-        ):
+        for key in YES_NO_FACTS:
             getattr(form, key).data = _bool_text(facts.get(key))
         run = True
     elif form.validate_on_submit():
@@ -105,12 +98,10 @@ def eligibility():
         results, error = _evaluate_form(form)
         if results is not None and person is not None:
             summary = ", ".join(f"{r.program_id}={r.status}" for r in results)
-            audit.record(
-                actor(), "eligibility_check", elder_id=person.id, detail=summary[:900], ip=client_ip()
-            )
+            record("eligibility_check", elder_id=person.id, detail=summary[:900])
     if person is not None and results is None:
         # the page shows her facts from the record even when nothing was calculated
-        audit.record(actor(), "view_elder_facts", elder_id=person.id, ip=client_ip())
+        record("view_elder_facts", elder_id=person.id)
     return render_template(
         "advisor/eligibility.html",
         form=form,
@@ -162,7 +153,7 @@ def eligibility_print(elder_id: int):
     person, form, results, failed = _posted_eligibility(elder_id)
     if failed is not None:
         return failed
-    audit.record(actor(), "view_eligibility_print", elder_id=elder_id, ip=client_ip())
+    record("view_eligibility_print", elder_id=elder_id)
     return render_template(
         "advisor/eligibility_print.html", elder=person, form=form, results=results, on=clock.today()
     )
@@ -185,11 +176,9 @@ def eligibility_sms(elder_id: int):
     if request.form.get("confirm") != "yes":
         revealed = request.form.get("reveal") == "yes"
         if revealed:
-            audit.record(
-                actor(),
+            record(
                 "reveal_phone",
                 elder_id=elder_id,
-                ip=client_ip(),
                 detail=f"eligibility sms to {to} {mask_phone(recipient['number'])}",
             )
         return render_template(
@@ -205,11 +194,9 @@ def eligibility_sms(elder_id: int):
     with session_scope() as s:
         outbox_id = send_sms(recipient["number"], body, session=s)
         if outbox_id is not None:
-            audit.record(
-                actor(),
+            record(
                 "send_eligibility_sms",
                 elder_id=elder_id,
-                ip=client_ip(),
                 detail=f"to {to} {mask_phone(recipient['number'])} outbox {outbox_id}",
                 session=s,
             )
@@ -255,9 +242,7 @@ def _booking_page_for(s, elder_id: int, detail: str):
     booking being moved), a read of personal data."""
     person, refusal = _bookable(s, elder_id)
     if refusal is None:
-        audit.record(
-            actor(), "view_booking_page", elder_id=elder_id, ip=client_ip(), detail=detail, session=s
-        )
+        record("view_booking_page", elder_id=elder_id, detail=detail, session=s)
     return person, refusal
 
 
@@ -266,9 +251,20 @@ def _active_visit(elder_id: int, reference: str):
     return next((v for v in booking.list_bookings(elder_id) if v.reference == reference[:32]), None)
 
 
+def _to_bookings(elder_id: int):
+    """Back to the bookings part of the elder's page."""
+    return redirect(url_for("advisor.elder", elder_id=elder_id) + "#booking")
+
+
 def _no_such_visit(elder_id: int):
     flash("没有查到这个还有效的预约。", "error")
-    return redirect(url_for("advisor.elder", elder_id=elder_id) + "#booking")
+    return _to_bookings(elder_id)
+
+
+def _not_made(what: str, elder_id: int, result) -> None:
+    """The ledger said no: logged, and its Chinese reason shown to the advisor."""
+    log.info("console %s not made: elder=%s code=%s", what, elder_id, result.code)
+    flash(result.message, "error")
 
 
 def _around(day_text: str | None, part: str | None) -> dt.datetime:
@@ -334,11 +330,9 @@ def book(elder_id: int):
         idempotency_key=f"console:{current_user.username}:{key}",
     )
     if result.ok:
-        audit.record(
-            actor(),
+        record(
             "book",
             elder_id=elder_id,
-            ip=client_ip(),
             detail=f"{result.reference} {service_code} {window_start.isoformat()} ({result.code})",
         )
         when = result.window_start.strftime("%m月%d日 %H:%M") if result.window_start else ""
@@ -348,9 +342,8 @@ def book(elder_id: int):
             f"{first}：{result.service_name or ''} {when}，预约号 {result.reference}{cost}。已给老人发短信。",
             "success",
         )
-        return redirect(url_for("advisor.elder", elder_id=elder_id) + "#booking")
-    log.info("console booking not made: elder=%s code=%s", elder_id, result.code)
-    flash(result.message, "error")
+        return _to_bookings(elder_id)
+    _not_made("booking", elder_id, result)
     return redirect(
         url_for(
             "advisor.book_windows",
@@ -373,14 +366,7 @@ def cancel_confirm(elder_id: int, reference: str):
         if person is None:
             return _no_elder()
         # the page shows her booking: a read of personal data
-        audit.record(
-            actor(),
-            "view_booking_page",
-            elder_id=elder_id,
-            ip=client_ip(),
-            detail=f"cancel {visit.reference}",
-            session=s,
-        )
+        record("view_booking_page", elder_id=elder_id, detail=f"cancel {visit.reference}", session=s)
     return render_template(
         "advisor/cancel_booking.html", elder=person, visit=visit, form=CancelForm(), reasons=CANCEL_REASONS
     )
@@ -401,15 +387,9 @@ def cancel_booking(elder_id: int, reference: str):
         return redirect(url_for("advisor.cancel_confirm", elder_id=elder_id, reference=reference[:32]))
     result = booking.cancel(reference[:32], elder_id, reason, channel="console")
     if result.ok:
-        audit.record(
-            actor(),
-            "cancel_booking",
-            elder_id=elder_id,
-            ip=client_ip(),
-            detail=f"{reference} ({result.code}) {reason}",
-        )
+        record("cancel_booking", elder_id=elder_id, detail=f"{reference} ({result.code}) {reason}")
     flash(result.message, "success" if result.ok else "error")
-    return redirect(url_for("advisor.elder", elder_id=elder_id) + "#booking")
+    return _to_bookings(elder_id)
 
 
 @bp.get("/elders/<int:elder_id>/bookings/<reference>/reschedule")
@@ -461,19 +441,16 @@ def reschedule_booking(elder_id: int, reference: str):
     # Moving twice to the same window is harmless: the second answer is "unchanged".
     result = booking.reschedule(reference[:32], elder_id, new_start, channel="console")
     if result.ok:
-        audit.record(
-            actor(),
+        record(
             "reschedule_booking",
             elder_id=elder_id,
-            ip=client_ip(),
             detail=f"{reference} -> {new_start.isoformat()} ({result.code})",
         )
         flash(result.message + ("已给老人发短信。" if result.code == "rescheduled" else ""), "success")
-        return redirect(url_for("advisor.elder", elder_id=elder_id) + "#booking")
-    log.info("console reschedule not made: elder=%s code=%s", elder_id, result.code)
-    flash(result.message, "error")
+        return _to_bookings(elder_id)
+    _not_made("reschedule", elder_id, result)
     if result.code == "not_found":
-        return redirect(url_for("advisor.elder", elder_id=elder_id) + "#booking")
+        return _to_bookings(elder_id)
     return redirect(
         url_for(
             "advisor.reschedule_windows",

@@ -152,6 +152,14 @@ def last_contact(s, elder, history) -> dict | None:
     from bot.models.people import phone_digits
     from bot.models.telephony import Call
 
+    def voice(at_utc: dt.datetime, kind: str) -> dict:
+        """A phone contact, its stored naive UTC time in Beijing time."""
+        return {
+            "at": at_utc.replace(tzinfo=dt.timezone.utc).astimezone(CHINA_TZ),
+            "kind": kind,
+            "channel": "voice",
+        }
+
     found: list[dict] = []
     newest = history.newest if history is not None else None
     if newest is not None:
@@ -166,13 +174,7 @@ def last_contact(s, elder, history) -> dict | None:
             .limit(1)
         ).scalar_one_or_none()
         if call is not None:
-            found.append(
-                {
-                    "at": call.replace(tzinfo=dt.timezone.utc).astimezone(CHINA_TZ),
-                    "kind": "call",
-                    "channel": "voice",
-                }
-            )
+            found.append(voice(call, "call"))
     outbound = s.execute(
         select(OutreachContact.finished_at)
         .where(
@@ -185,11 +187,5 @@ def last_contact(s, elder, history) -> dict | None:
         .limit(1)
     ).scalar_one_or_none()
     if outbound is not None:
-        found.append(
-            {
-                "at": outbound.replace(tzinfo=dt.timezone.utc).astimezone(CHINA_TZ),
-                "kind": "outreach",
-                "channel": "voice",
-            }
-        )
+        found.append(voice(outbound, "outreach"))
     return max(found, key=lambda c: c["at"], default=None)

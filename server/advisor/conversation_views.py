@@ -21,7 +21,6 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from bot import audit
 from bot.contact import live_chat
 from bot.clock import CHINA_TZ
 from bot.db import session_scope
@@ -29,7 +28,7 @@ from bot.text.masking import mask_text
 from bot.models import Elder, Handoff
 from bot.models.base import utcnow
 from bot.models.live_chat import OUTCOMES
-from server.advisor.auth import actor, client_ip
+from server.advisor.auth import record
 from server.advisor.blueprint import bp
 from server.advisor.history import conversation_history
 
@@ -216,19 +215,19 @@ def _conversation_context(handoff_id: int) -> dict | None:
     }
 
 
+def refused(what: str, handoff_id: int, exc: live_chat.LiveChatError) -> None:
+    """bot.contact.live_chat said no (not the advisor's, closed already…): logged and shown."""
+    log.info("%s refused: handoff=%s advisor=%s: %s", what, handoff_id, current_user.username, exc)
+    flash(str(exc), "error")
+
+
 @bp.get("/conversations/<int:handoff_id>")
 def conversation(handoff_id: int, revealed_phone: str | None = None):
     context = _conversation_context(handoff_id)
     if context is None:
         abort(404)
     handoff = context["handoff"]
-    audit.record(
-        actor(),
-        "view_conversation",
-        elder_id=handoff.elder_id,
-        detail=f"handoff {handoff_id}",
-        ip=client_ip(),
-    )
+    record("view_conversation", elder_id=handoff.elder_id, detail=f"handoff {handoff_id}")
     return render_template("advisor/conversation.html", revealed_phone=revealed_phone, **context)
 
 
@@ -249,17 +248,14 @@ def reply(handoff_id: int):
         with session_scope() as s:
             message = live_chat.reply(s, handoff_id, current_user.username, text)
             handoff = s.get(Handoff, handoff_id)
-            audit.record(
-                actor(),
+            record(
                 "live_reply",
                 elder_id=handoff.elder_id,
                 detail=f"handoff {handoff_id} message {message.id} ({len(message.text)} chars)",
-                ip=client_ip(),
                 session=s,
             )
     except live_chat.LiveChatError as exc:
-        log.info("console reply refused: handoff=%s advisor=%s: %s", handoff_id, current_user.username, exc)
-        flash(str(exc), "error")
+        refused("console reply", handoff_id, exc)
     return redirect(url_for("advisor.conversation", handoff_id=handoff_id) + "#reply")
 
 

@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from bot.models.casefile import NOTE_MAX_CHARS, TASK_MAX_CHARS
 from bot.models.people import CARE_LEVELS, ECONOMIC_STATUSES, LIVING_SITUATIONS
+from bot.text.facts import YES_NO_FACTS
 
 
 class LoginForm(FlaskForm):
@@ -55,12 +56,7 @@ class EligibilityForm(FlaskForm):
         "economic_status",
         "care_level",
         "living_situation",
-        "dementia",
-        "special_family",
-        "disability_certificate",
-        "veteran",
-        "poverty_registered",
-        "severe_disability_family",
+        *(key for key in YES_NO_FACTS if key != "hukou_local"),
     )
 
 

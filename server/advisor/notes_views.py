@@ -14,12 +14,12 @@ from flask_login import current_user
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot import audit, clock
+from bot import clock
 from bot.db import session_scope
 from bot.models import Elder
-from bot.models.base import utcnow
+from bot.models.base import newest_for_elder, utcnow
 from bot.models.casefile import CaseNote, FollowUpTask
-from server.advisor.auth import actor, client_ip
+from server.advisor.auth import record
 from server.advisor.blueprint import bp
 from server.advisor.forms import FollowUpForm, NoteForm
 
@@ -34,14 +34,7 @@ FOLLOW_UP_HORIZON_DAYS = 366  # a due date further away is a typing mistake
 def case_file(s: Session, elder_id: int) -> dict:
     """The elder's notes (newest first), open tasks (soonest due first) and the last tasks
     done, for the elder's page."""
-    notes = list(
-        s.execute(
-            select(CaseNote)
-            .where(CaseNote.elder_id == elder_id)
-            .order_by(CaseNote.created_at.desc(), CaseNote.id.desc())
-            .limit(NOTES_SHOWN)
-        ).scalars()
-    )
+    notes = newest_for_elder(s, CaseNote, elder_id, NOTES_SHOWN, at=CaseNote.created_at)
     open_tasks = list(
         s.execute(
             select(FollowUpTask)
@@ -113,14 +106,7 @@ def add_note(elder_id: int):
         note = CaseNote(elder_id=elder_id, author=current_user.username, body=body)
         s.add(note)
         s.flush()
-        audit.record(
-            actor(),
-            "add_case_note",
-            elder_id=elder_id,
-            detail=f"note {note.id} ({len(body)} chars)",
-            ip=client_ip(),
-            session=s,
-        )
+        record("add_case_note", elder_id=elder_id, detail=f"note {note.id} ({len(body)} chars)", session=s)
     flash("备注已保存。", "success")
     return _back(elder_id)
 
@@ -158,14 +144,7 @@ def add_follow_up(elder_id: int):
         )
         s.add(task)
         s.flush()
-        audit.record(
-            actor(),
-            "add_follow_up",
-            elder_id=elder_id,
-            detail=f"task {task.id} due {due.isoformat()}",
-            ip=client_ip(),
-            session=s,
-        )
+        record("add_follow_up", elder_id=elder_id, detail=f"task {task.id} due {due.isoformat()}", session=s)
     flash(f"已添加跟进事项，截止 {due.month}月{due.day}日。", "success")
     return _back(elder_id)
 
@@ -187,14 +166,7 @@ def complete_follow_up(elder_id: int):
             .values(done_at=utcnow(), done_by=current_user.username)
         ).rowcount
         if done:
-            audit.record(
-                actor(),
-                "complete_follow_up",
-                elder_id=elder_id,
-                detail=f"task {task_id}",
-                ip=client_ip(),
-                session=s,
-            )
+            record("complete_follow_up", elder_id=elder_id, detail=f"task {task_id}", session=s)
     if done:
         flash("跟进事项已标记为完成。", "success")
     else:

@@ -12,12 +12,12 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 
-from bot import audit, clock
+from bot import clock
 from bot.db import session_scope
 from bot.models import Elder
 from bot.outreach import progress, rules
 from bot.outreach.campaign import month_key, parse_month
-from server.advisor.auth import actor, client_ip
+from server.advisor.auth import actor, record
 from server.advisor.blueprint import bp
 from server.advisor.views import HANDOFF_KINDS_ZH, HANDOFF_STATUS_ZH
 
@@ -72,10 +72,8 @@ def outreach():
         checkins = progress.checkin_progress(s, month)
         reminders = progress.reminder_progress(s, day)
         # names with reasons such as 低保 are personal data: who looked is recorded
-        audit.record(
-            actor(),
+        record(
             "view_outreach",
-            ip=client_ip(),
             session=s,
             detail=f"month={checkins.campaign} state={state or 'all'} page={page} "
             f"reminders={day.isoformat()}",
@@ -130,9 +128,7 @@ def refuse_outreach(elder_id: int):
             flash(f"{name}已经在拒绝联系名单上了，不会再收到外呼电话和提醒。", "info")
             return back
         rules.add_refusal(s, source="advisor", elder_id=elder_id, created_by=actor(), note=note[:NOTE_MAX])
-        audit.record(
-            actor(), "outreach_refusal", elder_id=elder_id, detail=note[:NOTE_MAX], ip=client_ip(), session=s
-        )
+        record("outreach_refusal", elder_id=elder_id, detail=note[:NOTE_MAX], session=s)
     log.info("outreach refusal by advisor=%s elder=%s", actor(), elder_id)
     flash(f"已登记：{name}不再接到问候电话、上门提醒电话和短信。", "success")
     return back

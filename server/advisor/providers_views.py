@@ -15,14 +15,14 @@ from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
-from bot import audit, clock
+from bot import clock
 from bot.config import get_settings
 from bot.db import session_scope
 from bot.models.booking import PARTS_OF_DAY, CapacityException, Provider
 from bot.registry import capacity, validate as v
 from bot.registry.files import day as parse_day
 from bot.registry.providers import TEMPLATE_COLUMNS, WEEKDAYS_ZH, places, set_template
-from server.advisor.auth import actor, admin_required, client_ip
+from server.advisor.auth import actor, admin_required, record
 from server.advisor.blueprint import bp
 
 log = logging.getLogger(__name__)
@@ -111,6 +111,18 @@ def _flash_capacity(report: capacity.CapacityReport) -> None:
         flash(f"以下时段已经有老人预约，名额只能减到已约人数，请联系老人改期：{shown}{more}。", "error")
 
 
+def _provider_page(provider: Provider, form: ProviderForm) -> str:
+    """The provider's edit page: the form as filled in, with its weekly template grid."""
+    return render_template(
+        "advisor/provider_edit.html",
+        provider=provider,
+        form=form,
+        fields=TEMPLATE_FIELDS,
+        weekdays=WEEKDAYS_ZH,
+        parts=PARTS_OF_DAY,
+    )
+
+
 def _closure_form(s) -> ClosureForm:
     form = ClosureForm()
     form.provider.choices = [("", "全部机构")] + [
@@ -178,10 +190,8 @@ def add_closure():
             actor=actor(),
         )
         scope = exception.provider.name if provider_id else "全部机构"
-        audit.record(
-            actor(),
+        record(
             "add_closure",
-            ip=client_ip(),
             session=s,
             detail=(
                 f"{values['day']} {scope} {values['part'] or capacity.WHOLE_DAY} "
@@ -208,13 +218,7 @@ def remove_closure(exception_id: int):
         provider_id = exception.provider_id
         scope = exception.provider.name if provider_id else "全部机构"
         label = f"{exception.day:%Y-%m-%d} {scope} {exception.part or capacity.WHOLE_DAY}"
-        audit.record(
-            actor(),
-            "remove_closure",
-            ip=client_ip(),
-            session=s,
-            detail=f"{label} places={exception.capacity}: {exception.reason}",
-        )
+        record("remove_closure", session=s, detail=f"{label} places={exception.capacity}: {exception.reason}")
         s.delete(exception)
         s.flush()
         report = capacity.generate_windows(s, provider_ids=capacity.affected_providers(s, provider_id))
@@ -258,14 +262,7 @@ def edit_provider(provider_id: int):
             if errors:
                 for e in errors:
                     flash(e, "error")
-                return render_template(
-                    "advisor/provider_edit.html",
-                    provider=provider,
-                    form=form,
-                    fields=TEMPLATE_FIELDS,
-                    weekdays=WEEKDAYS_ZH,
-                    parts=PARTS_OF_DAY,
-                ), 400
+                return _provider_page(provider, form), 400
             changes = []
             if (provider.contact_name or None) != contact:
                 changes.append("联系人")
@@ -287,10 +284,8 @@ def edit_provider(provider_id: int):
                 flash("没有改动。", "info")
                 return redirect(url_for("advisor.providers"))
             s.flush()
-            audit.record(
-                actor(),
+            record(
                 "edit_provider",
-                ip=client_ip(),
                 session=s,
                 detail=f"provider {provider.id} {provider.name}: {'；'.join(changes)}",
             )
@@ -304,19 +299,5 @@ def edit_provider(provider_id: int):
             for field in form:
                 for e in field.errors:
                     flash(e, "error")
-            return render_template(
-                "advisor/provider_edit.html",
-                provider=provider,
-                form=form,
-                fields=TEMPLATE_FIELDS,
-                weekdays=WEEKDAYS_ZH,
-                parts=PARTS_OF_DAY,
-            ), 400
-        return render_template(
-            "advisor/provider_edit.html",
-            provider=provider,
-            form=form,
-            fields=TEMPLATE_FIELDS,
-            weekdays=WEEKDAYS_ZH,
-            parts=PARTS_OF_DAY,
-        )
+            return _provider_page(provider, form), 400
+        return _provider_page(provider, form)

@@ -7,13 +7,12 @@ import logging
 
 from flask import flash, redirect, render_template, request, url_for
 
-from bot import audit
 from bot.booking import ledger as booking
 from bot.db import session_scope
 from bot.text.facts import DISTRICT_STREETS
 from bot.models.people import CARE_LEVELS, ECONOMIC_STATUSES, ELDER_STATUS_ZH, LIVING_SITUATIONS
 from bot.registry import console
-from server.advisor.auth import actor, client_ip
+from server.advisor.auth import actor, client_ip, record
 from server.advisor.blueprint import bp
 from server.advisor.forms import ElderForm
 from server.advisor.views import load_elder
@@ -75,9 +74,7 @@ def edit_elder(elder_id: int):
             return _no_elder()
         if request.method == "GET":
             # the form shows her address and facts: a read of personal data
-            audit.record(
-                actor(), "view_elder", elder_id=elder_id, detail="edit form", ip=client_ip(), session=s
-            )
+            record("view_elder", elder_id=elder_id, detail="edit form", session=s)
             form = _form(data=console.form_values(person))
             return _render_form(form, {}, elder=person)
     form = _form()

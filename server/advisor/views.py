@@ -22,9 +22,9 @@ from bot.models.identity import IdentityProof
 from bot.models.live_chat import OUTCOMES
 from bot.registry.crypto import id_lookup_hash
 from server.advisor import casework
-from server.advisor.auth import actor, admin_required, client_ip
+from server.advisor.auth import admin_required, record
 from server.advisor.blueprint import bp
-from server.advisor.conversation_views import conversation, queue_context
+from server.advisor.conversation_views import conversation, queue_context, refused
 from server.advisor.notes_views import case_file
 from server.advisor.forms import NewUserForm
 from server.advisor.history import conversation_history
@@ -133,12 +133,10 @@ def claim(handoff_id: int):
         # Conditional update: of two advisors clicking at once, exactly one gets it.
         handoff, claimed = live_chat.claim(s, handoff_id, current_user.username)
         if claimed and handoff is not None:  # claimed: the handoff exists
-            audit.record(
-                actor(),
+            record(
                 "claim_handoff",
                 elder_id=handoff.elder_id,
                 detail=f"handoff {handoff_id} ({handoff.kind})",
-                ip=client_ip(),
                 session=s,
             )
     if handoff is None:
@@ -162,17 +160,14 @@ def close(handoff_id: int):
                 s, handoff_id, current_user.username, outcome, request.form.get("notes") or ""
             )
             for item in items:
-                audit.record(
-                    actor(),
+                record(
                     "close_handoff",
                     elder_id=item.elder_id,
                     detail=f"handoff {item.id}: {OUTCOMES[outcome]}",
-                    ip=client_ip(),
                     session=s,
                 )
     except live_chat.LiveChatError as exc:
-        log.info("close refused: handoff=%s advisor=%s: %s", handoff_id, current_user.username, exc)
-        flash(str(exc), "error")
+        refused("close", handoff_id, exc)
         return redirect(url_for("advisor.conversation", handoff_id=handoff_id))
     flash(f"第{handoff_id}号已处理完毕（{OUTCOMES[outcome]}）。", "success")
     return redirect(url_for("advisor.queue"))
@@ -186,12 +181,10 @@ def reveal_handoff_phone(handoff_id: int):
         if handoff is None or not handoff.phone:
             flash("这条记录没有电话号码。", "error")
             return redirect(url_for("advisor.queue"))
-        audit.record(
-            actor(),
+        record(
             "reveal_phone",
             elder_id=handoff.elder_id,
             detail=f"handoff {handoff_id} phone {mask_phone(handoff.phone)}",
-            ip=client_ip(),
             session=s,
         )
         phone = handoff.phone
@@ -229,13 +222,7 @@ def elders():
     if query:
         with session_scope() as s:
             results = find_elders(s, query)
-            audit.record(
-                actor(),
-                "search_elders",
-                detail=f"q={query} results={len(results)}",
-                ip=client_ip(),
-                session=s,
-            )
+            record("search_elders", detail=f"q={query} results={len(results)}", session=s)
     return render_template("advisor/elders.html", query=query, results=results)
 
 
@@ -258,7 +245,7 @@ def elder(elder_id: int, full_phone: str | None = None, full_family_phone: str |
             return render_template(
                 "advisor/error.html", title="没有找到", message="没有这位老人的档案。"
             ), 404
-        audit.record(actor(), "view_elder", elder_id=elder_id, ip=client_ip(), session=s)
+        record("view_elder", elder_id=elder_id, session=s)
         handoffs = list(
             s.execute(
                 select(Handoff)
@@ -318,14 +305,7 @@ def reveal_elder_phone(elder_id: int):
         person = s.get(Elder, elder_id)
         if person is None:
             return redirect(url_for("advisor.elders"))
-        audit.record(
-            actor(),
-            "reveal_phone",
-            elder_id=elder_id,
-            ip=client_ip(),
-            detail="family contact" if family else None,
-            session=s,
-        )
+        record("reveal_phone", elder_id=elder_id, detail="family contact" if family else None, session=s)
         phone = person.emergency_contact_phone if family else person.phone
     if family:
         return elder(elder_id, full_family_phone=phone)
@@ -346,9 +326,7 @@ def users():
                     role=form.role.data,
                     display_name=form.display_name.data,
                 )
-                audit.record(
-                    actor(), "create_user", detail=f"{user.username} ({user.role})", ip=client_ip(), session=s
-                )
+                record("create_user", detail=f"{user.username} ({user.role})", session=s)
             flash(f"已新建账号 {user.username}。", "success")
             return redirect(url_for("advisor.users"))
         except UserError as exc:
@@ -367,13 +345,7 @@ def set_user_active(user_id: int):
             flash("不能停用自己的账号。", "error")
             return redirect(url_for("advisor.users"))
         user.active = not user.active
-        audit.record(
-            actor(),
-            "set_user_active",
-            detail=f"{user.username} active={user.active}",
-            ip=client_ip(),
-            session=s,
-        )
+        record("set_user_active", detail=f"{user.username} active={user.active}", session=s)
         flash(f"账号 {user.username} 已{'启用' if user.active else '停用'}。", "success")
     return redirect(url_for("advisor.users"))
 
@@ -393,7 +365,7 @@ def reset_password(user_id: int):
             log.info("password reset refused for %s: %s", user.username, exc)
             flash(exc.message_zh, "error")
             return redirect(url_for("advisor.users"))
-        audit.record(actor(), "reset_password", detail=user.username, ip=client_ip(), session=s)
+        record("reset_password", detail=user.username, session=s)
         flash(f"账号 {user.username} 的密码已重设，请当面或电话告诉本人。", "success")
     return redirect(url_for("advisor.users"))
 

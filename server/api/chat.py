@@ -73,6 +73,16 @@ def updates_limiters() -> tuple[RateLimiter, RateLimiter]:
     return _updates_limiter, _updates_address_limiter
 
 
+def _rate_limited(token: str):
+    """The answer over a rate limit: the error, and the same words as a reply the widget shows."""
+    return jsonify(
+        error=RATE_LIMITED_TEXT,
+        code="rate_limited",
+        sender=token,
+        replies=[{"text": RATE_LIMITED_TEXT, "buttons": []}],
+    ), 429
+
+
 @bp.post("/chat")
 def chat():
     """One turn of a web conversation. The server issues the conversation id (`sender`,
@@ -94,20 +104,10 @@ def chat():
         token, conversation = chat_ids.new_sender(request.remote_addr)
     if not address_limiter().hit(request.remote_addr or "unknown"):
         log.warning("chat rate limit hit for client address %s", request.remote_addr)
-        return jsonify(
-            error=RATE_LIMITED_TEXT,
-            code="rate_limited",
-            sender=token,
-            replies=[{"text": RATE_LIMITED_TEXT, "buttons": []}],
-        ), 429
+        return _rate_limited(token)
     if not chat_limiter().hit(conversation):
         log.warning("chat rate limit hit for conversation=%s", conversation[:16])
-        return jsonify(
-            error=RATE_LIMITED_TEXT,
-            code="rate_limited",
-            sender=token,
-            replies=[{"text": RATE_LIMITED_TEXT, "buttons": []}],
-        ), 429
+        return _rate_limited(token)
     text = clean(message, max_length=MAX_MESSAGE_CHARS + 1)
     if len(text) > MAX_MESSAGE_CHARS:
         log.info("chat message too long in conversation=%s (%d chars)", conversation[:16], len(message))

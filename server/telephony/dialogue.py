@@ -362,11 +362,7 @@ class VoiceBridge:
         current = state.speech_rate or RATE_STEPS[0]
         state.speech_rate = next((r for r in RATE_STEPS if r < current), RATE_STEPS[-1])
         log.info("call sid=%s speech rate now %s%%", state.call_sid, state.speech_rate)
-        return self._listen(
-            [SLOWER_DONE] + ([state.last_spoken] if state.last_spoken else []),
-            nxt,
-            number_entry=state.awaiting in (DIGITS, DIGITS_X),
-        )
+        return self._said_again(state, SLOWER_DONE, nxt)
 
     def _louder(self, state: CallState, nxt: str) -> VoicePlan:
         state.volume = (
@@ -375,8 +371,12 @@ class VoiceBridge:
             else VOLUMES[0]
         )
         log.info("call sid=%s volume now %s", state.call_sid, state.volume)
+        return self._said_again(state, LOUDER_DONE, nxt)
+
+    def _said_again(self, state: CallState, done: str, nxt: str) -> VoicePlan:
+        """After slower or louder: the change said, then the last prompt again in the new voice."""
         return self._listen(
-            [LOUDER_DONE] + ([state.last_spoken] if state.last_spoken else []),
+            [done] + ([state.last_spoken] if state.last_spoken else []),
             nxt,
             number_entry=state.awaiting in (DIGITS, DIGITS_X),
         )
