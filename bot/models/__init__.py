@@ -2,6 +2,7 @@
 
 Every module registers its tables on `Base.metadata`; Alembic (migrations/) reads it.
 """
+
 from bot.models.base import Base  # noqa: F401
 from bot.models.people import Community, Elder, Street  # noqa: F401
 from bot.models.messaging import Handoff, SafetyEvent, SmsOptOut, SmsOutbox  # noqa: F401

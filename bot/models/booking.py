@@ -15,13 +15,27 @@ Where windows come from (bot/registry/capacity.py): each provider's weekly templ
 (`capacity_exceptions`: public holidays, closures, extra places) are turned into windows a
 few weeks ahead; the district's files set both (bot/registry/providers.py).
 """
+
 from __future__ import annotations
 
 import datetime as dt
 from typing import cast
 
-from sqlalchemy import (Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Index,
-                        Integer, String, Table, Text, UniqueConstraint, func)
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import relationship
 
 from bot.models.base import Base, utcnow
@@ -31,13 +45,15 @@ PARTS_OF_DAY = ("上午", "下午")
 BOOKING_STATUSES = ("booked", "cancelled", "done", "no_show")
 
 provider_streets = Table(
-    "provider_streets", Base.metadata,
+    "provider_streets",
+    Base.metadata,
     Column("provider_id", Integer, ForeignKey("providers.id"), primary_key=True),
     Column("street_id", Integer, ForeignKey("streets.id"), primary_key=True),
 )
 
 provider_services = Table(
-    "provider_services", Base.metadata,
+    "provider_services",
+    Base.metadata,
     Column("provider_id", Integer, ForeignKey("providers.id"), primary_key=True),
     Column("service_type_id", Integer, ForeignKey("service_types.id"), primary_key=True),
 )
@@ -45,6 +61,7 @@ provider_services = Table(
 
 class ServiceType(Base):
     """助餐, 助洁, 助浴, ... with how long a visit takes and what it costs."""
+
     __tablename__ = "service_types"
     id = Column(Integer, primary_key=True)
     code = Column(String(24), nullable=False, unique=True)  # e.g. "bath"
@@ -54,12 +71,15 @@ class ServiceType(Base):
     # Whether the monthly free care hours (政府购买服务) can pay for this service.
     uses_free_hours = Column(Boolean, nullable=False, default=True)
     description = Column(String(200))
-    __table_args__ = (CheckConstraint("duration_minutes > 0", name="duration_positive"),
-                      CheckConstraint("price_fen >= 0", name="price_not_negative"))
+    __table_args__ = (
+        CheckConstraint("duration_minutes > 0", name="duration_positive"),
+        CheckConstraint("price_fen >= 0", name="price_not_negative"),
+    )
 
 
 class Provider(Base):
     """A service organisation with the streets and service types it covers."""
+
     __tablename__ = "providers"
     id = Column(Integer, primary_key=True)
     name = Column(String(64), nullable=False, unique=True)
@@ -68,9 +88,12 @@ class Provider(Base):
     active = Column(Boolean, nullable=False, default=True)
     streets = relationship("Street", secondary=provider_streets)
     service_types = relationship("ServiceType", secondary=provider_services)
-    templates = relationship("CapacityTemplate", back_populates="provider",
-                             cascade="all, delete-orphan",
-                             order_by="[CapacityTemplate.weekday, CapacityTemplate.part]")
+    templates = relationship(
+        "CapacityTemplate",
+        back_populates="provider",
+        cascade="all, delete-orphan",
+        order_by="[CapacityTemplate.weekday, CapacityTemplate.part]",
+    )
 
     def weekly_template(self) -> dict[tuple[int, str], int]:
         """(weekday 0 = Monday, 上午|下午) -> places; empty before a template was set."""
@@ -79,6 +102,7 @@ class Provider(Base):
 
 class CapacityTemplate(Base):
     """A provider's usual places for one weekday's half day; 0 = closed that half day."""
+
     __tablename__ = "capacity_templates"
     id = Column(Integer, primary_key=True)
     provider_id = Column(Integer, ForeignKey("providers.id"), nullable=False)
@@ -87,8 +111,9 @@ class CapacityTemplate(Base):
     capacity = Column(Integer, nullable=False)
     provider = relationship("Provider", back_populates="templates")
     __table_args__ = (
-        UniqueConstraint("provider_id", "weekday", "part",
-                         name="uq_capacity_templates_provider_weekday_part"),
+        UniqueConstraint(
+            "provider_id", "weekday", "part", name="uq_capacity_templates_provider_weekday_part"
+        ),
         CheckConstraint("weekday >= 0 AND weekday <= 6", name="weekday_range"),
         CheckConstraint("capacity >= 0", name="capacity_not_negative"),
     )
@@ -99,6 +124,7 @@ class CapacityException(Base):
     extra places (e.g. a weekend made a working day). `provider_id` NULL = every provider,
     `part` NULL = the whole day; `capacity` 0 = closed. The most specific one wins
     (bot/registry/capacity.py), and at most one exists per day, provider and part."""
+
     __tablename__ = "capacity_exceptions"
     id = Column(Integer, primary_key=True)
     provider_id = Column(Integer, ForeignKey("providers.id"), index=True)
@@ -114,6 +140,7 @@ class CapacityException(Base):
 
 class CapacityWindow(Base):
     """A provider's half day (上午 8-12, 下午 13-17) with room for `capacity` visits."""
+
     __tablename__ = "capacity_windows"
     id = Column(Integer, primary_key=True)
     provider_id = Column(Integer, ForeignKey("providers.id"), nullable=False)
@@ -182,14 +209,19 @@ class Booking(Base):
     def to_family(self, number: str | None) -> bool:
         """Does a notice to `number` reach her family contact rather than her?"""
         digits = phone_digits(number)
-        return bool(digits) and digits == phone_digits(self.elder.emergency_contact_phone) \
+        return (
+            bool(digits)
+            and digits == phone_digits(self.elder.emergency_contact_phone)
             and digits != phone_digits(self.elder.phone)
+        )
 
     def greeting(self, number: str | None) -> str:
         """How a notice starts: the elder by name, or the family contact about her."""
         return "您好" if self.to_family(number) else f"{self.elder.name}您好"
-    history = relationship("BookingStatusHistory", order_by="BookingStatusHistory.id",
-                           back_populates="booking")
+
+    history = relationship(
+        "BookingStatusHistory", order_by="BookingStatusHistory.id", back_populates="booking"
+    )
     __table_args__ = (
         CheckConstraint("free_minutes_applied >= 0", name="free_minutes_not_negative"),
         CheckConstraint("cost_fen >= 0", name="cost_not_negative"),
@@ -198,6 +230,7 @@ class Booking(Base):
 
 class BookingStatusHistory(Base):
     """Every change of a booking: created, rescheduled, cancelled, done."""
+
     __tablename__ = "booking_status_history"
     id = Column(Integer, primary_key=True)
     booking_id = Column(Integer, ForeignKey("bookings.id"), nullable=False, index=True)
@@ -213,6 +246,7 @@ class BookingStatusHistory(Base):
 class EntitlementLedger(Base):
     """Free care minutes per elder and month: granted by policy, used by bookings,
     returned by cancellations. Left = granted - used + returned."""
+
     __tablename__ = "entitlement_ledger"
     id = Column(Integer, primary_key=True)
     elder_id = Column(Integer, ForeignKey("elders.id"), nullable=False)
@@ -229,16 +263,19 @@ class EntitlementLedger(Base):
         CheckConstraint("used_minutes >= 0", name="used_not_negative"),
         CheckConstraint("returned_minutes >= 0", name="returned_not_negative"),
         CheckConstraint("returned_minutes <= used_minutes", name="returned_within_used"),
-        CheckConstraint("used_minutes - returned_minutes <= granted_minutes",
-                        name="spent_within_granted"),
+        CheckConstraint("used_minutes - returned_minutes <= granted_minutes", name="spent_within_granted"),
     )
 
 
 # One exception per day, provider (NULL = all) and part (NULL = whole day): NULLs are distinct
 # in a plain UNIQUE constraint, so the index is on the coalesced values (SQLite and PostgreSQL).
-Index("uq_capacity_exceptions_scope", CapacityException.day,
-      func.coalesce(CapacityException.provider_id, 0), func.coalesce(CapacityException.part, ""),
-      unique=True)
+Index(
+    "uq_capacity_exceptions_scope",
+    CapacityException.day,
+    func.coalesce(CapacityException.provider_id, 0),
+    func.coalesce(CapacityException.part, ""),
+    unique=True,
+)
 
 
 def active_visit_key(elder_id: int, service_type_id: int, starts_at: dt.datetime) -> str:

@@ -2,6 +2,7 @@
 
 Notes are internal to the console: shown to advisors as written, never put in the log or
 the audit trail (the audit row says that a note was added, not what it says)."""
+
 from __future__ import annotations
 
 from sqlalchemy import Column, Date, DateTime, ForeignKey, Integer, String, Text
@@ -14,6 +15,7 @@ TASK_MAX_CHARS = 200
 
 class CaseNote(Base):
     """A free-text note an advisor wrote on an elder's case file."""
+
     __tablename__ = "case_notes"
     id = Column(Integer, primary_key=True)
     elder_id = Column(Integer, ForeignKey("elders.id"), nullable=False, index=True)
@@ -25,6 +27,7 @@ class CaseNote(Base):
 class FollowUpTask(Base):
     """Something an advisor must do for an elder by a day (call back, check a visit…).
     Open while `done_at` is NULL; overdue when open and `due_on` is before today (China)."""
+
     __tablename__ = "follow_up_tasks"
     id = Column(Integer, primary_key=True)
     elder_id = Column(Integer, ForeignKey("elders.id"), nullable=False, index=True)

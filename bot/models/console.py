@@ -1,10 +1,10 @@
 """Models of the advisor console: advisor accounts, login attempts and the audit log."""
+
 from __future__ import annotations
 
 from typing import cast
 
-from sqlalchemy import (Boolean, CheckConstraint, Column, DateTime, ForeignKey, Integer,
-                        String, Text)
+from sqlalchemy import Boolean, CheckConstraint, Column, DateTime, ForeignKey, Integer, String, Text
 
 from bot.models.base import Base, utcnow
 
@@ -13,6 +13,7 @@ ROLES = ("advisor", "admin")
 
 class AdvisorUser(Base):
     """A person who may log in to the console. Only a werkzeug password hash is stored."""
+
     __tablename__ = "advisor_users"
     __table_args__ = (CheckConstraint("role IN ('advisor', 'admin')", name="role"),)
     id = Column(Integer, primary_key=True)
@@ -35,6 +36,7 @@ class AdvisorUser(Base):
 
 class LoginAttempt(Base):
     """Failed console logins, counted per client address and user name for the lockout."""
+
     __tablename__ = "console_login_attempts"
     id = Column(Integer, primary_key=True)
     ip = Column(String(64), nullable=False)
@@ -46,6 +48,7 @@ class AuditEntry(Base):
     """Who viewed or changed which elder's record (and other sensitive console actions).
 
     `detail` never holds a full ID or phone number (bot.text.masking.mask_text)."""
+
     __tablename__ = "audit_log"
     id = Column(Integer, primary_key=True)
     at = Column(DateTime, nullable=False, default=utcnow, index=True)

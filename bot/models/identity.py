@@ -1,4 +1,5 @@
 """Proof of identity in a conversation: one-time SMS codes and every identity attempt."""
+
 from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String
@@ -9,6 +10,7 @@ from bot.models.base import Base, utcnow
 class IdentityChallenge(Base):
     """A one-time code sent to an elder's registered mobile (or her family contact's) for
     one conversation. Only a keyed hash of the code is stored."""
+
     __tablename__ = "identity_challenges"
     id = Column(Integer, primary_key=True)
     sender_id = Column(String(128), nullable=False, index=True)
@@ -23,6 +25,7 @@ class IdentityChallenge(Base):
 
 class IdentityAttempt(Base):
     """One try to prove who one is (a code said, name + ID digits): limits and the audit."""
+
     __tablename__ = "identity_attempts"
     id = Column(Integer, primary_key=True)
     sender_id = Column(String(128), nullable=False, index=True)
@@ -38,6 +41,7 @@ class IdentityProof(Base):
     said who they are to her). The case file shows these to advisors; the audit log has a
     row for each. Never read back as a proof: proof lives in the conversation's session
     slots and ends with the session. Holds no full number (`proved_with` is masked)."""
+
     __tablename__ = "identity_proofs"
     id = Column(Integer, primary_key=True)
     sender_id = Column(String(128), nullable=False, index=True)

@@ -5,21 +5,34 @@
 - The values of the `Handoff` columns this area uses (bot/models/messaging.py: `outcome`,
   `live_step`); migration 0015_live_handoff creates the table and the columns.
 """
+
 from __future__ import annotations
 
-from sqlalchemy import (Boolean, CheckConstraint, Column, DateTime, ForeignKey, Integer, String,
-                        Text)
+from sqlalchemy import Boolean, CheckConstraint, Column, DateTime, ForeignKey, Integer, String, Text
 
 from bot.models.base import Base, utcnow
 
 AUTHORS = ("person", "advisor", "system")
 # What an advisor records when closing a handoff (the console's select offers these).
-OUTCOMES = {"resolved": "已解决", "called_back": "已回电", "referred": "已转介",
-            "unreachable": "联系不上", "other": "其他"}
+OUTCOMES = {
+    "resolved": "已解决",
+    "called_back": "已回电",
+    "referred": "已转介",
+    "unreachable": "联系不上",
+    "other": "其他",
+}
 # The thread's steps: waiting for an advisor, an advisor holds it, the callback questions
 # (number, its confirmation, a time), a callback queued, closed, or the person left it.
-LIVE_STEPS = ("waiting", "live", "callback_phone", "callback_confirm", "callback_time",
-              "callback", "closed", "left")
+LIVE_STEPS = (
+    "waiting",
+    "live",
+    "callback_phone",
+    "callback_confirm",
+    "callback_time",
+    "callback",
+    "closed",
+    "left",
+)
 ACTIVE_STEPS = ("waiting", "live", "callback_phone", "callback_confirm", "callback_time")
 CALLBACK_STEPS = ("callback_phone", "callback_confirm", "callback_time")
 
@@ -38,4 +51,3 @@ class ChatMessage(Base):
     # repeat it
     via_bot = Column(Boolean, nullable=False, default=False)
     created_at = Column(DateTime, nullable=False, default=utcnow)
-

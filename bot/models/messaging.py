@@ -1,4 +1,5 @@
 """SMS outbox, the handoff queue (people who need a human) and safety events."""
+
 from __future__ import annotations
 
 from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Text
@@ -8,6 +9,7 @@ from bot.models.base import Base, utcnow
 
 class SmsOutbox(Base):
     """Every SMS we send. Without Twilio credentials it stays here with status 'outbox'."""
+
     __tablename__ = "sms_outbox"
     id = Column(Integer, primary_key=True)
     to_number = Column(String(20), nullable=False, index=True)
@@ -23,6 +25,7 @@ class SmsOutbox(Base):
 class SmsOptOut(Base):
     """A number that replied 退订/TD/STOP: it gets no more notices (a code it asks for in a
     conversation is still sent)."""
+
     __tablename__ = "sms_optouts"
     id = Column(Integer, primary_key=True)
     number = Column(String(20), nullable=False, unique=True)
@@ -31,6 +34,7 @@ class SmsOptOut(Base):
 
 class Handoff(Base):
     """A conversation that needs a person: asked for a human, bot gave up, emergency, callback."""
+
     __tablename__ = "handoffs"
     id = Column(Integer, primary_key=True)
     kind = Column(String(16), nullable=False)  # request_human|fallback|emergency|callback|scam
@@ -58,6 +62,7 @@ class Handoff(Base):
 
 class SafetyEvent(Base):
     """Emergencies and scam reports, recorded with the (masked) words that triggered them."""
+
     __tablename__ = "safety_events"
     id = Column(Integer, primary_key=True)
     kind = Column(String(16), nullable=False)  # emergency|scam

@@ -11,10 +11,20 @@ Integrity lives in the database:
   "2026-11-23") runs the job, the other one does nothing.
 SMS 退订 lives in `sms_optouts` (bot/models/messaging.py) and is not repeated here.
 """
+
 from __future__ import annotations
 
-from sqlalchemy import (CheckConstraint, Column, Date, DateTime, ForeignKey, Integer, String,
-                        Text, UniqueConstraint)
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 
 from bot.models.base import Base, utcnow
 
@@ -26,13 +36,24 @@ CONTACT_STATUSES = ("queued", "sent", "skipped", "failed")
 # emergency - the safety layer took over;  opted_out - asked never to be called again;
 # confirmed / reschedule / cancel / transferred - the reminder's 1, 2, 取消 and 0;
 # no_answer - not picked up, busy or failed;  hung_up - picked up, nothing said.
-CALL_OUTCOMES = ("reached", "needs_followup", "emergency", "opted_out", "confirmed",
-                 "reschedule", "cancel", "transferred", "no_answer", "hung_up")
+CALL_OUTCOMES = (
+    "reached",
+    "needs_followup",
+    "emergency",
+    "opted_out",
+    "confirmed",
+    "reschedule",
+    "cancel",
+    "transferred",
+    "no_answer",
+    "hung_up",
+)
 REFUSAL_SOURCES = ("voice", "sms", "advisor")
 
 
 class OutreachContact(Base):
     """One outbound contact or a deliberate skip, with why."""
+
     __tablename__ = "outreach_contacts"
     id = Column(Integer, primary_key=True)
     kind = Column(String(12), nullable=False)  # reminder|checkin
@@ -64,6 +85,7 @@ class OutreachContact(Base):
 class OutreachRefusal(Base):
     """An elder (or a number) that must not get outbound calls or notices, said by voice,
     by SMS or through an advisor. Either `elder_id` or `number` is set."""
+
     __tablename__ = "outreach_refusals"
     id = Column(Integer, primary_key=True)
     elder_id = Column(Integer, ForeignKey("elders.id"), index=True)
@@ -80,6 +102,7 @@ class OutreachRefusal(Base):
 
 class JobRun(Base):
     """A scheduled job's run, claimed by inserting this row in its own transaction."""
+
     __tablename__ = "job_runs"
     id = Column(Integer, primary_key=True)
     job = Column(String(32), nullable=False)

@@ -1,4 +1,5 @@
 """Streets, communities and elders (with the facts eligibility uses)."""
+
 from __future__ import annotations
 
 from typing import Any, cast
@@ -152,14 +153,26 @@ def elder_by_phone(session: Session, phone: str | None) -> Elder | None:
     digits = phone_digits(phone)
     if len(digits) < 7:
         return None
-    found = session.execute(select(Elder).options(joinedload(Elder.street))
-                            .where(Elder.phone == digits, Elder.status == "active")
-                            .limit(2)).unique().scalars().all()
+    found = (
+        session.execute(
+            select(Elder)
+            .options(joinedload(Elder.street))
+            .where(Elder.phone == digits, Elder.status == "active")
+            .limit(2)
+        )
+        .unique()
+        .scalars()
+        .all()
+    )
     return found[0] if len(found) == 1 else None
 
 
 def elder_by_id_number(session: Session, id_number: str) -> Elder | None:
     from bot.registry import crypto
 
-    return cast("Elder | None", session.execute(select(Elder).where(
-        Elder.id_number_hash == crypto.id_lookup_hash(id_number))).scalar_one_or_none())
+    return cast(
+        "Elder | None",
+        session.execute(
+            select(Elder).where(Elder.id_number_hash == crypto.id_lookup_hash(id_number))
+        ).scalar_one_or_none(),
+    )

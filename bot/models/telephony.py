@@ -6,16 +6,17 @@ retried turn must get the same answer without running the conversation step twic
 booking, a second handoff). UNIQUE (call_sid, turn_no) is what makes that hold under
 concurrency: the first request claims the row, a retry finds it.
 """
+
 from __future__ import annotations
 
-from sqlalchemy import (JSON, CheckConstraint, Column, DateTime, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import JSON, CheckConstraint, Column, DateTime, Integer, String, Text, UniqueConstraint
 
 from bot.models.base import Base, utcnow
 
 
 class Call(Base):
     """One phone call and what the voice bridge needs to remember between its turns."""
+
     __tablename__ = "calls"
     id = Column(Integer, primary_key=True)
     call_sid = Column(String(64), nullable=False, unique=True)
@@ -47,6 +48,7 @@ class Call(Base):
 
 class CallTurn(Base):
     """One answered webhook. For SMS the message id is the key and turn_no is 0."""
+
     __tablename__ = "call_turns"
     __table_args__ = (UniqueConstraint("call_sid", "turn_no", name="uq_call_turns_call_sid_turn_no"),)
     id = Column(Integer, primary_key=True)
@@ -64,6 +66,7 @@ class CallTurn(Base):
 
 class SatisfactionRating(Base):
     """A caller's 1-5 rating after a completed task or at the end of a call."""
+
     __tablename__ = "satisfaction_ratings"
     __table_args__ = (CheckConstraint("score BETWEEN 1 AND 5", name="score_1_to_5"),)
     id = Column(Integer, primary_key=True)
