@@ -572,23 +572,6 @@ def test_stopping_in_the_middle_of_a_booking(said, stop):
     assert wants_to_stop(said) is stop
 
 
-def test_dont_come_phrase_is_the_same_for_the_nlu_and_the_booking_form():
-    """One phrase, two readers: the `dont_come` NLU feature (data/nlu/lookups.yml) and
-    bot/booking_text.wants_to_stop must not drift apart."""
-    from pathlib import Path
-
-    import yaml
-
-    from bot.booking.text import _DONT_COME
-
-    lookups = yaml.safe_load(
-        (Path(__file__).resolve().parent.parent / "data/nlu/lookups.yml").read_text(encoding="utf-8")
-    )["nlu"]
-    entry = next(e for e in lookups if e.get("regex") == "dont_come")
-    patterns = [line.strip()[2:] for line in entry["examples"].splitlines() if line.strip()]
-    assert patterns == [_DONT_COME.pattern]
-
-
 def test_a_name_spelled_out_character_by_character_is_read():
     from bot.booking.text import name_from_text
 

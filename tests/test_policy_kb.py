@@ -282,8 +282,22 @@ def test_answers_are_short_spoken_and_cited(kb, program_id):
         assert len(answer.text) <= 200, answer.text
 
 
-def test_nlu_lookup_table_is_in_step_with_the_packs(kb):
-    assert policy_nlu.check(kb), "run: python -m bot.policy.nlu"
+def test_nlu_vocabularies_are_in_step_with_their_sources(kb):
+    """Program aliases, streets, service words and the dont_come phrase have one home each;
+    the NLU data and the jieba dictionary are generated from them."""
+    assert policy_nlu.stale(kb) == [], "run: python -m bot.policy.nlu"
+
+
+def test_a_generated_block_is_rewritten_from_its_source_and_needs_its_markers(tmp_path):
+    path = tmp_path / "lookups.yml"
+    text = policy_nlu.LOOKUPS_FILE.read_text(encoding="utf-8")
+    edited = text.replace("    - 五老村\n", "    - 五老村\n    - 乱加的街道\n", 1)
+    assert "乱加的街道" in edited and policy_nlu.render_lookups(edited) == text  # a hand edit is undone
+    broken = text.replace("# ---- end of generated: street ----\n", "")
+    with pytest.raises(ValueError, match="markers of the generated block 'street'"):
+        policy_nlu.render_lookups(broken, path)
+    jieba_words = {line.split()[0] for line in policy_nlu.render_jieba().splitlines()}
+    assert {"五老村", "红花", "陪诊", "上门护理"} <= jieba_words
 
 
 def test_every_program_entity_in_the_nlu_examples_resolves(kb):

@@ -4,23 +4,44 @@ phone number, yes/no, which of several bookings. Pure functions (no database, no
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import cn2an
+import yaml
 
 from bot.text.facts import DONT_KNOW_WORDS
 from bot.text.norm import normalize
 from bot.text.timeparse import after_correction, day_named
 
-# Service names of the demo catalogue (bot/demo/bookings.py) and how people say them.
+SERVICE_WORDS_FILE = Path(__file__).with_name("service_words.yml")
+
+
+def _service_words() -> dict[str, dict[str, tuple[str, ...]]]:
+    """bot/booking/service_words.yml: per catalogue service, in the order tried, the words
+    callers say (`says`) and the NLU's entity words (`entity`)."""
+    with SERVICE_WORDS_FILE.open(encoding="utf-8") as f:
+        data = yaml.safe_load(f)
+    if not isinstance(data, dict) or not data:
+        raise ValueError(f"{SERVICE_WORDS_FILE.name}: expected services with their words")
+    words: dict[str, dict[str, tuple[str, ...]]] = {}
+    for name, entry in data.items():
+        lists: dict[str, tuple[str, ...]] = {}
+        for key in ("says", "entity"):
+            value = (entry or {}).get(key)
+            if not (isinstance(value, list) and value and all(isinstance(w, str) and w for w in value)):
+                raise ValueError(f"{SERVICE_WORDS_FILE.name}: {name} needs a list of words `{key}`")
+            lists[key] = tuple(value)
+        words[str(name)] = lists
+    return words
+
+
+SERVICE_WORDS = _service_words()
+# Service names of the catalogue and how people say them (the entity words read too).
 SERVICE_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "助餐": ("助餐", "送餐", "送饭", "吃饭", "午饭", "饭菜", "餐", "做饭", "老年餐", "食堂"),
-    "助洁": ("助洁", "打扫", "保洁", "卫生", "擦窗", "收拾屋", "收拾家", "家政", "清洁", "洗衣"),
-    "助浴": ("助浴", "洗澡", "洗个澡", "擦身", "洗浴", "沐浴", "搓澡"),
-    "助医陪诊": ("助医", "陪诊", "看病", "医院", "陪我去", "挂号", "拿药", "配药", "就医", "体检"),
-    "康复护理": ("康复", "护理", "按摩", "推拿", "理疗", "针灸", "换药", "量血压", "打针"),
-    "上门理发": ("理发", "剪头", "剪发", "头发", "剃头", "修面"),
+    name: tuple(dict.fromkeys(w["says"] + w["entity"])) for name, w in SERVICE_WORDS.items()
 }
-_SERVICE_ORDER = ("上门理发", "助浴", "助医陪诊", "康复护理", "助洁", "助餐")  # specific first
+_SERVICE_ORDER = tuple(SERVICE_WORDS)  # specific first
+
 
 _AFFIRM = (
     "对",
@@ -58,7 +79,7 @@ _ORDINALS = {
     "两": 2,
     "三": 3,
 }
-# the same phrase as the `dont_come` NLU feature in data/nlu/lookups.yml
+# also the `dont_come` NLU feature: `python -m bot.policy.nlu` writes it into data/nlu/lookups.yml
 _DONT_COME = re.compile(r"(?:不用|别|不要|甭|不必)(?:再)?(?:过|上门)?来(?:了|啦|人)")
 _ORDINAL_ANYWHERE = re.compile(r"第([一二两三四五六七八九十]|[0-9]+)")
 _CHOICE_FILLER = re.compile(r"^(?:那就|我就要|我要|就要|要|就|选)")
