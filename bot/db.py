@@ -22,10 +22,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from typing import Any, Callable, Iterator
+import time
+from typing import Any, Callable, Iterator, ParamSpec, TypeVar
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import get_settings
@@ -120,6 +122,27 @@ def migration_engine(url: str, statement_ms: int = 600_000, lock_ms: int = 10_00
 
 def make_session(url: str | None = None) -> Session:
     return sessionmaker(bind=get_engine(url), future=True, expire_on_commit=False)()
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+LOCK_RETRIES = 5
+
+
+def retry_on_lock(what: str, fn: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
+    """Runs a write transaction `fn`, again (up to LOCK_RETRIES times, a little later each
+    time) when the database refuses it for a lock: SQLite's "database is locked" when a
+    busy writer holds it or this writer's snapshot went stale, PostgreSQL's deadlock. The
+    callers' idempotency keys keep a retried write from happening twice."""
+    for attempt in range(LOCK_RETRIES):
+        try:
+            return fn(*args, **kwargs)
+        except OperationalError as exc:
+            if "locked" not in str(exc).lower() and "deadlock" not in str(exc).lower():
+                raise
+            log.warning("%s write retried after %s (attempt %d)", what, type(exc.orig).__name__, attempt + 1)
+            time.sleep(0.05 * (attempt + 1))
+    return fn(*args, **kwargs)
 
 
 @contextlib.contextmanager

@@ -17,18 +17,16 @@ import calendar
 import datetime as dt
 import logging
 import secrets
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, ParamSpec, TypeVar, cast
+from typing import Any, cast
 
 from sqlalchemy import and_, func, literal, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from bot import clock
-from bot.db import session_scope
+from bot.db import retry_on_lock, session_scope
 from bot.text.masking import mask_phone
 from bot.models import Elder, Street
 from bot.models.people import elder_by_phone
@@ -660,24 +658,6 @@ def _full_message(start: dt.datetime, alternatives: list[WindowOption]) -> str:
     return WORDING.format("ledger.full", time=say_window(start), options=options)
 
 
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
-
-def _retrying(fn: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
-    """Runs a write transaction, retrying when SQLite reports a lock (busy writers) or a
-    reference collided; the idempotency key keeps retries from booking twice."""
-    for attempt in range(5):
-        try:
-            return fn(*args, **kwargs)
-        except OperationalError as exc:
-            if "locked" not in str(exc).lower() and "deadlock" not in str(exc).lower():
-                raise
-            log.warning("booking write retried after %s (attempt %d)", type(exc.orig).__name__, attempt + 1)
-            time.sleep(0.05 * (attempt + 1))
-    return fn(*args, **kwargs)
-
-
 # ---------------------------------------------------------------------------------------
 # Public API
 
@@ -703,7 +683,8 @@ def book(
     if notify not in NOTIFY_CHOICES:
         raise BookingError(f"notify must be one of {NOTIFY_CHOICES}")
     try:
-        return _retrying(
+        return retry_on_lock(
+            "booking",
             _book,
             elder_id,
             service_code,
@@ -909,7 +890,7 @@ def cancel(
     database_url: str | None = None,
 ) -> CancelResult:
     """Cancels a booking, frees its place and gives its free hours back to the month."""
-    return _retrying(_cancel, reference, elder_id, reason, channel, database_url)
+    return retry_on_lock("booking", _cancel, reference, elder_id, reason, channel, database_url)
 
 
 def _cancel(
@@ -990,7 +971,9 @@ def reschedule(
 ) -> BookingResult:
     """Moves a booking to another window (all or nothing); free hours follow the month."""
     try:
-        return _retrying(_reschedule, reference, elder_id, new_window_start, channel, database_url)
+        return retry_on_lock(
+            "booking", _reschedule, reference, elder_id, new_window_start, channel, database_url
+        )
     except IntegrityError:
         # another request gave her this same visit meanwhile (the active_visit constraint)
         log.info(

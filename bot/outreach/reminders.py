@@ -23,17 +23,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from bot import clock
-from bot.db import session_scope
+from bot.db import retry_on_lock, session_scope
 from bot.text.masking import mask_phone
 from bot.models import Elder
 from bot.models.booking import Booking, CapacityWindow
@@ -235,27 +233,9 @@ def send_reminders(
         elif run.quiet_hours:
             run.outcomes.append(_record_quiet_hours(item, database_url))
         else:
-            run.outcomes.append(_with_retry(_remind_one, item, database_url))
+            run.outcomes.append(retry_on_lock("reminder", _remind_one, item, database_url))
     log.info("%s", run.summary())
     return run
-
-
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
-
-def _with_retry(fn: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
-    """SQLite refuses a writer whose snapshot went stale ("database is locked") when
-    another run wrote meanwhile; retry a few times (the attempt key keeps it once)."""
-    for attempt in range(5):
-        try:
-            return fn(*args, **kwargs)
-        except OperationalError as exc:
-            if "locked" not in str(exc).lower() and "deadlock" not in str(exc).lower():
-                raise
-            log.warning("reminder write retried after a lock (attempt %d)", attempt + 1)
-            time.sleep(0.05 * (attempt + 1))
-    return fn(*args, **kwargs)
 
 
 def _record_quiet_hours(item: DueReminder, database_url: str | None) -> ReminderOutcome:
