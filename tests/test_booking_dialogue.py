@@ -249,6 +249,15 @@ def test_reschedule_request_names_the_booking_and_the_new_time(db_url):
     assert slots["requested_slot"] == "booking_confirm"
 
 
+@pytest.mark.parametrize("text", ["洗澡那个日子不变，上午改成下午", "洗澡的那个改到下午吧"])
+def test_reschedule_to_a_half_day_alone_keeps_the_bookings_day(db_url, text):
+    bath, _clean = _two_bookings()
+    slots = _on_her_phone(ValidateRescheduleBookingForm(), "reschedule_booking_form", text)
+    assert slots["booking_reference"] == bath.reference
+    assert slots["booking_time"] == _at(2, 13)  # that day's afternoon, not today's
+    assert slots["requested_slot"] == "booking_confirm"
+
+
 def test_reschedule_day_before_the_change_is_not_the_new_time(db_url):
     _bath, clean = _two_bookings()
     day = clock.today() + dt.timedelta(days=4)
