@@ -1271,9 +1271,12 @@ class ValidateRescheduleBookingForm(BookingFormValidation):
     def answer_time(
         self, turn: Turn, text: str, intent: Optional[str], day_if_missing: Optional[dt.date] = None
     ) -> Optional[bool]:
+        """A half day alone ("上午改成下午", "改下午") keeps the booking's own day."""
         view = _view(turn)
         if view is not None:
             turn.set("booking_service", view.service_name)
+            if day_if_missing is None and not turn.get("booking_day_said"):
+                day_if_missing = view.window_start.date()
         return super().answer_time(turn, text, intent, day_if_missing)
 
     def summary(self, turn: Turn) -> str:

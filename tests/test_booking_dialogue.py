@@ -71,6 +71,11 @@ def test_after_correction(text, tail):
         ("约个洗澡，哦不，打扫卫生", "助洁"),
         ("约个理发，不对，下午", "上门理发"),  # the correction is about the time
         ("想叫人来帮我收拾收拾屋子", "助洁"),
+        # a service said to be kept is not the one asked about
+        ("打扫的那个不要了，洗澡的留着啊", "助洁"),
+        ("不对，取消打扫的，洗澡的留着", "助洁"),
+        ("洗澡那个改到下周四，打扫的不动", "助浴"),
+        ("洗澡的留着", "助浴"),  # nothing else named: still the service said
     ],
 )
 def test_service_self_correction(text, service):
@@ -223,6 +228,17 @@ def test_cancel_no_names_the_other_booking(db_url):
     assert slots["requested_slot"] == "booking_confirm" and "助洁" in slots["booking_summary"]
 
 
+def test_cancel_request_keeping_the_other_booking_names_the_one_to_cancel(db_url):
+    _bath, clean = _two_bookings()
+    known = {"booking_elder_id": "1", "booking_person_name": "张桂兰"}
+    _, slots = run(
+        ValidateCancelBookingForm(),
+        tracker("打扫的那个不要了，洗澡的留着啊", known, form="cancel_booking_form"),
+    )
+    assert slots["booking_reference"] == clean.reference
+    assert slots["requested_slot"] == "booking_confirm" and "助洁" in slots["booking_summary"]
+
+
 def test_reschedule_request_names_the_booking_and_the_new_time(db_url):
     bath, _clean = _two_bookings()
     slots = _on_her_phone(
@@ -230,6 +246,15 @@ def test_reschedule_request_names_the_booking_and_the_new_time(db_url):
     )
     assert slots["booking_reference"] == bath.reference
     assert slots["booking_time"] == _at(3, 13)
+    assert slots["requested_slot"] == "booking_confirm"
+
+
+@pytest.mark.parametrize("text", ["洗澡那个日子不变，上午改成下午", "洗澡的那个改到下午吧"])
+def test_reschedule_to_a_half_day_alone_keeps_the_bookings_day(db_url, text):
+    bath, _clean = _two_bookings()
+    slots = _on_her_phone(ValidateRescheduleBookingForm(), "reschedule_booking_form", text)
+    assert slots["booking_reference"] == bath.reference
+    assert slots["booking_time"] == _at(2, 13)  # that day's afternoon, not today's
     assert slots["requested_slot"] == "booking_confirm"
 
 

@@ -18,6 +18,8 @@ MONDAY = dt.date(2026, 11, 23)  # a Monday
         ("下周二下午三点", dt.date(2026, 12, 1), "下午", 15),
         ("后天", dt.date(2026, 11, 25), None, None),
         ("大后天", dt.date(2026, 11, 26), None, None),
+        ("后儿个下午", dt.date(2026, 11, 25), "下午", None),  # spoken 后天, not today
+        ("大后儿个上午", dt.date(2026, 11, 26), "上午", None),
         ("这周五", dt.date(2026, 11, 27), None, None),
         ("11月25号", dt.date(2026, 11, 25), None, None),
         ("十一月二十五号上午", dt.date(2026, 11, 25), "上午", None),

@@ -163,3 +163,16 @@ def test_numerals_to_digits_and_fuzzy_are_idempotent(text):
 def test_long_input_is_cut_to_max_length(text):
     assert len(normalize(text)) <= 500
     assert len(normalize(text, max_length=20)) <= 20
+
+
+@pytest.mark.parametrize(
+    "text, cleaned",
+    [
+        ("喂……我是李建国……那个送饭的", "喂,我是李建国,那个送饭的"),
+        ("嗯。。。不是", "嗯,不是"),
+        ("那个...，我想约", "那个,我想约"),
+        ("一次3.5元", "一次3.5元"),  # a decimal point is no pause
+    ],
+)
+def test_a_pause_is_a_comma(text, cleaned):
+    assert clean(text) == cleaned

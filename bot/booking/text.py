@@ -81,6 +81,10 @@ _ORDINALS = {
 }
 # also the `dont_come` NLU feature: `python -m bot.policy.nlu` writes it into data/nlu/lookups.yml
 _DONT_COME = re.compile(r"(?:不用|别|不要|甭|不必)(?:再)?(?:过|上门)?来(?:了|啦|人)")
+# a clause that keeps what it names: "洗澡的留着", "理发那个不动" (not the one to change)
+_KEPT_CLAUSE = re.compile(
+    r"[^，,。；;！!？?]*(?:留着|保留|不动|别动|照旧|不取消|别取消|不用取消|不要取消|不用改|不改)[^，,。；;！!？?]*"
+)
 _ORDINAL_ANYWHERE = re.compile(r"第([一二两三四五六七八九十]|[0-9]+)")
 _CHOICE_FILLER = re.compile(r"^(?:那就|我就要|我要|就要|要|就|选)")
 _NAME_PREFIXES = (
@@ -109,7 +113,13 @@ _FULL_ID = re.compile(r"(?<![0-9])[1-9][0-9]{16}[0-9Xx](?![0-9])")
 
 def service_from_text(text: str | None, entities: list[str] | None = None) -> str | None:
     """The catalogue name of the service a caller asked for, or None. A self-correction
-    wins ("约个理发，不对，是洗澡" -> 助浴), over the classifier's entities too."""
+    wins ("约个理发，不对，是洗澡" -> 助浴), over the classifier's entities too; a service
+    said to be kept is not the one asked for ("打扫的不要了，洗澡的留着" -> 助洁)."""
+    rest = _KEPT_CLAUSE.sub("", text or "")
+    if rest != (text or ""):
+        wanted = service_from_text(rest)
+        if wanted:
+            return wanted
     tail = after_correction(text)
     if tail != (text or ""):
         corrected = service_from_text(tail)

@@ -118,12 +118,18 @@ _CONTROL = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u200b-\u20
 _DIGIT_GROUPS = re.compile(r"(?<![\d.])\d{3,}(?:[ \-]\d{3,})+(?:[ \-]?[Xx])?(?![\d.])")
 
 
+_PAUSE = re.compile(r"\s*(?:\.{2,}|。{2,}|·{3,})\s*,?")
+
+
 def clean(text: str | None, max_length: int = 500) -> str:
     """NFKC (full-width digits/letters to half-width), drop control characters, trim."""
     if not text:
         return ""
     text = unicodedata.normalize("NFKC", str(text))
     text = _CONTROL.sub("", text)
+    # a trailing-off pause ("那个……我想", NFKC "......", "。。。") is a comma: the classifier
+    # learnt the dots from distressed lines and must not read a slow caller as one
+    text = _PAUSE.sub(",", text)
     text = re.sub(r"\s+", " ", text).strip()
     return text[:max_length]
 

@@ -58,7 +58,9 @@ _DAY_ONLY = re.compile(
 )
 _RELATIVE_DAYS = [
     ("大后天", 3),
+    ("大后儿个", 3),  # the northern spoken 大后天 (with 个: a bare 后儿 is also 然后+儿子)
     ("后天", 2),
+    ("后儿个", 2),
     ("明天", 1),
     ("明儿", 1),
     ("明早", 1),
