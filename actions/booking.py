@@ -1444,6 +1444,27 @@ def _reset_events(keep_identity: bool = True) -> List[EventType]:
     ]
 
 
+# How a booking form ended without a confirmed request, when the caller has already heard
+# why (an error, a refused identity check, a question answered, no booking to change).
+_ENDS_ALREADY_EXPLAINED = ("error", "identity", "question", "no_bookings")
+
+
+def _not_confirmed(
+    dispatcher: CollectingDispatcher, tracker: Tracker, nothing_done: str, *needed: Any
+) -> bool:
+    """Whether the form ended without a confirmed, complete request (stopped, 不对, a slot
+    missing); then the caller hears `nothing_done` unless she has heard why already."""
+    if (
+        tracker.get_slot("booking_aborted")
+        or tracker.get_slot("booking_confirm") is not True
+        or not all(needed)
+    ):
+        if tracker.get_slot("booking_aborted") not in _ENDS_ALREADY_EXPLAINED:
+            dispatcher.utter_message(text=nothing_done)
+        return True
+    return False
+
+
 class ActionBookServiceSubmit(Action):
     def name(self) -> Text:
         return "action_book_service_submit"
@@ -1451,14 +1472,8 @@ class ActionBookServiceSubmit(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
-        if (
-            tracker.get_slot("booking_aborted")
-            or tracker.get_slot("booking_confirm") is not True
-            or not tracker.get_slot("booking_time")
-            or not tracker.get_slot("booking_elder_id")
-        ):
-            if tracker.get_slot("booking_aborted") not in ("error", "identity", "question"):
-                dispatcher.utter_message(text=WORDING.text("done.not_booked"))
+        needed = (tracker.get_slot("booking_time"), tracker.get_slot("booking_elder_id"))
+        if _not_confirmed(dispatcher, tracker, WORDING.text("done.not_booked"), *needed):
             return _reset_events()
         key = _request_key(tracker, "book")
         start = dt.datetime.fromisoformat(tracker.get_slot("booking_time"))
@@ -1550,14 +1565,7 @@ class ActionCancelBookingSubmit(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         ref, elder_id = tracker.get_slot("booking_reference"), tracker.get_slot("booking_elder_id")
-        if (
-            tracker.get_slot("booking_aborted")
-            or tracker.get_slot("booking_confirm") is not True
-            or not ref
-            or not elder_id
-        ):
-            if tracker.get_slot("booking_aborted") in (None, "user"):
-                dispatcher.utter_message(text=WORDING.text("done.not_cancelled"))
+        if _not_confirmed(dispatcher, tracker, WORDING.text("done.not_cancelled"), ref, elder_id):
             return _reset_events()
         result = guarded(
             dispatcher,
@@ -1580,15 +1588,7 @@ class ActionRescheduleBookingSubmit(Action):
     ) -> List[EventType]:
         ref, elder_id = tracker.get_slot("booking_reference"), tracker.get_slot("booking_elder_id")
         when = tracker.get_slot("booking_time")
-        if (
-            tracker.get_slot("booking_aborted")
-            or tracker.get_slot("booking_confirm") is not True
-            or not ref
-            or not elder_id
-            or not when
-        ):
-            if tracker.get_slot("booking_aborted") in (None, "user"):
-                dispatcher.utter_message(text=WORDING.text("done.not_rescheduled"))
+        if _not_confirmed(dispatcher, tracker, WORDING.text("done.not_rescheduled"), ref, elder_id, when):
             return _reset_events()
         result = guarded(
             dispatcher,
