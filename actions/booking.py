@@ -38,7 +38,7 @@ from actions.common import (
     say_referral,
     with_anything_else,
 )
-from actions.forms import FormValidation, MissPolicy, Reply, count_miss
+from actions.forms import AskSlotAction, FormValidation, MissPolicy, Reply, ask_actions, count_miss
 from actions.policy import answer_price_question, is_service_price_question
 from bot import identity, referrals, safety
 from bot.booking import ledger as booking
@@ -1301,15 +1301,9 @@ def _view(turn: Turn) -> Optional[booking.BookingView]:
     return next((v for v in booking.list_bookings(turn.elder_id) if v.reference == ref), None)
 
 
-class AskBookingSlot(Action, abc.ABC):
+class AskBookingSlot(AskSlotAction):
     """Asks for a booking slot unless the validator has just asked it in its own words.
     Form-specific wording: response utter_booking_ask_<form>_<slot>, else utter_ask_<slot>."""
-
-    slot: str = ""
-
-    @abc.abstractmethod
-    def name(self) -> Text:
-        """action_ask_<slot>."""
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
@@ -1375,17 +1369,9 @@ def time_choices(tracker: Tracker) -> List[str]:
     ][:TIME_BUTTONS]
 
 
-def _ask_action(slot: str) -> type:
-    return type(
-        f"ActionAsk_{slot}",
-        (AskBookingSlot,),
-        {"slot": slot, "name": lambda self, _slot=slot: f"action_ask_{_slot}", "__module__": __name__},
-    )
-
-
-ASK_ACTIONS = [
-    _ask_action(slot)
-    for slot in (
+ASK_ACTIONS = ask_actions(
+    AskBookingSlot,
+    (
         "booking_service",
         "booking_person_name",
         "booking_id_last4",
@@ -1394,8 +1380,9 @@ ASK_ACTIONS = [
         "booking_address",
         "booking_address_ok",
         "booking_confirm",
-    )
-]
+    ),
+    __name__,
+)
 
 
 class ActionAskBookingReference(Action):

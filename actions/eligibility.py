@@ -11,7 +11,6 @@ reads the answer itself, re-asks politely, and offers a human after two misses.
 
 from __future__ import annotations
 
-import abc
 import json
 import logging
 import re
@@ -36,7 +35,7 @@ from actions.common import (
     latest_text,
     say_referral,
 )
-from actions.forms import FormValidation, MissPolicy, Reply, count_miss
+from actions.forms import AskSlotAction, FormValidation, MissPolicy, Reply, ask_actions, count_miss
 from bot import identity, referrals
 from bot.eligibility import rules as eligibility
 from bot.text import facts as factlib
@@ -650,15 +649,9 @@ class ValidateEligibilityForm(FormValidation):
         return {"elig_birth_date": born, "elig_age": reading.age, "elig_age_approximate": None}
 
 
-class AskEligibilitySlot(Action, abc.ABC):
+class AskEligibilitySlot(AskSlotAction):
     """Asks a question of the eligibility forms (the domain's utter_ask_<slot>, with its
     phone variant), with its usual answers and the way out as buttons on the web."""
-
-    slot: str = ""
-
-    @abc.abstractmethod
-    def name(self) -> Text:
-        """action_ask_<slot>."""
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
@@ -669,14 +662,9 @@ class AskEligibilitySlot(Action, abc.ABC):
         return []
 
 
-ASK_ACTIONS = [
-    type(
-        f"ActionAsk_{slot}",
-        (AskEligibilitySlot,),
-        {"slot": slot, "name": lambda self, _slot=slot: f"action_ask_{_slot}", "__module__": __name__},
-    )
-    for slot in ("elig_use_stored", *FACT_SLOTS.values(), "elig_sms_phone")
-]
+ASK_ACTIONS = ask_actions(
+    AskEligibilitySlot, ("elig_use_stored", *FACT_SLOTS.values(), "elig_sms_phone"), __name__
+)
 
 
 class ActionEligibilitySummary(Action):

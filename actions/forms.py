@@ -17,9 +17,9 @@ from __future__ import annotations
 import abc
 import enum
 from dataclasses import dataclass
-from typing import Any, ClassVar, Mapping, Optional, Text
+from typing import Any, ClassVar, Iterable, Mapping, Optional, Text
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
@@ -177,3 +177,27 @@ def why_response(form: Optional[str], requested: Optional[str]) -> Optional[str]
         if validator.form_name() == form:
             return validator.explains(requested)
     return None
+
+
+class AskSlotAction(Action, abc.ABC):
+    """The base of a form's `action_ask_<slot>` actions: `slot` is the question asked; the
+    form's subclass says how (`run`). `ask_actions` makes one class per slot."""
+
+    slot: ClassVar[str] = ""
+
+    @abc.abstractmethod
+    def name(self) -> Text:
+        """action_ask_<slot>, given by `ask_actions` (abstract: rasa-sdk registers no base)."""
+
+
+def ask_actions(base: type[AskSlotAction], slots: Iterable[str], module: str) -> list[type[AskSlotAction]]:
+    """One `action_ask_<slot>` class per slot, on the form's base (registered by rasa-sdk
+    as subclasses of Action; `module` is where they are said to live)."""
+    return [
+        type(
+            f"ActionAsk_{slot}",
+            (base,),
+            {"slot": slot, "name": lambda self, _slot=slot: f"action_ask_{_slot}", "__module__": module},
+        )
+        for slot in slots
+    ]
