@@ -48,23 +48,9 @@ from bot.text.masking import mask_phone
 
 log = logging.getLogger(__name__)
 
-# Facts the conversation may ask for, and their slots (same names as Elder.facts()).
-ASKABLE = (
-    "age",
-    "birth_date",
-    "street",
-    "economic_status",
-    "care_level",
-    "dementia",
-    "living_situation",
-    "special_family",
-    "disability_certificate",
-    "poverty_registered",
-    "severe_disability_family",
-    "hukou_local",
-    "veteran",
-)
-FACT_SLOTS = {fact: f"elig_{fact}" for fact in ASKABLE}
+# Facts the conversation may ask for (every fact of Elder.facts(); the rule pack orders
+# the questions), and their slots.
+FACT_SLOTS = {fact: f"elig_{fact}" for fact in factlib.FACT_KEYS}
 SLOT_FACTS = {slot: fact for fact, slot in FACT_SLOTS.items()}
 EXTRA_SLOTS = ("elig_age_approximate",)
 STATE_SLOTS = (
@@ -100,15 +86,7 @@ def is_unsure_about(text: str) -> bool:
 
 # What to say when an answer could not be used: an example of a good answer.
 EXAMPLES = WORDING.keyed("examples")
-_BOOL_SLOTS = (
-    "elig_dementia",
-    "elig_special_family",
-    "elig_disability_certificate",
-    "elig_hukou_local",
-    "elig_veteran",
-    "elig_poverty_registered",
-    "elig_severe_disability_family",
-)
+_BOOL_SLOTS = tuple(FACT_SLOTS[fact] for fact in factlib.YES_NO_FACTS)
 
 # The answers offered as buttons on the web, in the words a caller would use: a tap is read
 # by the same validator as typing (普通家庭 -> 普通, 卧床 -> 重度失能, 不清楚 -> DONT_KNOW).
