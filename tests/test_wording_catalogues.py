@@ -25,6 +25,7 @@ CATALOGUES = {
         "COMMON_WORDING",
         ("actions/common.py", "actions/core.py", "actions/policy.py", "actions/safety.py"),
     ),
+    "bot/text/wording.yml": ("WORDING", ("bot/text/timeparse.py",)),
 }
 LOOKUPS = {"text", "format", "template", "words", "keyed"}
 
