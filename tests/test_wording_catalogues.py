@@ -26,6 +26,7 @@ CATALOGUES = {
         ("actions/common.py", "actions/core.py", "actions/policy.py", "actions/safety.py"),
     ),
     "bot/text/wording.yml": ("WORDING", ("bot/text/timeparse.py",)),
+    "bot/policy/wording.yml": ("WORDING", ("bot/policy/kb.py",)),
 }
 LOOKUPS = {"text", "format", "template", "words", "keyed"}
 
