@@ -27,6 +27,7 @@ CATALOGUES = {
     ),
     "bot/text/wording.yml": ("WORDING", ("bot/text/timeparse.py",)),
     "bot/policy/wording.yml": ("WORDING", ("bot/policy/kb.py",)),
+    "bot/outreach/wording.yml": ("WORDING", ("bot/outreach/reminders.py",)),
 }
 LOOKUPS = {"text", "format", "template", "words", "keyed"}
 
