@@ -19,7 +19,12 @@ CATALOGUES = {
     "bot/booking/wording.yml": ("WORDING", ("actions/booking.py", "bot/booking/ledger.py")),
     "bot/eligibility/wording.yml": (
         "WORDING",
-        ("actions/eligibility.py", "bot/eligibility/summary.py", "bot/eligibility/focus.py"),
+        (
+            "actions/eligibility.py",
+            "bot/eligibility/summary.py",
+            "bot/eligibility/focus.py",
+            "bot/eligibility/rules.py",
+        ),
     ),
     "actions/wording.yml": (
         "COMMON_WORDING",
