@@ -1,5 +1,5 @@
 """The capabilities' wording catalogues (bot/booking/wording.yml, bot/eligibility/wording.yml,
-actions/wording.yml): every key the code names is in its catalogue, a sentence's `{fields}`
+actions/wording.yml, bot/text/wording.yml, bot/policy/wording.yml, bot/outreach/wording.yml): every key the code names is in its catalogue, a sentence's `{fields}`
 are the ones the code fills, and no entry is left that no code names. The loader itself
 (bot/text/wording.py) refuses a missing key or a wrong field by name."""
 
