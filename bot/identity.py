@@ -44,6 +44,7 @@ from bot.models.identity import IdentityAttempt, IdentityChallenge, IdentityProo
 from bot.models.people import phone_digits
 from bot.contact.sms import number_on_file as _number_on_file
 from bot.contact.sms import FAMILY_MOBILE, notice_number_for, send_sms
+from bot.contact import sms_templates
 
 log = logging.getLogger(__name__)
 
@@ -385,8 +386,7 @@ def send_code(sender_id: str, elder_id: int, channel: str | None = None) -> Outc
         )
         send_sms(
             target,
-            f"【12349养老服务】验证码{code}，5分钟内有效，只用于在12349核实身份。"
-            "别人向您要这个码，请不要给。",
+            sms_templates.full_text("identity_code", {"code": code}),
             session=s,
             requested=True,
             template=("identity_code", {"code": code}),

@@ -15,17 +15,21 @@ from flask.json.provider import DefaultJSONProvider
 from bot.config import Settings, get_settings, use_settings
 
 
-# The HTTP errors Flask raises itself, answered in the API's one error shape (server/api).
+# The HTTP errors Flask raises itself, answered in the API's one error shape (server/api),
+# by their code; the wording is server/wording.yml's http_error section.
 HTTP_ERRORS = {
-    413: ("请求内容太长了。", "payload_too_large"),
-    404: ("没有这个地址。", "not_found"),
-    405: ("不支持这种请求方式。", "method_not_allowed"),
-    500: ("系统出了点问题，请稍后再试，或拨打12349转人工。", "internal_error"),
+    413: "payload_too_large",
+    404: "not_found",
+    405: "method_not_allowed",
+    500: "internal_error",
 }
 
 
-def _error_handler(message_zh: str, code: str, status: int):
+def _error_handler(code: str, status: int):
+    from server import wording
     from server.api import error
+
+    message_zh = wording.text("http_error", code)  # read at start-up: a missing entry stops it
 
     def handler(_err):
         return error(message_zh, code, status)
@@ -75,8 +79,8 @@ def _build(explicit: Settings | None, test_config: Mapping[str, Any] | None) -> 
     registry_cli.register(app)
     care_cli.register(app)
 
-    for status, (message_zh, code) in HTTP_ERRORS.items():
-        app.register_error_handler(status, _error_handler(message_zh, code, status))
+    for status, code in HTTP_ERRORS.items():
+        app.register_error_handler(status, _error_handler(code, status))
 
     return app
 

@@ -19,7 +19,8 @@ def _catalogue() -> Catalogue:
 
 
 def text(section: str, key: str) -> str:
-    """One sentence (or template with {fields}) of a section: voice, whisper, sms, chat."""
+    """One sentence (or template with {fields}) of a section: voice, whisper, sms, chat,
+    http_error."""
     return _catalogue().text(f"{section}.{key}")
 
 

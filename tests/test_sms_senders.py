@@ -413,3 +413,14 @@ def test_the_note_names_nobody_and_is_not_repeated_while_open(db_url):
     with session_scope() as s:
         s.get(Handoff, first).status = "closed"
     assert note_sms_unsent(ZHANG, "visit_reminder") not in (first, other)
+
+
+def test_the_identity_code_text_is_its_template_with_the_signature():
+    """The code SMS's wording has one home, the identity_code template: the full text sent
+    (outbox body, Twilio) is the signature and that template filled."""
+    assert (
+        sms_templates.full_text("identity_code", {"code": "483920"})
+        == "【12349养老服务】验证码483920，5分钟内有效，只用于在12349核实身份。别人向您要这个码，请不要给。"
+    )
+    with pytest.raises(sms_templates.TemplateError):
+        sms_templates.full_text("identity_code", {"pin": "483920"})

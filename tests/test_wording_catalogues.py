@@ -1,5 +1,5 @@
 """The capabilities' wording catalogues (bot/booking/wording.yml, bot/eligibility/wording.yml,
-actions/wording.yml): every key the code names is in its catalogue, a sentence's `{fields}`
+actions/wording.yml, bot/text/wording.yml, bot/policy/wording.yml, bot/outreach/wording.yml): every key the code names is in its catalogue, a sentence's `{fields}`
 are the ones the code fills, and no entry is left that no code names. The loader itself
 (bot/text/wording.py) refuses a missing key or a wrong field by name."""
 
@@ -19,12 +19,20 @@ CATALOGUES = {
     "bot/booking/wording.yml": ("WORDING", ("actions/booking.py", "bot/booking/ledger.py")),
     "bot/eligibility/wording.yml": (
         "WORDING",
-        ("actions/eligibility.py", "bot/eligibility/summary.py", "bot/eligibility/focus.py"),
+        (
+            "actions/eligibility.py",
+            "bot/eligibility/summary.py",
+            "bot/eligibility/focus.py",
+            "bot/eligibility/rules.py",
+        ),
     ),
     "actions/wording.yml": (
         "COMMON_WORDING",
         ("actions/common.py", "actions/core.py", "actions/policy.py", "actions/safety.py"),
     ),
+    "bot/text/wording.yml": ("WORDING", ("bot/text/timeparse.py",)),
+    "bot/policy/wording.yml": ("WORDING", ("bot/policy/kb.py",)),
+    "bot/outreach/wording.yml": ("WORDING", ("bot/outreach/reminders.py",)),
 }
 LOOKUPS = {"text", "format", "template", "words", "keyed"}
 

@@ -122,6 +122,23 @@ def checked(kind: str, params: Mapping[str, object]) -> dict[str, str]:
     return {name: str(params[name]).strip() for name in template.params}
 
 
+@functools.lru_cache(maxsize=1)
+def signature() -> str:
+    """What the hotline's own full texts begin with (sms_templates.yml's `signature`)."""
+    try:
+        data = yaml.safe_load(TEMPLATES_PATH.read_text(encoding="utf-8")) or {}
+        return str(data["signature"])
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        raise TemplateError(f"SMS template catalogue {TEMPLATES_PATH}: no signature ({exc!r})") from exc
+
+
+def full_text(kind: str, params: Mapping[str, object]) -> str:
+    """The whole text of a message of `kind` (the outbox body): the signature, then the
+    template's wording with its parameters, so the wording registered with the provider
+    and the text sent otherwise are one."""
+    return signature() + template_for(kind).render(checked(kind, params))
+
+
 def without_signature(body: str) -> str:
     """The text without a leading 【signature】 (the provider adds its own)."""
     return _LEADING_SIGNATURE.sub("", body, count=1).strip()

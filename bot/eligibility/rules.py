@@ -34,6 +34,7 @@ from bot.text import facts as factlib
 from bot.policy import kb as policy_kb
 from bot.clock import age_on, today
 from bot.config import get_settings
+from bot.eligibility.wording import WORDING
 
 # The colloquial readers live in bot/text/facts.py; re-exported so callers need one import.
 from bot.text.facts import (  # noqa: F401
@@ -432,31 +433,9 @@ _CHOICES = {
     "care_level": (factlib.CARE_LEVELS, factlib.parse_care_level),
     "living_situation": (factlib.LIVING_SITUATIONS, factlib.parse_living_situation),
 }
-FACT_LABELS = {
-    "age": "年龄",
-    "birth_date": "出生日期",
-    "street": "住址街道",
-    "resident": "住址",
-    "hukou_local": "本地户籍",
-    "economic_status": "经济状况",
-    "care_level": "身体状况",
-    "dementia": "失智",
-    "living_situation": "居住情况",
-    "special_family": "计划生育特殊家庭",
-    "disability_certificate": "残疾证",
-    "veteran": "退役军人",
-    "poverty_registered": "建档立卡",
-    "severe_disability_family": "重度残疾人家庭",
-}
-_BOOL_TEXT = {
-    "hukou_local": ("本地户籍", "不是本地户籍"),
-    "dementia": ("有失智", "没有失智"),
-    "special_family": ("是计划生育特殊家庭", "不是计划生育特殊家庭"),
-    "disability_certificate": ("有残疾证", "没有残疾证"),
-    "veteran": ("是退役军人", "不是退役军人"),
-    "poverty_registered": ("纳入了建档立卡", "没有纳入建档立卡"),
-    "severe_disability_family": ("是重度残疾人家庭", "不是重度残疾人家庭"),
-}
+# the facts' labels and yes/no readings, as the reasons say them (bot/eligibility/wording.yml)
+FACT_LABELS = WORDING.keyed("reasons.labels")
+_HELD, _NOT_HELD = WORDING.keyed("reasons.held"), WORDING.keyed("reasons.not_held")
 
 
 def _is_blank(value: object) -> bool:
@@ -643,7 +622,9 @@ class _Evaluator:
             return bool(cond["always"]), [], set()
         if "review" in cond:
             assumption = self.program.assumption(cond["review"]) or {}
-            text = f"{assumption.get('reading', cond['review'])}，请社区认定"
+            text = WORDING.format(
+                "reasons.community_decides", reading=assumption.get("reading", cond["review"])
+            )
             citation = self.pack.cite(self.program.citation)
             return None, [Reason("review", None, f"review {cond['review']}", None, text, citation)], set()
         if "not" in cond:
@@ -670,7 +651,9 @@ class _Evaluator:
             operand, param, entry = self.param_value(cond["param"])
             rule_text = f"{fact} {op} {cond['param']}"
             if entry is None:
-                text = f"“{param.label}”这一条在{self.on.isoformat()}还没有施行"
+                text = WORDING.format(
+                    "reasons.rule_not_yet_in_force", label=param.label, day=self.on.isoformat()
+                )
                 return False, [Reason(fact, self.facts.get(fact), rule_text, False, text, citation)], set()
             operand_unit = entry.unit
             citation = self.pack.cite(entry.citation)
@@ -680,7 +663,7 @@ class _Evaluator:
         value = self.facts.get(fact)
         if value is None:
             source = FACT_SOURCES.get(fact, fact)
-            text = f"还不知道{FACT_LABELS.get(source, source)}"
+            text = WORDING.format("reasons.not_known", label=FACT_LABELS.get(source, source))
             return None, [Reason(fact, None, rule_text, None, text, citation)], {source}
         if (
             fact == "age"
@@ -690,7 +673,7 @@ class _Evaluator:
             and abs(value - operand) <= APPROXIMATE_AGE_MARGIN
         ):
             # 虚岁八十一, 八十岁左右, 快八十了: too close to the line to decide; ask the birth date
-            text = f"年龄是估计的（{value}岁左右），正好在{operand}{operand_unit}上下，要按出生日期算"
+            text = WORDING.format("reasons.age_approximate", value=value, limit=operand, unit=operand_unit)
             return None, [Reason(fact, value, rule_text, None, text, citation)], {"birth_date"}
         holds = _compare(op, value, operand)
         text = self._describe(fact, op, value, operand, operand_unit, holds)
@@ -699,28 +682,32 @@ class _Evaluator:
     def _describe(self, fact: str, op: str, value: Any, operand: Any, unit: str, holds: bool) -> str:
         if fact == "resident":
             street = self.facts.get("street")
-            return (
-                f"住在{self.pack.region}{street}街道"
-                if value
-                else f"不住在{self.pack.region}的街道（{street}）"
-            )
+            region = self.pack.region
+            if value:
+                return WORDING.format("reasons.resident", region=region, street=street)
+            return WORDING.format("reasons.not_resident", region=region, street=street)
         if fact == "age":
-            approx = "左右" if self.facts.get("age_approximate") else ""
+            approx = WORDING.text("reasons.approximately") if self.facts.get("age_approximate") else ""
+            age = {"value": value, "approx": approx, "limit": operand, "unit": unit}
             if op in (">=", ">"):
-                return f"年龄{value}周岁{approx}，{'满' if holds else '不满'}{operand}{unit}"
+                return WORDING.format("reasons.age_reached" if holds else "reasons.age_under", **age)
             if op in ("<", "<="):
-                return f"年龄{value}周岁{approx}，{'不满' if holds else '已满'}{operand}{unit}"
-        if fact in _BOOL_TEXT:
-            yes, no = _BOOL_TEXT[fact]
-            return yes if value else no
+                return WORDING.format("reasons.age_under" if holds else "reasons.age_over", **age)
+        if fact in _HELD:
+            return _HELD[fact] if value else _NOT_HELD[fact]
         label = FACT_LABELS.get(fact, fact)
         if op in ("in", "not_in"):
             options = "、".join(map(str, operand))
-            inside = value in operand
-            return f"{label}：{value}" + ("" if inside else f"，不是{options}")
+            return _said(label, value, None if value in operand else options)
         if op in ("eq", "ne"):
-            return f"{label}：{value}" + ("" if value == operand else f"，不是{operand}")
-        return f"{label}：{value}"
+            return _said(label, value, None if value == operand else operand)
+        return _said(label, value, None)
+
+
+def _said(label: str, value: Any, options: Any) -> str:
+    """ "经济状况：普通", and the choices it is not when a rule wanted one of them."""
+    said = WORDING.format("reasons.value", label=label, value=value)
+    return said if options is None else WORDING.format("focus.not_options", said=said, options=options)
 
 
 def _compare(op: str, value: Any, operand: Any) -> bool:
@@ -753,7 +740,12 @@ def _evaluate_program(pack: Pack, program: Program, facts: dict[str, Any], on: d
         in_force.get("to") and on > dt.date.fromisoformat(in_force["to"])
     ):
         reason = Reason(
-            "date", on.isoformat(), "in_force", False, f"这个项目在{on.isoformat()}不在实施期内", citation
+            "date",
+            on.isoformat(),
+            "in_force",
+            False,
+            WORDING.format("reasons.program_not_in_force", day=on.isoformat()),
+            citation,
         )
         return ProgramResult(
             program.program_id,
@@ -811,7 +803,7 @@ def _evaluate_program(pack: Pack, program: Program, facts: dict[str, Any], on: d
         entry = pack.parameter(program, ended[0]).at(on)
         end = entry.plan_end if entry is not None else None
         assert end is not None  # `ended` names only parameters in force whose plan ended
-        benefit += f"（这是区里规划到{end.year}年的目标）"
+        benefit += WORDING.format("reasons.plan_target", year=end.year)
     review = [r.text for r in reasons if r.fact == "review" and status == "unknown"] + tier_review
     return ProgramResult(
         program.program_id,

@@ -39,12 +39,12 @@ from bot.models.outreach import OutreachContact
 from bot.models.people import is_mobile, phone_digits
 from bot.outreach import rules
 from bot.outreach.calls import dial
+from bot.outreach.wording import WORDING
 from bot.contact.sms import send_sms
 from bot.text.timeparse import say_window
 
 log = logging.getLogger(__name__)
 
-REMINDER_REPLIES = "要改时间请回复“改时间”，不要了请回复“取消”。"
 SMS_RULES_REFUSED = "refused by the SMS rules (see log)"
 ALREADY = "already reminded"
 RETRY_GAP = dt.timedelta(minutes=60)  # between an unanswered reminder call and the second
@@ -55,14 +55,18 @@ def attempt_key(booking_id: int, attempt_no: int = 1) -> str:
 
 
 def reminder_text(booking: Booking, number: str) -> tuple[str, tuple[str, dict[str, Any]]]:
-    """The reminder SMS to `number`, and its provider template (bot/sms_templates.yml)."""
+    """The reminder SMS to `number` (bot/outreach/wording.yml), and its provider template
+    (bot/contact/sms_templates.yml)."""
     greeting = booking.greeting(number)
     whom = booking.elder.name if booking.to_family(number) else "您"
     when = say_window(booking.window.starts_at)
-    text = (
-        f"【12349养老服务】{greeting}，提醒您：明天，{when}，"
-        f"{whom if whom != '您' else ''}有{booking.service_type.name}上门服务，"
-        f"预约号{booking.reference}。{REMINDER_REPLIES}"
+    text = WORDING.format(
+        "reminder.sms",
+        greeting=greeting,
+        when=when,
+        whom=whom if whom != "您" else "",
+        service=booking.service_type.name,
+        reference=booking.reference,
     )
     return text, (
         "visit_reminder",

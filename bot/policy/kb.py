@@ -49,6 +49,7 @@ from bot.policy.search import (  # retrieval: which program, which FAQ (bot/poli
     _topic,
     facet_of,
 )
+from bot.policy.wording import WORDING
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,6 @@ log = logging.getLogger(__name__)
 # guess is offered ("您是想问……吗？"), never stated.
 ANSWER_THRESHOLD = 0.65  # below this the bot does not answer, it offers a human
 SUGGEST_THRESHOLD = 0.5  # between the two: "您是想问……吗？" with the best guess
-HOTLINE_HINT = "具体请问街道便民服务中心，或者拨打12349。"
-NOT_SURE_TEXT = "这个我不太确定，怕说错了耽误您。我帮您转给人工顾问，好吗？"
 GENERIC_EXAMPLES = ("free_home_care_80plus", "family_care_beds", "meal_aid", "age_friendly_modification")
 
 
@@ -112,8 +111,8 @@ class Citation:
 
     def spoken(self) -> str:
         if self.kind == "study":
-            return f"这是研究的发现，不是本区的规定，来源：{self.title}。"
-        return f"依据：《{self.title}》{self.section}。"
+            return WORDING.format("citation.study", title=self.title)
+        return WORDING.format("citation.policy", title=self.title, section=self.section)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -441,7 +440,7 @@ def _value_dict(v: ParameterValue | None, on: dt.date) -> dict[str, Any] | None:
 def ended_plan_text(value: ParameterValue) -> str:
     """Said after a target of an ended plan (issue: documents have a validity period)."""
     year = value.plan_end.year if value.plan_end else ""
-    return f"这是区里规划到{year}年的目标，现在执行的标准请以街道或12349为准。"
+    return WORDING.format("answer.ended_plan", year=year)
 
 
 def _render(program: Program, template: str, on: dt.date, used: list[ParameterValue] | None = None) -> str:
@@ -481,7 +480,11 @@ def _render_or_fallback(
     try:
         return _render(program, template, on, used)
     except _Missing:
-        return f"关于{program.short_name}，这个日期还没有文件写明的标准。{HOTLINE_HINT}"
+        return WORDING.format(
+            "answer.no_standard_for_day",
+            program=program.short_name,
+            hotline_hint=WORDING.text("answer.hotline_hint"),
+        )
 
 
 class _PackLoader:
@@ -825,7 +828,7 @@ class KnowledgeBase:
         if top and confidence >= SUGGEST_THRESHOLD:
             p = self._programs[top.program_id]
             return Answer(
-                text=f"这个我不太确定。您是想问{p.short_name}吗？如果不是，我帮您转给人工顾问。",
+                text=WORDING.format("answer.did_you_mean", program=p.short_name),
                 citation=None,
                 confidence=confidence,
                 program_id=None,
@@ -833,7 +836,11 @@ class KnowledgeBase:
                 suggestions=((p.id, p.short_name),),
             )
         return Answer(
-            text=NOT_SURE_TEXT, citation=None, confidence=confidence, program_id=None, kind="not_sure"
+            text=WORDING.text("answer.not_sure"),
+            citation=None,
+            confidence=confidence,
+            program_id=None,
+            kind="not_sure",
         )
 
     def _not_covered(
@@ -915,11 +922,13 @@ class KnowledgeBase:
             # a number spoken is cited by its own clause; otherwise the FAQ's clause
             citation = used[0].citation if used else (faq.citation or program.citation)
         elif facet == "documents":
-            body = f"关于{program.short_name}，{program.documents_text}"
+            body = WORDING.format(
+                "answer.documents", program=program.short_name, documents=program.documents_text
+            )
         elif facet == "apply":
-            body = f"关于{program.short_name}，{program.apply_text}"
+            body = WORDING.format("answer.apply", program=program.short_name, apply=program.apply_text)
         elif facet == "who":
-            body = f"{program.short_name}的对象是：{program.target_group}"
+            body = WORDING.format("answer.who", program=program.short_name, target_group=program.target_group)
         else:
             body = _render_or_fallback(program, program.summary, day, used)
             if used:
@@ -940,7 +949,11 @@ class KnowledgeBase:
         if found == NO_PRICE:
             return Faq(
                 question="",
-                answer=f"{program.short_name}怎么收费、多少钱，文件里没有写。{HOTLINE_HINT}",
+                answer=WORDING.format(
+                    "answer.no_price",
+                    program=program.short_name,
+                    hotline_hint=WORDING.text("answer.hotline_hint"),
+                ),
                 facet="amount",
                 citation=program.citation,
             )
@@ -955,7 +968,7 @@ class KnowledgeBase:
         examples = [self._programs[p] for p in GENERIC_EXAMPLES if p in self._programs]
         names = "、".join(p.short_name for p in examples)
         return Answer(
-            text=f"好的。您想问哪一项政策？比如{names}。也可以说转人工。",
+            text=WORDING.format("answer.which_policy", examples=names),
             citation=None,
             confidence=0.0,
             program_id=None,

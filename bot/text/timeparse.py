@@ -5,8 +5,8 @@ Focused on what callers say when they book a home visit: 今天/明天/后天/�
 (DESIGN.md); this covers the booking vocabulary with cn2an and regular expressions.
 
 `parse_time(text, today=...)` returns a `TimeRequest` or raises `TimeParseError` whose
-`message` is a polite sentence for the caller and `code` a stable reason for code and logs:
-``not_understood``, ``past``, ``impossible_date``, ``outside_hours``.
+`message` is a polite sentence for the caller (bot/text/wording.yml) and `code` a stable
+reason for code and logs: ``not_understood``, ``past``, ``impossible_date``, ``outside_hours``.
 """
 
 from __future__ import annotations
@@ -15,15 +15,19 @@ import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import cn2an
 
 from bot import clock
 from bot.text.norm import clean
+from bot.text.wording import Catalogue
 
 WEEKDAYS = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
 PART_HOURS = {"上午": (8, 12), "下午": (13, 17)}  # service hours of a window
-SERVICE_HOURS_TEXT = "上门服务的时间是上午8点到12点，下午1点到5点"
+# what a caller hears when her time cannot be booked (bot/text/wording.yml)
+WORDING = Catalogue(Path(__file__).with_name("wording.yml"))
+SERVICE_HOURS_TEXT = WORDING.text("time.service_hours")
 
 _N = "[0-9零〇一二两三四五六七八九十]"
 _WEEKDAY_CHARS = {
@@ -182,11 +186,11 @@ def _safe_int(token: str) -> int | None:
 
 def _checked_date(year: int, month: int, day: int) -> dt.date:
     if not 1 <= month <= 12:
-        raise TimeParseError("impossible_date", f"没有{month}月。请您再说一下是几月几号？")
+        raise TimeParseError("impossible_date", WORDING.format("time.no_such_month", month=month))
     last = calendar.monthrange(year, month)[1]
     if not 1 <= day <= last:
         raise TimeParseError(
-            "impossible_date", f"{month}月没有{day}号，{month}月只有{last}天。请您再说一下是哪一天？"
+            "impossible_date", WORDING.format("time.no_such_day", month=month, day=day, last=last)
         )
     return dt.date(year, month, day)
 
@@ -202,7 +206,7 @@ def _find_day(text: str, today: dt.date) -> tuple[dt.date | None, bool]:
     if m:
         month, day = _safe_int(m.group("m")), _safe_int(m.group("d"))
         if month is None or day is None:
-            raise TimeParseError("not_understood", "不好意思，我没听清是几月几号。")
+            raise TimeParseError("not_understood", WORDING.text("time.month_day_not_heard"))
         if m.group("y"):
             return _checked_date(_safe_int(m.group("y")) or today.year, month, day), True
         found = _checked_date(today.year, month, day) if not (month == 2 and day == 29) else None
@@ -230,7 +234,7 @@ def _find_day(text: str, today: dt.date) -> tuple[dt.date | None, bool]:
         year, month = _add_months(today, shift)
         day = _safe_int(m.group("d"))
         if day is None:
-            raise TimeParseError("not_understood", "不好意思，我没听清是几号。")
+            raise TimeParseError("not_understood", WORDING.text("time.day_of_month_not_heard"))
         return _checked_date(year, month, day), False
     m = _MONTH_END.search(text)
     if m:
@@ -285,7 +289,9 @@ def _names_day(text: str, today: dt.date) -> bool:
 def _find_part_and_clock(text: str) -> tuple[str | None, int | None, int | None]:
     part = None
     if any(w in text for w in _EVENING):
-        raise TimeParseError("outside_hours", f"晚上没有上门服务。{SERVICE_HOURS_TEXT}，您看哪个时间方便？")
+        raise TimeParseError(
+            "outside_hours", WORDING.format("time.evening", service_hours=SERVICE_HOURS_TEXT)
+        )
     if any(w in text for w in _MORNING):
         part = "上午"
     elif any(w in text for w in _AFTERNOON):
@@ -325,10 +331,11 @@ def _find_part_and_clock(text: str) -> tuple[str | None, int | None, int | None]
             part = "下午"
         else:
             raise TimeParseError(
-                "outside_hours", f"{_h12(hour)}点没有上门服务。{SERVICE_HOURS_TEXT}，您看哪个时间方便？"
+                "outside_hours",
+                WORDING.format("time.hour", hour=_h12(hour), service_hours=SERVICE_HOURS_TEXT),
             )
     if part == "中午":
-        raise TimeParseError("outside_hours", f"中午没有上门服务。{SERVICE_HOURS_TEXT}，您看哪个时间方便？")
+        raise TimeParseError("outside_hours", WORDING.format("time.noon", service_hours=SERVICE_HOURS_TEXT))
     return part, hour, minute
 
 
@@ -356,7 +363,7 @@ def parse_time(
     today = today or clock.today()
     text = re.sub(r"\s+", "", clean(text))
     if not text:
-        raise TimeParseError("not_understood", "请问您想约哪一天？比如“明天上午”。")
+        raise TimeParseError("not_understood", WORDING.text("time.which_day"))
     tail = after_correction(text)
     if tail != text:
         head = text[: len(text) - len(tail)]
@@ -381,10 +388,8 @@ def parse_time(
         day = day_if_missing
     if day is None:
         if part is None:
-            raise TimeParseError(
-                "not_understood", "不好意思，我没听清是哪天。您可以说“明天上午”，或者“11月25号下午”。"
-            )
+            raise TimeParseError("not_understood", WORDING.text("time.day_not_heard"))
         day = today  # 下午三点 alone: today
     if day < today:
-        raise TimeParseError("past", f"{say_day(day)}已经过去了。请您说一个今天以后的日子。")
+        raise TimeParseError("past", WORDING.format("time.past", day_said=say_day(day)))
     return TimeRequest(day=day, part=part, hour=hour, minute=minute)

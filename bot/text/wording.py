@@ -1,5 +1,6 @@
 """Catalogues of caller-facing wording: one YAML file per capability (bot/booking/wording.yml,
-bot/eligibility/wording.yml, actions/wording.yml, server/wording.yml) holds the sentences;
+bot/eligibility/wording.yml, bot/policy/wording.yml, bot/outreach/wording.yml,
+bot/text/wording.yml, actions/wording.yml, server/wording.yml) holds the sentences;
 the Python names keys and fills the `{fields}`. Rewording is an edit of the YAML.
 
 A key is a dotted path through the file's sections ("confirm.which_part_wrong"). The file is

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from server import wording
 from server.telephony.base import MalformedWebhook
 from server.telephony.engine import MAX_TURNS, MAX_WAIT_REDIRECTS, TelephonyService
 from server.telephony.freeswitch_adapter import FreeswitchAdapter, is_exiting, small_number
@@ -70,7 +71,7 @@ def _xml(body: str, status: int = 200) -> Response:
 def check_credentials():
     adapter = FreeswitchAdapter.from_settings()
     if not adapter.configured:
-        return jsonify(error="没有这个地址。", code="not_found"), 404
+        return jsonify(error=wording.text("http_error", "not_found"), code="not_found"), 404  # as if absent
     # Only the Authorization header: an anonymous body is never parsed.
     if not adapter.verify(request.url, {}, request.headers):
         log.warning(
