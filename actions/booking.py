@@ -1452,6 +1452,26 @@ def _not_confirmed(
     return False
 
 
+def _other_times(
+    dispatcher: CollectingDispatcher, result: Any, form: str, *also: EventType
+) -> List[EventType]:
+    """Someone took the last place while we talked: the nearest free times are offered and
+    the form asks for the time again (the confirmed time and read-back are forgotten)."""
+    dispatcher.utter_message(
+        text=result.message,
+        buttons=[{"title": o.short, "payload": o.short} for o in result.alternatives],
+    )
+    return [
+        SlotSet("booking_time", None),
+        SlotSet("booking_confirm", None),
+        *also,
+        SlotSet("booking_question_asked", True),
+        SlotSet("booking_time_options", _offered(result.alternatives)),
+        ActiveLoop(form),
+        SlotSet("requested_slot", "booking_time"),
+    ]
+
+
 class ActionBookServiceSubmit(Action):
     def name(self) -> Text:
         return "action_book_service_submit"
@@ -1491,20 +1511,7 @@ class ActionBookServiceSubmit(Action):
             )
             return _reset_events()
         if result.code == "full" and result.alternatives:
-            # Someone took the last place while we talked: offer the nearest and ask again.
-            dispatcher.utter_message(
-                text=result.message,
-                buttons=[{"title": o.short, "payload": o.short} for o in result.alternatives],
-            )
-            return [
-                SlotSet("booking_time", None),
-                SlotSet("booking_confirm", None),
-                SlotSet("booking_summary", None),
-                SlotSet("booking_question_asked", True),
-                SlotSet("booking_time_options", _offered(result.alternatives)),
-                ActiveLoop("book_service_form"),
-                SlotSet("requested_slot", "booking_time"),
-            ]
+            return _other_times(dispatcher, result, "book_service_form", SlotSet("booking_summary", None))
         said = with_anything_else(result.message) if result.code == "already_booked" else result.message
         dispatcher.utter_message(text=said, buttons=HUMAN_BUTTONS if result.code == "full" else [])
         return _reset_events()
@@ -1587,18 +1594,7 @@ class ActionRescheduleBookingSubmit(Action):
         if result is None:
             return _reset_events()
         if result.code == "full" and result.alternatives:
-            dispatcher.utter_message(
-                text=result.message,
-                buttons=[{"title": o.short, "payload": o.short} for o in result.alternatives],
-            )
-            return [
-                SlotSet("booking_time", None),
-                SlotSet("booking_confirm", None),
-                SlotSet("booking_question_asked", True),
-                SlotSet("booking_time_options", _offered(result.alternatives)),
-                ActiveLoop("reschedule_booking_form"),
-                SlotSet("requested_slot", "booking_time"),
-            ]
+            return _other_times(dispatcher, result, "reschedule_booking_form")
         dispatcher.utter_message(
             text=with_anything_else(result.message) if result.ok else result.message,
             json_message={"task_completed": True, "reference": result.reference} if result.ok else None,

@@ -429,3 +429,37 @@ def test_a_phone_tail_said_with_the_request_is_not_taken_for_the_id_digits(db_ur
     messages, slots = run(ValidateBookServiceForm(), tracker("我是王秀英，手机尾号0003，想约个理发", {}))
     assert "138****0003" in texts(messages) and slots["booking_candidate"] == "3"
     assert "对不上" not in texts(messages)
+
+
+def test_a_time_taken_while_confirming_offers_the_nearest_and_asks_again(db_url, monkeypatch):
+    """Booking and moving a visit share one answer when the window filled up meanwhile:
+    the nearest free times as buttons, the time and the read-back forgotten, the form open
+    again at the time question."""
+    from actions.booking import ActionRescheduleBookingSubmit
+
+    when = clock.now().replace(hour=8, minute=0, second=0, microsecond=0, tzinfo=None) + dt.timedelta(days=2)
+    nearest = booking.WindowOption(when + dt.timedelta(days=1), when + dt.timedelta(days=1, hours=4), 2)
+    full = booking.BookingResult(ok=False, code="full", message="那个时间刚约满了。", alternatives=[nearest])
+    monkeypatch.setattr(booking, "book", lambda *a, **k: full)
+    monkeypatch.setattr(booking, "reschedule", lambda *a, **k: full)
+    cases = (
+        (ActionBookServiceSubmit(), _confirmed_slots(2), "book_service_form"),
+        (
+            ActionRescheduleBookingSubmit(),
+            zhang_known(booking_reference="B1", booking_confirm=True, booking_time=when.isoformat()),
+            "reschedule_booking_form",
+        ),
+    )
+    for action, slots, form in cases:
+        dispatcher = CollectingDispatcher()
+        events = asyncio.run(action.run(dispatcher, tracker("对", slots), DOMAIN))
+        (said,) = dispatcher.messages
+        assert said["text"] == "那个时间刚约满了。"
+        assert [b["title"] for b in said["buttons"]] == [nearest.short]
+        assert {"event": "active_loop", "name": form} in [
+            {"event": e["event"], "name": e.get("name")} for e in events if e["event"] == "active_loop"
+        ]
+        slots_set = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+        assert slots_set["requested_slot"] == "booking_time" and slots_set["booking_time"] is None
+        assert slots_set["booking_confirm"] is None and slots_set["booking_question_asked"] is True
+        assert slots_set["booking_time_options"]
