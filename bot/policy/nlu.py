@@ -14,8 +14,9 @@ What is generated, and from where:
   policies/<region>/rules/_pack.yml), the `service_type` lookup (the entity words of
   bot/booking/service_words.yml) and the `dont_come` regex feature (bot/booking/text.py's
   _DONT_COME, the booking form's own reading of "不用来了").
-- data/jieba/generated.txt, the whole file: the streets and the service entity words, so that
-  jieba keeps them whole (data/jieba/userdict.txt holds the hand-written words).
+- data/jieba/generated.txt, the whole file: the streets, so that jieba keeps them whole
+  (data/jieba/userdict.txt holds the hand-written domain words, the services' among them:
+  adding every service entity word there moved borderline sentences between intents).
 Lookup entries are longest first: Rasa joins a lookup table into one alternation, and the
 first alternative that matches wins.
 """
@@ -132,8 +133,7 @@ def render_lookups(text: str, path: Path = LOOKUPS_FILE) -> str:
 
 
 def render_jieba() -> str:
-    words = [(w, "ns") for w in streets()] + [(w, "n") for w in service_entity_words()]
-    return "".join(f"{word} {JIEBA_FREQ} {tag}\n" for word, tag in dict(words).items())
+    return "".join(f"{word} {JIEBA_FREQ} ns\n" for word in streets())
 
 
 # -- check and write ----------------------------------------------------------------------------
