@@ -230,12 +230,16 @@ _CLAUSE_READERS = (
 )
 
 
-# "她能不能算特困", "低保能申请吗": the status is what the caller asks about, not a fact
+# "她能不能算特困", "低保能申请吗", "特困供养她能办吗": the status (or the program named
+# after it) is what the caller asks about, not a fact
 # about the person; read as a fact it would answer its own question with a yes.
 _ASKED_STATUS = re.compile(
     r"(能不能|能否|可不可以|可以|算不算|够不够|够得上|有没有资格|想|怎么|如何|能)"
     r"(算|评|评上|申请|办理?|吃上|当上?|够)?[^，,。；;？?]{0,3}(特困|五保|低保)|"
-    r"(特困|五保|低保)(户|供养|人员)?(够不够|算不算|能不能评上?|怎么申请|怎么评)"
+    r"(特困|五保|低保)(户|供养|人员)?(够不够|算不算|能不能评上?|怎么申请|怎么评)|"
+    # the program named by the status ("特困供养她能不能办", "低保救助怎么申请")
+    r"(特困|五保|低保)(供养|救助|认定|待遇|补助|补贴|金)[^，,。；;？?]{0,4}"
+    r"(能|可以|可不可以|行不行|怎么|如何|有没有|够不够|吗)"
 )
 
 

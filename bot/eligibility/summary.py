@@ -4,6 +4,7 @@ bot.eligibility.rules.ProgramResult lists."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Sequence
 
 from bot.eligibility.rules import ProgramResult
@@ -100,8 +101,26 @@ def spoken_summary(
         # is not the same as nothing to get
         parts.append(WORDING.format("summary.undecided", who=who))
     elif not lead:
-        parts.append(WORDING.format("summary.nothing", who=who))
+        because = main_obstacle(results)
+        parts.append(
+            WORDING.format("summary.nothing_because", who=who, because=because)
+            if because
+            else WORDING.format("summary.nothing", who=who)
+        )
     return "".join(parts + _notes(results, who, skip))
+
+
+def main_obstacle(results: list[ProgramResult]) -> str | None:
+    """The condition that keeps most programs out, in the rules' words ("年龄58周岁，不满60周岁"):
+    a result with nothing to get says why, not only that."""
+    failed = Counter(
+        reason.text
+        for r in results
+        if r.status == "not_eligible"
+        for reason in r.reasons
+        if reason.holds is False and reason.text
+    )
+    return failed.most_common(1)[0][0] if failed else None
 
 
 SCREEN_WHY = 3  # "为什么" buttons under the list: the first items, as on the phone

@@ -182,7 +182,7 @@ def after_correction(text: str | None) -> str | None:
 
 def read_age(text: str | None, on: dt.date | None = None) -> AgeReading | None:
     """An age from an answer: 八十五, 85岁, 我妈今年八十三, 快九十了 (89, approximate),
-    九十多岁 (90, approximate), 虚岁86 (85, approximate), 1938年生的, 1938年3月12日;
+    九十多岁 / 八十好几 (90 / 80, approximate), 虚岁86 (85, approximate), 1938年生的, 1938年3月12日;
     after a self-correction the corrected age (八十一，不对，八十二 -> 82).
     Ages outside 40..120 are not taken (they are usually something else: a house number)."""
     corrected = after_correction(text)
@@ -235,7 +235,7 @@ def _read_age(text: str | None, on: dt.date | None = None) -> AgeReading | None:
     m = re.search(r"虚岁(\d{2,3})", t)
     if m and MIN_AGE < int(m.group(1)) <= MAX_AGE + 1:
         return AgeReading(int(m.group(1)) - 1, True)
-    m = re.search(r"(\d{2,3})(多|来|出头)(?:岁)?", t)
+    m = re.search(r"(\d{2,3})(多|来|出头|好几|几)(?:岁)?", t)
     if m and MIN_AGE <= int(m.group(1)) <= MAX_AGE:
         return AgeReading(int(m.group(1)), True)
     for m in re.finditer(r"(?<![\d.])(\d{2,3})(?![\d.])(周岁|岁|了)?", t):
@@ -319,8 +319,8 @@ _CARE = [
         "重度失能",
     ),
     (
-        r"中度|半失能|坐轮椅|轮椅|要人扶|需要人扶|得有人扶|扶着才能|离不开人|部分自理|"
-        r"不能自己走|走不了路|走不动路|不能走|要人照顾|需要人照顾|自理有困难",
+        r"中度|半失能|坐轮椅|轮椅|(?<!不)(?<!不需)要人扶|(?<!不)需要人扶|得有人扶|扶着才能|离不开人|部分自理|"
+        r"不能自己走|走不了路|走不动路|不能走|(?<!不)(?<!不需)要人照顾|(?<!不)需要人照顾|自理有困难",
         "中度失能",
     ),
     (
@@ -331,7 +331,8 @@ _CARE = [
     (
         r"能力完好|能自己走|能走能动|身体好|身体还好|身体挺好|身体不错|硬朗|能自理|生活自理|"
         r"都能自己|自己能行|没问题|挺好|很好|还行|能跑能跳|健康|没毛病|利索|行动方便|"
-        r"(?<!不)(?<!不太)能走|自己能走|自己走",
+        r"(?<!不)(?<!不太)能走|自己能走|自己走|(?<!不)能照顾(好)?自己|照顾得了自己|"
+        r"(?:不用|不要|用不着|不需要)(?:别)?人(?:照顾|扶|管)",
         "能力完好",
     ),
 ]
@@ -499,6 +500,8 @@ def parse_street(text: str | None, streets: tuple[str, ...] = DISTRICT_STREETS) 
 _RELATIONS = [
     (r"我妈|我母亲|母亲|老妈|妈妈|我娘|俺娘|俺妈", "母亲"),
     (r"我爸|我父亲|父亲|老爸|爸爸|我爹|俺爹|俺爸", "父亲"),
+    (r"太奶奶|太姥姥|太外婆|曾祖母", "太奶奶"),
+    (r"太爷爷|太姥爷|太外公|曾祖父", "太爷爷"),
     (r"奶奶|外婆|姥姥", "奶奶"),
     (r"爷爷|外公|姥爷", "爷爷"),
     (r"婆婆|岳母|丈母娘", "婆婆"),
@@ -510,8 +513,8 @@ _GONE = re.compile(
     "(?:" + "|".join(p for p, _ in _RELATIONS) + r")(?:早就|已经|都)?"
     r"(?:走了|去世|过世|不在了|没了|死了|先走)"
 )
-_FEMALE = {"母亲", "奶奶", "婆婆"}
-_MALE = {"父亲", "爷爷", "公公"}
+_FEMALE = {"母亲", "奶奶", "太奶奶", "婆婆"}
+_MALE = {"父亲", "爷爷", "太爷爷", "公公"}
 
 
 def parse_relation(text: str | None) -> str | None:
