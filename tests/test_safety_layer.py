@@ -103,10 +103,17 @@ def test_scam_needs_a_concrete_cue_and_gets_its_stage(text, stage):
         "腿脚不方便，拿不动重东西",
         "能自己走，就是慢",
         "卧床不起，吃饭要人喂",
+        "我外婆常年卧床起不来，上门护理怎么收费",
+        "老伴瘫痪在床动不了，有没有人上门帮着翻身",
     ],
 )
 def test_answers_about_long_standing_care_needs_are_not_emergencies(text):
     assert kind(text) == "none"
+
+
+@pytest.mark.parametrize("text", ["卧床的老太太从床上摔下来起不来了", "我爸卧床起不来了，喊他也不应"])
+def test_a_bedridden_person_who_falls_or_stops_answering_is_still_an_emergency(text):
+    assert kind(text) == "emergency"
 
 
 @pytest.mark.parametrize(
