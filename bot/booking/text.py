@@ -26,9 +26,10 @@ def _service_words() -> dict[str, dict[str, tuple[str, ...]]]:
     words: dict[str, dict[str, tuple[str, ...]]] = {}
     for name, entry in data.items():
         lists: dict[str, tuple[str, ...]] = {}
-        for key in ("says", "entity"):
+        for key in ("says", "entity", "tokens"):
             value = (entry or {}).get(key)
-            if not (isinstance(value, list) and value and all(isinstance(w, str) and w for w in value)):
+            filled = key == "tokens" or bool(value)  # tokens may be empty
+            if not (isinstance(value, list) and filled and all(isinstance(w, str) and w for w in value)):
                 raise ValueError(f"{SERVICE_WORDS_FILE.name}: {name} needs a list of words `{key}`")
             lists[key] = tuple(value)
         words[str(name)] = lists

@@ -14,9 +14,8 @@ What is generated, and from where:
   policies/<region>/rules/_pack.yml), the `service_type` lookup (the entity words of
   bot/booking/service_words.yml) and the `dont_come` regex feature (bot/booking/text.py's
   _DONT_COME, the booking form's own reading of "不用来了").
-- data/jieba/generated.txt, the whole file: the streets, so that jieba keeps them whole
-  (data/jieba/userdict.txt holds the hand-written domain words, the services' among them:
-  adding every service entity word there moved borderline sentences between intents).
+- data/jieba/generated.txt, the whole file: the streets and the services' `tokens`, so that
+  jieba keeps them whole (data/jieba/userdict.txt holds the other, hand-written words).
 Lookup entries are longest first: Rasa joins a lookup table into one alternation, and the
 first alternative that matches wins.
 """
@@ -133,7 +132,11 @@ def render_lookups(text: str, path: Path = LOOKUPS_FILE) -> str:
 
 
 def render_jieba() -> str:
-    return "".join(f"{word} {JIEBA_FREQ} ns\n" for word in streets())
+    from bot.booking.text import SERVICE_WORDS
+
+    words = [(w, "ns") for w in streets()]
+    words += [(w, "n") for service in SERVICE_WORDS.values() for w in service["tokens"]]
+    return "".join(f"{word} {JIEBA_FREQ} {tag}\n" for word, tag in dict(words).items())
 
 
 # -- check and write ----------------------------------------------------------------------------
