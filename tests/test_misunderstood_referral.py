@@ -68,3 +68,9 @@ def test_out_of_scope_names_the_office_and_its_number(text, number, referral):
 def test_out_of_scope_without_an_office_says_so_and_offers_a_person():
     messages, _ = _run("给我讲个笑话吧", action=ActionOutOfScope, intent="out_of_scope")
     assert [m.get("response") for m in messages] == ["utter_out_of_scope"]
+
+
+def test_out_of_scope_change_of_the_register_offers_an_advisor():
+    messages, _ = _run("老人登记的电话号码要换成我的", action=ActionOutOfScope, intent="out_of_scope")
+    assert [m.get("buttons") for m in messages] == [[{"title": "转人工", "payload": "/request_human"}]]
+    assert "改不了" in messages[0]["text"]

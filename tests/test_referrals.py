@@ -47,6 +47,10 @@ def found(text: str) -> str | None:
         ("这两天天气冷不冷", "weather"),
         ("出门要不要带伞", "weather"),
         ("下雨天阿姨还来不来打扫", None),  # a visit, not the forecast
+        ("老人换了新手机，登记的号码帮我改一下", "registry_change"),
+        ("我们搬家了，留的地址得换", "registry_change"),
+        ("想把预约的时间改到下午", None),  # moving a visit is a booking
+        ("请说一下老人登记的手机号", None),  # the identity check asks for it
     ],
 )
 def test_each_message_gets_the_office_that_handles_it(text, expected):
@@ -67,6 +71,11 @@ def test_every_sentence_names_its_source_and_every_program_exists():
 def test_the_escort_offer_is_a_booking_payload():
     r = next(r for r in referrals.load() if r.id == "hospital_registration")
     assert referrals.offer_payload(r) == '/book_service{"service_type": "陪诊"}'
+
+
+def test_a_change_of_the_register_offers_an_advisor():
+    r = next(r for r in referrals.load() if r.id == "registry_change")
+    assert referrals.offer_payload(r) == "/request_human"
 
 
 def test_a_malformed_file_fails_at_load_time(tmp_path):
