@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
 import csv
 import json
 import os
@@ -28,14 +27,12 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("CLOCK_NOW", "2026-11-23T10:00")
 os.environ.setdefault("REGISTRY_KEY", base64.urlsafe_b64encode(os.urandom(32)).decode())
 
-import sqlalchemy as sa  # noqa: E402
 from sqlalchemy import func, select, update  # noqa: E402
 
 from bot import db  # noqa: E402
@@ -135,25 +132,6 @@ def run(url: str, label: str, providers: int, weeks: int, workdir: Path) -> dict
     }
 
 
-@contextlib.contextmanager
-def pg_database(admin_url: str):
-    name = f"elder_bench_capacity_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(admin_url, future=True, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        db.dispose_all()
-        with admin.connect() as conn:
-            conn.execute(
-                sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name},
-            )
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--providers", type=int, default=50)
@@ -174,7 +152,9 @@ def main() -> None:
             flush=True,
         )
         if args.pg:
-            with pg_database(args.pg) as url:
+            from tests.pg import temporary_database
+
+            with temporary_database("elder_bench_capacity", admin_url=args.pg) as url:
                 os.environ["DATABASE_URL"] = url  # the production profile's key check
                 print(
                     json.dumps(

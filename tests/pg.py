@@ -39,13 +39,15 @@ def redis_available() -> str | None:
 
 
 @contextlib.contextmanager
-def temporary_database(prefix: str = "elder_test"):
-    """Creates a fresh database, yields its SQLAlchemy URL, drops it afterwards."""
+def temporary_database(prefix: str = "elder_test", admin_url: str | None = None):
+    """Creates a fresh database through `admin_url` (default PG_ADMIN_URL), yields its
+    SQLAlchemy URL, drops it afterwards."""
+    admin_url = admin_url or PG_ADMIN_URL
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_ADMIN_URL, future=True, isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(admin_url, future=True, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    url = admin_url.rsplit("/", 1)[0] + "/" + name
     try:
         yield url
     finally:
