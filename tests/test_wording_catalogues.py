@@ -113,7 +113,7 @@ def test_the_loader_names_the_file_and_key(tmp_path):
     with pytest.raises(ValueError, match=r"^wording.yml: a must be a sentence"):
         catalogue.text("a")
     assert catalogue.template("a.hello", "name") == "您好，{name}。"  # filled when said
-    with pytest.raises(KeyError, match=r"a\.hello has the fields \['name'\], not \[\]"):
+    with pytest.raises(KeyError, match=r"a\.hello has the fields \['name'\], the code gives \[\]"):
         catalogue.template("a.hello")
     assert catalogue.leaf_keys() == ["a.ok", "a.hello", "a.list"]
 

@@ -2,7 +2,7 @@
 training data are written from the policy pack and the booking capability's word lists.
 
     python -m bot.policy.nlu          # rewrites every generated part after editing a source
-    python -m bot.policy.nlu --check  # exit 1 when one is stale (tests call stale())
+    python -m bot.policy.nlu --check  # exit 1 when one is stale (the tests call stale())
 
 What is generated, and from where:
 - data/nlu/policy.yml, its last block: the `program` lookup, every program alias as people
@@ -166,10 +166,6 @@ def stale(kb: KnowledgeBase | None = None) -> list[Path]:
         for path, text in _expected(kb).items()
         if not path.exists() or path.read_text(encoding="utf-8") != text
     ]
-
-
-def check(kb: KnowledgeBase | None = None) -> bool:
-    return not stale(kb)
 
 
 def write(kb: KnowledgeBase | None = None) -> list[Path]:

@@ -65,13 +65,7 @@ class Catalogue(Mapping[str, Any]):
 
     def format(self, key: str, **fields: object) -> str:
         """A template with every one of its `{fields}` filled, and no others given."""
-        template = self.text(key)
-        wanted = fields_of(template)
-        if wanted != set(fields):
-            raise KeyError(
-                f"{self.path.name}: {key} has the fields {sorted(wanted)}, the code gave {sorted(fields)}"
-            )
-        return template.format(**fields)
+        return self.template(key, *fields).format(**fields)
 
     def template(self, key: str, *fields: str) -> str:
         """A template kept to be filled later (a reply given as data), checked to have exactly
@@ -79,7 +73,8 @@ class Catalogue(Mapping[str, Any]):
         value = self.text(key)
         if fields_of(value) != set(fields):
             raise KeyError(
-                f"{self.path.name}: {key} has the fields {sorted(fields_of(value))}, not {sorted(fields)}"
+                f"{self.path.name}: {key} has the fields {sorted(fields_of(value))}, "
+                f"the code gives {sorted(fields)}"
             )
         return value
 

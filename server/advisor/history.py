@@ -99,11 +99,11 @@ def conversation_history(
 ) -> History:
     settings = get_settings()
     try:
+        senders = set(s for s in (extra_sender_ids or []) if s) | _senders_of_number(phone)
+        if not senders:
+            return History([], [])
         engine = get_engine(settings.tracker_store_url)
         with engine.connect() as conn:
-            senders = set(s for s in (extra_sender_ids or []) if s) | _senders_of_number(phone)
-            if not senders:
-                return History([], [])
             rows = conn.execute(
                 text(
                     "SELECT sender_id, type_name, timestamp, data FROM events "
