@@ -56,10 +56,12 @@ from bot.text.timeparse import (
     SERVICE_HOURS_TEXT,
     TimeParseError,
     after_correction,
+    bare_weekday,
     day_named,
     parse_time,
     part_of,
     say_day,
+    shift_days,
     say_window,
     say_window_with_hours,
     window_start,
@@ -88,6 +90,9 @@ TASK_SLOTS = (
     "booking_request",
     "booking_day_said",
 )
+# The booking a caller named after hearing her list ("洗澡那个"), for the change or cancel she
+# asks for next; any new request forgets it.
+POINTED_SLOT = "booking_pointed"
 # Intents that leave a booking form for a rule of their own (human, emergency, scam).
 INTERRUPT_INTENTS = {"request_human"} | safety.LAYER_INTENTS
 YES_NO_SLOTS = ("booking_confirm", "booking_address_ok")
@@ -269,7 +274,7 @@ class BookingFormValidation(FormValidation):
             and not _identity_answer_read_as_alarm(requested, tracker)
         ):
             return []  # rejected: the rules for a human / an emergency take over
-        slots = {name: tracker.get_slot(name) for name in IDENTITY_SLOTS + TASK_SLOTS}
+        slots = {name: tracker.get_slot(name) for name in IDENTITY_SLOTS + TASK_SLOTS + (POINTED_SLOT,)}
         turn = Turn(dispatcher, tracker, form, slots, requested=requested)
         if requested and not _fresh_user_answer(tracker, form):
             # back in the form after an action (e.g. the time was taken meanwhile): no answer
@@ -304,6 +309,22 @@ class BookingFormValidation(FormValidation):
             # 上门洗澡要自己出钱吗 read as a booking: the price list answers, 帮我预约 offers
             if answer_price_question(dispatcher, tracker, text):
                 return [SlotSet("booking_aborted", "question"), SlotSet("requested_slot", None)]
+        pointed = self.listed_booking_named(tracker, text) if requested is None else None
+        if pointed is not None:
+            # "陪诊那个" just after her bookings were read out: that one, not a new booking;
+            # asked whether to change or cancel it (one question)
+            dispatcher.utter_message(
+                text=WORDING.format("reference.what_to_do", booking=pointed.spoken),
+                buttons=[
+                    {"title": WORDING.text("reference.change_it"), "payload": "/reschedule_booking"},
+                    {"title": WORDING.text("reference.cancel_it"), "payload": "/cancel_booking"},
+                ],
+            )
+            return [
+                SlotSet("booking_aborted", "question"),
+                SlotSet(POINTED_SLOT, pointed.reference),
+                SlotSet("requested_slot", None),
+            ]
         if (
             requested is None
             and self.answers_price_questions
@@ -378,6 +399,9 @@ class BookingFormValidation(FormValidation):
         """At activation: who is calling, and anything already said (service, time, the
         elder's name and ID digits): nothing said up front is asked for again."""
         turn.set("booking_request", (text or "")[:300] or None)
+        pointed = turn.get(POINTED_SLOT)
+        if pointed:
+            turn.set(POINTED_SLOT, None)  # used by this request or by none
         self.forget_other_elder(turn, text)
         self.identify_from_phone(turn, text)
         if turn.elder_id is None and not turn.get("booking_candidate") and not turn.get("booking_aborted"):
@@ -401,6 +425,26 @@ class BookingFormValidation(FormValidation):
             service = bt.service_from_text(text, entity_values(turn.tracker, "service_type"))
             if service:
                 turn.set("booking_service", service)
+        if pointed and "booking_reference" in self.task_order and turn.elder_id is not None:
+            self.take_pointed(turn, pointed)
+
+    def take_pointed(self, turn: Turn, reference: str) -> None:
+        """The booking she named after her list ("洗澡那个" -> "改到礼拜五"), unless this
+        request names another one."""
+        views = booking.list_bookings(turn.elder_id)
+        named = _choose_booking(views, self.booking_words(turn), ordinals=False)
+        if (named is None or named.reference == reference) and any(v.reference == reference for v in views):
+            turn.set("booking_reference", reference)
+
+    def listed_booking_named(self, tracker: Tracker, text: str) -> Optional[booking.BookingView]:
+        """The booking a new-booking request names when it comes right after the caller
+        heard her bookings and says no new day ("陪我去医院那个"): None otherwise."""
+        if not self.answers_price_questions or text.startswith("/") or _NEW_AGAIN.search(text):
+            return None
+        elder_id = tracker.get_slot("booking_elder_id")
+        if not elder_id or day_named(text) is not None or not _after_listing(tracker):
+            return None
+        return _choose_booking(booking.list_bookings(int(elder_id)), text, ordinals=False)
 
     def elder_named(self, turn: Turn, text: str) -> Optional[str]:
         """The full name of the elder a request names, if it names one: said with a cue
@@ -945,8 +989,7 @@ class BookingFormValidation(FormValidation):
         first_reading = turn.requested != "booking_reference"
         if self.day_names_booking:
             day = _said_day(text)
-            same_day = [b for b in bookings if day is not None and b.window_start.date() == day]
-            named = _narrowed(same_day, text)
+            named = _narrowed(_on_days(bookings, text), text)
             if len(named) == 1:  # 明天的不用来了: that one (read back before anything is done)
                 turn.set("booking_reference", named[0].reference)
                 return True
@@ -973,6 +1016,43 @@ class BookingFormValidation(FormValidation):
 
     def summary(self, turn: Turn) -> str:  # pragma: no cover - per form
         return ""
+
+
+# "再约一次", "另外约个", "还要约": a new booking even right after the list
+_NEW_AGAIN = re.compile(r"再|另外|另约|新约|还要|还想|也要|也约|多约")
+
+
+def _after_listing(tracker: Tracker) -> bool:
+    """Whether the assistant's last action before this message read out her bookings."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            if seen_user:
+                return False
+            seen_user = True
+        elif seen_user and kind == "action" and event.get("name") != "action_listen":
+            return event.get("name") == "action_query_booking_submit"
+    return False
+
+
+def _days_meant(text: str) -> set[dt.date]:
+    """The days a text may mean when it names a booking already made: the day it names,
+    and for a weekday alone ("礼拜一那个") next week's too; empty when it names none."""
+    day = _said_day(text)
+    if day is None:
+        return set()
+    try:
+        bare = bare_weekday(text)
+    except TimeParseError:
+        bare = False
+    return {day, day + dt.timedelta(days=7)} if bare else {day}
+
+
+def _on_days(views: list[booking.BookingView], text: str) -> list[booking.BookingView]:
+    """The views on the day a text names (for a weekday alone, this week's or next week's)."""
+    days = _days_meant(text)
+    return [v for v in views if v.window_start.date() in days]
 
 
 def _said_day(text: str) -> Optional[dt.date]:
@@ -1002,8 +1082,8 @@ def _narrowed(views: list[booking.BookingView], text: str) -> list[booking.Booki
 
 def _names_other(view: booking.BookingView, text: str) -> bool:
     """Whether a request names a day, half day or service the booking does not have."""
-    day = _said_day(text)
-    return (day is not None and view.window_start.date() != day) or not _narrowed([view], text)
+    days = _days_meant(text)
+    return (bool(days) and view.window_start.date() not in days) or not _narrowed([view], text)
 
 
 def _choose_booking(
@@ -1026,7 +1106,8 @@ def _choose_booking(
         wanted = None
     candidates = bookings
     if wanted is not None:
-        same_day = [v for v in bookings if v.window_start.date() == wanted.day]
+        days = _days_meant(text) or {wanted.day}
+        same_day = [v for v in bookings if v.window_start.date() in days]
         if wanted.part is not None:
             same_day = [v for v in same_day if part_of(v.window_start) == wanted.part]
         if not same_day:
@@ -1240,9 +1321,12 @@ class ValidateRescheduleBookingForm(BookingFormValidation):
         return "validate_reschedule_booking_form"
 
     def time_in_request(self, request: str) -> Optional[str]:
-        """Only the time after 改到 / 换到 is the new one; a day before it names the booking."""
+        """Only the time after 改到 / 换到 is the new one; a day before it names the booking.
+        "往后推一天" moves it from its own day (answer_time reads it)."""
         tail = after_correction(request)
-        return super().time_in_request(tail) if tail != request else None
+        if tail == request:
+            return request if shift_days(request) else None
+        return super().time_in_request(tail)
 
     def correct(self, turn: Turn, text: str, intent: Optional[str]) -> Optional[bool]:
         timed = self.correct_time(turn, text, intent)
@@ -1271,8 +1355,19 @@ class ValidateRescheduleBookingForm(BookingFormValidation):
     def answer_time(
         self, turn: Turn, text: str, intent: Optional[str], day_if_missing: Optional[dt.date] = None
     ) -> Optional[bool]:
-        """A half day alone ("上午改成下午", "改下午") keeps the booking's own day."""
+        """A half day alone ("上午改成下午", "改下午") keeps the booking's own day; "往后推一天",
+        "提前两天" count from it."""
         view = _view(turn)
+        shift = shift_days(text)
+        named = day_named(after_correction(text)) if shift else None
+        if view is not None and shift and (named is None or view.window_start.date() in _days_meant(text)):
+            turn.set("booking_service", view.service_name)
+            own = view.window_start
+            part = _HALF_DAY.search(after_correction(text))
+            moved = window_start(
+                own.date() + dt.timedelta(days=shift), part.group(0) if part else part_of(own)
+            )
+            return super().answer_time(turn, say_window(moved), intent)
         if view is not None:
             turn.set("booking_service", view.service_name)
             if day_if_missing is None and not turn.get("booking_day_said"):

@@ -16,6 +16,7 @@ from actions.booking import (
     ActionBookServiceSubmit,
     ValidateBookServiceForm,
     ValidateCancelBookingForm,
+    ValidateRescheduleBookingForm,
 )
 from bot import clock
 from bot.booking import ledger as booking
@@ -423,6 +424,93 @@ def test_choose_booking_by_half_day_service_or_the_one_just_made():
     assert _choose_booking(views, "预约号二二二二二二") is pm
     assert _choose_booking(views, "送饭那个") is None  # she has none: never another one
     assert _choose_booking([pm], "上午洗澡那个") is None
+
+
+def test_a_weekday_alone_names_next_weeks_visit_when_this_weeks_day_has_none():
+    from actions.booking import _choose_booking, _names_other
+
+    today = clock.today()
+    # the same weekday as today, next week: "礼拜X那个" said today means that visit
+    next_week = today + dt.timedelta(days=7)
+    weekday = "一二三四五六日"[today.weekday()]
+    clean = _view("333333", dt.datetime.combine(next_week, dt.time(13)), "助洁", 1)
+    bath = _view("444444", dt.datetime.combine(today + dt.timedelta(days=3), dt.time(8)), "助浴", 2)
+    assert _choose_booking([clean, bath], f"搞卫生的，礼拜{weekday}那个") is clean
+    assert not _names_other(clean, f"星期{weekday}那个")
+    # said with 下, it is next week's anyway; said with 这, only this week's
+    assert _choose_booking([clean, bath], f"下礼拜{weekday}的") is clean
+    assert _choose_booking([clean, bath], f"这礼拜{weekday}的") is None
+
+
+def _after_list(text: str) -> list:
+    """Events: her bookings were just read out, then she says `text`."""
+    latest = {"text": text, "intent": {"name": "book_service", "confidence": 0.9}, "entities": []}
+    return [
+        {"event": "action", "name": "action_query_booking_submit"},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": text, "parse_data": latest},
+    ]
+
+
+def test_a_listed_booking_named_again_is_asked_about_not_booked_again(db_url):
+    start = dt.datetime.combine(clock.today() + dt.timedelta(days=4), dt.time(8))
+    made = booking.book(1, "bath", start, "web", "unit:pointed")
+    said = "搓澡那个"
+    messages, slots = run(
+        ValidateBookServiceForm(),
+        tracker(said, {"booking_elder_id": "1"}, intent="book_service", events=_after_list(said)),
+    )
+    assert "改时间" in texts(messages) and "取消" in texts(messages)
+    assert slots["booking_aborted"] == "question" and slots["booking_pointed"] == made.reference
+    # the change asked for next starts from that booking
+    _, slots = run(
+        ValidateRescheduleBookingForm(),
+        tracker(
+            "往后挪到下个月3号",
+            {"booking_elder_id": "1", "booking_person_name": "张桂兰", "booking_pointed": made.reference},
+            form="reschedule_booking_form",
+        ),
+    )
+    assert slots["booking_reference"] == made.reference and slots["booking_pointed"] is None
+    # a new day, or "再约一次", is a new booking as before; so is the same words without the list
+    for text, events in (
+        ("搓澡那个，下礼拜五再来一次", _after_list("搓澡那个，下礼拜五再来一次")),
+        ("搓澡那个，再约一次", _after_list("搓澡那个，再约一次")),
+        (said, None),  # no list just read out
+    ):
+        _, slots = run(
+            ValidateBookServiceForm(),
+            tracker(text, {"booking_elder_id": "1"}, intent="book_service", events=events),
+        )
+        assert "booking_pointed" not in slots and slots.get("booking_aborted") is None, text
+
+
+def test_a_move_by_days_counts_from_the_visits_own_day(db_url):
+    from bot.text.timeparse import say_window
+
+    start = dt.datetime.combine(clock.today() + dt.timedelta(days=6), dt.time(13))
+    made = booking.book(1, "bath", start, "web", "unit:shift")
+    _, slots = run(
+        ValidateRescheduleBookingForm(),
+        tracker(
+            "洗澡那个，往后再推两天",
+            {"booking_elder_id": "1", "booking_person_name": "张桂兰"},
+            form="reschedule_booking_form",
+        ),
+    )
+    assert slots["booking_reference"] == made.reference
+    moved = start + dt.timedelta(days=2)
+    assert slots["booking_time"] == moved.isoformat(), slots
+    assert say_window(moved) in slots["booking_summary"] and slots["requested_slot"] == "booking_confirm"
+
+
+def test_a_service_named_beats_a_place_or_reason_that_only_hints_at_one():
+    from bot.booking.text import service_from_text
+
+    assert service_from_text("礼拜五扫地擦窗那个，我闺女那天带我上医院，往后挪挪") == "助洁"
+    assert service_from_text("洗澡那个不要了，我住医院了") == "助浴"
+    assert service_from_text("我要去医院复查，找个人陪我") == "助医陪诊"  # the hint alone
+    assert service_from_text("想约个人给我妈剪剪头发") == "上门理发"
 
 
 def test_a_phone_tail_said_with_the_request_is_not_taken_for_the_id_digits(db_url):

@@ -156,6 +156,38 @@ def test_the_morning_one_of_two_on_the_same_day_is_moved(stack, sender, db, fres
     assert "改好了" in reply and "助浴" in reply and shown(new) in reply, reply
 
 
+def test_a_booking_named_after_the_list_is_moved_not_booked_again(stack, sender, db, fresh_sender):
+    d, new = day(23), day(25)
+    book(stack, db, fresh_sender(), CHEN, "推拿按摩", f"{said(d)}下午")
+    before = rows(db, "select count(*) from bookings where elder_id = 4 and status = 'booked'")[0][0]
+    say = lambda msg: stack.chat_text(sender, msg)  # noqa: E731
+    reply = say("我是陈志明，尾号0031，帮我看看我都约了些什么")
+    assert "验证码" in reply, reply
+    reply = say(code(db, CHEN[1]))
+    assert "康复护理" in reply and shown(d) in reply, reply
+    reply = say("按摩的那个")
+    assert "改时间" in reply and "取消" in reply and "预约好了" not in reply, reply
+    reply = say(f"改到{said(new)}下午吧")
+    assert "康复护理" in reply and shown(new) in reply and "对吗" in reply, reply
+    reply = say("对")
+    assert "改好了" in reply, reply
+    after = rows(db, "select count(*) from bookings where elder_id = 4 and status = 'booked'")[0][0]
+    assert after == before  # moved, not a second booking
+
+
+def test_a_weekday_alone_finds_next_weeks_visit(stack, sender, db, fresh_sender):
+    from bot import clock
+
+    d = clock.today() + dt.timedelta(days=7)  # the same weekday as today, next week
+    weekday = "一二三四五六日"[d.weekday()]
+    book(stack, db, fresh_sender(), LIU, "擦窗户搞卫生", f"{said(d)}上午")
+    say = lambda msg: stack.chat_text(sender, msg)  # noqa: E731
+    reply = say(f"我刘淑芬，尾号0048，礼拜{weekday}来打扫的那个，我那天要去医院，帮我推后一天")
+    assert "验证码" in reply, reply
+    reply = say(code(db, LIU[1]))
+    assert "没有您的" not in reply and "助洁" in reply and shown(d) in reply, reply
+
+
 def test_the_booking_just_made_is_the_one_cancelled(stack, sender, db, fresh_sender):
     book(stack, db, fresh_sender(), LIU, "送餐", f"{said(day(19))}上午")
     book(stack, db, fresh_sender(), LIU, "陪诊", f"{said(day(20))}下午")

@@ -163,3 +163,42 @@ def test_a_phone_number_with_the_country_code():
 
     assert bt.phone_from_text("她手机是 +86 138 0000 0004") == "13800000004"
     assert bt.phone_from_text("0086-13800000005") == "13800000005"
+
+
+@pytest.mark.parametrize(
+    "text, bare",
+    [
+        ("礼拜三那个打扫的", True),
+        ("周五上午那个", True),
+        ("星期天的洗澡", True),
+        ("下礼拜三那个", False),
+        ("这周五的", False),
+        ("11月25号星期三那个", False),  # the date decides
+        ("明天那个", False),
+        ("上午那个", False),  # no day at all
+        ("周二，不对，下周二", False),  # the correction decides
+    ],
+)
+def test_bare_weekday_is_a_weekday_said_alone(text, bare):
+    from bot.text.timeparse import bare_weekday
+
+    assert bare_weekday(text, today=MONDAY) is bare
+
+
+@pytest.mark.parametrize(
+    "text, days",
+    [
+        ("往后推一天", 1),
+        ("能不能推迟两天", 2),
+        ("晚一天来", 1),
+        ("提前一天行吗", -1),
+        ("往后挪个三天", 3),
+        ("往后推两三天", None),  # a range: asked
+        ("后天下午", None),  # a day, not a move
+        ("三天后", None),
+    ],
+)
+def test_shift_days_moves_a_visit_from_its_own_day(text, days):
+    from bot.text.timeparse import shift_days
+
+    assert shift_days(text) == days

@@ -26,12 +26,14 @@ def _service_words() -> dict[str, dict[str, tuple[str, ...]]]:
     words: dict[str, dict[str, tuple[str, ...]]] = {}
     for name, entry in data.items():
         lists: dict[str, tuple[str, ...]] = {}
-        for key in ("says", "entity", "tokens"):
-            value = (entry or {}).get(key)
-            filled = key == "tokens" or bool(value)  # tokens may be empty
+        for key in ("says", "entity", "tokens", "hints"):
+            value = (entry or {}).get(key, [] if key == "hints" else None)
+            filled = key in ("tokens", "hints") or bool(value)  # tokens and hints may be empty
             if not (isinstance(value, list) and filled and all(isinstance(w, str) and w for w in value)):
                 raise ValueError(f"{SERVICE_WORDS_FILE.name}: {name} needs a list of words `{key}`")
             lists[key] = tuple(value)
+        if not set(lists["hints"]) <= set(lists["says"]):
+            raise ValueError(f"{SERVICE_WORDS_FILE.name}: {name}: every hint must be one of its `says`")
         words[str(name)] = lists
     return words
 
@@ -42,6 +44,12 @@ SERVICE_SYNONYMS: dict[str, tuple[str, ...]] = {
     name: tuple(dict.fromkeys(w["says"] + w["entity"])) for name, w in SERVICE_WORDS.items()
 }
 _SERVICE_ORDER = tuple(SERVICE_WORDS)  # specific first
+# Words that name a service only when nothing else does ("去医院" beside "打扫卫生的")
+_NAMING_WORDS: dict[str, tuple[str, ...]] = {
+    name: tuple(w for w in SERVICE_SYNONYMS[name] if len(w) > 1 and w not in SERVICE_WORDS[name]["hints"])
+    for name in _SERVICE_ORDER
+}
+_HINT_WORDS: dict[str, tuple[str, ...]] = {name: SERVICE_WORDS[name]["hints"] for name in _SERVICE_ORDER}
 
 
 _AFFIRM = (
@@ -131,11 +139,14 @@ def service_from_text(text: str | None, entities: list[str] | None = None) -> st
         for name in _SERVICE_ORDER:
             if name in candidate:
                 return name
-        for name in _SERVICE_ORDER:
-            if any(word in candidate for word in SERVICE_SYNONYMS[name] if len(word) > 1):
-                return name
-        if "餐" in candidate:
-            return "助餐"
+    # a word that names a service, in any candidate, before a word that only hints at one
+    for words in (_NAMING_WORDS, _HINT_WORDS):
+        for candidate in candidates:
+            for name in _SERVICE_ORDER:
+                if any(word in candidate for word in words[name]):
+                    return name
+    if any("餐" in candidate for candidate in candidates):
+        return "助餐"
     return None
 
 

@@ -351,6 +351,45 @@ def day_named(text: str | None, today: dt.date | None = None) -> dt.date | None:
     return None
 
 
+# Moving a visit by days from its own day: "往后推一天", "推迟两天", "晚一天", "提前一天"
+_SHIFT_LATER = re.compile(
+    rf"(?:往后|向后)?再?(?:推后|推迟|延后|延迟|顺延|挪后|后推|后延|推|挪|延|晚)再?(?:个)?(?P<n>{_N}{{1,2}})(?:天|日)"
+)
+_SHIFT_EARLIER = re.compile(rf"(?:往前|向前|提前|挪前|早)再?(?:挪|提)?(?:个)?(?P<n>{_N}{{1,2}})(?:天|日)")
+
+
+def shift_days(text: str | None) -> int | None:
+    """The days a caller moves a visit by, from its own day: "往后推一天" 1, "提前两天" -2;
+    None when the text moves it by no number of days."""
+    flat = re.sub(r"\s+", "", clean(text))
+    for pattern, sign in ((_SHIFT_EARLIER, -1), (_SHIFT_LATER, 1)):
+        m = pattern.search(flat)
+        said = m.group("n") if m else ""
+        if len(said) == 2 and "十" not in said and not said.isdigit():
+            return None  # "两三天": a range, asked rather than guessed
+        if m and (n := _safe_int(said)):
+            return sign * n
+    return None
+
+
+def bare_weekday(text: str | None, today: dt.date | None = None) -> bool:
+    """Whether the day a text names is a weekday alone ("礼拜一那个", not "下礼拜一" or a
+    date). Said of a booking already made, it may mean next week's: "礼拜一那个打扫" said on
+    a Monday names next Monday's visit as readily as today's."""
+    today = today or clock.today()
+    text = re.sub(r"\s+", "", clean(text))
+    for part in (after_correction(text), text):
+        day, _ = _find_day(part, today)
+        if day is None:
+            continue
+        m = _WEEK.search(part)
+        if m is None or m.group("which"):
+            return False
+        without = part[: m.start()] + part[m.end() :]
+        return _find_day(without, today)[0] is None
+    return False
+
+
 def parse_time(
     text: str | None, today: dt.date | None = None, day_if_missing: dt.date | None = None
 ) -> TimeRequest:
