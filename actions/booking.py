@@ -311,18 +311,10 @@ class BookingFormValidation(FormValidation):
                 return [SlotSet("booking_aborted", "question"), SlotSet("requested_slot", None)]
         pointed = self.listed_booking_named(tracker, text) if requested is None else None
         if pointed is not None:
-            # "陪诊那个" just after her bookings were read out: that one, not a new booking;
-            # asked whether to change or cancel it (one question)
-            dispatcher.utter_message(
-                text=WORDING.format("reference.what_to_do", booking=pointed.spoken),
-                buttons=[
-                    {"title": WORDING.text("reference.change_it"), "payload": "/reschedule_booking"},
-                    {"title": WORDING.text("reference.cancel_it"), "payload": "/cancel_booking"},
-                ],
-            )
+            # "陪诊那个" just after her bookings were read out: that one, not a new booking
             return [
+                *_ask_what_to_do(dispatcher, pointed),
                 SlotSet("booking_aborted", "question"),
-                SlotSet(POINTED_SLOT, pointed.reference),
                 SlotSet("requested_slot", None),
             ]
         if (
@@ -1022,6 +1014,19 @@ class BookingFormValidation(FormValidation):
 _NEW_AGAIN = re.compile(r"再|另外|另约|新约|还要|还想|也要|也约|多约")
 
 
+def _ask_what_to_do(dispatcher: CollectingDispatcher, view: booking.BookingView) -> List[EventType]:
+    """One question about a booking she named after her list: change it or cancel it (the
+    form she chooses next starts from it)."""
+    dispatcher.utter_message(
+        text=WORDING.format("reference.what_to_do", booking=view.spoken),
+        buttons=[
+            {"title": WORDING.text("reference.change_it"), "payload": "/reschedule_booking"},
+            {"title": WORDING.text("reference.cancel_it"), "payload": "/cancel_booking"},
+        ],
+    )
+    return [SlotSet(POINTED_SLOT, view.reference)]
+
+
 def _after_listing(tracker: Tracker) -> bool:
     """Whether the assistant's last action before this message read out her bookings."""
     seen_user = False
@@ -1644,6 +1649,37 @@ class ActionQueryBookingSubmit(Action):
             text += WORDING.format("done.free_hours_left", hours=booking.hours_text(summary.left_minutes))
         dispatcher.utter_message(text=with_anything_else(text))
         return _reset_events()
+
+
+class ActionPointAtBooking(Action):
+    """Right after her bookings were read out, a reply that is no request of its own
+    ("洗澡那个", "第二个", read as yes or as information): the booking it names is asked
+    about; anything else hears what the assistant can do, as a bare yes does."""
+
+    def name(self) -> Text:
+        return "action_point_at_booking"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        elder_id = tracker.get_slot("booking_elder_id")
+        text = latest_text(tracker)
+        chosen = None
+        names_one = bool(
+            bt.service_from_text(text)
+            or _HALF_DAY.search(text)
+            or bt.ordinal_from_text(text) is not None
+            or day_named(text) is not None
+        )
+        if elder_id and names_one and not _NEW_AGAIN.search(text):
+            views = guarded(dispatcher, "point at booking", lambda: booking.list_bookings(int(elder_id)))
+            if views is None:
+                return []
+            chosen = _choose_booking(views, text)
+        if chosen is None:
+            dispatcher.utter_message(response="utter_capabilities")
+            return []
+        return _ask_what_to_do(dispatcher, chosen)
 
 
 class ActionCancelBookingSubmit(Action):

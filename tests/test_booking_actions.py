@@ -485,6 +485,22 @@ def test_a_listed_booking_named_again_is_asked_about_not_booked_again(db_url):
         assert "booking_pointed" not in slots and slots.get("booking_aborted") is None, text
 
 
+def test_a_reply_naming_a_listed_booking_is_asked_about_whatever_it_was_read_as(db_url):
+    from actions.booking import ActionPointAtBooking
+
+    start = dt.datetime.combine(clock.today() + dt.timedelta(days=9), dt.time(13))
+    made = booking.book(1, "cleaning", start, "web", "unit:point")
+    for said in ("扫地那个", "搞卫生的"):
+        messages, slots = run(
+            ActionPointAtBooking(), tracker(said, {"booking_elder_id": "1"}, intent="affirm", events=_after_list(said))
+        )
+        assert "改时间" in texts(messages) and slots == {"booking_pointed": made.reference}, said
+    # a bare yes, or nobody identified: what the assistant can do, nothing pointed at
+    for said, known in (("好的", {"booking_elder_id": "1"}), ("扫地那个", {})):
+        messages, slots = run(ActionPointAtBooking(), tracker(said, known, intent="affirm", events=_after_list(said)))
+        assert slots == {} and messages and messages[0].get("response") == "utter_capabilities", said
+
+
 def test_a_move_by_days_counts_from_the_visits_own_day(db_url):
     from bot.text.timeparse import say_window
 
