@@ -600,7 +600,10 @@ class BookingFormValidation(FormValidation):
             turn.dispatcher.utter_message(response="utter_identity_unknown", buttons=HUMAN_BUTTONS)
             return True
         if requested == "booking_person_name":
-            name = bt.name_from_text(text, entity_values(turn.tracker, "person_name"))
+            # a name alone, or inside a sentence ("取消王秀英的那个", "给我妈张桂兰")
+            name = bt.name_from_text(text, entity_values(turn.tracker, "person_name")) or self.elder_named(
+                turn, text
+            )
             if not name:
                 # no example name: any real name could be a registered elder's
                 turn.say(WORDING.text("identity.name_not_heard"), custom={"misunderstood": True})

@@ -567,3 +567,11 @@ def test_a_time_taken_while_confirming_offers_the_nearest_and_asks_again(db_url,
         assert slots_set["requested_slot"] == "booking_time" and slots_set["booking_time"] is None
         assert slots_set["booking_confirm"] is None and slots_set["booking_question_asked"] is True
         assert slots_set["booking_time_options"]
+
+
+def test_a_name_inside_a_sentence_answers_the_name_question(db_url):
+    _, slots = run(
+        ValidateCancelBookingForm(),
+        tracker("就是要退掉刘淑芬那个上门的", {}, form="cancel_booking_form", requested="booking_person_name"),
+    )
+    assert slots["booking_person_name"] == "刘淑芬" and slots["requested_slot"] == "booking_id_last4"
