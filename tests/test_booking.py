@@ -591,6 +591,14 @@ def test_noise_the_classifier_calls_affirm_does_not_confirm_a_booking():
     assert yes_no("不对", "deny") is False
 
 
+@pytest.mark.parametrize("said", ["嗯……啊……这个这个", "呃，那个", "啊啊啊", "嗯啊嗯啊"])
+def test_hemming_and_hawing_at_a_read_back_is_asked_again(said):
+    from bot.booking.text import yes_no
+
+    assert yes_no(said, "affirm") is None and yes_no(said) is None
+    assert yes_no("嗯嗯", "affirm") is True and yes_no("嗯，是这样") is True  # a plain yes still is
+
+
 def test_find_elder_by_name_and_phone_last4(db_url):
     """手机尾号 with her name names her as the ID digits do (the code still proves it)."""
     with session_scope() as s:

@@ -334,8 +334,15 @@ _DROP_VISIT = re.compile(
 )
 
 
+# Hemming and hawing is no answer: "嗯嗯啊啊那个那个", "呃……这个", "啊啊" (a bare 嗯 is a yes)
+_HESITATION = re.compile(r"[\s,，.。…、~～]*(?:(?:嗯|啊|呃|额|唔|那个|这个)[\s,，.。…、~～]*)+")
+_HESITATION_MARK = re.compile(r"呃|额|唔|那个|这个|啊啊|嗯啊|啊嗯")
+
+
 def yes_no(text: str | None, intent: str | None = None) -> bool | None:
     if _UNSURE.search(text or ""):
+        return None
+    if _HESITATION.fullmatch(text or "") and _HESITATION_MARK.search(text or ""):
         return None
     if intent == "affirm":
         flat = (text or "").strip()
