@@ -1162,6 +1162,8 @@ def _quote_sentence(elder_id: int, service_name: str, start: dt.datetime) -> str
         elder = s.get(Elder, elder_id)
         service = booking.service_by_code_or_name(s, service_name)
         free, cost = booking.quote(s, elder, service, start)
+    if free and not cost:
+        return WORDING.format("time.quote_all_free", hours=booking.hours_text(free))
     if free:
         return WORDING.format(
             "time.quote_free_hours", hours=booking.hours_text(free), cost=booking.yuan(cost)

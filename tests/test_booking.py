@@ -172,6 +172,12 @@ def test_full_window_offers_the_nearest_free_windows(db_url):
         assert [o.start for o in options] == [o.start for o in result.alternatives]
 
 
+def test_a_visit_the_free_hours_cover_whole_says_nothing_to_pay(db_url):
+    result = booking.book(ZHANG, "cleaning", morning(4), "web", key())
+    assert result.ok and result.free_minutes_applied == 120 and result.cost_fen == 0
+    assert "不用另外付钱" in result.message and "0元" not in result.message
+
+
 def test_free_hours_run_out_then_full_price(db_url):
     results = [booking.book(ZHANG, "bath", afternoon(n), "web", key()) for n in (2, 3, 4, 5)]
     assert [r.free_minutes_applied for r in results] == [60, 60, 60, 0]

@@ -492,12 +492,15 @@ def test_a_reply_naming_a_listed_booking_is_asked_about_whatever_it_was_read_as(
     made = booking.book(1, "cleaning", start, "web", "unit:point")
     for said in ("扫地那个", "搞卫生的"):
         messages, slots = run(
-            ActionPointAtBooking(), tracker(said, {"booking_elder_id": "1"}, intent="affirm", events=_after_list(said))
+            ActionPointAtBooking(),
+            tracker(said, {"booking_elder_id": "1"}, intent="affirm", events=_after_list(said)),
         )
         assert "改时间" in texts(messages) and slots == {"booking_pointed": made.reference}, said
     # a bare yes, or nobody identified: what the assistant can do, nothing pointed at
     for said, known in (("好的", {"booking_elder_id": "1"}), ("扫地那个", {})):
-        messages, slots = run(ActionPointAtBooking(), tracker(said, known, intent="affirm", events=_after_list(said)))
+        messages, slots = run(
+            ActionPointAtBooking(), tracker(said, known, intent="affirm", events=_after_list(said))
+        )
         assert slots == {} and messages and messages[0].get("response") == "utter_capabilities", said
 
 
@@ -518,6 +521,27 @@ def test_a_move_by_days_counts_from_the_visits_own_day(db_url):
     moved = start + dt.timedelta(days=2)
     assert slots["booking_time"] == moved.isoformat(), slots
     assert say_window(moved) in slots["booking_summary"] and slots["requested_slot"] == "booking_confirm"
+
+
+def test_a_weekday_alone_and_a_move_by_days_in_one_request(db_url):
+    from bot.text.timeparse import say_window
+
+    today = clock.today()
+    start = dt.datetime.combine(today + dt.timedelta(days=7), dt.time(13))  # next week, today's weekday
+    made = booking.book(1, "bath", start, "web", "unit:weekday-shift")
+    weekday = "一二三四五六日"[today.weekday()]
+    messages, slots = run(
+        ValidateRescheduleBookingForm(),
+        tracker(
+            f"星期{weekday}洗澡那个，推迟一天好不好，星期{weekday}我孙子过生日",
+            {"booking_elder_id": "1", "booking_person_name": "张桂兰"},
+            form="reschedule_booking_form",
+        ),
+    )
+    assert "没有您的" not in texts(messages)
+    assert slots["booking_reference"] == made.reference
+    assert slots["booking_time"] == (start + dt.timedelta(days=1)).isoformat()
+    assert say_window(start + dt.timedelta(days=1)) in slots["booking_summary"]
 
 
 def test_a_service_named_beats_a_place_or_reason_that_only_hints_at_one():
@@ -572,6 +596,8 @@ def test_a_time_taken_while_confirming_offers_the_nearest_and_asks_again(db_url,
 def test_a_name_inside_a_sentence_answers_the_name_question(db_url):
     _, slots = run(
         ValidateCancelBookingForm(),
-        tracker("就是要退掉刘淑芬那个上门的", {}, form="cancel_booking_form", requested="booking_person_name"),
+        tracker(
+            "就是要退掉刘淑芬那个上门的", {}, form="cancel_booking_form", requested="booking_person_name"
+        ),
     )
     assert slots["booking_person_name"] == "刘淑芬" and slots["requested_slot"] == "booking_id_last4"

@@ -177,6 +177,8 @@ def test_a_phone_number_with_the_country_code():
         ("明天那个", False),
         ("上午那个", False),  # no day at all
         ("周二，不对，下周二", False),  # the correction decides
+        ("礼拜五那个搓澡的，礼拜五我要去女儿家", True),  # the same weekday twice
+        ("周五那个，周六也行", False),  # two weekdays: not one day alone
     ],
 )
 def test_bare_weekday_is_a_weekday_said_alone(text, bare):

@@ -548,6 +548,8 @@ def _result(booking: Booking, code: str, message: str, **extra: Any) -> BookingR
 
 
 def _cost_sentence(free_minutes: int, cost_fen: int) -> str:
+    if free_minutes and not cost_fen:
+        return WORDING.format("ledger.cost_all_free", hours=hours_text(free_minutes))
     if free_minutes:
         return WORDING.format("ledger.cost_free_hours", hours=hours_text(free_minutes), cost=yuan(cost_fen))
     return WORDING.format("ledger.cost", cost=yuan(cost_fen))

@@ -382,11 +382,13 @@ def bare_weekday(text: str | None, today: dt.date | None = None) -> bool:
         day, _ = _find_day(part, today)
         if day is None:
             continue
-        m = _WEEK.search(part)
-        if m is None or m.group("which"):
+        said = list(_WEEK.finditer(part))
+        if not said or any(m.group("which") for m in said):
             return False
-        without = part[: m.start()] + part[m.end() :]
-        return _find_day(without, today)[0] is None
+        if len({_WEEKDAY_CHARS[m.group("wd")] for m in said}) > 1:
+            return False
+        # "礼拜一那个……礼拜一我女儿要来": the same weekday said twice is still a weekday alone
+        return _find_day(_WEEK.sub("", part), today)[0] is None
     return False
 
 
