@@ -319,9 +319,8 @@ class BookingFormValidation(FormValidation):
             ]
         if (
             requested is None
-            and self.answers_price_questions
             and not text.startswith("/")
-            and self.another_office(text)
+            and (self.another_office(text) if self.answers_price_questions else self.not_a_booking(text))
             and say_referral(dispatcher, tracker, text)
         ):
             # "帮我挂个专家号" read as a booking: another office's business, said with the
@@ -367,6 +366,17 @@ class BookingFormValidation(FormValidation):
         instead or none of ours is named."""
         referral = referrals.find(text)
         return referral is not None and (referral.offer is not None or bt.service_from_text(text) is None)
+
+    @staticmethod
+    def not_a_booking(text: str) -> bool:
+        """Whether a request read as looking up, changing or cancelling a booking is about
+        another office's business instead ("我的退休金怎么还没到，帮我查查"): a referral fits and
+        it names no visit and no booking."""
+        return (
+            referrals.find(text) is not None
+            and bt.service_from_text(text) is None
+            and not _BOOKING_WORDS.search(text)
+        )
 
     def side_question(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, requested: str, text: str, answered: bool
@@ -1013,6 +1023,8 @@ class BookingFormValidation(FormValidation):
         return ""
 
 
+# Words that speak of a booking of ours (the visit, its number, its time)
+_BOOKING_WORDS = re.compile(r"约|订|预约|上门|服务|预约号|来人|阿姨|师傅")
 # "再约一次", "另外约个", "还要约": a new booking even right after the list
 _NEW_AGAIN = re.compile(r"再|另外|另约|新约|还要|还想|也要|也约|多约")
 

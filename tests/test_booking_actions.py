@@ -16,6 +16,7 @@ from actions.booking import (
     ActionBookServiceSubmit,
     ValidateBookServiceForm,
     ValidateCancelBookingForm,
+    ValidateQueryBookingForm,
     ValidateRescheduleBookingForm,
 )
 from bot import clock
@@ -601,3 +602,22 @@ def test_a_name_inside_a_sentence_answers_the_name_question(db_url):
         ),
     )
     assert slots["booking_person_name"] == "刘淑芬" and slots["requested_slot"] == "booking_id_last4"
+
+
+def test_a_lookup_that_is_another_offices_business_gets_the_referral_not_the_name_question(db_url):
+    messages, slots = run(
+        ValidateQueryBookingForm(),
+        tracker(
+            "我的养老金咋还没打到卡上，帮我查查咋回事", {}, form="query_booking_form", intent="query_booking"
+        ),
+    )
+    assert "12333" in texts(messages) and "名字" not in texts(messages)
+    assert slots["booking_aborted"] == "question" and slots["requested_slot"] is None
+    # a lookup of our own visits is a lookup, whatever else it mentions
+    messages, slots = run(
+        ValidateQueryBookingForm(),
+        tracker(
+            "帮我查查约的上门洗澡，社保卡我带着呢", {}, form="query_booking_form", intent="query_booking"
+        ),
+    )
+    assert "12333" not in texts(messages) and slots["requested_slot"] == "booking_person_name"
