@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
@@ -64,6 +65,29 @@ class ActionSessionStart(Action):
             events.append(SlotSet("caller_phone", meta["phone"]))
         events.append(ActionExecuted("action_listen"))
         return events
+
+
+# "没有了，谢谢", "没事了，谢谢你啊", "就这些，谢谢": thanks that also say there is nothing more
+_NOTHING_MORE = re.compile(
+    r"没了|没有了|没事了|没啥了|没别的|没有别的|没其他|没有其他|就这些|就这样|不用了|好了好了"
+)
+
+
+class ActionThank(Action):
+    """Thanks: "不客气" and whether there is anything else, or goodbye when the thanks say
+    there is nothing more (asking again would loop)."""
+
+    def name(self) -> Text:
+        return "action_thank"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        if _NOTHING_MORE.search(latest_text(tracker)):
+            dispatcher.utter_message(response="utter_goodbye")
+        else:
+            dispatcher.utter_message(response="utter_thank")
+        return []
 
 
 class ActionRepeat(Action):

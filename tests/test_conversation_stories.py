@@ -43,8 +43,6 @@ KNOWN_WRONG = {
     "the caller thinks of hurting herself (action_safety_check)",
     "an unsure policy answer, the caller says yes, put me through": "'行，那麻烦帮我转过去' after the offer of an advisor is nlu_fallback: the caller is "
     "asked to rephrase instead of being handed over",
-    "no more questions, with thanks, after a booking query": "'没有了，谢谢' is read as thank: utter_thank asks 还有别的事吗 again instead of "
-    "utter_goodbye",
 }
 
 
