@@ -62,6 +62,7 @@ from bot.text.timeparse import (
     part_of,
     say_day,
     shift_days,
+    weekday_in_week_of,
     say_window,
     say_window_with_hours,
     window_start,
@@ -1391,6 +1392,8 @@ class ValidateRescheduleBookingForm(BookingFormValidation):
             )
             return super().answer_time(turn, say_window(moved), intent)
         if view is not None:
+            # "礼拜一那个改到礼拜二": the Tuesday of that visit's week, not this week's
+            text = weekday_in_week_of(text, view.window_start.date())
             turn.set("booking_service", view.service_name)
             if day_if_missing is None and not turn.get("booking_day_said"):
                 day_if_missing = view.window_start.date()

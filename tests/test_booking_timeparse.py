@@ -204,3 +204,19 @@ def test_shift_days_moves_a_visit_from_its_own_day(text, days):
     from bot.text.timeparse import shift_days
 
     assert shift_days(text) == days
+
+
+@pytest.mark.parametrize(
+    "text, visit, moved",
+    [
+        ("改到礼拜二下午", dt.date(2026, 11, 30), "改到12月1号下午"),  # next week's visit: its Tuesday
+        ("周三上午吧", dt.date(2026, 11, 27), "11月25号上午吧"),  # this week's visit: this Wednesday
+        ("从星期一换到星期四", dt.date(2026, 12, 7), "从星期一换到12月10号"),  # only the new day
+        ("下礼拜二", dt.date(2026, 11, 30), "下礼拜二"),  # said with 下: as said
+        ("礼拜一", dt.date(2026, 11, 25), "礼拜一"),  # that week's Monday is past: as said
+    ],
+)
+def test_a_weekday_alone_moves_a_visit_within_its_own_week(text, visit, moved):
+    from bot.text.timeparse import weekday_in_week_of
+
+    assert weekday_in_week_of(text, visit, today=MONDAY + dt.timedelta(days=1)) == moved

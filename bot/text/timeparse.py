@@ -392,6 +392,24 @@ def bare_weekday(text: str | None, today: dt.date | None = None) -> bool:
     return False
 
 
+def weekday_in_week_of(text: str, week_of: dt.date, today: dt.date | None = None) -> str:
+    """`text` with a weekday said alone ("改到礼拜二") replaced by that day of the week of
+    `week_of` ("12月1号"), when that day is not past: a visit moved "to Tuesday" stays in its
+    own week. Otherwise `text` unchanged."""
+    today = today or clock.today()
+    tail = after_correction(text)
+    if tail != text and text.endswith(tail):  # "从礼拜一改到礼拜二": only the new day
+        return text[: len(text) - len(tail)] + weekday_in_week_of(tail, week_of, today)
+    if not bare_weekday(text, today):
+        return text
+    monday = week_of - dt.timedelta(days=week_of.weekday())
+    days = {monday + dt.timedelta(days=_WEEKDAY_CHARS[m.group("wd")]) for m in _WEEK.finditer(text)}
+    if len(days) != 1 or min(days) < today:
+        return text
+    (day,) = days
+    return _WEEK.sub(f"{day.month}月{day.day}号", text)
+
+
 def parse_time(
     text: str | None, today: dt.date | None = None, day_if_missing: dt.date | None = None
 ) -> TimeRequest:
