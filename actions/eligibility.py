@@ -81,7 +81,12 @@ _NOT_HEARD = re.compile(r"没听.{0,6}(说|讲|提)|没(说|讲|提)(过|起)|�
 
 
 def is_unsure_about(text: str) -> bool:
-    return factlib.is_dont_know(text) and bool(_NOT_HEARD.search(text or ""))
+    """A don't-know that names a value only as a guess or as what the caller has not heard
+    of ("应该算一般吧，我也不太清楚", "好像是低保吧，说不准", "不清楚是不是特困"): unknown,
+    never the value."""
+    if not factlib.is_dont_know(text):
+        return False
+    return bool(_NOT_HEARD.search(text or "") or _HEDGE.search(text or ""))
 
 
 # What to say when an answer could not be used: an example of a good answer.
@@ -145,14 +150,36 @@ def collected_facts(tracker: Tracker) -> dict:
         value = tracker.get_slot(slot)
         if value is not None and is_validated(fact, value):
             out[fact] = value
-    if tracker.get_slot("elig_age_approximate"):
+    approximate = tracker.get_slot("elig_age_approximate")
+    if approximate:
         out["age_approximate"] = True
+        upper = age_upper(approximate)
+        if upper is not None:
+            out["age_upper"] = upper
     return out
+
+
+def age_upper(approximate: Any) -> int | None:
+    """The top of an age said as a range: the slot elig_age_approximate holds True for an
+    age said "about" (八十岁左右) and the range's highest age for 七八十岁 (the age slot holds
+    its lowest)."""
+    if isinstance(approximate, bool) or not isinstance(approximate, (int, float)):
+        return None
+    return int(approximate)
+
+
+def approximate_slot(reading: factlib.AgeReading) -> bool | int | None:
+    """What elig_age_approximate holds for an age reading (see age_upper)."""
+    if reading.upper is not None:
+        return reading.upper
+    return True if reading.approximate else None
 
 
 def fact_events(found: dict, only_empty: Tracker | None = None) -> dict:
     """Slot values for facts read from a sentence (never overwriting answered slots)."""
     slots: dict = {}
+    if "age_upper" in found:  # a range: the slot holds its top (see age_upper)
+        found = {k: (found["age_upper"] if k == "age_approximate" else v) for k, v in found.items()}
     for fact, value in found.items():
         if fact == "age_approximate":
             slot = "elig_age_approximate"
@@ -166,7 +193,10 @@ def fact_events(found: dict, only_empty: Tracker | None = None) -> dict:
 def readback(slots: dict, who: str) -> str:
     """Numbers and choices read back, so a mishearing is caught at once."""
     parts = []
-    if slots.get("elig_age") not in (None, factlib.DONT_KNOW):
+    upper = age_upper(slots.get("elig_age_approximate"))
+    if slots.get("elig_age") not in (None, factlib.DONT_KNOW) and upper is not None:
+        parts.append(WORDING.format("readback.age_range", who=who, low=slots["elig_age"], high=upper))
+    elif slots.get("elig_age") not in (None, factlib.DONT_KNOW):
         approx = WORDING.text("readback.age_approximate") if slots.get("elig_age_approximate") else ""
         parts.append(WORDING.format("readback.age", who=who, age=slots["elig_age"], approx=approx))
     street = slots.get("elig_street")
@@ -435,8 +465,14 @@ class ValidateEligibilityForm(FormValidation):
             log.exception("eligibility: unusable collected facts %s", sorted(facts))
             missing = []
         slots += [FACT_SLOTS[f] for f in missing if f in FACT_SLOTS]
-        # What was just said must be validated even if it answers the last open question.
-        slots += [s for s in tracker.slots_to_validate() if s in SLOT_FACTS and s not in slots]
+        # What was just said must be validated even if it answers the last open question; a
+        # slot the validation has just cleared (the birth date an exact age made moot) is not
+        # a question to ask.
+        slots += [
+            s
+            for s in tracker.slots_to_validate()
+            if s in SLOT_FACTS and s not in slots and tracker.get_slot(s) is not None
+        ]
         return slots
 
     # -- shared handling of one answer -------------------------------------------------
@@ -537,7 +573,7 @@ class ValidateEligibilityForm(FormValidation):
         if reading is None:
             return self._answer("elig_age", value, None, tracker, dispatcher)
         extra = {
-            "elig_age_approximate": True if reading.approximate else None,
+            "elig_age_approximate": approximate_slot(reading),
             "elig_birth_date": reading.birth_date.isoformat() if reading.birth_date else None,
         }
         return self._answer("elig_age", value, reading.age, tracker, dispatcher, extra)

@@ -104,10 +104,17 @@ _NOT_NUMBERS = (
 )
 
 
+# Dialect words of not having, said the standard way before any reader looks (Jiang-Huai and
+# south-western Mandarin 没得 = 没有: "没得低保", "没得残疾证"; 没得说 "excellent" stays).
+_DIALECT_NEGATIONS = ((re.compile(r"没得(?!说)"), "没有"),)
+
+
 def clean(text: str | None) -> str:
     if not text:
         return ""
     text = unicodedata.normalize("NFKC", str(text))
+    for pattern, standard in _DIALECT_NEGATIONS:
+        text = pattern.sub(standard, text)
     return re.sub(r"\s+", "", text)
 
 
@@ -154,6 +161,8 @@ class AgeReading:
     approximate: bool = False
     birth_date: dt.date | None = None
     birth_year: int | None = None
+    # a range said in words (七八十岁 -> 70..89): `age` is its lowest age, `upper` its highest
+    upper: int | None = None
 
 
 _DATE = re.compile(r"((?:19|20)?\d{2})年(\d{1,2})月(\d{1,2})[日号]?")
@@ -193,11 +202,49 @@ def read_age(text: str | None, on: dt.date | None = None) -> AgeReading | None:
     return _read_age(text, on)
 
 
+_CN_DIGIT = {ch: i for i, ch in enumerate("零一二三四五六七八九")}
+# Two neighbouring numerals as a range (Chinese says "seventy or eighty" that way): 七八十岁
+# (70..89), 八九十 (80..99), 七十八九岁 (78..79); in digits 70到80岁, 78、79岁, 七十至八十岁.
+_RANGE_TENS = re.compile(r"([一二三四五六七八九])([一二三四五六七八九])十(?![一二三四五六七八九])")
+_RANGE_UNITS = re.compile(r"([一二三四五六七八九])十([一二三四五六七八九])([一二三四五六七八九])")
+_RANGE_DIGITS = re.compile(r"(?<![\d.])(\d{2,3})(?:周?岁)?(?:到|至|-|~|～|—|、|或者?)(\d{2,3})(?:周?岁|了|$)")
+
+
+# what follows a number that is not an age ("住了七八十年", "四五十年代", "七八十块")
+_NOT_AN_AGE_AFTER = "年块元斤平米号万个分点次层楼栋"
+
+
+def _age_range(t: str) -> AgeReading | None:
+    """An age said as a range of two neighbouring numbers, as (lowest, highest)."""
+    for pattern in (_RANGE_TENS, _RANGE_UNITS, _RANGE_DIGITS):
+        m = pattern.search(t)
+        if m and t[m.end() : m.end() + 1] and t[m.end()] in _NOT_AN_AGE_AFTER:
+            return None
+    low = high = None
+    m = _RANGE_TENS.search(t)
+    if m and _CN_DIGIT[m.group(2)] == _CN_DIGIT[m.group(1)] + 1:
+        low, high = _CN_DIGIT[m.group(1)] * 10, _CN_DIGIT[m.group(2)] * 10 + 9
+    m = None if low is not None else _RANGE_UNITS.search(t)
+    if m and _CN_DIGIT[m.group(3)] == _CN_DIGIT[m.group(2)] + 1:
+        tens = _CN_DIGIT[m.group(1)] * 10
+        low, high = tens + _CN_DIGIT[m.group(2)], tens + _CN_DIGIT[m.group(3)]
+    m = None if low is not None else _RANGE_DIGITS.search(t)
+    if m and 0 < int(m.group(2)) - int(m.group(1)) <= 20:
+        low, high = int(m.group(1)), int(m.group(2))
+    if low is None or high is None or not (MIN_AGE <= low and high <= MAX_AGE):
+        return None
+    return AgeReading(low, True, upper=high)
+
+
 def _read_age(text: str | None, on: dt.date | None = None) -> AgeReading | None:
     on = on or today()
     t = to_digits(text)
     if not t:
         return None
+    if not _DATE.search(t) and not _ISO.search(t) and not re.search(r"(?:19|20)?\d{2}年", t):
+        ranged = _age_range(t)
+        if ranged is not None:
+            return ranged
     for pattern in (_ISO, _DATE):
         m = pattern.search(t)
         if m:
@@ -257,7 +304,10 @@ def parse_age(text: str | None, on: dt.date | None = None) -> int | None:
 # --- words --------------------------------------------------------------------------------
 
 # The words of not knowing, for every reader of answers (a fact, an ID number, a choice).
-DONT_KNOW_WORDS = re.compile(r"不知道|不清楚|说不好|说不清|不确定|不晓得|不了解|搞不清|忘了|记不得|没印象")
+DONT_KNOW_WORDS = re.compile(
+    r"不(太|大|是很|怎么)?(知道|清楚|确定|了解|晓得)|说不(好|清|准)|拿不准|吃不准|不好说|"
+    r"搞不清|忘了|记不得|没印象|心里没(数|底)"
+)
 
 
 def is_dont_know(text: str | None) -> bool:
@@ -296,20 +346,32 @@ _ECONOMIC = [
     (r"(?<!不是)(?<!没有)(?<!不吃)(?<!没吃)(?<!没)低保", "低保"),
     (
         r"(?<!不)(?<!没有)(?<!没)(经济|生活|家里|家庭|日子)(比较|很|挺|有点|非常)?困难|手头紧|没(什么|啥)钱|收入(很|比较)?低|"
-        r"(?<!不)穷",
+        r"(?<!不)穷|"
+        # a bare 困难 said to the money question ("困难，但没有低保", "挺困难的"); not 不(算)困难
+        r"(?<![不没])(?<!不算)(?<!没有)(?<!不是)(比较|很|挺|有点|非常|蛮|怪)?困难(?!吗)|紧巴",
         "经济困难",
     ),
     (
-        r"不是低保|没有低保|不吃低保|没吃低保|没低保|都不是|没有困难|不困难|普通|一般|还行|还可以|"
+        r"不是低保|没有低保|不吃低保|没吃低保|没低保|都不是|没有困难|不困难|不是困难|普通|一般|还行|还可以|"
         r"退休金|退休工资|养老金|有工资|有收入|过得去|够用|都没有|不是$|没有$|没$|不是的|^否|^无$",
         "普通",
     ),
 ]
 
 
+# 低保 with a negation a few words before it ("没评上低保", "没有吃上低保", "不是吃低保的",
+# "没申请到低保"): said as "没有低保", which the table reads as not 低保.
+_NEGATED_DIBAO = re.compile(
+    r"(没|不|未)[^，,。；;！!？?低]{0,4}低保(?!边缘)|"
+    # or after it: "申请过低保没批下来", "低保还没评上"
+    r"低保(?!边缘)[^，,。；;！!？?]{0,6}(没|未)有?(批|评|办|通过|下来|成|给)|低保(?!边缘)不(给|批)"
+)
+
+
 def parse_economic_status(text: str | None) -> str | None:
-    """吃低保的 -> 低保; 特困户/五保 -> 特困; 低保边缘 -> 低保边缘; 有退休金/都不是 -> 普通."""
-    return _read(text, _ECONOMIC)
+    """吃低保的 -> 低保; 特困户/五保 -> 特困; 低保边缘 -> 低保边缘; 有退休金/都不是 -> 普通;
+    挺困难的，没评上低保 -> 经济困难; 低保没批下来 -> not 低保."""
+    return _read(_NEGATED_DIBAO.sub("没有低保", clean(text)), _ECONOMIC)
 
 
 _CARE = [
@@ -348,7 +410,7 @@ _DEMENTIA_YES = (
 )
 _DEMENTIA_NO = (
     r"没有(痴呆|失智|糊涂)|不(痴呆|糊涂)|没(痴呆|失智|糊涂)|脑子(清楚|好|灵|清醒)|"
-    r"头脑清楚|清醒|记性(还|挺|很)?好|不糊涂"
+    r"头脑清楚|清醒|记性(还|挺|很)?好|不糊涂|不是(老年)?(痴呆|失智|糊涂)|算不上(痴呆|失智)"
 )
 
 
@@ -550,7 +612,8 @@ def pronoun(relation: str | None) -> str:
 
 def extract_facts(text: str | None, on: dt.date | None = None) -> dict[str, Any]:
     """Every fact a free sentence gives away, in Elder.facts() keys (plus
-    `age_approximate` when the age was a guess such as 快九十了)."""
+    `age_approximate` when the age was a guess such as 快九十了, and `age_upper` when it
+    was a range such as 七八十岁: the age is then somewhere from `age` to `age_upper`)."""
     facts: dict[str, Any] = {}
     reading = read_age(text, on)
     if reading:
@@ -559,6 +622,8 @@ def extract_facts(text: str | None, on: dt.date | None = None) -> dict[str, Any]
             facts["birth_date"] = reading.birth_date.isoformat()
         if reading.approximate:
             facts["age_approximate"] = True
+        if reading.upper is not None:
+            facts["age_upper"] = reading.upper
     for key, parser in (
         ("street", parse_street),
         ("economic_status", parse_economic_status),
