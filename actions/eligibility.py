@@ -328,6 +328,27 @@ def asked_with_rules(text: str) -> list[str]:
     return [pid for pid in asked if pid in ruled]
 
 
+# "我妈七十七了，住朝天宫，家庭养老床位她能申请吗": whether a person said with her age or
+# street can have a program the rules decide is a check, whichever intent the classifier
+# chose; the cited answer still comes first (ActionEligibilityStart). "怎么申请" asks the way,
+# not whether: it stays a policy question.
+_CAN_THEY = re.compile(
+    r"(能|可以|可不可以|能不能|能否|够不够|够格|有没有资格|符合)[^，,。；;？?]{0,6}"
+    r"(申请|享受|办|用|领|参加|报名|装|做)"
+)
+_HOW = re.compile(r"怎么|如何|怎样|流程|手续|在哪|哪里|找谁|多少钱|材料")
+
+
+def wants_check(text: str) -> bool:
+    """True for a question whether a person (said with her age or street) can have a
+    program that the eligibility rules decide."""
+    if not text or not _CAN_THEY.search(text) or _HOW.search(text):
+        return False
+    if not {"age", "street"} & facts_said(text).keys():
+        return False
+    return bool(asked_with_rules(text))
+
+
 # Words of a check ("能享受什么", "有没有补贴"): a sentence with none of them that another
 # office handles ("借钱不还能不能告他") gets the referral instead of a check.
 _CHECK_WORDS = re.compile(r"享受|补贴|补助|照顾|待遇|福利|资格|符合|能领|能拿|条件|帮扶|救助|政策")

@@ -14,7 +14,7 @@ import threading
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
@@ -26,6 +26,7 @@ from actions.common import (
     latest_text,
     say_referral,
 )
+from actions import eligibility as eligibility_actions
 from bot.booking import ledger as booking
 from bot.eligibility import rules as eligibility
 from bot.policy import kb as policy_kb
@@ -179,6 +180,14 @@ class ActionAnswerPolicy(Action):
         text = latest_text(tracker)
         if text.startswith("/"):
             text = ""  # a button payload: the entity says which program
+        if text and not tracker.active_loop_name and eligibility_actions.wants_check(text):
+            # "她七十七了，住朝天宫，家庭养老床位她能申请吗": whether she can is a check (the
+            # cited answer first, then the questions that decide it)
+            log.info("policy question read as an eligibility check")
+            events = await eligibility_actions.ActionEligibilityStart().run(dispatcher, tracker, domain)
+            if any(e.get("name") == "elig_handoff" and e.get("value") for e in events):
+                return events  # another office's business: the start said where to go
+            return events + [FollowupAction("eligibility_form")]
         mentioned = [str(v) for v in entity_values(tracker, "program") if v]
         services = [str(v) for v in entity_values(tracker, "service_type") if v]
         answer = guarded(

@@ -184,3 +184,50 @@ def test_not_dementia(text, pinned_today):  # noqa: F811
 def test_a_free_sentence_keeps_hardship_without_dibao(pinned_today):  # noqa: F811
     found = facts_said("我外婆八十二了，住中华门，家里困难，低保一直没批下来")
     assert found["economic_status"] == "经济困难"
+
+
+# --- "can she have X?" with facts about her is a check ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, wanted",
+    [
+        ("我婆婆八十三了，住光华路，那个家庭养老床位能不能申请", True),
+        ("我爸九十一 住红花 我们家里人能参加护理培训吗", True),
+        ("家庭养老床位可以申请吗", False),  # nobody's facts: the policy answer
+        ("我妈八十了，住双塘，家庭养老床位怎么申请", False),  # how, not whether
+        ("我爸八十五了，住五老村，我想问问养老床位是什么", False),  # no "can she"
+    ],
+)
+def test_wants_check(text, wanted, pinned_today):  # noqa: F811
+    from actions.eligibility import wants_check
+
+    assert wants_check(text) is wanted
+
+
+def test_a_policy_question_whether_she_can_starts_the_check(pinned_today):  # noqa: F811
+    import asyncio
+
+    from rasa_sdk import Tracker
+    from rasa_sdk.events import FollowupAction
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.policy import ActionAnswerPolicy
+
+    text = "我婆婆八十三了，住光华路，那个家庭养老床位能不能申请"
+    t = Tracker(
+        sender_id="elig9",
+        slots={"channel": "web"},
+        latest_message={"text": text, "intent": {"name": "ask_policy", "confidence": 0.9}, "entities": []},
+        events=[],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionAnswerPolicy().run(dispatcher, t, {}))
+    assert FollowupAction("eligibility_form") in events
+    slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    assert slots["elig_age"] == 83 and slots["elig_street"] == "光华路"
+    assert any("帮您查查" in (m.get("text") or "") for m in dispatcher.messages)
