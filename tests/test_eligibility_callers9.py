@@ -138,7 +138,9 @@ def test_the_api_takes_a_range():
 def test_an_exact_age_does_not_make_the_form_ask_the_birth_date(pinned_today):  # noqa: F811
     # a check about one program with nothing else to ask: the validated age clears the
     # birth-date slot, which is no question to ask
-    t = tracker(slots={"elig_street": "朝天宫", "elig_who": "您父亲"}, text="他1943年6月出生", requested="elig_age")
+    t = tracker(
+        slots={"elig_street": "朝天宫", "elig_who": "您父亲"}, text="他1943年6月出生", requested="elig_age"
+    )
     t.events[:0] = [
         {"event": "user", "text": "我爸住朝天宫，每月免费照料能不能享受"},
         {"event": "action", "name": "action_eligibility_start"},

@@ -710,7 +710,10 @@ class _Evaluator:
         if fact == "age":
             approx = WORDING.text("reasons.approximately") if self.facts.get("age_approximate") else ""
             if self.facts.get("age_upper") is not None:  # a range: "年龄70到89周岁，满60周岁"
-                value, approx = WORDING.format("reasons.age_span", low=value, high=self.facts["age_upper"]), ""
+                value, approx = (
+                    WORDING.format("reasons.age_span", low=value, high=self.facts["age_upper"]),
+                    "",
+                )
             age = {"value": value, "approx": approx, "limit": operand, "unit": unit}
             if op in (">=", ">"):
                 return WORDING.format("reasons.age_reached" if holds else "reasons.age_under", **age)
