@@ -305,14 +305,28 @@ def facts_said(text: str) -> dict:
 
 def opening_text(tracker: Tracker) -> str:
     """What the caller said that started the latest check (the message before
-    action_eligibility_start), "" when it was a button."""
+    action_eligibility_start, or before the policy answer that started the form), "" when
+    it was a button."""
     said = ""
     opening = ""
+    last_action = None
+    loop = None
     for event in tracker.events:
         if event.get("event") == "user":
             said = event.get("text") or ""
-        elif event.get("event") == "action" and event.get("name") == "action_eligibility_start":
-            opening = said
+        elif event.get("event") == "active_loop":
+            loop = event.get("name")
+        elif event.get("event") == "action":
+            name = event.get("name")
+            if name == "action_eligibility_start" or (
+                # a policy question that started the check (wants_check)
+                name == "eligibility_form"
+                and last_action == "action_answer_policy"
+                and loop != "eligibility_form"
+            ):
+                opening = said
+            if name != "action_listen":
+                last_action = name
     return "" if opening.startswith("/") else opening
 
 

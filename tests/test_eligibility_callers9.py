@@ -233,3 +233,37 @@ def test_a_policy_question_whether_she_can_starts_the_check(pinned_today):  # no
     slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
     assert slots["elig_age"] == 83 and slots["elig_street"] == "光华路"
     assert any("帮您查查" in (m.get("text") or "") for m in dispatcher.messages)
+
+
+def test_the_question_that_started_the_check_from_a_policy_answer_is_its_opening():
+    from rasa_sdk import Tracker
+
+    from actions.eligibility import opening_text
+
+    question = "我婆婆八十三了，住光华路，家庭养老床位能不能申请"
+    events = [
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": question},
+        {"event": "action", "name": "action_answer_policy"},
+        {"event": "slot", "name": "elig_age", "value": 83},
+        {"event": "action", "name": "eligibility_form"},
+        {"event": "active_loop", "name": "eligibility_form"},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": "普通家庭"},
+        {"event": "action", "name": "eligibility_form"},
+    ]
+    t = Tracker(
+        "elig9", {}, {"text": "普通家庭"}, events, False, None, {"name": "eligibility_form"}, "action_listen"
+    )
+    assert opening_text(t) == question
+
+
+@pytest.mark.parametrize("text", ["我姨妈七十多了", "帮我大爷问问"])
+def test_aunts_and_uncles_are_asked_about_as_the_elder(text):
+    assert facts.parse_relation(text) == "亲友"
+
+
+def test_a_dibao_not_granted_names_no_program(pinned_today):  # noqa: F811
+    from bot.eligibility.focus import asked_programs
+
+    assert asked_programs("我外公八十了，家里困难，低保一直没批，他能享受啥") == []

@@ -565,6 +565,8 @@ _RELATIONS = [
     (r"太奶奶|太姥姥|太外婆|曾祖母", "太奶奶"),
     (r"太爷爷|太姥爷|太外公|曾祖父", "太爷爷"),
     (r"奶奶|外婆|姥姥", "奶奶"),
+    # aunts and uncles of the caller: asked about as 老人家
+    (r"姨妈|姑妈|舅妈|婶婶|婶子|大姨|小姨|姑姑|伯母|大娘|大妈|舅舅|姨父|姑父|伯伯|大爷|叔叔", "亲友"),
     (r"爷爷|外公|姥爷", "爷爷"),
     (r"婆婆|岳母|丈母娘", "婆婆"),
     (r"公公|岳父|老丈人", "公公"),
@@ -639,7 +641,7 @@ def extract_facts(text: str | None, on: dt.date | None = None) -> dict[str, Any]
     # question that was asked, never from a free sentence.
     t = clean(text)
     if facts.get("economic_status") == "普通" and not re.search(
-        r"退休金|退休工资|养老金|不困难|普通|不是低保|没有低保", t
+        r"退休金|退休工资|养老金|不困难|普通|不是低保|没有低保", _NEGATED_DIBAO.sub("没有低保", t)
     ):
         facts.pop("economic_status")
     if facts.get("care_level") == "能力完好" and not re.search(
