@@ -300,7 +300,21 @@ def facts_said(text: str) -> dict:
                 value = reader(clause)
                 if value is not None:
                     found[fact] = value
+    if factlib.is_dont_know(text):
+        # "我妈八十三，好像是低保，我也不太清楚": a fact said only as a guess in a sentence
+        # that also says "don't know" is not taken (the form asks it, and 不知道 skips it)
+        for clause in re.split(r"[，,。；;！!？?\s]+", text):
+            if _HEDGE.search(clause) or factlib.is_dont_know(clause):
+                guessed = factlib.extract_facts(unhedged(clause), today())
+                for fact in _GUESSABLE_FACTS:
+                    if fact in guessed:
+                        found.pop(fact, None)
     return found
+
+
+# Facts a caller may guess at (a choice or yes/no read from words); an age said with 大概 is
+# an approximate age instead, read as such.
+_GUESSABLE_FACTS = ("economic_status", "care_level", "dementia", "living_situation", "special_family")
 
 
 def opening_text(tracker: Tracker) -> str:

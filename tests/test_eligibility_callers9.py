@@ -267,3 +267,18 @@ def test_a_dibao_not_granted_names_no_program(pinned_today):  # noqa: F811
     from bot.eligibility.focus import asked_programs
 
     assert asked_programs("我外公八十了，家里困难，低保一直没批，他能享受啥") == []
+
+
+def test_a_guess_in_the_opening_with_dont_know_is_not_taken(pinned_today):  # noqa: F811
+    found = facts_said("我外婆八十七了 住秦虹 可能是吃低保的吧 我不太清楚")
+    assert found["age"] == 87 and found["street"] == "秦虹"
+    assert "economic_status" not in found
+    # said plainly beside a don't-know about something else, it stays
+    assert facts_said("我外婆八十七了，吃低保的，身体怎么样我说不好")["economic_status"] == "低保"
+
+
+@pytest.mark.parametrize(
+    "text, age", [("我舅舅九十二 一个人住", 92), ("老太太八十一一个人过日子", 81), ("七十五一般家庭", 75)]
+)
+def test_an_age_run_into_a_word_without_punctuation(text, age):
+    assert facts.parse_age(text, DAY) == age

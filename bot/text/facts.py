@@ -128,7 +128,12 @@ def to_digits(text: str | None) -> str:
         start, end = m.span()
         run = m.group()
         if _is_word(text, start, end):
-            continue
+            # "八十五一个人住" (speech without punctuation): the numerals before the word
+            # are still a number
+            cut = _word_start(text, start, end)
+            if cut is None or cut <= start:
+                continue
+            end, run = cut, text[start:cut]
         if end < len(text) and text[end] == "年" and all(ch in SPOKEN_DIGITS for ch in run):
             converted = "".join(SPOKEN_DIGITS[ch] for ch in run)  # 一九三八年, 三八年
         else:
@@ -142,6 +147,17 @@ def to_digits(text: str | None) -> str:
         pos = end
     out.append(text[pos:])
     return "".join(out)
+
+
+def _word_start(text: str, start: int, end: int) -> int | None:
+    """Where the first word of _NOT_NUMBERS overlapping text[start:end] begins."""
+    starts = [
+        m.start()
+        for word in _NOT_NUMBERS
+        for m in re.finditer(re.escape(word), text)
+        if m.start() < end and start < m.end()
+    ]
+    return min(starts) if starts else None
 
 
 def _is_word(text: str, start: int, end: int) -> bool:
