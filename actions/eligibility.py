@@ -86,7 +86,11 @@ def is_unsure_about(text: str) -> bool:
     never the value."""
     if not factlib.is_dont_know(text):
         return False
-    return bool(_NOT_HEARD.search(text or "") or _HEDGE.search(text or ""))
+    return bool(_NOT_HEARD.search(text or "") or _HEDGE.search(text or "") or _GUESS_BA.search(text or ""))
+
+
+# "一般吧，不清楚": a 吧 that closes a clause is a guess too
+_GUESS_BA = re.compile(r"吧(?=[\s，,。！!？?、…]|$)")
 
 
 # What to say when an answer could not be used: an example of a good answer.

@@ -282,3 +282,9 @@ def test_a_guess_in_the_opening_with_dont_know_is_not_taken(pinned_today):  # no
 )
 def test_an_age_run_into_a_word_without_punctuation(text, age):
     assert facts.parse_age(text, DAY) == age
+
+
+@pytest.mark.parametrize("text", ["一般吧，我不太清楚", "普通吧 具体说不好"])
+def test_a_ba_guess_with_dont_know_is_unknown(text, pinned_today):  # noqa: F811
+    slots, _, _ = validate(tracker(text=text, requested="elig_economic_status"))
+    assert slots["elig_economic_status"] == facts.DONT_KNOW
