@@ -17,7 +17,7 @@ import re
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -326,12 +326,13 @@ def opening_text(tracker: Tracker) -> str:
     action_eligibility_start, or before the policy answer that started the form), "" when
     it was a button."""
     said = ""
+    before = ""  # the message before `said`
     opening = ""
     last_action = None
     loop = None
     for event in tracker.events:
         if event.get("event") == "user":
-            said = event.get("text") or ""
+            before, said = said, event.get("text") or ""
         elif event.get("event") == "active_loop":
             loop = event.get("name")
         elif event.get("event") == "action":
@@ -343,6 +344,8 @@ def opening_text(tracker: Tracker) -> str:
                 and loop != "eligibility_form"
             ):
                 opening = said
+            elif name == "eligibility_form" and last_action == "action_safety_confirmed" and loop != name:
+                opening = before  # the check a safety question interrupted (start_interrupted)
             if name != "action_listen":
                 last_action = name
     return "" if opening.startswith("/") else opening
@@ -381,6 +384,23 @@ def wants_check(text: str) -> bool:
     return bool(asked_with_rules(text))
 
 
+def start_interrupted(
+    dispatcher: CollectingDispatcher, tracker: Tracker, text: str
+) -> List[EventType] | None:
+    """After a "no" to the safety question ("是不是有人向您要钱？" "没有"), the check the
+    interrupted message asked for, when the classifier read it as one; None otherwise."""
+    users = [e for e in reversed(tracker.events) if e.get("event") == "user"]
+    asked = users[1] if len(users) > 1 else {}
+    intent = ((asked.get("parse_data") or {}).get("intent") or {}).get("name")
+    if not text or (intent != "check_eligibility" and not wants_check(text)):
+        return None
+    log.info("eligibility: the check a safety question interrupted goes on")
+    events = ActionEligibilityStart().start(dispatcher, tracker, text)
+    if any(e.get("name") == "elig_handoff" and e.get("value") for e in events):
+        return events
+    return events + [FollowupAction("eligibility_form")]
+
+
 # Words of a check ("能享受什么", "有没有补贴"): a sentence with none of them that another
 # office handles ("借钱不还能不能告他") gets the referral instead of a check.
 _CHECK_WORDS = re.compile(r"享受|补贴|补助|照顾|待遇|福利|资格|符合|能领|能拿|条件|帮扶|救助|政策")
@@ -395,7 +415,11 @@ class ActionEligibilityStart(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
-        text = latest_text(tracker)
+        return self.start(dispatcher, tracker, latest_text(tracker))
+
+    def start(self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> List[EventType]:
+        """Starts a check about `text` (the latest message, or the one a safety question
+        interrupted)."""
         if text.startswith("/"):
             text = ""
         if text and not _CHECK_WORDS.search(text) and referrals.find(text) is not None:

@@ -27,6 +27,8 @@ from actions.common import (
     say_referral,
 )
 from actions import eligibility as eligibility_actions
+from actions import safety as safety_actions
+from bot.text.facts import parse_yes_no
 from bot.booking import ledger as booking
 from bot.eligibility import rules as eligibility
 from bot.policy import kb as policy_kb
@@ -180,11 +182,20 @@ class ActionAnswerPolicy(Action):
         text = latest_text(tracker)
         if text.startswith("/"):
             text = ""  # a button payload: the entity says which program
+        if (
+            text
+            and tracker.get_slot("safety_suspected")
+            and safety_actions.just_asked(tracker)
+            and parse_yes_no(text) is False
+        ):
+            # "没有没有，我就是问问政策" to "是不是有人向您要钱？": the no to the safety
+            # question, however the classifier read the rest
+            return await safety_actions.ActionSafetyConfirmed().run(dispatcher, tracker, domain)
         if text and not tracker.active_loop_name and eligibility_actions.wants_check(text):
             # "她七十七了，住朝天宫，家庭养老床位她能申请吗": whether she can is a check (the
             # cited answer first, then the questions that decide it)
             log.info("policy question read as an eligibility check")
-            events = await eligibility_actions.ActionEligibilityStart().run(dispatcher, tracker, domain)
+            events = eligibility_actions.ActionEligibilityStart().start(dispatcher, tracker, text)
             if any(e.get("name") == "elig_handoff" and e.get("value") for e in events):
                 return events  # another office's business: the start said where to go
             return events + [FollowupAction("eligibility_form")]

@@ -27,6 +27,7 @@ from actions.common import (
     log,
     say_referral,
 )
+from actions.eligibility import start_interrupted
 from bot.contact import handoff
 from bot.text.facts import names_a_topic, names_something_else
 from bot.safety import replies
@@ -214,7 +215,7 @@ class ActionScamReport(_SafetyAction):
         return _stop_forms() + [SlotSet("safety_open", "scam" if stage in ("paid", "in_progress") else None)]
 
 
-def _just_asked(tracker: Tracker) -> bool:
+def just_asked(tracker: Tracker) -> bool:
     """Was the assistant's last action before this message the safety question?"""
     users = 0
     for event in reversed(tracker.events):
@@ -247,7 +248,7 @@ class ActionSafetyCheck(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         suspected = _assessment(tracker).get("suspected") or "emergency"
-        if tracker.get_slot("safety_suspected") == suspected and _just_asked(tracker):
+        if tracker.get_slot("safety_suspected") == suspected and just_asked(tracker):
             # the question was asked and the answer is more of the same ("他们说是政府支持
             # 的"): never the same question twice. A "what if" about an emergency that the
             # policy base can answer (an alarm device) gets that answer; otherwise the
@@ -312,6 +313,10 @@ class ActionSafetyConfirmed(Action):
             asked = _asked_about(tracker)
             if asked and say_referral(dispatcher, tracker, asked):
                 return events
+            # "我八十八了，住中华门，能有啥照顾" read as near a scam: the check it asked for
+            started = start_interrupted(dispatcher, tracker, asked)
+            if started is not None:
+                return events + started
             policy = confident_policy_answer(asked)
             if policy:
                 dispatcher.utter_message(text=policy[0])

@@ -288,3 +288,69 @@ def test_an_age_run_into_a_word_without_punctuation(text, age):
 def test_a_ba_guess_with_dont_know_is_unknown(text, pinned_today):  # noqa: F811
     slots, _, _ = validate(tracker(text=text, requested="elig_economic_status"))
     assert slots["elig_economic_status"] == facts.DONT_KNOW
+
+
+# --- a check that a safety question interrupted goes on after "no" ---------------------------
+
+
+def _after_safety_question(opening: str, answer: str, intent: str):
+    from rasa_sdk import Tracker
+
+    events = [
+        {"event": "action", "name": "action_listen"},
+        {
+            "event": "user",
+            "text": opening,
+            "parse_data": {"intent": {"name": "check_eligibility", "confidence": 0.6}},
+        },
+        {"event": "action", "name": "action_safety_check"},
+        {"event": "slot", "name": "safety_suspected", "value": "scam"},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": answer, "parse_data": {"intent": {"name": intent, "confidence": 0.7}}},
+    ]
+    return Tracker(
+        "elig9-safety",
+        {"safety_suspected": "scam", "channel": "web"},
+        {"text": answer, "intent": {"name": intent, "confidence": 0.7}, "entities": []},
+        events,
+        False,
+        None,
+        {},
+        "action_listen",
+    )
+
+
+@pytest.mark.parametrize(
+    "answer, intent, action",
+    [("不是，没人找我要钱", "deny", "confirmed"), ("没有没有，我只是想问问政策", "ask_policy", "policy")],
+)
+def test_no_to_the_safety_question_goes_on_with_the_check(answer, intent, action, pinned_today):  # noqa: F811
+    import asyncio
+
+    from rasa_sdk.events import FollowupAction
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.policy import ActionAnswerPolicy
+    from actions.safety import ActionSafetyConfirmed
+
+    t = _after_safety_question("我老伴不在了 我今年九十了 住在秦虹那边 我这岁数有啥照顾没有", answer, intent)
+    runner = ActionSafetyConfirmed() if action == "confirmed" else ActionAnswerPolicy()
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(runner.run(dispatcher, t, {}))
+    assert FollowupAction("eligibility_form") in events
+    slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    assert slots["elig_age"] == 90 and slots["elig_street"] == "秦虹"
+    assert slots["safety_suspected"] is None
+
+
+def test_a_yes_to_the_safety_question_is_not_taken_as_a_check(pinned_today):  # noqa: F811
+    import asyncio
+
+    from rasa_sdk.events import FollowupAction
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.safety import ActionSafetyConfirmed
+
+    t = _after_safety_question("我今年九十了 住在秦虹 有啥照顾", "是的，有人让我转钱", "affirm")
+    events = asyncio.run(ActionSafetyConfirmed().run(CollectingDispatcher(), t, {}))
+    assert FollowupAction("eligibility_form") not in events
