@@ -390,9 +390,18 @@ def start_interrupted(
     """After a "no" to the safety question ("是不是有人向您要钱？" "没有"), the check the
     interrupted message asked for, when the classifier read it as one; None otherwise."""
     users = [e for e in reversed(tracker.events) if e.get("event") == "user"]
-    asked = users[1] if len(users) > 1 else {}
-    intent = ((asked.get("parse_data") or {}).get("intent") or {}).get("name")
-    if not text or (intent != "check_eligibility" and not wants_check(text)):
+    parsed = (users[1].get("parse_data") or {}) if len(users) > 1 else {}
+    # the safety layer put its own reading on top; the classifier's are still ranked below it
+    ranking = parsed.get("intent_ranking") or [parsed.get("intent") or {}]
+    intent = next((r.get("name") for r in ranking if r.get("name") not in _NOT_ORDINARY), None)
+    if not text:
+        return None
+    said = facts_said(text)
+    if not (
+        intent == "check_eligibility"
+        or wants_check(text)
+        or (_CHECK_WORDS.search(text) and {"age", "street"} & said.keys())
+    ):
         return None
     log.info("eligibility: the check a safety question interrupted goes on")
     events = ActionEligibilityStart().start(dispatcher, tracker, text)
@@ -400,6 +409,17 @@ def start_interrupted(
         return events
     return events + [FollowupAction("eligibility_form")]
 
+
+# The safety layer's readings and the fallback: not what an ordinary message asked for.
+_NOT_ORDINARY = {
+    "safety_check",
+    "safety_denial",
+    "scam_report",
+    "crisis",
+    "emergency",
+    "privacy_request",
+    "nlu_fallback",
+}
 
 # Words of a check ("能享受什么", "有没有补贴"): a sentence with none of them that another
 # office handles ("借钱不还能不能告他") gets the referral instead of a check.

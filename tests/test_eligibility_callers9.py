@@ -301,7 +301,14 @@ def _after_safety_question(opening: str, answer: str, intent: str):
         {
             "event": "user",
             "text": opening,
-            "parse_data": {"intent": {"name": "check_eligibility", "confidence": 0.6}},
+            "parse_data": {
+                "intent": {"name": "safety_check", "confidence": 1.0},
+                "intent_ranking": [
+                    {"name": "safety_check", "confidence": 1.0},
+                    {"name": "scam_report", "confidence": 0.5},
+                    {"name": "check_eligibility", "confidence": 0.3},
+                ],
+            },
         },
         {"event": "action", "name": "action_safety_check"},
         {"event": "slot", "name": "safety_suspected", "value": "scam"},
@@ -354,3 +361,17 @@ def test_a_yes_to_the_safety_question_is_not_taken_as_a_check(pinned_today):  # 
     t = _after_safety_question("我今年九十了 住在秦虹 有啥照顾", "是的，有人让我转钱", "affirm")
     events = asyncio.run(ActionSafetyConfirmed().run(CollectingDispatcher(), t, {}))
     assert FollowupAction("eligibility_form") not in events
+
+
+def test_a_check_said_with_check_words_and_an_age_goes_on_whatever_the_ranking(pinned_today):  # noqa: F811
+    import asyncio
+
+    from rasa_sdk.events import FollowupAction
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.safety import ActionSafetyConfirmed
+
+    t = _after_safety_question("我八十六了 一个人住 有什么补贴能领", "不是不是", "deny")
+    t.events[1]["parse_data"] = {"intent": {"name": "safety_check", "confidence": 1.0}}
+    events = asyncio.run(ActionSafetyConfirmed().run(CollectingDispatcher(), t, {}))
+    assert FollowupAction("eligibility_form") in events
