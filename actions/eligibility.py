@@ -328,7 +328,7 @@ def opening_text(tracker: Tracker) -> str:
     said = ""
     before = ""  # the message before `said`
     opening = ""
-    last_action = None
+    last_action = action_before = None
     loop = None
     for event in tracker.events:
         if event.get("event") == "user":
@@ -337,17 +337,16 @@ def opening_text(tracker: Tracker) -> str:
             loop = event.get("name")
         elif event.get("event") == "action":
             name = event.get("name")
-            if name == "action_eligibility_start" or (
-                # a policy question that started the check (wants_check)
-                name == "eligibility_form"
-                and last_action == "action_answer_policy"
-                and loop != "eligibility_form"
+            started_by = last_action if name == "eligibility_form" and loop != name else None
+            if started_by == "action_safety_confirmed" or (
+                # a no to the safety question that the classifier read as a policy question
+                started_by == "action_answer_policy" and action_before == "action_safety_check"
             ):
-                opening = said
-            elif name == "eligibility_form" and last_action == "action_safety_confirmed" and loop != name:
                 opening = before  # the check a safety question interrupted (start_interrupted)
+            elif name == "action_eligibility_start" or started_by == "action_answer_policy":
+                opening = said  # a policy question that started the check (wants_check)
             if name != "action_listen":
-                last_action = name
+                action_before, last_action = last_action, name
     return "" if opening.startswith("/") else opening
 
 

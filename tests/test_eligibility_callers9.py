@@ -375,3 +375,23 @@ def test_a_check_said_with_check_words_and_an_age_goes_on_whatever_the_ranking(p
     t.events[1]["parse_data"] = {"intent": {"name": "safety_check", "confidence": 1.0}}
     events = asyncio.run(ActionSafetyConfirmed().run(CollectingDispatcher(), t, {}))
     assert FollowupAction("eligibility_form") in events
+
+
+def test_the_opening_of_a_check_a_safety_question_interrupted_is_the_first_message():
+    from rasa_sdk import Tracker
+
+    from actions.eligibility import opening_text
+
+    first = "我今年九十了 住在秦虹 有啥照顾"
+    for via in (["action_safety_confirmed"], ["action_answer_policy"]):
+        events = [
+            {"event": "user", "text": first},
+            {"event": "action", "name": "action_safety_check"},
+            {"event": "action", "name": "action_listen"},
+            {"event": "user", "text": "没有没有，我就是问问政策"},
+            *({"event": "action", "name": name} for name in via),
+            {"event": "action", "name": "eligibility_form"},
+            {"event": "active_loop", "name": "eligibility_form"},
+        ]
+        t = Tracker("elig9", {}, {}, events, False, None, {"name": "eligibility_form"}, "action_listen")
+        assert opening_text(t) == first
