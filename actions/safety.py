@@ -215,7 +215,7 @@ class ActionScamReport(_SafetyAction):
         return _stop_forms() + [SlotSet("safety_open", "scam" if stage in ("paid", "in_progress") else None)]
 
 
-def just_asked(tracker: Tracker) -> bool:
+def _just_asked(tracker: Tracker) -> bool:
     """Was the assistant's last action before this message the safety question?"""
     users = 0
     for event in reversed(tracker.events):
@@ -248,7 +248,7 @@ class ActionSafetyCheck(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         suspected = _assessment(tracker).get("suspected") or "emergency"
-        if tracker.get_slot("safety_suspected") == suspected and just_asked(tracker):
+        if tracker.get_slot("safety_suspected") == suspected and _just_asked(tracker):
             # the question was asked and the answer is more of the same ("他们说是政府支持
             # 的"): never the same question twice. A "what if" about an emergency that the
             # policy base can answer (an alarm device) gets that answer; otherwise the
