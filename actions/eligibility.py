@@ -17,7 +17,7 @@ import re
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -81,7 +81,16 @@ _NOT_HEARD = re.compile(r"没听.{0,6}(说|讲|提)|没(说|讲|提)(过|起)|�
 
 
 def is_unsure_about(text: str) -> bool:
-    return factlib.is_dont_know(text) and bool(_NOT_HEARD.search(text or ""))
+    """A don't-know that names a value only as a guess or as what the caller has not heard
+    of ("应该算一般吧，我也不太清楚", "好像是低保吧，说不准", "不清楚是不是特困"): unknown,
+    never the value."""
+    if not factlib.is_dont_know(text):
+        return False
+    return bool(_NOT_HEARD.search(text or "") or _HEDGE.search(text or "") or _GUESS_BA.search(text or ""))
+
+
+# "一般吧，不清楚": a 吧 that closes a clause is a guess too
+_GUESS_BA = re.compile(r"吧(?=[\s，,。！!？?、…]|$)")
 
 
 # What to say when an answer could not be used: an example of a good answer.
@@ -145,14 +154,36 @@ def collected_facts(tracker: Tracker) -> dict:
         value = tracker.get_slot(slot)
         if value is not None and is_validated(fact, value):
             out[fact] = value
-    if tracker.get_slot("elig_age_approximate"):
+    approximate = tracker.get_slot("elig_age_approximate")
+    if approximate:
         out["age_approximate"] = True
+        upper = age_upper(approximate)
+        if upper is not None:
+            out["age_upper"] = upper
     return out
+
+
+def age_upper(approximate: Any) -> int | None:
+    """The top of an age said as a range: the slot elig_age_approximate holds True for an
+    age said "about" (八十岁左右) and the range's highest age for 七八十岁 (the age slot holds
+    its lowest)."""
+    if isinstance(approximate, bool) or not isinstance(approximate, (int, float)):
+        return None
+    return int(approximate)
+
+
+def approximate_slot(reading: factlib.AgeReading) -> bool | int | None:
+    """What elig_age_approximate holds for an age reading (see age_upper)."""
+    if reading.upper is not None:
+        return reading.upper
+    return True if reading.approximate else None
 
 
 def fact_events(found: dict, only_empty: Tracker | None = None) -> dict:
     """Slot values for facts read from a sentence (never overwriting answered slots)."""
     slots: dict = {}
+    if "age_upper" in found:  # a range: the slot holds its top (see age_upper)
+        found = {k: (found["age_upper"] if k == "age_approximate" else v) for k, v in found.items()}
     for fact, value in found.items():
         if fact == "age_approximate":
             slot = "elig_age_approximate"
@@ -166,7 +197,10 @@ def fact_events(found: dict, only_empty: Tracker | None = None) -> dict:
 def readback(slots: dict, who: str) -> str:
     """Numbers and choices read back, so a mishearing is caught at once."""
     parts = []
-    if slots.get("elig_age") not in (None, factlib.DONT_KNOW):
+    upper = age_upper(slots.get("elig_age_approximate"))
+    if slots.get("elig_age") not in (None, factlib.DONT_KNOW) and upper is not None:
+        parts.append(WORDING.format("readback.age_range", who=who, low=slots["elig_age"], high=upper))
+    elif slots.get("elig_age") not in (None, factlib.DONT_KNOW):
         approx = WORDING.text("readback.age_approximate") if slots.get("elig_age_approximate") else ""
         parts.append(WORDING.format("readback.age", who=who, age=slots["elig_age"], approx=approx))
     street = slots.get("elig_street")
@@ -270,19 +304,49 @@ def facts_said(text: str) -> dict:
                 value = reader(clause)
                 if value is not None:
                     found[fact] = value
+    if factlib.is_dont_know(text):
+        # "我妈八十三，好像是低保，我也不太清楚": a fact said only as a guess in a sentence
+        # that also says "don't know" is not taken (the form asks it, and 不知道 skips it)
+        for clause in re.split(r"[，,。；;！!？?\s]+", text):
+            if _HEDGE.search(clause) or factlib.is_dont_know(clause):
+                guessed = factlib.extract_facts(unhedged(clause), today())
+                for fact in _GUESSABLE_FACTS:
+                    if fact in guessed:
+                        found.pop(fact, None)
     return found
+
+
+# Facts a caller may guess at (a choice or yes/no read from words); an age said with 大概 is
+# an approximate age instead, read as such.
+_GUESSABLE_FACTS = ("economic_status", "care_level", "dementia", "living_situation", "special_family")
 
 
 def opening_text(tracker: Tracker) -> str:
     """What the caller said that started the latest check (the message before
-    action_eligibility_start), "" when it was a button."""
+    action_eligibility_start, or before the policy answer that started the form), "" when
+    it was a button."""
     said = ""
+    before = ""  # the message before `said`
     opening = ""
+    last_action = action_before = None
+    loop = None
     for event in tracker.events:
         if event.get("event") == "user":
-            said = event.get("text") or ""
-        elif event.get("event") == "action" and event.get("name") == "action_eligibility_start":
-            opening = said
+            before, said = said, event.get("text") or ""
+        elif event.get("event") == "active_loop":
+            loop = event.get("name")
+        elif event.get("event") == "action":
+            name = event.get("name")
+            started_by = last_action if name == "eligibility_form" and loop != name else None
+            if started_by == "action_safety_confirmed" or (
+                # a no to the safety question that the classifier read as a policy question
+                started_by == "action_answer_policy" and action_before == "action_safety_check"
+            ):
+                opening = before  # the check a safety question interrupted (start_interrupted)
+            elif name == "action_eligibility_start" or started_by == "action_answer_policy":
+                opening = said  # a policy question that started the check (wants_check)
+            if name != "action_listen":
+                action_before, last_action = last_action, name
     return "" if opening.startswith("/") else opening
 
 
@@ -298,6 +362,64 @@ def asked_with_rules(text: str) -> list[str]:
     return [pid for pid in asked if pid in ruled]
 
 
+# "我妈七十七了，住朝天宫，家庭养老床位她能申请吗": whether a person said with her age or
+# street can have a program the rules decide is a check, whichever intent the classifier
+# chose; the cited answer still comes first (ActionEligibilityStart). "怎么申请" asks the way,
+# not whether: it stays a policy question.
+_CAN_THEY = re.compile(
+    r"(能|可以|可不可以|能不能|能否|够不够|够格|有没有资格|符合)[^，,。；;？?]{0,6}"
+    r"(申请|享受|办|用|领|参加|报名|装|做)"
+)
+_HOW = re.compile(r"怎么|如何|怎样|流程|手续|在哪|哪里|找谁|多少钱|材料")
+
+
+def wants_check(text: str) -> bool:
+    """True for a question whether a person (said with her age or street) can have a
+    program that the eligibility rules decide."""
+    if not text or not _CAN_THEY.search(text) or _HOW.search(text):
+        return False
+    if not {"age", "street"} & facts_said(text).keys():
+        return False
+    return bool(asked_with_rules(text))
+
+
+def start_interrupted(
+    dispatcher: CollectingDispatcher, tracker: Tracker, text: str
+) -> List[EventType] | None:
+    """After a "no" to the safety question ("是不是有人向您要钱？" "没有"), the check the
+    interrupted message asked for, when the classifier read it as one; None otherwise."""
+    users = [e for e in reversed(tracker.events) if e.get("event") == "user"]
+    parsed = (users[1].get("parse_data") or {}) if len(users) > 1 else {}
+    # the safety layer put its own reading on top; the classifier's are still ranked below it
+    ranking = parsed.get("intent_ranking") or [parsed.get("intent") or {}]
+    intent = next((r.get("name") for r in ranking if r.get("name") not in _NOT_ORDINARY), None)
+    if not text:
+        return None
+    said = facts_said(text)
+    if not (
+        intent == "check_eligibility"
+        or wants_check(text)
+        or (_CHECK_WORDS.search(text) and {"age", "street"} & said.keys())
+    ):
+        return None
+    log.info("eligibility: the check a safety question interrupted goes on")
+    events = ActionEligibilityStart().start(dispatcher, tracker, text)
+    if any(e.get("name") == "elig_handoff" and e.get("value") for e in events):
+        return events
+    return events + [FollowupAction("eligibility_form")]
+
+
+# The safety layer's readings and the fallback: not what an ordinary message asked for.
+_NOT_ORDINARY = {
+    "safety_check",
+    "safety_denial",
+    "scam_report",
+    "crisis",
+    "emergency",
+    "privacy_request",
+    "nlu_fallback",
+}
+
 # Words of a check ("能享受什么", "有没有补贴"): a sentence with none of them that another
 # office handles ("借钱不还能不能告他") gets the referral instead of a check.
 _CHECK_WORDS = re.compile(r"享受|补贴|补助|照顾|待遇|福利|资格|符合|能领|能拿|条件|帮扶|救助|政策")
@@ -312,7 +434,11 @@ class ActionEligibilityStart(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
-        text = latest_text(tracker)
+        return self.start(dispatcher, tracker, latest_text(tracker))
+
+    def start(self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> List[EventType]:
+        """Starts a check about `text` (the latest message, or the one a safety question
+        interrupted)."""
         if text.startswith("/"):
             text = ""
         if text and not _CHECK_WORDS.search(text) and referrals.find(text) is not None:
@@ -435,8 +561,14 @@ class ValidateEligibilityForm(FormValidation):
             log.exception("eligibility: unusable collected facts %s", sorted(facts))
             missing = []
         slots += [FACT_SLOTS[f] for f in missing if f in FACT_SLOTS]
-        # What was just said must be validated even if it answers the last open question.
-        slots += [s for s in tracker.slots_to_validate() if s in SLOT_FACTS and s not in slots]
+        # What was just said must be validated even if it answers the last open question; a
+        # slot the validation has just cleared (the birth date an exact age made moot) is not
+        # a question to ask.
+        slots += [
+            s
+            for s in tracker.slots_to_validate()
+            if s in SLOT_FACTS and s not in slots and tracker.get_slot(s) is not None
+        ]
         return slots
 
     # -- shared handling of one answer -------------------------------------------------
@@ -537,7 +669,7 @@ class ValidateEligibilityForm(FormValidation):
         if reading is None:
             return self._answer("elig_age", value, None, tracker, dispatcher)
         extra = {
-            "elig_age_approximate": True if reading.approximate else None,
+            "elig_age_approximate": approximate_slot(reading),
             "elig_birth_date": reading.birth_date.isoformat() if reading.birth_date else None,
         }
         return self._answer("elig_age", value, reading.age, tracker, dispatcher, extra)

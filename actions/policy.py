@@ -14,7 +14,7 @@ import threading
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
@@ -26,6 +26,9 @@ from actions.common import (
     latest_text,
     say_referral,
 )
+from actions import eligibility as eligibility_actions
+from actions import safety as safety_actions
+from bot.text.facts import parse_yes_no
 from bot.booking import ledger as booking
 from bot.eligibility import rules as eligibility
 from bot.policy import kb as policy_kb
@@ -169,6 +172,19 @@ def answer_price_question(dispatcher: CollectingDispatcher, tracker: Tracker, te
     return True
 
 
+def _after_safety_question(tracker: Tracker) -> bool:
+    """Was the assistant's last action before this message the safety question?"""
+    users = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users += 1
+        elif (
+            event.get("event") == "action" and users == 1 and event.get("name") not in ("action_listen", None)
+        ):
+            return event.get("name") == "action_safety_check"
+    return False
+
+
 class ActionAnswerPolicy(Action):
     def name(self) -> Text:
         return "action_answer_policy"
@@ -179,6 +195,23 @@ class ActionAnswerPolicy(Action):
         text = latest_text(tracker)
         if text.startswith("/"):
             text = ""  # a button payload: the entity says which program
+        if (
+            text
+            and tracker.get_slot("safety_suspected")
+            and _after_safety_question(tracker)
+            and parse_yes_no(text) is False
+        ):
+            # "没有没有，我就是问问政策" to "是不是有人向您要钱？": the no to the safety
+            # question, however the classifier read the rest
+            return await safety_actions.ActionSafetyConfirmed().run(dispatcher, tracker, domain)
+        if text and not tracker.active_loop_name and eligibility_actions.wants_check(text):
+            # "她七十七了，住朝天宫，家庭养老床位她能申请吗": whether she can is a check (the
+            # cited answer first, then the questions that decide it)
+            log.info("policy question read as an eligibility check")
+            events = eligibility_actions.ActionEligibilityStart().start(dispatcher, tracker, text)
+            if any(e.get("name") == "elig_handoff" and e.get("value") for e in events):
+                return events  # another office's business: the start said where to go
+            return events + [FollowupAction("eligibility_form")]
         mentioned = [str(v) for v in entity_values(tracker, "program") if v]
         services = [str(v) for v in entity_values(tracker, "service_type") if v]
         answer = guarded(

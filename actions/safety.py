@@ -27,6 +27,7 @@ from actions.common import (
     log,
     say_referral,
 )
+from actions.eligibility import start_interrupted
 from bot.contact import handoff
 from bot.text.facts import names_a_topic, names_something_else
 from bot.safety import replies
@@ -312,6 +313,10 @@ class ActionSafetyConfirmed(Action):
             asked = _asked_about(tracker)
             if asked and say_referral(dispatcher, tracker, asked):
                 return events
+            # "我八十八了，住中华门，能有啥照顾" read as near a scam: the check it asked for
+            started = start_interrupted(dispatcher, tracker, asked)
+            if started is not None:
+                return events + started
             policy = confident_policy_answer(asked)
             if policy:
                 dispatcher.utter_message(text=policy[0])

@@ -469,7 +469,7 @@ def normalize_facts(raw: dict[str, Any], on: dt.date | None = None) -> dict[str,
         raise FactError("facts", raw, "facts 必须是一个对象。")
     out: dict[str, Any] = {}
     for key, value in raw.items():
-        if key not in factlib.FACT_KEYS and key not in ("age_approximate", "resident"):
+        if key not in factlib.FACT_KEYS and key not in ("age_approximate", "age_upper", "resident"):
             raise FactError(
                 key, value, f"不认识的信息项“{key}”。可以用的有：" + "、".join(factlib.FACT_KEYS) + "。"
             )
@@ -486,6 +486,11 @@ def normalize_facts(raw: dict[str, Any], on: dt.date | None = None) -> dict[str,
             if age is None or not 0 <= age <= 130:
                 raise FactError(key, value, "年龄没看明白，请填周岁数字，比如 85。")
             out["age"] = age
+        elif key == "age_upper":
+            # the top of an age said as a range (七八十岁: age 70, age_upper 89)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 130:
+                raise FactError(key, value, "年龄范围的上限应该是数字，比如 89。")
+            out["age_upper"] = int(value)
         elif key == "birth_date":
             born = _read_birth_date(value, on)
             if born is None or born > on:
@@ -528,6 +533,13 @@ def derive(facts: dict[str, Any], on: dt.date, pack: Pack) -> dict[str, Any]:
     derived = dict(facts)
     if derived.get("birth_date"):
         derived["age"] = age_on(dt.date.fromisoformat(derived["birth_date"]), on)
+        # a birth date is exact: an age guessed or said as a range before no longer counts
+        derived.pop("age_approximate", None)
+        derived.pop("age_upper", None)
+    if derived.get("age_upper") is not None and (
+        derived.get("age") is None or derived["age_upper"] <= derived["age"]
+    ):
+        derived.pop("age_upper")  # not a range (or no age to be the bottom of one)
     if derived.get("street"):
         derived["resident"] = derived["street"] in pack.streets
     return derived
@@ -669,12 +681,21 @@ class _Evaluator:
             fact == "age"
             and op in (">=", ">", "<=", "<")
             and self.facts.get("age_approximate")
+            and self.facts.get("age_upper") is None
             and isinstance(operand, (int, float))
             and abs(value - operand) <= APPROXIMATE_AGE_MARGIN
         ):
             # 虚岁八十一, 八十岁左右, 快八十了: too close to the line to decide; ask the birth date
             text = WORDING.format("reasons.age_approximate", value=value, limit=operand, unit=operand_unit)
             return None, [Reason(fact, value, rule_text, None, text, citation)], {"birth_date"}
+        upper = self.facts.get("age_upper") if fact == "age" else None
+        if upper is not None and isinstance(operand, (int, float)) and op in (">=", ">", "<=", "<"):
+            # 七八十岁 (70..89): decided only when the whole range is on one side of the line
+            if _compare(op, value, operand) != _compare(op, upper, operand):
+                text = WORDING.format(
+                    "reasons.age_range", low=value, high=upper, limit=operand, unit=operand_unit
+                )
+                return None, [Reason(fact, value, rule_text, None, text, citation)], {"birth_date"}
         holds = _compare(op, value, operand)
         text = self._describe(fact, op, value, operand, operand_unit, holds)
         return holds, [Reason(fact, value, rule_text, holds, text, citation)], set()
@@ -688,6 +709,11 @@ class _Evaluator:
             return WORDING.format("reasons.not_resident", region=region, street=street)
         if fact == "age":
             approx = WORDING.text("reasons.approximately") if self.facts.get("age_approximate") else ""
+            if self.facts.get("age_upper") is not None:  # a range: "年龄70到89周岁，满60周岁"
+                value, approx = (
+                    WORDING.format("reasons.age_span", low=value, high=self.facts["age_upper"]),
+                    "",
+                )
             age = {"value": value, "approx": approx, "limit": operand, "unit": unit}
             if op in (">=", ">"):
                 return WORDING.format("reasons.age_reached" if holds else "reasons.age_under", **age)

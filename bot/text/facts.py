@@ -104,10 +104,17 @@ _NOT_NUMBERS = (
 )
 
 
+# Dialect words of not having, said the standard way before any reader looks (Jiang-Huai and
+# south-western Mandarin 没得 = 没有: "没得低保", "没得残疾证"; 没得说 "excellent" stays).
+_DIALECT_NEGATIONS = ((re.compile(r"没得(?!说)"), "没有"),)
+
+
 def clean(text: str | None) -> str:
     if not text:
         return ""
     text = unicodedata.normalize("NFKC", str(text))
+    for pattern, standard in _DIALECT_NEGATIONS:
+        text = pattern.sub(standard, text)
     return re.sub(r"\s+", "", text)
 
 
@@ -121,7 +128,12 @@ def to_digits(text: str | None) -> str:
         start, end = m.span()
         run = m.group()
         if _is_word(text, start, end):
-            continue
+            # "八十五一个人住" (speech without punctuation): the numerals before the word
+            # are still a number
+            cut = _word_start(text, start, end)
+            if cut is None or cut <= start:
+                continue
+            end, run = cut, text[start:cut]
         if end < len(text) and text[end] == "年" and all(ch in SPOKEN_DIGITS for ch in run):
             converted = "".join(SPOKEN_DIGITS[ch] for ch in run)  # 一九三八年, 三八年
         else:
@@ -135,6 +147,17 @@ def to_digits(text: str | None) -> str:
         pos = end
     out.append(text[pos:])
     return "".join(out)
+
+
+def _word_start(text: str, start: int, end: int) -> int | None:
+    """Where the first word of _NOT_NUMBERS overlapping text[start:end] begins."""
+    starts = [
+        m.start()
+        for word in _NOT_NUMBERS
+        for m in re.finditer(re.escape(word), text)
+        if m.start() < end and start < m.end()
+    ]
+    return min(starts) if starts else None
 
 
 def _is_word(text: str, start: int, end: int) -> bool:
@@ -154,6 +177,8 @@ class AgeReading:
     approximate: bool = False
     birth_date: dt.date | None = None
     birth_year: int | None = None
+    # a range said in words (七八十岁 -> 70..89): `age` is its lowest age, `upper` its highest
+    upper: int | None = None
 
 
 _DATE = re.compile(r"((?:19|20)?\d{2})年(\d{1,2})月(\d{1,2})[日号]?")
@@ -193,11 +218,49 @@ def read_age(text: str | None, on: dt.date | None = None) -> AgeReading | None:
     return _read_age(text, on)
 
 
+_CN_DIGIT = {ch: i for i, ch in enumerate("零一二三四五六七八九")}
+# Two neighbouring numerals as a range (Chinese says "seventy or eighty" that way): 七八十岁
+# (70..89), 八九十 (80..99), 七十八九岁 (78..79); in digits 70到80岁, 78、79岁, 七十至八十岁.
+_RANGE_TENS = re.compile(r"([一二三四五六七八九])([一二三四五六七八九])十(?![一二三四五六七八九])")
+_RANGE_UNITS = re.compile(r"([一二三四五六七八九])十([一二三四五六七八九])([一二三四五六七八九])")
+_RANGE_DIGITS = re.compile(r"(?<![\d.])(\d{2,3})(?:周?岁)?(?:到|至|-|~|～|—|、|或者?)(\d{2,3})(?:周?岁|了|$)")
+
+
+# what follows a number that is not an age ("住了七八十年", "四五十年代", "七八十块")
+_NOT_AN_AGE_AFTER = "年块元斤平米号万个分点次层楼栋"
+
+
+def _age_range(t: str) -> AgeReading | None:
+    """An age said as a range of two neighbouring numbers, as (lowest, highest)."""
+    for pattern in (_RANGE_TENS, _RANGE_UNITS, _RANGE_DIGITS):
+        m = pattern.search(t)
+        if m and t[m.end() : m.end() + 1] and t[m.end()] in _NOT_AN_AGE_AFTER:
+            return None
+    low = high = None
+    m = _RANGE_TENS.search(t)
+    if m and _CN_DIGIT[m.group(2)] == _CN_DIGIT[m.group(1)] + 1:
+        low, high = _CN_DIGIT[m.group(1)] * 10, _CN_DIGIT[m.group(2)] * 10 + 9
+    m = None if low is not None else _RANGE_UNITS.search(t)
+    if m and _CN_DIGIT[m.group(3)] == _CN_DIGIT[m.group(2)] + 1:
+        tens = _CN_DIGIT[m.group(1)] * 10
+        low, high = tens + _CN_DIGIT[m.group(2)], tens + _CN_DIGIT[m.group(3)]
+    m = None if low is not None else _RANGE_DIGITS.search(t)
+    if m and 0 < int(m.group(2)) - int(m.group(1)) <= 20:
+        low, high = int(m.group(1)), int(m.group(2))
+    if low is None or high is None or not (MIN_AGE <= low and high <= MAX_AGE):
+        return None
+    return AgeReading(low, True, upper=high)
+
+
 def _read_age(text: str | None, on: dt.date | None = None) -> AgeReading | None:
     on = on or today()
     t = to_digits(text)
     if not t:
         return None
+    if not _DATE.search(t) and not _ISO.search(t) and not re.search(r"(?:19|20)?\d{2}年", t):
+        ranged = _age_range(t)
+        if ranged is not None:
+            return ranged
     for pattern in (_ISO, _DATE):
         m = pattern.search(t)
         if m:
@@ -257,7 +320,10 @@ def parse_age(text: str | None, on: dt.date | None = None) -> int | None:
 # --- words --------------------------------------------------------------------------------
 
 # The words of not knowing, for every reader of answers (a fact, an ID number, a choice).
-DONT_KNOW_WORDS = re.compile(r"不知道|不清楚|说不好|说不清|不确定|不晓得|不了解|搞不清|忘了|记不得|没印象")
+DONT_KNOW_WORDS = re.compile(
+    r"不(太|大|是很|怎么)?(知道|清楚|确定|了解|晓得)|说不(好|清|准)|拿不准|吃不准|不好说|"
+    r"搞不清|忘了|记不得|没印象|心里没(数|底)"
+)
 
 
 def is_dont_know(text: str | None) -> bool:
@@ -296,20 +362,32 @@ _ECONOMIC = [
     (r"(?<!不是)(?<!没有)(?<!不吃)(?<!没吃)(?<!没)低保", "低保"),
     (
         r"(?<!不)(?<!没有)(?<!没)(经济|生活|家里|家庭|日子)(比较|很|挺|有点|非常)?困难|手头紧|没(什么|啥)钱|收入(很|比较)?低|"
-        r"(?<!不)穷",
+        r"(?<!不)穷|"
+        # a bare 困难 said to the money question ("困难，但没有低保", "挺困难的"); not 不(算)困难
+        r"(?<![不没])(?<!不算)(?<!没有)(?<!不是)(比较|很|挺|有点|非常|蛮|怪)?困难(?!吗)|紧巴",
         "经济困难",
     ),
     (
-        r"不是低保|没有低保|不吃低保|没吃低保|没低保|都不是|没有困难|不困难|普通|一般|还行|还可以|"
+        r"不是低保|没有低保|不吃低保|没吃低保|没低保|都不是|没有困难|不困难|不是困难|普通|一般|还行|还可以|"
         r"退休金|退休工资|养老金|有工资|有收入|过得去|够用|都没有|不是$|没有$|没$|不是的|^否|^无$",
         "普通",
     ),
 ]
 
 
+# 低保 with a negation a few words before it ("没评上低保", "没有吃上低保", "不是吃低保的",
+# "没申请到低保"): said as "没有低保", which the table reads as not 低保.
+_NEGATED_DIBAO = re.compile(
+    r"(没|不|未)[^，,。；;！!？?低]{0,4}低保(?!边缘)|"
+    # or after it: "申请过低保没批下来", "低保还没评上"
+    r"低保(?!边缘)[^，,。；;！!？?]{0,6}(没|未)有?(批|评|办|通过|下来|成|给)|低保(?!边缘)不(给|批)"
+)
+
+
 def parse_economic_status(text: str | None) -> str | None:
-    """吃低保的 -> 低保; 特困户/五保 -> 特困; 低保边缘 -> 低保边缘; 有退休金/都不是 -> 普通."""
-    return _read(text, _ECONOMIC)
+    """吃低保的 -> 低保; 特困户/五保 -> 特困; 低保边缘 -> 低保边缘; 有退休金/都不是 -> 普通;
+    挺困难的，没评上低保 -> 经济困难; 低保没批下来 -> not 低保."""
+    return _read(_NEGATED_DIBAO.sub("没有低保", clean(text)), _ECONOMIC)
 
 
 _CARE = [
@@ -348,7 +426,7 @@ _DEMENTIA_YES = (
 )
 _DEMENTIA_NO = (
     r"没有(痴呆|失智|糊涂)|不(痴呆|糊涂)|没(痴呆|失智|糊涂)|脑子(清楚|好|灵|清醒)|"
-    r"头脑清楚|清醒|记性(还|挺|很)?好|不糊涂"
+    r"头脑清楚|清醒|记性(还|挺|很)?好|不糊涂|不是(老年)?(痴呆|失智|糊涂)|算不上(痴呆|失智)"
 )
 
 
@@ -503,6 +581,8 @@ _RELATIONS = [
     (r"太奶奶|太姥姥|太外婆|曾祖母", "太奶奶"),
     (r"太爷爷|太姥爷|太外公|曾祖父", "太爷爷"),
     (r"奶奶|外婆|姥姥", "奶奶"),
+    # aunts and uncles of the caller: asked about as 老人家
+    (r"姨妈|姑妈|舅妈|婶婶|婶子|大姨|小姨|姑姑|伯母|大娘|大妈|舅舅|姨父|姑父|伯伯|大爷|叔叔", "亲友"),
     (r"爷爷|外公|姥爷", "爷爷"),
     (r"婆婆|岳母|丈母娘", "婆婆"),
     (r"公公|岳父|老丈人", "公公"),
@@ -550,7 +630,8 @@ def pronoun(relation: str | None) -> str:
 
 def extract_facts(text: str | None, on: dt.date | None = None) -> dict[str, Any]:
     """Every fact a free sentence gives away, in Elder.facts() keys (plus
-    `age_approximate` when the age was a guess such as 快九十了)."""
+    `age_approximate` when the age was a guess such as 快九十了, and `age_upper` when it
+    was a range such as 七八十岁: the age is then somewhere from `age` to `age_upper`)."""
     facts: dict[str, Any] = {}
     reading = read_age(text, on)
     if reading:
@@ -559,6 +640,8 @@ def extract_facts(text: str | None, on: dt.date | None = None) -> dict[str, Any]
             facts["birth_date"] = reading.birth_date.isoformat()
         if reading.approximate:
             facts["age_approximate"] = True
+        if reading.upper is not None:
+            facts["age_upper"] = reading.upper
     for key, parser in (
         ("street", parse_street),
         ("economic_status", parse_economic_status),
@@ -574,7 +657,7 @@ def extract_facts(text: str | None, on: dt.date | None = None) -> dict[str, Any]
     # question that was asked, never from a free sentence.
     t = clean(text)
     if facts.get("economic_status") == "普通" and not re.search(
-        r"退休金|退休工资|养老金|不困难|普通|不是低保|没有低保", t
+        r"退休金|退休工资|养老金|不困难|普通|不是低保|没有低保", _NEGATED_DIBAO.sub("没有低保", t)
     ):
         facts.pop("economic_status")
     if facts.get("care_level") == "能力完好" and not re.search(
