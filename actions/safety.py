@@ -29,7 +29,7 @@ from actions.common import (
 )
 from actions.eligibility import start_interrupted
 from bot.contact import handoff
-from bot.text.facts import names_a_topic, names_something_else
+from bot.text.facts import names_a_topic, names_something_else, parse_yes_no
 from bot.safety import replies
 
 # How long (in turns of this conversation) an emergency or crisis stays open for follow-ups.
@@ -238,6 +238,47 @@ def _asked_about(tracker: Tracker) -> str:
 _RUNNERS = {"crisis": ActionCrisis, "emergency": ActionEmergency, "scam": ActionScamReport}
 
 
+def _something_else(answer: str, suspected: str | None) -> bool:
+    """An answer to the `suspected` question that says the matter is another: it names a
+    topic ("是房子的事") or another office's matter (a lost bank card, a pension paid
+    short), or, to the emergency and scam questions, says what it is ("就是钥匙丢了进不了
+    门"; to the crisis question "就是心里难受" stays a yes: that answer stays with the person)."""
+    from bot import referrals
+
+    if names_a_topic(answer) or referrals.find(answer) is not None:
+        return True
+    return suspected in ("emergency", "scam") and names_something_else(answer)
+
+
+def _answer_instead(
+    dispatcher: CollectingDispatcher, tracker: Tracker, texts: List[str], ask_base: str
+) -> List[EventType] | None:
+    """What the messages asked, answered: another office's matter (in `texts`, the newest
+    first) gets its referral, a policy question (`ask_base`, the message itself, not a
+    short answer such as "是房子的事") the base is sure of its answer; None when neither."""
+    for text in texts:
+        if text and say_referral(dispatcher, tracker, text):
+            return []
+    if ask_base:
+        policy = confident_policy_answer(ask_base)
+        if policy:
+            dispatcher.utter_message(text=policy[0])
+            return [SlotSet("policy_program", policy[1])]
+    return None
+
+
+def _go_on(
+    dispatcher: CollectingDispatcher, tracker: Tracker, texts: List[str], events: List[EventType]
+) -> List[EventType]:
+    """Not a danger after all: the answer to what was asked, or the question what the
+    caller wants."""
+    answered = _answer_instead(dispatcher, tracker, texts, texts[-1])
+    if answered is not None:
+        return events + answered
+    dispatcher.utter_message(text=replies()["unsure"]["not_meant"])
+    return events
+
+
 class ActionSafetyCheck(Action):
     """Near a high-stakes reading without a concrete cue: one short yes/no question."""
 
@@ -249,6 +290,13 @@ class ActionSafetyCheck(Action):
     ) -> List[EventType]:
         suspected = _assessment(tracker).get("suspected") or "emergency"
         if tracker.get_slot("safety_suspected") == suspected and _just_asked(tracker):
+            said = latest_text(tracker)
+            if suspected in ("emergency", "scam") and _something_else(said, suspected):
+                # the answer names the matter ("就是钥匙丢了进不了门"): a no, not the
+                # same suspicion again (the classifier's score on it proves nothing)
+                return _go_on(
+                    dispatcher, tracker, [said, _asked_about(tracker)], [SlotSet("safety_suspected", None)]
+                )
             # the question was asked and the answer is more of the same ("他们说是政府支持
             # 的"): never the same question twice. A "what if" about an emergency that the
             # policy base can answer (an alarm device) gets that answer; otherwise the
@@ -294,9 +342,19 @@ class ActionSafetyConfirmed(Action):
             # no question was asked: the check answered as a follow-up of the open kind
             return _RUNNERS[open_kind]().answer(dispatcher, tracker, confirmed=False)
         answer = latest_text(tracker)
-        if intent == "affirm" and (
-            names_a_topic(answer) or (suspected in ("emergency", "scam") and names_something_else(answer))
-        ):
+        if intent not in ("affirm", "deny"):
+            # neither yes nor no was understood ("还没吃，药就在手边", "就是退休金少了，找谁问"):
+            # the words may still say one; else an answer that names another matter is a
+            # no, and to the crisis and emergency questions anything else stays with the
+            # person (their answer does no harm if it was not one; a miss can cost a life)
+            said = parse_yes_no(answer)
+            if said is not None:
+                intent = "affirm" if said else "deny"
+            elif _something_else(answer, suspected) or suspected == "scam":
+                intent = "deny"
+            else:
+                intent = "affirm"
+        if intent == "affirm" and _something_else(answer, suspected):
             # "就是漏水" to "is someone in danger?", "是房子的事" to any of the questions: it
             # is something else, not a yes. (To the crisis question "就是心里难受" stays a
             # yes: the crisis answer stays with the person and does no harm.)
@@ -311,18 +369,14 @@ class ActionSafetyConfirmed(Action):
             # referral ("燃气费欠了怎么交" -> the utilities, 12345), a policy question the
             # base is sure of its answer ("家里突然出事了，有临时救助吗" -> the 临时救助 answer)
             asked = _asked_about(tracker)
-            if asked and say_referral(dispatcher, tracker, asked):
+            texts = [answer, asked]
+            if any(text and say_referral(dispatcher, tracker, text) for text in texts):
                 return events
             # "我八十八了，住中华门，能有啥照顾" read as near a scam: the check it asked for
             started = start_interrupted(dispatcher, tracker, asked)
             if started is not None:
                 return events + started
-            policy = confident_policy_answer(asked)
-            if policy:
-                dispatcher.utter_message(text=policy[0])
-                return events + [SlotSet("policy_program", policy[1])]
-            dispatcher.utter_message(text=replies()["unsure"]["not_meant"])
-            return events
+            return _go_on(dispatcher, tracker, texts, events)
         return events + _RUNNERS[suspected]().answer(dispatcher, tracker, confirmed=True)
 
 
@@ -336,8 +390,28 @@ class ActionSafetyDenial(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         log.info("safety reading corrected by the caller sender=%s", tracker.sender_id)
+        events: List[EventType] = [SlotSet("safety_open", None), SlotSet("safety_suspected", None)]
+        rest = _after_denial(latest_text(tracker))
+        if rest:
+            # "你搞错了，不是诈骗……我想问问高龄津贴": the apology, then what was asked
+            # (another office's matter or a policy question the base is sure of)
+            probe = CollectingDispatcher()  # the apology must come before the answer
+            answered = _answer_instead(probe, tracker, [rest], rest)
+            if answered is not None:
+                dispatcher.utter_message(text=replies()["denial_then"])
+                dispatcher.messages.extend(probe.messages)
+                return events + answered
         dispatcher.utter_message(text=replies()["denial"])
-        return [SlotSet("safety_open", None), SlotSet("safety_suspected", None)]
+        return events
+
+
+def _after_denial(text: str) -> str:
+    """What a correction says after the denial itself ("不是诈骗，我核实过了。我想问问X"
+    -> "我想问问X"): the last sentence, when there are several; "" otherwise."""
+    import re
+
+    parts = [p for p in re.split(r"[。！？!?；;]", text or "") if p.strip()]
+    return parts[-1].strip() if len(parts) > 1 else ""
 
 
 class ActionPrivacyRefusal(Action):

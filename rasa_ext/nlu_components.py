@@ -416,7 +416,7 @@ class SafetyLayer(ConfiguredComponent):
                 confidence = intent.get(PREDICTED_CONFIDENCE_KEY, 0.0)
             scores = {r.get(INTENT_NAME_KEY): float(r.get(PREDICTED_CONFIDENCE_KEY) or 0.0) for r in ranking}
             found = safety.assess(text, name, float(confidence or 0.0), ranking=scores)
-            if found.kind == "none" and self.meaning_net:
+            if found.kind == "none" and self.meaning_net and not safety.another_office(text):
                 from bot.safety import meaning
 
                 found = meaning.ask(text) or found

@@ -4,6 +4,8 @@ registration; the file is checked when it loads."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot import referrals
@@ -98,6 +100,18 @@ def test_a_broken_policy_pack_on_a_program_referral_is_a_polite_sentence(monkeyp
     def broken():
         raise RuntimeError("pack unreadable")
 
+    # no shipped referral names a program now (legal aid says the 12348 hotline itself):
+    # one that does is given here
+    program_referral = referrals.Referral(
+        id="legal_aid_program",
+        cues=(re.compile("打官司"),),
+        unless=(),
+        say=None,
+        program="legal_aid_12348",
+        offer=None,
+        source=None,
+    )
+    monkeypatch.setattr(referrals, "load", lambda path=None: (program_referral,))
     monkeypatch.setattr(policy_kb, "get_kb", broken)
     dispatcher = CollectingDispatcher()
     tracker = Tracker("unit", {}, {"text": "儿子不给赡养费"}, [], False, None, {}, "action_listen")

@@ -12,7 +12,9 @@ in the pipeline and its answer replaces the classifier's). The cues are data
 4. `unsure` when the message is near a high-stakes reading without a concrete cue, or the
    classifier (trained with crisis, emergency and scam examples) reads one the cues miss,
    so the assistant asks one question instead of guessing (and, in the pipeline, when the
-   meaning net `bot.safety.meaning` finds a message with no reading near a danger), and
+   meaning net `bot.safety.meaning` finds a message with no reading near a danger); not
+   on a score alone when another office plainly handles the message (`another_office`:
+   a referral of policies/national/referrals.yml fits), and
 5. `denial` ("不是诈骗", "你搞错了"): the caller correcting a wrong reading.
 
 A crisis word the caller denies ("我没有想不开") is asked about, never asserted nor dropped.
@@ -113,6 +115,7 @@ class Cues:
     scam_unless: tuple[re.Pattern[str], ...]
     scam_never: tuple[re.Pattern[str], ...]
     scam_topic_shift: tuple[re.Pattern[str], ...]
+    scam_despite_referral: tuple[re.Pattern[str], ...]
     scam_history: re.Pattern[str]
     scam_question: re.Pattern[str]
     stage_paid: tuple[re.Pattern[str], ...]
@@ -188,6 +191,7 @@ def load_cues(path: Path = CUES_PATH) -> Cues:
         scam_unless=_compile(scam["unless"]),
         scam_never=_compile(scam["never"]),
         scam_topic_shift=_compile(scam["topic_shift"]),
+        scam_despite_referral=_compile(scam["despite_referral"]),
         scam_history=re.compile(scam["history"]),
         scam_question=re.compile(scam["question"]),
         stage_paid=_compile(scam["stage_paid"]),
@@ -429,6 +433,16 @@ def _assess(
             hit = _first(cues.ask_always[kind], text)
             if hit is not None:
                 return Assessment("unsure", suspected=kind, matched=(hit,))
+    # Another office plainly handles this (a noisy neighbour, a lost bank card, a pension
+    # paid short): a classifier's guess of a danger without a concrete cue is not asked
+    # about, nor one of a scam unless someone else or a scam's move is in it ("有人打电话说
+    # 我养老金…", "养老金认证点链接": the scam question stays; cues.yml scam.despite_referral);
+    # the referral answers. ask_always and every cue above still count.
+    kinds: tuple[str, ...] = ("crisis", "emergency", "scam")
+    if another_office(text):
+        if _first(cues.scam_actor, text) is None and _first(cues.scam_despite_referral, text) is None:
+            return Assessment()
+        kinds = ("scam",)
     guessed = SAFETY_INTENTS.get(intent or "")
     # The classifier reads a danger or a scam the cues do not see (indirect words: "药都
     # 攒着呢", "以后就不麻烦你们了", "他让我别告诉儿子"): one question, never an assertion.
@@ -439,11 +453,11 @@ def _assess(
     }
     if guessed is not None:
         scores[guessed] = max(scores.get(guessed, 0.0), confidence)
-    for kind in ("crisis", "emergency", "scam"):
+    for kind in kinds:
         if scores.get(kind, 0.0) >= CLASSIFIER_ASK[kind]:
             return Assessment("unsure", suspected=kind, matched=())
     weak = confidence < WEAK_CLASSIFIER
-    for kind in ("crisis", "emergency", "scam"):
+    for kind in kinds:
         hit = _first(cues.unsure.get(kind, ()), text)
         if hit is None:
             continue
@@ -451,6 +465,14 @@ def _assess(
         if guessed is not None or (weak and kind != "scam"):
             return Assessment("unsure", suspected=kind, matched=(hit,))
     return Assessment()
+
+
+def another_office(text: str) -> bool:
+    """True when a referral of policies/national/referrals.yml (bot.referrals) fits the
+    (normalised) message: an ordinary matter of another office."""
+    from bot import referrals
+
+    return referrals.find(text) is not None
 
 
 REPLIES_PATH = Path(__file__).with_name("replies.yml")
