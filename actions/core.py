@@ -37,6 +37,7 @@ SESSION_ONLY_SLOTS = {
     "booking_id_last4",
     "booking_candidate",
     "booking_code",
+    "booking_pointed",
     "caller_phone",
     "channel",
     "elig_stored_facts",

@@ -239,4 +239,4 @@ def test_identity_still_ends_with_the_session_after_a_relative_proved_it(db_url)
     carried = {e["name"] for e in events if e["event"] == "slot"}
     assert "booking_elder_id" not in carried and "booking_person_name" not in carried
     assert "booking_service" in carried  # what is not identity carries over
-    assert {"booking_elder_id", "booking_candidate"} <= SESSION_ONLY_SLOTS
+    assert {"booking_elder_id", "booking_candidate", "booking_pointed"} <= SESSION_ONLY_SLOTS
