@@ -284,9 +284,12 @@ class BookingFormValidation(FormValidation):
                 SlotSet("booking_failures", slots.get("booking_failures") or 0),
                 SlotSet("requested_slot", requested),
             ]
+        # "不知道，你就停了吧" to the ID question: not knowing is answered (why we ask, and a
+        # person), not taken for leaving; only the classifier read it as "stop"
+        dont_know_who = requested in IDENTITY_QUESTIONS and factlib.is_dont_know(text)
         if (
             requested
-            and (bt.wants_to_stop(text) or intent in ("goodbye", "stop"))
+            and (bt.wants_to_stop(text) or (intent in ("goodbye", "stop") and not dont_know_who))
             and not self.says_the_wish(requested, text)
             and not bt.replaces_request(text)
         ):

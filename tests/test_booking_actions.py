@@ -621,3 +621,19 @@ def test_a_lookup_that_is_another_offices_business_gets_the_referral_not_the_nam
         ),
     )
     assert "12333" not in texts(messages) and slots["requested_slot"] == "booking_person_name"
+
+
+def test_not_knowing_the_id_digits_read_as_stop_is_told_why_and_offered_a_person(db_url):
+    messages, slots = run(
+        ValidateCancelBookingForm(),
+        tracker(
+            "不清楚她身份证，你直接给停了",
+            {"booking_person_name": "张桂兰"},
+            form="cancel_booking_form",
+            requested="booking_id_last4",
+            intent="stop",
+        ),
+    )
+    # not left: her phone is offered instead, and a person
+    assert "booking_aborted" not in slots and slots["requested_slot"] == "booking_id_last4"
+    assert "手机" in texts(messages) and any(b["payload"] == "/request_human" for b in messages[0]["buttons"])
