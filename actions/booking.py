@@ -34,6 +34,7 @@ from actions.common import (
     form_buttons,
     guarded,
     is_voice,
+    last_bot_action,
     latest_text,
     say_referral,
     with_anything_else,
@@ -448,7 +449,11 @@ class BookingFormValidation(FormValidation):
         if not self.answers_price_questions or text.startswith("/") or _NEW_AGAIN.search(text):
             return None
         elder_id = tracker.get_slot("booking_elder_id")
-        if not elder_id or day_named(text) is not None or not _after_listing(tracker):
+        if (
+            not elder_id
+            or day_named(text) is not None
+            or last_bot_action(tracker) != "action_query_booking_submit"
+        ):
             return None
         return _choose_booking(booking.list_bookings(int(elder_id)), text, ordinals=False)
 
@@ -1044,20 +1049,6 @@ def _ask_what_to_do(dispatcher: CollectingDispatcher, view: booking.BookingView)
         ],
     )
     return [SlotSet(POINTED_SLOT, view.reference)]
-
-
-def _after_listing(tracker: Tracker) -> bool:
-    """Whether the assistant's last action before this message read out her bookings."""
-    seen_user = False
-    for event in reversed(tracker.events):
-        kind = event.get("event")
-        if kind == "user":
-            if seen_user:
-                return False
-            seen_user = True
-        elif seen_user and kind == "action" and event.get("name") != "action_listen":
-            return event.get("name") == "action_query_booking_submit"
-    return False
 
 
 def _days_meant(text: str) -> set[dt.date]:

@@ -89,6 +89,22 @@ def latest_text(tracker: Tracker) -> str:
     return (tracker.latest_message or {}).get("text") or ""
 
 
+def last_bot_action(tracker: Tracker) -> str | None:
+    """The assistant's last action before the latest message (not action_listen), e.g.
+    action_safety_check when this message answers the safety question; None if none."""
+    users = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users += 1
+            if users > 1:
+                return None
+        elif (
+            users == 1 and event.get("event") == "action" and event.get("name") not in ("action_listen", None)
+        ):
+            return str(event.get("name"))
+    return None
+
+
 def queue_handoff(tracker: Tracker, reason: str, summary_prefix: str = "") -> int:
     """Puts this conversation in the advisors' queue (bot/contact/handoff.py) with its
     channel, the carrier's number and the caller's latest words; returns the handoff's id."""

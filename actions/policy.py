@@ -23,6 +23,7 @@ from actions.common import (
     entity_values,
     guarded,
     is_voice,
+    last_bot_action,
     latest_text,
     say_referral,
 )
@@ -172,19 +173,6 @@ def answer_price_question(dispatcher: CollectingDispatcher, tracker: Tracker, te
     return True
 
 
-def _after_safety_question(tracker: Tracker) -> bool:
-    """Was the assistant's last action before this message the safety question?"""
-    users = 0
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            users += 1
-        elif (
-            event.get("event") == "action" and users == 1 and event.get("name") not in ("action_listen", None)
-        ):
-            return event.get("name") == "action_safety_check"
-    return False
-
-
 class ActionAnswerPolicy(Action):
     def name(self) -> Text:
         return "action_answer_policy"
@@ -198,7 +186,7 @@ class ActionAnswerPolicy(Action):
         if (
             text
             and tracker.get_slot("safety_suspected")
-            and _after_safety_question(tracker)
+            and last_bot_action(tracker) == "action_safety_check"
             and parse_yes_no(text) is False
         ):
             # "没有没有，我就是问问政策" to "是不是有人向您要钱？": the no to the safety

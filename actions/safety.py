@@ -23,6 +23,7 @@ from actions.common import (
     channel,
     confident_policy_answer,
     is_voice,
+    last_bot_action,
     latest_text,
     log,
     say_referral,
@@ -215,19 +216,6 @@ class ActionScamReport(_SafetyAction):
         return _stop_forms() + [SlotSet("safety_open", "scam" if stage in ("paid", "in_progress") else None)]
 
 
-def _just_asked(tracker: Tracker) -> bool:
-    """Was the assistant's last action before this message the safety question?"""
-    users = 0
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            users += 1
-        elif (
-            event.get("event") == "action" and users == 1 and event.get("name") not in ("action_listen", None)
-        ):
-            return event.get("name") == "action_safety_check"
-    return False
-
-
 def _asked_about(tracker: Tracker) -> str:
     """The text of the message the safety question was asked about (the user message
     before the latest one)."""
@@ -289,7 +277,10 @@ class ActionSafetyCheck(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         suspected = _assessment(tracker).get("suspected") or "emergency"
-        if tracker.get_slot("safety_suspected") == suspected and _just_asked(tracker):
+        if (
+            tracker.get_slot("safety_suspected") == suspected
+            and last_bot_action(tracker) == "action_safety_check"
+        ):
             said = latest_text(tracker)
             if suspected in ("emergency", "scam") and _something_else(said, suspected):
                 # the answer names the matter ("就是钥匙丢了进不了门"): a no, not the
