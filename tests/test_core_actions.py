@@ -3,30 +3,15 @@ whether there is anything else (actions/core.py ActionThank)."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
-from rasa_sdk import Tracker
-from rasa_sdk.executor import CollectingDispatcher
 
 from actions.core import ActionThank
+from tests.test_misunderstood_referral import _run  # the one tracker builder for core actions
 
 
 def _responses(text: str) -> list:
-    latest = {"text": text, "intent": {"name": "thank", "confidence": 0.9}, "entities": [], "metadata": {}}
-    tracker = Tracker(
-        "unit-thank",
-        {},
-        latest,
-        [{"event": "user", "text": text, "parse_data": latest}],
-        False,
-        None,
-        {},
-        "action_listen",
-    )
-    dispatcher = CollectingDispatcher()
-    asyncio.run(ActionThank().run(dispatcher, tracker, {}))
-    return [m.get("response") for m in dispatcher.messages]
+    messages, _ = _run(text, action=ActionThank, intent="thank")
+    return [m.get("response") for m in messages]
 
 
 @pytest.mark.parametrize(
