@@ -1033,7 +1033,7 @@ class BookingFormValidation(FormValidation):
 
 
 # Words that speak of a booking of ours (the visit, its number, its time)
-_BOOKING_WORDS = re.compile(r"约|订|预约|上门|服务|预约号|来人|阿姨|师傅")
+_BOOKING_WORDS = re.compile(r"约|订|上门|服务|来人|阿姨|师傅")  # 约 covers 预约, 预约号
 # "再约一次", "另外约个", "还要约": a new booking even right after the list
 _NEW_AGAIN = re.compile(r"再|另外|另约|新约|还要|还想|也要|也约|多约")
 
