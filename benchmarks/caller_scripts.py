@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/caller_scripts.py [--only safety] [--json out.json] [--verbose]
                                                   [--keep-logs DIR]
                                                   [--scripts PATH] [--clock ISO-TIME]
+                                                  [--fixes benchmarks/data/caller_script_fixes.yaml]
 
 Starts the real stack (tests/stack.py: Rasa, action server, web server) on a fresh SQLite
 database with the demo data, RATE_LIMITS=off, no Twilio credentials (SMS lands in
@@ -13,6 +14,14 @@ Format and scoring rules: README.md beside scripts.yaml.
 The caller scripts are an EVALUATION SET. Never tune the assistant to them: no wording, NLU
 examples, lookup entries or special cases copied from or aimed at a script. If a script
 rejects a reply a careful person would accept, fix the script in its own change.
+
+`--fixes` applies documented corrections to scripts (README: "If a script fails a reply that a
+careful person would accept, fix the script in its own change and say why"); ../shared is not
+this repository's to edit, so the corrections live in benchmarks/data/caller_script_fixes.yaml,
+each with its reason. Both tables are printed: the scripts as written, and with the fixes. A
+fixed script is scored on the same transcript (the conversation is the same up to the first turn
+the corrected `success` matches, so re-scoring is exact); scripts that require it run when it
+passes with the fix, and count as skipped in the as-written table when it does not pass there.
 
 Outcomes: pass, fail_goal, fail_must_not (with the turn), skipped (a `requires` script did
 not pass; the README calls this "blocked"), error (transport error, 5xx, bad body, restart).
@@ -37,7 +46,7 @@ import requests
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SCRIPTS = Path("/work/shared/caller-scripts/scripts.yaml")
+DEFAULT_SCRIPTS = ROOT.parent / "shared" / "caller-scripts" / "scripts.yaml"
 FLAGS = re.DOTALL | re.IGNORECASE
 ZH_DIGITS = "零一二三四五六七八九"
 NO_CODE = "还没收到验证码"
@@ -167,6 +176,39 @@ def run_script(script: dict, url: str, db: Path, notes: set[str]) -> dict:
     return res
 
 
+def rescore(res: dict, script: dict, success: str) -> str:
+    """The outcome of a finished transcript under a corrected `success` regex (README scoring:
+    must_not first, then success, turn by turn)."""
+    for turn in res["transcript"]:
+        if turn["role"] != "assistant":
+            continue
+        if find(script["must_not"], turn["text"]):
+            return "fail_must_not"
+        if find(success, turn["text"]):
+            return "pass"
+    return res["outcome"]
+
+
+def load_fixes(path: Path | None) -> dict[str, dict]:
+    if path is None:
+        return {}
+    fixes = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    for fix in fixes:
+        if set(fix) != {"id", "success", "why"}:
+            sys.exit(f"{path}: each fix has exactly id, success and why: {fix}")
+        re.compile(fix["success"])
+    return {fix["id"]: fix for fix in fixes}
+
+
+def table(results: list[dict], key: str, title: str) -> None:
+    print(f"\n{title}\ncategory        passed / total")
+    totals = Counter(r["category"] for r in results)
+    wins = Counter(r["category"] for r in results if r[key] == "pass")
+    for cat in dict.fromkeys(r["category"] for r in results):
+        print(f"{cat:<15} {wins[cat]:>6} / {totals[cat]}")
+    print(f"{'overall':<15} {sum(wins.values()):>6} / {len(results)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", metavar="CATEGORY", help="run one category")
@@ -175,9 +217,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scripts", type=Path, default=DEFAULT_SCRIPTS)
     ap.add_argument("--clock", default="2026-11-23T10:00:00+08:00", help="CLOCK_NOW for the stack")
     ap.add_argument("--keep-logs", metavar="DIR", type=Path, help="copy the processes' logs here at the end")
+    ap.add_argument("--fixes", type=Path, help="documented script corrections (YAML: id, success, why)")
     args = ap.parse_args(argv)
+    fixes = load_fixes(args.fixes)
 
     scripts = yaml.safe_load(args.scripts.read_text(encoding="utf-8"))
+    if unknown := set(fixes) - {s["id"] for s in scripts}:
+        sys.exit(f"--fixes names scripts not in {args.scripts}: {sorted(unknown)}")
     if args.only and args.only not in {s["category"] for s in scripts}:
         ap.error(f"no script in category {args.only!r}")
     # The processes inherit the pinned clock; set it before anything from the project loads.
@@ -201,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             stack.start()
             url = f"{stack.web_url}/api/chat"
-            passed: set[str] = set()
+            passed: set[str] = set()  # with the fixes (the same as as-written without them)
+            passed_as_written: set[str] = set()
             # Every script runs in file order (--only filters the report, and a required
             # script from another category still runs so its bookings exist).
             needed: set[str] = set()
@@ -217,8 +264,17 @@ def main(argv: list[str] | None = None) -> int:
                     if missing
                     else run_script(s, url, db, notes)
                 )
+                res["as_written"] = res["outcome"]
+                if missing_as_written := [d for d in s.get("requires") or [] if d not in passed_as_written]:
+                    res["as_written"] = "skipped"
+                    res["detail"] += " (as written: requires " + ", ".join(missing_as_written) + ")"
+                if s["id"] in fixes and res["outcome"] not in ("skipped", "error"):
+                    res["outcome"] = rescore(res, s, fixes[s["id"]]["success"])
+                    res["detail"] += f" [fixed script: {res['outcome']}; as written: {res['as_written']}]"
                 if res["outcome"] == "pass":
                     passed.add(s["id"])
+                if res["as_written"] == "pass":
+                    passed_as_written.add(s["id"])
                 if args.only and s["category"] != args.only:
                     continue  # a dependency only: not part of the report
                 results.append(res)
@@ -237,14 +293,9 @@ def main(argv: list[str] | None = None) -> int:
                 for log_file in workdir.glob("*.log"):
                     shutil.copy(log_file, args.keep_logs / log_file.name)
 
-    print("\ncategory        passed / total")
-    totals, wins = (
-        Counter(r["category"] for r in results),
-        Counter(r["category"] for r in results if r["outcome"] == "pass"),
-    )
-    for cat in dict.fromkeys(r["category"] for r in results):
-        print(f"{cat:<15} {wins[cat]:>6} / {totals[cat]}")
-    print(f"{'overall':<15} {sum(wins.values()):>6} / {len(results)}")
+    table(results, "as_written", "scripts as written")
+    if fixes:
+        table(results, "outcome", f"with {len(fixes)} script fixes ({args.fixes})")
     outcomes = Counter(r["outcome"] for r in results)
     print("outcomes: " + ", ".join(f"{k}={v}" for k, v in sorted(outcomes.items())))
     for note in sorted(notes):
