@@ -4,6 +4,7 @@
                                                   [--keep-logs DIR]
                                                   [--scripts PATH] [--clock ISO-TIME]
                                                   [--fixes benchmarks/data/caller_script_fixes.yaml]
+                                                  [--db-effects]
 
 Starts the real stack (tests/stack.py: Rasa, action server, web server) on a fresh SQLite
 database with the demo data, RATE_LIMITS=off, no Twilio credentials (SMS lands in
@@ -22,6 +23,9 @@ each with its reason. Both tables are printed: the scripts as written, and with 
 fixed script is scored on the same transcript (the conversation is the same up to the first turn
 the corrected `success` matches, so re-scoring is exact); scripts that require it run when it
 passes with the fix, and count as skipped in the as-written table when it does not pass there.
+
+`--db-effects` prints, under each script, the bookings it created or changed (reference, elder,
+service, day, half-day, status), for a person to compare with the script's `also_check`.
 
 Outcomes: pass, fail_goal, fail_must_not (with the turn), skipped (a `requires` script did
 not pass; the README calls this "blocked"), error (transport error, 5xx, bad body, restart).
@@ -176,6 +180,32 @@ def run_script(script: dict, url: str, db: Path, notes: set[str]) -> dict:
     return res
 
 
+BOOKINGS_SQL = """
+SELECT b.reference, e.name, s.name, w.day, w.part, b.status
+FROM bookings b JOIN elders e ON e.id = b.elder_id JOIN service_types s ON s.id = b.service_type_id
+JOIN capacity_windows w ON w.id = b.window_id
+"""
+
+
+def bookings(db: Path) -> dict[str, tuple]:
+    """reference -> (elder, service, day, half-day, status), for the database effects."""
+    with sqlite3.connect(db) as con:
+        return {row[0]: row[1:] for row in con.execute(BOOKINGS_SQL)}
+
+
+def db_effects(before: dict[str, tuple], after: dict[str, tuple]) -> list[str]:
+    """What a script did to the bookings, in plain words (the README's `also_check` is for a
+    person to compare with these lines; this program does not judge them)."""
+    lines = []
+    for ref, row in after.items():
+        old = before.get(ref)
+        if old is None:
+            lines.append(f"new {ref}: {' '.join(map(str, row))}")
+        elif old != row:
+            lines.append(f"changed {ref}: {' '.join(map(str, old))} -> {' '.join(map(str, row))}")
+    return lines
+
+
 def rescore(res: dict, script: dict, success: str) -> str:
     """The outcome of a finished transcript under a corrected `success` regex (README scoring:
     must_not first, then success, turn by turn)."""
@@ -217,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scripts", type=Path, default=DEFAULT_SCRIPTS)
     ap.add_argument("--clock", default="2026-11-23T10:00:00+08:00", help="CLOCK_NOW for the stack")
     ap.add_argument("--keep-logs", metavar="DIR", type=Path, help="copy the processes' logs here at the end")
+    ap.add_argument("--db-effects", action="store_true", help="print each script's changes to the bookings")
     ap.add_argument("--fixes", type=Path, help="documented script corrections (YAML: id, success, why)")
     args = ap.parse_args(argv)
     fixes = load_fixes(args.fixes)
@@ -259,11 +290,13 @@ def main(argv: list[str] | None = None) -> int:
                 if args.only and s["category"] != args.only and s["id"] not in needed:
                     continue
                 missing = [d for d in s.get("requires") or [] if d not in passed]
+                before = bookings(db)
                 res = (
                     new_result(s, "skipped", "requires " + ", ".join(missing))
                     if missing
                     else run_script(s, url, db, notes)
                 )
+                res["db_effects"] = db_effects(before, bookings(db))
                 res["as_written"] = res["outcome"]
                 if missing_as_written := [d for d in s.get("requires") or [] if d not in passed_as_written]:
                     res["as_written"] = "skipped"
@@ -283,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"turns={res['turns']:<3} {res['detail']}",
                     flush=True,
                 )
+                for line in res["db_effects"] if args.db_effects else ():
+                    print("  db: " + line)
                 for t in res["transcript"] if args.verbose else ():
                     lead = "  caller> " if t["role"] == "caller" else "  bot>    "
                     print(lead + t["text"].replace("\n", "\n" + " " * 11))
