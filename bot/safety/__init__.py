@@ -125,6 +125,7 @@ class Cues:
     ask_always: dict[str, tuple[re.Pattern[str], ...]]
     privacy: tuple[re.Pattern[str], ...]  # ask, give, other
     scam_needs: tuple[re.Pattern[str], ...] = ()
+    danger_explained: tuple[re.Pattern[str], ...] = ()
     homophones: tuple[str, ...] = ()
 
 
@@ -203,6 +204,7 @@ def load_cues(path: Path = CUES_PATH) -> Cues:
         privacy=tuple(re.compile(raw["privacy_request"][k]) for k in ("ask", "give", "other")),
         homophones=tuple(raw.get("homophones") or ()),
         scam_needs=_compile(raw["classifier_reading"]["scam_needs"]),
+        danger_explained=_compile(raw["classifier_reading"]["danger_explained"]),
     )
 
 
@@ -473,7 +475,8 @@ def _classifier_reading_fits(cues: Cues, kind: str, text: str) -> bool:
     """Whether the classifier's `kind` reading, without a cue, is worth the question
     (cues.yml classifier_reading): a scam reading needs a word of a scam report and no
     anti-fraud class or fee of our own; a crisis or emergency reading is explained away by
-    an everyday use of its words or a service asked for (ask_always.ordinary) or by history."""
+    an everyday use of its words, death's paperwork or a service asked for ahead
+    (`danger_explained`) or by history."""
     if kind == "scam":
         if (
             _first((*cues.scam_needs, *cues.scam_ask, *cues.scam_actor, *cues.unsure.get("scam", ())), text)
@@ -481,7 +484,7 @@ def _classifier_reading_fits(cues: Cues, kind: str, text: str) -> bool:
         ):
             return False
         return _first((*cues.scam_never, *cues.scam_unless), text) is None
-    if _first(cues.ask_always["ordinary"], text) is not None:
+    if _first(cues.danger_explained, text) is not None:
         return False
     return not (cues.past.search(text) and not cues.now.search(text))
 
