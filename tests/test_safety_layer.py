@@ -774,3 +774,19 @@ def test_a_classifier_score_explained_by_history_idiom_or_service_is_not_asked_a
     assert assess("我觉得自己挺没用的", "crisis", 0.7).kind == "unsure"
     # a scam score on a health question has nothing of a scam in it
     assert assess("医生说我血压偏高，要紧吗", "scam_report", 0.8).kind == "none"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("我婆婆脑壳磕到桌角，一直在冒血", "emergency"),
+        ("阿爷跌咗，郁唔到", "emergency"),
+        ("隔壁阿婆屋企火烛", "emergency"),
+        ("楼上砰的一声，然后就没动静了，他一个人住", "emergency"),
+        ("我在跟我爸视频，电话那边突然没声音了", "emergency"),
+        ("我这岁数，也该去见马克思了，早点见阎王省心", "crisis"),
+        ("阎王爷都不收我，我还能活好多年", "none"),
+    ],
+)
+def test_regional_words_a_thud_then_silence_and_euphemisms(text, expected):
+    assert kind(text) == expected
