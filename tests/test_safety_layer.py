@@ -790,3 +790,18 @@ def test_a_classifier_score_explained_by_history_idiom_or_service_is_not_asked_a
 )
 def test_regional_words_a_thud_then_silence_and_euphemisms(text, expected):
     assert kind(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # a new event today after an old one: an emergency
+        ("我爸前年中过风，今早起来半边脸耷拉着", "emergency"),
+        ("老太太以前摔过，刚刚在阳台又栽倒了", "emergency"),
+        # the old event alone, or checked since: history
+        ("前年摔折了胳膊，今天想问问康复补贴", "none"),
+        ("下午跌了一跤，医院看过了没事", "none"),
+    ],
+)
+def test_history_is_read_clause_by_clause(text, expected):
+    assert kind(text) == expected
