@@ -805,3 +805,16 @@ def test_regional_words_a_thud_then_silence_and_euphemisms(text, expected):
 )
 def test_history_is_read_clause_by_clause(text, expected):
     assert kind(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("敲了半天门，叫他也没有回应", "emergency"),
+        ("我老伴气促得说不出话", "emergency"),
+        ("外公又犯低血糖了，浑身冒汗", "emergency"),
+        ("我爸有低血糖的毛病，助餐能不能少油", "none"),
+    ],
+)
+def test_no_answer_short_breath_and_a_diabetic_low_in_other_words(text, expected):
+    assert kind(text) == expected
