@@ -150,10 +150,7 @@ def test_a_classifier_guess_without_a_cue_becomes_a_question_or_nothing():
     # confident -> a question, never the warning (it once absorbed unfamiliar requests at 0.85)
     assert assess("我接到个陌生电话，心里不放心", "scam_report", 0.5).kind == "unsure"
     assert assess("我想找社区的小李", "scam_report", 0.55).kind == "none"
-    # confident but nothing of a scam in the words (no money, card, code, call or stranger):
-    # no scam question (cues.yml classifier_reading); with such a word, the question
-    assert assess("我想找社区的小李", "scam_report", 0.85).kind == "none"
-    assert assess("我想找社区的小李，他说要转账", "scam_report", 0.85).kind == "unsure"
+    assert assess("我想找社区的小李", "scam_report", 0.85).kind == "unsure"
     # the classifier said emergency on a vague complaint of feeling unwell -> ask
     found = assess("我有点头晕", "emergency", 0.6)
     assert (found.kind, found.suspected) == ("unsure", "emergency")
@@ -762,18 +759,6 @@ def test_prevention_savings_lifelong_traits_and_pets_stay_ordinary(text):
 def test_money_gone_after_a_code_or_a_scan_is_a_scam(text, stage):
     found = assess(normalize(text))
     assert (found.kind, found.stage) == ("scam", stage)
-
-
-def test_a_classifier_score_explained_by_history_idiom_or_service_is_not_asked_about():
-    # crisis or emergency scores without a cue: history, an everyday 死, a service asked for
-    assert assess("前年我闪了腰，早好了，想问问按摩", "emergency", 0.7).kind == "none"
-    assert assess("热死人了，你们空调师傅几点到", "crisis", 0.7).kind == "none"
-    assert assess("我想给老母亲申请上门助浴", "crisis", 0.7).kind == "none"
-    # the same scores on words that fit the reading are still asked about
-    assert assess("我爸脸色很难看", "emergency", 0.7).kind == "unsure"
-    assert assess("我觉得自己挺没用的", "crisis", 0.7).kind == "unsure"
-    # a scam score on a health question has nothing of a scam in it
-    assert assess("医生说我血压偏高，要紧吗", "scam_report", 0.8).kind == "none"
 
 
 @pytest.mark.parametrize(

@@ -125,8 +125,6 @@ class Cues:
     unsure: dict[str, tuple[re.Pattern[str], ...]]
     ask_always: dict[str, tuple[re.Pattern[str], ...]]
     privacy: tuple[re.Pattern[str], ...]  # ask, give, other
-    scam_needs: tuple[re.Pattern[str], ...] = ()
-    danger_explained: tuple[re.Pattern[str], ...] = ()
     homophones: tuple[str, ...] = ()
 
 
@@ -205,8 +203,6 @@ def load_cues(path: Path = CUES_PATH) -> Cues:
         ask_always={k: _compile(v) for k, v in raw["ask_always"].items()},
         privacy=tuple(re.compile(raw["privacy_request"][k]) for k in ("ask", "give", "other")),
         homophones=tuple(raw.get("homophones") or ()),
-        scam_needs=_compile(raw["classifier_reading"]["scam_needs"]),
-        danger_explained=_compile(raw["classifier_reading"]["danger_explained"]),
     )
 
 
@@ -475,7 +471,7 @@ def _assess(
     if guessed is not None:
         scores[guessed] = max(scores.get(guessed, 0.0), confidence)
     for kind in kinds:
-        if scores.get(kind, 0.0) >= CLASSIFIER_ASK[kind] and _classifier_reading_fits(cues, kind, text):
+        if scores.get(kind, 0.0) >= CLASSIFIER_ASK[kind]:
             return Assessment("unsure", suspected=kind, matched=())
     weak = confidence < WEAK_CLASSIFIER
     for kind in kinds:
@@ -486,24 +482,6 @@ def _assess(
         if guessed is not None or (weak and kind != "scam"):
             return Assessment("unsure", suspected=kind, matched=(hit,))
     return Assessment()
-
-
-def _classifier_reading_fits(cues: Cues, kind: str, text: str) -> bool:
-    """Whether the classifier's `kind` reading, without a cue, is worth the question
-    (cues.yml classifier_reading): a scam reading needs a word of a scam report and no
-    anti-fraud class or fee of our own; a crisis or emergency reading is explained away by
-    an everyday use of its words, death's paperwork or a service asked for ahead
-    (`danger_explained`) or by history."""
-    if kind == "scam":
-        if (
-            _first((*cues.scam_needs, *cues.scam_ask, *cues.scam_actor, *cues.unsure.get("scam", ())), text)
-            is None
-        ):
-            return False
-        return _first((*cues.scam_never, *cues.scam_unless), text) is None
-    if _first(cues.danger_explained, text) is not None:
-        return False
-    return not (cues.past.search(text) and not cues.now.search(text))
 
 
 def another_office(text: str) -> bool:
