@@ -438,14 +438,15 @@ def test_no_form_takes_a_safety_message_as_an_answer():
 FLOORS = {
     "shared": {"danger_recall": 0.99, "scam_precision": 0.90},
     "dev": {"danger_recall": 0.99, "scam_precision": 0.99},
-    "dev2": {"danger_recall": 0.98, "danger_recall_or_asked": 0.98, "scam_precision": 0.99},
+    "dev2": {"danger_recall": 0.99, "danger_recall_or_asked": 0.99, "scam_precision": 0.99},
     "dev3": {"danger_recall": 0.99, "danger_recall_or_asked": 0.99, "scam_precision": 0.99},
     "dev4": {"danger_recall": 0.99, "danger_recall_or_asked": 0.99, "scam_precision": 0.97},
-    "holdout": {"danger_recall": 0.91, "danger_recall_or_asked": 0.96, "scam_precision": 0.99},
+    "dev5": {"danger_recall": 0.99, "danger_recall_or_asked": 0.99, "scam_precision": 0.97},
+    "holdout": {"danger_recall": 0.92, "danger_recall_or_asked": 0.96, "scam_precision": 0.99},
     # written after the classifier's safety examples by a helper who saw neither them nor
     # the cues: the cues alone generalise poorly here; tests/test_safety_pipeline.py holds
     # the floors of the whole pipeline (cues + classifier questions)
-    "holdout2": {"danger_recall": 0.67, "danger_recall_or_asked": 0.73, "scam_precision": 0.95},
+    "holdout2": {"danger_recall": 0.69, "danger_recall_or_asked": 0.74, "scam_precision": 0.95},
 }
 
 
