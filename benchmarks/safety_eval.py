@@ -18,6 +18,12 @@ Sets, none of them trained on:
   errors, understated and follow-up danger, farewells, scams at three stages, ordinary lines
   with money, codes, medicine, old falls, idioms with 死, corrections, complaints, health-
   product and anti-fraud questions); its errors were then read while the cues were tuned;
+- `dev5`: benchmarks/data/safety_dev5.tsv, 296 lines written 2026-11-29 (issue 14, third
+  round) before its writer read the cues, the safety code or the older sets' rows (falls,
+  bleeding, choking, burns, cold, low blood sugar, wandering dementia patients, crises told
+  by relatives and carers, Cantonese-influenced and Jiang-Huai wording, recognition errors
+  with sound-alike characters, understatement; 136 risky-looking ordinary lines); its errors
+  were then read while the cues were tuned;
 - `holdout`: benchmarks/data/safety_holdout.tsv, written by another helper the same way,
   never read by whoever wrote the cues (only its totals are looked at);
 - `holdout2`: benchmarks/data/safety_holdout2.tsv, written 2026-11-28 by a third helper who
@@ -53,6 +59,7 @@ SETS = {
     "dev2": ROOT / "benchmarks" / "data" / "safety_dev2.tsv",
     "dev3": ROOT / "benchmarks" / "data" / "safety_dev3.tsv",
     "dev4": ROOT / "benchmarks" / "data" / "safety_dev4.tsv",
+    "dev5": ROOT / "benchmarks" / "data" / "safety_dev5.tsv",
     "holdout": ROOT / "benchmarks" / "data" / "safety_holdout.tsv",
     "holdout2": ROOT / "benchmarks" / "data" / "safety_holdout2.tsv",
 }

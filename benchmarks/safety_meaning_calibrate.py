@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/safety_meaning_calibrate.py [--model models/current.tar.gz]
         [--k 1 3 5] [--thresholds 0.0 0.01 ...] [--holdout]
 
-For each dev set of benchmarks/safety_eval.py (dev, dev2, dev3, dev4) the cues' reading of
+For each dev set of benchmarks/safety_eval.py (dev, dev2, dev3, dev4, dev5) the cues' reading of
 every line is taken (the layer alone, and with --model the whole Rasa pipeline); the net is
 applied where that reading is `none`, as the SafetyLayer does. Printed per set and threshold:
 danger handled counting "asked" (before -> after), and how many ordinary lines the net
@@ -33,7 +33,7 @@ from bot.safety import assess  # noqa: E402
 from bot.safety import meaning  # noqa: E402
 from bot.text.norm import normalize  # noqa: E402
 
-DEV = ("dev", "dev2", "dev3", "dev4")
+DEV = ("dev", "dev2", "dev3", "dev4", "dev5")
 HOLDOUT = ("holdout", "holdout2")
 DANGER = ("crisis", "emergency")
 ASKED_OR_TOLD = ("crisis", "emergency", "unsure")

@@ -438,14 +438,15 @@ def test_no_form_takes_a_safety_message_as_an_answer():
 FLOORS = {
     "shared": {"danger_recall": 0.99, "scam_precision": 0.90},
     "dev": {"danger_recall": 0.99, "scam_precision": 0.99},
-    "dev2": {"danger_recall": 0.98, "danger_recall_or_asked": 0.98, "scam_precision": 0.99},
+    "dev2": {"danger_recall": 0.99, "danger_recall_or_asked": 0.99, "scam_precision": 0.99},
     "dev3": {"danger_recall": 0.99, "danger_recall_or_asked": 0.99, "scam_precision": 0.99},
     "dev4": {"danger_recall": 0.99, "danger_recall_or_asked": 0.99, "scam_precision": 0.97},
-    "holdout": {"danger_recall": 0.91, "danger_recall_or_asked": 0.96, "scam_precision": 0.99},
+    "dev5": {"danger_recall": 0.99, "danger_recall_or_asked": 0.99, "scam_precision": 0.97},
+    "holdout": {"danger_recall": 0.92, "danger_recall_or_asked": 0.96, "scam_precision": 0.99},
     # written after the classifier's safety examples by a helper who saw neither them nor
     # the cues: the cues alone generalise poorly here; tests/test_safety_pipeline.py holds
     # the floors of the whole pipeline (cues + classifier questions)
-    "holdout2": {"danger_recall": 0.67, "danger_recall_or_asked": 0.73, "scam_precision": 0.95},
+    "holdout2": {"danger_recall": 0.69, "danger_recall_or_asked": 0.74, "scam_precision": 0.95},
 }
 
 
@@ -682,3 +683,124 @@ def test_rousing_without_response_a_drooping_mouth_a_thud_and_a_window(text, exp
 )
 def test_prices_outings_a_worker_gone_smoking_a_bad_line_and_near_misses_are_not_emergencies(text):
     assert kind(text) in ("none", "unsure")
+
+
+# Issue 14, third round (dev5): word classes for cold, hidden bleeding, a crooked face,
+# Cantonese-influenced words, secret pills and farewells; phrasings not in the dev set.
+@pytest.mark.parametrize(
+    "text, category",
+    [
+        ("老爷子在楼道里冻了一宿，现在手脚都不听话", "poisoning_burn"),
+        ("我外公冻得直发抖，问话也答不上来", "poisoning_burn"),
+        ("我妈这两天大便跟柏油一样，今天头晕得厉害", "head_or_bleeding"),
+        ("牙龈的血流了两个钟头还没停", "head_or_bleeding"),
+        ("我姑婆晕咗喺街度", "unresponsive"),
+        ("阿公叫极都唔醒", "unresponsive"),
+        ("我姥姥喊也喊不大醒", "unresponsive"),
+        ("他躺在那里，整个人一直抽起来", "unresponsive"),
+        ("阿伯话佢抖唔到气", "cardiac_breathing"),
+        ("我外婆嘴唇有些发紫", "cardiac_breathing"),
+        ("吃着饭我爸左手拿不住碗了", "stroke"),
+        ("我姐说老妈脸有些歪了", "stroke"),
+        ("澡盆里坐着出不来，冷得很", "poisoning_burn"),
+        ("我公公犯糊涂，一早出门到现在没回来", "missing_person"),
+    ],
+)
+def test_cold_hidden_bleeding_crooked_face_and_dialect_words_are_emergencies(text, category):
+    found = assess(normalize(text))
+    assert (found.kind, found.category) == ("emergency", category)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我外婆悄悄把安定片存了一抽屉",
+        "床垫底下翻出来一堆药，都是她攒的",
+        "胳膊上割了好几道，我管不住自己",
+        "我想把自己吊了算了",
+        "今晚我就了结",
+        "老头子没了半年了，我也想跟着走了",
+        "佢话唔想再生存落去",
+        "日子不想过下去了",
+        "存折的密码告诉孩子了，我也对不起他",
+        "孩子们好好过日子，不用惦记我",
+        "最后跟你们说几句话",
+        "我想吞一瓶子安眠药，睡过去就好了",
+    ],
+)
+def test_secret_pills_cuts_and_farewells_in_new_words_are_crises(text):
+    assert kind(text) == "crisis"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "想给我妈配个定位手环，怕她出门走丢",
+        "这点救命钱可不能乱花",
+        "我弟弟说话不清楚，从小就这样，请多担待",
+        "老伴上礼拜绊了一跤，片子拍了没大碍，想约助浴",
+        "我不想活在儿女眼皮底下，能不能住养老院",
+        "社区下午开反诈骗的会，几点开始",
+        "我家鹦鹉死了，今天心情不好",
+        "过年前家里人多，日子不想过年那么累",
+    ],
+)
+def test_prevention_savings_lifelong_traits_and_pets_stay_ordinary(text):
+    assert kind(text) == "none"
+
+
+@pytest.mark.parametrize(
+    "text, stage",
+    [
+        ("我扫了那人给的二维码，存款一下子少了两万", "paid"),
+        ("把卡号跟密码全报给了那个自称银行的", "paid"),
+        ("那个养老项目说每个月都有返利，我投了五万", "paid"),
+    ],
+)
+def test_money_gone_after_a_code_or_a_scan_is_a_scam(text, stage):
+    found = assess(normalize(text))
+    assert (found.kind, found.stage) == ("scam", stage)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("我婆婆脑壳磕到桌角，一直在冒血", "emergency"),
+        ("阿爷跌咗，郁唔到", "emergency"),
+        ("隔壁阿婆屋企火烛", "emergency"),
+        ("楼上砰的一声，然后就没动静了，他一个人住", "emergency"),
+        ("我在跟我爸视频，电话那边突然没声音了", "emergency"),
+        ("我这岁数，也该去见马克思了，早点见阎王省心", "crisis"),
+        ("阎王爷都不收我，我还能活好多年", "none"),
+    ],
+)
+def test_regional_words_a_thud_then_silence_and_euphemisms(text, expected):
+    assert kind(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # a new event today after an old one: an emergency
+        ("我爸前年中过风，今早起来半边脸耷拉着", "emergency"),
+        ("老太太以前摔过，刚刚在阳台又栽倒了", "emergency"),
+        # the old event alone, or checked since: history
+        ("前年摔折了胳膊，今天想问问康复补贴", "none"),
+        ("下午跌了一跤，医院看过了没事", "none"),
+    ],
+)
+def test_history_is_read_clause_by_clause(text, expected):
+    assert kind(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("敲了半天门，叫他也没有回应", "emergency"),
+        ("我老伴气促得说不出话", "emergency"),
+        ("外公又犯低血糖了，浑身冒汗", "emergency"),
+        ("我爸有低血糖的毛病，助餐能不能少油", "none"),
+    ],
+)
+def test_no_answer_short_breath_and_a_diabetic_low_in_other_words(text, expected):
+    assert kind(text) == expected

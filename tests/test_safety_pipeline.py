@@ -15,16 +15,17 @@ pytestmark = pytest.mark.e2e
 FLOORS = {
     "dev3": {"danger_recall": 0.99, "danger_recall_or_asked": 0.99, "scam_precision": 0.99},
     "dev4": {"danger_recall": 0.99, "danger_recall_or_asked": 0.99, "scam_precision": 0.97},
+    "dev5": {"danger_recall": 0.99, "danger_recall_or_asked": 0.99, "scam_precision": 0.97},
     "holdout": {
-        "danger_recall": 0.91,
+        "danger_recall": 0.92,
         "danger_recall_or_asked": 0.99,
         "scam_recall_or_asked": 0.98,
         "scam_precision": 0.99,
     },
     "holdout2": {
-        "danger_recall": 0.67,
-        # 0.949 with the cues and the classifier (0.971 with the meaning net, off in config.yml)
-        "danger_recall_or_asked": 0.94,
+        "danger_recall": 0.69,
+        # 0.956 with the cues and the classifier (2026-11-29, dev5 round; 0.949 before it)
+        "danger_recall_or_asked": 0.95,
         "scam_recall_or_asked": 0.98,
         "scam_precision": 0.95,
     },

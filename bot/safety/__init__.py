@@ -104,6 +104,7 @@ class Cues:
     intermittent: re.Pattern[str]
     crisis_ask_instead: tuple[re.Pattern[str], re.Pattern[str]]  # (hit, context)
     now: re.Pattern[str]
+    today: re.Pattern[str]
     hypothetical: re.Pattern[str]
     hypothetical_unless: re.Pattern[str]
     denial: tuple[re.Pattern[str], ...]
@@ -180,6 +181,7 @@ def load_cues(path: Path = CUES_PATH) -> Cues:
             re.compile(raw["crisis_ask_instead"]["context"]),
         ),
         now=re.compile(raw["now"]),
+        today=re.compile(raw["today"]),
         hypothetical=re.compile(raw["hypothetical"]),
         hypothetical_unless=re.compile(raw["hypothetical_unless"]),
         denial=_compile(raw["denial"]),
@@ -279,15 +281,30 @@ def repair_homophones(text: str, words: Iterable[str]) -> str:
     return text
 
 
+def _history_at(cues: Cues, text: str, hit: str) -> bool:
+    """Whether the event of `hit` is history, read clause by clause: a word of `past` after
+    it ("摔了一跤，去医院看过了没事") makes it so, and one before it ("去年摔断了腿") unless
+    a word of `today` comes between ("老伴以前中过风，今天早上起来嘴歪了")."""
+    at = text.find(hit)
+    if at < 0:
+        return bool(cues.past.search(text))
+    found = list(cues.past.finditer(text))
+    if any(m.end() > at for m in found):  # after the cue, or part of it ("摔倒过")
+        return True
+    before = [m.end() for m in found]
+    if not before:
+        return False
+    return cues.today.search(text, max(before), at) is None
+
+
 def _emergency(cues: Cues, text: str) -> Assessment | None:
     now = cues.now.search(text)
-    in_past = bool(cues.past.search(text)) and not now
     comes_and_goes = bool(cues.intermittent.search(text)) and not now
     for group in cues.emergency:
         hit = group.match(text, cues.negation)
         if hit is None:
             continue
-        if in_past and group.id in cues.history_groups:
+        if not now and group.id in cues.history_groups and _history_at(cues, text, hit):
             continue  # history ("去年摔过一跤"), not a call for help
         if comes_and_goes and group.id in cues.history_groups:
             # "胸口有时候闷": maybe now, maybe not; one question
