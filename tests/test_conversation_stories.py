@@ -39,8 +39,6 @@ KNOWN_WRONG = {
     "a scam report, then no to the question whether there is anything else": "action_scam_report asks 还有别的事需要帮忙吗 from inside the action, so a 'no' "
     "gets utter_anything_else again instead of utter_goodbye",
     "declining the SMS of the eligibility result": "'短信就不用发了' is read as send_result_sms, so the SMS form asks for a number",
-    "declining the SMS because the caller wrote the result down": "'不用发了，我拿笔记下了' is guessed crisis (0.40): the safety layer asks whether "
-    "the caller thinks of hurting herself (action_safety_check)",
     "an unsure policy answer, the caller says yes, put me through": "'行，那麻烦帮我转过去' after the offer of an advisor is nlu_fallback: the caller is "
     "asked to rephrase instead of being handed over",
 }
