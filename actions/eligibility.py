@@ -449,11 +449,14 @@ def wants_check(text: str) -> bool:
     """True for a question whether a person (said with her age or street) can have a
     program that the eligibility rules decide, or what a person (said by kinship or by her
     situation) can get at all."""
-    if not text or _HOW.search(text):
+    if not text:
         return False
     said = facts_said(text)
-    if _WHAT_FOR_THEM.search(text) and (said or factlib.parse_relation(text)):
+    how = _HOW.search(text)
+    if not how and _WHAT_FOR_THEM.search(text) and (said or factlib.parse_relation(text)):
         return True
+    # "她能不能享受，怎么申请" asks both: the cited answer says the way, the check whether;
+    # "怎么申请" alone stays a policy question
     if not _CAN_THEY.search(text) or not {"age", "street"} & said.keys():
         return False
     return bool(asked_with_rules(text))
@@ -501,6 +504,11 @@ _NOT_ORDINARY = {
 _CHECK_WORDS = re.compile(r"享受|补贴|补助|照顾|待遇|福利|资格|符合|能领|能拿|条件|帮扶|救助|政策")
 
 
+# The next person of the same household ("那我妈呢，也住一起"): lives where the last check's
+# person lives.
+_SAME_HOME = re.compile(r"也住|住(在)?一起|一起住|住一块|同一个(街道|小区|院)|同一个地方|也在(这|那)")
+
+
 class ActionEligibilityStart(Action):
     """Starts a check: who it is for, facts said in the first sentence, known caller."""
 
@@ -527,6 +535,9 @@ class ActionEligibilityStart(Action):
             SlotSet(s, None) for s in (*FACT_SLOTS.values(), *EXTRA_SLOTS, *STATE_SLOTS)
         ]
         found = facts_said(text)
+        previous_street = tracker.get_slot("elig_street")
+        if "street" not in found and previous_street in factlib.DISTRICT_STREETS and _SAME_HOME.search(text):
+            found["street"] = previous_street  # "那我妈呢，她七十八，也住一起"
         events += [SlotSet(k, v) for k, v in fact_events(found).items()]
         events += [
             SlotSet("elig_subject", relation),

@@ -16,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.eligibility import (
     ActionEligibilityFromFacts,
+    ActionEligibilityStart,
     facts_said,
     opens_a_check,
     read_choice,
@@ -131,6 +132,17 @@ def test_how_where_and_general_questions_stay_policy_questions(text, pinned_toda
     assert not wants_check(text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我婆婆八十六了，住朝天宫，免费照料她能享受吗，要去哪里办",
+        "我爸九十了住红花，我们家里人能不能参加护理培训，怎么报名",
+    ],
+)
+def test_whether_and_how_together_is_a_check(text, pinned_today):  # noqa: F811
+    assert wants_check(text)
+
+
 def test_learning_how_to_care_is_not_a_how_to_apply_question(pinned_today):  # noqa: F811
     assert wants_check("我奶奶九十五了，住夫子庙，我们想学怎么照顾她，有没有免费的护理培训")
 
@@ -187,3 +199,21 @@ def test_the_opening_action_says_not_understood_otherwise(pinned_today):  # noqa
     dispatcher = CollectingDispatcher()
     events = asyncio.run(ActionEligibilityFromFacts().run(dispatcher, tracker(text="九十岁"), DOMAIN))
     assert events == [] and dispatcher.messages[0]["response"] == "utter_default"
+
+
+# --- the next person of the same household ---------------------------------------------------
+
+
+def test_the_next_person_who_lives_there_too_keeps_the_street(pinned_today):  # noqa: F811
+    dispatcher = CollectingDispatcher()
+    t = tracker({"elig_street": "洪武路", "elig_age": 84}, text="那我老伴呢，七十九了，跟我住一起")
+    events = asyncio.run(ActionEligibilityStart().run(dispatcher, t, DOMAIN))
+    slots = {e["name"]: e["value"] for e in events if e["event"] == "slot" and e["value"] is not None}
+    assert slots["elig_street"] == "洪武路" and slots["elig_age"] == 79
+
+
+def test_the_next_person_elsewhere_is_asked_the_street(pinned_today):  # noqa: F811
+    dispatcher = CollectingDispatcher()
+    t = tracker({"elig_street": "洪武路"}, text="那我姑妈呢，她八十了")
+    events = asyncio.run(ActionEligibilityStart().run(dispatcher, t, DOMAIN))
+    assert not any(e["event"] == "slot" and e["name"] == "elig_street" and e["value"] for e in events)
