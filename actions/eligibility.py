@@ -284,12 +284,68 @@ def _stated_status(plain: str) -> str | None:
     return next((v for v in map(factlib.parse_economic_status, clauses) if v is not None), None)
 
 
+# "八十岁以上是不是每个月有…": an age with 以上/以下 is the program's threshold, not the
+# person's age ("她八十以上了" still is one).
+_THRESHOLD_AGE = re.compile(
+    r"(?:\d{2,3}|[一二三四五六七八九十百]{1,4})\s*(?:周岁|岁)?\s*(?:及|或)?(?:以上|以下|往上|之上)(?!了)"
+)
+# A phone line's speech recognition splits a spoken age: "八十 三岁" comes as "80 3岁".
+_SPLIT_AGE = (
+    (re.compile(r"(?<![\d.])([1-9])0\s+([1-9])(?=\s*(?:周?岁|了|$))"), r"\1\2"),
+    (re.compile(r"([一二三四五六七八九])十\s+([一二三四五六七八九])(?=\s*(?:周?岁|了|$))"), r"\1十\2"),
+)
+# A means-tested status said to have stopped ("低保去年就停了", "特困取消了") is not the
+# status now: the words go, and what else the sentence says decides (or the form asks).
+_STOPPED_STATUS = re.compile(
+    r"(?:低保边缘|低保|特困|五保)(?:户|供养)?(?:[^，,。；;！!？?]{0,6}"
+    r"(?:停了|停掉了?|取消了?|没了|不吃了|不领了|撤了|退了|断了)|"
+    # in the next clause: "原来吃低保，后来撤了"
+    r"[^，,。；;！!？?]{0,4}[，,](?:后来|现在|去年|前年|早就|已经)[^，,。；;！!？?]{0,4}"
+    r"(?:停了|停掉了?|取消了?|不吃了|不领了|撤了|退了|断了|没有了))"
+)
+
+
+def without_stopped_status(text: str) -> str:
+    """ "低保去年就停了，现在就是普通家庭" -> "，现在就是普通家庭"."""
+    return _STOPPED_STATUS.sub("", text or "")
+
+
+def as_heard(text: str) -> str:
+    """The sentence with a split spoken age joined again ("80 3岁" -> "83岁")."""
+    for pattern, joined in _SPLIT_AGE:
+        text = pattern.sub(joined, text or "")
+    return text
+
+
+def read_choice(parser: Any, text: str) -> Any:
+    """A choice answer read as meant: hedges and a stopped status gone, and after a
+    self-correction ("低保，哦不对，普通家庭") the corrected words first."""
+    plain = without_stopped_status(unhedged(text))
+    corrected = factlib.after_correction(plain)
+    if corrected is not None:
+        value = parser(corrected)
+        if value is not None:
+            return value
+    return parser(plain)
+
+
 def facts_said(text: str) -> dict:
     """The facts in a caller's sentence: the fact reader's, plus a money or mobility fact
     said in a clause of its own that the reader passed over (a status the caller only asks
-    about is not taken as said)."""
-    plain = unhedged(text)
+    about is not taken as said). A threshold (八十岁以上) is no age, a stopped status no
+    status, and after a self-correction ("低保……哦不对，普通家庭") the corrected fact counts."""
+    plain = without_stopped_status(_THRESHOLD_AGE.sub("", as_heard(unhedged(text))))
     found = factlib.extract_facts(plain, today())
+    corrected = factlib.after_correction(plain)
+    if corrected is not None:
+        # the age reader handles its own corrections; the other facts said again count
+        found.update(
+            {
+                k: v
+                for k, v in factlib.extract_facts(corrected, today()).items()
+                if not k.startswith("age") and k != "birth_date"
+            }
+        )
     if found.get("economic_status") in ("低保", "特困") and _ASKED_STATUS.search(plain):
         stated = _stated_status(plain)
         if stated is None:
@@ -343,7 +399,10 @@ def opening_text(tracker: Tracker) -> str:
                 started_by == "action_answer_policy" and action_before == "action_safety_check"
             ):
                 opening = before  # the check a safety question interrupted (start_interrupted)
-            elif name == "action_eligibility_start" or started_by == "action_answer_policy":
+            elif name == "action_eligibility_start" or started_by in (
+                "action_answer_policy",
+                "action_eligibility_from_facts",
+            ):
                 opening = said  # a policy question that started the check (wants_check)
             if name != "action_listen":
                 action_before, last_action = last_action, name
@@ -368,17 +427,37 @@ def asked_with_rules(text: str) -> list[str]:
 # not whether: it stays a policy question.
 _CAN_THEY = re.compile(
     r"(能|可以|可不可以|能不能|能否|够不够|够格|有没有资格|符合)[^，,。；;？?]{0,6}"
-    r"(申请|享受|办|用|领|参加|报名|装|做)"
+    r"(申请|享受|办|用|领|参加|报名|装|做|有)|"
+    # "他每个月是不是有免费的上门照料", "有没有免费培训": whether there is one for him
+    r"是不是有|有没有"
 )
-_HOW = re.compile(r"怎么|如何|怎样|流程|手续|在哪|哪里|找谁|多少钱|材料")
+# How to apply, where, what it costs: the way, not whether ("想学怎么照顾老人" is no such
+# question).
+_HOW = re.compile(
+    r"(怎么|如何|怎样)[^，,。；;？?]{0,3}(申请|办|弄|报名|报|收费|算|领|去|联系|预约|找)|"
+    r"流程|手续|在哪|哪里|找谁|多少钱|材料"
+)
+# "她这种情况能有点什么帮助", "我爸能享受啥政策": what a person can get, with no program named.
+_WHAT_FOR_THEM = re.compile(
+    r"(能|可以)?(有|享受|得到|领|拿)(点|些)?(什么|啥|哪些)[^，,。；;？?]{0,4}"
+    r"(帮助|照顾|帮扶|政策|补贴|补助|待遇|福利|服务)|"
+    r"有没有(什么|啥)[^，,。；;？?]{0,4}(帮助|照顾|帮扶|补贴|补助|政策|待遇|福利)"
+)
 
 
 def wants_check(text: str) -> bool:
     """True for a question whether a person (said with her age or street) can have a
-    program that the eligibility rules decide."""
-    if not text or not _CAN_THEY.search(text) or _HOW.search(text):
+    program that the eligibility rules decide, or what a person (said by kinship or by her
+    situation) can get at all."""
+    if not text:
         return False
-    if not {"age", "street"} & facts_said(text).keys():
+    said = facts_said(text)
+    how = _HOW.search(text)
+    if not how and _WHAT_FOR_THEM.search(text) and (said or factlib.parse_relation(text)):
+        return True
+    # "她能不能享受，怎么申请" asks both: the cited answer says the way, the check whether;
+    # "怎么申请" alone stays a policy question
+    if not _CAN_THEY.search(text) or not {"age", "street"} & said.keys():
         return False
     return bool(asked_with_rules(text))
 
@@ -425,6 +504,11 @@ _NOT_ORDINARY = {
 _CHECK_WORDS = re.compile(r"享受|补贴|补助|照顾|待遇|福利|资格|符合|能领|能拿|条件|帮扶|救助|政策")
 
 
+# The next person of the same household ("那我妈呢，也住一起"): lives where the last check's
+# person lives.
+_SAME_HOME = re.compile(r"也住|住(在)?一起|一起住|住一块|同一个(街道|小区|院)|同一个地方|也在(这|那)")
+
+
 class ActionEligibilityStart(Action):
     """Starts a check: who it is for, facts said in the first sentence, known caller."""
 
@@ -451,6 +535,9 @@ class ActionEligibilityStart(Action):
             SlotSet(s, None) for s in (*FACT_SLOTS.values(), *EXTRA_SLOTS, *STATE_SLOTS)
         ]
         found = facts_said(text)
+        previous_street = tracker.get_slot("elig_street")
+        if "street" not in found and previous_street in factlib.DISTRICT_STREETS and _SAME_HOME.search(text):
+            found["street"] = previous_street  # "那我妈呢，她七十八，也住一起"
         events += [SlotSet(k, v) for k, v in fact_events(found).items()]
         events += [
             SlotSet("elig_subject", relation),
@@ -504,6 +591,50 @@ class ActionEligibilityStart(Action):
             intro += WORDING.format("start.noted", said=said)
         dispatcher.utter_message(text=intro)
         return events
+
+
+# A caller who says she wants to ask ("我想给我爸问问", "替我外婆打听打听", "咨询一下").
+_ASKS = re.compile(r"问问|问一下|打听|了解|咨询")
+# Booking words: an opening about a visit is the booking form's, not a check.
+_BOOKING = re.compile(r"预约|约个|约一下|订个|派人来|派个人|改时间|改到|上门来")
+
+
+def opens_a_check(text: str) -> bool:
+    """True for an opening that tells a person's situation (her age or street, and who she
+    is or another fact) and that the caller wants to ask about it, with no booking in it:
+    "我想给我爸问问，他八十四了，一个人住朝天宫"."""
+    if not text or _BOOKING.search(text):
+        return False
+    said = facts_said(text)
+    if not {"age", "street"} & said.keys():
+        return False
+    if len(said.keys() - {"age_approximate", "age_upper", "birth_date"}) < 2 and not factlib.parse_relation(
+        text
+    ):
+        return False
+    return bool(_ASKS.search(text) or _CHECK_WORDS.search(text) or _WHAT_FOR_THEM.search(text))
+
+
+class ActionEligibilityFromFacts(Action):
+    """The first message read as information (no question in it): a check when it tells a
+    person's situation and asks about it (opens_a_check); otherwise "not understood", as
+    the core fallback says."""
+
+    def name(self) -> Text:
+        return "action_eligibility_from_facts"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        text = latest_text(tracker)
+        if not opens_a_check(text):
+            dispatcher.utter_message(response="utter_default")
+            return []
+        log.info("eligibility: an opening that tells a person's facts starts a check")
+        events = ActionEligibilityStart().start(dispatcher, tracker, text)
+        if any(e.get("name") == "elig_handoff" and e.get("value") for e in events):
+            return events
+        return events + [FollowupAction("eligibility_form")]
 
 
 class ValidateEligibilityForm(FormValidation):
@@ -677,12 +808,14 @@ class ValidateEligibilityForm(FormValidation):
     def validate_elig_street(self, value, dispatcher, tracker, domain):
         if value in factlib.DISTRICT_STREETS or value in (factlib.OUTSIDE_DISTRICT, factlib.DONT_KNOW):
             return {"elig_street": value}
-        return self._answer("elig_street", value, factlib.parse_street(str(value)), tracker, dispatcher)
+        return self._answer(
+            "elig_street", value, read_choice(factlib.parse_street, str(value)), tracker, dispatcher
+        )
 
     def _choice(self, slot, allowed, parser, value, dispatcher, tracker):
         if value in allowed or value == factlib.DONT_KNOW:
             return {slot: value}
-        return self._answer(slot, value, parser(unhedged(str(value))), tracker, dispatcher)
+        return self._answer(slot, value, read_choice(parser, str(value)), tracker, dispatcher)
 
     def validate_elig_economic_status(self, value, dispatcher, tracker, domain):
         return self._choice(

@@ -156,12 +156,17 @@ def test_relevant_missing_facts_ask_only_what_still_matters():
     assert relevant_missing_facts(done, on=ON, include_tiers=False) == ["poverty_registered"]
     assert relevant_missing_facts({**done, "poverty_registered": False}, on=ON, include_tiers=False) == []
     # a centenarian is already 特惠: economic status only matters for 特困 programs
+    # (建档立卡 decides nothing before the money question: it is asked once that is answered)
     assert relevant_missing_facts({"age": 102, "street": "中华门"}, on=ON, include_tiers=False) == [
         "economic_status",
         "care_level",
         "dementia",
-        "poverty_registered",
     ]
+    centenarian_on_dibao = {"age": 102, "street": "中华门", "economic_status": "低保"}
+    assert "poverty_registered" in relevant_missing_facts(centenarian_on_dibao, on=ON, include_tiers=False)
+    # a question no answer of which can change a result, the money question skipped, is not asked
+    skipped = {"age": 86, "street": "夫子庙", "economic_status": facts.DONT_KNOW, "care_level": "能力完好"}
+    assert "poverty_registered" not in relevant_missing_facts(skipped, on=ON, skip=["economic_status"])
     assert "street" not in relevant_missing_facts({"age": 80}, on=ON, skip=["street"])
 
 

@@ -86,6 +86,24 @@ def _unique(texts: Iterable[str]) -> list[str]:
     return out
 
 
+def _number(text: str) -> int:
+    return max((int(n) for n in re.findall(r"\d+", text)), default=0)
+
+
+def _one_per_fact(texts: Iterable[str]) -> list[str]:
+    """ "年龄82周岁，满60周岁" and "年龄82周岁，满80周岁" (two thresholds one fact passes)
+    said once, with the higher threshold: "年龄82周岁，满80周岁"."""
+    out: list[str] = []
+    for text in _unique(texts):
+        head, _, rest = text.partition("，")
+        same = next((i for i, o in enumerate(out) if rest and o.partition("，")[0] == head), None)
+        if same is None:
+            out.append(text)
+        elif _number(rest) > _number(out[same].partition("，")[2]):
+            out[same] = text
+    return out
+
+
 _NOT_ONE_OF = re.compile(r"^(?P<said>.+?)，不是(?P<options>.+)$")
 
 
@@ -149,7 +167,7 @@ def focus_sentence(
                 if benefit
                 else WORDING.format("focus.eligible", short=short, who=who)
             )
-            held = _unique(r.text for r in result.reasons if r.holds and r.fact != "resident")
+            held = _one_per_fact(r.text for r in result.reasons if r.holds and r.fact != "resident")
             if held:
                 text += WORDING.format("focus.because", held="，".join(held[:2]))
         if result.hint:

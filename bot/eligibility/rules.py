@@ -894,15 +894,49 @@ def relevant_missing_facts(
     person already qualifies for (the phone conversation does that to stay short);
     `programs` limits the results that count to these (the programs the caller asked about)."""
     wanted: set[str] = set()
-    for result in evaluate(facts, on, pack):
-        if programs is not None and result.program_id not in programs:
-            continue
+    now = [r for r in evaluate(facts, on, pack) if programs is None or r.program_id in programs]
+    for result in now:
         wanted.update(result.missing)
         if include_tiers:
             wanted.update(result.tier_missing)
     rules = load_pack(pack)
     wanted -= set(skip) | set(rules.volunteered_only)
+    wanted = {f for f in wanted if _could_decide(f, facts, now, on, pack, include_tiers, programs)}
     return _in_order(wanted, rules)
+
+
+# The answers a question may get, for the facts whose answers are a short list.
+_ANSWERS: dict[str, tuple[Any, ...]] = {
+    "economic_status": factlib.ECONOMIC_STATUSES,
+    "care_level": factlib.CARE_LEVELS,
+    "living_situation": factlib.LIVING_SITUATIONS,
+    **{fact: (True, False) for fact in factlib.YES_NO_FACTS},
+}
+
+
+def _could_decide(
+    fact: str,
+    facts: dict[str, Any],
+    now: list[ProgramResult],
+    on: dt.date | None,
+    pack: str | None,
+    include_tiers: bool,
+    programs: tuple[str, ...] | list[str] | None,
+) -> bool:
+    """Whether some answer to `fact` changes a result (or, with `include_tiers`, a tier)
+    while the facts the caller could not say stay unknown: 建档立卡 decides nothing about
+    适老化改造 when the money question was skipped, so it is not asked."""
+    answers = _ANSWERS.get(fact)
+    if answers is None:  # the age, the birth date, the street: always worth asking
+        return True
+    before = {r.program_id: (r.status, r.tier if include_tiers else None) for r in now}
+    for value in answers:
+        for result in evaluate({**facts, fact: value}, on, pack):
+            if result.program_id not in before:
+                continue
+            if (result.status, result.tier if include_tiers else None) != before[result.program_id]:
+                return True
+    return False
 
 
 def programs(pack: str | None = None) -> list[tuple[str, str]]:
