@@ -8,7 +8,10 @@ data/nlu: ../shared/nlu-eval/corpus.tsv (932 lines; a second intent from
 secondary_intents.tsv is accepted for two-request lines) and tests/nlu/independent.tsv
 (566 lines, written by a helper who did not see the training data). A third set,
 tests/nlu/entities_dev.yml (Rasa NLU format, written from DESIGN.md's entity definitions and
-personas), is the entity development set: `--set entities_dev`. Emergency, crisis and
+personas), is the entity development set: `--set entities_dev`. A fourth,
+tests/nlu/intents_dev.tsv (columns text, intent; written from DESIGN.md's intent names and
+personas before data/nlu was read), is the intent development set: `--set intents_dev`; its
+per-intent table and confusions may be read and acted on (never train on its lines). Emergency, crisis and
 scam lines are the safety layer's (benchmarks/safety_eval.py) and are left out here.
 
 Per set: intent accuracy, macro-F1 (over the gold intents present), per-intent precision and
@@ -84,8 +87,7 @@ def load_shared() -> list[dict]:
     return rows
 
 
-def load_independent() -> list[dict]:
-    path = ROOT / "tests" / "nlu" / "independent.tsv"
+def load_independent(path: Path = ROOT / "tests" / "nlu" / "independent.tsv") -> list[dict]:
     rows = []
     with path.open(encoding="utf-8") as f:
         for row in csv.DictReader(f, delimiter="\t"):
@@ -122,7 +124,17 @@ def load_entities_dev(path: Path = ROOT / "tests" / "nlu" / "entities_dev.yml") 
     ]
 
 
-LOADERS = {"shared": load_shared, "independent": load_independent, "entities_dev": load_entities_dev}
+def load_intents_dev() -> list[dict]:
+    return load_independent(ROOT / "tests" / "nlu" / "intents_dev.tsv")
+
+
+DEV_SETS = {"entities_dev", "intents_dev"}  # sets whose lines may be read
+LOADERS = {
+    "shared": load_shared,
+    "independent": load_independent,
+    "entities_dev": load_entities_dev,
+    "intents_dev": load_intents_dev,
+}
 
 
 def _entities(field: str) -> list[tuple[str, str]]:
@@ -247,6 +259,11 @@ def main() -> int:
         dest="sets",
         help="which set(s) to score (repeatable); default shared and independent",
     )
+    ap.add_argument(
+        "--errors",
+        action="store_true",
+        help="print the misclassified lines of the development sets (never of the held-out ones)",
+    )
     args = ap.parse_args()
     sets = {name: LOADERS[name]() for name in (args.sets or ["shared", "independent"])}
     figures = {}
@@ -256,6 +273,13 @@ def main() -> int:
         parsed = parse_all(args.model, [r["text"] for r in rows])
         fig = score(rows, parsed)
         figures[name] = fig
+        if args.errors and name in DEV_SETS:
+            for row, p in zip(rows, parsed):
+                intent = p.get("intent") or {}
+                if intent.get("name") != row["intent"]:
+                    print(
+                        f"   ERR {row['intent']} -> {intent.get('name')} {intent.get('confidence', 0):.2f} {row['text']}"
+                    )
         print(
             f"{name:12s} lines={fig['lines']:4d} intent accuracy {fig['intent_accuracy']:.3f} "
             f"macro-F1 {fig['intent_macro_f1']:.3f} entity P/R/F1 {fig['entity_precision']:.3f}/"
