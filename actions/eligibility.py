@@ -34,6 +34,7 @@ from actions.common import (
     uncovered_benefit_answer,
     latest_text,
     say_referral,
+    with_anything_else,
 )
 from actions.forms import AskSlotAction, FormValidation, MissPolicy, Reply, ask_actions, count_miss
 from bot import identity, referrals
@@ -992,6 +993,17 @@ class ActionExplainEligibility(Action):
         return []
 
 
+# "短信就不用发了", "别给我发了", "发短信就算了": a no to the SMS, which the classifier may
+# still read as asking for it (the words around 发 decide, not the topic)
+_DECLINES_SMS = re.compile(
+    r"(不用|不要|别|甭|用不着|不必|免)[^，。,.？?！!]{0,4}发|发[^，。,.？?！!]{0,6}(算了|免了|不用了|不要了)"
+)
+
+
+def declines_sms(text: str) -> bool:
+    return bool(_DECLINES_SMS.search(text or ""))
+
+
 class ValidateEligibilitySmsForm(FormValidationAction):
     """Gets a mobile number for the SMS when the caller's number is not known."""
 
@@ -999,7 +1011,9 @@ class ValidateEligibilitySmsForm(FormValidationAction):
         return "validate_eligibility_sms_form"
 
     async def required_slots(self, domain_slots, dispatcher, tracker, domain):
-        return [] if tracker.get_slot("elig_sms_refused") else domain_slots
+        if tracker.get_slot("elig_sms_refused") or declines_sms(latest_text(tracker)):
+            return []
+        return domain_slots
 
     def validate_elig_sms_phone(self, value, dispatcher, tracker, domain):
         phone = factlib.parse_phone(str(value or ""))
@@ -1027,6 +1041,10 @@ class ActionEligibilitySendSms(Action):
         if tracker.get_slot("elig_sms_refused"):
             dispatcher.utter_message(response="utter_anything_else")
             return [SlotSet("elig_sms_refused", None)]
+        if declines_sms(latest_text(tracker)):
+            log.info("eligibility sms: the caller declined it")
+            dispatcher.utter_message(text=with_anything_else(WORDING.text("sms.declined")))
+            return []
         phone = tracker.get_slot("elig_sms_phone") or caller_phone(tracker)
         body = tracker.get_slot("elig_summary")
         if not body or not phone:

@@ -100,3 +100,35 @@ def test_codes_that_proved_someone_do_not_count_against_her(db_url):
     for n in range(7):  # a busy family: seven calls, each proven with its code
         assert identity.send_code(f"conv-ok-{n}", LI, "web").ok
         assert identity.verify(f"conv-ok-{n}", latest_code(db_url, "13800000002"), "web").ok
+
+
+def _sms_tracker(text: str) -> Tracker:
+    slots = {
+        "elig_summary": "【12349养老服务】您可以申请：高龄津贴。",
+        "elig_sms_phone": "13800000001",  # a number on file
+        "channel": "web",
+        "caller_phone": "+8613800000001",
+    }
+    return Tracker(
+        "conv-decline", slots, {"text": text, "metadata": {}}, [], False, None, {}, "action_listen"
+    )
+
+
+def test_a_no_to_the_sms_read_as_asking_for_it_sends_nothing(db_url):
+    """ "那个短信甭给我发了" may be classified as send_result_sms: the words say no, so nothing
+    is texted (even to a number on file) and the caller hears that it is not sent."""
+    from actions.eligibility import ActionEligibilitySendSms, ValidateEligibilitySmsForm
+
+    for text in ("那个短信甭给我发了", "用不着发短信", "发过来就算了，我记住了"):
+        tracker = _sms_tracker(text)
+        assert (
+            asyncio.run(ValidateEligibilitySmsForm().required_slots(["elig_sms_phone"], None, tracker, {}))
+            == []
+        )
+        dispatcher = CollectingDispatcher()
+        asyncio.run(ActionEligibilitySendSms().run(dispatcher, tracker, {}))
+        assert "不发" in dispatcher.messages[0]["text"], text
+    assert outbox() == 0
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionEligibilitySendSms().run(dispatcher, _sms_tracker("发到我手机上吧"), {}))
+    assert outbox("13800000001") == 1 and "尾号0001" in dispatcher.messages[0]["text"]
