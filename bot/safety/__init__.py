@@ -118,6 +118,9 @@ class Cues:
     scam_topic_shift: tuple[re.Pattern[str], ...]
     scam_despite_referral: tuple[re.Pattern[str], ...]
     scam_history: re.Pattern[str]
+    scam_refused: re.Pattern[str]
+    scam_refused_unless: re.Pattern[str]
+    scam_refused_asks: re.Pattern[str]
     scam_question: re.Pattern[str]
     stage_paid: tuple[re.Pattern[str], ...]
     stage_in_progress: tuple[re.Pattern[str], ...]
@@ -195,6 +198,9 @@ def load_cues(path: Path = CUES_PATH) -> Cues:
         scam_topic_shift=_compile(scam["topic_shift"]),
         scam_despite_referral=_compile(scam["despite_referral"]),
         scam_history=re.compile(scam["history"]),
+        scam_refused=re.compile(scam["refused"]),
+        scam_refused_unless=re.compile(scam["refused_unless"]),
+        scam_refused_asks=re.compile(scam["refused_asks"]),
         scam_question=re.compile(scam["question"]),
         stage_paid=_compile(scam["stage_paid"]),
         stage_in_progress=_compile(scam["stage_in_progress"]),
@@ -343,6 +349,14 @@ def _scam(cues: Cues, text: str) -> Assessment | None:
     matched = tuple(x for x in (strong, ask, actor) if x)
     if stage != "in_progress" and cues.scam_history.search(text):
         # a scam over and done with ("上个月被骗了，已经报过警了，想问问救助"): ask
+        return Assessment("unsure", suspected="scam", matched=matched)
+    if (
+        stage != "paid"
+        and cues.scam_refused.search(text)
+        and not cues.scam_refused_unless.search(text)
+        and not cues.scam_refused_asks.search(text)
+    ):
+        # turned away with nothing lost ("我直接挂了，没理他"): ask, never warn to hang up
         return Assessment("unsure", suspected="scam", matched=matched)
     if stage == "asking":
         suspicious = _first(cues.suspicion, text)
