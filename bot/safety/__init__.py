@@ -52,6 +52,10 @@ WEAK_CLASSIFIER = 0.5
 # question. Scam needs more: a wrong scam question to a caller asking for a person is a
 # turn lost, a wrong danger question is cheap next to a missed crisis.
 CLASSIFIER_ASK = {"crisis": 0.4, "emergency": 0.4, "scam": 0.6}
+# ...but a score alone below this, in a message that is plainly something else (cues.yml
+# `classifier_alone`), is not asked about. Chosen on dev4-dev6: the danger and scam lines
+# asked on the score alone there scored 0.85-1.00, the ordinary ones mostly 0.4-0.9.
+CLASSIFIER_ALONE_SURE = 0.9
 # A scam cue is asked about instead of warned on when the classifier gives scam less than
 # CLASSIFIER_RULES_OUT and an ordinary intent at least CLASSIFIER_SURE (shared corpus: half
 # its false scam warnings become questions, 2 of 39 real scams get the question first).
@@ -121,6 +125,7 @@ class Cues:
     scam_refused: re.Pattern[str]
     scam_refused_unless: re.Pattern[str]
     scam_refused_asks: re.Pattern[str]
+    plain_request: re.Pattern[str]
     scam_question: re.Pattern[str]
     stage_paid: tuple[re.Pattern[str], ...]
     stage_in_progress: tuple[re.Pattern[str], ...]
@@ -201,6 +206,7 @@ def load_cues(path: Path = CUES_PATH) -> Cues:
         scam_refused=re.compile(scam["refused"]),
         scam_refused_unless=re.compile(scam["refused_unless"]),
         scam_refused_asks=re.compile(scam["refused_asks"]),
+        plain_request=re.compile(raw["classifier_alone"]["request"]),
         scam_question=re.compile(scam["question"]),
         stage_paid=_compile(scam["stage_paid"]),
         stage_in_progress=_compile(scam["stage_in_progress"]),
@@ -485,17 +491,41 @@ def _assess(
     if guessed is not None:
         scores[guessed] = max(scores.get(guessed, 0.0), confidence)
     for kind in kinds:
-        if scores.get(kind, 0.0) >= CLASSIFIER_ASK[kind]:
+        score = scores.get(kind, 0.0)
+        if score >= CLASSIFIER_ASK[kind] and not (
+            (kind == "scam" and _not_a_scam_matter(cues, text))
+            or (score < CLASSIFIER_ALONE_SURE and _plainly_else(cues, text, kind))
+        ):
             return Assessment("unsure", suspected=kind, matched=())
     weak = confidence < WEAK_CLASSIFIER
     for kind in kinds:
         hit = _first(cues.unsure.get(kind, ()), text)
         if hit is None:
             continue
+        if kind == "scam" and _not_a_scam_matter(cues, text):
+            continue
         # scam is only asked about when the classifier itself guessed a high-stakes reading
         if guessed is not None or (weak and kind != "scam"):
             return Assessment("unsure", suspected=kind, matched=(hit,))
     return Assessment()
+
+
+def _plainly_else(cues: Cues, text: str, kind: str) -> bool:
+    """Whether nothing in the words supports the classifier's `kind` reading and the message
+    is plainly something else (cues.yml `classifier_alone`)."""
+    if _first(cues.unsure.get(kind, ()), text):
+        return False
+    if kind == "scam":
+        return not any(
+            _first(patterns, text) for patterns in (cues.scam_ask, cues.scam_actor, cues.suspicion)
+        )
+    return bool(cues.plain_request.search(text)) and not cues.now.search(text)
+
+
+def _not_a_scam_matter(cues: Cues, text: str) -> bool:
+    """Anti-fraud education, our own code or fee, how a subsidy is paid (cues.yml scam
+    `never` and `unless`)."""
+    return bool(_first(cues.scam_never, text) or _first(cues.scam_unless, text))
 
 
 def another_office(text: str) -> bool:
