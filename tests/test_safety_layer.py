@@ -445,6 +445,7 @@ FLOORS = {
     "dev3": {"danger_recall": 0.99, "danger_recall_or_asked": 0.99, "scam_precision": 0.99},
     "dev4": {"danger_recall": 0.99, "danger_recall_or_asked": 0.99, "scam_precision": 0.97},
     "dev5": {"danger_recall": 0.99, "danger_recall_or_asked": 0.99, "scam_precision": 0.97},
+    "dev6": {"danger_recall": 0.99, "danger_recall_or_asked": 0.99, "scam_precision": 0.94},
     "holdout": {"danger_recall": 0.92, "danger_recall_or_asked": 0.96, "scam_precision": 0.99},
     # written after the classifier's safety examples by a helper who saw neither them nor
     # the cues: the cues alone generalise poorly here; tests/test_safety_pipeline.py holds
