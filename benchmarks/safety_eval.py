@@ -24,6 +24,13 @@ Sets, none of them trained on:
   by relatives and carers, Cantonese-influenced and Jiang-Huai wording, recognition errors
   with sound-alike characters, understatement; 136 risky-looking ordinary lines); its errors
   were then read while the cues were tuned;
+- `dev6`: benchmarks/data/safety_dev6.tsv, 225 lines written 2026-11-29 (issue 14, fourth
+  round) before its writer read the cues or the safety code: 170 ordinary lines a keyword
+  reader would flag (pensions and subsidies arriving or stopping, SMS notices, our own
+  verification codes, medicine, past or prevented falls, deaths long ago, complaints, idioms
+  with 死, anti-fraud questions, scam calls already hung up, requests for a person; elders',
+  relatives', dialect and recognition-error wording) and 55 danger, crisis and scam lines in
+  new phrasings; its errors were then read while the layer was tuned;
 - `holdout`: benchmarks/data/safety_holdout.tsv, written by another helper the same way,
   never read by whoever wrote the cues (only its totals are looked at);
 - `holdout2`: benchmarks/data/safety_holdout2.tsv, written 2026-11-28 by a third helper who
@@ -60,6 +67,7 @@ SETS = {
     "dev3": ROOT / "benchmarks" / "data" / "safety_dev3.tsv",
     "dev4": ROOT / "benchmarks" / "data" / "safety_dev4.tsv",
     "dev5": ROOT / "benchmarks" / "data" / "safety_dev5.tsv",
+    "dev6": ROOT / "benchmarks" / "data" / "safety_dev6.tsv",
     "holdout": ROOT / "benchmarks" / "data" / "safety_holdout.tsv",
     "holdout2": ROOT / "benchmarks" / "data" / "safety_holdout2.tsv",
 }
@@ -135,11 +143,18 @@ def model_predictions(rows, model: str):
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", help="also run the whole Rasa pipeline of this model")
-    ap.add_argument("--errors", choices=sorted(SETS), help="print this set's errors (layer)")
+    ap.add_argument("--errors", choices=sorted(SETS), help="print this set's errors (each run)")
+    ap.add_argument(
+        "--sets",
+        help="comma-separated set names to score (default: all); keeps tuning runs off the held-out sets",
+    )
     ap.add_argument("--json", help="write the figures here")
     args = ap.parse_args()
     figures = {}
-    for name in SETS:
+    wanted = args.sets.split(",") if args.sets else list(SETS)
+    if args.errors and args.errors.startswith("holdout"):
+        ap.error("held-out sets are scored as totals only")
+    for name in wanted:
         rows = load(name)
         if not rows:
             print(f"{name}: {SETS[name]} not found, skipped")
@@ -161,10 +176,10 @@ def main() -> int:
                 f"{fig['ordinary_told_danger']}, asked {fig['ordinary_asked']} "
                 f"(n={fig['ordinary']})"
             )
-            if args.errors == name and how == "layer":
+            if args.errors == name:
                 for gold, pred, text in preds:
                     if gold != pred:
-                        print(f"   {gold:9s} -> {pred:9s} {text}")
+                        print(f"   {how:5s} {gold:9s} -> {pred:9s} {text}")
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2, ensure_ascii=False))
     return 0

@@ -147,10 +147,13 @@ def test_crisis_wins_over_emergency_and_scam():
 
 def test_a_classifier_guess_without_a_cue_becomes_a_question_or_nothing():
     # the classifier said scam: no cue, but near one -> ask; far from one and unsure -> ordinary;
-    # confident -> a question, never the warning (it once absorbed unfamiliar requests at 0.85)
+    # confident -> a question, never the warning (it once absorbed unfamiliar requests at 0.85);
+    # below CLASSIFIER_ALONE_SURE with no scam word at all -> ordinary
     assert assess("我接到个陌生电话，心里不放心", "scam_report", 0.5).kind == "unsure"
     assert assess("我想找社区的小李", "scam_report", 0.55).kind == "none"
-    assert assess("我想找社区的小李", "scam_report", 0.85).kind == "unsure"
+    assert assess("我想找社区的小李", "scam_report", 0.85).kind == "none"
+    assert assess("我想找社区的小李", "scam_report", 0.95).kind == "unsure"
+    assert assess("社区的小李让我找你们", "scam_report", 0.85).kind == "unsure"  # someone else
     # the classifier said emergency on a vague complaint of feeling unwell -> ask
     found = assess("我有点头晕", "emergency", 0.6)
     assert (found.kind, found.suspected) == ("unsure", "emergency")
@@ -442,6 +445,7 @@ FLOORS = {
     "dev3": {"danger_recall": 0.99, "danger_recall_or_asked": 0.99, "scam_precision": 0.99},
     "dev4": {"danger_recall": 0.99, "danger_recall_or_asked": 0.99, "scam_precision": 0.97},
     "dev5": {"danger_recall": 0.99, "danger_recall_or_asked": 0.99, "scam_precision": 0.97},
+    "dev6": {"danger_recall": 0.99, "danger_recall_or_asked": 0.99, "scam_precision": 0.94},
     "holdout": {"danger_recall": 0.92, "danger_recall_or_asked": 0.96, "scam_precision": 0.99},
     # written after the classifier's safety examples by a helper who saw neither them nor
     # the cues: the cues alone generalise poorly here; tests/test_safety_pipeline.py holds

@@ -252,3 +252,115 @@ def test_a_correction_with_a_request_answers_the_request(db_url):
     )
     reply = _said(ActionSafetyDenial(), t)
     assert reply.startswith(replies()["denial_then"]) and "12333" in reply
+
+
+# --- issue 14, fourth round: notices, scams turned away, plain requests (safety_dev6) -----
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "手机上来了条短信，讲我的养老金这个月已经到账了",
+        "短信通知我居家养老补贴停发了，怎么回事",
+        "我收到短信，说预约的陪诊取消了",
+    ],
+)
+def test_a_text_message_notice_is_not_a_scam(text):
+    assert reading(text) not in ("scam",)
+    assert reading(text, "scam_report", 0.97) == "none"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "短信说领高龄补贴要点这个链接填卡号",
+        "来了个短信，补贴要重新登记，回复身份证号就行",
+    ],
+)
+def test_a_text_message_that_asks_for_a_move_is_still_a_scam(text):
+    assert reading(text) == "scam"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "前几天有个人说是医保局的，要我转钱，我当场就挂断了",
+        "有个推销磁疗床垫的上门，被我赶出去了",
+        "那人自称派出所的，要我的银行卡号，我没搭理他",
+    ],
+)
+def test_a_scam_turned_away_is_asked_about_not_warned_on(text):
+    found = assess(normalize(text))
+    assert found.kind in ("unsure", "none") and found.suspected in ("scam", None)
+
+
+@pytest.mark.parametrize(
+    "text, kind",
+    [
+        ("有人自称公安要我转钱，我挂了，他又打过来了", "scam"),  # it goes on
+        ("冒充我孙子的那个人要钱，我没理他，这算不算诈骗", "scam"),  # asks: the advice answers
+        ("冒充银行的让我转了五千，后来我挂了", "scam"),  # money went: paid
+    ],
+)
+def test_a_refusal_does_not_hide_a_scam_that_goes_on_is_asked_about_or_cost_money(text, kind):
+    assert reading(text) == kind
+
+
+def test_a_worry_about_being_cheated_is_not_a_loss():
+    assert reading("老年旅游团便宜得很，想问问靠谱不，以免被骗") != "scam"
+    assert reading("我被骗了三万块，钱转过去了") == "scam"
+
+
+def test_anti_fraud_software_is_education():
+    assert reading("孙子给我装了个反诈APP，你们的电话会被它拦住吗") == "none"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["我老伴以前昏倒过两回，想给他申请个呼叫器", "我妈年轻时候休克过，现在想办个体检卡"],
+)
+def test_fainted_before_is_history(text):
+    assert reading(text) != "emergency"
+
+
+def test_our_own_service_without_news_is_not_an_unresponsive_person():
+    assert reading("上礼拜申请的助餐，到今天都没有动静") == "none"
+    assert reading("我预约了助浴，去敲门我妈没反应") == "emergency"
+
+
+@pytest.mark.parametrize(
+    "text, intent, score",
+    [
+        ("我想给我爸预约个上门理发", "crisis", 0.7),
+        ("想问问居家养老补贴怎么申请", "emergency", 0.6),
+        ("我想报名社区的书法班", "crisis", 0.8),
+    ],
+)
+def test_a_plain_request_is_not_asked_about_on_a_danger_score_alone(text, intent, score):
+    assert reading(text, intent, score) == "none"
+
+
+@pytest.mark.parametrize(
+    "text, intent, score",
+    [
+        ("我想给我爸预约个上门理发", "crisis", 0.95),  # a confident score is still asked
+        ("我想预约，我妈现在喘不上来", "emergency", 0.6),  # words of now
+        ("想申请个护工，活着真没意思", "crisis", 0.7),  # a crisis word
+        ("他说他在我家楼下", "crisis", 0.7),  # not a plain request
+    ],
+)
+def test_a_danger_score_is_still_asked_about_otherwise(text, intent, score):
+    assert reading(text, intent, score) in ("unsure", "emergency", "crisis")
+
+
+@pytest.mark.parametrize(
+    "text, score, expected",
+    [
+        ("我上午说的门牌号说错了，是十二号", 0.7, "none"),  # no scam word, below the level
+        ("我上午说的门牌号说错了，是十二号", 0.95, "unsure"),
+        ("那个人又来电话了", 0.7, "unsure"),  # someone else
+        ("你们12349发的验证码我收到了", 0.99, "none"),  # our own code
+    ],
+)
+def test_a_scam_score_alone_needs_a_scam_word_below_the_level(text, score, expected):
+    assert reading(text, "scam_report", score) == expected

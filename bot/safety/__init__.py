@@ -52,6 +52,10 @@ WEAK_CLASSIFIER = 0.5
 # question. Scam needs more: a wrong scam question to a caller asking for a person is a
 # turn lost, a wrong danger question is cheap next to a missed crisis.
 CLASSIFIER_ASK = {"crisis": 0.4, "emergency": 0.4, "scam": 0.6}
+# ...but a score alone below this, in a message that is plainly something else (cues.yml
+# `classifier_alone`), is not asked about. Chosen on dev4-dev6: the danger and scam lines
+# asked on the score alone there scored 0.85-1.00, the ordinary ones mostly 0.4-0.9.
+CLASSIFIER_ALONE_SURE = 0.9
 # A scam cue is asked about instead of warned on when the classifier gives scam less than
 # CLASSIFIER_RULES_OUT and an ordinary intent at least CLASSIFIER_SURE (shared corpus: half
 # its false scam warnings become questions, 2 of 39 real scams get the question first).
@@ -118,6 +122,10 @@ class Cues:
     scam_topic_shift: tuple[re.Pattern[str], ...]
     scam_despite_referral: tuple[re.Pattern[str], ...]
     scam_history: re.Pattern[str]
+    scam_refused: re.Pattern[str]
+    scam_refused_unless: re.Pattern[str]
+    scam_refused_asks: re.Pattern[str]
+    plain_request: re.Pattern[str]
     scam_question: re.Pattern[str]
     stage_paid: tuple[re.Pattern[str], ...]
     stage_in_progress: tuple[re.Pattern[str], ...]
@@ -195,6 +203,10 @@ def load_cues(path: Path = CUES_PATH) -> Cues:
         scam_topic_shift=_compile(scam["topic_shift"]),
         scam_despite_referral=_compile(scam["despite_referral"]),
         scam_history=re.compile(scam["history"]),
+        scam_refused=re.compile(scam["refused"]),
+        scam_refused_unless=re.compile(scam["refused_unless"]),
+        scam_refused_asks=re.compile(scam["refused_asks"]),
+        plain_request=re.compile(raw["classifier_alone"]["request"]),
         scam_question=re.compile(scam["question"]),
         stage_paid=_compile(scam["stage_paid"]),
         stage_in_progress=_compile(scam["stage_in_progress"]),
@@ -344,6 +356,14 @@ def _scam(cues: Cues, text: str) -> Assessment | None:
     if stage != "in_progress" and cues.scam_history.search(text):
         # a scam over and done with ("上个月被骗了，已经报过警了，想问问救助"): ask
         return Assessment("unsure", suspected="scam", matched=matched)
+    if (
+        stage != "paid"
+        and cues.scam_refused.search(text)
+        and not cues.scam_refused_unless.search(text)
+        and not cues.scam_refused_asks.search(text)
+    ):
+        # turned away with nothing lost ("我直接挂了，没理他"): ask, never warn to hang up
+        return Assessment("unsure", suspected="scam", matched=matched)
     if stage == "asking":
         suspicious = _first(cues.suspicion, text)
         if not strong and not suspicious:
@@ -471,17 +491,41 @@ def _assess(
     if guessed is not None:
         scores[guessed] = max(scores.get(guessed, 0.0), confidence)
     for kind in kinds:
-        if scores.get(kind, 0.0) >= CLASSIFIER_ASK[kind]:
+        score = scores.get(kind, 0.0)
+        if score >= CLASSIFIER_ASK[kind] and not (
+            (kind == "scam" and _not_a_scam_matter(cues, text))
+            or (score < CLASSIFIER_ALONE_SURE and _plainly_else(cues, text, kind))
+        ):
             return Assessment("unsure", suspected=kind, matched=())
     weak = confidence < WEAK_CLASSIFIER
     for kind in kinds:
         hit = _first(cues.unsure.get(kind, ()), text)
         if hit is None:
             continue
+        if kind == "scam" and _not_a_scam_matter(cues, text):
+            continue
         # scam is only asked about when the classifier itself guessed a high-stakes reading
         if guessed is not None or (weak and kind != "scam"):
             return Assessment("unsure", suspected=kind, matched=(hit,))
     return Assessment()
+
+
+def _plainly_else(cues: Cues, text: str, kind: str) -> bool:
+    """Whether nothing in the words supports the classifier's `kind` reading and the message
+    is plainly something else (cues.yml `classifier_alone`)."""
+    if _first(cues.unsure.get(kind, ()), text):
+        return False
+    if kind == "scam":
+        return not any(
+            _first(patterns, text) for patterns in (cues.scam_ask, cues.scam_actor, cues.suspicion)
+        )
+    return bool(cues.plain_request.search(text)) and not cues.now.search(text)
+
+
+def _not_a_scam_matter(cues: Cues, text: str) -> bool:
+    """Anti-fraud education, our own code or fee, how a subsidy is paid (cues.yml scam
+    `never` and `unless`)."""
+    return bool(_first(cues.scam_never, text) or _first(cues.scam_unless, text))
 
 
 def another_office(text: str) -> bool:
