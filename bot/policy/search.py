@@ -949,6 +949,7 @@ class SearchIndex:
 
         # names heard by sound only, where no exact mention of another program already is
         sound_best: dict[str, tuple[float, str]] = {}
+        heard_in_full: set[str] = set()  # a name of three syllables or more, every one heard
         for term in self.terms:
             if (
                 term.kind != "alias"
@@ -972,6 +973,8 @@ class SearchIndex:
             s = SOUND_WEIGHT * raw
             if s > sound_best.get(term.program_id, (0.0, ""))[0]:
                 sound_best[term.program_id] = (s, term.text)
+            if raw >= 1.0:
+                heard_in_full.add(term.program_id)
         for pid, (s, text) in sound_best.items():
             signals.setdefault(pid, []).append((s, "sound", text))
 
@@ -1032,7 +1035,7 @@ class SearchIndex:
             for s, kind, _t in sig:
                 kinds[kind] = max(kinds.get(kind, 0.0), round(s, 3))
             score = evidence = best + bonus + (GROUP_BONUS if pid in group_hit else 0.0)
-            said = sig[0][1] in ("alias", "keyword", "faq")
+            said = any(k in ("alias", "keyword", "faq", "content") for _s, k, _t in sig)
             if said and pid in leads:
                 # two independent readings agree: the words said (a name, a keyword, an
                 # FAQ phrasing) and what the whole question means (e5)
@@ -1041,6 +1044,7 @@ class SearchIndex:
                 coverage
                 and sig[0][1] not in ("content", "meaning")
                 and not any(m.term.kind == "alias" for m in by_program.get(pid, ()))
+                and not (sig[0][1] == "sound" and pid in heard_in_full)
             ):
                 # a keyword, a sound or an FAQ alone, in a question the program's texts
                 # hardly explain, is a coincidence more often than not
