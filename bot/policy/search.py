@@ -364,6 +364,11 @@ _PRICE_STRONG = (
     "是不是免费",
     "能不能免费",
     "几块钱",
+    "几个钱",
+    "收多少",
+    "什么价",
+    "啥价",
+    "价位",
 )
 _PRICE_WEAK = ("多少钱",)
 _GOVERNMENT_PAYS = re.compile(
@@ -779,6 +784,7 @@ class _FaqEntry:
     text: str
     topic: str
     words: tuple[str, ...] = ()
+    priced: bool = False  # the phrasing asks what something costs (上门服务一次多少钱)
 
 
 @dataclass
@@ -840,7 +846,9 @@ class SearchIndex:
             for f in p.faq:
                 for phrasing in f.phrasings:
                     text = _prep(phrasing)
-                    self.faqs.append(_FaqEntry(p.id, f, text, _topic(text), tuple(_words(text))))
+                    self.faqs.append(
+                        _FaqEntry(p.id, f, text, _topic(text), tuple(_words(text)), is_price_question(text))
+                    )
             self.bags[p.id] = _bag(p)
         self.group_words = _group_words(self.programs.values())
         # each program's own words (names, keywords, FAQ questions, summary, benefits)
@@ -983,9 +991,12 @@ class SearchIndex:
         group_hit: set[str] = set()
         q_words = {w: self._idf(w) for w in _words(q)}
         q_weight = sum(q_words.values())
+        asks_price = is_price_question(q)
         for entry in self.faqs:
             if entry.faq.group and not _names_group(entry.faq, q):
                 continue
+            if entry.priced and not asks_price:
+                continue  # a phrasing asking a price is no paraphrase of a question that does not
             f1, said = self._word_f1(q_words, q_weight, entry.words)
             # characters alike count less when the FAQ's own telling words go unsaid
             # (80岁以上的老人都要做评估吗 is not 80岁以上的老人有什么政策)
