@@ -1050,7 +1050,9 @@ class SearchIndex:
             for s, kind, _t in sig:
                 kinds[kind] = max(kinds.get(kind, 0.0), round(s, 3))
             score = evidence = best + bonus + (GROUP_BONUS if pid in group_hit else 0.0)
-            said = any(k in ("alias", "keyword", "faq", "content") for _s, k, _t in sig)
+            # the strongest reading by words (the meaning may be stronger still) is a word
+            # said: a name, a keyword, an FAQ phrasing
+            said = next((k for _s, k, _t in sig if k != "meaning"), "") in ("alias", "keyword", "faq")
             if said and pid in leads:
                 # two independent readings agree: the words said (a name, a keyword, an
                 # FAQ phrasing) and what the whole question means (e5)
