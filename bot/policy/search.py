@@ -118,7 +118,7 @@ CLOSE_MARGIN = 0.1  # a runner-up closer than this to the best program ...
 CLOSE_PENALTY = 0.5  # ... takes this share of the difference off the confidence
 FAQ_UNSAID = 0.6  # an FAQ phrasing none of whose telling words is said: this much
 JOINED_EASE = 0.1  # two programs joined by 和 may each be named a little less surely
-MAX_TOPICS = 2  # a question joining topics is answered about the two surest of them
+MAX_TOPICS = 2  # topics a question may join by keywords; more only by their names
 GROUP_BONUS = 0.05  # an FAQ written for the group the caller names (特困, 低保) matches
 # a program named only by who the caller is (低保户, 失独老人, 85岁) and another named by
 # what is asked (改造卫生间, 养老院): the topic answers when its own evidence is this close
@@ -1168,11 +1168,13 @@ class SearchIndex:
             # any of its own names or telling keywords next to the joiner (时间银行存的时间
             # ……和互助养老: 存时间 is joined, 时间银行 further off)
             telling = [m for m in own if m.term.kind != "keyword" or m.term.weight >= 0.7]
+            if len(also) + 1 >= MAX_TOPICS:
+                # a third topic only by its name (老年大学、时间银行和助餐点), never by a
+                # keyword that may belong to another topic's clause (时间银行能换上门服务)
+                telling = [m for m in telling if m.term.kind == "alias"]
             if any(_joined(marked, index, t, m) for t in taken for m in telling):
                 also.append(other)
                 taken.extend(own)
-                if len(also) + 1 >= MAX_TOPICS:
-                    break
         return also
 
     @staticmethod
