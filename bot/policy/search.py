@@ -1158,7 +1158,7 @@ class SearchIndex:
         marked = _match_form(query, marked=True)
         index = [i for i, ch in enumerate(marked) if ch != "、"]  # match position -> marked
         taken = list(scored[0].mentions)
-        also = []
+        also: list[_Scored] = []
         for other in scored[1:4]:
             if other.evidence < bar or not other.mentions:
                 continue
