@@ -231,26 +231,27 @@ def test_the_independent_set_stays_above_its_floors(kb, bench):
     """Measured 2026-11-29 (benchmarks/RESULTS.md, "Policy retrieval: words and meaning
     agreeing"): precision 0.955, recall 0.776 at ANSWER_THRESHOLD 0.65 (0.971 / 0.687 the
     day before). The floors sit a little under, so a real regression fails and a reworded
-    YAML answer does not."""
+    YAML answer does not. 0.956 / 0.797 after the dev5 round (issue 17, 2026-11-29)."""
     path = bench.SETS["independent"]
     if not path.exists():
         pytest.skip(f"{path} not found")
     figures = bench.evaluate(kb, bench.load(path), DAY, sweep=False)
     assert figures["rows"] >= 250
     assert figures["precision"] >= 0.945, figures
-    assert figures["recall"] >= 0.76, figures
+    assert figures["recall"] >= 0.78, figures
     assert figures["per_kind"]["none"]["answered"] <= 3, figures
 
 
 def test_the_holdout_set_stays_above_its_floors(kb, bench):
     """Measured 2026-11-29 (benchmarks/RESULTS.md): precision 0.944, recall 0.843 (0.953 /
     0.748 the day before); 0.949 / 0.843 once benefits outside the pack got where to ask
-    (issue 17). Floors a little under; the set itself is never read row by row."""
+    (issue 17); 0.945 / 0.851 after the dev5 round. Floors a little under; the set itself is
+    never read row by row."""
     path = bench.SETS["holdout"]
     figures = bench.evaluate(kb, bench.load(path), DAY, sweep=False)
     assert figures["rows"] >= 250
     assert figures["precision"] >= 0.945, figures
-    assert figures["recall"] >= 0.83, figures
+    assert figures["recall"] >= 0.84, figures
     assert figures["per_kind"]["none"]["answered"] <= 4, figures
 
 
