@@ -231,26 +231,27 @@ def test_the_independent_set_stays_above_its_floors(kb, bench):
     """Measured 2026-11-29 (benchmarks/RESULTS.md, "Policy retrieval: words and meaning
     agreeing"): precision 0.955, recall 0.776 at ANSWER_THRESHOLD 0.65 (0.971 / 0.687 the
     day before). The floors sit a little under, so a real regression fails and a reworded
-    YAML answer does not."""
+    YAML answer does not. 0.956 / 0.797 after the dev5 round (issue 17, 2026-11-29)."""
     path = bench.SETS["independent"]
     if not path.exists():
         pytest.skip(f"{path} not found")
     figures = bench.evaluate(kb, bench.load(path), DAY, sweep=False)
     assert figures["rows"] >= 250
     assert figures["precision"] >= 0.945, figures
-    assert figures["recall"] >= 0.76, figures
+    assert figures["recall"] >= 0.78, figures
     assert figures["per_kind"]["none"]["answered"] <= 3, figures
 
 
 def test_the_holdout_set_stays_above_its_floors(kb, bench):
     """Measured 2026-11-29 (benchmarks/RESULTS.md): precision 0.944, recall 0.843 (0.953 /
     0.748 the day before); 0.949 / 0.843 once benefits outside the pack got where to ask
-    (issue 17). Floors a little under; the set itself is never read row by row."""
+    (issue 17); 0.945 / 0.851 after the dev5 round. Floors a little under; the set itself is
+    never read row by row."""
     path = bench.SETS["holdout"]
     figures = bench.evaluate(kb, bench.load(path), DAY, sweep=False)
     assert figures["rows"] >= 250
     assert figures["precision"] >= 0.945, figures
-    assert figures["recall"] >= 0.83, figures
+    assert figures["recall"] >= 0.84, figures
     assert figures["per_kind"]["none"]["answered"] <= 4, figures
 
 
@@ -465,9 +466,59 @@ def test_an_age_said_colloquially_reaches_the_age_keywords(kb, said, age):
 def test_the_fourth_dev_set_stays_above_its_floors(kb, bench):
     """dev4 (issue 17: colloquial, dialect, relatives, ASR, group, cost, two-topic, not
     covered and non-policy messages; written before tuning): precision 0.932, recall 0.839
-    before; 0.938 / 0.844 after the topic-over-group and partial-name changes (2026-11-29)."""
+    before; 0.938 / 0.844 after the topic-over-group and partial-name changes; 0.958 / 0.883
+    after the dev5 round (2026-11-29)."""
     figures = bench.evaluate(kb, bench.load(bench.SETS["dev4"]), DAY, sweep=False)
     assert figures["rows"] >= 200
-    assert figures["precision"] >= 0.925, figures
-    assert figures["recall"] >= 0.83, figures
+    assert figures["precision"] >= 0.95, figures
+    assert figures["recall"] >= 0.87, figures
     assert figures["per_kind"]["none"]["answered"] <= 2, figures
+
+
+def test_the_fifth_dev_set_stays_above_its_floors(kb, bench):
+    """dev5 (issue 17, 236 rows written from the program ids and the seeds before the code
+    or the aliases were read): precision 0.939, recall 0.875 before tuning; 0.950 / 0.896
+    after the corroboration, sound, price-phrasing, meaning-weight and topic changes
+    (2026-11-29)."""
+    figures = bench.evaluate(kb, bench.load(bench.SETS["dev5"]), DAY, sweep=False)
+    assert figures["rows"] >= 180
+    assert figures["precision"] >= 0.94, figures
+    assert figures["recall"] >= 0.88, figures
+    assert figures["per_kind"]["none"]["answered"] <= 3, figures
+
+
+def test_a_phrasing_that_asks_a_price_is_no_paraphrase_of_one_that_does_not(kb):
+    """An FAQ phrasing asking what something costs is evidence only for a question that
+    asks a price too."""
+    priced = next(s for s in kb._score("护工上门一小时多少钱") if s.program_id == "service_prices")
+    assert "faq" in priced.signals
+    unpriced = [s for s in kb._score("护工上门一小时怎么安排") if s.program_id == "service_prices"]
+    assert all("faq" not in s.signals for s in unpriced)
+
+
+@pytest.mark.parametrize("question", ["上门保洁一次收多少", "请人到家理发什么价"])
+def test_colloquial_price_words_ask_a_price(question):
+    assert is_price_question(_prep(question))
+
+
+@pytest.mark.parametrize(
+    "question, expected", [("康复辅居在哪借", "assistive_devices"), ("照户保险怎么申请", "ltc_insurance")]
+)
+def test_a_name_heard_in_full_by_sound_is_answered(kb, question, expected):
+    """Every syllable of a name of three or more heard with other characters (ASR) is no
+    coincidence: the program answers, not only "您是想问……吗"."""
+    answer = kb.answer(question, on=DAY)
+    assert answer.kind == "answer" and answer.program_id == expected, answer
+
+
+def test_a_generic_question_is_not_answered_on_its_meaning_alone(kb):
+    answer = kb.answer("我想打听一下养老方面的政策", on=DAY)
+    assert answer.kind != "answer", answer
+
+
+def test_a_third_topic_joins_only_by_its_name(kb):
+    three = kb.answer("老年大学、时间银行和助餐点都在哪", on=DAY)
+    assert {three.program_id, *three.also} == {"elder_university", "time_bank", "meal_aid"}
+    # 上门服务 is also a keyword of the government-bought services: no third topic
+    two = kb.answer("80岁免费上门服务和上门服务的价格", on=DAY)
+    assert {two.program_id, *two.also} == {"free_home_care_80plus", "service_prices"}

@@ -817,6 +817,10 @@ class KnowledgeBase:
         if also and top is not None:
             return self._answer_two([top, *also], question, day)
         confidence = SearchIndex.confidence(scored)
+        if top and not top.mentions and self._is_generic(question):
+            # 我想问问养老政策: no program named and nothing asked but "policy": whatever the
+            # words mean most alike is a guess, not an answer
+            confidence = min(confidence, SUGGEST_THRESHOLD - 0.01)
         if top and confidence >= ANSWER_THRESHOLD:
             priced = self._index.price_program(question, top)
             return self._answer_for(priced or top.program_id, question, day, confidence)
