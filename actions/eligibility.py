@@ -996,7 +996,9 @@ class ActionExplainEligibility(Action):
 # "短信就不用发了", "别给我发了", "发短信就算了": a no to the SMS, which the classifier may
 # still read as asking for it (the words around 发 decide, not the topic)
 _DECLINES_SMS = re.compile(
-    r"(不用|不要|别|甭|用不着|不必|免)[^，。,.？?！!]{0,4}发|发[^，。,.？?！!]{0,6}(算了|免了|不用了|不要了)"
+    r"(不用|不要|别|甭|用不着|不必)(再)?(给我|给她|给他)?(发|短信)|"  # 不用发了, 甭给我发了
+    r"短信(就)?(不用|不要|别|甭|免了|算了)|"  # 短信就不用了, 短信免了吧
+    r"发(过来|短信|信息)?(就)?(算了|免了)"  # 发过来就算了
 )
 
 

@@ -132,3 +132,10 @@ def test_a_no_to_the_sms_read_as_asking_for_it_sends_nothing(db_url):
     dispatcher = CollectingDispatcher()
     asyncio.run(ActionEligibilitySendSms().run(dispatcher, _sms_tracker("发到我手机上吧"), {}))
     assert outbox("13800000001") == 1 and "尾号0001" in dispatcher.messages[0]["text"]
+
+
+def test_asking_for_the_sms_in_other_words_is_no_decline():
+    from actions.eligibility import declines_sms
+
+    for text in ("别忘了发短信给我", "用别的号码发行不行", "是免费发的吗", "发到我闺女手机上吧"):
+        assert not declines_sms(text), text
