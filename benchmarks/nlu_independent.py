@@ -269,7 +269,7 @@ def main() -> int:
     ap.add_argument(
         "--errors",
         action="store_true",
-        help="print the misclassified lines of the development sets (never of the held-out ones)",
+        help="print the misclassified lines and entity mismatches of the development sets (never of the held-out ones)",
     )
     args = ap.parse_args()
     sets = {name: LOADERS[name]() for name in (args.sets or ["shared", "independent"])}
@@ -287,6 +287,15 @@ def main() -> int:
                     print(
                         f"   ERR {row['intent']} -> {intent.get('name')} {intent.get('confidence', 0):.2f} {row['text']}"
                     )
+                said = p.get("text") or ""
+                got = [
+                    (e["entity"], str(e.get("value")), said[e["start"] : e["end"]] if "start" in e else "")
+                    for e in p.get("entities") or []
+                    if e.get("entity") and not str(e["entity"]).startswith("safety")
+                ]
+                gold = sorted(row["entities"])
+                if sorted((k, _norm(v)) for k, v in gold) != sorted((k, _norm(w or v)) for k, v, w in got):
+                    print(f"   ENT {row['text']}  gold={gold}  got={got}")
         print(
             f"{name:12s} lines={fig['lines']:4d} intent accuracy {fig['intent_accuracy']:.3f} "
             f"macro-F1 {fig['intent_macro_f1']:.3f} entity P/R/F1 {fig['entity_precision']:.3f}/"
