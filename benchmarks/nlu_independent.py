@@ -10,7 +10,9 @@ secondary_intents.tsv is accepted for two-request lines) and tests/nlu/independe
 tests/nlu/entities_dev.yml (Rasa NLU format, written from DESIGN.md's entity definitions and
 personas), is the entity development set: `--set entities_dev`. A fourth,
 tests/nlu/intents_dev.tsv (columns text, intent; written from DESIGN.md's intent names and
-personas before data/nlu was read), is the intent development set: `--set intents_dev`; its
+personas before data/nlu was read), is the intent development set: `--set intents_dev`; tests/nlu/entities_dev2.yml (same
+format and origin, with dialect and speech-recognition phrasings) is a second entity
+development set: `--set entities_dev2`; its
 per-intent table and confusions may be read and acted on (never train on its lines). Emergency, crisis and
 scam lines are the safety layer's (benchmarks/safety_eval.py) and are left out here.
 
@@ -124,15 +126,20 @@ def load_entities_dev(path: Path = ROOT / "tests" / "nlu" / "entities_dev.yml") 
     ]
 
 
+def load_entities_dev2() -> list[dict]:
+    return load_entities_dev(ROOT / "tests" / "nlu" / "entities_dev2.yml")
+
+
 def load_intents_dev() -> list[dict]:
     return load_independent(ROOT / "tests" / "nlu" / "intents_dev.tsv")
 
 
-DEV_SETS = {"entities_dev", "intents_dev"}  # sets whose lines may be read
+DEV_SETS = {"entities_dev", "entities_dev2", "intents_dev"}  # sets whose lines may be read
 LOADERS = {
     "shared": load_shared,
     "independent": load_independent,
     "entities_dev": load_entities_dev,
+    "entities_dev2": load_entities_dev2,
     "intents_dev": load_intents_dev,
 }
 
@@ -262,7 +269,7 @@ def main() -> int:
     ap.add_argument(
         "--errors",
         action="store_true",
-        help="print the misclassified lines of the development sets (never of the held-out ones)",
+        help="print the misclassified lines and entity mismatches of the development sets (never of the held-out ones)",
     )
     args = ap.parse_args()
     sets = {name: LOADERS[name]() for name in (args.sets or ["shared", "independent"])}
@@ -280,6 +287,15 @@ def main() -> int:
                     print(
                         f"   ERR {row['intent']} -> {intent.get('name')} {intent.get('confidence', 0):.2f} {row['text']}"
                     )
+                said = p.get("text") or ""
+                got = [
+                    (e["entity"], str(e.get("value")), said[e["start"] : e["end"]] if "start" in e else "")
+                    for e in p.get("entities") or []
+                    if e.get("entity") and not str(e["entity"]).startswith("safety")
+                ]
+                gold = sorted(row["entities"])
+                if sorted((k, _norm(v)) for k, v in gold) != sorted((k, _norm(w or v)) for k, v, w in got):
+                    print(f"   ENT {row['text']}  gold={gold}  got={got}")
         print(
             f"{name:12s} lines={fig['lines']:4d} intent accuracy {fig['intent_accuracy']:.3f} "
             f"macro-F1 {fig['intent_macro_f1']:.3f} entity P/R/F1 {fig['entity_precision']:.3f}/"
