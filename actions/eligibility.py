@@ -297,12 +297,17 @@ _SPLIT_AGE = (
 )
 # A means-tested status said to have stopped ("低保去年就停了", "特困取消了") is not the
 # status now: the words go, and what else the sentence says decides (or the form asks).
+# A negated verb ("低保没有取消，还在吃") did not stop it; "没有了" only at a clause's end
+# ("现在还没有了解清楚" is no stop).
+_NOT_NEGATED = r"(?<![没不未])(?<!没有)"
 _STOPPED_STATUS = re.compile(
     r"(?:低保边缘|低保|特困|五保)(?:户|供养)?(?:[^，,。；;！!？?]{0,6}"
-    r"(?:停了|停掉了?|取消了?|没了|不吃了|不领了|撤了|退了|断了)|"
+    + _NOT_NEGATED
+    + r"(?:停了|停掉了?|取消了?|没了(?!解)|不吃了|不领了|撤了|退了|断了)|"
     # in the next clause: "原来吃低保，后来撤了"
     r"[^，,。；;！!？?]{0,4}[，,](?:后来|现在|去年|前年|早就|已经)[^，,。；;！!？?]{0,4}"
-    r"(?:停了|停掉了?|取消了?|不吃了|不领了|撤了|退了|断了|没有了))"
+    + _NOT_NEGATED
+    + r"(?:停了|停掉了?|取消了?|不吃了|不领了|撤了|退了|断了|没有了(?=[，,。；;！!？?]|$)))"
 )
 
 
