@@ -297,12 +297,17 @@ _SPLIT_AGE = (
 )
 # A means-tested status said to have stopped ("低保去年就停了", "特困取消了") is not the
 # status now: the words go, and what else the sentence says decides (or the form asks).
+# A negated verb ("低保没有取消，还在吃") did not stop it; "没有了" only at a clause's end
+# ("现在还没有了解清楚" is no stop).
+_NOT_NEGATED = r"(?<![没不未])(?<!没有)"
 _STOPPED_STATUS = re.compile(
     r"(?:低保边缘|低保|特困|五保)(?:户|供养)?(?:[^，,。；;！!？?]{0,6}"
-    r"(?:停了|停掉了?|取消了?|没了|不吃了|不领了|撤了|退了|断了)|"
+    + _NOT_NEGATED
+    + r"(?:停了|停掉了?|取消了?|没了(?!解)|不吃了|不领了|撤了|退了|断了)|"
     # in the next clause: "原来吃低保，后来撤了"
     r"[^，,。；;！!？?]{0,4}[，,](?:后来|现在|去年|前年|早就|已经)[^，,。；;！!？?]{0,4}"
-    r"(?:停了|停掉了?|取消了?|不吃了|不领了|撤了|退了|断了|没有了))"
+    + _NOT_NEGATED
+    + r"(?:停了|停掉了?|取消了?|不吃了|不领了|撤了|退了|断了|没有了(?=[，,。；;！!？?]|$)))"
 )
 
 
@@ -426,11 +431,19 @@ def asked_with_rules(text: str) -> list[str]:
 # street can have a program the rules decide is a check, whichever intent the classifier
 # chose; the cited answer still comes first (ActionEligibilityStart). "怎么申请" asks the way,
 # not whether: it stays a policy question.
+# A program or benefit noun: what "有没有" asks about in a check ("助餐点有没有开门" asks no
+# such thing).
+_BENEFIT = r"(补贴|补助|津贴|照料|照顾|护理|培训|床位|待遇|福利|优惠|资格|名额|免费)"
 _CAN_THEY = re.compile(
     r"(能|可以|可不可以|能不能|能否|够不够|够格|有没有资格|符合)[^，,。；;？?]{0,6}"
-    r"(申请|享受|办|用|领|参加|报名|装|做|有)|"
-    # "他每个月是不是有免费的上门照料", "有没有免费培训": whether there is one for him
-    r"是不是有|有没有"
+    # "能不能有人帮忙" asks for a person, not whether she has a program
+    r"(申请|享受|办|用|领|参加|报名|装|做|有(?!人))|"
+    # "他每个月是不是有免费的上门照料", "护理培训是不是有免费的": whether there is one for him
+    r"(是不是有|有没有)[^，,。；;？?]{0,6}"
+    + _BENEFIT
+    + "|"
+    + _BENEFIT
+    + r"[^，,。；;？?]{0,6}(是不是有|有没有)"
 )
 # How to apply, where, what it costs: the way, not whether ("想学怎么照顾老人" is no such
 # question).
@@ -445,6 +458,11 @@ _WHAT_FOR_THEM = re.compile(
     r"有没有(什么|啥)[^，,。；;？?]{0,4}(帮助|照顾|帮扶|补贴|补助|政策|待遇|福利)"
 )
 
+# Booking words: an opening about a visit is the booking form's, not a check.
+_BOOKING = re.compile(r"预约|约个|约一下|订个|派人来|派个人|改时间|改到|上门来")
+# What the office offers ("你们都有哪些服务"), not what a person can have.
+_YOUR_SERVICES = re.compile(r"你们[^，,。；;？?]{0,6}服务")
+
 
 def wants_check(text: str) -> bool:
     """True for a question whether a person (said with her age or street) can have a
@@ -452,9 +470,16 @@ def wants_check(text: str) -> bool:
     situation) can get at all."""
     if not text:
         return False
+    if _BOOKING.search(text):
+        return False  # "他有什么服务可以预约": a visit, the booking form's
     said = facts_said(text)
     how = _HOW.search(text)
-    if not how and _WHAT_FOR_THEM.search(text) and (said or factlib.parse_relation(text)):
+    # a person said only by kinship asks for herself only with a check's words, and "你们都有
+    # 哪些服务" asks what the office offers
+    for_them = said or (
+        factlib.parse_relation(text) and _CHECK_WORDS.search(text) and not _YOUR_SERVICES.search(text)
+    )
+    if not how and _WHAT_FOR_THEM.search(text) and for_them:
         return True
     # "她能不能享受，怎么申请" asks both: the cited answer says the way, the check whether;
     # "怎么申请" alone stays a policy question
@@ -483,6 +508,12 @@ def start_interrupted(
     ):
         return None
     log.info("eligibility: the check a safety question interrupted goes on")
+    return start_check(dispatcher, tracker, text)
+
+
+def start_check(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> List[EventType]:
+    """Starts a check about `text` and opens the form, unless the start handed the caller
+    on (another office's business: the start said where to go)."""
     events = ActionEligibilityStart().start(dispatcher, tracker, text)
     if any(e.get("name") == "elig_handoff" and e.get("value") for e in events):
         return events
@@ -505,9 +536,30 @@ _NOT_ORDINARY = {
 _CHECK_WORDS = re.compile(r"享受|补贴|补助|照顾|待遇|福利|资格|符合|能领|能拿|条件|帮扶|救助|政策")
 
 
-# The next person of the same household ("那我妈呢，也住一起"): lives where the last check's
-# person lives.
-_SAME_HOME = re.compile(r"也住|住(在)?一起|一起住|住一块|同一个(街道|小区|院)|同一个地方|也在(这|那)")
+# The next person of the same household ("那我妈呢，也住那儿"): lives where the last check's
+# person lives ("他也住院了" is no home).
+_SAME_HOME = re.compile(r"也住(?!院)|同一个(街道|小区|院)|同一个地方|也在(这|那)")
+# "跟我爸住一起": with whom; the same home only when that is the last check's person.
+_LIVES_WITH = re.compile(
+    r"(?:跟|和|同)(?P<who>[^，,。；;！!？?\s]{1,4}?)(?:住(?:在)?一起|一起住|住一块|住一起)"
+)
+_SELF = {"我", "我们", "咱", "咱们", "俺", "俺们"}
+
+
+def same_home(text: str, previous_subject: str | None) -> bool:
+    """True when the next person lives with the last check's person: "也住那儿", or living
+    with that person ("跟他住一起"; "跟我住一起" after a check about the caller herself)."""
+    if _SAME_HOME.search(text):
+        return True
+    with_whom = _LIVES_WITH.search(text)
+    if not with_whom or not previous_subject:
+        return False
+    who = with_whom.group("who")
+    if who in {"他", "她", "ta", "TA"}:
+        return True
+    if who in _SELF:
+        return previous_subject == "本人"
+    return factlib.parse_relation(who) == previous_subject
 
 
 class ActionEligibilityStart(Action):
@@ -537,7 +589,11 @@ class ActionEligibilityStart(Action):
         ]
         found = facts_said(text)
         previous_street = tracker.get_slot("elig_street")
-        if "street" not in found and previous_street in factlib.DISTRICT_STREETS and _SAME_HOME.search(text):
+        if (
+            "street" not in found
+            and previous_street in factlib.DISTRICT_STREETS
+            and same_home(text, tracker.get_slot("elig_subject"))
+        ):
             found["street"] = previous_street  # "那我妈呢，她七十八，也住一起"
         events += [SlotSet(k, v) for k, v in fact_events(found).items()]
         events += [
@@ -596,8 +652,6 @@ class ActionEligibilityStart(Action):
 
 # A caller who says she wants to ask ("我想给我爸问问", "替我外婆打听打听", "咨询一下").
 _ASKS = re.compile(r"问问|问一下|打听|了解|咨询")
-# Booking words: an opening about a visit is the booking form's, not a check.
-_BOOKING = re.compile(r"预约|约个|约一下|订个|派人来|派个人|改时间|改到|上门来")
 
 
 def opens_a_check(text: str) -> bool:
@@ -629,13 +683,13 @@ class ActionEligibilityFromFacts(Action):
     ) -> List[EventType]:
         text = latest_text(tracker)
         if not opens_a_check(text):
-            dispatcher.utter_message(response="utter_default")
-            return []
+            # not understood: what action_misunderstood does (a referral, a sure policy
+            # answer, counting the misses and offering a person)
+            from actions.core import ActionMisunderstood  # actions.core imports this module
+
+            return await ActionMisunderstood().run(dispatcher, tracker, domain)
         log.info("eligibility: an opening that tells a person's facts starts a check")
-        events = ActionEligibilityStart().start(dispatcher, tracker, text)
-        if any(e.get("name") == "elig_handoff" and e.get("value") for e in events):
-            return events
-        return events + [FollowupAction("eligibility_form")]
+        return start_check(dispatcher, tracker, text)
 
 
 class ValidateEligibilityForm(FormValidation):

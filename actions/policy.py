@@ -14,7 +14,7 @@ import threading
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
@@ -196,10 +196,7 @@ class ActionAnswerPolicy(Action):
             # "她七十七了，住朝天宫，家庭养老床位她能申请吗": whether she can is a check (the
             # cited answer first, then the questions that decide it)
             log.info("policy question read as an eligibility check")
-            events = eligibility_actions.ActionEligibilityStart().start(dispatcher, tracker, text)
-            if any(e.get("name") == "elig_handoff" and e.get("value") for e in events):
-                return events  # another office's business: the start said where to go
-            return events + [FollowupAction("eligibility_form")]
+            return eligibility_actions.start_check(dispatcher, tracker, text)
         mentioned = [str(v) for v in entity_values(tracker, "program") if v]
         services = [str(v) for v in entity_values(tracker, "service_type") if v]
         answer = guarded(

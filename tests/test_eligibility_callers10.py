@@ -196,9 +196,11 @@ def test_the_opening_action_starts_the_form_with_the_facts(pinned_today):  # noq
 
 
 def test_the_opening_action_says_not_understood_otherwise(pinned_today):  # noqa: F811
+    # what action_misunderstood does: the first miss asks to rephrase and is counted
     dispatcher = CollectingDispatcher()
-    events = asyncio.run(ActionEligibilityFromFacts().run(dispatcher, tracker(text="九十岁"), DOMAIN))
-    assert events == [] and dispatcher.messages[0]["response"] == "utter_default"
+    events = asyncio.run(ActionEligibilityFromFacts().run(dispatcher, tracker(text="八十二"), DOMAIN))
+    assert dispatcher.messages[0]["response"] == "utter_ask_rephrase"
+    assert {"event": "slot", "timestamp": None, "name": "misunderstood_count", "value": 1} in events
 
 
 # --- the next person of the same household ---------------------------------------------------

@@ -90,16 +90,25 @@ def _number(text: str) -> int:
     return max((int(n) for n in re.findall(r"\d+", text)), default=0)
 
 
+def _kind(text: str) -> tuple[str, str]:
+    """The fact a reason is about and the kind of bound ("满", "已满", "不满65周岁")."""
+    head, _, rest = text.partition("，")
+    return head, next((k for k in ("不满", "未满", "已满", "满") if rest.startswith(k)), "")
+
+
 def _one_per_fact(texts: Iterable[str]) -> list[str]:
     """ "年龄82周岁，满60周岁" and "年龄82周岁，满80周岁" (two thresholds one fact passes)
-    said once, with the higher threshold: "年龄82周岁，满80周岁"."""
+    said once, with the higher threshold: "年龄82周岁，满80周岁"; of two upper bounds
+    ("不满70周岁", "不满65周岁") the lower; a lower and an upper bound both stay."""
     out: list[str] = []
     for text in _unique(texts):
-        head, _, rest = text.partition("，")
-        same = next((i for i, o in enumerate(out) if rest and o.partition("，")[0] == head), None)
+        rest = text.partition("，")[2]
+        same = next((i for i, o in enumerate(out) if rest and _kind(o) == _kind(text)), None)
         if same is None:
             out.append(text)
-        elif _number(rest) > _number(out[same].partition("，")[2]):
+            continue
+        mine, theirs = _number(rest), _number(out[same].partition("，")[2])
+        if (mine < theirs) if _kind(text)[1] in ("不满", "未满") else (mine > theirs):
             out[same] = text
     return out
 
