@@ -173,10 +173,26 @@ def _groups(raw: list[dict[str, Any]]) -> tuple[_Group, ...]:
     )
 
 
+def _expand(node: Any, words: dict[str, str]) -> Any:
+    """`node` with each `{%name%}` in its strings replaced by the cue file's `words` entry."""
+    if isinstance(node, str):
+        for name, text in words.items():
+            node = node.replace("{%" + name + "%}", text)
+        if "{%" in node:
+            raise ValueError(f"unknown word list in cue: {node}")
+        return node
+    if isinstance(node, list):
+        return [_expand(x, words) for x in node]
+    if isinstance(node, dict):
+        return {k: _expand(v, words) for k, v in node.items()}
+    return node
+
+
 @functools.lru_cache(maxsize=4)
 def load_cues(path: Path = CUES_PATH) -> Cues:
     """The cue file, compiled; a malformed pattern fails here, at start-up."""
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = _expand(raw, raw.pop("words", None) or {})
     scam = raw["scam"]
     return Cues(
         past=re.compile(raw["past"]),
