@@ -125,6 +125,7 @@ class Cues:
     scam_refused: re.Pattern[str]
     scam_refused_unless: re.Pattern[str]
     scam_refused_asks: re.Pattern[str]
+    scam_refused_but: re.Pattern[str]
     plain_request: re.Pattern[str]
     scam_question: re.Pattern[str]
     stage_paid: tuple[re.Pattern[str], ...]
@@ -222,6 +223,7 @@ def load_cues(path: Path = CUES_PATH) -> Cues:
         scam_refused=re.compile(scam["refused"]),
         scam_refused_unless=re.compile(scam["refused_unless"]),
         scam_refused_asks=re.compile(scam["refused_asks"]),
+        scam_refused_but=re.compile(scam["refused_but"]),
         plain_request=re.compile(raw["classifier_alone"]["request"]),
         scam_question=re.compile(scam["question"]),
         stage_paid=_compile(scam["stage_paid"]),
@@ -354,6 +356,22 @@ def _corrected(cues: Cues, text: str, hit: str) -> str | None:
     return None if m is None else text[m.end() :]
 
 
+def _turned_away(cues: Cues, text: str, stage: str) -> bool:
+    """Whether the caller turned the scam away: in a scam still going on ("让我转钱到安全账户")
+    only when the refusal ends the story, after every word of its going on, and nothing but
+    the refusal follows ("我没理他，但我老伴把验证码告诉他了" is not turned away)."""
+    if stage == "paid":
+        return False
+    refused = list(cues.scam_refused.finditer(text))
+    if not refused:
+        return False
+    if stage == "asking":
+        return True
+    last = refused[-1]
+    going_on = [m.end() for p in cues.stage_in_progress for m in p.finditer(text)]
+    return last.start() >= max(going_on, default=0) and not cues.scam_refused_but.search(text, last.end())
+
+
 def _scam(cues: Cues, text: str) -> Assessment | None:
     if _first(cues.scam_never, text):
         return None
@@ -373,8 +391,7 @@ def _scam(cues: Cues, text: str) -> Assessment | None:
         # a scam over and done with ("上个月被骗了，已经报过警了，想问问救助"): ask
         return Assessment("unsure", suspected="scam", matched=matched)
     if (
-        stage != "paid"
-        and cues.scam_refused.search(text)
+        _turned_away(cues, text, stage)
         and not cues.scam_refused_unless.search(text)
         and not cues.scam_refused_asks.search(text)
     ):
