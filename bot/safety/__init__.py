@@ -324,7 +324,8 @@ def _history_at(cues: Cues, text: str, hit: str) -> bool:
     before = [m.end() for m in found]
     if not before:
         return False
-    return cues.today.search(text, max(before), at) is None
+    # searched to the end of the text, so that a lookahead of `today` sees past the cue
+    return not any(m.start() < at for m in cues.today.finditer(text, max(before)))
 
 
 def _emergency(cues: Cues, text: str) -> Assessment | None:
