@@ -808,3 +808,165 @@ def test_history_is_read_clause_by_clause(text, expected):
 )
 def test_no_answer_short_breath_and_a_diabetic_low_in_other_words(text, expected):
     assert kind(text) == expected
+
+
+def _scam_stage(text: str) -> tuple[str, str | None]:
+    found = assess(normalize(text))
+    return found.kind, found.stage
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # a scam still going on is warned on, whatever 挂了 or 没理 it holds
+        ("他说我挂了电话就冻结我的卡，让我转钱到安全账户", ("scam", "in_progress")),
+        ("冒充公安的人让我转账，我没理他，但我老伴把验证码告诉他了", ("scam", "in_progress")),
+        ("他让我转账，我没理解什么意思", ("scam", "in_progress")),
+        ("对方说不挂电话就没事，让我马上去银行转钱", ("scam", "in_progress")),
+        # the caller turned it away, and the story ends there: asked about
+        ("有人打电话让我转账，我直接挂了，没理他", ("unsure", None)),
+        ("有人打电话让我交手续费，我没理他", ("unsure", None)),
+        ("短信里让我点链接评价服务，你们有这个吗，我不敢点", ("unsure", None)),
+    ],
+)
+def test_a_scam_going_on_is_warned_and_a_refusal_needs_the_caller(text, expected):
+    assert _scam_stage(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "保洁阿姨走之前能不能把厨房收拾干净",
+        "我想去以前住的老房子收拾收拾东西",
+        "下礼拜搬去之前要收拾些什么",
+        "护工走之前帮我把床铺收拾干净了",
+    ],
+)
+def test_leaving_and_tidying_up_is_not_a_farewell(text):
+    assert kind(text) == "none"
+
+
+@pytest.mark.parametrize("text", ["你们帮我预约个上门理发吧，走之前想体面一点", "我走之前想把自己收拾干净"])
+def test_making_ready_before_going_is_still_a_crisis(text):
+    assert kind(text) == "crisis"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("我把存折密码告诉了女儿，让她帮我取钱", ("none", None)),
+        ("我要查一下余额，密码告诉了我儿子", ("none", None)),
+        ("卡号和密码都告诉了老伴，让他去银行办", ("none", None)),
+        ("把卡号跟密码全报给了那个自称银行的", ("scam", "paid")),
+        ("有人说是银行的，验证码都告诉了他", ("scam", "paid")),
+    ],
+)
+def test_a_password_told_to_the_family_is_not_a_scam(text, expected):
+    assert _scam_stage(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我担心被骗，想问问这个电话是不是你们打的",
+        "就怕被骗，所以打来问问",
+        "我害怕被骗，那个上门推销的人说的能信吗",
+        "为了防止被骗，想问问你们有没有人上门收费",
+    ],
+)
+def test_a_worry_of_being_cheated_is_not_money_lost(text):
+    assert _scam_stage(text)[1] != "paid"
+
+
+def test_being_cheated_is_still_money_lost():
+    assert _scam_stage("我被骗了五万块钱") == ("scam", "paid")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "短信说我的高龄补贴已经转到卡里了，是真的吗",
+        "收到短信说高龄津贴发放了，有点不放心",
+        "短信说养老金已经到账了，有点不敢信",
+    ],
+)
+def test_a_notice_by_text_message_is_not_a_scam(text):
+    assert kind(text) in ("none", "unsure")
+    assert _scam_stage(text)[0] != "scam"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "短信说领补贴要点开链接填银行卡",
+        "短信说津贴要重新登记，回复验证码就行",
+        "收到短信说补贴要年审，让我转账给他",
+    ],
+)
+def test_a_text_message_with_a_move_is_a_scam(text):
+    assert kind(text) == "scam"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("去年冬天晚上摔断了腿，想申请康复补贴", "none"),
+        ("我妈前年中过风，现在半边身子没力气，想申请护理补贴", "none"),
+        ("老伴前年摔过一跤，下午总是腿疼，想约个理疗", "none"),
+        ("老伴以前中过风，今天早上起来嘴歪了", "emergency"),
+        ("老伴以前中过风，现在半边身子没力气", "emergency"),
+        ("前年摔断过腿，今天下午摔倒了起不来", "emergency"),
+    ],
+)
+def test_times_of_day_and_now_with_a_request_keep_history(text, expected):
+    assert kind(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "你们这个流程搞得我头都要炸了",
+        "孩子吵得我脑袋都要炸开了",
+        "家里暖气不热，冻得直发抖，想投诉",
+        "屋里冻得打哆嗦，暖气什么时候修",
+        "那个投诉的事就了结了。",
+        "这事今天就了结了，谢谢你们",
+        "我不想过了，这个马路车太多",
+        "这条街我不想过了，太绕",
+        "工单提交了，我问了几次都没回应",
+        "我打电话问了你们，没回应",
+    ],
+)
+def test_everyday_idioms_are_not_danger(text):
+    assert kind(text) == "none"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("头疼得像要炸开一样", "emergency"),
+        ("头突然像炸开一样疼，吐了两回", "emergency"),
+        ("老人在外面冻了一夜，冻得说不出话", "emergency"),
+        ("我准备今晚就了结。", "crisis"),
+        ("日子不想过了", "crisis"),
+        ("我不想再过下去了", "crisis"),
+        ("我叫了他半天都没回应", "emergency"),
+        ("他又抽起来了", "emergency"),
+        ("她开始抽了，叫也叫不应", "emergency"),
+        ("我不想活了", "crisis"),
+        ("唔想再活落去", "crisis"),
+        ("勿想活了", "crisis"),
+    ],
+)
+def test_the_narrowed_cues_still_find_danger(text, expected):
+    assert kind(text) == expected
+
+
+def test_word_lists_are_written_once_and_expanded():
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "bot" / "safety" / "cues.yml").read_text(encoding="utf-8")
+    assert text.count("(?<!以免)") == 1
+    assert text.count("(领|补贴|津贴|重新登记|系统升级|年审)") == 1
+    cues = load_cues()
+    assert not any("{%" in p.pattern for p in cues.scam_strong + cues.scam_unless + cues.stage_paid)

@@ -125,6 +125,7 @@ class Cues:
     scam_refused: re.Pattern[str]
     scam_refused_unless: re.Pattern[str]
     scam_refused_asks: re.Pattern[str]
+    scam_refused_but: re.Pattern[str]
     plain_request: re.Pattern[str]
     scam_question: re.Pattern[str]
     stage_paid: tuple[re.Pattern[str], ...]
@@ -173,10 +174,26 @@ def _groups(raw: list[dict[str, Any]]) -> tuple[_Group, ...]:
     )
 
 
+def _expand(node: Any, words: dict[str, str]) -> Any:
+    """`node` with each `{%name%}` in its strings replaced by the cue file's `words` entry."""
+    if isinstance(node, str):
+        for name, text in words.items():
+            node = node.replace("{%" + name + "%}", text)
+        if "{%" in node:
+            raise ValueError(f"unknown word list in cue: {node}")
+        return node
+    if isinstance(node, list):
+        return [_expand(x, words) for x in node]
+    if isinstance(node, dict):
+        return {k: _expand(v, words) for k, v in node.items()}
+    return node
+
+
 @functools.lru_cache(maxsize=4)
 def load_cues(path: Path = CUES_PATH) -> Cues:
     """The cue file, compiled; a malformed pattern fails here, at start-up."""
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = _expand(raw, raw.pop("words", None) or {})
     scam = raw["scam"]
     return Cues(
         past=re.compile(raw["past"]),
@@ -206,6 +223,7 @@ def load_cues(path: Path = CUES_PATH) -> Cues:
         scam_refused=re.compile(scam["refused"]),
         scam_refused_unless=re.compile(scam["refused_unless"]),
         scam_refused_asks=re.compile(scam["refused_asks"]),
+        scam_refused_but=re.compile(scam["refused_but"]),
         plain_request=re.compile(raw["classifier_alone"]["request"]),
         scam_question=re.compile(scam["question"]),
         stage_paid=_compile(scam["stage_paid"]),
@@ -306,7 +324,8 @@ def _history_at(cues: Cues, text: str, hit: str) -> bool:
     before = [m.end() for m in found]
     if not before:
         return False
-    return cues.today.search(text, max(before), at) is None
+    # searched to the end of the text, so that a lookahead of `today` sees past the cue
+    return not any(m.start() < at for m in cues.today.finditer(text, max(before)))
 
 
 def _emergency(cues: Cues, text: str) -> Assessment | None:
@@ -338,6 +357,22 @@ def _corrected(cues: Cues, text: str, hit: str) -> str | None:
     return None if m is None else text[m.end() :]
 
 
+def _turned_away(cues: Cues, text: str, stage: str) -> bool:
+    """Whether the caller turned the scam away: in a scam still going on ("让我转钱到安全账户")
+    only when the refusal ends the story, after every word of its going on, and nothing but
+    the refusal follows ("我没理他，但我老伴把验证码告诉他了" is not turned away)."""
+    if stage == "paid":
+        return False
+    refused = list(cues.scam_refused.finditer(text))
+    if not refused:
+        return False
+    if stage == "asking":
+        return True
+    last = refused[-1]
+    going_on = [m.end() for p in cues.stage_in_progress for m in p.finditer(text)]
+    return last.start() >= max(going_on, default=0) and not cues.scam_refused_but.search(text, last.end())
+
+
 def _scam(cues: Cues, text: str) -> Assessment | None:
     if _first(cues.scam_never, text):
         return None
@@ -357,8 +392,7 @@ def _scam(cues: Cues, text: str) -> Assessment | None:
         # a scam over and done with ("上个月被骗了，已经报过警了，想问问救助"): ask
         return Assessment("unsure", suspected="scam", matched=matched)
     if (
-        stage != "paid"
-        and cues.scam_refused.search(text)
+        _turned_away(cues, text, stage)
         and not cues.scam_refused_unless.search(text)
         and not cues.scam_refused_asks.search(text)
     ):
