@@ -25,10 +25,9 @@ FLOORS = {
     },
     "holdout2": {
         "danger_recall": 0.69,
-        # 0.949 before the dev5 round, 0.956 after it with that day's model, 0.949 again with
-        # the model retrained on NLU rounds 6 and 7 (the cues alone are unchanged: one line's
-        # classifier reading moved); the floor sits just under the shipped figure
-        "danger_recall_or_asked": 0.945,
+        # 0.949 before the dev5 round, 0.956 after it, 0.964 with the cue mends and NLU round 6
+        # (2026-11-29 evening; 0.949 with the entity examples of round 7, taken back out)
+        "danger_recall_or_asked": 0.955,
         "scam_recall_or_asked": 0.98,
         "scam_precision": 0.95,
     },
