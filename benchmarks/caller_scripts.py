@@ -290,13 +290,13 @@ def main(argv: list[str] | None = None) -> int:
                 if args.only and s["category"] != args.only and s["id"] not in needed:
                     continue
                 missing = [d for d in s.get("requires") or [] if d not in passed]
-                before = bookings(db)
+                before = bookings(db) if args.db_effects else {}
                 res = (
                     new_result(s, "skipped", "requires " + ", ".join(missing))
                     if missing
                     else run_script(s, url, db, notes)
                 )
-                res["db_effects"] = db_effects(before, bookings(db))
+                res["db_effects"] = db_effects(before, bookings(db)) if args.db_effects else []
                 res["as_written"] = res["outcome"]
                 if missing_as_written := [d for d in s.get("requires") or [] if d not in passed_as_written]:
                     res["as_written"] = "skipped"

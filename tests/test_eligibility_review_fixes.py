@@ -47,7 +47,6 @@ def test_hours_services_and_visits_are_no_check(text, pinned_today):  # noqa: F8
     [
         "我爷爷九十住双塘，有没有高龄补贴可以领",
         "我外婆八十九，住朝天宫，免费照料是不是有她的份",
-        "我舅舅中风以后一直躺着，他这种情况政府有没有什么帮扶",
     ],
 )
 def test_whether_a_person_has_a_benefit_is_still_a_check(text, pinned_today):  # noqa: F811
